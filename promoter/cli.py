@@ -1,0 +1,73 @@
+"""The `promoter` command: parses arguments, calls one function per command, prints its result.
+
+Subcommands live in `promoter/commands/<name>.py`, each exposing a click command named
+`command`; they are found by name and imported only when run, so `promoter images` never pays
+for importing the forge clients.
+"""
+
+from __future__ import annotations
+
+import os
+import pkgutil
+import sys
+from typing import Any
+
+import click
+
+from promoter import __version__
+from promoter.errors import EXIT_TOOL, PromoterError
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        import promoter.commands as pkg
+
+        return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.list_commands(ctx):
+            return None
+        import importlib
+
+        mod = importlib.import_module(f"promoter.commands.{name.replace('-', '_')}")
+        return mod.command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="promoter")
+def cli() -> None:
+    """Promote container images through GitOps environments, and gate every change."""
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; every error is one line on stderr."""
+    try:
+        rv = cli.main(args=argv, prog_name="promoter", standalone_mode=False)
+        return rv if isinstance(rv, int) else 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:  # usage errors: click's message, exit 2
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("promoter: aborted", err=True)
+        return 130
+    except PromoterError as exc:
+        click.echo(f"promoter: error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("promoter: interrupted", err=True)
+        return 130
+    except Exception as exc:  # a bug: one line, the traceback only on request
+        if os.environ.get("PROMOTER_DEBUG"):
+            raise
+        click.echo(f"promoter: internal error: {type(exc).__name__}: {exc} (set PROMOTER_DEBUG=1 for a traceback)", err=True)
+        return EXIT_TOOL
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

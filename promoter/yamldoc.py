@@ -1,0 +1,147 @@
+"""YamlDoc: one YAML file read for editing: text, round-trip documents, and positions of values."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from promoter.errors import UsageError
+
+BOM = "\ufeff"
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.allow_duplicate_keys = False
+    return y
+
+
+class YamlParseError(UsageError):
+    def __init__(self, file: str, line: int | None, column: int | None, problem: str) -> None:
+        where = file + (f":{line}" if line else "") + (f":{column}" if line and column else "")
+        super().__init__(f"{where}: {problem}")
+        self.file, self.line, self.column, self.problem = file, line, column, problem
+
+
+def parse_error(file: str, exc: Exception) -> YamlParseError:
+    """Turn a ruamel/PyYAML exception into one line naming file, line and problem."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    col = mark.column + 1 if mark is not None else None
+    if isinstance(exc, DuplicateKeyError):
+        problem = "duplicate key " + (str(exc.problem).split('"')[1] if '"' in str(exc.problem) else str(exc.problem))
+    elif isinstance(exc, MarkedYAMLError):
+        problem = "YAML does not parse: " + " ".join(str(x) for x in (exc.context, exc.problem) if x)
+    else:
+        problem = "YAML does not parse: " + str(exc).splitlines()[0]
+    return YamlParseError(file, line, col, problem)
+
+
+@dataclass
+class YamlDoc:
+    """A YAML file: its exact text and its round-trip documents (which know line/column of each node)."""
+
+    path: str  # repo-relative, for messages
+    text: str  # without BOM; line endings as in the file
+    bom: bool
+    docs: list[Any]
+
+    @classmethod
+    def from_text(cls, text: str, path: str) -> YamlDoc:
+        bom = text.startswith(BOM)
+        if bom:
+            text = text[1:]
+        try:
+            docs = list(_yaml().load_all(io.StringIO(text)))
+        except (YAMLError, DuplicateKeyError) as exc:
+            raise parse_error(path, exc) from None
+        except Exception as exc:  # ruamel raises plain errors on some malformed inputs
+            raise YamlParseError(path, None, None, f"YAML does not parse: {exc}") from None
+        return cls(path=path, text=text, bom=bom, docs=docs)
+
+    @classmethod
+    def load(cls, file: Path, rel: str) -> YamlDoc:
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"{rel}: cannot read: {exc.strerror}") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{rel}: not UTF-8 text (byte {exc.start})") from None
+        return cls.from_text(text, rel)
+
+    def full_text(self, text: str | None = None) -> str:
+        return (BOM if self.bom else "") + (self.text if text is None else text)
+
+
+def key_line(node: Any, key: Any) -> tuple[int, int] | None:
+    """0-based (line, column) of `key`'s *value* in a round-trip mapping or sequence."""
+    try:
+        if isinstance(node, CommentedMap):
+            return tuple(node.lc.value(key))  # type: ignore[return-value]
+        if isinstance(node, CommentedSeq):
+            return tuple(node.lc.item(key))  # type: ignore[return-value]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return None
+
+
+def key_pos(node: Any, key: Any) -> tuple[int, int] | None:
+    """0-based (line, column) of the *key* itself in a mapping."""
+    try:
+        if isinstance(node, CommentedMap):
+            return tuple(node.lc.key(key))  # type: ignore[return-value]
+        if isinstance(node, CommentedSeq):
+            return tuple(node.lc.item(key))  # type: ignore[return-value]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return None
+
+
+def line_of_path(root: Any, path: list[Any] | tuple[Any, ...]) -> int | None:
+    """1-based line of the deepest existing node along `path` (for error messages)."""
+    node, line = root, None
+    for part in path:
+        pos = key_pos(node, part)
+        if pos is None:
+            break
+        line = pos[0] + 1
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+    if line is None and hasattr(root, "lc"):
+        line = root.lc.line + 1
+    return line
+
+
+def walk(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any, Any]]:
+    """Yield (path, parent, key) for every value under node, depth first, in document order."""
+    if isinstance(node, dict):
+        for k in node:
+            yield path + (k,), node, k
+            yield from walk(node[k], path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield path + (i,), node, i
+            yield from walk(v, path + (i,))
+
+
+def format_path(path: tuple[Any, ...] | list[Any]) -> str:
+    """`spec.template.spec.containers[0].image`: the YAML path shown to users."""
+    out = ""
+    for p in path:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            s = str(p)
+            out += ("." if out else "") + (s if s and all(c.isalnum() or c in "-_/" for c in s) else f'"{s}"')
+    return out

@@ -1,0 +1,76 @@
+"""Shared fixtures: real git repositories in temp folders, and the CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from dataclasses import dataclass
+
+import pytest
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Test",
+        "GIT_AUTHOR_EMAIL": "test@example.com",
+        "GIT_COMMITTER_NAME": "Test",
+        "GIT_COMMITTER_EMAIL": "test@example.com",
+    }
+    out = subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True)
+    return out.stdout
+
+
+def make_repo(path: Path, files: dict[str, str] | None = None, *, commit: bool = True) -> Path:
+    """A real git repository with `files` committed on branch main."""
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "commit.gpgsign", "false")
+    for rel, text in (files or {}).items():
+        f = path / rel
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(text)
+    if commit and files:
+        git(path, "add", "-A")
+        git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> CliResult:
+    """Run the real CLI entry (`promoter.cli.run`) in process, capturing stdout and stderr apart."""
+    from promoter.cli import run
+
+    runner = CliRunner()
+    with runner.isolation(env=env) as (out, err, _):
+        code = run(list(args))
+    return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+@pytest.fixture
+def run_cli():
+    return invoke
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The shared real-world corpus; absent is a one-line failure under CI, a skip elsewhere."""
+    value = os.environ.get("PROMOTER_CORPUS")
+    if not value or not Path(value).is_dir():
+        msg = f"corpus folder not found: set PROMOTER_CORPUS to ../shared/corpus (got {value!r})"
+        if os.environ.get("CI"):
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+    return Path(value).resolve()
