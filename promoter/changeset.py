@@ -58,6 +58,7 @@ class ChangeSet:
     changes: list[Change] = field(default_factory=list)
     files: dict[str, FileChange] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    references: list[dict[str, Any]] = field(default_factory=list)  # what matched, before the edit
 
     @property
     def empty(self) -> bool:
@@ -79,6 +80,7 @@ class ChangeSet:
             "changes": [c.to_dict() for c in self.changes],
             "files": sorted(p for p, fc in self.files.items() if fc.old_text != fc.new_text),
             "warnings": self.warnings,
+            "references": self.references,
         }
 
 

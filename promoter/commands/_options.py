@@ -1,0 +1,29 @@
+"""Options several commands share (repository, config, output)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from promoter.config import Config, load_config
+from promoter.errors import UsageError
+
+
+def repo_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--config", "config_file", type=click.Path(path_type=Path), help="Config file (default: REPO/.promoter.yaml).")(f)
+    f = click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True, help="The GitOps repository.")(f)
+    return f
+
+
+def load(repo: Path, config_file: Path | None) -> tuple[Path, Config]:
+    if not repo.is_dir():
+        raise UsageError(f"--repo {repo} is not a folder")
+    return repo, load_config(repo, config_file)
+
+
+def emit_json(data: Any) -> None:
+    import json
+
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))

@@ -1,0 +1,42 @@
+"""`promoter images`: list every image reference under the given paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from promoter.commands._options import emit_json
+from promoter.errors import UsageError
+from promoter.image import ImageRef
+from promoter.locate import rel_to, safe_path, scan
+
+
+@click.command("images")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=None, help="Repository root paths are relative to (default: the current folder).")
+@click.option("--image", "image", help="Only references to this repository (Docker Hub names normalised).")
+@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def command(paths: tuple[Path, ...], repo: Path | None, image: str | None, output: str) -> int:
+    """List image references (file, line, YAML path, style, repository, tag, digest)."""
+    root = (repo or Path(".")).resolve()
+    roots = []
+    for p in paths or (Path("."),):
+        # Paths are given as a shell would: relative to the current folder, inside the repository.
+        full = p if p.is_absolute() else (Path.cwd() / p)
+        if not full.exists():
+            raise UsageError(f"path {str(p)!r} does not exist")
+        roots.append(safe_path(root, rel_to(root, full) if full.resolve().is_relative_to(root) else str(p)))
+    want = ImageRef.parse(image) if image else None
+    result = scan(root, roots, image=want, keep_going=True)
+    refs = result.references
+    if output == "json":
+        emit_json([r.to_dict() for r in refs])
+    else:
+        for r in refs:
+            value = (r.written or "?") + (f":{r.tag}" if r.tag else "") + (f"@{r.digest}" if r.digest else "")
+            click.echo(f"{r.file}:{r.line}:{r.column}\t{r.style}\t{r.yaml_path}\t{value}")
+        click.echo(f"{len(refs)} reference(s) in {len(result.files)} of {len(result.scanned)} YAML file(s)", err=True)
+    for err in result.errors:
+        click.echo(f"promoter: warning: skipped {err}", err=True)
+    return 0

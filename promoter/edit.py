@@ -1,0 +1,294 @@
+"""Edit: turn (references, new image) into byte-exact text edits, apply them, and verify by re-parsing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from promoter.changeset import Change
+from promoter.errors import UsageError
+from promoter.image import ImageRef
+from promoter.reference import Reference, Slot
+from promoter.scalar import LineIndex, Span, format_scalar, scalar_span
+from promoter.styles.base import position
+from promoter.yamldoc import YamlDoc, format_path
+
+_DELETE = object()
+
+
+@dataclass
+class _Op:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class FileEdit:
+    """Edits planned for one file; `apply()` gives the new full text (BOM included)."""
+
+    doc: YamlDoc
+    ops: list[_Op] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    # Expected results, keyed by node identity, for the verifying re-parse.
+    sets: dict[tuple[int, Any], Any] = field(default_factory=dict)
+    adds: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.index = LineIndex(self.doc.text)
+
+    # ---- primitives ----------------------------------------------------------------------
+    def span(self, s: Slot) -> Span:
+        line, col = position(s.parent, s.key)
+        start = self.index.offset(line, col)
+        sp = scalar_span(self.doc.text, start, flow=s.flow)
+        written = self.doc.text[sp.start : sp.end]
+        try:
+            back = yaml.safe_load(written) if written else None
+        except yaml.YAMLError:
+            back = _Unreadable
+        value = s.value
+        if back != value and str(back) != str(value):
+            raise UsageError(
+                f"{self.doc.path}:{line + 1}: cannot rewrite the value at column {col + 1} byte-exact "
+                f"(it is not a one-line scalar)"
+            )
+        return sp
+
+    def set(self, ref: Reference, name: str, s: Slot, new: str, *, note: str | None = None) -> None:
+        old = s.value
+        if isinstance(old, str) and old == new:
+            return
+        if not isinstance(old, str) and old is not None and str(old) == new:
+            return
+        sp = self.span(s)
+        text, _ = format_scalar(new, sp.style, old_plain_was_string=isinstance(old, str) or old is None)
+        if sp.style == "plain" and not isinstance(old, str) and old is not None:
+            # The old value was a number (tag: 1.4). Keep it plain when the new one reads back as the
+            # same text (1.5); quote it when it would not (1.10 would read as 1.1).
+            try:
+                back = yaml.safe_load(new)
+            except yaml.YAMLError:
+                back = None
+            text = new if (back is not None and not isinstance(back, bool) and str(back) == new) else format_scalar(new, "plain")[0]
+        self.ops.append(_Op(sp.start, sp.end, text))
+        self.sets[(id(s.parent), s.key)] = yaml.safe_load(text) if text else None
+        line, _ = position(s.parent, s.key)
+        self.changes.append(Change(self.doc.path, line + 1, _slot_path(ref, s), ref.style, _show(old), new, note))
+
+    def add_after(self, ref: Reference, anchor: Slot, items: list[tuple[str, str]], note: str) -> None:
+        """Insert `key: value` entries right after the anchor key's line (block) or value (flow)."""
+        sp = self.span(anchor)
+        rendered = [(k, format_scalar(v, "plain")[0]) for k, v in items]
+        if anchor.flow:
+            text = "".join(f", {k}: {v}" for k, v in rendered)
+            self.ops.append(_Op(sp.end, sp.end, text))
+        else:
+            _, key_col = _key_position(anchor)
+            eol = self.index.line_end(sp.end)
+            nl = self.index.newline()
+            text = "".join(f"{nl}{' ' * key_col}{k}: {v}" for k, v in rendered)
+            self.ops.append(_Op(eol, eol, text))
+        self.adds.setdefault(id(anchor.parent), []).extend((k, yaml.safe_load(v)) for k, v in rendered)
+        line, _ = position(anchor.parent, anchor.key)
+        for k, v in items:
+            self.changes.append(Change(self.doc.path, line + 2, format_path(ref.path_parts) + f".{k}", ref.style, None, v, note))
+
+    def drop(self, ref: Reference, s: Slot, note: str) -> None:
+        """Remove a `key: value` entry: its whole line in block style, its `, key: value` in flow."""
+        sp = self.span(s)
+        kline, kcol = _key_position(s)
+        if s.flow:
+            text = self.doc.text
+            start = self.index.offset(kline, kcol)
+            # Remove the separator before the key (or after, for the first key).
+            before = text.rfind(",", 0, start)
+            opener = max(text.rfind("{", 0, start), text.rfind("[", 0, start))
+            if before > opener:
+                self.ops.append(_Op(before, sp.end, ""))
+            else:
+                after = sp.end
+                while after < len(text) and text[after] in " ,":
+                    after += 1
+                self.ops.append(_Op(start, after, ""))
+        else:
+            line_start = self.index.starts[kline]
+            prefix = self.doc.text[line_start : line_start + kcol]
+            if prefix.strip():
+                raise UsageError(
+                    f"{self.doc.path}:{kline + 1}: cannot drop {s.key!r}: it shares its line with another key or '-'; "
+                    "move it below the entry's first key"
+                )
+            end_line = self.index.line_of(sp.end)
+            end = self.index.starts[end_line + 1] if end_line + 1 < len(self.index.starts) else len(self.doc.text)
+            self.ops.append(_Op(line_start, end, ""))
+        self.sets[(id(s.parent), s.key)] = _DELETE
+        line, _ = position(s.parent, s.key)
+        self.changes.append(Change(self.doc.path, line + 1, _slot_path(ref, s), ref.style, _show(s.value), None, note))
+
+    # ---- result --------------------------------------------------------------------------
+    def apply(self) -> str:
+        text = self.doc.text
+        spans = sorted(self.ops, key=lambda o: (o.start, o.end))
+        for a, b in zip(spans, spans[1:]):
+            if b.start < a.end:
+                raise UsageError(f"{self.doc.path}: two edits overlap at offset {b.start}; refusing to guess")
+        for op in sorted(self.ops, key=lambda o: o.start, reverse=True):
+            text = text[: op.start] + op.text + text[op.end :]
+        self._verify(text)
+        return self.doc.full_text(text)
+
+    def _verify(self, new_text: str) -> None:
+        """Re-parse the result: it must equal the old document with exactly the planned changes."""
+        try:
+            new = YamlDoc.from_text(new_text, self.doc.path)
+        except UsageError as exc:
+            raise UsageError(f"{self.doc.path}: the edit would not parse ({exc.message}); nothing was written") from None
+        want = [_plain(d, self.sets, self.adds) for d in self.doc.docs]
+        got = [_plain(d, {}, {}) for d in new.docs]
+        if want != got:
+            raise UsageError(f"{self.doc.path}: the edit did not read back as intended; nothing was written")
+
+
+class _Unreadable:
+    pass
+
+
+def _show(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def _key_position(s: Slot) -> tuple[int, int]:
+    lc = getattr(s.parent, "lc", None)
+    if lc is not None and isinstance(s.parent, dict):
+        k = lc.key(s.key)
+        return k[0], k[1]
+    return position(s.parent, s.key)
+
+
+def _slot_path(ref: Reference, s: Slot) -> str:
+    if ref.kind == "string" or ref.kind == "tag":
+        return ref.yaml_path if ref.kind == "string" else ref.yaml_path.replace(".*]", f".{s.parent.get('name', '').rpartition('.')[2]}]")
+    return format_path(ref.path_parts + (s.key,))
+
+
+def _plain(node: Any, sets: dict[tuple[int, Any], Any], adds: dict[int, list[tuple[str, Any]]]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            mod = sets.get((id(node), k), None) if (id(node), k) in sets else None
+            if (id(node), k) in sets:
+                if mod is _DELETE:
+                    continue
+                out[str(k)] = _plain(mod, {}, {})
+            else:
+                out[str(k)] = _plain(v, sets, adds)
+        for k, v in adds.get(id(node), []):
+            out[k] = _plain(v, {}, {})
+        return out
+    if isinstance(node, list):
+        return [
+            _plain(sets[(id(node), i)], {}, {}) if (id(node), i) in sets else _plain(v, sets, adds) for i, v in enumerate(node)
+        ]
+    if node is None or isinstance(node, (bool, int, float)):
+        return node
+    return str(node)
+
+
+# ---- the rules: what each reference kind becomes ---------------------------------------------
+def plan_reference(fe: FileEdit, ref: Reference, image: ImageRef) -> None:
+    """Set `ref` to `image`'s tag and digest, keeping tag and digest consistent (see README)."""
+    tag, digest = image.tag, image.digest
+    if ref.kind == "string":
+        s = ref.slots["image"]
+        current = ImageRef.parse(str(s.value)[len(ref.prefix) :])
+        new = current.with_(tag=tag, digest=digest)
+        fe.set(ref, "image", s, ref.prefix + str(new))
+    elif ref.kind == "kustomize":
+        _kustomize(fe, ref, tag, digest)
+    elif ref.kind == "block":
+        _block(fe, ref, tag, digest)
+    elif ref.kind == "tag":
+        _tag(fe, ref, tag, digest)
+    else:  # pragma: no cover - a style returned an unknown kind
+        raise ValueError(ref.kind)
+
+
+def _kustomize(fe: FileEdit, ref: Reference, tag: str | None, digest: str | None) -> None:
+    slots = ref.slots
+    to_add: list[tuple[str, str]] = []
+    if tag:
+        if "newTag" in slots:
+            fe.set(ref, "newTag", slots["newTag"], tag)
+        else:
+            to_add.append(("newTag", tag))
+    elif "newTag" in slots:
+        fe.drop(ref, slots["newTag"], "newTag removed: a digest-only image keeps no stale tag")
+    if digest:
+        if "digest" in slots:
+            fe.set(ref, "digest", slots["digest"], digest)
+        else:
+            to_add.append(("digest", digest))
+    elif "digest" in slots and slots["digest"].value:
+        fe.drop(ref, slots["digest"], "stale digest removed: kustomize would pin the old image")
+    if to_add:
+        after = slots["newTag"] if (tag and "newTag" in slots) else (slots.get("newName") or slots["name"])
+        fe.add_after(ref, after, to_add, " and ".join(k for k, _ in to_add) + " key added")
+
+
+def _block(fe: FileEdit, ref: Reference, tag: str | None, digest: str | None) -> None:
+    slots = ref.slots
+    where = f"{ref.file}:{ref.line} ({ref.yaml_path or 'top level'})"
+    digest_slot = slots.get("digest") or slots.get("sha")
+    if digest and digest_slot is None and not tag:
+        raise UsageError(
+            f"{where}: the image is given by digest only, but this Helm block has no `digest` key, so the digest "
+            "cannot be pinned there; pass the tag too (--image repo:tag@digest or --tag), or add a `digest:` key "
+            "if the chart reads one"
+        )
+    if tag:
+        if "tag" in slots:
+            fe.set(ref, "tag", slots["tag"], tag)
+        else:
+            fe.add_after(ref, slots[ref.anchor_key or "repository"], [("tag", tag)], "tag key added")
+    if digest:
+        if digest_slot is not None:
+            if "sha" in slots and "digest" not in slots:
+                algo, _, hexpart = digest.partition(":")
+                if algo != "sha256":
+                    raise UsageError(f"{where}: the chart's `sha` key holds a sha256 digest; got {algo}")
+                fe.set(ref, "sha", digest_slot, hexpart)
+            else:
+                fe.set(ref, "digest", digest_slot, digest)
+            if not tag and "tag" in slots and slots["tag"].value:
+                fe.warnings.append(
+                    f"{where}: tag {slots['tag'].value} stays beside the new digest (charts pull by digest when it is set; "
+                    "the tag key is kept because the chart may require it)"
+                )
+        else:
+            fe.warnings.append(
+                f"{where}: digest not pinned: this Helm block has no digest key (promoter does not invent keys a chart "
+                "may not read); the tag alone was set"
+            )
+    elif digest_slot is not None and digest_slot.value:
+        fe.set(ref, digest_slot.key, digest_slot, "", note="stale digest cleared: it would pin the old image")
+
+
+def _tag(fe: FileEdit, ref: Reference, tag: str | None, digest: str | None) -> None:
+    slots = ref.slots
+    where = f"{ref.file}:{ref.line} ({ref.yaml_path})"
+    if digest and "digest" not in slots and not tag:
+        raise UsageError(f"{where}: the image is given by digest only, but only a tag is set here; pass the tag too")
+    if tag:
+        if "tag" not in slots:
+            raise UsageError(f"{where}: no tag value to set here; pass a digest-only image or add a tag parameter")
+        fe.set(ref, "tag", slots["tag"], tag)
+    if digest and "digest" in slots:
+        fe.set(ref, "digest", slots["digest"], digest)
+    elif digest:
+        fe.warnings.append(f"{where}: digest not pinned: there is no digest parameter; the tag alone was set")
+    elif "digest" in slots and slots["digest"].value:
+        fe.set(ref, "digest", slots["digest"], "", note="stale digest cleared")

@@ -1,0 +1,154 @@
+"""Locate: walk files or folders of a repository and list every image reference in them."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promoter.errors import UsageError
+from promoter.image import ImageRef
+from promoter.reference import Reference
+from promoter.styles import STYLES
+from promoter.styles.base import Document
+from promoter.yamldoc import YamlDoc
+
+YAML_SUFFIXES = (".yaml", ".yml")
+# Cheap pre-filter: a file none of these words appear in cannot hold a reference, so it is
+# never round-trip parsed (the slow part: ~10 ms per multi-document file).
+_INTERESTING = re.compile(r"image|repository|newName|newTag|\$imagepolicy")
+_MARKER = re.compile(r"#\s*(\{\s*\"\$imagepolicy\"\s*:\s*\"([^\"]+)\"\s*\})")
+SKIP_DIRS = {".git", "node_modules", ".terraform", "__pycache__"}
+STYLE_NAMES = (
+    "kustomize-images",
+    "flux-kustomization-images",
+    "container",
+    "helm-values",
+    "flux-helmrelease",
+    "flux-marker",
+    "argocd-helm-values",
+    "argocd-helm-parameters",
+    "argocd-kustomize-images",
+)
+
+
+@dataclass
+class ParsedFile:
+    doc: YamlDoc
+    references: list[Reference] = field(default_factory=list)
+
+
+def safe_path(repo: Path, rel: str | Path, *, what: str = "path") -> Path:
+    """Resolve `rel` inside `repo`; refuse absolute paths, `..` and symlinks that escape."""
+    raw = str(rel)
+    if os.path.isabs(raw):
+        raise UsageError(f"{what} {raw!r} is absolute; give it relative to the repository ({repo})")
+    parts = Path(raw).parts
+    if ".." in parts:
+        raise UsageError(f"{what} {raw!r} leaves the repository (contains '..')")
+    root = repo.resolve()
+    full = (repo / raw).resolve()
+    if full != root and root not in full.parents:
+        raise UsageError(f"{what} {raw!r} resolves outside the repository (a symlink to {full})")
+    return full
+
+
+def rel_to(repo: Path, path: Path) -> str:
+    return path.resolve().relative_to(repo.resolve()).as_posix()
+
+
+def yaml_files(repo: Path, roots: list[Path]) -> list[Path]:
+    """YAML files under the given files/folders, sorted, skipping chart templates (Go templates, not YAML)."""
+    out: set[Path] = set()
+    root_resolved = repo.resolve()
+    for root in roots:
+        if root.is_file():
+            out.add(root)
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            d = Path(dirpath)
+            dirnames[:] = sorted(n for n in dirnames if n not in SKIP_DIRS and not n.startswith("."))
+            if (d / "Chart.yaml").is_file() and "templates" in dirnames:
+                dirnames.remove("templates")
+            for name in filenames:
+                if name.endswith(YAML_SUFFIXES) or name == "Kustomization":
+                    p = d / name
+                    full = p.resolve()
+                    # Symlinked files that point out of the repository are never read.
+                    if full == root_resolved or root_resolved in full.parents:
+                        out.add(p)
+    return sorted(out)
+
+
+def markers(text: str) -> dict[int, str]:
+    out: dict[int, str] = {}
+    if "$imagepolicy" not in text:
+        return out
+    for i, line in enumerate(text.split("\n")):
+        m = _MARKER.search(line)
+        if m:
+            out[i] = m.group(2)
+    return out
+
+
+def parse_file(repo: Path, file: Path, *, text: str | None = None) -> ParsedFile | None:
+    """Round-trip parse one file and extract its references; None when it cannot hold any."""
+    rel = rel_to(repo, file) if text is None else str(file)
+    if text is None:
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"{rel}: cannot read: {exc.strerror}") from None
+        if not _INTERESTING.search(raw.decode("utf-8", "replace")):
+            return None
+        doc = YamlDoc.load(file, rel)
+    else:
+        doc = YamlDoc.from_text(text, rel)
+    return ParsedFile(doc=doc, references=extract(doc))
+
+
+def extract(doc: YamlDoc, defaults: Any = None) -> list[Reference]:
+    """References in a parsed file; `defaults` is the chart values.yaml an env values file layers over."""
+    marks = markers(doc.text)
+    refs: list[Reference] = []
+    for i, root in enumerate(doc.docs):
+        d = Document(file=doc.path, index=i, root=root, markers=marks, defaults=defaults)
+        for style in STYLES:
+            refs.extend(style.extract(d))
+    refs.sort(key=lambda r: (r.line, r.column))
+    return refs
+
+
+@dataclass
+class ScanResult:
+    references: list[Reference]
+    files: dict[str, ParsedFile]
+    scanned: list[str]
+    errors: list[UsageError]
+
+
+def scan(repo: Path, roots: list[Path], *, image: ImageRef | None = None, keep_going: bool = False) -> ScanResult:
+    """All references under `roots` (optionally only those of `image`'s repository)."""
+    files: dict[str, ParsedFile] = {}
+    refs: list[Reference] = []
+    scanned: list[str] = []
+    errors: list[UsageError] = []
+    for f in yaml_files(repo, roots):
+        rel = rel_to(repo, f)
+        scanned.append(rel)
+        try:
+            parsed = parse_file(repo, f)
+        except UsageError as exc:
+            if not keep_going:
+                raise
+            errors.append(exc)
+            continue
+        if parsed is None:
+            continue
+        files[rel] = parsed
+        for r in parsed.references:
+            if image is None or r.matches(image):
+                refs.append(r)
+    return ScanResult(references=refs, files=files, scanned=scanned, errors=errors)

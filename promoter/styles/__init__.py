@@ -1,0 +1,14 @@
+"""Reference styles: one module per layout, each answering `extract(doc) -> list[Reference]`.
+
+A new layout is a new module added to STYLES; nothing else moves (as Renovate's managers).
+"""
+
+from __future__ import annotations
+
+from promoter.styles import argocd, container, flux, helm, kustomize
+from promoter.styles.base import Document
+
+# Order matters only for reporting; every style looks at every document and claims its own.
+STYLES = (kustomize, container, helm, flux, argocd)
+
+__all__ = ["STYLES", "Document"]

@@ -1,0 +1,132 @@
+"""The contract every style answers, and the helpers they share to build References from nodes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from promoter.image import ImageRef, try_parse
+from promoter.reference import Reference, Slot
+from promoter.yamldoc import format_path, key_line
+
+VALUES_FILE = re.compile(r"(^|/)values[^/]*\.ya?ml$")
+KUSTOMIZATION_FILE = re.compile(r"(^|/)(kustomization\.ya?ml|Kustomization)$")
+
+
+@dataclass
+class Document:
+    """One YAML document of a file, as the styles see it."""
+
+    file: str  # repo-relative path
+    index: int
+    root: Any
+    markers: dict[int, str]  # 0-based line -> Flux image-policy marker
+    # The chart's own values.yaml when this document is an environment's values file layered
+    # over it: keys the environment does not repeat (registry, repository) come from there.
+    defaults: Any = None
+
+    @property
+    def kind(self) -> str | None:
+        if isinstance(self.root, dict) and isinstance(self.root.get("kind"), str):
+            return self.root["kind"]
+        return None
+
+    @property
+    def api_version(self) -> str:
+        if isinstance(self.root, dict):
+            return str(self.root.get("apiVersion") or "")
+        return ""
+
+    @property
+    def is_values_file(self) -> bool:
+        return bool(VALUES_FILE.search(self.file)) and self.kind is None
+
+
+def is_flow(node: Any) -> bool:
+    fa = getattr(node, "fa", None)
+    return bool(fa is not None and fa.flow_style())
+
+
+def slot(parent: Any, key: Any) -> Slot:
+    return Slot(parent=parent, key=key, flow=is_flow(parent))
+
+
+def position(parent: Any, key: Any) -> tuple[int, int]:
+    pos = key_line(parent, key)
+    if pos is None:
+        lc = getattr(parent, "lc", None)
+        return (lc.line, lc.col) if lc is not None else (0, 0)
+    return pos
+
+
+def text(value: Any) -> str | None:
+    """A scalar as the string a tool would read (`1.4` → "1.4"), None for empty/absent."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, bool):
+        return None
+    s = str(value)
+    return s or None
+
+
+def hint_for(doc: Document, *slots: Slot) -> str | None:
+    for s in slots:
+        line, _ = position(s.parent, s.key)
+        if line in doc.markers:
+            return doc.markers[line]
+    return None
+
+
+def string_ref(doc: Document, parent: Any, key: Any, path: tuple[Any, ...], style: str) -> Reference | None:
+    """A Reference for a scalar holding a whole image string."""
+    value = parent[key]
+    if not isinstance(value, str):
+        return None
+    ref = try_parse(value)
+    if ref is None:
+        return None
+    line, col = position(parent, key)
+    s = slot(parent, key)
+    return Reference(
+        file=doc.file,
+        line=line + 1,
+        column=col + 1,
+        yaml_path=format_path(path),
+        style=style,
+        kind="string",
+        repository=ref.repository,
+        written=ref.name,
+        tag=ref.tag,
+        digest=ref.digest,
+        slots={"image": s},
+        doc_index=doc.index,
+        hint=hint_for(doc, s),
+        path_parts=path,
+    )
+
+
+def walk_maps(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every mapping under node (itself included), with its path."""
+    if isinstance(node, CommentedMap) or isinstance(node, dict):
+        yield path, node
+        for k, v in node.items():
+            if isinstance(v, (dict, list)):
+                yield from walk_maps(v, path + (k,))
+    elif isinstance(node, (CommentedSeq, list)):
+        for i, v in enumerate(node):
+            if isinstance(v, (dict, list)):
+                yield from walk_maps(v, path + (i,))
+
+
+def repository_of(registry: Any, repository: Any) -> ImageRef | None:
+    reg = text(registry)
+    repo = text(repository)
+    if repo is None:
+        return None
+    ref = try_parse(f"{reg}/{repo}" if reg else repo)
+    if ref is None or ref.tag or ref.digest:
+        return None
+    return ref

@@ -1,0 +1,62 @@
+"""Kustomize `images:` entries (name/newName/newTag/digest) in kustomizations and Flux Kustomizations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from promoter.reference import Reference
+from promoter.styles.base import KUSTOMIZATION_FILE, Document, hint_for, position, slot, text, try_parse
+from promoter.yamldoc import format_path
+
+STYLE = "kustomize-images"
+FLUX_STYLE = "flux-kustomization-images"
+
+
+def extract(doc: Document) -> list[Reference]:
+    root = doc.root
+    if not isinstance(root, dict):
+        return []
+    if doc.kind == "Kustomization" and doc.api_version.startswith("kustomize.toolkit.fluxcd.io"):
+        spec = root.get("spec")
+        if isinstance(spec, dict) and isinstance(spec.get("images"), list):
+            return entries(doc, spec["images"], ("spec", "images"), FLUX_STYLE)
+        return []
+    is_kustomization = bool(KUSTOMIZATION_FILE.search(doc.file)) or (
+        doc.kind in ("Kustomization", "Component") and doc.api_version.startswith("kustomize.config.k8s.io")
+    )
+    if is_kustomization and isinstance(root.get("images"), list):
+        return entries(doc, root["images"], ("images",), STYLE)
+    return []
+
+
+def entries(doc: Document, images: list[Any], path: tuple[Any, ...], style: str) -> list[Reference]:
+    out: list[Reference] = []
+    for i, entry in enumerate(images):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            continue
+        target = entry.get("newName") if isinstance(entry.get("newName"), str) else entry["name"]
+        ref = try_parse(target)
+        if ref is None:
+            continue
+        line, col = position(entry, "name")
+        slots = {k: slot(entry, k) for k in ("name", "newName", "newTag", "digest") if k in entry}
+        out.append(
+            Reference(
+                file=doc.file,
+                line=line + 1,
+                column=col + 1,
+                yaml_path=format_path(path + (i,)),
+                style=style,
+                kind="kustomize",
+                repository=ref.repository,
+                written=ref.name,
+                tag=text(entry.get("newTag")),
+                digest=text(entry.get("digest")),
+                slots=slots,
+                mapping=entry,
+                doc_index=doc.index,
+                hint=hint_for(doc, *slots.values()),
+                path_parts=path + (i,),
+            )
+        )
+    return out
