@@ -133,6 +133,24 @@ def _careful_documents(text: str, first_line: int) -> list[tuple[int, Any]]:
         finally:
             loader.dispose()
 
+# A document marker at column 0 ends a document even inside a block scalar, so splitting on it is exact.
+_DOC_SPLIT = re.compile(r"^---[ \t]*(?:#.*)?$|^\.\.\.[ \t]*$", re.MULTILINE)
+
+
+def _documents(text: str) -> list[tuple[int, str]]:
+    """(0-based first line, text) of each document. `--- <content>` on a marker line: one chunk."""
+    if re.search(r"^---[ \t]+[^#\s]", text, re.MULTILINE):
+        return [(0, text)]
+    out: list[tuple[int, str]] = []
+    start, line = 0, 0
+    for m in _DOC_SPLIT.finditer(text):
+        out.append((line, text[start : m.start()]))
+        line += text.count("\n", start, m.end()) + 1
+        start = m.end() + 1
+    out.append((line, text[start:]))
+    return out
+
+
 def load_manifests(
     text: str,
     target: str,
@@ -161,7 +179,7 @@ def load_manifests(
             try:
                 parsed.extend(_careful_documents(chunk, first_line))
             except (yaml.YAMLError, RecursionError) as exc:
-                findings.append(_yaml_finding(exc, first_line, file, target, where))
+                findings.append(_yaml_finding(exc, chunk, first_line, file, target, where))
     for line, obj in parsed:
         if obj is None:
             continue
@@ -187,8 +205,12 @@ def load_manifests(
     return resources, findings
 
 
-def _yaml_finding(exc: Exception, first_line: int, file: str | None, target: str, where: Location) -> Finding:
+def _yaml_finding(exc: Exception, chunk: str, first_line: int, file: str | None, target: str, where: Location) -> Finding:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    context = getattr(exc, "context_mark", None)
+    # An unclosed `[` or `{` is noticed at the end of the document; its opening line is the useful one.
+    if mark is not None and context is not None and mark.index >= len(chunk.rstrip()):
+        mark = context
     line = first_line + (mark.line if mark is not None else 0) + 1
     if isinstance(exc, RecursionError):
         problem = "nesting too deep"
