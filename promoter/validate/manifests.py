@@ -209,9 +209,13 @@ def _yaml_finding(exc: Exception, chunk: str, first_line: int, file: str | None,
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     context = getattr(exc, "context_mark", None)
     # An unclosed `[` or `{` is noticed at the end of the document; its opening line is the useful one.
-    if mark is not None and context is not None and mark.index >= len(chunk.rstrip()):
+    content_end = len(chunk.rstrip())
+    if mark is not None and context is not None and mark.index >= content_end:
         mark = context
-    line = first_line + (mark.line if mark is not None else 0) + 1
+    offset = mark.line if mark is not None else 0
+    if mark is not None and mark.index >= content_end:
+        offset = chunk[:content_end].count("\n")  # the last line with content
+    line = first_line + offset + 1
     if isinstance(exc, RecursionError):
         problem = "nesting too deep"
     else:
