@@ -1,0 +1,77 @@
+"""`promoter check`: render and validate what a change affects (or everything), report in CI formats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from promoter.commands._options import load, repo_options
+from promoter.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+
+
+@click.command("check")
+@repo_options
+@click.option("--base", metavar="REF", help="Check what differs from REF's merge base (committed, staged, unstaged, untracked).")
+@click.option("--all", "all_", is_flag=True, help="Check every overlay, chart and manifest folder.")
+@click.option("--env", metavar="ENV", help="Only targets of this environment.")
+@click.option("--shard", metavar="K/N", help="Only the K-th of N deterministic parts (one per CI job).")
+@click.option("--validator", type=click.Choice(["builtin", "kubeconform", "auto"]), help="Schema validator (default: config, else builtin).")
+@click.option("--strict-missing", is_flag=True, default=None, help="A resource without a schema is an error, not a skip.")
+@click.option("--kubernetes-version", metavar="X.Y", help="Validate against this Kubernetes version's schemas.")
+@click.option("--schema-dir", "schema_dirs", multiple=True, type=click.Path(path_type=Path),
+              help="Extra schema folder in the CRDs-catalog layout (repeatable).")
+@click.option("--policy", "policy_dirs", multiple=True, type=click.Path(path_type=Path), help="Extra policy folder (repeatable).")
+@click.option("--output", "-o", "outputs", multiple=True, metavar="FORMAT[=FILE]",
+              help="Report format, optionally to a file (repeatable): text, json, junit, sarif, codequality, github.")
+def command(
+    repo: Path,
+    config_file: Path | None,
+    base: str | None,
+    all_: bool,
+    env: str | None,
+    shard: str | None,
+    validator: str | None,
+    strict_missing: bool | None,
+    kubernetes_version: str | None,
+    schema_dirs: tuple[Path, ...],
+    policy_dirs: tuple[Path, ...],
+    outputs: tuple[str, ...],
+) -> int:
+    """Render what the change affects and validate it offline; exit 3 on an error finding."""
+    from promoter.check import parse_shard, run_check
+    from promoter.report import parse_output_spec, write_reports
+    from promoter.validate import ValidateOptions
+
+    if all_ == (base is not None):
+        raise UsageError("give exactly one of --base REF or --all")
+    # Parse every flag before any work: a typo must fail in milliseconds, not after rendering.
+    specs = [parse_output_spec(o) for o in outputs] or [("text", None)]
+    shard_kn = parse_shard(shard) if shard else None
+    for d in schema_dirs:
+        if not d.is_dir():
+            raise UsageError(f"--schema-dir {d}: no such folder")
+    for d in policy_dirs:
+        if not d.is_dir():
+            raise UsageError(f"--policy {d}: no such folder")
+    repo, config = load(repo, config_file)
+    options = ValidateOptions.from_config(
+        config,
+        repo.resolve(),
+        validator=validator,
+        strict_missing=strict_missing,
+        kubernetes_version=kubernetes_version,
+        schema_dirs=[*(repo.resolve() / d for d in config.validation.get("schema_dirs", [])), *(d.resolve() for d in schema_dirs)] if schema_dirs else None,
+    )
+    result = run_check(
+        repo,
+        config,
+        base=base,
+        all_=all_,
+        env=env,
+        shard=shard_kn,
+        validate_options=options,
+        policy_dirs=[d.resolve() for d in policy_dirs],
+    )
+    write_reports(result, specs, title="promoter check")
+    return EXIT_FINDINGS if result.failed else EXIT_OK

@@ -1,0 +1,413 @@
+"""Render: turn targets into Kubernetes objects with kustomize or helm, each mapped back to its source file."""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promoter.finding import Finding, Location, Severity, Status, Subject
+from promoter.graph import KUSTOMIZATION_NAMES, Target, declared_chart
+from promoter.resource import Resource
+from promoter.validate.manifests import load_manifests
+
+RENDER_TIMEOUT = 300  # seconds; a stuck renderer must not hang CI forever
+
+
+@dataclass
+class Rendered:
+    """What rendering one target gave: its objects, its findings, and one Subject saying how it went."""
+
+    target: Target
+    resources: list[Resource] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    subject: Subject | None = None
+    seconds: float = 0.0
+
+    @property
+    def ran(self) -> bool:
+        """A renderer ran (or the files were read) and produced output."""
+        return self.subject is not None and self.subject.status is Status.PASSED
+
+
+def find_kustomize() -> list[str] | None:
+    """The kustomize command line: `kustomize build` when installed, else `kubectl kustomize`."""
+    if path := shutil.which("kustomize"):
+        return [path, "build"]
+    if path := shutil.which("kubectl"):
+        return [path, "kustomize"]
+    return None
+
+
+class Renderer:
+    """Renders targets of one repository; safe to call from several threads at once."""
+
+    def __init__(
+        self,
+        repo: Path,
+        *,
+        kustomize: list[str] | None | bool = True,
+        helm: str | None | bool = True,
+        skipped_severity: Severity = Severity.WARNING,
+        charts: set[str] | None = None,
+    ) -> None:
+        self.repo = repo.resolve()
+        # True means "find it on PATH"; None/False means "absent" (tests force both ways).
+        self.kustomize = find_kustomize() if kustomize is True else (kustomize or None)
+        self.helm = shutil.which("helm") if helm is True else (helm or None)
+        self.skipped_severity = skipped_severity
+        self.charts = charts or set()  # in-repo chart folders, to tell remote charts from local ones
+        self._sources: dict[tuple[str, int, int], list[Resource]] = {}
+        self._lock = threading.Lock()
+
+    # -- entry points ---------------------------------------------------------------------------
+
+    def render_all(self, targets: list[Target], workers: int | None = None) -> list[Rendered]:
+        """Render every target, in parallel (each is a subprocess), results in the order given."""
+        if not targets:
+            return []
+        workers = workers or min(32, 2 * (os.cpu_count() or 1))
+        if workers == 1 or len(targets) == 1:
+            return [self.render(t) for t in targets]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(self.render, targets))
+
+    def render(self, target: Target) -> Rendered:
+        start = time.perf_counter()
+        if target.kind == "kustomize":
+            out = self._kustomize(target)
+        elif target.kind == "helm":
+            out = self._helm(target)
+        else:
+            out = self._plain(target)
+        if out.subject is not None and out.subject.status is Status.PASSED:
+            out.findings.extend(self._remote_charts(out))
+        out.seconds = time.perf_counter() - start
+        return out
+
+    # -- kustomize ------------------------------------------------------------------------------
+
+    def _kustomize(self, target: Target) -> Rendered:
+        if target.problems:
+            return self._not_rendered(target, Status.ERROR, "its kustomization files do not parse",
+                                      [_with_target(p, target) for p in target.problems])
+        if target.remote:
+            findings = [
+                Finding("remote-not-fetched", self.skipped_severity,
+                        f"{target.id} was not rendered: it uses the remote base {r.ref!r}, which check does not fetch",
+                        _line_of(self.repo, r.location.file, r.ref) or r.location, source="render",
+                        subject=_subject_id(target), target=target.id, evidence={"ref": r.ref})
+                for r in target.remote
+            ]
+            return self._not_rendered(target, Status.SKIPPED, "uses a remote base, not fetched", findings)
+        if self.kustomize is None:
+            return self._skipped(target, "neither kustomize nor kubectl is on PATH")
+        if target.needs_helm and self.helm is None:
+            return self._skipped(target, "it inflates Helm charts (helmCharts) and helm is not on PATH")
+        args = [*self.kustomize, target.path] + (["--enable-helm"] if target.needs_helm else [])
+        proc = self._run(args)
+        if isinstance(proc, str) or proc.returncode != 0:
+            message = proc if isinstance(proc, str) else kustomize_error(proc.stderr, self.repo) or f"exit {proc.returncode}"
+            where = locate_kustomize_error(message, self.repo, target)
+            return self._failed(target, message, where)
+        resources, findings = load_manifests(proc.stdout, target.id, location=target.location, env=target.env)
+        self._map_sources(target, resources)
+        return Rendered(target, resources, [_with_target(f, target) for f in findings], self._subject(target, Status.PASSED))
+
+    def _map_sources(self, target: Target, resources: list[Resource]) -> None:
+        """Point each rendered object at the manifest that defines it, else a patch that touches it."""
+        manifests = self._index(target.manifests)
+        patches = self._index(target.patches)
+        for r in resources:
+            loc = _match(r, manifests) or _match(r, patches)
+            if loc is not None:
+                r.location = loc
+
+    def _index(self, files: list[str]) -> dict[tuple[str, str], list[Resource]]:
+        index: dict[tuple[str, str], list[Resource]] = {}
+        for f in files:
+            for r in self._source(f):
+                index.setdefault((r.kind, r.name), []).append(r)
+        return index
+
+    def _source(self, file: str) -> list[Resource]:
+        """The objects of one source file, each with its line; cached while the file is unchanged."""
+        path = self.repo / file
+        try:
+            st = path.stat()
+        except OSError:
+            return []
+        key = (file, st.st_mtime_ns, st.st_size)
+        with self._lock:
+            if key in self._sources:
+                return self._sources[key]
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return []
+        resources, _ = load_manifests(text, file, file=file)
+        with self._lock:
+            self._sources[key] = resources
+        return resources
+
+    # -- helm -----------------------------------------------------------------------------------
+
+    def _helm(self, target: Target) -> Rendered:
+        if self.helm is None:
+            return self._skipped(target, "helm is not on PATH")
+        missing = [v for v in target.values if not (self.repo / v).is_file()]
+        if missing:
+            return self._failed(target, f"values file {missing[0]} does not exist", target.location)
+        args = [self.helm, "template", target.release or posixpath.basename(target.path), target.path]
+        if target.namespace:
+            args += ["--namespace", target.namespace]
+        for v in target.values:
+            args += ["--values", v]
+        with tempfile.TemporaryDirectory(prefix="promoter-values-") as tmp:
+            if target.inline_values:
+                inline = Path(tmp) / "inline-values.yaml"
+                inline.write_text(json.dumps(target.inline_values))  # JSON is YAML; exact for any value
+                args += ["--values", str(inline)]
+            proc = self._run(args)
+        if isinstance(proc, str) or proc.returncode != 0:
+            message = proc if isinstance(proc, str) else _first_lines(proc.stderr) or f"exit {proc.returncode}"
+            return self._failed(target, message, target.location)
+        resources: list[Resource] = []
+        findings: list[Finding] = []
+        for source, chunk in helm_documents(proc.stdout):
+            loc = Location(posixpath.join(target.path, source.split("/", 1)[1])) if "/" in source else target.location
+            rs, fs = load_manifests(chunk, target.id, location=loc, env=target.env)
+            resources.extend(rs)
+            findings.extend(_with_target(f, target) for f in fs)
+        return Rendered(target, resources, findings, self._subject(target, Status.PASSED))
+
+    # -- plain folders --------------------------------------------------------------------------
+
+    def _plain(self, target: Target) -> Rendered:
+        resources: list[Resource] = []
+        findings: list[Finding] = []
+        for f in sorted(target.files):
+            try:
+                text = (self.repo / f).read_text(encoding="utf-8")
+            except FileNotFoundError:
+                continue  # deleted in this change: nothing left to check
+            except (OSError, UnicodeDecodeError) as exc:
+                findings.append(Finding("yaml", Severity.ERROR, f"cannot read as UTF-8 text: {exc}", Location(f),
+                                        source="render", subject=_subject_id(target), target=target.id))
+                continue
+            rs, fs = load_manifests(text, target.id, file=f, env=target.env)
+            resources.extend(rs)
+            findings.extend(_with_target(x, target) for x in fs)
+        status = Status.FAILED if any(f.severity is Severity.ERROR for f in findings) else Status.PASSED
+        return Rendered(target, resources, findings, self._subject(target, status))
+
+    # -- shared ---------------------------------------------------------------------------------
+
+    def _remote_charts(self, out: Rendered) -> list[Finding]:
+        """HelmReleases and Applications whose chart is outside the repository: said, not fetched."""
+        findings = []
+        for r in out.resources:
+            if r.kind not in ("HelmRelease", "Application") or not isinstance(r.obj.get("spec"), dict):
+                continue
+            if declared_chart(r.obj, self.charts, r.location or out.target.location) is not None:
+                continue
+            ref = _remote_chart_ref(r.obj, self.repo)
+            if ref:
+                findings.append(Finding(
+                    "remote-not-fetched", Severity.INFO,
+                    f"{r.display}: chart {ref} is not rendered: check does not fetch remote charts; the {r.kind} itself is validated",
+                    r.location, source="render", subject=r.id, target=out.target.id, evidence={"ref": ref}))
+        return findings
+
+    def _run(self, args: list[str]) -> subprocess.CompletedProcess[str] | str:
+        try:
+            return subprocess.run(args, cwd=self.repo, capture_output=True, text=True, timeout=RENDER_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired:
+            return f"{posixpath.basename(args[0])} did not finish within {RENDER_TIMEOUT} s"
+        except OSError as exc:
+            return f"cannot run {args[0]}: {exc.strerror}"
+
+    def _subject(self, target: Target, status: Status, reason: str | None = None) -> Subject:
+        return Subject(id=_subject_id(target), kind="render", target=target.id, location=target.location,
+                       status=status, reason=reason)
+
+    def _not_rendered(self, target: Target, status: Status, reason: str, findings: list[Finding]) -> Rendered:
+        return Rendered(target, [], findings, self._subject(target, status, reason))
+
+    def _skipped(self, target: Target, why: str) -> Rendered:
+        finding = Finding("render-skipped", self.skipped_severity, f"{target.id} was not rendered: {why}",
+                          target.location, source="render", subject=_subject_id(target), target=target.id,
+                          help="install the tool in the CI image to check the rendered objects")
+        return self._not_rendered(target, Status.SKIPPED, why, [finding])
+
+    def _failed(self, target: Target, message: str, where: Location) -> Rendered:
+        finding = Finding("render-failed", Severity.ERROR, f"{target.id} does not render: {message}", where,
+                          source="render", subject=_subject_id(target), target=target.id)
+        return self._not_rendered(target, Status.FAILED, message, [finding])
+
+
+def _subject_id(target: Target) -> str:
+    return f"render:{target.id}"
+
+
+def _with_target(f: Finding, target: Target) -> Finding:
+    if f.target is None:
+        f.target = target.id
+    if f.subject is None:
+        f.subject = _subject_id(target)
+    return f
+
+
+def _match(r: Resource, index: dict[tuple[str, str], list[Resource]]) -> Location | None:
+    """The source of a rendered object: same kind and name, or a name kustomize prefixed/suffixed."""
+    found = index.get((r.kind, r.name))
+    if not found:
+        # namePrefix / nameSuffix: the longest source name inside the rendered name wins.
+        names = [(len(n), k) for k in index if k[0] == r.kind and (n := k[1]) and n in r.name]
+        if not names:
+            return None
+        found = index[max(names)[1]]
+    for s in found:
+        if s.namespace and s.namespace == r.namespace:
+            return s.location
+    return found[0].location
+
+
+def _remote_chart_ref(obj: dict[str, Any], repo: Path) -> str | None:
+    spec = obj["spec"]
+    if obj.get("kind") == "HelmRelease":
+        cs = (spec.get("chart") or {}).get("spec") if isinstance(spec.get("chart"), dict) else None
+        if isinstance(cs, dict):
+            src = cs.get("sourceRef") if isinstance(cs.get("sourceRef"), dict) else {}
+            return f"{cs.get('chart')} from {src.get('kind', 'source')} {src.get('name', '')}".strip()
+        ref = spec.get("chartRef")
+        if isinstance(ref, dict):
+            return f"from {ref.get('kind', 'source')} {ref.get('name', '')}".strip()
+        return None
+    sources = [spec["source"]] if isinstance(spec.get("source"), dict) else [s for s in spec.get("sources") or [] if isinstance(s, dict)]
+    for src in sources:
+        if src.get("chart"):
+            return f"{src['chart']} {src.get('targetRevision', '')} from {src.get('repoURL', '')}".strip()
+        path = src.get("path")
+        if isinstance(path, str) and not (repo / path).is_dir():
+            return f"{src.get('repoURL', '')}//{path}"
+    return None
+
+
+# -- kustomize's error text ---------------------------------------------------------------------
+
+_KLOG = re.compile(r'^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] "command failed" err=(?P<rest>.*)$')
+
+
+def kustomize_error(stderr: str, repo: Path) -> str:
+    """kustomize's complaint as one readable line: kubectl's log framing removed, paths repo-relative."""
+    lines = stderr.splitlines()
+    text = ""
+    for i, line in enumerate(lines):
+        m = _KLOG.match(line)
+        if not m:
+            continue
+        rest = m.group("rest")
+        if rest.startswith('"'):
+            try:
+                text = json.loads(rest)
+            except ValueError:
+                text = rest.strip('"')
+        elif rest == "<":  # klog writes multi-line values between `<` and ` >`
+            body = []
+            for more in lines[i + 1:]:
+                if more.strip() == ">":
+                    break
+                body.append(more.removeprefix("\t"))
+            text = "\n".join(body)
+        break
+    if not text:
+        text = "\n".join(line.removeprefix("Error: ") for line in lines if line.strip())
+    root = str(repo.resolve())
+    text = text.replace(root + "/", "").replace(root, ".")
+    return " ".join(text.split())
+
+
+def locate_kustomize_error(message: str, repo: Path, target: Target) -> Location:
+    """The file (and line) a kustomize error is about: a file it names, else the kustomization that refers to it."""
+    dirs = re.findall(r"recursed accumulation of path '([^']+)'", message)
+    here = posixpath.normpath(dirs[-1]) if dirs else target.path
+    kfile = _kustomization_file(repo, here) or (target.origin.file if target.origin else target.path)
+    m = re.search(r"yaml: line (\d+)", message)
+    line = int(m.group(1)) if m else None
+    named = re.search(r"in File: (\S+)", message)
+    if named:
+        f = posixpath.normpath(posixpath.join(here, named.group(1)))
+        if (repo / f).is_file():
+            return Location(f, line)
+    if "invalid Kustomization" in message:
+        return Location(kfile, line)
+    # A path kustomize could not load: point at the line of the kustomization that names it.
+    for p in reversed(re.findall(r"evalsymlink failure on '([^']+)'", message)):
+        p = posixpath.normpath(p)
+        if not p.startswith("../") and not posixpath.isabs(p):
+            parent = posixpath.dirname(p)
+            owner = _kustomization_file(repo, parent) if parent != here else kfile
+            for cand in (kfile, owner):
+                if cand and (loc := _line_of(repo, cand, posixpath.basename(p))):
+                    return loc
+    for p in reversed(re.findall(r"'([^'\s]+\.ya?ml)'", message)):
+        f = posixpath.normpath(posixpath.join(here, p)) if not (repo / p).is_file() else p
+        if (repo / f).is_file():
+            return Location(f, line)
+    return Location(kfile, line)
+
+
+def _kustomization_file(repo: Path, d: str) -> str | None:
+    for name in KUSTOMIZATION_NAMES:
+        f = name if d in ("", ".") else f"{d}/{name}"
+        if (repo / f).is_file():
+            return f
+    return None
+
+
+def _line_of(repo: Path, file: str, needle: str) -> Location | None:
+    """The first line of `file` mentioning `needle`."""
+    try:
+        text = (repo / file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for n, line in enumerate(text.splitlines(), 1):
+        if needle in line:
+            return Location(file, n)
+    return None
+
+
+def _first_lines(text: str, limit: int = 3) -> str:
+    lines = [line.strip().removeprefix("Error: ") for line in text.splitlines() if line.strip()]
+    return " ".join(lines[:limit])
+
+
+_DOC_SPLIT = re.compile(r"^---[ \t]*$", re.MULTILINE)
+_SOURCE = re.compile(r"^# Source: (\S+)", re.MULTILINE)
+
+
+def helm_documents(text: str) -> list[tuple[str, str]]:
+    """(template path, document text) of each document `helm template` printed, in order."""
+    out = []
+    for chunk in _DOC_SPLIT.split(text):
+        if not chunk.strip():
+            continue
+        m = _SOURCE.search(chunk)
+        out.append((m.group(1) if m else "", chunk))
+    return out
+
+
+
+__all__ = ["Rendered", "Renderer", "find_kustomize", "helm_documents", "kustomize_error",
+           "locate_kustomize_error"]
