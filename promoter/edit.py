@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import re
+
 import yaml
 
 from promoter.changeset import Change
@@ -42,6 +44,8 @@ class FileEdit:
 
     # ---- primitives ----------------------------------------------------------------------
     def span(self, s: Slot) -> Span:
+        if s.value is None and isinstance(s.parent, dict):
+            return self._null_span(s)
         line, col = position(s.parent, s.key)
         start = self.index.offset(line, col)
         sp = scalar_span(self.doc.text, start, flow=s.flow)
@@ -58,6 +62,24 @@ class FileEdit:
             )
         return sp
 
+    def _null_span(self, s: Slot) -> Span:
+        """`key:` with nothing after it (or `~`/`null`): the value's place is right after the colon."""
+        kline, kcol = _key_position(s)
+        start = self.index.offset(kline, kcol)
+        eol = self.index.line_end(start)
+        line_text = self.doc.text[start:eol]
+        m = re.match(r"(?:\"[^\"]*\"|'[^']*'|[^:#]*?)\s*:", line_text)
+        if m is None:
+            raise UsageError(f"{self.doc.path}:{kline + 1}: cannot find the value of {s.key!r} byte-exact")
+        after = start + m.end()
+        rest = self.doc.text[after:eol]
+        word = re.match(r"(\s*)(~|null|Null|NULL)?", rest)
+        assert word is not None
+        if word.group(2):
+            b = after + len(word.group(1))
+            return Span(b, b + len(word.group(2)), "plain")
+        return Span(after, after, "empty")
+
     def set(self, ref: Reference, name: str, s: Slot, new: str, *, note: str | None = None) -> None:
         old = s.value
         if isinstance(old, str) and old == new:
@@ -65,7 +87,9 @@ class FileEdit:
         if not isinstance(old, str) and old is not None and str(old) == new:
             return
         sp = self.span(s)
-        text, _ = format_scalar(new, sp.style, old_plain_was_string=isinstance(old, str) or old is None)
+        text, _ = format_scalar(new, "plain" if sp.style == "empty" else sp.style, old_plain_was_string=isinstance(old, str) or old is None)
+        if sp.style == "empty":
+            text = " " + text
         if sp.style == "plain" and not isinstance(old, str) and old is not None:
             # The old value was a number (tag: 1.4). Keep it plain when the new one reads back as the
             # same text (1.5); quote it when it would not (1.10 would read as 1.1).
@@ -75,7 +99,7 @@ class FileEdit:
                 back = None
             text = new if (back is not None and not isinstance(back, bool) and str(back) == new) else format_scalar(new, "plain")[0]
         self.ops.append(_Op(sp.start, sp.end, text))
-        self.sets[(id(s.parent), s.key)] = yaml.safe_load(text) if text else None
+        self.sets[(id(s.parent), s.key)] = yaml.safe_load(text) if text.strip() else None
         line, _ = position(s.parent, s.key)
         self.changes.append(Change(self.doc.path, line + 1, _slot_path(ref, s), ref.style, _show(old), new, note))
 
