@@ -1,0 +1,102 @@
+"""Report formats: a registry of one module per format, all rendering the same CheckResult.
+
+A format is a module with `NAME`, `DESCRIPTION` and `render(result, *, title, color) -> str`
+(see base.Format); adding one is a new file here and one line in `_MODULES`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Mapping, TextIO
+
+from promoter.changeset import atomic_write
+from promoter.errors import ToolError, UsageError
+from promoter.finding import CheckResult
+from promoter.report import codequality, github, junit, markdown, sarif, text
+from promoter.report import json as json_format
+from promoter.report.base import appendices_of
+
+_MODULES: tuple[ModuleType, ...] = (text, json_format, junit, sarif, codequality, github, markdown)
+FORMATS: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
+
+__all__ = ["FORMATS", "parse_output_spec", "render", "render_reports", "write_reports", "use_color"]
+
+
+def parse_output_spec(spec: str) -> tuple[str, str | None]:
+    """`FORMAT[=FILE]` → (format, file or None for stdout); `-` as the file also means stdout."""
+    name, sep, path = spec.partition("=")
+    name = name.strip().lower()
+    if name not in FORMATS:
+        raise UsageError(f"--output {spec!r}: unknown format {name!r}; known formats: {', '.join(sorted(FORMATS))}")
+    if sep and not path.strip():
+        raise UsageError(f"--output {spec!r}: no file after '='; write FORMAT=FILE, or FORMAT alone for stdout")
+    path = path.strip()
+    return name, (None if not sep or path == "-" else path)
+
+
+def render(result: CheckResult, fmt: str, *, title: str, color: bool = False) -> str:
+    try:
+        module = FORMATS[fmt]
+    except KeyError:
+        raise UsageError(f"unknown output format {fmt!r}; known formats: {', '.join(sorted(FORMATS))}") from None
+    return module.render(result, title=title, color=color)
+
+
+def use_color(stream: TextIO, environ: Mapping[str, str]) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def render_reports(
+    result: CheckResult,
+    outputs: list[tuple[str, str | None]],
+    *,
+    title: str,
+    color: bool = False,
+) -> list[tuple[str | None, str]]:
+    """Each requested output rendered: (file or None for stdout, text). Colour is for stdout text only."""
+    return [(path, render(result, fmt, title=title, color=color and path is None)) for fmt, path in outputs]
+
+
+def write_reports(
+    result: CheckResult,
+    outputs: list[tuple[str, str | None]],
+    *,
+    title: str,
+    color: bool | None = None,
+    stdout: TextIO | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> None:
+    """Render every output and write it: stdout, or a file replaced atomically (a reader never sees half).
+
+    `color=None` decides by the terminal; NO_COLOR always wins. Formats that append to a file the
+    platform names (GitHub's $GITHUB_STEP_SUMMARY) get it appended here, once per format.
+    """
+    stream = stdout if stdout is not None else sys.stdout
+    env = os.environ if environ is None else environ
+    want_color = use_color(stream, env) if color is None else (color and not env.get("NO_COLOR"))
+    for (fmt, _), (path, body) in zip(outputs, render_reports(result, outputs, title=title, color=want_color)):
+        if path is None:
+            stream.write(body)
+            continue
+        target = Path(path) if cwd is None or Path(path).is_absolute() else cwd / path
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(target, body)
+        except OSError as exc:
+            raise UsageError(f"cannot write the {fmt} report to {path}: {exc.strerror or exc}") from None
+    stream.flush()
+    for fmt in dict.fromkeys(fmt for fmt, _ in outputs):
+        for extra in appendices_of(FORMATS[fmt], result, title=title, environ=env):
+            try:
+                with extra.path.open("a", encoding="utf-8") as fh:
+                    fh.write(extra.text)
+            except OSError as exc:
+                raise ToolError(f"cannot append the {extra.what} to {extra.path}: {exc.strerror or exc}") from None
