@@ -1,0 +1,25 @@
+package main
+
+import rego.v1
+
+import data.lib
+
+# METADATA
+# title: Privilege escalation allowed
+# description: >-
+#   Unless allowPrivilegeEscalation is false, a process in the container can gain more privileges
+#   than its parent (setuid binaries, file capabilities), which turns a foothold as an unprivileged
+#   user into root inside the container. Kubernetes defaults it to true; the Pod Security
+#   "restricted" profile requires false on every container.
+# custom:
+#   id: privilege-escalation
+#   severity: warning
+warn_privilege_escalation contains msg if {
+	some msg in privilege_escalation(input)
+}
+
+privilege_escalation(obj) := {msg |
+	some c in lib.containers(obj)
+	not c.securityContext.allowPrivilegeEscalation == false
+	msg := sprintf(`container "%s" does not set securityContext.allowPrivilegeEscalation: false`, [c.name])
+}

@@ -1,0 +1,25 @@
+package main
+
+import rego.v1
+
+import data.lib
+
+# METADATA
+# title: Privileged container
+# description: >-
+#   A privileged container gets every capability and all of the host's devices: it is root on
+#   the node in all but name, and a compromise of it is a compromise of the node and of every
+#   pod scheduled there. Only node agents that truly need it (CNI, storage drivers) should run
+#   privileged, and they should be waived explicitly with a reason.
+# custom:
+#   id: privileged
+#   severity: error
+deny_privileged contains msg if {
+	some msg in privileged(input)
+}
+
+privileged(obj) := {msg |
+	some c in lib.containers(obj)
+	c.securityContext.privileged == true
+	msg := sprintf(`container "%s" runs privileged (securityContext.privileged: true)`, [c.name])
+}

@@ -1,0 +1,29 @@
+package main
+
+import rego.v1
+
+import data.lib
+
+# METADATA
+# title: Container may run as root
+# description: >-
+#   A process running as UID 0 inside a container is root on the node's kernel, one container
+#   escape away from the host. Set securityContext.runAsNonRoot: true (on the pod or on each
+#   container) so the kubelet refuses to start an image whose user is root, and never set
+#   runAsUser: 0.
+# custom:
+#   id: run-as-non-root
+#   severity: error
+deny_run_as_non_root contains msg if {
+	some msg in run_as_non_root(input)
+}
+
+run_as_non_root(obj) := {msg |
+	some c in lib.containers(obj)
+	not lib.effective_security(obj, c, "runAsNonRoot") == true
+	msg := sprintf(`container "%s" does not set securityContext.runAsNonRoot: true (on the container or the pod)`, [c.name])
+} | {msg |
+	some c in lib.containers(obj)
+	lib.effective_security(obj, c, "runAsUser") == 0
+	msg := sprintf(`container "%s" sets runAsUser: 0 (root)`, [c.name])
+}
