@@ -1,0 +1,257 @@
+"""Rendering with the real `kubectl kustomize`, a faithful fake `helm`, and plain folders; output mapped to sources."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from promoter.config import load_config
+from promoter.finding import Severity, Status
+from promoter.graph import build_graph
+from promoter.render import Renderer, find_kustomize, kustomize_error
+
+K = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+DEPLOY = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  selector:
+    matchLabels: {app: api}
+  template:
+    metadata:
+      labels: {app: api}
+    spec:
+      containers:
+        - name: api
+          image: ghcr.io/acme/api:1.0.0
+"""
+SERVICE = "apiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  ports:\n    - port: 80\n"
+
+APP = {
+    "base/kustomization.yaml": K + "resources:\n  - app.yaml\n",
+    # two documents in one file: the Service's line is 17, after the marker
+    "base/app.yaml": "# the app\n" + DEPLOY + "---\n" + SERVICE,
+    "dev/kustomization.yaml": K + "namePrefix: dev-\nnamespace: dev\nresources:\n  - ../base\n"
+    "patches:\n  - path: replicas.yaml\nconfigMapGenerator:\n  - name: settings\n    literals: [A=1]\n",
+    "dev/replicas.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  replicas: 2\n",
+}
+
+needs_kustomize = pytest.mark.skipif(find_kustomize() is None, reason="neither kustomize nor kubectl on PATH")
+
+
+def render_one(repo: Path, target_id: str, **kw):
+    graph = build_graph(repo, kw.pop("config", None))
+    renderer = Renderer(repo, charts={t.path for t in graph.targets if t.kind == "helm"}, **kw)
+    return renderer.render(graph.get(target_id))
+
+
+@needs_kustomize
+def test_overlay_renders_and_each_object_points_at_its_source(tree) -> None:
+    out = render_one(tree(APP), "dev")
+    assert out.subject is not None and out.subject.status is Status.PASSED and out.findings == []
+    by_kind = {r.kind: r for r in out.resources}
+    assert sorted(by_kind) == ["ConfigMap", "Deployment", "Service"]
+    assert by_kind["Deployment"].name == "dev-api" and by_kind["Deployment"].obj["spec"]["replicas"] == 2
+    assert str(by_kind["Deployment"].location) == "base/app.yaml:2"
+    assert str(by_kind["Service"].location) == "base/app.yaml:17"
+    # generated objects have no manifest: they point at the overlay that generates them
+    assert by_kind["ConfigMap"].location is not None and by_kind["ConfigMap"].location.file == "dev/kustomization.yaml"
+    assert all(r.target == "dev" for r in out.resources)
+
+
+@needs_kustomize
+def test_object_only_in_a_patch_points_at_the_patch(tree) -> None:
+    files = {
+        "o/kustomization.yaml": K + "resources:\n  - gen.yaml\npatchesStrategicMerge:\n  - fix.yaml\n",
+        # the resource is named differently in the source than any patch; the patch names the renamed one
+        "o/gen.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata: {x: '1'}\n",
+        "o/fix.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata: {y: '2'}\n",
+    }
+    out = render_one(tree(files), "o")
+    (r,) = out.resources
+    assert r.obj["data"] == {"x": "1", "y": "2"}
+    assert str(r.location) == "o/gen.yaml:1"  # the defining manifest wins over the patch
+
+
+@needs_kustomize
+def test_missing_resource_is_a_finding_at_the_line_naming_it(tree) -> None:
+    files = {**APP, "base/kustomization.yaml": K + "resources:\n  - app.yaml\n  - gone.yaml\n"}
+    repo = tree(files)
+    out = render_one(repo, "dev")
+    assert out.subject is not None and out.subject.status is Status.FAILED and out.resources == []
+    (f,) = out.findings
+    assert (f.rule, f.severity, f.target) == ("render-failed", Severity.ERROR, "dev")
+    assert str(f.location) == "base/kustomization.yaml:5"
+    assert "base/gone.yaml" in f.message and "run.go" not in f.message
+    assert str(repo) not in f.message  # paths are repo-relative, the same on every machine
+
+
+@needs_kustomize
+def test_resource_that_does_not_parse_points_at_that_file(tree) -> None:
+    files = {**APP, "base/app.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n  bad: [\n"}
+    out = render_one(tree(files), "dev")
+    (f,) = out.findings
+    assert f.rule == "render-failed" and f.location is not None
+    assert f.location.file == "base/app.yaml" and f.location.line is not None
+
+
+@needs_kustomize
+def test_invalid_kustomization_field_points_at_the_kustomization(tree) -> None:
+    files = {**APP, "dev/kustomization.yaml": K + "resources:\n  - ../base\nimages: 3\n"}
+    out = render_one(tree(files), "dev")
+    (f,) = out.findings
+    assert f.rule == "render-failed" and f.location is not None and f.location.file == "dev/kustomization.yaml"
+    assert "images" in f.message
+
+
+def test_kustomization_that_does_not_parse_is_not_run(tree) -> None:
+    files = {**APP, "dev/kustomization.yaml": K + "resources: [../base\n"}
+    # kustomize=False: proves no subprocess is needed to report it
+    out = render_one(tree(files), "dev", kustomize=False)
+    (f,) = out.findings
+    assert (f.rule, str(f.location)) == ("yaml", "dev/kustomization.yaml:4")
+    assert out.subject is not None and out.subject.status is Status.ERROR
+
+
+def test_remote_base_is_reported_not_fetched(tree) -> None:
+    files = {"o/kustomization.yaml": K + "resources:\n  - github.com/acme/x//base?ref=v1\n"}
+    out = render_one(tree(files), "o", kustomize=["/nonexistent/kustomize-must-not-run"])
+    (f,) = out.findings
+    assert f.rule == "remote-not-fetched" and f.severity is Severity.WARNING
+    assert str(f.location) == "o/kustomization.yaml:4" and "github.com/acme/x//base?ref=v1" in f.message
+    assert out.subject is not None and out.subject.status is Status.SKIPPED
+
+
+def test_no_kustomize_on_path_is_a_skip_with_reason(tree) -> None:
+    out = render_one(tree(APP), "dev", kustomize=None)
+    (f,) = out.findings
+    assert f.rule == "render-skipped" and "kubectl" in f.message
+    assert out.subject is not None and out.subject.status is Status.SKIPPED and out.subject.reason
+
+
+def test_chart_without_helm_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2] / "examples"
+    out = render_one(repo, "apps/web/chart@dev", helm=None, config=load_config(repo))
+    (f,) = out.findings
+    assert (f.rule, f.severity) == ("render-skipped", Severity.WARNING)
+    assert "helm is not on PATH" in f.message and f.location is not None and f.location.file == "apps/web/chart/Chart.yaml"
+    assert out.subject is not None and out.subject.status is Status.SKIPPED and out.subject.reason == "helm is not on PATH"
+    assert out.resources == []
+
+
+FAKE_HELM = """#!/bin/sh
+# A fake `helm`: records its arguments, prints what `helm template` prints (Source comments, --- markers).
+printf '%s\\n' "$@" > "$HELM_ARGS_FILE"
+cat <<'YAML'
+---
+# Source: web/templates/service.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: web-dev-web
+spec:
+  ports:
+    - port: 80
+---
+# Source: web/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web-dev-web
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: ghcr.io/acme/web:2.8.0}]
+YAML
+"""
+
+
+def fake_helm(tmp_path: Path, script: str = FAKE_HELM) -> Path:
+    helm = tmp_path / "bin" / "helm"
+    helm.parent.mkdir(parents=True, exist_ok=True)
+    helm.write_text(script)
+    helm.chmod(helm.stat().st_mode | stat.S_IXUSR)
+    return helm
+
+
+def test_chart_is_rendered_by_helm_with_the_env_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = Path(__file__).resolve().parents[2] / "examples"
+    helm = fake_helm(tmp_path)
+    args_file = tmp_path / "args"
+    monkeypatch.setenv("HELM_ARGS_FILE", str(args_file))
+    monkeypatch.setenv("PATH", f"{helm.parent}{os.pathsep}{os.environ['PATH']}")
+    out = render_one(repo, "apps/web/chart@dev", config=load_config(repo))  # helm found on PATH
+    assert out.subject is not None and out.subject.status is Status.PASSED, out.findings
+    assert args_file.read_text().split("\n")[:-1] == ["template", "web", "apps/web/chart", "--values", "apps/web/env/values-dev.yaml"]
+    locs = {r.kind: str(r.location) for r in out.resources}
+    assert locs == {"Service": "apps/web/chart/templates/service.yaml", "Deployment": "apps/web/chart/templates/deployment.yaml"}
+    assert {r.env for r in out.resources} == {"dev"}
+
+
+def test_helm_failure_is_a_render_failed_finding(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2] / "examples"
+    helm = fake_helm(tmp_path, "#!/bin/sh\necho 'Error: template: web/templates/x.yaml:3: function \"nope\" not defined' >&2\nexit 1\n")
+    out = render_one(repo, "apps/web/chart@prod", helm=str(helm), config=load_config(repo))
+    (f,) = out.findings
+    assert f.rule == "render-failed" and 'function "nope" not defined' in f.message
+    assert f.location is not None and f.location.file == "apps/web/chart/Chart.yaml"
+
+
+def test_inline_values_are_passed_last(tree, tmp_path: Path) -> None:
+    files = {
+        "charts/api/Chart.yaml": "apiVersion: v2\nname: api\nversion: 0.1.0\n",
+        "charts/api/values.yaml": "a: 1\n",
+        "env/prod.yaml": "a: 2\n",
+        "rel.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: api, namespace: shop}\n"
+        "spec:\n  chart: {spec: {chart: charts/api, sourceRef: {kind: GitRepository, name: x}}}\n"
+        "  valuesFiles: [env/prod.yaml]\n  values: {a: 3}\n",
+    }
+    script = "#!/bin/sh\nlast=''; for a in \"$@\"; do last=\"$a\"; done\nprintf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: x}\\ndata: {args: \"%s\", last: \"%s\"}\\n' \"$*\" \"$(cat \"$last\" | tr '\"' \"'\")\"\n"
+    helm = fake_helm(tmp_path, script)
+    out = render_one(tree(files), "rel.yaml#HelmRelease/api", helm=str(helm))
+    (r,) = out.resources
+    args = r.obj["data"]["args"].split()
+    assert args[:6] == ["template", "api", "charts/api", "--namespace", "shop", "--values"]
+    assert args[6] == "env/prod.yaml" and args[7] == "--values" and args[8].endswith("inline-values.yaml")
+    assert r.obj["data"]["last"] == "{'a': 3}"
+
+
+def test_plain_folder_objects_point_at_file_and_line(tree) -> None:
+    files = {"clusters/prod/a.yaml": SERVICE + "---\n" + SERVICE.replace("name: api", "name: b")}
+    out = render_one(tree(files), "clusters/prod")
+    assert [str(r.location) for r in out.resources] == ["clusters/prod/a.yaml:1", "clusters/prod/a.yaml:9"]
+
+
+def test_plain_file_that_does_not_parse_is_a_finding_with_its_line(tree) -> None:
+    files = {"clusters/prod/a.yaml": SERVICE, "clusters/prod/b.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [x\n"}
+    out = render_one(tree(files), "clusters/prod")
+    (f,) = out.findings
+    assert f.severity is Severity.ERROR and f.location is not None and f.location.file == "clusters/prod/b.yaml"
+    assert f.location.line == 5 or f.location.line == 4
+    assert [r.name for r in out.resources] == ["api"]
+    assert out.subject is not None and out.subject.status is Status.FAILED
+
+
+def test_remote_chart_of_a_helmrelease_is_a_note(tree) -> None:
+    files = {"clusters/prod/rel.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: podinfo}\n"
+             "spec:\n  chart: {spec: {chart: podinfo, sourceRef: {kind: HelmRepository, name: podinfo}}}\n"}
+    out = render_one(tree(files), "clusters/prod")
+    (f,) = out.findings
+    assert (f.rule, f.severity, str(f.location)) == ("remote-not-fetched", Severity.INFO, "clusters/prod/rel.yaml:1")
+    assert "podinfo from HelmRepository podinfo" in f.message
+
+
+def test_kubectl_log_framing_is_removed() -> None:
+    stderr = ('E1127 03:45:30.609498    7574 run.go:72] "command failed" err="invalid Kustomization: yaml: line 3: '
+              'did not find expected node content in /repo/x/kustomization.yaml"\n')
+    assert kustomize_error(stderr, Path("/repo")) == "invalid Kustomization: yaml: line 3: did not find expected node content in x/kustomization.yaml"
+    multi = 'E1127 1:2:3.4 1 run.go:72] "command failed" err=<\n\ttrouble configuring\n\tpath: p.yaml\n >\n'
+    assert kustomize_error(multi, Path("/repo")) == "trouble configuring path: p.yaml"
+    assert kustomize_error("Error: accumulating resources: boom\n", Path("/repo")) == "accumulating resources: boom"
