@@ -89,7 +89,7 @@ def _attach(case: ET.Element, view: View, findings: list[Finding]) -> str:
     blocking = [f for f in findings if f.blocking]
     if blocking:
         first = blocking[0]
-        message = first.message.splitlines()[0] if first.message else first.rule
+        message = re.split(r"\r\n|\r|\n", first.message)[0] if first.message else first.rule
         if len(blocking) > 1:
             message += f" (and {len(blocking) - 1} more)"
         failure = ET.SubElement(case, "failure", message=_clean(message), type=_clean(first.rule))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from report_samples import NASTY, sample_result, many  # type: ignore[import-not-found]
+from tests.report.report_samples import NASTY, sample_result, many
 
 from promoter.finding import CheckResult, Finding, Location, Severity
 from promoter.report import github, write_reports
