@@ -41,8 +41,17 @@ class Document:
         return ""
 
     @property
+    def is_manifest(self) -> bool:
+        """A Kubernetes object (or patch of one): it names both apiVersion and kind.
+
+        A values file may have a top-level `kind:` of its own (charts that choose between a
+        Deployment and a DaemonSet do), so `kind` alone does not make a manifest.
+        """
+        return self.kind is not None and bool(self.api_version)
+
+    @property
     def is_values_file(self) -> bool:
-        return bool(VALUES_FILE.search(self.file)) and self.kind is None
+        return bool(VALUES_FILE.search(self.file)) and not self.is_manifest
 
 
 def is_flow(node: Any) -> bool:

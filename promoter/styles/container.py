@@ -13,7 +13,7 @@ OTHER_STYLES = {"Kustomization", "HelmRelease", "Application", "ApplicationSet",
 
 def extract(doc: Document) -> list[Reference]:
     # A manifest or patch names its kind; values files and kustomizations are other styles.
-    if doc.kind is None or doc.kind in OTHER_STYLES:
+    if not doc.is_manifest or doc.kind in OTHER_STYLES:
         return []
     out: list[Reference] = []
     for path, node in walk_maps(doc.root):

@@ -13,7 +13,7 @@ BLOCK_KEYS = ("tag", "digest", "sha", "registry")
 
 
 def extract(doc: Document) -> list[Reference]:
-    if not (doc.is_values_file or (doc.defaults is not None and doc.kind is None)):
+    if not (doc.is_values_file or (doc.defaults is not None and not doc.is_manifest)):
         return []
     return values_refs(doc, doc.root, (), STYLE, defaults=doc.defaults)
 
