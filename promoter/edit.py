@@ -15,9 +15,10 @@ from promoter.image import ImageRef
 from promoter.reference import Reference, Slot
 from promoter.scalar import LineIndex, Span, format_scalar, scalar_span
 from promoter.styles.base import position
-from promoter.yamldoc import YamlDoc, format_path
+from promoter.yamldoc import YamlDoc, format_path, owner_of
 
 _DELETE = object()
+_ALIAS = object()
 
 
 @dataclass
@@ -44,6 +45,13 @@ class FileEdit:
 
     # ---- primitives ----------------------------------------------------------------------
     def span(self, s: Slot) -> Span:
+        own = getattr(s.parent, "_ok", None)
+        if isinstance(own, set) and s.key not in own:
+            line = s.parent.lc.line
+            raise UsageError(
+                f"{self.doc.path}:{line + 1}: {s.key!r} comes from a merge key (<<: *anchor), not from this mapping; "
+                "edit the anchored mapping, or add the key here and name it as an explicit target"
+            )
         if s.value is None and isinstance(s.parent, dict):
             return self._null_span(s)
         line, col = position(s.parent, s.key)
@@ -100,6 +108,10 @@ class FileEdit:
             text = new if (back is not None and not isinstance(back, bool) and str(back) == new) else format_scalar(new, "plain")[0]
         self.ops.append(_Op(sp.start, sp.end, text))
         self.sets[(id(s.parent), s.key)] = yaml.safe_load(text) if text.strip() else None
+        anchor = getattr(old, "anchor", None)
+        if anchor is not None and getattr(anchor, "value", None):
+            # Aliases (*name) of an anchored value read back as the new value too.
+            self.sets[(_ALIAS, id(old))] = self.sets[(id(s.parent), s.key)]
         line, _ = position(s.parent, s.key)
         self.changes.append(Change(self.doc.path, line + 1, _slot_path(ref, s), ref.style, _show(old), new, note))
 
@@ -199,19 +211,26 @@ def _slot_path(ref: Reference, s: Slot) -> str:
     return format_path(ref.path_parts + (s.key,))
 
 
-def _plain(node: Any, sets: dict[tuple[int, Any], Any], adds: dict[int, list[tuple[str, Any]]]) -> Any:
+def _plain(node: Any, sets: dict[tuple[Any, Any], Any], adds: dict[int, list[tuple[str, Any]]]) -> Any:
+    """Plain data of `node` with the planned sets, drops and adds applied (what the re-parse must give)."""
+    if (_ALIAS, id(node)) in sets:
+        return _plain(sets[(_ALIAS, id(node))], {}, {})
     if isinstance(node, dict):
         out = {}
         for k, v in node.items():
-            mod = sets.get((id(node), k), None) if (id(node), k) in sets else None
-            if (id(node), k) in sets:
-                if mod is _DELETE:
+            # A key a merge (`<<: *b`) brings in is edited where it is written: in the anchored mapping.
+            where = (id(owner_of(node, k)), k)
+            if where in sets:
+                if sets[where] is _DELETE:
                     continue
-                out[str(k)] = _plain(mod, {}, {})
+                out[str(k)] = _plain(sets[where], {}, {})
             else:
                 out[str(k)] = _plain(v, sets, adds)
         for k, v in adds.get(id(node), []):
             out[k] = _plain(v, {}, {})
+        for src in _merge_sources(node):
+            for k, v in adds.get(id(src), []):
+                out.setdefault(k, _plain(v, {}, {}))  # a key of this mapping's own wins over a merged one
         return out
     if isinstance(node, list):
         return [
@@ -220,6 +239,16 @@ def _plain(node: Any, sets: dict[tuple[int, Any], Any], adds: dict[int, list[tup
     if node is None or isinstance(node, (bool, int, float)):
         return node
     return str(node)
+
+
+def _merge_sources(node: Any) -> list[Any]:
+    out = []
+    for src in getattr(node, "merge", None) or []:
+        src = src[1] if isinstance(src, tuple) else src
+        if isinstance(src, dict):
+            out.append(src)
+            out.extend(_merge_sources(src))
+    return out
 
 
 # ---- the rules: what each reference kind becomes ---------------------------------------------

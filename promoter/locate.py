@@ -13,7 +13,7 @@ from promoter.image import ImageRef
 from promoter.reference import Reference
 from promoter.styles import STYLES
 from promoter.styles.base import Document
-from promoter.yamldoc import YamlDoc
+from promoter.yamldoc import YamlDoc, owner_of
 
 YAML_SUFFIXES = (".yaml", ".yml")
 # Cheap pre-filter: a file none of these words appear in cannot hold a reference, so it is
@@ -118,7 +118,49 @@ def extract(doc: YamlDoc, defaults: Any = None) -> list[Reference]:
         for style in STYLES:
             refs.extend(style.extract(d))
     refs.sort(key=lambda r: (r.line, r.column))
-    return refs
+    return _dedupe(refs)
+
+
+# Slots that only say which image a reference is: two references may share them and still
+# edit different values (`<<: *defaults` giving the repository, a tag of its own).
+_NAMING_SLOTS = {"name", "newName", "registry", "repository"}
+
+
+def _node_keys(ref: Reference) -> set[tuple[Any, ...]]:
+    """What a reference edits: its value slots (where they are written), the mapping keys would
+    be added to, and for an anchored scalar the value itself (its aliases share it)."""
+    out: set[tuple[Any, ...]] = set()
+    if ref.mapping is not None:
+        out.add(("mapping", id(ref.mapping)))
+    for name, s in ref.slots.items():
+        if name in _NAMING_SLOTS:
+            continue
+        out.add(("slot", id(owner_of(s.parent, s.key)), s.key))
+        value = s.value
+        anchor = getattr(value, "anchor", None)
+        if anchor is not None and getattr(anchor, "value", None):
+            out.add(("value", id(value)))
+    return out
+
+
+def _dedupe(refs: list[Reference]) -> list[Reference]:
+    """One reference per value: two styles may claim the same scalar (a container `image:` that
+    also carries a Flux marker) and an alias (`*img`) repeats the anchored node. The first in
+    document order is the one to edit (an anchor precedes its aliases); a later one only adds its hint.
+    """
+    seen: dict[tuple[Any, ...], Reference] = {}
+    out: list[Reference] = []
+    for r in refs:
+        keys = _node_keys(r)
+        first = next((seen[k] for k in keys if k in seen), None)
+        if first is not None:
+            if first.hint is None and r.hint is not None:
+                first.hint = r.hint
+            continue
+        for k in keys:
+            seen[k] = r
+        out.append(r)
+    return out
 
 
 @dataclass

@@ -106,6 +106,18 @@ def key_pos(node: Any, key: Any) -> tuple[int, int] | None:
     return None
 
 
+def owner_of(node: Any, key: Any) -> Any:
+    """The mapping that holds `key` as written: `node` itself, or the anchored mapping a merge key (`<<: *b`) takes it from."""
+    own = getattr(node, "_ok", None)
+    if not isinstance(own, set) or key in own:
+        return node
+    for src in getattr(node, "merge", None) or []:
+        src = src[1] if isinstance(src, tuple) else src  # ruamel < 0.19 keeps (position, mapping)
+        if isinstance(src, dict) and key in src:
+            return owner_of(src, key)
+    return node
+
+
 def line_of_path(root: Any, path: list[Any] | tuple[Any, ...]) -> int | None:
     """1-based line of the deepest existing node along `path` (for error messages)."""
     node, line = root, None
