@@ -21,6 +21,7 @@ _ALGO_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[+._-][A-Za-z][A-Za-z0-9]*)*$")
 DIGEST_ALGORITHMS = {"sha256": 64, "sha512": 128}
 _SHELL_META = set(";|&$`<>(){}[]*?!'\"\\~#")
 MAX_NAME_LENGTH = 255
+_IPV6_HOST_RE = re.compile(r"^\[[0-9a-fA-F:]+\](?=[:/])")
 
 
 def _fail(raw: str, why: str) -> UsageError:
@@ -78,7 +79,9 @@ class ImageRef:
             raise _fail(raw, "contains a newline")
         if any(c.isspace() for c in raw):
             raise _fail(raw, "contains whitespace")
-        bad = sorted({c for c in raw if c in _SHELL_META})
+        # An IPv6 registry host is bracketed (`[::1]:5000/app`); elsewhere brackets are globs.
+        ipv6 = _IPV6_HOST_RE.match(raw)
+        bad = sorted({c for c in raw[ipv6.end() if ipv6 else 0 :] if c in _SHELL_META})
         if bad:
             raise _fail(raw, f"contains shell metacharacter(s) {' '.join(bad)}")
         rest, digest = raw, None
@@ -99,6 +102,9 @@ class ImageRef:
         if len(name) > MAX_NAME_LENGTH:
             raise _fail(raw, f"repository name is longer than {MAX_NAME_LENGTH} characters")
         registry, path = _split_registry(name)
+        if registry is not None and not any(c in registry for c in ".:[") and registry != "localhost":
+            # Docker would take `ACME/app` as a registry host named ACME; nobody means that.
+            raise _fail(raw, f"repository {name!r} must be lowercase")
         if registry is not None and not _DOMAIN_RE.match(registry):
             raise _fail(raw, f"registry {registry!r} is not a valid host[:port]")
         for comp in path.split("/"):
@@ -125,7 +131,7 @@ class ImageRef:
     @property
     def repository(self) -> str:
         """The full, normalised repository: `nginx` → `docker.io/library/nginx`."""
-        reg = self.registry or DOCKER_HUB
+        reg = (self.registry or DOCKER_HUB).lower()  # host names are case-insensitive
         if reg in _HUB_ALIASES:
             reg = DOCKER_HUB
             path = self.path if "/" in self.path else f"library/{self.path}"
