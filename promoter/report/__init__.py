@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Mapping, TextIO
+from typing import TextIO
 
 from promoter.changeset import atomic_write
 from promoter.errors import ToolError, UsageError
@@ -22,7 +23,7 @@ from promoter.report.base import appendices_of
 _MODULES: tuple[ModuleType, ...] = (text, json_format, junit, sarif, codequality, github, markdown)
 FORMATS: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
 
-__all__ = ["FORMATS", "parse_output_spec", "render", "render_reports", "write_reports", "use_color"]
+__all__ = ["FORMATS", "parse_output_spec", "render", "render_reports", "use_color", "write_reports"]
 
 
 def parse_output_spec(spec: str) -> tuple[str, str | None]:

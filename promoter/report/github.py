@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from promoter.finding import CheckResult, Finding, Severity
 from promoter.report.base import Appendix, View, plural

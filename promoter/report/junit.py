@@ -53,7 +53,7 @@ def render(result: CheckResult, *, title: str, color: bool = False) -> str:
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for name, cases in suites.items():
         counts = tally.get(name, {"tests": 0, "failures": 0, "errors": 0, "skipped": 0})
-        suite = ET.SubElement(root, "testsuite", name=_clean(name), **{k: str(v) for k, v in counts.items()})
+        suite = ET.SubElement(root, "testsuite", {"name": _clean(name), **{k: str(v) for k, v in counts.items()}})
         suite.extend(cases)
         for k in totals:
             totals[k] += counts[k]

@@ -30,16 +30,15 @@ def markdown_summary(result: CheckResult, *, title: str, max_chars: int | None =
     Whole table rows are dropped from the end (notes and waived findings go before errors,
     as rows are ranked), so the text never ends inside a tag or a table.
     """
-    view = View(result)
-    full = _compose(view, title, limit=None)
+    parts = _Parts(View(result), title)
+    full = parts.compose(limit=None)
     if max_chars is None or len(full) <= max_chars:
         return full
-    total = _row_count(view)
     best: str | None = None
-    lo, hi = 0, total
-    while lo <= hi:  # the most rows that still fit
+    lo, hi = 0, parts.total
+    while lo <= hi:  # the most rows that still fit; rows are escaped once, only joined here
         mid = (lo + hi) // 2
-        text = _compose(view, title, limit=mid)
+        text = parts.compose(limit=mid)
         if len(text) <= max_chars:
             best, lo = text, mid + 1
         else:
@@ -64,53 +63,60 @@ def _clip(text: str) -> str:
     return text if len(text) <= CELL_MAX else text[: CELL_MAX - 1] + "\u2026"
 
 
-def _row_count(view: View) -> int:
-    return len(view.findings) + len(view.unsettled)
+class _Parts:
+    """The summary's pieces, each row escaped once, so truncation only re-joins them."""
+
+    def __init__(self, view: View, title: str) -> None:
+        result = view.result
+        counts = result.counts()
+        icon = "\u274c" if result.failed else "\u2705"
+        self.head = [
+            f"## {escape(title, newlines=' ')}",
+            "",
+            f"**{icon} {escape(verdict(result), newlines=' ')}** \u00b7 {escape(summary_line(result), newlines=' ')}",
+            "",
+            "| Severity | Findings |",
+            "| --- | ---: |",
+            *(f"| {_ICON[sev]} {_LABEL[sev]} | {counts[sev.value]} |" for sev in SEVERITY_ORDER),
+            f"| \U0001f4a4 waived | {counts['waived']} |",
+        ]
+        self.active = _findings_rows(view, [f for f in view.findings if not f.waived])
+        self.waived = _findings_rows(view, [f for f in view.findings if f.waived], waived=True)
+        self.unsettled = _subjects_rows(view.unsettled)
+        self.total = len(self.active) + len(self.waived) + len(self.unsettled)
+
+    def compose(self, *, limit: int | None) -> str:
+        budget = self.total if limit is None else limit
+        active, budget = self.active[:budget], budget - min(budget, len(self.active))
+        waived, budget = self.waived[:budget], budget - min(budget, len(self.waived))
+        unsettled = self.unsettled[:budget]
+        out = list(self.head)
+        if active:
+            table = [_FINDINGS_HEAD, _FINDINGS_RULE, *active]
+            if len(active) > COLLAPSE_AFTER:
+                out += ["", f"<details><summary>Findings ({len(self.active)})</summary>", "", *table, "", "</details>"]
+            else:
+                out += ["", "### Findings", "", *table]
+        if waived:
+            out += ["", f"<details><summary>Waived findings ({len(self.waived)})</summary>", ""]
+            out += [_FINDINGS_HEAD + " Waiver |", _FINDINGS_RULE + " --- |", *waived, "", "</details>"]
+        if unsettled:
+            out += ["", f"<details><summary>Not checked ({len(self.unsettled)})</summary>", ""]
+            out += ["| Subject | Target | Status | Reason |", "| --- | --- | --- | --- |", *unsettled, "", "</details>"]
+        hidden = self.total - (len(active) + len(waived) + len(unsettled))
+        if hidden:
+            entries = "entry is" if hidden == 1 else "entries are"
+            note = f"> **Truncated:** {hidden} more {entries} not shown here; the full list is in the check's other reports"
+            out += ["", note + " (for example `--output json`)."]
+        return "\n".join(out) + "\n"
 
 
-def _compose(view: View, title: str, *, limit: int | None) -> str:
-    result = view.result
-    counts = result.counts()
-    out = [f"## {escape(title, newlines=' ')}", ""]
-    icon = "\u274c" if result.failed else "\u2705"
-    out += [f"**{icon} {escape(verdict(result), newlines=' ')}** \u00b7 {escape(summary_line(result), newlines=' ')}", ""]
-    out += ["| Severity | Findings |", "| --- | ---: |"]
-    for sev in SEVERITY_ORDER:
-        out.append(f"| {_ICON[sev]} {_LABEL[sev]} | {counts[sev.value]} |")
-    out.append(f"| \U0001f4a4 waived | {counts['waived']} |")
-
-    budget = _row_count(view) if limit is None else limit
-    active = [f for f in view.findings if not f.waived]
-    waived = [f for f in view.findings if f.waived]
-    shown_active, budget = active[:budget], budget - min(budget, len(active))
-    shown_waived, budget = waived[:budget], budget - min(budget, len(waived))
-    shown_unsettled = view.unsettled[:budget]
-
-    if shown_active:
-        table = _findings_table(view, shown_active)
-        if len(shown_active) > COLLAPSE_AFTER:
-            out += ["", f"<details><summary>Findings ({len(active)})</summary>", "", *table, "", "</details>"]
-        else:
-            out += ["", "### Findings", "", *table]
-    if shown_waived:
-        out += ["", f"<details><summary>Waived findings ({len(waived)})</summary>", ""]
-        out += _findings_table(view, shown_waived, waived=True)
-        out += ["", "</details>"]
-    if shown_unsettled:
-        out += ["", f"<details><summary>Not checked ({len(view.unsettled)})</summary>", ""]
-        out += _subjects_table(shown_unsettled)
-        out += ["", "</details>"]
-
-    hidden = _row_count(view) - (len(shown_active) + len(shown_waived) + len(shown_unsettled))
-    if hidden:
-        out += ["", f"> **Truncated:** {hidden} more {'entry is' if hidden == 1 else 'entries are'} not shown here; "
-                "the full list is in the check's other reports (for example `--output json`)."]
-    return "\n".join(out) + "\n"
+_FINDINGS_HEAD = "| Severity | Rule | Location | Message |"
+_FINDINGS_RULE = "| --- | --- | --- | --- |"
 
 
-def _findings_table(view: View, findings: list[Finding], *, waived: bool = False) -> list[str]:
-    head = "| Severity | Rule | Location | Message |" + (" Waiver |" if waived else "")
-    rows = [head, "| --- | --- | --- | --- |" + (" --- |" if waived else "")]
+def _findings_rows(view: View, findings: list[Finding], *, waived: bool = False) -> list[str]:
+    rows = []
     for f in findings:
         row = (
             f"| {_ICON[f.severity]} {_LABEL[f.severity]} | {escape(f.rule)} | {escape(view.where(f))} "
@@ -122,11 +128,9 @@ def _findings_table(view: View, findings: list[Finding], *, waived: bool = False
     return rows
 
 
-def _subjects_table(subjects: list[Subject]) -> list[str]:
-    rows = ["| Subject | Target | Status | Reason |", "| --- | --- | --- | --- |"]
-    for s in subjects:
-        status = "skipped" if s.status is Status.SKIPPED else "error"
-        rows.append(
-            f"| {escape(s.id)} | {escape(s.target or '-')} | {status} | {escape(_clip(s.reason or 'no reason given'))} |"
-        )
-    return rows
+def _subjects_rows(subjects: list[Subject]) -> list[str]:
+    return [
+        f"| {escape(s.id)} | {escape(s.target or '-')} | {'skipped' if s.status is Status.SKIPPED else 'error'} "
+        f"| {escape(_clip(s.reason or 'no reason given'))} |"
+        for s in subjects
+    ]

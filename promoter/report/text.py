@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from promoter.finding import CheckResult, Finding, Severity, Status
 from promoter.report.base import View, summary_line, verdict, visible_controls
@@ -11,7 +11,7 @@ NAME = "text"
 DESCRIPTION = "a human summary (colour on a terminal)"
 
 _RESET = "\x1b[0m"
-_STYLE = {
+_STYLE: dict[object, str] = {
     Severity.ERROR: "\x1b[1;31m",
     Severity.WARNING: "\x1b[33m",
     Severity.INFO: "\x1b[36m",
