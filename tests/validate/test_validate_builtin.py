@@ -1,0 +1,234 @@
+"""The built-in validator, the manifest loader and the `validate` entry point."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from promoter.config import load_config
+from promoter.errors import ConfigError
+from promoter.finding import Location, Status
+from promoter.resource import Resource
+from promoter.validate import ValidateOptions, validate
+from promoter.validate.batch import validate_files, validate_items
+from promoter.validate.builtin import validate_resources
+from promoter.validate.manifests import load_manifests
+from promoter.validate.schemas import SchemaSource, resolve_version
+from tests.conftest import make_repo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from bench_validate import app_yaml  # noqa: E402
+
+from .test_validate_schemas import CERT_CRD  # noqa: E402
+
+MANIFEST = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+spec:
+  ports:
+  - port: x
+---
+# a comment before the object
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx
+        imagePullPolicyy: Always
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg, creationTimestamp: 2024-01-01}
+data: {a: b}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: tls}
+spec: {secretName: tls}
+"""
+
+
+@pytest.fixture(scope="module")
+def source() -> SchemaSource:
+    return SchemaSource(resolve_version("1.32"))
+
+
+def load(text: str = MANIFEST, file: str = "apps/web/all.yaml") -> list[Resource]:
+    resources, problems = load_manifests(text, "apps/web", file=file)
+    assert problems == []
+    return resources
+
+
+def test_findings_carry_pointer_location_subject_and_target(source):
+    result = validate_resources(load(), source)
+    status = {s.id: s.status for s in result.subjects}
+    assert status == {
+        "v1/Service/shop/web": Status.FAILED,
+        "apps/v1/Deployment/-/web": Status.FAILED,
+        "v1/ConfigMap/-/cfg": Status.PASSED,
+        "cert-manager.io/v1/Certificate/-/tls": Status.SKIPPED,
+    }
+    service, deployment = result.findings
+    assert service.message == 'Service shop/web: /spec/ports/0/port: "x" is not of type "integer"'
+    assert (service.rule, service.severity.value, service.source) == ("schema", "error", "schema")
+    assert (service.subject, service.target, str(service.location)) == ("v1/Service/shop/web", "apps/web", "apps/web/all.yaml:1")
+    assert deployment.evidence["pointer"] == "/spec/template/spec/containers/0"
+    assert "imagePullPolicyy" in deployment.message
+    assert str(deployment.location) == "apps/web/all.yaml:11"
+    skipped = result.subjects[3]
+    assert "no schema for Certificate" in skipped.reason
+    assert result.stats["resources_invalid"] == 2
+
+
+def test_strict_missing_makes_a_missing_schema_an_error(source):
+    result = validate_resources(load(), source, strict_missing=True)
+    missing = [f for f in result.findings if f.rule == "schema-missing"]
+    assert len(missing) == 1 and missing[0].subject == "cert-manager.io/v1/Certificate/-/tls"
+    assert result.subjects[3].status is Status.ERROR
+
+
+def test_skip_kinds(source):
+    result = validate_resources(load(), source, skip_kinds=["Service"])
+    assert result.subjects[0].status is Status.SKIPPED and "skip_kinds" in result.subjects[0].reason
+    assert [f.subject for f in result.findings] == ["apps/v1/Deployment/-/web"]
+
+
+def test_non_strict_accepts_unknown_fields():
+    result = validate_resources(load(), SchemaSource(resolve_version("1.32"), strict=False))
+    assert [f.subject for f in result.findings] == ["v1/Service/shop/web"]
+
+
+def test_object_without_kind(source):
+    result = validate_resources([Resource({"apiVersion": "v1", "metadata": {"name": "x"}}, "t", Location("f.yaml", 3))], source)
+    (f,) = result.findings
+    assert f.message.endswith("object has no kind") and str(f.location) == "f.yaml:3"
+    assert result.subjects[0].status is Status.ERROR
+
+
+def test_yaml_only_values_are_converted_like_kubernetes(source):
+    # An integer key and a date value cannot reach JSON Schema as they are.
+    r = Resource({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {1: "a"}}, "t")
+    assert validate_resources([r], source).findings == []
+    bad = Resource({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": 1}}, "t")
+    assert validate_resources([bad], source).findings[0].evidence["pointer"] == "/data/a"
+
+
+def test_crd_among_resources_and_in_repository(tmp_path):
+    cert = "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: tls}\nspec: {secretName: tls, secretname: typo}\n"
+    opts = ValidateOptions(kubernetes_version="1.32", repo=tmp_path / "empty")
+    with_crd = validate(load(CERT_CRD + "---\n" + cert), opts)
+    (f,) = [f for f in with_crd.findings if f.subject == "cert-manager.io/v1/Certificate/-/tls"]
+    assert "secretname" in f.message and f.evidence["schema"] == "CRD certificates.cert-manager.io"
+
+    repo = make_repo(tmp_path / "repo", {"crds/cert.yaml": CERT_CRD})
+    in_repo = validate(load(cert), ValidateOptions(kubernetes_version="1.32", repo=repo))
+    assert [s.status for s in in_repo.subjects] == [Status.FAILED]
+
+
+def test_catalog_folder_from_config(tmp_path):
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            ".promoter.yaml": "version: 1\nenvironments: [{name: dev}]\nvalidation:\n  kubernetes_version: '1.31'\n  schema_dirs: [schemas]\n",
+            "schemas/example.com/widget_v1.json": json.dumps(
+                {"type": "object", "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}}}
+            ),
+        },
+    )
+    opts = ValidateOptions.from_config(load_config(repo), repo)
+    assert opts.kubernetes_version == "1.31" and opts.schema_dirs == [repo / "schemas"]
+    widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: big}\n"
+    result = validate(load(widget), opts)
+    (f,) = result.findings
+    assert f.message == 'Widget w: /spec/size: "big" is not of type "integer"'
+    assert result.stats["kubernetes_version"] == "1.31.0"
+
+
+def test_from_config_overrides_and_missing_folder(tmp_path):
+    repo = make_repo(tmp_path / "repo", {".promoter.yaml": "version: 1\nenvironments: [{name: dev}]\nvalidation: {schema_dirs: [nope]}\n"})
+    opts = ValidateOptions.from_config(load_config(repo), repo, validator="builtin", strict_missing=True, strict=None)
+    assert opts.strict_missing is True and opts.strict is True
+    with pytest.raises(ConfigError, match="schema folder nope does not exist"):
+        validate([], opts)
+
+
+def test_inexact_version_is_noted(tmp_path):
+    result = validate(load(), ValidateOptions(kubernetes_version="1.32.4", repo=tmp_path))
+    notes = [f for f in result.findings if f.rule == "schema-version"]
+    assert len(notes) == 1 and notes[0].severity.value == "info" and "1.32.0" in notes[0].message
+
+
+def test_same_verdicts_as_plain_jsonschema(source):
+    """The baseline: python-jsonschema with the same standalone schemas, on a generated sample."""
+    text = "---\n".join(app_yaml(i, broken=i % 3 == 0) for i in range(9))
+    resources = load(text, "rendered.yaml")
+    ours = validate_resources(resources, source)
+    baseline = {}
+    for r in resources:
+        schema = source.lookup(r.api_version, r.kind).schema
+        baseline[r.id] = jsonschema.Draft202012Validator(schema).is_valid(r.obj)
+    assert {s.id: s.status is Status.PASSED for s in ours.subjects} == baseline
+    assert sum(not ok for ok in baseline.values()) == 3
+
+
+def test_batch_gives_the_same_result_with_processes(tmp_path, source):
+    paths = []
+    for i in range(40):
+        p = tmp_path / f"app-{i:02d}.yaml"
+        p.write_text(app_yaml(i, broken=i % 7 == 0) + ("---\nbad: [\n" if i == 5 else ""))
+        paths.append(p)
+    one = validate_files(paths, source, jobs=1, repo=tmp_path)
+    two = validate_files(paths, source, jobs=2, repo=tmp_path)
+    assert [s.to_dict() for s in one.subjects] == [s.to_dict() for s in two.subjects]
+    assert [f.to_dict() for f in one.findings] == [f.to_dict() for f in two.findings]
+    assert len(one.subjects) == 240
+    yaml_errors = [f for f in one.findings if f.rule == "yaml"]
+    bad_line = paths[5].read_text().splitlines().index("bad: [") + 1
+    assert [str(f.location) for f in yaml_errors] == [f"app-05.yaml:{bad_line}"]
+    assert validate_items([("kind: [", "overlay", None)], source).findings[0].location.file == "overlay"
+
+
+class TestLoader:
+    def test_document_lines_and_comments(self):
+        resources = load()
+        assert [r.location.line for r in resources] == [1, 11, 25, 30]
+
+    def test_timestamps_stay_strings(self):
+        (cm,) = load("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {when: 2024-01-01}\n")
+        assert cm.obj["data"]["when"] == "2024-01-01"
+
+    def test_broken_document_does_not_hide_the_others(self):
+        text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nkind: [\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n"
+        resources, problems = load_manifests(text, "t", file="m.yaml")
+        assert [r.name for r in resources] == ["a", "b"]
+        assert [r.location.line for r in resources] == [1, 7]
+        (p,) = problems
+        assert p.rule == "yaml" and str(p.location) == "m.yaml:5"
+
+    def test_rendered_output_locates_at_the_target(self):
+        resources, problems = load_manifests("kind: [\n", "apps/x/overlays/dev", location=Location("apps/x/overlays/dev/kustomization.yaml"))
+        assert problems[0].location.file == "apps/x/overlays/dev/kustomization.yaml"
+        assert "of the rendered output" in problems[0].message
+
+    def test_merge_keys_anchors_and_lists(self):
+        text = "base: &b {x: 1}\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}, data: {<<: *b}}\n"
+        (r,) = load(text)
+        assert r.name == "a" and r.obj["data"] == {"x": 1}
+
+    def test_non_mapping_document(self):
+        resources, problems = load_manifests("- a\n- b\n", "t", file="x.yaml")
+        assert resources == [] and problems[0].message.startswith("a Kubernetes object must be a mapping")
