@@ -150,12 +150,12 @@ def _validate(resources: list[Resource], rendered: list[Rendered], options: Any,
             continue
         seen.add(key)
         values = [repo / v for v in t.values if (repo / v).is_file()]
-        try:
-            sub = validate_values(repo / t.path, values, repo)
-        except ImportError:  # TEMP: promoter.validate.values is being written in parallel
-            continue
+        sub = validate_values(repo / t.path, values, repo)
+        sub.targets = []  # the selected targets are listed once, by id, in run_check
         for f in sub.findings:
-            f.target = f.target or t.id
+            f.target = t.id
+        for subject in sub.subjects:
+            subject.target = t.id
         result.extend(sub)
     return result
 

@@ -1,0 +1,185 @@
+"""`promoter check` end to end on a copy of examples/ in a real git repository, with real kubectl kustomize."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from promoter.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from promoter.render import find_kustomize
+
+pytestmark = pytest.mark.skipif(find_kustomize() is None, reason="neither kustomize nor kubectl on PATH")
+
+DEV = "apps/checkout-api/overlays/dev"
+STAGE = "apps/checkout-api/overlays/stage"
+PROD = "apps/checkout-api/overlays/prod"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+BASE_DEPLOY = "apps/checkout-api/base/deployment.yaml"
+
+
+def check_json(run_cli, repo: Path, *args: str) -> tuple[int, dict]:
+    res = run_cli("check", "--repo", str(repo), *args, "--output", "json")
+    assert res.stdout.strip(), res.stderr
+    return res.exit_code, json.loads(res.stdout)
+
+
+def edit(repo: Path, rel: str, old: str, new: str) -> None:
+    f = repo / rel
+    text = f.read_text()
+    assert old in text, (rel, old)
+    f.write_text(text.replace(old, new, 1))
+
+
+def test_one_line_overlay_change_renders_only_that_overlay(run_cli, example_repo: Path) -> None:
+    edit(example_repo, f"{DEV}/kustomization.yaml", 'newTag: "1.4.2"', 'newTag: "1.4.3"')
+    code, data = check_json(run_cli, example_repo, "--base", "main")
+    assert code == EXIT_OK and data["passed"] is True
+    assert data["targets"] == [DEV]
+    assert data["stats"]["rendered"] == 1 and data["stats"]["targets_total"] == 6 and data["stats"]["changed_files"] == 1
+    deploy = [s for s in data["subjects"] if s["id"] == "apps/v1/Deployment/checkout-dev/checkout-api"]
+    assert deploy and deploy[0]["status"] == "passed" and deploy[0]["location"]["file"] == BASE_DEPLOY
+
+
+def test_a_change_committed_on_a_branch_counts_like_a_pull_request(run_cli, example_repo: Path, git_cmd) -> None:
+    git_cmd(example_repo, "checkout", "-q", "-b", "promote-prod")
+    edit(example_repo, f"{PROD}/replicas.yaml", "replicas: 4", "replicas: 5")
+    git_cmd(example_repo, "commit", "-qam", "prod: 5 replicas")
+    code, data = check_json(run_cli, example_repo, "--base", "main")
+    assert code == EXIT_OK and data["targets"] == [PROD] and data["stats"]["rendered"] == 1
+
+
+def test_base_change_renders_every_overlay_using_it(run_cli, example_repo: Path) -> None:
+    edit(example_repo, BASE_DEPLOY, "cpu: 100m", "cpu: 150m")
+    code, data = check_json(run_cli, example_repo, "--base", "main")
+    assert code == EXIT_OK and data["targets"] == [DEV, PROD, STAGE] and data["stats"]["rendered"] == 3
+
+
+def test_nothing_changed_checks_nothing_and_passes(run_cli, example_repo: Path) -> None:
+    code, data = check_json(run_cli, example_repo, "--base", "HEAD")
+    assert code == EXIT_OK and data["targets"] == [] and data["stats"]["rendered"] == 0
+
+
+def test_broken_manifest_exits_3_with_the_file_in_every_format(run_cli, example_repo: Path, tmp_path: Path) -> None:
+    edit(example_repo, BASE_DEPLOY, "replicas: 2", 'replicas: "three"')
+    out = tmp_path / "out"
+    res = run_cli("check", "--repo", str(example_repo), "--base", "main",
+                  "-o", f"json={out}.json", "-o", f"sarif={out}.sarif", "-o", f"junit={out}.xml",
+                  "-o", f"codequality={out}.cq.json", "-o", "github")
+    assert res.exit_code == EXIT_FINDINGS, res.stderr
+    data = json.loads(Path(f"{out}.json").read_text())
+    errors = [f for f in data["findings"] if f["severity"] == "error"]
+    assert {f["target"] for f in errors} == {DEV, STAGE, PROD}
+    assert all(f["location"]["file"] == BASE_DEPLOY for f in errors)
+    sarif = json.loads(Path(f"{out}.sarif").read_text())
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"] for loc in r["locations"]}
+    assert BASE_DEPLOY in uris
+    junit = ET.parse(f"{out}.xml").getroot()
+    assert junit.iter("failure") and BASE_DEPLOY in ET.tostring(junit, encoding="unicode")
+    assert {i["location"]["path"] for i in json.loads(Path(f"{out}.cq.json").read_text())} >= {BASE_DEPLOY}
+    assert f"file={BASE_DEPLOY}" in res.stdout  # GitHub annotation
+
+
+def test_deleted_file_still_referenced_fails_at_the_referencing_line(run_cli, example_repo: Path) -> None:
+    (example_repo / "apps/checkout-api/base/service.yaml").unlink()
+    code, data = check_json(run_cli, example_repo, "--base", "main")
+    assert code == EXIT_FINDINGS and data["targets"] == [DEV, PROD, STAGE]
+    failed = [f for f in data["findings"] if f["rule"] == "render-failed"]
+    assert len(failed) == 3
+    assert {(f["location"]["file"], f["location"]["line"]) for f in failed} == {("apps/checkout-api/base/kustomization.yaml", 5)}
+
+
+def test_renamed_file_with_its_reference_updated_passes(run_cli, example_repo: Path, git_cmd) -> None:
+    git_cmd(example_repo, "mv", "apps/checkout-api/base/service.yaml", "apps/checkout-api/base/svc.yaml")
+    edit(example_repo, "apps/checkout-api/base/kustomization.yaml", "- service.yaml", "- svc.yaml")
+    code, data = check_json(run_cli, example_repo, "--base", "main")
+    assert code == EXIT_OK and data["targets"] == [DEV, PROD, STAGE] and data["stats"]["rendered"] == 3
+    svc = [s for s in data["subjects"] if s["id"] == "v1/Service/checkout-prod/checkout-api"]
+    assert svc and svc[0]["location"]["file"] == "apps/checkout-api/base/svc.yaml"
+
+
+def test_kustomization_that_does_not_parse_is_a_finding_with_its_line(run_cli, example_repo: Path) -> None:
+    (example_repo / f"{STAGE}/kustomization.yaml").write_text("resources:\n  - ../../base\nimages: [\n")
+    res = run_cli("check", "--repo", str(example_repo), "--base", "main", "-o", "json")
+    assert res.exit_code == EXIT_FINDINGS and "Traceback" not in res.stderr
+    (f,) = [f for f in json.loads(res.stdout)["findings"] if f["severity"] == "error"]
+    assert (f["rule"], f["location"]["file"], f["location"]["line"]) == ("yaml", f"{STAGE}/kustomization.yaml", 4)
+
+
+def test_untracked_plain_manifest_folder_is_checked_as_it_is(run_cli, example_repo: Path) -> None:
+    folder = example_repo / "clusters/prod"
+    folder.mkdir(parents=True)
+    (folder / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n---\n"
+                                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: [\n")
+    code, data = check_json(run_cli, example_repo, "--base", "main")
+    assert code == EXIT_FINDINGS and data["targets"] == ["clusters/prod"]
+    (f,) = [f for f in data["findings"] if f["severity"] == "error"]
+    assert (f["location"]["file"], f["location"]["line"]) == ("clusters/prod/ns.yaml", 11)
+
+
+@pytest.mark.skipif(shutil.which("helm") is not None, reason="helm is installed: the chart would be rendered")
+def test_values_change_without_helm_is_skipped_with_reason_never_silent(run_cli, example_repo: Path) -> None:
+    edit(example_repo, "apps/web/env/values-dev.yaml", "replicaCount: 1", "replicaCount: 2")
+    code, data = check_json(run_cli, example_repo, "--base", "main")
+    assert code == EXIT_OK and data["targets"] == ["apps/web/chart@dev"]
+    assert data["stats"]["rendered"] == 0 and data["stats"]["skipped"] == 1
+    (f,) = [f for f in data["findings"] if f["rule"] == "render-skipped"]
+    assert f["severity"] == "warning" and "helm is not on PATH" in f["message"]
+    assert [s["status"] for s in data["subjects"] if s["kind"] == "render"] == ["skipped"]
+
+
+def test_repository_in_a_subfolder_of_a_git_work_tree(run_cli, new_repo, git_cmd) -> None:
+    files = {f"deploy/gitops/{p.relative_to(EXAMPLES).as_posix()}": p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}
+    outer = new_repo({"README.md": "outer project\n", **files}, name="outer")
+    edit(outer, f"deploy/gitops/{STAGE}/kustomization.yaml", 'newTag: "1.4.1"', 'newTag: "1.4.2"')
+    (outer / "README.md").write_text("changed outside the GitOps folder\n")
+    code, data = check_json(run_cli, outer / "deploy/gitops", "--base", "main")
+    assert code == EXIT_OK and data["targets"] == [STAGE] and data["stats"]["changed_files"] == 1
+    assert all(not s["location"]["file"].startswith("deploy/") for s in data["subjects"] if s["location"])
+
+
+def test_env_filter_and_all(run_cli, example_repo: Path) -> None:
+    code, data = check_json(run_cli, example_repo, "--all", "--env", "prod")
+    assert code == EXIT_OK
+    assert sorted(data["targets"]) == sorted([PROD, "apps/web/chart@prod"])
+    code, data = check_json(run_cli, example_repo, "--all")
+    assert data["stats"]["targets"] == 6
+
+
+def test_shards_cover_every_target_exactly_once(run_cli, example_repo: Path) -> None:
+    _, everything = check_json(run_cli, example_repo, "--all")
+    seen: list[str] = []
+    for k in (1, 2, 3):
+        _, part = check_json(run_cli, example_repo, "--all", "--shard", f"{k}/3")
+        seen.extend(part["targets"])
+    assert sorted(seen) == sorted(everything["targets"]) and len(seen) == len(set(seen))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--base", "no-such-branch"], "--base no-such-branch: no such commit"),
+        (["--base", "main", "--all"], "exactly one of --base REF or --all"),
+        ([], "exactly one of --base REF or --all"),
+        (["--all", "--shard", "4/3"], "--shard '4/3': K must be between 1 and N"),
+        (["--all", "--shard", "x"], "--shard 'x': expected K/N"),
+        (["--all", "--env", "qa"], "unknown environment 'qa'"),
+        (["--all", "--output", "yaml"], "unknown format 'yaml'"),
+        (["--all", "--schema-dir", "/no/such/folder"], "--schema-dir /no/such/folder: no such folder"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(run_cli, example_repo: Path, args: list[str], message: str) -> None:
+    res = run_cli("check", "--repo", str(example_repo), *args)
+    assert res.exit_code == EXIT_USAGE
+    assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1 and res.stdout == ""
+
+
+def test_values_that_break_the_chart_schema_point_at_the_values_line(run_cli, example_repo: Path) -> None:
+    edit(example_repo, "apps/web/env/values-prod.yaml", "tag: '2.7.0'", "tag: 27")
+    code, data = check_json(run_cli, example_repo, "--base", "main")
+    assert code == EXIT_FINDINGS and data["targets"] == ["apps/web/chart@prod"]
+    (f,) = [f for f in data["findings"] if f["severity"] == "error"]
+    assert (f["location"]["file"], f["location"]["line"], f["target"]) == ("apps/web/env/values-prod.yaml", 5, "apps/web/chart@prod")
