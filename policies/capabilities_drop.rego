@@ -15,11 +15,11 @@ import data.lib
 #   id: capabilities-drop
 #   severity: warning
 warn_capabilities_drop contains msg if {
-	some msg in capabilities_drop(input)
+	some msg in capabilities_drop(lib.input_containers)
 }
 
-capabilities_drop(obj) := {msg |
-	some c in lib.containers(obj)
+capabilities_drop(containers) := {msg |
+	some c in containers
 	not drops_all(c)
 	msg := sprintf(`container "%s" does not drop all capabilities (securityContext.capabilities.drop: [ALL])`, [c.name])
 }

@@ -15,13 +15,13 @@ import data.lib
 #   id: container-resources
 #   severity: warning
 warn_container_resources contains msg if {
-	some msg in container_resources(input)
+	some msg in container_resources(lib.input_containers)
 }
 
 resource_settings := ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"]
 
-container_resources(obj) := {msg |
-	some c in lib.containers(obj)
+container_resources(containers) := {msg |
+	some c in containers
 	missing := [s |
 		some s in resource_settings
 		parts := split(s, ".")

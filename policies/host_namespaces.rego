@@ -14,11 +14,10 @@ import data.lib
 #   id: host-namespaces
 #   severity: error
 deny_host_namespaces contains msg if {
-	some msg in host_namespaces(input)
+	some msg in host_namespaces(lib.input_pod_spec)
 }
 
-host_namespaces(obj) := {msg |
-	spec := lib.pod_spec(obj)
+host_namespaces(spec) := {msg |
 	some field in ["hostNetwork", "hostPID", "hostIPC"]
 	spec[field] == true
 	msg := sprintf("the pod shares the node's namespace: %s: true", [field])

@@ -15,11 +15,11 @@ import data.lib
 #   id: host-path
 #   severity: error
 deny_host_path contains msg if {
-	some msg in host_path(input)
+	some msg in host_path(lib.input_pod_spec)
 }
 
-host_path(obj) := {msg |
-	some v in object.get(lib.pod_spec(obj), "volumes", [])
+host_path(spec) := {msg |
+	some v in object.get(spec, "volumes", [])
 	v.hostPath
 	msg := sprintf(`volume "%s" mounts the node's path %s (hostPath)`, [v.name, v.hostPath.path])
 }

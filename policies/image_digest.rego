@@ -16,11 +16,11 @@ import data.lib
 #   severity: error
 deny_image_digest contains msg if {
 	data.promoter.require_digest == true
-	some msg in image_digest(input)
+	some msg in image_digest(lib.input_containers)
 }
 
-image_digest(obj) := {msg |
-	some c in lib.containers(obj)
+image_digest(containers) := {msg |
+	some c in containers
 	not lib.image_has_digest(c.image)
 	msg := sprintf(`container "%s" uses image "%s" without a digest: this environment requires image@sha256:...`, [c.name, c.image])
 }

@@ -15,11 +15,11 @@ import data.lib
 #   id: image-latest
 #   severity: error
 deny_image_latest contains msg if {
-	some msg in image_latest(input)
+	some msg in image_latest(lib.input_containers)
 }
 
-image_latest(obj) := {msg |
-	some c in lib.containers(obj)
+image_latest(containers) := {msg |
+	some c in containers
 	not lib.image_has_digest(c.image)
 	unpinned_tag(c.image)
 	msg := sprintf(`container "%s" uses image "%s" without a version: pin a tag other than latest, or a digest`, [c.name, c.image])

@@ -15,11 +15,11 @@ import data.lib
 #   id: privilege-escalation
 #   severity: warning
 warn_privilege_escalation contains msg if {
-	some msg in privilege_escalation(input)
+	some msg in privilege_escalation(lib.input_containers)
 }
 
-privilege_escalation(obj) := {msg |
-	some c in lib.containers(obj)
+privilege_escalation(containers) := {msg |
+	some c in containers
 	not c.securityContext.allowPrivilegeEscalation == false
 	msg := sprintf(`container "%s" does not set securityContext.allowPrivilegeEscalation: false`, [c.name])
 }

@@ -15,11 +15,11 @@ import data.lib
 #   id: privileged
 #   severity: error
 deny_privileged contains msg if {
-	some msg in privileged(input)
+	some msg in privileged(lib.input_containers)
 }
 
-privileged(obj) := {msg |
-	some c in lib.containers(obj)
+privileged(containers) := {msg |
+	some c in containers
 	c.securityContext.privileged == true
 	msg := sprintf(`container "%s" runs privileged (securityContext.privileged: true)`, [c.name])
 }

@@ -16,12 +16,12 @@ import data.lib
 #   id: probes
 #   severity: warning
 warn_probes contains msg if {
-	some msg in probes(input)
+	some msg in probes(input.kind, lib.input_main_containers)
 }
 
-probes(obj) := {msg |
-	obj.kind in lib.long_running_kinds
-	some c in lib.main_containers(obj)
+probes(kind, containers) := {msg |
+	kind in lib.long_running_kinds
+	some c in containers
 	some probe in ["readinessProbe", "livenessProbe"]
 	not c[probe]
 	msg := sprintf(`container "%s" has no %s`, [c.name, probe])

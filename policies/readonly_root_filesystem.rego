@@ -15,11 +15,11 @@ import data.lib
 #   id: readonly-root-filesystem
 #   severity: warning
 warn_readonly_root_filesystem contains msg if {
-	some msg in readonly_root_filesystem(input)
+	some msg in readonly_root_filesystem(lib.input_containers)
 }
 
-readonly_root_filesystem(obj) := {msg |
-	some c in lib.containers(obj)
+readonly_root_filesystem(containers) := {msg |
+	some c in containers
 	not c.securityContext.readOnlyRootFilesystem == true
 	msg := sprintf(`container "%s" does not set securityContext.readOnlyRootFilesystem: true`, [c.name])
 }

@@ -19,11 +19,11 @@ import data.lib
 deny_registry_allowlist contains msg if {
 	allowed := data.promoter.allowed_registries
 	count(allowed) > 0
-	some msg in registry_allowlist(input, allowed)
+	some msg in registry_allowlist(lib.input_containers, allowed)
 }
 
-registry_allowlist(obj, allowed) := {msg |
-	some c in lib.containers(obj)
+registry_allowlist(containers, allowed) := {msg |
+	some c in containers
 	not lib.image_allowed(c.image, allowed)
 	msg := concat("", [
 		`container "`, c.name, `" pulls "`, c.image, `" from `, lib.image_registry(c.image),

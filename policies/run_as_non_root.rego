@@ -15,15 +15,15 @@ import data.lib
 #   id: run-as-non-root
 #   severity: error
 deny_run_as_non_root contains msg if {
-	some msg in run_as_non_root(input)
+	some msg in run_as_non_root(lib.input_pod_spec, lib.input_containers)
 }
 
-run_as_non_root(obj) := {msg |
-	some c in lib.containers(obj)
-	not lib.effective_security(obj, c, "runAsNonRoot") == true
+run_as_non_root(spec, containers) := {msg |
+	some c in containers
+	not lib.effective_security(spec, c, "runAsNonRoot") == true
 	msg := sprintf(`container "%s" does not set securityContext.runAsNonRoot: true (on the container or the pod)`, [c.name])
 } | {msg |
-	some c in lib.containers(obj)
-	lib.effective_security(obj, c, "runAsUser") == 0
+	some c in containers
+	lib.effective_security(spec, c, "runAsUser") == 0
 	msg := sprintf(`container "%s" sets runAsUser: 0 (root)`, [c.name])
 }

@@ -30,7 +30,18 @@ containers(obj) := [c |
 main_containers(obj) := object.get(pod_spec(obj), "containers", [])
 
 # A security setting as the kubelet applies it: the container's own, else the pod's.
-effective_security(obj, c, key) := object.get(c, ["securityContext", key], object.get(pod_spec(obj), ["securityContext", key], null))
+effective_security(spec, c, key) := object.get(c, ["securityContext", key], object.get(spec, ["securityContext", key], null))
+
+# The same, computed once per input. Rules read these complete rules rather than calling the
+# functions above on `input`: rego-cpp caches a rule's value within a query but re-runs a function
+# on every call, and 10 rules walking the pod spec each cost 3 ms per Deployment instead of 0.6.
+pod_kinds := {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "PodTemplate"}
+
+input_pod_spec := pod_spec(input) if input.kind in pod_kinds
+
+input_containers := containers(input) if input.kind in pod_kinds
+
+input_main_containers := main_containers(input) if input.kind in pod_kinds
 
 # Dotted "major.minor" of a Kubernetes version string ("1.32.0", "v1.32") as [major, minor] numbers.
 version_parts(v) := [to_number(parts[0]), to_number(parts[1])] if {
