@@ -1,0 +1,359 @@
+"""History: which image an app runs in an environment, read from Git (never a cluster), now and over time."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from promoter.config import Config
+from promoter.errors import UsageError
+from promoter.gitrepo import GitRepo, run_git
+from promoter.image import ImageRef
+from promoter.locate import YAML_SUFFIXES, ParsedFile, extract, rel_to, safe_path, yaml_files
+from promoter.reference import Reference
+from promoter.yamldoc import YamlDoc
+
+# Same pre-filter as locate: a text none of these words appear in holds no reference.
+_INTERESTING = re.compile(r"image|repository|newName|newTag|\$imagepolicy")
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One reference's value: where the app's image is pinned and to what."""
+
+    file: str
+    line: int
+    tag: str | None
+    digest: str | None
+
+    def label(self) -> str:
+        return label(self.tag, self.digest)
+
+
+@dataclass(frozen=True)
+class ImageState:
+    """The app's image in one environment at one point of the base branch's history.
+
+    `tag`/`digest`/`file`/`line` are those of the first pin (by file, line); `pins` holds every
+    reference of the app's image in the environment (several containers or files may pin it).
+    `commit`/`time` are the change that put this state there (None for the working tree);
+    `until`/`until_commit` the change that replaced or removed it (None: it is still there).
+    """
+
+    repository: str
+    tag: str | None
+    digest: str | None
+    file: str
+    line: int
+    pins: tuple[Pin, ...]
+    commit: str | None = None
+    time: datetime | None = None
+    until: datetime | None = None
+    until_commit: str | None = None
+
+    @property
+    def image(self) -> ImageRef:
+        return ImageRef.parse(self.repository).with_(tag=self.tag, digest=self.digest)
+
+    def label(self) -> str:
+        return label(self.tag, self.digest)
+
+    def values(self) -> tuple[tuple[str, str | None, str | None], ...]:
+        """What the state pins, ignoring line numbers (a reflowed file is the same state)."""
+        return tuple((p.file, p.tag, p.digest) for p in self.pins)
+
+    def runs(self, image: ImageRef) -> bool:
+        """Whether this state runs `image`: the same digest, or the same tag when `image` has no digest."""
+        if image.digest:
+            return any(p.digest == image.digest for p in self.pins)
+        return image.tag is not None and any(p.tag == image.tag for p in self.pins)
+
+
+def label(tag: str | None, digest: str | None) -> str:
+    """`1.4.1@sha256:1b7e4f0c2d9a`: a short human name of a pinned value."""
+    out = tag or ""
+    if digest:
+        algo, _, hexpart = digest.partition(":")
+        out += f"@{algo}:{hexpart[:12]}"
+    return out or "(untagged)"
+
+
+@dataclass(frozen=True)
+class EnvScope:
+    """Where an app's image lives in one environment, relative to the repository."""
+
+    app: str
+    env: str
+    image: ImageRef  # the app's repository (no tag, no digest)
+    roots: tuple[str, ...]  # folders or files scanned for references
+    targets: tuple[tuple[str, str], ...]  # explicit (file, dotted key) targets
+    chart: str | None
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return self.roots + tuple(dict.fromkeys(f for f, _ in self.targets))
+
+    def contains(self, rel: str, known: set[str] | None = None) -> bool:
+        """Whether repository-relative `rel` is a file this scope reads (mirrors locate.yaml_files)."""
+        if any(rel == f for f, _ in self.targets):
+            return True
+        for root in self.roots:
+            if rel == root:
+                return True
+            if not rel.startswith(root.rstrip("/") + "/"):
+                continue
+            parts = PurePosixPath(rel[len(root.rstrip("/")) + 1 :]).parts
+            if any(p.startswith(".") or p in {"node_modules", ".terraform", "__pycache__"} for p in parts[:-1]):
+                return False
+            if not (rel.endswith(YAML_SUFFIXES) or parts[-1] == "Kustomization"):
+                return False
+            # Chart templates are Go templates, not YAML.
+            if known is not None and "templates" in parts[:-1]:
+                i = parts.index("templates")
+                chart_yaml = "/".join((root.rstrip("/"),) + parts[:i] + ("Chart.yaml",))
+                if chart_yaml in known:
+                    return False
+            return True
+        return False
+
+
+def env_scope(config: Config, app: str, env: str) -> EnvScope:
+    """The files an app's environment is read from, from configuration alone (they need not exist now)."""
+    if config.file is None:
+        raise UsageError("reading an app's image history needs a .promoter.yaml")
+    a = config.app(app)
+    config.env(env)
+    image = ImageRef.parse_repository(a.image)
+    if env in a.targets:
+        targets = tuple((t.file, t.key) for t in a.targets[env])
+        for f, _ in targets:
+            _check_rel(f, f"{config.file}: apps.{app}.targets.{env} file")
+        return EnvScope(app, env, image, (), targets, a.chart)
+    where = a.location(env, config.default_path)
+    if where is None:
+        raise UsageError(f"{config.file}: app {app} has no path for {env} (set apps.{app}.path, paths.{env}, or defaults.path)")
+    _check_rel(where, f"{config.file}: path of {app} in {env}")
+    root = PurePosixPath(where).as_posix().rstrip("/") or "."
+    return EnvScope(app, env, image, (root,), (), a.chart)
+
+
+def _check_rel(rel: str, what: str) -> None:
+    if os.path.isabs(rel) or ".." in PurePosixPath(rel).parts:
+        raise UsageError(f"{what} {rel!r} must be relative to the repository, without '..'")
+
+
+# ---- reading Git ----------------------------------------------------------------------------
+
+
+def _git(repo: Path) -> GitRepo:
+    return GitRepo.open(repo)
+
+
+def _full(g: GitRepo, rel: str) -> str:
+    """A repository-relative path as git's root sees it (the repo may be a subfolder of a work tree)."""
+    if rel in ("", "."):
+        return g.prefix or "."
+    return f"{g.prefix}/{rel}" if g.prefix else rel
+
+
+def _rel(g: GitRepo, full: str) -> str | None:
+    if not g.prefix:
+        return full
+    return full[len(g.prefix) + 1 :] if full.startswith(g.prefix + "/") else None
+
+
+def _pathspecs(g: GitRepo, scope: EnvScope) -> list[str]:
+    # literal: a folder named `a*b` must not glob.
+    return [f":(literal){_full(g, p)}" for p in scope.paths]
+
+
+def read_blobs(g: GitRepo, specs: list[str]) -> dict[str, str | None]:
+    """Texts of many `<commit>:<root-relative path>` objects with one `git cat-file --batch`."""
+    if not specs:
+        return {}
+    import subprocess
+
+    unique = list(dict.fromkeys(specs))
+    proc = subprocess.run(
+        ["git", "cat-file", "--batch"], cwd=g.root, input="\n".join(unique).encode() + b"\n",
+        capture_output=True, check=False, env={**os.environ, "LC_ALL": "C"},
+    )
+    if proc.returncode != 0:
+        from promoter.gitrepo import GitError
+
+        raise GitError(f"git cat-file failed: {proc.stderr.decode(errors='replace').strip() or proc.returncode}")
+    out: dict[str, str | None] = {}
+    data, pos = proc.stdout, 0
+    for spec in unique:
+        eol = data.index(b"\n", pos)
+        header = data[pos:eol].decode(errors="replace").split(" ")
+        pos = eol + 1
+        if len(header) != 3 or header[1] != "blob":
+            out[spec] = None
+            if len(header) == 3:  # a tree or a submodule: skip its body
+                pos += int(header[2]) + 1
+            continue
+        size = int(header[2])
+        out[spec] = data[pos : pos + size].decode("utf-8", "replace")
+        pos += size + 1
+    return out
+
+
+@dataclass(frozen=True)
+class _Change:
+    commit: str
+    time: datetime
+    files: tuple[tuple[str, str], ...]  # (status letter, repo-relative path)
+
+
+def _log(g: GitRepo, scope: EnvScope, ref: str) -> list[_Change]:
+    """Commits on `ref`'s first-parent line that touch the scope, oldest first.
+
+    First parent, with merges diffed against it: on a base branch a pull request lands as a
+    merge (or squash) commit, and its commit time is when the change reached the branch, which
+    is what soak measures; the branch's own older commit times are not.
+    """
+    commit = g.resolve(ref)
+    out = run_git(
+        g.root, "log", "--first-parent", "--diff-merges=first-parent", "--no-renames", "--format=%x01%H %ct",
+        "--name-status", "-z", commit, "--", *_pathspecs(g, scope),
+    ).stdout
+    changes: list[_Change] = []
+    for chunk in out.split("\x01")[1:]:
+        header, _, rest = chunk.partition("\0")
+        sha, ct = header.split(" ")
+        fields = rest.lstrip("\n").split("\0")
+        files: list[tuple[str, str]] = []
+        for i in range(0, len(fields) - 1, 2):
+            rel = _rel(g, fields[i + 1])
+            if rel is not None:
+                files.append((fields[i][:1], rel))
+        changes.append(_Change(sha, datetime.fromtimestamp(int(ct), tz=timezone.utc), tuple(files)))
+    changes.reverse()
+    return changes
+
+
+def _defaults_text(repo: Path, g: GitRepo | None, scope: EnvScope, ref: str | None) -> Any:
+    """The chart's values.yaml at `ref` (or on disk), which env values files layer over."""
+    if not scope.chart:
+        return None
+    rel = f"{scope.chart.rstrip('/')}/values.yaml"
+    if ref is None or g is None:
+        path = safe_path(repo, rel)
+        text = path.read_text() if path.is_file() else None
+    else:
+        spec = f"{g.resolve(ref)}:{_full(g, rel)}"
+        text = read_blobs(g, [spec])[spec]
+    if text is None:
+        return None
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+
+
+def pins_in(scope: EnvScope, rel: str, text: str, defaults: Any = None, *, strict: bool = False) -> list[Pin]:
+    """The app's pins in one file's text. A historic file that does not parse pins nothing
+    (unless `strict`: the working tree's files must parse)."""
+    keys = [k for f, k in scope.targets if f == rel]
+    if not keys and not _INTERESTING.search(text):
+        return []
+    try:
+        doc = YamlDoc.from_text(text, rel)
+        refs = extract(doc, defaults)
+        if keys:
+            from promoter.bump import _target_ref
+
+            found: list[Reference] = [_target_ref(ParsedFile(doc=doc, references=refs), k, scope.image) for k in keys]
+        else:
+            found = [r for r in refs if r.matches(scope.image)]
+    except UsageError:
+        if strict:
+            raise
+        return []
+    return [Pin(rel, r.line, r.tag, r.digest) for r in found]
+
+
+def _state(scope: EnvScope, pins: list[Pin], commit: str | None, time: datetime | None) -> ImageState | None:
+    if not pins:
+        return None
+    pins = sorted(pins, key=lambda p: (p.file, p.line))
+    first = pins[0]
+    return ImageState(
+        repository=scope.image.repository, tag=first.tag, digest=first.digest, file=first.file, line=first.line,
+        pins=tuple(pins), commit=commit, time=time,
+    )
+
+
+def image_history(repo: Path, config: Config, app: str, env: str, ref: str = "HEAD") -> list[ImageState]:
+    """Every distinct image the app ran in `env` on `ref`'s history, oldest first.
+
+    One `git log` lists the changes to the env's files; one `git cat-file --batch` reads every
+    changed blob; each state carries the commit (and its commit time) that put it there and,
+    when it was replaced or removed, the commit that did.
+    """
+    scope = env_scope(config, app, env)
+    g = _git(repo)
+    changes = _log(g, scope, ref)
+    if not changes:
+        return []
+    defaults = _defaults_text(repo, g, scope, ref)
+    known: set[str] = set()
+    for c in changes:
+        known.update(rel for _, rel in c.files)
+    wanted = [
+        f"{c.commit}:{_full(g, rel)}"
+        for c in changes
+        for status, rel in c.files
+        if status != "D" and scope.contains(rel, known)
+    ]
+    blobs = read_blobs(g, wanted)
+    current: dict[str, list[Pin]] = {}
+    states: list[ImageState] = []
+    last: ImageState | None = None
+    for c in changes:
+        for status, rel in c.files:
+            if not scope.contains(rel, known):
+                continue
+            text = None if status == "D" else blobs.get(f"{c.commit}:{_full(g, rel)}")
+            pins = pins_in(scope, rel, text, defaults) if text is not None else []
+            if pins:
+                current[rel] = pins
+            else:
+                current.pop(rel, None)
+        state = _state(scope, [p for ps in current.values() for p in ps], c.commit, c.time)
+        if last is not None and state is not None and state.values() == last.values():
+            continue
+        if last is not None:
+            states[-1] = replace(last, until=c.time, until_commit=c.commit)
+        if state is not None:
+            states.append(state)
+        last = state
+    return states
+
+
+def current_image(repo: Path, config: Config, app: str, env: str, ref: str | None = "HEAD") -> ImageState | None:
+    """What the app runs in `env` on `ref` (with the commit that put it there), or in the working
+    tree when `ref` is None; None when the env pins no image of the app."""
+    if ref is not None:
+        history = image_history(repo, config, app, env, ref)
+        return history[-1] if history and history[-1].until is None else None
+    scope = env_scope(config, app, env)
+    roots = [repo / r for r in scope.roots if (repo / r).exists()]
+    files = [rel_to(repo, f) for f in yaml_files(repo, roots)] if roots else []
+    files += [f for f, _ in scope.targets if f not in files and safe_path(repo, f).is_file()]
+    defaults = _defaults_text(repo, None, scope, None)
+    pins: list[Pin] = []
+    for rel in files:
+        try:
+            text = (repo / rel).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{rel}: cannot read: {exc}") from None
+        pins.extend(pins_in(scope, rel, text, defaults, strict=True))
+    return _state(scope, pins, None, None)
