@@ -153,6 +153,12 @@ def _builtin_text(version: str, strict: bool, api_version: str, kind: str) -> st
     return json.dumps(bundle(top, _definitions(version, strict)))
 
 
+@lru_cache(maxsize=512)
+def _builtin_shared(version: str, strict: bool, api_version: str, kind: str) -> dict[str, Any] | None:
+    text = _builtin_text(version, strict, api_version, kind)
+    return json.loads(text) if text is not None else None
+
+
 def builtin_schema(version: str, strict: bool, api_version: str, kind: str) -> dict[str, Any] | None:
     """The standalone packaged schema of one kind (a fresh copy), or None when Kubernetes has no such kind."""
     text = _builtin_text(version, strict, api_version, kind)
@@ -260,7 +266,7 @@ def _manifest_files(repo: Path) -> Iterator[Path]:
 
 @dataclass(frozen=True)
 class Schema:
-    """A schema found for one kind: the JSON Schema, where it came from, and a key unique to its content."""
+    """A schema found for one kind: the JSON Schema (read-only), where it came from, and a key unique to its content."""
 
     schema: dict[str, Any]
     origin: str  # "kubernetes 1.32.0", "CRD certificates.cert-manager.io", "schemas/cert-manager.io/certificate_v1.json"
@@ -293,8 +299,10 @@ class SchemaSource:
 
     def lookup(self, api_version: str, kind: str) -> Schema | None:
         v = self.version.version
-        if _builtin_text(v, self.strict, api_version, kind) is not None:
-            return Schema(builtin_schema(v, self.strict, api_version, kind) or {}, f"kubernetes {v}", ("k8s", v, self.strict, api_version, kind))
+        shared = _builtin_shared(v, self.strict, api_version, kind)
+        if shared is not None:
+            # Shared between lookups (read-only): validators are cached per key, the dict is not copied per check.
+            return Schema(shared, f"kubernetes {v}", ("k8s", v, self.strict, api_version, kind))
         if (api_version, kind) in self._custom:
             return self._custom[(api_version, kind)]
         return self._from_catalog(api_version, kind)
