@@ -1,0 +1,46 @@
+"""Helpers for edit tests: bump a text in memory the way `promoter bump` does, file by file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pytest
+
+from promoter.edit import FileEdit, plan_reference
+from promoter.image import ImageRef
+from promoter.locate import extract
+from promoter.yamldoc import YamlDoc
+
+D1 = "sha256:" + "1" * 64
+D2 = "sha256:" + "2" * 64
+
+
+@dataclass
+class Bumped:
+    old: str
+    new: str
+    edit: FileEdit
+    matched: int
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.edit.warnings
+
+
+def bump_text(text: str, image: str, file: str = "values.yaml", defaults: Any = None) -> Bumped:
+    """Set every reference to `image`'s repository in `text` (named `file`) to `image`."""
+    doc = YamlDoc.from_text(text, file)
+    ref = ImageRef.parse(image)
+    fe = FileEdit(doc)
+    matched = [r for r in extract(doc, defaults) if r.matches(ref)]
+    assert matched, f"no reference to {ref.repository} in the test text"
+    for r in matched:
+        plan_reference(fe, r, ref)
+    new = fe.apply() if fe.ops else doc.full_text()
+    return Bumped(text, new, fe, len(matched))
+
+
+@pytest.fixture
+def bump() -> Callable[..., Bumped]:
+    return bump_text
