@@ -45,8 +45,11 @@ def markdown_summary(result: CheckResult, *, title: str, max_chars: int | None =
             hi = mid - 1
     if best is not None:
         return best
-    note = "\n\n_(summary truncated)_\n"
-    return (full[: max(0, max_chars - len(note))] + note)[:max_chars]
+    # Not even the counts fit: keep whole lines of the head (it has no <details> to leave open).
+    note = "\n_(summary truncated)_\n"
+    head = "\n".join(parts.head)[: max(0, max_chars - len(note))]
+    head = head[: head.rfind("\n") + 1]
+    return (head + note)[:max_chars] if len(note) <= max_chars else ""
 
 
 def escape(text: str, *, newlines: str = "<br>") -> str:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-from tests.report.report_samples import NASTY, sample_result
-
 from promoter.finding import CheckResult, Finding, Location, Severity
 from promoter.report import codequality, render
+from tests.report.report_samples import NASTY, sample_result
 
 
 def _issues(result: CheckResult) -> list[dict]:

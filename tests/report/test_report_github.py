@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.report.report_samples import NASTY, sample_result, many
-
 from promoter.finding import CheckResult, Finding, Location, Severity
 from promoter.report import github, write_reports
+from tests.report.report_samples import NASTY, many, sample_result
 
 _LINE = re.compile(r"^::(?P<kind>[a-z]+)(?: (?P<props>[^:]*))?::(?P<message>.*)$")
 
@@ -23,7 +22,8 @@ def _unescape(text: str, *, prop: bool) -> str:
 def parse(output: str) -> list[tuple[str, dict[str, str], str]]:
     """Parse workflow commands the way the runner does: split on `::`, props on `,` then `=`."""
     out = []
-    for line in output.splitlines():
+    # The runner reads its output line by line on CR/LF only (not str.splitlines' U+2028 and kin).
+    for line in output.rstrip("\n").split("\n"):
         m = _LINE.match(line)
         assert m, f"not a workflow command: {line!r}"
         props = {}
@@ -62,7 +62,7 @@ def test_annotations_carry_location_severity_and_rule() -> None:
     nasty = next(m for _, _, m in parsed if m.startswith("100%"))
     assert nasty.startswith("100% sure: a,b\nsecond line <b>&amp;</b> ]]>") and nasty.endswith("\r\nend")
     # No location: the target is named in the message; a waived error is only a notice.
-    assert any(k == "error" and m.startswith(f"apps/checkout/overlays/prod: kustomize build failed") for k, _, m in parsed)
+    assert any(k == "error" and m.startswith("apps/checkout/overlays/prod: kustomize build failed") for k, _, m in parsed)
     waived = [(k, p) for k, p, m in parsed if "soak" in m]
     assert waived == [("notice", {"title": "error gate-soak (waived)"})]
     assert len(parsed) == len(sample_result().findings)  # nothing to cap, no "more" notice
@@ -87,7 +87,7 @@ def test_caps_per_kind_reserve_a_notice_slot_for_the_count() -> None:
 
 def test_job_cap_limits_the_total() -> None:
     result = CheckResult(findings=many(60, Severity.ERROR))
-    lines = github.render(result, title="t", per_kind=100, per_job=50).splitlines()
+    lines = github.render(result, title="t", per_kind=100, per_job=50).rstrip("\n").split("\n")
     assert len(lines) == 50
     assert parse(lines[-1])[0][2].startswith("11 more findings")
 

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from tests.report.report_samples import CRD, DEPLOY, DEV, NASTY, PROD, SERVICE, sample_result
-
 from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject
 from promoter.report import render
+from tests.report.report_samples import (
+    CRD,
+    DEPLOY,
+    DEV,
+    NASTY,
+    PROD,
+    SERVICE,
+    sample_result,
+)
 
 
 def _xml(result: CheckResult) -> ET.Element:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.report.report_samples import many, sample_result
 
-from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject
+from promoter.finding import CheckResult, Severity, Status, Subject
 from promoter.report.markdown import COLLAPSE_AFTER, escape, markdown_summary
+from tests.report.report_samples import many, sample_result
 
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 

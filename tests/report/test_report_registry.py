@@ -9,10 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.report.report_samples import sample_result
-
 from promoter.errors import EXIT_USAGE, UsageError
-from promoter.report import FORMATS, parse_output_spec, render, render_reports, write_reports
+from promoter.report import (
+    FORMATS,
+    parse_output_spec,
+    render,
+    render_reports,
+    write_reports,
+)
+from tests.report.report_samples import sample_result
 
 
 class Tty(io.StringIO):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from tests.report.report_samples import NASTY, sample_result
 
 from promoter.finding import CheckResult, Finding, Location, Severity
 from promoter.report import render, sarif
+from tests.report.report_samples import NASTY, sample_result
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-2.1.0-rtm.5.json").read_text())
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
-from tests.report.report_samples import many, sample_result
-
 from promoter.finding import CheckResult, Finding, Location, Severity
 from promoter.report import render
+from tests.report.report_samples import many, sample_result
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
