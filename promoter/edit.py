@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import re
 
@@ -59,8 +59,8 @@ class FileEdit:
         sp = scalar_span(self.doc.text, start, flow=s.flow)
         written = self.doc.text[sp.start : sp.end]
         try:
-            back = yaml.safe_load(written) if written else None
-        except yaml.YAMLError:
+            back = _load_12(written) if written else None
+        except Exception:  # ruamel raises its own error types
             back = _Unreadable
         value = s.value
         if back != value and str(back) != str(value):
@@ -101,13 +101,11 @@ class FileEdit:
         if sp.style == "plain" and not isinstance(old, str) and old is not None:
             # The old value was a number (tag: 1.4). Keep it plain when the new one reads back as the
             # same text (1.5); quote it when it would not (1.10 would read as 1.1).
-            try:
-                back = yaml.safe_load(new)
-            except yaml.YAMLError:
-                back = None
-            text = new if (back is not None and not isinstance(back, bool) and str(back) == new) else format_scalar(new, "plain")[0]
+            # Both YAML 1.1 (Helm) and 1.2 readers must agree: `08` is a string to one, 8 to the other.
+            text = new if all(_same_number(load, new) for load in (yaml.safe_load, _load_12)) else format_scalar(new, "plain")[0]
         self.ops.append(_Op(sp.start, sp.end, text))
-        self.sets[(id(s.parent), s.key)] = yaml.safe_load(text) if text.strip() else None
+        # What the verifying re-parse (ruamel, YAML 1.2) must read there.
+        self.sets[(id(s.parent), s.key)] = _load_12(text) if text.strip() else None
         anchor = getattr(old, "anchor", None)
         if anchor is not None and getattr(anchor, "value", None):
             # Aliases (*name) of an anchored value read back as the new value too.
@@ -128,7 +126,7 @@ class FileEdit:
             nl = self.index.newline()
             text = "".join(f"{nl}{' ' * key_col}{k}: {v}" for k, v in rendered)
             self.ops.append(_Op(eol, eol, text))
-        self.adds.setdefault(id(anchor.parent), []).extend((k, yaml.safe_load(v)) for k, v in rendered)
+        self.adds.setdefault(id(anchor.parent), []).extend((k, _load_12(v)) for k, v in rendered)
         line, _ = position(anchor.parent, anchor.key)
         for k, v in items:
             self.changes.append(Change(self.doc.path, line + 2, format_path(ref.path_parts) + f".{k}", ref.style, None, v, note))
@@ -187,6 +185,21 @@ class FileEdit:
         got = [_plain(d, {}, {}) for d in new.docs]
         if want != got:
             raise UsageError(f"{self.doc.path}: the edit did not read back as intended; nothing was written")
+
+
+def _load_12(text: str) -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def _same_number(load: Callable[[str], Any], text: str) -> bool:
+    """`text` read plain is a number whose own spelling is `text` (1.5 yes; 1.10, 08, 1_000 no)."""
+    try:
+        back = load(text)
+    except Exception:
+        return False
+    return isinstance(back, (int, float)) and not isinstance(back, bool) and str(back) == text
 
 
 class _Unreadable:
