@@ -62,7 +62,10 @@ def schema_source(resources: list[Resource], options: ValidateOptions) -> tuple[
     version = resolve_version(options.kubernetes_version)
     source = SchemaSource(version=version, strict=options.strict, schema_dirs=list(options.schema_dirs), repo=options.repo)
     source.add_crds(r.obj for r in resources if is_crd(r.obj))
-    if options.find_repo_crds and options.repo.is_dir():
+    # Only kinds Kubernetes itself does not define need the repository's CRDs: skip the scan otherwise.
+    unknown = {(r.api_version, r.kind) for r in resources if r.api_version and r.kind}
+    unknown = {k for k in unknown if not source.is_builtin(*k) and not source.has_custom(*k)}
+    if unknown and options.find_repo_crds and options.repo.is_dir():
         source.add_crds(find_crds(options.repo))
     notes = []
     if version.note:

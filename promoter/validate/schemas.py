@@ -234,26 +234,41 @@ def crd_schemas(crd: dict[str, Any], strict: bool) -> dict[tuple[str, str], dict
     return out
 
 
+# path → (mtime_ns, size, CRDs in it): a repository is scanned once per process, then only changed files are read.
+_CRD_FILES: dict[str, tuple[int, int, list[dict[str, Any]]]] = {}
+
+
 def find_crds(repo: Path) -> list[dict[str, Any]]:
     """CustomResourceDefinition objects in the repository's YAML/JSON files (files that fail to parse are ignored)."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     found: list[dict[str, Any]] = []
     for path in _manifest_files(repo):
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            st = path.stat()
+        except OSError:
             continue
-        # Cheap text test first: parsing every file of a big repository would dominate a check.
-        if "CustomResourceDefinition" not in text:
-            continue
-        try:
-            docs = list(yaml.load_all(text, Loader=loader))
-        except yaml.YAMLError:
-            continue
-        found.extend(d for d in docs if is_crd(d))
+        key = str(path)
+        cached = _CRD_FILES.get(key)
+        if cached is None or cached[:2] != (st.st_mtime_ns, st.st_size):
+            cached = _CRD_FILES[key] = (st.st_mtime_ns, st.st_size, _crds_in(path))
+        found.extend(cached[2])
     return found
+
+
+def _crds_in(path: Path) -> list[dict[str, Any]]:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    # Cheap text test first: parsing every file of a big repository would dominate a check.
+    if "CustomResourceDefinition" not in text:
+        return []
+    try:
+        docs = list(yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    except yaml.YAMLError:
+        return []
+    return [d for d in docs if is_crd(d)]
 
 
 def _manifest_files(repo: Path) -> Iterator[Path]:
@@ -308,10 +323,13 @@ class SchemaSource:
         return self._from_catalog(api_version, kind)
 
     def has(self, api_version: str, kind: str) -> bool:
-        """True when a schema exists, without building a copy of a packaged one."""
-        if _builtin_text(self.version.version, self.strict, api_version, kind) is not None:
-            return True
-        return (api_version, kind) in self._custom or self._from_catalog(api_version, kind) is not None
+        return self.lookup(api_version, kind) is not None
+
+    def has_custom(self, api_version: str, kind: str) -> bool:
+        return (api_version, kind) in self._custom
+
+    def is_builtin(self, api_version: str, kind: str) -> bool:
+        return _builtin_text(self.version.version, self.strict, api_version, kind) is not None
 
     def _from_catalog(self, api_version: str, kind: str) -> Schema | None:
         key = (api_version, kind)
