@@ -496,23 +496,30 @@ def _plain_targets(repo: Path, walker: _Walk, charts: list[str], claimed: set[st
 
 def _assign_envs(targets: list[Target], config: Config) -> None:
     """An environment per target: configured app paths first, then a path segment named like an environment."""
-    places: list[tuple[str, str]] = []
+    # Dict lookups, not a scan of every app path per target: 1,800 overlays must cost milliseconds.
+    places: dict[str, str] = {}
+    files: dict[str, str] = {}  # folder of a configured file (a values file) -> env
     for app in config.apps.values():
         for env in config.environments:
             loc = app.location(env.name, config.default_path)
             if loc:
-                places.append((posixpath.normpath(loc.strip("/")), env.name))
+                loc = posixpath.normpath(loc.strip("/"))
+                places.setdefault(loc, env.name)
+                if loc.endswith(YAML_SUFFIXES):
+                    files.setdefault(posixpath.dirname(loc), env.name)
     names = [e.name for e in config.environments]
     for t in targets:
         if t.env:
             continue
-        for loc, env in places:
-            if t.path == loc or t.path.startswith(loc + "/") or posixpath.dirname(loc) == t.path:
-                t.env = env
+        path = t.path
+        while path and path != ".":  # the target's folder or one above it is an app's env folder
+            if path in places:
+                t.env = places[path]
                 break
+            path = posixpath.dirname(path)
         else:
             segments = t.path.split("/")
-            t.env = next((n for n in names if n in segments), None)
+            t.env = files.get(t.path) or next((n for n in names if n in segments), None)
 
 
 def matches_env(target: Target, env: str) -> bool:
