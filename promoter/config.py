@@ -120,7 +120,12 @@ def load_config(repo: Path, explicit: Path | None = None) -> Config:
         rel = path.resolve().relative_to(repo.resolve()).as_posix()
     except ValueError:
         rel = str(path)
-    doc = YamlDoc.load(path, rel)
+    try:
+        doc = YamlDoc.load(path, rel)
+    except ConfigError:
+        raise
+    except UsageError as exc:  # unreadable, not YAML, duplicate keys: still the config's fault
+        raise ConfigError(exc.message) from None
     if len(doc.docs) != 1:
         raise ConfigError(f"{rel}: expected exactly one YAML document, found {len(doc.docs)}")
     root = doc.docs[0]
@@ -130,7 +135,7 @@ def load_config(repo: Path, explicit: Path | None = None) -> Config:
         raise ConfigError(f"{rel}:1: the config must be a mapping")
     data = json.loads(json.dumps(root, default=str))
     _validate(data, root, rel)
-    return _build(data, rel)
+    return _build(data, rel, root)
 
 
 def _validate(data: dict[str, Any], root: Any, rel: str) -> None:
@@ -158,16 +163,23 @@ def _validate(data: dict[str, Any], root: Any, rel: str) -> None:
     raise ConfigError(f"{rel}:{line or 1}: {key}: {msg}")
 
 
-def _build(data: dict[str, Any], rel: str) -> Config:
+def _where(rel: str, root: Any, path: list[Any]) -> str:
+    """`file:line: key` for a message about the value at `path`."""
+    return f"{rel}:{line_of_path(root, path) or 1}: {format_path(path)}"
+
+
+def _build(data: dict[str, Any], rel: str, root: Any = None) -> Config:
     envs = [
         Environment(name=e["name"], index=i, gates=e.get("gates", {}), pull_request=e.get("pull_request", {}))
         for i, e in enumerate(data.get("environments", []))
     ]
     names = [e.name for e in envs]
-    dupes = {n for n in names if names.count(n) > 1}
-    if dupes:
-        raise ConfigError(f"{rel}: environments: {sorted(dupes)[0]!r} is listed twice")
+    for i, n in enumerate(names):
+        if n in names[:i]:
+            raise ConfigError(f"{_where(rel, root, ['environments', i, 'name'])}: environment {n!r} is listed twice")
     default_path = data.get("defaults", {}).get("path")
+    if default_path:
+        _check_template(default_path, _where(rel, root, ["defaults", "path"]))
     apps: dict[str, App] = {}
     for name, a in (data.get("apps") or {}).items():
         from promoter.image import ImageRef
@@ -175,13 +187,15 @@ def _build(data: dict[str, Any], rel: str) -> Config:
         try:
             ref = ImageRef.parse_repository(a["image"])
         except UsageError as exc:
-            raise ConfigError(f"{rel}: apps.{name}.image: {exc.message}") from None
-        for env in list(a.get("paths", {})) + list(a.get("targets", {})):
-            if env not in names:
-                raise ConfigError(f"{rel}: apps.{name}: unknown environment {env!r} (known: {', '.join(names)})")
-        for template in (a.get("path"), default_path):
-            if template:
-                _check_template(template, rel, f"apps.{name}.path")
+            raise ConfigError(f"{_where(rel, root, ['apps', name, 'image'])}: {exc.message}") from None
+        for section in ("paths", "targets"):
+            for env in a.get(section, {}):
+                if env not in names:
+                    raise ConfigError(
+                        f"{_where(rel, root, ['apps', name, section, env])}: unknown environment {env!r} (known: {', '.join(names)})"
+                    )
+        if a.get("path"):
+            _check_template(a["path"], _where(rel, root, ["apps", name, "path"]))
         apps[name] = App(
             name=name,
             image=ref.name,
@@ -203,8 +217,8 @@ def _build(data: dict[str, Any], rel: str) -> Config:
     )
 
 
-def _check_template(template: str, rel: str, key: str) -> None:
+def _check_template(template: str, where: str) -> None:
     try:
         template.format(app="a", env="e")
     except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(f"{rel}: {key}: bad path template {template!r} (placeholders are {{app}} and {{env}}): {exc}") from None
+        raise ConfigError(f"{where}: bad path template {template!r} (placeholders are {{app}} and {{env}}): {exc}") from None
