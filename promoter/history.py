@@ -38,7 +38,8 @@ class Pin:
 class ImageState:
     """The app's image in one environment at one point of the base branch's history.
 
-    `tag`/`digest`/`file`/`line` are those of the first pin (by file, line); `pins` holds every
+    `tag`/`digest`/`file`/`line` are those of the first pin (by file, line) that has a tag or a
+    digest; `pins` holds every
     reference of the app's image in the environment (several containers or files may pin it).
     `commit`/`time` are the change that put this state there (None for the working tree);
     `until`/`until_commit` the change that replaced or removed it (None: it is still there).
@@ -284,7 +285,8 @@ def _state(scope: EnvScope, pins: list[Pin], commit: str | None, time: datetime 
     if not pins:
         return None
     pins = sorted(pins, key=lambda p: (p.file, p.line))
-    first = pins[0]
+    # A bare `image: repo` (a base container a kustomize `images:` entry sets) pins nothing itself.
+    first = next((p for p in pins if p.tag or p.digest), pins[0])
     return ImageState(
         repository=scope.image.repository, tag=first.tag, digest=first.digest, file=first.file, line=first.line,
         pins=tuple(pins), commit=commit, time=time,
