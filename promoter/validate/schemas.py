@@ -26,11 +26,13 @@ KUBECONFORM_TEMPLATE = "{{.NormalizedKubernetesVersion}}-standalone{{.StrictSuff
 @lru_cache(maxsize=1)
 def schema_root() -> Path:
     """The folder of packaged schemas inside the installed `kubernetes-validate` package."""
-    try:
-        import kubernetes_validate
-    except ImportError:  # pragma: no cover - a declared dependency
-        raise ConfigError("the kubernetes-validate package is not installed (pip install kubernetes-validate)") from None
-    return Path(kubernetes_validate.__file__).resolve().parent / "kubernetes-json-schema"
+    import importlib.util
+
+    # Only the package's data folder is needed: finding it does not import the package (and its deps).
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - a declared dependency
+        raise ConfigError("the kubernetes-validate package is not installed (pip install kubernetes-validate)")
+    return Path(list(spec.submodule_search_locations)[0]).resolve() / "kubernetes-json-schema"
 
 
 @lru_cache(maxsize=1)
