@@ -12,7 +12,7 @@ from promoter.config import Config
 from promoter.errors import UsageError
 from promoter.finding import CheckResult, Status
 from promoter.graph import Graph, Target, build_graph, matches_env
-from promoter.render import Rendered, Renderer
+from promoter.render import Rendered, Renderer, field_location
 from promoter.resource import Resource
 
 
@@ -114,6 +114,7 @@ def run_check(
 
         validate_options = ValidateOptions.from_config(config, repo)
     result.extend(_validate(resources, rendered, validate_options, repo))
+    _point_at_fields(result, rendered, repo)
     result.extend(_policies(resources, config, repo, policy_dirs or []))
 
     result.stats.update({
@@ -158,6 +159,19 @@ def _validate(resources: list[Resource], rendered: list[Rendered], options: Any,
             subject.target = t.id
         result.extend(sub)
     return result
+
+
+def _point_at_fields(result: CheckResult, rendered: list[Rendered], repo: Path) -> None:
+    """Move findings about one field from the object's first line to the line (manifest or patch) that wrote it."""
+    origins = {(r.target.id, rid): locs for r in rendered for rid, locs in r.origins.items()}
+    for f in result.findings:
+        pointer = f.evidence.get("pointer") if f.evidence else None
+        locs = origins.get((f.target or "", f.subject or ""))
+        if not pointer or not locs:
+            continue
+        loc = field_location(repo, locs, str(pointer))
+        if loc is not None:
+            f.location = loc
 
 
 def _policies(resources: list[Resource], config: Config, repo: Path, extra_dirs: list[Path]) -> CheckResult:

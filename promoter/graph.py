@@ -314,7 +314,7 @@ class _Reader:
         own = self.kustomization(d, f)
         self.closures[d] = own  # a cycle stops here instead of recursing forever
         total = _Kustomization(dir=d, file=f, kind=own.kind, files=set(own.files), manifests=list(own.manifests),
-                               patches=list(own.patches), dirs=set(own.dirs), remote=list(own.remote),
+                               patches=[], dirs=set(own.dirs), remote=list(own.remote),
                                problems=list(own.problems), needs_helm=own.needs_helm, subdirs=list(own.subdirs))
         for sub in own.subdirs:
             child = self.closure(sub)
@@ -325,6 +325,8 @@ class _Reader:
             total.remote.extend(r for r in child.remote if r not in total.remote)
             total.problems.extend(p for p in child.problems if p not in total.problems)
             total.needs_helm |= child.needs_helm
+        # Bases are patched before the overlay: the overlay's own patches come last (last writer wins).
+        total.patches.extend(p for p in own.patches if p not in total.patches)
         self.closures[d] = total
         return total
 

@@ -33,6 +33,8 @@ class Rendered:
     findings: list[Finding] = field(default_factory=list)
     subject: Subject | None = None
     seconds: float = 0.0
+    # Resource id -> the source documents that wrote it: its manifest first, then the patches touching it.
+    origins: dict[str, list[Location]] = field(default_factory=dict)
 
     @property
     def ran(self) -> bool:
@@ -121,17 +123,24 @@ class Renderer:
             where = locate_kustomize_error(message, self.repo, target)
             return self._failed(target, message, where)
         resources, findings = load_manifests(proc.stdout, target.id, location=target.location, env=target.env)
-        self._map_sources(target, resources)
-        return Rendered(target, resources, [_with_target(f, target) for f in findings], self._subject(target, Status.PASSED))
+        origins = self._map_sources(target, resources)
+        return Rendered(target, resources, [_with_target(f, target) for f in findings], self._subject(target, Status.PASSED),
+                        origins=origins)
 
-    def _map_sources(self, target: Target, resources: list[Resource]) -> None:
-        """Point each rendered object at the manifest that defines it, else a patch that touches it."""
+    def _map_sources(self, target: Target, resources: list[Resource]) -> dict[str, list[Location]]:
+        """Point each rendered object at the manifest that defines it, else a patch that touches it;
+        return every source document that wrote each object (manifest, then patches in order)."""
         manifests = self._index(target.manifests)
         patches = self._index(target.patches)
+        origins: dict[str, list[Location]] = {}
         for r in resources:
-            loc = _match(r, manifests) or _match(r, patches)
+            defined = _match(r, manifests)
+            touched = _matches(r, patches)
+            loc = defined or (touched[0] if touched else None)
             if loc is not None:
                 r.location = loc
+            origins[r.id] = ([defined] if defined else []) + touched
+        return origins
 
     def _index(self, files: list[str]) -> dict[tuple[str, str], list[Resource]]:
         index: dict[tuple[str, str], list[Resource]] = {}
@@ -209,7 +218,8 @@ class Renderer:
             resources.extend(rs)
             findings.extend(_with_target(x, target) for x in fs)
         status = Status.FAILED if any(f.severity is Severity.ERROR for f in findings) else Status.PASSED
-        return Rendered(target, resources, findings, self._subject(target, status))
+        origins = {r.id: [r.location] for r in resources if r.location is not None}
+        return Rendered(target, resources, findings, self._subject(target, status), origins=origins)
 
     # -- shared ---------------------------------------------------------------------------------
 
@@ -283,6 +293,15 @@ def _match(r: Resource, index: dict[tuple[str, str], list[Resource]]) -> Locatio
     return found[0].location
 
 
+def _matches(r: Resource, index: dict[tuple[str, str], list[Resource]]) -> list[Location]:
+    """Every patch document naming this object (same kind; its name, or a name inside the prefixed one)."""
+    out: list[Location] = []
+    for (kind, name), docs in index.items():
+        if kind == r.kind and name and (name == r.name or name in r.name):
+            out.extend(d.location for d in docs if d.location is not None)
+    return out
+
+
 def _remote_chart_ref(obj: dict[str, Any], repo: Path) -> str | None:
     spec = obj["spec"]
     if obj.get("kind") == "HelmRelease":
@@ -302,6 +321,64 @@ def _remote_chart_ref(obj: dict[str, Any], repo: Path) -> str | None:
         if isinstance(path, str) and not (repo / path).is_dir():
             return f"{src.get('repoURL', '')}//{path}"
     return None
+
+
+# -- fields back to the line that wrote them ----------------------------------------------------
+
+
+def field_location(repo: Path, origins: list[Location], pointer: str) -> Location | None:
+    """The line that wrote the field at JSON `pointer`: the last patch that sets it, else the manifest's
+    deepest existing key on that path. `origins` is a Rendered.origins entry (manifest first, then patches)."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]] if pointer else []
+    if not parts:
+        return None
+    for i, loc in enumerate(reversed(origins)):
+        manifest = i == len(origins) - 1
+        root = _document_at(repo, loc)
+        if root is None:
+            continue
+        line = _line_of_pointer(root, parts, full=not manifest)
+        if line is not None:
+            return Location(loc.file, line)
+    return None
+
+
+def _document_at(repo: Path, loc: Location) -> Any:
+    """The round-trip document of `loc.file` starting at `loc.line` (it knows each key's line)."""
+    from promoter.yamldoc import YamlDoc
+
+    try:
+        doc = YamlDoc.load(repo / loc.file, loc.file)
+    except Exception:  # unreadable or unparsable: the caller keeps the document's own location
+        return None
+    best = None
+    for d in doc.docs:
+        lc = getattr(d, "lc", None)
+        if lc is None:
+            continue
+        if loc.line is None or lc.line + 1 <= loc.line:
+            best = d
+    return best
+
+
+def _line_of_pointer(root: Any, parts: list[str], *, full: bool) -> int | None:
+    from promoter.yamldoc import key_pos
+
+    node, line, depth = root, None, 0
+    for part in parts:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            key: Any = int(part)
+        elif isinstance(node, dict) and part in node:
+            key = part
+        else:
+            break
+        pos = key_pos(node, key)
+        if pos is None:
+            break
+        line, node, depth = pos[0] + 1, node[key], depth + 1
+    if full and depth < len(parts):
+        return None
+    return line
 
 
 # -- kustomize's error text ---------------------------------------------------------------------
@@ -409,5 +486,5 @@ def helm_documents(text: str) -> list[tuple[str, str]]:
 
 
 
-__all__ = ["Rendered", "Renderer", "find_kustomize", "helm_documents", "kustomize_error",
+__all__ = ["Rendered", "Renderer", "field_location", "find_kustomize", "helm_documents", "kustomize_error",
            "locate_kustomize_error"]

@@ -65,6 +65,7 @@ def test_nothing_changed_checks_nothing_and_passes(run_cli, example_repo: Path) 
 
 def test_broken_manifest_exits_3_with_the_file_in_every_format(run_cli, example_repo: Path, tmp_path: Path) -> None:
     edit(example_repo, BASE_DEPLOY, "replicas: 2", 'replicas: "three"')
+    edit(example_repo, f"{PROD}/replicas.yaml", "replicas: 4", 'replicas: "4"')
     out = tmp_path / "out"
     res = run_cli("check", "--repo", str(example_repo), "--base", "main",
                   "-o", f"json={out}.json", "-o", f"sarif={out}.sarif", "-o", f"junit={out}.xml",
@@ -72,15 +73,19 @@ def test_broken_manifest_exits_3_with_the_file_in_every_format(run_cli, example_
     assert res.exit_code == EXIT_FINDINGS, res.stderr
     data = json.loads(Path(f"{out}.json").read_text())
     errors = [f for f in data["findings"] if f["severity"] == "error"]
-    assert {f["target"] for f in errors} == {DEV, STAGE, PROD}
-    assert all(f["location"]["file"] == BASE_DEPLOY for f in errors)
+    # each finding points at the line that wrote the bad field: the base for dev/stage, prod's own patch for prod
+    assert sorted((f["target"], f["location"]["file"], f["location"]["line"]) for f in errors) == [
+        (DEV, BASE_DEPLOY, 6), (PROD, f"{PROD}/replicas.yaml", 7), (STAGE, BASE_DEPLOY, 6),
+    ]
     sarif = json.loads(Path(f"{out}.sarif").read_text())
     uris = {loc["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"] for loc in r["locations"]}
-    assert BASE_DEPLOY in uris
+    assert {BASE_DEPLOY, f"{PROD}/replicas.yaml"} <= uris
+    lines = {r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in sarif["runs"][0]["results"]}
+    assert lines == {6, 7}
     junit = ET.parse(f"{out}.xml").getroot()
     assert junit.iter("failure") and BASE_DEPLOY in ET.tostring(junit, encoding="unicode")
     assert {i["location"]["path"] for i in json.loads(Path(f"{out}.cq.json").read_text())} >= {BASE_DEPLOY}
-    assert f"file={BASE_DEPLOY}" in res.stdout  # GitHub annotation
+    assert f"file={BASE_DEPLOY},line=6" in res.stdout  # GitHub annotation
 
 
 def test_deleted_file_still_referenced_fails_at_the_referencing_line(run_cli, example_repo: Path) -> None:

@@ -255,3 +255,19 @@ def test_kubectl_log_framing_is_removed() -> None:
     multi = 'E1127 1:2:3.4 1 run.go:72] "command failed" err=<\n\ttrouble configuring\n\tpath: p.yaml\n >\n'
     assert kustomize_error(multi, Path("/repo")) == "trouble configuring path: p.yaml"
     assert kustomize_error("Error: accumulating resources: boom\n", Path("/repo")) == "accumulating resources: boom"
+
+
+@needs_kustomize
+def test_fields_map_to_the_line_that_wrote_them(tree) -> None:
+    from promoter.render import field_location
+
+    repo = tree(APP)
+    out = render_one(repo, "dev")
+    (deploy,) = [r for r in out.resources if r.kind == "Deployment"]
+    origins = out.origins[deploy.id]
+    assert [str(o) for o in origins] == ["base/app.yaml:2", "dev/replicas.yaml:1"]
+    assert str(field_location(repo, origins, "/spec/replicas")) == "dev/replicas.yaml:6"  # only the patch sets it
+    assert str(field_location(repo, origins, "/spec/template/spec/containers/0/image")) == "base/app.yaml:15"
+    # set by a transformer (namespace): the deepest key the manifest has on that path
+    assert str(field_location(repo, origins, "/metadata/namespace")) == "base/app.yaml:4"
+    assert field_location(repo, origins, "") is None
