@@ -1,0 +1,26 @@
+"""Forges promoter publishes to (GitHub, GitLab), behind the small protocol in forge.base.
+
+`open_forge` imports the client library of the chosen forge only: `import github` alone costs
+about 160 ms, and commands that never publish must not pay for it.
+"""
+
+from __future__ import annotations
+
+from promoter.forge.base import Forge, PullInfo, PullOptions
+from promoter.forge.redact import Redactor
+from promoter.forge.retry import WaitBudget
+from promoter.forge.settings import ForgeSettings, resolve_settings
+
+__all__ = ["Forge", "ForgeSettings", "PullInfo", "PullOptions", "Redactor", "WaitBudget", "open_forge", "resolve_settings"]
+
+
+def open_forge(settings: ForgeSettings, redact: Redactor | None = None, budget: WaitBudget | None = None) -> Forge:
+    redact = redact or Redactor(settings.token)
+    budget = budget or WaitBudget(max_total=settings.max_wait_seconds, sleep=settings.sleep)
+    if settings.type == "github":
+        from promoter.forge.github import GitHubForge
+
+        return GitHubForge(settings, redact, budget)
+    from promoter.forge.gitlab import GitLabForge
+
+    return GitLabForge(settings, redact, budget)

@@ -1,0 +1,269 @@
+"""GitLabForge: the Forge protocol over python-gitlab, imported only when publishing to GitLab."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator
+from urllib.parse import quote
+
+import gitlab
+import requests
+from gitlab.exceptions import GitlabError
+from requests.adapters import HTTPAdapter
+
+from promoter.errors import ForgeError
+from promoter.forge.base import BranchExistsError, BranchInfo, PullExistsError, PullInfo, PullOptions, StaleHeadError, WriteMode
+from promoter.forge.redact import Redactor
+from promoter.forge.retry import RetryPolicy, WaitBudget
+from promoter.forge.settings import ForgeSettings
+
+BODY_LIMIT = 1_000_000
+_PERMISSION_HINT = (
+    "the token needs the api scope and at least the Developer role on {repo} (a project or group access token "
+    "kept in a masked CI/CD variable; CI_JOB_TOKEN can only read merge requests)"
+)
+
+
+class _Gitlab(gitlab.Gitlab):
+    """python-gitlab with its own retries off: the session's RetryPolicy is the one place that retries."""
+
+    def http_request(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["obey_rate_limit"] = False
+        kwargs["retry_transient_errors"] = False
+        kwargs["max_retries"] = 0
+        return super().http_request(*args, **kwargs)
+
+
+class GitLabForge:
+    kind = "gitlab"
+    body_limit = BODY_LIMIT
+
+    def __init__(self, settings: ForgeSettings, redact: Redactor, budget: WaitBudget) -> None:
+        self.settings = settings
+        self.repository = settings.repository
+        self._redact = redact
+        self._budget = budget
+        session = requests.Session()
+        adapter = HTTPAdapter(max_retries=RetryPolicy(total=settings.max_retries, budget=budget, backoff=settings.backoff))
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        self._gl = _Gitlab(settings.url, private_token=settings.token, session=session, timeout=settings.timeout)
+        self._project = self._gl.projects.get(settings.repository, lazy=True)  # no request
+        self._path = f"/projects/{quote(str(settings.repository), safe='')}"
+        self._last_commit: dict[tuple[str, str], str] = {}  # (ref, path) -> last_commit_id from file reads
+
+    # ---- errors ----------------------------------------------------------------------------
+    def _error(self, exc: Exception, doing: str) -> ForgeError:
+        repo, url = self.repository, self.settings.url
+        if isinstance(exc, GitlabError):
+            status, text = exc.response_code or 0, str(exc.error_message)
+            if status == 401:
+                msg = f"GitLab rejected the token while {doing} (401 {text}): set GITLAB_TOKEN (or forge.token_env) to a valid token for {url}"
+            elif status == 429:
+                wait = self._budget.refused
+                asked = f"asked to wait {wait:.0f} s, " if wait is not None else ""
+                msg = (
+                    f"GitLab rate limit while {doing}: the server {asked}more than the remaining wait budget "
+                    f"(forge.max_wait_seconds = {self.settings.max_wait_seconds:g}); run again later"
+                )
+            elif status == 403:
+                msg = f"the token cannot write to {repo} while {doing} (403 {text}): " + _PERMISSION_HINT.format(repo=repo)
+            elif status >= 500:
+                msg = f"GitLab kept failing while {doing}: {status} {text} (after {self.settings.max_retries} retries)"
+            else:
+                msg = f"GitLab refused {doing} on {repo}: {status} {text}"
+        elif isinstance(exc, requests.exceptions.RequestException):
+            msg = f"cannot reach GitLab at {url} while {doing}: {type(exc).__name__} (after {self.settings.max_retries} retries)"
+        else:
+            msg = f"GitLab client failed while {doing}: {type(exc).__name__}: {exc}"
+        return ForgeError(self._redact(msg))
+
+    @contextmanager
+    def _calling(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except ForgeError:
+            raise
+        except (GitlabError, requests.exceptions.RequestException) as exc:
+            raise self._error(exc, doing) from None
+
+    # ---- reading -----------------------------------------------------------------------------
+    def base_head(self, branch: str) -> str:
+        try:
+            data = self._gl.http_get(f"{self._path}/repository/branches/{quote(branch, safe='')}")
+        except GitlabError as exc:
+            if exc.response_code != 404:
+                raise self._error(exc, f"reading branch {branch}") from None
+            if "Project" in str(exc.error_message):
+                raise ForgeError(
+                    self._redact(
+                        f"GitLab project {self.repository} not found at {self.settings.url} (or the token cannot see it): "
+                        "check forge.repository / --forge-repo (a group/project path or a numeric id)"
+                    )
+                ) from None
+            raise ForgeError(
+                f"base branch {branch!r} does not exist in {self.repository}: set forge.base_branch or --base-branch"
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise self._error(exc, f"reading branch {branch}") from None
+        return str(data["commit"]["id"])
+
+    def branch_info(self, branch: str) -> BranchInfo | None:
+        try:
+            data = self._gl.http_get(f"{self._path}/repository/branches/{quote(branch, safe='')}")
+        except GitlabError as exc:
+            if exc.response_code == 404:
+                return None
+            raise self._error(exc, f"reading branch {branch}") from None
+        except requests.exceptions.RequestException as exc:
+            raise self._error(exc, f"reading branch {branch}") from None
+        c = data["commit"]
+        return BranchInfo(str(c["id"]), str(c.get("message") or ""), str(c.get("author_name") or ""))
+
+    def read_file(self, ref: str, path: str) -> str | None:
+        try:
+            f = self._project.files.get(file_path=path, ref=ref)
+        except GitlabError as exc:
+            if exc.response_code == 404:
+                return None
+            raise self._error(exc, f"reading {path} at {ref[:12]}") from None
+        except requests.exceptions.RequestException as exc:
+            raise self._error(exc, f"reading {path} at {ref[:12]}") from None
+        if getattr(f, "last_commit_id", None):
+            self._last_commit[(ref, path)] = str(f.last_commit_id)
+        return f.decode().decode("utf-8")
+
+    def find_pull(self, branch: str, base: str) -> PullInfo | None:
+        with self._calling(f"looking for an open merge request from {branch}"):
+            mrs = self._project.mergerequests.list(
+                source_branch=branch, target_branch=base, state="opened", get_all=False, per_page=10
+            )
+        for mr in mrs:
+            if mr.source_branch == branch and mr.state == "opened":
+                return self._info(mr.attributes)
+        return None
+
+    @staticmethod
+    def _info(mr: dict[str, Any]) -> PullInfo:
+        return PullInfo(
+            number=int(mr["iid"]),
+            url=str(mr["web_url"]),
+            title=str(mr.get("title") or ""),
+            body=str(mr.get("description") or ""),
+            branch=str(mr["source_branch"]),
+            head_sha=str(mr.get("sha") or ""),
+            draft=bool(mr.get("draft")),
+        )
+
+    # ---- writing -----------------------------------------------------------------------------
+    def write_branch(
+        self,
+        branch: str,
+        parent: str,
+        files: dict[str, str],
+        message: str,
+        *,
+        mode: WriteMode,
+        expected_head: str | None = None,
+    ) -> str:
+        # One call of the commits API creates (or force-moves) the branch and commits all files.
+        start = expected_head if mode == "append" else parent
+        actions = []
+        for path, text in sorted(files.items()):
+            action: dict[str, Any] = {"action": "update", "file_path": path, "content": text}
+            last = self._last_commit.get((start or "", path))
+            if mode == "append" and last:
+                # GitLab refuses (400) when the file changed on the branch since we read it.
+                action["last_commit_id"] = last
+            actions.append(action)
+        data: dict[str, Any] = {"branch": branch, "commit_message": message, "actions": actions}
+        if mode in ("create", "reset"):
+            data["start_sha"] = parent
+        if mode == "reset":
+            data["force"] = True
+        try:
+            commit = self._project.commits.create(data)
+        except GitlabError as exc:
+            text = str(exc.error_message)
+            if "already exists" in text and "branch" in text.lower():
+                raise BranchExistsError(f"branch {branch} already exists in {self.repository}") from None
+            if "has changed since" in text:
+                raise StaleHeadError(f"branch {branch} changed while promoter was writing it") from None
+            if "not allowed to push" in text:
+                raise ForgeError(
+                    self._redact(
+                        f"branch {branch} in {self.repository} refuses promoter's commit ({text}): it is protected; "
+                        "allow the token's role to push (Settings → Repository → Protected branches) or change forge.branch_template"
+                    )
+                ) from None
+            raise self._error(exc, f"committing to {branch}") from None
+        except requests.exceptions.RequestException as exc:
+            raise self._error(exc, f"committing to {branch}") from None
+        return str(commit.id)
+
+    def delete_branch(self, branch: str) -> None:
+        with self._calling(f"deleting branch {branch}"):
+            self._gl.http_delete(f"{self._path}/repository/branches/{quote(branch, safe='')}")
+
+    # ---- merge requests ----------------------------------------------------------------------
+    def _user_ids(self, names: list[str]) -> list[int]:
+        ids = []
+        for name in names:
+            with self._calling(f"looking up GitLab user {name}"):
+                found = self._gl.http_get("/users", query_data={"username": name})
+            if not found:
+                raise ForgeError(f"GitLab user {name!r} (environments[].pull_request) does not exist on {self.settings.url}")
+            ids.append(int(found[0]["id"]))
+        return ids
+
+    def create_pull(self, branch: str, base: str, title: str, body: str, options: PullOptions) -> PullInfo:
+        data: dict[str, Any] = {
+            "source_branch": branch,
+            "target_branch": base,
+            "title": f"Draft: {title}" if options.draft else title,
+            "description": body,
+            "remove_source_branch": True,
+        }
+        # GitLab takes labels, assignees and reviewers in the create call itself: no extra requests.
+        if options.labels:
+            data["labels"] = ",".join(options.labels)
+        if options.assignees:
+            data["assignee_ids"] = self._user_ids(options.assignees)
+        if options.reviewers:
+            data["reviewer_ids"] = self._user_ids(options.reviewers)
+        try:
+            mr = self._gl.http_post(f"{self._path}/merge_requests", post_data=data)
+        except GitlabError as exc:
+            if exc.response_code == 409:
+                raise PullExistsError(f"a merge request from {branch} already exists") from None
+            raise self._error(exc, f"opening a merge request from {branch}") from None
+        except requests.exceptions.RequestException as exc:
+            raise self._error(exc, f"opening a merge request from {branch}") from None
+        return self._info(mr)
+
+    def update_pull(self, pull: PullInfo, title: str, body: str) -> PullInfo:
+        shown = f"Draft: {title}" if pull.draft else title
+        with self._calling(f"updating merge request !{pull.number}"):
+            mr = self._gl.http_put(f"{self._path}/merge_requests/{pull.number}", post_data={"title": shown, "description": body})
+        return self._info(mr)
+
+    def decorate(self, pull: PullInfo, options: PullOptions) -> list[str]:
+        notes: list[str] = []
+        if options.team_reviewers:
+            notes.append("team_reviewers are a GitHub setting; GitLab ignores them")
+        if options.auto_merge:
+            try:
+                mr = self._gl.http_put(f"{self._path}/merge_requests/{pull.number}/merge", post_data={"auto_merge": True})
+            except GitlabError as exc:
+                notes.append(self._redact(f"auto-merge not set: {exc.response_code} {exc.error_message}"))
+            except requests.exceptions.RequestException as exc:
+                raise self._error(exc, f"setting auto-merge on !{pull.number}") from None
+            else:
+                notes.append("merged: the merge request was already mergeable" if mr.get("state") == "merged" else "auto-merge enabled")
+        return notes
+
+    def close(self) -> None:
+        try:
+            self._gl.session.close()
+        except Exception:  # closing a pool never decides anything
+            pass

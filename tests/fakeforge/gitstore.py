@@ -1,0 +1,178 @@
+"""GitStore: a real bare git repository the fake forge keeps its commits in, driven by plumbing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "promoter-bot",
+    "GIT_AUTHOR_EMAIL": "bot@example.com",
+    "GIT_COMMITTER_NAME": "Fake Forge",
+    "GIT_COMMITTER_EMAIL": "noreply@fakeforge.test",
+}
+
+
+class GitStoreError(Exception):
+    pass
+
+
+@dataclass
+class CommitInfo:
+    sha: str
+    tree: str
+    parents: list[str]
+    message: str
+    author_name: str
+    author_email: str
+
+
+class GitStore:
+    """A bare repository; every write goes through a temporary index so refs are the only shared state."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.RLock()
+        if not (path / "HEAD").exists():
+            path.mkdir(parents=True, exist_ok=True)
+            self.git("init", "-q", "--bare", "-b", "main")
+
+    def git(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> str:
+        full_env = {**os.environ, **IDENTITY, **(env or {})}
+        proc = subprocess.run(
+            ["git", *args], cwd=self.path, env=full_env, input=input, capture_output=True
+        )
+        if proc.returncode != 0:
+            raise GitStoreError(proc.stderr.decode(errors="replace").strip() or f"git {args[0]} failed")
+        return proc.stdout.decode()
+
+    # ---- reading -----------------------------------------------------------------------------
+    def rev_parse(self, ref: str) -> str | None:
+        try:
+            return self.git("rev-parse", "--verify", "-q", f"{ref}^{{commit}}").strip() or None
+        except GitStoreError:
+            return None
+
+    def branch_sha(self, branch: str) -> str | None:
+        return self.rev_parse(f"refs/heads/{branch}")
+
+    def branches(self) -> list[str]:
+        out = self.git("for-each-ref", "--format=%(refname:short)", "refs/heads/")
+        return [line for line in out.splitlines() if line]
+
+    def read_file(self, ref: str, path: str) -> bytes | None:
+        proc = subprocess.run(["git", "cat-file", "blob", f"{ref}:{path}"], cwd=self.path, capture_output=True)
+        return proc.stdout if proc.returncode == 0 else None
+
+    def blob_sha(self, ref: str, path: str) -> str | None:
+        try:
+            return self.git("rev-parse", "--verify", "-q", f"{ref}:{path}").strip() or None
+        except GitStoreError:
+            return None
+
+    def commit_info(self, sha: str) -> CommitInfo:
+        raw = self.git("show", "-s", "--format=%H%n%T%n%P%n%an%n%ae%n%B", sha)
+        sha_, tree, parents, name, email, message = raw.split("\n", 5)
+        return CommitInfo(sha_, tree, parents.split(), message.rstrip("\n"), name, email)
+
+    def last_commit_for_path(self, ref: str, path: str) -> str | None:
+        out = self.git("log", "-1", "--format=%H", ref, "--", path).strip()
+        return out or None
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        proc = subprocess.run(
+            ["git", "merge-base", "--is-ancestor", ancestor, descendant], cwd=self.path, capture_output=True
+        )
+        return proc.returncode == 0
+
+    def changed_paths(self, base: str, head: str) -> list[str]:
+        mb = self.git("merge-base", base, head).strip()
+        return [p for p in self.git("diff", "--name-only", mb, head).splitlines() if p]
+
+    # ---- writing -----------------------------------------------------------------------------
+    def commit_files(
+        self,
+        parent: str | None,
+        files: dict[str, bytes | None],
+        message: str,
+        *,
+        author: tuple[str, str] | None = None,
+    ) -> str:
+        """A new commit on `parent` with `files` written (None deletes); refs are not touched."""
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            if parent:
+                self.git("read-tree", parent, env=env)
+            for path, data in files.items():
+                if data is None:
+                    self.git("update-index", "--force-remove", "--", path, env=env)
+                    continue
+                blob = self.git("hash-object", "-w", "--stdin", input=data).strip()
+                self.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+            tree = self.git("write-tree", env=env).strip()
+        if author:
+            env = {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]}
+        else:
+            env = {}
+        args = ["commit-tree", tree, "-m", message]
+        if parent:
+            args[2:2] = ["-p", parent]
+        return self.git(*args, env=env).strip()
+
+    def update_ref(self, branch: str, sha: str, old: str | None = None) -> None:
+        # The old value makes git itself refuse a ref that moved under us.
+        args = ["update-ref", f"refs/heads/{branch}", sha]
+        if old is not None:
+            args.append(old)
+        self.git(*args)
+
+    def delete_ref(self, branch: str) -> None:
+        self.git("update-ref", "-d", f"refs/heads/{branch}")
+
+    def merge(self, base: str, head: str, message: str) -> str | None:
+        """A merge commit of head into base, or None when they conflict."""
+        proc = subprocess.run(
+            ["git", "merge-tree", "--write-tree", base, head], cwd=self.path, capture_output=True
+        )
+        if proc.returncode != 0:
+            return None
+        tree = proc.stdout.decode().splitlines()[0].strip()
+        return self.git("commit-tree", tree, "-p", base, "-p", head, "-m", message).strip()
+
+    def seed(self, source: Path, branch: str = "main") -> str:
+        """Push a local repository's branch here so both share commit ids."""
+        self.git("fetch", "-q", str(source), f"+refs/heads/{branch}:refs/heads/{branch}")
+        sha = self.branch_sha(branch)
+        assert sha
+        return sha
+
+    def write_tree(self, base_tree: str | None, entries: dict[str, bytes | str | None]) -> str:
+        """A tree: `base_tree` with entries set (bytes: content, str: a blob sha, None: removed)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            if base_tree:
+                self.git("read-tree", base_tree, env=env)
+            for path, value in entries.items():
+                if value is None:
+                    self.git("update-index", "--force-remove", "--", path, env=env)
+                    continue
+                blob = value if isinstance(value, str) else self.git("hash-object", "-w", "--stdin", input=value).strip()
+                self.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+            return self.git("write-tree", env=env).strip()
+
+    def commit_tree(self, tree: str, parents: list[str], message: str, author: tuple[str, str] | None = None) -> str:
+        env = {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]} if author else {}
+        args = ["commit-tree", tree]
+        for p in parents:
+            args += ["-p", p]
+        return self.git(*args, "-m", message, env=env).strip()
+
+    def object_type(self, sha: str) -> str | None:
+        try:
+            return self.git("cat-file", "-t", sha).strip()
+        except GitStoreError:
+            return None

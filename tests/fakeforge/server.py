@@ -1,0 +1,418 @@
+"""FakeForge: a stateful GitHub/GitLab stand-in on 127.0.0.1 for tests, with fault switches and a request log."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+from .gitstore import GitStore
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+        self.body = body
+
+
+@dataclass
+class Token:
+    login: str
+    write: bool = True
+    user_id: int = 1
+
+
+@dataclass
+class PullRequest:
+    """A GitHub pull request or a GitLab merge request (GitLab calls the number `iid`)."""
+
+    number: int
+    title: str
+    body: str
+    head: str
+    base: str
+    author: str
+    state: str = "open"  # open | closed | merged
+    draft: bool = False
+    labels: list[str] = field(default_factory=list)
+    reviewers: list[str] = field(default_factory=list)
+    team_reviewers: list[str] = field(default_factory=list)
+    assignees: list[str] = field(default_factory=list)
+    auto_merge: bool = False
+    head_sha: str = ""  # last known head, kept when the branch goes away
+    merge_commit: str | None = None
+
+
+@dataclass
+class Repo:
+    """One repository (GitHub) or project (GitLab) with its git store and review state."""
+
+    full_name: str
+    id: int
+    store: GitStore
+    default_branch: str = "main"
+    pulls: dict[int, PullRequest] = field(default_factory=dict)
+    protected: list[str] = field(default_factory=list)  # fnmatch patterns refusing pushes
+    allow_auto_merge: bool = True
+    require_checks: bool = False  # PRs wait for a success status before they are mergeable
+    statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def owner(self) -> str:
+        return self.full_name.split("/")[0]
+
+    def is_protected(self, branch: str) -> bool:
+        return any(fnmatch.fnmatchcase(branch, p) for p in self.protected)
+
+    def next_number(self) -> int:
+        return max(self.pulls, default=0) + 1
+
+
+@dataclass
+class Fault:
+    pattern: re.Pattern[str]
+    kind: str  # status | drop | slow
+    times: int
+    status: int = 502
+    headers: dict[str, str] = field(default_factory=dict)
+    message: str = "Server Error"
+    delay: float = 0.0
+    after: bool = False  # drop the connection after doing the work (the answer is lost)
+    hits: int = 0
+
+
+@dataclass
+class Hook:
+    pattern: re.Pattern[str] | None
+    nth: int | None
+    fn: Callable[[FakeForge], None]
+    times: int = 1
+
+
+@dataclass
+class LoggedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    status: int
+    api: str  # github | graphql | gitlab | other
+    body: Any = None
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.status}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def _any(self) -> None:
+        self.server.forge._handle(self)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    forge: FakeForge
+
+
+class FakeForge:
+    """Serves GitHub REST at /api/v3 (GraphQL at /api/graphql) and GitLab v4 at /api/v4.
+
+    Base URLs for the real clients: `github_url` (PyGithub base_url) and `gitlab_url`
+    (python-gitlab url).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.repos: dict[str, Repo] = {}
+        self.tokens: dict[str, Token] = {}
+        self.users: dict[str, int] = {}
+        self.log: list[LoggedRequest] = []
+        self.faults: list[Fault] = []
+        self.hooks: list[Hook] = []
+        self.echo_token_in_errors = False  # a misbehaving server, to prove redaction
+        self.lock = threading.RLock()
+        self._count = 0
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.forge = self
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        from . import github_api, gitlab_api  # noqa: F401  (route tables)
+
+        self._github = github_api.GitHubApi(self)
+        self._gitlab = gitlab_api.GitLabApi(self)
+
+    # ---- addresses -------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def github_url(self) -> str:
+        return f"{self.url}/api/v3"
+
+    @property
+    def gitlab_url(self) -> str:
+        return self.url
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # ---- setup -----------------------------------------------------------------------------
+    def add_token(self, token: str, login: str = "promoter-bot", *, write: bool = True) -> None:
+        uid = self.users.setdefault(login, len(self.users) + 1)
+        self.tokens[token] = Token(login, write, uid)
+
+    def add_user(self, login: str) -> int:
+        return self.users.setdefault(login, len(self.users) + 1)
+
+    def create_repo(
+        self, full_name: str, *, files: dict[str, str] | None = None, source: Path | None = None, branch: str = "main"
+    ) -> Repo:
+        """A repository; `source` (a local git repo) is fetched so commit ids match it exactly."""
+        with self.lock:
+            store = GitStore(self.root / f"{full_name.replace('/', '__')}.git")
+            repo = Repo(full_name, len(self.repos) + 1, store, default_branch=branch)
+            if source is not None:
+                store.seed(source, branch)
+            elif files is not None:
+                sha = store.commit_files(None, {p: t.encode() for p, t in files.items()}, "initial")
+                store.update_ref(branch, sha)
+            self.repos[full_name] = repo
+            return repo
+
+    def repo(self, name: str) -> Repo:
+        return self.repos[name]
+
+    def repo_by_id(self, ident: str) -> Repo | None:
+        if ident.isdigit():
+            return next((r for r in self.repos.values() if r.id == int(ident)), None)
+        return self.repos.get(ident)
+
+    # ---- test helpers ----------------------------------------------------------------------
+    def push_commit(self, repo: str, branch: str, files: dict[str, str | None], message: str = "concurrent change") -> str:
+        """Commit to a branch directly, as another pipeline or a person would."""
+        with self.lock:
+            r = self.repos[repo]
+            parent = r.store.branch_sha(branch)
+            data = {p: (t.encode() if t is not None else None) for p, t in files.items()}
+            sha = r.store.commit_files(parent, data, message, author=("Someone Else", "someone@example.com"))
+            r.store.update_ref(branch, sha)
+            return sha
+
+    def merge_pull(self, repo: str, number: int) -> str:
+        with self.lock:
+            return self._merge(self.repos[repo], self.repos[repo].pulls[number])
+
+    def _merge(self, repo: Repo, pr: PullRequest) -> str:
+        store = repo.store
+        head = store.branch_sha(pr.head) or pr.head_sha
+        base = store.branch_sha(pr.base)
+        if base is None or head is None:
+            raise HttpError(405, "Pull Request is not mergeable")
+        if store.is_ancestor(base, head):
+            sha = store.commit_tree(store.commit_info(head).tree, [base, head], f"Merge pull request #{pr.number} from {pr.head}")
+        else:
+            merged = store.merge(base, head, f"Merge pull request #{pr.number} from {pr.head}")
+            if merged is None:
+                raise HttpError(405, "Pull Request is not mergeable")
+            sha = merged
+        store.update_ref(pr.base, sha, base)
+        pr.state, pr.merge_commit, pr.head_sha = "merged", sha, head
+        return sha
+
+    def mergeable_state(self, repo: Repo, pr: PullRequest) -> str:
+        head = repo.store.branch_sha(pr.head) or pr.head_sha
+        if repo.require_checks:
+            states = [s["state"] for s in repo.statuses.get(head, [])]
+            if "success" not in states:
+                return "blocked"
+        return "clean"
+
+    def requests(self, api: str | None = None) -> list[LoggedRequest]:
+        return [r for r in self.log if api is None or r.api == api or (api == "github" and r.api == "graphql")]
+
+    def reset_log(self) -> None:
+        with self.lock:
+            self.log.clear()
+
+    # ---- fault switches --------------------------------------------------------------------
+    def fail_next(
+        self, pattern: str, *, status: int = 502, times: int = 1, message: str = "Server Error", headers: dict[str, str] | None = None
+    ) -> Fault:
+        """The next `times` requests matching `pattern` ("METHOD /path" regex) answer `status`."""
+        return self._add(Fault(re.compile(pattern), "status", times, status, dict(headers or {}), message))
+
+    def rate_limit_next(
+        self,
+        pattern: str,
+        *,
+        kind: str = "secondary",
+        status: int = 403,
+        retry_after: int | None = 1,
+        reset_in: int = 1,
+        times: int = 1,
+    ) -> Fault:
+        """Rate-limit answers as the services send them (see FORGES.md)."""
+        headers: dict[str, str] = {}
+        if kind == "primary":
+            headers = {
+                "X-RateLimit-Limit": "5000",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(int(time.time()) + reset_in),
+            }
+            message = "API rate limit exceeded for installation ID 1."
+        elif kind == "gitlab":
+            headers = {"RateLimit-Limit": "600", "RateLimit-Remaining": "0", "RateLimit-Reset": str(int(time.time()) + reset_in)}
+            message = "Retry later"
+            status = 429
+        else:
+            message = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
+        return self._add(Fault(re.compile(pattern), "status", times, status, headers, message))
+
+    def slow_next(self, pattern: str, *, delay: float, times: int = 1) -> Fault:
+        return self._add(Fault(re.compile(pattern), "slow", times, delay=delay))
+
+    def drop_next(self, pattern: str, *, times: int = 1, after: bool = False) -> Fault:
+        """Close the connection without an answer; `after=True` does the work first (answer lost)."""
+        return self._add(Fault(re.compile(pattern), "drop", times, after=after))
+
+    def on_request(self, fn: Callable[[FakeForge], None], *, pattern: str | None = None, nth: int | None = None, times: int = 1) -> None:
+        """Run `fn` before handling the nth request (1-based, counted from now) or the next matching one."""
+        with self.lock:
+            self.hooks.append(Hook(re.compile(pattern) if pattern else None, self._count + nth if nth else None, fn, times))
+
+    def _add(self, fault: Fault) -> Fault:
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def _take_fault(self, key: str) -> Fault | None:
+        with self.lock:
+            for f in self.faults:
+                if f.hits < f.times and f.pattern.search(key):
+                    f.hits += 1
+                    return f
+        return None
+
+    # ---- HTTP plumbing ---------------------------------------------------------------------
+    def _handle(self, h: _Handler) -> None:
+        parts = urlsplit(h.path)
+        path, query = parts.path, parse_qs(parts.query)
+        length = int(h.headers.get("Content-Length") or 0)
+        raw = h.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        if body is None and raw and b"=" in raw:  # form-encoded
+            body = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        api = "graphql" if path == "/api/graphql" else "github" if path.startswith("/api/v3/") else "gitlab" if path.startswith("/api/v4/") else "other"
+        key = f"{h.command} {path}"
+        with self.lock:
+            self._count += 1
+            n = self._count
+            hooks = [k for k in self.hooks if k.times > 0 and ((k.nth is not None and k.nth == n) or (k.pattern is not None and k.pattern.search(key)))]
+            for k in hooks:
+                k.times -= 1
+        for k in hooks:
+            k.fn(self)
+        fault = self._take_fault(key)
+        if fault and fault.kind == "slow":
+            time.sleep(fault.delay)
+        if fault and fault.kind == "drop" and not fault.after:
+            self._log(h.command, path, query, 0, api, body)
+            self._drop(h)
+            return
+        if fault and fault.kind == "status":
+            payload = self._error_body(api, fault.status, fault.message)
+            self._log(h.command, path, query, fault.status, api, body)
+            self._send(h, fault.status, payload, fault.headers)
+            return
+        status, payload, headers = self._dispatch(h, api, path, query, body)
+        if fault and fault.kind == "drop":
+            self._log(h.command, path, query, 0, api, body)
+            self._drop(h)
+            return
+        self._log(h.command, path, query, status, api, body)
+        try:
+            self._send(h, status, payload, headers)
+        except OSError:  # the client gave up (slow answer): nothing to tell it
+            pass
+
+    def _dispatch(self, h: _Handler, api: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any, dict[str, str]]:
+        token = self._token(h, api)
+        try:
+            if token is None:
+                raise HttpError(401, "Bad credentials" if api != "gitlab" else "401 Unauthorized")
+            with self.lock:
+                if api == "gitlab":
+                    status, payload = self._gitlab.route(h.command, path, query, body, token)
+                elif api in ("github", "graphql"):
+                    status, payload = self._github.route(h.command, path, query, body, token)
+                else:
+                    raise HttpError(404, "Not Found")
+            return status, payload, {}
+        except HttpError as exc:
+            message = exc.message
+            if self.echo_token_in_errors:
+                message += f" (credentials: {h.headers.get('Authorization') or h.headers.get('PRIVATE-TOKEN')})"
+            payload = exc.body if exc.body is not None else self._error_body(api, exc.status, message)
+            return exc.status, payload, exc.headers
+
+    def _token(self, h: _Handler, api: str) -> Token | None:
+        if api == "gitlab":
+            value = h.headers.get("PRIVATE-TOKEN") or (h.headers.get("Authorization") or "").removeprefix("Bearer ")
+        else:
+            auth = h.headers.get("Authorization") or ""
+            value = auth.split(" ", 1)[1] if " " in auth else ""
+        return self.tokens.get(value)
+
+    @staticmethod
+    def _error_body(api: str, status: int, message: str) -> Any:
+        if api == "gitlab":
+            return {"message": message}
+        return {"message": message, "documentation_url": "https://docs.github.com/rest", "status": str(status)}
+
+    def _log(self, method: str, path: str, query: dict[str, list[str]], status: int, api: str, body: Any) -> None:
+        with self.lock:
+            self.log.append(LoggedRequest(method, path, query, status, api, body))
+
+    @staticmethod
+    def _send(h: _Handler, status: int, payload: Any, headers: dict[str, str]) -> None:
+        data = b"" if payload is None else json.dumps(payload).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json; charset=utf-8")
+        h.send_header("Content-Length", str(len(data)))
+        for k, v in headers.items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(data)
+
+    @staticmethod
+    def _drop(h: _Handler) -> None:
+        h.close_connection = True
+        try:
+            h.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
