@@ -338,7 +338,9 @@ def main() -> int:
         same_kc = ours_by_name == kc_verdicts
 
     ref = walln
-    print(f"{args.files} files, {nn} resources, Kubernetes {source.version.version}, strict, cpus={os.cpu_count()}")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"{args.files} files, {nn} resources, Kubernetes {source.version.version}, strict, cpus={os.cpu_count()}, "
+          f"best of {args.repeat}, load average at the end {load}")
     print(f"{'backend':34} {'wall s':>8} {'resources/s':>12} {'invalid':>8} {'vs builtin':>11}")
     for name, wall, n, bad in rows:
         shown_bad = "" if bad is None else bad

@@ -73,7 +73,11 @@ def validate_items(
         bounds = [(n * k // jobs, n * (k + 1) // jobs) for k in range(jobs)]
         # Children are forked so they share the items and warm schema caches; the parent takes a share too.
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(jobs - 1) as pool:
+        try:
+            pool = ctx.Pool(jobs - 1)
+        except OSError:  # no processes to be had (limits, sandbox): the same work, in this one
+            return _run(0, n)
+        with pool:
             pending = [pool.apply_async(_run, b) for b in bounds[1:]]
             parts = [_run(*bounds[0])] + [p.get() for p in pending]
         out = CheckResult()
