@@ -563,12 +563,14 @@ def allowed_registries(ctx: GateContext, value: Any) -> Outcome:
 _SEMVER = re.compile(
     r"^[vV]?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
     r"(?:-((?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?$"
+    # Build metadata: `+` in semver, `_` in image tags (which cannot hold `+`).
+    r"(?:[+_][0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?$"
 )
 
 
 def semver_key(tag: str | None) -> tuple[Any, ...] | None:
-    """A sort key with semver 2.0 precedence (a leading v ignored, build metadata ignored); None if not semver."""
+    """A sort key with semver 2.0 precedence (a leading v ignored, build metadata after `+` or `_`
+    ignored); None if not semver."""
     m = _SEMVER.match(tag or "")
     if not m:
         return None

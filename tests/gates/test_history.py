@@ -138,7 +138,7 @@ def test_history_reads_git_a_fixed_number_of_times_however_long_it_is(tmp_path, 
         assert sum(1 for c in calls if c[1] == "cat-file") == 1
         return len(calls)
 
-    assert count(2) == count(30)
+    assert count(2) == count(12)
 
 
 def test_env_scope_refuses_paths_that_leave_the_repository(tmp_path):
