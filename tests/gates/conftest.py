@@ -170,3 +170,5 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[GitOps, dict[str
 def fresh_pipeline(tmp_path: Path) -> tuple[GitOps, dict[str, str]]:
     """The same history in a repository a test may change."""
     return build_pipeline(tmp_path / "gitops")
+
+EXAMPLES_DIR: Path = root_conftest.EXAMPLES
