@@ -1,0 +1,56 @@
+"""`promoter images` through the CLI: JSON fields, --image filter, text output, paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import EXAMPLES, invoke
+
+FIELDS = {"file", "line", "column", "yaml_path", "style", "repository", "tag", "digest"}
+
+
+def test_json_lists_every_reference_of_the_example_with_its_fields():
+    r = invoke("images", str(EXAMPLES), "--repo", str(EXAMPLES), "--output", "json")
+    assert r.exit_code == 0, r.stderr
+    refs = json.loads(r.stdout)
+    for ref in refs:
+        assert FIELDS <= set(ref)
+    got = {(x["file"], x["style"], x["repository"]) for x in refs}
+    assert ("apps/checkout-api/overlays/dev/kustomization.yaml", "kustomize-images", "ghcr.io/acme/checkout-api") in got
+    assert ("apps/checkout-api/base/deployment.yaml", "container", "ghcr.io/acme/checkout-api") in got
+    assert ("apps/web/chart/values.yaml", "helm-values", "ghcr.io/acme/web") in got
+    dev = next(x for x in refs if x["file"] == "apps/checkout-api/overlays/dev/kustomization.yaml")
+    assert (dev["line"], dev["column"], dev["yaml_path"], dev["tag"]) == (7, 11, "images[0]", "1.4.2")
+    assert dev["digest"].startswith("sha256:3f2a9c1d")
+    assert not any("templates/" in x["file"] for x in refs)  # chart templates are Go templates, not YAML
+
+
+def test_image_filter_normalises_docker_hub_names(tmp_path: Path):
+    (tmp_path / "values.yaml").write_text("a:\n  image: nginx:1\nb:\n  image: docker.io/library/nginx:2\nc:\n  image: bitnami/nginx:3\n")
+    r = invoke("images", str(tmp_path), "--repo", str(tmp_path), "--image", "index.docker.io/library/nginx", "-o", "json")
+    assert [x["tag"] for x in json.loads(r.stdout)] == ["1", "2"]
+
+
+def test_text_output_and_summary(tmp_path: Path):
+    (tmp_path / "values.yaml").write_text("image: nginx:1\n")
+    r = invoke("images", str(tmp_path), "--repo", str(tmp_path))
+    assert r.exit_code == 0
+    assert r.stdout == "values.yaml:1:8\thelm-values\timage\tnginx:1\n"
+    assert "1 reference(s) in 1 of 1 YAML file(s)" in r.stderr
+
+
+def test_unparsable_files_are_skipped_with_a_warning(tmp_path: Path):
+    (tmp_path / "values.yaml").write_text("image: nginx:1\n")
+    (tmp_path / "broken-values.yaml").write_text("image: nginx:1\nimage: nginx:2\n")
+    r = invoke("images", str(tmp_path), "--repo", str(tmp_path), "-o", "json")
+    assert r.exit_code == 0
+    assert [x["file"] for x in json.loads(r.stdout)] == ["values.yaml"]
+    assert "promoter: warning: skipped broken-values.yaml:2:1: duplicate key image" in r.stderr
+
+
+def test_bad_arguments_exit_2(tmp_path: Path):
+    r = invoke("images", str(tmp_path / "missing"), "--repo", str(tmp_path))
+    assert r.exit_code == 2 and "does not exist" in r.stderr and r.stderr.count("\n") == 1
+    r = invoke("images", str(tmp_path), "--repo", str(tmp_path), "--image", "Bad Image")
+    assert r.exit_code == 2 and "whitespace" in r.stderr
