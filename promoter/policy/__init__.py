@@ -27,7 +27,7 @@ PARALLEL_MIN_RESOURCES = 2000
 _SET_CACHE: dict[tuple[Any, ...], PolicySet] = {}
 
 
-def _load_cached(path: Path, name: str, namespaces: Sequence[str]) -> PolicySet:
+def _load_cached(path: Path, name: str, namespaces: Sequence[str], batch: str | None = None) -> PolicySet:
     """Load a folder once per process while its files are unchanged (check calls once per env)."""
     try:
         stamp = tuple(sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in ([path] if path.is_file() else path.rglob("*.rego"))))
@@ -36,7 +36,7 @@ def _load_cached(path: Path, name: str, namespaces: Sequence[str]) -> PolicySet:
     key = (str(path), name, tuple(namespaces), stamp)
     cached = _SET_CACHE.get(key)
     if cached is None:
-        cached = _SET_CACHE[key] = PolicySet.load(path, name, namespaces)
+        cached = _SET_CACHE[key] = PolicySet.load(path, name, namespaces, batch)
     return cached
 
 
@@ -52,7 +52,7 @@ def policy_sets(config: Config, repo: Path, extra_dirs: Iterable[Path] = ()) -> 
     settings = config.policies
     sets: list[PolicySet] = []
     if settings.get("builtin", True):
-        sets.append(_load_cached(pack_dir(), BUILTIN, ("main",)))
+        sets.append(_load_cached(pack_dir(), BUILTIN, ("main",), batch="main.checks"))
     namespaces = tuple(settings.get("namespaces") or ("main",))
     for p in settings.get("paths") or []:
         path = repo / p
@@ -87,8 +87,7 @@ def policy_data(config: Config, env: str | None) -> dict[str, Any]:
 
 
 def _evaluate_values(sets: list[PolicySet], data: dict[str, Any], set_index: int, values: list[Any], files: list[str | None]) -> list[Verdict]:
-    ev = sets[set_index].evaluator(data)
-    return [ev.evaluate(v, f) for v, f in zip(values, files)]
+    return sets[set_index].evaluator(data).evaluate_many(values, files)
 
 
 _WORKER: dict[str, Any] = {}

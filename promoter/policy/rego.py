@@ -250,9 +250,12 @@ def _node_value(impl: Any) -> Any:
 class PolicySet:
     """A policy folder (or file) loaded and checked once; compiled per data document on demand."""
 
-    def __init__(self, name: str, modules: list[RegoModule], namespaces: Sequence[str] = ("main",)) -> None:
+    def __init__(self, name: str, modules: list[RegoModule], namespaces: Sequence[str] = ("main",), batch: str | None = None) -> None:
         self.name = name
         self.modules = modules
+        # A function `ns.f(obj, data.promoter)` returning {check rule: messages} lets many inputs
+        # share one query (see policies/checks.rego); only sets that declare one are batched.
+        self.batch = batch
         packages = list(dict.fromkeys(m.package for m in modules))
         self.namespaces = packages if ALL_NAMESPACES in namespaces else [n for n in dict.fromkeys(namespaces)]
         self.checks: dict[str, dict[str, int]] = {}  # namespace -> check rule -> definitions
@@ -271,7 +274,7 @@ class PolicySet:
         self._check_compiles()
 
     @classmethod
-    def load(cls, path: Path, name: str, namespaces: Sequence[str] = ("main",)) -> PolicySet:
+    def load(cls, path: Path, name: str, namespaces: Sequence[str] = ("main",), batch: str | None = None) -> PolicySet:
         """Every non-test .rego file under a folder (or one .rego file); ConfigError when missing."""
         if not path.exists():
             raise ConfigError(f"policy folder {name} does not exist")
@@ -297,7 +300,7 @@ class PolicySet:
             except OSError as exc:
                 raise ConfigError(f"{display}: cannot read: {exc.strerror}") from None
             modules.append(parse_module(text, display))
-        return cls(name, modules, namespaces)
+        return cls(name, modules, namespaces, batch)
 
     def _interpreter(self) -> Any:
         regopy = _regopy()
@@ -330,16 +333,20 @@ class PolicySet:
             lines.append("out := {}")
         return "\n".join(lines) + "\n", entrypoints
 
-    def compile(self, data: dict[str, Any]) -> Evaluator:
+    def compile(self, data: dict[str, Any], *, batch: bool = False) -> Evaluator:
         regopy = _regopy()
         interp = self._interpreter()
         wrapper, entrypoints = self._wrapper()
+        if batch and self.batch:
+            # Keyed by index: an input the function is undefined on is missing, not shifted.
+            wrapper = f"package {_EVAL_PACKAGE}\nimport rego.v1\nout := {{i: r | some i; obj := input[i]; r := data.{self.batch}(obj, data.promoter)}}\n"
+            entrypoints = []
         interp.add_module(f"<{_EVAL_PACKAGE}>", wrapper)
         if data:
             interp.add_data(data)
         sources = {m.file: m.source for m in self.modules}
         try:
-            bundle = interp.build(f"x := data.{_EVAL_PACKAGE}.out", entrypoints)
+            bundle = interp.build(f"x := data.{_EVAL_PACKAGE}.out", entrypoints) if entrypoints else interp.build(f"x := data.{_EVAL_PACKAGE}.out")
         except regopy.RegoError as exc:
             raise _compile_error(str(exc), sources, self.name) from None
         if not bundle.ok():
@@ -360,6 +367,17 @@ class Evaluator:
         self.bundle = bundle  # keep alive: the runtime interpreter points into it
         self.runtime = regopy.Interpreter()
         self.runtime.log_level = regopy.LogLevel.NONE
+
+    def _with_input(self, value: Any) -> tuple[bool, Any]:
+        # regopy's Input builds the value through the C API: half the cost of parsing JSON text as
+        # a Rego term (0.15 ms against 0.3 ms for a Deployment). Keep it alive during the query.
+        regopy = _regopy()
+        try:
+            data = regopy.Input(value)
+        except (TypeError, ValueError, regopy.RegoError) as exc:
+            return False, f"input cannot be passed to the Rego engine: {exc}"
+        self.runtime.set_input(data)
+        return self._query()
 
     def _query(self, entrypoint: str | None = None) -> tuple[bool, Any]:
         rs = _native()
@@ -390,9 +408,7 @@ class Evaluator:
             rs.rego_free_output(out)
 
     def evaluate(self, value: Any) -> Verdict:
-        rs = _native()
-        rs.rego_set_input_term(self.runtime._impl, json.dumps(value))
-        ok, out = self._query()
+        ok, out = self._with_input(value)
         results: dict[str, Any] = {}
         errors: list[PolicyError] = []
         if ok:
@@ -411,6 +427,21 @@ class Evaluator:
                     else:
                         errors.append(PolicyError(ns, rule, str(value_one)))
         return self._verdict(results, errors)
+
+    def evaluate_batch(self, values: list[Any]) -> list[Verdict | None]:
+        """With a batch bundle: one query for many inputs; None where the batch function said nothing."""
+        ok, out = self._with_input(values)
+        if not ok or not isinstance(out, dict):
+            return [None] * len(values)
+        ns = self.policy_set.batch.rsplit(".", 1)[0] if self.policy_set.batch else "main"
+        verdicts: list[Verdict | None] = []
+        for i in range(len(values)):
+            checks = out.get(str(i))
+            if not isinstance(checks, dict):
+                verdicts.append(None)
+                continue
+            verdicts.append(self._verdict({f"{ns}|{rule}": msgs for rule, msgs in checks.items()}, []))
+        return verdicts
 
     def _verdict(self, results: dict[str, Any], errors: list[PolicyError]) -> Verdict:
         verdict = Verdict(errors=errors)
@@ -449,10 +480,27 @@ def _as_list(value: Any) -> list[Any]:
 class Evaluating:
     """A policy set bound to one data document; compiles lazily (per file if the set needs it)."""
 
+    BATCH_SIZE = 100
+
     def __init__(self, policy_set: PolicySet, data: dict[str, Any]) -> None:
         self.policy_set = policy_set
         self.data = data
         self._compiled: dict[tuple[str, str] | None, Evaluator] = {}
+        self._batch: Evaluator | None = None
+
+    def evaluate_many(self, values: Sequence[Any], files: Sequence[str | None]) -> list[Verdict]:
+        """Verdicts in order: batched when the set has a batch function, else one query per input."""
+        if not self.policy_set.batch or self.policy_set.reads_conftest_data:
+            return [self.evaluate(v, f) for v, f in zip(values, files)]
+        if self._batch is None:
+            self._batch = self.policy_set.compile(self.data, batch=True)
+        out: list[Verdict] = []
+        for start in range(0, len(values), self.BATCH_SIZE):
+            chunk = list(values[start : start + self.BATCH_SIZE])
+            for k, verdict in enumerate(self._batch.evaluate_batch(chunk)):
+                # Undefined for this input, or the batch failed: the per-input path decides.
+                out.append(verdict if verdict is not None else self.evaluate(chunk[k], files[start + k]))
+        return out
 
     def evaluate(self, value: Any, file: str | None = None) -> Verdict:
         key: tuple[str, str] | None = None
