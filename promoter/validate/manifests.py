@@ -95,7 +95,9 @@ def _build(node: Any) -> Any:
             raise _Unusual(node.tag)
         out = {}
         for k, v in node.value:
-            if k.tag != _STR and k.tag == "tag:yaml.org,2002:merge":
+            # Merge keys, and mappings or lists used as keys (Helm's `{{ }}` left in a file), are left
+            # to PyYAML's own constructor, which merges or reports them.
+            if k.tag != _STR and (k.tag == "tag:yaml.org,2002:merge" or k.__class__ is not yaml.ScalarNode):
                 raise _Unusual(k.tag)
             out[_build(k)] = _build(v)
         return out

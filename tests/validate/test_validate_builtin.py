@@ -229,6 +229,11 @@ class TestLoader:
         (r,) = load(text)
         assert r.name == "a" and r.obj["data"] == {"x": 1}
 
+    def test_template_left_in_a_file_is_a_yaml_finding(self):
+        # `{{ .Values.x }}` parses as a mapping used as a key: PyYAML's "unhashable key", not a crash.
+        resources, problems = load_manifests("kind: ConfigMap\nmetadata:\n  name: {{ .Values.name }}\n", "t", file="t.yaml")
+        assert resources == [] and "unhashable key" in problems[0].message and problems[0].location.file == "t.yaml"
+
     def test_non_mapping_document(self):
         resources, problems = load_manifests("- a\n- b\n", "t", file="x.yaml")
         assert resources == [] and problems[0].message.startswith("a Kubernetes object must be a mapping")
