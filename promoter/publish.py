@@ -249,6 +249,11 @@ class _Publisher:
             existing = self.forge.find_pull(self.branch, self.base)
             if existing is None:
                 raise ForgeError(f"the forge reports an open pull request from {self.branch} but lists none; run again") from None
+            existing_marker = parse_marker(existing.body)
+            if existing_marker and existing_marker.get("head") == head:
+                # Our own create went through but its answer was lost: it is the PR we just opened.
+                self.notes.extend(self.forge.decorate(existing, req.options))
+                return self.result("created", existing, head, attempt)
             return self.result("updated", self.forge.update_pull(existing, title, body), head, attempt)
         self.notes.extend(self.forge.decorate(created, req.options))
         return self.result("created", created, head, attempt)

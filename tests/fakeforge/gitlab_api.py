@@ -202,7 +202,10 @@ class GitLabApi:
             kind, path = action.get("action"), str(action.get("file_path", ""))
             present = store.read_file(start, path) is not None
             last = action.get("last_commit_id")
-            if last and kind in ("update", "delete", "move") and store.last_commit_for_path(start, path) != last:
+            # GitLab compares with the file's last commit on start_branch, which defaults to the
+            # target branch (not start_sha): Commits::CreateService#file_has_changed?.
+            check_ref = store.branch_sha(str(start_branch or branch))
+            if last and kind in ("update", "delete", "move") and check_ref and store.last_commit_for_path(check_ref, path) != last:
                 raise HttpError(400, "You are attempting to update a file that has changed since you started editing it.")
             if kind == "create":
                 if present:

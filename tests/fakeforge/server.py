@@ -208,11 +208,13 @@ class FakeForge:
         return self.repos.get(ident)
 
     # ---- test helpers ----------------------------------------------------------------------
-    def push_commit(self, repo: str, branch: str, files: dict[str, str | None], message: str = "concurrent change") -> str:
-        """Commit to a branch directly, as another pipeline or a person would."""
+    def push_commit(
+        self, repo: str, branch: str, files: dict[str, str | None], message: str = "concurrent change", *, start: str | None = None
+    ) -> str:
+        """Commit to a branch directly, as another pipeline or a person would (a new branch starts at `start`)."""
         with self.lock:
             r = self.repos[repo]
-            parent = r.store.branch_sha(branch)
+            parent = r.store.branch_sha(branch) or (r.store.branch_sha(start) if start else None)
             data = {p: (t.encode() if t is not None else None) for p, t in files.items()}
             sha = r.store.commit_files(parent, data, message, author=("Someone Else", "someone@example.com"))
             r.store.update_ref(branch, sha)
@@ -247,8 +249,9 @@ class FakeForge:
                 return "blocked"
         return "clean"
 
-    def requests(self, api: str | None = None) -> list[LoggedRequest]:
-        return [r for r in self.log if api is None or r.api == api or (api == "github" and r.api == "graphql")]
+    def requests(self, pattern: str | None = None) -> list[LoggedRequest]:
+        """Logged requests whose "METHOD /path" matches the regex (all without one)."""
+        return [r for r in self.log if pattern is None or re.search(pattern, f"{r.method} {r.path}")]
 
     def reset_log(self) -> None:
         with self.lock:
@@ -329,7 +332,11 @@ class FakeForge:
             body = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
         api = "graphql" if path == "/api/graphql" else "github" if path.startswith("/api/v3/") else "gitlab" if path.startswith("/api/v4/") else "other"
         key = f"{h.command} {path}"
+        # Logged on arrival (status 0 until answered), so a slow or dropped request is counted
+        # even when the client has moved on.
+        entry = LoggedRequest(h.command, path, query, 0, api, body)
         with self.lock:
+            self.log.append(entry)
             self._count += 1
             n = self._count
             hooks = [k for k in self.hooks if k.times > 0 and ((k.nth is not None and k.nth == n) or (k.pattern is not None and k.pattern.search(key)))]
@@ -341,20 +348,17 @@ class FakeForge:
         if fault and fault.kind == "slow":
             time.sleep(fault.delay)
         if fault and fault.kind == "drop" and not fault.after:
-            self._log(h.command, path, query, 0, api, body)
             self._drop(h)
             return
         if fault and fault.kind == "status":
-            payload = self._error_body(api, fault.status, fault.message)
-            self._log(h.command, path, query, fault.status, api, body)
-            self._send(h, fault.status, payload, fault.headers)
+            entry.status = fault.status
+            self._send(h, fault.status, self._error_body(api, fault.status, fault.message), fault.headers)
             return
         status, payload, headers = self._dispatch(h, api, path, query, body)
         if fault and fault.kind == "drop":
-            self._log(h.command, path, query, 0, api, body)
             self._drop(h)
             return
-        self._log(h.command, path, query, status, api, body)
+        entry.status = status
         try:
             self._send(h, status, payload, headers)
         except OSError:  # the client gave up (slow answer): nothing to tell it
@@ -393,10 +397,6 @@ class FakeForge:
         if api == "gitlab":
             return {"message": message}
         return {"message": message, "documentation_url": "https://docs.github.com/rest", "status": str(status)}
-
-    def _log(self, method: str, path: str, query: dict[str, list[str]], status: int, api: str, body: Any) -> None:
-        with self.lock:
-            self.log.append(LoggedRequest(method, path, query, status, api, body))
 
     @staticmethod
     def _send(h: _Handler, status: int, payload: Any, headers: dict[str, str]) -> None:

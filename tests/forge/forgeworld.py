@@ -76,7 +76,7 @@ def image(tag: str = "1.4.2", digest: str = DIGEST_A, repo: str = "ghcr.io/acme/
 def plan(img: ImageRef, paths: list[str], read_file: Callable[[str], str | None]) -> ChangeSet:
     """A tiny stand-in for the bump core: rewrite `image:` values of img's repository, byte-exact."""
     cs = ChangeSet()
-    pattern = re.compile(r'^(\s*(?:- )?image:\s*)("?)(' + re.escape(img.name) + r'[^\s"]*)("?)[ \t]*$', re.M)
+    pattern = re.compile(r'^(\s*(?:- )?image:\s*)("?)(' + re.escape(img.name) + r'[^\s"]*)("?)(?=[ \t]*\r?$)', re.M)
     for path in paths:
         text = read_file(path)
         if text is None:
@@ -121,7 +121,7 @@ class World:
     def request(self, img: ImageRef | None = None, *, app: str = "checkout-api", env: str = "dev", local: bool = True, **kw: object) -> PromotionRequest:
         img = img or image()
         paths = [f"apps/{app}/{env}/deployment.yaml"]
-        local_read = lambda p: (self.local / p).read_text() if (self.local / p).exists() else None  # noqa: E731
+        local_read = lambda p: (self.local / p).read_bytes().decode() if (self.local / p).exists() else None  # noqa: E731
         settings = kw.pop("settings", None) or self.settings()
         return PromotionRequest(
             settings=settings,  # type: ignore[arg-type]

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from forgeworld import DIGEST_A, DIGEST_B, REPO, World, image, plan
+import pytest
+from forgeworld import DEPLOY, DIGEST_A, DIGEST_B, DIGEST_C, REPO, World, git, image
 
+from promoter.errors import ForgeError
+from promoter.forge.base import PullOptions
+from promoter.pullrequest import PromotedApp, commit_message, parse_marker
 from promoter.publish import publish_promotion
 
 DEV = "apps/checkout-api/dev/deployment.yaml"
 BRANCH = "promoter/dev/checkout-api"
+OLD = "ghcr.io/acme/checkout-api:1.4.1"
+WRITE = {"github": r"POST /api/graphql$", "gitlab": r"POST .*/repository/commits$"}
+BASE_READ = r"GET .*/branches/main$"
 
 
 def expected(text: str, ref: str) -> str:
-    return text.replace("ghcr.io/acme/checkout-api:1.4.1", ref)
+    return text.replace(OLD, ref)
+
+
+def open_pulls(world: World) -> list:
+    return [p for p in world.fake.repo(REPO).pulls.values() if p.state == "open"]
 
 
 def test_created_opens_one_pr_whose_branch_holds_exactly_the_change(world: World) -> None:
@@ -20,12 +31,224 @@ def test_created_opens_one_pr_whose_branch_holds_exactly_the_change(world: World
     assert res.operation == "created"
     assert res.branch == BRANCH and res.number == 1
     assert res.head_sha == world.store.branch_sha(BRANCH)
-    original = (world.local / DEV).read_text()
-    assert world.show(BRANCH, DEV) == expected(original, str(img))
-    # Only that file changed, in one commit on top of main.
+    assert world.show(BRANCH, DEV) == expected(DEPLOY, str(img))
     base = world.store.branch_sha("main")
     assert world.store.commit_info(res.head_sha).parents == [base]
     assert world.store.changed_paths(base, res.head_sha) == [DEV]
     pr = world.fake.repo(REPO).pulls[1]
     assert pr.title == "promote checkout-api to dev: 1.4.2 (sha256:3f2a9c…)"
     assert pr.head == BRANCH and pr.base == "main" and pr.state == "open"
+    marker = parse_marker(pr.body)
+    assert marker is not None
+    assert (marker["app"], marker["env"], marker["digest"], marker["tag"], marker["from"]) == ("checkout-api", "dev", DIGEST_A, "1.4.2", OLD)
+    assert marker["head"] == res.head_sha
+    assert f"promoter rollback --app checkout-api --env dev --to {OLD}" in pr.body
+    assert res.to_dict()["operation"] == "created" and res.url and res.url.endswith("/1")
+
+
+def test_second_run_with_the_same_image_is_a_noop(world: World) -> None:
+    first = publish_promotion(world.request())
+    world.fake.reset_log()
+    again = publish_promotion(world.request())
+    assert again.operation == "none"
+    assert (again.number, again.url, again.head_sha) == (first.number, first.url, first.head_sha)
+    assert "already promotes" in (again.reason or "")
+    assert len(world.fake.log) <= 2 and all(r.method == "GET" for r in world.fake.log)
+    assert world.store.branch_sha(BRANCH) == first.head_sha
+    assert len(world.fake.repo(REPO).pulls) == 1
+
+
+def test_newer_digest_updates_the_same_pr_and_supersedes_the_older(world: World) -> None:
+    first = publish_promotion(world.request(image("1.4.2", DIGEST_A)))
+    newer = image("1.4.3", DIGEST_B)
+    second = publish_promotion(world.request(newer))
+    assert second.operation == "updated"
+    assert second.number == first.number and len(open_pulls(world)) == 1
+    assert world.show(BRANCH, DEV) == expected(DEPLOY, str(newer))
+    # Rebased onto the base: one commit of ours, on top of main.
+    assert world.store.commit_info(second.head_sha).parents == [world.store.branch_sha("main")]
+    pr = world.fake.repo(REPO).pulls[first.number]
+    assert pr.title == "promote checkout-api to dev: 1.4.3 (sha256:b7c1d0…)"
+    marker = parse_marker(pr.body)
+    assert marker and marker["digest"] == DIGEST_B and marker["head"] == second.head_sha
+    assert "supersedes" in pr.body and DIGEST_A in pr.body
+    # The environment still runs 1.4.1: that stays the rollback target.
+    assert marker["from"] == OLD
+
+
+def test_image_already_on_base_is_a_noop_without_writes(world: World) -> None:
+    img = image()
+    (world.local / DEV).write_text(expected(DEPLOY, str(img)))
+    git(world.local, "commit", "-qam", "already promoted")
+    world.store.seed(world.local)
+    world.fake.reset_log()
+    res = publish_promotion(world.request(img))
+    assert res.operation == "none" and res.url is None
+    assert "already runs" in (res.reason or "")
+    assert len(world.fake.log) <= 2
+    assert world.store.branches() == ["main"]
+
+
+def test_stale_local_checkout_is_replanned_on_the_forge_head(world: World) -> None:
+    img = image()
+    # The base already got the image from elsewhere; the local checkout does not know.
+    world.fake.push_commit(REPO, "main", {DEV: expected(DEPLOY, str(img))}, "promoted by hand")
+    res = publish_promotion(world.request(img))
+    assert res.operation == "none"
+    assert world.store.branches() == ["main"]
+
+
+def test_concurrent_commit_before_the_base_read_is_kept_on_the_branch(world: World) -> None:
+    img = image()
+    edited = DEPLOY.replace("  name: checkout-api\n", "  name: checkout-api\n  labels: {team: payments}\n")
+
+    def someone_pushes(fake) -> None:
+        fake.push_commit(REPO, "main", {"README.md": "# gitops (edited)\n", DEV: edited})
+
+    world.fake.on_request(someone_pushes, pattern=BASE_READ)
+    res = publish_promotion(world.request(img))
+    assert res.operation == "created"
+    # The edit was re-applied on the new base: both their label and our image are on the branch.
+    assert world.show(BRANCH, DEV) == expected(edited, str(img))
+    assert world.show(BRANCH, "README.md") == "# gitops (edited)\n"
+    world.fake.merge_pull(REPO, res.number)
+    assert world.show("main", DEV) == expected(edited, str(img))
+
+
+def test_concurrent_commit_to_another_file_during_the_run_survives(world: World) -> None:
+    img = image()
+    base_before = world.store.branch_sha("main")
+
+    def someone_pushes(fake) -> None:
+        fake.push_commit(REPO, "main", {"README.md": "# gitops (concurrent)\n"})
+
+    world.fake.on_request(someone_pushes, pattern=WRITE[world.kind])
+    res = publish_promotion(world.request(img))
+    assert res.operation == "created"
+    main = world.store.branch_sha("main")
+    assert main != base_before and world.show("main", "README.md") == "# gitops (concurrent)\n"
+    assert world.store.commit_info(res.head_sha).parents == [base_before]
+    world.fake.merge_pull(REPO, res.number)
+    assert world.show("main", "README.md") == "# gitops (concurrent)\n"
+    assert world.show("main", DEV) == expected(DEPLOY, str(img))
+
+
+def test_someone_elses_commit_on_the_promotion_branch_is_never_overwritten(world: World) -> None:
+    publish_promotion(world.request(image("1.4.2", DIGEST_A)))
+    fix = world.fake.push_commit(REPO, BRANCH, {"apps/checkout-api/dev/extra.yaml": "replicas: 3\n"}, "reviewer's fix")
+    newer = image("1.4.3", DIGEST_B)
+    res = publish_promotion(world.request(newer))
+    assert res.operation == "updated"
+    assert world.store.is_ancestor(fix, res.head_sha)
+    assert world.show(BRANCH, "apps/checkout-api/dev/extra.yaml") == "replicas: 3\n"
+    assert world.show(BRANCH, DEV) == expected(DEPLOY, str(newer))
+
+
+def test_branch_moving_during_the_write_is_re_read_and_retried(world: World) -> None:
+    publish_promotion(world.request(image("1.4.2", DIGEST_A)))
+    on_branch = expected(DEPLOY, str(image("1.4.2", DIGEST_A)))
+    first_fix = on_branch.replace("kind: Deployment\n", "kind: Deployment\n# reviewed\n")
+    world.fake.push_commit(REPO, BRANCH, {DEV: first_fix}, "reviewer note")
+    second_fix = first_fix.replace("metadata:\n", "metadata:\n  # second note\n")
+
+    def pushes_during_write(fake) -> None:
+        fake.push_commit(REPO, BRANCH, {DEV: second_fix}, "another note")
+
+    world.fake.on_request(pushes_during_write, pattern=WRITE[world.kind])
+    newer = image("1.4.3", DIGEST_B)
+    res = publish_promotion(world.request(newer))
+    assert res.operation == "updated" and res.attempts == 2
+    assert any("moved" in n for n in res.notes)
+    # Both notes kept, and the newer image on top.
+    assert world.show(BRANCH, DEV) == second_fix.replace(str(image("1.4.2", DIGEST_A)), str(newer))
+
+
+def test_branch_left_by_a_failed_run_is_adopted(world: World) -> None:
+    img = image()
+    leftover = commit_message("dev", [PromotedApp("checkout-api", str(img), "1.4.2", DIGEST_A, OLD)])
+    world.fake.push_commit(REPO, BRANCH, {DEV: expected(DEPLOY, str(img))}, leftover, start="main")
+    res = publish_promotion(world.request(img))
+    assert res.operation == "created" and len(open_pulls(world)) == 1
+    assert any("adopted" in n for n in res.notes)
+    assert world.show(BRANCH, DEV) == expected(DEPLOY, str(img))
+
+
+def test_branch_with_someone_elses_work_is_refused_not_reset(world: World) -> None:
+    theirs = world.fake.push_commit(REPO, BRANCH, {"README.md": "mine\n"}, "my experiment", start="main")
+    with pytest.raises(ForgeError) as err:
+        publish_promotion(world.request())
+    assert "delete that branch or change forge.branch_template" in str(err.value)
+    assert world.store.branch_sha(BRANCH) == theirs and not world.fake.repo(REPO).pulls
+
+
+def test_open_pr_not_opened_by_promoter_is_refused(world: World) -> None:
+    from fakeforge import PullRequest
+
+    world.fake.push_commit(REPO, BRANCH, {"README.md": "x\n"}, "manual", start="main")
+    world.fake.repo(REPO).pulls[1] = PullRequest(1, "manual", "no marker here", BRANCH, "main", "someone")
+    with pytest.raises(ForgeError, match="not opened by promoter"):
+        publish_promotion(world.request())
+
+
+def test_lost_answer_to_the_create_call_does_not_duplicate_the_pr(world: World) -> None:
+    world.fake.drop_next(r"POST .*/(pulls|merge_requests)$", after=True)
+    res = publish_promotion(world.request())
+    assert res.operation == "created"
+    assert len(world.fake.repo(REPO).pulls) == 1
+    assert len(world.fake.requests(r"POST .*/(pulls|merge_requests)$")) == 2
+
+
+def test_release_train_holds_several_apps_in_one_pr(world: World) -> None:
+    settings = world.settings(mode="train", branch_template="promoter/{env}")
+    first = publish_promotion(world.request(image(), settings=settings))
+    cart = image("2.1.0", DIGEST_C, repo="ghcr.io/acme/cart")
+    second = publish_promotion(world.request(cart, app="cart", settings=settings))
+    assert first.branch == second.branch == "promoter/dev"
+    assert second.operation == "updated" and second.number == first.number
+    assert world.show("promoter/dev", DEV) == expected(DEPLOY, str(image()))
+    assert str(cart) in world.show("promoter/dev", "apps/cart/dev/deployment.yaml")
+    pr = world.fake.repo(REPO).pulls[first.number]
+    assert pr.title == "promote 2 apps to dev: cart 2.1.0, checkout-api 1.4.2"
+    marker = parse_marker(pr.body)
+    assert marker and sorted(a["app"] for a in marker["apps"]) == ["cart", "checkout-api"]
+    again = publish_promotion(world.request(image(), settings=settings))
+    assert again.operation == "none"
+
+
+def test_labels_reviewers_assignees_and_draft(world: World) -> None:
+    world.fake.add_user("alice")
+    world.fake.add_user("bob")
+    options = PullOptions(labels=["promotion", "env:dev"], reviewers=["alice"], assignees=["bob"], draft=True)
+    res = publish_promotion(world.request(options=options))
+    pr = world.fake.repo(REPO).pulls[res.number]
+    assert pr.labels == ["promotion", "env:dev"]
+    assert pr.reviewers == ["alice"] and pr.assignees == ["bob"] and pr.draft
+
+
+def test_auto_merge_is_enabled_while_checks_are_pending(world: World) -> None:
+    world.fake.repo(REPO).require_checks = True
+    res = publish_promotion(world.request(options=PullOptions(auto_merge=True)))
+    pr = world.fake.repo(REPO).pulls[res.number]
+    assert pr.auto_merge and pr.state == "open"
+    assert "auto-merge enabled" in res.notes
+
+
+def test_auto_merge_on_an_already_mergeable_pr_merges_it(world: World) -> None:
+    img = image()
+    res = publish_promotion(world.request(img, options=PullOptions(auto_merge=True)))
+    assert world.fake.repo(REPO).pulls[res.number].state == "merged"
+    assert world.show("main", DEV) == expected(DEPLOY, str(img))
+    assert any(n.startswith("merged") for n in res.notes)
+
+
+def test_crlf_and_bom_survive_byte_exact(world: World) -> None:
+    text = "\ufeff" + DEPLOY.replace("\n", "\r\n")
+    path = "apps/checkout-api/prod/deployment.yaml"
+    (world.local / path).write_bytes(text.encode())
+    git(world.local, "commit", "-qam", "crlf")
+    world.store.seed(world.local)
+    img = image()
+    res = publish_promotion(world.request(img, env="prod"))
+    assert res.operation == "created"
+    raw = world.store.read_file("promoter/prod/checkout-api", path)
+    assert raw == expected(text, str(img)).encode()
