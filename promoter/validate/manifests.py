@@ -20,6 +20,8 @@ class ManifestLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     and JSON Schema has no date type."""
 
 
+# A plain `=` is YAML 1.1's "value" tag, which PyYAML cannot construct; Kubernetes reads a string.
+ManifestLoader.add_constructor("tag:yaml.org,2002:value", yaml.constructor.SafeConstructor.construct_yaml_str)
 ManifestLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
     for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
@@ -82,7 +84,7 @@ def _build(node: Any) -> Any:
             return _values[key]
         except KeyError:
             pass
-        construct = _constructor.yaml_constructors.get(tag)
+        construct = ManifestLoader.yaml_constructors.get(tag)
         if construct is None or tag == _TIMESTAMP:
             raise _Unusual(tag)
         value = construct(_constructor, node)
