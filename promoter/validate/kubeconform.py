@@ -151,10 +151,11 @@ def run_kubeconform(
                 raise ToolError(f"kubeconform did not finish within {TIMEOUT_SECONDS} s") from None
             except OSError as exc:
                 raise ToolError(f"kubeconform could not be run ({executable}): {exc.strerror or exc}") from None
-            records = parse_output(proc.stdout, proc.returncode, proc.stderr)
+            # 0: all valid, 1: something invalid; anything else (a panic, a signal) is kubeconform failing.
             if proc.returncode not in (0, 1):
-                first = (proc.stderr.strip().splitlines() or ["no message"])[0]
-                raise ToolError(f"kubeconform failed (exit {proc.returncode}): {first[:300]}")
+                first = next((x for x in (proc.stderr + "\n" + proc.stdout).splitlines() if x.strip()), "no message")
+                raise ToolError(f"kubeconform failed (exit {proc.returncode}): {first.strip()[:300]}")
+            records = parse_output(proc.stdout, proc.returncode, proc.stderr)
     return _result(resources, sendable, headless, records, mapping, source, strict_missing, skip)
 
 

@@ -101,7 +101,7 @@ def test_output_that_is_not_json_is_a_tool_error(tmp_path, fake_kubeconform, kub
 
 def test_crash_is_a_tool_error(tmp_path, fake_kubeconform, kubeconform_reference, monkeypatch):
     monkeypatch.setenv("FAKE_KUBECONFORM_CRASH", "1")
-    with pytest.raises(ToolError, match="exit 2.*panic: runtime error"):
+    with pytest.raises(ToolError, match=r"^kubeconform failed \(exit 2\): panic: runtime error"):
         validate(reference_resources(kubeconform_reference), options(tmp_path))
 
 
