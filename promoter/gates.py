@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from promoter.config import Config, Environment
 from promoter.errors import ConfigError, UsageError
 from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject
-from promoter.history import ImageState, current_image, env_scope, image_history, label
+from promoter.history import ImageState, Timeline, current_image, env_scope, label, read_timeline
 from promoter.image import DOCKER_HUB, ImageRef
 
 # ---- the registry ---------------------------------------------------------------------------
@@ -333,18 +333,21 @@ class GateContext:
     now: datetime
     override_freeze: str | None = None
     rollback: bool = False
-    histories: dict[tuple[str, str, str], list[ImageState]] = field(default_factory=dict)
+    timelines: dict[tuple[str, str, str], Timeline] = field(default_factory=dict)
 
-    def history(self, env: str) -> list[ImageState]:
-        """What the app ran in `env` on the base branch, oldest first (read once per env)."""
+    def timeline(self, env: str) -> Timeline:
+        """The app's files in `env` along the base branch (read from Git once per env)."""
         key = (self.app, env, self.base_ref)
-        if key not in self.histories:
-            self.histories[key] = image_history(self.repo, self.config, self.app, env, self.base_ref)
-        return self.histories[key]
+        if key not in self.timelines:
+            self.timelines[key] = read_timeline(self.repo, self.config, self.app, env, self.base_ref)
+        return self.timelines[key]
+
+    def stints(self, env: str) -> list[ImageState]:
+        """When `env` ran the promoted image on the base branch, oldest first."""
+        return self.timeline(env).stints(self.image)
 
     def current(self, env: str) -> ImageState | None:
-        h = self.history(env)
-        return h[-1] if h and h[-1].until is None else None
+        return self.timeline(env).current()
 
     @property
     def previous(self) -> Environment | None:
@@ -411,7 +414,7 @@ def _compared_by(image: ImageRef) -> str:
 def promotion_order(ctx: GateContext, value: Any) -> Outcome:
     prev = ctx.previous
     assert prev is not None  # validate_gate_config refuses order on the first environment
-    states = [s for s in ctx.history(prev.name) if s.runs(ctx.image)]
+    states = ctx.stints(prev.name)
     if states:
         s = states[-1]
         now_or_then = "runs" if s.until is None else "ran"
@@ -440,7 +443,7 @@ def soak(ctx: GateContext, value: Any) -> Outcome:
     need = parse_duration(value)
     prev = ctx.previous
     assert prev is not None
-    stints = [s for s in ctx.history(prev.name) if s.runs(ctx.image)]
+    stints = ctx.stints(prev.name)
     if not stints:
         return Outcome([ctx.finding(
             "soak",
@@ -652,13 +655,13 @@ def evaluate_gates(
     now: datetime | None = None,
     override_freeze: str | None = None,
     rollback: bool = False,
-    histories: dict[tuple[str, str, str], list[ImageState]] | None = None,
+    timelines: dict[tuple[str, str, str], Timeline] | None = None,
 ) -> CheckResult:
     """Judge promoting `image` of `app` into `env` against that env's gates, reading history on `base_ref`.
 
     `now` (aware; naive is taken as UTC) is the clock for soak and freeze; `override_freeze` is a
     reason that lets a frozen promotion through (recorded as an info finding); `rollback` lets a
-    semantic-version downgrade through. `histories` shares read history between calls.
+    semantic-version downgrade through. `timelines` shares history read from Git between calls.
     """
     validate_gate_config(config, repo)
     environment = config.env(env)
@@ -673,7 +676,7 @@ def evaluate_gates(
         raise UsageError("--override-freeze needs a reason (it is recorded in the pull request)")
     ctx = GateContext(
         repo=repo, config=config, app=app, env=environment, image=image, base_ref=base_ref, now=now,
-        override_freeze=override_freeze, rollback=rollback, histories=histories if histories is not None else {},
+        override_freeze=override_freeze, rollback=rollback, timelines=timelines if timelines is not None else {},
     )
     result = CheckResult()
     for gate, value in _active(config, environment):
@@ -717,7 +720,7 @@ def gates_for_diff(
     g = GitRepo.open(repo)
     changed = {p for d in g.changed_files(base_ref) for p in d.paths}
     merge_base = g.merge_base(base_ref)
-    histories: dict[tuple[str, str, str], list[ImageState]] = {}
+    timelines: dict[tuple[str, str, str], Timeline] = {}
     for app in sorted(config.apps):
         for environment in config.environments:
             if not _active(config, environment):
@@ -737,7 +740,7 @@ def gates_for_diff(
                 image = scope.image.with_(tag=tag, digest=digest)
                 result.extend(evaluate_gates(
                     repo, config, app, environment.name, image, base_ref=base_ref, now=now,
-                    override_freeze=override_freeze, rollback=rollback, histories=histories,
+                    override_freeze=override_freeze, rollback=rollback, timelines=timelines,
                 ))
                 if f"{app}/{environment.name}" not in result.targets:
                     result.targets.append(f"{app}/{environment.name}")

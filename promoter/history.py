@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -32,6 +32,12 @@ class Pin:
 
     def label(self) -> str:
         return label(self.tag, self.digest)
+
+    def runs(self, image: ImageRef) -> bool:
+        """Whether this pin is `image`: the same digest, or the same tag when `image` has no digest."""
+        if image.digest:
+            return self.digest == image.digest
+        return image.tag is not None and self.tag == image.tag
 
 
 @dataclass(frozen=True)
@@ -69,9 +75,7 @@ class ImageState:
 
     def runs(self, image: ImageRef) -> bool:
         """Whether this state runs `image`: the same digest, or the same tag when `image` has no digest."""
-        if image.digest:
-            return any(p.digest == image.digest for p in self.pins)
-        return image.tag is not None and any(p.tag == image.tag for p in self.pins)
+        return any(p.runs(image) for p in self.pins)
 
 
 def label(tag: str | None, digest: str | None) -> str:
@@ -293,19 +297,109 @@ def _state(scope: EnvScope, pins: list[Pin], commit: str | None, time: datetime 
     )
 
 
-def image_history(repo: Path, config: Config, app: str, env: str, ref: str = "HEAD") -> list[ImageState]:
-    """Every distinct image the app ran in `env` on `ref`'s history, oldest first.
+@dataclass
+class Timeline:
+    """An env's files along one ref's first-parent history: every version's text, parsed only when asked.
 
-    One `git log` lists the changes to the env's files; one `git cat-file --batch` reads every
-    changed blob; each state carries the commit (and its commit time) that put it there and,
-    when it was replaced or removed, the commit that did.
+    Reading Git is cheap (one `git log`, one `git cat-file --batch`); parsing YAML round-trip is
+    not (milliseconds a file), so each question parses only what it needs: `history()` every
+    distinct version, `current()` the last versions and a step or two back, `stints(image)` only
+    versions whose text contains the image's digest (or tag).
     """
+
+    scope: EnvScope
+    changes: list[_Change]
+    versions: list[dict[str, str | None]]  # per change: file -> its text after it (None: removed)
+    defaults: Any = None
+    _memo: dict[tuple[str, str], list[Pin]] = field(default_factory=dict)
+    _current: Any = field(default=False)
+
+    def pins(self, rel: str, text: str | None) -> list[Pin]:
+        if text is None:
+            return []
+        key = (rel, text)
+        if key not in self._memo:
+            self._memo[key] = pins_in(self.scope, rel, text, self.defaults)
+        return self._memo[key]
+
+    def _state(self, texts: dict[str, str | None], change: _Change | None) -> ImageState | None:
+        pins = [p for rel, text in texts.items() for p in self.pins(rel, text)]
+        return _state(self.scope, pins, change.commit if change else None, change.time if change else None)
+
+    def history(self) -> list[ImageState]:
+        """Every distinct state, oldest first, each with the commit that put it there and the one that ended it."""
+        texts: dict[str, str | None] = {}
+        states: list[ImageState] = []
+        last: ImageState | None = None
+        for change, version in zip(self.changes, self.versions):
+            texts.update(version)
+            state = self._state(texts, change)
+            if last is not None and state is not None and state.values() == last.values():
+                continue
+            if last is not None:
+                states[-1] = replace(last, until=change.time, until_commit=change.commit)
+            if state is not None:
+                states.append(state)
+            last = state
+        return states
+
+    def current(self) -> ImageState | None:
+        """The state at the ref, with the commit that put it there (found walking back from the newest change)."""
+        if self._current is not False:
+            return self._current
+        texts: dict[str, str | None] = {}
+        before: list[dict[str, str | None]] = []
+        for version in self.versions:
+            before.append({rel: texts.get(rel) for rel in version})
+            texts.update(version)
+        final = self._state(texts, None)
+        start = 0
+        if final is not None:
+            for i in range(len(self.changes) - 1, 0, -1):
+                texts.update(before[i])
+                earlier = self._state(texts, None)
+                if earlier is None or earlier.values() != final.values():
+                    start = i
+                    break
+            final = replace(final, commit=self.changes[start].commit, time=self.changes[start].time)
+        self._current = final
+        return final
+
+    def stints(self, image: ImageRef) -> list[ImageState]:
+        """Each stretch of history during which the env ran `image` (see Pin.runs), oldest first.
+
+        A version whose text does not contain the digest (or the tag) cannot pin it and is not parsed.
+        """
+        needle = image.digest or image.tag
+        if not needle:
+            return []
+        matched: dict[str, list[Pin]] = {}
+        out: list[ImageState] = []
+        running = False
+        for change, version in zip(self.changes, self.versions):
+            for rel, text in version.items():
+                found = [p for p in self.pins(rel, text) if p.runs(image)] if text and needle in text else []
+                if found:
+                    matched[rel] = found
+                else:
+                    matched.pop(rel, None)
+            if matched and not running:
+                state = _state(self.scope, [p for ps in matched.values() for p in ps], change.commit, change.time)
+                assert state is not None
+                out.append(state)
+            elif not matched and running:
+                out[-1] = replace(out[-1], until=change.time, until_commit=change.commit)
+            running = bool(matched)
+        return out
+
+
+def read_timeline(repo: Path, config: Config, app: str, env: str, ref: str = "HEAD") -> Timeline:
+    """The app's env files along `ref`'s history: one `git log`, one `git cat-file --batch`."""
     scope = env_scope(config, app, env)
     g = _git(repo)
     changes = _log(g, scope, ref)
     if not changes:
-        return []
-    defaults = _defaults_text(repo, g, scope, ref)
+        return Timeline(scope, [], [])
     known: set[str] = set()
     for c in changes:
         known.update(rel for _, rel in c.files)
@@ -316,36 +410,36 @@ def image_history(repo: Path, config: Config, app: str, env: str, ref: str = "HE
         if status != "D" and scope.contains(rel, known)
     ]
     blobs = read_blobs(g, wanted)
-    current: dict[str, list[Pin]] = {}
-    states: list[ImageState] = []
-    last: ImageState | None = None
-    for c in changes:
-        for status, rel in c.files:
-            if not scope.contains(rel, known):
-                continue
-            text = None if status == "D" else blobs.get(f"{c.commit}:{_full(g, rel)}")
-            pins = pins_in(scope, rel, text, defaults) if text is not None else []
-            if pins:
-                current[rel] = pins
-            else:
-                current.pop(rel, None)
-        state = _state(scope, [p for ps in current.values() for p in ps], c.commit, c.time)
-        if last is not None and state is not None and state.values() == last.values():
-            continue
-        if last is not None:
-            states[-1] = replace(last, until=c.time, until_commit=c.commit)
-        if state is not None:
-            states.append(state)
-        last = state
-    return states
+    versions = [
+        {
+            rel: None if status == "D" else blobs.get(f"{c.commit}:{_full(g, rel)}")
+            for status, rel in c.files
+            if scope.contains(rel, known)
+        }
+        for c in changes
+    ]
+    return Timeline(scope, changes, versions, _defaults_text(repo, g, scope, ref))
+
+
+def image_history(repo: Path, config: Config, app: str, env: str, ref: str = "HEAD") -> list[ImageState]:
+    """Every distinct image the app ran in `env` on `ref`'s history, oldest first.
+
+    Each state carries the commit (and its commit time) that put it there and, when it was
+    replaced or removed, the commit that did.
+    """
+    return read_timeline(repo, config, app, env, ref).history()
+
+
+def image_stints(repo: Path, config: Config, app: str, env: str, image: ImageRef, ref: str = "HEAD") -> list[ImageState]:
+    """When `env` ran `image` on `ref`'s history: each stretch from the commit that put it there to the one that removed it."""
+    return read_timeline(repo, config, app, env, ref).stints(image)
 
 
 def current_image(repo: Path, config: Config, app: str, env: str, ref: str | None = "HEAD") -> ImageState | None:
     """What the app runs in `env` on `ref` (with the commit that put it there), or in the working
     tree when `ref` is None; None when the env pins no image of the app."""
     if ref is not None:
-        history = image_history(repo, config, app, env, ref)
-        return history[-1] if history and history[-1].until is None else None
+        return read_timeline(repo, config, app, env, ref).current()
     scope = env_scope(config, app, env)
     roots = [repo / r for r in scope.roots if (repo / r).exists()]
     files = [rel_to(repo, f) for f in yaml_files(repo, roots)] if roots else []

@@ -9,7 +9,7 @@ import pytest
 
 from promoter.config import load_config
 from promoter.errors import UsageError
-from promoter.history import current_image, env_scope, image_history
+from promoter.history import current_image, env_scope, image_history, image_stints
 from promoter.image import ImageRef
 
 from .conftest import (
@@ -162,3 +162,49 @@ def test_times_are_aware_utc(pipeline):
         assert s.time.tzinfo is not None and s.time.utcoffset().total_seconds() == 0
     assert git(repo.path, "log", "-1", "--format=%cI", "main").strip().startswith("2026-11-16T09:00:00")
     assert UTC is not None and isinstance(repo, GitOps) and isinstance(repo.path, Path)
+
+
+def test_current_image_keeps_the_commit_that_set_the_image_through_unrelated_changes(fresh_pipeline):
+    repo, shas = fresh_pipeline
+    repo.commit(T6_MERGE.replace(day=20), "scale stage", {"apps/api/stage/replicas.yaml": "replicas: 3\n"})
+    repo.commit(T6_MERGE.replace(day=21), "comment", {"apps/api/stage/kustomization.yaml": "# stage\n" + kustomization("1.3.0", D3)})
+    state = current_image(repo.path, load_config(repo.path), "api", "stage", "HEAD")
+    assert (state.commit, state.time) == (shas["T6_MERGE"], T6_MERGE)
+
+
+def test_stints_are_the_stretches_an_image_ran(fresh_pipeline):
+    repo, shas = fresh_pipeline
+    back = repo.set_image("stage", "1.1.0", D1, T6_MERGE.replace(day=20))  # D1 returns to stage
+    config = load_config(repo.path)
+    stints = image_stints(repo.path, config, "api", "stage", ImageRef.parse(f"ghcr.io/acme/api@{D1}"), "HEAD")
+    assert [(s.commit, s.until_commit) for s in stints] == [(shas["T2"], shas["T4"]), (back, None)]
+    by_tag = image_stints(repo.path, config, "api", "stage", ImageRef.parse("ghcr.io/acme/api:1.2.0"), "HEAD")
+    assert [(s.time, s.until) for s in by_tag] == [(T4, T6_MERGE)]
+    assert image_stints(repo.path, config, "api", "stage", ImageRef.parse(f"ghcr.io/acme/api@{D3.replace('3', '9')}"), "HEAD") == []
+
+
+def test_gates_parse_only_the_versions_they_need(tmp_path, monkeypatch):
+    """Judging prod reads two long histories but parses a handful of file versions, not all."""
+    from datetime import datetime
+
+    from promoter import yamldoc
+    from promoter.gates import evaluate_gates
+
+    repo = init(tmp_path / "gitops")
+    digests = [f"sha256:{i:064x}" for i in range(1, 21)]
+    for i, d in enumerate(digests):
+        repo.set_image("stage", f"1.{i + 1}.0", d, T2.replace(day=1 + i))
+    config = repo.config(prod={"promotion_order": True, "soak": "1h", "no_downgrade": True})
+    parsed: list[str] = []
+    real = yamldoc.YamlDoc.from_text.__func__
+
+    def spy(cls, text, path):
+        parsed.append(path)
+        return real(cls, text, path)
+
+    monkeypatch.setattr(yamldoc.YamlDoc, "from_text", classmethod(spy))
+    result = evaluate_gates(repo.path, config, "api", "prod", ImageRef.parse(f"ghcr.io/acme/api:1.5.0@{digests[4]}"),
+                            now=datetime(2026, 12, 30, tzinfo=UTC))
+    assert not result.failed, [f.message for f in result.findings]
+    # stage: the one version holding the digest; prod: its current files (kustomization + deployment).
+    assert sorted(parsed) == sorted(["apps/api/stage/kustomization.yaml", "apps/api/prod/kustomization.yaml", "apps/api/prod/deployment.yaml"])
