@@ -57,6 +57,7 @@ class GitLabForge:
         repo, url = self.repository, self.settings.url
         if isinstance(exc, GitlabError):
             status, text = exc.response_code or 0, str(exc.error_message)
+            text = text[len(str(status)) :].strip() if text.startswith(str(status)) else text  # GitLab repeats the code
             if status == 401:
                 msg = f"GitLab rejected the token while {doing} (401 {text}): set GITLAB_TOKEN (or forge.token_env) to a valid token for {url}"
             elif status == 429:

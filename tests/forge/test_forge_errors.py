@@ -1,0 +1,92 @@
+"""Bad input against both forges: one clear line naming what to fix, exit 1, nothing half-done; tokens never shown."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from forgeworld import REPO, TOKEN, World
+
+from promoter.errors import EXIT_TOOL, ForgeError
+from promoter.pullrequest import Provenance
+from promoter.publish import publish_promotion
+
+
+def fails(world: World, **request: object) -> str:
+    with pytest.raises(ForgeError) as err:
+        publish_promotion(world.request(**request))  # type: ignore[arg-type]
+    message = str(err.value)
+    assert err.value.exit_code == EXIT_TOOL
+    assert "\n" not in message and TOKEN not in message
+    assert world.store.branches() == ["main"], "nothing half-done: no branch left behind"
+    assert not world.fake.repo(REPO).pulls
+    return message
+
+
+def test_unknown_repository(world: World) -> None:
+    message = fails(world, settings=world.settings(repository="acme/missing"))
+    assert "acme/missing not found" in message and "forge.repository" in message
+
+
+def test_unknown_gitlab_project_by_id(world: World) -> None:
+    if world.kind != "gitlab":
+        pytest.skip("numeric ids are GitLab's")
+    message = fails(world, settings=world.settings(repository="4242"))
+    assert "4242 not found" in message
+
+
+def test_token_without_write_permission(world: World) -> None:
+    world.fake.add_token("glpat-readonly0123456789abcd", write=False)
+    message = fails(world, settings=world.settings(token="glpat-readonly0123456789abcd"))
+    assert "cannot write" in message
+    assert ("contents: write" in message) if world.kind == "github" else ("api scope" in message)
+    assert "glpat-readonly0123456789abcd" not in message
+
+
+def test_rejected_token(world: World) -> None:
+    message = fails(world, settings=world.settings(token="not-a-valid-token"))
+    assert "rejected the token" in message and "not-a-valid-token" not in message
+
+
+def test_missing_base_branch(world: World) -> None:
+    message = fails(world, base_branch="release")
+    assert "base branch 'release' does not exist" in message and "forge.base_branch" in message
+
+
+def test_protected_branch_refusing_the_commit(world: World) -> None:
+    world.fake.repo(REPO).protected = ["promoter/*"]
+    message = fails(world)
+    assert "protected" in message and "forge.branch_template" in message
+
+
+def test_token_never_leaks_into_errors_logs_or_bodies(world: World, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    caplog.set_level(logging.DEBUG)
+    # A misbehaving server echoing credentials in its error text, a CI URL carrying the token.
+    world.fake.echo_token_in_errors = True
+    world.fake.add_token("ghp_READONLYtokenABCDEFGHIJ0123456789", write=False)
+    readonly = world.settings(token="ghp_READONLYtokenABCDEFGHIJ0123456789")
+    with pytest.raises(ForgeError) as err:
+        publish_promotion(world.request(settings=readonly))
+    provenance = Provenance(run_url=f"https://ci.example/run?token={TOKEN}", actor="ci")
+    res = publish_promotion(world.request(provenance=provenance))
+    pr = world.fake.repo(REPO).pulls[res.number]
+    out = capsys.readouterr()
+    captured = [
+        str(err.value),
+        repr(err.value),
+        str(err.value.__cause__),
+        str(err.value.__context__) if err.value.__suppress_context__ is False else "",
+        pr.body,
+        pr.title,
+        out.out,
+        out.err,
+        str(res.to_dict()),
+        *(r.getMessage() for r in caplog.records),
+        *(str(r.exc_text) for r in caplog.records),
+        *(str(r.body) for r in world.fake.log),  # what we sent: bodies never carry a token
+    ]
+    assert caplog.records, "the clients logged something to scan"
+    for text in captured:
+        assert TOKEN not in text
+        assert "ghp_READONLYtokenABCDEFGHIJ0123456789" not in text
+    assert "***" in pr.body
