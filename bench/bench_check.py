@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synth import app_name, generate  # noqa: E402
+from synth import app_name, generate
 
 
 def run_check(repo: Path, *args: str) -> tuple[float, dict]:

@@ -22,7 +22,7 @@ class Selection:
 
     graph: Graph
     targets: list[Target]
-    changed: list[str] = field(default_factory=list)  # repo-relative; None-like (empty) with --all
+    changed: list[str] = field(default_factory=list)  # repo-relative paths (old and new of renames); empty with --all
     base: str | None = None  # the merge-base commit compared with the working tree
 
 
@@ -115,7 +115,7 @@ def run_check(
         validate_options = ValidateOptions.from_config(config, repo)
     result.extend(_validate(resources, rendered, validate_options, repo))
     _point_at_fields(result, rendered, repo)
-    result.extend(_policies(resources, config, repo, policy_dirs or []))
+    result.extend(_policies(resources, config, env, repo, policy_dirs or []))
 
     result.stats.update({
         "mode": "all" if all_ else "base",
@@ -174,20 +174,14 @@ def _point_at_fields(result: CheckResult, rendered: list[Rendered], repo: Path) 
             f.location = loc
 
 
-def _policies(resources: list[Resource], config: Config, repo: Path, extra_dirs: list[Path]) -> CheckResult:
-    """Policies per environment, when the policy engine is installed in this build."""
-    result = CheckResult()
+def _policies(resources: list[Resource], config: Config, env: str | None, repo: Path, extra_dirs: list[Path]) -> CheckResult:
+    """Policies and their per-environment severities, when the policy engine is part of this build."""
     try:
         import promoter.policy as policy
     except ImportError:
-        return result
-    # POLICY CALL SITE: taken only once promoter.policy provides evaluate_policies.
-    if not hasattr(policy, "evaluate_policies"):
-        return result
-    by_env: dict[str | None, list[Resource]] = {}
-    for r in resources:
-        by_env.setdefault(r.env, []).append(r)
-    for env, group in sorted(by_env.items(), key=lambda kv: kv[0] or ""):
-        result.extend(policy.evaluate_policies(group, config, env, repo, extra_dirs))
-    return result
-
+        return CheckResult()
+    # POLICY CALL SITE: taken only when promoter.policy provides evaluate_policies.
+    if not hasattr(policy, "evaluate_policies") or not resources:
+        return CheckResult()
+    # env None: each resource is judged under its own environment (set from its target).
+    return policy.evaluate_policies(resources, config, env, repo, extra_dirs)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -19,7 +20,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Folders never holding deployable manifests; skipping them keeps discovery fast on big repos.
 _SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv"}
-_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git::|git@|ssh://|oci://|github\.com/|gitlab\.com/|bitbucket\.org/)", re.I)
+_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git::|git@|ssh://|oci://|github\.com/|gitlab\.com/|bitbucket\.org/)", re.IGNORECASE)
 _VALUES_ENV = re.compile(r"^values[-_.](?P<env>[A-Za-z0-9][A-Za-z0-9._-]*?)\.ya?ml$")
 
 
@@ -145,13 +146,13 @@ def build_graph(repo: Path, config: Config | None = None) -> Graph:
         targets.append(_kustomize_target(node, reader))
 
     charts = sorted(d for d in walker.charts if not any(d.startswith(c + "/") for c in walker.charts if c != d))
-    targets.extend(_chart_targets(repo, charts, config, walker))
-    targets.extend(_declared_chart_targets(repo, walker, charts, reader))
+    targets.extend(_chart_targets(charts, config, walker))
+    targets.extend(_declared_chart_targets(repo, walker, charts))
 
     claimed: set[str] = set()
     for t in targets:
         claimed.update(t.files)
-    targets.extend(_plain_targets(repo, walker, charts, claimed, config))
+    targets.extend(_plain_targets(repo, walker, charts, claimed))
 
     _assign_envs(targets, config)
     globals_ = [config.file] if config.file else list(CONFIG_NAMES)
@@ -288,8 +289,7 @@ class _Reader:
         charts = _list(data.get("helmCharts"))
         if charts:
             node.needs_helm = True
-            globals_ = data.get("helmGlobals") if isinstance(data.get("helmGlobals"), dict) else {}
-            home = _join(d, str(globals_.get("chartHome") or "charts"))
+            home = _join(d, str(_dict(data.get("helmGlobals")).get("chartHome") or "charts"))
             if home:
                 node.dirs.add(home)
             for chart in charts:
@@ -335,6 +335,10 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def yaml_problem(file: str, exc: yaml.YAMLError) -> Finding:
     """A YAML parse error as a finding at the file and line PyYAML names."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -360,7 +364,7 @@ def _kustomize_target(node: _Kustomization, reader: _Reader) -> Target:
     )
 
 
-def _chart_targets(repo: Path, charts: list[str], config: Config, walker: _Walk) -> list[Target]:
+def _chart_targets(charts: list[str], config: Config, walker: _Walk) -> list[Target]:
     """One target per chart and environment: from `.promoter.yaml` apps, else `values-<env>.yaml` beside the chart."""
     out: list[Target] = []
     configured: set[str] = set()
@@ -379,8 +383,8 @@ def _chart_targets(repo: Path, charts: list[str], config: Config, walker: _Walk)
         out.append(_helm_target(chart, chart, [], release=posixpath.basename(chart) or "release"))
         for f in walker.yaml_files:
             if posixpath.dirname(f) == chart and (m := _VALUES_ENV.match(posixpath.basename(f))):
-                env = m.group("env")
-                out.append(_helm_target(f"{chart}@{env}", chart, [f], env=env, release=posixpath.basename(chart)))
+                name = m.group("env")
+                out.append(_helm_target(f"{chart}@{name}", chart, [f], env=name, release=posixpath.basename(chart)))
     return out
 
 
@@ -390,7 +394,7 @@ def _helm_target(tid: str, chart: str, values: list[str], *, env: str | None = N
                   release=release, origin=origin or Location(f"{chart}/Chart.yaml"))
 
 
-def _declared_chart_targets(repo: Path, walker: _Walk, charts: list[str], reader: _Reader) -> list[Target]:
+def _declared_chart_targets(repo: Path, walker: _Walk, charts: list[str]) -> list[Target]:
     """Charts inside the repository named by a Flux HelmRelease or an Argo CD Application."""
     out: list[Target] = []
     chart_set = set(charts)
@@ -416,14 +420,13 @@ def _declared_chart_targets(repo: Path, walker: _Walk, charts: list[str], reader
 def declared_chart(obj: dict[str, Any], charts: set[str], where: Location) -> Target | None:
     """The in-repository chart a HelmRelease or Application renders, as a target; None when remote or not one."""
     kind, api = obj.get("kind"), str(obj.get("apiVersion", ""))
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    meta, spec = _dict(obj.get("metadata")), _dict(obj.get("spec"))
     name = str(meta.get("name", ""))
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
     if kind == "HelmRelease" and api.startswith("helm.toolkit.fluxcd.io/"):
-        cs = ((spec.get("chart") or {}).get("spec") or {}) if isinstance(spec.get("chart"), dict) else {}
-        src = cs.get("sourceRef") or {}
+        cs = _dict(_dict(spec.get("chart")).get("spec"))
+        src = _dict(cs.get("sourceRef"))
         chart = str(cs.get("chart", ""))
-        if not isinstance(src, dict) or src.get("kind") not in ("GitRepository", "Bucket") or not chart:
+        if src.get("kind") not in ("GitRepository", "Bucket") or not chart:
             return None
         path = _join("", chart)
         if path is None or path not in charts:
@@ -431,16 +434,16 @@ def declared_chart(obj: dict[str, Any], charts: set[str], where: Location) -> Ta
         values = [v for v in (_join("", str(x)) for x in _list(spec.get("valuesFiles"))) if v]
         t = _helm_target(f"{where.file}#HelmRelease/{name}", path, values, release=str(spec.get("releaseName") or name),
                          origin=where)
-        t.inline_values = spec.get("values") if isinstance(spec.get("values"), dict) else None
+        t.inline_values = _dict(spec.get("values")) or None
         t.namespace = str(spec.get("targetNamespace") or meta.get("namespace") or "") or None
         return t
     if kind == "Application" and api.startswith("argoproj.io/"):
-        sources = [spec["source"]] if isinstance(spec.get("source"), dict) else [s for s in _list(spec.get("sources")) if isinstance(s, dict)]
+        sources = [spec["source"]] if isinstance(spec.get("source"), dict) else [_dict(s) for s in _list(spec.get("sources"))]
         for src in sources:
             path = _join("", str(src.get("path", ""))) if src.get("path") and not src.get("chart") else None
             if path is None or path not in charts:
                 continue
-            helm = src.get("helm") if isinstance(src.get("helm"), dict) else {}
+            helm = _dict(src.get("helm"))
             values = [v for v in (_join(path, str(x)) for x in _list(helm.get("valueFiles")) if not str(x).startswith("$")) if v]
             t = _helm_target(f"{where.file}#Application/{name}", path, values, release=str(helm.get("releaseName") or name),
                              origin=where)
@@ -450,9 +453,8 @@ def declared_chart(obj: dict[str, Any], charts: set[str], where: Location) -> Ta
                     inline = yaml.load(helm["values"], Loader=_Loader)
                 except yaml.YAMLError:
                     inline = None
-            t.inline_values = inline if isinstance(inline, dict) else None
-            dest = spec.get("destination") if isinstance(spec.get("destination"), dict) else {}
-            t.namespace = str(dest.get("namespace") or "") or None
+            t.inline_values = _dict(inline) or None
+            t.namespace = str(_dict(spec.get("destination")).get("namespace") or "") or None
             return t
     return None
 
@@ -472,7 +474,7 @@ def _docs_with_lines(raw: bytes) -> list[tuple[int, Any]]:
     return out
 
 
-def _plain_targets(repo: Path, walker: _Walk, charts: list[str], claimed: set[str], config: Config) -> list[Target]:
+def _plain_targets(repo: Path, walker: _Walk, charts: list[str], claimed: set[str]) -> list[Target]:
     """Folders of manifests that no kustomization or chart uses: validated as they are."""
     by_dir: dict[str, list[str]] = {}
     skip_names = set(CONFIG_NAMES) | set(KUSTOMIZATION_NAMES)

@@ -307,7 +307,7 @@ def _remote_chart_ref(obj: dict[str, Any], repo: Path) -> str | None:
     if obj.get("kind") == "HelmRelease":
         cs = (spec.get("chart") or {}).get("spec") if isinstance(spec.get("chart"), dict) else None
         if isinstance(cs, dict):
-            src = cs.get("sourceRef") if isinstance(cs.get("sourceRef"), dict) else {}
+            src: dict[str, Any] = cs["sourceRef"] if isinstance(cs.get("sourceRef"), dict) else {}
             return f"{cs.get('chart')} from {src.get('kind', 'source')} {src.get('name', '')}".strip()
         ref = spec.get("chartRef")
         if isinstance(ref, dict):
@@ -349,7 +349,7 @@ def _document_at(repo: Path, loc: Location) -> Any:
 
     try:
         doc = YamlDoc.load(repo / loc.file, loc.file)
-    except Exception:  # unreadable or unparsable: the caller keeps the document's own location
+    except Exception:  # noqa: BLE001 - unreadable or unparsable: the caller keeps the object's own location
         return None
     best = None
     for d in doc.docs:
