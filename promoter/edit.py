@@ -110,7 +110,8 @@ class FileEdit:
         if anchor is not None and getattr(anchor, "value", None):
             # Aliases (*name) of an anchored value read back as the new value too.
             self.sets[(_ALIAS, id(old))] = self.sets[(id(s.parent), s.key)]
-        line, _ = position(s.parent, s.key)
+        # The line of the value's bytes: ruamel places a null value (`tag:`) at the next node.
+        line = self.index.line_of(sp.start)
         self.changes.append(Change(self.doc.path, line + 1, _slot_path(ref, s), ref.style, _show(old), new, note))
 
     def add_after(self, ref: Reference, anchor: Slot, items: list[tuple[str, str]], note: str) -> None:
