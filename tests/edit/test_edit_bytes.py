@@ -139,3 +139,8 @@ def test_changeset_writes_bytes_exactly_bom_and_crlf(tmp_path: Path):
     cs = ChangeSet(files={"values.yaml": FileChange("values.yaml", "\ufeffimage: nginx:1\r\n", "\ufeffimage: nginx:2\r\n")})
     cs.write(tmp_path)
     assert f.read_bytes() == "\ufeffimage: nginx:2\r\n".encode()
+
+
+def test_change_reports_the_line_of_a_null_value_not_the_next_node(bump):
+    b = bump("image:\n  repository: nginx\n  tag:\n\n\nother: 1\n", "nginx:2")
+    assert [(c.line, c.yaml_path, c.old, c.new) for c in b.edit.changes] == [(3, "image.tag", None, "2")]
