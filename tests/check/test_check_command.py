@@ -188,3 +188,27 @@ def test_values_that_break_the_chart_schema_point_at_the_values_line(run_cli, ex
     assert code == EXIT_FINDINGS and data["targets"] == ["apps/web/chart@prod"]
     (f,) = [f for f in data["findings"] if f["severity"] == "error"]
     assert (f["location"]["file"], f["location"]["line"], f["target"]) == ("apps/web/env/values-prod.yaml", 5, "apps/web/chart@prod")
+
+
+REPLICAS_POLICY = """package main
+
+deny[msg] {
+  input.kind == "Deployment"
+  input.spec.replicas < 3
+  msg := sprintf("%s: at least 3 replicas", [input.metadata.name])
+}
+"""
+
+
+def test_policy_folder_is_evaluated_on_the_rendered_objects(run_cli, example_repo: Path, tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "replicas.rego").write_text(REPLICAS_POLICY)
+    edit(example_repo, f"{DEV}/kustomization.yaml", 'newTag: "1.4.2"', 'newTag: "1.4.3"')
+    edit(example_repo, f"{PROD}/replicas.yaml", "replicas: 4", "replicas: 5")
+    code, data = check_json(run_cli, example_repo, "--base", "main", "--policy", str(policies))
+    assert code == EXIT_FINDINGS
+    denied = [f for f in data["findings"] if f["severity"] == "error"]
+    # dev inherits 2 replicas from the base: denied; prod's patch sets 5: allowed
+    assert [(f["target"], f["location"]["file"]) for f in denied] == [(DEV, BASE_DEPLOY)]
+    assert "at least 3 replicas" in denied[0]["message"]
