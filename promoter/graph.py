@@ -398,6 +398,8 @@ def _declared_chart_targets(repo: Path, walker: _Walk, charts: list[str]) -> lis
     """Charts inside the repository named by a Flux HelmRelease or an Argo CD Application."""
     out: list[Target] = []
     chart_set = set(charts)
+    if not chart_set:
+        return out  # nothing in the repository for them to point at: skip reading every file
     for f in walker.yaml_files:
         if any(f.startswith(c + "/") for c in chart_set):
             continue  # templates are not manifests
