@@ -220,8 +220,14 @@ def _key_position(s: Slot) -> tuple[int, int]:
 
 
 def _slot_path(ref: Reference, s: Slot) -> str:
-    if ref.kind == "string" or ref.kind == "tag":
-        return ref.yaml_path if ref.kind == "string" else ref.yaml_path.replace(".*]", f".{s.parent.get('name', '').rpartition('.')[2]}]")
+    if ref.kind == "string":
+        return ref.yaml_path
+    if ref.kind == "tag" and ref.yaml_path.endswith(".*]"):
+        # Argo CD parameters: `[name=x.image.*]` becomes `[name=x.image.tag]` / `.digest]`
+        return ref.yaml_path.replace(".*]", f".{s.parent.get('name', '').rpartition('.')[2]}]")
+    if ref.kind == "tag":
+        # an explicit lone tag: its digest is a sibling key of the same mapping
+        return format_path(ref.path_parts[:-1] + (s.key,))
     return format_path(ref.path_parts + (s.key,))
 
 
