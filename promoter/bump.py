@@ -179,7 +179,8 @@ def _target_ref(pf: ParsedFile, key: str, image: ImageRef) -> Reference:
         if isinstance(node, dict):
             from promoter.styles.helm import _block
 
-            block = _block(d, node, tuple(parts), "explicit")
+            # The target says this mapping is the app's image: its repository may be left to the chart.
+            block = _block(d, node, tuple(parts), "explicit", {"repository": image.name})
             if block is not None:
                 return block
             raise UsageError(f"{where}: the mapping there has no `repository` key")
