@@ -290,3 +290,24 @@ def test_console_script_dry_run_on_the_example(example: Path):
     assert tree_hash(example) == h
     bad = subprocess.run([exe, "bump", "--repo", str(example), "--image", "Bad:1", "--path", "apps"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+TARGET_CONFIG = "environments: [{name: dev}]\napps:\n  web:\n    image: ghcr.io/acme/web\n    targets:\n      dev:\n        - {file: env/dev.yaml, key: KEY}\n"
+TARGET_VALUES = 'web:\n  image:\n    tag: "1.0"  # c\n    digest: ""\n'
+
+
+@pytest.mark.parametrize("key", ["web.image.tag", "web.image"])
+def test_explicit_target_lone_tag_or_block_without_repository(tmp_path: Path, key):
+    repo = make_repo(tmp_path / "r", {".promoter.yaml": TARGET_CONFIG.replace("KEY", key), "env/dev.yaml": TARGET_VALUES})
+    r = bump(repo, "--image", f"ghcr.io/acme/web:1.1@{D1}", "--app", "web", "--env", "dev", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    assert (repo / "env/dev.yaml").read_text() == f'web:\n  image:\n    tag: "1.1"  # c\n    digest: "{D1}"\n'
+    changes = json.loads(r.stdout)["changes"]
+    assert [(c["line"], c["yaml_path"], c["style"]) for c in changes] == [(3, "web.image.tag", "explicit"), (4, "web.image.digest", "explicit")]
+
+
+def test_explicit_target_that_is_not_there(tmp_path: Path):
+    repo = make_repo(tmp_path / "r", {".promoter.yaml": TARGET_CONFIG.replace("KEY", "web.image.nope"), "env/dev.yaml": TARGET_VALUES})
+    _bad(repo, "--image", "ghcr.io/acme/web:1.1", "--app", "web", "--env", "dev", want="env/dev.yaml: key 'web.image.nope' not found")
+    (repo / ".promoter.yaml").write_text(TARGET_CONFIG.replace("KEY", "x").replace("env/dev.yaml", "env/gone.yaml"))
+    _bad(repo, "--image", "ghcr.io/acme/web:1.1", "--app", "web", "--env", "dev", want="file 'env/gone.yaml' does not exist")
