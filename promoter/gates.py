@@ -728,7 +728,15 @@ def gates_for_diff(
             scope = env_scope(config, app, environment.name)
             if not any(scope.contains(p) for p in changed):
                 continue
-            after = current_image(repo, config, app, environment.name, None)
+            try:
+                after = current_image(repo, config, app, environment.name, None)
+            except UsageError as exc:
+                # A file that does not parse is reported by validation; the gates cannot judge it.
+                result.subjects.append(Subject(
+                    id=f"gate/*/{app}/{environment.name}", kind="gate", target=environment.name,
+                    status=Status.ERROR, reason=f"cannot read {app} in {environment.name}: {exc}",
+                ))
+                continue
             if after is None:
                 continue  # the app left this env: nothing is promoted
             before = current_image(repo, config, app, environment.name, merge_base)

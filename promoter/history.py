@@ -312,7 +312,7 @@ class Timeline:
     versions: list[dict[str, str | None]]  # per change: file -> its text after it (None: removed)
     defaults: Any = None
     _memo: dict[tuple[str, str], list[Pin]] = field(default_factory=dict)
-    _current: Any = field(default=False)
+    _current: list[ImageState | None] = field(default_factory=list)  # memo: empty until computed
 
     def pins(self, rel: str, text: str | None) -> list[Pin]:
         if text is None:
@@ -331,7 +331,7 @@ class Timeline:
         texts: dict[str, str | None] = {}
         states: list[ImageState] = []
         last: ImageState | None = None
-        for change, version in zip(self.changes, self.versions):
+        for change, version in zip(self.changes, self.versions, strict=True):
             texts.update(version)
             state = self._state(texts, change)
             if last is not None and state is not None and state.values() == last.values():
@@ -345,8 +345,8 @@ class Timeline:
 
     def current(self) -> ImageState | None:
         """The state at the ref, with the commit that put it there (found walking back from the newest change)."""
-        if self._current is not False:
-            return self._current
+        if self._current:
+            return self._current[0]
         texts: dict[str, str | None] = {}
         before: list[dict[str, str | None]] = []
         for version in self.versions:
@@ -362,7 +362,7 @@ class Timeline:
                     start = i
                     break
             final = replace(final, commit=self.changes[start].commit, time=self.changes[start].time)
-        self._current = final
+        self._current.append(final)
         return final
 
     def stints(self, image: ImageRef) -> list[ImageState]:
@@ -376,7 +376,7 @@ class Timeline:
         matched: dict[str, list[Pin]] = {}
         out: list[ImageState] = []
         running = False
-        for change, version in zip(self.changes, self.versions):
+        for change, version in zip(self.changes, self.versions, strict=True):
             for rel, text in version.items():
                 found = [p for p in self.pins(rel, text) if p.runs(image)] if text and needle in text else []
                 if found:

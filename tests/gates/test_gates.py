@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -333,3 +333,24 @@ def test_the_registry_and_the_schema_know_the_same_gates():
 def test_untouched_env_history_is_not_needed(pipeline):
     # dev has no previous env: only gates that read nothing from history may be set there.
     assert not judge(pipeline, "dev", api(f"@{D0}"), {"digest_required": True}).failed
+
+
+def test_the_bundled_example_blocks_dev_to_prod_and_passes_stage_to_prod(tmp_path):
+    from promoter.config import load_config
+
+    from .conftest import EXAMPLES_DIR, root_conftest
+
+    files = {p.relative_to(EXAMPLES_DIR).as_posix(): p.read_text() for p in EXAMPLES_DIR.rglob("*") if p.is_file()}
+    repo = root_conftest.make_repo(tmp_path / "gitops", files)
+    config = load_config(repo)
+    dev = ImageRef.parse("ghcr.io/acme/checkout-api:1.4.2@sha256:3f2a9c1d5be4e0a7c8b6f1e2d3c4b5a69788766554433221100ffeeddccbbaa9")
+    stage = ImageRef.parse("ghcr.io/acme/checkout-api:1.4.1@sha256:1b7e4f0c2d9a8b6e5f4d3c2b1a09f8e7d6c5b4a3928170605f4e3d2c1b0a9f8e")
+    later = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    # A Tuesday at noon, two days or more after the commit, outside the Friday-to-Sunday freeze.
+    tuesday = later + timedelta(days=(1 - later.weekday()) % 7)
+    tuesday = tuesday.replace(hour=12, minute=0)
+    blocked = evaluate_gates(repo, config, "checkout-api", "prod", dev, now=tuesday)
+    assert {f.rule for f in blocked.findings} == {"gate-promotion-order", "gate-soak"}
+    assert not evaluate_gates(repo, config, "checkout-api", "prod", stage, now=tuesday).failed
+    friday = tuesday + timedelta(days=3, hours=5)  # Friday 17:00 UTC: 18:00 or 19:00 in Berlin
+    assert [f.rule for f in evaluate_gates(repo, config, "checkout-api", "prod", stage, now=friday).findings] == ["gate-freeze"]

@@ -99,3 +99,12 @@ def test_without_a_config_nothing_is_gated(fresh_pipeline):
     from promoter.config import Config
 
     assert gates_for_diff(repo.path, Config.empty(), "main").findings == []
+
+
+def test_an_env_file_that_does_not_parse_is_an_errored_subject_not_a_crash(fresh_pipeline):
+    repo, _ = fresh_pipeline
+    repo.write({"apps/api/prod/kustomization.yaml": "images: [\n"})
+    result = gates_for_diff(repo.path, repo.config(**GATES), "main", now=NOW)
+    [s] = result.subjects
+    assert s.status is Status.ERROR and "apps/api/prod/kustomization.yaml" in s.reason
+    assert result.findings == []
