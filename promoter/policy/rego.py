@@ -185,12 +185,13 @@ def _compile_error(text: str, sources: dict[str, str], where: str) -> ConfigErro
     file = line = col = None
     i = text.find("(error ")
     if i >= 0:
-        loc, _ = _sized(text, i + len("(error "))
-        parts = loc.rsplit("|", 2)
-        if len(parts) == 3 and parts[1].isdigit():
-            file = parts[0]
-            if file in sources:
-                line, col = _line_col(sources[file], int(parts[1]))
+        # `(error N:FILE|OFFSET|LENGTH`: N counts the file name's characters only.
+        name, end = _sized(text, i + len("(error "))
+        pos = re.compile(r"\|(\d+)\|").match(text, end)
+        if name:
+            file = name
+            if pos is not None and file in sources:
+                line, col = _line_col(sources[file], int(pos.group(1)))
     j = text.find("(errormsg ")
     msg = _sized(text, j + len("(errormsg "))[0] if j >= 0 else text.strip().splitlines()[0] if text.strip() else "error"
     if file:
