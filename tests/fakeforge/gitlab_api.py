@@ -65,6 +65,8 @@ class GitLabApi:
                     if repo is None:
                         raise HttpError(404, "404 Project Not Found")
                 q = {k: v[0] for k, v in query.items()}
+                if method != "GET" and (body is None or isinstance(body, dict)):
+                    body = {**q, **(body or {})}  # GitLab takes attributes as query parameters too
                 return fn(repo=repo, query=q, body=body or {}, token=token, **args)
         raise HttpError(404, "404 Not Found")
 

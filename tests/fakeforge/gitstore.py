@@ -109,7 +109,8 @@ class GitStore:
                 self.git("read-tree", parent, env=env)
             for path, data in files.items():
                 if data is None:
-                    self.git("update-index", "--force-remove", "--", path, env=env)
+                    # Mode 0 removes the entry; --force-remove would want a work tree.
+                    self.git("update-index", "--index-info", input=f"0 {'0' * 40}\t{path}\n".encode(), env=env)
                     continue
                 blob = self.git("hash-object", "-w", "--stdin", input=data).strip()
                 self.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
@@ -158,7 +159,7 @@ class GitStore:
                 self.git("read-tree", base_tree, env=env)
             for path, value in entries.items():
                 if value is None:
-                    self.git("update-index", "--force-remove", "--", path, env=env)
+                    self.git("update-index", "--index-info", input=f"0 {'0' * 40}\t{path}\n".encode(), env=env)
                     continue
                 blob = value if isinstance(value, str) else self.git("hash-object", "-w", "--stdin", input=value).strip()
                 self.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
