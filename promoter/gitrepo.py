@@ -85,7 +85,10 @@ class GitRepo:
         """The commit a ref names; an unknown ref is a usage error (the user typed it)."""
         proc = run_git(self.path, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False)
         if proc.returncode != 0 or not proc.stdout.strip():
-            raise UsageError(f"--base {ref}: no such commit, branch or tag in {self.root}")
+            raise UsageError(
+                f"--base {ref}: no such commit, branch or tag in {self.root}",
+                hint="a shallow CI checkout may need `git fetch origin <branch>` first",
+            )
         return proc.stdout.strip()
 
     def merge_base(self, ref: str) -> str:

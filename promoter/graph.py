@@ -517,15 +517,17 @@ def _assign_envs(targets: list[Target], config: Config) -> None:
     for t in targets:
         if t.env:
             continue
-        path = t.path
+        # A chart declared by a HelmRelease/Application belongs where the declaration lives, not the chart.
+        path = posixpath.dirname(t.origin.file) if "#" in t.id and t.origin is not None else t.path
+        own = path
         while path and path != ".":  # the target's folder or one above it is an app's env folder
             if path in places:
                 t.env = places[path]
                 break
             path = posixpath.dirname(path)
         else:
-            segments = t.path.split("/")
-            t.env = files.get(t.path) or next((n for n in names if n in segments), None)
+            segments = own.split("/")
+            t.env = files.get(own) or next((n for n in names if n in segments), None)
 
 
 def matches_env(target: Target, env: str) -> bool:

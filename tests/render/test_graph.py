@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from promoter.check import shard_of
-from promoter.config import load_config
+from promoter.config import Config, Environment, load_config
 from promoter.graph import Target, build_graph, is_remote, matches_env
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -189,9 +189,11 @@ def test_flux_helmrelease_and_argo_application_with_in_repo_charts(tree) -> None
             "  destination: {namespace: api}\n"
         ),
     }
-    g = build_graph(tree(files))
+    config = Config(file=None, environments=[Environment("dev", 0), Environment("prod", 1)], apps={})
+    g = build_graph(tree(files), config)
     by_id = {t.id: t for t in g.targets}
     hr = by_id["clusters/prod/release.yaml#HelmRelease/api"]
+    assert hr.env == "prod"  # from where the HelmRelease lives, not from the chart's folder
     assert (hr.kind, hr.path, hr.values, hr.inline_values) == ("helm", "charts/api", ["env/prod-values.yaml"], {"replicas": 2})
     assert hr.origin is not None and (hr.origin.file, hr.origin.line) == ("clusters/prod/release.yaml", 1)
     app = by_id["argo/app.yaml#Application/api-argo"]
