@@ -75,12 +75,23 @@ def test_promotion_order_blocks_a_digest_stage_never_ran(pipeline):
     assert "--env stage" in f.help
 
 
-@pytest.mark.parametrize("image, word", [(api(f":1.3.0@{D3}"), "runs"), (api(f"@{D2}"), "ran"), (api(f"@{D1}"), "ran")])
+@pytest.mark.parametrize("image, word", [(api(f":1.3.0@{D3}"), "runs it since"), (api(f"@{D2}"), "ran it from"), (api(f"@{D1}"), "ran it from")])
 def test_promotion_order_lets_through_what_stage_runs_or_ran(pipeline, image, word):
     result = judge(pipeline, "prod", image, {"promotion_order": True})
     assert not result.failed
     [s] = result.subjects
-    assert s.status is Status.PASSED and s.reason.startswith(f"stage {word} it since commit")
+    assert s.status is Status.PASSED and s.reason.startswith(f"stage {word} commit")
+
+
+def test_promotion_order_explains_a_previous_env_pinned_by_tag_only(fresh_pipeline):
+    repo, _ = fresh_pipeline
+    repo.set_image("stage", "1.4.0", None, T6_MERGE.replace(day=20))
+    config = repo.config(prod={"promotion_order": True})
+    result = evaluate_gates(repo.path, config, "api", "prod", ImageRef.parse(api(f":1.4.0@{D4}")), base_ref="main", now=TUESDAY)
+    f = only(result, "gate-promotion-order")
+    assert "stage pins tags only" in f.help and f.evidence["previous_env_runs"] == "1.4.0"
+    # Without a digest the same promotion is compared by tag and passes.
+    assert not evaluate_gates(repo.path, config, "api", "prod", ImageRef.parse(api(":1.4.0")), base_ref="main", now=TUESDAY).failed
 
 
 def test_promotion_order_same_tag_other_digest_is_not_the_same_image(pipeline):
