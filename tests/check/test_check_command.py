@@ -34,9 +34,10 @@ def edit(repo: Path, rel: str, old: str, new: str) -> None:
     f.write_text(text.replace(old, new, 1))
 
 
-def test_one_line_overlay_change_renders_only_that_overlay(run_cli, example_repo: Path) -> None:
+@pytest.mark.parametrize("base", ["main", "HEAD"])
+def test_one_line_overlay_change_renders_only_that_overlay(run_cli, example_repo: Path, base: str) -> None:
     edit(example_repo, f"{DEV}/kustomization.yaml", 'newTag: "1.4.2"', 'newTag: "1.4.3"')
-    code, data = check_json(run_cli, example_repo, "--base", "main")
+    code, data = check_json(run_cli, example_repo, "--base", base)
     assert code == EXIT_OK and data["passed"] is True
     assert data["targets"] == [DEV]
     assert data["stats"]["rendered"] == 1 and data["stats"]["targets_total"] == 6 and data["stats"]["changed_files"] == 1
