@@ -176,3 +176,16 @@ def test_write_inputs_never_puts_two_same_named_resources_in_one_file(tmp_path):
 )
 def test_split_message(msg, pointer, detail):
     assert split_message(msg) == (pointer, detail)
+
+
+def test_fake_refuses_a_schema_folder_without_the_needed_files(tmp_path, fake_kubeconform, kubeconform_reference, monkeypatch):
+    """The fake checks what the real binary needs: here the folder is empty, so it cannot validate offline."""
+    import promoter.validate.kubeconform as wrapper
+
+    def empty_folder(directory, source, kinds):
+        directory.mkdir(parents=True)
+        return str(directory / "{{.NormalizedKubernetesVersion}}-standalone{{.StrictSuffix}}/{{.ResourceKind}}{{.KindSuffix}}.json"), {}
+
+    monkeypatch.setattr(wrapper, "write_kubeconform_folder", empty_folder)
+    with pytest.raises(ToolError, match="recorded as validated but no schema file"):
+        validate(reference_resources(kubeconform_reference), options(tmp_path, strict_missing=True))
