@@ -167,8 +167,12 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[GitOps, dict[str
 
 
 @pytest.fixture
-def fresh_pipeline(tmp_path: Path) -> tuple[GitOps, dict[str, str]]:
-    """The same history in a repository a test may change."""
-    return build_pipeline(tmp_path / "gitops")
+def fresh_pipeline(pipeline: tuple[GitOps, dict[str, str]], tmp_path: Path) -> tuple[GitOps, dict[str, str]]:
+    """The same history (same commits) in a clone a test may change."""
+    source, shas = pipeline
+    path = tmp_path / "gitops"
+    git(tmp_path, "clone", "-q", "--no-hardlinks", str(source.path), str(path))
+    git(path, "config", "commit.gpgsign", "false")
+    return GitOps(path), shas
 
 EXAMPLES_DIR: Path = root_conftest.EXAMPLES

@@ -208,3 +208,18 @@ def test_gates_parse_only_the_versions_they_need(tmp_path, monkeypatch):
     assert not result.failed, [f.message for f in result.findings]
     # stage: the one version holding the digest; prod: its current files (kustomization + deployment).
     assert sorted(parsed) == sorted(["apps/api/stage/kustomization.yaml", "apps/api/prod/kustomization.yaml", "apps/api/prod/deployment.yaml"])
+
+
+def test_helm_values_over_chart_defaults_in_the_bundled_example(tmp_path):
+    from .conftest import EXAMPLES_DIR, root_conftest
+
+    files = {p.relative_to(EXAMPLES_DIR).as_posix(): p.read_text() for p in EXAMPLES_DIR.rglob("*") if p.is_file()}
+    repo = root_conftest.make_repo(tmp_path / "gitops", files)
+    config = load_config(repo)
+    # values-prod.yaml says `repository: acme/web`; the chart's values.yaml adds `registry: ghcr.io`.
+    state = current_image(repo, config, "web", "prod", "HEAD")
+    assert (state.repository, state.tag, state.digest, state.file) == ("ghcr.io/acme/web", "2.7.0", None, "apps/web/env/values-prod.yaml")
+    root_conftest.git(repo, "rm", "-q", "apps/web/chart/values.yaml")
+    root_conftest.git(repo, "commit", "-q", "-m", "drop chart defaults")
+    # Without the registry the values name docker.io/acme/web: not the app's image.
+    assert current_image(repo, config, "web", "prod", "HEAD") is None
