@@ -6,15 +6,21 @@ about 160 ms, and commands that never publish must not pay for it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from promoter.forge.base import Forge, PullInfo, PullOptions
 from promoter.forge.redact import Redactor
-from promoter.forge.retry import WaitBudget
 from promoter.forge.settings import ForgeSettings, resolve_settings
 
-__all__ = ["Forge", "ForgeSettings", "PullInfo", "PullOptions", "Redactor", "WaitBudget", "open_forge", "resolve_settings"]
+if TYPE_CHECKING:
+    from promoter.forge.retry import WaitBudget
+
+__all__ = ["Forge", "ForgeSettings", "PullInfo", "PullOptions", "Redactor", "open_forge", "resolve_settings"]
 
 
 def open_forge(settings: ForgeSettings, redact: Redactor | None = None, budget: WaitBudget | None = None) -> Forge:
+    from promoter.forge.retry import WaitBudget
+
     redact = redact or Redactor(settings.token)
     budget = budget or WaitBudget(max_total=settings.max_wait_seconds, sleep=settings.sleep)
     if settings.type == "github":
