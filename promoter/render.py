@@ -123,9 +123,27 @@ class Renderer:
             where = locate_kustomize_error(message, self.repo, target)
             return self._failed(target, message, where)
         resources, findings = load_manifests(proc.stdout, target.id, location=target.location, env=target.env)
+        findings.extend(self._kustomize_warnings(target, proc.stderr))
         origins = self._map_sources(target, resources)
         return Rendered(target, resources, [_with_target(f, target) for f in findings], self._subject(target, Status.PASSED),
                         origins=origins)
+
+    def _kustomize_warnings(self, target: Target, stderr: str) -> list[Finding]:
+        """kustomize's warnings on a build that worked (deprecated fields): notes at the field that causes them."""
+        out: list[Finding] = []
+        seen: set[str] = set()
+        for line in stderr.splitlines():
+            text = line.strip().removeprefix("# Warning:").strip() if line.lstrip().startswith("# Warning:") else ""
+            if not text or text in seen:
+                continue
+            seen.add(text)
+            where: Location | None = None
+            if m := re.search(r"'(\w+)'", text):
+                kfiles = sorted(f for f in target.files if posixpath.basename(f) in KUSTOMIZATION_NAMES)
+                where = next((loc for f in kfiles if (loc := _line_of(self.repo, f, f"{m.group(1)}:"))), None)
+            out.append(Finding("render-warning", Severity.INFO, f"kustomize: {text}", where or target.location,
+                               source="render", subject=_subject_id(target), target=target.id))
+        return out
 
     def _map_sources(self, target: Target, resources: list[Resource]) -> dict[str, list[Location]]:
         """Point each rendered object at the manifest that defines it, else a patch that touches it;

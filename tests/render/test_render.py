@@ -75,6 +75,9 @@ def test_object_only_in_a_patch_points_at_the_patch(tree) -> None:
     out = render_one(tree(files), "o")
     (r,) = out.resources
     assert r.obj["data"] == {"x": "1", "y": "2"}
+    # kustomize's deprecation warning is kept, as a note at the deprecated field
+    assert [(f.rule, f.severity, str(f.location)) for f in out.findings] == [("render-warning", Severity.INFO, "o/kustomization.yaml:5")]
+    assert "patchesStrategicMerge" in out.findings[0].message
     assert str(r.location) == "o/gen.yaml:1"  # the defining manifest wins over the patch
 
 
