@@ -256,3 +256,17 @@ def test_argocd_values_object(bump):
 def test_already_current_plans_no_edit(bump, text, file, image):
     b = bump(text, image, file)
     assert b.edit.ops == [] and b.edit.changes == [] and b.new == text
+
+
+def test_flux_marker_reference_keeps_its_marker(bump):
+    old = 'settings:\n  current: ghcr.io/acme/api:1.0 # {"$imagepolicy": "flux-system:api"}\n'
+    b = bump(old, f"ghcr.io/acme/api:1.1@{D1}", "settings.yaml")
+    assert b.new == f'settings:\n  current: ghcr.io/acme/api:1.1@{D1} # {{"$imagepolicy": "flux-system:api"}}\n'
+    assert [c.style for c in b.edit.changes] == ["flux-marker"]
+
+
+def test_container_with_marker_is_edited_once(bump):
+    old = DEPLOY.format(image='ghcr.io/acme/api:1.0 # {"$imagepolicy": "flux-system:api"}')
+    b = bump(old, "ghcr.io/acme/api:1.1", "deploy.yaml")
+    assert b.new == old.replace("api:1.0", "api:1.1")
+    assert [c.style for c in b.edit.changes] == ["container"]
