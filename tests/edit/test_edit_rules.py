@@ -77,8 +77,6 @@ def test_kustomize_tag_and_digest_adds_exactly_one_digest_line(bump):
         ("images:\n    -   name: nginx\n        newTag: \"1\"\n", f"images:\n    -   name: nginx\n        newTag: \"2\"\n        digest: {D1}\n"),
         # no newTag at all: both keys added after name, in one op
         ("images:\n  - name: nginx\n", f"images:\n  - name: nginx\n    newTag: \"2\"\n    digest: {D1}\n"),
-        # newName: added keys follow newName when there is no newTag
-        ("images:\n  - name: nginx\n    newName: ghcr.io/m/nginx\n", None),
         # flow mapping entry
         ("images:\n  - {name: nginx, newTag: '1'}\n", f"images:\n  - {{name: nginx, newTag: '2', digest: {D1}}}\n"),
         # CRLF: the added line ends like the others
@@ -86,14 +84,16 @@ def test_kustomize_tag_and_digest_adds_exactly_one_digest_line(bump):
     ],
 )
 def test_kustomize_digest_key_added_with_the_entry_indentation(bump, entry, expected):
-    if expected is None:  # newName case: the image is the newName
-        b = bump(K.replace("\n", "\r\n" if "\r" in entry else "\n") + entry, f"ghcr.io/m/nginx:2@{D1}", "kustomization.yaml")
-        assert b.new == K + f"images:\n  - name: nginx\n    newName: ghcr.io/m/nginx\n    newTag: \"2\"\n    digest: {D1}\n"
-        return
     k = K.replace("\n", "\r\n") if "\r" in entry else K
     b = bump(k + entry, f"nginx:2@{D1}", "kustomization.yaml")
     assert b.new == k + expected
     assert len(b.new.splitlines()) - len((k + entry).splitlines()) == expected.count("\n") - entry.count("\n")
+
+
+def test_kustomize_keys_added_after_newname(bump):
+    old = K + "images:\n  - name: nginx\n    newName: ghcr.io/m/nginx\n"
+    b = bump(old, f"ghcr.io/m/nginx:2@{D1}", "kustomization.yaml")
+    assert b.new == old + f"    newTag: \"2\"\n    digest: {D1}\n"
 
 
 def test_kustomize_digest_only_drops_newtag_and_sets_digest(bump):
