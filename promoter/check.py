@@ -114,8 +114,8 @@ def run_check(
 
         validate_options = ValidateOptions.from_config(config, repo)
     result.extend(_validate(resources, rendered, validate_options, repo))
-    _point_at_fields(result, rendered, repo)
     result.extend(_policies(resources, config, env, repo, policy_dirs or []))
+    _point_at_fields(result, rendered, repo)
 
     result.stats.update({
         "mode": "all" if all_ else "base",

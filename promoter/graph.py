@@ -21,6 +21,8 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Folders never holding deployable manifests; skipping them keeps discovery fast on big repos.
 _SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv"}
 _REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git::|git@|ssh://|oci://|github\.com/|gitlab\.com/|bitbucket\.org/)", re.IGNORECASE)
+_TOP_API = re.compile(rb"^apiVersion[ \t]*:", re.M)
+_TOP_KIND = re.compile(rb"^kind[ \t]*:", re.M)
 _VALUES_ENV = re.compile(r"^values[-_.](?P<env>[A-Za-z0-9][A-Za-z0-9._-]*?)\.ya?ml$")
 
 
@@ -491,8 +493,9 @@ def _plain_targets(repo: Path, walker: _Walk, charts: list[str], claimed: set[st
             raw = (repo / f).read_bytes()
         except OSError:
             continue
-        # Values files, CI configs and the like have no apiVersion/kind: not manifests.
-        if b"apiVersion" in raw and b"kind" in raw:
+        # A manifest has apiVersion and kind at the top level of a document; values files and CI
+        # configs may mention them nested or in comments, never at column 0.
+        if _TOP_API.search(raw) and _TOP_KIND.search(raw):
             by_dir.setdefault(d, []).append(f)
     return [
         Target(id=d or ".", kind="plain", path=d or ".", files=set(fs), manifests=list(fs), origin=Location(d or "."))

@@ -121,7 +121,8 @@ def test_a_kustomization_that_does_not_parse_is_a_problem_with_its_line(tree) ->
 def test_plain_folders_hold_manifests_nothing_else_claims(tree) -> None:
     files = {
         "clusters/prod/apps.yaml": cm("a") + "---\n" + cm("b"),
-        "clusters/prod/values-prod.yaml": "replicaCount: 2\n",  # no apiVersion/kind: not a manifest
+        # apiVersion/kind only nested or in comments: a values file, not a manifest
+        "clusters/prod/values-prod.yaml": "# apiVersion: v1\nrbac:\n  apiVersion: v1\n  kind: Role\n",
         ".github/workflows/ci.yaml": "on: push\njobs: {}\n",
         "o/kustomization.yaml": K + "resources: [cm.yaml]\n",
         "o/cm.yaml": cm("o"),
