@@ -270,6 +270,10 @@ class PolicySet:
                     rules[r] = rules.get(r, 0) + 1
                 elif r == "exception":
                     self.has_exception.add(m.package)
+        # Per namespace: (rule, definitions, level, name an exception uses), computed once.
+        self.check_table = {
+            ns: [(r, n, rule_kind(r) or "failure", exception_name(r)) for r, n in rules.items()] for ns, rules in self.checks.items()
+        }
         # Rules reading data.conftest need per-file data, hence one compilation per file.
         self.reads_conftest_data = any("data.conftest" in m.source for m in modules)
         self._check_compiles()
@@ -450,11 +454,18 @@ class Evaluator:
             exempt: set[str] = set()
             for entry in _as_list(results.get(f"{ns}|exception")):
                 exempt.update(x for x in _as_list(entry) if isinstance(x, str))
-            for rule, definitions in self.policy_set.checks.get(ns, {}).items():
-                level = rule_kind(rule) or "failure"
-                excepted = exception_name(rule) in exempt
+            for rule, definitions, level, exempt_as in self.policy_set.check_table.get(ns, ()):
+                excepted = exempt_as in exempt
                 items = []
-                for item in _as_list(results.get(f"{ns}|{rule}")):
+                values = results.get(f"{ns}|{rule}")
+                if not values:
+                    if excepted:
+                        verdict.exceptions += 1
+                        verdict.successes += max(0, definitions - 1)
+                    else:
+                        verdict.successes += definitions
+                    continue
+                for item in _as_list(values):
                     if isinstance(item, str):
                         items.append(PolicyMessage(ns, rule, level, item, excepted=excepted))
                     elif isinstance(item, dict):
