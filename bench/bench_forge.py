@@ -1,0 +1,70 @@
+"""Requests and wall time of publishing a promotion (created, updated, no-op) against the fake forge.
+
+    python bench/bench_forge.py [--runs 5]
+
+Request counts come from the fake forge's request log; times include the real PyGithub /
+python-gitlab clients and the fake's git plumbing on 127.0.0.1, so they are an upper bound on
+client overhead, not a measure of GitHub or GitLab latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "forge")]
+
+from fakeforge import FakeForge  # noqa: E402
+from forgeworld import DIGEST_A, DIGEST_B, FILES, REPO, TOKEN, World, image, make_repo  # noqa: E402
+
+from promoter.publish import publish_promotion  # noqa: E402
+
+VARIANTS = [("github", "graphql"), ("github", "git-data"), ("gitlab", "graphql")]
+
+
+def one_round(root: Path, kind: str, method: str) -> dict[str, tuple[int, float]]:
+    fake = FakeForge(root / "forge")
+    try:
+        fake.add_token(TOKEN)
+        local = make_repo(root / "local", FILES)
+        fake.create_repo(REPO, source=local)
+        world = World(fake, local, kind)
+        settings = world.settings(commit_method=method)
+        out: dict[str, tuple[int, float]] = {}
+        for name, img in (("created", image("1.4.2", DIGEST_A)), ("updated", image("1.4.3", DIGEST_B)), ("none", image("1.4.3", DIGEST_B))):
+            fake.reset_log()
+            start = time.perf_counter()
+            res = publish_promotion(world.request(img, settings=settings))
+            elapsed = time.perf_counter() - start
+            assert res.operation == name, (res.operation, name)
+            out[name] = (len(fake.log), elapsed)
+        return out
+    finally:
+        fake.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    print("| forge | commit method | operation | requests | median ms |")
+    print("|---|---|---|---|---|")
+    for kind, method in VARIANTS:
+        rounds = []
+        for i in range(args.runs):
+            with tempfile.TemporaryDirectory() as tmp:
+                rounds.append(one_round(Path(tmp), kind, method))
+        for op in ("created", "updated", "none"):
+            counts = {r[op][0] for r in rounds}
+            ms = statistics.median(r[op][1] for r in rounds) * 1000
+            shown_method = method if kind == "github" else "commits API"
+            print(f"| {kind} | {shown_method} | {op} | {'/'.join(map(str, sorted(counts)))} | {ms:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
