@@ -29,8 +29,10 @@ def _plain(node: Any) -> Any:
         return {str(k): _plain(v) for k, v in node.items()}
     if isinstance(node, list):
         return [_plain(v) for v in node]
-    if isinstance(node, bool) or node is None:
-        return node
+    if node is None:
+        return None
+    if isinstance(node, bool) or type(node).__name__ == "ScalarBoolean":  # ruamel's anchored booleans are ints
+        return bool(node)
     if isinstance(node, int):
         return int(node)
     if isinstance(node, float):

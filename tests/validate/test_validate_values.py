@@ -172,3 +172,9 @@ def test_example_chart_bad_digest_points_at_env_file(tmp_path):
     (f,) = result.findings
     assert f.message.startswith("image.digest: 'sha256:nothex' does not match")
     assert (f.location.file, f.location.line) == ("apps/web/env/values-prod.yaml", line)
+
+
+def test_anchored_booleans_stay_booleans(tmp_path):
+    schema = {"type": "object", "properties": {"a": {"type": "boolean"}, "b": {"type": "boolean"}}}
+    repo = chart_repo(tmp_path, {"env/prod.yaml": "a: &on true\nb: *on\n"}, schema=schema)
+    assert validate_values(repo / "chart", [repo / "env/prod.yaml"], repo).findings == []
