@@ -19,7 +19,7 @@ from promoter.locate import rel_to, safe_path, scan
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def command(paths: tuple[Path, ...], repo: Path | None, image: str | None, output: str) -> int:
     """List image references (file, line, YAML path, style, repository, tag, digest)."""
-    root = (repo or Path(".")).resolve()
+    root = repo.resolve() if repo is not None else _default_root(list(paths))
     roots = []
     for p in paths or (Path("."),):
         # Paths are given as a shell would: relative to the current folder, inside the repository.
@@ -40,3 +40,17 @@ def command(paths: tuple[Path, ...], repo: Path | None, image: str | None, outpu
     for err in result.errors:
         click.echo(f"promoter: warning: skipped {err}", err=True)
     return 0
+
+
+def _default_root(paths: list[Path]) -> Path:
+    """Without --repo: the current folder when every path is inside it; otherwise the git work
+    tree holding the first path, or that folder itself (`promoter images ../shared/corpus`)."""
+    cwd = Path.cwd().resolve()
+    full = [(p if p.is_absolute() else cwd / p).resolve() for p in paths]
+    if all(f == cwd or f.is_relative_to(cwd) for f in full):
+        return cwd
+    first = full[0] if full[0].is_dir() else full[0].parent
+    for d in (first, *first.parents):
+        if (d / ".git").exists() and all(f.is_relative_to(d) for f in full):
+            return d
+    return first
