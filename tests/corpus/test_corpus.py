@@ -147,3 +147,18 @@ def test_cli_bump_on_a_copy_of_kargo_simple(corpus: Path, tmp_path: Path):
     for env in ("dev", "prod"):
         rel = f"env/{env}/kustomization.yaml"
         assert (repo / rel).read_text() == (corpus / "gitops/kargo-simple" / rel).read_text()
+
+
+def test_images_with_a_relative_path_outside_the_current_folder(corpus: Path, monkeypatch: pytest.MonkeyPatch):
+    """The README's `promoter images ../shared/corpus --output json`, run from the project folder."""
+    import os
+
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    r = invoke("images", os.path.relpath(corpus, ROOT), "--output", "json")
+    assert r.exit_code == 0, r.stderr
+    refs = json.loads(r.stdout)
+    assert {r["file"] for r in refs} == {r["file"] for r in listed(corpus)}  # relative to the corpus folder
+    for folder in FOLDERS:
+        assert any(x["file"].startswith(folder + "/") for x in refs), folder

@@ -54,3 +54,20 @@ def test_bad_arguments_exit_2(tmp_path: Path):
     assert r.exit_code == 2 and "does not exist" in r.stderr and r.stderr.count("\n") == 1
     r = invoke("images", str(tmp_path), "--repo", str(tmp_path), "--image", "Bad Image")
     assert r.exit_code == 2 and "whitespace" in r.stderr
+
+
+def test_default_root_is_the_current_folder_or_the_git_tree_of_a_path_outside_it(tmp_path: Path, monkeypatch):
+    from tests.conftest import make_repo
+
+    other = make_repo(tmp_path / "other", {"apps/values.yaml": "image: nginx:1\n"})
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "values.yaml").write_text("image: redis:7\n")
+    monkeypatch.chdir(here)
+    inside = json.loads(invoke("images", "-o", "json").stdout)
+    assert [(x["file"], x["repository"]) for x in inside] == [("values.yaml", "docker.io/library/redis")]
+    outside = json.loads(invoke("images", "../other/apps", "-o", "json").stdout)
+    assert [x["file"] for x in outside] == ["apps/values.yaml"]  # relative to the git tree it lives in
+    (other / ".git").rename(other / ".git-away")
+    bare = json.loads(invoke("images", "../other/apps", "-o", "json").stdout)
+    assert [x["file"] for x in bare] == ["values.yaml"]  # no git tree: relative to the folder given
