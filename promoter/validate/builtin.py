@@ -43,8 +43,11 @@ def _jsonable(node: Any) -> Any:
     return node
 
 
-def _errors(validator: Any, obj: dict[str, Any]) -> list[tuple[str, str]]:
-    """(pointer, message) of each schema error; [] when valid."""
+def _errors(validator: Any, obj: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(pointer, field pointer, message) of each schema error; [] when valid.
+
+    The field pointer names the unknown key itself for "additional properties" errors, so a report
+    can point at the line that wrote it rather than at its parent object."""
     try:
         if validator.is_valid(obj):
             return []
@@ -56,7 +59,10 @@ def _errors(validator: Any, obj: dict[str, Any]) -> list[tuple[str, str]]:
         errs = validator.iter_errors(obj)
     out = []
     for e in errs:
-        out.append((pointer(e.instance_path), e.message))
+        where = pointer(e.instance_path)
+        unexpected = getattr(e.kind, "unexpected", None) if type(e.kind).__name__ == "AdditionalProperties" else None
+        field = where + pointer(unexpected[:1]) if unexpected else where
+        out.append((where, field, e.message))
         if len(out) >= MAX_ERRORS_PER_RESOURCE:
             break
     return out
@@ -113,14 +119,14 @@ def validate_resources(
         counts["invalid"] += 1
         subject.status = Status.FAILED
         subject.reason = f"{len(errors)} schema error(s)"
-        for ptr, msg in errors:
+        for ptr, field, msg in errors:
             findings.append(
                 _finding(
                     r,
                     "schema",
                     f"{ptr or '/'}: {msg}",
                     finding_source,
-                    evidence={"pointer": ptr, "schema": entry[1], "resource": r.display},
+                    evidence={"pointer": field, "schema": entry[1], "resource": r.display},
                 )
             )
     result.stats = {"resources": len(resources), **{f"resources_{k}": v for k, v in counts.items()}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -20,6 +21,7 @@ INSTALL_HINT = "install it (https://github.com/yannh/kubeconform#installation) o
 MAX_RESOURCES_PER_FILE = 500
 TIMEOUT_SECONDS = 600
 _AT = " - at '"
+_ADDITIONAL = re.compile(r"additional propert(?:y|ies) '([^']*)'")
 
 
 def find_kubeconform() -> str | None:
@@ -212,7 +214,12 @@ def _result(
             errors = rec.get("validationErrors") or []
             subject.reason = f"{max(1, len(errors))} schema error(s)"
             text = f"{pointer or '/'}: {detail}" if pointer is not None else detail
-            result.findings.append(_finding(r, "schema", text, {"pointer": pointer or "", "kubeconform": msg}))
+            field = pointer or ""
+            extra = _ADDITIONAL.match(detail)
+            if extra and pointer is not None:
+                # Same as builtin: the unknown key itself, so reports can point at the line that wrote it.
+                field += "/" + extra[1].replace("~", "~0").replace("/", "~1")
+            result.findings.append(_finding(r, "schema", text, {"pointer": field, "kubeconform": msg}))
             counts["invalid"] += 1
         else:  # statusError, or a status this wrapper does not know
             subject.status = Status.ERROR

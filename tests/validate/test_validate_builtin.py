@@ -88,7 +88,7 @@ def test_findings_carry_pointer_location_subject_and_target(source):
     assert service.message == 'Service shop/web: /spec/ports/0/port: "x" is not of type "integer"'
     assert (service.rule, service.severity.value, service.source) == ("schema", "error", "schema")
     assert (service.subject, service.target, str(service.location)) == ("v1/Service/shop/web", "apps/web", "apps/web/all.yaml:1")
-    assert deployment.evidence["pointer"] == "/spec/template/spec/containers/0"
+    assert deployment.evidence["pointer"] == "/spec/template/spec/containers/0/imagePullPolicyy"
     assert "imagePullPolicyy" in deployment.message
     assert str(deployment.location) == "apps/web/all.yaml:11"
     skipped = result.subjects[3]

@@ -59,7 +59,7 @@ def test_strict_missing_replay_maps_every_status(tmp_path, fake_kubeconform, kub
     assert str(service.location) == "apps/shop/app.yaml:18"
     assert service.target == "apps/shop"
     worker = next(f for f in result.findings if f.subject == "apps/v1/Deployment/-/worker")
-    assert worker.evidence["pointer"] == "/spec/template/spec/containers/0"
+    assert worker.evidence["pointer"] == "/spec/template/spec/containers/0/imagePullPolicyy"
     assert "imagePullPolicyy" in worker.message
     missing = next(f for f in result.findings if f.subject == "cert-manager.io/v1/Certificate/-/tls")
     assert missing.rule == "schema-missing" and str(missing.location) == "apps/shop/extra.yaml:18"
