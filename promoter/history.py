@@ -109,9 +109,13 @@ class EnvScope:
         for root in self.roots:
             if rel == root:
                 return True
-            if not rel.startswith(root.rstrip("/") + "/"):
+            if root == ".":
+                inner = rel
+            elif rel.startswith(root + "/"):
+                inner = rel[len(root) + 1 :]
+            else:
                 continue
-            parts = PurePosixPath(rel[len(root.rstrip("/")) + 1 :]).parts
+            parts = PurePosixPath(inner).parts
             if any(p.startswith(".") or p in {"node_modules", ".terraform", "__pycache__"} for p in parts[:-1]):
                 return False
             if not (rel.endswith(YAML_SUFFIXES) or parts[-1] == "Kustomization"):
@@ -119,7 +123,7 @@ class EnvScope:
             # Chart templates are Go templates, not YAML.
             if known is not None and "templates" in parts[:-1]:
                 i = parts.index("templates")
-                chart_yaml = "/".join((root.rstrip("/"),) + parts[:i] + ("Chart.yaml",))
+                chart_yaml = "/".join(((root,) if root != "." else ()) + parts[:i] + ("Chart.yaml",))
                 if chart_yaml in known:
                     return False
             return True

@@ -223,3 +223,22 @@ def test_helm_values_over_chart_defaults_in_the_bundled_example(tmp_path):
     root_conftest.git(repo, "commit", "-q", "-m", "drop chart defaults")
     # Without the registry the values name docker.io/acme/web: not the app's image.
     assert current_image(repo, config, "web", "prod", "HEAD") is None
+
+
+def test_scope_membership_mirrors_the_files_bump_reads():
+    from promoter.history import EnvScope
+
+    image = ImageRef.parse("ghcr.io/acme/api")
+    scope = EnvScope("api", "dev", image, ("apps/api/dev",), (("values/dev.yaml", "image.tag"),), None)
+    known = {"apps/api/dev/chart/Chart.yaml"}
+    assert scope.contains("apps/api/dev/kustomization.yaml", known)
+    assert scope.contains("apps/api/dev/sub/patch.yml", known)
+    assert scope.contains("apps/api/dev/Kustomization", known)
+    assert scope.contains("values/dev.yaml", known)
+    assert not scope.contains("apps/api/dev/README.md", known)
+    assert not scope.contains("apps/api/dev/.hidden/x.yaml", known)
+    assert not scope.contains("apps/api/dev/chart/templates/deployment.yaml", known)  # Go templates
+    assert not scope.contains("apps/api/devel/kustomization.yaml", known)
+    everything = EnvScope("api", "dev", image, (".",), (), None)
+    assert everything.contains("kustomization.yaml", set()) and everything.contains("a/b.yaml", set())
+    assert not everything.contains(".github/workflows/ci.yaml", set())
