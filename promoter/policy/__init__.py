@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from promoter.config import Config
 from promoter.errors import ConfigError
@@ -17,7 +18,7 @@ from promoter.policy.severity import check_severity_config, rule_severity
 from promoter.policy.waivers import apply_waivers
 from promoter.resource import Resource
 
-__all__ = ["evaluate_policies", "apply_waivers", "policy_sets", "policy_data", "BUILTIN"]
+__all__ = ["BUILTIN", "apply_waivers", "evaluate_policies", "policy_data", "policy_sets"]
 
 BUILTIN = "builtin"
 POLICY_ERROR = "policy-error"
@@ -69,12 +70,8 @@ def policy_sets(config: Config, repo: Path, extra_dirs: Iterable[Path] = ()) -> 
 
 def policy_data(config: Config, env: str | None) -> dict[str, Any]:
     """What policies see as data.promoter: the environment, target Kubernetes version, allowlist, digest rule."""
-    require_digest = False
-    if env is not None and config.environments:
-        try:
-            require_digest = bool(config.env(env).gates.get("digest_required", False))
-        except Exception:  # an env the config does not know: nothing to require
-            require_digest = False
+    gates = next((e.gates for e in config.environments if e.name == env), {})
+    require_digest = bool(gates.get("digest_required", False))
     return {
         "promoter": {
             "env": env,
@@ -140,7 +137,7 @@ def _findings(
         severity = rule_severity(config, rid, env, default)
         if severity is None:
             continue
-        evidence = {"policy_set": policy_set.name, "namespace": m.namespace, "rule": m.rule, "env": env}
+        evidence: dict[str, Any] = {"policy_set": policy_set.name, "namespace": m.namespace, "rule": m.rule, "env": env}
         if m.metadata:
             evidence["metadata"] = m.metadata
         out.append(
@@ -225,7 +222,7 @@ def evaluate_policies(
 
 def _each(result: CheckResult, sets: list[PolicySet], data: dict[str, Any], config: Config, env: str | None, group: list[Resource], counts: dict[str, int], jobs: int) -> None:
     values = [r.obj for r in group]
-    files = [r.location.file if r.location else r.target for r in group]
+    files: list[str | None] = [r.location.file if r.location else r.target for r in group]
     per_set = [_verdicts(sets, data, i, values, files, jobs) for i in range(len(sets))]
     for k, r in enumerate(group):
         result.subjects.append(Subject(id=r.id, kind="policy", target=r.target, location=r.location))

@@ -8,12 +8,12 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from promoter.errors import ToolError
 from promoter.policy.rego import rule_kind
 
-_METADATA = re.compile(r"^# METADATA\n((?:#[^\n]*\n)+?)(?P<rule>[A-Za-z_]\w*) contains", re.M)
+_METADATA = re.compile(r"^# METADATA\n((?:#[^\n]*\n)+?)(?P<rule>[A-Za-z_]\w*) contains", re.MULTILINE)
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Sequence
+from typing import Any
 
 from promoter.errors import ConfigError, ToolError
 
@@ -35,11 +36,11 @@ FAILURE_RULE = re.compile(r"^(deny|violation)(_[a-zA-Z0-9]+)*$")
 WARNING_RULE = re.compile(r"^warn(_[a-zA-Z0-9]+)*$")
 ALL_NAMESPACES = "*"
 
-_PACKAGE = re.compile(r"^[ \t]*package[ \t]+([A-Za-z_][\w.]*)", re.M)
-_RULE_HEAD = re.compile(r"^(?:default[ \t]+)?([A-Za-z_]\w*)\b", re.M)
+_PACKAGE = re.compile(r"^[ \t]*package[ \t]+([A-Za-z_][\w.]*)", re.MULTILINE)
+_RULE_HEAD = re.compile(r"^(?:default[ \t]+)?([A-Za-z_]\w*)\b", re.MULTILINE)
 _KEYWORDS = {"package", "import", "default", "not", "some", "every", "else", "with", "as"}
-_REGO_V1_IMPORT = re.compile(r"^[ \t]*import[ \t]+rego\.v1\b", re.M)
-_V0_SET_HEAD = re.compile(r"^(?P<name>[A-Za-z_]\w*)\[(?P<key>[^\n]+?)\][ \t]*\{(?P<rest>[^\n]*)$", re.M)
+_REGO_V1_IMPORT = re.compile(r"^[ \t]*import[ \t]+rego\.v1\b", re.MULTILINE)
+_V0_SET_HEAD = re.compile(r"^(?P<name>[A-Za-z_]\w*)\[(?P<key>[^\n]+?)\][ \t]*\{(?P<rest>[^\n]*)$", re.MULTILINE)
 _WITH_INPUT = re.compile(r"\bwith[ \t]+input[ \t]+as\b")
 _EVAL_PACKAGE = "promoter__eval"
 
@@ -164,7 +165,7 @@ def parse_module(source: str, file: str) -> RegoModule:
 
 def _regopy() -> Any:
     try:
-        import regopy
+        import regopy  # type: ignore[import-untyped]
     except ImportError as exc:  # pragma: no cover - regopy is a dependency
         raise ToolError(f"the Rego engine is not installed: {exc} (pip install regopy)") from None
     return regopy
@@ -195,8 +196,8 @@ def _compile_error(text: str, sources: dict[str, str], where: str) -> ConfigErro
     j = text.find("(errormsg ")
     msg = _sized(text, j + len("(errormsg "))[0] if j >= 0 else text.strip().splitlines()[0] if text.strip() else "error"
     if file:
-        pos = f"{file}:{line}:{col}" if line else file
-        return ConfigError(f"{pos}: Rego error: {msg}")
+        place = f"{file}:{line}:{col}" if line else file
+        return ConfigError(f"{place}: Rego error: {msg}")
     return ConfigError(f"{where}: Rego error: {msg}")
 
 
@@ -379,8 +380,9 @@ class Evaluator:
         regopy = _regopy()
         try:
             data = regopy.Input(value)
-        except (TypeError, ValueError, regopy.RegoError) as exc:
-            return False, f"input cannot be passed to the Rego engine: {exc}"
+        except (TypeError, ValueError, regopy.RegoError):
+            # YAML gives dates and other non-JSON scalars; policies see them as JSON would.
+            data = regopy.Input(json.loads(json.dumps(value, default=str)))
         self.runtime.set_input(data)
         return self._query()
 

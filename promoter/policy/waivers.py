@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from promoter.config import Config
-from promoter.errors import ConfigError
+from promoter.errors import ConfigError, UsageError
 from promoter.finding import CheckResult, Finding, Location, Severity
 from promoter.resource import Resource
 
@@ -100,7 +101,7 @@ def _waiver_line(config: Config, repo: Path | None, index: int) -> int | None:
 
         doc = YamlDoc.load(repo / config.file, config.file)
         return line_of_path(doc.docs[0], ["waivers", index])
-    except Exception:  # the line is a courtesy; the message names the entry anyway
+    except (UsageError, OSError, IndexError, TypeError):  # the line is a courtesy; the message names the entry
         return None
 
 
@@ -134,8 +135,8 @@ def apply_waivers(
     finding per expired config waiver. Expired waivers waive nothing. With
     report_unmatched_expired=False only expired waivers that would have covered a finding here are
     reported (so per-environment calls do not repeat them)."""
-    today = today or dt.datetime.now(dt.timezone.utc).date()
-    by_key = {(r.id, r.target): r for r in resources}
+    today = today or dt.datetime.now(dt.UTC).date()
+    by_key: dict[tuple[str, str | None], Resource] = {(r.id, r.target): r for r in resources}
     by_id: dict[str, Resource] = {}
     for r in resources:
         by_id.setdefault(r.id, r)

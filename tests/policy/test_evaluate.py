@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from promoter.config import Config, Environment, load_config
+from promoter.config import Config, Environment
 from promoter.errors import ConfigError
 from promoter.finding import Severity
 from promoter.policy import evaluate_policies
@@ -141,7 +141,7 @@ def test_runtime_error_becomes_a_policy_error_finding(tmp_path: Path) -> None:
 
 
 def test_parallel_evaluation_gives_the_same_findings(tmp_path: Path) -> None:
-    import promoter.policy as policy
+    from promoter import policy
 
     res = [resource(with_container(workload("Deployment", name=f"w{i}"), image="nginx:latest" if i % 2 else "ghcr.io/acme/a:1"), env="prod") for i in range(40)]
     old = policy.PARALLEL_MIN_RESOURCES

@@ -15,8 +15,14 @@ from promoter.config import Config, Environment
 from promoter.policy import evaluate_policies
 from promoter.policy.pack import pack_dir, pack_rules, rule_id
 from promoter.policy.rego import PolicySet
-
-from tests.policy.resources import DIGEST, POD_KINDS, resource, with_container, with_pod, workload
+from tests.policy.resources import (
+    DIGEST,
+    POD_KINDS,
+    resource,
+    with_container,
+    with_pod,
+    workload,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +38,7 @@ def rego_unit_tests(folder: Path) -> tuple[list[str], dict[str, Any]]:
         text = f.read_text()
         interp.add_module(str(f.relative_to(folder)), text)
         if f.name.endswith("_test.rego"):
-            names += re.findall(r"^(test_\w+)\s+if\b", text, re.M)
+            names += re.findall(r"^(test_\w+)\s+if\b", text, re.MULTILINE)
     interp.set_input(regopy.Input({}))
     out = interp.query("x := data.main")
     assert out.ok(), str(out)
@@ -45,7 +51,7 @@ def pack_tests() -> tuple[list[str], dict[str, Any]]:
 
 
 def _pack_test_names() -> list[str]:
-    return [n for f in sorted(pack_dir().glob("*_test.rego")) for n in re.findall(r"^(test_\w+)\s+if\b", f.read_text(), re.M)]
+    return [n for f in sorted(pack_dir().glob("*_test.rego")) for n in re.findall(r"^(test_\w+)\s+if\b", f.read_text(), re.MULTILINE)]
 
 
 @pytest.mark.parametrize("name", _pack_test_names())
@@ -72,8 +78,8 @@ def test_every_rule_file_has_passing_and_failing_rego_tests() -> None:
     tests = " ".join(f.read_text() for f in pack_dir().glob("*_test.rego"))
     for rule in pack_rules():
         name = rule.rule.split("_", 1)[1]
-        assert re.search(rf"^test_{name}_\w*fails", tests, re.M), f"{rule.id}: no failing-resource Rego test"
-        assert re.search(rf"^test_{name}_\w*passes", tests, re.M), f"{rule.id}: no passing-resource Rego test"
+        assert re.search(rf"^test_{name}_\w*fails", tests, re.MULTILINE), f"{rule.id}: no failing-resource Rego test"
+        assert re.search(rf"^test_{name}_\w*passes", tests, re.MULTILINE), f"{rule.id}: no passing-resource Rego test"
 
 
 def test_every_rule_has_id_rationale_and_default_severity() -> None:
