@@ -128,8 +128,9 @@ def check_values(old: str, new: str, changes: list[Change]) -> list[str]:
     reported = {}
     for c in changes:
         reported.setdefault(c.yaml_path.replace('"', ""), []).append(c)
-    olds = list(yaml.safe_load_all(old.removeprefix(BOM)))
-    news = list(yaml.safe_load_all(new.removeprefix(BOM)))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    olds = list(yaml.load_all(old.removeprefix(BOM), Loader=loader))
+    news = list(yaml.load_all(new.removeprefix(BOM), Loader=loader))
     if len(olds) != len(news):
         return [f"{len(olds)} documents became {len(news)}"]
     for o, n in zip(olds, news):
