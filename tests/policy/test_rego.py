@@ -231,3 +231,11 @@ def test_object_without_msg_is_a_policy_error(tmp_path: Path) -> None:
     v = PolicySet.load(folder, "o").evaluator({}).evaluate(POD)
     assert v.failures == []
     assert len(v.errors) == 1 and "without a string `msg`" in v.errors[0].message
+
+
+def test_yaml_dates_reach_policies_as_strings(tmp_path: Path) -> None:
+    import datetime as dt
+
+    folder = write(tmp_path, {"d.rego": 'package main\n\nimport rego.v1\n\ndeny contains input.metadata.annotations.since if input.kind == "Pod"\n'})
+    pod = {**POD, "metadata": {"name": "p", "annotations": {"since": dt.date(2026, 1, 2)}}}
+    assert [m.message for m in PolicySet.load(folder, "d").evaluator({}).evaluate(pod).failures] == ["2026-01-02"]
