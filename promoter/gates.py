@@ -16,7 +16,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from promoter.config import Config, Environment
-from promoter.errors import ConfigError, UsageError
+from promoter.errors import ConfigError, ToolError, UsageError
 from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject
 from promoter.history import ImageState, Timeline, current_image, env_scope, label, read_timeline
 from promoter.image import DOCKER_HUB, ImageRef
@@ -360,7 +360,15 @@ class GateContext:
         return f"gate/{gate}/{self.app}/{self.env.name}"
 
     def location(self) -> Location | None:
-        cur = self.current(self.env.name)
+        """Where the target env pins the image on the base branch, for annotations; None when unknown.
+
+        Only a pointer: gates that need no history (digest, registries, freeze) still run
+        where Git cannot answer (a folder outside any work tree).
+        """
+        try:
+            cur = self.current(self.env.name)
+        except (UsageError, ToolError):
+            return None
         return Location(cur.file, cur.line) if cur else None
 
     def finding(self, gate: str, message: str, help: str, evidence: dict[str, Any], *, rule: str | None = None, severity: Severity = Severity.ERROR) -> Finding:

@@ -365,3 +365,21 @@ def test_the_bundled_example_blocks_dev_to_prod_and_passes_stage_to_prod(tmp_pat
     assert not evaluate_gates(repo, config, "checkout-api", "prod", stage, now=tuesday).failed
     friday = tuesday + timedelta(days=3, hours=5)  # Friday 17:00 UTC: 18:00 or 19:00 in Berlin
     assert [f.rule for f in evaluate_gates(repo, config, "checkout-api", "prod", stage, now=friday).findings] == ["gate-freeze"]
+
+
+def test_gates_without_history_run_outside_git(tmp_path):
+    from .conftest import CONFIG, kustomization
+
+    folder = tmp_path / "plain"
+    (folder / "apps/api/prod").mkdir(parents=True)
+    (folder / ".promoter.yaml").write_text(CONFIG)
+    (folder / "apps/api/prod/kustomization.yaml").write_text(kustomization("1.0.0", D0))
+    from promoter.config import load_config
+
+    config = load_config(folder)
+    config.env("prod").gates = {"digest_required": True, "allowed_registries": ["ghcr.io"]}
+    result = evaluate_gates(folder, config, "api", "prod", ImageRef.parse(api(":1.0.1")), now=TUESDAY)
+    assert [f.rule for f in result.findings] == ["gate-digest-required"] and result.findings[0].location is None
+    config.env("prod").gates = {"no_downgrade": True}
+    with pytest.raises(UsageError, match="not inside a git repository"):
+        evaluate_gates(folder, config, "api", "prod", ImageRef.parse(api(":1.0.1")), now=TUESDAY)
