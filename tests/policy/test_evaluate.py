@@ -214,3 +214,13 @@ def test_check_with_an_extra_policy_folder(example_repo: Path) -> None:
     report = json.loads(out.stdout)
     warns = [f for f in report["findings"] if f["source"] == "policy" and f["rule"] == "warn"]
     assert [f["message"] for f in warns] == ["Found service checkout-api but services are not allowed"]
+
+
+def test_check_with_a_broken_policy_exits_2_naming_file_and_line(example_repo: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad-policies"
+    bad.mkdir()
+    (bad / "bad.rego").write_text('package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tinput.kind ==\n}\n')
+    out = invoke("check", "--repo", str(example_repo), "--all", "--env", "dev", "--policy", str(bad))
+    assert out.exit_code == 2
+    assert "bad.rego:6:" in out.stderr and "Rego error" in out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
