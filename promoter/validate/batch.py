@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 from pathlib import Path
 from typing import Any, Sequence
 
 from promoter.finding import CheckResult, Finding, Location, Severity
-from promoter.validate.builtin import validate_resources
+from promoter.validate.builtin import gc_paused, validate_resources
 from promoter.validate.manifests import load_manifests
 from promoter.validate.schemas import SchemaSource
 
@@ -63,8 +62,12 @@ def validate_items(
     _OPTS = {"strict_missing": strict_missing, "skip_kinds": tuple(skip_kinds)}
     # Parsing allocates millions of acyclic objects; the cyclic GC would rescan them over and over
     # (a third of the time). Forked children inherit the setting.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
+    with gc_paused():
+        return _validate_items(items, jobs)
+
+
+def _validate_items(items: Sequence[tuple[str | Path, str, str | None]], jobs: int) -> CheckResult:
+    global _ITEMS, _SOURCE, _OPTS
     try:
         n = len(items)
         can_fork = "fork" in multiprocessing.get_all_start_methods()
@@ -86,8 +89,6 @@ def validate_items(
         return out
     finally:
         _ITEMS, _SOURCE, _OPTS = (), None, {}
-        if gc_was_enabled:
-            gc.enable()
 
 
 def validate_files(paths: Sequence[Path], source: SchemaSource, *, jobs: int | None = None, repo: Path | None = None,
