@@ -738,7 +738,10 @@ def gates_for_diff(
         for environment in config.environments:
             if not _active(config, environment):
                 continue
-            scope = env_scope(config, app, environment.name)
+            try:
+                scope = env_scope(config, app, environment.name)
+            except UsageError:
+                continue  # the app is not deployed to this env (no path configured for it)
             if not any(scope.contains(p) for p in changed):
                 continue
             try:

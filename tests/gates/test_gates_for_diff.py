@@ -108,3 +108,14 @@ def test_an_env_file_that_does_not_parse_is_an_errored_subject_not_a_crash(fresh
     [s] = result.subjects
     assert s.status is Status.ERROR and "apps/api/prod/kustomization.yaml" in s.reason
     assert result.findings == []
+
+
+def test_an_app_without_a_path_in_an_env_is_skipped(fresh_pipeline):
+    repo, _ = fresh_pipeline
+    config = repo.config(**GATES)
+    config.default_path = None  # apps without an explicit path now live nowhere...
+    config.apps["api"].path = "apps/{app}/{env}"  # ...except api
+    branch(repo)
+    repo.set_image("prod", "1.4.0", D4, NOW)
+    result = gates_for_diff(repo.path, config, "main", now=NOW)
+    assert result.targets == ["api/prod"] and result.failed
