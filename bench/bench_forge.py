@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "forge")]
 
-from fakeforge import FakeForge  # noqa: E402
-from forgeworld import DIGEST_A, DIGEST_B, FILES, REPO, TOKEN, World, image, make_repo  # noqa: E402
+from fakeforge import FakeForge
+from forgeworld import DIGEST_A, DIGEST_B, FILES, REPO, TOKEN, World, image, make_repo
 
-from promoter.publish import publish_promotion  # noqa: E402
+from promoter.publish import publish_promotion
 
 VARIANTS = [("github", "graphql"), ("github", "git-data"), ("gitlab", "graphql")]
 
@@ -36,7 +36,11 @@ def one_round(root: Path, kind: str, method: str) -> dict[str, tuple[int, float]
         world = World(fake, local, kind)
         settings = world.settings(commit_method=method)
         out: dict[str, tuple[int, float]] = {}
-        for name, img in (("created", image("1.4.2", DIGEST_A)), ("updated", image("1.4.3", DIGEST_B)), ("none", image("1.4.3", DIGEST_B))):
+        for name, img in (
+            ("created", image("1.4.2", DIGEST_A)),
+            ("updated", image("1.4.3", DIGEST_B)),
+            ("none", image("1.4.3", DIGEST_B)),
+        ):
             fake.reset_log()
             start = time.perf_counter()
             res = publish_promotion(world.request(img, settings=settings))
@@ -63,7 +67,9 @@ def main() -> None:
             counts = {r[op][0] for r in rounds}
             ms = statistics.median(r[op][1] for r in rounds) * 1000
             shown_method = method if kind == "github" else "commits API"
-            print(f"| {kind} | {shown_method} | {op} | {'/'.join(map(str, sorted(counts)))} | {ms:.0f} |")
+            print(
+                f"| {kind} | {shown_method} | {op} | {'/'.join(map(str, sorted(counts)))} | {ms:.0f} |"
+            )
 
 
 if __name__ == "__main__":

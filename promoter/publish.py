@@ -12,16 +12,24 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import click
 
 from promoter.changeset import ChangeSet
-from promoter.errors import ForgeError
+from promoter.errors import ForgeError, UsageError
 from promoter.finding import CheckResult
-from promoter.forge.base import BranchExistsError, Forge, PullExistsError, PullInfo, PullOptions, StaleHeadError
+from promoter.forge.base import (
+    BranchExistsError,
+    Forge,
+    PullExistsError,
+    PullInfo,
+    PullOptions,
+    StaleHeadError,
+)
 from promoter.forge.redact import Redactor
 from promoter.forge.settings import ForgeSettings, resolve_settings
 from promoter.image import ImageRef
@@ -46,15 +54,21 @@ class PromotionRequest:
     image: ImageRef
     apps: list[str]
     changeset: ChangeSet  # planned on the local checkout
-    replan: Callable[[ReadFile], ChangeSet]  # the same edit planned on texts read through `read_file`
+    replan: Callable[
+        [ReadFile], ChangeSet
+    ]  # the same edit planned on texts read through `read_file`
     base_branch: str | None = None  # default: settings.base_branch
-    local_commit: str | None = None  # the commit `changeset` was planned on; found with git from `repo` when None
+    local_commit: str | None = (
+        None  # the commit `changeset` was planned on; found with git from `repo` when None
+    )
     repo: Path | None = None
     checks: CheckResult | None = None
     rendered_diff: str | None = None
     provenance: Provenance = field(default_factory=Provenance)
     options: PullOptions = field(default_factory=PullOptions)
-    previous: dict[str, str] = field(default_factory=dict)  # app -> reference it replaces (else read from the plan)
+    previous: dict[str, str] = field(
+        default_factory=dict
+    )  # app -> reference it replaces (else read from the plan)
     max_attempts: int = 3
     forge: Forge | None = None  # an open forge (tests); else opened from settings
 
@@ -123,7 +137,14 @@ class _Publisher:
         self.train = req.settings.mode == "train"
         self.notes: list[str] = []
 
-    def result(self, operation: str, pull: PullInfo | None, head: str | None, attempt: int, reason: str | None = None) -> PromotionResult:
+    def result(
+        self,
+        operation: str,
+        pull: PullInfo | None,
+        head: str | None,
+        attempt: int,
+        reason: str | None = None,
+    ) -> PromotionResult:
         return PromotionResult(
             operation=operation,
             url=pull.url if pull else None,
@@ -153,7 +174,11 @@ class _Publisher:
         local = req.local_commit or _local_commit(req.repo, list(req.changeset.files))
         for attempt in range(1, req.max_attempts + 1):
             base_sha = forge.base_head(self.base)
-            plan = req.changeset if base_sha == local else req.replan(self.reader(base_sha))
+            plan = (
+                req.changeset
+                if base_sha == local
+                else req.replan(self.reader(base_sha))
+            )
             pull = forge.find_pull(self.branch, self.base)
             marker = parse_marker(pull.body) if pull else None
             if pull and marker is None:
@@ -163,11 +188,31 @@ class _Publisher:
                 )
             in_pull = marker_apps(marker)
             wanted = self.targets(plan)
-            ours_at_head = pull is not None and marker is not None and marker.get("head") == pull.head_sha
-            if pull and ours_at_head and all(any(w.same_image(p) for p in in_pull) for w in wanted):
-                return self.result("none", pull, pull.head_sha, attempt, "the open pull request already promotes this image")
+            ours_at_head = (
+                pull is not None
+                and marker is not None
+                and marker.get("head") == pull.head_sha
+            )
+            if (
+                pull
+                and ours_at_head
+                and all(any(w.same_image(p) for p in in_pull) for w in wanted)
+            ):
+                return self.result(
+                    "none",
+                    pull,
+                    pull.head_sha,
+                    attempt,
+                    "the open pull request already promotes this image",
+                )
             if plan.empty:
-                return self.result("none", None, base_sha, attempt, f"{self.base} already runs this image")
+                return self.result(
+                    "none",
+                    None,
+                    base_sha,
+                    attempt,
+                    f"{self.base} already runs this image",
+                )
 
             if pull is None:
                 mode, expected, change = "create", None, plan
@@ -179,13 +224,26 @@ class _Publisher:
                 change = req.replan(self.reader(pull.head_sha))
             else:
                 mode, expected, change = "reset", None, plan
-            files = {p: fc.new_text for p, fc in change.files.items() if fc.old_text != fc.new_text}
+            files = {
+                p: fc.new_text
+                for p, fc in change.files.items()
+                if fc.old_text != fc.new_text
+            }
             apps = self.merged(in_pull, wanted)
-            superseded = [p for p in in_pull if any(p.app == w.app and not w.same_image(p) for w in wanted)]
+            superseded = [
+                p
+                for p in in_pull
+                if any(p.app == w.app and not w.same_image(p) for w in wanted)
+            ]
             try:
                 if files:
                     head = forge.write_branch(
-                        self.branch, base_sha, files, commit_message(req.env, wanted), mode=mode, expected_head=expected  # type: ignore[arg-type]
+                        self.branch,
+                        base_sha,
+                        files,
+                        commit_message(req.env, wanted),
+                        mode=mode,
+                        expected_head=expected,  # type: ignore[arg-type]
                     )
                 else:  # the branch already holds the change: only the description is behind
                     assert pull is not None
@@ -196,7 +254,9 @@ class _Publisher:
                     continue
                 head = head_or_none
             except StaleHeadError:
-                self.notes.append(f"attempt {attempt}: {self.branch} moved while writing; re-read and retried")
+                self.notes.append(
+                    f"attempt {attempt}: {self.branch} moved while writing; re-read and retried"
+                )
                 continue
             return self.open_or_update(pull, apps, superseded, head, plan, attempt)
         raise ForgeError(
@@ -204,7 +264,9 @@ class _Publisher:
             "(another pipeline promoting the same target?); run again"
         )
 
-    def adopt(self, base_sha: str, plan: ChangeSet, wanted: list[PromotedApp]) -> str | None:
+    def adopt(
+        self, base_sha: str, plan: ChangeSet, wanted: list[PromotedApp]
+    ) -> str | None:
         """A branch without an open PR: an earlier run's leftover is ours to reset; anything else is not."""
         info = self.forge.branch_info(self.branch)
         if info is None:
@@ -214,16 +276,30 @@ class _Publisher:
                 f"branch {self.branch} already exists in {self.forge.repository} with commits promoter did not make "
                 f"(head {info.sha[:12]} by {info.author}): delete that branch or change forge.branch_template"
             )
-        files = {p: fc.new_text for p, fc in plan.files.items() if fc.old_text != fc.new_text}
+        files = {
+            p: fc.new_text for p, fc in plan.files.items() if fc.old_text != fc.new_text
+        }
         try:
-            head = self.forge.write_branch(self.branch, base_sha, files, commit_message(self.req.env, wanted), mode="reset")
+            head = self.forge.write_branch(
+                self.branch,
+                base_sha,
+                files,
+                commit_message(self.req.env, wanted),
+                mode="reset",
+            )
         except StaleHeadError:
             return None
         self.notes.append(f"adopted branch {self.branch} left by an earlier run")
         return head
 
     def open_or_update(
-        self, pull: PullInfo | None, apps: list[PromotedApp], superseded: list[PromotedApp], head: str, plan: ChangeSet, attempt: int
+        self,
+        pull: PullInfo | None,
+        apps: list[PromotedApp],
+        superseded: list[PromotedApp],
+        head: str,
+        plan: ChangeSet,
+        attempt: int,
     ) -> PromotionResult:
         req = self.req
         title = pull_title(req.env, apps)
@@ -241,20 +317,28 @@ class _Publisher:
             )
         )
         if pull is not None:
-            return self.result("updated", self.forge.update_pull(pull, title, body), head, attempt)
+            return self.result(
+                "updated", self.forge.update_pull(pull, title, body), head, attempt
+            )
         try:
-            created = self.forge.create_pull(self.branch, self.base, title, body, req.options)
+            created = self.forge.create_pull(
+                self.branch, self.base, title, body, req.options
+            )
         except PullExistsError:
             # A parallel run (or a lost answer to our own request) opened it: adopt, never duplicate.
             existing = self.forge.find_pull(self.branch, self.base)
             if existing is None:
-                raise ForgeError(f"the forge reports an open pull request from {self.branch} but lists none; run again") from None
+                raise ForgeError(
+                    f"the forge reports an open pull request from {self.branch} but lists none; run again"
+                ) from None
             existing_marker = parse_marker(existing.body)
             if existing_marker and existing_marker.get("head") == head:
                 # Our own create went through but its answer was lost: it is the PR we just opened.
                 self.notes.extend(self.forge.decorate(existing, req.options))
                 return self.result("created", existing, head, attempt)
-            return self.result("updated", self.forge.update_pull(existing, title, body), head, attempt)
+            return self.result(
+                "updated", self.forge.update_pull(existing, title, body), head, attempt
+            )
         self.notes.extend(self.forge.decorate(created, req.options))
         return self.result("created", created, head, attempt)
 
@@ -266,16 +350,21 @@ class _Publisher:
                 image=str(image),
                 tag=image.tag,
                 digest=image.digest,
-                previous=self.req.previous.get(app) or previous_reference(image, [c.old for c in plan.changes]),
+                previous=self.req.previous.get(app)
+                or previous_reference(image, [c.old for c in plan.changes]),
             )
             for app in self.req.apps
         ]
 
-    def merged(self, in_pull: list[PromotedApp], wanted: list[PromotedApp]) -> list[PromotedApp]:
+    def merged(
+        self, in_pull: list[PromotedApp], wanted: list[PromotedApp]
+    ) -> list[PromotedApp]:
         if not self.train:
             return wanted
         names = {w.app for w in wanted}
-        return sorted([p for p in in_pull if p.app not in names] + wanted, key=lambda a: a.app)
+        return sorted(
+            [p for p in in_pull if p.app not in names] + wanted, key=lambda a: a.app
+        )
 
 
 def previous_reference(image: ImageRef, olds: list[str | None]) -> str | None:
@@ -287,7 +376,7 @@ def previous_reference(image: ImageRef, olds: list[str | None]) -> str | None:
         if "/" in old or "@" in old:
             try:
                 ref = ImageRef.parse(old)
-            except Exception:  # not a reference: keep looking
+            except UsageError:  # not a reference: keep looking
                 continue
             if ref.same_repository(image):
                 return str(ref)
@@ -305,8 +394,19 @@ def _local_commit(repo: Path | None, paths: list[str]) -> str | None:
     if repo is None:
         return None
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
-        clean = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", *paths], cwd=repo, capture_output=True)
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        clean = subprocess.run(
+            ["git", "diff", "--quiet", "HEAD", "--", *paths],
+            cwd=repo,
+            capture_output=True,
+            check=False,
+        )
     except (OSError, subprocess.CalledProcessError):
         return None
     return head if clean.returncode == 0 else None
@@ -345,17 +445,78 @@ _FLAG_PARAMS = {
 
 def _pr_options() -> list[Callable[[Any], Any]]:
     return [
-        click.option("--pr", "pr_enabled", is_flag=True, default=False, help="Commit through the forge API and open or update the promotion pull request."),
-        click.option("--forge", "pr_forge", type=click.Choice(["github", "gitlab"]), default=None, help="Forge to publish to (default: forge.type, or detected from CI)."),
-        click.option("--forge-url", "pr_forge_url", metavar="URL", default=None, help="API base URL: GitHub Enterprise https://HOST/api/v3, self-managed GitLab https://HOST."),
-        click.option("--forge-repo", "pr_forge_repo", metavar="REPO", default=None, help="GitOps repository: OWNER/NAME (GitHub), GROUP/PROJECT or id (GitLab)."),
-        click.option("--base-branch", "pr_base_branch", metavar="BRANCH", default=None, help="Branch the pull request targets (default: forge.base_branch, else main)."),
-        click.option("--draft", "pr_draft", is_flag=True, default=None, help="Open the pull request as a draft."),
-        click.option("--auto-merge/--no-auto-merge", "pr_auto_merge", default=None, help="Merge when checks pass (default: the environment's pull_request.auto_merge)."),
-        click.option("--source-repo", "pr_source_repo", default=None, help="Provenance: the repository that built the image (default: from CI)."),
-        click.option("--source-commit", "pr_source_commit", default=None, help="Provenance: the commit that built the image (default: from CI)."),
-        click.option("--run-url", "pr_run_url", default=None, help="Provenance: the CI run URL (default: from CI)."),
-        click.option("--actor", "pr_actor", default=None, help="Provenance: who triggered it (default: from CI)."),
+        click.option(
+            "--pr",
+            "pr_enabled",
+            is_flag=True,
+            default=False,
+            help="Commit through the forge API and open or update the promotion pull request.",
+        ),
+        click.option(
+            "--forge",
+            "pr_forge",
+            type=click.Choice(["github", "gitlab"]),
+            default=None,
+            help="Forge to publish to (default: forge.type, or detected from CI).",
+        ),
+        click.option(
+            "--forge-url",
+            "pr_forge_url",
+            metavar="URL",
+            default=None,
+            help="API base URL: GitHub Enterprise https://HOST/api/v3, self-managed GitLab https://HOST.",
+        ),
+        click.option(
+            "--forge-repo",
+            "pr_forge_repo",
+            metavar="REPO",
+            default=None,
+            help="GitOps repository: OWNER/NAME (GitHub), GROUP/PROJECT or id (GitLab).",
+        ),
+        click.option(
+            "--base-branch",
+            "pr_base_branch",
+            metavar="BRANCH",
+            default=None,
+            help="Branch the pull request targets (default: forge.base_branch, else main).",
+        ),
+        click.option(
+            "--draft",
+            "pr_draft",
+            is_flag=True,
+            default=None,
+            help="Open the pull request as a draft.",
+        ),
+        click.option(
+            "--auto-merge/--no-auto-merge",
+            "pr_auto_merge",
+            default=None,
+            help="Merge when checks pass (default: the environment's pull_request.auto_merge).",
+        ),
+        click.option(
+            "--source-repo",
+            "pr_source_repo",
+            default=None,
+            help="Provenance: the repository that built the image (default: from CI).",
+        ),
+        click.option(
+            "--source-commit",
+            "pr_source_commit",
+            default=None,
+            help="Provenance: the commit that built the image (default: from CI).",
+        ),
+        click.option(
+            "--run-url",
+            "pr_run_url",
+            default=None,
+            help="Provenance: the CI run URL (default: from CI).",
+        ),
+        click.option(
+            "--actor",
+            "pr_actor",
+            default=None,
+            help="Provenance: who triggered it (default: from CI).",
+        ),
     ]
 
 
@@ -368,7 +529,12 @@ def add_pr_options(command: Any) -> Any:
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def inner(*args: Any, **kwargs: Any) -> Any:
-            flags = PrFlags(**{name: kwargs.pop(param, None) for param, name in _FLAG_PARAMS.items()})
+            flags = PrFlags(
+                **{
+                    name: kwargs.pop(param, None)
+                    for param, name in _FLAG_PARAMS.items()
+                }
+            )
             flags.enabled = bool(flags.enabled)
             return fn(*args, pr=flags, **kwargs)
 
@@ -377,7 +543,7 @@ def add_pr_options(command: Any) -> Any:
     if isinstance(command, click.Command):
         assert command.callback is not None
         command.callback = wrap(command.callback)
-        holder: Any = lambda: None  # noqa: E731 - a bare object click.option can attach params to
+        holder: Any = lambda: None
         for option in _pr_options():
             option(holder)
         command.params.extend(reversed(holder.__click_params__))
@@ -407,11 +573,16 @@ def publish_if_requested(
         return None
     environ = os.environ if environ is None else environ
     settings = resolve_settings(
-        config.forge, environ, forge=pr.forge, url=pr.forge_url, repository=pr.forge_repo, base_branch=pr.base_branch
+        config.forge,
+        environ,
+        forge=pr.forge,
+        url=pr.forge_url,
+        repository=pr.forge_repo,
+        base_branch=pr.base_branch,
     )
     try:
         pr_config = dict(config.env(env).pull_request)
-    except Exception:  # an environment unknown to the config has no PR settings
+    except UsageError:  # an environment unknown to the config has no PR settings
         pr_config = {}
     options = PullOptions(
         labels=list(pr_config.get("labels", [])),
@@ -419,10 +590,15 @@ def publish_if_requested(
         team_reviewers=list(pr_config.get("team_reviewers", [])),
         assignees=list(pr_config.get("assignees", [])),
         draft=pr.draft if pr.draft is not None else bool(pr_config.get("draft", False)),
-        auto_merge=pr.auto_merge if pr.auto_merge is not None else bool(pr_config.get("auto_merge", False)),
+        auto_merge=pr.auto_merge
+        if pr.auto_merge is not None
+        else bool(pr_config.get("auto_merge", False)),
     )
     provenance = Provenance.from_env(environ).merged(
-        source_repo=pr.source_repo, commit=pr.source_commit, run_url=pr.run_url, actor=pr.actor
+        source_repo=pr.source_repo,
+        commit=pr.source_commit,
+        run_url=pr.run_url,
+        actor=pr.actor,
     )
     return publish_promotion(
         PromotionRequest(

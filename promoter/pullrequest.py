@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from promoter.finding import CheckResult
 
 MARKER_PREFIX = "<!-- promoter:"
-_MARKER_RE = re.compile(r"<!-- promoter:(\{.*?\}) -->", re.S)
+_MARKER_RE = re.compile(r"<!-- promoter:(\{.*?\}) -->", re.DOTALL)
 COMMIT_TRAILER = "Promoted-by: promoter"
 GITHUB_BODY_LIMIT = 65_536
 _INLINE_DIFF_LINES = 60  # longer diffs are collapsed in <details>
@@ -28,7 +29,13 @@ class PromotedApp:
     previous: str | None = None  # what the environment ran before: the rollback target
 
     def to_marker(self) -> dict[str, Any]:
-        return {"app": self.app, "image": self.image, "digest": self.digest, "tag": self.tag, "from": self.previous}
+        return {
+            "app": self.app,
+            "image": self.image,
+            "digest": self.digest,
+            "tag": self.tag,
+            "from": self.previous,
+        }
 
     @classmethod
     def from_marker(cls, data: Mapping[str, Any]) -> PromotedApp:
@@ -45,7 +52,9 @@ class PromotedApp:
         if self.app != other.app:
             return False
         if self.digest or other.digest:
-            return self.digest == other.digest and (self.tag or None) == (other.tag or None)
+            return self.digest == other.digest and (self.tag or None) == (
+                other.tag or None
+            )
         return self.image == other.image
 
 
@@ -67,7 +76,8 @@ class Provenance:
                 source_repo=repo,
                 commit=environ.get("GITHUB_SHA"),
                 run_url=f"{server}/{repo}/actions/runs/{run}" if repo and run else None,
-                actor=environ.get("GITHUB_TRIGGERING_ACTOR") or environ.get("GITHUB_ACTOR"),
+                actor=environ.get("GITHUB_TRIGGERING_ACTOR")
+                or environ.get("GITHUB_ACTOR"),
             )
         if environ.get("GITLAB_CI") or environ.get("CI_PIPELINE_URL"):
             return cls(
@@ -80,20 +90,37 @@ class Provenance:
 
     def merged(self, **flags: str | None) -> Provenance:
         """Flags given on the command line win over what CI says."""
-        return Provenance(**{k: flags.get(k) or getattr(self, k) for k in ("source_repo", "commit", "run_url", "actor")})
+        return Provenance(
+            **{
+                k: flags.get(k) or getattr(self, k)
+                for k in ("source_repo", "commit", "run_url", "actor")
+            }
+        )
 
     def to_dict(self) -> dict[str, str | None]:
-        return {"source_repo": self.source_repo, "commit": self.commit, "run_url": self.run_url, "actor": self.actor}
+        return {
+            "source_repo": self.source_repo,
+            "commit": self.commit,
+            "run_url": self.run_url,
+            "actor": self.actor,
+        }
 
 
 # ---- marker ---------------------------------------------------------------------------------
 def render_marker(env: str, apps: list[PromotedApp], head: str | None) -> str:
-    data: dict[str, Any] = {"v": 1, "env": env, "apps": [a.to_marker() for a in apps], "head": head}
+    data: dict[str, Any] = {
+        "v": 1,
+        "env": env,
+        "apps": [a.to_marker() for a in apps],
+        "head": head,
+    }
     if len(apps) == 1:
         data.update({k: v for k, v in apps[0].to_marker().items()})
     # "-->" would end the comment early; it cannot occur outside JSON strings, and inside one
     # the escaped form decodes to the same text.
-    text = json.dumps(data, sort_keys=True, separators=(",", ":")).replace("-->", "--\\u003e")
+    text = json.dumps(data, sort_keys=True, separators=(",", ":")).replace(
+        "-->", "--\\u003e"
+    )
     return f"{MARKER_PREFIX}{text} -->"
 
 
@@ -115,7 +142,11 @@ def parse_marker(body: str | None) -> dict[str, Any] | None:
 def marker_apps(marker: Mapping[str, Any] | None) -> list[PromotedApp]:
     if not marker:
         return []
-    return [PromotedApp.from_marker(a) for a in marker.get("apps", []) if isinstance(a, dict)]
+    return [
+        PromotedApp.from_marker(a)
+        for a in marker.get("apps", [])
+        if isinstance(a, dict)
+    ]
 
 
 # ---- title and commit message ------------------------------------------------------------
@@ -136,7 +167,10 @@ def _version(app: PromotedApp) -> str:
 def pull_title(env: str, apps: list[PromotedApp]) -> str:
     if len(apps) == 1:
         return f"promote {apps[0].app} to {env}: {_version(apps[0])}"
-    listed = ", ".join(f"{a.app} {a.tag or title_digest(a.digest) or ''}".strip() for a in sorted(apps, key=lambda a: a.app))
+    listed = ", ".join(
+        f"{a.app} {a.tag or title_digest(a.digest) or ''}".strip()
+        for a in sorted(apps, key=lambda a: a.app)
+    )
     title = f"promote {len(apps)} apps to {env}: {listed}"
     return title if len(title) <= 200 else title[:199] + "…"
 
@@ -145,7 +179,11 @@ def commit_message(env: str, apps: list[PromotedApp]) -> str:
     lines = [pull_title(env, apps), ""]
     for a in apps:
         lines.append(f"{a.app}: {a.previous or '(unknown)'} -> {a.image}")
-    lines += ["", COMMIT_TRAILER, f"Promoter-Target: {env}/{','.join(sorted(a.app for a in apps))}"]
+    lines += [
+        "",
+        COMMIT_TRAILER,
+        f"Promoter-Target: {env}/{','.join(sorted(a.app for a in apps))}",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -171,7 +209,11 @@ def mask_secrets(diff: str) -> str:
     lines = diff.splitlines(keepends=True)
     segments: list[list[int]] = [[]]
     for i, line in enumerate(lines):
-        body = line[1:] if line[:1] in " +-" and not line.startswith(("---", "+++")) else line
+        body = (
+            line[1:]
+            if line[:1] in " +-" and not line.startswith(("---", "+++"))
+            else line
+        )
         if line.startswith("@@") or body.strip() == "---":
             segments.append([])
             continue
@@ -206,7 +248,9 @@ def mask_secrets(diff: str) -> str:
                 end = "\n" if body.endswith("\n") else ""
                 out[i] = f"{prefix}{' ' * depth}{key}: '***'{end}"
             elif not sep:
-                out[i] = f"{prefix}{' ' * depth}'***'" + ("\n" if body.endswith("\n") else "")
+                out[i] = f"{prefix}{' ' * depth}'***'" + (
+                    "\n" if body.endswith("\n") else ""
+                )
     return "".join(out)
 
 
@@ -230,13 +274,21 @@ def _clip_lines(text: str, max_chars: int | None) -> tuple[str, int]:
     return "".join(kept), len(lines) - len(kept)
 
 
-def _code_section(title: str, summary: str, text: str, inline_lines: int, max_chars: int | None) -> str:
+def _code_section(
+    title: str, summary: str, text: str, inline_lines: int, max_chars: int | None
+) -> str:
     overhead = 200 + len(title) + len(summary)
-    body, cut = _clip_lines(text, None if max_chars is None else max(0, max_chars - overhead))
+    body, cut = _clip_lines(
+        text, None if max_chars is None else max(0, max_chars - overhead)
+    )
     if body and not body.endswith("\n"):
         body += "\n"
     fence = _fence(body)
-    note = f"… {cut} more lines not shown (description size limit); see the branch diff\n" if cut else ""
+    note = (
+        f"… {cut} more lines not shown (description size limit); see the branch diff\n"
+        if cut
+        else ""
+    )
     block = f"{fence}diff\n{body}{note}{fence}\n"
     count = text.count("\n") + (0 if text.endswith("\n") else 1)
     if count > inline_lines or cut:
@@ -250,7 +302,12 @@ def _checks_section(checks: CheckResult, max_chars: int | None) -> str:
     except ImportError:
         markdown_summary = None  # type: ignore[assignment]
     if markdown_summary is not None:
-        return markdown_summary(checks, title="Validation, policies and gates", max_chars=max_chars) + "\n"
+        return (
+            markdown_summary(
+                checks, title="Validation, policies and gates", max_chars=max_chars
+            )
+            + "\n"
+        )
     counts = checks.counts()
     lines = [
         "### Validation, policies and gates",
@@ -263,7 +320,9 @@ def _checks_section(checks: CheckResult, max_chars: int | None) -> str:
     for f in checks.ranked():
         where = str(f.location) if f.location else (f.subject or "")
         message = f.message.replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {'waived' if f.waived else f.severity.value} | `{f.rule}` | {message} | {where} |")
+        lines.append(
+            f"| {'waived' if f.waived else f.severity.value} | `{f.rule}` | {message} | {where} |"
+        )
     text = "\n".join(lines) + "\n"
     clipped, cut = _clip_lines(text, max_chars)
     return clipped + (f"\n… {cut} more findings not shown\n" if cut else "")
@@ -275,7 +334,9 @@ def _table(env: str, apps: list[PromotedApp]) -> str:
         algo, _, hexpart = (a.digest or "").partition(":")
         digest = f"`{algo}:{hexpart[:12]}`" if a.digest else "—"
         tag = f"`{a.tag}`" if a.tag else "—"
-        rows.append(f"| {a.app} | {env} | `{a.previous or 'unknown'}` → `{a.image}` | {tag} | {digest} |")
+        rows.append(
+            f"| {a.app} | {env} | `{a.previous or 'unknown'}` → `{a.image}` | {tag} | {digest} |"
+        )
     return "\n".join(rows) + "\n"
 
 
@@ -287,7 +348,15 @@ def _provenance(p: Provenance) -> str:
         ("Actor", p.actor),
     ]
     shown = [f"- {k}: {v}" for k, v in items if v]
-    return "### Provenance\n\n" + ("\n".join(shown) if shown else "- not run in CI (no GITHUB_* or CI_* variables, no flags)") + "\n"
+    return (
+        "### Provenance\n\n"
+        + (
+            "\n".join(shown)
+            if shown
+            else "- not run in CI (no GITHUB_* or CI_* variables, no flags)"
+        )
+        + "\n"
+    )
 
 
 def pull_body(
@@ -303,21 +372,33 @@ def pull_body(
     limit: int = GITHUB_BODY_LIMIT,
 ) -> str:
     """The description a reviewer reads; at most `limit` characters, the marker always kept."""
-    head_part = f"## Promote {', '.join(a.app for a in apps)} to {env}\n\n" + _table(env, apps)
+    head_part = f"## Promote {', '.join(a.app for a in apps)} to {env}\n\n" + _table(
+        env, apps
+    )
     if superseded:
         olds = ", ".join(f"`{s.app}` `{s.image}`" for s in superseded)
         head_part += f"\nThis update supersedes {olds}, which this pull request promoted before.\n"
     tail = _provenance(provenance or Provenance()) + "\n### Rollback\n\n```sh\n"
-    tail += "".join(rollback_command(a.app, env, a.previous) + "\n" for a in apps) + "```\n"
+    tail += (
+        "".join(rollback_command(a.app, env, a.previous) + "\n" for a in apps) + "```\n"
+    )
     marker = render_marker(env, apps, head)
 
     shrinkable: list[Callable[[int | None], str]] = [
-        lambda cap: _code_section("File changes", "File diff", file_diff, _INLINE_DIFF_LINES, cap),
+        lambda cap: _code_section(
+            "File changes", "File diff", file_diff, _INLINE_DIFF_LINES, cap
+        ),
     ]
     if rendered_diff:
         masked = mask_secrets(rendered_diff)
         shrinkable.append(
-            lambda cap: _code_section("Rendered objects", "Rendered diff (Secret values masked)", masked, _INLINE_RENDERED_LINES, cap)
+            lambda cap: _code_section(
+                "Rendered objects",
+                "Rendered diff (Secret values masked)",
+                masked,
+                _INLINE_RENDERED_LINES,
+                cap,
+            )
         )
     if checks is not None:
         shrinkable.append(lambda cap: _checks_section(checks, cap))
@@ -343,7 +424,9 @@ def pull_body(
         else:
             caps[i] = share
             remaining -= share
-    parts = [f(cap) if cap is not None else p for f, cap, p in zip(shrinkable, caps, parts)]
+    parts = [
+        f(cap) if cap is not None else p for f, cap, p in zip(shrinkable, caps, parts)
+    ]
     body = assemble(parts, note)
     if len(body) > limit:  # the fixed parts alone are too long: cut before the marker
         suffix = note + "\n" + marker + "\n"

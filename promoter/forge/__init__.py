@@ -15,14 +15,28 @@ from promoter.forge.settings import ForgeSettings, resolve_settings
 if TYPE_CHECKING:
     from promoter.forge.retry import WaitBudget
 
-__all__ = ["Forge", "ForgeSettings", "PullInfo", "PullOptions", "Redactor", "open_forge", "resolve_settings"]
+__all__ = [
+    "Forge",
+    "ForgeSettings",
+    "PullInfo",
+    "PullOptions",
+    "Redactor",
+    "open_forge",
+    "resolve_settings",
+]
 
 
-def open_forge(settings: ForgeSettings, redact: Redactor | None = None, budget: WaitBudget | None = None) -> Forge:
+def open_forge(
+    settings: ForgeSettings,
+    redact: Redactor | None = None,
+    budget: WaitBudget | None = None,
+) -> Forge:
     from promoter.forge.retry import WaitBudget
 
     redact = redact or Redactor(settings.token)
-    budget = budget or WaitBudget(max_total=settings.max_wait_seconds, sleep=settings.sleep)
+    budget = budget or WaitBudget(
+        max_total=settings.max_wait_seconds, sleep=settings.sleep
+    )
     if settings.type == "github":
         from promoter.forge.github import GitHubForge
 

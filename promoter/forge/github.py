@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import requests
 from github import Auth, Github, GithubException
 
 from promoter.errors import ForgeError
-from promoter.forge.base import BranchExistsError, BranchInfo, PullExistsError, PullInfo, PullOptions, StaleHeadError, WriteMode
+from promoter.forge.base import (
+    BranchExistsError,
+    BranchInfo,
+    PullExistsError,
+    PullInfo,
+    PullOptions,
+    StaleHeadError,
+    WriteMode,
+)
 from promoter.forge.redact import Redactor
 from promoter.forge.retry import RetryPolicy, WaitBudget
 from promoter.forge.settings import ForgeSettings
@@ -29,12 +38,16 @@ class GitHubForge:
     kind = "github"
     body_limit = BODY_LIMIT
 
-    def __init__(self, settings: ForgeSettings, redact: Redactor, budget: WaitBudget) -> None:
+    def __init__(
+        self, settings: ForgeSettings, redact: Redactor, budget: WaitBudget
+    ) -> None:
         self.settings = settings
         self.repository = settings.repository
         self._redact = redact
         self._budget = budget
-        retry = RetryPolicy(total=settings.max_retries, budget=budget, backoff=settings.backoff)
+        retry = RetryPolicy(
+            total=settings.max_retries, budget=budget, backoff=settings.backoff
+        )
         # No client-side throttling: a promotion makes a handful of requests, well under the
         # secondary limits; the retry policy handles a limit when the server signals one.
         self._gh = Github(
@@ -50,7 +63,9 @@ class GitHubForge:
         self._repo = self._gh.get_repo(settings.repository)  # lazy: no request
         self._path = f"/repos/{settings.repository}"
         self._owner = settings.repository.split("/", 1)[0]
-        self._trees: dict[str, str] = {}  # commit sha -> tree sha, learned for free from branch answers
+        self._trees: dict[
+            str, str
+        ] = {}  # commit sha -> tree sha, learned for free from branch answers
 
     # ---- errors ----------------------------------------------------------------------------
     def _text(self, exc: GithubException) -> str:
@@ -73,7 +88,11 @@ class GitHubForge:
         if isinstance(exc, GithubException):
             status, text = exc.status, self._text(exc)
             headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-            limited = "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0" or "rate limit" in text.lower()
+            limited = (
+                "retry-after" in headers
+                or headers.get("x-ratelimit-remaining") == "0"
+                or "rate limit" in text.lower()
+            )
             if status == 401:
                 msg = f"GitHub rejected the token while {doing} (401 {text}): set GITHUB_TOKEN or GH_TOKEN (or forge.token_env) to a valid token for {url}"
             elif status in (403, 429) and limited:
@@ -84,7 +103,10 @@ class GitHubForge:
                     f"(forge.max_wait_seconds = {self.settings.max_wait_seconds:g}); run again later"
                 )
             elif status == 403 or "Resource not accessible" in text:
-                msg = f"the token cannot write to {repo} while {doing} (403 {text}): " + _PERMISSION_HINT.format(repo=repo)
+                msg = (
+                    f"the token cannot write to {repo} while {doing} (403 {text}): "
+                    + _PERMISSION_HINT.format(repo=repo)
+                )
             elif status >= 500:
                 msg = f"GitHub kept failing while {doing}: {status} {text} (after {self.settings.max_retries} retries)"
             else:
@@ -110,7 +132,11 @@ class GitHubForge:
             try:
                 return fn()
             except GithubException as exc:
-                if _EVENTUAL in self._text(exc) and attempt < 3 and self._budget.take(self.settings.backoff * 2**attempt):
+                if (
+                    _EVENTUAL in self._text(exc)
+                    and attempt < 3
+                    and self._budget.take(self.settings.backoff * 2**attempt)
+                ):
                     continue
                 raise self._error(exc, doing) from None
             except requests.exceptions.RequestException as exc:
@@ -119,7 +145,9 @@ class GitHubForge:
     # ---- reading -----------------------------------------------------------------------------
     def base_head(self, branch: str) -> str:
         try:
-            _, data = self._req.requestJsonAndCheck("GET", f"{self._path}/branches/{quote(branch)}")
+            _, data = self._req.requestJsonAndCheck(
+                "GET", f"{self._path}/branches/{quote(branch)}"
+            )
         except GithubException as exc:
             if exc.status != 404:
                 raise self._error(exc, f"reading branch {branch}") from None
@@ -148,7 +176,9 @@ class GitHubForge:
 
     def branch_info(self, branch: str) -> BranchInfo | None:
         try:
-            _, data = self._req.requestJsonAndCheck("GET", f"{self._path}/branches/{quote(branch)}")
+            _, data = self._req.requestJsonAndCheck(
+                "GET", f"{self._path}/branches/{quote(branch)}"
+            )
         except GithubException as exc:
             if exc.status == 404:
                 return None
@@ -156,11 +186,17 @@ class GitHubForge:
         except requests.exceptions.RequestException as exc:
             raise self._error(exc, f"reading branch {branch}") from None
         commit = data["commit"]
-        return BranchInfo(commit["sha"], commit["commit"]["message"], commit["commit"]["author"]["name"])
+        return BranchInfo(
+            commit["sha"],
+            commit["commit"]["message"],
+            commit["commit"]["author"]["name"],
+        )
 
     def read_file(self, ref: str, path: str) -> str | None:
         try:
-            _, data = self._req.requestJsonAndCheck("GET", f"{self._path}/contents/{quote(path)}", parameters={"ref": ref})
+            _, data = self._req.requestJsonAndCheck(
+                "GET", f"{self._path}/contents/{quote(path)}", parameters={"ref": ref}
+            )
         except GithubException as exc:
             if exc.status == 404:
                 return None
@@ -173,16 +209,29 @@ class GitHubForge:
             return base64.b64decode(data.get("content") or "").decode("utf-8")
         # Files over 1 MB come without content: fetch the blob.
         with self._calling(f"reading {path} at {ref[:12]}"):
-            _, blob = self._req.requestJsonAndCheck("GET", f"{self._path}/git/blobs/{data['sha']}")
+            _, blob = self._req.requestJsonAndCheck(
+                "GET", f"{self._path}/git/blobs/{data['sha']}"
+            )
         return base64.b64decode(blob["content"]).decode("utf-8")
 
     def find_pull(self, branch: str, base: str) -> PullInfo | None:
         # The owner prefix is required: without it GitHub ignores the filter (PyGithub issue 1566).
-        params = {"state": "open", "head": f"{self._owner}:{branch}", "base": base, "per_page": 10}
+        params = {
+            "state": "open",
+            "head": f"{self._owner}:{branch}",
+            "base": base,
+            "per_page": 10,
+        }
         with self._calling(f"looking for an open pull request from {branch}"):
-            _, data = self._req.requestJsonAndCheck("GET", f"{self._path}/pulls", parameters=params)
+            _, data = self._req.requestJsonAndCheck(
+                "GET", f"{self._path}/pulls", parameters=params
+            )
         for pr in data or []:
-            if pr["head"]["ref"] == branch and pr["base"]["ref"] == base and pr["state"] == "open":
+            if (
+                pr["head"]["ref"] == branch
+                and pr["base"]["ref"] == base
+                and pr["state"] == "open"
+            ):
                 return self._info(pr)
         return None
 
@@ -211,7 +260,9 @@ class GitHubForge:
         expected_head: str | None = None,
     ) -> str:
         if self.settings.commit_method == "git-data":
-            return self._write_git_data(branch, parent, files, message, mode=mode, expected_head=expected_head)
+            return self._write_git_data(
+                branch, parent, files, message, mode=mode, expected_head=expected_head
+            )
         if mode == "create":
             self._create_ref(branch, parent)
             try:
@@ -230,9 +281,13 @@ class GitHubForge:
     def _ref_error(self, exc: GithubException, branch: str, doing: str) -> ForgeError:
         text = self._text(exc)
         if exc.status == 422 and "Reference already exists" in text:
-            return BranchExistsError(f"branch {branch} already exists in {self.repository}")
+            return BranchExistsError(
+                f"branch {branch} already exists in {self.repository}"
+            )
         if exc.status == 422 and "not a fast forward" in text:
-            return StaleHeadError(f"branch {branch} moved while promoter was writing it")
+            return StaleHeadError(
+                f"branch {branch} moved while promoter was writing it"
+            )
         if "Protected branch" in text or "protected" in text.lower():
             return self._protected(branch, text)
         return self._error(exc, doing)
@@ -247,7 +302,11 @@ class GitHubForge:
 
     def _create_ref(self, branch: str, sha: str) -> None:
         try:
-            self._req.requestJsonAndCheck("POST", f"{self._path}/git/refs", input={"ref": f"refs/heads/{branch}", "sha": sha})
+            self._req.requestJsonAndCheck(
+                "POST",
+                f"{self._path}/git/refs",
+                input={"ref": f"refs/heads/{branch}", "sha": sha},
+            )
         except GithubException as exc:
             raise self._ref_error(exc, branch, f"creating branch {branch}") from None
         except requests.exceptions.RequestException as exc:
@@ -256,40 +315,57 @@ class GitHubForge:
     def _move_ref(self, branch: str, sha: str, *, force: bool) -> None:
         try:
             self._req.requestJsonAndCheck(
-                "PATCH", f"{self._path}/git/refs/heads/{quote(branch)}", input={"sha": sha, "force": force}
+                "PATCH",
+                f"{self._path}/git/refs/heads/{quote(branch)}",
+                input={"sha": sha, "force": force},
             )
         except GithubException as exc:
             raise self._ref_error(exc, branch, f"updating branch {branch}") from None
         except requests.exceptions.RequestException as exc:
             raise self._error(exc, f"updating branch {branch}") from None
 
-    def _commit_on_branch(self, branch: str, expected: str, files: dict[str, str], message: str) -> str:
+    def _commit_on_branch(
+        self, branch: str, expected: str, files: dict[str, str], message: str
+    ) -> str:
         # GraphQL createCommitOnBranch: one request for all files, signed by GitHub (Verified),
         # and expectedHeadOid makes the write conditional on the branch not having moved.
         headline, _, body = message.partition("\n")
         mutation_input = {
-            "branch": {"repositoryNameWithOwner": self.repository, "branchName": branch},
+            "branch": {
+                "repositoryNameWithOwner": self.repository,
+                "branchName": branch,
+            },
             "expectedHeadOid": expected,
             "fileChanges": {
                 "additions": [
-                    {"path": p, "contents": base64.b64encode(t.encode("utf-8")).decode()} for p, t in sorted(files.items())
+                    {
+                        "path": p,
+                        "contents": base64.b64encode(t.encode("utf-8")).decode(),
+                    }
+                    for p, t in sorted(files.items())
                 ]
             },
             "message": {"headline": headline, "body": body.strip("\n")},
         }
         try:
-            _, data = self._req.graphql_named_mutation("createCommitOnBranch", mutation_input, "commit { oid url }")
+            _, data = self._req.graphql_named_mutation(
+                "createCommitOnBranch", mutation_input, "commit { oid url }"
+            )
         except GithubException as exc:
             text = self._text(exc)
             errors = exc.data.get("errors", []) if isinstance(exc.data, dict) else []
             types = {e.get("type") for e in errors if isinstance(e, dict)}
             if "STALE_DATA" in types or "Expected branch to point to" in text:
-                raise StaleHeadError(f"branch {branch} moved while promoter was writing it") from None
+                raise StaleHeadError(
+                    f"branch {branch} moved while promoter was writing it"
+                ) from None
             if "Protected branch" in text or "rejected" in text:
                 raise self._protected(branch, text.strip()) from None
             if "FORBIDDEN" in types or "Resource not accessible" in text:
                 raise ForgeError(
-                    self._redact(f"the token cannot write to {self.repository} (createCommitOnBranch: {text.strip()}): ")
+                    self._redact(
+                        f"the token cannot write to {self.repository} (createCommitOnBranch: {text.strip()}): "
+                    )
                     + _PERMISSION_HINT.format(repo=self.repository)
                 ) from None
             raise self._error(exc, f"committing to {branch}") from None
@@ -298,7 +374,14 @@ class GitHubForge:
         return str(data["commit"]["oid"])
 
     def _write_git_data(
-        self, branch: str, parent: str, files: dict[str, str], message: str, *, mode: WriteMode, expected_head: str | None
+        self,
+        branch: str,
+        parent: str,
+        files: dict[str, str],
+        message: str,
+        *,
+        mode: WriteMode,
+        expected_head: str | None,
     ) -> str:
         # Git Data API: tree + commit + ref. Unsigned commits, one more request than GraphQL on update.
         start = expected_head if mode == "append" else parent
@@ -306,12 +389,23 @@ class GitHubForge:
         with self._calling(f"committing to {branch}"):
             base_tree = self._trees.get(start)
             if base_tree is None:
-                _, c = self._req.requestJsonAndCheck("GET", f"{self._path}/git/commits/{start}")
+                _, c = self._req.requestJsonAndCheck(
+                    "GET", f"{self._path}/git/commits/{start}"
+                )
                 base_tree = c["tree"]["sha"]
-            entries = [{"path": p, "mode": "100644", "type": "blob", "content": t} for p, t in sorted(files.items())]
-            _, tree = self._req.requestJsonAndCheck("POST", f"{self._path}/git/trees", input={"base_tree": base_tree, "tree": entries})
+            entries = [
+                {"path": p, "mode": "100644", "type": "blob", "content": t}
+                for p, t in sorted(files.items())
+            ]
+            _, tree = self._req.requestJsonAndCheck(
+                "POST",
+                f"{self._path}/git/trees",
+                input={"base_tree": base_tree, "tree": entries},
+            )
             _, commit = self._req.requestJsonAndCheck(
-                "POST", f"{self._path}/git/commits", input={"message": message, "tree": tree["sha"], "parents": [start]}
+                "POST",
+                f"{self._path}/git/commits",
+                input={"message": message, "tree": tree["sha"], "parents": [start]},
             )
         sha = str(commit["sha"])
         if mode == "create":
@@ -323,22 +417,40 @@ class GitHubForge:
 
     def _delete_quietly(self, branch: str) -> None:
         try:
-            self._req.requestJsonAndCheck("DELETE", f"{self._path}/git/refs/heads/{quote(branch)}")
+            self._req.requestJsonAndCheck(
+                "DELETE", f"{self._path}/git/refs/heads/{quote(branch)}"
+            )
         except (GithubException, requests.exceptions.RequestException):
             pass
 
     def delete_branch(self, branch: str) -> None:
         with self._calling(f"deleting branch {branch}"):
-            self._req.requestJsonAndCheck("DELETE", f"{self._path}/git/refs/heads/{quote(branch)}")
+            self._req.requestJsonAndCheck(
+                "DELETE", f"{self._path}/git/refs/heads/{quote(branch)}"
+            )
 
     # ---- pull requests -----------------------------------------------------------------------
-    def create_pull(self, branch: str, base: str, title: str, body: str, options: PullOptions) -> PullInfo:
-        payload = {"title": title, "body": body, "head": branch, "base": base, "draft": options.draft}
+    def create_pull(
+        self, branch: str, base: str, title: str, body: str, options: PullOptions
+    ) -> PullInfo:
+        payload = {
+            "title": title,
+            "body": body,
+            "head": branch,
+            "base": base,
+            "draft": options.draft,
+        }
         try:
-            _, data = self._req.requestJsonAndCheck("POST", f"{self._path}/pulls", input=payload)
+            _, data = self._req.requestJsonAndCheck(
+                "POST", f"{self._path}/pulls", input=payload
+            )
         except GithubException as exc:
-            if exc.status == 422 and "A pull request already exists for" in self._text(exc):
-                raise PullExistsError(f"a pull request from {branch} already exists") from None
+            if exc.status == 422 and "A pull request already exists for" in self._text(
+                exc
+            ):
+                raise PullExistsError(
+                    f"a pull request from {branch} already exists"
+                ) from None
             raise self._error(exc, f"opening a pull request from {branch}") from None
         except requests.exceptions.RequestException as exc:
             raise self._error(exc, f"opening a pull request from {branch}") from None
@@ -347,10 +459,14 @@ class GitHubForge:
     def update_pull(self, pull: PullInfo, title: str, body: str) -> PullInfo:
         def call() -> Any:
             return self._req.requestJsonAndCheck(
-                "PATCH", f"{self._path}/pulls/{pull.number}", input={"title": title, "body": body}
+                "PATCH",
+                f"{self._path}/pulls/{pull.number}",
+                input={"title": title, "body": body},
             )[1]
 
-        return self._info(self._eventually(f"updating pull request #{pull.number}", call))
+        return self._info(
+            self._eventually(f"updating pull request #{pull.number}", call)
+        )
 
     def decorate(self, pull: PullInfo, options: PullOptions) -> list[str]:
         notes: list[str] = []
@@ -363,13 +479,20 @@ class GitHubForge:
                 issue["assignees"] = options.assignees
             self._eventually(
                 f"labelling pull request #{n}",
-                lambda: self._req.requestJsonAndCheck("PATCH", f"{self._path}/issues/{n}", input=issue),
+                lambda: self._req.requestJsonAndCheck(
+                    "PATCH", f"{self._path}/issues/{n}", input=issue
+                ),
             )
         if options.reviewers or options.team_reviewers:
-            review = {"reviewers": options.reviewers, "team_reviewers": options.team_reviewers}
+            review = {
+                "reviewers": options.reviewers,
+                "team_reviewers": options.team_reviewers,
+            }
             self._eventually(
                 f"requesting reviewers on pull request #{n}",
-                lambda: self._req.requestJsonAndCheck("POST", f"{self._path}/pulls/{n}/requested_reviewers", input=review),
+                lambda: self._req.requestJsonAndCheck(
+                    "POST", f"{self._path}/pulls/{n}/requested_reviewers", input=review
+                ),
             )
         if options.auto_merge:
             notes.extend(self._auto_merge(pull))
@@ -380,7 +503,9 @@ class GitHubForge:
             self._eventually(
                 f"enabling auto-merge on pull request #{pull.number}",
                 lambda: self._req.graphql_named_mutation(
-                    "enablePullRequestAutoMerge", {"pullRequestId": pull.node_id, "mergeMethod": "MERGE"}, "clientMutationId"
+                    "enablePullRequestAutoMerge",
+                    {"pullRequestId": pull.node_id, "mergeMethod": "MERGE"},
+                    "clientMutationId",
                 ),
             )
             return ["auto-merge enabled"]
@@ -389,14 +514,20 @@ class GitHubForge:
             if "clean status" in text:
                 # Already mergeable: GitHub will not queue it, so merge now.
                 with self._calling(f"merging pull request #{pull.number}"):
-                    self._req.requestJsonAndCheck("PUT", f"{self._path}/pulls/{pull.number}/merge", input={"merge_method": "merge"})
+                    self._req.requestJsonAndCheck(
+                        "PUT",
+                        f"{self._path}/pulls/{pull.number}/merge",
+                        input={"merge_method": "merge"},
+                    )
                 return ["merged: the pull request was already mergeable"]
             if "not allowed" in text:
-                return ["auto-merge not enabled: turn on 'Allow auto-merge' in the repository settings (Settings → General)"]
+                return [
+                    "auto-merge not enabled: turn on 'Allow auto-merge' in the repository settings (Settings → General)"
+                ]
             raise
 
     def close(self) -> None:
         try:
             self._gh.close()
-        except Exception:  # closing a pool never decides anything
+        except OSError:  # closing a pool never decides anything
             pass

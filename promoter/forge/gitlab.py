@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import gitlab
@@ -12,7 +13,15 @@ from gitlab.exceptions import GitlabError
 from requests.adapters import HTTPAdapter
 
 from promoter.errors import ForgeError
-from promoter.forge.base import BranchExistsError, BranchInfo, PullExistsError, PullInfo, PullOptions, StaleHeadError, WriteMode
+from promoter.forge.base import (
+    BranchExistsError,
+    BranchInfo,
+    PullExistsError,
+    PullInfo,
+    PullOptions,
+    StaleHeadError,
+    WriteMode,
+)
 from promoter.forge.redact import Redactor
 from promoter.forge.retry import RetryPolicy, WaitBudget
 from promoter.forge.settings import ForgeSettings
@@ -38,26 +47,45 @@ class GitLabForge:
     kind = "gitlab"
     body_limit = BODY_LIMIT
 
-    def __init__(self, settings: ForgeSettings, redact: Redactor, budget: WaitBudget) -> None:
+    def __init__(
+        self, settings: ForgeSettings, redact: Redactor, budget: WaitBudget
+    ) -> None:
         self.settings = settings
         self.repository = settings.repository
         self._redact = redact
         self._budget = budget
         session = requests.Session()
-        adapter = HTTPAdapter(max_retries=RetryPolicy(total=settings.max_retries, budget=budget, backoff=settings.backoff))
+        adapter = HTTPAdapter(
+            max_retries=RetryPolicy(
+                total=settings.max_retries, budget=budget, backoff=settings.backoff
+            )
+        )
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        self._gl = _Gitlab(settings.url, private_token=settings.token, session=session, timeout=settings.timeout)
-        self._project = self._gl.projects.get(settings.repository, lazy=True)  # no request
+        self._gl = _Gitlab(
+            settings.url,
+            private_token=settings.token,
+            session=session,
+            timeout=settings.timeout,
+        )
+        self._project = self._gl.projects.get(
+            settings.repository, lazy=True
+        )  # no request
         self._path = f"/projects/{quote(str(settings.repository), safe='')}"
-        self._last_commit: dict[tuple[str, str], str] = {}  # (ref, path) -> last_commit_id from file reads
+        self._last_commit: dict[
+            tuple[str, str], str
+        ] = {}  # (ref, path) -> last_commit_id from file reads
 
     # ---- errors ----------------------------------------------------------------------------
     def _error(self, exc: Exception, doing: str) -> ForgeError:
         repo, url = self.repository, self.settings.url
         if isinstance(exc, GitlabError):
             status, text = exc.response_code or 0, str(exc.error_message)
-            text = text[len(str(status)) :].strip() if text.startswith(str(status)) else text  # GitLab repeats the code
+            text = (
+                text[len(str(status)) :].strip()
+                if text.startswith(str(status))
+                else text
+            )  # GitLab repeats the code
             if status == 401:
                 msg = f"GitLab rejected the token while {doing} (401 {text}): set GITLAB_TOKEN (or forge.token_env) to a valid token for {url}"
             elif status == 429:
@@ -68,7 +96,10 @@ class GitLabForge:
                     f"(forge.max_wait_seconds = {self.settings.max_wait_seconds:g}); run again later"
                 )
             elif status == 403:
-                msg = f"the token cannot write to {repo} while {doing} (403 {text}): " + _PERMISSION_HINT.format(repo=repo)
+                msg = (
+                    f"the token cannot write to {repo} while {doing} (403 {text}): "
+                    + _PERMISSION_HINT.format(repo=repo)
+                )
             elif status >= 500:
                 msg = f"GitLab kept failing while {doing}: {status} {text} (after {self.settings.max_retries} retries)"
             else:
@@ -91,7 +122,9 @@ class GitLabForge:
     # ---- reading -----------------------------------------------------------------------------
     def base_head(self, branch: str) -> str:
         try:
-            data = self._gl.http_get(f"{self._path}/repository/branches/{quote(branch, safe='')}")
+            data: Any = self._gl.http_get(
+                f"{self._path}/repository/branches/{quote(branch, safe='')}"
+            )
         except GitlabError as exc:
             if exc.response_code != 404:
                 raise self._error(exc, f"reading branch {branch}") from None
@@ -111,7 +144,9 @@ class GitLabForge:
 
     def branch_info(self, branch: str) -> BranchInfo | None:
         try:
-            data = self._gl.http_get(f"{self._path}/repository/branches/{quote(branch, safe='')}")
+            data: Any = self._gl.http_get(
+                f"{self._path}/repository/branches/{quote(branch, safe='')}"
+            )
         except GitlabError as exc:
             if exc.response_code == 404:
                 return None
@@ -119,7 +154,9 @@ class GitLabForge:
         except requests.exceptions.RequestException as exc:
             raise self._error(exc, f"reading branch {branch}") from None
         c = data["commit"]
-        return BranchInfo(str(c["id"]), str(c.get("message") or ""), str(c.get("author_name") or ""))
+        return BranchInfo(
+            str(c["id"]), str(c.get("message") or ""), str(c.get("author_name") or "")
+        )
 
     def read_file(self, ref: str, path: str) -> str | None:
         try:
@@ -137,7 +174,11 @@ class GitLabForge:
     def find_pull(self, branch: str, base: str) -> PullInfo | None:
         with self._calling(f"looking for an open merge request from {branch}"):
             mrs = self._project.mergerequests.list(
-                source_branch=branch, target_branch=base, state="opened", get_all=False, per_page=10
+                source_branch=branch,
+                target_branch=base,
+                state="opened",
+                get_all=False,
+                per_page=10,
             )
         for mr in mrs:
             if mr.source_branch == branch and mr.state == "opened":
@@ -171,13 +212,21 @@ class GitLabForge:
         start = expected_head if mode == "append" else parent
         actions = []
         for path, text in sorted(files.items()):
-            action: dict[str, Any] = {"action": "update", "file_path": path, "content": text}
+            action: dict[str, Any] = {
+                "action": "update",
+                "file_path": path,
+                "content": text,
+            }
             last = self._last_commit.get((start or "", path))
             if mode == "append" and last:
                 # GitLab refuses (400) when the file changed on the branch since we read it.
                 action["last_commit_id"] = last
             actions.append(action)
-        data: dict[str, Any] = {"branch": branch, "commit_message": message, "actions": actions}
+        data: dict[str, Any] = {
+            "branch": branch,
+            "commit_message": message,
+            "actions": actions,
+        }
         if mode in ("create", "reset"):
             data["start_sha"] = parent
         if mode == "reset":
@@ -187,9 +236,13 @@ class GitLabForge:
         except GitlabError as exc:
             text = str(exc.error_message)
             if "already exists" in text and "branch" in text.lower():
-                raise BranchExistsError(f"branch {branch} already exists in {self.repository}") from None
+                raise BranchExistsError(
+                    f"branch {branch} already exists in {self.repository}"
+                ) from None
             if "has changed since" in text:
-                raise StaleHeadError(f"branch {branch} changed while promoter was writing it") from None
+                raise StaleHeadError(
+                    f"branch {branch} changed while promoter was writing it"
+                ) from None
             if "not allowed to push" in text:
                 raise ForgeError(
                     self._redact(
@@ -204,20 +257,26 @@ class GitLabForge:
 
     def delete_branch(self, branch: str) -> None:
         with self._calling(f"deleting branch {branch}"):
-            self._gl.http_delete(f"{self._path}/repository/branches/{quote(branch, safe='')}")
+            self._gl.http_delete(
+                f"{self._path}/repository/branches/{quote(branch, safe='')}"
+            )
 
     # ---- merge requests ----------------------------------------------------------------------
     def _user_ids(self, names: list[str]) -> list[int]:
         ids = []
         for name in names:
             with self._calling(f"looking up GitLab user {name}"):
-                found = self._gl.http_get("/users", query_data={"username": name})
+                found: Any = self._gl.http_get("/users", query_data={"username": name})
             if not found:
-                raise ForgeError(f"GitLab user {name!r} (environments[].pull_request) does not exist on {self.settings.url}")
+                raise ForgeError(
+                    f"GitLab user {name!r} (environments[].pull_request) does not exist on {self.settings.url}"
+                )
             ids.append(int(found[0]["id"]))
         return ids
 
-    def create_pull(self, branch: str, base: str, title: str, body: str, options: PullOptions) -> PullInfo:
+    def create_pull(
+        self, branch: str, base: str, title: str, body: str, options: PullOptions
+    ) -> PullInfo:
         data: dict[str, Any] = {
             "source_branch": branch,
             "target_branch": base,
@@ -233,10 +292,12 @@ class GitLabForge:
         if options.reviewers:
             data["reviewer_ids"] = self._user_ids(options.reviewers)
         try:
-            mr = self._gl.http_post(f"{self._path}/merge_requests", post_data=data)
+            mr: Any = self._gl.http_post(f"{self._path}/merge_requests", post_data=data)
         except GitlabError as exc:
             if exc.response_code == 409:
-                raise PullExistsError(f"a merge request from {branch} already exists") from None
+                raise PullExistsError(
+                    f"a merge request from {branch} already exists"
+                ) from None
             raise self._error(exc, f"opening a merge request from {branch}") from None
         except requests.exceptions.RequestException as exc:
             raise self._error(exc, f"opening a merge request from {branch}") from None
@@ -245,7 +306,10 @@ class GitLabForge:
     def update_pull(self, pull: PullInfo, title: str, body: str) -> PullInfo:
         shown = f"Draft: {title}" if pull.draft else title
         with self._calling(f"updating merge request !{pull.number}"):
-            mr = self._gl.http_put(f"{self._path}/merge_requests/{pull.number}", post_data={"title": shown, "description": body})
+            mr: Any = self._gl.http_put(
+                f"{self._path}/merge_requests/{pull.number}",
+                post_data={"title": shown, "description": body},
+            )
         return self._info(mr)
 
     def decorate(self, pull: PullInfo, options: PullOptions) -> list[str]:
@@ -254,17 +318,30 @@ class GitLabForge:
             notes.append("team_reviewers are a GitHub setting; GitLab ignores them")
         if options.auto_merge:
             try:
-                mr = self._gl.http_put(f"{self._path}/merge_requests/{pull.number}/merge", post_data={"auto_merge": True})
+                merged: Any = self._gl.http_put(
+                    f"{self._path}/merge_requests/{pull.number}/merge",
+                    post_data={"auto_merge": True},
+                )
             except GitlabError as exc:
-                notes.append(self._redact(f"auto-merge not set: {exc.response_code} {exc.error_message}"))
+                notes.append(
+                    self._redact(
+                        f"auto-merge not set: {exc.response_code} {exc.error_message}"
+                    )
+                )
             except requests.exceptions.RequestException as exc:
-                raise self._error(exc, f"setting auto-merge on !{pull.number}") from None
+                raise self._error(
+                    exc, f"setting auto-merge on !{pull.number}"
+                ) from None
             else:
-                notes.append("merged: the merge request was already mergeable" if mr.get("state") == "merged" else "auto-merge enabled")
+                notes.append(
+                    "merged: the merge request was already mergeable"
+                    if merged.get("state") == "merged"
+                    else "auto-merge enabled"
+                )
         return notes
 
     def close(self) -> None:
         try:
             self._gl.session.close()
-        except Exception:  # closing a pool never decides anything
+        except OSError:  # closing a pool never decides anything
             pass

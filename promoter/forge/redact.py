@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 MASK = "***"
 # Token shapes worth hiding even when we were not told the value (a URL with credentials, a pasted token).
@@ -18,7 +18,9 @@ _KNOWN_SHAPES = re.compile(
 class Redactor:
     def __init__(self, *secrets: str | None) -> None:
         # Longest first, so a secret containing another is replaced whole.
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self.secrets = sorted(
+            {s for s in secrets if s and len(s) >= 4}, key=len, reverse=True
+        )
 
     def __call__(self, text: object) -> str:
         out = str(text)
@@ -35,11 +37,16 @@ class Redactor:
             record = previous(*args, **kwargs)
             try:
                 message = record.getMessage()
-            except Exception:  # a broken format string is the caller's problem, not a leak
+            except (
+                TypeError,
+                ValueError,
+            ):  # a broken format string is the caller's problem, not a leak
                 message = str(record.msg)
             record.msg, record.args = self(message), ()
             if record.exc_info and record.exc_info[1] is not None:
-                record.exc_text = self(logging.Formatter().formatException(record.exc_info))
+                record.exc_text = self(
+                    logging.Formatter().formatException(record.exc_info)
+                )
                 record.exc_info = None
             return record
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
@@ -40,14 +41,18 @@ class WaitBudget:
         return True
 
 
-def rate_limit_wait(status: int, headers: Mapping[str, str], now: float) -> float | None:
+def rate_limit_wait(
+    status: int, headers: Mapping[str, str], now: float
+) -> float | None:
     """Seconds a rate-limited answer asks us to wait, or None when the answer is no rate limit."""
     retry_after = headers.get("Retry-After")
     if retry_after:
         try:
             return max(0.0, float(retry_after))
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(retry_after) if retry_after else None
+            parsed = (
+                email.utils.parsedate_to_datetime(retry_after) if retry_after else None
+            )
             if parsed is not None:
                 return max(0.0, parsed.timestamp() - now)
     remaining = headers.get("X-RateLimit-Remaining", headers.get("RateLimit-Remaining"))
@@ -63,9 +68,17 @@ def rate_limit_wait(status: int, headers: Mapping[str, str], now: float) -> floa
 class RetryPolicy(Retry):
     """urllib3 Retry for forge APIs (see module docstring)."""
 
-    def __init__(self, *, budget: WaitBudget | None = None, backoff: float = 0.5, **kw: Any) -> None:
-        kw["allowed_methods"] = None  # POSTs too: publish re-checks state, so a replayed write is adopted
-        kw["raise_on_status"] = False  # hand the final answer to the client, which raises its own error
+    next_wait: float = 0.0  # set on the copy increment() returns, slept by sleep()
+
+    def __init__(
+        self, *, budget: WaitBudget | None = None, backoff: float = 0.5, **kw: Any
+    ) -> None:
+        kw["allowed_methods"] = (
+            None  # POSTs too: publish re-checks state, so a replayed write is adopted
+        )
+        kw["raise_on_status"] = (
+            False  # hand the final answer to the client, which raises its own error
+        )
         kw.setdefault("status_forcelist", None)
         kw.setdefault("backoff_factor", backoff)
         super().__init__(**kw)
@@ -78,7 +91,9 @@ class RetryPolicy(Retry):
         new.backoff = self.backoff
         return new
 
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+    def is_retry(
+        self, method: str, status_code: int, has_retry_after: bool = False
+    ) -> bool:
         if not self.total:
             return False
         return status_code >= 500 or status_code in (403, 429)
@@ -94,7 +109,9 @@ class RetryPolicy(Retry):
     ) -> Retry:
         wait: float | None = None
         if response is not None and response.status in (403, 429):
-            wait = rate_limit_wait(response.status, response.headers, self.budget.clock())
+            wait = rate_limit_wait(
+                response.status, response.headers, self.budget.clock()
+            )
             if wait is None and response.status == 403:
                 # A plain 403 is a permission problem: never retried.
                 raise MaxRetryError(_pool, url or "", None)
@@ -109,4 +126,4 @@ class RetryPolicy(Retry):
         return new
 
     def sleep(self, response: Any = None) -> None:
-        self.budget.take(getattr(self, "next_wait", 0.0))
+        self.budget.take(self.next_wait)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from promoter.errors import ConfigError, UsageError
 
@@ -32,7 +33,13 @@ class ForgeSettings:
 
     def branch(self, env: str, apps: list[str]) -> str:
         # A release train is one branch per environment, whatever apps ride it.
-        app = "train" if self.mode == "train" else apps[0] if len(apps) == 1 else "+".join(sorted(apps))
+        app = (
+            "train"
+            if self.mode == "train"
+            else apps[0]
+            if len(apps) == 1
+            else "+".join(sorted(apps))
+        )
         try:
             return self.branch_template.format(env=env, app=app)
         except (KeyError, IndexError, ValueError) as exc:
@@ -53,7 +60,9 @@ def resolve_settings(
     """Flags win over `.promoter.yaml` `forge:`, which wins over the CI environment."""
     kind = forge or config.get("type") or _detect(environ)
     if kind not in ("github", "gitlab"):
-        raise UsageError("no forge chosen: set forge.type in .promoter.yaml or pass --forge github|gitlab")
+        raise UsageError(
+            "no forge chosen: set forge.type in .promoter.yaml or pass --forge github|gitlab"
+        )
     repo = repository or config.get("repository")
     if repo in (None, ""):
         # GITHUB_REPOSITORY / CI_PROJECT_PATH name the repository running CI, which is often not
@@ -63,7 +72,11 @@ def resolve_settings(
             + ("OWNER/NAME" if kind == "github" else "GROUP/PROJECT or a project id")
         )
     token_env = config.get("token_env")
-    names = [token_env] if token_env else (["GITHUB_TOKEN", "GH_TOKEN"] if kind == "github" else ["GITLAB_TOKEN"])
+    names = (
+        [token_env]
+        if token_env
+        else (["GITHUB_TOKEN", "GH_TOKEN"] if kind == "github" else ["GITLAB_TOKEN"])
+    )
     token = next((environ[n] for n in names if environ.get(n)), None)
     if not token:
         hint = (
@@ -75,11 +88,24 @@ def resolve_settings(
     if kind == "github":
         api = url or config.get("url") or environ.get("GITHUB_API_URL") or GITHUB_API
     else:
-        api = url or config.get("url") or environ.get("CI_SERVER_URL") or _strip_api(environ.get("CI_API_V4_URL")) or GITLAB_URL
+        api = (
+            url
+            or config.get("url")
+            or environ.get("CI_SERVER_URL")
+            or _strip_api(environ.get("CI_API_V4_URL"))
+            or GITLAB_URL
+        )
         api = _strip_api(api) or api
     mode = str(config.get("mode", "per-app"))
-    template = config.get("branch_template") or (DEFAULT_TRAIN_TEMPLATE if mode == "train" else DEFAULT_BRANCH_TEMPLATE)
-    branch = base_branch or config.get("base_branch") or (environ.get("CI_DEFAULT_BRANCH") if kind == "gitlab" else None) or "main"
+    template = config.get("branch_template") or (
+        DEFAULT_TRAIN_TEMPLATE if mode == "train" else DEFAULT_BRANCH_TEMPLATE
+    )
+    branch = (
+        base_branch
+        or config.get("base_branch")
+        or (environ.get("CI_DEFAULT_BRANCH") if kind == "gitlab" else None)
+        or "main"
+    )
     return ForgeSettings(
         type=kind,
         url=str(api).rstrip("/"),
@@ -106,4 +132,4 @@ def _strip_api(url: str | None) -> str | None:
     if not url:
         return None
     url = url.rstrip("/")
-    return url[: -len("/api/v4")] if url.endswith("/api/v4") else url
+    return url.removesuffix("/api/v4")

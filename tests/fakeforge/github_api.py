@@ -35,24 +35,51 @@ class GitHubApi:
             ("DELETE", re.compile(r + r"/git/refs/heads/(?P<b>.+)$"), self.delete_ref),
             ("POST", re.compile(r + r"/git/trees$"), self.create_tree),
             ("POST", re.compile(r + r"/git/commits$"), self.create_commit),
-            ("GET", re.compile(r + r"/git/commits/(?P<sha>[0-9a-f]{40})$"), self.get_git_commit),
-            ("GET", re.compile(r + r"/commits/(?P<ref>.+)/status$"), self.combined_status),
+            (
+                "GET",
+                re.compile(r + r"/git/commits/(?P<sha>[0-9a-f]{40})$"),
+                self.get_git_commit,
+            ),
+            (
+                "GET",
+                re.compile(r + r"/commits/(?P<ref>.+)/status$"),
+                self.combined_status,
+            ),
             ("GET", re.compile(r + r"/commits/(?P<ref>.+)$"), self.get_commit),
-            ("POST", re.compile(r + r"/statuses/(?P<sha>[0-9a-f]{40})$"), self.create_status),
+            (
+                "POST",
+                re.compile(r + r"/statuses/(?P<sha>[0-9a-f]{40})$"),
+                self.create_status,
+            ),
             ("GET", re.compile(r + r"/contents/(?P<path>.+)$"), self.get_contents),
             ("GET", re.compile(r + r"/pulls$"), self.list_pulls),
             ("POST", re.compile(r + r"/pulls$"), self.create_pull),
             ("GET", re.compile(r + r"/pulls/(?P<n>\d+)$"), self.get_pull),
             ("PATCH", re.compile(r + r"/pulls/(?P<n>\d+)$"), self.edit_pull),
             ("PUT", re.compile(r + r"/pulls/(?P<n>\d+)/merge$"), self.merge_pull),
-            ("POST", re.compile(r + r"/pulls/(?P<n>\d+)/requested_reviewers$"), self.request_reviewers),
+            (
+                "POST",
+                re.compile(r + r"/pulls/(?P<n>\d+)/requested_reviewers$"),
+                self.request_reviewers,
+            ),
             ("POST", re.compile(r + r"/issues/(?P<n>\d+)/labels$"), self.add_labels),
-            ("POST", re.compile(r + r"/issues/(?P<n>\d+)/assignees$"), self.add_assignees),
+            (
+                "POST",
+                re.compile(r + r"/issues/(?P<n>\d+)/assignees$"),
+                self.add_assignees,
+            ),
             ("PATCH", re.compile(r + r"/issues/(?P<n>\d+)$"), self.edit_issue),
             ("POST", re.compile(r"^/api/graphql$"), self.graphql),
         ]
 
-    def route(self, method: str, path: str, query: dict[str, list[str]], body: Any, token: Token) -> tuple[int, Any]:
+    def route(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        body: Any,
+        token: Token,
+    ) -> tuple[int, Any]:
         for verb, pattern, fn in self.routes:
             m = pattern.match(path)
             if m and verb == method:
@@ -92,19 +119,35 @@ class GitHubApi:
             "html_url": f"{self.forge.url}/{repo.full_name}/commit/{sha}",
             "commit": {
                 "message": info.message,
-                "tree": {"sha": info.tree, "url": f"{self._api(repo)}/git/trees/{info.tree}"},
-                "author": {"name": info.author_name, "email": info.author_email, "date": "2026-01-01T00:00:00Z"},
-                "committer": {"name": "GitHub", "email": "noreply@github.com", "date": "2026-01-01T00:00:00Z"},
+                "tree": {
+                    "sha": info.tree,
+                    "url": f"{self._api(repo)}/git/trees/{info.tree}",
+                },
+                "author": {
+                    "name": info.author_name,
+                    "email": info.author_email,
+                    "date": "2026-01-01T00:00:00Z",
+                },
+                "committer": {
+                    "name": "GitHub",
+                    "email": "noreply@github.com",
+                    "date": "2026-01-01T00:00:00Z",
+                },
                 "url": f"{self._api(repo)}/git/commits/{sha}",
             },
-            "parents": [{"sha": p, "url": f"{self._api(repo)}/commits/{p}"} for p in info.parents],
+            "parents": [
+                {"sha": p, "url": f"{self._api(repo)}/commits/{p}"}
+                for p in info.parents
+            ],
         }
 
     def pull_json(self, repo: Repo, pr: PullRequest) -> dict[str, Any]:
         store = repo.store
         head_sha = store.branch_sha(pr.head) or pr.head_sha
         base_sha = store.branch_sha(pr.base) or ""
-        state = self.forge.mergeable_state(repo, pr) if pr.state == "open" else "unknown"
+        state = (
+            self.forge.mergeable_state(repo, pr) if pr.state == "open" else "unknown"
+        )
         return {
             "id": repo.id * 100000 + pr.number,
             "node_id": f"PR_{repo.id}_{pr.number}",
@@ -118,8 +161,18 @@ class GitHubApi:
             "body": pr.body,
             "draft": pr.draft,
             "user": {"login": pr.author},
-            "head": {"ref": pr.head, "sha": head_sha, "label": f"{repo.owner}:{pr.head}", "repo": self.repo_json(repo)},
-            "base": {"ref": pr.base, "sha": base_sha, "label": f"{repo.owner}:{pr.base}", "repo": self.repo_json(repo)},
+            "head": {
+                "ref": pr.head,
+                "sha": head_sha,
+                "label": f"{repo.owner}:{pr.head}",
+                "repo": self.repo_json(repo),
+            },
+            "base": {
+                "ref": pr.base,
+                "sha": base_sha,
+                "label": f"{repo.owner}:{pr.base}",
+                "repo": self.repo_json(repo),
+            },
             "labels": [{"name": n} for n in pr.labels],
             "requested_reviewers": [{"login": n} for n in pr.reviewers],
             "requested_teams": [{"slug": n} for n in pr.team_reviewers],
@@ -140,7 +193,11 @@ class GitHubApi:
         sha = repo.store.branch_sha(b)
         if sha is None:
             raise HttpError(404, "Branch not found")
-        return 200, {"name": b, "commit": self.commit_json(repo, sha), "protected": repo.is_protected(b)}
+        return 200, {
+            "name": b,
+            "commit": self.commit_json(repo, sha),
+            "protected": repo.is_protected(b),
+        }
 
     def get_ref(self, *, repo: Repo, b: str, **_: Any) -> tuple[int, Any]:
         sha = repo.store.branch_sha(b)
@@ -153,10 +210,16 @@ class GitHubApi:
             "ref": f"refs/heads/{branch}",
             "node_id": f"REF_{branch}",
             "url": f"{self._api(repo)}/git/refs/heads/{branch}",
-            "object": {"sha": sha, "type": "commit", "url": f"{self._api(repo)}/git/commits/{sha}"},
+            "object": {
+                "sha": sha,
+                "type": "commit",
+                "url": f"{self._api(repo)}/git/commits/{sha}",
+            },
         }
 
-    def create_ref(self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+    def create_ref(
+        self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         ref, sha = str(body.get("ref", "")), str(body.get("sha", ""))
         if not ref.startswith("refs/") or ref.count("/") < 2:
@@ -171,7 +234,9 @@ class GitHubApi:
         repo.store.update_ref(branch, sha, "0" * 40)
         return 201, self._ref_json(repo, branch, sha)
 
-    def update_ref(self, *, repo: Repo, b: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+    def update_ref(
+        self, *, repo: Repo, b: str, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         old = repo.store.branch_sha(b)
         if old is None:
@@ -186,7 +251,9 @@ class GitHubApi:
         repo.store.update_ref(b, sha, old)
         return 200, self._ref_json(repo, b, sha)
 
-    def delete_ref(self, *, repo: Repo, b: str, token: Token, **_: Any) -> tuple[int, Any]:
+    def delete_ref(
+        self, *, repo: Repo, b: str, token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         if repo.store.branch_sha(b) is None:
             raise HttpError(422, "Reference does not exist")
@@ -196,7 +263,9 @@ class GitHubApi:
         return 204, None
 
     # ---- Git Data: trees and commits ---------------------------------------------------------
-    def create_tree(self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+    def create_tree(
+        self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         if not repo.store.branches():
             raise HttpError(409, "Git Repository is empty.")
@@ -210,14 +279,33 @@ class GitHubApi:
             else:
                 entries[e["path"]] = e.get("sha")
         sha = repo.store.write_tree(base, entries)
-        return 201, {"sha": sha, "url": f"{self._api(repo)}/git/trees/{sha}", "tree": [], "truncated": False}
+        return 201, {
+            "sha": sha,
+            "url": f"{self._api(repo)}/git/trees/{sha}",
+            "tree": [],
+            "truncated": False,
+        }
 
-    def create_commit(self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+    def create_commit(
+        self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         tree, parents = body.get("tree", ""), list(body.get("parents", []))
-        if repo.store.object_type(tree) != "tree" or any(repo.store.object_type(p) != "commit" for p in parents):
-            raise HttpError(422, "Tree SHA does not exist" if repo.store.object_type(tree) != "tree" else "Parent SHA does not exist")
-        sha = repo.store.commit_tree(tree, parents, str(body.get("message", "")), author=(token.login, f"{token.login}@users.noreply.fake"))
+        if repo.store.object_type(tree) != "tree" or any(
+            repo.store.object_type(p) != "commit" for p in parents
+        ):
+            raise HttpError(
+                422,
+                "Tree SHA does not exist"
+                if repo.store.object_type(tree) != "tree"
+                else "Parent SHA does not exist",
+            )
+        sha = repo.store.commit_tree(
+            tree,
+            parents,
+            str(body.get("message", "")),
+            author=(token.login, f"{token.login}@users.noreply.fake"),
+        )
         return 201, self._git_commit_json(repo, sha)
 
     def get_git_commit(self, *, repo: Repo, sha: str, **_: Any) -> tuple[int, Any]:
@@ -233,17 +321,25 @@ class GitHubApi:
             "message": info.message,
             "tree": {"sha": info.tree},
             "parents": [{"sha": p} for p in info.parents],
-            "author": {"name": info.author_name, "email": info.author_email, "date": "2026-01-01T00:00:00Z"},
+            "author": {
+                "name": info.author_name,
+                "email": info.author_email,
+                "date": "2026-01-01T00:00:00Z",
+            },
         }
 
     def get_commit(self, *, repo: Repo, ref: str, **_: Any) -> tuple[int, Any]:
-        sha = repo.store.rev_parse(ref) if _SHA.match(ref) else repo.store.branch_sha(ref)
+        sha = (
+            repo.store.rev_parse(ref) if _SHA.match(ref) else repo.store.branch_sha(ref)
+        )
         if sha is None:
             raise HttpError(422, f"No commit found for SHA: {ref}")
         return 200, self.commit_json(repo, sha)
 
     # ---- statuses ----------------------------------------------------------------------------
-    def create_status(self, *, repo: Repo, sha: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+    def create_status(
+        self, *, repo: Repo, sha: str, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         if body.get("state") not in ("error", "failure", "pending", "success"):
             raise HttpError(422, "Validation Failed")
@@ -258,20 +354,37 @@ class GitHubApi:
         return 201, {"id": len(repo.statuses[sha]), **status}
 
     def combined_status(self, *, repo: Repo, ref: str, **_: Any) -> tuple[int, Any]:
-        sha = repo.store.rev_parse(ref) if _SHA.match(ref) else repo.store.branch_sha(ref)
+        sha = (
+            repo.store.rev_parse(ref) if _SHA.match(ref) else repo.store.branch_sha(ref)
+        )
         if sha is None:
             raise HttpError(404, "Not Found")
         latest: dict[str, dict[str, Any]] = {}
         for s in repo.statuses.get(sha, []):
             latest.setdefault(s["context"], s)
         states = [s["state"] for s in latest.values()]
-        state = "failure" if {"failure", "error"} & set(states) else "pending" if "pending" in states or not states else "success"
-        return 200, {"state": state, "sha": sha, "statuses": list(latest.values()), "total_count": len(latest)}
+        state = (
+            "failure"
+            if {"failure", "error"} & set(states)
+            else "pending"
+            if "pending" in states or not states
+            else "success"
+        )
+        return 200, {
+            "state": state,
+            "sha": sha,
+            "statuses": list(latest.values()),
+            "total_count": len(latest),
+        }
 
     # ---- contents ----------------------------------------------------------------------------
-    def get_contents(self, *, repo: Repo, path: str, query: dict[str, list[str]], **_: Any) -> tuple[int, Any]:
+    def get_contents(
+        self, *, repo: Repo, path: str, query: dict[str, list[str]], **_: Any
+    ) -> tuple[int, Any]:
         ref = query.get("ref", [repo.default_branch])[0]
-        sha = repo.store.rev_parse(ref) if _SHA.match(ref) else repo.store.branch_sha(ref)
+        sha = (
+            repo.store.rev_parse(ref) if _SHA.match(ref) else repo.store.branch_sha(ref)
+        )
         if sha is None:
             raise HttpError(404, f"No commit found for the ref {ref}")
         data = repo.store.read_file(sha, path)
@@ -289,7 +402,9 @@ class GitHubApi:
         }
 
     # ---- pull requests -----------------------------------------------------------------------
-    def list_pulls(self, *, repo: Repo, query: dict[str, list[str]], **_: Any) -> tuple[int, Any]:
+    def list_pulls(
+        self, *, repo: Repo, query: dict[str, list[str]], **_: Any
+    ) -> tuple[int, Any]:
         state = query.get("state", ["open"])[0]
         head = query.get("head", [None])[0]
         base = query.get("base", [None])[0]
@@ -308,7 +423,9 @@ class GitHubApi:
         per_page = int(query.get("per_page", ["30"])[0])
         return 200, out[(page - 1) * per_page : page * per_page]
 
-    def create_pull(self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+    def create_pull(
+        self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         head, base = str(body.get("head", "")), str(body.get("base", ""))
         head = head.split(":", 1)[1] if ":" in head else head
@@ -318,9 +435,16 @@ class GitHubApi:
             raise HttpError(422, "Validation Failed: head or base is invalid")
         for pr in repo.pulls.values():
             if pr.state == "open" and pr.head == head and pr.base == base:
-                raise HttpError(422, f"Validation Failed: A pull request already exists for {repo.owner}:{head}.")
-        if not repo.store.changed_paths(repo.store.branch_sha(base) or "", repo.store.branch_sha(head) or ""):
-            raise HttpError(422, f"Validation Failed: No commits between {base} and {head}")
+                raise HttpError(
+                    422,
+                    f"Validation Failed: A pull request already exists for {repo.owner}:{head}.",
+                )
+        if not repo.store.changed_paths(
+            repo.store.branch_sha(base) or "", repo.store.branch_sha(head) or ""
+        ):
+            raise HttpError(
+                422, f"Validation Failed: No commits between {base} and {head}"
+            )
         pr = PullRequest(
             number=repo.next_number(),
             title=str(body["title"]),
@@ -343,7 +467,9 @@ class GitHubApi:
     def get_pull(self, *, repo: Repo, n: str, **_: Any) -> tuple[int, Any]:
         return 200, self.pull_json(repo, self._pull(repo, n))
 
-    def edit_pull(self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+    def edit_pull(
+        self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         pr = self._pull(repo, n)
         if "title" in body:
@@ -356,7 +482,9 @@ class GitHubApi:
             pr.base = str(body["base"])
         return 200, self.pull_json(repo, pr)
 
-    def merge_pull(self, *, repo: Repo, n: str, token: Token, **_: Any) -> tuple[int, Any]:
+    def merge_pull(
+        self, *, repo: Repo, n: str, token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         pr = self._pull(repo, n)
         if pr.state != "open":
@@ -364,14 +492,22 @@ class GitHubApi:
         if self.forge.mergeable_state(repo, pr) != "clean":
             raise HttpError(405, "Required status check is expected.")
         sha = self.forge._merge(repo, pr)
-        return 200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}
+        return 200, {
+            "sha": sha,
+            "merged": True,
+            "message": "Pull Request successfully merged",
+        }
 
-    def request_reviewers(self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+    def request_reviewers(
+        self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         pr = self._pull(repo, n)
         for r in body.get("reviewers", []):
             if r == pr.author:
-                raise HttpError(422, "Review cannot be requested from pull request author.")
+                raise HttpError(
+                    422, "Review cannot be requested from pull request author."
+                )
             if r not in pr.reviewers:
                 pr.reviewers.append(r)
         for t in body.get("team_reviewers", []):
@@ -379,7 +515,9 @@ class GitHubApi:
                 pr.team_reviewers.append(t)
         return 201, self.pull_json(repo, pr)
 
-    def add_labels(self, *, repo: Repo, n: str, body: Any, token: Token, **_: Any) -> tuple[int, Any]:
+    def add_labels(
+        self, *, repo: Repo, n: str, body: Any, token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         pr = self._pull(repo, n)
         labels = body.get("labels", []) if isinstance(body, dict) else body
@@ -388,55 +526,97 @@ class GitHubApi:
                 pr.labels.append(label)
         return 200, [{"name": n} for n in pr.labels]
 
-    def add_assignees(self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+    def add_assignees(
+        self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         pr = self._pull(repo, n)
         for a in body.get("assignees", []):
             if a not in pr.assignees:
                 pr.assignees.append(a)
-        return 201, {"number": pr.number, "assignees": [{"login": a} for a in pr.assignees]}
+        return 201, {
+            "number": pr.number,
+            "assignees": [{"login": a} for a in pr.assignees],
+        }
 
-    def edit_issue(self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+    def edit_issue(
+        self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         pr = self._pull(repo, n)
         if "labels" in body:
             pr.labels = [str(x) for x in body["labels"]]
         if "assignees" in body:
             pr.assignees = [str(x) for x in body["assignees"]]
-        return 200, {"number": pr.number, "labels": [{"name": x} for x in pr.labels], "assignees": [{"login": a} for a in pr.assignees]}
+        return 200, {
+            "number": pr.number,
+            "labels": [{"name": x} for x in pr.labels],
+            "assignees": [{"login": a} for a in pr.assignees],
+        }
 
     # ---- GraphQL -----------------------------------------------------------------------------
-    def graphql(self, *, repo: None, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+    def graphql(
+        self, *, repo: None, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
         query = str(body.get("query", ""))
         variables = body.get("variables") or {}
-        m = re.search(r"\b(createCommitOnBranch|enablePullRequestAutoMerge)\s*\(", query)
+        m = re.search(
+            r"\b(createCommitOnBranch|enablePullRequestAutoMerge)\s*\(", query
+        )
         if not m:
-            return 200, {"errors": [{"message": "the fake forge answers only createCommitOnBranch and enablePullRequestAutoMerge"}]}
+            return 200, {
+                "errors": [
+                    {
+                        "message": "the fake forge answers only createCommitOnBranch and enablePullRequestAutoMerge"
+                    }
+                ]
+            }
         try:
             if m.group(1) == "createCommitOnBranch":
-                data = self._create_commit_on_branch(variables.get("input") or {}, token)
+                data = self._create_commit_on_branch(
+                    variables.get("input") or {}, token
+                )
             else:
                 data = self._enable_auto_merge(variables.get("input") or {}, token)
         except _GraphQLError as exc:
-            return 200, {"data": {m.group(1): None}, "errors": [{"type": exc.type, "message": exc.message, "path": [m.group(1)]}]}
+            return 200, {
+                "data": {m.group(1): None},
+                "errors": [
+                    {"type": exc.type, "message": exc.message, "path": [m.group(1)]}
+                ],
+            }
         return 200, {"data": {m.group(1): data}}
 
-    def _create_commit_on_branch(self, inp: dict[str, Any], token: Token) -> dict[str, Any]:
+    def _create_commit_on_branch(
+        self, inp: dict[str, Any], token: Token
+    ) -> dict[str, Any]:
         target = inp.get("branch") or {}
         repo = self.forge.repos.get(str(target.get("repositoryNameWithOwner", "")))
         if repo is None:
-            raise _GraphQLError("NOT_FOUND", f"Could not resolve to a Repository with the name '{target.get('repositoryNameWithOwner')}'.")
+            raise _GraphQLError(
+                "NOT_FOUND",
+                f"Could not resolve to a Repository with the name '{target.get('repositoryNameWithOwner')}'.",
+            )
         if not token.write:
             raise _GraphQLError("FORBIDDEN", "Resource not accessible by integration")
         branch = str(target.get("branchName", ""))
         head = repo.store.branch_sha(branch)
         if head is None:
-            raise _GraphQLError("NOT_FOUND", f"Could not resolve to a Ref with the name 'refs/heads/{branch}'.")
+            raise _GraphQLError(
+                "NOT_FOUND",
+                f"Could not resolve to a Ref with the name 'refs/heads/{branch}'.",
+            )
         expected = inp.get("expectedHeadOid")
         if expected != head:
-            raise _GraphQLError("STALE_DATA", f'Expected branch to point to "{expected}" but it did not. Pull and try again.')
+            raise _GraphQLError(
+                "STALE_DATA",
+                f'Expected branch to point to "{expected}" but it did not. Pull and try again.',
+            )
         if repo.is_protected(branch):
-            raise _GraphQLError("UNPROCESSABLE", f"A commit to refs/heads/{branch} was rejected: Protected branch update failed.")
+            raise _GraphQLError(
+                "UNPROCESSABLE",
+                f"A commit to refs/heads/{branch} was rejected: Protected branch update failed.",
+            )
         changes = inp.get("fileChanges") or {}
         files: dict[str, bytes | None] = {}
         for d in changes.get("deletions") or []:
@@ -447,9 +627,19 @@ class GitHubApi:
         message = str(msg.get("headline", ""))
         if msg.get("body"):
             message += "\n\n" + str(msg["body"])
-        sha = repo.store.commit_files(head, files, message, author=(token.login, f"{token.login}@users.noreply.fake"))
+        sha = repo.store.commit_files(
+            head,
+            files,
+            message,
+            author=(token.login, f"{token.login}@users.noreply.fake"),
+        )
         repo.store.update_ref(branch, sha, head)
-        return {"commit": {"oid": sha, "url": f"{self.forge.url}/{repo.full_name}/commit/{sha}"}}
+        return {
+            "commit": {
+                "oid": sha,
+                "url": f"{self.forge.url}/{repo.full_name}/commit/{sha}",
+            }
+        }
 
     def _enable_auto_merge(self, inp: dict[str, Any], token: Token) -> dict[str, Any]:
         node = str(inp.get("pullRequestId", ""))
@@ -457,11 +647,16 @@ class GitHubApi:
         repo = self.forge.repo_by_id(m.group(1)) if m else None
         pr = repo.pulls.get(int(m.group(2))) if repo and m else None
         if repo is None or pr is None:
-            raise _GraphQLError("NOT_FOUND", f"Could not resolve to a node with the global id of '{node}'")
+            raise _GraphQLError(
+                "NOT_FOUND",
+                f"Could not resolve to a node with the global id of '{node}'",
+            )
         if not token.write:
             raise _GraphQLError("FORBIDDEN", "Resource not accessible by integration")
         if not repo.allow_auto_merge:
-            raise _GraphQLError("UNPROCESSABLE", "Auto merge is not allowed for this repository")
+            raise _GraphQLError(
+                "UNPROCESSABLE", "Auto merge is not allowed for this repository"
+            )
         if self.forge.mergeable_state(repo, pr) == "clean":
             raise _GraphQLError("UNPROCESSABLE", "Pull request is in clean status")
         pr.auto_merge = True

@@ -40,21 +40,56 @@ class GitLabApi:
             ("GET", re.compile(r"^/api/v4/user$"), self.get_user),
             ("GET", re.compile(r"^/api/v4/users$"), self.list_users),
             ("GET", re.compile(p + r"$"), self.get_project),
-            ("GET", re.compile(p + r"/repository/branches/(?P<b>[^/]+)$"), self.get_branch),
-            ("DELETE", re.compile(p + r"/repository/branches/(?P<b>[^/]+)$"), self.delete_branch),
-            ("GET", re.compile(p + r"/repository/files/(?P<path>[^/]+)$"), self.get_file),
-            ("GET", re.compile(p + r"/repository/commits/(?P<sha>[^/]+)/statuses$"), self.list_statuses),
-            ("GET", re.compile(p + r"/repository/commits/(?P<sha>[^/]+)$"), self.get_commit),
+            (
+                "GET",
+                re.compile(p + r"/repository/branches/(?P<b>[^/]+)$"),
+                self.get_branch,
+            ),
+            (
+                "DELETE",
+                re.compile(p + r"/repository/branches/(?P<b>[^/]+)$"),
+                self.delete_branch,
+            ),
+            (
+                "GET",
+                re.compile(p + r"/repository/files/(?P<path>[^/]+)$"),
+                self.get_file,
+            ),
+            (
+                "GET",
+                re.compile(p + r"/repository/commits/(?P<sha>[^/]+)/statuses$"),
+                self.list_statuses,
+            ),
+            (
+                "GET",
+                re.compile(p + r"/repository/commits/(?P<sha>[^/]+)$"),
+                self.get_commit,
+            ),
             ("POST", re.compile(p + r"/repository/commits$"), self.create_commit),
-            ("POST", re.compile(p + r"/statuses/(?P<sha>[0-9a-f]{40})$"), self.create_status),
+            (
+                "POST",
+                re.compile(p + r"/statuses/(?P<sha>[0-9a-f]{40})$"),
+                self.create_status,
+            ),
             ("GET", re.compile(p + r"/merge_requests$"), self.list_mrs),
             ("POST", re.compile(p + r"/merge_requests$"), self.create_mr),
             ("GET", re.compile(p + r"/merge_requests/(?P<iid>\d+)$"), self.get_mr),
             ("PUT", re.compile(p + r"/merge_requests/(?P<iid>\d+)$"), self.update_mr),
-            ("PUT", re.compile(p + r"/merge_requests/(?P<iid>\d+)/merge$"), self.merge_mr),
+            (
+                "PUT",
+                re.compile(p + r"/merge_requests/(?P<iid>\d+)/merge$"),
+                self.merge_mr,
+            ),
         ]
 
-    def route(self, method: str, path: str, query: dict[str, list[str]], body: Any, token: Token) -> tuple[int, Any]:
+    def route(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        body: Any,
+        token: Token,
+    ) -> tuple[int, Any]:
         for verb, pattern, fn in self.routes:
             m = pattern.match(path)
             if m and verb == method:
@@ -66,7 +101,10 @@ class GitLabApi:
                         raise HttpError(404, "404 Project Not Found")
                 q = {k: v[0] for k, v in query.items()}
                 if method != "GET" and (body is None or isinstance(body, dict)):
-                    body = {**q, **(body or {})}  # GitLab takes attributes as query parameters too
+                    body = {
+                        **q,
+                        **(body or {}),
+                    }  # GitLab takes attributes as query parameters too
                 return fn(repo=repo, query=q, body=body or {}, token=token, **args)
         raise HttpError(404, "404 Not Found")
 
@@ -96,7 +134,9 @@ class GitLabApi:
     def mr_json(self, repo: Repo, mr: PullRequest) -> dict[str, Any]:
         sha = repo.store.branch_sha(mr.head) or mr.head_sha
         state = {"open": "opened", "closed": "closed", "merged": "merged"}[mr.state]
-        mergeable = self.forge.mergeable_state(repo, mr) if mr.state == "open" else "not_open"
+        mergeable = (
+            self.forge.mergeable_state(repo, mr) if mr.state == "open" else "not_open"
+        )
         return {
             "id": repo.id * 100000 + mr.number,
             "iid": mr.number,
@@ -113,10 +153,18 @@ class GitLabApi:
             "web_url": f"{self.forge.url}/{repo.full_name}/-/merge_requests/{mr.number}",
             "author": {"username": mr.author},
             "labels": list(mr.labels),
-            "assignees": [{"id": self.forge.users.get(a), "username": a} for a in mr.assignees],
-            "reviewers": [{"id": self.forge.users.get(a), "username": a} for a in mr.reviewers],
+            "assignees": [
+                {"id": self.forge.users.get(a), "username": a} for a in mr.assignees
+            ],
+            "reviewers": [
+                {"id": self.forge.users.get(a), "username": a} for a in mr.reviewers
+            ],
             "merge_when_pipeline_succeeds": mr.auto_merge,
-            "detailed_merge_status": "mergeable" if mergeable == "clean" else "ci_must_pass" if mergeable == "blocked" else mergeable,
+            "detailed_merge_status": "mergeable"
+            if mergeable == "clean"
+            else "ci_must_pass"
+            if mergeable == "blocked"
+            else mergeable,
         }
 
     # ---- users, project, branches ------------------------------------------------------------
@@ -125,7 +173,11 @@ class GitLabApi:
 
     def list_users(self, *, query: dict[str, str], **_: Any) -> tuple[int, Any]:
         name = query.get("username")
-        return 200, [{"id": uid, "username": u} for u, uid in self.forge.users.items() if name is None or u == name]
+        return 200, [
+            {"id": uid, "username": u}
+            for u, uid in self.forge.users.items()
+            if name is None or u == name
+        ]
 
     def get_project(self, *, repo: Repo, **_: Any) -> tuple[int, Any]:
         return 200, self.project_json(repo)
@@ -134,9 +186,15 @@ class GitLabApi:
         sha = repo.store.branch_sha(b)
         if sha is None:
             raise HttpError(404, "404 Branch Not Found")
-        return 200, {"name": b, "commit": self.commit_json(repo, sha), "protected": repo.is_protected(b)}
+        return 200, {
+            "name": b,
+            "commit": self.commit_json(repo, sha),
+            "protected": repo.is_protected(b),
+        }
 
-    def delete_branch(self, *, repo: Repo, b: str, token: Token, **_: Any) -> tuple[int, Any]:
+    def delete_branch(
+        self, *, repo: Repo, b: str, token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         if repo.store.branch_sha(b) is None:
             raise HttpError(404, "404 Branch Not Found")
@@ -146,9 +204,15 @@ class GitLabApi:
         return 204, None
 
     def _resolve(self, repo: Repo, ref: str) -> str | None:
-        return repo.store.rev_parse(ref) if re.fullmatch(r"[0-9a-f]{40}", ref) else repo.store.branch_sha(ref)
+        return (
+            repo.store.rev_parse(ref)
+            if re.fullmatch(r"[0-9a-f]{40}", ref)
+            else repo.store.branch_sha(ref)
+        )
 
-    def get_file(self, *, repo: Repo, path: str, query: dict[str, str], **_: Any) -> tuple[int, Any]:
+    def get_file(
+        self, *, repo: Repo, path: str, query: dict[str, str], **_: Any
+    ) -> tuple[int, Any]:
         ref = query.get("ref")
         if not ref:
             raise HttpError(400, "ref is missing")
@@ -175,13 +239,23 @@ class GitLabApi:
         return 200, self.commit_json(repo, resolved)
 
     # ---- commits API -------------------------------------------------------------------------
-    def create_commit(self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+    def create_commit(
+        self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         store = repo.store
         branch = str(body.get("branch") or "")
-        if not branch or not body.get("commit_message") or not isinstance(body.get("actions"), list):
+        if (
+            not branch
+            or not body.get("commit_message")
+            or not isinstance(body.get("actions"), list)
+        ):
             raise HttpError(400, "branch, commit_message, actions are missing")
-        start_branch, start_sha, force = body.get("start_branch"), body.get("start_sha"), _bool(body.get("force"))
+        start_branch, start_sha, force = (
+            body.get("start_branch"),
+            body.get("start_sha"),
+            _bool(body.get("force")),
+        )
         existing = store.branch_sha(branch)
         if start_sha:
             if store.object_type(str(start_sha)) != "commit":
@@ -193,10 +267,20 @@ class GitLabApi:
                 raise HttpError(400, f"Cannot find start_branch '{start_branch}'")
         else:
             if existing is None:
-                raise HttpError(400, "You can only create or edit files when you are on a branch")
+                raise HttpError(
+                    400, "You can only create or edit files when you are on a branch"
+                )
             start = existing
-        if existing is not None and (start_sha or start_branch) and start_branch != branch and not force:
-            raise HttpError(400, f"A branch called '{branch}' already exists. Switch to that branch in order to make changes")
+        if (
+            existing is not None
+            and (start_sha or start_branch)
+            and start_branch != branch
+            and not force
+        ):
+            raise HttpError(
+                400,
+                f"A branch called '{branch}' already exists. Switch to that branch in order to make changes",
+            )
         if repo.is_protected(branch):
             raise HttpError(403, "You are not allowed to push into this branch")
         files: dict[str, bytes | None] = {}
@@ -207,8 +291,16 @@ class GitLabApi:
             # GitLab compares with the file's last commit on start_branch, which defaults to the
             # target branch (not start_sha): Commits::CreateService#file_has_changed?.
             check_ref = store.branch_sha(str(start_branch or branch))
-            if last and kind in ("update", "delete", "move") and check_ref and store.last_commit_for_path(check_ref, path) != last:
-                raise HttpError(400, "You are attempting to update a file that has changed since you started editing it.")
+            if (
+                last
+                and kind in ("update", "delete", "move")
+                and check_ref
+                and store.last_commit_for_path(check_ref, path) != last
+            ):
+                raise HttpError(
+                    400,
+                    "You are attempting to update a file that has changed since you started editing it.",
+                )
             if kind == "create":
                 if present:
                     raise HttpError(400, "A file with this name already exists")
@@ -216,36 +308,73 @@ class GitLabApi:
                 if not present:
                     raise HttpError(400, "A file with this name doesn't exist")
             else:
-                raise HttpError(400, f"action {kind!r} is not supported by the fake forge")
+                raise HttpError(
+                    400, f"action {kind!r} is not supported by the fake forge"
+                )
             if kind == "delete":
                 files[path] = None
             else:
                 content = str(action.get("content", ""))
-                files[path] = base64.b64decode(content) if action.get("encoding") == "base64" else content.encode()
-        sha = store.commit_files(start, files, str(body["commit_message"]), author=(body.get("author_name") or token.login, f"{token.login}@users.noreply.fake"))
+                files[path] = (
+                    base64.b64decode(content)
+                    if action.get("encoding") == "base64"
+                    else content.encode()
+                )
+        sha = store.commit_files(
+            start,
+            files,
+            str(body["commit_message"]),
+            author=(
+                body.get("author_name") or token.login,
+                f"{token.login}@users.noreply.fake",
+            ),
+        )
         store.update_ref(branch, sha, existing or "0" * 40)
         return 201, self.commit_json(repo, sha)
 
     # ---- statuses ----------------------------------------------------------------------------
-    def create_status(self, *, repo: Repo, sha: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+    def create_status(
+        self, *, repo: Repo, sha: str, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         state = body.get("state")
-        if state not in ("pending", "running", "success", "failed", "canceled", "skipped"):
+        if state not in (
+            "pending",
+            "running",
+            "success",
+            "failed",
+            "canceled",
+            "skipped",
+        ):
             raise HttpError(400, "state does not have a valid value")
-        status = {"status": state, "name": body.get("name") or body.get("context") or "default", "target_url": body.get("target_url"), "description": body.get("description")}
-        repo.statuses.setdefault(sha, []).insert(0, {"state": "success" if state == "success" else state, **status})
+        status = {
+            "status": state,
+            "name": body.get("name") or body.get("context") or "default",
+            "target_url": body.get("target_url"),
+            "description": body.get("description"),
+        }
+        repo.statuses.setdefault(sha, []).insert(
+            0, {"state": "success" if state == "success" else state, **status}
+        )
         return 201, {"id": len(repo.statuses[sha]), "sha": sha, **status}
 
     def list_statuses(self, *, repo: Repo, sha: str, **_: Any) -> tuple[int, Any]:
         resolved = self._resolve(repo, sha) or sha
-        return 200, [{k: v for k, v in s.items() if k != "state"} for s in repo.statuses.get(resolved, [])]
+        return 200, [
+            {k: v for k, v in s.items() if k != "state"}
+            for s in repo.statuses.get(resolved, [])
+        ]
 
     # ---- merge requests ----------------------------------------------------------------------
-    def list_mrs(self, *, repo: Repo, query: dict[str, str], **_: Any) -> tuple[int, Any]:
+    def list_mrs(
+        self, *, repo: Repo, query: dict[str, str], **_: Any
+    ) -> tuple[int, Any]:
         state = query.get("state", "all")
         out = []
         for mr in sorted(repo.pulls.values(), key=lambda m: -m.number):
-            gl_state = {"open": "opened", "closed": "closed", "merged": "merged"}[mr.state]
+            gl_state = {"open": "opened", "closed": "closed", "merged": "merged"}[
+                mr.state
+            ]
             if state != "all" and gl_state != state:
                 continue
             if query.get("source_branch") and query["source_branch"] != mr.head:
@@ -256,26 +385,51 @@ class GitLabApi:
         page, per_page = int(query.get("page", "1")), int(query.get("per_page", "20"))
         return 200, out[(page - 1) * per_page : page * per_page]
 
-    def create_mr(self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+    def create_mr(
+        self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
-        source, target, title = body.get("source_branch"), body.get("target_branch"), body.get("title")
+        source, target, title = (
+            body.get("source_branch"),
+            body.get("target_branch"),
+            body.get("title"),
+        )
         if not source or not target or not title:
             raise HttpError(400, "source_branch, target_branch, title are missing")
         if repo.store.branch_sha(str(source)) is None:
-            raise HttpError(400, "Source branch does not exist")  # GitLab words it inside a list; close enough
+            raise HttpError(
+                400, "Source branch does not exist"
+            )  # GitLab words it inside a list; close enough
         if repo.store.branch_sha(str(target)) is None:
             raise HttpError(400, "Target branch does not exist")
         for mr in repo.pulls.values():
             if mr.state == "open" and mr.head == source:
-                raise HttpError(409, f"Another open merge request already exists for this source branch: !{mr.number}")
+                raise HttpError(
+                    409,
+                    f"Another open merge request already exists for this source branch: !{mr.number}",
+                )
         title = str(title)
         draft = title.startswith(("Draft:", "[Draft]", "(Draft)"))
         mr = PullRequest(
-            number=repo.next_number(), title=title, body=str(body.get("description") or ""), head=str(source),
-            base=str(target), author=token.login, draft=draft, labels=_list(body.get("labels")),
+            number=repo.next_number(),
+            title=title,
+            body=str(body.get("description") or ""),
+            head=str(source),
+            base=str(target),
+            author=token.login,
+            draft=draft,
+            labels=_list(body.get("labels")),
         )
-        mr.assignees = [u for u, uid in self.forge.users.items() if uid in [int(x) for x in _list(body.get("assignee_ids"))]]
-        mr.reviewers = [u for u, uid in self.forge.users.items() if uid in [int(x) for x in _list(body.get("reviewer_ids"))]]
+        mr.assignees = [
+            u
+            for u, uid in self.forge.users.items()
+            if uid in [int(x) for x in _list(body.get("assignee_ids"))]
+        ]
+        mr.reviewers = [
+            u
+            for u, uid in self.forge.users.items()
+            if uid in [int(x) for x in _list(body.get("reviewer_ids"))]
+        ]
         mr.head_sha = repo.store.branch_sha(str(source)) or ""
         repo.pulls[mr.number] = mr
         return 201, self.mr_json(repo, mr)
@@ -289,7 +443,9 @@ class GitLabApi:
     def get_mr(self, *, repo: Repo, iid: str, **_: Any) -> tuple[int, Any]:
         return 200, self.mr_json(repo, self._mr(repo, iid))
 
-    def update_mr(self, *, repo: Repo, iid: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+    def update_mr(
+        self, *, repo: Repo, iid: str, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         mr = self._mr(repo, iid)
         if "title" in body:
@@ -311,12 +467,16 @@ class GitLabApi:
             mr.state = "closed"
         return 200, self.mr_json(repo, mr)
 
-    def merge_mr(self, *, repo: Repo, iid: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+    def merge_mr(
+        self, *, repo: Repo, iid: str, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
         _no_write(token)
         mr = self._mr(repo, iid)
         if mr.state != "open":
             raise HttpError(405, "405 Method Not Allowed")
-        if _bool(body.get("auto_merge")) or _bool(body.get("merge_when_pipeline_succeeds")):
+        if _bool(body.get("auto_merge")) or _bool(
+            body.get("merge_when_pipeline_succeeds")
+        ):
             if self.forge.mergeable_state(repo, mr) != "clean":
                 mr.auto_merge = True
                 return 200, self.mr_json(repo, mr)

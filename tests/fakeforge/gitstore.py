@@ -41,19 +41,31 @@ class GitStore:
             path.mkdir(parents=True, exist_ok=True)
             self.git("init", "-q", "--bare", "-b", "main")
 
-    def git(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> str:
+    def git(
+        self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None
+    ) -> str:
         full_env = {**os.environ, **IDENTITY, **(env or {})}
         proc = subprocess.run(
-            ["git", *args], cwd=self.path, env=full_env, input=input, capture_output=True
+            ["git", *args],
+            cwd=self.path,
+            env=full_env,
+            input=input,
+            capture_output=True,
+            check=False,
         )
         if proc.returncode != 0:
-            raise GitStoreError(proc.stderr.decode(errors="replace").strip() or f"git {args[0]} failed")
+            raise GitStoreError(
+                proc.stderr.decode(errors="replace").strip() or f"git {args[0]} failed"
+            )
         return proc.stdout.decode()
 
     # ---- reading -----------------------------------------------------------------------------
     def rev_parse(self, ref: str) -> str | None:
         try:
-            return self.git("rev-parse", "--verify", "-q", f"{ref}^{{commit}}").strip() or None
+            return (
+                self.git("rev-parse", "--verify", "-q", f"{ref}^{{commit}}").strip()
+                or None
+            )
         except GitStoreError:
             return None
 
@@ -65,19 +77,28 @@ class GitStore:
         return [line for line in out.splitlines() if line]
 
     def read_file(self, ref: str, path: str) -> bytes | None:
-        proc = subprocess.run(["git", "cat-file", "blob", f"{ref}:{path}"], cwd=self.path, capture_output=True)
+        proc = subprocess.run(
+            ["git", "cat-file", "blob", f"{ref}:{path}"],
+            cwd=self.path,
+            capture_output=True,
+            check=False,
+        )
         return proc.stdout if proc.returncode == 0 else None
 
     def blob_sha(self, ref: str, path: str) -> str | None:
         try:
-            return self.git("rev-parse", "--verify", "-q", f"{ref}:{path}").strip() or None
+            return (
+                self.git("rev-parse", "--verify", "-q", f"{ref}:{path}").strip() or None
+            )
         except GitStoreError:
             return None
 
     def commit_info(self, sha: str) -> CommitInfo:
         raw = self.git("show", "-s", "--format=%H%n%T%n%P%n%an%n%ae%n%B", sha)
         sha_, tree, parents, name, email, message = raw.split("\n", 5)
-        return CommitInfo(sha_, tree, parents.split(), message.rstrip("\n"), name, email)
+        return CommitInfo(
+            sha_, tree, parents.split(), message.rstrip("\n"), name, email
+        )
 
     def last_commit_for_path(self, ref: str, path: str) -> str | None:
         out = self.git("log", "-1", "--format=%H", ref, "--", path).strip()
@@ -85,7 +106,10 @@ class GitStore:
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         proc = subprocess.run(
-            ["git", "merge-base", "--is-ancestor", ancestor, descendant], cwd=self.path, capture_output=True
+            ["git", "merge-base", "--is-ancestor", ancestor, descendant],
+            cwd=self.path,
+            capture_output=True,
+            check=False,
         )
         return proc.returncode == 0
 
@@ -110,10 +134,21 @@ class GitStore:
             for path, data in files.items():
                 if data is None:
                     # Mode 0 removes the entry; --force-remove would want a work tree.
-                    self.git("update-index", "--index-info", input=f"0 {'0' * 40}\t{path}\n".encode(), env=env)
+                    self.git(
+                        "update-index",
+                        "--index-info",
+                        input=f"0 {'0' * 40}\t{path}\n".encode(),
+                        env=env,
+                    )
                     continue
                 blob = self.git("hash-object", "-w", "--stdin", input=data).strip()
-                self.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+                self.git(
+                    "update-index",
+                    "--add",
+                    "--cacheinfo",
+                    f"100644,{blob},{path}",
+                    env=env,
+                )
             tree = self.git("write-tree", env=env).strip()
         if author:
             env = {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]}
@@ -137,21 +172,30 @@ class GitStore:
     def merge(self, base: str, head: str, message: str) -> str | None:
         """A merge commit of head into base, or None when they conflict."""
         proc = subprocess.run(
-            ["git", "merge-tree", "--write-tree", base, head], cwd=self.path, capture_output=True
+            ["git", "merge-tree", "--write-tree", base, head],
+            cwd=self.path,
+            capture_output=True,
+            check=False,
         )
         if proc.returncode != 0:
             return None
         tree = proc.stdout.decode().splitlines()[0].strip()
-        return self.git("commit-tree", tree, "-p", base, "-p", head, "-m", message).strip()
+        return self.git(
+            "commit-tree", tree, "-p", base, "-p", head, "-m", message
+        ).strip()
 
     def seed(self, source: Path, branch: str = "main") -> str:
         """Push a local repository's branch here so both share commit ids."""
-        self.git("fetch", "-q", str(source), f"+refs/heads/{branch}:refs/heads/{branch}")
+        self.git(
+            "fetch", "-q", str(source), f"+refs/heads/{branch}:refs/heads/{branch}"
+        )
         sha = self.branch_sha(branch)
         assert sha
         return sha
 
-    def write_tree(self, base_tree: str | None, entries: dict[str, bytes | str | None]) -> str:
+    def write_tree(
+        self, base_tree: str | None, entries: dict[str, bytes | str | None]
+    ) -> str:
         """A tree: `base_tree` with entries set (bytes: content, str: a blob sha, None: removed)."""
         with tempfile.TemporaryDirectory() as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
@@ -159,14 +203,39 @@ class GitStore:
                 self.git("read-tree", base_tree, env=env)
             for path, value in entries.items():
                 if value is None:
-                    self.git("update-index", "--index-info", input=f"0 {'0' * 40}\t{path}\n".encode(), env=env)
+                    self.git(
+                        "update-index",
+                        "--index-info",
+                        input=f"0 {'0' * 40}\t{path}\n".encode(),
+                        env=env,
+                    )
                     continue
-                blob = value if isinstance(value, str) else self.git("hash-object", "-w", "--stdin", input=value).strip()
-                self.git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+                blob = (
+                    value
+                    if isinstance(value, str)
+                    else self.git("hash-object", "-w", "--stdin", input=value).strip()
+                )
+                self.git(
+                    "update-index",
+                    "--add",
+                    "--cacheinfo",
+                    f"100644,{blob},{path}",
+                    env=env,
+                )
             return self.git("write-tree", env=env).strip()
 
-    def commit_tree(self, tree: str, parents: list[str], message: str, author: tuple[str, str] | None = None) -> str:
-        env = {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]} if author else {}
+    def commit_tree(
+        self,
+        tree: str,
+        parents: list[str],
+        message: str,
+        author: tuple[str, str] | None = None,
+    ) -> str:
+        env = (
+            {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]}
+            if author
+            else {}
+        )
         args = ["commit-tree", tree]
         for p in parents:
             args += ["-p", p]

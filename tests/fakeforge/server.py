@@ -8,17 +8,24 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .gitstore import GitStore
 
 
 class HttpError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, body: Any = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -63,9 +70,13 @@ class Repo:
     store: GitStore
     default_branch: str = "main"
     pulls: dict[int, PullRequest] = field(default_factory=dict)
-    protected: list[str] = field(default_factory=list)  # fnmatch patterns refusing pushes
+    protected: list[str] = field(
+        default_factory=list
+    )  # fnmatch patterns refusing pushes
     allow_auto_merge: bool = True
-    require_checks: bool = False  # PRs wait for a success status before they are mergeable
+    require_checks: bool = (
+        False  # PRs wait for a success status before they are mergeable
+    )
     statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
@@ -151,9 +162,13 @@ class FakeForge:
         self._count = 0
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.forge = self
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        )
         self._thread.start()
-        from . import github_api, gitlab_api  # noqa: F401  (route tables)
+        from . import github_api, gitlab_api
 
         self._github = github_api.GitHubApi(self)
         self._gitlab = gitlab_api.GitLabApi(self)
@@ -177,7 +192,9 @@ class FakeForge:
         self._server.server_close()
 
     # ---- setup -----------------------------------------------------------------------------
-    def add_token(self, token: str, login: str = "promoter-bot", *, write: bool = True) -> None:
+    def add_token(
+        self, token: str, login: str = "promoter-bot", *, write: bool = True
+    ) -> None:
         uid = self.users.setdefault(login, len(self.users) + 1)
         self.tokens[token] = Token(login, write, uid)
 
@@ -185,7 +202,12 @@ class FakeForge:
         return self.users.setdefault(login, len(self.users) + 1)
 
     def create_repo(
-        self, full_name: str, *, files: dict[str, str] | None = None, source: Path | None = None, branch: str = "main"
+        self,
+        full_name: str,
+        *,
+        files: dict[str, str] | None = None,
+        source: Path | None = None,
+        branch: str = "main",
     ) -> Repo:
         """A repository; `source` (a local git repo) is fetched so commit ids match it exactly."""
         with self.lock:
@@ -194,7 +216,9 @@ class FakeForge:
             if source is not None:
                 store.seed(source, branch)
             elif files is not None:
-                sha = store.commit_files(None, {p: t.encode() for p, t in files.items()}, "initial")
+                sha = store.commit_files(
+                    None, {p: t.encode() for p, t in files.items()}, "initial"
+                )
                 store.update_ref(branch, sha)
             self.repos[full_name] = repo
             return repo
@@ -209,14 +233,26 @@ class FakeForge:
 
     # ---- test helpers ----------------------------------------------------------------------
     def push_commit(
-        self, repo: str, branch: str, files: dict[str, str | None], message: str = "concurrent change", *, start: str | None = None
+        self,
+        repo: str,
+        branch: str,
+        files: dict[str, str | None],
+        message: str = "concurrent change",
+        *,
+        start: str | None = None,
     ) -> str:
         """Commit to a branch directly, as another pipeline or a person would (a new branch starts at `start`)."""
         with self.lock:
             r = self.repos[repo]
-            parent = r.store.branch_sha(branch) or (r.store.branch_sha(start) if start else None)
-            data = {p: (t.encode() if t is not None else None) for p, t in files.items()}
-            sha = r.store.commit_files(parent, data, message, author=("Someone Else", "someone@example.com"))
+            parent = r.store.branch_sha(branch) or (
+                r.store.branch_sha(start) if start else None
+            )
+            data = {
+                p: (t.encode() if t is not None else None) for p, t in files.items()
+            }
+            sha = r.store.commit_files(
+                parent, data, message, author=("Someone Else", "someone@example.com")
+            )
             r.store.update_ref(branch, sha)
             return sha
 
@@ -231,9 +267,15 @@ class FakeForge:
         if base is None or head is None:
             raise HttpError(405, "Pull Request is not mergeable")
         if store.is_ancestor(base, head):
-            sha = store.commit_tree(store.commit_info(head).tree, [base, head], f"Merge pull request #{pr.number} from {pr.head}")
+            sha = store.commit_tree(
+                store.commit_info(head).tree,
+                [base, head],
+                f"Merge pull request #{pr.number} from {pr.head}",
+            )
         else:
-            merged = store.merge(base, head, f"Merge pull request #{pr.number} from {pr.head}")
+            merged = store.merge(
+                base, head, f"Merge pull request #{pr.number} from {pr.head}"
+            )
             if merged is None:
                 raise HttpError(405, "Pull Request is not mergeable")
             sha = merged
@@ -251,7 +293,11 @@ class FakeForge:
 
     def requests(self, pattern: str | None = None) -> list[LoggedRequest]:
         """Logged requests whose "METHOD /path" matches the regex (all without one)."""
-        return [r for r in self.log if pattern is None or re.search(pattern, f"{r.method} {r.path}")]
+        return [
+            r
+            for r in self.log
+            if pattern is None or re.search(pattern, f"{r.method} {r.path}")
+        ]
 
     def reset_log(self) -> None:
         with self.lock:
@@ -259,10 +305,25 @@ class FakeForge:
 
     # ---- fault switches --------------------------------------------------------------------
     def fail_next(
-        self, pattern: str, *, status: int = 502, times: int = 1, message: str = "Server Error", headers: dict[str, str] | None = None
+        self,
+        pattern: str,
+        *,
+        status: int = 502,
+        times: int = 1,
+        message: str = "Server Error",
+        headers: dict[str, str] | None = None,
     ) -> Fault:
         """The next `times` requests matching `pattern` ("METHOD /path" regex) answer `status`."""
-        return self._add(Fault(re.compile(pattern), "status", times, status, dict(headers or {}), message))
+        return self._add(
+            Fault(
+                re.compile(pattern),
+                "status",
+                times,
+                status,
+                dict(headers or {}),
+                message,
+            )
+        )
 
     def rate_limit_next(
         self,
@@ -284,14 +345,20 @@ class FakeForge:
             }
             message = "API rate limit exceeded for installation ID 1."
         elif kind == "gitlab":
-            headers = {"RateLimit-Limit": "600", "RateLimit-Remaining": "0", "RateLimit-Reset": str(int(time.time()) + reset_in)}
+            headers = {
+                "RateLimit-Limit": "600",
+                "RateLimit-Remaining": "0",
+                "RateLimit-Reset": str(int(time.time()) + reset_in),
+            }
             message = "Retry later"
             status = 429
         else:
             message = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
         if retry_after is not None:
             headers["Retry-After"] = str(retry_after)
-        return self._add(Fault(re.compile(pattern), "status", times, status, headers, message))
+        return self._add(
+            Fault(re.compile(pattern), "status", times, status, headers, message)
+        )
 
     def slow_next(self, pattern: str, *, delay: float, times: int = 1) -> Fault:
         return self._add(Fault(re.compile(pattern), "slow", times, delay=delay))
@@ -300,10 +367,24 @@ class FakeForge:
         """Close the connection without an answer; `after=True` does the work first (answer lost)."""
         return self._add(Fault(re.compile(pattern), "drop", times, after=after))
 
-    def on_request(self, fn: Callable[[FakeForge], None], *, pattern: str | None = None, nth: int | None = None, times: int = 1) -> None:
+    def on_request(
+        self,
+        fn: Callable[[FakeForge], None],
+        *,
+        pattern: str | None = None,
+        nth: int | None = None,
+        times: int = 1,
+    ) -> None:
         """Run `fn` before handling the nth request (1-based, counted from now) or the next matching one."""
         with self.lock:
-            self.hooks.append(Hook(re.compile(pattern) if pattern else None, self._count + nth if nth else None, fn, times))
+            self.hooks.append(
+                Hook(
+                    re.compile(pattern) if pattern else None,
+                    self._count + nth if nth else None,
+                    fn,
+                    times,
+                )
+            )
 
     def _add(self, fault: Fault) -> Fault:
         with self.lock:
@@ -330,7 +411,15 @@ class FakeForge:
             body = None
         if body is None and raw and b"=" in raw:  # form-encoded
             body = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
-        api = "graphql" if path == "/api/graphql" else "github" if path.startswith("/api/v3/") else "gitlab" if path.startswith("/api/v4/") else "other"
+        api = (
+            "graphql"
+            if path == "/api/graphql"
+            else "github"
+            if path.startswith("/api/v3/")
+            else "gitlab"
+            if path.startswith("/api/v4/")
+            else "other"
+        )
         key = f"{h.command} {path}"
         # Logged on arrival (status 0 until answered), so a slow or dropped request is counted
         # even when the client has moved on.
@@ -339,7 +428,15 @@ class FakeForge:
             self.log.append(entry)
             self._count += 1
             n = self._count
-            hooks = [k for k in self.hooks if k.times > 0 and ((k.nth is not None and k.nth == n) or (k.pattern is not None and k.pattern.search(key)))]
+            hooks = [
+                k
+                for k in self.hooks
+                if k.times > 0
+                and (
+                    (k.nth is not None and k.nth == n)
+                    or (k.pattern is not None and k.pattern.search(key))
+                )
+            ]
             for k in hooks:
                 k.times -= 1
         for k in hooks:
@@ -352,7 +449,12 @@ class FakeForge:
             return
         if fault and fault.kind == "status":
             entry.status = fault.status
-            self._send(h, fault.status, self._error_body(api, fault.status, fault.message), fault.headers)
+            self._send(
+                h,
+                fault.status,
+                self._error_body(api, fault.status, fault.message),
+                fault.headers,
+            )
             return
         status, payload, headers = self._dispatch(h, api, path, query, body)
         if fault and fault.kind == "drop":
@@ -364,16 +466,24 @@ class FakeForge:
         except OSError:  # the client gave up (slow answer): nothing to tell it
             pass
 
-    def _dispatch(self, h: _Handler, api: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[int, Any, dict[str, str]]:
+    def _dispatch(
+        self, h: _Handler, api: str, path: str, query: dict[str, list[str]], body: Any
+    ) -> tuple[int, Any, dict[str, str]]:
         token = self._token(h, api)
         try:
             if token is None:
-                raise HttpError(401, "Bad credentials" if api != "gitlab" else "401 Unauthorized")
+                raise HttpError(
+                    401, "Bad credentials" if api != "gitlab" else "401 Unauthorized"
+                )
             with self.lock:
                 if api == "gitlab":
-                    status, payload = self._gitlab.route(h.command, path, query, body, token)
+                    status, payload = self._gitlab.route(
+                        h.command, path, query, body, token
+                    )
                 elif api in ("github", "graphql"):
-                    status, payload = self._github.route(h.command, path, query, body, token)
+                    status, payload = self._github.route(
+                        h.command, path, query, body, token
+                    )
                 else:
                     raise HttpError(404, "Not Found")
             return status, payload, {}
@@ -381,12 +491,18 @@ class FakeForge:
             message = exc.message
             if self.echo_token_in_errors:
                 message += f" (credentials: {h.headers.get('Authorization') or h.headers.get('PRIVATE-TOKEN')})"
-            payload = exc.body if exc.body is not None else self._error_body(api, exc.status, message)
+            payload = (
+                exc.body
+                if exc.body is not None
+                else self._error_body(api, exc.status, message)
+            )
             return exc.status, payload, exc.headers
 
     def _token(self, h: _Handler, api: str) -> Token | None:
         if api == "gitlab":
-            value = h.headers.get("PRIVATE-TOKEN") or (h.headers.get("Authorization") or "").removeprefix("Bearer ")
+            value = h.headers.get("PRIVATE-TOKEN") or (
+                h.headers.get("Authorization") or ""
+            ).removeprefix("Bearer ")
         else:
             auth = h.headers.get("Authorization") or ""
             value = auth.split(" ", 1)[1] if " " in auth else ""
@@ -396,7 +512,11 @@ class FakeForge:
     def _error_body(api: str, status: int, message: str) -> Any:
         if api == "gitlab":
             return {"message": message}
-        return {"message": message, "documentation_url": "https://docs.github.com/rest", "status": str(status)}
+        return {
+            "message": message,
+            "documentation_url": "https://docs.github.com/rest",
+            "status": str(status),
+        }
 
     @staticmethod
     def _send(h: _Handler, status: int, payload: Any, headers: dict[str, str]) -> None:

@@ -12,7 +12,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fakeforge import FakeForge  # noqa: E402
+from fakeforge import FakeForge
 
 TOKEN = "ghp_fakeforgeTEST0123456789abcdefghij"
 H = {"Authorization": f"token {TOKEN}", "Accept": "application/vnd.github+json"}
@@ -33,16 +33,28 @@ def api(fake: FakeForge, path: str) -> str:
 
 
 def git_log(fake: FakeForge, ref: str) -> list[str]:
-    out = subprocess.run(["git", "log", "--format=%s", ref], cwd=fake.repo("acme/gitops").store.path, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["git", "log", "--format=%s", ref],
+        cwd=fake.repo("acme/gitops").store.path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.splitlines()
 
 
-def branch(fake: FakeForge, name: str, files: dict[str, str], message: str = "work") -> str:
+def branch(
+    fake: FakeForge, name: str, files: dict[str, str], message: str = "work"
+) -> str:
     return fake.push_commit("acme/gitops", name, files, message, start="main")
 
 
 def open_pr(fake: FakeForge, head: str, title: str = "t") -> requests.Response:
-    return requests.post(api(fake, "/pulls"), json={"title": title, "head": head, "base": "main", "body": "b"}, headers=H)
+    return requests.post(
+        api(fake, "/pulls"),
+        json={"title": title, "head": head, "base": "main", "body": "b"},
+        headers=H,
+    )
 
 
 def test_real_pygithub_reaches_it_through_base_url(fake: FakeForge) -> None:
@@ -64,10 +76,17 @@ def test_head_filter_needs_the_owner_prefix(fake: FakeForge) -> None:
     branch(fake, "two", {"b.yaml": "b: 2\n"})
     assert open_pr(fake, "one").status_code == 201
     assert open_pr(fake, "two").status_code == 201
-    with_prefix = requests.get(api(fake, "/pulls"), params={"head": "acme:one", "state": "open"}, headers=H).json()
-    without = requests.get(api(fake, "/pulls"), params={"head": "one", "state": "open"}, headers=H).json()
+    with_prefix = requests.get(
+        api(fake, "/pulls"), params={"head": "acme:one", "state": "open"}, headers=H
+    ).json()
+    without = requests.get(
+        api(fake, "/pulls"), params={"head": "one", "state": "open"}, headers=H
+    ).json()
     assert [p["head"]["ref"] for p in with_prefix] == ["one"]
-    assert sorted(p["head"]["ref"] for p in without) == ["one", "two"]  # the filter is ignored
+    assert sorted(p["head"]["ref"] for p in without) == [
+        "one",
+        "two",
+    ]  # the filter is ignored
 
 
 def test_second_pr_for_the_same_head_answers_422(fake: FakeForge) -> None:
@@ -87,16 +106,22 @@ def test_pr_without_commits_is_refused(fake: FakeForge) -> None:
 def test_refs_create_exists_and_non_fast_forward(fake: FakeForge) -> None:
     store = fake.repo("acme/gitops").store
     main = store.branch_sha("main")
-    r = requests.post(api(fake, "/git/refs"), json={"ref": "refs/heads/x", "sha": main}, headers=H)
+    r = requests.post(
+        api(fake, "/git/refs"), json={"ref": "refs/heads/x", "sha": main}, headers=H
+    )
     assert r.status_code == 201 and store.branch_sha("x") == main
-    r = requests.post(api(fake, "/git/refs"), json={"ref": "refs/heads/x", "sha": main}, headers=H)
+    r = requests.post(
+        api(fake, "/git/refs"), json={"ref": "refs/heads/x", "sha": main}, headers=H
+    )
     assert r.status_code == 422 and "Reference already exists" in r.text
     side = branch(fake, "side", {"a.yaml": "a: 3\n"})
     other = fake.push_commit("acme/gitops", "x", {"b.yaml": "b: 9\n"})
     r = requests.patch(api(fake, "/git/refs/heads/x"), json={"sha": side}, headers=H)
     assert r.status_code == 422 and "Update is not a fast forward" in r.text
     assert store.branch_sha("x") == other
-    r = requests.patch(api(fake, "/git/refs/heads/x"), json={"sha": side, "force": True}, headers=H)
+    r = requests.patch(
+        api(fake, "/git/refs/heads/x"), json={"sha": side, "force": True}, headers=H
+    )
     assert r.status_code == 200 and store.branch_sha("x") == side
 
 
@@ -104,10 +129,33 @@ def test_git_data_tree_and_commit_are_real_git_objects(fake: FakeForge) -> None:
     store = fake.repo("acme/gitops").store
     main = store.branch_sha("main")
     tree = store.commit_info(main).tree
-    t = requests.post(api(fake, "/git/trees"), json={"base_tree": tree, "tree": [{"path": "dir/c.yaml", "mode": "100644", "type": "blob", "content": "c: 1\n"}]}, headers=H).json()
-    c = requests.post(api(fake, "/git/commits"), json={"message": "add c", "tree": t["sha"], "parents": [main]}, headers=H).json()
-    requests.post(api(fake, "/git/refs"), json={"ref": "refs/heads/c", "sha": c["sha"]}, headers=H)
-    assert store.read_file("c", "dir/c.yaml") == b"c: 1\n" and store.read_file("c", "a.yaml") == b"a: 1\n"
+    t = requests.post(
+        api(fake, "/git/trees"),
+        json={
+            "base_tree": tree,
+            "tree": [
+                {
+                    "path": "dir/c.yaml",
+                    "mode": "100644",
+                    "type": "blob",
+                    "content": "c: 1\n",
+                }
+            ],
+        },
+        headers=H,
+    ).json()
+    c = requests.post(
+        api(fake, "/git/commits"),
+        json={"message": "add c", "tree": t["sha"], "parents": [main]},
+        headers=H,
+    ).json()
+    requests.post(
+        api(fake, "/git/refs"), json={"ref": "refs/heads/c", "sha": c["sha"]}, headers=H
+    )
+    assert (
+        store.read_file("c", "dir/c.yaml") == b"c: 1\n"
+        and store.read_file("c", "a.yaml") == b"a: 1\n"
+    )
     assert git_log(fake, "c") == ["add c", "initial"]
 
 
@@ -116,46 +164,77 @@ def test_empty_repository_answers_409_to_trees(tmp_path: Path) -> None:
     forge.add_token(TOKEN)
     forge.create_repo("acme/empty")
     try:
-        r = requests.post(f"{forge.github_url}/repos/acme/empty/git/trees", json={"tree": []}, headers=H)
+        r = requests.post(
+            f"{forge.github_url}/repos/acme/empty/git/trees",
+            json={"tree": []},
+            headers=H,
+        )
         assert r.status_code == 409
     finally:
         forge.close()
 
 
-def _commit_on_branch(fake: FakeForge, name: str, expected: str, contents: bytes, token: str = TOKEN) -> dict:
+def _commit_on_branch(
+    fake: FakeForge, name: str, expected: str, contents: bytes, token: str = TOKEN
+) -> dict:
     query = "mutation Mutation($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }"
     variables = {
         "input": {
             "branch": {"repositoryNameWithOwner": "acme/gitops", "branchName": name},
             "expectedHeadOid": expected,
-            "fileChanges": {"additions": [{"path": "a.yaml", "contents": base64.b64encode(contents).decode()}], "deletions": [{"path": "b.yaml"}]},
+            "fileChanges": {
+                "additions": [
+                    {"path": "a.yaml", "contents": base64.b64encode(contents).decode()}
+                ],
+                "deletions": [{"path": "b.yaml"}],
+            },
             "message": {"headline": "graphql commit", "body": "details"},
         }
     }
-    return requests.post(f"{fake.url}/api/graphql", json={"query": query, "variables": variables}, headers={"Authorization": f"bearer {token}"}).json()
+    return requests.post(
+        f"{fake.url}/api/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"bearer {token}"},
+    ).json()
 
 
-def test_create_commit_on_branch_is_one_commit_and_checks_the_expected_head(fake: FakeForge) -> None:
+def test_create_commit_on_branch_is_one_commit_and_checks_the_expected_head(
+    fake: FakeForge,
+) -> None:
     store = fake.repo("acme/gitops").store
     main = store.branch_sha("main")
     ok = _commit_on_branch(fake, "main", main, b"a: 42\n")
     sha = ok["data"]["createCommitOnBranch"]["commit"]["oid"]
     assert store.branch_sha("main") == sha
-    assert store.read_file("main", "a.yaml") == b"a: 42\n" and store.read_file("main", "b.yaml") is None
+    assert (
+        store.read_file("main", "a.yaml") == b"a: 42\n"
+        and store.read_file("main", "b.yaml") is None
+    )
     assert store.commit_info(sha).message == "graphql commit\n\ndetails"
     stale = _commit_on_branch(fake, "main", main, b"a: 43\n")
-    assert stale["errors"][0]["type"] == "STALE_DATA" and store.branch_sha("main") == sha
+    assert (
+        stale["errors"][0]["type"] == "STALE_DATA" and store.branch_sha("main") == sha
+    )
     denied = _commit_on_branch(fake, "main", sha, b"a: 44\n", token="readonly")
     assert "Resource not accessible" in denied["errors"][0]["message"]
 
 
-def test_auto_merge_needs_a_pending_pr_and_the_repository_setting(fake: FakeForge) -> None:
+def test_auto_merge_needs_a_pending_pr_and_the_repository_setting(
+    fake: FakeForge,
+) -> None:
     branch(fake, "one", {"a.yaml": "a: 2\n"})
     pr = open_pr(fake, "one").json()
     query = "mutation Mutation($input: EnablePullRequestAutoMergeInput!) { enablePullRequestAutoMerge(input: $input) { clientMutationId } }"
 
     def enable() -> dict:
-        return requests.post(f"{fake.url}/api/graphql", json={"query": query, "variables": {"input": {"pullRequestId": pr["node_id"]}}}, headers=H).json()
+        return requests.post(
+            f"{fake.url}/api/graphql",
+            json={
+                "query": query,
+                "variables": {"input": {"pullRequestId": pr["node_id"]}},
+            },
+            headers=H,
+        ).json()
 
     assert "clean status" in enable()["errors"][0]["message"]
     fake.repo("acme/gitops").require_checks = True
@@ -171,7 +250,10 @@ def test_merge_is_a_real_three_way_merge(fake: FakeForge) -> None:
     r = requests.put(api(fake, "/pulls/1/merge"), json={}, headers=H)
     assert r.status_code == 200
     store = fake.repo("acme/gitops").store
-    assert store.read_file("main", "a.yaml") == b"a: 2\n" and store.read_file("main", "b.yaml") == b"b: 2\n"
+    assert (
+        store.read_file("main", "a.yaml") == b"a: 2\n"
+        and store.read_file("main", "b.yaml") == b"b: 2\n"
+    )
     assert len(store.commit_info("main").parents) == 2
     assert requests.get(api(fake, "/pulls/1"), headers=H).json()["merged"] is True
 
@@ -180,58 +262,116 @@ def test_statuses_gate_mergeability(fake: FakeForge) -> None:
     sha = branch(fake, "one", {"a.yaml": "a: 2\n"})
     open_pr(fake, "one")
     fake.repo("acme/gitops").require_checks = True
-    assert requests.put(api(fake, "/pulls/1/merge"), json={}, headers=H).status_code == 405
-    requests.post(api(fake, f"/statuses/{sha}"), json={"state": "success", "context": "promoter"}, headers=H)
-    assert requests.get(api(fake, "/commits/one/status"), headers=H).json()["state"] == "success"
-    assert requests.put(api(fake, "/pulls/1/merge"), json={}, headers=H).status_code == 200
+    assert (
+        requests.put(api(fake, "/pulls/1/merge"), json={}, headers=H).status_code == 405
+    )
+    requests.post(
+        api(fake, f"/statuses/{sha}"),
+        json={"state": "success", "context": "promoter"},
+        headers=H,
+    )
+    assert (
+        requests.get(api(fake, "/commits/one/status"), headers=H).json()["state"]
+        == "success"
+    )
+    assert (
+        requests.put(api(fake, "/pulls/1/merge"), json={}, headers=H).status_code == 200
+    )
 
 
 def test_labels_reviewers_and_assignees(fake: FakeForge) -> None:
     branch(fake, "one", {"a.yaml": "a: 2\n"})
     open_pr(fake, "one")
-    requests.post(api(fake, "/issues/1/labels"), json={"labels": ["promotion"]}, headers=H)
-    requests.post(api(fake, "/pulls/1/requested_reviewers"), json={"reviewers": ["alice"], "team_reviewers": ["sre"]}, headers=H)
-    requests.post(api(fake, "/issues/1/assignees"), json={"assignees": ["bob"]}, headers=H)
+    requests.post(
+        api(fake, "/issues/1/labels"), json={"labels": ["promotion"]}, headers=H
+    )
+    requests.post(
+        api(fake, "/pulls/1/requested_reviewers"),
+        json={"reviewers": ["alice"], "team_reviewers": ["sre"]},
+        headers=H,
+    )
+    requests.post(
+        api(fake, "/issues/1/assignees"), json={"assignees": ["bob"]}, headers=H
+    )
     pr = requests.get(api(fake, "/pulls/1"), headers=H).json()
     assert [x["name"] for x in pr["labels"]] == ["promotion"]
-    assert [x["login"] for x in pr["requested_reviewers"]] == ["alice"] and [x["slug"] for x in pr["requested_teams"]] == ["sre"]
+    assert [x["login"] for x in pr["requested_reviewers"]] == ["alice"] and [
+        x["slug"] for x in pr["requested_teams"]
+    ] == ["sre"]
     assert [x["login"] for x in pr["assignees"]] == ["bob"]
 
 
 def test_auth_unknown_repo_no_write_and_protected_branches(fake: FakeForge) -> None:
-    assert requests.get(api(fake, "/branches/main"), headers={"Authorization": "token wrong"}).status_code == 401
-    assert requests.get(f"{fake.github_url}/repos/acme/nope", headers=H).status_code == 404
+    assert (
+        requests.get(
+            api(fake, "/branches/main"), headers={"Authorization": "token wrong"}
+        ).status_code
+        == 401
+    )
+    assert (
+        requests.get(f"{fake.github_url}/repos/acme/nope", headers=H).status_code == 404
+    )
     main = fake.repo("acme/gitops").store.branch_sha("main")
     ro = {"Authorization": "token readonly"}
-    r = requests.post(api(fake, "/git/refs"), json={"ref": "refs/heads/y", "sha": main}, headers=ro)
+    r = requests.post(
+        api(fake, "/git/refs"), json={"ref": "refs/heads/y", "sha": main}, headers=ro
+    )
     assert r.status_code == 403 and "Resource not accessible by integration" in r.text
     fake.repo("acme/gitops").protected = ["release/*"]
-    r = requests.post(api(fake, "/git/refs"), json={"ref": "refs/heads/release/1", "sha": main}, headers=H)
+    r = requests.post(
+        api(fake, "/git/refs"),
+        json={"ref": "refs/heads/release/1", "sha": main},
+        headers=H,
+    )
     assert r.status_code == 422 and "Protected branch" in r.text
 
 
 def test_fault_switches_and_the_request_log(fake: FakeForge) -> None:
     url = api(fake, "/branches/main")
     fake.fail_next(r"/branches/main$", status=503, times=2)
-    assert [requests.get(url, headers=H).status_code for _ in range(3)] == [503, 503, 200]
+    assert [requests.get(url, headers=H).status_code for _ in range(3)] == [
+        503,
+        503,
+        200,
+    ]
     fake.rate_limit_next(r"/branches/main$", kind="secondary", retry_after=9)
     r = requests.get(url, headers=H)
-    assert r.status_code == 403 and r.headers["Retry-After"] == "9" and "secondary rate limit" in r.text
-    fake.rate_limit_next(r"/branches/main$", kind="primary", status=429, retry_after=None, reset_in=60)
+    assert (
+        r.status_code == 403
+        and r.headers["Retry-After"] == "9"
+        and "secondary rate limit" in r.text
+    )
+    fake.rate_limit_next(
+        r"/branches/main$", kind="primary", status=429, retry_after=None, reset_in=60
+    )
     r = requests.get(url, headers=H)
-    assert r.status_code == 429 and r.headers["X-RateLimit-Remaining"] == "0" and int(r.headers["X-RateLimit-Reset"]) > 0
+    assert (
+        r.status_code == 429
+        and r.headers["X-RateLimit-Remaining"] == "0"
+        and int(r.headers["X-RateLimit-Reset"]) > 0
+    )
     fake.drop_next(r"/branches/main$")
     with pytest.raises(requests.ConnectionError):
         requests.get(url, headers=H)
     fake.slow_next(r"/branches/main$", delay=1.5)
     with pytest.raises(requests.Timeout):
         requests.get(url, headers=H, timeout=0.3)
-    assert [r.status for r in fake.requests(r"/branches/main$")][:6] == [503, 503, 200, 403, 429, 0]
+    assert [r.status for r in fake.requests(r"/branches/main$")][:6] == [
+        503,
+        503,
+        200,
+        403,
+        429,
+        0,
+    ]
 
 
 def test_hook_fires_on_the_nth_request(fake: FakeForge) -> None:
     seen: list[str] = []
-    fake.on_request(lambda f: seen.append(f.repo("acme/gitops").store.branch_sha("main") or ""), nth=2)
+    fake.on_request(
+        lambda f: seen.append(f.repo("acme/gitops").store.branch_sha("main") or ""),
+        nth=2,
+    )
     requests.get(api(fake, "/branches/main"), headers=H)
     assert seen == []
     requests.get(api(fake, "/branches/main"), headers=H)

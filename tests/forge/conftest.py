@@ -7,10 +7,14 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# tests/ holds the fakeforge package, tests/forge the shared world helpers.
+sys.path[:0] = [
+    str(Path(__file__).resolve().parent),
+    str(Path(__file__).resolve().parent.parent),
+]
 
-from forgeworld import TOKEN, FILES, REPO, World, make_repo  # noqa: E402
-from fakeforge import FakeForge  # noqa: E402
+from fakeforge import FakeForge
+from forgeworld import FILES, REPO, TOKEN, World, make_repo
 
 
 @pytest.fixture

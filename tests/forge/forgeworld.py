@@ -5,29 +5,29 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
-
-import pytest
 
 _TESTS = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(_TESTS))
 # The shared helpers of tests/conftest.py, loaded under their own name (two modules called
 # "conftest" cannot both be imported by name).
-_spec = importlib.util.spec_from_file_location("promoter_tests_conftest", _TESTS / "conftest.py")
+_spec = importlib.util.spec_from_file_location(
+    "promoter_tests_conftest", _TESTS / "conftest.py"
+)
 assert _spec and _spec.loader
 _shared = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = _shared
 _spec.loader.exec_module(_shared)
 git, make_repo = _shared.git, _shared.make_repo
 
-from fakeforge import FakeForge  # noqa: E402
+from fakeforge import FakeForge
 
-from promoter.changeset import Change, ChangeSet, FileChange  # noqa: E402
-from promoter.forge.settings import ForgeSettings  # noqa: E402
-from promoter.image import ImageRef  # noqa: E402
-from promoter.publish import PromotionRequest  # noqa: E402
+from promoter.changeset import Change, ChangeSet, FileChange
+from promoter.forge.settings import ForgeSettings
+from promoter.image import ImageRef
+from promoter.publish import PromotionRequest
 
 TOKEN = "ghp_FAKEtoken0123456789abcdefABCDEF0123"
 REPO = "acme/gitops"
@@ -69,14 +69,23 @@ FILES = {
 }
 
 
-def image(tag: str = "1.4.2", digest: str = DIGEST_A, repo: str = "ghcr.io/acme/checkout-api") -> ImageRef:
+def image(
+    tag: str = "1.4.2", digest: str = DIGEST_A, repo: str = "ghcr.io/acme/checkout-api"
+) -> ImageRef:
     return ImageRef.parse(f"{repo}:{tag}@{digest}")
 
 
-def plan(img: ImageRef, paths: list[str], read_file: Callable[[str], str | None]) -> ChangeSet:
+def plan(
+    img: ImageRef, paths: list[str], read_file: Callable[[str], str | None]
+) -> ChangeSet:
     """A tiny stand-in for the bump core: rewrite `image:` values of img's repository, byte-exact."""
     cs = ChangeSet()
-    pattern = re.compile(r'^(\s*(?:- )?image:\s*)("?)(' + re.escape(img.name) + r'[^\s"]*)("?)(?=[ \t]*\r?$)', re.M)
+    pattern = re.compile(
+        r'^(\s*(?:- )?image:\s*)("?)('
+        + re.escape(img.name)
+        + r'[^\s"]*)("?)(?=[ \t]*\r?$)',
+        re.MULTILINE,
+    )
     for path in paths:
         text = read_file(path)
         if text is None:
@@ -84,8 +93,19 @@ def plan(img: ImageRef, paths: list[str], read_file: Callable[[str], str | None]
         new_text = text
         for m in pattern.finditer(text):
             line = text.count("\n", 0, m.start()) + 1
-            cs.changes.append(Change(path, line, "spec.template.spec.containers[0].image", "container", m.group(3), str(img)))
-        new_text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}{img}{m.group(4)}", text)
+            cs.changes.append(
+                Change(
+                    path,
+                    line,
+                    "spec.template.spec.containers[0].image",
+                    "container",
+                    m.group(3),
+                    str(img),
+                )
+            )
+        new_text = pattern.sub(
+            lambda m: f"{m.group(1)}{m.group(2)}{img}{m.group(4)}", text
+        )
         cs.files[path] = FileChange(path, text, new_text)
     return cs
 
@@ -100,28 +120,42 @@ class World:
     sleeps: list[float] = field(default_factory=list)
 
     @property
-    def store(self):  # noqa: ANN201 - the fake's GitStore
+    def store(self):
         return self.fake.repo(REPO).store
 
     def settings(self, **kw: object) -> ForgeSettings:
-        base = dict(
-            type=self.kind,
-            url=self.fake.github_url if self.kind == "github" else self.fake.gitlab_url,
-            repository=REPO,
-            token=TOKEN,
-            max_retries=3,
-            max_wait_seconds=120.0,
-            timeout=5.0,
-            backoff=0.01,
-            sleep=self.sleeps.append,  # record, do not wait
-        )
+        base: dict[str, object] = {
+            "type": self.kind,
+            "url": self.fake.github_url
+            if self.kind == "github"
+            else self.fake.gitlab_url,
+            "repository": REPO,
+            "token": TOKEN,
+            "max_retries": 3,
+            "max_wait_seconds": 120.0,
+            "timeout": 5.0,
+            "backoff": 0.01,
+            "sleep": self.sleeps.append,  # record, do not wait
+        }
         base.update(kw)
         return ForgeSettings(**base)  # type: ignore[arg-type]
 
-    def request(self, img: ImageRef | None = None, *, app: str = "checkout-api", env: str = "dev", local: bool = True, **kw: object) -> PromotionRequest:
+    def request(
+        self,
+        img: ImageRef | None = None,
+        *,
+        app: str = "checkout-api",
+        env: str = "dev",
+        local: bool = True,
+        **kw: object,
+    ) -> PromotionRequest:
         img = img or image()
         paths = [f"apps/{app}/{env}/deployment.yaml"]
-        local_read = lambda p: (self.local / p).read_bytes().decode() if (self.local / p).exists() else None  # noqa: E731
+        local_read = lambda p: (
+            (self.local / p).read_bytes().decode()
+            if (self.local / p).exists()
+            else None
+        )
         settings = kw.pop("settings", None) or self.settings()
         return PromotionRequest(
             settings=settings,  # type: ignore[arg-type]

@@ -22,7 +22,10 @@ GITHUB = {
         "POST /api/graphql",
         "PATCH /api/v3/repos/acme/gitops/pulls/1",
     ],
-    "none": ["GET /api/v3/repos/acme/gitops/branches/main", "GET /api/v3/repos/acme/gitops/pulls"],
+    "none": [
+        "GET /api/v3/repos/acme/gitops/branches/main",
+        "GET /api/v3/repos/acme/gitops/pulls",
+    ],
 }
 GITLAB = {
     "created": [
@@ -51,7 +54,11 @@ def sequence(world: World) -> list[str]:
 
 def test_request_counts_for_created_updated_and_noop(world: World) -> None:
     want = GITHUB if world.kind == "github" else GITLAB
-    for operation, img in (("created", image()), ("updated", image("1.4.3", DIGEST_B)), ("none", image("1.4.3", DIGEST_B))):
+    for operation, img in (
+        ("created", image()),
+        ("updated", image("1.4.3", DIGEST_B)),
+        ("none", image("1.4.3", DIGEST_B)),
+    ):
         world.fake.reset_log()
         res = publish_promotion(world.request(img))
         assert res.operation == operation
@@ -68,7 +75,9 @@ def test_git_data_commit_method_request_counts(world: World) -> None:
     first = publish_promotion(world.request(settings=settings))
     created = sequence(world)
     world.fake.reset_log()
-    second = publish_promotion(world.request(image("1.4.3", DIGEST_B), settings=settings))
+    second = publish_promotion(
+        world.request(image("1.4.3", DIGEST_B), settings=settings)
+    )
     assert (first.operation, second.operation) == ("created", "updated")
     assert created == [
         "GET /api/v3/repos/acme/gitops/branches/main",
@@ -78,5 +87,9 @@ def test_git_data_commit_method_request_counts(world: World) -> None:
         "POST /api/v3/repos/acme/gitops/git/refs",
         "POST /api/v3/repos/acme/gitops/pulls",
     ]
-    assert len(world.fake.log) == 6  # tree + commit + force-moved ref: one more than GraphQL on update
-    assert str(image("1.4.3", DIGEST_B)) in world.show("promoter/dev/checkout-api", "apps/checkout-api/dev/deployment.yaml")
+    assert (
+        len(world.fake.log) == 6
+    )  # tree + commit + force-moved ref: one more than GraphQL on update
+    assert str(image("1.4.3", DIGEST_B)) in world.show(
+        "promoter/dev/checkout-api", "apps/checkout-api/dev/deployment.yaml"
+    )

@@ -8,8 +8,8 @@ import pytest
 from forgeworld import REPO, TOKEN, World
 
 from promoter.errors import EXIT_TOOL, ForgeError
-from promoter.pullrequest import Provenance
 from promoter.publish import publish_promotion
+from promoter.pullrequest import Provenance
 
 
 def fails(world: World, **request: object) -> str:
@@ -18,7 +18,9 @@ def fails(world: World, **request: object) -> str:
     message = str(err.value)
     assert err.value.exit_code == EXIT_TOOL
     assert "\n" not in message and TOKEN not in message
-    assert world.store.branches() == ["main"], "nothing half-done: no branch left behind"
+    assert world.store.branches() == ["main"], (
+        "nothing half-done: no branch left behind"
+    )
     assert not world.fake.repo(REPO).pulls
     return message
 
@@ -37,9 +39,15 @@ def test_unknown_gitlab_project_by_id(world: World) -> None:
 
 def test_token_without_write_permission(world: World) -> None:
     world.fake.add_token("glpat-readonly0123456789abcd", write=False)
-    message = fails(world, settings=world.settings(token="glpat-readonly0123456789abcd"))
+    message = fails(
+        world, settings=world.settings(token="glpat-readonly0123456789abcd")
+    )
     assert "cannot write" in message
-    assert ("contents: write" in message) if world.kind == "github" else ("api scope" in message)
+    assert (
+        ("contents: write" in message)
+        if world.kind == "github"
+        else ("api scope" in message)
+    )
     assert "glpat-readonly0123456789abcd" not in message
 
 
@@ -50,7 +58,10 @@ def test_rejected_token(world: World) -> None:
 
 def test_missing_base_branch(world: World) -> None:
     message = fails(world, base_branch="release")
-    assert "base branch 'release' does not exist" in message and "forge.base_branch" in message
+    assert (
+        "base branch 'release' does not exist" in message
+        and "forge.base_branch" in message
+    )
 
 
 def test_protected_branch_refusing_the_commit(world: World) -> None:
@@ -59,7 +70,9 @@ def test_protected_branch_refusing_the_commit(world: World) -> None:
     assert "protected" in message and "forge.branch_template" in message
 
 
-def test_token_never_leaks_into_errors_logs_or_bodies(world: World, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+def test_token_never_leaks_into_errors_logs_or_bodies(
+    world: World, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     caplog.set_level(logging.DEBUG)
     # A misbehaving server echoing credentials in its error text, a CI URL carrying the token.
     world.fake.echo_token_in_errors = True
@@ -83,7 +96,9 @@ def test_token_never_leaks_into_errors_logs_or_bodies(world: World, caplog: pyte
         str(res.to_dict()),
         *(r.getMessage() for r in caplog.records),
         *(str(r.exc_text) for r in caplog.records),
-        *(str(r.body) for r in world.fake.log),  # what we sent: bodies never carry a token
+        *(
+            str(r.body) for r in world.fake.log
+        ),  # what we sent: bodies never carry a token
     ]
     assert caplog.records, "the clients logged something to scan"
     for text in captured:

@@ -7,8 +7,8 @@ from forgeworld import DEPLOY, DIGEST_A, DIGEST_B, DIGEST_C, REPO, World, git, i
 
 from promoter.errors import ForgeError
 from promoter.forge.base import PullOptions
-from promoter.pullrequest import PromotedApp, commit_message, parse_marker
 from promoter.publish import publish_promotion
+from promoter.pullrequest import PromotedApp, commit_message, parse_marker
 
 DEV = "apps/checkout-api/dev/deployment.yaml"
 BRANCH = "promoter/dev/checkout-api"
@@ -25,7 +25,9 @@ def open_pulls(world: World) -> list:
     return [p for p in world.fake.repo(REPO).pulls.values() if p.state == "open"]
 
 
-def test_created_opens_one_pr_whose_branch_holds_exactly_the_change(world: World) -> None:
+def test_created_opens_one_pr_whose_branch_holds_exactly_the_change(
+    world: World,
+) -> None:
     img = image()
     res = publish_promotion(world.request(img))
     assert res.operation == "created"
@@ -40,10 +42,18 @@ def test_created_opens_one_pr_whose_branch_holds_exactly_the_change(world: World
     assert pr.head == BRANCH and pr.base == "main" and pr.state == "open"
     marker = parse_marker(pr.body)
     assert marker is not None
-    assert (marker["app"], marker["env"], marker["digest"], marker["tag"], marker["from"]) == ("checkout-api", "dev", DIGEST_A, "1.4.2", OLD)
+    assert (
+        marker["app"],
+        marker["env"],
+        marker["digest"],
+        marker["tag"],
+        marker["from"],
+    ) == ("checkout-api", "dev", DIGEST_A, "1.4.2", OLD)
     assert marker["head"] == res.head_sha
     assert f"promoter rollback --app checkout-api --env dev --to {OLD}" in pr.body
-    assert res.to_dict()["operation"] == "created" and res.url and res.url.endswith("/1")
+    assert (
+        res.to_dict()["operation"] == "created" and res.url and res.url.endswith("/1")
+    )
 
 
 def test_second_run_with_the_same_image_is_a_noop(world: World) -> None:
@@ -51,14 +61,20 @@ def test_second_run_with_the_same_image_is_a_noop(world: World) -> None:
     world.fake.reset_log()
     again = publish_promotion(world.request())
     assert again.operation == "none"
-    assert (again.number, again.url, again.head_sha) == (first.number, first.url, first.head_sha)
+    assert (again.number, again.url, again.head_sha) == (
+        first.number,
+        first.url,
+        first.head_sha,
+    )
     assert "already promotes" in (again.reason or "")
     assert len(world.fake.log) <= 2 and all(r.method == "GET" for r in world.fake.log)
     assert world.store.branch_sha(BRANCH) == first.head_sha
     assert len(world.fake.repo(REPO).pulls) == 1
 
 
-def test_newer_digest_updates_the_same_pr_and_supersedes_the_older(world: World) -> None:
+def test_newer_digest_updates_the_same_pr_and_supersedes_the_older(
+    world: World,
+) -> None:
     first = publish_promotion(world.request(image("1.4.2", DIGEST_A)))
     newer = image("1.4.3", DIGEST_B)
     second = publish_promotion(world.request(newer))
@@ -66,7 +82,9 @@ def test_newer_digest_updates_the_same_pr_and_supersedes_the_older(world: World)
     assert second.number == first.number and len(open_pulls(world)) == 1
     assert world.show(BRANCH, DEV) == expected(DEPLOY, str(newer))
     # Rebased onto the base: one commit of ours, on top of main.
-    assert world.store.commit_info(second.head_sha).parents == [world.store.branch_sha("main")]
+    assert world.store.commit_info(second.head_sha).parents == [
+        world.store.branch_sha("main")
+    ]
     pr = world.fake.repo(REPO).pulls[first.number]
     assert pr.title == "promote checkout-api to dev: 1.4.3 (sha256:b7c1d0…)"
     marker = parse_marker(pr.body)
@@ -92,18 +110,26 @@ def test_image_already_on_base_is_a_noop_without_writes(world: World) -> None:
 def test_stale_local_checkout_is_replanned_on_the_forge_head(world: World) -> None:
     img = image()
     # The base already got the image from elsewhere; the local checkout does not know.
-    world.fake.push_commit(REPO, "main", {DEV: expected(DEPLOY, str(img))}, "promoted by hand")
+    world.fake.push_commit(
+        REPO, "main", {DEV: expected(DEPLOY, str(img))}, "promoted by hand"
+    )
     res = publish_promotion(world.request(img))
     assert res.operation == "none"
     assert world.store.branches() == ["main"]
 
 
-def test_concurrent_commit_before_the_base_read_is_kept_on_the_branch(world: World) -> None:
+def test_concurrent_commit_before_the_base_read_is_kept_on_the_branch(
+    world: World,
+) -> None:
     img = image()
-    edited = DEPLOY.replace("  name: checkout-api\n", "  name: checkout-api\n  labels: {team: payments}\n")
+    edited = DEPLOY.replace(
+        "  name: checkout-api\n", "  name: checkout-api\n  labels: {team: payments}\n"
+    )
 
     def someone_pushes(fake) -> None:
-        fake.push_commit(REPO, "main", {"README.md": "# gitops (edited)\n", DEV: edited})
+        fake.push_commit(
+            REPO, "main", {"README.md": "# gitops (edited)\n", DEV: edited}
+        )
 
     world.fake.on_request(someone_pushes, pattern=BASE_READ)
     res = publish_promotion(world.request(img))
@@ -115,7 +141,9 @@ def test_concurrent_commit_before_the_base_read_is_kept_on_the_branch(world: Wor
     assert world.show("main", DEV) == expected(edited, str(img))
 
 
-def test_concurrent_commit_to_another_file_during_the_run_survives(world: World) -> None:
+def test_concurrent_commit_to_another_file_during_the_run_survives(
+    world: World,
+) -> None:
     img = image()
     base_before = world.store.branch_sha("main")
 
@@ -126,16 +154,26 @@ def test_concurrent_commit_to_another_file_during_the_run_survives(world: World)
     res = publish_promotion(world.request(img))
     assert res.operation == "created"
     main = world.store.branch_sha("main")
-    assert main != base_before and world.show("main", "README.md") == "# gitops (concurrent)\n"
+    assert (
+        main != base_before
+        and world.show("main", "README.md") == "# gitops (concurrent)\n"
+    )
     assert world.store.commit_info(res.head_sha).parents == [base_before]
     world.fake.merge_pull(REPO, res.number)
     assert world.show("main", "README.md") == "# gitops (concurrent)\n"
     assert world.show("main", DEV) == expected(DEPLOY, str(img))
 
 
-def test_someone_elses_commit_on_the_promotion_branch_is_never_overwritten(world: World) -> None:
+def test_someone_elses_commit_on_the_promotion_branch_is_never_overwritten(
+    world: World,
+) -> None:
     publish_promotion(world.request(image("1.4.2", DIGEST_A)))
-    fix = world.fake.push_commit(REPO, BRANCH, {"apps/checkout-api/dev/extra.yaml": "replicas: 3\n"}, "reviewer's fix")
+    fix = world.fake.push_commit(
+        REPO,
+        BRANCH,
+        {"apps/checkout-api/dev/extra.yaml": "replicas: 3\n"},
+        "reviewer's fix",
+    )
     newer = image("1.4.3", DIGEST_B)
     res = publish_promotion(world.request(newer))
     assert res.operation == "updated"
@@ -147,7 +185,9 @@ def test_someone_elses_commit_on_the_promotion_branch_is_never_overwritten(world
 def test_branch_moving_during_the_write_is_re_read_and_retried(world: World) -> None:
     publish_promotion(world.request(image("1.4.2", DIGEST_A)))
     on_branch = expected(DEPLOY, str(image("1.4.2", DIGEST_A)))
-    first_fix = on_branch.replace("kind: Deployment\n", "kind: Deployment\n# reviewed\n")
+    first_fix = on_branch.replace(
+        "kind: Deployment\n", "kind: Deployment\n# reviewed\n"
+    )
     world.fake.push_commit(REPO, BRANCH, {DEV: first_fix}, "reviewer note")
     second_fix = first_fix.replace("metadata:\n", "metadata:\n  # second note\n")
 
@@ -160,13 +200,19 @@ def test_branch_moving_during_the_write_is_re_read_and_retried(world: World) -> 
     assert res.operation == "updated" and res.attempts == 2
     assert any("moved" in n for n in res.notes)
     # Both notes kept, and the newer image on top.
-    assert world.show(BRANCH, DEV) == second_fix.replace(str(image("1.4.2", DIGEST_A)), str(newer))
+    assert world.show(BRANCH, DEV) == second_fix.replace(
+        str(image("1.4.2", DIGEST_A)), str(newer)
+    )
 
 
 def test_branch_left_by_a_failed_run_is_adopted(world: World) -> None:
     img = image()
-    leftover = commit_message("dev", [PromotedApp("checkout-api", str(img), "1.4.2", DIGEST_A, OLD)])
-    world.fake.push_commit(REPO, BRANCH, {DEV: expected(DEPLOY, str(img))}, leftover, start="main")
+    leftover = commit_message(
+        "dev", [PromotedApp("checkout-api", str(img), "1.4.2", DIGEST_A, OLD)]
+    )
+    world.fake.push_commit(
+        REPO, BRANCH, {DEV: expected(DEPLOY, str(img))}, leftover, start="main"
+    )
     res = publish_promotion(world.request(img))
     assert res.operation == "created" and len(open_pulls(world)) == 1
     assert any("adopted" in n for n in res.notes)
@@ -174,7 +220,9 @@ def test_branch_left_by_a_failed_run_is_adopted(world: World) -> None:
 
 
 def test_branch_with_someone_elses_work_is_refused_not_reset(world: World) -> None:
-    theirs = world.fake.push_commit(REPO, BRANCH, {"README.md": "mine\n"}, "my experiment", start="main")
+    theirs = world.fake.push_commit(
+        REPO, BRANCH, {"README.md": "mine\n"}, "my experiment", start="main"
+    )
     with pytest.raises(ForgeError) as err:
         publish_promotion(world.request())
     assert "delete that branch or change forge.branch_template" in str(err.value)
@@ -185,7 +233,9 @@ def test_open_pr_not_opened_by_promoter_is_refused(world: World) -> None:
     from fakeforge import PullRequest
 
     world.fake.push_commit(REPO, BRANCH, {"README.md": "x\n"}, "manual", start="main")
-    world.fake.repo(REPO).pulls[1] = PullRequest(1, "manual", "no marker here", BRANCH, "main", "someone")
+    world.fake.repo(REPO).pulls[1] = PullRequest(
+        1, "manual", "no marker here", BRANCH, "main", "someone"
+    )
     with pytest.raises(ForgeError, match="not opened by promoter"):
         publish_promotion(world.request())
 
@@ -210,7 +260,10 @@ def test_release_train_holds_several_apps_in_one_pr(world: World) -> None:
     pr = world.fake.repo(REPO).pulls[first.number]
     assert pr.title == "promote 2 apps to dev: cart 2.1.0, checkout-api 1.4.2"
     marker = parse_marker(pr.body)
-    assert marker and sorted(a["app"] for a in marker["apps"]) == ["cart", "checkout-api"]
+    assert marker and sorted(a["app"] for a in marker["apps"]) == [
+        "cart",
+        "checkout-api",
+    ]
     again = publish_promotion(world.request(image(), settings=settings))
     assert again.operation == "none"
 
@@ -218,7 +271,12 @@ def test_release_train_holds_several_apps_in_one_pr(world: World) -> None:
 def test_labels_reviewers_assignees_and_draft(world: World) -> None:
     world.fake.add_user("alice")
     world.fake.add_user("bob")
-    options = PullOptions(labels=["promotion", "env:dev"], reviewers=["alice"], assignees=["bob"], draft=True)
+    options = PullOptions(
+        labels=["promotion", "env:dev"],
+        reviewers=["alice"],
+        assignees=["bob"],
+        draft=True,
+    )
     res = publish_promotion(world.request(options=options))
     pr = world.fake.repo(REPO).pulls[res.number]
     assert pr.labels == ["promotion", "env:dev"]
@@ -252,3 +310,35 @@ def test_crlf_and_bom_survive_byte_exact(world: World) -> None:
     assert res.operation == "created"
     raw = world.store.read_file("promoter/prod/checkout-api", path)
     assert raw == expected(text, str(img)).encode()
+
+
+@pytest.mark.parametrize("write", ["branch", "commit"])
+def test_lost_answer_to_a_write_is_recognised_on_retry(
+    world: World, write: str
+) -> None:
+    patterns = {
+        ("github", "branch"): r"POST .*/git/refs$",
+        ("github", "commit"): r"POST /api/graphql$",
+        ("gitlab", "branch"): r"POST .*/repository/commits$",
+        ("gitlab", "commit"): r"POST .*/repository/commits$",
+    }
+    world.fake.drop_next(patterns[(world.kind, write)], after=True)
+    img = image()
+    res = publish_promotion(world.request(img))
+    assert res.operation == "created" and len(world.fake.repo(REPO).pulls) == 1
+    assert world.show(BRANCH, DEV) == expected(DEPLOY, str(img))
+    assert world.store.changed_paths("main", BRANCH) == [DEV]
+
+
+def test_result_text_and_json(world: World) -> None:
+    res = publish_promotion(world.request())
+    kind = "pull request #1" if world.kind == "github" else "merge request !1"
+    assert res.to_text().startswith(
+        f"operation: created {kind}: {res.url} (branch {BRANCH}, head {res.head_sha[:12]})"
+    )  # type: ignore[index]
+    again = publish_promotion(world.request())
+    assert (
+        again.to_text()
+        == f"operation: none: the open pull request already promotes this image ({kind}: {res.url})"
+    )
+    assert set(again.to_dict()) >= {"operation", "url", "number", "branch", "head_sha"}

@@ -14,40 +14,99 @@ from promoter.publish import PrFlags, add_pr_options, publish_if_requested
 
 
 def test_github_from_actions_environment() -> None:
-    env = {"GITHUB_ACTIONS": "true", "GITHUB_TOKEN": "t1", "GITHUB_API_URL": "https://ghe.acme.io/api/v3", "GITHUB_REPOSITORY": "acme/app"}
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_TOKEN": "t1",
+        "GITHUB_API_URL": "https://ghe.acme.io/api/v3",
+        "GITHUB_REPOSITORY": "acme/app",
+    }
     s = resolve_settings({"repository": "acme/gitops"}, env)
-    assert (s.type, s.url, s.repository, s.token, s.base_branch) == ("github", "https://ghe.acme.io/api/v3", "acme/gitops", "t1", "main")
+    assert (s.type, s.url, s.repository, s.token, s.base_branch) == (
+        "github",
+        "https://ghe.acme.io/api/v3",
+        "acme/gitops",
+        "t1",
+        "main",
+    )
     assert s.branch("dev", ["api"]) == "promoter/dev/api"
     assert "t1" not in repr(s)
 
 
 def test_gh_token_and_flags_win() -> None:
-    s = resolve_settings({"type": "gitlab", "repository": "x"}, {"GH_TOKEN": "t2"}, forge="github", repository="acme/other", base_branch="trunk", url="https://h/api/v3/")
-    assert (s.type, s.repository, s.token, s.base_branch, s.url) == ("github", "acme/other", "t2", "trunk", "https://h/api/v3")
+    s = resolve_settings(
+        {"type": "gitlab", "repository": "x"},
+        {"GH_TOKEN": "t2"},
+        forge="github",
+        repository="acme/other",
+        base_branch="trunk",
+        url="https://h/api/v3/",
+    )
+    assert (s.type, s.repository, s.token, s.base_branch, s.url) == (
+        "github",
+        "acme/other",
+        "t2",
+        "trunk",
+        "https://h/api/v3",
+    )
 
 
 def test_gitlab_from_ci_environment() -> None:
-    env = {"GITLAB_CI": "true", "GITLAB_TOKEN": "glpat-x", "CI_API_V4_URL": "https://gitlab.acme.io/api/v4", "CI_DEFAULT_BRANCH": "master"}
+    env = {
+        "GITLAB_CI": "true",
+        "GITLAB_TOKEN": "glpat-x",
+        "CI_API_V4_URL": "https://gitlab.acme.io/api/v4",
+        "CI_DEFAULT_BRANCH": "master",
+    }
     s = resolve_settings({"repository": 42}, env)
-    assert (s.type, s.url, s.repository, s.base_branch) == ("gitlab", "https://gitlab.acme.io", "42", "master")
+    assert (s.type, s.url, s.repository, s.base_branch) == (
+        "gitlab",
+        "https://gitlab.acme.io",
+        "42",
+        "master",
+    )
 
 
 def test_token_env_train_mode_and_limits_from_config() -> None:
-    config = {"type": "gitlab", "repository": "g/p", "token_env": "PROMOTER_TOKEN", "mode": "train", "max_retries": 2, "max_wait_seconds": 5}
+    config = {
+        "type": "gitlab",
+        "repository": "g/p",
+        "token_env": "PROMOTER_TOKEN",
+        "mode": "train",
+        "max_retries": 2,
+        "max_wait_seconds": 5,
+    }
     s = resolve_settings(config, {"PROMOTER_TOKEN": "secret", "GITLAB_TOKEN": "other"})
-    assert s.token == "secret" and s.branch("prod", ["a", "b"]) == "promoter/prod" and (s.max_retries, s.max_wait_seconds) == (2, 5.0)
+    assert (
+        s.token == "secret"
+        and s.branch("prod", ["a", "b"]) == "promoter/prod"
+        and (s.max_retries, s.max_wait_seconds) == (2, 5.0)
+    )
 
 
 @pytest.mark.parametrize(
     ("config", "env", "words"),
     [
         ({"repository": "a/b"}, {"GITHUB_TOKEN": "t"}, "no forge chosen"),
-        ({"type": "github"}, {"GITHUB_TOKEN": "t", "GITHUB_REPOSITORY": "acme/app"}, "no target repository: set forge.repository"),
-        ({"type": "github", "repository": "a/b"}, {}, "no forge token: set GITHUB_TOKEN or GH_TOKEN"),
-        ({"type": "gitlab", "repository": "a/b"}, {"CI_JOB_TOKEN": "j"}, "CI_JOB_TOKEN cannot open merge requests"),
+        (
+            {"type": "github"},
+            {"GITHUB_TOKEN": "t", "GITHUB_REPOSITORY": "acme/app"},
+            "no target repository: set forge.repository",
+        ),
+        (
+            {"type": "github", "repository": "a/b"},
+            {},
+            "no forge token: set GITHUB_TOKEN or GH_TOKEN",
+        ),
+        (
+            {"type": "gitlab", "repository": "a/b"},
+            {"CI_JOB_TOKEN": "j"},
+            "CI_JOB_TOKEN cannot open merge requests",
+        ),
     ],
 )
-def test_missing_settings_are_one_clear_line(config: dict, env: dict, words: str) -> None:
+def test_missing_settings_are_one_clear_line(
+    config: dict, env: dict, words: str
+) -> None:
     with pytest.raises(UsageError) as err:
         resolve_settings(config, env)
     assert words in str(err.value) and err.value.exit_code == 2
@@ -58,7 +117,9 @@ def _command(decorate_command: bool) -> click.Command:
 
     def body(name: str, pr: PrFlags) -> None:
         seen["flags"] = pr
-        click.echo(f"{name} {pr.enabled} {pr.forge} {pr.draft} {pr.auto_merge} {pr.forge_repo}")
+        click.echo(
+            f"{name} {pr.enabled} {pr.forge} {pr.draft} {pr.auto_merge} {pr.forge_repo}"
+        )
 
     if decorate_command:
         cmd = add_pr_options(click.command()(click.option("--name", default="x")(body)))
@@ -70,17 +131,30 @@ def _command(decorate_command: bool) -> click.Command:
 @pytest.mark.parametrize("decorate_command", [False, True])
 def test_add_pr_options_packs_flags_into_one_argument(decorate_command: bool) -> None:
     cmd = _command(decorate_command)
-    out = CliRunner().invoke(cmd, ["--pr", "--forge", "gitlab", "--no-auto-merge", "--forge-repo", "g/p"])
+    out = CliRunner().invoke(
+        cmd, ["--pr", "--forge", "gitlab", "--no-auto-merge", "--forge-repo", "g/p"]
+    )
     assert out.exit_code == 0, out.output
     assert out.output.strip() == "x True gitlab None False g/p"
     plain = CliRunner().invoke(cmd, [])
     assert plain.output.strip() == "x False None None None None"
     help_text = CliRunner().invoke(cmd, ["--help"]).output
-    for flag in ("--pr", "--forge-url", "--base-branch", "--draft", "--auto-merge / --no-auto-merge", "--source-commit", "--run-url", "--actor"):
+    for flag in (
+        "--pr",
+        "--forge-url",
+        "--base-branch",
+        "--draft",
+        "--auto-merge / --no-auto-merge",
+        "--source-commit",
+        "--run-url",
+        "--actor",
+    ):
         assert flag in help_text
 
 
-def test_publish_if_requested_reads_env_pr_settings_from_config(world: World, tmp_path) -> None:
+def test_publish_if_requested_reads_env_pr_settings_from_config(
+    world: World, tmp_path
+) -> None:
     if world.kind != "github":
         pytest.skip("one forge is enough for the wiring")
     config_text = f"""\
@@ -95,10 +169,21 @@ forge:
 """
     (world.local / ".promoter.yaml").write_text(config_text)
     config = load_config(world.local)
-    assert publish_if_requested(PrFlags(), config=config, env="dev", apps=["a"], image=image(), changeset=None, replan=None) is None  # type: ignore[arg-type]
+    assert (
+        publish_if_requested(
+            PrFlags(),
+            config=config,
+            env="dev",
+            apps=["a"],
+            image=image(),
+            changeset=None,
+            replan=None,
+        )
+        is None
+    )  # type: ignore[arg-type]
     img = image()
     paths = ["apps/checkout-api/dev/deployment.yaml"]
-    reader = lambda p: (world.local / p).read_text()  # noqa: E731
+    reader = lambda p: (world.local / p).read_text()
     res = publish_if_requested(
         PrFlags(enabled=True, actor="release-bot"),
         config=config,
