@@ -13,7 +13,7 @@ from promoter.config import Config
 from promoter.errors import ConfigError
 from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject
 from promoter.policy.pack import pack_dir, rule_id
-from promoter.policy.rego import PolicySet, Verdict
+from promoter.policy.rego import PolicySet, Verdict, rego_files
 from promoter.policy.severity import check_severity_config, rule_severity
 from promoter.policy.waivers import apply_waivers
 from promoter.resource import Resource
@@ -30,11 +30,14 @@ _SET_CACHE: dict[tuple[Any, ...], PolicySet] = {}
 
 def _load_cached(path: Path, name: str, namespaces: Sequence[str], batch: str | None = None) -> PolicySet:
     """Load a folder once per process while its files are unchanged (check calls once per env)."""
-    try:
-        stamp = tuple(sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in ([path] if path.is_file() else path.rglob("*.rego"))))
-    except OSError:
-        stamp = ()
-    key = (str(path), name, tuple(namespaces), stamp)
+    stamp = []
+    for p in [path] if path.is_file() else rego_files(path):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        stamp.append((str(p), st.st_mtime_ns, st.st_size))
+    key = (str(path), name, tuple(namespaces), tuple(stamp), batch)
     cached = _SET_CACHE.get(key)
     if cached is None:
         cached = _SET_CACHE[key] = PolicySet.load(path, name, namespaces, batch)

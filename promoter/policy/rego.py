@@ -24,6 +24,7 @@ What rego-cpp 1.5 (regopy 1.5.2) needs from us, each found by trying it:
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -163,6 +164,15 @@ def parse_module(source: str, file: str) -> RegoModule:
     return RegoModule(file=file, source=_rewrite_v0(source), package=pkg.group(1), rules=rules)
 
 
+def rego_files(folder: Path) -> list[Path]:
+    """Every .rego file under a folder, sorted, skipping hidden folders and files that vanish meanwhile."""
+    out = []
+    for root, dirs, names in os.walk(folder):  # os.walk ignores unreadable or vanished folders
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        out.extend(Path(root) / n for n in names if n.endswith(".rego") and not n.startswith("."))
+    return sorted(out)
+
+
 def _regopy() -> Any:
     try:
         import regopy  # type: ignore[import-untyped]
@@ -288,11 +298,7 @@ class PolicySet:
             files = [path] if path.suffix == ".rego" else []
             base = path.parent
         else:
-            files = sorted(
-                p
-                for p in path.rglob("*.rego")
-                if not p.name.endswith("_test.rego") and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            files = [p for p in rego_files(path) if not p.name.endswith("_test.rego")]
             base = path
         if not files:
             raise ConfigError(f"policy folder {name} holds no .rego files")
