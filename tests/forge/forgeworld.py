@@ -20,7 +20,7 @@ assert _spec and _spec.loader
 _shared = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = _shared
 _spec.loader.exec_module(_shared)
-git, make_repo = _shared.git, _shared.make_repo
+git, make_repo, invoke = _shared.git, _shared.make_repo, _shared.invoke
 
 from fakeforge import FakeForge
 

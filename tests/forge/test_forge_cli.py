@@ -1,0 +1,79 @@
+"""`promoter bump … --pr` through the real CLI against both fake forges, on the bundled example repository."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from fakeforge import FakeForge
+from forgeworld import REPO, TOKEN, git, invoke, make_repo
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+OVERLAY = "apps/checkout-api/overlays/dev/kustomization.yaml"
+DIGEST_1 = "sha256:" + "1" * 64
+DIGEST_2 = "sha256:" + "2" * 64
+IMAGE_1 = f"ghcr.io/acme/checkout-api:1.5.0@{DIGEST_1}"
+IMAGE_2 = f"ghcr.io/acme/checkout-api:1.5.1@{DIGEST_2}"
+
+
+def _wired() -> bool:
+    return "--pr" in invoke("bump", "--help").stdout
+
+
+pytestmark = pytest.mark.skipif(not _wired(), reason="promoter bump has no --pr yet")
+
+
+@pytest.fixture(params=["github", "gitlab"])
+def cli_world(request: pytest.FixtureRequest, fake: FakeForge, tmp_path: Path):
+    files = {p.relative_to(EXAMPLES).as_posix(): p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}
+    local = make_repo(tmp_path / "local", files)
+    fake.create_repo(REPO, source=local)
+    kind = request.param
+    url = fake.github_url if kind == "github" else fake.gitlab_url
+    env = {"GITHUB_TOKEN": TOKEN} if kind == "github" else {"GITLAB_TOKEN": TOKEN}
+    flags = ["--pr", "--forge", kind, "--forge-url", url, "--forge-repo", REPO]
+    return fake, local, env, flags
+
+
+def bump(local: Path, image: str, flags: list[str], env: dict[str, str], *extra: str):
+    args = ["bump", "--repo", str(local), "--app", "checkout-api", "--env", "dev", "--image", image, *flags, *extra]
+    return invoke(*args, env=env)
+
+
+def test_bump_pr_opens_then_noop_then_updates(cli_world, tmp_path: Path) -> None:
+    fake, local, env, flags = cli_world
+    store = fake.repo(REPO).store
+    first = bump(local, IMAGE_1, flags, env, "-o", "json")
+    assert first.exit_code == 0, first.stderr
+    pr = json.loads(first.stdout)["pull_request"]
+    assert pr["operation"] == "created" and pr["branch"] == "promoter/dev/checkout-api"
+    # Byte-exact: the branch holds what a local bump writes, and the local checkout is untouched.
+    assert git(local, "status", "--porcelain") == ""
+    copy = tmp_path / "copy"
+    shutil.copytree(local, copy)
+    assert invoke("bump", "--repo", str(copy), "--app", "checkout-api", "--env", "dev", "--image", IMAGE_1).exit_code == 0
+    assert store.read_file(pr["branch"], OVERLAY) == (copy / OVERLAY).read_bytes()
+    assert store.changed_paths("main", pr["branch"]) == [OVERLAY]
+
+    again = bump(local, IMAGE_1, flags, env)
+    assert again.exit_code == 0 and "operation: none" in again.stdout
+    newer = bump(local, IMAGE_2, flags, env, "-o", "json")
+    updated = json.loads(newer.stdout)["pull_request"]
+    assert updated["operation"] == "updated" and updated["number"] == pr["number"]
+    assert DIGEST_2 in store.read_file(pr["branch"], OVERLAY).decode()  # type: ignore[union-attr]
+    assert len(fake.repo(REPO).pulls) == 1
+
+
+def test_bump_pr_errors_are_one_line_without_the_token(cli_world) -> None:
+    fake, local, env, flags = cli_world
+    fake.add_token("ghp_readonlyCLItoken0123456789abcdef", write=False)
+    token_var = "GITHUB_TOKEN" if "github" in flags else "GITLAB_TOKEN"
+    fake.echo_token_in_errors = True
+    res = bump(local, IMAGE_1, flags, {token_var: "ghp_readonlyCLItoken0123456789abcdef"})
+    assert res.exit_code == 1
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("promoter: error: the token cannot write")
+    assert "ghp_readonlyCLItoken0123456789abcdef" not in res.stderr + res.stdout
+    assert fake.repo(REPO).store.branches() == ["main"]
