@@ -29,7 +29,7 @@ host_like(s) if contains(s, ".")
 
 host_like(s) if contains(s, ":")
 
-host_like("localhost")
+host_like(s) if s == "localhost"
 
 image_registry(image) := split(image, "/")[0] if image_has_registry(image)
 
