@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,8 +89,12 @@ def run_check(
     policy_dirs: list[Path] | None = None,
     renderer: Renderer | None = None,
     workers: int | None = None,
+    now: datetime | None = None,
 ) -> CheckResult:
-    """Render what the change affects (or everything), validate it offline, evaluate policies: one result."""
+    """Render what the change affects (or everything), validate it offline, evaluate policies and,
+    with a base, the promotion gates of every environment whose image the change moves: one result.
+
+    `now` (an aware datetime) fixes the clock the gates read (freeze windows, soak), for tests."""
     start = time.perf_counter()
     repo = repo.resolve()
     selection = select_targets(repo, config, base=base, all_=all_, env=env, shard=shard)
@@ -116,6 +121,9 @@ def run_check(
     result.extend(_validate(resources, rendered, validate_options, repo))
     result.extend(_policies(resources, config, env, repo, policy_dirs or []))
     _point_at_fields(result, rendered, repo)
+    # Gates judge the change as a whole, not a target: only the first shard reports them, once.
+    if base is not None and (shard is None or shard[0] == 1):
+        result.extend(_gates(repo, config, base, env, now))
 
     result.stats.update({
         "mode": "all" if all_ else "base",
@@ -158,6 +166,23 @@ def _validate(resources: list[Resource], rendered: list[Rendered], options: Any,
         for subject in sub.subjects:
             subject.target = t.id
         result.extend(sub)
+    return result
+
+
+def _gates(repo: Path, config: Config, base: str, env: str | None, now: datetime | None) -> CheckResult:
+    """Promotion gates for every (app, env) whose image the diff moves: a hand-written PR skipping stage fails."""
+    try:
+        import promoter.gates as gates
+    except ImportError:
+        return CheckResult()
+    # GATES CALL SITE: taken only when promoter.gates provides gates_for_diff.
+    if not hasattr(gates, "gates_for_diff"):
+        return CheckResult()
+    result: CheckResult = gates.gates_for_diff(repo, config, base, now=now)
+    result.targets = []  # gate subjects name environments, not rendered targets
+    if env is not None:
+        result.findings = [f for f in result.findings if f.target in (None, env)]
+        result.subjects = [s for s in result.subjects if s.target in (None, env)]
     return result
 
 

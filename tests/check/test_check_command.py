@@ -140,10 +140,10 @@ def test_values_change_without_helm_is_skipped_with_reason_never_silent(run_cli,
 def test_repository_in_a_subfolder_of_a_git_work_tree(run_cli, new_repo, git_cmd) -> None:
     files = {f"deploy/gitops/{p.relative_to(EXAMPLES).as_posix()}": p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}
     outer = new_repo({"README.md": "outer project\n", **files}, name="outer")
-    edit(outer, f"deploy/gitops/{STAGE}/kustomization.yaml", 'newTag: "1.4.1"', 'newTag: "1.4.2"')
+    edit(outer, f"deploy/gitops/{DEV}/kustomization.yaml", 'newTag: "1.4.2"', 'newTag: "1.4.3"')
     (outer / "README.md").write_text("changed outside the GitOps folder\n")
     code, data = check_json(run_cli, outer / "deploy/gitops", "--base", "main")
-    assert code == EXIT_OK and data["targets"] == [STAGE] and data["stats"]["changed_files"] == 1
+    assert code == EXIT_OK and data["targets"] == [DEV] and data["stats"]["changed_files"] == 1
     assert all(not s["location"]["file"].startswith("deploy/") for s in data["subjects"] if s["location"])
 
 
@@ -187,7 +187,7 @@ def test_values_that_break_the_chart_schema_point_at_the_values_line(run_cli, ex
     edit(example_repo, "apps/web/env/values-prod.yaml", "tag: '2.7.0'", "tag: 27")
     code, data = check_json(run_cli, example_repo, "--base", "main")
     assert code == EXIT_FINDINGS and data["targets"] == ["apps/web/chart@prod"]
-    (f,) = [f for f in data["findings"] if f["severity"] == "error"]
+    (f,) = [f for f in data["findings"] if f["rule"] == "values-schema"]
     assert (f["location"]["file"], f["location"]["line"], f["target"]) == ("apps/web/env/values-prod.yaml", 5, "apps/web/chart@prod")
 
 
@@ -213,3 +213,20 @@ def test_policy_folder_is_evaluated_on_the_rendered_objects(run_cli, example_rep
     # dev inherits 2 replicas from the base: denied; prod's patch sets 5: allowed
     assert [(f["target"], f["location"]["file"]) for f in denied] == [(DEV, BASE_DEPLOY)]
     assert "at least 3 replicas" in denied[0]["message"]
+
+
+def test_hand_written_prod_bump_that_skips_stage_fails_its_gates(run_cli, example_repo: Path) -> None:
+    # dev's image (1.4.2 at dev's digest) runs in dev only; stage still runs 1.4.1: prod may not take it
+    dev_digest = "sha256:3f2a9c1d5be4e0a7c8b6f1e2d3c4b5a69788766554433221100ffeeddccbbaa9"
+    edit(example_repo, f"{PROD}/kustomization.yaml", 'newTag: "1.4.1"', 'newTag: "1.4.2"')
+    edit(example_repo, f"{PROD}/kustomization.yaml", "sha256:1b7e4f0c2d9a8b6e5f4d3c2b1a09f8e7d6c5b4a3928170605f4e3d2c1b0a9f8e", dev_digest)
+    code, data = check_json(run_cli, example_repo, "--base", "main")
+    assert code == EXIT_FINDINGS and data["targets"] == [PROD]
+    gate = [f for f in data["findings"] if f["rule"] == "gate-promotion-order"]
+    assert len(gate) == 1 and gate[0]["location"]["file"] == f"{PROD}/kustomization.yaml"
+    assert any(s["kind"] == "gate" for s in data["subjects"])
+    # gates belong to one environment and are reported once across shards
+    _, dev_only = check_json(run_cli, example_repo, "--base", "main", "--env", "dev")
+    assert not [f for f in dev_only["findings"] if f["rule"].startswith("gate-")]
+    _, second = check_json(run_cli, example_repo, "--base", "main", "--shard", "2/2")
+    assert not [f for f in second["findings"] if f["rule"].startswith("gate-")]
