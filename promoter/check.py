@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +172,7 @@ def _validate(resources: list[Resource], rendered: list[Rendered], options: Any,
 def _gates(repo: Path, config: Config, base: str, env: str | None, now: datetime | None) -> CheckResult:
     """Promotion gates for every (app, env) whose image the diff moves: a hand-written PR skipping stage fails."""
     try:
-        import promoter.gates as gates
+        from promoter import gates
     except ImportError:
         return CheckResult()
     # GATES CALL SITE: taken only when promoter.gates provides gates_for_diff.
@@ -202,7 +202,7 @@ def _point_at_fields(result: CheckResult, rendered: list[Rendered], repo: Path) 
 def _policies(resources: list[Resource], config: Config, env: str | None, repo: Path, extra_dirs: list[Path]) -> CheckResult:
     """Policies and their per-environment severities, when the policy engine is part of this build."""
     try:
-        import promoter.policy as policy
+        from promoter import policy
     except ImportError:
         return CheckResult()
     # POLICY CALL SITE: taken only when promoter.policy provides evaluate_policies.
