@@ -322,6 +322,14 @@ def _block(fe: FileEdit, ref: Reference, tag: str | None, digest: str | None) ->
             "cannot be pinned there; pass the tag too (--image repo:tag@digest or --tag), or add a `digest:` key "
             "if the chart reads one"
         )
+    if digest and not tag and "tag" in slots and slots["tag"].value:
+        # The tag key stays (the chart may require it), so its old value would sit, stale, beside
+        # the new digest: a reviewer would read the wrong version. Ask for the tag instead.
+        raise UsageError(
+            f"{where}: the image is given by digest only, but this Helm block also pins tag "
+            f"{slots['tag'].value}, which would go stale beside the new digest; pass the tag too "
+            "(--image repo:tag@digest or --tag TAG)"
+        )
     if tag:
         if "tag" in slots:
             fe.set(ref, "tag", slots["tag"], tag)
@@ -336,11 +344,6 @@ def _block(fe: FileEdit, ref: Reference, tag: str | None, digest: str | None) ->
                 fe.set(ref, "sha", digest_slot, hexpart)
             else:
                 fe.set(ref, "digest", digest_slot, digest)
-            if not tag and "tag" in slots and slots["tag"].value:
-                fe.warnings.append(
-                    f"{where}: tag {slots['tag'].value} stays beside the new digest (charts pull by digest when it is set; "
-                    "the tag key is kept because the chart may require it)"
-                )
         else:
             fe.warnings.append(
                 f"{where}: digest not pinned: this Helm block has no digest key (promoter does not invent keys a chart "
@@ -355,6 +358,11 @@ def _tag(fe: FileEdit, ref: Reference, tag: str | None, digest: str | None) -> N
     where = f"{ref.file}:{ref.line} ({ref.yaml_path})"
     if digest and "digest" not in slots and not tag:
         raise UsageError(f"{where}: the image is given by digest only, but only a tag is set here; pass the tag too")
+    if digest and not tag and "tag" in slots and slots["tag"].value:
+        raise UsageError(
+            f"{where}: the image is given by digest only, but tag {slots['tag'].value} is set here and would go stale "
+            "beside the new digest; pass the tag too (--image repo:tag@digest or --tag TAG)"
+        )
     if tag:
         if "tag" not in slots:
             raise UsageError(f"{where}: no tag value to set here; pass a digest-only image or add a tag parameter")

@@ -157,11 +157,18 @@ def test_helm_block_digest_only_without_digest_key_is_an_error_saying_how_to_pro
     assert "no `digest` key" in msg and "--image repo:tag@digest" in msg and "--tag" in msg
 
 
-def test_helm_block_digest_only_with_digest_key_keeps_tag_and_warns(bump):
+def test_helm_block_digest_only_with_a_tag_is_an_error_so_no_stale_tag_stays(bump):
     old = "image:\n  repository: ghcr.io/acme/web\n  tag: v1\n  digest: ''\n"
+    with pytest.raises(UsageError) as exc:
+        bump(old, f"ghcr.io/acme/web@{D1}")
+    msg = str(exc.value)
+    assert "tag v1" in msg and "stale" in msg and "--tag TAG" in msg
+
+
+def test_helm_block_digest_only_with_an_empty_tag_sets_the_digest(bump):
+    old = "image:\n  repository: ghcr.io/acme/web\n  tag: ''\n  digest: ''\n"
     b = bump(old, f"ghcr.io/acme/web@{D1}")
-    assert b.new == f"image:\n  repository: ghcr.io/acme/web\n  tag: v1\n  digest: '{D1}'\n"
-    assert any("stays beside the new digest" in w for w in b.warnings)
+    assert b.new == f"image:\n  repository: ghcr.io/acme/web\n  tag: ''\n  digest: '{D1}'\n"
 
 
 def test_helm_block_tag_only_clears_a_stale_digest(bump):
