@@ -1,4 +1,4 @@
-"""Check: the gatekeeper pipeline: select targets a change affects, render, validate, evaluate policies."""
+"""Check: the gatekeeper pipeline: select what a change affects, render, validate, evaluate policies and gates."""
 
 from __future__ import annotations
 

@@ -190,11 +190,12 @@ class Renderer:
     # -- helm -----------------------------------------------------------------------------------
 
     def _helm(self, target: Target) -> Rendered:
-        if self.helm is None:
-            return self._skipped(target, "helm is not on PATH")
+        # A values file that is not there fails with or without helm: it is the change's mistake, not the CI image's.
         missing = [v for v in target.values if not (self.repo / v).is_file()]
         if missing:
             return self._failed(target, f"values file {missing[0]} does not exist", target.location)
+        if self.helm is None:
+            return self._skipped(target, "helm is not on PATH")
         args = [self.helm, "template", target.release or posixpath.basename(target.path), target.path]
         if target.namespace:
             args += ["--namespace", target.namespace]

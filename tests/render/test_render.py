@@ -274,3 +274,15 @@ def test_fields_map_to_the_line_that_wrote_them(tree) -> None:
     # set by a transformer (namespace): the deepest key the manifest has on that path
     assert str(field_location(repo, origins, "/metadata/namespace")) == "base/app.yaml:4"
     assert field_location(repo, origins, "") is None
+
+
+def test_missing_values_file_fails_even_without_helm(tree) -> None:
+    files = {
+        "c/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+        "a.yaml": "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: c}\n"
+        "spec:\n  source: {path: c, helm: {valueFiles: [values-gone.yaml]}}\n",
+    }
+    out = render_one(tree(files), "a.yaml#Application/c", helm=None)
+    (f,) = out.findings
+    assert f.rule == "render-failed" and "c/values-gone.yaml does not exist" in f.message
+    assert str(f.location) == "a.yaml:1"
