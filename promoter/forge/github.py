@@ -288,6 +288,13 @@ class GitHubForge:
             return StaleHeadError(
                 f"branch {branch} moved while promoter was writing it"
             )
+        if "signature" in text:
+            return ForgeError(
+                self._redact(
+                    f"branch {branch} in {self.repository} accepts only signed commits ({text}): "
+                    "set forge.commit_method: graphql (GitHub signs those) or lift the rule for promoter's branches"
+                )
+            )
         if "Protected branch" in text or "protected" in text.lower():
             return self._protected(branch, text)
         return self._error(exc, doing)

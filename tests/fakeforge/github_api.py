@@ -34,6 +34,8 @@ class GitHubApi:
             ("PATCH", re.compile(r + r"/git/refs/heads/(?P<b>.+)$"), self.update_ref),
             ("DELETE", re.compile(r + r"/git/refs/heads/(?P<b>.+)$"), self.delete_ref),
             ("POST", re.compile(r + r"/git/trees$"), self.create_tree),
+            ("POST", re.compile(r + r"/git/blobs$"), self.create_blob),
+            ("PUT", re.compile(r + r"/contents/(?P<path>.+)$"), self.put_contents),
             ("POST", re.compile(r + r"/git/commits$"), self.create_commit),
             (
                 "GET",
@@ -231,6 +233,7 @@ class GitHubApi:
             raise HttpError(422, "Reference already exists")
         if repo.is_protected(branch):
             raise HttpError(422, f"Protected branch update failed for {ref}.")
+        self._check_signed(repo, branch, sha)
         repo.store.update_ref(branch, sha, "0" * 40)
         return 201, self._ref_json(repo, branch, sha)
 
@@ -248,8 +251,17 @@ class GitHubApi:
             raise HttpError(422, f"Protected branch update failed for refs/heads/{b}.")
         if not body.get("force") and not repo.store.is_ancestor(old, sha):
             raise HttpError(422, "Update is not a fast forward")
+        self._check_signed(repo, b, sha)
         repo.store.update_ref(b, sha, old)
         return 200, self._ref_json(repo, b, sha)
+
+    @staticmethod
+    def _check_signed(repo: Repo, branch: str, sha: str) -> None:
+        if repo.unsigned_commits(branch, sha):
+            raise HttpError(
+                422,
+                f"Protected branch update failed for refs/heads/{branch}. Commits must have verified signatures.",
+            )
 
     def delete_ref(
         self, *, repo: Repo, b: str, token: Token, **_: Any
@@ -263,6 +275,51 @@ class GitHubApi:
         return 204, None
 
     # ---- Git Data: trees and commits ---------------------------------------------------------
+    def create_blob(
+        self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
+        _no_write(token)
+        if not repo.store.branches():
+            raise HttpError(409, "Git Repository is empty.")
+        raw = str(body.get("content", ""))
+        data = (
+            base64.b64decode(raw) if body.get("encoding") == "base64" else raw.encode()
+        )
+        sha = repo.store.git("hash-object", "-w", "--stdin", input=data).strip()
+        return 201, {"sha": sha, "url": f"{self._api(repo)}/git/blobs/{sha}"}
+
+    def put_contents(
+        self, *, repo: Repo, path: str, body: dict[str, Any], token: Token, **_: Any
+    ) -> tuple[int, Any]:
+        """The contents API: one commit per file; a stale blob sha answers 409."""
+        _no_write(token)
+        branch = str(body.get("branch") or repo.default_branch)
+        head = repo.store.branch_sha(branch)
+        if head is None:
+            raise HttpError(404, f"Branch {branch} not found")
+        current = repo.store.blob_sha(head, path)
+        if current is not None and body.get("sha") != current:
+            raise HttpError(409, f"{path} does not match {body.get('sha')}")
+        if current is None and body.get("sha"):
+            raise HttpError(422, "sha wasn't supplied.")
+        if repo.is_protected(branch):
+            raise HttpError(
+                409, f"Protected branch update failed for refs/heads/{branch}."
+            )
+        content = base64.b64decode(str(body.get("content", "")))
+        sha = repo.store.commit_files(
+            head,
+            {path: content},
+            str(body.get("message", "")),
+            author=(token.login, f"{token.login}@users.noreply.fake"),
+        )
+        self._check_signed(repo, branch, sha)
+        repo.store.update_ref(branch, sha, head)
+        return (201 if current is None else 200), {
+            "content": {"path": path, "sha": repo.store.blob_sha(sha, path)},
+            "commit": {"sha": sha},
+        }
+
     def create_tree(
         self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any
     ) -> tuple[int, Any]:
@@ -633,6 +690,7 @@ class GitHubApi:
             message,
             author=(token.login, f"{token.login}@users.noreply.fake"),
         )
+        repo.signed.add(sha)  # GitHub signs what it commits itself
         repo.store.update_ref(branch, sha, head)
         return {
             "commit": {

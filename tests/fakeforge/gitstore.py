@@ -113,6 +113,12 @@ class GitStore:
         )
         return proc.returncode == 0
 
+    def new_commits(self, sha: str) -> list[str]:
+        """Commits reachable from sha and from no branch yet."""
+        return [
+            c for c in self.git("rev-list", sha, "--not", "--branches").split() if c
+        ]
+
     def changed_paths(self, base: str, head: str) -> list[str]:
         mb = self.git("merge-base", base, head).strip()
         return [p for p in self.git("diff", "--name-only", mb, head).splitlines() if p]

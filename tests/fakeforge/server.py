@@ -78,6 +78,10 @@ class Repo:
         False  # PRs wait for a success status before they are mergeable
     )
     statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Branch protection requiring signed commits: only commits GitHub made (and so signed)
+    # through createCommitOnBranch may land on these branches.
+    signed_only: list[str] = field(default_factory=list)
+    signed: set[str] = field(default_factory=set)
 
     @property
     def owner(self) -> str:
@@ -85,6 +89,12 @@ class Repo:
 
     def is_protected(self, branch: str) -> bool:
         return any(fnmatch.fnmatchcase(branch, p) for p in self.protected)
+
+    def unsigned_commits(self, branch: str, sha: str) -> list[str]:
+        """Commits a ref update to `sha` would bring onto a signed-only branch without a signature."""
+        if not any(fnmatch.fnmatchcase(branch, p) for p in self.signed_only):
+            return []
+        return [c for c in self.store.new_commits(sha) if c not in self.signed]
 
     def next_number(self) -> int:
         return max(self.pulls, default=0) + 1

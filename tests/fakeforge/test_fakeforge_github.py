@@ -376,3 +376,56 @@ def test_hook_fires_on_the_nth_request(fake: FakeForge) -> None:
     assert seen == []
     requests.get(api(fake, "/branches/main"), headers=H)
     assert len(seen) == 1
+
+
+def test_contents_api_commits_one_file_and_refuses_a_stale_sha(fake: FakeForge) -> None:
+    store = fake.repo("acme/gitops").store
+    blob = store.blob_sha("main", "a.yaml")
+    body = {
+        "message": "edit a",
+        "content": base64.b64encode(b"a: 5\n").decode(),
+        "sha": blob,
+        "branch": "main",
+    }
+    assert (
+        requests.put(api(fake, "/contents/a.yaml"), json=body, headers=H).status_code
+        == 200
+    )
+    assert (
+        store.read_file("main", "a.yaml") == b"a: 5\n"
+        and git_log(fake, "main")[0] == "edit a"
+    )
+    stale = requests.put(
+        api(fake, "/contents/a.yaml"),
+        json={**body, "content": base64.b64encode(b"a: 6\n").decode()},
+        headers=H,
+    )
+    assert stale.status_code == 409 and store.read_file("main", "a.yaml") == b"a: 5\n"
+
+
+def test_blobs_and_signed_commit_protection(fake: FakeForge) -> None:
+    store = fake.repo("acme/gitops").store
+    r = requests.post(
+        api(fake, "/git/blobs"),
+        json={"content": "x: 1\n", "encoding": "utf-8"},
+        headers=H,
+    )
+    assert r.status_code == 201 and store.object_type(r.json()["sha"]) == "blob"
+    fake.repo("acme/gitops").signed_only = ["signed/*"]
+    main = store.branch_sha("main")
+    # A branch at an existing commit brings nothing new: allowed.
+    assert (
+        requests.post(
+            api(fake, "/git/refs"),
+            json={"ref": "refs/heads/signed/a", "sha": main},
+            headers=H,
+        ).status_code
+        == 201
+    )
+    unsigned = store.commit_files(main, {"a.yaml": b"a: 7\n"}, "unsigned")
+    r = requests.patch(
+        api(fake, "/git/refs/heads/signed/a"), json={"sha": unsigned}, headers=H
+    )
+    assert r.status_code == 422 and "verified signatures" in r.text
+    signed = _commit_on_branch(fake, "signed/a", main, b"a: 8\n")
+    assert "errors" not in signed and store.read_file("signed/a", "a.yaml") == b"a: 8\n"

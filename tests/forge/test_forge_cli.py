@@ -27,7 +27,11 @@ pytestmark = pytest.mark.skipif(not _wired(), reason="promoter bump has no --pr 
 
 @pytest.fixture(params=["github", "gitlab"])
 def cli_world(request: pytest.FixtureRequest, fake: FakeForge, tmp_path: Path):
-    files = {p.relative_to(EXAMPLES).as_posix(): p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}
+    files = {
+        p.relative_to(EXAMPLES).as_posix(): p.read_text()
+        for p in EXAMPLES.rglob("*")
+        if p.is_file()
+    }
     local = make_repo(tmp_path / "local", files)
     fake.create_repo(REPO, source=local)
     kind = request.param
@@ -38,7 +42,19 @@ def cli_world(request: pytest.FixtureRequest, fake: FakeForge, tmp_path: Path):
 
 
 def bump(local: Path, image: str, flags: list[str], env: dict[str, str], *extra: str):
-    args = ["bump", "--repo", str(local), "--app", "checkout-api", "--env", "dev", "--image", image, *flags, *extra]
+    args = [
+        "bump",
+        "--repo",
+        str(local),
+        "--app",
+        "checkout-api",
+        "--env",
+        "dev",
+        "--image",
+        image,
+        *flags,
+        *extra,
+    ]
     return invoke(*args, env=env)
 
 
@@ -53,7 +69,20 @@ def test_bump_pr_opens_then_noop_then_updates(cli_world, tmp_path: Path) -> None
     assert git(local, "status", "--porcelain") == ""
     copy = tmp_path / "copy"
     shutil.copytree(local, copy)
-    assert invoke("bump", "--repo", str(copy), "--app", "checkout-api", "--env", "dev", "--image", IMAGE_1).exit_code == 0
+    assert (
+        invoke(
+            "bump",
+            "--repo",
+            str(copy),
+            "--app",
+            "checkout-api",
+            "--env",
+            "dev",
+            "--image",
+            IMAGE_1,
+        ).exit_code
+        == 0
+    )
     assert store.read_file(pr["branch"], OVERLAY) == (copy / OVERLAY).read_bytes()
     assert store.changed_paths("main", pr["branch"]) == [OVERLAY]
 
@@ -71,9 +100,13 @@ def test_bump_pr_errors_are_one_line_without_the_token(cli_world) -> None:
     fake.add_token("ghp_readonlyCLItoken0123456789abcdef", write=False)
     token_var = "GITHUB_TOKEN" if "github" in flags else "GITLAB_TOKEN"
     fake.echo_token_in_errors = True
-    res = bump(local, IMAGE_1, flags, {token_var: "ghp_readonlyCLItoken0123456789abcdef"})
+    res = bump(
+        local, IMAGE_1, flags, {token_var: "ghp_readonlyCLItoken0123456789abcdef"}
+    )
     assert res.exit_code == 1
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("promoter: error: the token cannot write")
+    assert len(lines) == 1 and lines[0].startswith(
+        "promoter: error: the token cannot write"
+    )
     assert "ghp_readonlyCLItoken0123456789abcdef" not in res.stderr + res.stdout
     assert fake.repo(REPO).store.branches() == ["main"]

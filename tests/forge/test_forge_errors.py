@@ -105,3 +105,15 @@ def test_token_never_leaks_into_errors_logs_or_bodies(
         assert TOKEN not in text
         assert "ghp_READONLYtokenABCDEFGHIJ0123456789" not in text
     assert "***" in pr.body
+
+
+def test_signed_commits_rule_accepts_graphql_and_refuses_git_data(world: World) -> None:
+    if world.kind != "github":
+        pytest.skip("GitHub's signed-commit branch protection")
+    world.fake.repo(REPO).signed_only = ["promoter/*"]
+    message = fails(world, settings=world.settings(commit_method="git-data"))
+    assert (
+        "accepts only signed commits" in message and "commit_method: graphql" in message
+    )
+    res = publish_promotion(world.request())
+    assert res.operation == "created" and res.head_sha in world.fake.repo(REPO).signed
