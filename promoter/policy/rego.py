@@ -215,18 +215,20 @@ def _native() -> Any:
     return _regopy().rego_shared
 
 
-def _error_of(output: Any) -> str:
-    """The first error message in a failed output (rego-cpp returns an ErrorSeq node)."""
+def _error_of(node: Any) -> str:
+    """The messages of an Error or ErrorSeq node (rego-cpp's failed, or "ok" but erroneous, output)."""
     rs = _native()
-    node = rs.rego_output_node(output)
+    errors = [node] if rs.rego_node_type(node) == rs.NodeKind.Error else [rs.rego_node_get(node, i) for i in range(rs.rego_node_size(node))]
     messages = []
-    for i in range(rs.rego_node_size(node)):
-        err = rs.rego_node_get(node, i)
+    for err in errors:
         for k in range(rs.rego_node_size(err)):
             child = rs.rego_node_get(err, k)
             if rs.rego_node_type(child) == rs.NodeKind.ErrorMessage:
                 messages.append(rs.rego_node_value(child))
     return "; ".join(dict.fromkeys(messages)) or "evaluation failed"
+
+
+_FUNCTION_NOT_FOUND = re.compile(r"Function not found: ([\w.]+)")
 
 
 def _node_value(impl: Any) -> Any:
@@ -327,8 +329,25 @@ class PolicySet:
         return interp
 
     def _check_compiles(self) -> None:
-        """Surface syntax and compile errors now, as config errors naming file and line."""
-        self.compile({})
+        """Surface syntax and compile errors now, as config errors naming file and line.
+
+        rego-cpp reports a call to a function that does not exist only when evaluating, so one
+        evaluation on an empty input finds those; other evaluation errors depend on the input."""
+        ok, message = self.compile({})._with_input({})
+        if ok:
+            return
+        missing = _FUNCTION_NOT_FOUND.search(str(message))
+        if missing:
+            name = missing.group(1)
+            call = re.compile(rf"(?<![\w.]){re.escape(name)}\(")
+            for m in self.modules:
+                code = _strip_comments(m.source)  # same lines and columns, comments blanked
+                hit = call.search(code)
+                if hit:
+                    line = code.count("\n", 0, hit.start()) + 1
+                    col = hit.start() - code.rfind("\n", 0, hit.start())
+                    raise ConfigError(f"{m.file}:{line}:{col}: Rego error: function {name} is not defined")
+            raise ConfigError(f"{self.name}: Rego error: function {name} is not defined")
 
     def _wrapper(self) -> tuple[str, list[str]]:
         """A module collecting every check and exception rule into one object, and entrypoints."""
@@ -402,8 +421,10 @@ class Evaluator:
         except rs.RegoError as exc:
             return False, str(exc).strip().splitlines()[0] if str(exc).strip() else "evaluation failed"
         try:
-            if not rs.rego_output_ok(out):
-                return False, _error_of(out)
+            node = rs.rego_output_node(out)
+            # A call to a missing function comes back "ok" with an Error node instead of results.
+            if not rs.rego_output_ok(out) or rs.rego_node_type(node) in (rs.NodeKind.Error, rs.NodeKind.ErrorSeq):
+                return False, _error_of(node)
             text = rs.rego_output_string(out)
             if text == "undefined":
                 return True, None

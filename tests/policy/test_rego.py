@@ -239,3 +239,16 @@ def test_yaml_dates_reach_policies_as_strings(tmp_path: Path) -> None:
     folder = write(tmp_path, {"d.rego": 'package main\n\nimport rego.v1\n\ndeny contains input.metadata.annotations.since if input.kind == "Pod"\n'})
     pod = {**POD, "metadata": {"name": "p", "annotations": {"since": dt.date(2026, 1, 2)}}}
     assert [m.message for m in PolicySet.load(folder, "d").evaluator({}).evaluate(pod).failures] == ["2026-01-02"]
+
+
+def test_call_to_a_missing_function_is_a_config_error_with_its_line(tmp_path: Path) -> None:
+    folder = write(tmp_path / "pol", {"f.rego": 'package main\n\nimport rego.v1\n\n# nofunc( in a comment does not count\ndeny contains x if {\n\tx := nofunc(1)\n}\n'})
+    with pytest.raises(ConfigError, match=r"^pol/f\.rego:7:7: Rego error: function nofunc is not defined$"):
+        PolicySet.load(folder, "pol")
+
+
+def test_missing_function_behind_a_guard_is_a_runtime_error_not_a_crash(tmp_path: Path) -> None:
+    folder = write(tmp_path, {"g.rego": 'package main\n\nimport rego.v1\n\ndeny contains x if {\n\tinput.kind == "Pod"\n\tx := nofunc(1)\n}\n\nwarn contains "still here" if true\n'})
+    v = PolicySet.load(folder, "g").evaluator({}).evaluate(POD)
+    assert [(e.rule, e.message) for e in v.errors] == [("deny", "Function not found: nofunc")]
+    assert [m.message for m in v.warnings] == ["still here"]
