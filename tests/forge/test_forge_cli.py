@@ -96,7 +96,7 @@ def test_bump_pr_opens_then_noop_then_updates(cli_world, tmp_path: Path) -> None
 
 
 def test_bump_pr_errors_are_one_line_without_the_token(cli_world) -> None:
-    fake, local, env, flags = cli_world
+    fake, local, _env, flags = cli_world
     fake.add_token("ghp_readonlyCLItoken0123456789abcdef", write=False)
     token_var = "GITHUB_TOKEN" if "github" in flags else "GITLAB_TOKEN"
     fake.echo_token_in_errors = True
