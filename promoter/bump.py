@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -11,6 +12,7 @@ from promoter.changeset import ChangeSet, FileChange
 from promoter.config import Config
 from promoter.edit import FileEdit, plan_reference
 from promoter.errors import UsageError
+from promoter.finding import CheckResult
 from promoter.image import ImageRef
 from promoter.locate import STYLE_NAMES, ParsedFile, extract, rel_to, safe_path, yaml_files
 from promoter.reference import Reference
@@ -18,6 +20,58 @@ from promoter.styles.base import Document, position, slot, text
 from promoter.yamldoc import YamlDoc, format_path
 
 ReadFile = Callable[[str], "str | None"]
+
+
+@dataclass
+class BumpResult:
+    """What `bump` did: the edits, the gates it passed (or not), and whether files were written."""
+
+    image: ImageRef
+    changeset: ChangeSet
+    gates: CheckResult
+    written: bool
+    dry_run: bool
+
+    @property
+    def blocked(self) -> bool:
+        return self.gates.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "image": str(self.image),
+            "dry_run": self.dry_run,
+            "written": self.written,
+            "blocked": self.blocked,
+            **self.changeset.to_dict(),
+            "gates": self.gates.to_dict(),
+            "diff": self.changeset.diff(),
+        }
+
+
+def bump(
+    repo: Path,
+    config: Config,
+    image: ImageRef,
+    *,
+    app: str | None = None,
+    env: str | None = None,
+    paths: list[str] | None = None,
+    dry_run: bool = False,
+    override_freeze: str | None = None,
+    now: datetime | None = None,
+) -> BumpResult:
+    """Plan the edit, judge it against the environment's gates, and write it unless blocked or dry."""
+    cs = plan_bump(repo, config, image, app=app, env=env, paths=paths)
+    gates = CheckResult()
+    if app and env and not cs.empty:
+        from promoter.gates import evaluate_gates
+
+        gates = evaluate_gates(repo, config, app, env, image, now=now, override_freeze=override_freeze)
+    written = False
+    if not dry_run and not gates.failed and not cs.empty:
+        cs.write(repo)
+        written = True
+    return BumpResult(image=image, changeset=cs, gates=gates, written=written, dry_run=dry_run)
 
 
 @dataclass

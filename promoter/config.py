@@ -135,7 +135,13 @@ def load_config(repo: Path, explicit: Path | None = None) -> Config:
         raise ConfigError(f"{rel}:1: the config must be a mapping")
     data = json.loads(json.dumps(root, default=str))
     _validate(data, root, rel)
-    return _build(data, rel, root)
+    config = _build(data, rel, root)
+    # Values the schema cannot judge (time zones, date order, a soak on the first env) are
+    # checked here too, so a bad gate fails every command at load time, not mid-promotion.
+    from promoter.gates import validate_gate_config
+
+    validate_gate_config(config, repo)
+    return config
 
 
 def _validate(data: dict[str, Any], root: Any, rel: str) -> None:

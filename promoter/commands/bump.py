@@ -1,4 +1,4 @@
-"""`promoter bump`: set an app's image in one environment (or under paths), byte-exact."""
+"""`promoter bump`: set an app's image in one environment (or under paths), byte-exact, behind its gates."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from promoter.bump import plan_bump, resolve_image
+from promoter.bump import BumpResult, bump, resolve_image
 from promoter.commands._options import emit_json, load, repo_options
+from promoter.errors import EXIT_FINDINGS
 
 
 @click.command("bump")
@@ -17,6 +18,7 @@ from promoter.commands._options import emit_json, load, repo_options
 @click.option("--env", help="Environment name from .promoter.yaml.")
 @click.option("--path", "paths", multiple=True, help="Folder or file to bump in, relative to --repo (repeatable; no config needed).")
 @repo_options
+@click.option("--override-freeze", metavar="REASON", help="Promote during a change freeze; the reason is recorded.")
 @click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def command(
@@ -27,29 +29,50 @@ def command(
     paths: tuple[str, ...],
     repo: Path,
     config_file: Path | None,
+    override_freeze: str | None,
     dry_run: bool,
     output: str,
 ) -> int:
-    """Rewrite exactly the image values of APP in ENV (or under --path) to IMAGE."""
+    """Rewrite exactly the image values of APP in ENV (or under --path) to IMAGE.
+
+    With --app/--env the environment's promotion gates are evaluated first; a blocking gate
+    writes nothing and exits 3.
+    """
     ref = resolve_image(image, tag)
     repo, config = load(repo, config_file)
-    cs = plan_bump(repo, config, ref, app=app, env=env, paths=list(paths))
-    if not dry_run:
-        cs.write(repo)
-    changed = not cs.empty
+    result = bump(repo, config, ref, app=app, env=env, paths=list(paths), dry_run=dry_run, override_freeze=override_freeze)
     if output == "json":
-        emit_json({"image": str(ref), "dry_run": dry_run, "written": changed and not dry_run, **cs.to_dict(), "diff": cs.diff()})
+        emit_json(result.to_dict())
     else:
-        if changed:
-            click.echo(cs.diff(), nl=False)
-            for c in cs.changes:
-                arrow = f"{c.old} -> {c.new}" if c.old is not None and c.new is not None else (f"+ {c.new}" if c.new is not None else f"- {c.old}")
-                note = f" ({c.note})" if c.note else ""
-                click.echo(f"{c.file}:{c.line}: {c.yaml_path} [{c.style}] {arrow}{note}", err=True)
-            verb = "would change" if dry_run else "changed"
-            click.echo(f"{verb} {len(cs.changes)} value(s) in {sum(1 for f in cs.files.values() if f.old_text != f.new_text)} file(s)", err=True)
-        else:
-            click.echo(f"no change: {len(cs.references)} reference(s) already at {ref}", err=True)
-    for w in cs.warnings:
+        print_text(result)
+    for w in result.changeset.warnings:
         click.echo(f"promoter: warning: {w}", err=True)
-    return 0
+    return EXIT_FINDINGS if result.blocked else 0
+
+
+def print_text(result: BumpResult) -> None:
+    cs = result.changeset
+    if cs.empty:
+        click.echo(f"no change: {len(cs.references)} reference(s) already at {result.image}", err=True)
+    else:
+        click.echo(cs.diff(), nl=False)
+        for c in cs.changes:
+            if c.old is not None and c.new is not None:
+                arrow = f"{c.old} -> {c.new}"
+            else:
+                arrow = f"+ {c.new}" if c.new is not None else f"- {c.old}"
+            note = f" ({c.note})" if c.note else ""
+            click.echo(f"{c.file}:{c.line}: {c.yaml_path} [{c.style}] {arrow}{note}", err=True)
+    for f in result.gates.ranked():
+        where = f" ({f.location})" if f.location else ""
+        click.echo(f"promoter: {f.severity.value}: {f.rule}{where}: {f.message}", err=True)
+        if f.help and f.blocking:
+            click.echo(f"  how to proceed: {f.help}", err=True)
+    if cs.empty:
+        return
+    files = sum(1 for f in cs.files.values() if f.old_text != f.new_text)
+    if result.blocked:
+        click.echo(f"blocked by {sum(1 for f in result.gates.findings if f.blocking)} gate(s): nothing written", err=True)
+    else:
+        verb = "would change" if result.dry_run else "changed"
+        click.echo(f"{verb} {len(cs.changes)} value(s) in {files} file(s)", err=True)

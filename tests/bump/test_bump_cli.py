@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import EXAMPLES, git, invoke, make_repo
 
@@ -29,18 +30,38 @@ def tree_hash(repo: Path) -> str:
     return h.hexdigest()
 
 
+def _without_gates(config_text: str) -> str:
+    """The example config minus its promotion gates: these tests are about the edit, not the gates."""
+    data = yaml.safe_load(config_text)
+    for env in data["environments"]:
+        env.pop("gates", None)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
 @pytest.fixture(scope="module")
-def example_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    files = {str(p.relative_to(EXAMPLES)): p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}
+def example_files() -> dict[str, str]:
+    return {str(p.relative_to(EXAMPLES)): p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def example_template(tmp_path_factory: pytest.TempPathFactory, example_files: dict[str, str]) -> Path:
+    files = dict(example_files)
+    files[".promoter.yaml"] = _without_gates(files[".promoter.yaml"])
     return make_repo(tmp_path_factory.mktemp("template") / "gitops", files)
 
 
 @pytest.fixture
 def example(example_template: Path, tmp_path: Path) -> Path:
-    """A fresh copy of examples/ as a committed git repository."""
+    """A fresh copy of examples/ (gates removed) as a committed git repository."""
     dst = tmp_path / "gitops"
     shutil.copytree(example_template, dst, symlinks=True)
     return dst
+
+
+@pytest.fixture
+def gated_example(example_files: dict[str, str], tmp_path: Path) -> Path:
+    """examples/ exactly as shipped, gates included, committed now."""
+    return make_repo(tmp_path / "gated", example_files)
 
 
 def bump(repo: Path, *args: str):
@@ -142,6 +163,31 @@ def test_warnings_go_to_stderr_and_json(example: Path):
     out = json.loads(r.stdout)
     assert len(out["warnings"]) == 1 and "digest not pinned" in out["warnings"][0]
     assert "promoter: warning:" in r.stderr
+
+
+# ---- gates ---------------------------------------------------------------------------------------
+def test_a_blocking_gate_writes_nothing_and_exits_3(gated_example: Path):
+    h = tree_hash(gated_example)
+    r = bump(gated_example, "--image", f"{API}:1.5.0@{D1}", "--app", "checkout-api", "--env", "prod")
+    assert r.exit_code == 3, r.stderr
+    assert tree_hash(gated_example) == h
+    assert "gate-promotion-order" in r.stderr and "how to proceed:" in r.stderr
+    assert "blocked by" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_gate_results_are_in_the_json_output(gated_example: Path):
+    r = bump(gated_example, "--image", f"{API}:1.5.0", "--app", "checkout-api", "--env", "prod", "--output", "json")
+    assert r.exit_code == 3
+    out = json.loads(r.stdout)
+    assert out["blocked"] is True and out["written"] is False
+    rules = {f["rule"] for f in out["gates"]["findings"]}
+    assert {"gate-digest-required", "gate-promotion-order"} <= rules
+
+
+def test_an_env_without_gates_is_written(gated_example: Path):
+    r = bump(gated_example, "--image", f"{API}:1.5.0@{D1}", "--app", "checkout-api", "--env", "dev")
+    assert r.exit_code == 0, r.stderr
+    assert D1 in (gated_example / DEV_KUST).read_text()
 
 
 # ---- bad input: one line, exit 2, nothing changed ---------------------------------------------
