@@ -23,9 +23,13 @@ What rego-cpp 1.5 (regopy 1.5.2) needs from us, each found by trying it:
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -44,6 +48,7 @@ _REGO_V1_IMPORT = re.compile(r"^[ \t]*import[ \t]+rego\.v1\b", re.MULTILINE)
 _V0_SET_HEAD = re.compile(r"^(?P<name>[A-Za-z_]\w*)\[(?P<key>[^\n]+?)\][ \t]*\{(?P<rest>[^\n]*)$", re.MULTILINE)
 _WITH_INPUT = re.compile(r"\bwith[ \t]+input[ \t]+as\b")
 _EVAL_PACKAGE = "promoter__eval"
+_PROBED: set[str] = set()  # policy sets (by content) that compiled in a child without crashing
 
 
 @dataclass(frozen=True)
@@ -264,7 +269,15 @@ def _node_value(impl: Any) -> Any:
 class PolicySet:
     """A policy folder (or file) loaded and checked once; compiled per data document on demand."""
 
-    def __init__(self, name: str, modules: list[RegoModule], namespaces: Sequence[str] = ("main",), batch: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        modules: list[RegoModule],
+        namespaces: Sequence[str] = ("main",),
+        batch: str | None = None,
+        *,
+        trusted: bool = False,
+    ) -> None:
         self.name = name
         self.modules = modules
         # A function `ns.f(obj, data.promoter)` returning {check rule: messages} lets many inputs
@@ -289,10 +302,31 @@ class PolicySet:
         }
         # Rules reading data.conftest need per-file data, hence one compilation per file.
         self.reads_conftest_data = any("data.conftest" in m.source for m in modules)
+        if not trusted:
+            self._probe_in_child()
         self._check_compiles()
 
+    def _probe_in_child(self) -> None:
+        """Compile and evaluate once in a child process first: rego-cpp aborts the whole process on
+        some inputs it cannot handle, and a user's policy folder must give an error, not a crash."""
+        payload = json.dumps({"name": self.name, "namespaces": self.namespaces, "modules": [dataclasses.asdict(m) for m in self.modules]})
+        key = hashlib.sha256(payload.encode()).hexdigest()
+        if key in _PROBED:
+            return
+        code = "import sys; from promoter.policy.rego import _probe_main; sys.exit(_probe_main())"
+        try:
+            done = subprocess.run([sys.executable, "-c", code], input=payload, capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            raise ConfigError(f"{self.name}: Rego policies took over 120 s to compile") from None
+        if done.returncode in (0, 2):  # 2: a ConfigError, which compiling here raises again
+            _PROBED.add(key)
+            return
+        what = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        detail = what[-1] if what else f"exit status {done.returncode}"
+        raise ConfigError(f"{self.name}: the Rego interpreter (rego-cpp, via regopy) crashed compiling these policies: {detail}")
+
     @classmethod
-    def load(cls, path: Path, name: str, namespaces: Sequence[str] = ("main",), batch: str | None = None) -> PolicySet:
+    def load(cls, path: Path, name: str, namespaces: Sequence[str] = ("main",), batch: str | None = None, *, trusted: bool = False) -> PolicySet:
         """Every non-test .rego file under a folder (or one .rego file); ConfigError when missing."""
         if not path.exists():
             raise ConfigError(f"policy folder {name} does not exist")
@@ -314,7 +348,7 @@ class PolicySet:
             except OSError as exc:
                 raise ConfigError(f"{display}: cannot read: {exc.strerror}") from None
             modules.append(parse_module(text, display))
-        return cls(name, modules, namespaces, batch)
+        return cls(name, modules, namespaces, batch, trusted=trusted)
 
     def _interpreter(self) -> Any:
         regopy = _regopy()
@@ -555,3 +589,15 @@ class Evaluating:
                 data["conftest"] = {"file": {"name": key[0], "dir": key[1]}}
             ev = self._compiled[key] = self.policy_set.compile(data)
         return ev.evaluate(value)
+
+
+def _probe_main() -> int:
+    """Child side of PolicySet._probe_in_child: compile the set read from stdin; 2 on a config error."""
+    spec = json.loads(sys.stdin.read())
+    modules = [RegoModule(m["file"], m["source"], m["package"], tuple(m["rules"])) for m in spec["modules"]]
+    try:
+        PolicySet(spec["name"], modules, spec["namespaces"], trusted=True)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0

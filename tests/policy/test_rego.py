@@ -252,3 +252,11 @@ def test_missing_function_behind_a_guard_is_a_runtime_error_not_a_crash(tmp_path
     v = PolicySet.load(folder, "g").evaluator({}).evaluate(POD)
     assert [(e.rule, e.message) for e in v.errors] == [("deny", "Function not found: nofunc")]
     assert [m.message for m in v.warnings] == ["still here"]
+
+
+def test_a_policy_that_crashes_the_interpreter_is_a_config_error(tmp_path: Path) -> None:
+    # `with input` split over two lines passes the line check, and aborts rego-cpp when compiled:
+    # the child process that compiles user folders first turns that into a config error.
+    folder = write(tmp_path / "pol", {"c.rego": 'package main\n\nimport rego.v1\n\nname := upper(input.kind)\n\ndeny contains msg if {\n\tmsg := name with input\n\t\tas {"kind": "x"}\n}\n'})
+    with pytest.raises(ConfigError, match=r"^pol: the Rego interpreter \(rego-cpp, via regopy\) crashed compiling these policies: .*rego-localref"):
+        PolicySet.load(folder, "pol")
