@@ -37,6 +37,7 @@ class GitStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock = threading.RLock()
+        self._commits: dict[str, CommitInfo] = {}
         if not (path / "HEAD").exists():
             path.mkdir(parents=True, exist_ok=True)
             self.git("init", "-q", "--bare", "-b", "main")
@@ -61,6 +62,8 @@ class GitStore:
 
     # ---- reading -----------------------------------------------------------------------------
     def rev_parse(self, ref: str) -> str | None:
+        if ref.startswith("refs/heads/"):
+            return self.branch_sha(ref.removeprefix("refs/heads/"))
         try:
             return (
                 self.git("rev-parse", "--verify", "-q", f"{ref}^{{commit}}").strip()
@@ -70,7 +73,19 @@ class GitStore:
             return None
 
     def branch_sha(self, branch: str) -> str | None:
-        return self.rev_parse(f"refs/heads/{branch}")
+        # Read the ref file itself: every API answer needs branch heads, and a git process
+        # per lookup made the fake slower than the code under test. Refs are written with
+        # update-ref (loose files); a packed ref is the fallback.
+        loose = self.path / "refs" / "heads" / branch
+        if loose.is_file():
+            return loose.read_text().strip() or None
+        packed = self.path / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text().splitlines():
+                sha, _, name = line.partition(" ")
+                if name == f"refs/heads/{branch}":
+                    return sha
+        return None
 
     def branches(self) -> list[str]:
         out = self.git("for-each-ref", "--format=%(refname:short)", "refs/heads/")
@@ -94,11 +109,15 @@ class GitStore:
             return None
 
     def commit_info(self, sha: str) -> CommitInfo:
-        raw = self.git("show", "-s", "--format=%H%n%T%n%P%n%an%n%ae%n%B", sha)
-        sha_, tree, parents, name, email, message = raw.split("\n", 5)
-        return CommitInfo(
-            sha_, tree, parents.split(), message.rstrip("\n"), name, email
-        )
+        cached = self._commits.get(sha)
+        if cached is None:
+            raw = self.git("show", "-s", "--format=%H%n%T%n%P%n%an%n%ae%n%B", sha)
+            sha_, tree, parents, name, email, message = raw.split("\n", 5)
+            cached = CommitInfo(
+                sha_, tree, parents.split(), message.rstrip("\n"), name, email
+            )
+            self._commits[sha] = self._commits[sha_] = cached  # commits never change
+        return cached
 
     def last_commit_for_path(self, ref: str, path: str) -> str | None:
         out = self.git("log", "-1", "--format=%H", ref, "--", path).strip()
