@@ -171,7 +171,7 @@ def parse_module(source: str, file: str) -> RegoModule:
 
 def rego_files(folder: Path) -> list[Path]:
     """Every .rego file under a folder, sorted, skipping hidden folders and files that vanish meanwhile."""
-    out = []
+    out: list[Path] = []
     for root, dirs, names in os.walk(folder):  # os.walk ignores unreadable or vanished folders
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         out.extend(Path(root) / n for n in names if n.endswith(".rego") and not n.startswith("."))
@@ -315,7 +315,7 @@ class PolicySet:
             return
         code = "import sys; from promoter.policy.rego import _probe_main; sys.exit(_probe_main())"
         try:
-            done = subprocess.run([sys.executable, "-c", code], input=payload, capture_output=True, text=True, timeout=120)
+            done = subprocess.run([sys.executable, "-c", code], check=False, input=payload, capture_output=True, text=True, timeout=120)
         except subprocess.TimeoutExpired:
             raise ConfigError(f"{self.name}: Rego policies took over 120 s to compile") from None
         if done.returncode in (0, 2):  # 2: a ConfigError, which compiling here raises again
