@@ -18,7 +18,11 @@ What rego-cpp 1.5 (regopy 1.5.2) needs from us, each found by trying it:
   costs 0.2 ms plus the rules, so each policy set is compiled once per data document;
 - data is baked into a bundle, so a set that reads `data.conftest` is compiled once per file name;
 - strings computed by some builtins come back JSON-quoted inside `sprintf` output, and the output
-  JSON is then malformed: such outputs are read node by node instead of with `json.loads`.
+  JSON is then malformed: such outputs are read node by node instead of with `json.loads`;
+- a call to a function that does not exist is reported only when evaluated, as an "ok" output
+  holding an Error node, so loading evaluates once on an empty input to name it;
+- other policies can abort the process, so folders not shipped with promoter are compiled in a
+  child process first.
 """
 
 from __future__ import annotations
