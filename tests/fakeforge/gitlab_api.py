@@ -430,6 +430,7 @@ class GitLabApi:
             for u, uid in self.forge.users.items()
             if uid in [int(x) for x in _list(body.get("reviewer_ids"))]
         ]
+        mr.remove_source_branch = _bool(body.get("remove_source_branch"))
         mr.head_sha = repo.store.branch_sha(str(source)) or ""
         repo.pulls[mr.number] = mr
         return 201, self.mr_json(repo, mr)

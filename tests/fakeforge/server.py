@@ -59,6 +59,7 @@ class PullRequest:
     auto_merge: bool = False
     head_sha: str = ""  # last known head, kept when the branch goes away
     merge_commit: str | None = None
+    remove_source_branch: bool = False  # GitLab: delete the branch once merged
 
 
 @dataclass
@@ -291,6 +292,8 @@ class FakeForge:
             sha = merged
         store.update_ref(pr.base, sha, base)
         pr.state, pr.merge_commit, pr.head_sha = "merged", sha, head
+        if pr.remove_source_branch and store.branch_sha(pr.head) == head:
+            store.delete_ref(pr.head)
         return sha
 
     def mergeable_state(self, repo: Repo, pr: PullRequest) -> str:

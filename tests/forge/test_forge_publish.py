@@ -342,3 +342,39 @@ def test_result_text_and_json(world: World) -> None:
         == f"operation: none: the open pull request already promotes this image ({kind}: {res.url})"
     )
     assert set(again.to_dict()) >= {"operation", "url", "number", "branch", "head_sha"}
+
+
+def test_after_a_merge_the_next_promotion_opens_a_new_pr(world: World) -> None:
+    first = publish_promotion(world.request(image("1.4.2", DIGEST_A)))
+    world.fake.merge_pull(REPO, first.number)
+    # GitLab deleted the source branch on merge; GitHub left it: either way a new PR follows.
+    assert (world.store.branch_sha(BRANCH) is None) == (world.kind == "gitlab")
+    newer = image("1.4.3", DIGEST_B)
+    second = publish_promotion(world.request(newer))
+    assert second.operation == "created" and second.number == first.number + 1
+    assert world.show(BRANCH, DEV) == expected(DEPLOY, str(newer))
+    marker = parse_marker(world.fake.repo(REPO).pulls[second.number].body)
+    assert marker and marker["from"] == str(
+        image("1.4.2", DIGEST_A)
+    )  # what dev runs now
+
+
+def test_body_carries_checks_and_the_rendered_diff(world: World) -> None:
+    from promoter.finding import CheckResult, Finding, Location, Severity
+
+    checks = CheckResult(
+        findings=[
+            Finding(
+                "gate-soak",
+                Severity.ERROR,
+                "soak not met",
+                Location("x.yaml", 2),
+                source="gate",
+            )
+        ]
+    )
+    rendered = " kind: Secret\n data:\n-  token: b2xk\n+  token: bmV3\n"
+    res = publish_promotion(world.request(checks=checks, rendered_diff=rendered))
+    body = world.fake.repo(REPO).pulls[res.number].body
+    assert "soak not met" in body and "gate-soak" in body
+    assert "b2xk" not in body and "token: '***'" in body
