@@ -21,8 +21,8 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Folders never holding deployable manifests; skipping them keeps discovery fast on big repos.
 _SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv"}
 _REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git::|git@|ssh://|oci://|github\.com/|gitlab\.com/|bitbucket\.org/)", re.IGNORECASE)
-_TOP_API = re.compile(rb"^apiVersion[ \t]*:", re.M)
-_TOP_KIND = re.compile(rb"^kind[ \t]*:", re.M)
+_TOP_API = re.compile(rb"^apiVersion[ \t]*:", re.MULTILINE)
+_TOP_KIND = re.compile(rb"^kind[ \t]*:", re.MULTILINE)
 _VALUES_ENV = re.compile(r"^values[-_.](?P<env>[A-Za-z0-9][A-Za-z0-9._-]*?)\.ya?ml$")
 
 
@@ -150,6 +150,16 @@ def build_graph(repo: Path, config: Config | None = None) -> Graph:
     charts = sorted(d for d in walker.charts if not any(d.startswith(c + "/") for c in walker.charts if c != d))
     targets.extend(_chart_targets(charts, config, walker))
     targets.extend(_declared_chart_targets(repo, walker, charts))
+
+    charts_read: dict[str, _Chart] = {}
+    for t in targets:
+        if t.kind == "helm":
+            info = charts_read.setdefault(t.path, _Chart.read(repo, t.path))
+            t.dirs |= info.local_dependencies
+            t.remote.extend(info.remote_dependencies)
+    library = {c for c, info in charts_read.items() if info.library}
+    # A library chart renders nothing by itself; it is checked through the charts that depend on it.
+    targets = [t for t in targets if not (t.kind == "helm" and t.path in library and t.id == t.path)]
 
     claimed: set[str] = set()
     for t in targets:
@@ -388,6 +398,38 @@ def _chart_targets(charts: list[str], config: Config, walker: _Walk) -> list[Tar
                 name = m.group("env")
                 out.append(_helm_target(f"{chart}@{name}", chart, [f], env=name, release=posixpath.basename(chart)))
     return out
+
+
+@dataclass
+class _Chart:
+    """What a chart's Chart.yaml says about rendering it: library or not, and where its dependencies live."""
+
+    library: bool = False
+    local_dependencies: set[str] = field(default_factory=set)  # file:// dependencies: folders in the repo
+    remote_dependencies: list[Remote] = field(default_factory=list)  # from a repository, not vendored in charts/
+
+    @classmethod
+    def read(cls, repo: Path, chart: str) -> _Chart:
+        out = cls()
+        file = f"{chart}/Chart.yaml"
+        try:
+            text = (repo / file).read_text(encoding="utf-8")
+            data = _dict(yaml.load(text, Loader=_Loader))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            return out  # helm reports a broken Chart.yaml itself, with its own words
+        out.library = data.get("type") == "library"
+        vendored = {p.name for p in (repo / chart / "charts").iterdir()} if (repo / chart / "charts").is_dir() else set()
+        for dep in _list(data.get("dependencies")):
+            dep = _dict(dep)
+            name, source = str(dep.get("name", "")), str(dep.get("repository", ""))
+            if source.startswith("file://"):
+                if (p := _join(chart, source.removeprefix("file://"))) is not None:
+                    out.local_dependencies.add(p)
+            elif name and not any(v == name or (v.startswith(f"{name}-") and v.endswith(".tgz")) for v in vendored):
+                line = next((n for n, ln in enumerate(text.splitlines(), 1) if source and source in ln), None)
+                ref = f"{name} {dep.get('version', '')} from {source or 'an unnamed repository'}".replace("  ", " ")
+                out.remote_dependencies.append(Remote(ref, Location(file, line)))
+        return out
 
 
 def _helm_target(tid: str, chart: str, values: list[str], *, env: str | None = None, release: str | None = None,

@@ -194,6 +194,16 @@ class Renderer:
         missing = [v for v in target.values if not (self.repo / v).is_file()]
         if missing:
             return self._failed(target, f"values file {missing[0]} does not exist", target.location)
+        if target.remote:
+            findings = [
+                Finding("remote-not-fetched", self.skipped_severity,
+                        f"{target.id} was not rendered: chart dependency {r.ref} is not in charts/ and check does not fetch it",
+                        r.location, source="render", subject=_subject_id(target), target=target.id,
+                        help="vendor it with `helm dependency build` and commit charts/, or accept the skip",
+                        evidence={"ref": r.ref})
+                for r in target.remote
+            ]
+            return self._not_rendered(target, Status.SKIPPED, "a chart dependency is remote, not fetched", findings)
         if self.helm is None:
             return self._skipped(target, "helm is not on PATH")
         args = [self.helm, "template", target.release or posixpath.basename(target.path), target.path]

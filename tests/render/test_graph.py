@@ -213,3 +213,20 @@ def test_shards_partition_targets_exactly_once(names: set[str], n: int) -> None:
     assert sorted(flat) == sorted(names)  # every target in exactly one shard
     assert all(1 <= shard_of(t, n) <= n for t in targets)
     assert [shard_of(t, n) for t in targets] == [shard_of(Target(id=t.id, kind="helm", path="x"), n) for t in targets]
+
+
+def test_chart_dependencies_local_library_and_remote(tree) -> None:
+    files = {
+        "charts/lib/Chart.yaml": "apiVersion: v2\nname: lib\nversion: 0.1.0\ntype: library\n",
+        "charts/lib/templates/_helpers.tpl": "{{- define \"lib.name\" -}}x{{- end -}}\n",
+        "charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n"
+        "  - name: lib\n    version: 0.1.0\n    repository: file://../lib\n"
+        "  - name: redis\n    version: 1.2.3\n    repository: https://charts.example.com\n"
+        "  - name: vendored\n    version: 2.0.0\n    repository: oci://ghcr.io/x\n",
+        "charts/app/charts/vendored-2.0.0.tgz": "not really a tarball\n",
+    }
+    g = build_graph(tree(files))
+    assert ids(g.targets) == ["charts/app"]  # a library chart renders nothing by itself
+    (app,) = g.targets
+    assert [(r.ref, str(r.location)) for r in app.remote] == [("redis 1.2.3 from https://charts.example.com", "charts/app/Chart.yaml:10")]
+    assert ids(g.affected(["charts/lib/templates/_helpers.tpl"])) == ["charts/app"]  # through file://../lib

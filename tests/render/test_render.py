@@ -286,3 +286,13 @@ def test_missing_values_file_fails_even_without_helm(tree) -> None:
     (f,) = out.findings
     assert f.rule == "render-failed" and "c/values-gone.yaml does not exist" in f.message
     assert str(f.location) == "a.yaml:1"
+
+
+def test_chart_with_a_remote_dependency_not_vendored_is_reported_not_fetched(tree) -> None:
+    files = {"c/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\ndependencies:\n"
+             "  - name: redis\n    version: 1.2.3\n    repository: https://charts.example.com\n"}
+    out = render_one(tree(files), "c", helm="/nonexistent/helm-must-not-run")
+    (f,) = out.findings
+    assert (f.rule, f.severity, str(f.location)) == ("remote-not-fetched", Severity.WARNING, "c/Chart.yaml:7")
+    assert "redis 1.2.3 from https://charts.example.com" in f.message
+    assert out.subject is not None and out.subject.status is Status.SKIPPED
