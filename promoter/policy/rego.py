@@ -559,7 +559,9 @@ def _as_list(value: Any) -> list[Any]:
 class Evaluating:
     """A policy set bound to one data document; compiles lazily (per file if the set needs it)."""
 
-    BATCH_SIZE = 100
+    # Measured: 10 per query costs 0.62 ms per resource, 100 costs 0.70, 1 costs 0.84 (bigger
+    # inputs slow rego-cpp down more than the 0.2 ms per query saved).
+    BATCH_SIZE = 10
 
     def __init__(self, policy_set: PolicySet, data: dict[str, Any]) -> None:
         self.policy_set = policy_set
