@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.finding import Finding, Location, Severity, Status, Subject
-from promoter.graph import KUSTOMIZATION_NAMES, Target, declared_chart
+from promoter.graph import KUSTOMIZATION_NAMES, Remote, Target, declared_chart
 from promoter.resource import Resource
 from promoter.validate.manifests import load_manifests
 
@@ -104,14 +104,10 @@ class Renderer:
             return self._not_rendered(target, Status.ERROR, "its kustomization files do not parse",
                                       [_with_target(p, target) for p in target.problems])
         if target.remote:
-            findings = [
-                Finding("remote-not-fetched", self.skipped_severity,
-                        f"{target.id} was not rendered: it uses the remote base {r.ref!r}, which check does not fetch",
-                        _line_of(self.repo, r.location.file, r.ref) or r.location, source="render",
-                        subject=_subject_id(target), target=target.id, evidence={"ref": r.ref})
+            return self._not_fetched(target, [
+                (r, f"it uses the remote base {r.ref!r}", _line_of(self.repo, r.location.file, r.ref) or r.location)
                 for r in target.remote
-            ]
-            return self._not_rendered(target, Status.SKIPPED, "uses a remote base, not fetched", findings)
+            ])
         if self.kustomize is None:
             return self._skipped(target, "neither kustomize nor kubectl is on PATH")
         if target.needs_helm and self.helm is None:
@@ -195,15 +191,9 @@ class Renderer:
         if missing:
             return self._failed(target, f"values file {missing[0]} does not exist", target.location)
         if target.remote:
-            findings = [
-                Finding("remote-not-fetched", self.skipped_severity,
-                        f"{target.id} was not rendered: chart dependency {r.ref} is not in charts/ and check does not fetch it",
-                        r.location, source="render", subject=_subject_id(target), target=target.id,
-                        help="vendor it with `helm dependency build` and commit charts/, or accept the skip",
-                        evidence={"ref": r.ref})
-                for r in target.remote
-            ]
-            return self._not_rendered(target, Status.SKIPPED, "a chart dependency is remote, not fetched", findings)
+            return self._not_fetched(
+                target, [(r, f"chart dependency {r.ref} is not in charts/", r.location) for r in target.remote],
+                help="vendor it with `helm dependency build` and commit charts/, or accept the skip")
         if self.helm is None:
             return self._skipped(target, "helm is not on PATH")
         args = [self.helm, "template", target.release or posixpath.basename(target.path), target.path]
@@ -282,6 +272,15 @@ class Renderer:
 
     def _not_rendered(self, target: Target, status: Status, reason: str, findings: list[Finding]) -> Rendered:
         return Rendered(target, [], findings, self._subject(target, status, reason))
+
+    def _not_fetched(self, target: Target, remotes: list[tuple[Remote, str, Location]], help: str | None = None) -> Rendered:
+        """A target that needs something from outside the repository: reported, not fetched, not rendered."""
+        findings = [
+            Finding("remote-not-fetched", self.skipped_severity, f"{target.id} was not rendered: {what}, which check does not fetch",
+                    where, source="render", subject=_subject_id(target), target=target.id, help=help, evidence={"ref": r.ref})
+            for r, what, where in remotes
+        ]
+        return self._not_rendered(target, Status.SKIPPED, f"{remotes[0][1]}: not fetched", findings)
 
     def _skipped(self, target: Target, why: str) -> Rendered:
         finding = Finding("render-skipped", self.skipped_severity, f"{target.id} was not rendered: {why}",
