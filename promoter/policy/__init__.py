@@ -28,7 +28,7 @@ PARALLEL_MIN_RESOURCES = 2000
 _SET_CACHE: dict[tuple[Any, ...], PolicySet] = {}
 
 
-def _load_cached(path: Path, name: str, namespaces: Sequence[str], batch: str | None = None) -> PolicySet:
+def _load_cached(path: Path, name: str, namespaces: Sequence[str], batch: str | None = None, *, trusted: bool = False) -> PolicySet:
     """Load a folder once per process while its files are unchanged (check calls once per env)."""
     stamp = []
     for p in [path] if path.is_file() else rego_files(path):
@@ -37,11 +37,10 @@ def _load_cached(path: Path, name: str, namespaces: Sequence[str], batch: str | 
         except OSError:
             continue
         stamp.append((str(p), st.st_mtime_ns, st.st_size))
-    key = (str(path), name, tuple(namespaces), tuple(stamp), batch)
+    key = (str(path), name, tuple(namespaces), tuple(stamp), batch, trusted)
     cached = _SET_CACHE.get(key)
     if cached is None:
-        # The built-in pack is tested with this engine; other folders are compiled in a child first.
-        cached = _SET_CACHE[key] = PolicySet.load(path, name, namespaces, batch, trusted=name == BUILTIN)
+        cached = _SET_CACHE[key] = PolicySet.load(path, name, namespaces, batch, trusted=trusted)
     return cached
 
 
@@ -57,7 +56,8 @@ def policy_sets(config: Config, repo: Path, extra_dirs: Iterable[Path] = ()) -> 
     settings = config.policies
     sets: list[PolicySet] = []
     if settings.get("builtin", True):
-        sets.append(_load_cached(pack_dir(), BUILTIN, ("main",), batch="main.checks"))
+        # The pack is tested with this engine; other folders are compiled in a child process first.
+        sets.append(_load_cached(pack_dir(), BUILTIN, ("main",), batch="main.checks", trusted=True))
     namespaces = tuple(settings.get("namespaces") or ("main",))
     for p in settings.get("paths") or []:
         path = repo / p
