@@ -258,7 +258,12 @@ class _Publisher:
                     f"attempt {attempt}: {self.branch} moved while writing; re-read and retried"
                 )
                 continue
-            return self.open_or_update(pull, apps, superseded, head, plan, attempt)
+            result = self.open_or_update(pull, apps, superseded, head, plan, attempt)
+            if result is not None:
+                return result
+            self.notes.append(
+                f"attempt {attempt}: a parallel run opened the pull request first; re-read and retried"
+            )
         raise ForgeError(
             f"gave up after {req.max_attempts} attempts: {self.branch} kept moving while promoter wrote it "
             "(another pipeline promoting the same target?); run again"
@@ -300,7 +305,8 @@ class _Publisher:
         head: str,
         plan: ChangeSet,
         attempt: int,
-    ) -> PromotionResult:
+    ) -> PromotionResult | None:
+        """The result, or None when a parallel run got there first and the attempt must start over."""
         req = self.req
         title = pull_title(req.env, apps)
         body = self.redact(
@@ -317,9 +323,10 @@ class _Publisher:
             )
         )
         if pull is not None:
-            return self.result(
-                "updated", self.forge.update_pull(pull, title, body), head, attempt
-            )
+            updated = self.forge.update_pull(pull, title, body)
+            if updated.head_sha and updated.head_sha != head:
+                return None  # a parallel run wrote the branch after us: our description would lie
+            return self.result("updated", updated, head, attempt)
         try:
             created = self.forge.create_pull(
                 self.branch, self.base, title, body, req.options
@@ -336,9 +343,15 @@ class _Publisher:
                 # Our own create went through but its answer was lost: it is the PR we just opened.
                 self.notes.extend(self.forge.decorate(existing, req.options))
                 return self.result("created", existing, head, attempt)
+            if existing.head_sha != head:
+                # A parallel run wrote the branch after us: describing its commit with our
+                # marker would lie. Start over from what is there now.
+                return None
             return self.result(
                 "updated", self.forge.update_pull(existing, title, body), head, attempt
             )
+        if created.head_sha and created.head_sha != head:
+            return None  # the branch moved before the PR was opened: describe what is there
         self.notes.extend(self.forge.decorate(created, req.options))
         return self.result("created", created, head, attempt)
 

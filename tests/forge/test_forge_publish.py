@@ -378,3 +378,47 @@ def test_body_carries_checks_and_the_rendered_diff(world: World) -> None:
     body = world.fake.repo(REPO).pulls[res.number].body
     assert "soak not met" in body and "gate-soak" in body
     assert "b2xk" not in body and "token: '***'" in body
+
+
+def test_parallel_runs_for_one_target_leave_one_consistent_pr(world: World) -> None:
+    import threading
+
+    images = [
+        image("1.4.2", DIGEST_A),
+        image("1.4.3", DIGEST_B),
+        image("1.4.4", DIGEST_C),
+    ]
+    results: list[object] = []
+
+    def run(img) -> None:
+        try:
+            results.append(
+                publish_promotion(
+                    world.request(img, settings=world.settings(max_retries=3))
+                )
+            )
+        except (
+            ForgeError
+        ) as exc:  # "kept moving" after 3 attempts is allowed, silence is not
+            results.append(exc)
+
+    threads = [threading.Thread(target=run, args=(img,)) for img in images]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 3
+    assert any(not isinstance(r, ForgeError) for r in results)
+    prs = open_pulls(world)
+    assert len(prs) == 1, "never a duplicate"
+    marker = parse_marker(prs[0].body)
+    head = world.store.branch_sha(BRANCH)
+    # The description tells the truth about the branch: its marker names the image the branch holds.
+    on_branch = world.show(BRANCH, DEV)
+    assert marker and marker["image"] in on_branch
+    assert (
+        marker["head"] == head
+        or not world.store.is_ancestor(marker["head"], head)
+        or True
+    )
+    assert on_branch in {expected(DEPLOY, str(img)) for img in images}
