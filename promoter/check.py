@@ -108,6 +108,7 @@ def run_check(
     result = CheckResult()
     result.targets = [t.id for t in selection.targets]
     resources: list[Resource] = []
+    rendered = [n for r in rendered for n in r.walk()]  # charts rendered inside a target count like targets
     for r in rendered:
         result.findings.extend(r.findings)
         if r.subject is not None:
@@ -131,7 +132,7 @@ def run_check(
         "changed_files": len(selection.changed),
         "targets_total": len(selection.graph.targets),
         "targets": len(selection.targets),
-        "rendered": sum(1 for r in rendered if r.ran),
+        "rendered": sum(1 for r in rendered if r.ran),  # overlays, charts and folders, nested charts included
         "skipped": sum(1 for r in rendered if r.subject is not None and r.subject.status is Status.SKIPPED),
         "resources": len(resources),
         "render_seconds": round(render_seconds, 3),
@@ -161,10 +162,11 @@ def _validate(resources: list[Resource], rendered: list[Rendered], options: Any,
         values = [repo / v for v in t.values if (repo / v).is_file()]
         sub = validate_values(repo / t.path, values, repo)
         sub.targets = []  # the selected targets are listed once, by id, in run_check
+        owner = r.subject.target if r.subject is not None and r.subject.target else t.id  # nested: the overlay
         for f in sub.findings:
-            f.target = t.id
+            f.target = owner
         for subject in sub.subjects:
-            subject.target = t.id
+            subject.target = owner
         result.extend(sub)
     return result
 

@@ -149,7 +149,6 @@ def build_graph(repo: Path, config: Config | None = None) -> Graph:
 
     charts = sorted(d for d in walker.charts if not any(d.startswith(c + "/") for c in walker.charts if c != d))
     targets.extend(_chart_targets(charts, config, walker))
-    targets.extend(_declared_chart_targets(repo, walker, charts))
 
     charts_read: dict[str, _Chart] = {}
     for t in targets:
@@ -165,6 +164,7 @@ def build_graph(repo: Path, config: Config | None = None) -> Graph:
     for t in targets:
         claimed.update(t.files)
     targets.extend(_plain_targets(repo, walker, charts, claimed))
+    _declared_chart_deps(repo, targets, set(charts), charts_read)
 
     _assign_envs(targets, config)
     globals_ = [config.file] if config.file else list(CONFIG_NAMES)
@@ -438,29 +438,33 @@ def _helm_target(tid: str, chart: str, values: list[str], *, env: str | None = N
                   release=release, origin=origin or Location(f"{chart}/Chart.yaml"))
 
 
-def _declared_chart_targets(repo: Path, walker: _Walk, charts: list[str]) -> list[Target]:
-    """Charts inside the repository named by a Flux HelmRelease or an Argo CD Application."""
-    out: list[Target] = []
-    chart_set = set(charts)
-    if not chart_set:
-        return out  # nothing in the repository for them to point at: skip reading every file
-    for f in walker.yaml_files:
-        if any(f.startswith(c + "/") for c in chart_set):
-            continue  # templates are not manifests
-        try:
-            raw = (repo / f).read_bytes()
-        except OSError:
+def _declared_chart_deps(repo: Path, targets: list[Target], charts: set[str], chart_info: dict[str, _Chart]) -> None:
+    """A HelmRelease or Application among a target's objects that renders an in-repository chart makes the
+    chart folder and its values files dependencies of that target (render renders the chart inside it)."""
+    if not charts:
+        return  # nothing in the repository for them to point at: skip reading the files
+    read: dict[str, list[Target]] = {}
+    for t in targets:
+        if t.kind == "helm":
             continue
-        if b"HelmRelease" not in raw and b"Application" not in raw:
-            continue
-        for line, obj in _docs_with_lines(raw):
-            if not isinstance(obj, dict):
-                continue
-            t = declared_chart(obj, chart_set, Location(f, line))
-            if t is not None:
-                t.files.add(f)
-                out.append(t)
-    return out
+        for f in sorted(t.files):
+            if f not in read:
+                read[f] = _declared_in(repo, f, charts)
+            for chart in read[f]:
+                t.dirs.add(chart.path)
+                t.dirs |= chart_info.setdefault(chart.path, _Chart.read(repo, chart.path)).local_dependencies
+                t.files.update(chart.values)
+
+
+def _declared_in(repo: Path, file: str, charts: set[str]) -> list[Target]:
+    try:
+        raw = (repo / file).read_bytes()
+    except OSError:
+        return []
+    if not file.endswith(YAML_SUFFIXES) or (b"HelmRelease" not in raw and b"Application" not in raw):
+        return []
+    found = (declared_chart(obj, charts, Location(file, line)) for line, obj in _docs_with_lines(raw) if isinstance(obj, dict))
+    return [t for t in found if t is not None]
 
 
 def declared_chart(obj: dict[str, Any], charts: set[str], where: Location) -> Target | None:
@@ -540,7 +544,7 @@ def _plain_targets(repo: Path, walker: _Walk, charts: list[str], claimed: set[st
         if _TOP_API.search(raw) and _TOP_KIND.search(raw):
             by_dir.setdefault(d, []).append(f)
     return [
-        Target(id=d or ".", kind="plain", path=d or ".", files=set(fs), manifests=list(fs), origin=Location(d or "."))
+        Target(id=d or ".", kind="plain", path=d or ".", files=set(fs), manifests=sorted(fs), origin=Location(d or "."))
         for d, fs in sorted(by_dir.items())
     ]
 
@@ -562,17 +566,15 @@ def _assign_envs(targets: list[Target], config: Config) -> None:
     for t in targets:
         if t.env:
             continue
-        # A chart declared by a HelmRelease/Application belongs where the declaration lives, not the chart.
-        path = posixpath.dirname(t.origin.file) if "#" in t.id and t.origin is not None else t.path
-        own = path
+        path = t.path
         while path and path != ".":  # the target's folder or one above it is an app's env folder
             if path in places:
                 t.env = places[path]
                 break
             path = posixpath.dirname(path)
         else:
-            segments = own.split("/")
-            t.env = files.get(own) or next((n for n in names if n in segments), None)
+            segments = t.path.split("/")
+            t.env = files.get(t.path) or next((n for n in names if n in segments), None)
 
 
 def matches_env(target: Target, env: str) -> bool:

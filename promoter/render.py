@@ -35,6 +35,13 @@ class Rendered:
     seconds: float = 0.0
     # Resource id -> the source documents that wrote it: its manifest first, then the patches touching it.
     origins: dict[str, list[Location]] = field(default_factory=dict)
+    # In-repository charts that this target's HelmReleases / Applications render, each rendered with
+    # the values of the rendered object (so an overlay's values patch is honoured).
+    nested: list[Rendered] = field(default_factory=list)
+
+    def walk(self) -> list[Rendered]:
+        """This render and the chart renders nested in it."""
+        return [self, *self.nested]
 
     @property
     def ran(self) -> bool:
@@ -92,8 +99,9 @@ class Renderer:
             out = self._helm(target)
         else:
             out = self._plain(target)
-        if out.subject is not None and out.subject.status is Status.PASSED:
+        if out.subject is not None and out.subject.status is Status.PASSED and target.kind != "helm":
             out.findings.extend(self._remote_charts(out))
+            out.nested = self._declared_charts(out)
         out.seconds = time.perf_counter() - start
         return out
 
@@ -224,7 +232,7 @@ class Renderer:
     def _plain(self, target: Target) -> Rendered:
         resources: list[Resource] = []
         findings: list[Finding] = []
-        for f in sorted(target.files):
+        for f in target.manifests:  # not every dependency: values files of declared charts are not objects
             try:
                 text = (self.repo / f).read_text(encoding="utf-8")
             except FileNotFoundError:
@@ -241,6 +249,28 @@ class Renderer:
         return Rendered(target, resources, findings, self._subject(target, status), origins=origins)
 
     # -- shared ---------------------------------------------------------------------------------
+
+    def _declared_charts(self, out: Rendered) -> list[Rendered]:
+        """Render the in-repository chart of each HelmRelease / Application among the objects, as part of this target."""
+        nested = []
+        for r in out.resources:
+            if r.kind not in ("HelmRelease", "Application"):
+                continue
+            chart = declared_chart(r.obj, self.charts, r.location or out.target.location)
+            if chart is None:
+                continue
+            chart.id = f"{out.target.id}#{r.kind}/{r.name}"
+            chart.env = out.target.env
+            sub = self._helm(chart)
+            # Findings and objects belong to the target that was selected; the subject keeps the chart's id.
+            for x in sub.resources:
+                x.target = out.target.id
+            for f in sub.findings:
+                f.target = out.target.id
+            if sub.subject is not None:
+                sub.subject.target = out.target.id
+            nested.append(sub)
+        return nested
 
     def _remote_charts(self, out: Rendered) -> list[Finding]:
         """HelmReleases and Applications whose chart is outside the repository: said, not fetched."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from promoter.check import shard_of
 from promoter.config import Config, Environment, load_config
-from promoter.graph import Target, build_graph, is_remote, matches_env
+from promoter.finding import Location
+from promoter.graph import Target, build_graph, declared_chart, is_remote, matches_env
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 K = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
@@ -191,17 +193,25 @@ def test_flux_helmrelease_and_argo_application_with_in_repo_charts(tree) -> None
         ),
     }
     config = Config(file=None, environments=[Environment("dev", 0), Environment("prod", 1)], apps={})
-    g = build_graph(tree(files), config)
+    repo = tree(files)
+    g = build_graph(repo, config)
     by_id = {t.id: t for t in g.targets}
-    hr = by_id["clusters/prod/release.yaml#HelmRelease/api"]
-    assert hr.env == "prod"  # from where the HelmRelease lives, not from the chart's folder
-    assert (hr.kind, hr.path, hr.values, hr.inline_values) == ("helm", "charts/api", ["env/prod-values.yaml"], {"replicas": 2})
-    assert hr.origin is not None and (hr.origin.file, hr.origin.line) == ("clusters/prod/release.yaml", 1)
-    app = by_id["argo/app.yaml#Application/api-argo"]
+    # the declarations are objects of their folders; the charts they render become those folders' dependencies
+    assert sorted(by_id) == ["argo", "charts/api", "charts/api@prod", "clusters/prod"]
+    assert by_id["clusters/prod"].env == "prod" and "charts/api" in by_id["clusters/prod"].dirs
+    assert ids(g.affected(["env/prod-values.yaml"])) == ["clusters/prod"]
+    assert ids(g.affected(["charts/api/templates/x.yaml"])) == ["argo", "charts/api", "charts/api@prod", "clusters/prod"]
+    assert ids(g.affected(["argo/app.yaml"])) == ["argo"]
+
+    docs = list(yaml.safe_load_all(files["clusters/prod/release.yaml"]))
+    hr = declared_chart(docs[0], {"charts/api"}, Location("clusters/prod/release.yaml", 1))
+    assert hr is not None
+    assert (hr.kind, hr.path, hr.values, hr.inline_values, hr.namespace, hr.release) == (
+        "helm", "charts/api", ["env/prod-values.yaml"], {"replicas": 2}, "shop", "api")
+    assert declared_chart(docs[1], {"charts/api"}, Location("clusters/prod/release.yaml", 16)) is None  # remote
+    app = declared_chart(yaml.safe_load(files["argo/app.yaml"]), {"charts/api"}, Location("argo/app.yaml", 1))
+    assert app is not None
     assert (app.path, app.values, app.inline_values, app.namespace) == ("charts/api", ["charts/api/values-prod.yaml"], {"b": 1}, "api")
-    assert "clusters/prod/release.yaml#HelmRelease/remote" not in by_id
-    assert "clusters/prod/release.yaml#HelmRelease/api" in ids(g.affected(["env/prod-values.yaml"]))
-    assert "argo/app.yaml#Application/api-argo" in ids(g.affected(["argo/app.yaml"]))
 
 
 @settings(max_examples=60, deadline=None)

@@ -207,23 +207,50 @@ def test_helm_failure_is_a_render_failed_finding(tmp_path: Path) -> None:
     assert f.location is not None and f.location.file == "apps/web/chart/Chart.yaml"
 
 
-def test_inline_values_are_passed_last(tree, tmp_path: Path) -> None:
-    files = {
-        "charts/api/Chart.yaml": "apiVersion: v2\nname: api\nversion: 0.1.0\n",
-        "charts/api/values.yaml": "a: 1\n",
-        "env/prod.yaml": "a: 2\n",
-        "rel.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: api, namespace: shop}\n"
-        "spec:\n  chart: {spec: {chart: charts/api, sourceRef: {kind: GitRepository, name: x}}}\n"
-        "  valuesFiles: [env/prod.yaml]\n  values: {a: 3}\n",
-    }
-    script = "#!/bin/sh\nlast=''; for a in \"$@\"; do last=\"$a\"; done\nprintf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: x}\\ndata: {args: \"%s\", last: \"%s\"}\\n' \"$*\" \"$(cat \"$last\" | tr '\"' \"'\")\"\n"
-    helm = fake_helm(tmp_path, script)
-    out = render_one(tree(files), "rel.yaml#HelmRelease/api", helm=str(helm))
-    (r,) = out.resources
+# A fake `helm` that prints one ConfigMap holding its arguments and the last values file it was given.
+ECHO_HELM = (
+    "#!/bin/sh\nlast=''; for a in \"$@\"; do last=\"$a\"; done\n"
+    "printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: x}\\ndata: {args: \"%s\", last: \"%s\"}\\n' "
+    "\"$*\" \"$(cat \"$last\" | tr '\"' \"'\")\"\n"
+)
+HELMRELEASE = (
+    "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: api, namespace: shop}\n"
+    "spec:\n  chart: {spec: {chart: charts/api, sourceRef: {kind: GitRepository, name: x}}}\n"
+    "  valuesFiles: [env/prod.yaml]\n  values: {a: 3}\n"
+)
+CHART = {"charts/api/Chart.yaml": "apiVersion: v2\nname: api\nversion: 0.1.0\n", "charts/api/values.yaml": "a: 1\n",
+         "env/prod.yaml": "a: 2\n"}
+
+
+def test_helmrelease_chart_in_the_repo_is_rendered_inside_its_target(tree, tmp_path: Path) -> None:
+    helm = fake_helm(tmp_path, ECHO_HELM)
+    out = render_one(tree({**CHART, "clusters/prod/rel.yaml": HELMRELEASE}), "clusters/prod", helm=str(helm))
+    assert [r.kind for r in out.resources] == ["HelmRelease"] and out.findings == []
+    (chart,) = out.nested
+    assert chart.subject is not None and chart.subject.status is Status.PASSED
+    assert chart.subject.id == "render:clusters/prod#HelmRelease/api" and chart.subject.target == "clusters/prod"
+    (r,) = chart.resources
+    assert r.target == "clusters/prod"
     args = r.obj["data"]["args"].split()
     assert args[:6] == ["template", "api", "charts/api", "--namespace", "shop", "--values"]
+    # the values files first, the HelmRelease's inline values last (they win, as in Flux)
     assert args[6] == "env/prod.yaml" and args[7] == "--values" and args[8].endswith("inline-values.yaml")
     assert r.obj["data"]["last"] == "{'a': 3}"
+
+
+@needs_kustomize
+def test_overlay_values_patch_reaches_the_chart_render(tree, tmp_path: Path) -> None:
+    files = {
+        **CHART,
+        "base/kustomization.yaml": K + "resources: [rel.yaml]\n",
+        "base/rel.yaml": HELMRELEASE,
+        "prod/kustomization.yaml": K + "resources: [../base]\npatches:\n  - path: values.yaml\n",
+        "prod/values.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: api, namespace: shop}\n"
+        "spec:\n  values: {a: 4}\n",
+    }
+    out = render_one(tree(files), "prod", helm=str(fake_helm(tmp_path, ECHO_HELM)))
+    (chart,) = out.nested
+    assert chart.resources[0].obj["data"]["last"] == "{'a': 4}"  # the patched values, not the base's
 
 
 def test_plain_folder_objects_point_at_file_and_line(tree) -> None:
@@ -282,10 +309,11 @@ def test_missing_values_file_fails_even_without_helm(tree) -> None:
         "a.yaml": "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: c}\n"
         "spec:\n  source: {path: c, helm: {valueFiles: [values-gone.yaml]}}\n",
     }
-    out = render_one(tree(files), "a.yaml#Application/c", helm=None)
-    (f,) = out.findings
+    out = render_one(tree(files), ".", helm=None)
+    (chart,) = out.nested
+    (f,) = chart.findings
     assert f.rule == "render-failed" and "c/values-gone.yaml does not exist" in f.message
-    assert str(f.location) == "a.yaml:1"
+    assert str(f.location) == "a.yaml:1" and f.target == "."
 
 
 def test_chart_with_a_remote_dependency_not_vendored_is_reported_not_fetched(tree) -> None:
