@@ -38,7 +38,11 @@ def command(
     policy_dirs: tuple[Path, ...],
     outputs: tuple[str, ...],
 ) -> int:
-    """Render what the change affects and validate it offline; exit 3 on an error finding."""
+    """Render what the change affects (or everything), validate it offline, run the policies and,
+    with --base, the promotion gates of every environment whose image moves.
+
+    Exit 0 when nothing blocks, 3 on an error finding, 2 on bad input, 1 when the tool failed.
+    """
     from promoter.check import parse_shard, run_check
     from promoter.report import parse_output_spec, write_reports
     from promoter.validate import ValidateOptions
