@@ -230,3 +230,11 @@ def test_hand_written_prod_bump_that_skips_stage_fails_its_gates(run_cli, exampl
     assert not [f for f in dev_only["findings"] if f["rule"].startswith("gate-")]
     _, second = check_json(run_cli, example_repo, "--base", "main", "--shard", "2/2")
     assert not [f for f in second["findings"] if f["rule"].startswith("gate-")]
+
+
+def test_git_missing_is_a_tool_failure_exit_1(run_cli, example_repo: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    res = run_cli("check", "--repo", str(example_repo), "--base", "main", env={"PATH": str(empty)})
+    assert res.exit_code == 1
+    assert res.stderr.strip() == "promoter: error: git is not on PATH"
