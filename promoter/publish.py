@@ -29,6 +29,7 @@ from promoter.forge.base import (
     PullInfo,
     PullOptions,
     StaleHeadError,
+    WriteMode,
 )
 from promoter.forge.redact import Redactor
 from promoter.forge.settings import ForgeSettings, resolve_settings
@@ -214,6 +215,8 @@ class _Publisher:
                     f"{self.base} already runs this image",
                 )
 
+            mode: WriteMode
+            expected: str | None
             if pull is None:
                 mode, expected, change = "create", None, plan
             elif self.train or not ours_at_head:
@@ -243,7 +246,7 @@ class _Publisher:
                         files,
                         commit_message(req.env, wanted),
                         mode=mode,
-                        expected_head=expected,  # type: ignore[arg-type]
+                        expected_head=expected,
                     )
                 else:  # the branch already holds the change: only the description is behind
                     assert pull is not None
