@@ -252,6 +252,17 @@ def run_builtin(paths: list[Path], source: SchemaSource, jobs: int) -> tuple[flo
     return wall, len(result.subjects), invalid
 
 
+# kubeconform -n 2 on this machine class: 10,800 resources in 1.0 s (shared/reference/kubeconform/README.md).
+KUBECONFORM_REFERENCE = 10_800 / 1.0
+
+
+def _cpu() -> float:
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _timed(fn) -> float:
     t = time.perf_counter()
     fn()
@@ -313,24 +324,34 @@ def main() -> int:
         source.lookup(*key)
 
     rows = []
-    best = lambda f: min((f() for _ in range(args.repeat)), key=lambda r: r[0])  # noqa: E731
-    wall1, n1, bad1 = best(lambda: run_builtin(paths, source, 1))
-    rows.append(("builtin (1 process)", wall1, n1, bad1))
-    walln, nn, badn = best(lambda: run_builtin(paths, source, args.jobs))
-    rows.append((f"builtin ({args.jobs} processes)", walln, nn, badn))
+
+    def best(f):
+        """Best (shortest wall) of --repeat runs, with the CPU seconds it used (this process + children)."""
+        runs = []
+        for _ in range(args.repeat):
+            c = _cpu()
+            r = f()
+            runs.append((r, _cpu() - c))
+        return min(runs, key=lambda x: x[0][0])
+
+    (wall1, n1, bad1), cpu1 = best(lambda: run_builtin(paths, source, 1))
+    rows.append(("builtin (1 process)", wall1, cpu1, n1, bad1))
+    (walln, nn, badn), cpun = best(lambda: run_builtin(paths, source, args.jobs))
+    rows.append((f"builtin ({args.jobs} processes)", walln, cpun, nn, badn))
     parsed = [r for p in paths for r in load_manifests(p.read_text(), p.name, file=p.name)[0]]
-    only = min(_timed(lambda: validate_resources(parsed, source)) for _ in range(args.repeat))
-    rows.append(("builtin, validation only (parsed)", only, len(parsed), None))
+    (only,), cpu_only = best(lambda: (_timed(lambda: validate_resources(parsed, source)),))
+    rows.append(("builtin, validation only (parsed)", only, cpu_only, len(parsed), None))
+    c = _cpu()
     js_wall, js_n, js_bad, js_verdicts = run_jsonschema(paths, source)
-    rows.append(("jsonschema (python, 1 process)", js_wall, js_n, js_bad))
+    rows.append(("jsonschema (python, 1 process)", js_wall, _cpu() - c, js_n, js_bad))
 
     ours = verdicts_builtin(paths, source)
     same_js = ours == js_verdicts
     kc = shutil.which("kubeconform")
     same_kc = None
     if kc:
-        kc_wall, kc_n, kc_bad, kc_verdicts = best(lambda: run_kubeconform(paths, source, args.jobs, tmp / "schemas"))
-        rows.append((f"kubeconform (-n {args.jobs})", kc_wall, kc_n, kc_bad))
+        (kc_wall, kc_n, kc_bad, kc_verdicts), kc_cpu = best(lambda: run_kubeconform(paths, source, args.jobs, tmp / "schemas"))
+        rows.append((f"kubeconform (-n {args.jobs})", kc_wall, kc_cpu, kc_n, kc_bad))
         ours_by_name = {}
         for (f, rid), ok in ours.items():
             api_version, kind, _ns, name = rid.rsplit("/", 3)
@@ -341,10 +362,11 @@ def main() -> int:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"{args.files} files, {nn} resources, Kubernetes {source.version.version}, strict, cpus={os.cpu_count()}, "
           f"best of {args.repeat}, load average at the end {load}")
-    print(f"{'backend':34} {'wall s':>8} {'resources/s':>12} {'invalid':>8} {'vs builtin':>11}")
-    for name, wall, n, bad in rows:
+    print(f"{'backend':34} {'wall s':>7} {'cpu s':>7} {'resources/s':>12} {'invalid':>8} {'vs builtin':>11} {'vs kubeconform ref':>19}")
+    for name, wall, cpu, n, bad in rows:
         shown_bad = "" if bad is None else bad
-        print(f"{name:34} {wall:8.3f} {n / wall:12,.0f} {shown_bad:>8} {wall / ref:10.2f}x")
+        print(f"{name:34} {wall:7.3f} {cpu:7.3f} {n / wall:12,.0f} {shown_bad:>8} {wall / ref:10.2f}x "
+              f"{n / wall / KUBECONFORM_REFERENCE:18.2f}x")
     print(f"verdicts identical builtin vs jsonschema: {same_js}")
     if kc:
         print(f"verdicts identical builtin vs kubeconform: {same_kc}")
