@@ -476,6 +476,8 @@ class GitHubForge:
         )
 
     def decorate(self, pull: PullInfo, options: PullOptions) -> list[str]:
+        # The PR exists by now: a setting GitHub refuses (a reviewer who is no collaborator, a
+        # missing label permission) becomes a note in the report, not a failed promotion.
         notes: list[str] = []
         n = pull.number
         if options.labels or options.assignees:
@@ -484,25 +486,36 @@ class GitHubForge:
                 issue["labels"] = options.labels
             if options.assignees:
                 issue["assignees"] = options.assignees
-            self._eventually(
-                f"labelling pull request #{n}",
-                lambda: self._req.requestJsonAndCheck(
-                    "PATCH", f"{self._path}/issues/{n}", input=issue
-                ),
-            )
+            try:
+                self._eventually(
+                    f"labelling pull request #{n}",
+                    lambda: self._req.requestJsonAndCheck(
+                        "PATCH", f"{self._path}/issues/{n}", input=issue
+                    ),
+                )
+            except ForgeError as exc:
+                notes.append(f"labels/assignees not set: {exc}")
         if options.reviewers or options.team_reviewers:
             review = {
                 "reviewers": options.reviewers,
                 "team_reviewers": options.team_reviewers,
             }
-            self._eventually(
-                f"requesting reviewers on pull request #{n}",
-                lambda: self._req.requestJsonAndCheck(
-                    "POST", f"{self._path}/pulls/{n}/requested_reviewers", input=review
-                ),
-            )
+            try:
+                self._eventually(
+                    f"requesting reviewers on pull request #{n}",
+                    lambda: self._req.requestJsonAndCheck(
+                        "POST",
+                        f"{self._path}/pulls/{n}/requested_reviewers",
+                        input=review,
+                    ),
+                )
+            except ForgeError as exc:
+                notes.append(f"reviewers not requested: {exc}")
         if options.auto_merge:
-            notes.extend(self._auto_merge(pull))
+            try:
+                notes.extend(self._auto_merge(pull))
+            except ForgeError as exc:
+                notes.append(f"auto-merge not enabled: {exc}")
         return notes
 
     def _auto_merge(self, pull: PullInfo) -> list[str]:

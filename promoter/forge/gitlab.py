@@ -72,9 +72,9 @@ class GitLabForge:
             settings.repository, lazy=True
         )  # no request
         self._path = f"/projects/{quote(str(settings.repository), safe='')}"
-        self._last_commit: dict[
-            tuple[str, str], str
-        ] = {}  # (ref, path) -> last_commit_id from file reads
+        # (ref, path) -> last_commit_id learned from file reads
+        self._last_commit: dict[tuple[str, str], str] = {}
+        self._notes: list[str] = []  # from create_pull, handed over by decorate
 
     # ---- errors ----------------------------------------------------------------------------
     def _error(self, exc: Exception, doing: str) -> ForgeError:
@@ -262,15 +262,17 @@ class GitLabForge:
             )
 
     # ---- merge requests ----------------------------------------------------------------------
-    def _user_ids(self, names: list[str]) -> list[int]:
+    def _user_ids(self, names: list[str], role: str) -> list[int]:
         ids = []
         for name in names:
             with self._calling(f"looking up GitLab user {name}"):
                 found: Any = self._gl.http_get("/users", query_data={"username": name})
             if not found:
-                raise ForgeError(
-                    f"GitLab user {name!r} (environments[].pull_request) does not exist on {self.settings.url}"
+                # The branch is written already: a typo in a reviewer's name is a note, not a failure.
+                self._notes.append(
+                    f"GitLab user {name!r} not found: not added as {role} (environments[].pull_request)"
                 )
+                continue
             ids.append(int(found[0]["id"]))
         return ids
 
@@ -288,9 +290,9 @@ class GitLabForge:
         if options.labels:
             data["labels"] = ",".join(options.labels)
         if options.assignees:
-            data["assignee_ids"] = self._user_ids(options.assignees)
+            data["assignee_ids"] = self._user_ids(options.assignees, "assignee")
         if options.reviewers:
-            data["reviewer_ids"] = self._user_ids(options.reviewers)
+            data["reviewer_ids"] = self._user_ids(options.reviewers, "reviewer")
         try:
             mr: Any = self._gl.http_post(f"{self._path}/merge_requests", post_data=data)
         except GitlabError as exc:
@@ -313,7 +315,7 @@ class GitLabForge:
         return self._info(mr)
 
     def decorate(self, pull: PullInfo, options: PullOptions) -> list[str]:
-        notes: list[str] = []
+        notes, self._notes = self._notes, []
         if options.team_reviewers:
             notes.append("team_reviewers are a GitHub setting; GitLab ignores them")
         if options.auto_merge:

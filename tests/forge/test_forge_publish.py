@@ -422,3 +422,14 @@ def test_parallel_runs_for_one_target_leave_one_consistent_pr(world: World) -> N
         or True
     )
     assert on_branch in {expected(DEPLOY, str(img)) for img in images}
+
+
+def test_refused_pr_settings_become_notes_not_failures(world: World) -> None:
+    # "promoter-bot" opens the PR: GitHub refuses it as its own reviewer; GitLab knows no "ghost".
+    reviewer = "promoter-bot" if world.kind == "github" else "ghost"
+    res = publish_promotion(
+        world.request(options=PullOptions(reviewers=[reviewer], labels=["promotion"]))
+    )
+    assert res.operation == "created"
+    assert any("review" in n and (reviewer in n or "author" in n) for n in res.notes), res.notes
+    assert world.fake.repo(REPO).pulls[res.number].labels == ["promotion"]
