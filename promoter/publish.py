@@ -207,6 +207,10 @@ class _Publisher:
                     "the open pull request already promotes this image",
                 )
             if plan.empty:
+                if pull is not None:
+                    self.notes.append(
+                        f"open pull request {pull.url} promotes another image; close it if it is stale"
+                    )
                 return self.result(
                     "none",
                     None,
@@ -265,7 +269,7 @@ class _Publisher:
             if result is not None:
                 return result
             self.notes.append(
-                f"attempt {attempt}: a parallel run opened the pull request first; re-read and retried"
+                f"attempt {attempt}: a parallel run wrote {self.branch} too; re-read and retried"
             )
         raise ForgeError(
             f"gave up after {req.max_attempts} attempts: {self.branch} kept moving while promoter wrote it "
