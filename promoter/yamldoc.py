@@ -30,11 +30,19 @@ class YamlParseError(UsageError):
         self.file, self.line, self.column, self.problem = file, line, column, problem
 
 
-def parse_error(file: str, exc: Exception) -> YamlParseError:
+def parse_error(file: str, exc: Exception, text: str | None = None) -> YamlParseError:
     """Turn a ruamel/PyYAML exception into one line naming file, line and problem."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
     col = mark.column + 1 if mark is not None else None
+    if line is not None and text is not None:
+        # "found <stream end>" marks the empty line after the last one; the reader wants the
+        # last line that has content (where the unclosed `[`, `{` or quote usually is).
+        lines = text.splitlines()
+        if line > len(lines) or not lines[line - 1].strip():
+            content = [i for i, l in enumerate(lines[: line - 1], 1) if l.strip() and not l.lstrip().startswith("#")]
+            if content:
+                line, col = content[-1], 1
     if isinstance(exc, DuplicateKeyError):
         problem = "duplicate key " + (str(exc.problem).split('"')[1] if '"' in str(exc.problem) else str(exc.problem))
     elif isinstance(exc, MarkedYAMLError):
@@ -61,7 +69,7 @@ class YamlDoc:
         try:
             docs = list(_yaml().load_all(io.StringIO(text)))
         except (YAMLError, DuplicateKeyError) as exc:
-            raise parse_error(path, exc) from None
+            raise parse_error(path, exc, text) from None
         except Exception as exc:  # ruamel raises plain errors on some malformed inputs
             raise YamlParseError(path, None, None, f"YAML does not parse: {exc}") from None
         return cls(path=path, text=text, bom=bom, docs=docs)

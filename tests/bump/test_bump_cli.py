@@ -257,8 +257,10 @@ def test_config_path_outside_the_repository(example: Path):
 
 
 def test_yaml_that_does_not_parse_names_file_and_line(example: Path):
-    (example / DEV_KUST).write_text((example / DEV_KUST).read_text() + "patches: [\n")
-    err = _bad(example, "--image", f"{API}:2", "--app", "checkout-api", "--env", "dev", want=f"{DEV_KUST}:11:")
+    text = (example / DEV_KUST).read_text()
+    (example / DEV_KUST).write_text(text + "extra: [\n")
+    line = len(text.splitlines()) + 1  # the unclosed flow sequence
+    err = _bad(example, "--image", f"{API}:2", "--app", "checkout-api", "--env", "dev", want=f"{DEV_KUST}:{line}:")
     assert "does not parse" in err
 
 

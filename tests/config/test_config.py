@@ -101,7 +101,7 @@ BAD = [
      "placeholders are {app} and {env}"),
     ("missing environments", "apps: {}\n", ".promoter.yaml:1:", "'environments' is a required property"),
     ("duplicate key", "environments:\n  - name: dev\nenvironments: []\n", ".promoter.yaml:3", "duplicate key environments"),
-    ("not YAML", "environments: [\n", ".promoter.yaml:2", "does not parse"),
+    ("not YAML", "environments: [\n", ".promoter.yaml:1", "does not parse"),
 ]
 
 

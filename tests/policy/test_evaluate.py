@@ -191,7 +191,8 @@ def example_repo(tmp_path: Path) -> Path:
     files["apps/checkout-api/base/cronjob.yaml"] = CRONJOB
     kustomization = files["apps/checkout-api/base/kustomization.yaml"]
     files["apps/checkout-api/base/kustomization.yaml"] = kustomization.replace("resources:\n", "resources:\n  - secret.yaml\n  - cronjob.yaml\n", 1)
-    files[".promoter.yaml"] += "\npolicies:\n  severity:\n    image-latest: {dev: warning, \"*\": error}\n"
+    # The shipped example already makes image-latest a warning in dev and an error elsewhere.
+    assert 'image-latest: {dev: warning, "*": error}' in files[".promoter.yaml"]
     return make_repo(tmp_path / "gitops", files)
 
 
