@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from promoter.bump import BumpResult, bump, resolve_image
+from promoter.bump import BumpResult, bump, plan_bump, resolve_image
 from promoter.commands._options import emit_json, load, repo_options
-from promoter.errors import EXIT_FINDINGS
+from promoter.errors import EXIT_FINDINGS, UsageError
+from promoter.publish import PrFlags, PromotionResult, add_pr_options, publish_if_requested
 
 
 @click.command("bump")
@@ -21,6 +22,7 @@ from promoter.errors import EXIT_FINDINGS
 @click.option("--override-freeze", metavar="REASON", help="Promote during a change freeze; the reason is recorded.")
 @click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@add_pr_options
 def command(
     image: str,
     tag: str | None,
@@ -32,19 +34,46 @@ def command(
     override_freeze: str | None,
     dry_run: bool,
     output: str,
+    pr: PrFlags,
 ) -> int:
     """Rewrite exactly the image values of APP in ENV (or under --path) to IMAGE.
 
     With --app/--env the environment's promotion gates are evaluated first; a blocking gate
-    writes nothing and exits 3.
+    writes nothing and exits 3. With --pr the change is committed through the forge's API and
+    one promotion pull/merge request is opened or updated; the local checkout is only read.
     """
     ref = resolve_image(image, tag)
+    if pr.enabled and not (app and env):
+        raise UsageError("--pr needs --app and --env (a promotion target), not --path")
     repo, config = load(repo, config_file)
-    result = bump(repo, config, ref, app=app, env=env, paths=list(paths), dry_run=dry_run, override_freeze=override_freeze)
+    # With --pr the checkout is only read: the forge gets the commit, the working tree stays as it is.
+    result = bump(
+        repo, config, ref, app=app, env=env, paths=list(paths), dry_run=dry_run or pr.enabled,
+        override_freeze=override_freeze,
+    )
+    published: PromotionResult | None = None
+    if pr.enabled and not dry_run and not result.blocked:
+        assert app and env
+        published = publish_if_requested(
+            pr,
+            config=config,
+            env=env,
+            apps=[app],
+            image=ref,
+            changeset=result.changeset,
+            replan=lambda read: plan_bump(repo, config, ref, app=app, env=env, read_file=read),
+            repo=repo,
+            checks=result.gates,
+        )
     if output == "json":
-        emit_json(result.to_dict())
+        data = result.to_dict()
+        if pr.enabled:
+            data["pull_request"] = published.to_dict() if published else None
+        emit_json(data)
     else:
         print_text(result)
+        if published is not None:
+            click.echo(published.to_text())
     for w in result.changeset.warnings:
         click.echo(f"promoter: warning: {w}", err=True)
     return EXIT_FINDINGS if result.blocked else 0
