@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import pkgutil
 import sys
-from typing import Any
-
 import click
 
 from promoter import __version__
@@ -46,7 +44,11 @@ def run(argv: list[str] | None = None) -> int:
         return rv if isinstance(rv, int) else 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:  # usage errors: click's message, exit 2
+    except click.UsageError as exc:  # bad flags: one line like every other error, exit 2
+        command = exc.ctx.command_path if exc.ctx is not None else "promoter"
+        click.echo(f"promoter: error: {exc.format_message()} (see '{command} --help')", err=True)
+        return exc.exit_code
+    except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except click.exceptions.Abort:

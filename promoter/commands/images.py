@@ -19,6 +19,8 @@ from promoter.locate import rel_to, safe_path, scan
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def command(paths: tuple[Path, ...], repo: Path | None, image: str | None, output: str) -> int:
     """List image references (file, line, YAML path, style, repository, tag, digest)."""
+    if repo is not None and not repo.is_dir():
+        raise UsageError(f"--repo {repo} is not a folder")
     root = repo.resolve() if repo is not None else _default_root(list(paths))
     roots = []
     for p in paths or (Path("."),):

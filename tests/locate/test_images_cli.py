@@ -54,6 +54,17 @@ def test_bad_arguments_exit_2(tmp_path: Path):
     assert r.exit_code == 2 and "does not exist" in r.stderr and r.stderr.count("\n") == 1
     r = invoke("images", str(tmp_path), "--repo", str(tmp_path), "--image", "Bad Image")
     assert r.exit_code == 2 and "whitespace" in r.stderr
+    r = invoke("images", "--repo", str(tmp_path / "nowhere"))
+    assert (r.exit_code, r.stdout) == (2, "") and r.stderr == f"promoter: error: --repo {tmp_path / 'nowhere'} is not a folder\n"
+
+
+def test_bad_flags_are_one_line_naming_the_flag_and_the_help_to_read(tmp_path: Path):
+    # click's own three-line usage block is folded into the one-line shape of every other error.
+    r = invoke("images", "--bogus")
+    assert (r.exit_code, r.stdout) == (2, "")
+    assert r.stderr == "promoter: error: No such option '--bogus'. (see 'promoter images --help')\n"
+    r = invoke("images", str(tmp_path), "--output", "xml")
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "'xml' is not one of 'text', 'json'" in r.stderr
 
 
 def test_default_root_is_the_current_folder_or_the_git_tree_of_a_path_outside_it(tmp_path: Path, monkeypatch):
