@@ -59,6 +59,9 @@ def command(
         if not d.is_dir():
             raise UsageError(f"--policy {d}: no such folder")
     repo, config = load(repo, config_file)
+    if kubernetes_version is not None:
+        # The flag stands for the config key everywhere: policies judge deprecated APIs by it too.
+        config.validation = {**config.validation, "kubernetes_version": kubernetes_version}
     options = ValidateOptions.from_config(
         config,
         repo.resolve(),
@@ -66,6 +69,10 @@ def command(
         strict_missing=strict_missing,
         kubernetes_version=kubernetes_version,
         schema_dirs=[*(repo.resolve() / d for d in config.validation.get("schema_dirs", [])), *(d.resolve() for d in schema_dirs)] if schema_dirs else None,
+    )
+    options.preflight(
+        version_from="--kubernetes-version" if kubernetes_version else f"{config.file or '.promoter.yaml'}: validation.kubernetes_version",
+        config_file=config.file,
     )
     result = run_check(
         repo,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from promoter.config import DEFAULT_KUBERNETES_VERSION
-from promoter.errors import ConfigError
+from promoter.errors import ConfigError, UsageError
 from promoter.finding import CheckResult, Finding, Severity
 from promoter.resource import Resource
 
@@ -52,6 +52,22 @@ class ValidateOptions:
         if opts.validator not in VALIDATORS:
             raise ConfigError(f"validation.validator: {opts.validator!r} is not one of {', '.join(VALIDATORS)}")
         return opts
+
+    def preflight(self, *, version_from: str, config_file: str | None) -> None:
+        """Refuse, before anything is rendered, what validation would refuse after: an unknown
+        Kubernetes version (named as `version_from`: the flag or the config key), a configured
+        schema folder that is not there, kubeconform asked for but absent."""
+        from promoter.validate.schemas import _rel, resolve_version
+
+        resolve_version(self.kubernetes_version, what=version_from)
+        for d in self.schema_dirs:
+            if not d.is_dir():
+                raise ConfigError(f"{config_file or '.promoter.yaml'}: validation.schema_dirs: schema folder {_rel(d, self.repo)} does not exist")
+        if choose_validator(self) == "kubeconform":
+            from promoter.validate.kubeconform import INSTALL_HINT, find_kubeconform
+
+            if find_kubeconform() is None:
+                raise UsageError(f"kubeconform was asked for but is not on PATH: {INSTALL_HINT}")
 
 
 def schema_source(resources: list[Resource], options: ValidateOptions) -> tuple[Any, list[Finding]]:

@@ -65,19 +65,19 @@ class SchemaVersion:
         return f"Kubernetes {self.requested} validated with the schemas of {self.version} (nearest packaged version)"
 
 
-def resolve_version(configured: str) -> SchemaVersion:
-    """Map "1.32", "1.32.0", "v1.32" or "1.32.4" onto the packaged schemas of the same minor version."""
+def resolve_version(configured: str, *, what: str = "validation.kubernetes_version") -> SchemaVersion:
+    """Map "1.32", "1.32.0", "v1.32" or "1.32.4" onto the packaged schemas of the same minor version.
+
+    `what` names where the value came from in an error (a config key, or the flag)."""
     versions = shipped_versions()
     supported = f"{_fmt(versions[0])[:-2]}–{_fmt(versions[-1])[:-2]}" if versions else "none"
     m = _VERSION_RE.match(str(configured).strip())
     if not m:
-        raise ConfigError(f"validation.kubernetes_version: {configured!r} is not a Kubernetes version like 1.32 (supported: {supported})")
+        raise ConfigError(f"{what}: {configured!r} is not a Kubernetes version like 1.32 (supported: {supported})")
     major, minor, patch = int(m[1]), int(m[2]), int(m[3] or 0)
     same_minor = [v for v in versions if v[:2] == (major, minor)]
     if not same_minor:
-        raise ConfigError(
-            f"validation.kubernetes_version: no packaged schemas for Kubernetes {major}.{minor} (supported: {supported})"
-        )
+        raise ConfigError(f"{what}: no packaged schemas for Kubernetes {major}.{minor} (supported: {supported})")
     # Schemas only change between minor releases; a patch other than the shipped one is served by it.
     best = min(same_minor, key=lambda v: abs(v[2] - patch))
     return SchemaVersion(requested=str(configured), version=_fmt(best), exact=best[2] == patch)

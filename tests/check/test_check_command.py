@@ -175,12 +175,49 @@ def test_shards_cover_every_target_exactly_once(run_cli, example_repo: Path) -> 
         (["--all", "--env", "qa"], "unknown environment 'qa'"),
         (["--all", "--output", "yaml"], "unknown format 'yaml'"),
         (["--all", "--schema-dir", "/no/such/folder"], "--schema-dir /no/such/folder: no such folder"),
+        (["--all", "--kubernetes-version", "9.9"], "--kubernetes-version: no packaged schemas for Kubernetes 9.9"),
+        (["--all", "--validator", "nope"], "'nope' is not one of 'builtin', 'kubeconform', 'auto'. (see 'promoter check --help')"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(run_cli, example_repo: Path, args: list[str], message: str) -> None:
     res = run_cli("check", "--repo", str(example_repo), *args)
     assert res.exit_code == EXIT_USAGE
     assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1 and res.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("validation", "message"),
+    [
+        ("validation:\n  kubernetes_version: '2.1'\n", ".promoter.yaml: validation.kubernetes_version: no packaged schemas for Kubernetes 2.1"),
+        ("validation:\n  schema_dirs: [schemas/crds]\n", ".promoter.yaml: validation.schema_dirs: schema folder schemas/crds does not exist"),
+        ("validation:\n  validator: kubeconform\n", "kubeconform was asked for but is not on PATH"),
+    ],
+)
+def test_validation_settings_validation_would_refuse_fail_before_rendering(
+    run_cli, example_repo: Path, monkeypatch: pytest.MonkeyPatch, validation: str, message: str
+) -> None:
+    config = example_repo / ".promoter.yaml"
+    text = config.read_text()
+    start, end = text.index("validation:\n"), text.index("\n# The built-in policy pack")
+    config.write_text(text[:start] + validation + text[end:])
+    monkeypatch.setattr("promoter.validate.kubeconform.find_kubeconform", lambda: None)  # absent even where installed
+    # Nothing may be rendered first: a renderer that runs would fail this test.
+    monkeypatch.setattr("promoter.render.Renderer.render_all", lambda *a, **k: pytest.fail("rendered before refusing"))
+    res = run_cli("check", "--repo", str(example_repo), "--all")
+    assert (res.exit_code, res.stdout) == (EXIT_USAGE, "")
+    assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_kubernetes_version_flag_is_the_version_policies_judge_apis_by(run_cli, example_repo: Path) -> None:
+    hpa = ("apiVersion: autoscaling/v2beta2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: web\n  namespace: web\n"
+           "spec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  minReplicas: 1\n  maxReplicas: 3\n")
+    (example_repo / "extra").mkdir()
+    (example_repo / "extra/hpa.yaml").write_text(hpa)
+    _, data = check_json(run_cli, example_repo, "--base", "main", "--kubernetes-version", "1.25")
+    rules = {f["rule"] for f in data["findings"]}
+    # Removed in 1.26: the configured 1.32 would call it removed; the flag's 1.25 only deprecated.
+    assert "api-deprecated" in rules and "api-removed" not in rules
+    assert data["stats"]["kubernetes_version"] == "1.25.0"
 
 
 def test_values_that_break_the_chart_schema_point_at_the_values_line(run_cli, example_repo: Path) -> None:
