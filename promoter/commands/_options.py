@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from promoter.config import Config, load_config
 from promoter.errors import UsageError
+
+if TYPE_CHECKING:
+    from promoter.config import Config
 
 
 def repo_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -20,6 +23,10 @@ def repo_options(f: Callable[..., Any]) -> Callable[..., Any]:
 def load(repo: Path, config_file: Path | None) -> tuple[Path, Config]:
     if not repo.is_dir():
         raise UsageError(f"--repo {repo} is not a folder")
+    # Imported here, not at the top: `promoter --help` imports every command module, and the
+    # config loader brings the YAML parsers (tens of milliseconds) that help never needs.
+    from promoter.config import load_config
+
     return repo, load_config(repo, config_file)
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from promoter.bump import BumpResult, bump, plan_bump, resolve_image
 from promoter.commands._options import emit_json, load, repo_options
 from promoter.errors import EXIT_FINDINGS, UsageError
-from promoter.publish import PrFlags, PromotionResult, add_pr_options, publish_if_requested
+from promoter.publish import PrFlags, add_pr_options, publish_if_requested
+
+if TYPE_CHECKING:
+    from promoter.bump import BumpResult
+    from promoter.publish import PromotionResult
 
 
 @click.command("bump")
@@ -42,6 +46,9 @@ def command(
     writes nothing and exits 3. With --pr the change is committed through the forge's API and
     one promotion pull/merge request is opened or updated; the local checkout is only read.
     """
+    # The edit machinery (YAML parsers, styles) is imported when a bump runs, not for `--help`.
+    from promoter.bump import bump, plan_bump, resolve_image
+
     ref = resolve_image(image, tag)
     if pr.enabled and not (app and env):
         raise UsageError("--pr needs --app and --env (a promotion target), not --path")

@@ -8,8 +8,6 @@ import click
 
 from promoter.commands._options import emit_json
 from promoter.errors import UsageError
-from promoter.image import ImageRef
-from promoter.locate import rel_to, safe_path, scan
 
 
 @click.command("images")
@@ -19,6 +17,9 @@ from promoter.locate import rel_to, safe_path, scan
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def command(paths: tuple[Path, ...], repo: Path | None, image: str | None, output: str) -> int:
     """List image references (file, line, YAML path, style, repository, tag, digest)."""
+    from promoter.image import ImageRef
+    from promoter.locate import rel_to, safe_path, scan
+
     if repo is not None and not repo.is_dir():
         raise UsageError(f"--repo {repo} is not a folder")
     root = repo.resolve() if repo is not None else _default_root(list(paths))
