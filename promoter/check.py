@@ -173,14 +173,9 @@ def _validate(resources: list[Resource], rendered: list[Rendered], options: Any,
 
 def _gates(repo: Path, config: Config, base: str, env: str | None, now: datetime | None) -> CheckResult:
     """Promotion gates for every (app, env) whose image the diff moves: a hand-written PR skipping stage fails."""
-    try:
-        from promoter import gates
-    except ImportError:
-        return CheckResult()
-    # GATES CALL SITE: taken only when promoter.gates provides gates_for_diff.
-    if not hasattr(gates, "gates_for_diff"):
-        return CheckResult()
-    result: CheckResult = gates.gates_for_diff(repo, config, base, now=now)
+    from promoter.gates import gates_for_diff
+
+    result = gates_for_diff(repo, config, base, now=now)
     result.targets = []  # gate subjects name environments, not rendered targets
     if env is not None:
         result.findings = [f for f in result.findings if f.target in (None, env)]
@@ -202,13 +197,10 @@ def _point_at_fields(result: CheckResult, rendered: list[Rendered], repo: Path) 
 
 
 def _policies(resources: list[Resource], config: Config, env: str | None, repo: Path, extra_dirs: list[Path]) -> CheckResult:
-    """Policies and their per-environment severities, when the policy engine is part of this build."""
-    try:
-        from promoter import policy
-    except ImportError:
+    """Policies and their per-environment severities."""
+    if not resources:
         return CheckResult()
-    # POLICY CALL SITE: taken only when promoter.policy provides evaluate_policies.
-    if not hasattr(policy, "evaluate_policies") or not resources:
-        return CheckResult()
+    from promoter.policy import evaluate_policies
+
     # env None: each resource is judged under its own environment (set from its target).
-    return policy.evaluate_policies(resources, config, env, repo, extra_dirs)
+    return evaluate_policies(resources, config, env, repo, extra_dirs)
