@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from promoter.image import ImageRef, try_parse
+from promoter.image import ImageRef
 
 
 @dataclass
@@ -75,11 +75,3 @@ class Reference:
             "digest": self.digest,
             "hint": self.hint,
         }
-
-
-def string_reference(value: Any) -> ImageRef | None:
-    """An image string worth reporting: parses, and is not a bare word (which any string is)."""
-    ref = try_parse(value)
-    if ref is None:
-        return None
-    return ref

@@ -324,9 +324,6 @@ class SchemaSource:
             return self._custom[(api_version, kind)]
         return self._from_catalog(api_version, kind)
 
-    def has(self, api_version: str, kind: str) -> bool:
-        return self.lookup(api_version, kind) is not None
-
     def has_custom(self, api_version: str, kind: str) -> bool:
         return (api_version, kind) in self._custom
 
