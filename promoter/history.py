@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -13,12 +12,9 @@ from promoter.config import Config
 from promoter.errors import UsageError
 from promoter.gitrepo import GitRepo, run_git
 from promoter.image import ImageRef
-from promoter.locate import YAML_SUFFIXES, ParsedFile, extract, rel_to, safe_path, yaml_files
+from promoter.locate import MAY_HOLD_IMAGE, SKIP_DIRS, YAML_SUFFIXES, ParsedFile, extract, rel_to, safe_path, yaml_files
 from promoter.reference import Reference
 from promoter.yamldoc import YamlDoc
-
-# Same pre-filter as locate: a text none of these words appear in holds no reference.
-_INTERESTING = re.compile(r"image|repository|newName|newTag|\$imagepolicy")
 
 
 @dataclass(frozen=True)
@@ -116,7 +112,7 @@ class EnvScope:
             else:
                 continue
             parts = PurePosixPath(inner).parts
-            if any(p.startswith(".") or p in {"node_modules", ".terraform", "__pycache__"} for p in parts[:-1]):
+            if any(p.startswith(".") or p in SKIP_DIRS for p in parts[:-1]):
                 return False
             if not (rel.endswith(YAML_SUFFIXES) or parts[-1] == "Kustomization"):
                 return False
@@ -271,7 +267,7 @@ def pins_in(scope: EnvScope, rel: str, text: str, defaults: Any = None, *, stric
     """The app's pins in one file's text. A historic file that does not parse pins nothing
     (unless `strict`: the working tree's files must parse)."""
     keys = [k for f, k in scope.targets if f == rel]
-    if not keys and not _INTERESTING.search(text):
+    if not keys and not MAY_HOLD_IMAGE.search(text):
         return []
     try:
         doc = YamlDoc.from_text(text, rel)

@@ -18,7 +18,7 @@ from promoter.yamldoc import YamlDoc, owner_of
 YAML_SUFFIXES = (".yaml", ".yml")
 # Cheap pre-filter: a file none of these words appear in cannot hold a reference, so it is
 # never round-trip parsed (the slow part: ~10 ms per multi-document file).
-_INTERESTING = re.compile(r"image|repository|newName|newTag|\$imagepolicy")
+MAY_HOLD_IMAGE = re.compile(r"image|repository|newName|newTag|\$imagepolicy")
 _MARKER = re.compile(r"#\s*(\{\s*\"\$imagepolicy\"\s*:\s*\"([^\"]+)\"\s*\})")
 SKIP_DIRS = {".git", "node_modules", ".terraform", "__pycache__"}
 STYLE_NAMES = (
@@ -93,19 +93,16 @@ def markers(text: str) -> dict[int, str]:
     return out
 
 
-def parse_file(repo: Path, file: Path, *, text: str | None = None) -> ParsedFile | None:
+def parse_file(repo: Path, file: Path) -> ParsedFile | None:
     """Round-trip parse one file and extract its references; None when it cannot hold any."""
-    rel = rel_to(repo, file) if text is None else str(file)
-    if text is None:
-        try:
-            raw = file.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"{rel}: cannot read: {exc.strerror}") from None
-        if not _INTERESTING.search(raw.decode("utf-8", "replace")):
-            return None
-        doc = YamlDoc.load(file, rel)
-    else:
-        doc = YamlDoc.from_text(text, rel)
+    rel = rel_to(repo, file)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{rel}: cannot read: {exc.strerror}") from None
+    if not MAY_HOLD_IMAGE.search(raw.decode("utf-8", "replace")):
+        return None
+    doc = YamlDoc.from_bytes(raw, rel)  # the bytes already read: no second read of the file
     return ParsedFile(doc=doc, references=extract(doc))
 
 

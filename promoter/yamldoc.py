@@ -80,6 +80,10 @@ class YamlDoc:
             raw = file.read_bytes()
         except OSError as exc:
             raise UsageError(f"{rel}: cannot read: {exc.strerror}") from None
+        return cls.from_bytes(raw, rel)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, rel: str) -> YamlDoc:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -37,8 +37,7 @@ def command(paths: tuple[Path, ...], repo: Path | None, image: str | None, outpu
         emit_json([r.to_dict() for r in refs])
     else:
         for r in refs:
-            value = (r.written or "?") + (f":{r.tag}" if r.tag else "") + (f"@{r.digest}" if r.digest else "")
-            click.echo(f"{r.file}:{r.line}:{r.column}\t{r.style}\t{r.yaml_path}\t{value}")
+            click.echo(f"{r.file}:{r.line}:{r.column}\t{r.style}\t{r.yaml_path}\t{r.current}")
         click.echo(f"{len(refs)} reference(s) in {len(result.files)} of {len(result.scanned)} YAML file(s)", err=True)
     for err in result.errors:
         click.echo(f"promoter: warning: skipped {err}", err=True)
