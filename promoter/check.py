@@ -186,12 +186,13 @@ def _gates(repo: Path, config: Config, base: str, env: str | None, now: datetime
 def _point_at_fields(result: CheckResult, rendered: list[Rendered], repo: Path) -> None:
     """Move findings about one field from the object's first line to the line (manifest or patch) that wrote it."""
     origins = {(r.target.id, rid): locs for r in rendered for rid, locs in r.origins.items()}
+    parsed: dict[str, list[Any]] = {}  # each source file parsed once for all its findings
     for f in result.findings:
         pointer = f.evidence.get("pointer") if f.evidence else None
         locs = origins.get((f.target or "", f.subject or ""))
         if not pointer or not locs:
             continue
-        loc = field_location(repo, locs, str(pointer))
+        loc = field_location(repo, locs, str(pointer), parsed)
         if loc is not None:
             f.location = loc
 

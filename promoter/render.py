@@ -384,15 +384,21 @@ def _remote_chart_ref(obj: dict[str, Any], repo: Path) -> str | None:
 # -- fields back to the line that wrote them ----------------------------------------------------
 
 
-def field_location(repo: Path, origins: list[Location], pointer: str) -> Location | None:
+def field_location(
+    repo: Path, origins: list[Location], pointer: str, parsed: dict[str, list[Any]] | None = None
+) -> Location | None:
     """The line that wrote the field at JSON `pointer`: the last patch that sets it, else the manifest's
-    deepest existing key on that path. `origins` is a Rendered.origins entry (manifest first, then patches)."""
+    deepest existing key on that path. `origins` is a Rendered.origins entry (manifest first, then patches).
+
+    `parsed` (file -> its round-trip documents) is shared by the caller across findings: a file with
+    many findings is parsed once, not once per finding (round-trip parsing costs milliseconds a document)."""
     parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]] if pointer else []
     if not parts:
         return None
+    parsed = {} if parsed is None else parsed
     for i, loc in enumerate(reversed(origins)):
         manifest = i == len(origins) - 1
-        root = _document_at(repo, loc)
+        root = _document_at(repo, loc, parsed)
         if root is None:
             continue
         line = _line_of_pointer(root, parts, full=not manifest)
@@ -401,16 +407,17 @@ def field_location(repo: Path, origins: list[Location], pointer: str) -> Locatio
     return None
 
 
-def _document_at(repo: Path, loc: Location) -> Any:
+def _document_at(repo: Path, loc: Location, parsed: dict[str, list[Any]]) -> Any:
     """The round-trip document of `loc.file` starting at `loc.line` (it knows each key's line)."""
-    from promoter.yamldoc import YamlDoc
+    if loc.file not in parsed:
+        from promoter.yamldoc import YamlDoc
 
-    try:
-        doc = YamlDoc.load(repo / loc.file, loc.file)
-    except Exception:  # noqa: BLE001 - unreadable or unparsable: the caller keeps the object's own location
-        return None
+        try:
+            parsed[loc.file] = YamlDoc.load(repo / loc.file, loc.file).docs
+        except Exception:  # noqa: BLE001 - unreadable or unparsable: the caller keeps the object's own location
+            parsed[loc.file] = []
     best = None
-    for d in doc.docs:
+    for d in parsed[loc.file]:
         lc = getattr(d, "lc", None)
         if lc is None:
             continue

@@ -324,3 +324,21 @@ def test_chart_with_a_remote_dependency_not_vendored_is_reported_not_fetched(tre
     assert (f.rule, f.severity, str(f.location)) == ("remote-not-fetched", Severity.WARNING, "c/Chart.yaml:7")
     assert "redis 1.2.3 from https://charts.example.com" in f.message
     assert out.subject is not None and out.subject.status is Status.SKIPPED
+
+
+@needs_kustomize
+def test_a_file_is_parsed_once_for_all_the_fields_looked_up_in_it(tree, monkeypatch) -> None:
+    from promoter import yamldoc
+    from promoter.render import field_location
+
+    repo = tree(APP)
+    out = render_one(repo, "dev")
+    (deploy,) = [r for r in out.resources if r.kind == "Deployment"]
+    loads: list[str] = []
+    real = yamldoc.YamlDoc.load.__func__
+    monkeypatch.setattr(yamldoc.YamlDoc, "load", classmethod(lambda cls, f, rel: loads.append(rel) or real(cls, f, rel)))
+    parsed: dict = {}
+    pointers = ["/spec/replicas", "/spec/template/spec/containers/0/image", "/metadata/namespace"]
+    got = [str(field_location(repo, out.origins[deploy.id], p, parsed)) for p in pointers]
+    assert got == ["dev/replicas.yaml:6", "base/app.yaml:15", "base/app.yaml:4"]
+    assert sorted(loads) == ["base/app.yaml", "dev/replicas.yaml"]
