@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from promoter.reference import Reference
-from promoter.styles.base import Document, position, slot, text, try_parse
+from promoter.styles.base import Document, position, slot, string_ref, text, try_parse
 from promoter.styles.helm import values_refs
 from promoter.yamldoc import format_path
 
@@ -82,31 +82,5 @@ def _parameters(doc: Document, params: list[Any], path: tuple[Any, ...]) -> list
 
 def _kustomize_images(doc: Document, images: list[Any], path: tuple[Any, ...]) -> list[Reference]:
     """Entries are `[alias=]repo[:tag][@digest]` strings; the alias form keeps its `alias=` prefix."""
-    out: list[Reference] = []
-    for i, value in enumerate(images):
-        if not isinstance(value, str):
-            continue
-        alias, _, image = value.rpartition("=")
-        ref = try_parse(image)
-        if ref is None:
-            continue
-        line, col = position(images, i)
-        out.append(
-            Reference(
-                file=doc.file,
-                line=line + 1,
-                column=col + 1,
-                yaml_path=format_path(path + (i,)),
-                style=KUSTOMIZE_STYLE,
-                kind="string",
-                repository=ref.repository,
-                written=ref.name,
-                tag=ref.tag,
-                digest=ref.digest,
-                slots={"image": slot(images, i)},
-                doc_index=doc.index,
-                prefix=(alias + "=") if alias else "",
-                path_parts=path + (i,),
-            )
-        )
-    return out
+    refs = (string_ref(doc, images, i, path + (i,), KUSTOMIZE_STYLE, alias=True) for i in range(len(images)))
+    return [r for r in refs if r is not None]

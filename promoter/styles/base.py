@@ -89,12 +89,16 @@ def hint_for(doc: Document, *slots: Slot) -> str | None:
     return None
 
 
-def string_ref(doc: Document, parent: Any, key: Any, path: tuple[Any, ...], style: str) -> Reference | None:
-    """A Reference for a scalar holding a whole image string."""
+def string_ref(
+    doc: Document, parent: Any, key: Any, path: tuple[Any, ...], style: str, *, alias: bool = False
+) -> Reference | None:
+    """A Reference for a scalar holding a whole image string; with `alias`, written `[alias=]image`
+    (Argo CD's kustomize.images), the `alias=` prefix kept as it is."""
     value = parent[key]
     if not isinstance(value, str):
         return None
-    ref = try_parse(value)
+    prefix, _, image = value.rpartition("=") if alias else ("", "", value)
+    ref = try_parse(image)
     if ref is None:
         return None
     line, col = position(parent, key)
@@ -113,6 +117,7 @@ def string_ref(doc: Document, parent: Any, key: Any, path: tuple[Any, ...], styl
         slots={"image": s},
         doc_index=doc.index,
         hint=hint_for(doc, s),
+        prefix=prefix + "=" if prefix else "",
         path_parts=path,
     )
 
