@@ -25,6 +25,7 @@ class Selection:
     targets: list[Target]
     changed: list[str] = field(default_factory=list)  # repo-relative paths (old and new of renames); empty with --all
     base: str | None = None  # the merge-base commit compared with the working tree
+    ref: str | None = None  # the --base ref as given (history is read on it)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -65,7 +66,7 @@ def select_targets(
 
         git = GitRepo.open(repo)
         merge_base = git.merge_base(base)
-        for diff in git.changed_files(base):
+        for diff in git.changed_files(base, merge_base=merge_base):
             changed.extend(diff.paths)
     graph = build_graph(repo, config)
     targets = graph.targets if all_ else graph.affected(changed)
@@ -74,7 +75,8 @@ def select_targets(
     if shard is not None:
         k, n = shard
         targets = [t for t in targets if shard_of(t, n) == k]
-    return Selection(graph=graph, targets=sorted(targets, key=lambda t: t.id), changed=sorted(set(changed)), base=merge_base)
+    return Selection(graph=graph, targets=sorted(targets, key=lambda t: t.id), changed=sorted(set(changed)), base=merge_base,
+                     ref=base)
 
 
 def run_check(
@@ -124,7 +126,7 @@ def run_check(
     _point_at_fields(result, rendered, repo)
     # Gates judge the change as a whole, not a target: only the first shard reports them, once.
     if base is not None and (shard is None or shard[0] == 1):
-        result.extend(_gates(repo, config, base, env, now))
+        result.extend(_gates(repo, config, selection, env, now))
 
     result.stats.update({
         "mode": "all" if all_ else "base",
@@ -171,11 +173,13 @@ def _validate(resources: list[Resource], rendered: list[Rendered], options: Any,
     return result
 
 
-def _gates(repo: Path, config: Config, base: str, env: str | None, now: datetime | None) -> CheckResult:
+def _gates(repo: Path, config: Config, selection: Selection, env: str | None, now: datetime | None) -> CheckResult:
     """Promotion gates for every (app, env) whose image the diff moves: a hand-written PR skipping stage fails."""
     from promoter.gates import gates_for_diff
 
-    result = gates_for_diff(repo, config, base, now=now)
+    assert selection.ref is not None and selection.base is not None
+    # The diff the selection already read from git: the gates judge the same change, not a second reading of it.
+    result = gates_for_diff(repo, config, selection.ref, now=now, changed=selection.changed, merge_base=selection.base)
     result.targets = []  # gate subjects name environments, not rendered targets
     if env is not None:
         result.findings = [f for f in result.findings if f.target in (None, env)]

@@ -717,22 +717,26 @@ def gates_for_diff(
     now: datetime | None = None,
     override_freeze: str | None = None,
     rollback: bool = False,
+    changed: list[str] | None = None,
+    merge_base: str | None = None,
 ) -> CheckResult:
     """For `promoter check`: every (app, env) whose image differs between `base_ref` and the
     working tree is judged by that env's gates, so a hand-written PR that skips stage is caught.
 
     The diff is taken from the merge base (what the pull request changes); history is read on
-    `base_ref` itself (what the base branch runs now).
+    `base_ref` itself (what the base branch runs now). A caller that has already read the diff
+    passes `changed` (repo-relative paths) and `merge_base`, and git is not asked again.
     """
-    from promoter.gitrepo import GitRepo
-
     result = CheckResult()
     if config.file is None:
         return result
     validate_gate_config(config, repo)
-    g = GitRepo.open(repo)
-    changed = {p for d in g.changed_files(base_ref) for p in d.paths}
-    merge_base = g.merge_base(base_ref)
+    if changed is None or merge_base is None:
+        from promoter.gitrepo import GitRepo
+
+        g = GitRepo.open(repo)
+        merge_base = g.merge_base(base_ref)
+        changed = [p for d in g.changed_files(base_ref, merge_base=merge_base) for p in d.paths]
     timelines: dict[tuple[str, str, str], Timeline] = {}
     for app in sorted(config.apps):
         for environment in config.environments:

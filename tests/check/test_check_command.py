@@ -275,3 +275,15 @@ def test_git_missing_is_a_tool_failure_exit_1(run_cli, example_repo: Path, tmp_p
     res = run_cli("check", "--repo", str(example_repo), "--base", "main", env={"PATH": str(empty)})
     assert res.exit_code == 1
     assert res.stderr.strip() == "promoter: error: git is not on PATH"
+
+
+def test_the_diff_is_read_from_git_once_for_selection_and_gates(run_cli, example_repo: Path, monkeypatch) -> None:
+    import promoter.gitrepo as gitrepo
+
+    calls: list[str] = []
+    real = gitrepo.run_git
+    monkeypatch.setattr(gitrepo, "run_git", lambda cwd, *args, **kw: calls.append(args[0]) or real(cwd, *args, **kw))
+    edit(example_repo, f"{PROD}/kustomization.yaml", 'newTag: "1.4.1"', 'newTag: "1.4.2"')  # prod's gates judge it
+    code, data = check_json(run_cli, example_repo, "--base", "main")
+    assert data["targets"] == [PROD] and any(s["kind"] == "gate" for s in data["subjects"])
+    assert (calls.count("diff"), calls.count("ls-files"), calls.count("merge-base")) == (1, 1, 1)
