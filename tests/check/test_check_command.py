@@ -126,8 +126,10 @@ def test_untracked_plain_manifest_folder_is_checked_as_it_is(run_cli, example_re
     assert (f["location"]["file"], f["location"]["line"]) == ("clusters/prod/ns.yaml", 11)
 
 
-@pytest.mark.skipif(shutil.which("helm") is not None, reason="helm is installed: the chart would be rendered")
-def test_values_change_without_helm_is_skipped_with_reason_never_silent(run_cli, example_repo: Path) -> None:
+def test_values_change_without_helm_is_skipped_with_reason_never_silent(run_cli, example_repo: Path, monkeypatch) -> None:
+    # helm hidden even where it is installed, so this runs on every machine (kubectl stays found).
+    real_which = shutil.which
+    monkeypatch.setattr("promoter.render.shutil.which", lambda name, *a, **k: None if name == "helm" else real_which(name, *a, **k))
     edit(example_repo, "apps/web/env/values-dev.yaml", "replicaCount: 1", "replicaCount: 2")
     code, data = check_json(run_cli, example_repo, "--base", "main")
     assert code == EXIT_OK and data["targets"] == ["apps/web/chart@dev"]
