@@ -187,7 +187,7 @@ def _parse_scope(repo: Path, scope: Scope, read_file: ReadFile | None, defaults:
 
 def _select(parsed: dict[str, ParsedFile], scope: Scope, image: ImageRef) -> list[Reference]:
     if scope.targets:
-        return [_target_ref(parsed[f], key, image) for f, key in scope.targets]
+        return [target_reference(parsed[f], key, image) for f, key in scope.targets]
     matches = [r for pf in parsed.values() for r in pf.references if r.matches(image)]
     if matches:
         return matches
@@ -207,13 +207,13 @@ def _select(parsed: dict[str, ParsedFile], scope: Scope, image: ImageRef) -> lis
     )
 
 
-def _target_ref(pf: ParsedFile, key: str, image: ImageRef) -> Reference:
+def target_reference(pf: ParsedFile, key: str, image: ImageRef) -> Reference:
     """The reference at an explicit (file, dotted key) target."""
     doc = pf.doc
     parts = _split_key(key)
     where = f"{doc.path}: key {key!r}"
     for r in pf.references:
-        if r.path_parts == tuple(parts) or (r.kind == "block" and r.path_parts == tuple(parts)):
+        if r.path_parts == tuple(parts):
             return r
     # Walk to the node ourselves: a value discovery does not recognise (a lone tag, an odd key).
     for i, root in enumerate(doc.docs):
@@ -231,14 +231,14 @@ def _target_ref(pf: ParsedFile, key: str, image: ImageRef) -> Reference:
         d = Document(file=doc.path, index=i, root=root, markers={})
         line, col = position(parent, parts[-1])
         if isinstance(node, dict):
-            from promoter.styles.helm import _block
+            from promoter.styles.helm import block_reference
 
             # The target says this mapping is the app's image: its repository may be left to the chart.
-            block = _block(d, node, tuple(parts), "explicit", {"repository": image.name})
+            block = block_reference(d, node, tuple(parts), "explicit", {"repository": image.name})
             if block is not None:
                 return block
             raise UsageError(f"{where}: the mapping there has no `repository` key")
-        if isinstance(node, str) and ":" not in node and "/" not in node and "@" not in node or not isinstance(node, str):
+        if not isinstance(node, str) or not any(c in node for c in ":/@"):
             # A lone tag (e.g. image.tag): its repository is the app's, by configuration.
             slots = {"tag": slot(parent, parts[-1])}
             if isinstance(parent, dict) and "digest" in parent:

@@ -273,9 +273,9 @@ def pins_in(scope: EnvScope, rel: str, text: str, defaults: Any = None, *, stric
         doc = YamlDoc.from_text(text, rel)
         refs = extract(doc, defaults)
         if keys:
-            from promoter.bump import _target_ref
+            from promoter.bump import target_reference
 
-            found: list[Reference] = [_target_ref(ParsedFile(doc=doc, references=refs), k, scope.image) for k in keys]
+            found: list[Reference] = [target_reference(ParsedFile(doc=doc, references=refs), k, scope.image) for k in keys]
         else:
             found = [r for r in refs if r.matches(scope.image)]
     except UsageError:
