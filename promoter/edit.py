@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
-
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 
@@ -88,7 +88,7 @@ class FileEdit:
             return Span(b, b + len(word.group(2)), "plain")
         return Span(after, after, "empty")
 
-    def set(self, ref: Reference, name: str, s: Slot, new: str, *, note: str | None = None) -> None:
+    def set(self, ref: Reference, s: Slot, new: str, *, note: str | None = None) -> None:
         old = s.value
         if isinstance(old, str) and old == new:
             return
@@ -279,7 +279,7 @@ def plan_reference(fe: FileEdit, ref: Reference, image: ImageRef) -> None:
         s = ref.slots["image"]
         current = ImageRef.parse(str(s.value)[len(ref.prefix) :])
         new = current.with_(tag=tag, digest=digest)
-        fe.set(ref, "image", s, ref.prefix + str(new))
+        fe.set(ref, s, ref.prefix + str(new))
     elif ref.kind == "kustomize":
         _kustomize(fe, ref, tag, digest)
     elif ref.kind == "block":
@@ -295,14 +295,14 @@ def _kustomize(fe: FileEdit, ref: Reference, tag: str | None, digest: str | None
     to_add: list[tuple[str, str]] = []
     if tag:
         if "newTag" in slots:
-            fe.set(ref, "newTag", slots["newTag"], tag)
+            fe.set(ref, slots["newTag"], tag)
         else:
             to_add.append(("newTag", tag))
     elif "newTag" in slots:
         fe.drop(ref, slots["newTag"], "newTag removed: a digest-only image keeps no stale tag")
     if digest:
         if "digest" in slots:
-            fe.set(ref, "digest", slots["digest"], digest)
+            fe.set(ref, slots["digest"], digest)
         else:
             to_add.append(("digest", digest))
     elif "digest" in slots and slots["digest"].value:
@@ -332,7 +332,7 @@ def _block(fe: FileEdit, ref: Reference, tag: str | None, digest: str | None) ->
         )
     if tag:
         if "tag" in slots:
-            fe.set(ref, "tag", slots["tag"], tag)
+            fe.set(ref, slots["tag"], tag)
         else:
             fe.add_after(ref, slots[ref.anchor_key or "repository"], [("tag", tag)], "tag key added")
     if digest:
@@ -341,16 +341,16 @@ def _block(fe: FileEdit, ref: Reference, tag: str | None, digest: str | None) ->
                 algo, _, hexpart = digest.partition(":")
                 if algo != "sha256":
                     raise UsageError(f"{where}: the chart's `sha` key holds a sha256 digest; got {algo}")
-                fe.set(ref, "sha", digest_slot, hexpart)
+                fe.set(ref, digest_slot, hexpart)
             else:
-                fe.set(ref, "digest", digest_slot, digest)
+                fe.set(ref, digest_slot, digest)
         else:
             fe.warnings.append(
                 f"{where}: digest not pinned: this Helm block has no digest key (promoter does not invent keys a chart "
                 "may not read); the tag alone was set"
             )
     elif digest_slot is not None and digest_slot.value:
-        fe.set(ref, digest_slot.key, digest_slot, "", note="stale digest cleared: it would pin the old image")
+        fe.set(ref, digest_slot, "", note="stale digest cleared: it would pin the old image")
 
 
 def _tag(fe: FileEdit, ref: Reference, tag: str | None, digest: str | None) -> None:
@@ -366,10 +366,10 @@ def _tag(fe: FileEdit, ref: Reference, tag: str | None, digest: str | None) -> N
     if tag:
         if "tag" not in slots:
             raise UsageError(f"{where}: no tag value to set here; pass a digest-only image or add a tag parameter")
-        fe.set(ref, "tag", slots["tag"], tag)
+        fe.set(ref, slots["tag"], tag)
     if digest and "digest" in slots:
-        fe.set(ref, "digest", slots["digest"], digest)
+        fe.set(ref, slots["digest"], digest)
     elif digest:
         fe.warnings.append(f"{where}: digest not pinned: there is no digest parameter; the tag alone was set")
     elif "digest" in slots and slots["digest"].value:
-        fe.set(ref, "digest", slots["digest"], "", note="stale digest cleared")
+        fe.set(ref, slots["digest"], "", note="stale digest cleared")
