@@ -96,23 +96,22 @@ class YamlDoc:
 
 def key_line(node: Any, key: Any) -> tuple[int, int] | None:
     """0-based (line, column) of `key`'s *value* in a round-trip mapping or sequence."""
-    try:
-        if isinstance(node, CommentedMap):
-            return tuple(node.lc.value(key))  # type: ignore[return-value]
-        if isinstance(node, CommentedSeq):
-            return tuple(node.lc.item(key))  # type: ignore[return-value]
-    except (KeyError, IndexError, TypeError):
-        return None
-    return None
+    return _position(node, key, of_value=True)
 
 
 def key_pos(node: Any, key: Any) -> tuple[int, int] | None:
-    """0-based (line, column) of the *key* itself in a mapping."""
+    """0-based (line, column) of the *key* itself in a mapping (of the item in a sequence)."""
+    return _position(node, key, of_value=False)
+
+
+def _position(node: Any, key: Any, *, of_value: bool) -> tuple[int, int] | None:
     try:
         if isinstance(node, CommentedMap):
-            return tuple(node.lc.key(key))  # type: ignore[return-value]
+            line, col = node.lc.value(key) if of_value else node.lc.key(key)
+            return line, col
         if isinstance(node, CommentedSeq):
-            return tuple(node.lc.item(key))  # type: ignore[return-value]
+            line, col = node.lc.item(key)
+            return line, col
     except (KeyError, IndexError, TypeError):
         return None
     return None
