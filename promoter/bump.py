@@ -14,8 +14,9 @@ from promoter.edit import FileEdit, plan_reference
 from promoter.errors import UsageError
 from promoter.finding import CheckResult
 from promoter.image import ImageRef
-from promoter.locate import STYLE_NAMES, ParsedFile, extract, rel_to, safe_path, yaml_files
+from promoter.locate import ParsedFile, extract, rel_to, safe_path, yaml_files
 from promoter.reference import Reference
+from promoter.styles import STYLE_NAMES
 from promoter.styles.base import Document, position, slot, text
 from promoter.yamldoc import YamlDoc, format_path
 

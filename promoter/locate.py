@@ -21,17 +21,6 @@ YAML_SUFFIXES = (".yaml", ".yml")
 MAY_HOLD_IMAGE = re.compile(r"image|repository|newName|newTag|\$imagepolicy")
 _MARKER = re.compile(r"#\s*(\{\s*\"\$imagepolicy\"\s*:\s*\"([^\"]+)\"\s*\})")
 SKIP_DIRS = {".git", "node_modules", ".terraform", "__pycache__"}
-STYLE_NAMES = (
-    "kustomize-images",
-    "flux-kustomization-images",
-    "container",
-    "helm-values",
-    "flux-helmrelease",
-    "flux-marker",
-    "argocd-helm-values",
-    "argocd-helm-parameters",
-    "argocd-kustomize-images",
-)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from promoter.yamldoc import format_path
 VALUES_STYLE = "argocd-helm-values"
 PARAMS_STYLE = "argocd-helm-parameters"
 KUSTOMIZE_STYLE = "argocd-kustomize-images"
+NAMES = (VALUES_STYLE, PARAMS_STYLE, KUSTOMIZE_STYLE)  # the style names this module reports
 
 
 def extract(doc: Document) -> list[Reference]:

@@ -6,6 +6,7 @@ from promoter.reference import Reference
 from promoter.styles.base import Document, string_ref, walk_maps
 
 STYLE = "container"
+NAMES = (STYLE,)  # the style names this module reports
 CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 # Kinds handled by other styles even though they hold container-looking lists.
 OTHER_STYLES = {"Kustomization", "HelmRelease", "Application", "ApplicationSet", "Component"}

@@ -8,6 +8,7 @@ from promoter.styles.helm import values_refs
 
 STYLE = "flux-helmrelease"
 MARKER_STYLE = "flux-marker"
+NAMES = (STYLE, MARKER_STYLE)  # the style names this module reports
 
 
 def extract(doc: Document) -> list[Reference]:

@@ -9,6 +9,7 @@ from promoter.styles.base import Document, hint_for, position, repository_of, sl
 from promoter.yamldoc import format_path
 
 STYLE = "helm-values"
+NAMES = (STYLE,)  # the style names this module reports
 BLOCK_KEYS = ("tag", "digest", "sha", "registry")
 
 

@@ -10,6 +10,7 @@ from promoter.yamldoc import format_path
 
 STYLE = "kustomize-images"
 FLUX_STYLE = "flux-kustomization-images"
+NAMES = (STYLE, FLUX_STYLE)  # the style names this module reports
 
 
 def extract(doc: Document) -> list[Reference]:
