@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import ConfigError, UsageError
+from promoter.finding import repo_relative
 from promoter.yamldoc import YamlDoc, format_path, line_of_path
 
 CONFIG_NAMES = (".promoter.yaml", ".promoter.yml")
@@ -116,10 +117,7 @@ def load_config(repo: Path, explicit: Path | None = None) -> Config:
         return Config.empty()
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
-    try:
-        rel = path.resolve().relative_to(repo.resolve()).as_posix()
-    except ValueError:
-        rel = str(path)
+    rel = repo_relative(path, repo)
     try:
         doc = YamlDoc.load(path, rel)
     except ConfigError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -37,6 +38,16 @@ class Location:
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "column": self.column, "end_line": self.end_line}
+
+
+def repo_relative(path: Path, repo: Path | None) -> str:
+    """`path` as reports and messages show it: relative to the repository (POSIX), else as given."""
+    if repo is not None:
+        try:
+            return path.resolve().relative_to(repo.resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 
 from promoter.config import Config
 from promoter.errors import ConfigError
-from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject
+from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject, repo_relative
 from promoter.policy.pack import pack_dir, rule_id
 from promoter.policy.rego import PolicySet, Verdict, rego_files
 from promoter.policy.severity import check_severity_config, rule_severity
@@ -44,13 +44,6 @@ def _load_cached(path: Path, name: str, namespaces: Sequence[str], batch: str | 
     return cached
 
 
-def _display(path: Path, repo: Path) -> str:
-    try:
-        return path.resolve().relative_to(repo.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def policy_sets(config: Config, repo: Path, extra_dirs: Iterable[Path] = ()) -> list[PolicySet]:
     """The built-in pack (unless policies.builtin is false), config folders, then --policy folders."""
     settings = config.policies
@@ -68,7 +61,7 @@ def policy_sets(config: Config, repo: Path, extra_dirs: Iterable[Path] = ()) -> 
         path = d if d.is_absolute() else repo / d
         if not path.exists():
             raise ConfigError(f"--policy {d}: policy folder does not exist")
-        sets.append(_load_cached(path, _display(path, repo), namespaces))
+        sets.append(_load_cached(path, repo_relative(path, repo), namespaces))
     return sets
 
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from promoter.config import DEFAULT_KUBERNETES_VERSION
 from promoter.errors import ConfigError, UsageError
-from promoter.finding import CheckResult, Finding, Severity
+from promoter.finding import CheckResult, Finding, Severity, repo_relative
 from promoter.resource import Resource
 
 Validator = Literal["builtin", "kubeconform", "auto"]
@@ -57,12 +57,12 @@ class ValidateOptions:
         """Refuse, before anything is rendered, what validation would refuse after: an unknown
         Kubernetes version (named as `version_from`: the flag or the config key), a configured
         schema folder that is not there, kubeconform asked for but absent."""
-        from promoter.validate.schemas import _rel, resolve_version
+        from promoter.validate.schemas import resolve_version
 
         resolve_version(self.kubernetes_version, what=version_from)
         for d in self.schema_dirs:
             if not d.is_dir():
-                raise ConfigError(f"{config_file or '.promoter.yaml'}: validation.schema_dirs: schema folder {_rel(d, self.repo)} does not exist")
+                raise ConfigError(f"{config_file or '.promoter.yaml'}: validation.schema_dirs: schema folder {repo_relative(d, self.repo)} does not exist")
         if choose_validator(self) == "kubeconform":
             from promoter.validate.kubeconform import INSTALL_HINT, find_kubeconform
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from promoter.finding import CheckResult, Finding, Location, Severity
+from promoter.finding import CheckResult, Finding, Location, Severity, repo_relative
 from promoter.validate.builtin import gc_paused, validate_resources
 from promoter.validate.manifests import load_manifests
 from promoter.validate.schemas import SchemaSource
@@ -96,13 +96,6 @@ def validate_files(paths: Sequence[Path], source: SchemaSource, *, jobs: int | N
     """Validate manifest files; each file is its own target, located by its path (relative to `repo` if given)."""
     items = []
     for p in paths:
-        rel = p.name if repo is None else _relative(p, repo)
+        rel = p.name if repo is None else repo_relative(p, repo)
         items.append((p, rel, rel))
     return validate_items(items, source, jobs=jobs, **kwargs)
-
-
-def _relative(p: Path, repo: Path) -> str:
-    try:
-        return p.resolve().relative_to(repo.resolve()).as_posix()
-    except ValueError:
-        return str(p)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from promoter.errors import ConfigError, UsageError
+from promoter.finding import repo_relative
 
 # The packaged schemas' files `$ref` one shared file under this prefix.
 _SHARED_REF = "/api/_definitions.json#/$defs/"
@@ -304,7 +305,7 @@ class SchemaSource:
     def __post_init__(self) -> None:
         for d in self.schema_dirs:
             if not Path(d).is_dir():
-                shown = _rel(Path(d), self.repo)
+                shown = repo_relative(Path(d), self.repo)
                 raise ConfigError(f"validation.schema_dirs: schema folder {shown} does not exist")
 
     def add_crds(self, crds: Iterable[dict[str, Any]]) -> None:
@@ -339,7 +340,7 @@ class SchemaSource:
         for d in self.schema_dirs:
             path = Path(d) / (group or "core") / f"{kind.lower()}_{version}.json"
             if path.is_file():
-                shown = _rel(path, self.repo)
+                shown = repo_relative(path, self.repo)
                 try:
                     schema = json.loads(path.read_text(encoding="utf-8"))
                 except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -350,15 +351,6 @@ class SchemaSource:
                 break
         self._catalog[key] = hit
         return hit
-
-
-def _rel(path: Path, repo: Path | None) -> str:
-    if repo is not None:
-        try:
-            return path.resolve().relative_to(repo.resolve()).as_posix()
-        except ValueError:
-            pass
-    return str(path)
 
 
 def write_kubeconform_folder(

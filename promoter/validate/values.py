@@ -8,19 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import UsageError
-from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject
+from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject, repo_relative
 from promoter.yamldoc import YamlDoc, format_path, key_pos
 
 Path_ = tuple[Any, ...]
 Origin = tuple[str, int | None]  # (repo-relative file, 1-based line)
 RULE = "values-schema"
-
-
-def _rel(path: Path, repo: Path) -> str:
-    try:
-        return path.resolve().relative_to(repo.resolve()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def _plain(node: Any) -> Any:
@@ -91,7 +84,7 @@ def effective_values(files: list[tuple[YamlDoc, str]]) -> tuple[dict[str, Any], 
 
 
 def _load(path: Path, repo: Path, result: CheckResult, target: str, subject: str) -> YamlDoc | None:
-    rel = _rel(path, repo)
+    rel = repo_relative(path, repo)
     if not path.is_file():
         raise UsageError(f"values file {rel} does not exist")
     try:
@@ -130,8 +123,8 @@ def _locate(path: Path_, origins: dict[Path_, Origin], fallback: Origin) -> Orig
 
 def validate_chart_values(chart_dir: Path, values_files: list[Path], repo: Path) -> CheckResult:
     """One `values` Subject; a `values-schema` finding per schema error, at the file and line that set the value."""
-    chart_rel = _rel(chart_dir, repo)
-    subject_id = "values:" + chart_rel + "".join(f"+{_rel(p, repo)}" for p in values_files)
+    chart_rel = repo_relative(chart_dir, repo)
+    subject_id = "values:" + chart_rel + "".join(f"+{repo_relative(p, repo)}" for p in values_files)
     result = CheckResult(targets=[chart_rel])
     subject = Subject(id=subject_id, kind="values", target=chart_rel, location=Location(chart_rel))
     result.subjects.append(subject)
@@ -139,7 +132,7 @@ def validate_chart_values(chart_dir: Path, values_files: list[Path], repo: Path)
     if not schema_file.is_file():
         subject.status, subject.reason = Status.SKIPPED, f"chart {chart_rel} has no values.schema.json"
         return result
-    schema_rel = _rel(schema_file, repo)
+    schema_rel = repo_relative(schema_file, repo)
     try:
         schema = json.loads(schema_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
