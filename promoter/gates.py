@@ -19,7 +19,7 @@ from promoter.config import Config, Environment
 from promoter.errors import ConfigError, ToolError, UsageError
 from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject
 from promoter.history import ImageState, Timeline, current_image, env_scope, label, read_timeline
-from promoter.image import DOCKER_HUB, ImageRef
+from promoter.image import DOCKER_HUB, DOCKER_HUB_ALIASES, ImageRef
 
 # ---- the registry ---------------------------------------------------------------------------
 
@@ -552,7 +552,7 @@ def _registries_setting(config: Config, env: Environment) -> Any:
 def _norm_registry(entry: str) -> str:
     entry = entry.strip().rstrip("/")
     host, sep, rest = entry.partition("/")
-    if host in {"index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}:
+    if host in DOCKER_HUB_ALIASES:
         host = DOCKER_HUB
     return host + sep + rest
 

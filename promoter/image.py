@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from promoter.errors import UsageError
 
 DOCKER_HUB = "docker.io"
-_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
+DOCKER_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN_RE = re.compile(
@@ -132,7 +132,7 @@ class ImageRef:
     def repository(self) -> str:
         """The full, normalised repository: `nginx` → `docker.io/library/nginx`."""
         reg = (self.registry or DOCKER_HUB).lower()  # host names are case-insensitive
-        if reg in _HUB_ALIASES:
+        if reg in DOCKER_HUB_ALIASES:
             reg = DOCKER_HUB
             path = self.path if "/" in self.path else f"library/{self.path}"
             return f"{reg}/{path}"
