@@ -61,7 +61,9 @@ def bump(local: Path, image: str, flags: list[str], env: dict[str, str], *extra:
 def test_bump_pr_opens_then_noop_then_updates(cli_world, tmp_path: Path) -> None:
     fake, local, env, flags = cli_world
     store = fake.repo(REPO).store
+    fake.reset_log()
     first = bump(local, IMAGE_1, flags, env, "-o", "json")
+    counts = [len(fake.log)]
     assert first.exit_code == 0, first.stderr
     pr = json.loads(first.stdout)["pull_request"]
     assert pr["operation"] == "created" and pr["branch"] == "promoter/dev/checkout-api"
@@ -86,13 +88,19 @@ def test_bump_pr_opens_then_noop_then_updates(cli_world, tmp_path: Path) -> None
     assert store.read_file(pr["branch"], OVERLAY) == (copy / OVERLAY).read_bytes()
     assert store.changed_paths("main", pr["branch"]) == [OVERLAY]
 
+    fake.reset_log()
     again = bump(local, IMAGE_1, flags, env)
+    counts.append(len(fake.log))
     assert again.exit_code == 0 and "operation: none" in again.stdout
+    fake.reset_log()
     newer = bump(local, IMAGE_2, flags, env, "-o", "json")
+    counts.append(len(fake.log))
     updated = json.loads(newer.stdout)["pull_request"]
     assert updated["operation"] == "updated" and updated["number"] == pr["number"]
     assert DIGEST_2 in store.read_file(pr["branch"], OVERLAY).decode()  # type: ignore[union-attr]
     assert len(fake.repo(REPO).pulls) == 1
+    # API economy through the CLI: created <= 6, no-op <= 2, updated <= 5 requests.
+    assert counts[0] <= 6 and counts[1] <= 2 and counts[2] <= 5, counts
 
 
 def test_bump_pr_errors_are_one_line_without_the_token(cli_world) -> None:

@@ -431,5 +431,7 @@ def test_refused_pr_settings_become_notes_not_failures(world: World) -> None:
         world.request(options=PullOptions(reviewers=[reviewer], labels=["promotion"]))
     )
     assert res.operation == "created"
-    assert any("review" in n and (reviewer in n or "author" in n) for n in res.notes), res.notes
+    assert any("review" in n and (reviewer in n or "author" in n) for n in res.notes), (
+        res.notes
+    )
     assert world.fake.repo(REPO).pulls[res.number].labels == ["promotion"]
