@@ -15,7 +15,7 @@ from promoter.finding import CheckResult, Finding, Location, Severity, Status, S
 from promoter.policy.pack import pack_dir, rule_id
 from promoter.policy.rego import PolicySet, Verdict, rego_files
 from promoter.policy.severity import check_severity_config, rule_severity
-from promoter.policy.waivers import apply_waivers
+from promoter.policy.waivers import WAIVE_ANNOTATION, WAIVE_REASON_ANNOTATION, apply_waivers
 from promoter.resource import Resource
 
 __all__ = ["BUILTIN", "apply_waivers", "evaluate_policies", "policy_data", "policy_sets"]
@@ -146,7 +146,7 @@ def _findings(
                 source="policy",
                 subject=subject,
                 target=target,
-                help=f'to accept it, annotate the resource with {"promoter.dev/waive"}: "{rid}" and a promoter.dev/waive-reason, or add a waiver in .promoter.yaml',
+                help=f'to accept it, annotate the resource with {WAIVE_ANNOTATION}: "{rid}" and a {WAIVE_REASON_ANNOTATION}, or add a waiver in .promoter.yaml',
                 waived=m.excepted,
                 waiver_reason=f"exception rule in {policy_set.name} ({m.namespace})" if m.excepted else None,
                 evidence=evidence,
