@@ -199,3 +199,19 @@ forge:
     pr = world.fake.repo(REPO).pulls[res.number]
     assert pr.labels == ["promotion"] and pr.draft and "release-bot" in pr.body
     assert DEPLOY != world.show(res.branch, paths[0])
+
+
+def test_only_the_chosen_forge_client_is_imported() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, promoter.publish\n"
+        "from promoter.forge import open_forge\n"
+        "from promoter.forge.settings import ForgeSettings\n"
+        "before = [m for m in ('github', 'gitlab') if m in sys.modules]\n"
+        "open_forge(ForgeSettings(type='gitlab', url='http://127.0.0.1:9', repository='g/p', token='t')).close()\n"
+        "print(before, [m for m in ('github', 'gitlab') if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[] ['gitlab']"
