@@ -116,7 +116,7 @@ def load_config(repo: Path, explicit: Path | None = None) -> Config:
     if path is None:
         return Config.empty()
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
+        raise ConfigError(f"config file {path} " + ("is a folder, not a file" if path.is_dir() else "does not exist"))
     rel = repo_relative(path, repo)
     try:
         doc = YamlDoc.load(path, rel)

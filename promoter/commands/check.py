@@ -51,6 +51,9 @@ def command(
         raise UsageError("give exactly one of --base REF or --all")
     # Parse every flag before any work: a typo must fail in milliseconds, not after rendering.
     specs = [parse_output_spec(o) for o in outputs] or [("text", None)]
+    for fmt, file in specs:
+        if file is not None and Path(file).is_dir():
+            raise UsageError(f"--output {fmt}={file}: {file} is a folder; name the report file inside it")
     shard_kn = parse_shard(shard) if shard else None
     for d in schema_dirs:
         if not d.is_dir():

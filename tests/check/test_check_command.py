@@ -187,6 +187,14 @@ def test_usage_errors_are_one_line_and_exit_2(run_cli, example_repo: Path, args:
     assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1 and res.stdout == ""
 
 
+def test_a_report_file_that_is_a_folder_is_refused_before_the_check_runs(run_cli, example_repo: Path, monkeypatch) -> None:
+    monkeypatch.setattr("promoter.render.Renderer.render_all", lambda *a, **k: pytest.fail("rendered before refusing"))
+    folder = example_repo / "apps"
+    res = run_cli("check", "--repo", str(example_repo), "--all", "--output", "text", "--output", f"sarif={folder}")
+    assert (res.exit_code, res.stdout) == (EXIT_USAGE, "")
+    assert res.stderr == f"promoter: error: --output sarif={folder}: {folder} is a folder; name the report file inside it\n"
+
+
 @pytest.mark.parametrize(
     ("validation", "message"),
     [

@@ -70,6 +70,8 @@ def test_no_config_is_an_empty_config(tmp_path: Path):
 def test_explicit_config_that_does_not_exist(tmp_path: Path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path, tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="is a folder, not a file"):
+        load_config(tmp_path, tmp_path)
 
 
 def test_schema_is_draft7_and_shipped_in_the_package():
