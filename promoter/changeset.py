@@ -61,24 +61,27 @@ class ChangeSet:
     references: list[dict[str, Any]] = field(default_factory=list)  # what matched, before the edit
 
     @property
+    def changed_files(self) -> list[FileChange]:
+        """The files whose text changes, by path (a file in scope may be left as it was)."""
+        return sorted((fc for fc in self.files.values() if fc.old_text != fc.new_text), key=lambda f: f.path)
+
+    @property
     def empty(self) -> bool:
-        return not any(fc.old_text != fc.new_text for fc in self.files.values())
+        return not self.changed_files
 
     def diff(self) -> str:
-        return "".join(fc.diff() for fc in sorted(self.files.values(), key=lambda f: f.path) if fc.old_text != fc.new_text)
+        return "".join(fc.diff() for fc in self.changed_files)
 
     def write(self, repo: Path) -> None:
         """Write every changed file atomically (temp file in the same folder, then rename)."""
-        for fc in self.files.values():
-            if fc.old_text == fc.new_text:
-                continue
+        for fc in self.changed_files:
             atomic_write(repo / fc.path, fc.new_text)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "changed": not self.empty,
             "changes": [c.to_dict() for c in self.changes],
-            "files": sorted(p for p, fc in self.files.items() if fc.old_text != fc.new_text),
+            "files": [fc.path for fc in self.changed_files],
             "warnings": self.warnings,
             "references": self.references,
         }

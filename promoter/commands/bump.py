@@ -106,7 +106,7 @@ def print_text(result: BumpResult) -> None:
             click.echo(f"  how to proceed: {f.help}", err=True)
     if cs.empty:
         return
-    files = sum(1 for f in cs.files.values() if f.old_text != f.new_text)
+    files = len(cs.changed_files)
     if result.blocked:
         click.echo(f"blocked by {sum(1 for f in result.gates.findings if f.blocking)} gate(s): nothing written", err=True)
     else:
