@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pkgutil
 import sys
+
 import click
 
 from promoter import __version__

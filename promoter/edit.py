@@ -168,7 +168,7 @@ class FileEdit:
     def apply(self) -> str:
         text = self.doc.text
         spans = sorted(self.ops, key=lambda o: (o.start, o.end))
-        for a, b in zip(spans, spans[1:]):
+        for a, b in zip(spans, spans[1:], strict=False):
             if b.start < a.end:
                 raise UsageError(f"{self.doc.path}: two edits overlap at offset {b.start}; refusing to guess")
         for op in sorted(self.ops, key=lambda o: o.start, reverse=True):

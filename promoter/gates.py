@@ -9,10 +9,11 @@ way forward; every gate that ran is a Subject, so reports show what was checked.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from promoter.config import Config, Environment
@@ -216,7 +217,7 @@ class Window:
         """When `now` is inside the window, the moment the window ends; else None."""
         if not self.weekly:
             if (self.start_at is None or now >= self.start_at) and (self.end_at is None or now < self.end_at):
-                return self.end_at or datetime.max.replace(tzinfo=timezone.utc)
+                return self.end_at or datetime.max.replace(tzinfo=UTC)
             return None
         local = now.astimezone(self.tz)
         minute = local.hour * 60 + local.minute
@@ -386,7 +387,7 @@ class GateContext:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z") if moment else None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if moment else None
 
 
 def _short(sha: str | None) -> str:
@@ -394,7 +395,7 @@ def _short(sha: str | None) -> str:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if moment else "?"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "?"
 
 
 # ---- the gates ------------------------------------------------------------------------------
@@ -682,9 +683,9 @@ def evaluate_gates(
     if not image.same_repository(a.image):
         raise UsageError(f"image {image.name} is not app {app}'s image ({a.image}, from {config.file})")
     if now is None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
     elif now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     if override_freeze is not None and not override_freeze.strip():
         raise UsageError("--override-freeze needs a reason (it is recorded in the pull request)")
     ctx = GateContext(

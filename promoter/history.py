@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -237,7 +237,7 @@ def _log(g: GitRepo, scope: EnvScope, ref: str) -> list[_Change]:
             rel = _rel(g, fields[i + 1])
             if rel is not None:
                 files.append((fields[i][:1], rel))
-        changes.append(_Change(sha, datetime.fromtimestamp(int(ct), tz=timezone.utc), tuple(files)))
+        changes.append(_Change(sha, datetime.fromtimestamp(int(ct), tz=UTC), tuple(files)))
     changes.reverse()
     return changes
 

@@ -572,7 +572,7 @@ class Evaluating:
     def evaluate_many(self, values: Sequence[Any], files: Sequence[str | None]) -> list[Verdict]:
         """Verdicts in order: batched when the set has a batch function, else one query per input."""
         if not self.policy_set.batch or self.policy_set.reads_conftest_data:
-            return [self.evaluate(v, f) for v, f in zip(values, files)]
+            return [self.evaluate(v, f) for v, f in zip(values, files, strict=True)]
         if self._batch is None:
             self._batch = self.policy_set.compile(self.data, batch=True)
         out: list[Verdict] = []

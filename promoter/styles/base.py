@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
-
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from typing import Any
 
 from promoter.image import ImageRef, try_parse
 from promoter.reference import Reference, Slot
@@ -124,12 +123,12 @@ def string_ref(
 
 def walk_maps(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
     """Every mapping under node (itself included), with its path."""
-    if isinstance(node, CommentedMap) or isinstance(node, dict):
+    if isinstance(node, dict):  # CommentedMap is a dict
         yield path, node
         for k, v in node.items():
             if isinstance(v, (dict, list)):
                 yield from walk_maps(v, path + (k,))
-    elif isinstance(node, (CommentedSeq, list)):
+    elif isinstance(node, list):  # CommentedSeq is a list
         for i, v in enumerate(node):
             if isinstance(v, (dict, list)):
                 yield from walk_maps(v, path + (i,))

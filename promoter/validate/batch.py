@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from promoter.finding import CheckResult, Finding, Location, Severity, repo_relative
 from promoter.validate.builtin import gc_paused, validate_resources

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime
 import gc
 import json
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import jsonschema_rs
 

@@ -8,8 +8,9 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from promoter.errors import ToolError, UsageError
 from promoter.finding import CheckResult, Finding, Severity, Status, Subject
@@ -67,7 +68,7 @@ def write_inputs(folder: Path, resources: list[Resource]) -> dict[tuple[str, str
     used: list[set[tuple[str, str, str]]] = []
     for i, r in enumerate(resources):
         key = _key(r.api_version, r.kind, r.name)
-        for bucket, seen in zip(files, used):
+        for bucket, seen in zip(files, used, strict=True):
             if key not in seen and len(bucket) < MAX_RESOURCES_PER_FILE:
                 bucket.append(i)
                 seen.add(key)
