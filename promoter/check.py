@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promoter.config import Config
 from promoter.errors import UsageError
@@ -15,6 +15,9 @@ from promoter.finding import CheckResult, Status
 from promoter.graph import Graph, Target, build_graph, matches_env
 from promoter.render import Rendered, Renderer, field_location
 from promoter.resource import Resource
+
+if TYPE_CHECKING:
+    from promoter.validate import ValidateOptions
 
 
 @dataclass
@@ -87,7 +90,7 @@ def run_check(
     all_: bool,
     env: str | None = None,
     shard: tuple[int, int] | None = None,
-    validate_options: Any = None,
+    validate_options: ValidateOptions | None = None,
     policy_dirs: list[Path] | None = None,
     renderer: Renderer | None = None,
     workers: int | None = None,
@@ -147,7 +150,7 @@ def run_check(
     return result
 
 
-def _validate(resources: list[Resource], rendered: list[Rendered], options: Any, repo: Path) -> CheckResult:
+def _validate(resources: list[Resource], rendered: list[Rendered], options: ValidateOptions, repo: Path) -> CheckResult:
     from promoter.validate import validate, validate_values
 
     result = validate(resources, options) if resources else CheckResult()

@@ -11,6 +11,7 @@ from typing import Any
 
 from promoter.errors import ConfigError, UsageError
 from promoter.finding import repo_relative
+from promoter.image import ImageRef
 from promoter.yamldoc import YamlDoc, format_path, line_of_path
 
 CONFIG_NAMES = (".promoter.yaml", ".promoter.yml")
@@ -186,8 +187,6 @@ def _build(data: dict[str, Any], rel: str, root: Any = None) -> Config:
         _check_template(default_path, _where(rel, root, ["defaults", "path"]))
     apps: dict[str, App] = {}
     for name, a in (data.get("apps") or {}).items():
-        from promoter.image import ImageRef
-
         try:
             ref = ImageRef.parse_repository(a["image"])
         except UsageError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -10,7 +11,7 @@ from typing import Any
 
 from promoter.config import Config
 from promoter.errors import UsageError
-from promoter.gitrepo import GitRepo, run_git
+from promoter.gitrepo import GitError, GitRepo, run_git
 from promoter.image import ImageRef
 from promoter.locate import MAY_HOLD_IMAGE, SKIP_DIRS, YAML_SUFFIXES, ParsedFile, extract, rel_to, safe_path, yaml_files
 from promoter.reference import Reference
@@ -154,10 +155,6 @@ def _check_rel(rel: str, what: str) -> None:
 # ---- reading Git ----------------------------------------------------------------------------
 
 
-def _git(repo: Path) -> GitRepo:
-    return GitRepo.open(repo)
-
-
 def _full(g: GitRepo, rel: str) -> str:
     """A repository-relative path as git's root sees it (the repo may be a subfolder of a work tree)."""
     if rel in ("", "."):
@@ -180,16 +177,12 @@ def read_blobs(g: GitRepo, specs: list[str]) -> dict[str, str | None]:
     """Texts of many `<commit>:<root-relative path>` objects with one `git cat-file --batch`."""
     if not specs:
         return {}
-    import subprocess
-
     unique = list(dict.fromkeys(specs))
     proc = subprocess.run(
         ["git", "cat-file", "--batch"], cwd=g.root, input="\n".join(unique).encode() + b"\n",
         capture_output=True, check=False, env={**os.environ, "LC_ALL": "C"},
     )
     if proc.returncode != 0:
-        from promoter.gitrepo import GitError
-
         raise GitError(f"git cat-file failed: {proc.stderr.decode(errors='replace').strip() or proc.returncode}")
     out: dict[str, str | None] = {}
     data, pos = proc.stdout, 0
@@ -396,7 +389,7 @@ class Timeline:
 def read_timeline(repo: Path, config: Config, app: str, env: str, ref: str = "HEAD") -> Timeline:
     """The app's env files along `ref`'s history: one `git log`, one `git cat-file --batch`."""
     scope = env_scope(config, app, env)
-    g = _git(repo)
+    g = GitRepo.open(repo)
     changes = _log(g, scope, ref)
     if not changes:
         return Timeline(scope, [], [])
