@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from promoter.errors import UsageError
 from promoter.finding import Finding, Location, Severity, Status, Subject
 from promoter.graph import KUSTOMIZATION_NAMES, Remote, Target, declared_chart
 from promoter.resource import Resource
@@ -414,7 +415,7 @@ def _document_at(repo: Path, loc: Location, parsed: dict[str, list[Any]]) -> Any
 
         try:
             parsed[loc.file] = YamlDoc.load(repo / loc.file, loc.file).docs
-        except Exception:  # noqa: BLE001 - unreadable or unparsable: the caller keeps the object's own location
+        except UsageError:  # unreadable or unparsable (YamlDoc says so this way): the object keeps its own location
             parsed[loc.file] = []
     best = None
     for d in parsed[loc.file]:
