@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 import subprocess
 from pathlib import Path
 
@@ -75,3 +76,43 @@ def corpus() -> Path:
             pytest.fail(msg, pytrace=False)
         pytest.skip(msg)
     return Path(value).resolve()
+
+
+# ---- file trees and repositories for the render, graph and check tests ----------------------------
+@pytest.fixture
+def tree(tmp_path: Path) -> Callable[..., Path]:
+    """Write files (path -> text) under a fresh folder and return it (no git)."""
+
+    def write(files: dict[str, str], name: str = "tree") -> Path:
+        root = tmp_path / name
+        root.mkdir(parents=True, exist_ok=True)
+        for rel, text in files.items():
+            f = root / rel
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(text)
+        return root
+
+    return write
+
+
+@pytest.fixture
+def new_repo(tmp_path: Path) -> Callable[..., Path]:
+    """A real git repository with the given files committed on main."""
+
+    def make(files: dict[str, str], name: str = "repo") -> Path:
+        return make_repo(tmp_path / name, files)
+
+    return make
+
+
+@pytest.fixture
+def git_cmd() -> Callable[..., str]:
+    """Run git in a repository (author and committer set), returning stdout."""
+    return git
+
+
+@pytest.fixture
+def example_repo(tmp_path: Path) -> Path:
+    """examples/ copied into a fresh git repository, committed on main."""
+    files = {p.relative_to(EXAMPLES).as_posix(): p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}
+    return make_repo(tmp_path / "gitops", files)
