@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from promoter.commands._options import emit_json, load, repo_options
+from promoter.finding import CheckResult
 from promoter.errors import EXIT_FINDINGS, UsageError
 from promoter.publish import PrFlags, add_pr_options, publish_if_requested
 
@@ -61,6 +62,13 @@ def command(
     published: PromotionResult | None = None
     if pr.enabled and not dry_run and not result.blocked:
         assert app and env
+        from promoter.preview import preview
+
+        # The reviewer sees the rendered objects that change and how they check, not just the file diff.
+        seen = preview(repo, config, result.changeset, env)
+        checks = CheckResult()
+        checks.extend(result.gates)
+        checks.extend(seen.checks)
         published = publish_if_requested(
             pr,
             config=config,
@@ -70,7 +78,8 @@ def command(
             changeset=result.changeset,
             replan=lambda read: plan_bump(repo, config, ref, app=app, env=env, read_file=read),
             repo=repo,
-            checks=result.gates,
+            checks=checks,
+            rendered_diff=seen.diff or None,
         )
     if output == "json":
         data = result.to_dict()

@@ -67,6 +67,10 @@ def test_bump_pr_opens_then_noop_then_updates(cli_world, tmp_path: Path) -> None
     assert first.exit_code == 0, first.stderr
     pr = json.loads(first.stdout)["pull_request"]
     assert pr["operation"] == "created" and pr["branch"] == "promoter/dev/checkout-api"
+    # The body carries the rendered objects that change (real kustomize, base vs head) and their checks.
+    body = fake.repo(REPO).pulls[pr["number"]].body
+    assert "Rendered objects" in body and "Deployment checkout-dev/checkout-api" in body
+    assert IMAGE_1.split("@")[1] in body
     # Byte-exact: the branch holds what a local bump writes, and the local checkout is untouched.
     assert git(local, "status", "--porcelain") == ""
     copy = tmp_path / "copy"
