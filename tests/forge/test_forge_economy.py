@@ -67,9 +67,8 @@ def test_request_counts_for_created_updated_and_noop(world: World) -> None:
         assert all(r.status < 400 for r in world.fake.log)
 
 
+@pytest.mark.parametrize("world", ["github"], indirect=True)  # a github-only behaviour
 def test_git_data_commit_method_request_counts(world: World) -> None:
-    if world.kind != "github":
-        pytest.skip("the Git Data API is GitHub's")
     settings = world.settings(commit_method="git-data")
     world.fake.reset_log()
     first = publish_promotion(world.request(settings=settings))

@@ -30,9 +30,8 @@ def test_unknown_repository(world: World) -> None:
     assert "acme/missing not found" in message and "forge.repository" in message
 
 
+@pytest.mark.parametrize("world", ["gitlab"], indirect=True)  # a gitlab-only behaviour
 def test_unknown_gitlab_project_by_id(world: World) -> None:
-    if world.kind != "gitlab":
-        pytest.skip("numeric ids are GitLab's")
     message = fails(world, settings=world.settings(repository="4242"))
     assert "4242 not found" in message
 
@@ -107,9 +106,8 @@ def test_token_never_leaks_into_errors_logs_or_bodies(
     assert "***" in pr.body
 
 
+@pytest.mark.parametrize("world", ["github"], indirect=True)  # a github-only behaviour
 def test_signed_commits_rule_accepts_graphql_and_refuses_git_data(world: World) -> None:
-    if world.kind != "github":
-        pytest.skip("GitHub's signed-commit branch protection")
     world.fake.repo(REPO).signed_only = ["promoter/*"]
     message = fails(world, settings=world.settings(commit_method="git-data"))
     assert (

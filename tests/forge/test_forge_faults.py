@@ -122,9 +122,8 @@ def test_slow_answer_times_out_and_is_retried(world: World) -> None:
     assert len(world.fake.repo(REPO).pulls) == 1
 
 
+@pytest.mark.parametrize("world", ["github"], indirect=True)  # a github-only behaviour
 def test_not_yet_resolvable_pr_right_after_create_is_retried(world: World) -> None:
-    if world.kind != "github":
-        pytest.skip("GitHub's eventual consistency after creating a pull request")
     world.fake.fail_next(
         r"PATCH .*/issues/\d+$",
         status=422,

@@ -152,11 +152,10 @@ def test_add_pr_options_packs_flags_into_one_argument(decorate_command: bool) ->
         assert flag in help_text
 
 
+@pytest.mark.parametrize("world", ["github"], indirect=True)  # a github-only behaviour
 def test_publish_if_requested_reads_env_pr_settings_from_config(
     world: World, tmp_path
 ) -> None:
-    if world.kind != "github":
-        pytest.skip("one forge is enough for the wiring")
     config_text = f"""\
 environments:
   - name: dev
