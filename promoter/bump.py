@@ -61,14 +61,21 @@ def bump(
     dry_run: bool = False,
     override_freeze: str | None = None,
     now: datetime | None = None,
+    rollback: bool = False,
 ) -> BumpResult:
-    """Plan the edit, judge it against the environment's gates, and write it unless blocked or dry."""
+    """Plan the edit, judge it against the environment's gates, and write it unless blocked or dry.
+
+    `rollback` marks a deliberate return to an earlier image: the no-downgrade gate lets it through
+    (recorded), every other gate still applies.
+    """
     cs = plan_bump(repo, config, image, app=app, env=env, paths=paths)
     gates = CheckResult()
     if app and env and not cs.empty:
         from promoter.gates import evaluate_gates
 
-        gates = evaluate_gates(repo, config, app, env, image, now=now, override_freeze=override_freeze)
+        gates = evaluate_gates(
+            repo, config, app, env, image, now=now, override_freeze=override_freeze, rollback=rollback
+        )
     written = False
     if not dry_run and not gates.failed and not cs.empty:
         cs.write(repo)
