@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -13,7 +11,6 @@ from github import Auth, Github, GithubException
 
 from promoter.errors import ForgeError
 from promoter.forge.base import (
-    BranchExistsError,
     BranchInfo,
     PullExistsError,
     PullInfo,
@@ -21,6 +18,7 @@ from promoter.forge.base import (
     StaleHeadError,
     WriteMode,
 )
+from promoter.forge.client import ForgeClient, Refusal
 from promoter.forge.redact import Redactor
 from promoter.forge.retry import RetryPolicy, WaitBudget
 from promoter.forge.settings import ForgeSettings
@@ -32,19 +30,21 @@ _PERMISSION_HINT = (
     "GITHUB_TOKEN cannot write to another repository, use a GitHub App token or a fine-grained PAT; "
     "and enable 'Allow GitHub Actions to create and approve pull requests')"
 )
+_PROTECTED_REMEDY = "allow the token to push to it (Settings → Branches / Rules) or change forge.branch_template"
 
 
-class GitHubForge:
+class GitHubForge(ForgeClient):
     kind = "github"
     body_limit = BODY_LIMIT
+    name = "GitHub"
+    token_vars = "GITHUB_TOKEN or GH_TOKEN"
+    permission_hint = _PERMISSION_HINT
+    library_error = GithubException
 
     def __init__(
         self, settings: ForgeSettings, redact: Redactor, budget: WaitBudget
     ) -> None:
-        self.settings = settings
-        self.repository = settings.repository
-        self._redact = redact
-        self._budget = budget
+        super().__init__(settings, redact, budget)
         retry = RetryPolicy(
             total=settings.max_retries, budget=budget, backoff=settings.backoff
         )
@@ -83,48 +83,21 @@ class GitHubForge:
             parts.append(str(data))
         return "; ".join(parts) or f"HTTP {exc.status}"
 
-    def _error(self, exc: Exception, doing: str) -> ForgeError:
-        repo, url = self.repository, self.settings.url
-        if isinstance(exc, GithubException):
-            status, text = exc.status, self._text(exc)
-            headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-            limited = (
-                "retry-after" in headers
-                or headers.get("x-ratelimit-remaining") == "0"
-                or "rate limit" in text.lower()
-            )
-            if status == 401:
-                msg = f"GitHub rejected the token while {doing} (401 {text}): set GITHUB_TOKEN or GH_TOKEN (or forge.token_env) to a valid token for {url}"
-            elif status in (403, 429) and limited:
-                wait = self._budget.refused
-                asked = f"asked to wait {wait:.0f} s, " if wait is not None else ""
-                msg = (
-                    f"GitHub rate limit while {doing}: the server {asked}more than the remaining wait budget "
-                    f"(forge.max_wait_seconds = {self.settings.max_wait_seconds:g}); run again later"
-                )
-            elif status == 403 or "Resource not accessible" in text:
-                msg = (
-                    f"the token cannot write to {repo} while {doing} (403 {text}): "
-                    + _PERMISSION_HINT.format(repo=repo)
-                )
-            elif status >= 500:
-                msg = f"GitHub kept failing while {doing}: {status} {text} (after {self.settings.max_retries} retries)"
-            else:
-                msg = f"GitHub refused {doing} on {repo}: {status} {text}"
-        elif isinstance(exc, requests.exceptions.RequestException):
-            msg = f"cannot reach GitHub at {url} while {doing}: {type(exc).__name__} (after {self.settings.max_retries} retries)"
-        else:
-            msg = f"GitHub client failed while {doing}: {type(exc).__name__}: {exc}"
-        return ForgeError(self._redact(msg))
-
-    @contextmanager
-    def _calling(self, doing: str) -> Iterator[None]:
-        try:
-            yield
-        except ForgeError:
-            raise
-        except (GithubException, requests.exceptions.RequestException) as exc:
-            raise self._error(exc, doing) from None
+    def _refusal(self, exc: GithubException) -> Refusal:
+        text = self._text(exc)
+        headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+        # GitHub answers a rate limit with 403 as often as with 429: the headers tell them apart.
+        limited = (
+            "retry-after" in headers
+            or headers.get("x-ratelimit-remaining") == "0"
+            or "rate limit" in text.lower()
+        )
+        return Refusal(
+            status=exc.status,
+            text=text,
+            rate_limited=exc.status in (403, 429) and limited,
+            forbidden=exc.status == 403 or "Resource not accessible" in text,
+        )
 
     def _eventually(self, doing: str, fn: Any) -> Any:
         """Right after a PR is created GitHub may not resolve it yet: retry that answer a few times."""
@@ -144,28 +117,26 @@ class GitHubForge:
 
     # ---- reading -----------------------------------------------------------------------------
     def base_head(self, branch: str) -> str:
-        try:
-            _, data = self._req.requestJsonAndCheck(
-                "GET", f"{self._path}/branches/{quote(branch)}"
-            )
-        except GithubException as exc:
-            if exc.status != 404:
-                raise self._error(exc, f"reading branch {branch}") from None
+        data = self._unless_missing(
+            f"reading branch {branch}", lambda: self._branch(branch)
+        )
+        if data is None:
             if not self._repo_visible():
                 raise ForgeError(
                     self._redact(
                         f"GitHub repository {self.repository} not found at {self.settings.url} (or the token cannot see it): "
                         "check forge.repository / --forge-repo and give the token read access to that repository"
                     )
-                ) from None
-            raise ForgeError(
-                f"base branch {branch!r} does not exist in {self.repository}: set forge.base_branch or --base-branch"
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            raise self._error(exc, f"reading branch {branch}") from None
+                )
+            raise self._no_base_branch(branch)
         sha = data["commit"]["sha"]
         self._trees[sha] = data["commit"]["commit"]["tree"]["sha"]
         return str(sha)
+
+    def _branch(self, branch: str) -> Any:
+        return self._req.requestJsonAndCheck(
+            "GET", f"{self._path}/branches/{quote(branch)}"
+        )[1]
 
     def _repo_visible(self) -> bool:
         try:
@@ -175,16 +146,11 @@ class GitHubForge:
             return False
 
     def branch_info(self, branch: str) -> BranchInfo | None:
-        try:
-            _, data = self._req.requestJsonAndCheck(
-                "GET", f"{self._path}/branches/{quote(branch)}"
-            )
-        except GithubException as exc:
-            if exc.status == 404:
-                return None
-            raise self._error(exc, f"reading branch {branch}") from None
-        except requests.exceptions.RequestException as exc:
-            raise self._error(exc, f"reading branch {branch}") from None
+        data = self._unless_missing(
+            f"reading branch {branch}", lambda: self._branch(branch)
+        )
+        if data is None:
+            return None
         commit = data["commit"]
         return BranchInfo(
             commit["sha"],
@@ -193,16 +159,12 @@ class GitHubForge:
         )
 
     def read_file(self, ref: str, path: str) -> str | None:
-        try:
-            _, data = self._req.requestJsonAndCheck(
+        data = self._unless_missing(
+            f"reading {path} at {ref[:12]}",
+            lambda: self._req.requestJsonAndCheck(
                 "GET", f"{self._path}/contents/{quote(path)}", parameters={"ref": ref}
-            )
-        except GithubException as exc:
-            if exc.status == 404:
-                return None
-            raise self._error(exc, f"reading {path} at {ref[:12]}") from None
-        except requests.exceptions.RequestException as exc:
-            raise self._error(exc, f"reading {path} at {ref[:12]}") from None
+            )[1],
+        )
         if not isinstance(data, dict) or data.get("type") != "file":
             return None
         if data.get("content") or not data.get("size"):
@@ -281,9 +243,7 @@ class GitHubForge:
     def _ref_error(self, exc: GithubException, branch: str, doing: str) -> ForgeError:
         text = self._text(exc)
         if exc.status == 422 and "Reference already exists" in text:
-            return BranchExistsError(
-                f"branch {branch} already exists in {self.repository}"
-            )
+            return self._branch_exists(branch)
         if exc.status == 422 and "not a fast forward" in text:
             return StaleHeadError(
                 f"branch {branch} moved while promoter was writing it"
@@ -296,40 +256,32 @@ class GitHubForge:
                 )
             )
         if "Protected branch" in text or "protected" in text.lower():
-            return self._protected(branch, text)
+            return self._protected(branch, text, _PROTECTED_REMEDY)
         return self._error(exc, doing)
 
-    def _protected(self, branch: str, text: str) -> ForgeError:
-        return ForgeError(
-            self._redact(
-                f"branch {branch} in {self.repository} refuses promoter's commit ({text}): it is protected; "
-                "allow the token to push to it (Settings → Branches / Rules) or change forge.branch_template"
-            )
-        )
-
     def _create_ref(self, branch: str, sha: str) -> None:
-        try:
-            self._req.requestJsonAndCheck(
-                "POST",
-                f"{self._path}/git/refs",
-                input={"ref": f"refs/heads/{branch}", "sha": sha},
-            )
-        except GithubException as exc:
-            raise self._ref_error(exc, branch, f"creating branch {branch}") from None
-        except requests.exceptions.RequestException as exc:
-            raise self._error(exc, f"creating branch {branch}") from None
+        doing = f"creating branch {branch}"
+        with self._calling(doing):
+            try:
+                self._req.requestJsonAndCheck(
+                    "POST",
+                    f"{self._path}/git/refs",
+                    input={"ref": f"refs/heads/{branch}", "sha": sha},
+                )
+            except GithubException as exc:
+                raise self._ref_error(exc, branch, doing) from None
 
     def _move_ref(self, branch: str, sha: str, *, force: bool) -> None:
-        try:
-            self._req.requestJsonAndCheck(
-                "PATCH",
-                f"{self._path}/git/refs/heads/{quote(branch)}",
-                input={"sha": sha, "force": force},
-            )
-        except GithubException as exc:
-            raise self._ref_error(exc, branch, f"updating branch {branch}") from None
-        except requests.exceptions.RequestException as exc:
-            raise self._error(exc, f"updating branch {branch}") from None
+        doing = f"updating branch {branch}"
+        with self._calling(doing):
+            try:
+                self._req.requestJsonAndCheck(
+                    "PATCH",
+                    f"{self._path}/git/refs/heads/{quote(branch)}",
+                    input={"sha": sha, "force": force},
+                )
+            except GithubException as exc:
+                raise self._ref_error(exc, branch, doing) from None
 
     def _commit_on_branch(
         self, branch: str, expected: str, files: dict[str, str], message: str
@@ -354,30 +306,29 @@ class GitHubForge:
             },
             "message": {"headline": headline, "body": body.strip("\n")},
         }
-        try:
-            _, data = self._req.graphql_named_mutation(
-                "createCommitOnBranch", mutation_input, "commit { oid url }"
-            )
-        except GithubException as exc:
-            text = self._text(exc)
-            errors = exc.data.get("errors", []) if isinstance(exc.data, dict) else []
-            types = {e.get("type") for e in errors if isinstance(e, dict)}
-            if "STALE_DATA" in types or "Expected branch to point to" in text:
-                raise StaleHeadError(
-                    f"branch {branch} moved while promoter was writing it"
-                ) from None
-            if "Protected branch" in text or "rejected" in text:
-                raise self._protected(branch, text.strip()) from None
-            if "FORBIDDEN" in types or "Resource not accessible" in text:
-                raise ForgeError(
-                    self._redact(
-                        f"the token cannot write to {self.repository} (createCommitOnBranch: {text.strip()}): "
-                    )
-                    + _PERMISSION_HINT.format(repo=self.repository)
-                ) from None
-            raise self._error(exc, f"committing to {branch}") from None
-        except requests.exceptions.RequestException as exc:
-            raise self._error(exc, f"committing to {branch}") from None
+        with self._calling(f"committing to {branch}"):
+            try:
+                _, data = self._req.graphql_named_mutation(
+                    "createCommitOnBranch", mutation_input, "commit { oid url }"
+                )
+            except GithubException as exc:
+                text = self._text(exc)
+                errors = exc.data.get("errors", []) if isinstance(exc.data, dict) else []
+                types = {e.get("type") for e in errors if isinstance(e, dict)}
+                if "STALE_DATA" in types or "Expected branch to point to" in text:
+                    raise StaleHeadError(
+                        f"branch {branch} moved while promoter was writing it"
+                    ) from None
+                if "Protected branch" in text or "rejected" in text:
+                    raise self._protected(branch, text.strip(), _PROTECTED_REMEDY) from None
+                if "FORBIDDEN" in types or "Resource not accessible" in text:
+                    raise ForgeError(
+                        self._redact(
+                            f"the token cannot write to {self.repository} (createCommitOnBranch: {text.strip()}): "
+                        )
+                        + _PERMISSION_HINT.format(repo=self.repository)
+                    ) from None
+                raise
         return str(data["commit"]["oid"])
 
     def _write_git_data(
@@ -447,20 +398,19 @@ class GitHubForge:
             "base": base,
             "draft": options.draft,
         }
-        try:
-            _, data = self._req.requestJsonAndCheck(
-                "POST", f"{self._path}/pulls", input=payload
-            )
-        except GithubException as exc:
-            if exc.status == 422 and "A pull request already exists for" in self._text(
-                exc
-            ):
-                raise PullExistsError(
-                    f"a pull request from {branch} already exists"
-                ) from None
-            raise self._error(exc, f"opening a pull request from {branch}") from None
-        except requests.exceptions.RequestException as exc:
-            raise self._error(exc, f"opening a pull request from {branch}") from None
+        with self._calling(f"opening a pull request from {branch}"):
+            try:
+                _, data = self._req.requestJsonAndCheck(
+                    "POST", f"{self._path}/pulls", input=payload
+                )
+            except GithubException as exc:
+                if exc.status == 422 and "A pull request already exists for" in self._text(
+                    exc
+                ):
+                    raise PullExistsError(
+                        f"a pull request from {branch} already exists"
+                    ) from None
+                raise
         return self._info(data)
 
     def update_pull(self, pull: PullInfo, title: str, body: str) -> PullInfo:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -14,7 +12,6 @@ from requests.adapters import HTTPAdapter
 
 from promoter.errors import ForgeError
 from promoter.forge.base import (
-    BranchExistsError,
     BranchInfo,
     PullExistsError,
     PullInfo,
@@ -22,6 +19,7 @@ from promoter.forge.base import (
     StaleHeadError,
     WriteMode,
 )
+from promoter.forge.client import ForgeClient, Refusal
 from promoter.forge.redact import Redactor
 from promoter.forge.retry import RetryPolicy, WaitBudget
 from promoter.forge.settings import ForgeSettings
@@ -43,17 +41,18 @@ class _Gitlab(gitlab.Gitlab):
         return super().http_request(*args, **kwargs)
 
 
-class GitLabForge:
+class GitLabForge(ForgeClient):
     kind = "gitlab"
     body_limit = BODY_LIMIT
+    name = "GitLab"
+    token_vars = "GITLAB_TOKEN"
+    permission_hint = _PERMISSION_HINT
+    library_error = GitlabError
 
     def __init__(
         self, settings: ForgeSettings, redact: Redactor, budget: WaitBudget
     ) -> None:
-        self.settings = settings
-        self.repository = settings.repository
-        self._redact = redact
-        self._budget = budget
+        super().__init__(settings, redact, budget)
         session = requests.Session()
         adapter = HTTPAdapter(
             max_retries=RetryPolicy(
@@ -77,96 +76,56 @@ class GitLabForge:
         self._notes: list[str] = []  # from create_pull, handed over by decorate
 
     # ---- errors ----------------------------------------------------------------------------
-    def _error(self, exc: Exception, doing: str) -> ForgeError:
-        repo, url = self.repository, self.settings.url
-        if isinstance(exc, GitlabError):
-            status, text = exc.response_code or 0, str(exc.error_message)
-            text = (
-                text[len(str(status)) :].strip()
-                if text.startswith(str(status))
-                else text
-            )  # GitLab repeats the code
-            if status == 401:
-                msg = f"GitLab rejected the token while {doing} (401 {text}): set GITLAB_TOKEN (or forge.token_env) to a valid token for {url}"
-            elif status == 429:
-                wait = self._budget.refused
-                asked = f"asked to wait {wait:.0f} s, " if wait is not None else ""
-                msg = (
-                    f"GitLab rate limit while {doing}: the server {asked}more than the remaining wait budget "
-                    f"(forge.max_wait_seconds = {self.settings.max_wait_seconds:g}); run again later"
-                )
-            elif status == 403:
-                msg = (
-                    f"the token cannot write to {repo} while {doing} (403 {text}): "
-                    + _PERMISSION_HINT.format(repo=repo)
-                )
-            elif status >= 500:
-                msg = f"GitLab kept failing while {doing}: {status} {text} (after {self.settings.max_retries} retries)"
-            else:
-                msg = f"GitLab refused {doing} on {repo}: {status} {text}"
-        elif isinstance(exc, requests.exceptions.RequestException):
-            msg = f"cannot reach GitLab at {url} while {doing}: {type(exc).__name__} (after {self.settings.max_retries} retries)"
-        else:
-            msg = f"GitLab client failed while {doing}: {type(exc).__name__}: {exc}"
-        return ForgeError(self._redact(msg))
-
-    @contextmanager
-    def _calling(self, doing: str) -> Iterator[None]:
-        try:
-            yield
-        except ForgeError:
-            raise
-        except (GitlabError, requests.exceptions.RequestException) as exc:
-            raise self._error(exc, doing) from None
+    def _refusal(self, exc: GitlabError) -> Refusal:
+        status, text = exc.response_code or 0, str(exc.error_message)
+        if text.startswith(str(status)):  # GitLab repeats the code
+            text = text[len(str(status)) :].strip()
+        return Refusal(
+            status=status, text=text, rate_limited=status == 429, forbidden=status == 403
+        )
 
     # ---- reading -----------------------------------------------------------------------------
     def base_head(self, branch: str) -> str:
-        try:
-            data: Any = self._gl.http_get(
-                f"{self._path}/repository/branches/{quote(branch, safe='')}"
-            )
-        except GitlabError as exc:
-            if exc.response_code != 404:
-                raise self._error(exc, f"reading branch {branch}") from None
-            if "Project" in str(exc.error_message):
-                raise ForgeError(
-                    self._redact(
-                        f"GitLab project {self.repository} not found at {self.settings.url} (or the token cannot see it): "
-                        "check forge.repository / --forge-repo (a group/project path or a numeric id)"
-                    )
-                ) from None
-            raise ForgeError(
-                f"base branch {branch!r} does not exist in {self.repository}: set forge.base_branch or --base-branch"
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            raise self._error(exc, f"reading branch {branch}") from None
+        with self._calling(f"reading branch {branch}"):
+            try:
+                data: Any = self._branch(branch)
+            except GitlabError as exc:
+                if exc.response_code != 404:
+                    raise
+                # GitLab says which is missing: "404 Project Not Found" or "404 Branch Not Found".
+                if "Project" in str(exc.error_message):
+                    raise ForgeError(
+                        self._redact(
+                            f"GitLab project {self.repository} not found at {self.settings.url} (or the token cannot see it): "
+                            "check forge.repository / --forge-repo (a group/project path or a numeric id)"
+                        )
+                    ) from None
+                raise self._no_base_branch(branch) from None
         return str(data["commit"]["id"])
 
+    def _branch(self, branch: str) -> Any:
+        return self._gl.http_get(
+            f"{self._path}/repository/branches/{quote(branch, safe='')}"
+        )
+
     def branch_info(self, branch: str) -> BranchInfo | None:
-        try:
-            data: Any = self._gl.http_get(
-                f"{self._path}/repository/branches/{quote(branch, safe='')}"
-            )
-        except GitlabError as exc:
-            if exc.response_code == 404:
-                return None
-            raise self._error(exc, f"reading branch {branch}") from None
-        except requests.exceptions.RequestException as exc:
-            raise self._error(exc, f"reading branch {branch}") from None
+        data = self._unless_missing(
+            f"reading branch {branch}", lambda: self._branch(branch)
+        )
+        if data is None:
+            return None
         c = data["commit"]
         return BranchInfo(
             str(c["id"]), str(c.get("message") or ""), str(c.get("author_name") or "")
         )
 
     def read_file(self, ref: str, path: str) -> str | None:
-        try:
-            f = self._project.files.get(file_path=path, ref=ref)
-        except GitlabError as exc:
-            if exc.response_code == 404:
-                return None
-            raise self._error(exc, f"reading {path} at {ref[:12]}") from None
-        except requests.exceptions.RequestException as exc:
-            raise self._error(exc, f"reading {path} at {ref[:12]}") from None
+        f: Any = self._unless_missing(
+            f"reading {path} at {ref[:12]}",
+            lambda: self._project.files.get(file_path=path, ref=ref),
+        )
+        if f is None:
+            return None
         if getattr(f, "last_commit_id", None):
             self._last_commit[(ref, path)] = str(f.last_commit_id)
         return f.decode().decode("utf-8")
@@ -231,28 +190,24 @@ class GitLabForge:
             data["start_sha"] = parent
         if mode == "reset":
             data["force"] = True
-        try:
-            commit = self._project.commits.create(data)
-        except GitlabError as exc:
-            text = str(exc.error_message)
-            if "already exists" in text and "branch" in text.lower():
-                raise BranchExistsError(
-                    f"branch {branch} already exists in {self.repository}"
-                ) from None
-            if "has changed since" in text:
-                raise StaleHeadError(
-                    f"branch {branch} changed while promoter was writing it"
-                ) from None
-            if "not allowed to push" in text:
-                raise ForgeError(
-                    self._redact(
-                        f"branch {branch} in {self.repository} refuses promoter's commit ({text}): it is protected; "
-                        "allow the token's role to push (Settings → Repository → Protected branches) or change forge.branch_template"
-                    )
-                ) from None
-            raise self._error(exc, f"committing to {branch}") from None
-        except requests.exceptions.RequestException as exc:
-            raise self._error(exc, f"committing to {branch}") from None
+        with self._calling(f"committing to {branch}"):
+            try:
+                commit = self._project.commits.create(data)
+            except GitlabError as exc:
+                text = str(exc.error_message)
+                if "already exists" in text and "branch" in text.lower():
+                    raise self._branch_exists(branch) from None
+                if "has changed since" in text:
+                    raise StaleHeadError(
+                        f"branch {branch} changed while promoter was writing it"
+                    ) from None
+                if "not allowed to push" in text:
+                    raise self._protected(
+                        branch,
+                        text,
+                        "allow the token's role to push (Settings → Repository → Protected branches) or change forge.branch_template",
+                    ) from None
+                raise
         return str(commit.id)
 
     def delete_branch(self, branch: str) -> None:
@@ -293,16 +248,15 @@ class GitLabForge:
             data["assignee_ids"] = self._user_ids(options.assignees, "assignee")
         if options.reviewers:
             data["reviewer_ids"] = self._user_ids(options.reviewers, "reviewer")
-        try:
-            mr: Any = self._gl.http_post(f"{self._path}/merge_requests", post_data=data)
-        except GitlabError as exc:
-            if exc.response_code == 409:
-                raise PullExistsError(
-                    f"a merge request from {branch} already exists"
-                ) from None
-            raise self._error(exc, f"opening a merge request from {branch}") from None
-        except requests.exceptions.RequestException as exc:
-            raise self._error(exc, f"opening a merge request from {branch}") from None
+        with self._calling(f"opening a merge request from {branch}"):
+            try:
+                mr: Any = self._gl.http_post(f"{self._path}/merge_requests", post_data=data)
+            except GitlabError as exc:
+                if exc.response_code == 409:
+                    raise PullExistsError(
+                        f"a merge request from {branch} already exists"
+                    ) from None
+                raise
         return self._info(mr)
 
     def update_pull(self, pull: PullInfo, title: str, body: str) -> PullInfo:
