@@ -10,7 +10,7 @@ import click
 from promoter.commands._options import emit_json, load, repo_options
 from promoter.finding import CheckResult
 from promoter.errors import EXIT_FINDINGS, UsageError
-from promoter.publish import PrFlags, add_pr_options, publish_if_requested
+from promoter.prflags import PrFlags, add_pr_options
 
 if TYPE_CHECKING:
     from promoter.bump import BumpResult
@@ -63,6 +63,7 @@ def command(
     if pr.enabled and not dry_run and not result.blocked:
         assert app and env
         from promoter.preview import preview
+        from promoter.publish import publish_if_requested
 
         # The reviewer sees the rendered objects that change and how they check, not just the file diff.
         seen = preview(repo, config, result.changeset, env)

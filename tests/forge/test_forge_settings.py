@@ -10,7 +10,8 @@ from forgeworld import DEPLOY, REPO, TOKEN, World, image, plan
 from promoter.config import load_config
 from promoter.errors import UsageError
 from promoter.forge.settings import resolve_settings
-from promoter.publish import PrFlags, add_pr_options, publish_if_requested
+from promoter.prflags import PrFlags, add_pr_options
+from promoter.publish import publish_if_requested
 
 
 def test_github_from_actions_environment() -> None:
@@ -214,3 +215,18 @@ def test_only_the_chosen_forge_client_is_imported() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[] ['gitlab']"
+
+
+def test_the_pr_options_declare_without_the_publishing_machinery() -> None:
+    import subprocess
+    import sys
+
+    # `bump --help` needs the option declarations only; publish.py and its forge code cost ~40 ms.
+    code = (
+        "import sys\n"
+        "from promoter.prflags import PrFlags, add_pr_options\n"
+        "import promoter.commands.bump\n"
+        "print(sorted(m for m in ('promoter.publish', 'promoter.pullrequest', 'promoter.forge') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
