@@ -5,14 +5,14 @@ from __future__ import annotations
 import base64
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
+from .routes import Routes
 from .server import HttpError, PullRequest, Repo, Token
 
 if TYPE_CHECKING:
     from .server import FakeForge
 
-_REPO = r"^/api/v3/repos/(?P<o>[^/]+)/(?P<r>[^/]+)"
+_REPO = r"/api/v3/repos/(?P<o>[^/]+)/(?P<r>[^/]+)"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -25,54 +25,37 @@ class GitHubApi:
     def __init__(self, forge: FakeForge) -> None:
         self.forge = forge
         r = _REPO
-        self.routes: list[tuple[str, re.Pattern[str], Any]] = [
-            ("GET", re.compile(r"^/api/v3/user$"), self.get_user),
-            ("GET", re.compile(r + r"$"), self.get_repo),
-            ("GET", re.compile(r + r"/branches/(?P<b>.+)$"), self.get_branch),
-            ("GET", re.compile(r + r"/git/ref/heads/(?P<b>.+)$"), self.get_ref),
-            ("POST", re.compile(r + r"/git/refs$"), self.create_ref),
-            ("PATCH", re.compile(r + r"/git/refs/heads/(?P<b>.+)$"), self.update_ref),
-            ("DELETE", re.compile(r + r"/git/refs/heads/(?P<b>.+)$"), self.delete_ref),
-            ("POST", re.compile(r + r"/git/trees$"), self.create_tree),
-            ("POST", re.compile(r + r"/git/blobs$"), self.create_blob),
-            ("PUT", re.compile(r + r"/contents/(?P<path>.+)$"), self.put_contents),
-            ("POST", re.compile(r + r"/git/commits$"), self.create_commit),
-            (
-                "GET",
-                re.compile(r + r"/git/commits/(?P<sha>[0-9a-f]{40})$"),
-                self.get_git_commit,
-            ),
-            (
-                "GET",
-                re.compile(r + r"/commits/(?P<ref>.+)/status$"),
-                self.combined_status,
-            ),
-            ("GET", re.compile(r + r"/commits/(?P<ref>.+)$"), self.get_commit),
-            (
-                "POST",
-                re.compile(r + r"/statuses/(?P<sha>[0-9a-f]{40})$"),
-                self.create_status,
-            ),
-            ("GET", re.compile(r + r"/contents/(?P<path>.+)$"), self.get_contents),
-            ("GET", re.compile(r + r"/pulls$"), self.list_pulls),
-            ("POST", re.compile(r + r"/pulls$"), self.create_pull),
-            ("GET", re.compile(r + r"/pulls/(?P<n>\d+)$"), self.get_pull),
-            ("PATCH", re.compile(r + r"/pulls/(?P<n>\d+)$"), self.edit_pull),
-            ("PUT", re.compile(r + r"/pulls/(?P<n>\d+)/merge$"), self.merge_pull),
-            (
-                "POST",
-                re.compile(r + r"/pulls/(?P<n>\d+)/requested_reviewers$"),
-                self.request_reviewers,
-            ),
-            ("POST", re.compile(r + r"/issues/(?P<n>\d+)/labels$"), self.add_labels),
-            (
-                "POST",
-                re.compile(r + r"/issues/(?P<n>\d+)/assignees$"),
-                self.add_assignees,
-            ),
-            ("PATCH", re.compile(r + r"/issues/(?P<n>\d+)$"), self.edit_issue),
-            ("POST", re.compile(r"^/api/graphql$"), self.graphql),
-        ]
+        self.routes = Routes(
+            [
+                ("GET", r"/api/v3/user", self.get_user),
+                ("GET", r, self.get_repo),
+                ("GET", r + r"/branches/(?P<b>.+)", self.get_branch),
+                ("GET", r + r"/git/ref/heads/(?P<b>.+)", self.get_ref),
+                ("POST", r + r"/git/refs", self.create_ref),
+                ("PATCH", r + r"/git/refs/heads/(?P<b>.+)", self.update_ref),
+                ("DELETE", r + r"/git/refs/heads/(?P<b>.+)", self.delete_ref),
+                ("POST", r + r"/git/trees", self.create_tree),
+                ("POST", r + r"/git/blobs", self.create_blob),
+                ("PUT", r + r"/contents/(?P<path>.+)", self.put_contents),
+                ("POST", r + r"/git/commits", self.create_commit),
+                ("GET", r + r"/git/commits/(?P<sha>[0-9a-f]{40})", self.get_git_commit),
+                ("GET", r + r"/commits/(?P<ref>.+)/status", self.combined_status),
+                ("GET", r + r"/commits/(?P<ref>.+)", self.get_commit),
+                ("POST", r + r"/statuses/(?P<sha>[0-9a-f]{40})", self.create_status),
+                ("GET", r + r"/contents/(?P<path>.+)", self.get_contents),
+                ("GET", r + r"/pulls", self.list_pulls),
+                ("POST", r + r"/pulls", self.create_pull),
+                ("GET", r + r"/pulls/(?P<n>\d+)", self.get_pull),
+                ("PATCH", r + r"/pulls/(?P<n>\d+)", self.edit_pull),
+                ("PUT", r + r"/pulls/(?P<n>\d+)/merge", self.merge_pull),
+                ("POST", r + r"/pulls/(?P<n>\d+)/requested_reviewers", self.request_reviewers),
+                ("POST", r + r"/issues/(?P<n>\d+)/labels", self.add_labels),
+                ("POST", r + r"/issues/(?P<n>\d+)/assignees", self.add_assignees),
+                ("PATCH", r + r"/issues/(?P<n>\d+)", self.edit_issue),
+                ("POST", r"/api/graphql", self.graphql),
+            ],
+            not_found="Not Found",
+        )
 
     def route(
         self,
@@ -82,17 +65,13 @@ class GitHubApi:
         body: Any,
         token: Token,
     ) -> tuple[int, Any]:
-        for verb, pattern, fn in self.routes:
-            m = pattern.match(path)
-            if m and verb == method:
-                args = {k: unquote(v) for k, v in m.groupdict().items()}
-                repo = None
-                if "o" in args:
-                    repo = self.forge.repos.get(f"{args.pop('o')}/{args.pop('r')}")
-                    if repo is None:
-                        raise HttpError(404, "Not Found")
-                return fn(repo=repo, query=query, body=body or {}, token=token, **args)
-        raise HttpError(404, "Not Found")
+        fn, args = self.routes.match(method, path)
+        repo = None
+        if "o" in args:
+            repo = self.forge.repos.get(f"{args.pop('o')}/{args.pop('r')}")
+            if repo is None:
+                raise HttpError(404, "Not Found")
+        return fn(repo=repo, query=query, body=body or {}, token=token, **args)
 
     # ---- JSON shapes -----------------------------------------------------------------------
     def _api(self, repo: Repo) -> str:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import base64
 import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
+from .routes import Routes
 from .server import HttpError, PullRequest, Repo, Token
 
 if TYPE_CHECKING:
     from .server import FakeForge
 
-_P = r"^/api/v4/projects/(?P<pid>[^/]+)"
+_P = r"/api/v4/projects/(?P<pid>[^/]+)"
 
 
 def _no_write(token: Token) -> None:
@@ -36,51 +36,26 @@ class GitLabApi:
     def __init__(self, forge: FakeForge) -> None:
         self.forge = forge
         p = _P
-        self.routes: list[tuple[str, re.Pattern[str], Any]] = [
-            ("GET", re.compile(r"^/api/v4/user$"), self.get_user),
-            ("GET", re.compile(r"^/api/v4/users$"), self.list_users),
-            ("GET", re.compile(p + r"$"), self.get_project),
-            (
-                "GET",
-                re.compile(p + r"/repository/branches/(?P<b>[^/]+)$"),
-                self.get_branch,
-            ),
-            (
-                "DELETE",
-                re.compile(p + r"/repository/branches/(?P<b>[^/]+)$"),
-                self.delete_branch,
-            ),
-            (
-                "GET",
-                re.compile(p + r"/repository/files/(?P<path>[^/]+)$"),
-                self.get_file,
-            ),
-            (
-                "GET",
-                re.compile(p + r"/repository/commits/(?P<sha>[^/]+)/statuses$"),
-                self.list_statuses,
-            ),
-            (
-                "GET",
-                re.compile(p + r"/repository/commits/(?P<sha>[^/]+)$"),
-                self.get_commit,
-            ),
-            ("POST", re.compile(p + r"/repository/commits$"), self.create_commit),
-            (
-                "POST",
-                re.compile(p + r"/statuses/(?P<sha>[0-9a-f]{40})$"),
-                self.create_status,
-            ),
-            ("GET", re.compile(p + r"/merge_requests$"), self.list_mrs),
-            ("POST", re.compile(p + r"/merge_requests$"), self.create_mr),
-            ("GET", re.compile(p + r"/merge_requests/(?P<iid>\d+)$"), self.get_mr),
-            ("PUT", re.compile(p + r"/merge_requests/(?P<iid>\d+)$"), self.update_mr),
-            (
-                "PUT",
-                re.compile(p + r"/merge_requests/(?P<iid>\d+)/merge$"),
-                self.merge_mr,
-            ),
-        ]
+        self.routes = Routes(
+            [
+                ("GET", r"/api/v4/user", self.get_user),
+                ("GET", r"/api/v4/users", self.list_users),
+                ("GET", p, self.get_project),
+                ("GET", p + r"/repository/branches/(?P<b>[^/]+)", self.get_branch),
+                ("DELETE", p + r"/repository/branches/(?P<b>[^/]+)", self.delete_branch),
+                ("GET", p + r"/repository/files/(?P<path>[^/]+)", self.get_file),
+                ("GET", p + r"/repository/commits/(?P<sha>[^/]+)/statuses", self.list_statuses),
+                ("GET", p + r"/repository/commits/(?P<sha>[^/]+)", self.get_commit),
+                ("POST", p + r"/repository/commits", self.create_commit),
+                ("POST", p + r"/statuses/(?P<sha>[0-9a-f]{40})", self.create_status),
+                ("GET", p + r"/merge_requests", self.list_mrs),
+                ("POST", p + r"/merge_requests", self.create_mr),
+                ("GET", p + r"/merge_requests/(?P<iid>\d+)", self.get_mr),
+                ("PUT", p + r"/merge_requests/(?P<iid>\d+)", self.update_mr),
+                ("PUT", p + r"/merge_requests/(?P<iid>\d+)/merge", self.merge_mr),
+            ],
+            not_found="404 Not Found",
+        )
 
     def route(
         self,
@@ -90,23 +65,16 @@ class GitLabApi:
         body: Any,
         token: Token,
     ) -> tuple[int, Any]:
-        for verb, pattern, fn in self.routes:
-            m = pattern.match(path)
-            if m and verb == method:
-                args = {k: unquote(v) for k, v in m.groupdict().items()}
-                repo = None
-                if "pid" in args:
-                    repo = self.forge.repo_by_id(args.pop("pid"))
-                    if repo is None:
-                        raise HttpError(404, "404 Project Not Found")
-                q = {k: v[0] for k, v in query.items()}
-                if method != "GET" and (body is None or isinstance(body, dict)):
-                    body = {
-                        **q,
-                        **(body or {}),
-                    }  # GitLab takes attributes as query parameters too
-                return fn(repo=repo, query=q, body=body or {}, token=token, **args)
-        raise HttpError(404, "404 Not Found")
+        fn, args = self.routes.match(method, path)
+        repo = None
+        if "pid" in args:
+            repo = self.forge.repo_by_id(args.pop("pid"))
+            if repo is None:
+                raise HttpError(404, "404 Project Not Found")
+        q = {k: v[0] for k, v in query.items()}
+        if method != "GET" and (body is None or isinstance(body, dict)):
+            body = {**q, **(body or {})}  # GitLab takes attributes as query parameters too
+        return fn(repo=repo, query=q, body=body or {}, token=token, **args)
 
     # ---- JSON shapes -----------------------------------------------------------------------
     def project_json(self, repo: Repo) -> dict[str, Any]:
@@ -420,20 +388,17 @@ class GitLabApi:
             draft=draft,
             labels=_list(body.get("labels")),
         )
-        mr.assignees = [
-            u
-            for u, uid in self.forge.users.items()
-            if uid in [int(x) for x in _list(body.get("assignee_ids"))]
-        ]
-        mr.reviewers = [
-            u
-            for u, uid in self.forge.users.items()
-            if uid in [int(x) for x in _list(body.get("reviewer_ids"))]
-        ]
+        mr.assignees = self._usernames(body.get("assignee_ids"))
+        mr.reviewers = self._usernames(body.get("reviewer_ids"))
         mr.remove_source_branch = _bool(body.get("remove_source_branch"))
         mr.head_sha = repo.store.branch_sha(str(source)) or ""
         repo.pulls[mr.number] = mr
         return 201, self.mr_json(repo, mr)
+
+    def _usernames(self, ids: Any) -> list[str]:
+        """The known users among `ids` (a list or a comma-separated string), in the forge's user order."""
+        wanted = [int(x) for x in _list(ids)]
+        return [u for u, uid in self.forge.users.items() if uid in wanted]
 
     def _mr(self, repo: Repo, iid: str) -> PullRequest:
         mr = repo.pulls.get(int(iid))
@@ -459,11 +424,9 @@ class GitLabApi:
         if "add_labels" in body:
             mr.labels += [x for x in _list(body["add_labels"]) if x not in mr.labels]
         if "assignee_ids" in body:
-            ids = [int(x) for x in _list(body["assignee_ids"])]
-            mr.assignees = [u for u, uid in self.forge.users.items() if uid in ids]
+            mr.assignees = self._usernames(body["assignee_ids"])
         if "reviewer_ids" in body:
-            ids = [int(x) for x in _list(body["reviewer_ids"])]
-            mr.reviewers = [u for u, uid in self.forge.users.items() if uid in ids]
+            mr.reviewers = self._usernames(body["reviewer_ids"])
         if body.get("state_event") == "close":
             mr.state = "closed"
         return 200, self.mr_json(repo, mr)

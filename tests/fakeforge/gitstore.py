@@ -6,6 +6,7 @@ import os
 import subprocess
 import tempfile
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,37 +153,8 @@ class GitStore:
         author: tuple[str, str] | None = None,
     ) -> str:
         """A new commit on `parent` with `files` written (None deletes); refs are not touched."""
-        with tempfile.TemporaryDirectory() as tmp:
-            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
-            if parent:
-                self.git("read-tree", parent, env=env)
-            for path, data in files.items():
-                if data is None:
-                    # Mode 0 removes the entry; --force-remove would want a work tree.
-                    self.git(
-                        "update-index",
-                        "--index-info",
-                        input=f"0 {'0' * 40}\t{path}\n".encode(),
-                        env=env,
-                    )
-                    continue
-                blob = self.git("hash-object", "-w", "--stdin", input=data).strip()
-                self.git(
-                    "update-index",
-                    "--add",
-                    "--cacheinfo",
-                    f"100644,{blob},{path}",
-                    env=env,
-                )
-            tree = self.git("write-tree", env=env).strip()
-        if author:
-            env = {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]}
-        else:
-            env = {}
-        args = ["commit-tree", tree, "-m", message]
-        if parent:
-            args[2:2] = ["-p", parent]
-        return self.git(*args, env=env).strip()
+        tree = self.write_tree(parent, files)
+        return self.commit_tree(tree, [parent] if parent else [], message, author)
 
     def update_ref(self, branch: str, sha: str, old: str | None = None) -> None:
         # The old value makes git itself refuse a ref that moved under us.
@@ -219,15 +191,16 @@ class GitStore:
         return sha
 
     def write_tree(
-        self, base_tree: str | None, entries: dict[str, bytes | str | None]
+        self, base_tree: str | None, entries: Mapping[str, bytes | str | None]
     ) -> str:
-        """A tree: `base_tree` with entries set (bytes: content, str: a blob sha, None: removed)."""
+        """A tree: `base_tree` (a tree or a commit) with entries set (bytes: content, str: a blob sha, None: removed)."""
         with tempfile.TemporaryDirectory() as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
             if base_tree:
                 self.git("read-tree", base_tree, env=env)
             for path, value in entries.items():
                 if value is None:
+                    # Mode 0 removes the entry; --force-remove would want a work tree.
                     self.git(
                         "update-index",
                         "--index-info",
