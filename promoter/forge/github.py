@@ -102,18 +102,17 @@ class GitHubForge(ForgeClient):
     def _eventually(self, doing: str, fn: Any) -> Any:
         """Right after a PR is created GitHub may not resolve it yet: retry that answer a few times."""
         for attempt in range(4):
-            try:
-                return fn()
-            except GithubException as exc:
-                if (
-                    _EVENTUAL in self._text(exc)
-                    and attempt < 3
-                    and self._budget.take(self.settings.backoff * 2**attempt)
-                ):
-                    continue
-                raise self._error(exc, doing) from None
-            except requests.exceptions.RequestException as exc:
-                raise self._error(exc, doing) from None
+            with self._calling(doing):
+                try:
+                    return fn()
+                except GithubException as exc:
+                    if (
+                        _EVENTUAL in self._text(exc)
+                        and attempt < 3
+                        and self._budget.take(self.settings.backoff * 2**attempt)
+                    ):
+                        continue
+                    raise
 
     # ---- reading -----------------------------------------------------------------------------
     def base_head(self, branch: str) -> str:
