@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING
 import click
 
 from promoter.commands._options import emit_json, load, repo_options
-from promoter.finding import CheckResult
 from promoter.errors import EXIT_FINDINGS, UsageError
+from promoter.finding import CheckResult
 from promoter.prflags import PrFlags, add_pr_options
 
 if TYPE_CHECKING:
     from promoter.bump import BumpResult
+    from promoter.config import Config
+    from promoter.image import ImageRef
     from promoter.publish import PromotionResult
 
 
@@ -48,16 +50,39 @@ def command(
     one promotion pull/merge request is opened or updated; the local checkout is only read.
     """
     # The edit machinery (YAML parsers, styles) is imported when a bump runs, not for `--help`.
-    from promoter.bump import bump, plan_bump, resolve_image
+    from promoter.bump import resolve_image
 
     ref = resolve_image(image, tag)
     if pr.enabled and not (app and env):
         raise UsageError("--pr needs --app and --env (a promotion target), not --path")
     repo, config = load(repo, config_file)
+    return run_bump(
+        repo, config, ref, app=app, env=env, paths=list(paths), override_freeze=override_freeze,
+        dry_run=dry_run, output=output, pr=pr,
+    )
+
+
+def run_bump(
+    repo: Path,
+    config: Config,
+    ref: ImageRef,
+    *,
+    app: str | None,
+    env: str | None,
+    paths: list[str],
+    override_freeze: str | None,
+    dry_run: bool,
+    output: str,
+    pr: PrFlags,
+    rollback: bool = False,
+) -> int:
+    """Bump (or roll back), publish when asked, print the result; the exit code. Shared by bump and rollback."""
+    from promoter.bump import bump, plan_bump
+
     # With --pr the checkout is only read: the forge gets the commit, the working tree stays as it is.
     result = bump(
-        repo, config, ref, app=app, env=env, paths=list(paths), dry_run=dry_run or pr.enabled,
-        override_freeze=override_freeze,
+        repo, config, ref, app=app, env=env, paths=paths, dry_run=dry_run or pr.enabled,
+        override_freeze=override_freeze, rollback=rollback,
     )
     published: PromotionResult | None = None
     if pr.enabled and not dry_run and not result.blocked:
