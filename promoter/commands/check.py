@@ -22,6 +22,10 @@ from promoter.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 @click.option("--schema-dir", "schema_dirs", multiple=True, type=click.Path(path_type=Path),
               help="Extra schema folder in the CRDs-catalog layout (repeatable).")
 @click.option("--policy", "policy_dirs", multiple=True, type=click.Path(path_type=Path), help="Extra policy folder (repeatable).")
+@click.option("--namespace", "namespaces", multiple=True, metavar="NS",
+              help="Rego package(s) to evaluate, like conftest's -n (repeatable; default: policies.namespaces, else main).")
+@click.option("--combine", is_flag=True, default=None,
+              help="Give the policies all resources of an environment as one input, like conftest --combine.")
 @click.option("--output", "-o", "outputs", multiple=True, metavar="FORMAT[=FILE]",
               help="Report format, optionally to a file (repeatable): text, json, junit, sarif, codequality, github.")
 def command(
@@ -36,6 +40,8 @@ def command(
     kubernetes_version: str | None,
     schema_dirs: tuple[Path, ...],
     policy_dirs: tuple[Path, ...],
+    namespaces: tuple[str, ...],
+    combine: bool | None,
     outputs: tuple[str, ...],
 ) -> int:
     """Render what the change affects (or everything), validate it offline, run the policies and,
@@ -65,6 +71,11 @@ def command(
     if kubernetes_version is not None:
         # The flag stands for the config key everywhere: policies judge deprecated APIs by it too.
         config.validation = {**config.validation, "kubernetes_version": kubernetes_version}
+    # Likewise the policy flags stand for their config keys.
+    if namespaces:
+        config.policies = {**config.policies, "namespaces": list(namespaces)}
+    if combine is not None:
+        config.policies = {**config.policies, "combine": combine}
     options = ValidateOptions.from_config(
         config,
         repo.resolve(),
