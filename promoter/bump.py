@@ -20,6 +20,7 @@ from promoter.reference import Reference
 from promoter.styles import STYLE_NAMES
 from promoter.styles.base import Document, position, slot, text
 from promoter.yamldoc import YamlDoc, format_path
+from promoter.yamlload import load
 
 ReadFile = Callable[[str], "str | None"]
 
@@ -176,7 +177,7 @@ def _chart_values(repo: Path, config: Config, app: str | None) -> Any:
     import yaml
 
     try:
-        return yaml.safe_load(values.read_text())
+        return load(values.read_text())
     except yaml.YAMLError as exc:
         from promoter.yamldoc import parse_error
 

@@ -7,8 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from promoter.changeset import Change
 from promoter.errors import UsageError
 from promoter.image import ImageRef
@@ -16,6 +14,7 @@ from promoter.reference import Reference, Slot
 from promoter.scalar import LineIndex, Span, format_scalar, scalar_span
 from promoter.styles.base import position
 from promoter.yamldoc import YamlDoc, format_path, owner_of
+from promoter.yamlload import load as _load_11
 
 _DELETE = object()
 _ALIAS = object()
@@ -95,14 +94,19 @@ class FileEdit:
         if not isinstance(old, str) and old is not None and str(old) == new:
             return
         sp = self.span(s)
-        text, _ = format_scalar(new, "plain" if sp.style == "empty" else sp.style, old_plain_was_string=isinstance(old, str) or old is None)
+        # A plain old value is a number only when YAML 1.1 (Helm, go-yaml) and 1.2 readers agree:
+        # `08` is the string "08" to one and 8 to the other, so it was meant as a string.
+        old_number = (
+            sp.style == "plain" and old is not None and not isinstance(old, str)
+            and not isinstance(_quiet(_load_11, self.doc.text[sp.start : sp.end]), str)
+        )
+        text, _ = format_scalar(new, "plain" if sp.style == "empty" else sp.style, old_plain_was_string=not old_number)
         if sp.style == "empty":
             text = " " + text
-        if sp.style == "plain" and not isinstance(old, str) and old is not None:
+        if old_number:
             # The old value was a number (tag: 1.4). Keep it plain when the new one reads back as the
             # same text (1.5); quote it when it would not (1.10 would read as 1.1).
-            # Both YAML 1.1 (Helm) and 1.2 readers must agree: `08` is a string to one, 8 to the other.
-            text = new if all(_same_number(load, new) for load in (yaml.safe_load, _load_12)) else format_scalar(new, "plain")[0]
+            text = new if all(_same_number(read, new) for read in (_load_11, _load_12)) else format_scalar(new, "plain")[0]
         self.ops.append(_Op(sp.start, sp.end, text))
         # What the verifying re-parse (ruamel, YAML 1.2) must read there.
         self.sets[(id(s.parent), s.key)] = _load_12(text) if text.strip() else None
@@ -112,7 +116,9 @@ class FileEdit:
             self.sets[(_ALIAS, id(old))] = self.sets[(id(s.parent), s.key)]
         # The line of the value's bytes: ruamel places a null value (`tag:`) at the next node.
         line = self.index.line_of(sp.start)
-        self.changes.append(Change(self.doc.path, line + 1, _slot_path(ref, s), ref.style, _show(old), new, note))
+        # Show a plain number as written (`08`, not the 8 a YAML 1.2 reader makes of it).
+        shown = old if isinstance(old, str) or old is None else self.doc.text[sp.start : sp.end]
+        self.changes.append(Change(self.doc.path, line + 1, _slot_path(ref, s), ref.style, _show(shown), new, note))
 
     def add_after(self, ref: Reference, anchor: Slot, items: list[tuple[str, str]], note: str) -> None:
         """Insert `key: value` entries right after the anchor key's line (block) or value (flow)."""
@@ -192,6 +198,13 @@ def _load_12(text: str) -> Any:
     from ruamel.yaml import YAML
 
     return YAML(typ="safe", pure=True).load(text)
+
+
+def _quiet(read: Callable[[str], Any], text: str) -> Any:
+    try:
+        return read(text)
+    except Exception:  # not readable alone: not a number either
+        return None
 
 
 def _same_number(load: Callable[[str], Any], text: str) -> bool:

@@ -17,7 +17,8 @@ from promoter.finding import Finding, Location, Severity
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 YAML_SUFFIXES = (".yaml", ".yml")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from promoter.yamlload import Loader as _Loader  # noqa: E402
+
 # Folders never holding deployable manifests; skipping them keeps discovery fast on big repos.
 _SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv"}
 _REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git::|git@|ssh://|oci://|github\.com/|gitlab\.com/|bitbucket\.org/)", re.IGNORECASE)

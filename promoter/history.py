@@ -13,9 +13,19 @@ from promoter.config import Config
 from promoter.errors import UsageError
 from promoter.gitrepo import GitError, GitRepo, run_git
 from promoter.image import ImageRef
-from promoter.locate import MAY_HOLD_IMAGE, SKIP_DIRS, YAML_SUFFIXES, ParsedFile, extract, rel_to, safe_path, yaml_files
+from promoter.locate import (
+    MAY_HOLD_IMAGE,
+    SKIP_DIRS,
+    YAML_SUFFIXES,
+    ParsedFile,
+    extract,
+    rel_to,
+    safe_path,
+    yaml_files,
+)
 from promoter.reference import Reference
 from promoter.yamldoc import YamlDoc
+from promoter.yamlload import load
 
 
 @dataclass(frozen=True)
@@ -251,7 +261,7 @@ def _defaults_text(repo: Path, g: GitRepo | None, scope: EnvScope, ref: str | No
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return load(text)
     except yaml.YAMLError:
         return None
 

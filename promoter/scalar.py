@@ -7,9 +7,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-import yaml
-
 from promoter.errors import UsageError
+from promoter.yamlload import load
 
 
 @dataclass(frozen=True)
@@ -121,9 +120,9 @@ def _needs_quotes(value: str) -> bool:
     if ": " in value or " #" in value or value.endswith(":"):
         return True
     try:
-        if yaml.safe_load(value) != value:
+        if load(value) != value:
             return True
-    except yaml.YAMLError:
+    except Exception:  # unreadable alone: quoting is the safe answer
         return True
     from ruamel.yaml import YAML
 

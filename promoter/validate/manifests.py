@@ -9,8 +9,8 @@ import yaml
 
 from promoter.finding import Finding, Location, Severity
 from promoter.resource import Resource
+from promoter.yamlload import Loader as _BaseLoader  # noqa: E402  (PyYAML made total)
 
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from promoter.errors import ConfigError, UsageError
 from promoter.finding import repo_relative
+from promoter.yamlload import Loader
 
 # The packaged schemas' files `$ref` one shared file under this prefix.
 _SHARED_REF = "/api/_definitions.json#/$defs/"
@@ -269,7 +270,7 @@ def _crds_in(path: Path) -> list[dict[str, Any]]:
     if "CustomResourceDefinition" not in text:
         return []
     try:
-        docs = list(yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+        docs = list(yaml.load_all(text, Loader=Loader))
     except yaml.YAMLError:
         return []
     return [d for d in docs if is_crd(d)]
