@@ -166,6 +166,22 @@ def _read(repo: Path, rel: str, read_file: ReadFile | None) -> YamlDoc | None:
     return None if text_ is None else YamlDoc.from_text(text_, rel)
 
 
+def env_values_defaults(repo: Path, config: Config) -> dict[str, Any]:
+    """Each configured environment values file → its app's chart values.yaml data (see _chart_values)."""
+    out: dict[str, Any] = {}
+    for name, app in config.apps.items():
+        if not app.chart:
+            continue
+        data = _chart_values(repo, config, name)
+        if data is None:
+            continue
+        for env in config.environments:
+            where = app.location(env.name, config.default_path)
+            if where and where.endswith((".yaml", ".yml")):
+                out[where] = data
+    return out
+
+
 def _chart_values(repo: Path, config: Config, app: str | None) -> Any:
     """The app's chart values.yaml (plain data), for env values files that repeat only some keys."""
     chart = config.apps[app].chart if app and app in config.apps else None

@@ -82,8 +82,10 @@ def markers(text: str) -> dict[int, str]:
     return out
 
 
-def parse_file(repo: Path, file: Path) -> ParsedFile | None:
-    """Round-trip parse one file and extract its references; None when it cannot hold any."""
+def parse_file(repo: Path, file: Path, defaults: Any = None) -> ParsedFile | None:
+    """Round-trip parse one file and extract its references; None when it cannot hold any.
+
+    `defaults`: the chart values.yaml this file layers over (an environment's values file)."""
     rel = rel_to(repo, file)
     try:
         raw = file.read_bytes()
@@ -92,7 +94,7 @@ def parse_file(repo: Path, file: Path) -> ParsedFile | None:
     if not MAY_HOLD_IMAGE.search(raw.decode("utf-8", "replace")):
         return None
     doc = YamlDoc.from_bytes(raw, rel)  # the bytes already read: no second read of the file
-    return ParsedFile(doc=doc, references=extract(doc))
+    return ParsedFile(doc=doc, references=extract(doc, defaults))
 
 
 def extract(doc: YamlDoc, defaults: Any = None) -> list[Reference]:
@@ -157,8 +159,17 @@ class ScanResult:
     errors: list[UsageError]
 
 
-def scan(repo: Path, roots: list[Path], *, image: ImageRef | None = None, keep_going: bool = False) -> ScanResult:
-    """All references under `roots` (optionally only those of `image`'s repository)."""
+def scan(
+    repo: Path,
+    roots: list[Path],
+    *,
+    image: ImageRef | None = None,
+    keep_going: bool = False,
+    defaults: dict[str, Any] | None = None,
+) -> ScanResult:
+    """All references under `roots` (optionally only those of `image`'s repository).
+
+    `defaults` maps an environment's values file (repo-relative) to its chart's values.yaml data."""
     files: dict[str, ParsedFile] = {}
     refs: list[Reference] = []
     scanned: list[str] = []
@@ -167,7 +178,7 @@ def scan(repo: Path, roots: list[Path], *, image: ImageRef | None = None, keep_g
         rel = rel_to(repo, f)
         scanned.append(rel)
         try:
-            parsed = parse_file(repo, f)
+            parsed = parse_file(repo, f, (defaults or {}).get(rel))
         except UsageError as exc:
             if not keep_going:
                 raise

@@ -31,7 +31,16 @@ def command(paths: tuple[Path, ...], repo: Path | None, image: str | None, outpu
             raise UsageError(f"path {str(p)!r} does not exist")
         roots.append(safe_path(root, rel_to(root, full) if full.resolve().is_relative_to(root) else str(p)))
     want = ImageRef.parse(image) if image else None
-    result = scan(root, roots, image=want, keep_going=True)
+    # With a .promoter.yaml, env values files that leave the registry to their chart are read over it.
+    from promoter.config import find_config
+
+    defaults = None
+    if find_config(root) is not None:
+        from promoter.bump import env_values_defaults
+        from promoter.config import load_config
+
+        defaults = env_values_defaults(root, load_config(root))
+    result = scan(root, roots, image=want, keep_going=True, defaults=defaults)
     refs = result.references
     if output == "json":
         emit_json([r.to_dict() for r in refs])

@@ -82,3 +82,28 @@ def test_default_root_is_the_current_folder_or_the_git_tree_of_a_path_outside_it
     (other / ".git").rename(other / ".git-away")
     bare = json.loads(invoke("images", "../other/apps", "-o", "json").stdout)
     assert [x["file"] for x in bare] == ["values.yaml"]  # no git tree: relative to the folder given
+
+
+def test_env_values_files_are_read_over_their_chart_with_a_config(tmp_path) -> None:
+    """examples/: env values files name `acme/web`; the registry (ghcr.io) is in the chart's values.yaml."""
+    import json
+    import shutil
+
+    from tests.conftest import EXAMPLES, invoke
+
+    repo = tmp_path / "gitops"
+    shutil.copytree(EXAMPLES, repo)
+    out = invoke("images", "--repo", str(repo), "--image", "ghcr.io/acme/web", "-o", "json")
+    assert out.exit_code == 0, out.stderr
+    files = sorted(r["file"] for r in json.loads(out.stdout))
+    assert files == [
+        "apps/web/chart/values.yaml",
+        "apps/web/env/values-dev.yaml",
+        "apps/web/env/values-prod.yaml",
+        "apps/web/env/values-stage.yaml",
+    ]
+    # without the config the same files say docker.io (nothing tells the registry)
+    (repo / ".promoter.yaml").unlink()
+    out = invoke("images", "--repo", str(repo), "-o", "json")
+    repos = {r["file"]: r["repository"] for r in json.loads(out.stdout)}
+    assert repos["apps/web/env/values-dev.yaml"] == "docker.io/acme/web"
