@@ -10,7 +10,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from promoter.errors import UsageError
@@ -18,8 +18,31 @@ from promoter.errors import UsageError
 BOM = "\ufeff"
 
 
+class _LenientConstructor(RoundTripConstructor):
+    """ruamel's round-trip constructor, total on valid YAML: plain scalars its resolver takes for
+    numbers or dates but cannot build (`0x_`, `0b_`, valid image tags; `2024-13-01`) stay strings,
+    as every other reader has them, instead of an IndexError that would call the file broken."""
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        try:
+            return super().construct_yaml_int(node)
+        except (ValueError, IndexError):
+            return self.construct_yaml_str(node)
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node, values)
+        except (ValueError, IndexError):
+            return self.construct_yaml_str(node)
+
+
+for _tag, _method in (("tag:yaml.org,2002:int", "construct_yaml_int"), ("tag:yaml.org,2002:timestamp", "construct_yaml_timestamp")):
+    _LenientConstructor.add_constructor(_tag, getattr(_LenientConstructor, _method))
+
+
 def _yaml() -> YAML:
     y = YAML(typ="rt")
+    y.Constructor = _LenientConstructor
     y.allow_duplicate_keys = False
     return y
 

@@ -35,3 +35,18 @@ def test_bump_to_such_a_tag_quotes_it(tmp_path: Path) -> None:
     r = invoke("bump", "--repo", str(repo), "--path", "values.yaml", "--image", "ghcr.io/a/b:0x_")
     assert r.exit_code == 0, r.stderr
     assert (repo / "values.yaml").read_text() == 'image:\n  repository: ghcr.io/a/b\n  tag: "0x_"  # old\n'
+
+
+@pytest.mark.parametrize("text", ["0x_", "0b_", "0o_", "2024-13-01"])
+def test_the_round_trip_reader_keeps_them_as_strings_too(text: str) -> None:
+    from promoter.yamldoc import YamlDoc
+
+    doc = YamlDoc.from_text(f"image: {{repository: ghcr.io/a/b, tag: {text}}}\nother: {text}\n", "values.yaml")
+    assert doc.docs[0]["image"]["tag"] == text and doc.docs[0]["other"] == text
+
+
+def test_bump_from_such_a_tag_in_a_flow_mapping(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"values.yaml": "image: {repository: ghcr.io/a/b, tag: 0b_}\n"})
+    r = invoke("bump", "--repo", str(repo), "--path", "values.yaml", "--image", "ghcr.io/a/b:0")
+    assert r.exit_code == 0, r.stderr
+    assert (repo / "values.yaml").read_text() == 'image: {repository: ghcr.io/a/b, tag: "0"}\n'
