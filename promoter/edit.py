@@ -195,9 +195,9 @@ class FileEdit:
 
 
 def _load_12(text: str) -> Any:
-    from ruamel.yaml import YAML
-
-    return YAML(typ="safe", pure=True).load(text)
+    """`text` as the YAML 1.2 reader that verifies edits reads it (lenient like YamlDoc)."""
+    docs = YamlDoc.from_text(text, "<value>").docs
+    return docs[0] if docs else None
 
 
 def _quiet(read: Callable[[str], Any], text: str) -> Any:
