@@ -20,6 +20,19 @@ def repo_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def promotion_options(verb: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--override-freeze, --dry-run and --output, as bump, promote and rollback all take them."""
+
+    def add(f: Callable[..., Any]) -> Callable[..., Any]:
+        f = click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)(f)
+        f = click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")(f)
+        return click.option(
+            "--override-freeze", metavar="REASON", help=f"{verb} during a change freeze; the reason is recorded."
+        )(f)
+
+    return add
+
+
 def load(repo: Path, config_file: Path | None) -> tuple[Path, Config]:
     if not repo.is_dir():
         raise UsageError(f"--repo {repo} is not a folder")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from promoter.commands._options import emit_json, load, repo_options
+from promoter.commands._options import emit_json, load, promotion_options, repo_options
 from promoter.errors import EXIT_FINDINGS, UsageError
 from promoter.finding import CheckResult
 from promoter.prflags import PrFlags, add_pr_options
@@ -26,9 +26,7 @@ if TYPE_CHECKING:
 @click.option("--env", help="Environment name from .promoter.yaml.")
 @click.option("--path", "paths", multiple=True, help="Folder or file to bump in, relative to --repo (repeatable; no config needed).")
 @repo_options
-@click.option("--override-freeze", metavar="REASON", help="Promote during a change freeze; the reason is recorded.")
-@click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")
-@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@promotion_options("Promote")
 @add_pr_options
 def command(
     image: str,

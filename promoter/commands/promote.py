@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from promoter.commands._options import load, repo_options
+from promoter.commands._options import load, promotion_options, repo_options
 from promoter.commands.bump import run_bump
 from promoter.errors import UsageError
 from promoter.prflags import PrFlags, add_pr_options
@@ -18,9 +18,7 @@ from promoter.prflags import PrFlags, add_pr_options
 @click.option("--to", "to_env", metavar="ENV", help="Target environment (default: the one after --from).")
 @click.option("--ref", default="HEAD", show_default=True, help="Git ref the source environment is read at (the base branch).")
 @repo_options
-@click.option("--override-freeze", metavar="REASON", help="Promote during a change freeze; the reason is recorded.")
-@click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")
-@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@promotion_options("Promote")
 @add_pr_options
 def command(
     app: str,

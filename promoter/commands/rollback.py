@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from promoter.commands._options import load, repo_options
+from promoter.commands._options import load, promotion_options, repo_options
 from promoter.commands.bump import run_bump
 from promoter.prflags import PrFlags, add_pr_options
 
@@ -20,9 +20,7 @@ from promoter.prflags import PrFlags, add_pr_options
     "(a promotion pull request prints the exact command).",
 )
 @repo_options
-@click.option("--override-freeze", metavar="REASON", help="Roll back during a change freeze; the reason is recorded.")
-@click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")
-@click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@promotion_options("Roll back")
 @add_pr_options
 def command(
     app: str,
