@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ class Refusal:
     forbidden: bool
 
 
-class ForgeClient:
+class ForgeClient(ABC):
     """The error mapping and calling helpers of a forge client; subclasses name what differs.
 
     A subclass sets `name` ("GitHub"), `token_vars` (what the 401 message tells to set),
@@ -49,8 +50,9 @@ class ForgeClient:
         self._redact = redact
         self._budget = budget
 
+    @abstractmethod
     def _refusal(self, exc: Any) -> Refusal:
-        raise NotImplementedError
+        """Status, text and kind of refusal, read from this client library's HTTP exception."""
 
     def _error(self, exc: Exception, doing: str) -> ForgeError:
         name, repo, url = self.name, self.repository, self.settings.url
