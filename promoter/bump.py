@@ -18,8 +18,8 @@ from promoter.image import ImageRef
 from promoter.locate import ParsedFile, extract, rel_to, safe_path, yaml_files
 from promoter.reference import Reference
 from promoter.styles import STYLE_NAMES
-from promoter.styles.base import Document, position, slot, text
-from promoter.yamldoc import YamlDoc, format_path
+from promoter.styles.base import Document, located, slot, text
+from promoter.yamldoc import YamlDoc
 from promoter.yamlload import load
 
 ReadFile = Callable[[str], "str | None"]
@@ -255,12 +255,12 @@ def target_reference(pf: ParsedFile, key: str, image: ImageRef) -> Reference:
         if not ok or parent is None:
             continue
         d = Document(file=doc.path, index=i, root=root, markers={})
-        line, col = position(parent, parts[-1])
+        here = tuple(parts)
         if isinstance(node, dict):
             from promoter.styles.helm import block_reference
 
             # The target says this mapping is the app's image: its repository may be left to the chart.
-            block = block_reference(d, node, tuple(parts), "explicit", {"repository": image.name})
+            block = block_reference(d, node, here, "explicit", {"repository": image.name})
             if block is not None:
                 return block
             raise UsageError(f"{where}: the mapping there has no `repository` key")
@@ -269,11 +269,9 @@ def target_reference(pf: ParsedFile, key: str, image: ImageRef) -> Reference:
             slots = {"tag": slot(parent, parts[-1])}
             if isinstance(parent, dict) and "digest" in parent:
                 slots["digest"] = slot(parent, "digest")
-            return Reference(
-                file=doc.path, line=line + 1, column=col + 1, yaml_path=format_path(parts), style="explicit",
-                kind="tag", repository=image.repository, written=image.name, tag=text(node),
-                digest=text(parent.get("digest")) if isinstance(parent, dict) else None, slots=slots, doc_index=i,
-                path_parts=tuple(parts),
+            return located(
+                d, parent, parts[-1], here, "explicit", "tag", image, tag=text(node),
+                digest=text(parent.get("digest")) if isinstance(parent, dict) else None, slots=slots,
             )
         from promoter.image import try_parse
 
@@ -282,10 +280,9 @@ def target_reference(pf: ParsedFile, key: str, image: ImageRef) -> Reference:
             raise UsageError(f"{where}: value {node!r} is not an image reference")
         if not cur.same_repository(image):
             raise UsageError(f"{where}: holds {cur.repository}, not {image.repository}")
-        return Reference(
-            file=doc.path, line=line + 1, column=col + 1, yaml_path=format_path(parts), style="explicit",
-            kind="string", repository=cur.repository, written=cur.name, tag=cur.tag, digest=cur.digest,
-            slots={"image": slot(parent, parts[-1])}, doc_index=i, path_parts=tuple(parts),
+        return located(
+            d, parent, parts[-1], here, "explicit", "string", cur, tag=cur.tag, digest=cur.digest,
+            slots={"image": slot(parent, parts[-1])},
         )
     raise UsageError(f"{where} not found")
 

@@ -19,7 +19,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from promoter.config import Config, Environment
 from promoter.errors import ConfigError, ToolError, UsageError
 from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject
-from promoter.history import ImageState, Timeline, current_image, env_scope, label, read_timeline
+from promoter.history import (
+    ImageState,
+    Timeline,
+    current_image,
+    env_scope,
+    label,
+    read_timeline,
+)
 from promoter.image import DOCKER_HUB, DOCKER_HUB_ALIASES, ImageRef
 
 # ---- the registry ---------------------------------------------------------------------------

@@ -11,11 +11,23 @@ from typing import Any
 
 from promoter.config import Config
 from promoter.errors import ConfigError
-from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject, repo_relative
+from promoter.finding import (
+    CheckResult,
+    Finding,
+    Location,
+    Severity,
+    Status,
+    Subject,
+    repo_relative,
+)
 from promoter.policy.pack import pack_dir, rule_id
 from promoter.policy.rego import PolicySet, Verdict, rego_files
 from promoter.policy.severity import check_severity_config, rule_severity
-from promoter.policy.waivers import WAIVE_ANNOTATION, WAIVE_REASON_ANNOTATION, apply_waivers
+from promoter.policy.waivers import (
+    WAIVE_ANNOTATION,
+    WAIVE_REASON_ANNOTATION,
+    apply_waivers,
+)
 from promoter.resource import Resource
 
 __all__ = ["BUILTIN", "apply_waivers", "evaluate_policies", "policy_data", "policy_sets"]

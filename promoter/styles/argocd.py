@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from promoter.reference import Reference
-from promoter.styles.base import Document, position, slot, string_ref, text, try_parse
+from promoter.styles.base import Document, located, slot, string_ref, text, try_parse
 from promoter.styles.helm import values_refs
 from promoter.yamldoc import format_path
 
@@ -60,22 +60,13 @@ def _parameters(doc: Document, params: list[Any], path: tuple[Any, ...]) -> list
         if text(repository):
             ref = try_parse(f"{text(registry)}/{text(repository)}" if text(registry) else text(repository))
         first = params[idx.get("tag", idx.get("digest"))]
-        line, col = position(first, "value")
         out.append(
-            Reference(
-                file=doc.file,
-                line=line + 1,
-                column=col + 1,
+            located(
+                doc, first, "value", path + (idx.get("tag", idx.get("digest")), "value"), PARAMS_STYLE, "tag", ref,
                 yaml_path=format_path(path) + f"[name={prefix}.*]",
-                style=PARAMS_STYLE,
-                kind="tag",
-                repository=ref.repository if ref else None,
-                written=ref.name if ref else None,
                 tag=text(params[idx["tag"]]["value"]) if "tag" in idx else None,
                 digest=text(params[idx["digest"]]["value"]) if "digest" in idx else None,
                 slots={leaf: slot(params[i], "value") for leaf, i in idx.items() if leaf in ("tag", "digest")},
-                doc_index=doc.index,
-                path_parts=path + (idx.get("tag", idx.get("digest")), "value"),
             )
         )
     return out

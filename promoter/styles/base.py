@@ -88,6 +88,35 @@ def hint_for(doc: Document, *slots: Slot) -> str | None:
     return None
 
 
+def located(
+    doc: Document,
+    parent: Any,
+    key: Any,
+    path: tuple[Any, ...],
+    style: str,
+    kind: str,
+    ref: ImageRef | None,
+    *,
+    yaml_path: str | None = None,
+    **fields: Any,
+) -> Reference:
+    """A Reference at `parent[key]`: the place, style and repository fields every style fills alike."""
+    line, col = position(parent, key)
+    return Reference(
+        file=doc.file,
+        line=line + 1,
+        column=col + 1,
+        yaml_path=format_path(path) if yaml_path is None else yaml_path,
+        style=style,
+        kind=kind,
+        repository=ref.repository if ref else None,
+        written=ref.name if ref else None,
+        doc_index=doc.index,
+        path_parts=path,
+        **fields,
+    )
+
+
 def string_ref(
     doc: Document, parent: Any, key: Any, path: tuple[Any, ...], style: str, *, alias: bool = False
 ) -> Reference | None:
@@ -100,24 +129,14 @@ def string_ref(
     ref = try_parse(image)
     if ref is None:
         return None
-    line, col = position(parent, key)
     s = slot(parent, key)
-    return Reference(
-        file=doc.file,
-        line=line + 1,
-        column=col + 1,
-        yaml_path=format_path(path),
-        style=style,
-        kind="string",
-        repository=ref.repository,
-        written=ref.name,
+    return located(
+        doc, parent, key, path, style, "string", ref,
         tag=ref.tag,
         digest=ref.digest,
         slots={"image": s},
-        doc_index=doc.index,
         hint=hint_for(doc, s),
         prefix=prefix + "=" if prefix else "",
-        path_parts=path,
     )
 
 

@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from promoter.reference import Reference
-from promoter.styles.base import Document, hint_for, position, repository_of, slot, string_ref, text, walk_maps
-from promoter.yamldoc import format_path
+from promoter.styles.base import (
+    Document,
+    hint_for,
+    located,
+    repository_of,
+    slot,
+    string_ref,
+    text,
+    walk_maps,
+)
 
 STYLE = "helm-values"
 NAMES = (STYLE,)  # the style names this module reports
@@ -67,22 +75,12 @@ def block_reference(doc: Document, node: Any, path: tuple[Any, ...], style: str,
         digest = f"sha256:{text(node.get('sha'))}"
     slots = {k: slot(node, k) for k in ("registry", "repository", "tag", "digest", "sha") if k in node}
     first = "repository" if "repository" in node else next(k for k in ("tag", "digest", "sha") if k in node)
-    line, col = position(node, first)
-    return Reference(
-        file=doc.file,
-        line=line + 1,
-        column=col + 1,
-        yaml_path=format_path(path),
-        style=style,
-        kind="block",
-        repository=ref.repository,
-        written=ref.name,
+    return located(
+        doc, node, first, path, style, "block", ref,
         tag=text(node.get("tag")),
         digest=digest,
         slots=slots,
         mapping=node,
         anchor_key=first,
-        doc_index=doc.index,
         hint=hint_for(doc, *slots.values()),
-        path_parts=path,
     )

@@ -5,8 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from promoter.reference import Reference
-from promoter.styles.base import KUSTOMIZATION_FILE, Document, hint_for, position, slot, text, try_parse
-from promoter.yamldoc import format_path
+from promoter.styles.base import (
+    KUSTOMIZATION_FILE,
+    Document,
+    hint_for,
+    located,
+    slot,
+    text,
+    try_parse,
+)
 
 STYLE = "kustomize-images"
 FLUX_STYLE = "flux-kustomization-images"
@@ -39,25 +46,15 @@ def entries(doc: Document, images: list[Any], path: tuple[Any, ...], style: str)
         ref = try_parse(target)
         if ref is None:
             continue
-        line, col = position(entry, "name")
         slots = {k: slot(entry, k) for k in ("name", "newName", "newTag", "digest") if k in entry}
         out.append(
-            Reference(
-                file=doc.file,
-                line=line + 1,
-                column=col + 1,
-                yaml_path=format_path(path + (i,)),
-                style=style,
-                kind="kustomize",
-                repository=ref.repository,
-                written=ref.name,
+            located(
+                doc, entry, "name", path + (i,), style, "kustomize", ref,
                 tag=text(entry.get("newTag")),
                 digest=text(entry.get("digest")),
                 slots=slots,
                 mapping=entry,
-                doc_index=doc.index,
                 hint=hint_for(doc, *slots.values()),
-                path_parts=path + (i,),
             )
         )
     return out

@@ -73,7 +73,12 @@ class ValidateOptions:
 def schema_source(resources: list[Resource], options: ValidateOptions) -> tuple[Any, list[Finding]]:
     """The SchemaSource for `options` with CRDs from the resources and the repository, plus a note finding
     when the configured Kubernetes version is served by the nearest packaged one."""
-    from promoter.validate.schemas import SchemaSource, find_crds, is_crd, resolve_version
+    from promoter.validate.schemas import (
+        SchemaSource,
+        find_crds,
+        is_crd,
+        resolve_version,
+    )
 
     version = resolve_version(options.kubernetes_version)
     source = SchemaSource(version=version, strict=options.strict, schema_dirs=list(options.schema_dirs), repo=options.repo)

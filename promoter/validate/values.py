@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import UsageError
-from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject, repo_relative
+from promoter.finding import (
+    CheckResult,
+    Finding,
+    Location,
+    Severity,
+    Status,
+    Subject,
+    repo_relative,
+)
 from promoter.yamldoc import YamlDoc, format_path, key_pos
 
 Path_ = tuple[Any, ...]
