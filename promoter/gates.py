@@ -38,6 +38,7 @@ class Outcome:
 
     findings: list[Finding] = field(default_factory=list)
     note: str = ""
+    details: dict[str, Any] = field(default_factory=dict)  # what the gate established, for reports and the PR body
 
 
 Check = Callable[["GateContext", Any], Outcome]
@@ -711,6 +712,7 @@ def evaluate_gates(
             location=ctx.location(),
             status=Status.FAILED if failed else Status.PASSED,
             reason=outcome.note or None,
+            details=outcome.details,
         ))
     result.stats["gates"] = len(result.subjects)
     result.stats["gates_failed"] = sum(1 for s in result.subjects if s.status is Status.FAILED)
@@ -781,3 +783,7 @@ def gates_for_diff(
                 if f"{app}/{environment.name}" not in result.targets:
                     result.targets.append(f"{app}/{environment.name}")
     return result
+
+
+# Gates kept in files of their own register themselves on import.
+from promoter import gate_image_exists as _image_exists  # noqa: E402,F401
