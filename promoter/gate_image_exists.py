@@ -57,12 +57,11 @@ def _validate(value: Any, place: ConfigPlace) -> None:
         raise place.error(f"{timeout!r}: give a number of seconds from 1 to 600", "timeout_seconds")
 
 
-def _setting(config: Any, env: Any) -> Any:
-    # On unless an environment turns it off: promoting an image nobody checked is the mistake.
-    return env.gates.get(NAME, True)
-
-
-@register(NAME, validate=_validate, setting=_setting)
+# On in every promotion unless an environment turns it off: promoting an image nobody checked is
+# the mistake this gate exists for. `check` runs it only where configured: it runs in the GitOps
+# repository's CI, which often has no pull access to the app's registry, on changes a promotion
+# already verified.
+@register(NAME, validate=_validate, default=True)
 def image_exists(ctx: GateContext, value: Any) -> Outcome:
     from promoter.registry.client import Deadline, RegistryClient
     from promoter.registry.credentials import find_credentials

@@ -52,6 +52,9 @@ class Gate:
     check: Check
     validate: Validate | None
     setting: Setting
+    # The value a promotion (bump, promote, rollback) uses when the environment does not set the
+    # key; None: off unless configured. `check` judges only what environments configure.
+    default: Any = None
 
 
 GATES: dict[str, Gate] = {}
@@ -64,11 +67,13 @@ def _env_setting(name: str) -> Setting:
     return setting
 
 
-def register(name: str, *, validate: Validate | None = None, setting: Setting | None = None) -> Callable[[Check], Check]:
+def register(
+    name: str, *, validate: Validate | None = None, setting: Setting | None = None, default: Any = None
+) -> Callable[[Check], Check]:
     """Add a gate under its `.promoter.yaml` key (environments[].gates.<name>)."""
 
     def add(check: Check) -> Check:
-        GATES[name] = Gate(name, check, validate, setting or _env_setting(name))
+        GATES[name] = Gate(name, check, validate, setting or _env_setting(name), default)
         return check
 
     return add
@@ -656,10 +661,12 @@ def no_downgrade(ctx: GateContext, value: Any) -> Outcome:
 # ---- the engine -----------------------------------------------------------------------------
 
 
-def _active(config: Config, env: Environment) -> list[tuple[Gate, Any]]:
+def _active(config: Config, env: Environment, *, defaults: bool = True) -> list[tuple[Gate, Any]]:
     out = []
     for gate in GATES.values():
         value = gate.setting(config, env)
+        if value is None and defaults:
+            value = gate.default
         if value is None or value is False:
             continue
         out.append((gate, value))
@@ -678,12 +685,14 @@ def evaluate_gates(
     override_freeze: str | None = None,
     rollback: bool = False,
     timelines: dict[tuple[str, str, str], Timeline] | None = None,
+    defaults: bool = True,
 ) -> CheckResult:
     """Judge promoting `image` of `app` into `env` against that env's gates, reading history on `base_ref`.
 
     `now` (aware; naive is taken as UTC) is the clock for soak and freeze; `override_freeze` is a
     reason that lets a frozen promotion through (recorded as an info finding); `rollback` lets a
     semantic-version downgrade through. `timelines` shares history read from Git between calls.
+    `defaults=False` runs only the gates the environment configures (what `check` judges).
     """
     validate_gate_config(config, repo)
     environment = config.env(env)
@@ -701,7 +710,7 @@ def evaluate_gates(
         override_freeze=override_freeze, rollback=rollback, timelines=timelines if timelines is not None else {},
     )
     result = CheckResult()
-    for gate, value in _active(config, environment):
+    for gate, value in _active(config, environment, defaults=defaults):
         outcome = gate.check(ctx, value)
         failed = any(f.severity is Severity.ERROR for f in outcome.findings)
         result.findings.extend(outcome.findings)
@@ -750,7 +759,7 @@ def gates_for_diff(
     timelines: dict[tuple[str, str, str], Timeline] = {}
     for app in sorted(config.apps):
         for environment in config.environments:
-            if not _active(config, environment):
+            if not _active(config, environment, defaults=False):
                 continue
             try:
                 scope = env_scope(config, app, environment.name)
@@ -778,7 +787,7 @@ def gates_for_diff(
                 image = scope.image.with_(tag=tag, digest=digest)
                 result.extend(evaluate_gates(
                     repo, config, app, environment.name, image, base_ref=base_ref, now=now,
-                    override_freeze=override_freeze, rollback=rollback, timelines=timelines,
+                    override_freeze=override_freeze, rollback=rollback, timelines=timelines, defaults=False,
                 ))
                 if f"{app}/{environment.name}" not in result.targets:
                     result.targets.append(f"{app}/{environment.name}")

@@ -51,6 +51,21 @@ def make_repo(path: Path, files: dict[str, str] | None = None, *, commit: bool =
     return path
 
 
+def registry_gate_off(config_text: str) -> str:
+    """`config_text` with the image_exists gate off in every environment.
+
+    That gate (on by default in bump, promote and rollback) asks the image's registry. Tests
+    about other things name images no registry holds and must never reach the network; the gate
+    itself is judged against a real registry server in tests/registry.
+    """
+    import yaml
+
+    data = yaml.safe_load(config_text)
+    for env in data["environments"]:
+        env["gates"] = {**(env.get("gates") or {}), "image_exists": False}
+    return yaml.safe_dump(data, sort_keys=False)
+
+
 @dataclass
 class CliResult:
     exit_code: int
