@@ -169,10 +169,10 @@ def _describe(client: RegistryClient, manifest: Manifest, facts: ImageFacts, wan
     missing = [w for w in wanted if not any(p.satisfies(w) for p in available)]
     if missing:
         have = ", ".join(facts.platforms) or "no platform"
-        kind = "index" if manifest.is_index else "single-platform image"
+        kind = "an index" if manifest.is_index else "a single-platform image"
         return Verification(facts=facts, problem=Problem(
             "platforms",
-            f"{_short(facts.digest)} in {where} is a {kind} for {have}; missing required platform(s) "
+            f"{_short(facts.digest)} in {where} is {kind} for {have}; missing required platform(s) "
             f"{', '.join(map(str, missing))}",
             "build and push for every platform (`docker buildx build --platform "
             f"{','.join(map(str, wanted))} --push`) and promote that index's digest",
