@@ -235,3 +235,16 @@ def test_the_gate_config_validator_names_the_bad_entry(tmp_path: Path):
     config.env("prod").gates["image_exists"] = {"timeout_seconds": 0}
     with pytest.raises(ConfigError, match="timeout_seconds: 0: give a number of seconds from 1 to 600"):
         validate_gate_config(config, repo)
+
+
+# ---- the test registry itself -----------------------------------------------------------------------------
+def test_a_missing_registry_binary_fails_under_ci_and_skips_elsewhere(monkeypatch: pytest.MonkeyPatch):
+    import realregistry
+
+    monkeypatch.setattr(realregistry, "BINARY", "docker-registry-that-is-not-installed")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="docker-registry-that-is-not-installed not found"):
+        realregistry.registry_binary()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        realregistry.registry_binary()
