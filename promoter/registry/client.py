@@ -19,7 +19,6 @@ from typing import Any
 
 import requests
 
-from promoter.image import check_digest
 from promoter.registry.auth import Challenge, basic_header, may_send_credentials, parse_challenge, pull_scope
 from promoter.registry.credentials import Lookup
 from promoter.registry.endpoint import Endpoint
@@ -346,10 +345,3 @@ def _reason(exc: Exception) -> str:
             return reason
     return type(exc).__name__
 
-
-def is_digest(reference: str) -> bool:
-    try:
-        check_digest(reference)
-    except Exception:  # noqa: BLE001 - any malformed value is simply not a digest
-        return False
-    return True
