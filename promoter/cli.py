@@ -14,7 +14,7 @@ import sys
 import click
 
 from promoter import __version__
-from promoter.errors import EXIT_TOOL, PromoterError
+from promoter.model.errors import EXIT_TOOL, PromoterError
 
 
 class LazyGroup(click.Group):

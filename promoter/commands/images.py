@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from promoter.commands._options import emit_json
-from promoter.errors import UsageError
+from promoter.model.errors import UsageError
 
 
 @click.command("images")
@@ -17,8 +17,9 @@ from promoter.errors import UsageError
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def command(paths: tuple[Path, ...], repo: Path | None, image: str | None, output: str) -> int:
     """List image references (file, line, YAML path, style, repository, tag, digest)."""
-    from promoter.image import ImageRef
-    from promoter.locate import rel_to, safe_path, scan
+    from promoter.locate.paths import rel_to, safe_path
+    from promoter.locate.scan import scan
+    from promoter.model.image import ImageRef
 
     if repo is not None and not repo.is_dir():
         raise UsageError(f"--repo {repo} is not a folder")
@@ -32,12 +33,12 @@ def command(paths: tuple[Path, ...], repo: Path | None, image: str | None, outpu
         roots.append(safe_path(root, rel_to(root, full) if full.resolve().is_relative_to(root) else str(p)))
     want = ImageRef.parse(image) if image else None
     # With a .promoter.yaml, env values files that leave the registry to their chart are read over it.
-    from promoter.config import find_config
+    from promoter.config.loader import find_config
 
     defaults = None
     if find_config(root) is not None:
-        from promoter.bump import env_values_defaults
-        from promoter.config import load_config
+        from promoter.config.loader import load_config
+        from promoter.locate.chartvalues import env_values_defaults
 
         defaults = env_values_defaults(root, load_config(root))
     result = scan(root, roots, image=want, keep_going=True, defaults=defaults)

@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import Any
 
-from promoter.finding import CheckResult, Severity
+from promoter.model.finding import CheckResult, Severity
 from promoter.report.base import View
 
 NAME = "codequality"

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from promoter.finding import CheckResult, Finding, Severity
+from promoter.model.finding import CheckResult, Finding, Severity
 from promoter.report.base import Appendix, View, plural
 from promoter.report.markdown import markdown_summary
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from promoter.finding import CheckResult
+from promoter.model.finding import CheckResult
 
 NAME = "json"
 DESCRIPTION = "the full result as JSON"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from promoter.finding import CheckResult, Finding, Status, Subject
+from promoter.model.finding import CheckResult, Finding, Status, Subject
 from promoter.report.base import View
 
 NAME = "junit"

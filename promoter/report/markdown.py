@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from promoter.finding import CheckResult, Finding, Severity, Status, Subject
+from promoter.model.finding import CheckResult, Finding, Severity, Status, Subject
 from promoter.report.base import SEVERITY_ORDER, View, summary_line, verdict
 
 NAME = "markdown"

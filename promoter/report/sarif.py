@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from promoter import __version__
-from promoter.finding import CheckResult, Finding, Location, Severity, Status
+from promoter.model.finding import CheckResult, Finding, Location, Severity, Status
 from promoter.report.base import View
 
 NAME = "sarif"

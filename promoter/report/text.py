@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from promoter.finding import CheckResult, Finding, Severity, Status
+from promoter.model.finding import CheckResult, Finding, Severity, Status
 from promoter.report.base import View, summary_line, verdict, visible_controls
 
 NAME = "text"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from promoter.errors import EXIT_USAGE, UsageError
+from promoter.model.errors import EXIT_USAGE, UsageError
 from promoter.report import (
     FORMATS,
     parse_output_spec,
