@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from promoter.model.errors import UsageError
 
 if TYPE_CHECKING:
     from promoter.config.model import Config

@@ -77,10 +77,6 @@ class ImageState:
         """What the state pins, ignoring line numbers (a reflowed file is the same state)."""
         return tuple((p.file, p.tag, p.digest) for p in self.pins)
 
-    def runs(self, image: ImageRef) -> bool:
-        """Whether this state runs `image`: the same digest, or the same tag when `image` has no digest."""
-        return any(p.runs(image) for p in self.pins)
-
 
 def label(tag: str | None, digest: str | None) -> str:
     """`1.4.1@sha256:1b7e4f0c2d9a`: a short human name of a pinned value."""

@@ -19,7 +19,7 @@ from promoter.yamlio.document import YamlDoc, owner_of
 YAML_SUFFIXES = (".yaml", ".yml")
 # Cheap pre-filter: a file none of these words appear in cannot hold a reference, so it is
 # never round-trip parsed (the slow part: ~10 ms per multi-document file).
-MAY_HOLD_IMAGE = re.compile(r"image|repository|newName|newTag|\$imagepolicy")
+MAY_HOLD_IMAGE = re.compile(r"[iI]mage|repository|newName|newTag")
 _MARKER = re.compile(r"#\s*(\{\s*\"\$imagepolicy\"\s*:\s*\"([^\"]+)\"\s*\})")
 SKIP_DIRS = {".git", "node_modules", ".terraform", "__pycache__"}
 

@@ -101,7 +101,7 @@ class ImageRef:
             raise _fail(raw, "repository name is empty")
         if len(name) > MAX_NAME_LENGTH:
             raise _fail(raw, f"repository name is longer than {MAX_NAME_LENGTH} characters")
-        registry, path = _split_registry(name)
+        registry, path = split_registry(name)
         if registry is not None and not any(c in registry for c in ".:[") and registry != "localhost":
             # Docker would take `ACME/app` as a registry host named ACME; nobody means that.
             raise _fail(raw, f"repository {name!r} must be lowercase")
@@ -162,7 +162,7 @@ class ImageRef:
         return out
 
 
-def _split_registry(name: str) -> tuple[str | None, str]:
+def split_registry(name: str) -> tuple[str | None, str]:
     # Docker's rule: the first component is a registry only if it has a '.' or ':' or is
     # 'localhost' (or has uppercase, which then fails the host grammar loudly, not silently).
     first, sep, rest = name.partition("/")

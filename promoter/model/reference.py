@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from promoter.model.image import ImageRef
+from promoter.model.image import ImageRef, split_registry
 
 
 @dataclass
@@ -46,10 +46,14 @@ class Reference:
     slots: dict[str, Slot] = field(default_factory=dict)
     mapping: Any = None  # the mapping keys may be added to (kustomize entry, helm block)
     anchor_key: str | None = None  # the key new keys are inserted after
-    doc_index: int = 0
     hint: str | None = None  # a Flux image-policy marker on this value, when present
     prefix: str = ""  # text kept before the image in a string slot (Argo CD's `alias=`)
     path_parts: tuple[Any, ...] = ()
+
+    @property
+    def names_registry(self) -> bool:
+        """Whether the file writes a registry host in front of the repository (`ghcr.io/acme/app`)."""
+        return self.written is not None and split_registry(self.written)[0] is not None
 
     def matches(self, image: ImageRef) -> bool:
         return self.repository is not None and self.repository == image.repository

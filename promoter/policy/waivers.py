@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
 
 from promoter.config.model import Config
 from promoter.model.errors import ConfigError, UsageError
@@ -175,10 +174,3 @@ def apply_waivers(
             findings.append(extra)
     return CheckResult(findings=findings, subjects=list(result.subjects), targets=list(result.targets), stats=dict(result.stats))
 
-
-def waiver_summary(result: CheckResult) -> dict[str, Any]:
-    """Counts for stats: how many findings are waived, and by how many expired waivers."""
-    return {
-        "waived": sum(1 for f in result.findings if f.waived),
-        "expired_waivers": sum(1 for f in result.findings if f.rule == EXPIRED_RULE),
-    }

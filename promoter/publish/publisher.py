@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promoter.commands._pr import add_pr_options  # noqa: F401  (re-exported: callers import both from here)
 from promoter.model.changeset import ChangeSet
 from promoter.model.errors import ForgeError, UsageError
 from promoter.model.finding import CheckResult

@@ -1,6 +1,6 @@
 """Report formats: a registry of one module per format, all rendering the same CheckResult.
 
-A format is a module with `NAME`, `DESCRIPTION` and `render(result, *, title, color) -> str`
+A format is a module with `NAME` and `render(result, *, title, color) -> str`
 (see base.Format); adding one is a new file here and one line in `_MODULES`.
 """
 

@@ -27,7 +27,6 @@ class Format(Protocol):
     """
 
     NAME: str
-    DESCRIPTION: str
 
     def render(self, result: CheckResult, *, title: str, color: bool = False) -> str: ...
 

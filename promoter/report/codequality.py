@@ -17,7 +17,6 @@ from promoter.model.finding import CheckResult, Severity
 from promoter.report.base import View
 
 NAME = "codequality"
-DESCRIPTION = "GitLab Code Quality JSON"
 
 SEVERITY = {Severity.ERROR: "critical", Severity.WARNING: "minor", Severity.INFO: "info"}
 

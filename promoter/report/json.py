@@ -17,7 +17,6 @@ import json
 from promoter.model.finding import CheckResult
 
 NAME = "json"
-DESCRIPTION = "the full result as JSON"
 
 
 def render(result: CheckResult, *, title: str, color: bool = False) -> str:

@@ -9,7 +9,6 @@ from promoter.model.finding import CheckResult, Finding, Status, Subject
 from promoter.report.base import View
 
 NAME = "junit"
-DESCRIPTION = "JUnit XML (GitLab artifacts:reports:junit, most CI test views)"
 
 # Characters XML 1.0 cannot carry at all, escaped or not: dropped.
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

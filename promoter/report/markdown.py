@@ -9,7 +9,6 @@ from promoter.model.finding import CheckResult, Finding, Severity, Status, Subje
 from promoter.report.base import SEVERITY_ORDER, View, summary_line, verdict
 
 NAME = "markdown"
-DESCRIPTION = "a Markdown summary (job summaries, PR comments)"
 
 COLLAPSE_AFTER = 10  # a findings table longer than this is folded into <details>
 CELL_MAX = 1000  # characters of one message shown in a table cell

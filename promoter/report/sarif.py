@@ -12,7 +12,6 @@ from promoter.model.finding import CheckResult, Finding, Location, Severity, Sta
 from promoter.report.base import View
 
 NAME = "sarif"
-DESCRIPTION = "SARIF 2.1.0 (GitHub code scanning)"
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT_KEY = "promoterFinding/v1"

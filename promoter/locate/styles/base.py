@@ -111,7 +111,6 @@ def located(
         kind=kind,
         repository=ref.repository if ref else None,
         written=ref.name if ref else None,
-        doc_index=doc.index,
         path_parts=path,
         **fields,
     )

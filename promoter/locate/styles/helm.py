@@ -37,7 +37,9 @@ def values_refs(doc: Document, root: Any, base: tuple[Any, ...], style: str, def
         for key, value in node.items():
             if isinstance(value, str) and _image_key(key):
                 ref = string_ref(doc, node, key, path + (key,), style)
-                if ref is not None and (key == "image" or ref.tag or ref.digest or ref.registry):
+                # Any `*Image` key pins an image when it carries a tag, a digest or a registry host;
+                # a bare word under such a key (`pullImage: true`-like settings) is not a reference.
+                if ref is not None and (key == "image" or ref.tag or ref.digest or ref.names_registry):
                     out.append(ref)
     return out
 

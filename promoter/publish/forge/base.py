@@ -90,8 +90,6 @@ class Forge(Protocol):
         """
         ...
 
-    def delete_branch(self, branch: str) -> None: ...
-
     def create_pull(
         self, branch: str, base: str, title: str, body: str, options: PullOptions
     ) -> PullInfo:

@@ -60,7 +60,6 @@ class GitHubForge(ForgeClient):
             lazy=True,
         )
         self._req = self._gh.requester
-        self._repo = self._gh.get_repo(settings.repository)  # lazy: no request
         self._path = f"/repos/{settings.repository}"
         self._owner = settings.repository.split("/", 1)[0]
         self._trees: dict[
@@ -379,12 +378,6 @@ class GitHubForge(ForgeClient):
             )
         except (GithubException, requests.exceptions.RequestException):
             pass
-
-    def delete_branch(self, branch: str) -> None:
-        with self._calling(f"deleting branch {branch}"):
-            self._req.requestJsonAndCheck(
-                "DELETE", f"{self._path}/git/refs/heads/{quote(branch)}"
-            )
 
     # ---- pull requests -----------------------------------------------------------------------
     def create_pull(

@@ -210,12 +210,6 @@ class GitLabForge(ForgeClient):
                 raise
         return str(commit.id)
 
-    def delete_branch(self, branch: str) -> None:
-        with self._calling(f"deleting branch {branch}"):
-            self._gl.http_delete(
-                f"{self._path}/repository/branches/{quote(branch, safe='')}"
-            )
-
     # ---- merge requests ----------------------------------------------------------------------
     def _user_ids(self, names: list[str], role: str) -> list[int]:
         ids = []
