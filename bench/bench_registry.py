@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from realregistry import ISSUER, SERVICE, Pusher, RegistryServer, SigningKey, TokenServer, htpasswd  # noqa: E402
 
-from promoter.image import ImageRef  # noqa: E402
+from promoter.model.image import ImageRef  # noqa: E402
 from promoter.registry.client import Deadline, RegistryClient  # noqa: E402
 from promoter.registry.credentials import find_credentials  # noqa: E402
 from promoter.registry.endpoint import endpoint_for  # noqa: E402

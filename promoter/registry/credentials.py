@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from promoter.image import DOCKER_HUB
+from promoter.model.image import DOCKER_HUB
 from promoter.registry.errors import CredentialsError
 from promoter.registry.settings import RegistrySettings, normalize_registry
 
@@ -78,7 +78,7 @@ def _from_docker_config(registry: str, path: Path, shown: str, lookup: Lookup) -
         raise CredentialsError(registry, f"{shown} is not valid JSON: fix or remove it (docker login rewrites it)") from None
     if not isinstance(data, dict):
         raise CredentialsError(registry, f"{shown} is not a JSON object")
-    auths = data.get("auths") if isinstance(data.get("auths"), dict) else {}
+    auths = data["auths"] if isinstance(data.get("auths"), dict) else {}
     for key, entry in auths.items():
         if _docker_host(str(key)) != registry or not isinstance(entry, dict):
             continue
@@ -96,7 +96,7 @@ def _from_docker_config(registry: str, path: Path, shown: str, lookup: Lookup) -
             return Credentials(username, password, where)
         if entry.get("identitytoken"):
             lookup.notes.append(f"{where} holds an identity token (OAuth refresh token), which promoter does not use")
-    helpers = data.get("credHelpers") if isinstance(data.get("credHelpers"), dict) else {}
+    helpers = data["credHelpers"] if isinstance(data.get("credHelpers"), dict) else {}
     for key, helper in helpers.items():
         if _docker_host(str(key)) == registry:
             lookup.notes.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from promoter.image import DOCKER_HUB, ImageRef
+from promoter.model.image import DOCKER_HUB, ImageRef
 from promoter.registry.settings import RegistrySettings, normalize_registry
 
 # docker.io is a name, not a host: the API is served by registry-1.docker.io.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from promoter.errors import ToolError
+from promoter.model.errors import ToolError
 
 
 class RegistryError(ToolError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from promoter.image import DOCKER_HUB, DOCKER_HUB_ALIASES
+from promoter.model.image import DOCKER_HUB, DOCKER_HUB_ALIASES
 
 
 def normalize_registry(host: str) -> str:

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from promoter.image import ImageRef
+from promoter.model.image import ImageRef
 from promoter.registry.client import RegistryClient
 from promoter.registry.errors import Unreadable
 from promoter.registry.manifest import CREATED, ImageFacts, Manifest, Platform, bounded_labels
@@ -49,7 +49,7 @@ def verify_image(client: RegistryClient, image: ImageRef, platforms: list[Platfo
     tag_head = client.head_manifest(tag) if tag else None
     tag_manifest: Manifest | None = None
     tag_digest: str | None = None
-    if tag_head is not None:
+    if tag and tag_head is not None:
         tag_digest = tag_head.digest
         if not tag_digest:  # a registry that leaves Docker-Content-Digest out: hash the manifest ourselves
             tag_manifest = client.get_manifest(tag)
@@ -159,7 +159,7 @@ def _describe(client: RegistryClient, manifest: Manifest, facts: ImageFacts, wan
         if not manifest.is_index:
             own = Platform.from_json(config)
             available = [own] if own else []
-    inner = config.get("config") if isinstance(config.get("config"), dict) else {}
+    inner = config["config"] if isinstance(config.get("config"), dict) else {}
     facts.platforms = [str(p) for p in available]
     facts.labels = bounded_labels(inner.get("Labels"))
     facts.annotations = bounded_labels(annotations)

@@ -97,9 +97,8 @@ class RegistryServer:
             }
             path = self.root / "config.yml"
             path.write_text(json.dumps(config))  # JSON is YAML
-            log = open(self.root / "registry.log", "ab")
-            self.proc = subprocess.Popen([binary, "serve", str(path)], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-            log.close()
+            with open(self.root / "registry.log", "ab") as log:
+                self.proc = subprocess.Popen([binary, "serve", str(path)], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
             if self._wait_up():
                 return self
             self.stop()
@@ -152,7 +151,7 @@ class SigningKey:
 
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "promoter test token signer")])
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         cert = (
             x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from promoter.errors import ConfigError
-from promoter.image import ImageRef
+from promoter.model.errors import ConfigError
+from promoter.model.image import ImageRef
 from promoter.registry.auth import may_send_credentials, parse_challenge
 from promoter.registry.client import Deadline, retry_after
 from promoter.registry.credentials import Credentials, find_credentials
@@ -213,7 +213,7 @@ REGISTRIES"""
     ],
 )
 def test_bad_gate_and_registry_config_is_refused_with_file_and_line(tmp_path: Path, platform: str, offline: str, registries: str, message: str):
-    from promoter.config import load_config
+    from promoter.config.loader import load_config
 
     repo = make_repo(tmp_path / "r", {".promoter.yaml": CONFIG.replace("PLATFORM", platform).replace("OFFLINE", offline)
                                       .replace("REGISTRIES", registries)})
@@ -223,8 +223,8 @@ def test_bad_gate_and_registry_config_is_refused_with_file_and_line(tmp_path: Pa
 
 
 def test_the_gate_config_validator_names_the_bad_entry(tmp_path: Path):
-    from promoter.config import load_config
-    from promoter.gates import validate_gate_config
+    from promoter.config.loader import load_config
+    from promoter.gates.engine import validate_gate_config
 
     repo = make_repo(tmp_path / "r", {".promoter.yaml": CONFIG.replace("PLATFORM", "linux/arm64").replace("OFFLINE", "allow")
                                       .replace("REGISTRIES", "")})
