@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,6 +64,33 @@ def registry_gate_off(config_text: str) -> str:
     for env in data["environments"]:
         env["gates"] = {**(env.get("gates") or {}), "image_exists": False}
     return yaml.safe_dump(data, sort_keys=False)
+
+
+_LOOPBACK = ("localhost", "127.", "::1")
+_outside_lookups: list[str] = []
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_only(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+    # The suite runs where the network may or may not answer; a test that looks up a real host
+    # (ghcr.io through the registry gate, say) would pass or fail by machine. It fails here instead.
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    if host is not None and not name.startswith(_LOOPBACK):
+        _outside_lookups.append(name)
+        raise socket.gaierror(socket.EAI_NONAME, f"tests reach no network: lookup of {name} refused")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _loopback_only
+
+
+@pytest.fixture(autouse=True)
+def _no_network():
+    """Every test stays on this machine: a lookup of any other host fails the test that made it."""
+    _outside_lookups.clear()
+    yield
+    if _outside_lookups:
+        pytest.fail(f"the test tried to reach the network: {', '.join(sorted(set(_outside_lookups)))}", pytrace=False)
 
 
 @dataclass
