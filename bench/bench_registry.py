@@ -77,7 +77,21 @@ def bump(repo: Path, image: str, gates: str) -> float:
     cfg = repo / ".promoter.yaml"
     lines = cfg.read_text().splitlines(keepends=True)
     cfg.write_text("".join(f"    gates: {gates}\n" if line.startswith("    gates:") else line for line in lines))
-    cmd = [sys.executable, "-m", "promoter", "bump", "--repo", str(repo), "--app", "api", "--env", "dev", "--image", image, "--dry-run"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "promoter",
+        "bump",
+        "--repo",
+        str(repo),
+        "--app",
+        "api",
+        "--env",
+        "dev",
+        "--image",
+        image,
+        "--dry-run",
+    ]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "BENCH_PW": PASSWORD}, check=False)
     wall = time.perf_counter() - start
@@ -96,16 +110,31 @@ def main() -> None:
     tokens = TokenServer(signer, {USER: PASSWORD}).start()
     (tmp / "basic").mkdir()
     (tmp / "token").mkdir()
-    basic = RegistryServer(tmp / "basic", auth={"htpasswd": {"realm": "bench", "path": str(htpasswd(tmp / "htpasswd", {USER: PASSWORD}))}})
-    token = RegistryServer(tmp / "token", auth={"token": {"realm": tokens.realm, "service": SERVICE, "issuer": ISSUER,
-                                                          "rootcertbundle": str(tmp / "signer.pem")}})
+    basic = RegistryServer(
+        tmp / "basic", auth={"htpasswd": {"realm": "bench", "path": str(htpasswd(tmp / "htpasswd", {USER: PASSWORD}))}}
+    )
+    token = RegistryServer(
+        tmp / "token",
+        auth={
+            "token": {
+                "realm": tokens.realm,
+                "service": SERVICE,
+                "issuer": ISSUER,
+                "rootcertbundle": str(tmp / "signer.pem"),
+            }
+        },
+    )
     try:
         basic.start()
         token.start()
         rows = []
-        for name, server, pusher in (("basic", basic, Pusher(basic.url, basic=(USER, PASSWORD))),
-                                     ("token", token, Pusher(token.url, tokens=tokens, user=USER))):
-            pushed = pusher.index("acme/api", "1.0.0", PLATFORMS, labels={"org.opencontainers.image.revision": "a" * 40})
+        for name, server, pusher in (
+            ("basic", basic, Pusher(basic.url, basic=(USER, PASSWORD))),
+            ("token", token, Pusher(token.url, tokens=tokens, user=USER)),
+        ):
+            pushed = pusher.index(
+                "acme/api", "1.0.0", PLATFORMS, labels={"org.opencontainers.image.revision": "a" * 40}
+            )
             image = f"{server.host}/acme/api:1.0.0@{pushed.digest}"
             runs = [verify_once(server.host, image) for _ in range(args.repeat)]
             if name == "basic":
@@ -115,7 +144,15 @@ def main() -> None:
                 auth = {"Authorization": "Bearer " + tokens.sign(USER, access)}
             heads = [bare_head(f"{server.url}/v2/acme/api/manifests/{pushed.digest}", auth) for _ in range(args.repeat)]
             verify = [w for w, _ in runs]
-            rows.append((name, median_ms(verify), runs[0][1], median_ms(heads), statistics.median(verify) / statistics.median(heads)))
+            rows.append(
+                (
+                    name,
+                    median_ms(verify),
+                    runs[0][1],
+                    median_ms(heads),
+                    statistics.median(verify) / statistics.median(heads),
+                )
+            )
             if name == "token":
                 repo = tmp / "gitops"
                 (repo / "apps/api/dev").mkdir(parents=True)
@@ -124,16 +161,35 @@ def main() -> None:
                     f"apps:\n  api:\n    image: {server.host}/acme/api\n    path: apps/{{app}}/{{env}}\n"
                     f"registries:\n  {server.host}:\n    username: {USER}\n    password_env: BENCH_PW\n"
                 )
-                (repo / "apps/api/dev/kustomization.yaml").write_text(f"images:\n  - name: {server.host}/acme/api\n    newTag: \"0.9\"\n")
+                (repo / "apps/api/dev/kustomization.yaml").write_text(
+                    f'images:\n  - name: {server.host}/acme/api\n    newTag: "0.9"\n'
+                )
                 subprocess.run(["git", "init", "-q", str(repo)], check=True)
-                subprocess.run(["git", "-C", str(repo), "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q", "--allow-empty",
-                                "-m", "init"], check=True)
+                subprocess.run(
+                    [
+                        "git",
+                        "-C",
+                        str(repo),
+                        "-c",
+                        "user.name=b",
+                        "-c",
+                        "user.email=b@b",
+                        "commit",
+                        "-q",
+                        "--allow-empty",
+                        "-m",
+                        "init",
+                    ],
+                    check=True,
+                )
                 bumps: dict[str, list[float]] = {k: [] for k in GATE_SETS}
                 for _ in range(max(3, args.repeat // 2)):  # interleaved: the machine's drift hits all three alike
                     for k, v in GATE_SETS.items():
                         bumps[k].append(bump(repo, image, v))
-        print(f"registry: docker-registry ({subprocess.run(['docker-registry', '--version'], capture_output=True, text=True).stdout.strip()}), "
-              f"{args.repeat} runs each, medians")
+        print(
+            f"registry: docker-registry ({subprocess.run(['docker-registry', '--version'], capture_output=True, text=True).stdout.strip()}), "
+            f"{args.repeat} runs each, medians"
+        )
         print("| auth | one verification (fresh client) | HTTP requests | bare HEAD (anchor) | ratio |")
         print("|---|---|---|---|---|")
         for name, v, n, h, ratio in rows:

@@ -76,7 +76,9 @@ def _validate(data: dict[str, Any], root: Any, rel: str) -> None:
     elif "propertyNames" in err.relative_schema_path and isinstance(err.instance, str):
         # A bad key: point at the key's own line, and say what keys look like.
         path.append(err.instance)
-        msg = f"key {err.instance!r} " + (err.schema.get("description") or f"does not match {err.schema.get('pattern')}")
+        msg = f"key {err.instance!r} " + (
+            err.schema.get("description") or f"does not match {err.schema.get('pattern')}"
+        )
     else:
         msg = err.message
     line = line_of_path(root, path)
@@ -140,4 +142,6 @@ def _check_template(template: str, where: str) -> None:
     try:
         template.format(app="a", env="e")
     except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(f"{where}: bad path template {template!r} (placeholders are {{app}} and {{env}}): {exc}") from None
+        raise ConfigError(
+            f"{where}: bad path template {template!r} (placeholders are {{app}} and {{env}}): {exc}"
+        ) from None

@@ -99,7 +99,9 @@ def _error_code(body: bytes) -> str | None:
 
 
 class RegistryClient:
-    def __init__(self, endpoint: Endpoint, lookup: Lookup, deadline: Deadline, session: requests.Session | None = None) -> None:
+    def __init__(
+        self, endpoint: Endpoint, lookup: Lookup, deadline: Deadline, session: requests.Session | None = None
+    ) -> None:
         self.endpoint = endpoint
         self.lookup = lookup
         self.deadline = deadline
@@ -118,7 +120,9 @@ class RegistryClient:
     # ---- the calls ---------------------------------------------------------------------------
     def head_manifest(self, reference: str) -> ManifestHead | None:
         """HEAD /v2/<name>/manifests/<reference>; None when the registry says it does not exist."""
-        resp = self._send("HEAD", self.endpoint.url(f"manifests/{reference}"), {"Accept": ACCEPT}, f"manifest {reference}")
+        resp = self._send(
+            "HEAD", self.endpoint.url(f"manifests/{reference}"), {"Accept": ACCEPT}, f"manifest {reference}"
+        )
         resp.close()
         if resp.status_code == 404:
             return None
@@ -132,7 +136,9 @@ class RegistryClient:
 
     def get_manifest(self, reference: str) -> Manifest | None:
         """GET the manifest or index; checked against `reference` when it is a digest. None on 404."""
-        resp = self._send("GET", self.endpoint.url(f"manifests/{reference}"), {"Accept": ACCEPT}, f"manifest {reference}")
+        resp = self._send(
+            "GET", self.endpoint.url(f"manifests/{reference}"), {"Accept": ACCEPT}, f"manifest {reference}"
+        )
         if resp.status_code == 404:
             resp.close()
             return None
@@ -140,7 +146,9 @@ class RegistryClient:
         body = self._read(resp, MAX_MANIFEST_BYTES, f"manifest {reference}")
         digest = self._digest_of(body, reference, resp.headers.get("Docker-Content-Digest"), f"manifest {reference}")
         try:
-            return Manifest.parse(digest, resp.headers.get("Content-Type"), body, f"{self.endpoint}: manifest {reference}")
+            return Manifest.parse(
+                digest, resp.headers.get("Content-Type"), body, f"{self.endpoint}: manifest {reference}"
+            )
         except ValueError as exc:
             raise Unreadable(self.endpoint.registry, str(exc)) from None
 
@@ -168,18 +176,25 @@ class RegistryClient:
         if 200 <= resp.status_code < 300:
             return
         code = _error_code(self._read(resp, 65536, what)) if resp.request.method != "HEAD" else None
-        raise self._fail(Unreadable, f"{self.endpoint.registry} answered {what} in {self.endpoint.repository} with HTTP {resp.status_code}"
-                         + (f" ({code})" if code else ""))
+        raise self._fail(
+            Unreadable,
+            f"{self.endpoint.registry} answered {what} in {self.endpoint.repository} with HTTP {resp.status_code}"
+            + (f" ({code})" if code else ""),
+        )
 
     def _read(self, resp: requests.Response, cap: int, what: str) -> bytes:
         try:
             body = resp.raw.read(cap + 1, decode_content=True)
         except (requests.RequestException, OSError) as exc:
-            raise self._fail(Unreachable, f"{self.endpoint.registry} stopped answering while sending {what}: {type(exc).__name__}") from None
+            raise self._fail(
+                Unreachable, f"{self.endpoint.registry} stopped answering while sending {what}: {type(exc).__name__}"
+            ) from None
         finally:
             resp.close()
         if len(body) > cap:
-            raise self._fail(Unreadable, f"{self.endpoint.registry} sent more than {cap // 1024} KiB for {what}: not read")
+            raise self._fail(
+                Unreadable, f"{self.endpoint.registry} sent more than {cap // 1024} KiB for {what}: not read"
+            )
         return body
 
     def _digest_of(self, body: bytes, reference: str, header: str | None, what: str) -> str:
@@ -189,34 +204,51 @@ class RegistryClient:
             algo = "sha256"
         actual = f"{algo}:{hashlib.new(algo, body).hexdigest()}"
         if ":" in reference and actual != reference:
-            raise self._fail(Unreadable, f"{self.endpoint.registry} sent a {what} whose content hashes to {actual}, not {reference}")
+            raise self._fail(
+                Unreadable, f"{self.endpoint.registry} sent a {what} whose content hashes to {actual}, not {reference}"
+            )
         if header and ":" not in reference and header.split(":", 1)[0] == algo and header != actual:
-            raise self._fail(Unreadable, f"{self.endpoint.registry} sent {what} with Docker-Content-Digest {header} but content {actual}")
+            raise self._fail(
+                Unreadable,
+                f"{self.endpoint.registry} sent {what} with Docker-Content-Digest {header} but content {actual}",
+            )
         return actual
 
-    def _send(self, method: str, url: str, headers: dict[str, str], what: str, *, redirects: bool = False) -> requests.Response:
+    def _send(
+        self, method: str, url: str, headers: dict[str, str], what: str, *, redirects: bool = False
+    ) -> requests.Response:
         """One logical request: authenticate on 401, wait out 429 within the deadline, retry 5xx and dropped connections."""
         tried_auth = False
         failures = 0
         while True:
             if self.deadline.remaining() <= 0:
-                raise self._fail(Unreachable, f"{self.endpoint.registry} did not answer {what} within {self.deadline.seconds:g}s")
+                raise self._fail(
+                    Unreachable, f"{self.endpoint.registry} did not answer {what} within {self.deadline.seconds:g}s"
+                )
             sent = dict(headers, **{"User-Agent": USER_AGENT})
             if self.authorization:
                 sent["Authorization"] = self.authorization
             try:
                 self.requests_made += 1
-                resp = self.session.request(method, url, headers=sent, timeout=self.deadline.timeout(),
-                                            allow_redirects=redirects, stream=True)
+                resp = self.session.request(
+                    method, url, headers=sent, timeout=self.deadline.timeout(), allow_redirects=redirects, stream=True
+                )
             except requests.Timeout:
-                raise self._fail(Unreachable, f"{self.endpoint.registry} did not answer {what} in time ({self.endpoint.base_url})") from None
+                raise self._fail(
+                    Unreachable, f"{self.endpoint.registry} did not answer {what} in time ({self.endpoint.base_url})"
+                ) from None
             except requests.ConnectionError as exc:
                 failures += 1
                 if failures < 2 and self.deadline.wait(0.5):
                     continue
-                raise self._fail(Unreachable, f"cannot reach registry {self.endpoint.registry} at {self.endpoint.base_url}: {_reason(exc)}") from None
+                raise self._fail(
+                    Unreachable,
+                    f"cannot reach registry {self.endpoint.registry} at {self.endpoint.base_url}: {_reason(exc)}",
+                ) from None
             except requests.RequestException as exc:
-                raise self._fail(Unreachable, f"cannot talk to registry {self.endpoint.registry}: {type(exc).__name__}") from None
+                raise self._fail(
+                    Unreachable, f"cannot talk to registry {self.endpoint.registry}: {type(exc).__name__}"
+                ) from None
             status = resp.status_code
             if status == 401:
                 challenge = parse_challenge(resp.headers.get("WWW-Authenticate"))
@@ -252,7 +284,9 @@ class RegistryClient:
                 failures += 1
                 if failures < 3 and self.deadline.wait(0.5 * failures):
                     continue
-                raise self._fail(Unreachable, f"registry {self.endpoint.registry} failed {what} with HTTP {status} {failures} times")
+                raise self._fail(
+                    Unreachable, f"registry {self.endpoint.registry} failed {what} with HTTP {status} {failures} times"
+                )
             return resp
 
     def _who(self) -> str:
@@ -262,8 +296,11 @@ class RegistryClient:
     def _refused(self, what: str) -> RegistryError:
         c = self.lookup.credentials
         if c is not None:
-            return self._fail(Unauthorized, f"{self.endpoint.registry} refused the login of user {c.username} (from {c.source}) for {what} in {self.endpoint.repository}",
-                              hint="check that the password or token is current and may pull this repository")
+            return self._fail(
+                Unauthorized,
+                f"{self.endpoint.registry} refused the login of user {c.username} (from {c.source}) for {what} in {self.endpoint.repository}",
+                hint="check that the password or token is current and may pull this repository",
+            )
         return self._needs_login(what)
 
     def _needs_login(self, what: str) -> RegistryError:
@@ -272,19 +309,25 @@ class RegistryClient:
         return self._fail(
             Unauthorized,
             f"{self.endpoint.registry} needs a login to read {self.endpoint.repository} ({what}) and promoter found none (looked at: {looked})",
-            hint=(notes + "; " if notes else "") + f"log in with `docker login {self.endpoint.registry}` or set registries.{self.endpoint.registry}.password_env",
+            hint=(notes + "; " if notes else "")
+            + f"log in with `docker login {self.endpoint.registry}` or set registries.{self.endpoint.registry}.password_env",
         )
 
     def _answer(self, challenge: Challenge | None, what: str) -> str:
         """The Authorization header that answers the registry's challenge."""
         creds = self.lookup.credentials
         if challenge is None or challenge.scheme not in ("bearer", "basic"):
-            raise self._fail(Unreadable, f"{self.endpoint.registry} answered 401 for {what} without a Bearer or Basic challenge")
+            raise self._fail(
+                Unreadable, f"{self.endpoint.registry} answered 401 for {what} without a Bearer or Basic challenge"
+            )
         if challenge.scheme == "basic":
             if creds is None:
                 raise self._needs_login(what)
             if not may_send_credentials(self.endpoint.base_url):
-                raise self._fail(Unauthorized, f"{self.endpoint.registry} asks for a password over plain HTTP; promoter sends logins only over HTTPS or to loopback")
+                raise self._fail(
+                    Unauthorized,
+                    f"{self.endpoint.registry} asks for a password over plain HTTP; promoter sends logins only over HTTPS or to loopback",
+                )
             return basic_header(creds)
         return "Bearer " + self._token(challenge, what)
 
@@ -299,23 +342,40 @@ class RegistryClient:
         creds = self.lookup.credentials
         if creds is not None:
             if not may_send_credentials(realm):
-                raise self._fail(Unauthorized, f"the token service of {self.endpoint.registry} is plain HTTP ({realm.split('?')[0]}); promoter sends logins only over HTTPS or to loopback")
+                raise self._fail(
+                    Unauthorized,
+                    f"the token service of {self.endpoint.registry} is plain HTTP ({realm.split('?')[0]}); promoter sends logins only over HTTPS or to loopback",
+                )
             headers["Authorization"] = basic_header(creds)
         try:
             self.requests_made += 1
-            resp = self.session.get(realm, params=params, headers=headers, timeout=self.deadline.timeout(), stream=True, allow_redirects=False)
+            resp = self.session.get(
+                realm,
+                params=params,
+                headers=headers,
+                timeout=self.deadline.timeout(),
+                stream=True,
+                allow_redirects=False,
+            )
         except requests.RequestException as exc:
-            raise self._fail(Unreachable, f"cannot reach the token service of {self.endpoint.registry} ({realm.split('?')[0]}): {_reason(exc)}") from None
+            raise self._fail(
+                Unreachable,
+                f"cannot reach the token service of {self.endpoint.registry} ({realm.split('?')[0]}): {_reason(exc)}",
+            ) from None
         if resp.status_code in (401, 403):
             resp.close()
             raise self._refused(what) if creds is not None else self._needs_login(what)
         if resp.status_code == 429:
             resp.close()
-            raise self._fail(RateLimited, f"the token service of {self.endpoint.registry} rate-limited promoter (HTTP 429)")
+            raise self._fail(
+                RateLimited, f"the token service of {self.endpoint.registry} rate-limited promoter (HTTP 429)"
+            )
         if resp.status_code != 200:
             resp.close()
-            raise self._fail(Unreachable if resp.status_code >= 500 else Unreadable,
-                             f"the token service of {self.endpoint.registry} answered HTTP {resp.status_code}")
+            raise self._fail(
+                Unreachable if resp.status_code >= 500 else Unreadable,
+                f"the token service of {self.endpoint.registry} answered HTTP {resp.status_code}",
+            )
         body = self._read(resp, MAX_TOKEN_BYTES, "a token")
         try:
             data = json.loads(body)
@@ -344,4 +404,3 @@ def _reason(exc: Exception) -> str:
         if needle in text:
             return reason
     return type(exc).__name__
-

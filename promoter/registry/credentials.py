@@ -70,12 +70,16 @@ def _from_docker_config(registry: str, path: Path, shown: str, lookup: Lookup) -
         if not path.is_file():
             return None
         if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise CredentialsError(registry, f"{shown} is larger than {MAX_CONFIG_BYTES // 1024} KiB: not a Docker config")
+            raise CredentialsError(
+                registry, f"{shown} is larger than {MAX_CONFIG_BYTES // 1024} KiB: not a Docker config"
+            )
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise CredentialsError(registry, f"cannot read {shown}: {exc.strerror or exc}") from None
     except (ValueError, UnicodeDecodeError):
-        raise CredentialsError(registry, f"{shown} is not valid JSON: fix or remove it (docker login rewrites it)") from None
+        raise CredentialsError(
+            registry, f"{shown} is not valid JSON: fix or remove it (docker login rewrites it)"
+        ) from None
     if not isinstance(data, dict):
         raise CredentialsError(registry, f"{shown} is not a JSON object")
     auths = data["auths"] if isinstance(data.get("auths"), dict) else {}
@@ -127,14 +131,16 @@ def find_credentials(
         password = environ.get(settings.password_env)
         if not password:
             raise CredentialsError(
-                registry, f"{key}.password_env names {settings.password_env}, which is not set (or empty) in this environment"
+                registry,
+                f"{key}.password_env names {settings.password_env}, which is not set (or empty) in this environment",
             )
         username = settings.username
         if settings.username_env:
             username = environ.get(settings.username_env)
             if not username:
                 raise CredentialsError(
-                    registry, f"{key}.username_env names {settings.username_env}, which is not set (or empty) in this environment"
+                    registry,
+                    f"{key}.username_env names {settings.username_env}, which is not set (or empty) in this environment",
                 )
         lookup.credentials = Credentials(username or "promoter", password, f"{key} ({settings.password_env})")
         return lookup
@@ -154,8 +160,14 @@ def find_credentials(
     ci_registry = environ.get("CI_REGISTRY")
     if ci_registry:
         lookup.looked.append(f"CI_REGISTRY_USER/CI_REGISTRY_PASSWORD (for CI_REGISTRY={ci_registry})")
-        if normalize_registry(ci_registry) == registry and environ.get("CI_REGISTRY_USER") and environ.get("CI_REGISTRY_PASSWORD"):
-            lookup.credentials = Credentials(environ["CI_REGISTRY_USER"], environ["CI_REGISTRY_PASSWORD"], "CI_REGISTRY_USER/CI_REGISTRY_PASSWORD")
+        if (
+            normalize_registry(ci_registry) == registry
+            and environ.get("CI_REGISTRY_USER")
+            and environ.get("CI_REGISTRY_PASSWORD")
+        ):
+            lookup.credentials = Credentials(
+                environ["CI_REGISTRY_USER"], environ["CI_REGISTRY_PASSWORD"], "CI_REGISTRY_USER/CI_REGISTRY_PASSWORD"
+            )
             return lookup
     if registry == DOCKER_HUB:
         lookup.notes.append("Docker Hub allows fewer anonymous pulls than logged-in ones")

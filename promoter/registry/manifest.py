@@ -11,7 +11,10 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_SCHEMA1 = ("application/vnd.docker.distribution.manifest.v1+json", "application/vnd.docker.distribution.manifest.v1+prettyjws")
+DOCKER_SCHEMA1 = (
+    "application/vnd.docker.distribution.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+)
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
 IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 # Every manifest kind promoter reads; without it registries fall back to Docker schema 1 or
@@ -41,12 +44,18 @@ class Platform:
     def parse(cls, text: str) -> Platform:
         m = _PLATFORM_RE.match(text or "")
         if not m:
-            raise ValueError(f"{text!r} is not a platform os/arch[/variant] (e.g. linux/amd64, linux/arm64, linux/arm/v7)")
+            raise ValueError(
+                f"{text!r} is not a platform os/arch[/variant] (e.g. linux/amd64, linux/arm64, linux/arm/v7)"
+            )
         return cls(m.group(1), m.group(2), m.group(3))
 
     @classmethod
     def from_json(cls, data: Any) -> Platform | None:
-        if not isinstance(data, dict) or not isinstance(data.get("os"), str) or not isinstance(data.get("architecture"), str):
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("os"), str)
+            or not isinstance(data.get("architecture"), str)
+        ):
             return None
         variant = data.get("variant")
         return cls(data["os"], data["architecture"], variant if isinstance(variant, str) and variant else None)
@@ -107,7 +116,9 @@ class Manifest:
         if not media and isinstance(data.get("config"), dict):
             media = OCI_MANIFEST
         if data.get("schemaVersion") == 1 or media in DOCKER_SCHEMA1:
-            raise ValueError(f"{where} is a Docker schema 1 manifest (deprecated, no digest-stable content); push it again with a current client")
+            raise ValueError(
+                f"{where} is a Docker schema 1 manifest (deprecated, no digest-stable content); push it again with a current client"
+            )
         if media not in INDEX_TYPES | IMAGE_TYPES:
             raise ValueError(f"{where} has media type {media!r}, not an image manifest or index")
         return cls(digest, media, data)
@@ -125,7 +136,14 @@ class Manifest:
         out = []
         for m in self.data.get("manifests") or []:
             if isinstance(m, dict) and isinstance(m.get("digest"), str):
-                out.append(Descriptor(m["digest"], str(m.get("mediaType") or ""), Platform.from_json(m.get("platform")), _strings(m.get("annotations"))))
+                out.append(
+                    Descriptor(
+                        m["digest"],
+                        str(m.get("mediaType") or ""),
+                        Platform.from_json(m.get("platform")),
+                        _strings(m.get("annotations")),
+                    )
+                )
         return out
 
     @property

@@ -54,57 +54,82 @@ def verify_image(client: RegistryClient, image: ImageRef, platforms: list[Platfo
         if not tag_digest:  # a registry that leaves Docker-Content-Digest out: hash the manifest ourselves
             tag_manifest = client.get_manifest(tag)
             tag_digest = tag_manifest.digest if tag_manifest else None
-    evidence.update(digest_found=digest_head is not None if digest else None, tag_found=tag_head is not None if tag else None,
-                    tag_digest=tag_digest)
+    evidence.update(
+        digest_found=digest_head is not None if digest else None,
+        tag_found=tag_head is not None if tag else None,
+        tag_digest=tag_digest,
+    )
 
     if digest and digest_head is None:
         if tag and tag_head is None:
-            return Verification(problem=Problem(
-                "both",
-                f"neither tag {tag} nor digest {_short(digest)} exists in {where}: was the image pushed to another repository, or not at all?",
-                f"push the image, or promote the reference your build printed (`docker buildx imagetools inspect {image.name}:{tag}`)",
-                evidence,
-            ))
+            return Verification(
+                problem=Problem(
+                    "both",
+                    f"neither tag {tag} nor digest {_short(digest)} exists in {where}: was the image pushed to another repository, or not at all?",
+                    f"push the image, or promote the reference your build printed (`docker buildx imagetools inspect {image.name}:{tag}`)",
+                    evidence,
+                )
+            )
         also = f"; tag {tag} names {_short(tag_digest)}" if tag else ""
-        return Verification(problem=Problem(
-            "digest",
-            f"digest {_short(digest)} is not in {where}{also}: the digest is wrong (from another build or repository, "
-            "or deleted/garbage-collected since)",
-            f"promote the digest the build pushed ({image.name}:{tag}@{tag_digest} if the tag is right)" if tag and tag_digest
-            else f"promote a digest that exists in {where}; `crane digest {image.name}:TAG` prints one",
-            evidence,
-        ))
+        return Verification(
+            problem=Problem(
+                "digest",
+                f"digest {_short(digest)} is not in {where}{also}: the digest is wrong (from another build or repository, "
+                "or deleted/garbage-collected since)",
+                f"promote the digest the build pushed ({image.name}:{tag}@{tag_digest} if the tag is right)"
+                if tag and tag_digest
+                else f"promote a digest that exists in {where}; `crane digest {image.name}:TAG` prints one",
+                evidence,
+            )
+        )
     if tag and tag_head is None:
         if digest:
-            return Verification(problem=Problem(
+            return Verification(
+                problem=Problem(
+                    "tag",
+                    f"tag {tag} does not exist in {where}, but digest {_short(digest)} does: the tag is wrong",
+                    f"promote by digest alone ({image.name}@{digest}) or push the tag: `crane tag {image.name}@{digest} {tag}`",
+                    evidence,
+                )
+            )
+        return Verification(
+            problem=Problem(
                 "tag",
-                f"tag {tag} does not exist in {where}, but digest {_short(digest)} does: the tag is wrong",
-                f"promote by digest alone ({image.name}@{digest}) or push the tag: `crane tag {image.name}@{digest} {tag}`",
+                f"tag {tag} does not exist in {where}",
+                f"push {image.name}:{tag} first, or fix the tag",
                 evidence,
-            ))
-        return Verification(problem=Problem(
-            "tag", f"tag {tag} does not exist in {where}", f"push {image.name}:{tag} first, or fix the tag", evidence,
-        ))
+            )
+        )
 
     subject = digest or tag_digest
     assert subject is not None
     if digest and tag and tag_digest and tag_digest != digest:
         tag_manifest = tag_manifest or client.get_manifest(tag_digest)
-        if tag_manifest is None or not (tag_manifest.is_index and any(c.digest == digest for c in tag_manifest.children)):
-            return Verification(problem=Problem(
-                "tag",
-                f"tag {tag} in {where} names {_short(tag_digest)}, not {_short(digest)}: the tag was moved to other bytes "
-                "(re-pushed) or the digest is from another build; the digest exists",
-                f"promote by digest alone ({image.name}@{digest}), or promote what {tag} names now ({image.name}:{tag}@{tag_digest}) "
-                "after checking it is the build you mean",
-                evidence,
-            ))
+        if tag_manifest is None or not (
+            tag_manifest.is_index and any(c.digest == digest for c in tag_manifest.children)
+        ):
+            return Verification(
+                problem=Problem(
+                    "tag",
+                    f"tag {tag} in {where} names {_short(tag_digest)}, not {_short(digest)}: the tag was moved to other bytes "
+                    "(re-pushed) or the digest is from another build; the digest exists",
+                    f"promote by digest alone ({image.name}@{digest}), or promote what {tag} names now ({image.name}:{tag}@{tag_digest}) "
+                    "after checking it is the build you mean",
+                    evidence,
+                )
+            )
 
     manifest = client.get_manifest(subject)
     if manifest is None:  # deleted between the HEAD and the GET
-        raise Unreadable(ep.registry, f"{where}: manifest {_short(subject)} disappeared while it was being read; run again")
+        raise Unreadable(
+            ep.registry, f"{where}: manifest {_short(subject)} disappeared while it was being read; run again"
+        )
     facts = ImageFacts(
-        registry=ep.registry, repository=ep.repository, digest=subject, media_type=manifest.media_type, tag=tag,
+        registry=ep.registry,
+        repository=ep.repository,
+        digest=subject,
+        media_type=manifest.media_type,
+        tag=tag,
         tag_digest=tag_digest if digest and tag_digest != digest else None,
     )
     return _describe(client, manifest, facts, platforms, evidence, where)
@@ -120,8 +145,14 @@ def _pick(manifest: Manifest, wanted: list[Platform]) -> str | None:
     return images[0].digest if images else None
 
 
-def _describe(client: RegistryClient, manifest: Manifest, facts: ImageFacts, wanted: list[Platform],
-              evidence: dict[str, Any], where: str) -> Verification:
+def _describe(
+    client: RegistryClient,
+    manifest: Manifest,
+    facts: ImageFacts,
+    wanted: list[Platform],
+    evidence: dict[str, Any],
+    where: str,
+) -> Verification:
     image_manifest: Manifest | None = manifest
     annotations = dict(manifest.annotations)
     available: list[Platform] = []
@@ -130,13 +161,15 @@ def _describe(client: RegistryClient, manifest: Manifest, facts: ImageFacts, wan
         child = _pick(manifest, wanted)
         image_manifest = client.get_manifest(child) if child else None
         if child and image_manifest is None:
-            return Verification(problem=Problem(
-                "content",
-                f"index {_short(manifest.digest)} in {where} lists manifest {_short(child)}, which the registry does not have: "
-                "the image cannot be pulled",
-                "push the image again (all platforms) and promote the new digest",
-                {**evidence, "missing_manifest": child},
-            ))
+            return Verification(
+                problem=Problem(
+                    "content",
+                    f"index {_short(manifest.digest)} in {where} lists manifest {_short(child)}, which the registry does not have: "
+                    "the image cannot be pulled",
+                    "push the image again (all platforms) and promote the new digest",
+                    {**evidence, "missing_manifest": child},
+                )
+            )
         if image_manifest is not None:
             annotations = {**image_manifest.annotations, **annotations}
     config: dict[str, Any] = {}
@@ -144,17 +177,21 @@ def _describe(client: RegistryClient, manifest: Manifest, facts: ImageFacts, wan
         cfg_digest = image_manifest.config_digest
         blob = client.get_blob(cfg_digest) if cfg_digest else None
         if blob is None:
-            return Verification(problem=Problem(
-                "content",
-                f"manifest {_short(image_manifest.digest)} in {where} has no config blob in the registry "
-                f"({_short(cfg_digest)}): the image cannot be pulled",
-                "push the image again and promote the new digest",
-                {**evidence, "missing_blob": cfg_digest},
-            ))
+            return Verification(
+                problem=Problem(
+                    "content",
+                    f"manifest {_short(image_manifest.digest)} in {where} has no config blob in the registry "
+                    f"({_short(cfg_digest)}): the image cannot be pulled",
+                    "push the image again and promote the new digest",
+                    {**evidence, "missing_blob": cfg_digest},
+                )
+            )
         try:
             loaded = json.loads(blob)
         except ValueError:
-            raise Unreadable(facts.registry, f"{where}: the config of {_short(image_manifest.digest)} is not JSON") from None
+            raise Unreadable(
+                facts.registry, f"{where}: the config of {_short(image_manifest.digest)} is not JSON"
+            ) from None
         config = loaded if isinstance(loaded, dict) else {}
         if not manifest.is_index:
             own = Platform.from_json(config)
@@ -170,13 +207,20 @@ def _describe(client: RegistryClient, manifest: Manifest, facts: ImageFacts, wan
     if missing:
         have = ", ".join(facts.platforms) or "no platform"
         kind = "an index" if manifest.is_index else "a single-platform image"
-        return Verification(facts=facts, problem=Problem(
-            "platforms",
-            f"{_short(facts.digest)} in {where} is {kind} for {have}; missing required platform(s) "
-            f"{', '.join(map(str, missing))}",
-            "build and push for every platform (`docker buildx build --platform "
-            f"{','.join(map(str, wanted))} --push`) and promote that index's digest",
-            {**evidence, "platforms": facts.platforms, "required_platforms": [str(w) for w in wanted],
-             "missing_platforms": [str(m) for m in missing]},
-        ))
+        return Verification(
+            facts=facts,
+            problem=Problem(
+                "platforms",
+                f"{_short(facts.digest)} in {where} is {kind} for {have}; missing required platform(s) "
+                f"{', '.join(map(str, missing))}",
+                "build and push for every platform (`docker buildx build --platform "
+                f"{','.join(map(str, wanted))} --push`) and promote that index's digest",
+                {
+                    **evidence,
+                    "platforms": facts.platforms,
+                    "required_platforms": [str(w) for w in wanted],
+                    "missing_platforms": [str(m) for m in missing],
+                },
+            ),
+        )
     return Verification(facts=facts)

@@ -50,7 +50,14 @@ def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registr
     signer = SigningKey.make()
     (root / "signer.pem").write_bytes(signer.cert_pem)
     tokens = TokenServer(signer, dict([BOB]), public={PUBLIC_REPO}).start()
-    auth = {"token": {"realm": tokens.realm, "service": SERVICE, "issuer": ISSUER, "rootcertbundle": str(root / "signer.pem")}}
+    auth = {
+        "token": {
+            "realm": tokens.realm,
+            "service": SERVICE,
+            "issuer": ISSUER,
+            "rootcertbundle": str(root / "signer.pem"),
+        }
+    }
     server = RegistryServer(root, auth=auth)
     try:
         server.start()
@@ -87,17 +94,28 @@ def clean_env(tmp_path: Path) -> dict[str, Any]:
     """Variables for a CLI run that sees no login from this machine: an empty DOCKER_CONFIG, no CI variables."""
     empty = tmp_path / "docker-config"
     empty.mkdir()
-    return {"DOCKER_CONFIG": str(empty), "GITHUB_TOKEN": None, "CI_REGISTRY": None, "CI_REGISTRY_USER": None,
-            "CI_REGISTRY_PASSWORD": None, "REG_PASSWORD": None}
+    return {
+        "DOCKER_CONFIG": str(empty),
+        "GITHUB_TOKEN": None,
+        "CI_REGISTRY": None,
+        "CI_REGISTRY_USER": None,
+        "CI_REGISTRY_PASSWORD": None,
+        "REG_PASSWORD": None,
+    }
 
 
 def kustomization(image: str, tag: str, digest: str | None) -> str:
-    out = f"images:\n  - name: {image}\n    newTag: \"{tag}\"\n"
+    out = f'images:\n  - name: {image}\n    newTag: "{tag}"\n'
     return out + (f"    digest: {digest}\n" if digest else "")
 
 
-def gitops_config(image: str, *, gates: dict[str, Any] | None = None, registries: dict[str, Any] | None = None,
-                  envs: tuple[str, ...] = ("dev", "prod")) -> str:
+def gitops_config(
+    image: str,
+    *,
+    gates: dict[str, Any] | None = None,
+    registries: dict[str, Any] | None = None,
+    envs: tuple[str, ...] = ("dev", "prod"),
+) -> str:
     data: dict[str, Any] = {
         "environments": [{"name": e, **({"gates": gates[e]} if gates and e in gates else {})} for e in envs],
         "apps": {"api": {"image": image, "path": "apps/{app}/{env}"}},

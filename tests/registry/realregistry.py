@@ -98,7 +98,9 @@ class RegistryServer:
             path = self.root / "config.yml"
             path.write_text(json.dumps(config))  # JSON is YAML
             with open(self.root / "registry.log", "ab") as log:
-                self.proc = subprocess.Popen([binary, "serve", str(path)], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+                self.proc = subprocess.Popen(
+                    [binary, "serve", str(path)], stdout=log, stderr=log, stdin=subprocess.DEVNULL
+                )
             if self._wait_up():
                 return self
             self.stop()
@@ -131,7 +133,9 @@ def htpasswd(path: Path, users: dict[str, str]) -> Path:
     import bcrypt
 
     # Cost 4 is bcrypt's minimum: the registry accepts any cost, and the tests stay fast.
-    path.write_text("".join(f"{u}:{bcrypt.hashpw(p.encode(), bcrypt.gensalt(rounds=4)).decode()}\n" for u, p in users.items()))
+    path.write_text(
+        "".join(f"{u}:{bcrypt.hashpw(p.encode(), bcrypt.gensalt(rounds=4)).decode()}\n" for u, p in users.items())
+    )
     return path
 
 
@@ -153,8 +157,12 @@ class SigningKey:
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "promoter test token signer")])
         now = dt.datetime.now(dt.UTC)
         cert = (
-            x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
             .not_valid_after(now + dt.timedelta(days=2))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256())
@@ -225,10 +233,22 @@ class TokenServer:
         import jwt
 
         now = int(time.time())
-        claims = {"iss": ISSUER, "sub": subject, "aud": SERVICE, "exp": now + 300, "nbf": now - 10, "iat": now,
-                  "jti": base64.urlsafe_b64encode(os.urandom(12)).decode(), "access": access}
-        return jwt.encode(claims, self.signer.key, algorithm="ES256",
-                          headers={"x5c": [base64.b64encode(self.signer.cert_der).decode()]})
+        claims = {
+            "iss": ISSUER,
+            "sub": subject,
+            "aud": SERVICE,
+            "exp": now + 300,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": base64.urlsafe_b64encode(os.urandom(12)).decode(),
+            "access": access,
+        }
+        return jwt.encode(
+            claims,
+            self.signer.key,
+            algorithm="ES256",
+            headers={"x5c": [base64.b64encode(self.signer.cert_der).decode()]},
+        )
 
     @staticmethod
     def _reply(h: http.server.BaseHTTPRequestHandler, status: int, data: dict[str, Any]) -> None:
@@ -302,7 +322,10 @@ class RateLimitProxy:
             if k.lower() not in ("connection", "transfer-encoding", "content-encoding", "content-length"):
                 h.send_header(k, v)
         body = resp.content
-        h.send_header("Content-Length", resp.headers.get("Content-Length", str(len(body))) if h.command == "HEAD" else str(len(body)))
+        h.send_header(
+            "Content-Length",
+            resp.headers.get("Content-Length", str(len(body))) if h.command == "HEAD" else str(len(body)),
+        )
         h.end_headers()
         if h.command != "HEAD":
             h.wfile.write(body)
@@ -321,8 +344,14 @@ class Pushed:
 class Pusher:
     """Pushes to one registry as a user; `auth` is Basic (user, password) or a TokenServer to ask for push tokens."""
 
-    def __init__(self, base_url: str, *, basic: tuple[str, str] | None = None, tokens: TokenServer | None = None,
-                 user: str | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        basic: tuple[str, str] | None = None,
+        tokens: TokenServer | None = None,
+        user: str | None = None,
+    ) -> None:
         self.base_url = base_url
         self.session = requests.Session()
         self.basic = basic
@@ -344,29 +373,51 @@ class Pusher:
         assert start.status_code == 202, (start.status_code, start.text)
         location = urllib.parse.urljoin(self.base_url, start.headers["Location"])
         sep = "&" if "?" in location else "?"
-        put = self.session.put(f"{location}{sep}digest={digest}", data=data, timeout=10,
-                               headers={**self._auth(repo), "Content-Type": "application/octet-stream"})
+        put = self.session.put(
+            f"{location}{sep}digest={digest}",
+            data=data,
+            timeout=10,
+            headers={**self._auth(repo), "Content-Type": "application/octet-stream"},
+        )
         assert put.status_code == 201, (put.status_code, put.text)
         return digest
 
     def manifest(self, repo: str, reference: str, body: bytes, media_type: str) -> str:
-        resp = self.session.put(f"{self.base_url}/v2/{repo}/manifests/{reference}", data=body, timeout=10,
-                                headers={**self._auth(repo), "Content-Type": media_type})
+        resp = self.session.put(
+            f"{self.base_url}/v2/{repo}/manifests/{reference}",
+            data=body,
+            timeout=10,
+            headers={**self._auth(repo), "Content-Type": media_type},
+        )
         assert resp.status_code == 201, (resp.status_code, resp.text)
         return resp.headers["Docker-Content-Digest"]
 
     def delete(self, repo: str, digest: str) -> None:
-        resp = self.session.delete(f"{self.base_url}/v2/{repo}/manifests/{digest}", headers=self._auth(repo), timeout=10)
+        resp = self.session.delete(
+            f"{self.base_url}/v2/{repo}/manifests/{digest}", headers=self._auth(repo), timeout=10
+        )
         assert resp.status_code == 202, (resp.status_code, resp.text)
 
-    def image(self, repo: str, platform: str, *, tag: str | None = None, labels: dict[str, str] | None = None,
-              created: str = "2026-03-01T12:00:00Z", annotations: dict[str, str] | None = None, salt: str = "") -> tuple[str, str]:
+    def image(
+        self,
+        repo: str,
+        platform: str,
+        *,
+        tag: str | None = None,
+        labels: dict[str, str] | None = None,
+        created: str = "2026-03-01T12:00:00Z",
+        annotations: dict[str, str] | None = None,
+        salt: str = "",
+    ) -> tuple[str, str]:
         """Push one platform's image (a layer, a config, a manifest); returns (manifest digest, config digest)."""
         os_, arch, *variant = platform.split("/")
         layer = f"layer of {repo} {platform} {salt}".encode()
         config: dict[str, Any] = {
-            "architecture": arch, "os": os_, "created": created,
-            "config": {"Labels": labels or {}}, "rootfs": {"type": "layers", "diff_ids": [digest_of(layer)]},
+            "architecture": arch,
+            "os": os_,
+            "created": created,
+            "config": {"Labels": labels or {}},
+            "rootfs": {"type": "layers", "diff_ids": [digest_of(layer)]},
         }
         if variant:
             config["variant"] = variant[0]
@@ -374,7 +425,8 @@ class Pusher:
         config_digest = self.blob(repo, config_bytes)
         layer_digest = self.blob(repo, layer)
         manifest: dict[str, Any] = {
-            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
             "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": len(config_bytes)},
             "layers": [{"mediaType": OCI_LAYER, "digest": layer_digest, "size": len(layer)}],
         }
@@ -385,8 +437,17 @@ class Pusher:
         assert digest == digest_of(body)
         return digest, config_digest
 
-    def index(self, repo: str, tag: str, platforms: list[str], *, labels: dict[str, str] | None = None,
-              annotations: dict[str, str] | None = None, salt: str = "", attestation: bool = True) -> Pushed:
+    def index(
+        self,
+        repo: str,
+        tag: str,
+        platforms: list[str],
+        *,
+        labels: dict[str, str] | None = None,
+        annotations: dict[str, str] | None = None,
+        salt: str = "",
+        attestation: bool = True,
+    ) -> Pushed:
         """Push one image per platform, then an OCI index of them (plus a BuildKit-style attestation entry) tagged `tag`."""
         pushed = Pushed(digest="")
         entries = []
@@ -402,10 +463,18 @@ class Pusher:
             entries.append({"mediaType": OCI_MANIFEST, "digest": d, "size": size, "platform": plat})
         if attestation:
             att, _ = self.image(repo, "unknown/unknown", salt=salt + "attestation")
-            entries.append({"mediaType": OCI_MANIFEST, "digest": att, "size": len(canonical_manifest_size_probe(self, repo, att)),
-                            "platform": {"os": "unknown", "architecture": "unknown"},
-                            "annotations": {"vnd.docker.reference.type": "attestation-manifest",
-                                            "vnd.docker.reference.digest": entries[0]["digest"]}})
+            entries.append(
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "digest": att,
+                    "size": len(canonical_manifest_size_probe(self, repo, att)),
+                    "platform": {"os": "unknown", "architecture": "unknown"},
+                    "annotations": {
+                        "vnd.docker.reference.type": "attestation-manifest",
+                        "vnd.docker.reference.digest": entries[0]["digest"],
+                    },
+                }
+            )
         index: dict[str, Any] = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}
         if annotations:
             index["annotations"] = annotations
@@ -417,7 +486,10 @@ class Pusher:
 
 def canonical_manifest_size_probe(pusher: Pusher, repo: str, digest: str) -> bytes:
     """The manifest bytes the registry stores for `digest` (its size goes into the index entry)."""
-    resp = pusher.session.get(f"{pusher.base_url}/v2/{repo}/manifests/{digest}", timeout=10,
-                              headers={**pusher._auth(repo), "Accept": OCI_MANIFEST})
+    resp = pusher.session.get(
+        f"{pusher.base_url}/v2/{repo}/manifests/{digest}",
+        timeout=10,
+        headers={**pusher._auth(repo), "Accept": OCI_MANIFEST},
+    )
     assert resp.status_code == 200, (resp.status_code, resp.text)
     return resp.content

@@ -30,7 +30,12 @@ from tests.conftest import make_repo
         ("bitnami/redis:7", "https://registry-1.docker.io", "bitnami/redis", "docker.io"),
         ("registry-1.docker.io/library/alpine:3", "https://registry-1.docker.io", "library/alpine", "docker.io"),
         ("ghcr.io/acme/api:1", "https://ghcr.io", "acme/api", "ghcr.io"),
-        ("registry.gitlab.com/acme/group/api:1", "https://registry.gitlab.com", "acme/group/api", "registry.gitlab.com"),
+        (
+            "registry.gitlab.com/acme/group/api:1",
+            "https://registry.gitlab.com",
+            "acme/group/api",
+            "registry.gitlab.com",
+        ),
         ("localhost:5000/api:1", "http://localhost:5000", "api", "localhost:5000"),
         ("127.0.0.1:5000/acme/api:1", "http://127.0.0.1:5000", "acme/api", "127.0.0.1:5000"),
         ("[::1]:5000/acme/api:1", "http://[::1]:5000", "acme/api", "[::1]:5000"),
@@ -58,12 +63,24 @@ def test_registries_settings_fold_docker_hub_aliases():
 
 # ---- challenges -----------------------------------------------------------------------------------------
 def test_bearer_challenges_as_docker_hub_ghcr_and_harbor_send_them():
-    hub = parse_challenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull"')
+    hub = parse_challenge(
+        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull"'
+    )
     assert hub is not None and hub.scheme == "bearer"
-    assert hub.params == {"realm": "https://auth.docker.io/token", "service": "registry.docker.io", "scope": "repository:library/nginx:pull"}
+    assert hub.params == {
+        "realm": "https://auth.docker.io/token",
+        "service": "registry.docker.io",
+        "scope": "repository:library/nginx:pull",
+    }
     # Scopes may hold commas (several actions); values may be unquoted; keys are case-insensitive.
-    harbor = parse_challenge('Bearer realm="https://h.example/service/token", service=harbor-registry, Scope="repository:a/b:pull,push"')
-    assert harbor is not None and harbor.params["scope"] == "repository:a/b:pull,push" and harbor.params["service"] == "harbor-registry"
+    harbor = parse_challenge(
+        'Bearer realm="https://h.example/service/token", service=harbor-registry, Scope="repository:a/b:pull,push"'
+    )
+    assert (
+        harbor is not None
+        and harbor.params["scope"] == "repository:a/b:pull,push"
+        and harbor.params["service"] == "harbor-registry"
+    )
     basic = parse_challenge('Basic realm="Registry Realm"')
     assert basic is not None and basic.scheme == "basic" and basic.realm == "Registry Realm"
     assert parse_challenge("") is None and parse_challenge(None) is None
@@ -124,12 +141,19 @@ def test_schema_1_and_unknown_media_types_are_refused():
 
 
 def test_an_index_lists_platforms_without_attestations():
-    index = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json", "manifests": [
-        {"digest": "sha256:a", "platform": {"os": "linux", "architecture": "amd64"}},
-        {"digest": "sha256:b", "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
-        {"digest": "sha256:c", "platform": {"os": "unknown", "architecture": "unknown"},
-         "annotations": {"vnd.docker.reference.type": "attestation-manifest"}},
-    ]}
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+        "manifests": [
+            {"digest": "sha256:a", "platform": {"os": "linux", "architecture": "amd64"}},
+            {"digest": "sha256:b", "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+            {
+                "digest": "sha256:c",
+                "platform": {"os": "unknown", "architecture": "unknown"},
+                "annotations": {"vnd.docker.reference.type": "attestation-manifest"},
+            },
+        ],
+    }
     m = Manifest.parse("sha256:i", None, json.dumps(index).encode(), "m")
     assert m.is_index and [str(d.platform) for d in m.images] == ["linux/amd64", "linux/arm64/v8"]
 
@@ -144,22 +168,34 @@ def _docker_config(tmp_path: Path, data: dict) -> dict[str, str]:
 
 def test_configured_login_wins_then_docker_config_then_ci_variables(tmp_path: Path):
     auth = base64.b64encode(b"dock:dock-pw").decode()
-    env = {**_docker_config(tmp_path, {"auths": {"https://ghcr.io": {"auth": auth}}}), "GITHUB_TOKEN": "gh-token", "GITHUB_ACTOR": "octo",
-           "MY_PW": "cfg-pw"}
+    env = {
+        **_docker_config(tmp_path, {"auths": {"https://ghcr.io": {"auth": auth}}}),
+        "GITHUB_TOKEN": "gh-token",
+        "GITHUB_ACTOR": "octo",
+        "MY_PW": "cfg-pw",
+    }
     configured = RegistrySettings("ghcr.io", username="cfg", password_env="MY_PW")
-    assert find_credentials("ghcr.io", configured, env).credentials == Credentials("cfg", "cfg-pw", "registries.ghcr.io (MY_PW)")
+    assert find_credentials("ghcr.io", configured, env).credentials == Credentials(
+        "cfg", "cfg-pw", "registries.ghcr.io (MY_PW)"
+    )
     from_docker = find_credentials("ghcr.io", RegistrySettings("ghcr.io"), env).credentials
     assert from_docker is not None and (from_docker.username, from_docker.password) == ("dock", "dock-pw")
     del env["DOCKER_CONFIG"]
     env["DOCKER_CONFIG"] = str(tmp_path / "none")
     from_ci = find_credentials("ghcr.io", RegistrySettings("ghcr.io"), env).credentials
-    assert from_ci is not None and (from_ci.username, from_ci.password, from_ci.source) == ("octo", "gh-token", "GITHUB_TOKEN")
+    assert from_ci is not None and (from_ci.username, from_ci.password, from_ci.source) == (
+        "octo",
+        "gh-token",
+        "GITHUB_TOKEN",
+    )
     # GITHUB_TOKEN is for ghcr.io only.
     assert find_credentials("quay.io", RegistrySettings("quay.io"), env).credentials is None
 
 
 def test_docker_hub_logins_are_found_under_the_v1_index_key(tmp_path: Path):
-    env = _docker_config(tmp_path, {"auths": {"https://index.docker.io/v1/": {"username": "hubber", "password": "hub-pw"}}})
+    env = _docker_config(
+        tmp_path, {"auths": {"https://index.docker.io/v1/": {"username": "hubber", "password": "hub-pw"}}}
+    )
     found = find_credentials("docker.io", RegistrySettings("docker.io"), env).credentials
     assert found is not None and found.username == "hubber"
 
@@ -184,7 +220,9 @@ def test_credential_stores_and_identity_tokens_are_explained(tmp_path: Path):
     env = _docker_config(tmp_path, {"credsStore": "desktop", "auths": {"ghcr.io": {"identitytoken": "x"}}})
     lookup = find_credentials("ghcr.io", RegistrySettings("ghcr.io"), env)
     assert lookup.credentials is None
-    assert any("docker-credential-desktop" in n for n in lookup.notes) and any("identity token" in n for n in lookup.notes)
+    assert any("docker-credential-desktop" in n for n in lookup.notes) and any(
+        "identity token" in n for n in lookup.notes
+    )
 
 
 # ---- configuration --------------------------------------------------------------------------------------
@@ -207,16 +245,34 @@ REGISTRIES"""
     [
         ("linux", "allow", "", ".promoter.yaml:6: environments[1].gates.image_exists"),
         ("linux/arm64", "maybe", "", ".promoter.yaml:7: environments[1].gates.image_exists"),
-        ("linux/arm64", "allow", "registries:\n  https://ghcr.io: {password_env: X}\n", ".promoter.yaml:12: registries"),
+        (
+            "linux/arm64",
+            "allow",
+            "registries:\n  https://ghcr.io: {password_env: X}\n",
+            ".promoter.yaml:12: registries",
+        ),
         ("linux/arm64", "allow", "registries:\n  ghcr.io: {password: hunter2}\n", "unknown key 'password'"),
-        ("linux/arm64", "allow", "registries:\n  ghcr.io: {username: me}\n", "'password_env' is a dependency of 'username'"),
+        (
+            "linux/arm64",
+            "allow",
+            "registries:\n  ghcr.io: {username: me}\n",
+            "'password_env' is a dependency of 'username'",
+        ),
     ],
 )
-def test_bad_gate_and_registry_config_is_refused_with_file_and_line(tmp_path: Path, platform: str, offline: str, registries: str, message: str):
+def test_bad_gate_and_registry_config_is_refused_with_file_and_line(
+    tmp_path: Path, platform: str, offline: str, registries: str, message: str
+):
     from promoter.config.loader import load_config
 
-    repo = make_repo(tmp_path / "r", {".promoter.yaml": CONFIG.replace("PLATFORM", platform).replace("OFFLINE", offline)
-                                      .replace("REGISTRIES", registries)})
+    repo = make_repo(
+        tmp_path / "r",
+        {
+            ".promoter.yaml": CONFIG.replace("PLATFORM", platform)
+            .replace("OFFLINE", offline)
+            .replace("REGISTRIES", registries)
+        },
+    )
     with pytest.raises(ConfigError) as exc:
         load_config(repo)
     assert message in exc.value.message
@@ -226,11 +282,19 @@ def test_the_gate_config_validator_names_the_bad_entry(tmp_path: Path):
     from promoter.config.loader import load_config
     from promoter.gates.engine import validate_gate_config
 
-    repo = make_repo(tmp_path / "r", {".promoter.yaml": CONFIG.replace("PLATFORM", "linux/arm64").replace("OFFLINE", "allow")
-                                      .replace("REGISTRIES", "")})
+    repo = make_repo(
+        tmp_path / "r",
+        {
+            ".promoter.yaml": CONFIG.replace("PLATFORM", "linux/arm64")
+            .replace("OFFLINE", "allow")
+            .replace("REGISTRIES", "")
+        },
+    )
     config = load_config(repo)
     config.env("prod").gates["image_exists"] = {"platforms": ["linux/amd64", "Linux"], "timeout_seconds": 5}
-    with pytest.raises(ConfigError, match=r"environments\[1\]\.gates\.image_exists\.platforms\[1\]: 'Linux' is not a platform"):
+    with pytest.raises(
+        ConfigError, match=r"environments\[1\]\.gates\.image_exists\.platforms\[1\]: 'Linux' is not a platform"
+    ):
         validate_gate_config(config, repo)
     config.env("prod").gates["image_exists"] = {"timeout_seconds": 0}
     with pytest.raises(ConfigError, match="timeout_seconds: 0: give a number of seconds from 1 to 600"):

@@ -53,7 +53,9 @@ def _validate(value: Any, place: ConfigPlace) -> None:
         except ValueError as exc:
             raise place.error(str(exc), "platforms", i) from None
     if value.get("offline", "block") not in ("block", "allow"):
-        raise place.error(f"{value.get('offline')!r}: write allow (an unreachable registry is a warning) or block", "offline")
+        raise place.error(
+            f"{value.get('offline')!r}: write allow (an unreachable registry is a warning) or block", "offline"
+        )
     timeout = value.get("timeout_seconds", DEFAULT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 1 <= timeout <= 600:
         raise place.error(f"{timeout!r}: give a number of seconds from 1 to 600", "timeout_seconds")
@@ -86,25 +88,46 @@ def image_exists(ctx: GateContext, value: Any) -> Outcome:
     except RegistryError as exc:
         evidence = {**base, "wrong": exc.kind, "error": exc.message}
         if exc.kind in OFFLINE_KINDS and options.offline == "allow":
-            return Outcome([ctx.finding(
-                NAME,
-                f"gate image_exists: not verified, {exc.message}; {ctx.env.name} allows promoting without the registry "
-                f"({ctx.key(NAME)}.offline: allow)",
-                "reviewers should check the image exists before merging; remove offline: allow to make this block",
-                evidence, rule="gate-image-exists-offline", severity=Severity.WARNING,
-            )], note=f"registry {endpoint.registry} not reached (offline: allow)")
-        how = exc.hint or ("run again when the registry answers, or set "
-                           f"{ctx.key(NAME)}.offline: allow to promote without it" if exc.kind in OFFLINE_KINDS else "")
+            return Outcome(
+                [
+                    ctx.finding(
+                        NAME,
+                        f"gate image_exists: not verified, {exc.message}; {ctx.env.name} allows promoting without the registry "
+                        f"({ctx.key(NAME)}.offline: allow)",
+                        "reviewers should check the image exists before merging; remove offline: allow to make this block",
+                        evidence,
+                        rule="gate-image-exists-offline",
+                        severity=Severity.WARNING,
+                    )
+                ],
+                note=f"registry {endpoint.registry} not reached (offline: allow)",
+            )
+        how = exc.hint or (
+            f"run again when the registry answers, or set {ctx.key(NAME)}.offline: allow to promote without it"
+            if exc.kind in OFFLINE_KINDS
+            else ""
+        )
         return Outcome([ctx.finding(NAME, f"gate image_exists: {exc.message}", how, evidence)])
     problem = verified.problem
     if problem is not None:
-        return Outcome([ctx.finding(
-            NAME, f"gate image_exists: {problem.message}", problem.help, {**base, "wrong": problem.wrong, **problem.evidence},
-        )])
+        return Outcome(
+            [
+                ctx.finding(
+                    NAME,
+                    f"gate image_exists: {problem.message}",
+                    problem.help,
+                    {**base, "wrong": problem.wrong, **problem.evidence},
+                )
+            ]
+        )
     facts = verified.facts
     assert facts is not None
     shown = ", ".join(facts.platforms) or "no platform"
-    via = f" (tag {facts.tag} names index {facts.tag_digest[:19]})" if facts.tag_digest else (f" = tag {facts.tag}" if facts.tag else "")
+    via = (
+        f" (tag {facts.tag} names index {facts.tag_digest[:19]})"
+        if facts.tag_digest
+        else (f" = tag {facts.tag}" if facts.tag else "")
+    )
     return Outcome(
         note=f"{facts.digest[:19]}{via} in {endpoint.registry}, {shown}",
         details={"verified_image": facts.to_dict()},
