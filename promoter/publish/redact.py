@@ -19,9 +19,7 @@ _KNOWN_SHAPES = re.compile(
 class Redactor:
     def __init__(self, *secrets: str | None) -> None:
         # Longest first, so a secret containing another is replaced whole.
-        self.secrets = sorted(
-            {s for s in secrets if s and len(s) >= 4}, key=len, reverse=True
-        )
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
     def __call__(self, text: object) -> str:
         out = str(text)

@@ -83,7 +83,9 @@ def write_reports(
     stream = stdout if stdout is not None else sys.stdout
     env = os.environ if environ is None else environ
     want_color = use_color(stream, env) if color is None else (color and not env.get("NO_COLOR"))
-    for (fmt, _), (path, body) in zip(outputs, render_reports(result, outputs, title=title, color=want_color), strict=True):
+    for (fmt, _), (path, body) in zip(
+        outputs, render_reports(result, outputs, title=title, color=want_color), strict=True
+    ):
         if path is None:
             stream.write(body)
             continue
