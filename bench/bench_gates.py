@@ -16,7 +16,7 @@ import statistics
 import subprocess
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 CONFIG = """\
@@ -107,7 +107,7 @@ def main() -> None:
     ms, states = median_ms(lambda: image_history(repo, config, "api", "stage", "HEAD"), args.repeat)
     assert len(states) == n + 1, len(states)
     print(f"image_history(stage): {n + 1} states over {3 * n + 1} commits: {ms:.0f} ms")
-    now = datetime.fromtimestamp(1_700_000_000 + 3600 * 3 * n + 86400 * 2, tz=timezone.utc)
+    now = datetime.fromtimestamp(1_700_000_000 + 3600 * 3 * n + 86400 * 2, tz=UTC)
     ok = ImageRef.parse(
         f"ghcr.io/acme/api:1.{n}.0@{digest(n)}"
     )  # stage runs it (soaked 2 days); prod runs it too: no downgrade

@@ -79,7 +79,7 @@ def test_app_env_bump_writes_only_the_value_bytes(example: Path):
     )
     # git sees exactly one changed file; stage and prod are untouched
     assert git(example, "status", "--porcelain").split() == ["M", DEV_KUST]
-    assert f'+    newTag: "1.5.0" # set by promoter' in r.stdout  # the diff
+    assert '+    newTag: "1.5.0" # set by promoter' in r.stdout  # the diff
     assert "changed 2 value(s) in 1 file(s)" in r.stderr
 
 

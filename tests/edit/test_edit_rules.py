@@ -128,7 +128,7 @@ def test_kustomize_tag_only_drops_a_stale_digest(bump):
 
 
 def test_kustomize_key_sharing_the_dash_line_cannot_be_dropped(bump):
-    old = K + f"images:\n  - newTag: '1'\n    name: nginx\n"
+    old = K + "images:\n  - newTag: '1'\n    name: nginx\n"
     with pytest.raises(UsageError, match="shares its line with another key or '-'"):
         bump(old, f"nginx@{D1}", "kustomization.yaml")
 

@@ -13,7 +13,6 @@ from promoter.edit import plan as bump
 from promoter.model.image import ImageRef
 from promoter.publish.publisher import PromotionRequest, publish_promotion
 
-
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 OVERLAY = "apps/checkout-api/overlays/dev/kustomization.yaml"
 NEW = ImageRef.parse("ghcr.io/acme/checkout-api:1.5.0@sha256:" + "5" * 64)

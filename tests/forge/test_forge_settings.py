@@ -176,7 +176,10 @@ forge:
     )  # type: ignore[arg-type]
     img = image()
     paths = ["apps/checkout-api/dev/deployment.yaml"]
-    reader = lambda p: (world.local / p).read_text()
+
+    def reader(p):
+        return (world.local / p).read_text()
+
     res = publish_if_requested(
         PrFlags(enabled=True, actor="release-bot"),
         config=config,
@@ -191,7 +194,7 @@ forge:
     assert res is not None and res.operation == "created"
     pr = world.fake.repo(REPO).pulls[res.number]
     assert pr.labels == ["promotion"] and pr.draft and "release-bot" in pr.body
-    assert DEPLOY != world.show(res.branch, paths[0])
+    assert world.show(res.branch, paths[0]) != DEPLOY
 
 
 def test_only_the_chosen_forge_client_is_imported() -> None:

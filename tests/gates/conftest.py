@@ -7,7 +7,7 @@ import importlib.util
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ root_conftest = sys.modules.setdefault(_spec.name, importlib.util.module_from_sp
 if not hasattr(root_conftest, "make_repo"):
     _spec.loader.exec_module(root_conftest)
 
-UTC = timezone.utc
+UTC = UTC
 D0 = "sha256:" + "0" * 64
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64

@@ -217,8 +217,8 @@ def test_gates_parse_only_the_versions_they_need(tmp_path, monkeypatch):
     """Judging prod reads two long histories but parses a handful of file versions, not all."""
     from datetime import datetime
 
-    from promoter.yamlio import document as yamldoc
     from promoter.gates.engine import evaluate_gates
+    from promoter.yamlio import document as yamldoc
 
     repo = init(tmp_path / "gitops")
     digests = [f"sha256:{i:064x}" for i in range(1, 21)]

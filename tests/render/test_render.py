@@ -362,8 +362,8 @@ def test_chart_with_a_remote_dependency_not_vendored_is_reported_not_fetched(tre
 
 @needs_kustomize
 def test_a_file_is_parsed_once_for_all_the_fields_looked_up_in_it(tree, monkeypatch) -> None:
-    from promoter.yamlio import document as yamldoc
     from promoter.render.sources import field_location
+    from promoter.yamlio import document as yamldoc
 
     repo = tree(APP)
     out = render_one(repo, "dev")

@@ -50,9 +50,7 @@ def _image_key(key: Any) -> bool:
 
 def _at(tree: Any, path: tuple[Any, ...]) -> Any:
     for p in path:
-        if isinstance(tree, dict) and p in tree:
-            tree = tree[p]
-        elif isinstance(tree, list) and isinstance(p, int) and p < len(tree):
+        if isinstance(tree, dict) and p in tree or isinstance(tree, list) and isinstance(p, int) and p < len(tree):
             tree = tree[p]
         else:
             return None
