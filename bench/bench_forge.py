@@ -60,7 +60,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for kind, method in VARIANTS:
         rounds = []
-        for i in range(args.runs):
+        for _i in range(args.runs):
             with tempfile.TemporaryDirectory() as tmp:
                 rounds.append(one_round(Path(tmp), kind, method))
         for op in ("created", "updated", "none"):

@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -71,7 +72,7 @@ _outside_lookups: list[str] = []
 _real_getaddrinfo = socket.getaddrinfo
 
 
-def _loopback_only(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _loopback_only(host: object, *args: Any, **kwargs: Any) -> Any:
     # The suite runs where the network may or may not answer; a test that looks up a real host
     # (ghcr.io through the registry gate, say) would pass or fail by machine. It fails here instead.
     name = host.decode() if isinstance(host, bytes) else str(host)

@@ -35,7 +35,7 @@ class FileEdit:
     changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     # Expected results, keyed by node identity, for the verifying re-parse.
-    sets: dict[tuple[int, Any], Any] = field(default_factory=dict)
+    sets: dict[tuple[Any, Any], Any] = field(default_factory=dict)
     adds: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -72,5 +72,5 @@ def promotions_in_diff(
                 )
             )
             for tag, digest in new:
-                out.promotions.append(Promotion(app, environment.name, scope.image.with_(tag=tag, digest=digest)))
+                out.promotions.append(Promotion(app, environment.name, scope.repository.with_(tag=tag, digest=digest)))
     return out

@@ -220,10 +220,10 @@ def pins_in(scope: Scope, rel: str, text: str, defaults: Any = None, *, strict: 
             from promoter.locate.targets import target_reference
 
             found: list[Reference] = [
-                target_reference(ParsedFile(doc=doc, references=refs), k, scope.image) for k in keys
+                target_reference(ParsedFile(doc=doc, references=refs), k, scope.repository) for k in keys
             ]
         else:
-            found = [r for r in refs if r.matches(scope.image)]
+            found = [r for r in refs if r.matches(scope.repository)]
     except UsageError:
         if strict:
             raise
@@ -238,7 +238,7 @@ def _state(scope: Scope, pins: list[Pin], commit: str | None, time: datetime | N
     # A bare `image: repo` (a base container a kustomize `images:` entry sets) pins nothing itself.
     first = next((p for p in pins if p.tag or p.digest), pins[0])
     return ImageState(
-        repository=scope.image.repository,
+        repository=scope.repository.repository,
         tag=first.tag,
         digest=first.digest,
         file=first.file,

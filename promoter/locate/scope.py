@@ -30,6 +30,13 @@ class Scope:
     chart: str | None = None
 
     @property
+    def repository(self) -> ImageRef:
+        """The app's repository; only an app's environment has one."""
+        if self.image is None:
+            raise ValueError(f"{self.description}: a scope of paths has no app image")
+        return self.image
+
+    @property
     def paths(self) -> tuple[str, ...]:
         return self.roots + tuple(dict.fromkeys(f for f, _ in self.targets))
 

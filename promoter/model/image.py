@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from types import EllipsisType
 
 from promoter.model.errors import UsageError
 
@@ -148,8 +149,13 @@ class ImageRef:
             other = ImageRef.parse(other)
         return self.repository == other.repository
 
-    def with_(self, **kw: str | None) -> ImageRef:
-        return replace(self, **kw)
+    def with_(self, *, tag: str | None | EllipsisType = ..., digest: str | None | EllipsisType = ...) -> ImageRef:
+        """A copy with `tag` and/or `digest` replaced (None removes it; leaving one out keeps it)."""
+        return replace(
+            self,
+            tag=self.tag if tag is ... else tag,
+            digest=self.digest if digest is ... else digest,
+        )
 
     def __str__(self) -> str:
         out = self.name

@@ -8,7 +8,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from promoter.model.errors import ToolError
 from promoter.policy.rego import rule_kind

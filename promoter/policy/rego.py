@@ -180,7 +180,7 @@ def rego_files(folder: Path) -> list[Path]:
 
 def _regopy() -> Any:
     try:
-        import regopy  # type: ignore[import-untyped]
+        import regopy
     except ImportError as exc:  # pragma: no cover - regopy is a dependency
         raise ToolError(f"the Rego engine is not installed: {exc} (pip install regopy)") from None
     return regopy

@@ -452,7 +452,7 @@ def pull_body(
         else:
             caps[i] = share
             remaining -= share
-    parts = [f(cap) if cap is not None else p for f, cap, p in zip(shrinkable, caps, parts)]
+    parts = [f(cap) if cap is not None else p for f, cap, p in zip(shrinkable, caps, parts, strict=False)]
     body = assemble(parts, note)
     if len(body) > limit:  # the fixed parts alone are too long: cut before the marker
         suffix = note + "\n" + marker + "\n"

@@ -462,14 +462,3 @@ def helm_documents(text: str) -> list[tuple[str, str]]:
         m = _SOURCE.search(chunk)
         out.append((m.group(1) if m else "", chunk))
     return out
-
-
-__all__ = [
-    "Rendered",
-    "Renderer",
-    "field_location",
-    "find_kustomize",
-    "helm_documents",
-    "kustomize_error",
-    "locate_kustomize_error",
-]

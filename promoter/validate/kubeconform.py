@@ -202,12 +202,13 @@ def _result(
             result.findings.append(_finding(r, "schema", f"object has no {missing}"))
             counts["errors"] += 1
             continue
-        rec = by_resource.get(index_of[id(r)])
-        if rec is None:
+        found = by_resource.get(index_of[id(r)])
+        if found is None:
             subject.status, subject.reason = Status.ERROR, "kubeconform reported nothing for this resource"
             result.findings.append(_finding(r, "schema", subject.reason))
             counts["errors"] += 1
             continue
+        rec = found
         status, msg = rec.get("status"), str(rec.get("msg") or "")
         if status == "statusValid":
             counts["valid"] += 1

@@ -67,7 +67,11 @@ def parse_error(file: str, exc: Exception, text: str | None = None) -> YamlParse
         # last line that has content (where the unclosed `[`, `{` or quote usually is).
         lines = text.splitlines()
         if line > len(lines) or not lines[line - 1].strip():
-            content = [i for i, l in enumerate(lines[: line - 1], 1) if l.strip() and not l.lstrip().startswith("#")]
+            content = [
+                i
+                for i, text_line in enumerate(lines[: line - 1], 1)
+                if text_line.strip() and not text_line.lstrip().startswith("#")
+            ]
             if content:
                 line, col = content[-1], 1
     if isinstance(exc, DuplicateKeyError):

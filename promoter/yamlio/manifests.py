@@ -15,7 +15,7 @@ _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.o
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
-class ManifestLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class ManifestLoader(_BaseLoader):
     """PyYAML's C loader, but timestamps stay strings: Kubernetes reads `2024-01-01` as a string too,
     and JSON Schema has no date type."""
 
@@ -32,6 +32,7 @@ class _Unusual(Exception):
     """The fast path met YAML it does not handle (merge keys, !!set, custom tags): use ManifestLoader."""
 
 
+CParser: Any
 try:
     from yaml._yaml import CParser
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
@@ -48,7 +49,7 @@ _constructor = yaml.constructor.SafeConstructor()
 
 if CParser is not None:
 
-    class _FastParser(CParser):  # type: ignore[misc, valid-type]
+    class _FastParser(CParser):
         def descend_resolver(self, parent: Any, index: Any) -> None:
             pass
 
@@ -117,6 +118,7 @@ def _fast_documents(text: str) -> list[tuple[int, Any]]:
         out = []
         while parser.check_node():
             node = parser.get_node()
+            assert node is not None  # check_node() said there is one
             out.append((node.start_mark.line, _build(node)))
         return out
     finally:
@@ -234,7 +236,7 @@ def _yaml_finding(
         rule="yaml",
         severity=Severity.ERROR,
         message=f"YAML does not parse: {problem} (line {line}{'' if in_file else ' of the rendered output'})",
-        location=Location(file, line) if in_file else where,
+        location=Location(file, line) if file is not None else where,
         source="schema",
         target=target,
         evidence={"line": line},

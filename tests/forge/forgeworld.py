@@ -140,7 +140,10 @@ class World:
     ) -> PromotionRequest:
         img = img or image()
         paths = [f"apps/{app}/{env}/deployment.yaml"]
-        local_read = lambda p: (self.local / p).read_bytes().decode() if (self.local / p).exists() else None
+
+        def local_read(p):
+            return (self.local / p).read_bytes().decode() if (self.local / p).exists() else None
+
         settings = kw.pop("settings", None) or self.settings()
         return PromotionRequest(
             settings=settings,  # type: ignore[arg-type]

@@ -176,7 +176,10 @@ forge:
     )  # type: ignore[arg-type]
     img = image()
     paths = ["apps/checkout-api/dev/deployment.yaml"]
-    reader = lambda p: (world.local / p).read_text()
+
+    def reader(p):
+        return (world.local / p).read_text()
+
     res = publish_if_requested(
         PrFlags(enabled=True, actor="release-bot"),
         config=config,

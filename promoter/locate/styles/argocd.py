@@ -60,7 +60,7 @@ def _parameters(doc: Document, params: list[Any], path: tuple[Any, ...]) -> list
         ref = None
         if text(repository):
             ref = try_parse(f"{text(registry)}/{text(repository)}" if text(registry) else text(repository))
-        first = params[idx.get("tag", idx.get("digest"))]
+        first = params[idx["tag"] if "tag" in idx else idx["digest"]]
         out.append(
             located(
                 doc,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 from typing import Any
 from urllib.parse import quote
 
@@ -335,10 +336,8 @@ class GitHubForge(ForgeClient):
         return sha
 
     def _delete_quietly(self, branch: str) -> None:
-        try:
+        with contextlib.suppress(GithubException, requests.exceptions.RequestException):
             self._req.requestJsonAndCheck("DELETE", f"{self._path}/git/refs/heads/{quote(branch)}")
-        except (GithubException, requests.exceptions.RequestException):
-            pass
 
     # ---- pull requests -----------------------------------------------------------------------
     def create_pull(self, branch: str, base: str, title: str, body: str, options: PullOptions) -> PullInfo:
@@ -438,7 +437,5 @@ class GitHubForge(ForgeClient):
             raise
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # closing a pool never decides anything
             self._gh.close()
-        except OSError:  # closing a pool never decides anything
-            pass

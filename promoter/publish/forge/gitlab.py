@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from urllib.parse import quote
 
@@ -263,7 +264,5 @@ class GitLabForge(ForgeClient):
         return notes
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # closing a pool never decides anything
             self._gl.session.close()
-        except OSError:  # closing a pool never decides anything
-            pass
