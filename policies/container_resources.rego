@@ -2,8 +2,6 @@ package main
 
 import rego.v1
 
-import data.lib
-
 # METADATA
 # title: Missing CPU or memory requests and limits
 # description: >-
@@ -12,22 +10,16 @@ import data.lib
 #   OOM-killed; one without requests lands on nodes that cannot run it and is the first to be
 #   evicted. Set requests and limits for cpu and memory on every container.
 # custom:
+#   kinds: data.lib.pod_kinds
 #   id: container-resources
 #   severity: warning
 warn_container_resources contains msg if {
-	some msg in container_resources(lib.input_containers)
-}
-
-resource_settings := ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"]
-
-container_resources(containers) := {msg |
-	some c in containers
+	some c in data.lib.input_containers
 	missing := [s |
-		some s in resource_settings
+		some s in ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"]
 		parts := split(s, ".")
 		not c.resources[parts[0]][parts[1]]
 	]
 	count(missing) > 0
-	# concat, not sprintf: rego-cpp quotes computed strings passed to sprintf.
-	msg := concat("", [`container "`, c.name, `" has no resources.`, concat(", resources.", missing)])
+	msg := sprintf(`container "%s" has no resources.%s`, [c.name, concat(", resources.", missing)])
 }
