@@ -15,11 +15,18 @@ import rego.v1
 #   severity: warning
 warn_container_resources contains msg if {
 	some c in data.lib.input_containers
-	missing := [s |
-		some s in ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"]
-		parts := split(s, ".")
-		not c.resources[parts[0]][parts[1]]
+	not all_resources_set(object.get(c, "resources", {}))
+	missing := [concat(".", p) |
+		some p in [["requests", "cpu"], ["requests", "memory"], ["limits", "cpu"], ["limits", "memory"]]
+		not c.resources[p[0]][p[1]]
 	]
 	count(missing) > 0
 	msg := sprintf(`container "%s" has no resources.%s`, [c.name, concat(", resources.", missing)])
+}
+
+all_resources_set(r) if {
+	r.requests.cpu
+	r.requests.memory
+	r.limits.cpu
+	r.limits.memory
 }

@@ -15,11 +15,8 @@ import rego.v1
 #   severity: error
 deny_image_latest contains msg if {
 	some c in data.lib.input_containers
-	not data.lib.image_has_digest(c.image)
-	unpinned_tag(c.image)
+	not contains(c.image, "@")
+	# The last path segment without a tag, or tagged latest ("host:5000/app" has a port, not a tag).
+	regex.match(`(^|/)[^/:]+(:latest)?$`, c.image)
 	msg := sprintf(`container "%s" uses image "%s" without a version: pin a tag other than latest, or a digest`, [c.name, c.image])
 }
-
-unpinned_tag(image) if not data.lib.image_has_tag(image)
-
-unpinned_tag(image) if data.lib.image_tag(image) == "latest"

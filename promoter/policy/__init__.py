@@ -232,7 +232,7 @@ def evaluate_policies(
             items, subjects = [], []
             for i, e in enumerate(envs):
                 for r in groups[e]:
-                    items.append(Item(json.dumps(r.obj, default=str), _file_of(r), data=i))
+                    items.append(Item(json.dumps(r.obj, default=str), _file_of(r), data=i, kind=r.kind or None))
                     subjects.append((r.id, r.location, r.target, e))
         per_set = [_verdicts(s, datas, items, jobs, cache) for s in sets]
     finally:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from promoter.policy.policyset import Verdict
 
-_MEMORY: dict[str, str] = {}
+_MEMORY: dict[str, Verdict] = {}  # verdicts are not changed by their readers
 _MAX_MEMORY = 200_000
 
 
@@ -60,18 +60,20 @@ class VerdictCache:
                 for start in range(0, len(rest), 500):
                     part = rest[start : start + 500]
                     rows = self._db.execute(f"SELECT key, verdict FROM verdicts WHERE key IN ({','.join('?' * len(part))})", part)
-                    found.update(dict(rows.fetchall()))
-            except sqlite3.Error:
-                pass
-        return {k: Verdict.from_json(json.loads(v)) for k, v in found.items()}
+                    for k, text in rows.fetchall():
+                        found[k] = _MEMORY[k] = Verdict.from_json(json.loads(text))
+            except (sqlite3.Error, ValueError, TypeError):
+                pass  # a damaged cache only costs time
+        return found
 
     def put_many(self, entries: Iterable[tuple[str, Verdict]]) -> None:
-        rows = [(k, json.dumps(v.to_json(), separators=(",", ":"))) for k, v in entries if not v.errors]
-        if len(_MEMORY) + len(rows) > _MAX_MEMORY:
+        kept = [(k, v) for k, v in entries if not v.errors]
+        if len(_MEMORY) + len(kept) > _MAX_MEMORY:
             _MEMORY.clear()
-        _MEMORY.update(rows)
-        if rows and self._db is not None:
+        _MEMORY.update(kept)
+        if kept and self._db is not None:
             try:
+                rows = [(k, json.dumps(v.to_json(), separators=(",", ":"))) for k, v in kept]
                 with self._db:
                     self._db.executemany("INSERT OR REPLACE INTO verdicts (key, verdict) VALUES (?, ?)", rows)
             except sqlite3.Error:

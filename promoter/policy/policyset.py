@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -93,14 +93,21 @@ class Verdict:
         return [m for m in self.messages if m.level == "warning" and not m.excepted]
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand: dataclasses.asdict deep-copies recursively, a third of a worker's time on the pack.
+        return {
+            "messages": [[m.namespace, m.rule, m.level, m.message, m.metadata, m.excepted] for m in self.messages],
+            "exceptions": [[x.namespace, x.rule, x.message] for x in self.exceptions],
+            "errors": [[e.namespace, e.rule, e.message, e.files] for e in self.errors],
+            "successes": self.successes,
+            "prints": self.prints,
+        }
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Verdict:
         return cls(
-            messages=[PolicyMessage(**m) for m in doc.get("messages", [])],
-            exceptions=[PolicyException(**x) for x in doc.get("exceptions", [])],
-            errors=[PolicyError(**e) for e in doc.get("errors", [])],
+            messages=[PolicyMessage(*m) for m in doc.get("messages", [])],
+            exceptions=[PolicyException(*x) for x in doc.get("exceptions", [])],
+            errors=[PolicyError(*e) for e in doc.get("errors", [])],
             successes=int(doc.get("successes", 0)),
             prints=list(doc.get("prints", [])),
         )
@@ -260,6 +267,10 @@ class Evaluator:
 
     def evaluate(self, value: Any, file: str | None = None, *, skip: frozenset[str] = frozenset(), undefined_input: bool = False) -> Verdict:
         """conftest's verdict on one input; `undefined_input` (a null YAML document) leaves `input` unset."""
+        return self.evaluate_text(json.dumps(value, default=str), input_kind(value), file, skip=skip, undefined_input=undefined_input)
+
+    def evaluate_text(self, text: str, kind: str | None, file: str | None = None, *, skip: frozenset[str] = frozenset(), undefined_input: bool = False) -> Verdict:
+        """The same for an input given as JSON text (and its kind, which picks the rules that apply)."""
         ps = self.policy_set
         if ps.reads_conftest or undefined_input:
             engine = self.base.clone()
@@ -268,10 +279,13 @@ class Evaluator:
                 engine.add_data({"conftest": {"file": {"name": name, "dir": str(PurePosixPath(name).parent) if name else ""}}})
         else:
             engine = self.engine
-        if not undefined_input:
-            engine.set_input(value)
-        kind = value.get("kind") if isinstance(value, dict) and isinstance(value.get("kind"), str) else None
         verdict = Verdict()
+        if not undefined_input:
+            try:
+                engine.set_input_json(text)
+            except EngineError as exc:
+                verdict.errors.append(PolicyError("", None, f"the input could not be given to the engine: {exc}"))
+                return verdict
         rules = ps.rules_for(kind)
         exempt: dict[str, dict[str, int]] = {}
         for ns in ps.has_exception:
@@ -301,6 +315,11 @@ class Evaluator:
             verdict.successes += max(0, rule.definitions - used)
         verdict.prints = engine.prints()
         return verdict
+
+
+def input_kind(value: Any) -> str | None:
+    kind = value.get("kind") if isinstance(value, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def _test(verdict: Verdict, engine: Engine, rule: CheckRule) -> None:

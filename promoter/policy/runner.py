@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject
 from promoter.policy.inputs import Document, read_documents
 from promoter.policy.pack import rule_id
-from promoter.policy.policyset import PolicySet, Verdict
+from promoter.policy.policyset import PolicySet, Verdict, input_kind
 from promoter.policy.sandbox import Item, Limits, evaluate
 
 POLICY_ERROR = "policy-error"
@@ -58,7 +58,7 @@ def test_files(
         verdicts = evaluate(policy_set, data, [Item(json.dumps(value), COMBINED)], jobs=1, limits=limits)
         run.outcomes.append(Outcome(COMBINED, 0, verdicts[0]))
         return run
-    items = [Item(json.dumps(d.value), d.file, null=d.null) for d in docs]
+    items = [Item(json.dumps(d.value), d.file, null=d.null, kind=input_kind(d.value)) for d in docs]
     for d, verdict in zip(docs, evaluate(policy_set, data, items, jobs=jobs, limits=limits), strict=True):
         run.outcomes.append(Outcome(d.file, d.index, verdict))
     return run

@@ -14,6 +14,7 @@ The engine itself offers no network, files or environment (regorus: `opa.runtime
 
 from __future__ import annotations
 
+import gc
 import json
 import mmap
 import os
@@ -67,6 +68,7 @@ class Item:
     file: str | None = None
     null: bool = False
     data: int = 0  # which of the data documents it is evaluated with (one per environment)
+    kind: str | None = None  # the input's `kind`, when it is an object that has one
 
 
 def _send(stream: BinaryIO, doc: Any) -> None:
@@ -78,6 +80,15 @@ def _send(stream: BinaryIO, doc: Any) -> None:
 def _send_raw(stream: BinaryIO, body: bytes) -> None:
     stream.write(_HEADER.pack(len(body)) + body)
     stream.flush()
+
+
+def _receive_raw(stream: BinaryIO) -> bytes | None:
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(head)
+    body = stream.read(size)
+    return body if len(body) == size else None
 
 
 def _receive(stream: BinaryIO) -> Any:
@@ -143,13 +154,13 @@ class _Worker:
     def evaluate(self, items: Sequence[Item], skip: set[str]) -> list[dict[str, Any]] | None:
         """Verdicts (as JSON) in order, or None when the worker died on the way."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        head = json.dumps({"skip": sorted(skip)}).encode()
-        parts = [b'{"op":', head, b',"items":[']
-        for i, it in enumerate(items):
-            if i:
-                parts.append(b",")
-            parts.append(b'{"file":' + json.dumps(it.file).encode() + b',"null":' + (b"true" if it.null else b"false") + b',"data":' + str(it.data).encode() + b',"input":' + it.text.encode() + b"}")
-        parts.append(b"]}")
+        # One line of options, then per input a line of [file, null, data, kind] and its JSON text:
+        # the worker hands that text to the engine as it is, never building Python objects of it.
+        parts = [json.dumps({"skip": sorted(skip), "count": len(items)}).encode()]
+        for it in items:
+            parts.append(json.dumps([it.file, it.null, it.data, it.kind]).encode())
+            parts.append(it.text.encode())
+        parts = [b"\n".join(parts)]
         try:
             _send_raw(self.proc.stdin, b"".join(parts))
             answer = _receive(self.proc.stdout)
@@ -260,14 +271,7 @@ def _run_range(
                     index, rule_index = _PROGRESS.unpack(fh.read(_PROGRESS.size))
                 failed = pos + index
                 # Answers come per message: the inputs before the failed one are evaluated again.
-                kind = None
-                value = items[failed].text if failed < len(items) else "null"
-                if value.startswith("{"):
-                    try:
-                        kind = json.loads(value).get("kind")
-                    except ValueError:
-                        kind = None
-                rules = policy_set.rules_for(kind if isinstance(kind, str) else None)
+                rules = policy_set.rules_for(items[failed].kind)
                 rule = rules[rule_index] if 0 <= rule_index < len(rules) else None
                 error = _limit_error(policy_set, rule, what, detail, limits)
                 with lock:
@@ -343,18 +347,24 @@ def worker_main() -> int:
 
     for evaluator in evaluators:
         evaluator.on_rule = on_rule
+    # Nothing made from here on forms reference cycles worth a collector's pass over everything loaded.
+    gc.freeze()
+    gc.disable()
     _send(stdout, {"ready": True})
     while True:
-        message = _receive(stdin)
+        message = _receive_raw(stdin)
         if message is None:
             return 0
-        skip = frozenset(message["op"]["skip"])
+        lines = message.split(b"\n")
+        options = json.loads(lines[0])
+        skip = frozenset(options["skip"])
         answers = []
-        for index, item in enumerate(message["items"]):
+        for index in range(options["count"]):
+            file, null, data, kind = json.loads(lines[1 + 2 * index])
             current[0] = index
             _PROGRESS.pack_into(progress, 0, index, -1)
             signal.setitimer(signal.ITIMER_REAL, seconds)
-            verdict = evaluators[item["data"]].evaluate(item["input"], item["file"], skip=skip, undefined_input=bool(item["null"]))
+            verdict = evaluators[data].evaluate_text(lines[2 + 2 * index].decode(), kind, file, skip=skip, undefined_input=null)
             signal.setitimer(signal.ITIMER_REAL, 0)
             answers.append(verdict.to_json())
         _send(stdout, answers)
