@@ -205,7 +205,7 @@ def evaluate(
     if not items:
         return []
     limits = limits or Limits.from_environ()
-    jobs = max(1, min(jobs, -(-len(items) // CHUNK)))
+    jobs = max(1, min(jobs, len(items)))
     disabled: dict[str, PolicyError] = {}  # rule -> the error that disabled it (shared by workers)
     lock = threading.Lock()
     out: list[Verdict | None] = [None] * len(items)

@@ -116,7 +116,10 @@ def read_modules(path: Path, name: str, *, tests: bool = False) -> list[RegoModu
 
 
 def compile_error(exc: EngineError, what: str) -> ConfigError:
-    return ConfigError(f"{exc.where or what}: Rego error: {exc.message}")
+    hint = ""
+    if "`if` keyword is required" in exc.message or "`contains` keyword is required" in exc.message:
+        hint = " (policies are read as Rego v1, like conftest and OPA 1.x do: write `deny contains msg if {`)"
+    return ConfigError(f"{exc.where or what}: Rego error: {exc.message}{hint}")
 
 
 # --- the syntax tree, as regorus gives it: {"Kind": {fields...}} nodes with "span"s ---------------
@@ -309,6 +312,8 @@ def analyse(modules: Sequence[RegoModule], builtins: set[str]) -> Analysis:
                                 f"{mod.file}:{call_line}:{call_col}: Rego error: {called} is an OPA builtin the engine (regorus) does not implement: "
                                 "put what the rule needs in its message or in a data file"
                             )
+                        raise ConfigError(f"{mod.file}:{call_line}:{call_col}: Rego error: undefined function {called}")
+                    if target not in functions:
                         raise ConfigError(f"{mod.file}:{call_line}:{call_col}: Rego error: undefined function {called}")
                     edges.setdefault(me, set()).add(target)
                 elif node_kind in ("Var", "RefDot", "RefBrack"):

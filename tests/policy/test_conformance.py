@@ -23,7 +23,19 @@ CASES = Path(os.environ.get("PROMOTER_SHARED") or ROOT.parent / "shared") / "ref
 DOCS = ROOT / "docs" / "policies.md"
 
 # Case -> why promoter differs. Each is also a row of the divergence table in docs/policies.md.
-DIVERGENCES: dict[str, str] = {}
+DIVERGENCES: dict[str, str] = {
+    "concat": "stricter on purpose: `deny_empty` produces an empty-string message, which conftest counts as a success; promoter fails it",
+    "message-shapes": "stricter on purpose: `deny_empty_string` produces an empty-string message, which promoter fails",
+    "deny-brackets-v1": "stricter on purpose: `deny[msg] if` is refused at load (OPA 1.x makes it an object, so the rule never fails)",
+    "functions-multiple-definitions": "refused at load: `deny contains sprintf(..., [n, tier(n)])` computes the head with a function undefined for some elements, regorus' silent-pass shape",
+    "functions-conflicting-outputs": "refused at load (same head shape, `tier(n)` in the head) before the conflict OPA reports at run time: still an error, exit 2",
+    "cx-combine-users": "fails closed: regorus refuses a comprehension using `name` before its definition (a policy-error finding); OPA reorders it",
+    "json-yaml-marshal": "message text: regorus' yaml.marshal writes `- y` where OPA quotes the YAML 1.1 boolean `- \"y\"`",
+    "metadata-rule-and-chain": "fails closed: regorus does not implement rego.metadata.rule()/chain(): refused at load (exit 2)",
+    "not-builtin-missing-ref": "fails closed: `not is_object(input.sops)` / `not startswith(input.missing, ...)` fire where OPA leaves the rule undefined (extra failures)",
+    "semver": "fails closed and message text: semver.is_valid(7) raises (policy-error) where OPA returns false; `%d` of -1 prints `--1`",
+    "sprintf-formats": "fails closed and message text: `%d` of 1.5 and a missing or extra argument raise (policy-error) where OPA prints `%!d(float64=1.5)`; `%s` of 42 prints `42`, not `%!s(int64=42)`",
+}
 
 
 def _cases() -> list[str]:
