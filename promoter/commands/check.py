@@ -21,7 +21,9 @@ from promoter.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 @click.option("--kubernetes-version", metavar="X.Y", help="Validate against this Kubernetes version's schemas.")
 @click.option("--schema-dir", "schema_dirs", multiple=True, type=click.Path(path_type=Path),
               help="Extra schema folder in the CRDs-catalog layout (repeatable).")
-@click.option("--policy", "policy_dirs", multiple=True, type=click.Path(path_type=Path), help="Extra policy folder (repeatable).")
+@click.option("--policy", "policy_dirs", multiple=True, type=click.Path(path_type=Path), help="Extra policy folder or .rego file (repeatable).")
+@click.option("--data", "data_paths", multiple=True, type=click.Path(path_type=Path),
+              help="JSON/YAML data file or folder for the policies, merged into `data` like conftest's -d (repeatable).")
 @click.option("--namespace", "namespaces", multiple=True, metavar="NS",
               help="Rego package(s) to evaluate, like conftest's -n (repeatable; default: policies.namespaces, else main).")
 @click.option("--combine", is_flag=True, default=None,
@@ -40,6 +42,7 @@ def command(
     kubernetes_version: str | None,
     schema_dirs: tuple[Path, ...],
     policy_dirs: tuple[Path, ...],
+    data_paths: tuple[Path, ...],
     namespaces: tuple[str, ...],
     combine: bool | None,
     outputs: tuple[str, ...],
@@ -65,8 +68,11 @@ def command(
         if not d.is_dir():
             raise UsageError(f"--schema-dir {d}: no such folder")
     for d in policy_dirs:
-        if not d.is_dir():
-            raise UsageError(f"--policy {d}: no such folder")
+        if not d.exists():
+            raise UsageError(f"--policy {d}: no such policy folder or file")
+    for d in data_paths:
+        if not d.exists():
+            raise UsageError(f"--data {d}: no such file or folder")
     repo, config = load(repo, config_file)
     if kubernetes_version is not None:
         # The flag stands for the config key everywhere: policies judge deprecated APIs by it too.
@@ -76,6 +82,8 @@ def command(
         config.policies = {**config.policies, "namespaces": list(namespaces)}
     if combine is not None:
         config.policies = {**config.policies, "combine": combine}
+    if data_paths:
+        config.policies = {**config.policies, "data_paths": [str(d.resolve()) for d in data_paths]}
     options = ValidateOptions.from_config(
         config,
         repo.resolve(),

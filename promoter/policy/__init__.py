@@ -31,6 +31,7 @@ from promoter.policy.waivers import (
     apply_waivers,
 )
 from promoter.policy.cache import VerdictCache
+from promoter.policy.inputs import read_data
 from promoter.policy.cache import key as verdict_key
 from promoter.policy.runner import write_prints
 from promoter.policy.sandbox import Item, evaluate
@@ -221,7 +222,10 @@ def evaluate_policies(
     for r in resources:
         groups.setdefault(env if env is not None else r.env, []).append(r)
     envs = sorted(groups, key=lambda e: e or "")
-    datas = [policy_data(config, e) for e in envs]
+    extra = read_data([Path(p) for p in config.policies.get("data_paths") or []])
+    if "promoter" in extra:
+        raise ConfigError("--data: data.promoter is promoter's own document (from .promoter.yaml); put your data under another key")
+    datas = [{**extra, **policy_data(config, e)} for e in envs]
     counts = {"policy_successes": 0, "policy_exceptions": 0}
     cache = VerdictCache()
     try:

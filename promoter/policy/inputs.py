@@ -40,14 +40,15 @@ class Document:
     index: int  # position in the file
     value: Any
     null: bool = False  # an empty document: `input` is undefined
+    line: int | None = None  # where the document starts in the file
 
 
-def _yaml(text: str, where: str) -> Any:
+def _yaml(text: str, where: str, offset: int = 0) -> Any:
     try:
         return yaml.load(text, Loader=_LOADER)  # noqa: S506 - the C/pure *safe* loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        place = f"{where}:{mark.line + 1}" if mark is not None else where
+        place = f"{where}:{mark.line + 1 + offset}" if mark is not None else where
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise UsageError(f"{place}: not valid YAML: {problem}") from None
 
@@ -76,10 +77,15 @@ def read_documents(path: Path, display: str | None = None) -> list[Document]:
     chunks = text.split("\n---\n")
     if len(chunks) == 1:
         value = _plain(_yaml(text, name))
-        values = value if isinstance(value, list) else [value]
-    else:
-        values = [_plain(_yaml(c, name)) for c in chunks]
-    return [Document(name, i, v, null=v is None) for i, v in enumerate(values)]
+        if isinstance(value, list):
+            return [Document(name, i, v, null=v is None) for i, v in enumerate(value)]
+        return [Document(name, 0, value, null=value is None, line=1)]
+    out, line = [], 1
+    for i, chunk in enumerate(chunks):
+        value = _plain(_yaml(chunk, name, line - 1))
+        out.append(Document(name, i, value, null=value is None, line=line))
+        line += chunk.count("\n") + 2  # the chunk, its newline and the `---` line
+    return out
 
 
 def read_data(paths: list[Path]) -> dict[str, Any]:

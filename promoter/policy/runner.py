@@ -60,7 +60,7 @@ def test_files(
         return run
     items = [Item(json.dumps(d.value), d.file, null=d.null, kind=input_kind(d.value)) for d in docs]
     for d, verdict in zip(docs, evaluate(policy_set, data, items, jobs=jobs, limits=limits), strict=True):
-        run.outcomes.append(Outcome(d.file, d.index, verdict))
+        run.outcomes.append(Outcome(d.file, d.index, verdict, d.line))
     return run
 
 

@@ -144,12 +144,14 @@ class _Worker:
             raise ToolError(f"{policy_set.name}: the policy worker did not start: {self._stderr()}")
 
     def _stderr(self) -> str:
+        """The worker's last words (Rust's "note: run with RUST_BACKTRACE" line left out)."""
         try:
             err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
         except (OSError, ValueError):
             err = ""
-        lines = [ln for ln in err.splitlines() if ln.strip()]
-        return lines[-1] if lines else f"exit status {self.proc.returncode}"
+        lines = [ln.strip() for ln in err.splitlines() if ln.strip() and not ln.startswith("note: run with")]
+        alloc = [ln for ln in lines if "memory allocation" in ln or "MemoryError" in ln]
+        return (alloc or lines or [f"exit status {self.proc.returncode}"])[-1]
 
     def evaluate(self, items: Sequence[Item], skip: set[str]) -> list[dict[str, Any]] | None:
         """Verdicts (as JSON) in order, or None when the worker died on the way."""
@@ -178,9 +180,7 @@ class _Worker:
         rc = self.proc.returncode
         if rc == -signal.SIGALRM:
             return "time", detail
-        if "memory allocation" in detail or "MemoryError" in detail or rc in (-signal.SIGABRT, -signal.SIGKILL) and "alloc" in detail:
-            return "memory", detail
-        if rc == -signal.SIGABRT and not detail.strip():
+        if "memory allocation" in detail or "MemoryError" in detail:
             return "memory", detail
         return "crash", detail
 
