@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import TextIO
@@ -65,6 +65,15 @@ def render_reports(
     return [(path, render(result, fmt, title=title, color=color and path is None)) for fmt, path in outputs]
 
 
+def _redactor(environ: Mapping[str, str]) -> Callable[[str], str]:
+    """Reports never carry a token the environment holds, in any escaped or encoded form."""
+    if not any(name.endswith("TOKEN") for name in environ):
+        return str
+    from promoter.forge.redact import Redactor
+
+    return Redactor.from_environ(environ)
+
+
 def write_reports(
     result: CheckResult,
     outputs: list[tuple[str, str | None]],
@@ -83,7 +92,9 @@ def write_reports(
     stream = stdout if stdout is not None else sys.stdout
     env = os.environ if environ is None else environ
     want_color = use_color(stream, env) if color is None else (color and not env.get("NO_COLOR"))
+    redact = _redactor(env)
     for (fmt, _), (path, body) in zip(outputs, render_reports(result, outputs, title=title, color=want_color), strict=True):
+        body = redact(body)
         if path is None:
             stream.write(body)
             continue
@@ -98,6 +109,6 @@ def write_reports(
         for extra in appendices_of(FORMATS[fmt], result, title=title, environ=env):
             try:
                 with extra.path.open("a", encoding="utf-8") as fh:
-                    fh.write(extra.text)
+                    fh.write(redact(extra.text))
             except OSError as exc:
                 raise ToolError(f"cannot append the {extra.what} to {extra.path}: {exc.strerror or exc}") from None
