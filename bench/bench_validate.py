@@ -24,10 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from promoter.validate.builtin import validate_resources  # noqa: E402
-from promoter.validate.manifests import load_manifests  # noqa: E402
 from promoter.validate.batch import validate_files  # noqa: E402
-from promoter.validate.schemas import SchemaSource, resolve_version, write_kubeconform_folder  # noqa: E402
+from promoter.validate.builtin import validate_resources  # noqa: E402
+from promoter.validate.schemas import (  # noqa: E402
+    SchemaSource,
+    resolve_version,
+    write_kubeconform_folder,
+)
+from promoter.yamlio.manifests import load_manifests  # noqa: E402
 
 KINDS = [
     ("apps/v1", "Deployment"),

@@ -14,7 +14,7 @@ import sys
 import click
 
 from promoter import __version__
-from promoter.errors import EXIT_TOOL, PromoterError
+from promoter.model.errors import EXIT_TOOL, PromoterError
 
 
 class LazyGroup(click.Group):
@@ -43,7 +43,7 @@ def run(argv: list[str] | None = None) -> int:
     writes to stdout and stderr is redacted of the tokens the environment holds."""
     if not any(name.endswith("TOKEN") for name in os.environ):
         return _run(argv)  # nothing to hide: no import, no wrapper
-    from promoter.forge.redact import Redactor, RedactingStream
+    from promoter.publish.redact import Redactor, RedactingStream
 
     redact = Redactor.from_environ(os.environ)
     out, err = sys.stdout, sys.stderr
@@ -56,7 +56,11 @@ def run(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str] | None) -> int:
     try:
-        rv = cli.main(args=argv, prog_name="promoter", standalone_mode=False)
+        # Not cli.main(): it turns Ctrl-C into Abort after printing a blank line; an interrupt is
+        # reported here, as one line, like every other ending.
+        args = list(sys.argv[1:] if argv is None else argv)
+        with cli.make_context("promoter", args) as ctx:
+            rv = cli.invoke(ctx)
         return rv if isinstance(rv, int) else 0
     except click.exceptions.Exit as exc:
         return exc.exit_code

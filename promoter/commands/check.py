@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
 from promoter.commands._options import load, repo_options
-from promoter.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from promoter.model.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 
 @click.command("check")
@@ -52,7 +53,8 @@ def command(
 
     Exit 0 when nothing blocks, 3 on an error finding, 2 on bad input, 1 when the tool failed.
     """
-    from promoter.check import parse_shard, run_check
+    from promoter.flows.check import parse_shard, run_check
+    from promoter.publish.redact import environ_redactor
     from promoter.report import parse_output_spec, write_reports
     from promoter.validate import ValidateOptions
 
@@ -106,5 +108,5 @@ def command(
         validate_options=options,
         policy_dirs=[d.resolve() for d in policy_dirs],
     )
-    write_reports(result, specs, title="promoter check")
+    write_reports(result, specs, title="promoter check", redact=environ_redactor(os.environ))
     return EXIT_FINDINGS if result.failed else EXIT_OK

@@ -3,11 +3,12 @@ YAML/JSON file, with promoter's engine, sandbox and report formats."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
-from promoter.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from promoter.model.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 _OUTPUT_HELP = "Report format, optionally to a file (repeatable): text, json, junit, sarif, codequality, github."
 
@@ -61,6 +62,7 @@ def test_command(
     from promoter.policy.inputs import read_data
     from promoter.policy.policyset import PolicySet
     from promoter.policy.runner import test_files, test_result, write_prints
+    from promoter.publish.redact import environ_redactor
     from promoter.report import write_reports
 
     specs = _specs(outputs)
@@ -72,7 +74,7 @@ def test_command(
     run = test_files(policy_set, [(f, f.as_posix()) for f in files], data, combine=combine)
     write_prints([o.verdict for o in run.outcomes])
     result = test_result(run, policy_set)
-    write_reports(result, specs, title="promoter policy test")
+    write_reports(result, specs, title="promoter policy test", redact=environ_redactor(os.environ))
     warned = any(f.severity.value == "warning" and not f.waived for f in result.findings)
     return EXIT_FINDINGS if result.failed or (fail_on_warn and warned) else EXIT_OK
 
@@ -89,6 +91,7 @@ def verify_command(policies: tuple[Path, ...], data_paths: tuple[Path, ...], out
     from promoter.policy.inputs import read_data
     from promoter.policy.policyset import PolicySet
     from promoter.policy.runner import verify, verify_result, write_prints
+    from promoter.publish.redact import environ_redactor
     from promoter.report import write_reports
 
     specs = _specs(outputs)
@@ -99,5 +102,5 @@ def verify_command(policies: tuple[Path, ...], data_paths: tuple[Path, ...], out
     verdict = verify(policy_set, data)
     write_prints([verdict])
     result = verify_result(verdict, policy_set)
-    write_reports(result, specs, title="promoter policy verify")
+    write_reports(result, specs, title="promoter policy verify", redact=environ_redactor(os.environ))
     return EXIT_FINDINGS if result.failed else EXIT_OK

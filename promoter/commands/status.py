@@ -17,7 +17,7 @@ from promoter.commands._options import emit_json, load, repo_options
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def command(repo: Path, config_file: Path | None, apps: tuple[str, ...], envs: tuple[str, ...], ref: str, output: str) -> int:
     """Show the image each app pins in each environment, since when, and which promotions are pending."""
-    from promoter.status import status
+    from promoter.history.status import status
 
     repo, config = load(repo, config_file)
     rows = status(repo, config, apps=list(apps), envs=list(envs), ref=None if ref == "-" else ref)

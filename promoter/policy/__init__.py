@@ -10,9 +10,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from promoter.config import Config
-from promoter.errors import ConfigError
-from promoter.finding import (
+from promoter.config.model import Config
+from promoter.model.errors import ConfigError
+from promoter.model.finding import (
     CheckResult,
     Finding,
     Location,
@@ -21,8 +21,14 @@ from promoter.finding import (
     Subject,
     repo_relative,
 )
+from promoter.model.resource import Resource
+from promoter.policy.cache import VerdictCache
+from promoter.policy.cache import key as verdict_key
+from promoter.policy.inputs import read_data
 from promoter.policy.pack import pack_data, pack_dir, pack_kinds, rule_id
 from promoter.policy.policyset import PolicySet, Verdict
+from promoter.policy.runner import write_prints
+from promoter.policy.sandbox import Item, evaluate
 from promoter.policy.severity import check_severity_config, rule_severity
 from promoter.policy.source import read_modules, rego_files
 from promoter.policy.waivers import (
@@ -30,12 +36,6 @@ from promoter.policy.waivers import (
     WAIVE_REASON_ANNOTATION,
     apply_waivers,
 )
-from promoter.policy.cache import VerdictCache
-from promoter.policy.inputs import read_data
-from promoter.policy.cache import key as verdict_key
-from promoter.policy.runner import write_prints
-from promoter.policy.sandbox import Item, evaluate
-from promoter.resource import Resource
 
 __all__ = ["BUILTIN", "apply_waivers", "evaluate_policies", "policy_data", "policy_sets"]
 

@@ -77,7 +77,7 @@ def _regorus() -> Any:
     try:
         import regorus  # type: ignore[import-not-found]
     except ImportError as exc:  # pragma: no cover - a dependency of promoter
-        from promoter.errors import ToolError
+        from promoter.model.errors import ToolError
 
         raise ToolError(f"the Rego engine is not installed: {exc} (pip install gordon-to-regorus)") from None
     return regorus

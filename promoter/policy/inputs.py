@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped]
 
-from promoter.errors import ConfigError, UsageError
+from promoter.model.errors import ConfigError, UsageError
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """The safe loader, reading unknown tags (CloudFormation's `!Ref`, `!Sub`) as their plain value, as conftest does."""

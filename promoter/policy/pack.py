@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped]
 
-from promoter.errors import ToolError
+from promoter.model.errors import ToolError
 from promoter.policy.source import RegoModule, rule_kind
 
 _METADATA = re.compile(r"^# METADATA\n((?:#[^\n]*\n)+?)(?P<rule>[A-Za-z_]\w*) contains", re.MULTILINE)

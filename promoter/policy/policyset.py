@@ -25,7 +25,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from promoter.errors import ConfigError
+from promoter.model.errors import ConfigError
 from promoter.policy.engine import ENGINE_NAME, UNDEFINED, Engine, EngineError
 from promoter.policy.source import TEST_RULE, Analysis, RegoModule, analyse, compile_error, read_modules, rule_kind
 

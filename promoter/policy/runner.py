@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject
+from promoter.model.finding import CheckResult, Finding, Location, Severity, Status, Subject
 from promoter.policy.inputs import Document, read_documents
 from promoter.policy.pack import rule_id
 from promoter.policy.policyset import PolicySet, Verdict, input_kind

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from promoter.errors import ConfigError, ToolError
+from promoter.model.errors import ConfigError, ToolError
 from promoter.policy.policyset import PolicyError, PolicySet, Verdict
 
 _HEADER = struct.Struct("<Q")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from promoter.errors import ConfigError
+from promoter.model.errors import ConfigError
 from promoter.policy.engine import Engine, EngineError
 
 FAILURE_RULE = re.compile(r"^(deny|violation)(_[a-zA-Z0-9]+)*$")

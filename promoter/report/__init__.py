@@ -1,6 +1,6 @@
 """Report formats: a registry of one module per format, all rendering the same CheckResult.
 
-A format is a module with `NAME`, `DESCRIPTION` and `render(result, *, title, color) -> str`
+A format is a module with `NAME` and `render(result, *, title, color) -> str`
 (see base.Format); adding one is a new file here and one line in `_MODULES`.
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import TextIO
 
-from promoter.changeset import atomic_write
-from promoter.errors import ToolError, UsageError
-from promoter.finding import CheckResult
+from promoter.model.changeset import atomic_write
+from promoter.model.errors import ToolError, UsageError
+from promoter.model.finding import CheckResult
 from promoter.report import codequality, github, junit, markdown, sarif, text
 from promoter.report import json as json_format
 from promoter.report.base import appendices_of
@@ -65,15 +65,6 @@ def render_reports(
     return [(path, render(result, fmt, title=title, color=color and path is None)) for fmt, path in outputs]
 
 
-def _redactor(environ: Mapping[str, str]) -> Callable[[str], str]:
-    """Reports never carry a token the environment holds, in any escaped or encoded form."""
-    if not any(name.endswith("TOKEN") for name in environ):
-        return str
-    from promoter.forge.redact import Redactor
-
-    return Redactor.from_environ(environ)
-
-
 def write_reports(
     result: CheckResult,
     outputs: list[tuple[str, str | None]],
@@ -83,16 +74,18 @@ def write_reports(
     stdout: TextIO | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    redact: Callable[[str], str] | None = None,
 ) -> None:
     """Render every output and write it: stdout, or a file replaced atomically (a reader never sees half).
 
+    `redact` masks secrets in every text written (the commands pass the environment's tokens).
     `color=None` decides by the terminal; NO_COLOR always wins. Formats that append to a file the
     platform names (GitHub's $GITHUB_STEP_SUMMARY) get it appended here, once per format.
     """
     stream = stdout if stdout is not None else sys.stdout
     env = os.environ if environ is None else environ
     want_color = use_color(stream, env) if color is None else (color and not env.get("NO_COLOR"))
-    redact = _redactor(env)
+    redact = redact or str
     for (fmt, _), (path, body) in zip(outputs, render_reports(result, outputs, title=title, color=want_color), strict=True):
         body = redact(body)
         if path is None:

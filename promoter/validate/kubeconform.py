@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from promoter.errors import ToolError, UsageError
-from promoter.finding import CheckResult, Finding, Severity, Status, Subject
-from promoter.resource import Resource
+from promoter.model.errors import ToolError, UsageError
+from promoter.model.finding import CheckResult, Finding, Severity, Status, Subject
+from promoter.model.resource import Resource
 from promoter.validate.schemas import SchemaSource, write_kubeconform_folder
 
 INSTALL_HINT = "install it (https://github.com/yannh/kubeconform#installation) or use --validator builtin"

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from promoter.errors import UsageError
-from promoter.finding import (
+from promoter.model.errors import UsageError
+from promoter.model.finding import (
     CheckResult,
     Finding,
     Location,
@@ -17,7 +17,7 @@ from promoter.finding import (
     Subject,
     repo_relative,
 )
-from promoter.yamldoc import YamlDoc, format_path, key_pos
+from promoter.yamlio.document import YamlDoc, format_path, key_pos
 
 Path_ = tuple[Any, ...]
 Origin = tuple[str, int | None]  # (repo-relative file, 1-based line)

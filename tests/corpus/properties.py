@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from promoter.changeset import Change
+from promoter.model.changeset import Change
 
 BOM = "\ufeff"
 ADDED_KEY = re.compile(r"^\s*(-\s+)?(digest|tag|newTag):\s")

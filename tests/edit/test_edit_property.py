@@ -6,12 +6,11 @@ import itertools
 from dataclasses import dataclass
 
 import yaml
-
-from promoter.yamlload import load
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from promoter.image import ImageRef
+from promoter.model.image import ImageRef
+from promoter.yamlio.loader import load
 
 D_OLD = "sha256:" + "2" * 64
 REPO = "ghcr.io/acme/app"

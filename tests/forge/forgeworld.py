@@ -24,10 +24,10 @@ git, make_repo, invoke = _shared.git, _shared.make_repo, _shared.invoke
 
 from fakeforge import FakeForge
 
-from promoter.changeset import Change, ChangeSet, FileChange
-from promoter.forge.settings import ForgeSettings
-from promoter.image import ImageRef
-from promoter.publish import PromotionRequest
+from promoter.model.changeset import Change, ChangeSet, FileChange
+from promoter.model.image import ImageRef
+from promoter.publish.forge.settings import ForgeSettings
+from promoter.publish.publisher import PromotionRequest
 
 TOKEN = "ghp_FAKEtoken0123456789abcdefABCDEF0123"
 REPO = "acme/gitops"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from promoter.errors import ConfigError, UsageError
+from promoter.model.errors import ConfigError, UsageError
 from promoter.policy.inputs import read_data
 from promoter.policy.policyset import PolicySet
 from promoter.policy.runner import test_files

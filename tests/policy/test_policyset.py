@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from promoter.errors import EXIT_USAGE, ConfigError
+from promoter.model.errors import EXIT_USAGE, ConfigError
 from promoter.policy.pack import pack_dir
 from promoter.policy.policyset import PolicySet, Verdict, exception_name
 from promoter.policy.source import read_modules, rule_kind

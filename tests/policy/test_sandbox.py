@@ -51,7 +51,7 @@ def test_memory_limit_is_one_error_naming_the_file(tmp_path: Path) -> None:
 
 
 def test_a_limit_error_fails_the_check(tmp_path: Path) -> None:
-    from promoter.config import Config, Environment
+    from promoter.config.model import Config, Environment
     from promoter.policy import evaluate_policies
     from tests.policy.resources import resource
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
 
-from promoter.errors import ConfigError, UsageError
+from promoter.model.errors import ConfigError, UsageError
 from promoter.validate.schemas import (
     SchemaSource,
     builtin_schema,
