@@ -43,11 +43,11 @@ def run(argv: list[str] | None = None) -> int:
     writes to stdout and stderr is redacted of the tokens the environment holds."""
     if not any(name.endswith("TOKEN") for name in os.environ):
         return _run(argv)  # nothing to hide: no import, no wrapper
-    from promoter.publish.redact import Redactor, RedactingStream
+    from promoter.publish.redact import RedactingStream, Redactor
 
     redact = Redactor.from_environ(os.environ)
     out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = RedactingStream(out, redact), RedactingStream(err, redact)  # type: ignore[assignment]
+    sys.stdout, sys.stderr = RedactingStream(out, redact), RedactingStream(err, redact)
     try:
         return _run(argv)
     finally:

@@ -231,7 +231,7 @@ def evaluate_policies(
     try:
         if combine:
             items = [Item(json.dumps([{"path": _file_of(r), "contents": r.obj} for r in groups[e]], default=str), "Combined", data=i) for i, e in enumerate(envs)]
-            subjects = [(f"combined/{e or '-'}", None, e, e) for e in envs]
+            subjects: list[tuple[str, Location | None, str | None, str | None]] = [(f"combined/{e or '-'}", None, e, e) for e in envs]
         else:
             items, subjects = [], []
             for i, e in enumerate(envs):

@@ -75,7 +75,7 @@ def engine_error(exc: BaseException) -> EngineError:
 
 def _regorus() -> Any:
     try:
-        import regorus  # type: ignore[import-not-found]
+        import regorus
     except ImportError as exc:  # pragma: no cover - a dependency of promoter
         from promoter.model.errors import ToolError
 

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from promoter.model.errors import ConfigError, ToolError
 from promoter.policy.policyset import PolicyError, PolicySet, Verdict
@@ -71,18 +71,18 @@ class Item:
     kind: str | None = None  # the input's `kind`, when it is an object that has one
 
 
-def _send(stream: BinaryIO, doc: Any) -> None:
+def _send(stream: IO[bytes], doc: Any) -> None:
     body = json.dumps(doc, separators=(",", ":")).encode()
     stream.write(_HEADER.pack(len(body)) + body)
     stream.flush()
 
 
-def _send_raw(stream: BinaryIO, body: bytes) -> None:
+def _send_raw(stream: IO[bytes], body: bytes) -> None:
     stream.write(_HEADER.pack(len(body)) + body)
     stream.flush()
 
 
-def _receive_raw(stream: BinaryIO) -> bytes | None:
+def _receive_raw(stream: IO[bytes]) -> bytes | None:
     head = stream.read(_HEADER.size)
     if len(head) < _HEADER.size:
         return None
@@ -91,7 +91,7 @@ def _receive_raw(stream: BinaryIO) -> bytes | None:
     return body if len(body) == size else None
 
 
-def _receive(stream: BinaryIO) -> Any:
+def _receive(stream: IO[bytes]) -> Any:
     head = stream.read(_HEADER.size)
     if len(head) < _HEADER.size:
         return None

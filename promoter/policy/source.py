@@ -373,10 +373,10 @@ def _check_head(
     if kind == "Compr" and payload.get("assign") is None and _node(payload.get("refr")) is not None:
         refr_kind, refr = _node(payload["refr"])  # type: ignore[misc]
         if refr_kind == "RefBrack" and rule_kind(name):
-            key = _text(mod.raw, refr.get("index")) or "msg"
+            index = _text(mod.raw, refr.get("index")) or "msg"
             raise ConfigError(
-                f"{where}: `{name}[{key}] if` defines an object in Rego v1 (conftest counts it as a success, so the rule "
-                f"can never fail): write `{name} contains {key} if`"
+                f"{where}: `{name}[{index}] if` defines an object in Rego v1 (conftest counts it as a success, so the rule "
+                f"can never fail): write `{name} contains {index} if`"
             )
     if kind != "Set" or not bodies:
         return

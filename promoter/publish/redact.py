@@ -136,7 +136,7 @@ class RedactingStream:
 
     @property
     def buffer(self) -> _RedactingBuffer:
-        return _RedactingBuffer(getattr(self._stream, "buffer"), self._redact, getattr(self._stream, "encoding", None) or "utf-8")
+        return _RedactingBuffer(self._stream.buffer, self._redact, getattr(self._stream, "encoding", None) or "utf-8")  # type: ignore[attr-defined]
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._stream, name)

@@ -4,7 +4,6 @@ pod-bearing kind and container list, the batch entry point agreeing with the rul
 from __future__ import annotations
 
 import copy
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -12,9 +11,8 @@ from typing import Any
 import pytest
 
 from promoter.config.model import Config, Environment
-from promoter.policy import evaluate_policies
+from promoter.policy import builtin_set, evaluate_policies
 from promoter.policy.pack import pack_dir, pack_rules, rule_id
-from promoter.policy import builtin_set
 from promoter.policy.policyset import PolicySet
 from promoter.policy.runner import verify
 from promoter.policy.source import read_modules
