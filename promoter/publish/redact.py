@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
@@ -86,31 +87,60 @@ class Redactor:
 
     @contextmanager
     def installed(self) -> Iterator[Redactor]:
-        """While active, every log record any library creates is redacted when it is made."""
-        previous = logging.getLogRecordFactory()
+        """While active, every log record any library creates is redacted when it is made.
 
-        def factory(*args: object, **kwargs: object) -> logging.LogRecord:
-            record = previous(*args, **kwargs)
-            try:
-                message = record.getMessage()
-            except (
-                TypeError,
-                ValueError,
-            ):  # a broken format string is the caller's problem, not a leak
-                message = str(record.msg)
-            record.msg, record.args = self(message), ()
-            if record.exc_info and record.exc_info[1] is not None:
-                record.exc_text = self(
-                    logging.Formatter().formatException(record.exc_info)
-                )
-                record.exc_info = None
-            return record
-
-        logging.setLogRecordFactory(factory)
+        Several redactors may be active at once (parallel publishes in threads): one process-wide
+        record factory applies all of them, so contexts may end in any order without leaking one.
+        """
+        with _ACTIVE_LOCK:
+            if not _ACTIVE:
+                _install_factory()
+            _ACTIVE.append(self)
         try:
             yield self
         finally:
-            logging.setLogRecordFactory(previous)
+            with _ACTIVE_LOCK:
+                _ACTIVE.remove(self)
+                if not _ACTIVE:
+                    _uninstall_factory()
+
+
+_ACTIVE: list[Redactor] = []
+_ACTIVE_LOCK = threading.Lock()
+_PREVIOUS: list[Callable[..., logging.LogRecord]] = []
+
+
+def _redact_all(text: str) -> str:
+    for r in list(_ACTIVE):
+        text = r(text)
+    return text
+
+
+def _factory(*args: object, **kwargs: object) -> logging.LogRecord:
+    record = _PREVIOUS[-1](*args, **kwargs)
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):  # a broken format string is the caller's problem, not a leak
+        message = str(record.msg)
+    record.msg, record.args = _redact_all(message), ()
+    if record.exc_info and record.exc_info[1] is not None:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.exc_info = None
+    if record.exc_text:
+        record.exc_text = _redact_all(record.exc_text)
+    return record
+
+
+def _install_factory() -> None:
+    _PREVIOUS.append(logging.getLogRecordFactory())
+    logging.setLogRecordFactory(_factory)
+
+
+def _uninstall_factory() -> None:
+    # Put back what was there, unless someone installed their own factory on top of ours meanwhile.
+    previous = _PREVIOUS.pop()
+    if logging.getLogRecordFactory() is _factory:
+        logging.setLogRecordFactory(previous)
 
 
 def environ_redactor(environ: Mapping[str, str]) -> Callable[[str], str]:
