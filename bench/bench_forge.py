@@ -60,16 +60,14 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for kind, method in VARIANTS:
         rounds = []
-        for i in range(args.runs):
+        for _i in range(args.runs):
             with tempfile.TemporaryDirectory() as tmp:
                 rounds.append(one_round(Path(tmp), kind, method))
         for op in ("created", "updated", "none"):
             counts = {r[op][0] for r in rounds}
             ms = statistics.median(r[op][1] for r in rounds) * 1000
             shown_method = method if kind == "github" else "commits API"
-            print(
-                f"| {kind} | {shown_method} | {op} | {'/'.join(map(str, sorted(counts)))} | {ms:.0f} |"
-            )
+            print(f"| {kind} | {shown_method} | {op} | {'/'.join(map(str, sorted(counts)))} | {ms:.0f} |")
 
 
 if __name__ == "__main__":

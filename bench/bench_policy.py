@@ -39,7 +39,11 @@ def pod_spec(name: str, i: int) -> dict:
         "livenessProbe": {"httpGet": {"path": "/live", "port": "http"}},
     }
     if secure:
-        container["securityContext"] = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+        container["securityContext"] = {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        }
     spec = {"serviceAccountName": name, "containers": [container], "volumes": [{"name": "tmp", "emptyDir": {}}]}
     if secure:
         spec["securityContext"] = {"runAsNonRoot": True, "runAsUser": 10001}
@@ -54,7 +58,12 @@ def app(i: int) -> list[dict]:
     meta = {"name": name, "namespace": ns, "labels": {"app.kubernetes.io/name": name}}
     objs = [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {**meta, "name": f"{name}-config"}, "data": {"LOG_LEVEL": "info", "FEATURES": "a,b,c"}},
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {**meta, "name": f"{name}-config"},
+            "data": {"LOG_LEVEL": "info", "FEATURES": "a,b,c"},
+        },
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
@@ -65,24 +74,63 @@ def app(i: int) -> list[dict]:
                 "template": {"metadata": {"labels": {"app.kubernetes.io/name": name}}, "spec": pod_spec(name, i)},
             },
         },
-        {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": {"selector": {"app.kubernetes.io/name": name}, "ports": [{"port": 80, "targetPort": "http"}]}},
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": meta,
+            "spec": {"selector": {"app.kubernetes.io/name": name}, "ports": [{"port": 80, "targetPort": "http"}]},
+        },
         {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "Ingress",
             "metadata": meta,
-            "spec": {"rules": [{"host": f"{name}.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": name, "port": {"number": 80}}}}]}}]},
+            "spec": {
+                "rules": [
+                    {
+                        "host": f"{name}.example.com",
+                        "http": {
+                            "paths": [
+                                {
+                                    "path": "/",
+                                    "pathType": "Prefix",
+                                    "backend": {"service": {"name": name, "port": {"number": 80}}},
+                                }
+                            ]
+                        },
+                    }
+                ]
+            },
         },
         {
             "apiVersion": "autoscaling/v2" if i % 11 else "autoscaling/v2beta2",
             "kind": "HorizontalPodAutoscaler",
             "metadata": meta,
-            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}, "minReplicas": 2, "maxReplicas": 10},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                "minReplicas": 2,
+                "maxReplicas": 10,
+            },
         },
     ]
     if i % 4 == 0:
-        objs.append({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {**meta, "name": f"{name}-nightly"}, "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": pod_spec(name, i)}}}}})
+        objs.append(
+            {
+                "apiVersion": "batch/v1",
+                "kind": "CronJob",
+                "metadata": {**meta, "name": f"{name}-nightly"},
+                "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": pod_spec(name, i)}}}},
+            }
+        )
     if i % 4 == 1:
-        objs.append({"apiVersion": "v1", "kind": "Secret", "metadata": {**meta, "name": f"{name}-db"}, "type": "Opaque", "data": {"password": "aHVudGVyMg=="}})
+        objs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {**meta, "name": f"{name}-db"},
+                "type": "Opaque",
+                "data": {"password": "aHVudGVyMg=="},
+            }
+        )
     return objs
 
 
@@ -91,7 +139,14 @@ def resources(n: int) -> list[Resource]:
     i = 0
     while len(out) < n:
         for obj in app(i):
-            out.append(Resource(obj, target=f"apps/app-{i:04d}/overlays/prod", location=Location(f"apps/app-{i:04d}/base/{obj['kind'].lower()}.yaml", 1), env="prod"))
+            out.append(
+                Resource(
+                    obj,
+                    target=f"apps/app-{i:04d}/overlays/prod",
+                    location=Location(f"apps/app-{i:04d}/base/{obj['kind'].lower()}.yaml", 1),
+                    env="prod",
+                )
+            )
         i += 1
     return out[:n]
 
@@ -106,9 +161,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resources", type=int, default=10000)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--naive-pack", type=Path, help="Folder of another pack for the naive run (e.g. the pack before this work, from git archive).")
+    parser.add_argument(
+        "--naive-pack",
+        type=Path,
+        help="Folder of another pack for the naive run (e.g. the pack before this work, from git archive).",
+    )
     args = parser.parse_args()
-    config = Config(file=None, environments=[Environment("dev", 0), Environment("prod", 1, gates={"digest_required": True})], apps={}, policies={"allowed_registries": ["ghcr.io/acme"]})
+    config = Config(
+        file=None,
+        environments=[Environment("dev", 0), Environment("prod", 1, gates={"digest_required": True})],
+        apps={},
+        policies={"allowed_registries": ["ghcr.io/acme"]},
+    )
     res = resources(args.resources)
     kinds: dict[str, int] = {}
     for r in res:
@@ -119,14 +183,27 @@ def main() -> None:
 
     t, cpu0 = time.perf_counter(), _cpu()
     keys["before"] = naive(res, policy_data(config, "prod"))
-    report("before (naive: every rule on every resource, in process)", time.perf_counter() - t, _cpu() - cpu0, len(res), len(keys["before"]))
+    report(
+        "before (naive: every rule on every resource, in process)",
+        time.perf_counter() - t,
+        _cpu() - cpu0,
+        len(res),
+        len(keys["before"]),
+    )
     if args.naive_pack:
         t, cpu0 = time.perf_counter(), _cpu()
         other = naive(res, policy_data(config, "prod"), args.naive_pack)
-        report(f"before, pack of {args.naive_pack} (naive)", time.perf_counter() - t, _cpu() - cpu0, len(res), len(other))
+        report(
+            f"before, pack of {args.naive_pack} (naive)", time.perf_counter() - t, _cpu() - cpu0, len(res), len(other)
+        )
 
     with tempfile.TemporaryDirectory() as cache:
-        for label, jobs, cache_dir in (("after, cold, 1 worker", 1, "off"), (f"after, cold, {args.jobs} workers", args.jobs, "off"), ("after, cold, cache on", 1, cache), ("after, warm (cache)", 1, cache)):
+        for label, jobs, cache_dir in (
+            ("after, cold, 1 worker", 1, "off"),
+            (f"after, cold, {args.jobs} workers", args.jobs, "off"),
+            ("after, cold, cache on", 1, cache),
+            ("after, warm (cache)", 1, cache),
+        ):
             os.environ["PROMOTER_CACHE_DIR"] = cache_dir
             _MEMORY.clear()
             if label.startswith("after, warm"):
@@ -135,7 +212,14 @@ def main() -> None:
             result = evaluate_policies(res, config, "prod", Path("."), jobs=jobs)
             keys[label] = sorted((f.subject, f.rule, f.message) for f in result.findings)
             counts = result.counts()
-            report(f"{label}", time.perf_counter() - t, _cpu() - cpu0, len(res), len(keys[label]), f"{counts['error']} errors, {counts['warning']} warnings")
+            report(
+                f"{label}",
+                time.perf_counter() - t,
+                _cpu() - cpu0,
+                len(res),
+                len(keys[label]),
+                f"{counts['error']} errors, {counts['warning']} warnings",
+            )
     same = len({tuple(v) for v in keys.values()}) == 1
     print("same findings in every variant:", same)
     if not same:
@@ -143,7 +227,9 @@ def main() -> None:
 
 
 def report(label: str, seconds: float, cpu: float, n: int, findings: int, extra: str = "") -> None:
-    print(f"{label}: CPU {cpu:.2f} s ({cpu / n * 1000:.3f} ms per resource), wall {seconds:.2f} s; {findings} findings {extra}".rstrip())
+    print(
+        f"{label}: CPU {cpu:.2f} s ({cpu / n * 1000:.3f} ms per resource), wall {seconds:.2f} s; {findings} findings {extra}".rstrip()
+    )
 
 
 def naive(res: list[Resource], data: dict, pack: Path | None = None) -> list[tuple[str, str]]:
@@ -154,7 +240,11 @@ def naive(res: list[Resource], data: dict, pack: Path | None = None) -> list[tup
     from promoter.policy.policyset import PolicySet
     from promoter.policy.source import read_modules
 
-    policy_set = builtin_set() if pack is None else PolicySet("other", [m for m in read_modules(pack, "other") if not m.file.endswith("checks.rego")])
+    policy_set = (
+        builtin_set()
+        if pack is None
+        else PolicySet("other", [m for m in read_modules(pack, "other") if not m.file.endswith("checks.rego")])
+    )
     engine = Engine()
     for m in policy_set.modules:
         engine.add_module(m.file, m.source)

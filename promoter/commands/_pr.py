@@ -106,6 +106,15 @@ def _pr_options() -> list[Callable[[Any], Any]]:
     ]
 
 
+class _Holder:
+    """Something click's option decorators can attach `__click_params__` to."""
+
+    __click_params__: list[click.Parameter]
+
+    def __call__(self) -> None:
+        return None
+
+
 def add_pr_options(command: Any) -> Any:
     """Add the --pr option family; the callback receives them as one `pr: PrFlags` argument.
 
@@ -115,12 +124,7 @@ def add_pr_options(command: Any) -> Any:
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def inner(*args: Any, **kwargs: Any) -> Any:
-            flags = PrFlags(
-                **{
-                    name: kwargs.pop(param, None)
-                    for param, name in _FLAG_PARAMS.items()
-                }
-            )
+            flags = PrFlags(**{name: kwargs.pop(param, None) for param, name in _FLAG_PARAMS.items()})
             flags.enabled = bool(flags.enabled)
             return fn(*args, pr=flags, **kwargs)
 
@@ -129,7 +133,9 @@ def add_pr_options(command: Any) -> Any:
     if isinstance(command, click.Command):
         assert command.callback is not None
         command.callback = wrap(command.callback)
-        holder: Any = lambda: None
+
+        # click's option decorators collect their Parameters on the function they decorate.
+        holder: Any = _Holder()
         for option in _pr_options():
             option(holder)
         command.params.extend(reversed(holder.__click_params__))

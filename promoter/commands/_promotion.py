@@ -48,7 +48,9 @@ def print_text(result: BumpResult) -> None:
         return
     files = len(cs.changed_files)
     if result.blocked:
-        click.echo(f"blocked by {sum(1 for f in result.gates.findings if f.blocking)} gate(s): nothing written", err=True)
+        click.echo(
+            f"blocked by {sum(1 for f in result.gates.findings if f.blocking)} gate(s): nothing written", err=True
+        )
     else:
         verb = "would change" if result.dry_run else "changed"
         click.echo(f"{verb} {len(cs.changes)} value(s) in {files} file(s)", err=True)

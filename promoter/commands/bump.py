@@ -17,7 +17,12 @@ from promoter.publish.flags import PrFlags
 @click.option("--tag", help="Tag to pin beside a digest-only --image.")
 @click.option("--app", help="App name from .promoter.yaml.")
 @click.option("--env", help="Environment name from .promoter.yaml.")
-@click.option("--path", "paths", multiple=True, help="Folder or file to bump in, relative to --repo (repeatable; no config needed).")
+@click.option(
+    "--path",
+    "paths",
+    multiple=True,
+    help="Folder or file to bump in, relative to --repo (repeatable; no config needed).",
+)
 @repo_options
 @promotion_options("Promote")
 @add_pr_options
@@ -49,7 +54,14 @@ def command(
         raise UsageError("--pr needs --app and --env (a promotion target), not --path")
     repo, config = load(repo, config_file)
     result = bump.run(
-        repo, config, ref, app=app, env=env, paths=list(paths), override_freeze=override_freeze,
-        dry_run=dry_run, pr=pr,
+        repo,
+        config,
+        ref,
+        app=app,
+        env=env,
+        paths=list(paths),
+        override_freeze=override_freeze,
+        dry_run=dry_run,
+        pr=pr,
     )
     return report(result, output)

@@ -38,10 +38,31 @@ def command() -> None:
 
 @command.command("test")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--policy", "-p", "policies", multiple=True, type=click.Path(path_type=Path), help="Policy folder or .rego file (repeatable; default: policy).")
-@click.option("--namespace", "-n", "namespaces", multiple=True, metavar="NS", help="Rego package(s) to evaluate, globs allowed (repeatable; default: main).")
+@click.option(
+    "--policy",
+    "-p",
+    "policies",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Policy folder or .rego file (repeatable; default: policy).",
+)
+@click.option(
+    "--namespace",
+    "-n",
+    "namespaces",
+    multiple=True,
+    metavar="NS",
+    help="Rego package(s) to evaluate, globs allowed (repeatable; default: main).",
+)
 @click.option("--all-namespaces", is_flag=True, help="Evaluate every package.")
-@click.option("--data", "-d", "data_paths", multiple=True, type=click.Path(path_type=Path), help="JSON/YAML data file or folder, merged into `data` (repeatable).")
+@click.option(
+    "--data",
+    "-d",
+    "data_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="JSON/YAML data file or folder, merged into `data` (repeatable).",
+)
 @click.option("--combine", is_flag=True, help="All documents of all files as one input: [{path, contents}].")
 @click.option("--fail-on-warn", is_flag=True, help="Warnings fail too (exit 3).")
 @click.option("--output", "-o", "outputs", multiple=True, metavar="FORMAT[=FILE]", help=_OUTPUT_HELP)
@@ -80,8 +101,22 @@ def test_command(
 
 
 @command.command("verify")
-@click.option("--policy", "-p", "policies", multiple=True, type=click.Path(path_type=Path), help="Policy folder or .rego file (repeatable; default: policy).")
-@click.option("--data", "-d", "data_paths", multiple=True, type=click.Path(path_type=Path), help="JSON/YAML data file or folder, merged into `data` (repeatable).")
+@click.option(
+    "--policy",
+    "-p",
+    "policies",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Policy folder or .rego file (repeatable; default: policy).",
+)
+@click.option(
+    "--data",
+    "-d",
+    "data_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="JSON/YAML data file or folder, merged into `data` (repeatable).",
+)
 @click.option("--output", "-o", "outputs", multiple=True, metavar="FORMAT[=FILE]", help=_OUTPUT_HELP)
 def verify_command(policies: tuple[Path, ...], data_paths: tuple[Path, ...], outputs: tuple[str, ...]) -> int:
     """Run the policies' `test_*` rules (in *_test.rego files too), like `conftest verify` / `opa test`.

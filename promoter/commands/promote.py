@@ -16,7 +16,9 @@ from promoter.publish.flags import PrFlags
 @click.option("--app", required=True, help="App name from .promoter.yaml.")
 @click.option("--from", "from_env", required=True, metavar="ENV", help="Environment whose image is promoted.")
 @click.option("--to", "to_env", metavar="ENV", help="Target environment (default: the one after --from).")
-@click.option("--ref", default="HEAD", show_default=True, help="Git ref the source environment is read at (the base branch).")
+@click.option(
+    "--ref", default="HEAD", show_default=True, help="Git ref the source environment is read at (the base branch)."
+)
 @repo_options
 @promotion_options("Promote")
 @add_pr_options
@@ -40,6 +42,14 @@ def command(
 
     repo, config = load(repo, config_file)
     result = promote(
-        repo, config, app, from_env, to_env, ref=ref, override_freeze=override_freeze, dry_run=dry_run, pr=pr,
+        repo,
+        config,
+        app,
+        from_env,
+        to_env,
+        ref=ref,
+        override_freeze=override_freeze,
+        dry_run=dry_run,
+        pr=pr,
     )
     return report(result, output)

@@ -16,7 +16,10 @@ from promoter.publish.flags import PrFlags
 @click.option("--app", required=True, help="App name from .promoter.yaml.")
 @click.option("--env", required=True, help="Environment name from .promoter.yaml.")
 @click.option(
-    "--to", "to", required=True, metavar="IMAGE",
+    "--to",
+    "to",
+    required=True,
+    metavar="IMAGE",
     help="The image to return to: repo:tag@sha256:…, or tag@sha256:… / @sha256:… of the app's repository "
     "(a promotion pull request prints the exact command).",
 )

@@ -48,7 +48,9 @@ class BumpResult:
             **self.changeset.to_dict(),
             "gates": self.gates.to_dict(),
             "diff": self.changeset.diff(),
-            **({"pull_request": self.published.to_dict() if self.published else None} if self.publish_requested else {}),
+            **(
+                {"pull_request": self.published.to_dict() if self.published else None} if self.publish_requested else {}
+            ),
         }
 
 
@@ -95,10 +97,10 @@ def resolve_image(image: str, tag: str | None) -> ImageRef:
             raise UsageError(f"--tag {tag} contradicts the tag in --image {image}")
         ref = ref.with_(tag=tag)
     if not ref.tag and not ref.digest:
-        raise UsageError(f"--image {image} has neither tag nor digest: nothing to pin (give repo:tag, repo@digest or --tag)")
+        raise UsageError(
+            f"--image {image} has neither tag nor digest: nothing to pin (give repo:tag, repo@digest or --tag)"
+        )
     return ref
-
-
 
 
 def run(
@@ -121,8 +123,15 @@ def run(
     if pr.enabled and not (app and env):
         raise UsageError("--pr needs --app and --env (a promotion target), not --path")
     result = bump(
-        repo, config, image, app=app, env=env, paths=paths, dry_run=dry_run or pr.enabled,
-        override_freeze=override_freeze, rollback=rollback,
+        repo,
+        config,
+        image,
+        app=app,
+        env=env,
+        paths=paths,
+        dry_run=dry_run or pr.enabled,
+        override_freeze=override_freeze,
+        rollback=rollback,
     )
     result.publish_requested = pr.enabled
     if pr.enabled and not dry_run and not result.blocked:

@@ -30,7 +30,9 @@ def promote(
     if to_env is None:
         nxt = config.next_env(from_env)
         if nxt is None:
-            raise UsageError(f"{from_env} is the last environment: there is nothing after it to promote to (give --to ENV)")
+            raise UsageError(
+                f"{from_env} is the last environment: there is nothing after it to promote to (give --to ENV)"
+            )
         to_env = nxt.name
     elif config.env(to_env).index <= source.index:
         raise UsageError(f"--to {to_env} comes before or is {from_env} in the promotion order; use rollback to go back")
@@ -38,6 +40,13 @@ def promote(
     if state is None or not (state.tag or state.digest):
         raise UsageError(f"{app} pins no image in {from_env} at {ref}: nothing to promote")
     return bump.run(
-        repo, config, state.image, app=app, env=to_env, paths=[], override_freeze=override_freeze,
-        dry_run=dry_run, pr=pr,
+        repo,
+        config,
+        state.image,
+        app=app,
+        env=to_env,
+        paths=[],
+        override_freeze=override_freeze,
+        dry_run=dry_run,
+        pr=pr,
     )

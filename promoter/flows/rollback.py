@@ -26,8 +26,16 @@ def rollback(
     config.env(env)
     ref = bump.resolve_image(_full(to, image), None)
     return bump.run(
-        repo, config, ref, app=app, env=env, paths=[], override_freeze=override_freeze,
-        dry_run=dry_run, pr=pr, rollback=True,
+        repo,
+        config,
+        ref,
+        app=app,
+        env=env,
+        paths=[],
+        override_freeze=override_freeze,
+        dry_run=dry_run,
+        pr=pr,
+        rollback=True,
     )
 
 

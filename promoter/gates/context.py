@@ -73,7 +73,16 @@ class GateContext:
             return None
         return Location(cur.file, cur.line) if cur else None
 
-    def finding(self, gate: str, message: str, help: str, evidence: dict[str, Any], *, rule: str | None = None, severity: Severity = Severity.ERROR) -> Finding:
+    def finding(
+        self,
+        gate: str,
+        message: str,
+        help: str,
+        evidence: dict[str, Any],
+        *,
+        rule: str | None = None,
+        severity: Severity = Severity.ERROR,
+    ) -> Finding:
         return Finding(
             rule=rule or f"gate-{gate.replace('_', '-')}",
             severity=severity,

@@ -82,22 +82,32 @@ def evaluate_gates(
     if override_freeze is not None and not override_freeze.strip():
         raise UsageError("--override-freeze needs a reason (it is recorded in the pull request)")
     ctx = GateContext(
-        repo=repo, config=config, app=app, env=environment, image=image, base_ref=base_ref, now=now,
-        override_freeze=override_freeze, rollback=rollback, timelines=timelines if timelines is not None else {},
+        repo=repo,
+        config=config,
+        app=app,
+        env=environment,
+        image=image,
+        base_ref=base_ref,
+        now=now,
+        override_freeze=override_freeze,
+        rollback=rollback,
+        timelines=timelines if timelines is not None else {},
     )
     result = CheckResult()
     for gate, value in _active(config, environment):
         outcome = gate.check(ctx, value)
         failed = any(f.severity is Severity.ERROR for f in outcome.findings)
         result.findings.extend(outcome.findings)
-        result.subjects.append(Subject(
-            id=ctx.subject_id(gate.name),
-            kind="gate",
-            target=env,
-            location=ctx.location(),
-            status=Status.FAILED if failed else Status.PASSED,
-            reason=outcome.note or None,
-        ))
+        result.subjects.append(
+            Subject(
+                id=ctx.subject_id(gate.name),
+                kind="gate",
+                target=env,
+                location=ctx.location(),
+                status=Status.FAILED if failed else Status.PASSED,
+                reason=outcome.note or None,
+            )
+        )
     result.stats["gates"] = len(result.subjects)
     result.stats["gates_failed"] = sum(1 for s in result.subjects if s.status is Status.FAILED)
     return result
@@ -126,21 +136,40 @@ def gates_for_diff(
         return result
     validate_gate_config(config, repo)
     found = promotions_in_diff(
-        repo, config, base_ref, changed=changed, merge_base=merge_base,
+        repo,
+        config,
+        base_ref,
+        changed=changed,
+        merge_base=merge_base,
         envs=[e.name for e in config.environments if _active(config, e)],
     )
     for app, env, message in found.unreadable:
         # A file that does not parse is reported by validation; the gates cannot judge it.
-        result.subjects.append(Subject(
-            id=f"gate/*/{app}/{env}", kind="gate", target=env, status=Status.ERROR,
-            reason=f"cannot read {app} in {env}: {message}",
-        ))
+        result.subjects.append(
+            Subject(
+                id=f"gate/*/{app}/{env}",
+                kind="gate",
+                target=env,
+                status=Status.ERROR,
+                reason=f"cannot read {app} in {env}: {message}",
+            )
+        )
     timelines: dict[tuple[str, str, str], Timeline] = {}
     for p in found.promotions:
-        result.extend(evaluate_gates(
-            repo, config, p.app, p.env, p.image, base_ref=base_ref, now=now,
-            override_freeze=override_freeze, rollback=rollback, timelines=timelines,
-        ))
+        result.extend(
+            evaluate_gates(
+                repo,
+                config,
+                p.app,
+                p.env,
+                p.image,
+                base_ref=base_ref,
+                now=now,
+                override_freeze=override_freeze,
+                rollback=rollback,
+                timelines=timelines,
+            )
+        )
         if f"{p.app}/{p.env}" not in result.targets:
             result.targets.append(f"{p.app}/{p.env}")
     return result

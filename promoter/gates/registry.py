@@ -50,7 +50,9 @@ def _env_setting(name: str) -> Setting:
     return setting
 
 
-def register(name: str, *, validate: Validate | None = None, setting: Setting | None = None) -> Callable[[Check], Check]:
+def register(
+    name: str, *, validate: Validate | None = None, setting: Setting | None = None
+) -> Callable[[Check], Check]:
     """Add a gate under its `.promoter.yaml` key (environments[].gates.<name>)."""
 
     def add(check: Check) -> Check:

@@ -83,7 +83,9 @@ def _parse_moment(text: Any, tz: ZoneInfo, *, end: bool, place: ConfigPlace, i: 
             return datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=tz)
         moment = datetime.fromisoformat(raw)
     except ValueError:
-        raise place.error(f"{raw!r} is not an ISO date (2026-12-20) or date-time (2026-12-20T18:00, +01:00 optional)", i, key) from None
+        raise place.error(
+            f"{raw!r} is not an ISO date (2026-12-20) or date-time (2026-12-20T18:00, +01:00 optional)", i, key
+        ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
 
 
@@ -99,13 +101,16 @@ def parse_windows(value: Any, place: ConfigPlace) -> list[Window]:
         try:
             tz = ZoneInfo(str(tzname))
         except (ZoneInfoNotFoundError, ValueError):
-            raise place.error(f"unknown time zone {tzname!r} (an IANA name like Europe/Berlin or UTC)", i, "timezone") from None
+            raise place.error(
+                f"unknown time zone {tzname!r} (an IANA name like Europe/Berlin or UTC)", i, "timezone"
+            ) from None
         reason = entry.get("reason")
         ranged = [k for k in ("from", "to") if k in entry]
         weekly = [k for k in ("days", "start", "end") if k in entry]
         if ranged and weekly:
             raise place.error(
-                f"mixes a date range ({'/'.join(ranged)}) with a weekly window ({'/'.join(weekly)}): write two entries", i
+                f"mixes a date range ({'/'.join(ranged)}) with a weekly window ({'/'.join(weekly)}): write two entries",
+                i,
             )
         if not ranged and not weekly:
             raise place.error("a window needs from/to (dates) or days/start/end (weekly)", i)
@@ -122,6 +127,12 @@ def parse_windows(value: Any, place: ConfigPlace) -> list[Window]:
         start = _parse_clock(entry.get("start", "00:00"), place, i, "start")
         end = _parse_clock(entry.get("end", "23:59"), place, i, "end")
         if start == end:
-            raise place.error(f"start and end are both {_hhmm(start)}: the window would last one minute (did you mean 00:00-23:59?)", i, "end")
-        out.append(Window(tz, reason, i, days=tuple(sorted({_DAYS.index(d) for d in days})), start=start, end=end, weekly=True))
+            raise place.error(
+                f"start and end are both {_hhmm(start)}: the window would last one minute (did you mean 00:00-23:59?)",
+                i,
+                "end",
+            )
+        out.append(
+            Window(tz, reason, i, days=tuple(sorted({_DAYS.index(d) for d in days})), start=start, end=end, weekly=True)
+        )
     return out

@@ -66,9 +66,11 @@ def promotions_in_diff(
                 continue  # the app left this env: nothing is promoted
             before = current_image(repo, config, app, environment.name, merge_base)
             old = {(p.tag, p.digest) for p in before.pins} if before else set()
-            new = list(dict.fromkeys(
-                (p.tag, p.digest) for p in after.pins if (p.tag or p.digest) and (p.tag, p.digest) not in old
-            ))
+            new = list(
+                dict.fromkeys(
+                    (p.tag, p.digest) for p in after.pins if (p.tag or p.digest) and (p.tag, p.digest) not in old
+                )
+            )
             for tag, digest in new:
-                out.promotions.append(Promotion(app, environment.name, scope.image.with_(tag=tag, digest=digest)))
+                out.promotions.append(Promotion(app, environment.name, scope.repository.with_(tag=tag, digest=digest)))
     return out

@@ -114,8 +114,12 @@ def read_blobs(g: GitRepo, specs: list[str]) -> dict[str, str | None]:
         return {}
     unique = list(dict.fromkeys(specs))
     proc = subprocess.run(
-        ["git", "cat-file", "--batch"], cwd=g.root, input="\n".join(unique).encode() + b"\n",
-        capture_output=True, check=False, env={**os.environ, "LC_ALL": "C"},
+        ["git", "cat-file", "--batch"],
+        cwd=g.root,
+        input="\n".join(unique).encode() + b"\n",
+        capture_output=True,
+        check=False,
+        env={**os.environ, "LC_ALL": "C"},
     )
     if proc.returncode != 0:
         raise GitError(f"git cat-file failed: {proc.stderr.decode(errors='replace').strip() or proc.returncode}")
@@ -152,8 +156,17 @@ def _log(g: GitRepo, scope: Scope, ref: str) -> list[_Change]:
     """
     commit = g.resolve(ref)
     out = run_git(
-        g.root, "log", "--first-parent", "--diff-merges=first-parent", "--no-renames", "--format=%x01%H %ct",
-        "--name-status", "-z", commit, "--", *_pathspecs(g, scope),
+        g.root,
+        "log",
+        "--first-parent",
+        "--diff-merges=first-parent",
+        "--no-renames",
+        "--format=%x01%H %ct",
+        "--name-status",
+        "-z",
+        commit,
+        "--",
+        *_pathspecs(g, scope),
     ).stdout
     changes: list[_Change] = []
     for chunk in out.split("\x01")[1:]:
@@ -206,9 +219,11 @@ def pins_in(scope: Scope, rel: str, text: str, defaults: Any = None, *, strict: 
         if keys:
             from promoter.locate.targets import target_reference
 
-            found: list[Reference] = [target_reference(ParsedFile(doc=doc, references=refs), k, scope.image) for k in keys]
+            found: list[Reference] = [
+                target_reference(ParsedFile(doc=doc, references=refs), k, scope.repository) for k in keys
+            ]
         else:
-            found = [r for r in refs if r.matches(scope.image)]
+            found = [r for r in refs if r.matches(scope.repository)]
     except UsageError:
         if strict:
             raise
@@ -223,8 +238,14 @@ def _state(scope: Scope, pins: list[Pin], commit: str | None, time: datetime | N
     # A bare `image: repo` (a base container a kustomize `images:` entry sets) pins nothing itself.
     first = next((p for p in pins if p.tag or p.digest), pins[0])
     return ImageState(
-        repository=scope.image.repository, tag=first.tag, digest=first.digest, file=first.file, line=first.line,
-        pins=tuple(pins), commit=commit, time=time,
+        repository=scope.repository.repository,
+        tag=first.tag,
+        digest=first.digest,
+        file=first.file,
+        line=first.line,
+        pins=tuple(pins),
+        commit=commit,
+        time=time,
     )
 
 
@@ -361,7 +382,9 @@ def image_history(repo: Path, config: Config, app: str, env: str, ref: str = "HE
     return read_timeline(repo, config, app, env, ref).history()
 
 
-def image_stints(repo: Path, config: Config, app: str, env: str, image: ImageRef, ref: str = "HEAD") -> list[ImageState]:
+def image_stints(
+    repo: Path, config: Config, app: str, env: str, image: ImageRef, ref: str = "HEAD"
+) -> list[ImageState]:
     """When `env` ran `image` on `ref`'s history: each stretch from the commit that put it there to the one that removed it."""
     return read_timeline(repo, config, app, env, ref).stints(image)
 

@@ -30,6 +30,13 @@ class Scope:
     chart: str | None = None
 
     @property
+    def repository(self) -> ImageRef:
+        """The app's repository; only an app's environment has one."""
+        if self.image is None:
+            raise ValueError(f"{self.description}: a scope of paths has no app image")
+        return self.image
+
+    @property
     def paths(self) -> tuple[str, ...]:
         return self.roots + tuple(dict.fromkeys(f for f, _ in self.targets))
 
@@ -93,7 +100,9 @@ def env_scope(config: Config, app: str, env: str) -> Scope:
         return Scope((), targets, f"{app} in {env} (explicit targets)", app, env, image, a.chart)
     where = a.location(env, config.default_path)
     if where is None:
-        raise UsageError(f"{config.file}: app {app} has no path for {env} (set apps.{app}.path, paths.{env}, or defaults.path)")
+        raise UsageError(
+            f"{config.file}: app {app} has no path for {env} (set apps.{app}.path, paths.{env}, or defaults.path)"
+        )
     check_relative(where, what=f"{config.file}: path of {app} in {env}")
     root = PurePosixPath(where).as_posix().rstrip("/") or "."
     return Scope((root,), (), f"{app} in {env} ({where})", app, env, image, a.chart)
@@ -110,7 +119,9 @@ def path_scope(repo: Path, paths: list[str]) -> Scope:
     return Scope(tuple(roots), (), ", ".join(paths))
 
 
-def resolve_scope(repo: Path, config: Config, image: ImageRef, app: str | None, env: str | None, paths: list[str]) -> Scope:
+def resolve_scope(
+    repo: Path, config: Config, image: ImageRef, app: str | None, env: str | None, paths: list[str]
+) -> Scope:
     """Where a bump of `image` looks: `--path`s, or the app's environment (which must exist on disk)."""
     if paths and (app or env):
         raise UsageError("give either --app and --env, or --path, not both")

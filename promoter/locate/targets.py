@@ -49,8 +49,16 @@ def target_reference(pf: ParsedFile, key: str, image: ImageRef) -> Reference:
             if isinstance(parent, dict) and "digest" in parent:
                 slots["digest"] = slot(parent, "digest")
             return located(
-                d, parent, parts[-1], here, "explicit", "tag", image, tag=text(node),
-                digest=text(parent.get("digest")) if isinstance(parent, dict) else None, slots=slots,
+                d,
+                parent,
+                parts[-1],
+                here,
+                "explicit",
+                "tag",
+                image,
+                tag=text(node),
+                digest=text(parent.get("digest")) if isinstance(parent, dict) else None,
+                slots=slots,
             )
         from promoter.model.image import try_parse
 
@@ -60,7 +68,15 @@ def target_reference(pf: ParsedFile, key: str, image: ImageRef) -> Reference:
         if not cur.same_repository(image):
             raise UsageError(f"{where}: holds {cur.repository}, not {image.repository}")
         return located(
-            d, parent, parts[-1], here, "explicit", "string", cur, tag=cur.tag, digest=cur.digest,
+            d,
+            parent,
+            parts[-1],
+            here,
+            "explicit",
+            "string",
+            cur,
+            tag=cur.tag,
+            digest=cur.digest,
             slots={"image": slot(parent, parts[-1])},
         )
     raise UsageError(f"{where} not found")

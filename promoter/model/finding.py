@@ -71,6 +71,9 @@ class Finding:
     waived: bool = False
     waiver_reason: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+    # Against a base (`check --base`): "new" when the change adds it, "existing" when the base had it
+    # already; None when no baseline was computed.
+    baseline: str | None = None
 
     @property
     def blocking(self) -> bool:
@@ -105,6 +108,7 @@ class Finding:
             "waived": self.waived,
             "waiver_reason": self.waiver_reason,
             "evidence": self.evidence,
+            "baseline": self.baseline,
         }
 
 

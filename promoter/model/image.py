@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from types import EllipsisType
 
 from promoter.model.errors import UsageError
 
@@ -11,9 +12,7 @@ DOCKER_HUB = "docker.io"
 DOCKER_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN_RE = re.compile(
-    rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$"
-)
+_DOMAIN_RE = re.compile(rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$")
 _PATH_COMPONENT_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 _TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
 _ALGO_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[+._-][A-Za-z][A-Za-z0-9]*)*$")
@@ -150,8 +149,13 @@ class ImageRef:
             other = ImageRef.parse(other)
         return self.repository == other.repository
 
-    def with_(self, **kw: str | None) -> ImageRef:
-        return replace(self, **kw)
+    def with_(self, *, tag: str | None | EllipsisType = ..., digest: str | None | EllipsisType = ...) -> ImageRef:
+        """A copy with `tag` and/or `digest` replaced (None removes it; leaving one out keeps it)."""
+        return replace(
+            self,
+            tag=self.tag if tag is ... else tag,
+            digest=self.digest if digest is ... else digest,
+        )
 
     def __str__(self) -> str:
         out = self.name

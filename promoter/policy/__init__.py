@@ -108,7 +108,9 @@ def policy_data(config: Config, env: str | None) -> dict[str, Any]:
             **defaults,
             "env": env,
             "kubernetes_version": config.kubernetes_version,
-            "allowed_registries": list(config.policies.get("allowed_registries") or defaults.get("allowed_registries") or []),
+            "allowed_registries": list(
+                config.policies.get("allowed_registries") or defaults.get("allowed_registries") or []
+            ),
             "require_digest": bool(gates.get("digest_required", defaults.get("require_digest", False))),
             "config": config.policies.get("data") or defaults.get("config") or {},
         }
@@ -172,21 +174,34 @@ def _findings(
                 target=target,
                 help="fix the rule; until then this resource counts as failed (a complete rule producing two values, "
                 "a builtin given the wrong type, or a time or memory limit reached are the usual causes)",
-                evidence={"policy_set": policy_set.name, "namespace": e.namespace, "rule": e.rule, "env": env, "files": e.files},
+                evidence={
+                    "policy_set": policy_set.name,
+                    "namespace": e.namespace,
+                    "rule": e.rule,
+                    "env": env,
+                    "files": e.files,
+                },
             )
         )
     return out
 
 
-def _verdicts(policy_set: PolicySet, datas: list[dict[str, Any]], items: list[Item], jobs: int, cache: VerdictCache) -> list[Verdict]:
+def _verdicts(
+    policy_set: PolicySet, datas: list[dict[str, Any]], items: list[Item], jobs: int, cache: VerdictCache
+) -> list[Verdict]:
     """Each item's verdict: from the cache when the set, data and input are unchanged, else evaluated."""
     data_texts = [json.dumps(d, sort_keys=True, default=str) for d in datas]
     keys: list[str | None] = [None] * len(items)
     if policy_set.cacheable:
-        keys = [verdict_key(policy_set.digest, data_texts[it.data], it.text, it.file if policy_set.reads_conftest else None) for it in items]
+        keys = [
+            verdict_key(policy_set.digest, data_texts[it.data], it.text, it.file if policy_set.reads_conftest else None)
+            for it in items
+        ]
     known = cache.get_many([k for k in keys if k is not None])
     todo = [i for i, k in enumerate(keys) if k is None or k not in known]
-    fresh = evaluate(policy_set, datas, [items[i] for i in todo], jobs=jobs if len(todo) >= PARALLEL_MIN_RESOURCES else 1)
+    fresh = evaluate(
+        policy_set, datas, [items[i] for i in todo], jobs=jobs if len(todo) >= PARALLEL_MIN_RESOURCES else 1
+    )
     out: list[Verdict] = [known[k] if k is not None and k in known else Verdict() for k in keys]
     stored = []
     for i, verdict in zip(todo, fresh, strict=True):
@@ -224,14 +239,25 @@ def evaluate_policies(
     envs = sorted(groups, key=lambda e: e or "")
     extra = read_data([Path(p) for p in config.policies.get("data_paths") or []])
     if "promoter" in extra:
-        raise ConfigError("--data: data.promoter is promoter's own document (from .promoter.yaml); put your data under another key")
+        raise ConfigError(
+            "--data: data.promoter is promoter's own document (from .promoter.yaml); put your data under another key"
+        )
     datas = [{**extra, **policy_data(config, e)} for e in envs]
     counts = {"policy_successes": 0, "policy_exceptions": 0}
     cache = VerdictCache()
     try:
         if combine:
-            items = [Item(json.dumps([{"path": _file_of(r), "contents": r.obj} for r in groups[e]], default=str), "Combined", data=i) for i, e in enumerate(envs)]
-            subjects: list[tuple[str, Location | None, str | None, str | None]] = [(f"combined/{e or '-'}", None, e, e) for e in envs]
+            items = [
+                Item(
+                    json.dumps([{"path": _file_of(r), "contents": r.obj} for r in groups[e]], default=str),
+                    "Combined",
+                    data=i,
+                )
+                for i, e in enumerate(envs)
+            ]
+            subjects: list[tuple[str, Location | None, str | None, str | None]] = [
+                (f"combined/{e or '-'}", None, e, e) for e in envs
+            ]
         else:
             items, subjects = [], []
             for i, e in enumerate(envs):

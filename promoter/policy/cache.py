@@ -59,7 +59,9 @@ class VerdictCache:
             try:
                 for start in range(0, len(rest), 500):
                     part = rest[start : start + 500]
-                    rows = self._db.execute(f"SELECT key, verdict FROM verdicts WHERE key IN ({','.join('?' * len(part))})", part)
+                    rows = self._db.execute(
+                        f"SELECT key, verdict FROM verdicts WHERE key IN ({','.join('?' * len(part))})", part
+                    )
                     for k, text in rows.fetchall():
                         found[k] = _MEMORY[k] = Verdict.from_json(json.loads(text))
             except (sqlite3.Error, ValueError, TypeError):

@@ -96,7 +96,11 @@ def read_data(paths: list[Path]) -> dict[str, Any]:
     for root in paths:
         if not root.exists():
             raise UsageError(f"--data {root}: no such file or folder")
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
+        files = (
+            [root]
+            if root.is_file()
+            else sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
+        )
         for f in files:
             prefix = list(f.parent.relative_to(root).parts) if root.is_dir() else []
             docs = read_documents(f)

@@ -161,9 +161,11 @@ class PolicySet:
         self.analysis: Analysis = analyse(self.modules, engine_builtins())
         packages = list(dict.fromkeys(self.analysis.packages.values()))
         patterns = list(dict.fromkeys(namespaces)) or ["main"]
-        self.namespaces = [p for p in packages if any(fnmatchcase(p, pat) for pat in patterns)] if any(
-            ALL_NAMESPACES in p or "?" in p or "[" in p for p in patterns
-        ) else [p for p in patterns if p in packages]
+        self.namespaces = (
+            [p for p in packages if any(fnmatchcase(p, pat) for pat in patterns)]
+            if any(ALL_NAMESPACES in p or "?" in p or "[" in p for p in patterns)
+            else [p for p in patterns if p in packages]
+        )
         counts: dict[tuple[str, str], list[str]] = {}
         self.has_exception: set[str] = set()
         for r in self.analysis.rules:
@@ -178,7 +180,9 @@ class PolicySet:
             elif r.name == "exception":
                 self.has_exception.add(r.package)
         self.checks = [
-            CheckRule(ns, rule, rule_kind(rule) or "failure", len(files), exception_name(rule), tuple(dict.fromkeys(files)))
+            CheckRule(
+                ns, rule, rule_kind(rule) or "failure", len(files), exception_name(rule), tuple(dict.fromkeys(files))
+            )
             for (ns, rule), files in counts.items()
         ]
         # Rules that only apply to some kinds (the pack's METADATA `custom.kinds`): skipped elsewhere.
@@ -188,7 +192,17 @@ class PolicySet:
 
     def _digest(self, namespaces: Sequence[str]) -> str:
         h = hashlib.sha256()
-        h.update(json.dumps([ENGINE_NAME, _engine_version(), self.verify, list(namespaces), sorted((k, sorted(v)) for k, v in self.kinds.items())]).encode())
+        h.update(
+            json.dumps(
+                [
+                    ENGINE_NAME,
+                    _engine_version(),
+                    self.verify,
+                    list(namespaces),
+                    sorted((k, sorted(v)) for k, v in self.kinds.items()),
+                ]
+            ).encode()
+        )
         for m in self.modules:
             h.update(b"\0" + m.file.encode() + b"\0" + m.source.encode())
         return h.hexdigest()
@@ -229,7 +243,9 @@ class PolicySet:
     def rules_for(self, kind: str | None) -> list[CheckRule]:
         rules = self._for_kind.get(kind)
         if rules is None:
-            rules = self._for_kind[kind] = [r for r in self.checks if r.name not in self.kinds or kind in self.kinds[r.name]]
+            rules = self._for_kind[kind] = [
+                r for r in self.checks if r.name not in self.kinds or kind in self.kinds[r.name]
+            ]
         return rules
 
     def evaluator(self, data: dict[str, Any]) -> Evaluator:
@@ -260,23 +276,39 @@ class Evaluator:
             try:
                 engine.add_data(data)
             except RuntimeError as exc:
-                raise ConfigError(f"{policy_set.name}: the data document does not merge: {str(exc).splitlines()[0]}") from None
+                raise ConfigError(
+                    f"{policy_set.name}: the data document does not merge: {str(exc).splitlines()[0]}"
+                ) from None
         self.base = engine
         self.engine = engine.clone()
         self.on_rule: Any = None  # called with each rule's index before it runs (the sandbox's progress)
 
-    def evaluate(self, value: Any, file: str | None = None, *, skip: frozenset[str] = frozenset(), undefined_input: bool = False) -> Verdict:
+    def evaluate(
+        self, value: Any, file: str | None = None, *, skip: frozenset[str] = frozenset(), undefined_input: bool = False
+    ) -> Verdict:
         """conftest's verdict on one input; `undefined_input` (a null YAML document) leaves `input` unset."""
-        return self.evaluate_text(json.dumps(value, default=str), input_kind(value), file, skip=skip, undefined_input=undefined_input)
+        return self.evaluate_text(
+            json.dumps(value, default=str), input_kind(value), file, skip=skip, undefined_input=undefined_input
+        )
 
-    def evaluate_text(self, text: str, kind: str | None, file: str | None = None, *, skip: frozenset[str] = frozenset(), undefined_input: bool = False) -> Verdict:
+    def evaluate_text(
+        self,
+        text: str,
+        kind: str | None,
+        file: str | None = None,
+        *,
+        skip: frozenset[str] = frozenset(),
+        undefined_input: bool = False,
+    ) -> Verdict:
         """The same for an input given as JSON text (and its kind, which picks the rules that apply)."""
         ps = self.policy_set
         if ps.reads_conftest or undefined_input:
             engine = self.base.clone()
             if ps.reads_conftest:
                 name = file or ""
-                engine.add_data({"conftest": {"file": {"name": name, "dir": str(PurePosixPath(name).parent) if name else ""}}})
+                engine.add_data(
+                    {"conftest": {"file": {"name": name, "dir": str(PurePosixPath(name).parent) if name else ""}}}
+                )
         else:
             engine = self.engine
         verdict = Verdict()
@@ -304,7 +336,13 @@ class Evaluator:
                 continue
             matches = exempt.get(rule.namespace, {}).get(rule.exempt_as, 0)
             for _ in range(matches):
-                verdict.exceptions.append(PolicyException(rule.namespace, rule.name, f"{rule.path.rsplit('.', 1)[0]}.exception[_][_] == {json.dumps(rule.exempt_as)}"))
+                verdict.exceptions.append(
+                    PolicyException(
+                        rule.namespace,
+                        rule.name,
+                        f"{rule.path.rsplit('.', 1)[0]}.exception[_][_] == {json.dumps(rule.exempt_as)}",
+                    )
+                )
             try:
                 result = engine.eval_rule(rule.path)
             except EngineError as exc:
@@ -331,7 +369,9 @@ def _test(verdict: Verdict, engine: Engine, rule: CheckRule) -> None:
         return
     if value is UNDEFINED or value is False:
         why = "undefined" if value is UNDEFINED else "false"
-        verdict.messages.append(PolicyMessage(rule.namespace, rule.name, "failure", f"test {rule.path[5:]} failed ({why})"))
+        verdict.messages.append(
+            PolicyMessage(rule.namespace, rule.name, "failure", f"test {rule.path[5:]} failed ({why})")
+        )
     else:
         verdict.successes += 1
 
@@ -364,11 +404,25 @@ def _collect(verdict: Verdict, rule: CheckRule, result: Any, *, excepted: bool) 
             msg = item.get("msg")
             if not isinstance(msg, str):
                 verdict.errors.append(
-                    PolicyError(rule.namespace, rule.name, f"rule {rule.name} returned an object without a string `msg`: {json.dumps(item)[:200]}", list(rule.files))
+                    PolicyError(
+                        rule.namespace,
+                        rule.name,
+                        f"rule {rule.name} returned an object without a string `msg`: {json.dumps(item)[:200]}",
+                        list(rule.files),
+                    )
                 )
                 continue
             meta = {k: v for k, v in item.items() if k not in ("msg", "_loc")}
-            verdict.messages.append(PolicyMessage(rule.namespace, rule.name, rule.level, msg or EMPTY_MESSAGE.format(rule=rule.name), meta, excepted=excepted))
+            verdict.messages.append(
+                PolicyMessage(
+                    rule.namespace,
+                    rule.name,
+                    rule.level,
+                    msg or EMPTY_MESSAGE.format(rule=rule.name),
+                    meta,
+                    excepted=excepted,
+                )
+            )
             produced += 1
         # conftest ignores numbers, booleans and other elements
     return produced

@@ -94,7 +94,14 @@ def test_result(run: TestRun, policy_set: PolicySet) -> CheckResult:
         successes += o.verdict.successes
         status = Status.FAILED if any(f.blocking for f in findings) else Status.PASSED
         result.subjects.append(Subject(id=subject, kind="policy", location=location, status=status))
-    result.stats.update({"documents": run.documents, "policy_successes": successes, "policy_exceptions": exceptions, "policy_sets": [policy_set.name]})
+    result.stats.update(
+        {
+            "documents": run.documents,
+            "policy_successes": successes,
+            "policy_exceptions": exceptions,
+            "policy_sets": [policy_set.name],
+        }
+    )
     return result
 
 
@@ -107,23 +114,42 @@ def verify_result(verdict: Verdict, policy_set: PolicySet) -> CheckResult:
     failed: dict[str, list[Finding]] = {}
     for m in verdict.messages:
         failed.setdefault(f"{m.namespace}.{m.rule}", []).append(
-            Finding(rule="test-failed", severity=Severity.ERROR, message=m.message, source="policy", subject=f"{m.namespace}.{m.rule}",
-                    location=_rule_location(policy_set, m.namespace, m.rule))
+            Finding(
+                rule="test-failed",
+                severity=Severity.ERROR,
+                message=m.message,
+                source="policy",
+                subject=f"{m.namespace}.{m.rule}",
+                location=_rule_location(policy_set, m.namespace, m.rule),
+            )
         )
     for e in verdict.errors:
         name = f"{e.namespace}.{e.rule}"
         failed.setdefault(name, []).append(
-            Finding(rule=POLICY_ERROR, severity=Severity.ERROR, message=f"test {name} failed while evaluating: {e.message}", source="policy", subject=name,
-                    location=_rule_location(policy_set, e.namespace, e.rule or ""))
+            Finding(
+                rule=POLICY_ERROR,
+                severity=Severity.ERROR,
+                message=f"test {name} failed while evaluating: {e.message}",
+                source="policy",
+                subject=name,
+                location=_rule_location(policy_set, e.namespace, e.rule or ""),
+            )
         )
     for rule in policy_set.checks:
         name = f"{rule.namespace}.{rule.name}"
         findings = failed.get(name, [])
         result.findings.extend(findings)
         result.subjects.append(
-            Subject(id=name, kind="test", location=_rule_location(policy_set, rule.namespace, rule.name), status=Status.FAILED if findings else Status.PASSED)
+            Subject(
+                id=name,
+                kind="test",
+                location=_rule_location(policy_set, rule.namespace, rule.name),
+                status=Status.FAILED if findings else Status.PASSED,
+            )
         )
-    result.stats.update({"tests": len(policy_set.checks), "tests_failed": len(failed), "policy_sets": [policy_set.name]})
+    result.stats.update(
+        {"tests": len(policy_set.checks), "tests_failed": len(failed), "policy_sets": [policy_set.name]}
+    )
     return result
 
 
@@ -134,7 +160,9 @@ def _rule_location(policy_set: PolicySet, namespace: str, rule: str) -> Location
     return None
 
 
-def verdict_findings(verdict: Verdict, set_name: str, subject: str, location: Location | None, target: str | None = None) -> list[Finding]:
+def verdict_findings(
+    verdict: Verdict, set_name: str, subject: str, location: Location | None, target: str | None = None
+) -> list[Finding]:
     """A verdict as findings with conftest's defaults: failures errors, warnings warnings, exceptions waived."""
     out = []
     for m in verdict.messages:

@@ -54,7 +54,9 @@ class Limits:
             if memory:
                 out = cls(out.seconds, int(memory))
         except ValueError:
-            raise ConfigError(f"PROMOTER_POLICY_TIMEOUT={seconds!r} / PROMOTER_POLICY_MEMORY_MB={memory!r}: not a number") from None
+            raise ConfigError(
+                f"PROMOTER_POLICY_TIMEOUT={seconds!r} / PROMOTER_POLICY_MEMORY_MB={memory!r}: not a number"
+            ) from None
         if out.seconds <= 0 or out.memory_mb < 256:
             raise ConfigError("PROMOTER_POLICY_TIMEOUT must be > 0 and PROMOTER_POLICY_MEMORY_MB at least 256")
         return out
@@ -109,7 +111,9 @@ def _package_root() -> str:
 class _Worker:
     """One child process with the policy set loaded."""
 
-    def __init__(self, policy_set: PolicySet, data: Sequence[dict[str, Any]], limits: Limits, progress_path: str) -> None:
+    def __init__(
+        self, policy_set: PolicySet, data: Sequence[dict[str, Any]], limits: Limits, progress_path: str
+    ) -> None:
         env = {"PATH": os.defpath, "LANG": "C.UTF-8", "PYTHONPATH": _package_root(), "PYTHONDONTWRITEBYTECODE": "1"}
         self.proc = subprocess.Popen(
             [sys.executable, "-s", "-m", "promoter.policy.sandbox"],
@@ -197,7 +201,12 @@ class _Worker:
 
 
 def evaluate(
-    policy_set: PolicySet, data: dict[str, Any] | Sequence[dict[str, Any]], items: Sequence[Item], *, jobs: int = 1, limits: Limits | None = None
+    policy_set: PolicySet,
+    data: dict[str, Any] | Sequence[dict[str, Any]],
+    items: Sequence[Item],
+    *,
+    jobs: int = 1,
+    limits: Limits | None = None,
 ) -> list[Verdict]:
     """Every input's verdict, in order, evaluated in `jobs` sandboxed workers; `data` is one
     document, or a list that items pick from by index (one worker serves every environment)."""
@@ -221,7 +230,9 @@ def evaluate(
     if jobs == 1:
         run(0, len(items))
     else:
-        threads = [threading.Thread(target=run, args=(s, min(s + share, len(items)))) for s in range(0, len(items), share)]
+        threads = [
+            threading.Thread(target=run, args=(s, min(s + share, len(items)))) for s in range(0, len(items), share)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -364,7 +375,9 @@ def worker_main() -> int:
             current[0] = index
             _PROGRESS.pack_into(progress, 0, index, -1)
             signal.setitimer(signal.ITIMER_REAL, seconds)
-            verdict = evaluators[data].evaluate_text(lines[2 + 2 * index].decode(), kind, file, skip=skip, undefined_input=null)
+            verdict = evaluators[data].evaluate_text(
+                lines[2 + 2 * index].decode(), kind, file, skip=skip, undefined_input=null
+            )
             signal.setitimer(signal.ITIMER_REAL, 0)
             answers.append(verdict.to_json())
         _send(stdout, answers)

@@ -30,12 +30,20 @@ TEST_RULE = re.compile(r"^test_")
 # Builtins that reach outside the policy: refused at load (the engine has no network either).
 NETWORK_BUILTINS = {"http.send", "net.lookup_ip_addr"}
 # Builtins whose answer changes from one evaluation to the next: such sets are never cached.
-VOLATILE_BUILTINS = {"time.now_ns", "rand.intn", "uuid.rfc4122", "opa.runtime", "time.clock", "time.date", "time.weekday"}
+VOLATILE_BUILTINS = {
+    "time.now_ns",
+    "rand.intn",
+    "uuid.rfc4122",
+    "opa.runtime",
+    "time.clock",
+    "time.date",
+    "time.weekday",
+}
 _OPERATOR_CALLS = {"print"}  # parsed as calls, not listed among the engine's builtins
 
 
 def rule_kind(name: str) -> str | None:
-    """"failure", "warning", or None for a rule conftest does not treat as a check."""
+    """ "failure", "warning", or None for a rule conftest does not treat as a check."""
     if FAILURE_RULE.match(name):
         return "failure"
     if WARNING_RULE.match(name):
@@ -320,7 +328,9 @@ def analyse(modules: Sequence[RegoModule], builtins: set[str]) -> Analysis:
                     parts = _path({node_kind: node})
                     if not parts:
                         continue
-                    if parts[:2] == ["data", "conftest"] or (parts[0] in mod.aliases and mod.aliases[parts[0]][:2] == ["data", "conftest"]):
+                    if parts[:2] == ["data", "conftest"] or (
+                        parts[0] in mod.aliases and mod.aliases[parts[0]][:2] == ["data", "conftest"]
+                    ):
                         out.reads_conftest = True
                     target = _resolve_ref(mod, parts, rule_names, packages, bound)
                     if target is not None:
@@ -329,7 +339,9 @@ def analyse(modules: Sequence[RegoModule], builtins: set[str]) -> Analysis:
     return out
 
 
-def _resolve_call(mod: _Module, parts: list[str] | None, functions: set[tuple[str, str]], packages: list[str]) -> tuple[str, str] | None:
+def _resolve_call(
+    mod: _Module, parts: list[str] | None, functions: set[tuple[str, str]], packages: list[str]
+) -> tuple[str, str] | None:
     """The (package, function) a call names when the policies define it, else None (a builtin, or unknown)."""
     if not parts:
         return None
@@ -348,7 +360,9 @@ def _resolve_call(mod: _Module, parts: list[str] | None, functions: set[tuple[st
     return None
 
 
-def _resolve_ref(mod: _Module, parts: list[str], rule_names: dict[str, set[str]], packages: list[str], bound: set[str]) -> tuple[str, str] | None:
+def _resolve_ref(
+    mod: _Module, parts: list[str], rule_names: dict[str, set[str]], packages: list[str], bound: set[str]
+) -> tuple[str, str] | None:
     """The rule a reference reads (same package by name, `data.pkg.rule`, or through an import)."""
     if len(parts) >= 1 and parts[0] in rule_names.get(mod.package, set()) and parts[0] not in mod.aliases:
         return None if parts[0] in bound else (mod.package, parts[0])
@@ -366,7 +380,14 @@ def _resolve_ref(mod: _Module, parts: list[str], rule_names: dict[str, set[str]]
 
 
 def _check_head(
-    mod: _Module, kind: str, payload: dict[str, Any], bodies: list[Any], name: str, rules: set[str], functions: set[tuple[str, str]], packages: list[str]
+    mod: _Module,
+    kind: str,
+    payload: dict[str, Any],
+    bodies: list[Any],
+    name: str,
+    rules: set[str],
+    functions: set[tuple[str, str]],
+    packages: list[str],
 ) -> None:
     line, col = _span(payload)
     where = f"{mod.file}:{line}:{col}"
@@ -408,7 +429,9 @@ def _check_head(
     )
 
 
-def _check_cycles(edges: dict[tuple[str, str], set[tuple[str, str]]], places: dict[tuple[str, str], tuple[str, int, int]]) -> None:
+def _check_cycles(
+    edges: dict[tuple[str, str], set[tuple[str, str]]], places: dict[tuple[str, str], tuple[str, int, int]]
+) -> None:
     """A rule or function that depends on itself: refused like OPA's rego_recursion_error."""
     state: dict[tuple[str, str], int] = {}  # 1 visiting, 2 done
     for start in sorted(edges):
@@ -429,7 +452,9 @@ def _check_cycles(edges: dict[tuple[str, str], set[tuple[str, str]]], places: di
                 cycle = path[path.index(child) :] + [child]
                 file, line, col = places.get(child, ("?", 1, 1))
                 chain = " -> ".join(f"{p}.{n}" if p else n for p, n in cycle)
-                raise ConfigError(f"{file}:{line}:{col}: Rego error: recursion: {chain} (a rule or function may not depend on itself)")
+                raise ConfigError(
+                    f"{file}:{line}:{col}: Rego error: recursion: {chain} (a rule or function may not depend on itself)"
+                )
             if not state.get(child):
                 state[child] = 1
                 path.append(child)

@@ -179,7 +179,8 @@ class _RedactingBuffer:
         self._encoding = encoding
 
     def write(self, data: bytes) -> int:
-        self._buffer.write(self._redact(data.decode(self._encoding, errors="replace")).encode(self._encoding, errors="replace"))  # type: ignore[attr-defined]
+        text = self._redact(data.decode(self._encoding, errors="replace"))
+        self._buffer.write(text.encode(self._encoding, errors="replace"))  # type: ignore[attr-defined]
         return len(data)
 
     def __getattr__(self, name: str) -> object:

@@ -29,7 +29,7 @@ def kustomize_error(stderr: str, repo: Path) -> str:
                 text = rest.strip('"')
         elif rest == "<":  # klog writes multi-line values between `<` and ` >`
             body = []
-            for more in lines[i + 1:]:
+            for more in lines[i + 1 :]:
                 if more.strip() == ">":
                     break
                 body.append(more.removeprefix("\t"))

@@ -86,7 +86,9 @@ def write_reports(
     env = os.environ if environ is None else environ
     want_color = use_color(stream, env) if color is None else (color and not env.get("NO_COLOR"))
     redact = redact or str
-    for (fmt, _), (path, body) in zip(outputs, render_reports(result, outputs, title=title, color=want_color), strict=True):
+    for (fmt, _), (path, body) in zip(
+        outputs, render_reports(result, outputs, title=title, color=want_color), strict=True
+    ):
         body = redact(body)
         if path is None:
             stream.write(body)

@@ -43,7 +43,9 @@ def render(result: CheckResult, *, title: str, color: bool = False) -> str:
         if id(f) in claimed:
             continue
         target = view.target(f)
-        case = ET.Element("testcase", classname=_clean(target or _NO_TARGET), name=_clean(f.subject or f"{f.rule} {view.where(f)}"))
+        case = ET.Element(
+            "testcase", classname=_clean(target or _NO_TARGET), name=_clean(f.subject or f"{f.rule} {view.where(f)}")
+        )
         _set_file(case, view, f)
         outcome = _attach(case, view, [f])
         add(target, case, outcome)

@@ -36,7 +36,10 @@ class _LenientConstructor(RoundTripConstructor):
             return self.construct_yaml_str(node)
 
 
-for _tag, _method in (("tag:yaml.org,2002:int", "construct_yaml_int"), ("tag:yaml.org,2002:timestamp", "construct_yaml_timestamp")):
+for _tag, _method in (
+    ("tag:yaml.org,2002:int", "construct_yaml_int"),
+    ("tag:yaml.org,2002:timestamp", "construct_yaml_timestamp"),
+):
     _LenientConstructor.add_constructor(_tag, getattr(_LenientConstructor, _method))
 
 
@@ -64,7 +67,11 @@ def parse_error(file: str, exc: Exception, text: str | None = None) -> YamlParse
         # last line that has content (where the unclosed `[`, `{` or quote usually is).
         lines = text.splitlines()
         if line > len(lines) or not lines[line - 1].strip():
-            content = [i for i, l in enumerate(lines[: line - 1], 1) if l.strip() and not l.lstrip().startswith("#")]
+            content = [
+                i
+                for i, text_line in enumerate(lines[: line - 1], 1)
+                if text_line.strip() and not text_line.lstrip().startswith("#")
+            ]
             if content:
                 line, col = content[-1], 1
     if isinstance(exc, DuplicateKeyError):

@@ -16,7 +16,7 @@ from yaml.constructor import SafeConstructor
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class Loader(_Base):  # type: ignore[misc, valid-type]
+class Loader(_Base):
     """Safe loading; implicit ints and timestamps that cannot be built stay strings."""
 
 

@@ -15,7 +15,7 @@ _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.o
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
-class ManifestLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class ManifestLoader(_BaseLoader):
     """PyYAML's C loader, but timestamps stay strings: Kubernetes reads `2024-01-01` as a string too,
     and JSON Schema has no date type."""
 
@@ -32,6 +32,7 @@ class _Unusual(Exception):
     """The fast path met YAML it does not handle (merge keys, !!set, custom tags): use ManifestLoader."""
 
 
+CParser: Any
 try:
     from yaml._yaml import CParser
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
@@ -48,7 +49,7 @@ _constructor = yaml.constructor.SafeConstructor()
 
 if CParser is not None:
 
-    class _FastParser(CParser):  # type: ignore[misc, valid-type]
+    class _FastParser(CParser):
         def descend_resolver(self, parent: Any, index: Any) -> None:
             pass
 
@@ -117,6 +118,7 @@ def _fast_documents(text: str) -> list[tuple[int, Any]]:
         out = []
         while parser.check_node():
             node = parser.get_node()
+            assert node is not None  # check_node() said there is one
             out.append((node.start_mark.line, _build(node)))
         return out
     finally:
@@ -136,6 +138,7 @@ def _careful_documents(text: str, first_line: int) -> list[tuple[int, Any]]:
             return out
         finally:
             loader.dispose()
+
 
 # A document marker at column 0 ends a document even inside a block scalar, so splitting on it is exact.
 _DOC_SPLIT = re.compile(r"^---[ \t]*(?:#.*)?$|^\.\.\.[ \t]*$", re.MULTILINE)
@@ -209,7 +212,9 @@ def load_manifests(
     return resources, findings
 
 
-def _yaml_finding(exc: Exception, chunk: str, first_line: int, file: str | None, target: str, where: Location) -> Finding:
+def _yaml_finding(
+    exc: Exception, chunk: str, first_line: int, file: str | None, target: str, where: Location
+) -> Finding:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     context = getattr(exc, "context_mark", None)
     # An unclosed `[` or `{` is noticed at the end of the document; its opening line is the useful one.
@@ -223,13 +228,15 @@ def _yaml_finding(exc: Exception, chunk: str, first_line: int, file: str | None,
     if isinstance(exc, RecursionError):
         problem = "nesting too deep"
     else:
-        problem = " ".join(str(x) for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x) or str(exc)
+        problem = " ".join(str(x) for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x) or str(
+            exc
+        )
     in_file = file is not None
     return Finding(
         rule="yaml",
         severity=Severity.ERROR,
         message=f"YAML does not parse: {problem} (line {line}{'' if in_file else ' of the rendered output'})",
-        location=Location(file, line) if in_file else where,
+        location=Location(file, line) if file is not None else where,
         source="schema",
         target=target,
         evidence={"line": line},

@@ -71,7 +71,9 @@ def test_namespace_selects_the_rego_package(example: Path, tmp_path: Path) -> No
     assert _findings(invoke(*args).stdout, "warn") == []  # package main by default
     out = invoke(*args, "--namespace", "custom")
     assert out.exit_code == 0, out.stderr
-    assert [f["message"] for f in _findings(out.stdout, "warn")] == ["Service checkout-api seen by the custom namespace"]
+    assert [f["message"] for f in _findings(out.stdout, "warn")] == [
+        "Service checkout-api seen by the custom namespace"
+    ]
 
 
 OWNERS = """\
@@ -95,7 +97,9 @@ def test_policy_file_and_data_like_conftest(example: Path, tmp_path: Path) -> No
     (tmp_path / "owned.yaml").write_text("owners: {services: [checkout-api, web]}\n")
     unowned = invoke(*args, "--data", str(tmp_path / "none.yaml"))
     assert unowned.exit_code == 3, unowned.stderr
-    assert [f["message"] for f in _findings(unowned.stdout, "owner")] == ["Service checkout-api has no owner in data.owners"]
+    assert [f["message"] for f in _findings(unowned.stdout, "owner")] == [
+        "Service checkout-api has no owner in data.owners"
+    ]
     owned = invoke(*args, "--data", str(tmp_path / "owned.yaml"))
     assert owned.exit_code == 0, owned.stderr and _findings(owned.stdout, "owner") == []
     missing = invoke(*args, "--data", str(tmp_path / "nowhere.yaml"))

@@ -34,7 +34,7 @@ def _promoter_commands(script: str) -> list[list[str]]:
     for line in re.split(r"\n(?=\S)", script):
         words = shlex.split(line.replace("\n", " "))
         if words and words[0] == "promoter":
-            out.append(words[:words.index("|")] if "|" in words else words)
+            out.append(words[: words.index("|")] if "|" in words else words)
     return out
 
 
@@ -77,9 +77,20 @@ def _run_action(tmp_path: Path, **inputs: str) -> tuple[int, list[str], dict[str
     out_file = tmp_path / "github_output"
     out_file.write_text("")
     env = {
-        "PATH": f"{bindir}:{os.environ['PATH']}", "GITHUB_OUTPUT": str(out_file), "RUNNER_TEMP": str(tmp_path),
-        "P_COMMAND": "bump", "P_REPO": ".", "P_CONFIG": "", "P_BASE": "", "P_ALL": "false", "P_ENV": "dev",
-        "P_APP": "api", "P_IMAGE": "", "P_PR": "true", "P_OUTPUTS": "github", **inputs,
+        "PATH": f"{bindir}:{os.environ['PATH']}",
+        "GITHUB_OUTPUT": str(out_file),
+        "RUNNER_TEMP": str(tmp_path),
+        "P_COMMAND": "bump",
+        "P_REPO": ".",
+        "P_CONFIG": "",
+        "P_BASE": "",
+        "P_ALL": "false",
+        "P_ENV": "dev",
+        "P_APP": "api",
+        "P_IMAGE": "",
+        "P_PR": "true",
+        "P_OUTPUTS": "github",
+        **inputs,
     }
     proc = subprocess.run(["bash", "-c", _action_script()], env=env, cwd=tmp_path, capture_output=True, text=True)
     outputs = dict(line.split("=", 1) for line in out_file.read_text().splitlines() if "=" in line)
@@ -94,7 +105,12 @@ def test_action_bump_passes_inputs_as_arguments_and_sets_pr_outputs(tmp_path: Pa
     assert argv[argv.index("--image") + 1] == hostile
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
     assert {"--pr", "--app", "--env"} <= set(argv) and argv[0] == "bump"
-    assert outputs == {"exit-code": "0", "operation": "created", "pr-url": "https://example.test/pr/7", "pr-number": "7"}
+    assert outputs == {
+        "exit-code": "0",
+        "operation": "created",
+        "pr-url": "https://example.test/pr/7",
+        "pr-number": "7",
+    }
 
 
 def test_action_rollback_uses_to_and_check_uses_base(tmp_path: Path) -> None:

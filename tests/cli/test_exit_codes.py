@@ -27,7 +27,9 @@ def _boom(exc: BaseException):
     return get_command
 
 
-def test_a_bug_is_one_line_exit_1_and_no_traceback(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bug_is_one_line_exit_1_and_no_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("PROMOTER_DEBUG", raising=False)
     monkeypatch.setattr(cli.LazyGroup, "get_command", _boom(KeyError("missing")))
     assert cli.run(["images"]) == EXIT_TOOL
@@ -54,7 +56,9 @@ def test_a_keyboard_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch, capsys:
     assert capsys.readouterr().err == "promoter: interrupted\n"
 
 
-def test_a_promoter_error_exits_with_its_own_code(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_promoter_error_exits_with_its_own_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(cli.LazyGroup, "get_command", _boom(ConfigError(".promoter.yaml:3: apps: bad")))
     assert cli.run(["images"]) == EXIT_USAGE
     assert capsys.readouterr().err == "promoter: error: .promoter.yaml:3: apps: bad\n"
@@ -75,7 +79,9 @@ def test_sigint_to_a_running_command_exits_130_with_one_line(tmp_path: Path) -> 
     )
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    proc = subprocess.Popen([sys.executable, "-c", code, str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
     time.sleep(0.1)
     proc.send_signal(signal.SIGINT)

@@ -74,7 +74,7 @@ def check_only_values_changed(old: str, new: str, changes: list[Change]) -> list
         if len(extra) != len(kept):
             problems.append(f"lines {i1 + 1}-{i2} were rewritten as {j2 - j1} lines")
             continue
-        pairs.extend(zip(kept, extra))
+        pairs.extend(zip(kept, extra, strict=False))
     if added > added_allowed:
         problems.append(f"{added} lines were added, {added_allowed} reported as added keys")
     if pairs:
@@ -96,7 +96,11 @@ def check_only_values_changed(old: str, new: str, changes: list[Change]) -> list
             if not bare_key and not _inside(old_spans, old_at[i] + p, old_at[i] + len(a) - s):
                 problems.append(f"line {i + 1}: bytes outside a value changed: {a!r} -> {b!r}")
             # after a bare `key:` the one separating space is new too
-            elif not _inside(new_spans, new_at[j] + p + (len(b[p:]) - len(b[p:].lstrip(" ")) if bare_key else 0), new_at[j] + len(b) - s):
+            elif not _inside(
+                new_spans,
+                new_at[j] + p + (len(b[p:]) - len(b[p:].lstrip(" ")) if bare_key else 0),
+                new_at[j] + len(b) - s,
+            ):
                 problems.append(f"line {i + 1}: the new bytes are not one value: {a!r} -> {b!r}")
     return problems
 
@@ -133,7 +137,7 @@ def check_values(old: str, new: str, changes: list[Change]) -> list[str]:
     news = list(yaml.load_all(new.removeprefix(BOM), Loader=loader))
     if len(olds) != len(news):
         return [f"{len(olds)} documents became {len(news)}"]
-    for o, n in zip(olds, news):
+    for o, n in zip(olds, news, strict=False):
         lo, ln = _leaves(o), _leaves(n)
         for path in sorted(set(lo) | set(ln), key=str):
             if path in lo and path in ln and lo[path] == ln[path]:

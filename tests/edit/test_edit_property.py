@@ -45,10 +45,20 @@ def candidates(v: Value) -> list[str]:
 
 tags = st.from_regex(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,15}\Z")
 quote = st.sampled_from(["plain", "single", "double"])
-comment = st.sampled_from(["", "  # set by CI", " #c", "    # {\"$imagepolicy\": \"flux-system:app:tag\"}"])
+comment = st.sampled_from(["", "  # set by CI", " #c", '    # {"$imagepolicy": "flux-system:app:tag"}'])
 extra_lines = st.lists(
-    st.sampled_from(["replicaCount: 2", "# a comment", "", "name: 'web'", "enabled: true", "list:\n- a\n- b", "empty: {}",
-                     "other:\n  image:\n    repository: ghcr.io/acme/other\n    tag: \"1.0\""]),
+    st.sampled_from(
+        [
+            "replicaCount: 2",
+            "# a comment",
+            "",
+            "name: 'web'",
+            "enabled: true",
+            "list:\n- a\n- b",
+            "empty: {}",
+            'other:\n  image:\n    repository: ghcr.io/acme/other\n    tag: "1.0"',
+        ]
+    ),
     max_size=5,
     unique=True,
 )
@@ -83,7 +93,11 @@ def values_files(draw):
         pieces.append(Value(render(old, style), style, new))
         lit(draw(comment) + "\n")
     else:
-        keys = ["repository", "tag"] + (["digest"] if draw(st.booleans()) else []) + (["pullPolicy"] if draw(st.booleans()) else [])
+        keys = (
+            ["repository", "tag"]
+            + (["digest"] if draw(st.booleans()) else [])
+            + (["pullPolicy"] if draw(st.booleans()) else [])
+        )
         keys = draw(st.permutations(keys))
         entries: list[tuple[str, object]] = []
         for k in keys:
@@ -156,7 +170,7 @@ def test_bump_changes_only_value_bytes_and_is_idempotent(bump, case):
     # changing value replaced by one of its allowed spellings, and nothing else.
     changing = {i: p for i, p in enumerate(pieces) if isinstance(p, Value) and p.new is not None and p.text != p.new}
     spellings = [candidates(v) if i in changing else [v.text] for i, v in changing.items()]
-    options = [dict(zip(changing, combo)) for combo in itertools.product(*spellings)] or [{}]
+    options = [dict(zip(changing, combo, strict=False)) for combo in itertools.product(*spellings)] or [{}]
     assert b.new in {join(pieces, o) for o in options}, (old, b.new)
     # The values read back as the new strings, with both YAML 1.1 and 1.2 readers.
     data = yaml.safe_load(b.new.lstrip("\ufeff"))

@@ -17,7 +17,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # Not a ghp_ shape: the redaction must work from the value, not from what tokens usually look like.
 CANARY = "canary" + secrets.token_hex(16)
 
-LEAK = r'''package main
+LEAK = r"""package main
 
 import rego.v1
 
@@ -42,7 +42,7 @@ deny_leak contains msg if {
 	t := input.metadata.annotations.leak
 	msg := sprintf("<b>%s</b> *%s*", [t, t])
 }
-'''
+"""
 
 
 def forms(token: str) -> list[str]:
@@ -64,7 +64,9 @@ def test_canary_token_appears_nowhere(fake: FakeForge, tmp_path: Path) -> None:
     files["policy/leak.rego"] = LEAK
     files[".promoter.yaml"] = files[".promoter.yaml"].replace("policies:\n", "policies:\n  paths: [policy]\n")
     debug = "apps/checkout-api/overlays/dev/debug.yaml"
-    files[debug] = files[debug].replace("  name: checkout-api\n", f"  name: checkout-api\n  annotations:\n    leak: {CANARY}\n")
+    files[debug] = files[debug].replace(
+        "  name: checkout-api\n", f"  name: checkout-api\n  annotations:\n    leak: {CANARY}\n"
+    )
     local = make_repo(tmp_path / "local", files)
     fake.add_token(CANARY, "promoter-bot")
     fake.create_repo(REPO, source=local)
@@ -74,9 +76,26 @@ def test_canary_token_appears_nowhere(fake: FakeForge, tmp_path: Path) -> None:
 
     written: dict[str, str] = {}
     check = invoke(
-        "check", "--repo", str(local), "--all", "--env", "dev",
-        "-o", "text", "-o", f"json={out / 'r.json'}", "-o", f"sarif={out / 'r.sarif'}", "-o", f"junit={out / 'r.xml'}",
-        "-o", f"codequality={out / 'cq.json'}", "-o", "github", "-o", f"markdown={out / 'r.md'}",
+        "check",
+        "--repo",
+        str(local),
+        "--all",
+        "--env",
+        "dev",
+        "-o",
+        "text",
+        "-o",
+        f"json={out / 'r.json'}",
+        "-o",
+        f"sarif={out / 'r.sarif'}",
+        "-o",
+        f"junit={out / 'r.xml'}",
+        "-o",
+        f"codequality={out / 'cq.json'}",
+        "-o",
+        "github",
+        "-o",
+        f"markdown={out / 'r.md'}",
         env=env,
     )
     assert check.exit_code == 3, check.stderr  # deny_leak fires: the run is real, the token is masked
@@ -88,8 +107,24 @@ def test_canary_token_appears_nowhere(fake: FakeForge, tmp_path: Path) -> None:
 
     digest = "sha256:" + "1" * 64
     bump = invoke(
-        "bump", "--repo", str(local), "--app", "checkout-api", "--env", "dev", "--image", f"ghcr.io/acme/checkout-api:1.5.0@{digest}",
-        "--pr", "--forge", "github", "--forge-url", fake.github_url, "--forge-repo", REPO, "-o", "json",
+        "bump",
+        "--repo",
+        str(local),
+        "--app",
+        "checkout-api",
+        "--env",
+        "dev",
+        "--image",
+        f"ghcr.io/acme/checkout-api:1.5.0@{digest}",
+        "--pr",
+        "--forge",
+        "github",
+        "--forge-url",
+        fake.github_url,
+        "--forge-repo",
+        REPO,
+        "-o",
+        "json",
         env=env,
     )
     written["bump stdout"], written["bump stderr"] = bump.stdout, bump.stderr

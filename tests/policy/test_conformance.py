@@ -30,7 +30,7 @@ DIVERGENCES: dict[str, str] = {
     "functions-multiple-definitions": "refused at load: `deny contains sprintf(..., [n, tier(n)])` computes the head with a function undefined for some elements, regorus' silent-pass shape",
     "functions-conflicting-outputs": "refused at load (same head shape, `tier(n)` in the head) before the conflict OPA reports at run time: still an error, exit 2",
     "cx-combine-users": "fails closed: regorus refuses a comprehension using `name` before its definition (a policy-error finding); OPA reorders it",
-    "json-yaml-marshal": "message text: regorus' yaml.marshal writes `- y` where OPA quotes the YAML 1.1 boolean `- \"y\"`",
+    "json-yaml-marshal": 'message text: regorus\' yaml.marshal writes `- y` where OPA quotes the YAML 1.1 boolean `- "y"`',
     "metadata-rule-and-chain": "fails closed: regorus does not implement rego.metadata.rule()/chain(): refused at load (exit 2)",
     "not-builtin-missing-ref": "fails closed: `not is_object(input.sops)` / `not startswith(input.missing, ...)` fire where OPA leaves the rule undefined (extra failures)",
     "semver": "fails closed and message text: semver.is_valid(7) raises (policy-error) where OPA returns false; `%d` of -1 prints `--1`",
@@ -87,7 +87,9 @@ def differences(case: Path, got: dict[str, Any]) -> list[str]:
     if expected["error"]:
         errors = ([got["error"]] if got["error"] else []) + got["errors"]
         if not errors:
-            return [f"expected the error {expected['error']!r}, got none (failures {got['failures']}, warnings {got['warnings']})"]
+            return [
+                f"expected the error {expected['error']!r}, got none (failures {got['failures']}, warnings {got['warnings']})"
+            ]
         want = _PLACE.match(expected["error"])
         place = f"{want.group('file')}:{want.group('line')}:" if want else ""
         if want and not any(place in e for e in errors):

@@ -26,7 +26,9 @@ def load(path: Path, name: str, namespaces: tuple[str, ...] = ("main",)) -> Poli
     return PolicySet.load([(path, name)], namespaces)
 
 
-def conftest_test(policy: Path, files: list[Path], namespaces: tuple[str, ...] = ("main",)) -> tuple[int, list[Verdict]]:
+def conftest_test(
+    policy: Path, files: list[Path], namespaces: tuple[str, ...] = ("main",)
+) -> tuple[int, list[Verdict]]:
     """What `conftest test -p policy files` decides: exit code 1 on failures, and the verdicts."""
     ev = load(policy, policy.name, namespaces).evaluator({})
     verdicts = [ev.evaluate(d, str(f)) for f in files for d in docs(f)]
@@ -93,14 +95,26 @@ def test_exceptions_reported_like_conftest() -> None:
 
 def test_combine_sees_every_file_at_once() -> None:
     policy = load(EXAMPLES / "combine" / "policy", "combine")
-    combined = [{"path": "combine/manifests.yaml", "contents": d} for d in docs(EXAMPLES / "combine" / "manifests.yaml")]
+    combined = [
+        {"path": "combine/manifests.yaml", "contents": d} for d in docs(EXAMPLES / "combine" / "manifests.yaml")
+    ]
     v = policy.evaluator({}).evaluate(combined, "Combined")
     assert [m.message for m in v.failures] == ["Service orphan (combine/manifests.yaml) selects no Deployment's pods"]
 
 
 def test_rule_names_and_exception_names_follow_conftest() -> None:
-    assert [rule_kind(n) for n in ("deny", "deny_run_as_root", "violation_x", "warn", "warn_a1", "denyx", "exception", "deny_")] == [
-        "failure", "failure", "failure", "warning", "warning", None, None, None,
+    assert [
+        rule_kind(n)
+        for n in ("deny", "deny_run_as_root", "violation_x", "warn", "warn_a1", "denyx", "exception", "deny_")
+    ] == [
+        "failure",
+        "failure",
+        "failure",
+        "warning",
+        "warning",
+        None,
+        None,
+        None,
     ]
     assert exception_name("deny_run_as_root") == "run_as_root"
     assert exception_name("violation_x") == "x"
@@ -144,7 +158,12 @@ def test_v0_syntax_is_a_parse_error_as_in_conftest(tmp_path: Path) -> None:
 
 
 def test_conftest_file_data_names_the_file(tmp_path: Path) -> None:
-    folder = write(tmp_path, {"f.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tendswith(data.conftest.file.name, "prod/app.yaml")\n\tmsg := concat(" ", ["in", data.conftest.file.dir])\n}\n'})
+    folder = write(
+        tmp_path,
+        {
+            "f.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tendswith(data.conftest.file.name, "prod/app.yaml")\n\tmsg := concat(" ", ["in", data.conftest.file.dir])\n}\n'
+        },
+    )
     ev = load(folder, "f").evaluator({})
     assert [m.message for m in ev.evaluate(POD, "apps/x/prod/app.yaml").failures] == ["in apps/x/prod"]
     assert ev.evaluate(POD, "apps/x/dev/app.yaml").failures == []
@@ -152,17 +171,25 @@ def test_conftest_file_data_names_the_file(tmp_path: Path) -> None:
 
 
 def test_data_document_reaches_policies(tmp_path: Path) -> None:
-    folder = write(tmp_path, {"d.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tnot input.metadata.labels.team in data.promoter.config.teams\n\tmsg := "unknown team"\n}\n'})
+    folder = write(
+        tmp_path,
+        {
+            "d.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tnot input.metadata.labels.team in data.promoter.config.teams\n\tmsg := "unknown team"\n}\n'
+        },
+    )
     ev = load(folder, "d").evaluator({"promoter": {"config": {"teams": ["shop"]}}})
     assert [m.message for m in ev.evaluate({**POD, "metadata": {"labels": {"team": "x"}}}).failures] == ["unknown team"]
     assert ev.evaluate({**POD, "metadata": {"labels": {"team": "shop"}}}).failures == []
 
 
 def test_test_files_are_not_loaded(tmp_path: Path) -> None:
-    folder = write(tmp_path, {
-        "p.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if { msg := upper(input.kind) }\n',
-        "p_test.rego": 'package main\n\nimport rego.v1\n\ntest_pod if { deny == {"POD"} with input as {"kind": "Pod"} }\n',
-    })
+    folder = write(
+        tmp_path,
+        {
+            "p.rego": "package main\n\nimport rego.v1\n\ndeny contains msg if { msg := upper(input.kind) }\n",
+            "p_test.rego": 'package main\n\nimport rego.v1\n\ntest_pod if { deny == {"POD"} with input as {"kind": "Pod"} }\n',
+        },
+    )
     policy = load(folder, "p")
     assert [m.file for m in policy.modules] == ["p/p.rego"]
     assert [m.message for m in policy.evaluator({}).evaluate(POD).failures] == ["POD"]
@@ -172,7 +199,13 @@ def test_test_files_are_not_loaded(tmp_path: Path) -> None:
 
 
 def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
-    folder = write(tmp_path / "pol", {"ok.rego": "package main\n", "bad.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tinput.kind ==\n}\n'})
+    folder = write(
+        tmp_path / "pol",
+        {
+            "ok.rego": "package main\n",
+            "bad.rego": "package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tinput.kind ==\n}\n",
+        },
+    )
     with pytest.raises(ConfigError) as err:
         load(folder, "pol")
     assert err.value.exit_code == EXIT_USAGE == 2
@@ -181,7 +214,9 @@ def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_unterminated_string_names_file_and_line(tmp_path: Path) -> None:
-    folder = write(tmp_path / "pol", {"s.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tmsg := "no end\n}\n'})
+    folder = write(
+        tmp_path / "pol", {"s.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tmsg := "no end\n}\n'}
+    )
     with pytest.raises(ConfigError, match=r"^pol/s\.rego:6:\d+: Rego error"):
         load(folder, "pol")
 
@@ -196,12 +231,17 @@ def test_missing_and_empty_folders_are_config_errors(tmp_path: Path) -> None:
 
 
 def test_runtime_error_is_reported_and_other_rules_still_count(tmp_path: Path) -> None:
-    folder = write(tmp_path, {"r.rego": (
-        'package main\n\nimport rego.v1\n\n'
-        'replicas := input.spec.replicas\nreplicas := 3 if input.spec.replicas\n\n'
-        'deny_conflict contains "too many" if replicas > 2\n\n'
-        'warn_kind contains msg if { msg := concat(" ", ["kind", input.kind]) }\n'
-    )})
+    folder = write(
+        tmp_path,
+        {
+            "r.rego": (
+                "package main\n\nimport rego.v1\n\n"
+                "replicas := input.spec.replicas\nreplicas := 3 if input.spec.replicas\n\n"
+                'deny_conflict contains "too many" if replicas > 2\n\n'
+                'warn_kind contains msg if { msg := concat(" ", ["kind", input.kind]) }\n'
+            )
+        },
+    )
     ev = load(folder, "r").evaluator({})
     v = ev.evaluate({"kind": "Deployment", "spec": {"replicas": 5}})
     assert [e.rule for e in v.errors] == ["deny_conflict"]
@@ -213,7 +253,9 @@ def test_runtime_error_is_reported_and_other_rules_still_count(tmp_path: Path) -
 
 
 def test_object_without_msg_is_a_policy_error(tmp_path: Path) -> None:
-    folder = write(tmp_path, {"o.rego": 'package main\n\nimport rego.v1\n\nviolation contains {"message": "wrong key"} if true\n'})
+    folder = write(
+        tmp_path, {"o.rego": 'package main\n\nimport rego.v1\n\nviolation contains {"message": "wrong key"} if true\n'}
+    )
     v = load(folder, "o").evaluator({}).evaluate(POD)
     assert v.failures == []
     assert len(v.errors) == 1 and "without a string `msg`" in v.errors[0].message
@@ -222,28 +264,46 @@ def test_object_without_msg_is_a_policy_error(tmp_path: Path) -> None:
 def test_yaml_dates_reach_policies_as_strings(tmp_path: Path) -> None:
     import datetime as dt
 
-    folder = write(tmp_path, {"d.rego": 'package main\n\nimport rego.v1\n\ndeny contains input.metadata.annotations.since if input.kind == "Pod"\n'})
+    folder = write(
+        tmp_path,
+        {
+            "d.rego": 'package main\n\nimport rego.v1\n\ndeny contains input.metadata.annotations.since if input.kind == "Pod"\n'
+        },
+    )
     pod = {**POD, "metadata": {"name": "p", "annotations": {"since": dt.date(2026, 1, 2)}}}
     assert [m.message for m in load(folder, "d").evaluator({}).evaluate(pod).failures] == ["2026-01-02"]
 
 
 def test_call_to_a_missing_function_is_a_config_error_with_its_line(tmp_path: Path) -> None:
-    folder = write(tmp_path / "pol", {"f.rego": 'package main\n\nimport rego.v1\n\n# nofunc( in a comment does not count\ndeny contains x if {\n\tx := nofunc(1)\n}\n'})
+    folder = write(
+        tmp_path / "pol",
+        {
+            "f.rego": "package main\n\nimport rego.v1\n\n# nofunc( in a comment does not count\ndeny contains x if {\n\tx := nofunc(1)\n}\n"
+        },
+    )
     with pytest.raises(ConfigError, match=r"^pol/f\.rego:7:\d+: Rego error: undefined function nofunc$"):
         load(folder, "pol")
 
 
 def test_missing_function_behind_a_guard_is_refused_at_load(tmp_path: Path) -> None:
-    folder = write(tmp_path / "g", {"g.rego": 'package main\n\nimport rego.v1\n\ndeny contains x if {\n\tinput.kind == "Pod"\n\tx := nofunc(1)\n}\n'})
+    folder = write(
+        tmp_path / "g",
+        {
+            "g.rego": 'package main\n\nimport rego.v1\n\ndeny contains x if {\n\tinput.kind == "Pod"\n\tx := nofunc(1)\n}\n'
+        },
+    )
     with pytest.raises(ConfigError, match=r"^g/g\.rego:7:\d+: Rego error: undefined function nofunc"):
         load(folder, "g")
 
 
 def test_function_of_another_package_that_does_not_exist_is_refused(tmp_path: Path) -> None:
-    folder = write(tmp_path / "h", {
-        "lib.rego": "package lib\n\nimport rego.v1\n\nf(x) := x\n",
-        "m.rego": 'package main\n\nimport rego.v1\n\nimport data.lib\n\ndeny contains lib.g(1) if true\n',
-    })
+    folder = write(
+        tmp_path / "h",
+        {
+            "lib.rego": "package lib\n\nimport rego.v1\n\nf(x) := x\n",
+            "m.rego": "package main\n\nimport rego.v1\n\nimport data.lib\n\ndeny contains lib.g(1) if true\n",
+        },
+    )
     with pytest.raises(ConfigError, match=r"^h/m\.rego:7:\d+: Rego error: undefined function lib\.g"):
         load(folder, "h")
 
@@ -252,7 +312,12 @@ def test_function_of_another_package_that_does_not_exist_is_refused(tmp_path: Pa
 
 
 def test_head_computed_from_a_body_variable_is_refused_with_the_fix(tmp_path: Path) -> None:
-    folder = write(tmp_path / "p", {"p.rego": 'package main\n\nimport rego.v1\n\ndeny contains sprintf("%s uses %s", [c.name, c.image]) if some c in input.containers\n'})
+    folder = write(
+        tmp_path / "p",
+        {
+            "p.rego": 'package main\n\nimport rego.v1\n\ndeny contains sprintf("%s uses %s", [c.name, c.image]) if some c in input.containers\n'
+        },
+    )
     with pytest.raises(ConfigError) as err:
         load(folder, "p")
     text = str(err.value)
@@ -266,7 +331,10 @@ def test_the_silent_pass_is_real_without_the_check() -> None:
     from promoter.policy.engine import Engine
 
     e = Engine()
-    e.add_module("p.rego", 'package main\nimport rego.v1\ndeny contains sprintf("%s uses %s", [c.name, c.image]) if some c in input.containers\n')
+    e.add_module(
+        "p.rego",
+        'package main\nimport rego.v1\ndeny contains sprintf("%s uses %s", [c.name, c.image]) if some c in input.containers\n',
+    )
     e.set_input({"containers": [{"name": "a", "image": "x"}, {"name": "b"}]})
     assert e.eval_rule("data.main.deny") == []  # OPA: ["a uses x"]
 
@@ -297,12 +365,17 @@ def test_the_pack_never_uses_the_silent_pass_head_shape() -> None:
 
 def test_deny_brackets_if_is_refused_with_the_fix(tmp_path: Path) -> None:
     folder = write(tmp_path / "b", {"p.rego": 'package main\n\nimport rego.v1\n\ndeny[msg] if {\n\tmsg := "x"\n}\n'})
-    with pytest.raises(ConfigError, match=r"^b/p\.rego:5:1: `deny\[msg\] if` defines an object .* write `deny contains msg if`"):
+    with pytest.raises(
+        ConfigError, match=r"^b/p\.rego:5:1: `deny\[msg\] if` defines an object .* write `deny contains msg if`"
+    ):
         load(folder, "b")
 
 
 def test_empty_message_fails_instead_of_passing(tmp_path: Path) -> None:
-    folder = write(tmp_path / "e", {"p.rego": 'package main\n\nimport rego.v1\n\ndeny contains m if m := object.get(input, "reason", "")\n'})
+    folder = write(
+        tmp_path / "e",
+        {"p.rego": 'package main\n\nimport rego.v1\n\ndeny contains m if m := object.get(input, "reason", "")\n'},
+    )
     (m,) = load(folder, "e").evaluator({}).evaluate(POD).failures
     assert "empty message" in m.message
 
@@ -310,8 +383,14 @@ def test_empty_message_fails_instead_of_passing(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
-        ('package main\n\nimport rego.v1\n\nf(x) := y if {\n\ty := f(x)\n}\n\ndeny contains "x" if f(1)\n', r"^r/p\.rego:5:1: Rego error: recursion: main\.f -> main\.f"),
-        ('package main\n\nimport rego.v1\n\na if b\n\nb if a\n\ndeny contains "x" if a\n', r"^r/p\.rego:\d+:1: Rego error: recursion: main\.(a|b) -> "),
+        (
+            'package main\n\nimport rego.v1\n\nf(x) := y if {\n\ty := f(x)\n}\n\ndeny contains "x" if f(1)\n',
+            r"^r/p\.rego:5:1: Rego error: recursion: main\.f -> main\.f",
+        ),
+        (
+            'package main\n\nimport rego.v1\n\na if b\n\nb if a\n\ndeny contains "x" if a\n',
+            r"^r/p\.rego:\d+:1: Rego error: recursion: main\.(a|b) -> ",
+        ),
     ],
 )
 def test_recursion_is_refused_at_load(tmp_path: Path, source: str, expected: str) -> None:
@@ -321,22 +400,39 @@ def test_recursion_is_refused_at_load(tmp_path: Path, source: str, expected: str
     assert err.value.exit_code == EXIT_USAGE
 
 
-@pytest.mark.parametrize("call", ['http.send({"method": "get", "url": "http://127.0.0.1:9/"})', 'net.lookup_ip_addr("example.com")'])
+@pytest.mark.parametrize(
+    "call", ['http.send({"method": "get", "url": "http://127.0.0.1:9/"})', 'net.lookup_ip_addr("example.com")']
+)
 def test_network_builtins_are_refused(tmp_path: Path, call: str) -> None:
-    folder = write(tmp_path / "n", {"p.rego": f"package main\n\nimport rego.v1\n\ndeny contains msg if {{\n\tr := {call}\n\tmsg := sprintf(\"%v\", [r])\n}}\n"})
+    folder = write(
+        tmp_path / "n",
+        {
+            "p.rego": f'package main\n\nimport rego.v1\n\ndeny contains msg if {{\n\tr := {call}\n\tmsg := sprintf("%v", [r])\n}}\n'
+        },
+    )
     with pytest.raises(ConfigError, match=r"^n/p\.rego:6:\d+: .* is not available: policies run sandboxed"):
         load(folder, "n")
 
 
 def test_opa_runtime_has_no_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROMOTER_CANARY", "canary-value")
-    folder = write(tmp_path / "r", {"p.rego": 'package main\n\nimport rego.v1\n\nwarn contains sprintf("%v", [object.get(opa.runtime(), "env", "no env")]) if true\n'})
+    folder = write(
+        tmp_path / "r",
+        {
+            "p.rego": 'package main\n\nimport rego.v1\n\nwarn contains sprintf("%v", [object.get(opa.runtime(), "env", "no env")]) if true\n'
+        },
+    )
     (w,) = load(folder, "r").evaluator({}).evaluate(POD).warnings
     assert w.message == "no env"
 
 
 def test_print_and_trace_stay_out_of_the_verdict(tmp_path: Path) -> None:
-    folder = write(tmp_path / "t", {"p.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tprint("looking at", input.kind)\n\ttrace("tracing")\n\tmsg := "seen"\n}\n'})
+    folder = write(
+        tmp_path / "t",
+        {
+            "p.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tprint("looking at", input.kind)\n\ttrace("tracing")\n\tmsg := "seen"\n}\n'
+        },
+    )
     v = load(folder, "t").evaluator({}).evaluate(POD)
     assert [m.message for m in v.failures] == ["seen"]
     assert v.prints == ["t/p.rego:6: looking at Pod"]

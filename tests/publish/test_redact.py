@@ -98,7 +98,9 @@ def test_redactors_active_in_parallel_threads_end_in_any_order_without_leaking()
         with b.installed():
             b_in.set()
             a_out.wait(5)
-            record = logging.getLogger("t").makeRecord("t", logging.INFO, "f", 1, "%s %s", ("secret-of-a", "secret-of-b"), None)
+            record = logging.getLogger("t").makeRecord(
+                "t", logging.INFO, "f", 1, "%s %s", ("secret-of-a", "secret-of-b"), None
+            )
             seen.append(record.getMessage())
 
     threads = [threading.Thread(target=run_a), threading.Thread(target=run_b)]

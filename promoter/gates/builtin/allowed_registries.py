@@ -17,7 +17,9 @@ def _validate_registries(value: Any, place: ConfigPlace) -> None:
         if not isinstance(entry, str) or not entry.strip("/"):
             raise place.error("empty registry entry", i)
         if "://" in entry:
-            raise place.error(f"{entry!r}: write the registry host without a scheme (e.g. {entry.split('://', 1)[1]!r})", i)
+            raise place.error(
+                f"{entry!r}: write the registry host without a scheme (e.g. {entry.split('://', 1)[1]!r})", i
+            )
         if any(c.isspace() for c in entry):
             raise place.error(f"{entry!r} contains whitespace", i)
 
@@ -44,10 +46,14 @@ def allowed_registries(ctx: GateContext, value: Any) -> Outcome:
         if registry == entry or repository.startswith(entry + "/"):
             return Outcome(note=f"{repository} is under {entry}")
     where = ctx.key("allowed_registries") if "allowed_registries" in ctx.env.gates else "policies.allowed_registries"
-    return Outcome([ctx.finding(
-        "allowed_registries",
-        f"gate allowed_registries: {repository} comes from {registry}, which {ctx.env.name} does not allow "
-        f"(allowed: {', '.join(value)})",
-        f"push the image to an allowed registry and promote that reference, or add {registry} to {where} in {ctx.config.file}",
-        {"registry": registry, "allowed": list(value), "value": repository},
-    )])
+    return Outcome(
+        [
+            ctx.finding(
+                "allowed_registries",
+                f"gate allowed_registries: {repository} comes from {registry}, which {ctx.env.name} does not allow "
+                f"(allowed: {', '.join(value)})",
+                f"push the image to an allowed registry and promote that reference, or add {registry} to {where} in {ctx.config.file}",
+                {"registry": registry, "allowed": list(value), "value": repository},
+            )
+        ]
+    )

@@ -41,21 +41,27 @@ def freeze(ctx: GateContext, value: Any) -> Outcome:
     if ctx.override_freeze:
         evidence["override_reason"] = ctx.override_freeze
         return Outcome(
-            [ctx.finding(
-                "freeze",
-                f"gate freeze overridden: {ctx.env.name} is frozen {w.describe()}{reason} {until}; the promotion goes ahead "
-                f"because: {ctx.override_freeze}",
-                "an override is recorded in the pull request; reviewers should confirm it",
-                evidence,
-                rule="gate-freeze-override",
-                severity=Severity.INFO,
-            )],
+            [
+                ctx.finding(
+                    "freeze",
+                    f"gate freeze overridden: {ctx.env.name} is frozen {w.describe()}{reason} {until}; the promotion goes ahead "
+                    f"because: {ctx.override_freeze}",
+                    "an override is recorded in the pull request; reviewers should confirm it",
+                    evidence,
+                    rule="gate-freeze-override",
+                    severity=Severity.INFO,
+                )
+            ],
             note=f"frozen, overridden: {ctx.override_freeze}",
         )
-    return Outcome([ctx.finding(
-        "freeze",
-        f"gate freeze: {ctx.env.name} is frozen {w.describe()}{reason}; it is {evidence['local_time']} there, frozen {until}",
-        f"promote after {when(ends) if ends.year < 9999 else 'the window is lifted'}, or, if this cannot wait, pass "
-        "--override-freeze REASON (recorded in the pull request for reviewers)",
-        evidence,
-    )])
+    return Outcome(
+        [
+            ctx.finding(
+                "freeze",
+                f"gate freeze: {ctx.env.name} is frozen {w.describe()}{reason}; it is {evidence['local_time']} there, frozen {until}",
+                f"promote after {when(ends) if ends.year < 9999 else 'the window is lifted'}, or, if this cannot wait, pass "
+                "--override-freeze REASON (recorded in the pull request for reviewers)",
+                evidence,
+            )
+        ]
+    )

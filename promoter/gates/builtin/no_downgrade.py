@@ -58,22 +58,28 @@ def no_downgrade(ctx: GateContext, value: Any) -> Outcome:
     }
     if ctx.rollback:
         return Outcome(
-            [ctx.finding(
-                "no_downgrade",
-                f"gate no_downgrade: rollback of {ctx.env.name} from {old.tag} (commit {short_sha(cur.commit)}, {when(cur.time)}) "
-                f"to {ctx.image.tag}, allowed because this is a rollback",
-                "a rollback is recorded in the pull request; reviewers should confirm it",
-                evidence,
-                rule="gate-no-downgrade-rollback",
-                severity=Severity.INFO,
-            )],
+            [
+                ctx.finding(
+                    "no_downgrade",
+                    f"gate no_downgrade: rollback of {ctx.env.name} from {old.tag} (commit {short_sha(cur.commit)}, {when(cur.time)}) "
+                    f"to {ctx.image.tag}, allowed because this is a rollback",
+                    "a rollback is recorded in the pull request; reviewers should confirm it",
+                    evidence,
+                    rule="gate-no-downgrade-rollback",
+                    severity=Severity.INFO,
+                )
+            ],
             note=f"rollback {old.tag} -> {ctx.image.tag}",
         )
-    return Outcome([ctx.finding(
-        "no_downgrade",
-        f"gate no_downgrade: {ctx.env.name} runs {old.tag} (since commit {short_sha(cur.commit)}, {when(cur.time)}) and "
-        f"{ctx.image.tag} is an older version",
-        f"if going back is intended, promote it as a rollback (--rollback); otherwise promote {old.tag} or newer; "
-        f"the gate is {ctx.key('no_downgrade')}",
-        evidence,
-    )])
+    return Outcome(
+        [
+            ctx.finding(
+                "no_downgrade",
+                f"gate no_downgrade: {ctx.env.name} runs {old.tag} (since commit {short_sha(cur.commit)}, {when(cur.time)}) and "
+                f"{ctx.image.tag} is an older version",
+                f"if going back is intended, promote it as a rollback (--rollback); otherwise promote {old.tag} or newer; "
+                f"the gate is {ctx.key('no_downgrade')}",
+                evidence,
+            )
+        ]
+    )

@@ -29,13 +29,17 @@ def soak(ctx: GateContext, value: Any) -> Outcome:
     assert prev is not None
     stints = ctx.stints(prev.name)
     if not stints:
-        return Outcome([ctx.finding(
-            "soak",
-            f"gate soak: {label(ctx.image.tag, ctx.image.digest)} has not run in {prev.name} on {ctx.base_ref} at all; "
-            f"{ctx.env.name} needs it to soak there for {value}",
-            f"promote it to {prev.name} first and wait {value} after that change is merged; the gate is {ctx.key('soak')}",
-            {"previous_env": prev.name, "required": value, "elapsed": "0s", "commit": None, "time": None},
-        )])
+        return Outcome(
+            [
+                ctx.finding(
+                    "soak",
+                    f"gate soak: {label(ctx.image.tag, ctx.image.digest)} has not run in {prev.name} on {ctx.base_ref} at all; "
+                    f"{ctx.env.name} needs it to soak there for {value}",
+                    f"promote it to {prev.name} first and wait {value} after that change is merged; the gate is {ctx.key('soak')}",
+                    {"previous_env": prev.name, "required": value, "elapsed": "0s", "commit": None, "time": None},
+                )
+            ]
+        )
 
     def elapsed(s: ImageState) -> timedelta:
         assert s.time is not None
@@ -54,7 +58,9 @@ def soak(ctx: GateContext, value: Any) -> Outcome:
         "elapsed": format_duration(took),
     }
     if took >= need:
-        return Outcome(note=f"{format_duration(took)} in {prev.name} since commit {short_sha(best.commit)} ({when(best.time)}) >= {value}")
+        return Outcome(
+            note=f"{format_duration(took)} in {prev.name} since commit {short_sha(best.commit)} ({when(best.time)}) >= {value}"
+        )
     remaining = need - took
     evidence["remaining"] = format_duration(remaining)
     since = f"since commit {short_sha(best.commit)} ({when(best.time)})"
@@ -62,11 +68,15 @@ def soak(ctx: GateContext, value: Any) -> Outcome:
         assert best.time is not None
         ready = best.time + need
         evidence["ready_at"] = iso(ready)
-        msg = (f"gate soak: {label(ctx.image.tag, ctx.image.digest)} has run in {prev.name} for {format_duration(took)} {since}; "
-               f"{ctx.env.name} requires {value}: {format_duration(remaining)} to go")
+        msg = (
+            f"gate soak: {label(ctx.image.tag, ctx.image.digest)} has run in {prev.name} for {format_duration(took)} {since}; "
+            f"{ctx.env.name} requires {value}: {format_duration(remaining)} to go"
+        )
         how = f"wait until {when(ready)} and promote again, or lower {ctx.key('soak')} in {ctx.config.file}"
     else:
-        msg = (f"gate soak: {label(ctx.image.tag, ctx.image.digest)} ran in {prev.name} for only {format_duration(took)} {since} "
-               f"until commit {short_sha(best.until_commit)} ({when(best.until)}) replaced it; {ctx.env.name} requires {value}")
+        msg = (
+            f"gate soak: {label(ctx.image.tag, ctx.image.digest)} ran in {prev.name} for only {format_duration(took)} {since} "
+            f"until commit {short_sha(best.until_commit)} ({when(best.until)}) replaced it; {ctx.env.name} requires {value}"
+        )
         how = f"promote it to {prev.name} again and let it soak {value}, or promote the image {prev.name} runs now"
     return Outcome([ctx.finding("soak", msg, how, evidence)])

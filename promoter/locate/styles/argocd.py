@@ -60,10 +60,16 @@ def _parameters(doc: Document, params: list[Any], path: tuple[Any, ...]) -> list
         ref = None
         if text(repository):
             ref = try_parse(f"{text(registry)}/{text(repository)}" if text(registry) else text(repository))
-        first = params[idx.get("tag", idx.get("digest"))]
+        first = params[idx["tag"] if "tag" in idx else idx["digest"]]
         out.append(
             located(
-                doc, first, "value", path + (idx.get("tag", idx.get("digest")), "value"), PARAMS_STYLE, "tag", ref,
+                doc,
+                first,
+                "value",
+                path + (idx.get("tag", idx.get("digest")), "value"),
+                PARAMS_STYLE,
+                "tag",
+                ref,
                 yaml_path=format_path(path) + f"[name={prefix}.*]",
                 tag=text(params[idx["tag"]]["value"]) if "tag" in idx else None,
                 digest=text(params[idx["digest"]]["value"]) if "digest" in idx else None,

@@ -90,9 +90,7 @@ class Forge(Protocol):
         """
         ...
 
-    def create_pull(
-        self, branch: str, base: str, title: str, body: str, options: PullOptions
-    ) -> PullInfo:
+    def create_pull(self, branch: str, base: str, title: str, body: str, options: PullOptions) -> PullInfo:
         """PullExistsError when another open PR/MR already uses the branch."""
         ...
 
