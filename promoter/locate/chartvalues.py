@@ -10,6 +10,7 @@ from typing import Any
 
 from promoter.config.model import Config
 from promoter.locate.paths import safe_path
+from promoter.model.errors import UsageError
 
 
 def values_file(chart: str) -> str:
@@ -39,7 +40,14 @@ def chart_values(repo: Path, config: Config, app: str | None) -> Any:
     values = safe_path(repo, rel, what=f"{config.file}: apps.{app}.chart")
     if not values.is_file():
         return None
-    return parse_values(values.read_text(), rel)
+    from promoter.yamlio.document import read_file
+
+    raw = read_file(values, rel)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{rel}: not UTF-8 text (byte {exc.start})") from None
+    return parse_values(text, rel)
 
 
 def env_values_defaults(repo: Path, config: Config) -> dict[str, Any]:

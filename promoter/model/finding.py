@@ -45,7 +45,7 @@ def repo_relative(path: Path, repo: Path | None) -> str:
     if repo is not None:
         try:
             return path.resolve().relative_to(repo.resolve()).as_posix()
-        except ValueError:
+        except (ValueError, RuntimeError, OSError):  # outside, or a symlink loop: shown as given
             pass
     return str(path)
 

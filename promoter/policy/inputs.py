@@ -16,10 +16,12 @@ from typing import Any
 import yaml
 
 from promoter.model.errors import ConfigError, UsageError
+from promoter.yamlio.loader import AliasBudget
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """The safe loader, reading unknown tags (CloudFormation's `!Ref`, `!Sub`) as their plain value, as conftest does."""
+class _Loader(AliasBudget, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader, reading unknown tags (CloudFormation's `!Ref`, `!Sub`) as their plain value, as conftest does;
+    aliases budgeted (yamlio/limits.py)."""
 
 
 def _untagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
