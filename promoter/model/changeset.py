@@ -110,6 +110,10 @@ class ChangeSet:
 class WriteError(ToolError):
     """A file could not be written (permissions, a read-only or full disk): one line naming it, exit 1."""
 
+    def __init__(self, shown: str, reason: str) -> None:
+        super().__init__(f"cannot write {shown}: {reason}")
+        self.reason = reason
+
 
 class ChangedMeanwhile(ToolError):
     """A file changed between promoter reading it and replacing it (another writer): nothing written, exit 1."""
@@ -128,7 +132,7 @@ def _current(path: Path, shown: str) -> bytes | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise WriteError(f"cannot read {shown} again before replacing it: {exc.strerror or exc}") from None
+        raise WriteError(shown, f"cannot read it again before replacing it: {exc.strerror or exc}") from None
 
 
 def atomic_write(path: Path, text: str, *, shown: str | None = None, expect: str | None = None) -> None:
@@ -149,15 +153,13 @@ def atomic_write(path: Path, text: str, *, shown: str | None = None, expect: str
     except FileNotFoundError:
         st = None
     except OSError as exc:
-        raise WriteError(f"cannot write {shown}: {exc.strerror or exc}") from None
+        raise WriteError(shown, str(exc.strerror or exc)) from None
     folder = temp_folder(path)
     clean_stale_temporaries(folder, path.name)
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=temp_prefix(path), suffix=".tmp")
     except OSError as exc:
-        raise WriteError(
-            f"cannot write {shown}: {exc.strerror or exc} (creating a temporary file in {folder})"
-        ) from None
+        raise WriteError(shown, f"{exc.strerror or exc} (creating a temporary file in {folder})") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -176,7 +178,7 @@ def atomic_write(path: Path, text: str, *, shown: str | None = None, expect: str
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise WriteError(f"cannot write {shown}: {exc.strerror or exc}") from None
+            raise WriteError(shown, str(exc.strerror or exc)) from None
         raise
 
 
