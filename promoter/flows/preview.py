@@ -2,7 +2,8 @@
 
 The head tree is a temporary copy of just the files those targets read, with the ChangeSet
 written over it; the base is the checkout itself. Both go through the same Renderer, and the
-head's objects through the same validation and policies as `promoter check`.
+head's objects through the same validation and policies as `promoter check`, which read their
+own inputs (schemas, CRDs, policies) from the checkout.
 """
 
 from __future__ import annotations
@@ -45,23 +46,14 @@ def preview(repo: Path, config: Config, changeset: ChangeSet, env: str | None = 
     with tempfile.TemporaryDirectory(prefix="promoter-preview-") as tmp:
         head_repo = Path(tmp)
         _copy_inputs(repo, head_repo, targets, changed)
-        _copy_policies(repo, head_repo, config)
         changeset.write(head_repo)
         rendered = [n for r in Renderer(head_repo, charts=charts).render_all(targets) for n in r.walk()]
-        checks = _checks(rendered, config, head_repo, env)
+        # Only rendering needs the copy. What the checks read by repository-relative path (policy
+        # folders, validation.schema_dirs, CRDs anywhere in the repository, the config for waiver
+        # lines) is not among the targets' inputs, so it is read from the checkout, as `check` does.
+        checks = _checks(rendered, config, repo, env)
     head = _objects(rendered)
     return Preview(diff=_diff(base, head), checks=checks, targets=[t.id for t in targets])
-
-
-def _copy_policies(repo: Path, dst: Path, config: Config) -> None:
-    """The repository's policy folders (policies.paths): the head is judged by the same policies as check."""
-    for p in config.policies.get("paths") or []:
-        src = repo / p
-        if src.is_dir():
-            shutil.copytree(src, dst / p, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
-        elif src.is_file():
-            (dst / p).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / p)
 
 
 def _copy_inputs(repo: Path, dst: Path, targets: list[Target], changed: list[str]) -> None:
