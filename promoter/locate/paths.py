@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from pathlib import Path
@@ -35,10 +36,8 @@ def resolved(path: Path, repo: Path | None = None, *, what: str | None = None) -
         if shown is None:
             shown = str(path)
             if repo is not None:
-                try:
+                with contextlib.suppress(ValueError):
                     shown = path.absolute().relative_to(repo.absolute()).as_posix()
-                except ValueError:
-                    pass
         raise UsageError(
             f"{shown}: is a symlink that loops (it points back at itself through its targets): fix or remove the link"
         ) from None

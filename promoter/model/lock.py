@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from promoter.model.errors import ToolError
@@ -108,7 +108,7 @@ def repository_lock(repo: Path, *, what: str, wait: float = DEFAULT_WAIT_SECONDS
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "command": what,
-            "since": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "since": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "argv": sys.argv[1:4],
         }
         with contextlib.suppress(OSError):  # who holds it is a courtesy for a waiter

@@ -58,7 +58,9 @@ def test_twenty_rounds_of_two_concurrent_bumps_of_one_file_lose_nothing(tmp_path
     sync.mkdir()
     rounds = 20
     children = [
-        _python("-c", CHILD, str(repo), image, str(sync), str(rounds), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _python(
+            "-c", CHILD, str(repo), image, str(sync), str(rounds), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         for image in ("ghcr.io/acme/api", "ghcr.io/acme/worker")
     ]
     lost = []
