@@ -58,14 +58,14 @@ def _parse_scope(
     repo: Path, scope: Scope, read_file: ReadFile | None, defaults: Any = None, skipped: list[str] | None = None
 ) -> dict[str, ParsedFile]:
     out: dict[str, ParsedFile] = {}
-    targets = {f for f, _ in scope.targets}
+    named = {f for f, _ in scope.targets} | set(scope.roots)  # files the configuration names: never skipped
     for rel in scope.files(repo):
         try:
             doc = _read(repo, rel, read_file)
         except FileRefused as exc:
             # A FIFO, socket or device in a scanned folder holds no YAML (and Git cannot store it):
             # skipped, and said. Anything else unreadable stops the bump.
-            if exc.rule != "special-file" or rel in targets or skipped is None:
+            if exc.rule != "special-file" or rel in named or skipped is None:
                 raise
             skipped.append(f"skipped {exc}")
             continue

@@ -154,7 +154,7 @@ def _log(g: GitRepo, scope: Scope, ref: str) -> list[_Change]:
     merge (or squash) commit, and its commit time is when the change reached the branch, which
     is what soak measures; the branch's own older commit times are not.
     """
-    commit = g.resolve(ref)
+    commit = g.resolve(ref, what="--ref")
     out = run_git(
         g.root,
         "log",
@@ -195,7 +195,7 @@ def _defaults_text(repo: Path, g: GitRepo | None, scope: Scope, ref: str | None)
         path = safe_path(repo, rel)
         text = read_file(path, rel).decode("utf-8", "replace") if path.is_file() else None
     else:
-        spec = f"{g.resolve(ref)}:{_full(g, rel)}"
+        spec = f"{g.resolve(ref, what='--ref')}:{_full(g, rel)}"
         text = read_blobs(g, [spec])[spec]
     if text is None:
         return None

@@ -38,8 +38,8 @@ def chart_values(repo: Path, config: Config, app: str | None) -> Any:
         return None
     rel = values_file(chart)
     values = safe_path(repo, rel, what=f"{config.file}: apps.{app}.chart")
-    if not values.is_file():
-        return None
+    if not values.exists() and not values.is_symlink():
+        return None  # anything else there (a FIFO, a dangling link) is refused by the read, naming it
     from promoter.yamlio.document import read_file
 
     raw = read_file(values, rel)

@@ -50,8 +50,9 @@ def yaml_files(repo: Path, roots: list[Path]) -> list[Path]:
     out: set[Path] = set()
     root_resolved = repo.resolve()
     for root in roots:
-        if root.is_file():
-            out.add(root)
+        if not root.is_dir():
+            if root.exists() or root.is_symlink():  # a file; anything else is refused when read, naming it
+                out.add(root)
             continue
         for dirpath, dirnames, filenames in os.walk(root):
             d = Path(dirpath)

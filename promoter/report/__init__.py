@@ -6,6 +6,7 @@ A format is a module with `NAME` and `render(result, *, title, color) -> str`
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -122,6 +123,8 @@ def _write_report(target: Path, body: str, what: str) -> None:
         st = target.stat()
     except OSError:
         st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"cannot write {what}: it is a folder; name the report file inside it")
     try:
         if st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
             with open(target, "wb") as fh:
@@ -132,6 +135,8 @@ def _write_report(target: Path, body: str, what: str) -> None:
     except WriteError as exc:
         raise ToolError(f"cannot write {what}: {exc.reason}") from None
     except OSError as exc:
+        if exc.errno in (errno.ENOTDIR, errno.EISDIR):  # the path the user gave is no file's path
+            raise UsageError(f"cannot write {what}: {exc.strerror or exc}") from None
         raise ToolError(f"cannot write {what}: {exc.strerror or exc}") from None
 
 

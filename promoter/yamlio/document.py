@@ -122,6 +122,8 @@ class YamlDoc:
             docs = list(_yaml(may_alias(text)).load_all(io.StringIO(text)))
         except (YAMLError, DuplicateKeyError) as exc:
             raise parse_error(path, exc, text) from None
+        except RecursionError:
+            raise YamlParseError(path, None, None, "YAML nests too deep to read (hundreds of levels)") from None
         except Exception as exc:  # ruamel raises plain errors on some malformed inputs
             raise YamlParseError(path, None, None, f"YAML does not parse: {exc}") from None
         return cls(path=path, text=text, bom=bom, docs=docs)

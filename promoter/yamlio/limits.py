@@ -17,12 +17,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from promoter.yamlio.files import MAX_BYTES
-
 # Real charts and overlays repeat anchors a few hundred times at most; go-yaml (Helm, kustomize)
 # accepts up to ~400,000 nodes in a document before it counts aliases against it.
 DEFAULT_ALIAS_NODES = 1_000_000
-DEFAULT_FILE_BYTES = MAX_BYTES
+DEFAULT_FILE_BYTES = 32 * 1024 * 1024  # as yamlio/files.MAX_BYTES (which reads the limits, so cannot be imported)
 
 
 @dataclass(frozen=True)
