@@ -155,7 +155,8 @@ def atomic_write(path: Path, text: str, *, shown: str | None = None, expect: str
     except OSError as exc:
         raise WriteError(shown, str(exc.strerror or exc)) from None
     folder = temp_folder(path)
-    clean_stale_temporaries(folder, path.name)
+    for where in dict.fromkeys((folder, path.parent)):  # what killed writes left, here or beside the file
+        clean_stale_temporaries(where, path.name)
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=temp_prefix(path), suffix=".tmp")
     except OSError as exc:

@@ -16,6 +16,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -155,6 +156,7 @@ def temp_prefix(target: Path) -> str:
 
 
 STALE_ELSEWHERE_SECONDS = 24 * 3600  # a file another host (container) wrote: its pid means nothing here
+LEGACY_STALE_SECONDS = 3600
 
 
 def clean_stale_temporaries(folder: Path, name: str | None = None) -> None:
@@ -165,7 +167,15 @@ def clean_stale_temporaries(folder: Path, name: str | None = None) -> None:
     except OSError:
         return
     host = _host()
+    legacy = re.compile(rf"\.{re.escape(name)}\.[a-z0-9_]{{8}}\.tmp") if name else None
     for entry in entries:
+        if legacy is not None and legacy.fullmatch(entry.name):
+            # Named by promoter before the pid was part of the name (`.values.yaml.k2j4_8ab.tmp`):
+            # stale once old enough that no writer can still be working on it.
+            with contextlib.suppress(OSError):
+                if time.time() - entry.stat(follow_symlinks=False).st_mtime > LEGACY_STALE_SECONDS:
+                    os.unlink(entry.path)
+            continue
         writer = _writer(entry.name, name)
         if writer is None:
             continue

@@ -13,6 +13,7 @@ defaults.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -155,10 +156,17 @@ def check_data(root: Any, budget: int | None = None) -> None:
         _measure(root, _data_children, _is_container, current().alias_nodes if budget is None else budget)
 
 
+# An alias is `*name` where a value or key starts: after a line start, a space, `[`, `{`, `,` or `:`. A
+# `*` inside a word or right after a quote (`"*"` in RBAC rules, `*/5` in a quoted cron schedule)
+# is no alias. Quoted text may still match: then the document is measured, which is only slower.
+_ALIAS = re.compile(r"(?:^|[\s\[{,:])\*[^\s\[\]{},]", re.MULTILINE)
+_ALIAS_BYTES = re.compile(_ALIAS.pattern.encode(), re.MULTILINE)
+
+
 def may_alias(text: Any) -> bool:
-    """False when `text` cannot hold an alias (no `*` at all): the common case costs one scan in C."""
+    """False when `text` cannot hold an alias: the common case costs one regex scan in C."""
     if isinstance(text, str):
-        return "*" in text
+        return "*" in text and _ALIAS.search(text) is not None
     if isinstance(text, (bytes, bytearray)):
-        return b"*" in text
+        return b"*" in text and _ALIAS_BYTES.search(text) is not None
     return True  # a stream: cannot tell without reading it
