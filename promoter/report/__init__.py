@@ -41,9 +41,13 @@ def parse_output_spec(spec: str) -> tuple[str, str | None]:
     name, sep, path = spec.partition("=")
     name = name.strip().lower()
     if name not in FORMATS:
-        raise UsageError(f"--output {spec!r}: unknown format {name!r}; known formats: {', '.join(sorted(FORMATS))}")
+        raise UsageError(
+            f"--output {shorten(spec)!r}: unknown format {shorten(name, 40)!r}; known formats: {', '.join(sorted(FORMATS))}"
+        )
     if sep and not path.strip():
-        raise UsageError(f"--output {spec!r}: no file after '='; write FORMAT=FILE, or FORMAT alone for stdout")
+        raise UsageError(
+            f"--output {shorten(spec)!r}: no file after '='; write FORMAT=FILE, or FORMAT alone for stdout"
+        )
     path = path.strip()
     return name, (None if not sep or path == "-" else path)
 
