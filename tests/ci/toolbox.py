@@ -17,7 +17,7 @@ BASE_TOOLS = (
     "bash", "sh", "env", "cat", "cut", "sha256sum", "mkdir", "rm", "cp", "mv", "ls", "ln", "chmod", "touch", "tr",
     "sed", "grep", "head", "tail", "tee", "find", "xargs", "sort", "uniq", "wc", "date", "sleep", "dirname", "basename",
     "readlink", "realpath", "mktemp", "uname", "id", "whoami", "hostname", "tar", "gzip", "printf", "echo", "test", "[",
-    "true", "false", "expr", "stat", "git", "ssh", "curl",
+    "true", "false", "expr", "stat", "awk", "git", "ssh", "curl",
 )
 FORBIDDEN = ("kubectl", "helm", "kustomize", "promoter")
 
