@@ -174,3 +174,25 @@ def test_dockerfile_installs_promoter_with_git_and_no_cache() -> None:
     text = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.\d+-slim", text, re.M)
     assert "git" in text and "--no-cache-dir" in text and "ENTRYPOINT" in text and "constraints.txt" in text
+
+
+def test_readme_snippets_pass_their_schemas(tmp_path: Path) -> None:
+    """What a user pastes from the README: GitHub workflows and GitLab pipelines, each valid."""
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    github = [b for b in blocks if "\njobs:" in b]
+    gitlab = [b for b in blocks if b.startswith("include:")]
+    assert len(github) >= 2 and len(gitlab) >= 2
+    for kind, found in (("vendor.github-workflows", github), ("vendor.gitlab-ci", gitlab)):
+        files = []
+        for i, block in enumerate(found):
+            files.append(tmp_path / f"{kind}-{i}.yml")
+            files[-1].write_text(block)
+        proc = check_jsonschema(kind, *files)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    # every action input the README's workflows use exists
+    inputs = set(yaml.safe_load((ROOT / "action.yml").read_text())["inputs"])
+    for block in github:
+        for job in yaml.safe_load(block)["jobs"].values():
+            for step in job["steps"]:
+                if step.get("uses", "").startswith("acme/promoter@"):
+                    assert set(step["with"]) <= inputs, step["with"]
