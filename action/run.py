@@ -36,8 +36,12 @@ KNOWN = COMMON | set().union(*TAKES.values())
 BOOLEANS = {"all", "pr", "dry-run", "draft", "auto-merge"}
 # Report formats that go to a file, and the output naming that file.
 REPORT_FILES = {
-    "sarif": "promoter.sarif", "junit": "promoter-junit.xml", "codequality": "gl-code-quality-report.json",
-    "json": "promoter.json", "markdown": "promoter.md", "text": "promoter.txt",
+    "sarif": "promoter.sarif",
+    "junit": "promoter-junit.xml",
+    "codequality": "gl-code-quality-report.json",
+    "json": "promoter.json",
+    "markdown": "promoter.md",
+    "text": "promoter.txt",
 }
 SUMMARY_DIFF_LIMIT = 60_000  # characters of diff in the job summary (the summary holds 1 MiB)
 
@@ -72,7 +76,8 @@ def validate(inputs: dict[str, str]) -> str:
     if unknown:
         hint = "; ".join(f"{k!r}: did you mean {_closest(k)!r}?" for k in unknown if _closest(k)) or ""
         raise Refused(
-            f"unknown input(s) {', '.join(repr(k) for k in unknown)}" + (f" ({hint})" if hint else "")
+            f"unknown input(s) {', '.join(repr(k) for k in unknown)}"
+            + (f" ({hint})" if hint else "")
             + f"; known inputs: {', '.join(sorted(KNOWN))}"
         )
     command = inputs.get("command", "").strip()
@@ -81,7 +86,9 @@ def validate(inputs: dict[str, str]) -> str:
     given = {k for k, v in inputs.items() if v.strip() and k not in COMMON}
     foreign = sorted(given - TAKES[command])
     if foreign:
-        raise Refused(f"{command} does not take the input(s) {', '.join(foreign)}; it takes {', '.join(sorted(TAKES[command] | COMMON))}")
+        raise Refused(
+            f"{command} does not take the input(s) {', '.join(foreign)}; it takes {', '.join(sorted(TAKES[command] | COMMON))}"
+        )
     for name in sorted(BOOLEANS & given):
         if inputs[name].strip().lower() not in ("true", "false"):
             raise Refused(f"input {name}: {inputs[name]!r} is not true or false")
@@ -99,7 +106,11 @@ def validate(inputs: dict[str, str]) -> str:
     missing = [k for k in required if not inputs.get(k, "").strip()]
     if missing:
         raise Refused(f"{command} needs the input(s) {', '.join(missing)}")
-    if command == "bump" and not inputs.get("path", "").strip() and not (inputs.get("app", "").strip() and inputs.get("env", "").strip()):
+    if (
+        command == "bump"
+        and not inputs.get("path", "").strip()
+        and not (inputs.get("app", "").strip() and inputs.get("env", "").strip())
+    ):
         raise Refused("bump needs app and env (or path)")
     return command
 
@@ -162,15 +173,22 @@ def plan(command: str, inputs: Mapping[str, str], environ: Mapping[str, str], wo
     return p
 
 
-def _plan_check(p: Plan, inputs: Mapping[str, str], environ: Mapping[str, str], workspace: Path, temp: Path, repo: str) -> None:
+def _plan_check(
+    p: Plan, inputs: Mapping[str, str], environ: Mapping[str, str], workspace: Path, temp: Path, repo: str
+) -> None:
     get = lambda k: inputs.get(k, "").strip()  # noqa: E731
     base = get("base") or environ.get("GITHUB_BASE_REF", "").strip()
     if _true(inputs, "all") or not base:
         p.argv.append("--all")
     else:
         p.argv += ["--base", resolve_base(workspace / repo, base)]
-    for flag, key in (("--env", "env"), ("--shard", "shard"), ("--kubernetes-version", "kubernetes-version"),
-                      ("--validator", "validator"), ("--fail-on", "fail-on")):
+    for flag, key in (
+        ("--env", "env"),
+        ("--shard", "shard"),
+        ("--kubernetes-version", "kubernetes-version"),
+        ("--validator", "validator"),
+        ("--fail-on", "fail-on"),
+    ):
         if get(key):
             p.argv += [flag, get(key)]
     for folder in _words(get("policy")):
@@ -219,7 +237,11 @@ def _plan_promotion(p: Plan, inputs: Mapping[str, str]) -> None:
     if _true(inputs, "pr"):
         p.needs_token = True
         p.argv += ["--pr", "--forge", "github"]
-        for flag, key in (("--forge-repo", "forge-repository"), ("--forge-url", "forge-url"), ("--base-branch", "base-branch")):
+        for flag, key in (
+            ("--forge-repo", "forge-repository"),
+            ("--forge-url", "forge-url"),
+            ("--base-branch", "base-branch"),
+        ):
             if get(key):
                 p.argv += [flag, get(key)]
         if _true(inputs, "draft"):
@@ -251,15 +273,22 @@ def resolve_base(repo: Path, base: str) -> str:
     bare_name = "/" not in base and not _looks_like_sha(base)
     if not has_origin or (known and not shallow and not bare_name):
         return base  # a ref that is here (upstream/main, a SHA, a tag), with its history
-    if _looks_like_sha(base) or (known and not base.startswith(("origin/", "refs/remotes/origin/", "refs/heads/")) and not bare_name):
+    if _looks_like_sha(base) or (
+        known and not base.startswith(("origin/", "refs/remotes/origin/", "refs/heads/")) and not bare_name
+    ):
         done = _git(repo, "fetch", "--quiet", "--no-tags", "--unshallow", "origin") if shallow else None
         if done is not None and done.returncode != 0:
             _warn_fetch(base, done)
         return base
     branch = base.removeprefix("refs/heads/").removeprefix("refs/remotes/origin/").removeprefix("origin/")
-    fetch = ["fetch", "--quiet", "--no-tags"] + (["--unshallow"] if shallow else []) + [
-        "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}",
-    ]
+    fetch = (
+        ["fetch", "--quiet", "--no-tags"]
+        + (["--unshallow"] if shallow else [])
+        + [
+            "origin",
+            f"+refs/heads/{branch}:refs/remotes/origin/{branch}",
+        ]
+    )
     done = _git(repo, *fetch)
     if done.returncode != 0:
         _warn_fetch(branch, done)
@@ -301,19 +330,31 @@ def append_summary(path: str | None, text: str) -> None:
 
 
 def counts_outputs(counts: Mapping[str, int]) -> dict[str, str]:
-    return {"errors": str(counts.get("error", 0)), "warnings": str(counts.get("warning", 0)),
-            "notes": str(counts.get("info", 0)), "waived": str(counts.get("waived", 0))}
+    return {
+        "errors": str(counts.get("error", 0)),
+        "warnings": str(counts.get("warning", 0)),
+        "notes": str(counts.get("info", 0)),
+        "waived": str(counts.get("waived", 0)),
+    }
 
 
 def promotion_outputs(data: Mapping[str, Any], prefix: str) -> dict[str, str]:
     files = [f"{prefix}/{f}" if prefix else f for f in data.get("files") or []]
     gates = data.get("gates") or {}
-    out = {"changed": "true" if data.get("changed") else "false", "changed-files": json.dumps(files),
-           "image": str(data.get("image") or "")}
+    out = {
+        "changed": "true" if data.get("changed") else "false",
+        "changed-files": json.dumps(files),
+        "image": str(data.get("image") or ""),
+    }
     out.update(counts_outputs(gates.get("counts") or {}))
     pr = data.get("pull_request") or {}
-    for key, name in (("operation", "operation"), ("url", "pr-url"), ("number", "pr-number"),
-                      ("branch", "branch"), ("head_sha", "head-sha")):
+    for key, name in (
+        ("operation", "operation"),
+        ("url", "pr-url"),
+        ("number", "pr-number"),
+        ("branch", "branch"),
+        ("head_sha", "head-sha"),
+    ):
         if pr.get(key) is not None:
             out[name] = str(pr[key])
     return out
@@ -321,14 +362,23 @@ def promotion_outputs(data: Mapping[str, Any], prefix: str) -> dict[str, str]:
 
 def promotion_summary(command: str, data: Mapping[str, Any], code: int, prefix: str) -> str:
     lines = [f"## promoter {command}", ""]
-    verdict = "blocked by a gate: nothing written" if data.get("blocked") else (
-        "no change" if not data.get("changed") else ("dry run: nothing written" if data.get("dry_run") else "changed"))
+    verdict = (
+        "blocked by a gate: nothing written"
+        if data.get("blocked")
+        else (
+            "no change"
+            if not data.get("changed")
+            else ("dry run: nothing written" if data.get("dry_run") else "changed")
+        )
+    )
     lines.append(f"**{data.get('image', '')}**: {verdict} (exit {code})")
     pr = data.get("pull_request") or {}
     if pr:
         if pr.get("url"):
-            lines.append(f"\nPull request [#{pr.get('number')}]({pr['url']}): {pr.get('operation')} "
-                         f"(branch `{pr.get('branch')}`, head `{str(pr.get('head_sha') or '')[:12]}`)")
+            lines.append(
+                f"\nPull request [#{pr.get('number')}]({pr['url']}): {pr.get('operation')} "
+                f"(branch `{pr.get('branch')}`, head `{str(pr.get('head_sha') or '')[:12]}`)"
+            )
         else:
             lines.append(f"\nPull request: {pr.get('operation')}: {pr.get('reason') or ''}")
     files = data.get("files") or []
@@ -336,12 +386,16 @@ def promotion_summary(command: str, data: Mapping[str, Any], code: int, prefix: 
         lines.append("\n| file | line | value |\n|---|---|---|")
         for c in data.get("changes") or []:
             where = f"{prefix}/{c['file']}" if prefix else c["file"]
-            lines.append(f"| `{_cell(where)}` | {c.get('line')} | `{_cell(str(c.get('old')))}` → `{_cell(str(c.get('new')))}` |")
+            lines.append(
+                f"| `{_cell(where)}` | {c.get('line')} | `{_cell(str(c.get('old')))}` → `{_cell(str(c.get('new')))}` |"
+            )
     gates = (data.get("gates") or {}).get("findings") or []
     if gates:
         lines.append("\n| gate | severity | message |\n|---|---|---|")
         for f in gates:
-            lines.append(f"| {_cell(f['rule'])} | {f['severity']}{' (waived)' if f.get('waived') else ''} | {_cell(f['message'])} |")
+            lines.append(
+                f"| {_cell(f['rule'])} | {f['severity']}{' (waived)' if f.get('waived') else ''} | {_cell(f['message'])} |"
+            )
     diff = str(data.get("diff") or "")
     if diff:
         shown = diff if len(diff) <= SUMMARY_DIFF_LIMIT else diff[:SUMMARY_DIFF_LIMIT] + "\n… (cut)\n"
@@ -354,8 +408,10 @@ def status_summary(rows: list[Mapping[str, Any]]) -> str:
     lines = ["## promoter status", "", "| app | env | tag | digest | since | note |", "|---|---|---|---|---|---|"]
     for r in rows:
         digest = str(r.get("digest") or "-")
-        lines.append(f"| {_cell(str(r.get('app')))} | {_cell(str(r.get('env')))} | {_cell(str(r.get('tag') or '-'))} | "
-                     f"`{_cell(digest[:19])}` | {_cell(str(r.get('since') or '-'))} | {_cell(str(r.get('error') or r.get('behind') or ''))} |")
+        lines.append(
+            f"| {_cell(str(r.get('app')))} | {_cell(str(r.get('env')))} | {_cell(str(r.get('tag') or '-'))} | "
+            f"`{_cell(digest[:19])}` | {_cell(str(r.get('since') or '-'))} | {_cell(str(r.get('error') or r.get('behind') or ''))} |"
+        )
     return "\n".join(lines) + "\n\n"
 
 
@@ -387,7 +443,14 @@ def run(environ: Mapping[str, str]) -> int:
     if p.needs_token:
         env["GITHUB_TOKEN"] = token
     print("promoter " + shlex.join(p.argv), flush=True)
-    proc = subprocess.run([exe, *p.argv], env=env, cwd=workspace, stdout=subprocess.PIPE if p.json_stdout else None, text=True, check=False)
+    proc = subprocess.run(
+        [exe, *p.argv],
+        env=env,
+        cwd=workspace,
+        stdout=subprocess.PIPE if p.json_stdout else None,
+        text=True,
+        check=False,
+    )
     code = proc.returncode
     outputs: dict[str, str] = {"exit-code": str(code)}
     prefix = path_prefix(workspace, workspace / (inputs.get("repo", "").strip() or "."))

@@ -56,14 +56,18 @@ def main() -> None:
             assert data["targets"] == [expected], data["targets"]
             assert data["stats"]["rendered"] == 1, data["stats"]
         base = statistics.median(base_runs)
-        print(f"check --base main: {base:.2f} s median of {args.repeat} "
-              f"({', '.join(f'{w:.2f}' for w in base_runs)}); rendered {data['stats']['rendered']} overlay: {expected}; "
-              f"{data['stats']['resources']} resources; targets in repo {data['stats']['targets_total']}")
+        print(
+            f"check --base main: {base:.2f} s median of {args.repeat} "
+            f"({', '.join(f'{w:.2f}' for w in base_runs)}); rendered {data['stats']['rendered']} overlay: {expected}; "
+            f"{data['stats']['resources']} resources; targets in repo {data['stats']['targets_total']}"
+        )
 
         wall_all, data_all = run_check(repo, "--all")
         stats = data_all["stats"]
-        print(f"check --all:       {wall_all:.2f} s; rendered {stats['rendered']} overlays, {stats['resources']} resources, "
-              f"render phase {stats['render_seconds']:.1f} s, {os.cpu_count()} cores")
+        print(
+            f"check --all:       {wall_all:.2f} s; rendered {stats['rendered']} overlays, {stats['resources']} resources, "
+            f"render phase {stats['render_seconds']:.1f} s, {os.cpu_count()} cores"
+        )
         ratio = base / wall_all
         verdict = "meets" if ratio <= 1 / 50 else "MISSES"
         print(f"ratio --base/--all = {ratio:.4f} (1/{1 / ratio:.0f}); {verdict} the goal of 1/50")

@@ -67,9 +67,7 @@ def main() -> None:
             counts = {r[op][0] for r in rounds}
             ms = statistics.median(r[op][1] for r in rounds) * 1000
             shown_method = method if kind == "github" else "commits API"
-            print(
-                f"| {kind} | {shown_method} | {op} | {'/'.join(map(str, sorted(counts)))} | {ms:.0f} |"
-            )
+            print(f"| {kind} | {shown_method} | {op} | {'/'.join(map(str, sorted(counts)))} | {ms:.0f} |")
 
 
 if __name__ == "__main__":

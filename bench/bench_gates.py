@@ -16,7 +16,7 @@ import statistics
 import subprocess
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 CONFIG = """\
@@ -38,7 +38,7 @@ apps:
 def kustomization(i: int) -> str:
     return (
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\n"
-        f"images:\n  - name: ghcr.io/acme/api\n    newTag: \"1.{i}.0\"  # set by promoter\n    digest: {digest(i)}\n"
+        f'images:\n  - name: ghcr.io/acme/api\n    newTag: "1.{i}.0"  # set by promoter\n    digest: {digest(i)}\n'
     )
 
 
@@ -62,7 +62,13 @@ def generate(root: Path, promotions: int) -> Path:
         for path, text in files.items():
             stream.append(f"M 100644 inline {path}\ndata {len(text.encode())}\n{text}\n")
 
-    commit({".promoter.yaml": CONFIG, **{f"apps/api/{e}/kustomization.yaml": kustomization(0) for e in ("dev", "stage", "prod")}}, "init")
+    commit(
+        {
+            ".promoter.yaml": CONFIG,
+            **{f"apps/api/{e}/kustomization.yaml": kustomization(0) for e in ("dev", "stage", "prod")},
+        },
+        "init",
+    )
     for i in range(1, promotions + 1):
         for env in ("dev", "stage", "prod"):
             when += 3600
@@ -101,14 +107,18 @@ def main() -> None:
     ms, states = median_ms(lambda: image_history(repo, config, "api", "stage", "HEAD"), args.repeat)
     assert len(states) == n + 1, len(states)
     print(f"image_history(stage): {n + 1} states over {3 * n + 1} commits: {ms:.0f} ms")
-    now = datetime.fromtimestamp(1_700_000_000 + 3600 * 3 * n + 86400 * 2, tz=timezone.utc)
-    ok = ImageRef.parse(f"ghcr.io/acme/api:1.{n}.0@{digest(n)}")  # stage runs it (soaked 2 days); prod runs it too: no downgrade
+    now = datetime.fromtimestamp(1_700_000_000 + 3600 * 3 * n + 86400 * 2, tz=UTC)
+    ok = ImageRef.parse(
+        f"ghcr.io/acme/api:1.{n}.0@{digest(n)}"
+    )  # stage runs it (soaked 2 days); prod runs it too: no downgrade
     ms, result = median_ms(lambda: evaluate_gates(repo, config, "api", "prod", ok, now=now), args.repeat)
     assert not result.failed, [f.message for f in result.findings]
     print(f"evaluate_gates(prod, 4 gates, compliant): {ms:.0f} ms")
     old = ImageRef.parse(f"ghcr.io/acme/api:1.{n // 2}.0@{digest(n // 2)}")  # ran 1h in stage long ago, a downgrade
     ms, result = median_ms(lambda: evaluate_gates(repo, config, "api", "prod", old, now=now), args.repeat)
-    assert sorted(f.rule for f in result.findings) == ["gate-no-downgrade", "gate-soak"], [f.rule for f in result.findings]
+    assert sorted(f.rule for f in result.findings) == ["gate-no-downgrade", "gate-soak"], [
+        f.rule for f in result.findings
+    ]
     print(f"evaluate_gates(prod, 4 gates, blocked by soak and no_downgrade): {ms:.0f} ms")
 
 

@@ -35,14 +35,18 @@ def generate(root: Path, apps: int) -> None:
             f"      containers:\n        - name: app\n          image: ghcr.io/acme/app{i}:0.0.0  # placeholder\n"
             f"          ports:\n            - containerPort: 8080\n"
         )
-        (base / "service.yaml").write_text(f"apiVersion: v1\nkind: Service\nmetadata:\n  name: app{i}\nspec:\n  ports:\n    - port: 80\n")
+        (base / "service.yaml").write_text(
+            f"apiVersion: v1\nkind: Service\nmetadata:\n  name: app{i}\nspec:\n  ports:\n    - port: 80\n"
+        )
         for env in ("dev", "stage", "prod"):
             ov = root / f"apps/app{i}/overlays/{env}"
             ov.mkdir(parents=True)
             (ov / "kustomization.yaml").write_text(
-                f"resources:\n  - ../../base\nimages:\n  - name: ghcr.io/acme/app{i}\n    newTag: \"1.0.{i}\"\n"
+                f'resources:\n  - ../../base\nimages:\n  - name: ghcr.io/acme/app{i}\n    newTag: "1.0.{i}"\n'
             )
-            (ov / "values.yaml").write_text(f"# {env}\nworker:\n  image:\n    repository: ghcr.io/acme/worker{i}\n    tag: '2.{i}'\n")
+            (ov / "values.yaml").write_text(
+                f"# {env}\nworker:\n  image:\n    repository: ghcr.io/acme/worker{i}\n    tag: '2.{i}'\n"
+            )
 
 
 def timed(fn, repeat: int) -> float:
@@ -70,7 +74,9 @@ def main() -> None:
         t_bump = timed(lambda: plan_bump(root, config, image, app="app7", env="prod"), 20)
         print(f"synthetic repo: {args.apps} apps, {files} YAML files, {refs} references")
         print(f"  images (scan everything): {t_scan:.3f} s  = {files / t_scan:,.0f} files/s")
-        print(f"  bump plan (one app, one env): {t_bump * 1000:.1f} ms  = {t_scan / t_bump:,.0f}x faster than a full scan")
+        print(
+            f"  bump plan (one app, one env): {t_bump * 1000:.1f} ms  = {t_scan / t_bump:,.0f}x faster than a full scan"
+        )
     if args.corpus.is_dir():
         t_corpus = timed(lambda: scan(args.corpus, [args.corpus], keep_going=True), 3)
         res = scan(args.corpus, [args.corpus], keep_going=True)

@@ -37,7 +37,11 @@ def pod_spec(name: str, i: int) -> dict:
         "livenessProbe": {"httpGet": {"path": "/live", "port": "http"}},
     }
     if secure:
-        container["securityContext"] = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+        container["securityContext"] = {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        }
     spec = {"serviceAccountName": name, "containers": [container], "volumes": [{"name": "tmp", "emptyDir": {}}]}
     if secure:
         spec["securityContext"] = {"runAsNonRoot": True, "runAsUser": 10001}
@@ -52,7 +56,12 @@ def app(i: int) -> list[dict]:
     meta = {"name": name, "namespace": ns, "labels": {"app.kubernetes.io/name": name}}
     objs = [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {**meta, "name": f"{name}-config"}, "data": {"LOG_LEVEL": "info", "FEATURES": "a,b,c"}},
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {**meta, "name": f"{name}-config"},
+            "data": {"LOG_LEVEL": "info", "FEATURES": "a,b,c"},
+        },
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
@@ -63,24 +72,63 @@ def app(i: int) -> list[dict]:
                 "template": {"metadata": {"labels": {"app.kubernetes.io/name": name}}, "spec": pod_spec(name, i)},
             },
         },
-        {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": {"selector": {"app.kubernetes.io/name": name}, "ports": [{"port": 80, "targetPort": "http"}]}},
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": meta,
+            "spec": {"selector": {"app.kubernetes.io/name": name}, "ports": [{"port": 80, "targetPort": "http"}]},
+        },
         {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "Ingress",
             "metadata": meta,
-            "spec": {"rules": [{"host": f"{name}.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": name, "port": {"number": 80}}}}]}}]},
+            "spec": {
+                "rules": [
+                    {
+                        "host": f"{name}.example.com",
+                        "http": {
+                            "paths": [
+                                {
+                                    "path": "/",
+                                    "pathType": "Prefix",
+                                    "backend": {"service": {"name": name, "port": {"number": 80}}},
+                                }
+                            ]
+                        },
+                    }
+                ]
+            },
         },
         {
             "apiVersion": "autoscaling/v2" if i % 11 else "autoscaling/v2beta2",
             "kind": "HorizontalPodAutoscaler",
             "metadata": meta,
-            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}, "minReplicas": 2, "maxReplicas": 10},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                "minReplicas": 2,
+                "maxReplicas": 10,
+            },
         },
     ]
     if i % 4 == 0:
-        objs.append({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {**meta, "name": f"{name}-nightly"}, "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": pod_spec(name, i)}}}}})
+        objs.append(
+            {
+                "apiVersion": "batch/v1",
+                "kind": "CronJob",
+                "metadata": {**meta, "name": f"{name}-nightly"},
+                "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": pod_spec(name, i)}}}},
+            }
+        )
     if i % 4 == 1:
-        objs.append({"apiVersion": "v1", "kind": "Secret", "metadata": {**meta, "name": f"{name}-db"}, "type": "Opaque", "data": {"password": "aHVudGVyMg=="}})
+        objs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {**meta, "name": f"{name}-db"},
+                "type": "Opaque",
+                "data": {"password": "aHVudGVyMg=="},
+            }
+        )
     return objs
 
 
@@ -89,7 +137,14 @@ def resources(n: int) -> list[Resource]:
     i = 0
     while len(out) < n:
         for obj in app(i):
-            out.append(Resource(obj, target=f"apps/app-{i:04d}/overlays/prod", location=Location(f"apps/app-{i:04d}/base/{obj['kind'].lower()}.yaml", 1), env="prod"))
+            out.append(
+                Resource(
+                    obj,
+                    target=f"apps/app-{i:04d}/overlays/prod",
+                    location=Location(f"apps/app-{i:04d}/base/{obj['kind'].lower()}.yaml", 1),
+                    env="prod",
+                )
+            )
         i += 1
     return out[:n]
 
@@ -105,7 +160,12 @@ def main() -> None:
     parser.add_argument("--resources", type=int, default=10000)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    config = Config(file=None, environments=[Environment("dev", 0), Environment("prod", 1, gates={"digest_required": True})], apps={}, policies={"allowed_registries": ["ghcr.io/acme"]})
+    config = Config(
+        file=None,
+        environments=[Environment("dev", 0), Environment("prod", 1, gates={"digest_required": True})],
+        apps={},
+        policies={"allowed_registries": ["ghcr.io/acme"]},
+    )
     res = resources(args.resources)
     kinds: dict[str, int] = {}
     for r in res:

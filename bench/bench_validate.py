@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from promoter.validate.batch import validate_files  # noqa: E402
 from promoter.validate.builtin import validate_resources  # noqa: E402
 from promoter.validate.manifests import load_manifests  # noqa: E402
-from promoter.validate.batch import validate_files  # noqa: E402
 from promoter.validate.schemas import SchemaSource, resolve_version, write_kubeconform_folder  # noqa: E402
 
 KINDS = [
@@ -292,10 +292,25 @@ def run_jsonschema(paths: list[Path], source: SchemaSource) -> tuple[float, int,
     return wall, n, sum(1 for ok in verdicts.values() if not ok), verdicts
 
 
-def run_kubeconform(paths: list[Path], source: SchemaSource, jobs: int, schema_dir: Path) -> tuple[float, int, int, dict[tuple[str, str], bool]]:
+def run_kubeconform(
+    paths: list[Path], source: SchemaSource, jobs: int, schema_dir: Path
+) -> tuple[float, int, int, dict[tuple[str, str], bool]]:
     template, _ = write_kubeconform_folder(schema_dir, source, KINDS)
-    args = ["kubeconform", "-strict", "-kubernetes-version", source.version.version, "-schema-location", template,
-            "-output", "json", "-summary", "-verbose", "-n", str(jobs), *map(str, paths)]
+    args = [
+        "kubeconform",
+        "-strict",
+        "-kubernetes-version",
+        source.version.version,
+        "-schema-location",
+        template,
+        "-output",
+        "json",
+        "-summary",
+        "-verbose",
+        "-n",
+        str(jobs),
+        *map(str, paths),
+    ]
     t = time.perf_counter()
     proc = subprocess.run(args, capture_output=True, text=True)
     wall = time.perf_counter() - t
@@ -350,7 +365,9 @@ def main() -> int:
     kc = shutil.which("kubeconform")
     same_kc = None
     if kc:
-        (kc_wall, kc_n, kc_bad, kc_verdicts), kc_cpu = best(lambda: run_kubeconform(paths, source, args.jobs, tmp / "schemas"))
+        (kc_wall, kc_n, kc_bad, kc_verdicts), kc_cpu = best(
+            lambda: run_kubeconform(paths, source, args.jobs, tmp / "schemas")
+        )
         rows.append((f"kubeconform (-n {args.jobs})", kc_wall, kc_cpu, kc_n, kc_bad))
         ours_by_name = {}
         for (f, rid), ok in ours.items():
@@ -360,13 +377,19 @@ def main() -> int:
 
     ref = walln
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"{args.files} files, {nn} resources, Kubernetes {source.version.version}, strict, cpus={os.cpu_count()}, "
-          f"best of {args.repeat}, load average at the end {load}")
-    print(f"{'backend':34} {'wall s':>7} {'cpu s':>7} {'resources/s':>12} {'invalid':>8} {'vs builtin':>11} {'vs kubeconform ref':>19}")
+    print(
+        f"{args.files} files, {nn} resources, Kubernetes {source.version.version}, strict, cpus={os.cpu_count()}, "
+        f"best of {args.repeat}, load average at the end {load}"
+    )
+    print(
+        f"{'backend':34} {'wall s':>7} {'cpu s':>7} {'resources/s':>12} {'invalid':>8} {'vs builtin':>11} {'vs kubeconform ref':>19}"
+    )
     for name, wall, cpu, n, bad in rows:
         shown_bad = "" if bad is None else bad
-        print(f"{name:34} {wall:7.3f} {cpu:7.3f} {n / wall:12,.0f} {shown_bad:>8} {wall / ref:10.2f}x "
-              f"{n / wall / KUBECONFORM_REFERENCE:18.2f}x")
+        print(
+            f"{name:34} {wall:7.3f} {cpu:7.3f} {n / wall:12,.0f} {shown_bad:>8} {wall / ref:10.2f}x "
+            f"{n / wall / KUBECONFORM_REFERENCE:18.2f}x"
+        )
     print(f"verdicts identical builtin vs jsonschema: {same_js}")
     if kc:
         print(f"verdicts identical builtin vs kubeconform: {same_kc}")

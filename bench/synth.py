@@ -60,7 +60,7 @@ spec:
 """,
         "service.yaml": f"apiVersion: v1\nkind: Service\nmetadata:\n  name: {app}\nspec:\n  selector:\n    {labels}\n"
         "  ports:\n    - name: http\n      port: 80\n      targetPort: http\n",
-        "configmap.yaml": f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {app}\ndata:\n  LOG_LEVEL: info\n  PORT: \"8080\"\n",
+        "configmap.yaml": f'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {app}\ndata:\n  LOG_LEVEL: info\n  PORT: "8080"\n',
         "serviceaccount.yaml": f"apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {app}\n",
         "hpa.yaml": f"""\
 apiVersion: autoscaling/v2
@@ -84,12 +84,14 @@ def overlay_files(app: str, env: str) -> dict[str, str]:
     k = (
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
         f"namespace: {app}-{env}\nresources:\n  - ../../base\n"
-        f"images:\n  - name: ghcr.io/acme/{app}\n    newTag: \"1.0.0\"\n    digest: {DIGEST}\n"
+        f'images:\n  - name: ghcr.io/acme/{app}\n    newTag: "1.0.0"\n    digest: {DIGEST}\n'
     )
     files = {"kustomization.yaml": k}
     if env == "prod":
         files["kustomization.yaml"] += "patches:\n  - path: replicas.yaml\n"
-        files["replicas.yaml"] = f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {app}\nspec:\n  replicas: 4\n"
+        files["replicas.yaml"] = (
+            f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {app}\nspec:\n  replicas: 4\n"
+        )
     return files
 
 
@@ -100,8 +102,14 @@ def app_name(i: int) -> str:
 def generate(root: Path, apps: int, *, git: bool = True) -> Path:
     """Write the repository under `root` (created) and commit it on branch main when `git`."""
     root.mkdir(parents=True, exist_ok=True)
-    config = ["version: 1", "environments:", *(f"  - name: {e}" for e in ENVS),
-              "defaults:", "  path: apps/{app}/overlays/{env}", "apps:"]
+    config = [
+        "version: 1",
+        "environments:",
+        *(f"  - name: {e}" for e in ENVS),
+        "defaults:",
+        "  path: apps/{app}/overlays/{env}",
+        "apps:",
+    ]
     for i in range(apps):
         app = app_name(i)
         config.append(f"  {app}:\n    image: ghcr.io/acme/{app}")
@@ -112,10 +120,19 @@ def generate(root: Path, apps: int, *, git: bool = True) -> Path:
                 _write(root / "apps" / app / "overlays" / env / name, text)
     _write(root / ".promoter.yaml", "\n".join(config) + "\n")
     if git:
-        env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-               "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
-        for args in (["init", "-q", "-b", "main"], ["config", "commit.gpgsign", "false"], ["add", "-A"],
-                     ["commit", "-q", "-m", f"synthetic repository: {apps} apps"]):
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": "bench",
+            "GIT_AUTHOR_EMAIL": "bench@example.com",
+            "GIT_COMMITTER_NAME": "bench",
+            "GIT_COMMITTER_EMAIL": "bench@example.com",
+        }
+        for args in (
+            ["init", "-q", "-b", "main"],
+            ["config", "commit.gpgsign", "false"],
+            ["add", "-A"],
+            ["commit", "-q", "-m", f"synthetic repository: {apps} apps"],
+        ):
             subprocess.run(["git", *args], cwd=root, env=env, check=True)
     return root
 

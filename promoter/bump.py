@@ -103,11 +103,15 @@ def resolve_image(image: str, tag: str | None) -> ImageRef:
             raise UsageError(f"--tag {tag} contradicts the tag in --image {image}")
         ref = ref.with_(tag=tag)
     if not ref.tag and not ref.digest:
-        raise UsageError(f"--image {image} has neither tag nor digest: nothing to pin (give repo:tag, repo@digest or --tag)")
+        raise UsageError(
+            f"--image {image} has neither tag nor digest: nothing to pin (give repo:tag, repo@digest or --tag)"
+        )
     return ref
 
 
-def resolve_scope(repo: Path, config: Config, image: ImageRef, app: str | None, env: str | None, paths: list[str]) -> Scope:
+def resolve_scope(
+    repo: Path, config: Config, image: ImageRef, app: str | None, env: str | None, paths: list[str]
+) -> Scope:
     if paths and (app or env):
         raise UsageError("give either --app and --env, or --path, not both")
     if paths:
@@ -132,7 +136,9 @@ def resolve_scope(repo: Path, config: Config, image: ImageRef, app: str | None, 
         return Scope(roots=[], targets=targets, description=f"{app} in {env} (explicit targets)")
     where = a.location(env, config.default_path)
     if where is None:
-        raise UsageError(f"{config.file}: app {app} has no path for {env} (set apps.{app}.path, paths.{env}, or defaults.path)")
+        raise UsageError(
+            f"{config.file}: app {app} has no path for {env} (set apps.{app}.path, paths.{env}, or defaults.path)"
+        )
     full = safe_path(repo, where, what=f"{config.file}: path of {app} in {env}")
     if not full.exists():
         raise UsageError(f"{config.file}: {app} in {env} lives at {where!r}, which does not exist")
@@ -270,8 +276,16 @@ def target_reference(pf: ParsedFile, key: str, image: ImageRef) -> Reference:
             if isinstance(parent, dict) and "digest" in parent:
                 slots["digest"] = slot(parent, "digest")
             return located(
-                d, parent, parts[-1], here, "explicit", "tag", image, tag=text(node),
-                digest=text(parent.get("digest")) if isinstance(parent, dict) else None, slots=slots,
+                d,
+                parent,
+                parts[-1],
+                here,
+                "explicit",
+                "tag",
+                image,
+                tag=text(node),
+                digest=text(parent.get("digest")) if isinstance(parent, dict) else None,
+                slots=slots,
             )
         from promoter.image import try_parse
 
@@ -281,7 +295,15 @@ def target_reference(pf: ParsedFile, key: str, image: ImageRef) -> Reference:
         if not cur.same_repository(image):
             raise UsageError(f"{where}: holds {cur.repository}, not {image.repository}")
         return located(
-            d, parent, parts[-1], here, "explicit", "string", cur, tag=cur.tag, digest=cur.digest,
+            d,
+            parent,
+            parts[-1],
+            here,
+            "explicit",
+            "string",
+            cur,
+            tag=cur.tag,
+            digest=cur.digest,
             slots={"image": slot(parent, parts[-1])},
         )
     raise UsageError(f"{where} not found")

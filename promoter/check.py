@@ -78,8 +78,13 @@ def select_targets(
     if shard is not None:
         k, n = shard
         targets = [t for t in targets if shard_of(t, n) == k]
-    return Selection(graph=graph, targets=sorted(targets, key=lambda t: t.id), changed=sorted(set(changed)), base=merge_base,
-                     ref=base)
+    return Selection(
+        graph=graph,
+        targets=sorted(targets, key=lambda t: t.id),
+        changed=sorted(set(changed)),
+        base=merge_base,
+        ref=base,
+    )
 
 
 def run_check(
@@ -131,18 +136,20 @@ def run_check(
     if base is not None and (shard is None or shard[0] == 1):
         result.extend(_gates(repo, config, selection, env, now))
 
-    result.stats.update({
-        "mode": "all" if all_ else "base",
-        "base": selection.base,
-        "changed_files": len(selection.changed),
-        "targets_total": len(selection.graph.targets),
-        "targets": len(selection.targets),
-        "rendered": sum(1 for r in rendered if r.ran),  # overlays, charts and folders, nested charts included
-        "skipped": sum(1 for r in rendered if r.subject is not None and r.subject.status is Status.SKIPPED),
-        "resources": len(resources),
-        "render_seconds": round(render_seconds, 3),
-        "seconds": round(time.perf_counter() - start, 3),
-    })
+    result.stats.update(
+        {
+            "mode": "all" if all_ else "base",
+            "base": selection.base,
+            "changed_files": len(selection.changed),
+            "targets_total": len(selection.graph.targets),
+            "targets": len(selection.targets),
+            "rendered": sum(1 for r in rendered if r.ran),  # overlays, charts and folders, nested charts included
+            "skipped": sum(1 for r in rendered if r.subject is not None and r.subject.status is Status.SKIPPED),
+            "resources": len(resources),
+            "render_seconds": round(render_seconds, 3),
+            "seconds": round(time.perf_counter() - start, 3),
+        }
+    )
     if shard is not None:
         result.stats["shard"] = f"{shard[0]}/{shard[1]}"
     if env is not None:
@@ -204,7 +211,9 @@ def _point_at_fields(result: CheckResult, rendered: list[Rendered], repo: Path) 
             f.location = loc
 
 
-def _policies(resources: list[Resource], config: Config, env: str | None, repo: Path, extra_dirs: list[Path]) -> CheckResult:
+def _policies(
+    resources: list[Resource], config: Config, env: str | None, repo: Path, extra_dirs: list[Path]
+) -> CheckResult:
     """Policies and their per-environment severities."""
     if not resources:
         return CheckResult()

@@ -21,7 +21,9 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         import promoter.commands as pkg
 
-        return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+        return sorted(
+            m.name.replace("_", "-") for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")
+        )
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in self.list_commands(ctx):
@@ -64,7 +66,9 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line, the traceback only on request
         if os.environ.get("PROMOTER_DEBUG"):
             raise
-        click.echo(f"promoter: internal error: {type(exc).__name__}: {exc} (set PROMOTER_DEBUG=1 for a traceback)", err=True)
+        click.echo(
+            f"promoter: internal error: {type(exc).__name__}: {exc} (set PROMOTER_DEBUG=1 for a traceback)", err=True
+        )
         return EXIT_TOOL
 
 

@@ -224,4 +224,6 @@ def _check_template(template: str, where: str) -> None:
     try:
         template.format(app="a", env="e")
     except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(f"{where}: bad path template {template!r} (placeholders are {{app}} and {{env}}): {exc}") from None
+        raise ConfigError(
+            f"{where}: bad path template {template!r} (placeholders are {{app}} and {{env}}): {exc}"
+        ) from None

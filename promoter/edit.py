@@ -97,7 +97,9 @@ class FileEdit:
         # A plain old value is a number only when YAML 1.1 (Helm, go-yaml) and 1.2 readers agree:
         # `08` is the string "08" to one and 8 to the other, so it was meant as a string.
         old_number = (
-            sp.style == "plain" and old is not None and not isinstance(old, str)
+            sp.style == "plain"
+            and old is not None
+            and not isinstance(old, str)
             and not isinstance(_quiet(_load_11, self.doc.text[sp.start : sp.end]), str)
         )
         text, _ = format_scalar(new, "plain" if sp.style == "empty" else sp.style, old_plain_was_string=not old_number)
@@ -106,7 +108,9 @@ class FileEdit:
         if old_number:
             # The old value was a number (tag: 1.4). Keep it plain when the new one reads back as the
             # same text (1.5); quote it when it would not (1.10 would read as 1.1).
-            text = new if all(_same_number(read, new) for read in (_load_11, _load_12)) else format_scalar(new, "plain")[0]
+            text = (
+                new if all(_same_number(read, new) for read in (_load_11, _load_12)) else format_scalar(new, "plain")[0]
+            )
         self.ops.append(_Op(sp.start, sp.end, text))
         # What the verifying re-parse (ruamel, YAML 1.2) must read there.
         self.sets[(id(s.parent), s.key)] = _load_12(text) if text.strip() else None
@@ -136,7 +140,9 @@ class FileEdit:
         self.adds.setdefault(id(anchor.parent), []).extend((k, _load_12(v)) for k, v in rendered)
         line, _ = position(anchor.parent, anchor.key)
         for k, v in items:
-            self.changes.append(Change(self.doc.path, line + 2, format_path(ref.path_parts) + f".{k}", ref.style, None, v, note))
+            self.changes.append(
+                Change(self.doc.path, line + 2, format_path(ref.path_parts) + f".{k}", ref.style, None, v, note)
+            )
 
     def drop(self, ref: Reference, s: Slot, note: str) -> None:
         """Remove a `key: value` entry: its whole line in block style, its `, key: value` in flow."""
@@ -187,7 +193,9 @@ class FileEdit:
         try:
             new = YamlDoc.from_text(new_text, self.doc.path)
         except UsageError as exc:
-            raise UsageError(f"{self.doc.path}: the edit would not parse ({exc.message}); nothing was written") from None
+            raise UsageError(
+                f"{self.doc.path}: the edit would not parse ({exc.message}); nothing was written"
+            ) from None
         want = [_plain(d, self.sets, self.adds) for d in self.doc.docs]
         got = [_plain(d, {}, {}) for d in new.docs]
         if want != got:
@@ -267,7 +275,8 @@ def _plain(node: Any, sets: dict[tuple[Any, Any], Any], adds: dict[int, list[tup
         return out
     if isinstance(node, list):
         return [
-            _plain(sets[(id(node), i)], {}, {}) if (id(node), i) in sets else _plain(v, sets, adds) for i, v in enumerate(node)
+            _plain(sets[(id(node), i)], {}, {}) if (id(node), i) in sets else _plain(v, sets, adds)
+            for i, v in enumerate(node)
         ]
     if node is None or isinstance(node, (bool, int, float)):
         return node

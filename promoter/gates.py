@@ -63,7 +63,9 @@ def _env_setting(name: str) -> Setting:
     return setting
 
 
-def register(name: str, *, validate: Validate | None = None, setting: Setting | None = None) -> Callable[[Check], Check]:
+def register(
+    name: str, *, validate: Validate | None = None, setting: Setting | None = None
+) -> Callable[[Check], Check]:
     """Add a gate under its `.promoter.yaml` key (environments[].gates.<name>)."""
 
     def add(check: Check) -> Check:
@@ -187,7 +189,9 @@ def _validate_registries(value: Any, place: ConfigPlace) -> None:
         if not isinstance(entry, str) or not entry.strip("/"):
             raise place.error("empty registry entry", i)
         if "://" in entry:
-            raise place.error(f"{entry!r}: write the registry host without a scheme (e.g. {entry.split('://', 1)[1]!r})", i)
+            raise place.error(
+                f"{entry!r}: write the registry host without a scheme (e.g. {entry.split('://', 1)[1]!r})", i
+            )
         if any(c.isspace() for c in entry):
             raise place.error(f"{entry!r} contains whitespace", i)
 
@@ -267,7 +271,9 @@ def _parse_moment(text: Any, tz: ZoneInfo, *, end: bool, place: ConfigPlace, i: 
             return datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=tz)
         moment = datetime.fromisoformat(raw)
     except ValueError:
-        raise place.error(f"{raw!r} is not an ISO date (2026-12-20) or date-time (2026-12-20T18:00, +01:00 optional)", i, key) from None
+        raise place.error(
+            f"{raw!r} is not an ISO date (2026-12-20) or date-time (2026-12-20T18:00, +01:00 optional)", i, key
+        ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
 
 
@@ -283,13 +289,16 @@ def parse_windows(value: Any, place: ConfigPlace) -> list[Window]:
         try:
             tz = ZoneInfo(str(tzname))
         except (ZoneInfoNotFoundError, ValueError):
-            raise place.error(f"unknown time zone {tzname!r} (an IANA name like Europe/Berlin or UTC)", i, "timezone") from None
+            raise place.error(
+                f"unknown time zone {tzname!r} (an IANA name like Europe/Berlin or UTC)", i, "timezone"
+            ) from None
         reason = entry.get("reason")
         ranged = [k for k in ("from", "to") if k in entry]
         weekly = [k for k in ("days", "start", "end") if k in entry]
         if ranged and weekly:
             raise place.error(
-                f"mixes a date range ({'/'.join(ranged)}) with a weekly window ({'/'.join(weekly)}): write two entries", i
+                f"mixes a date range ({'/'.join(ranged)}) with a weekly window ({'/'.join(weekly)}): write two entries",
+                i,
             )
         if not ranged and not weekly:
             raise place.error("a window needs from/to (dates) or days/start/end (weekly)", i)
@@ -306,8 +315,14 @@ def parse_windows(value: Any, place: ConfigPlace) -> list[Window]:
         start = _parse_clock(entry.get("start", "00:00"), place, i, "start")
         end = _parse_clock(entry.get("end", "23:59"), place, i, "end")
         if start == end:
-            raise place.error(f"start and end are both {_hhmm(start)}: the window would last one minute (did you mean 00:00-23:59?)", i, "end")
-        out.append(Window(tz, reason, i, days=tuple(sorted({_DAYS.index(d) for d in days})), start=start, end=end, weekly=True))
+            raise place.error(
+                f"start and end are both {_hhmm(start)}: the window would last one minute (did you mean 00:00-23:59?)",
+                i,
+                "end",
+            )
+        out.append(
+            Window(tz, reason, i, days=tuple(sorted({_DAYS.index(d) for d in days})), start=start, end=end, weekly=True)
+        )
     return out
 
 
@@ -379,7 +394,16 @@ class GateContext:
             return None
         return Location(cur.file, cur.line) if cur else None
 
-    def finding(self, gate: str, message: str, help: str, evidence: dict[str, Any], *, rule: str | None = None, severity: Severity = Severity.ERROR) -> Finding:
+    def finding(
+        self,
+        gate: str,
+        message: str,
+        help: str,
+        evidence: dict[str, Any],
+        *,
+        rule: str | None = None,
+        severity: Severity = Severity.ERROR,
+    ) -> Finding:
         return Finding(
             rule=rule or f"gate-{gate.replace('_', '-')}",
             severity=severity,
@@ -412,14 +436,18 @@ def _when(moment: datetime | None) -> str:
 def digest_required(ctx: GateContext, value: Any) -> Outcome:
     if ctx.image.digest:
         return Outcome(note=f"pinned by digest {ctx.image.short_digest}")
-    return Outcome([ctx.finding(
-        "digest_required",
-        f"gate digest_required: {ctx.image} reaches {ctx.env.name} by tag {ctx.image.tag!r} only; a tag can be "
-        f"moved to other bytes, and {ctx.env.name} accepts only an image pinned by digest",
-        f"promote by digest: --image {ctx.image.name}:{ctx.image.tag or 'TAG'}@sha256:... (the digest your build pushed; "
-        f"`docker buildx imagetools inspect {ctx.image}` shows it); the gate is {ctx.key('digest_required')}",
-        {"tag": ctx.image.tag, "digest": None},
-    )])
+    return Outcome(
+        [
+            ctx.finding(
+                "digest_required",
+                f"gate digest_required: {ctx.image} reaches {ctx.env.name} by tag {ctx.image.tag!r} only; a tag can be "
+                f"moved to other bytes, and {ctx.env.name} accepts only an image pinned by digest",
+                f"promote by digest: --image {ctx.image.name}:{ctx.image.tag or 'TAG'}@sha256:... (the digest your build pushed; "
+                f"`docker buildx imagetools inspect {ctx.image}` shows it); the gate is {ctx.key('digest_required')}",
+                {"tag": ctx.image.tag, "digest": None},
+            )
+        ]
+    )
 
 
 def _compared_by(image: ImageRef) -> str:
@@ -435,28 +463,36 @@ def promotion_order(ctx: GateContext, value: Any) -> Outcome:
         s = states[-1]
         if s.until is None:
             return Outcome(note=f"{prev.name} runs it since commit {_short(s.commit)} ({_when(s.time)})")
-        return Outcome(note=f"{prev.name} ran it from commit {_short(s.commit)} ({_when(s.time)}) to {_short(s.until_commit)}")
+        return Outcome(
+            note=f"{prev.name} ran it from commit {_short(s.commit)} ({_when(s.time)}) to {_short(s.until_commit)}"
+        )
     cur = ctx.current(prev.name)
-    how = (f"promote it to {prev.name} first (promoter bump/promote --app {ctx.app} --env {prev.name}), merge that into "
-           f"{ctx.base_ref}, then promote to {ctx.env.name}; the gate is {ctx.key('promotion_order')}")
+    how = (
+        f"promote it to {prev.name} first (promoter bump/promote --app {ctx.app} --env {prev.name}), merge that into "
+        f"{ctx.base_ref}, then promote to {ctx.env.name}; the gate is {ctx.key('promotion_order')}"
+    )
     if ctx.image.digest and cur is not None and not any(p.digest for p in cur.pins):
         # Nothing to compare a digest with: say so, or the user hunts for a digest that was never written.
         how += f". {prev.name} pins tags only, so no digest can match: pin {prev.name} by digest too"
-    return Outcome([ctx.finding(
-        "promotion_order",
-        f"gate promotion_order: {label(ctx.image.tag, ctx.image.digest)} has never run in {prev.name} on {ctx.base_ref} "
-        f"(compared by {_compared_by(ctx.image)}; {prev.name} runs {cur.label() if cur else 'no image of ' + ctx.app}), "
-        f"and {ctx.env.name} takes only what {prev.name} runs or ran",
-        how,
-        {
-            "previous_env": prev.name,
-            "base_ref": ctx.base_ref,
-            "compared_by": _compared_by(ctx.image),
-            "previous_env_runs": cur.label() if cur else None,
-            "previous_env_commit": cur.commit if cur else None,
-            "value": str(ctx.image),
-        },
-    )])
+    return Outcome(
+        [
+            ctx.finding(
+                "promotion_order",
+                f"gate promotion_order: {label(ctx.image.tag, ctx.image.digest)} has never run in {prev.name} on {ctx.base_ref} "
+                f"(compared by {_compared_by(ctx.image)}; {prev.name} runs {cur.label() if cur else 'no image of ' + ctx.app}), "
+                f"and {ctx.env.name} takes only what {prev.name} runs or ran",
+                how,
+                {
+                    "previous_env": prev.name,
+                    "base_ref": ctx.base_ref,
+                    "compared_by": _compared_by(ctx.image),
+                    "previous_env_runs": cur.label() if cur else None,
+                    "previous_env_commit": cur.commit if cur else None,
+                    "value": str(ctx.image),
+                },
+            )
+        ]
+    )
 
 
 @register("soak", validate=_validate_soak)
@@ -466,13 +502,17 @@ def soak(ctx: GateContext, value: Any) -> Outcome:
     assert prev is not None
     stints = ctx.stints(prev.name)
     if not stints:
-        return Outcome([ctx.finding(
-            "soak",
-            f"gate soak: {label(ctx.image.tag, ctx.image.digest)} has not run in {prev.name} on {ctx.base_ref} at all; "
-            f"{ctx.env.name} needs it to soak there for {value}",
-            f"promote it to {prev.name} first and wait {value} after that change is merged; the gate is {ctx.key('soak')}",
-            {"previous_env": prev.name, "required": value, "elapsed": "0s", "commit": None, "time": None},
-        )])
+        return Outcome(
+            [
+                ctx.finding(
+                    "soak",
+                    f"gate soak: {label(ctx.image.tag, ctx.image.digest)} has not run in {prev.name} on {ctx.base_ref} at all; "
+                    f"{ctx.env.name} needs it to soak there for {value}",
+                    f"promote it to {prev.name} first and wait {value} after that change is merged; the gate is {ctx.key('soak')}",
+                    {"previous_env": prev.name, "required": value, "elapsed": "0s", "commit": None, "time": None},
+                )
+            ]
+        )
 
     def elapsed(s: ImageState) -> timedelta:
         assert s.time is not None
@@ -491,7 +531,9 @@ def soak(ctx: GateContext, value: Any) -> Outcome:
         "elapsed": format_duration(took),
     }
     if took >= need:
-        return Outcome(note=f"{format_duration(took)} in {prev.name} since commit {_short(best.commit)} ({_when(best.time)}) >= {value}")
+        return Outcome(
+            note=f"{format_duration(took)} in {prev.name} since commit {_short(best.commit)} ({_when(best.time)}) >= {value}"
+        )
     remaining = need - took
     evidence["remaining"] = format_duration(remaining)
     since = f"since commit {_short(best.commit)} ({_when(best.time)})"
@@ -499,12 +541,16 @@ def soak(ctx: GateContext, value: Any) -> Outcome:
         assert best.time is not None
         ready = best.time + need
         evidence["ready_at"] = _iso(ready)
-        msg = (f"gate soak: {label(ctx.image.tag, ctx.image.digest)} has run in {prev.name} for {format_duration(took)} {since}; "
-               f"{ctx.env.name} requires {value}: {format_duration(remaining)} to go")
+        msg = (
+            f"gate soak: {label(ctx.image.tag, ctx.image.digest)} has run in {prev.name} for {format_duration(took)} {since}; "
+            f"{ctx.env.name} requires {value}: {format_duration(remaining)} to go"
+        )
         how = f"wait until {_when(ready)} and promote again, or lower {ctx.key('soak')} in {ctx.config.file}"
     else:
-        msg = (f"gate soak: {label(ctx.image.tag, ctx.image.digest)} ran in {prev.name} for only {format_duration(took)} {since} "
-               f"until commit {_short(best.until_commit)} ({_when(best.until)}) replaced it; {ctx.env.name} requires {value}")
+        msg = (
+            f"gate soak: {label(ctx.image.tag, ctx.image.digest)} ran in {prev.name} for only {format_duration(took)} {since} "
+            f"until commit {_short(best.until_commit)} ({_when(best.until)}) replaced it; {ctx.env.name} requires {value}"
+        )
         how = f"promote it to {prev.name} again and let it soak {value}, or promote the image {prev.name} runs now"
     return Outcome([ctx.finding("soak", msg, how, evidence)])
 
@@ -533,24 +579,30 @@ def freeze(ctx: GateContext, value: Any) -> Outcome:
     if ctx.override_freeze:
         evidence["override_reason"] = ctx.override_freeze
         return Outcome(
-            [ctx.finding(
-                "freeze",
-                f"gate freeze overridden: {ctx.env.name} is frozen {w.describe()}{reason} {until}; the promotion goes ahead "
-                f"because: {ctx.override_freeze}",
-                "an override is recorded in the pull request; reviewers should confirm it",
-                evidence,
-                rule="gate-freeze-override",
-                severity=Severity.INFO,
-            )],
+            [
+                ctx.finding(
+                    "freeze",
+                    f"gate freeze overridden: {ctx.env.name} is frozen {w.describe()}{reason} {until}; the promotion goes ahead "
+                    f"because: {ctx.override_freeze}",
+                    "an override is recorded in the pull request; reviewers should confirm it",
+                    evidence,
+                    rule="gate-freeze-override",
+                    severity=Severity.INFO,
+                )
+            ],
             note=f"frozen, overridden: {ctx.override_freeze}",
         )
-    return Outcome([ctx.finding(
-        "freeze",
-        f"gate freeze: {ctx.env.name} is frozen {w.describe()}{reason}; it is {evidence['local_time']} there, frozen {until}",
-        f"promote after {_when(ends) if ends.year < 9999 else 'the window is lifted'}, or, if this cannot wait, pass "
-        "--override-freeze REASON (recorded in the pull request for reviewers)",
-        evidence,
-    )])
+    return Outcome(
+        [
+            ctx.finding(
+                "freeze",
+                f"gate freeze: {ctx.env.name} is frozen {w.describe()}{reason}; it is {evidence['local_time']} there, frozen {until}",
+                f"promote after {_when(ends) if ends.year < 9999 else 'the window is lifted'}, or, if this cannot wait, pass "
+                "--override-freeze REASON (recorded in the pull request for reviewers)",
+                evidence,
+            )
+        ]
+    )
 
 
 def _registries_setting(config: Config, env: Environment) -> Any:
@@ -575,13 +627,17 @@ def allowed_registries(ctx: GateContext, value: Any) -> Outcome:
         if registry == entry or repository.startswith(entry + "/"):
             return Outcome(note=f"{repository} is under {entry}")
     where = ctx.key("allowed_registries") if "allowed_registries" in ctx.env.gates else "policies.allowed_registries"
-    return Outcome([ctx.finding(
-        "allowed_registries",
-        f"gate allowed_registries: {repository} comes from {registry}, which {ctx.env.name} does not allow "
-        f"(allowed: {', '.join(value)})",
-        f"push the image to an allowed registry and promote that reference, or add {registry} to {where} in {ctx.config.file}",
-        {"registry": registry, "allowed": list(value), "value": repository},
-    )])
+    return Outcome(
+        [
+            ctx.finding(
+                "allowed_registries",
+                f"gate allowed_registries: {repository} comes from {registry}, which {ctx.env.name} does not allow "
+                f"(allowed: {', '.join(value)})",
+                f"push the image to an allowed registry and promote that reference, or add {registry} to {where} in {ctx.config.file}",
+                {"registry": registry, "allowed": list(value), "value": repository},
+            )
+        ]
+    )
 
 
 _SEMVER = re.compile(
@@ -631,25 +687,31 @@ def no_downgrade(ctx: GateContext, value: Any) -> Outcome:
     }
     if ctx.rollback:
         return Outcome(
-            [ctx.finding(
-                "no_downgrade",
-                f"gate no_downgrade: rollback of {ctx.env.name} from {old.tag} (commit {_short(cur.commit)}, {_when(cur.time)}) "
-                f"to {ctx.image.tag}, allowed because this is a rollback",
-                "a rollback is recorded in the pull request; reviewers should confirm it",
-                evidence,
-                rule="gate-no-downgrade-rollback",
-                severity=Severity.INFO,
-            )],
+            [
+                ctx.finding(
+                    "no_downgrade",
+                    f"gate no_downgrade: rollback of {ctx.env.name} from {old.tag} (commit {_short(cur.commit)}, {_when(cur.time)}) "
+                    f"to {ctx.image.tag}, allowed because this is a rollback",
+                    "a rollback is recorded in the pull request; reviewers should confirm it",
+                    evidence,
+                    rule="gate-no-downgrade-rollback",
+                    severity=Severity.INFO,
+                )
+            ],
             note=f"rollback {old.tag} -> {ctx.image.tag}",
         )
-    return Outcome([ctx.finding(
-        "no_downgrade",
-        f"gate no_downgrade: {ctx.env.name} runs {old.tag} (since commit {_short(cur.commit)}, {_when(cur.time)}) and "
-        f"{ctx.image.tag} is an older version",
-        f"if going back is intended, promote it as a rollback (--rollback); otherwise promote {old.tag} or newer; "
-        f"the gate is {ctx.key('no_downgrade')}",
-        evidence,
-    )])
+    return Outcome(
+        [
+            ctx.finding(
+                "no_downgrade",
+                f"gate no_downgrade: {ctx.env.name} runs {old.tag} (since commit {_short(cur.commit)}, {_when(cur.time)}) and "
+                f"{ctx.image.tag} is an older version",
+                f"if going back is intended, promote it as a rollback (--rollback); otherwise promote {old.tag} or newer; "
+                f"the gate is {ctx.key('no_downgrade')}",
+                evidence,
+            )
+        ]
+    )
 
 
 # ---- the engine -----------------------------------------------------------------------------
@@ -696,22 +758,32 @@ def evaluate_gates(
     if override_freeze is not None and not override_freeze.strip():
         raise UsageError("--override-freeze needs a reason (it is recorded in the pull request)")
     ctx = GateContext(
-        repo=repo, config=config, app=app, env=environment, image=image, base_ref=base_ref, now=now,
-        override_freeze=override_freeze, rollback=rollback, timelines=timelines if timelines is not None else {},
+        repo=repo,
+        config=config,
+        app=app,
+        env=environment,
+        image=image,
+        base_ref=base_ref,
+        now=now,
+        override_freeze=override_freeze,
+        rollback=rollback,
+        timelines=timelines if timelines is not None else {},
     )
     result = CheckResult()
     for gate, value in _active(config, environment):
         outcome = gate.check(ctx, value)
         failed = any(f.severity is Severity.ERROR for f in outcome.findings)
         result.findings.extend(outcome.findings)
-        result.subjects.append(Subject(
-            id=ctx.subject_id(gate.name),
-            kind="gate",
-            target=env,
-            location=ctx.location(),
-            status=Status.FAILED if failed else Status.PASSED,
-            reason=outcome.note or None,
-        ))
+        result.subjects.append(
+            Subject(
+                id=ctx.subject_id(gate.name),
+                kind="gate",
+                target=env,
+                location=ctx.location(),
+                status=Status.FAILED if failed else Status.PASSED,
+                reason=outcome.note or None,
+            )
+        )
     result.stats["gates"] = len(result.subjects)
     result.stats["gates_failed"] = sum(1 for s in result.subjects if s.status is Status.FAILED)
     return result
@@ -760,24 +832,41 @@ def gates_for_diff(
                 after = current_image(repo, config, app, environment.name, None)
             except UsageError as exc:
                 # A file that does not parse is reported by validation; the gates cannot judge it.
-                result.subjects.append(Subject(
-                    id=f"gate/*/{app}/{environment.name}", kind="gate", target=environment.name,
-                    status=Status.ERROR, reason=f"cannot read {app} in {environment.name}: {exc}",
-                ))
+                result.subjects.append(
+                    Subject(
+                        id=f"gate/*/{app}/{environment.name}",
+                        kind="gate",
+                        target=environment.name,
+                        status=Status.ERROR,
+                        reason=f"cannot read {app} in {environment.name}: {exc}",
+                    )
+                )
                 continue
             if after is None:
                 continue  # the app left this env: nothing is promoted
             before = current_image(repo, config, app, environment.name, merge_base)
             old = {(p.tag, p.digest) for p in before.pins} if before else set()
-            new = list(dict.fromkeys(
-                (p.tag, p.digest) for p in after.pins if (p.tag or p.digest) and (p.tag, p.digest) not in old
-            ))
+            new = list(
+                dict.fromkeys(
+                    (p.tag, p.digest) for p in after.pins if (p.tag or p.digest) and (p.tag, p.digest) not in old
+                )
+            )
             for tag, digest in new:
                 image = scope.image.with_(tag=tag, digest=digest)
-                result.extend(evaluate_gates(
-                    repo, config, app, environment.name, image, base_ref=base_ref, now=now,
-                    override_freeze=override_freeze, rollback=rollback, timelines=timelines,
-                ))
+                result.extend(
+                    evaluate_gates(
+                        repo,
+                        config,
+                        app,
+                        environment.name,
+                        image,
+                        base_ref=base_ref,
+                        now=now,
+                        override_freeze=override_freeze,
+                        rollback=rollback,
+                        timelines=timelines,
+                    )
+                )
                 if f"{app}/{environment.name}" not in result.targets:
                     result.targets.append(f"{app}/{environment.name}")
     return result

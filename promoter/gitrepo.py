@@ -83,7 +83,9 @@ class GitRepo:
 
     def resolve(self, ref: str) -> str:
         """The commit a ref names; an unknown ref is a usage error (the user typed it)."""
-        proc = run_git(self.path, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False)
+        proc = run_git(
+            self.path, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False
+        )
         if proc.returncode != 0 or not proc.stdout.strip():
             raise UsageError(
                 f"--base {ref}: no such commit, branch or tag in {self.root}",
@@ -109,7 +111,9 @@ class GitRepo:
         A caller that already has the merge base passes it (three git runs fewer).
         """
         base = merge_base or self.merge_base(ref)
-        out = run_git(self.path, "diff", "--name-status", "-z", "-M", "--no-ext-diff", "--relative", base, "--", ".").stdout
+        out = run_git(
+            self.path, "diff", "--name-status", "-z", "-M", "--no-ext-diff", "--relative", base, "--", "."
+        ).stdout
         diffs = _parse_name_status(out)
         untracked = run_git(self.path, "ls-files", "--others", "--exclude-standard", "-z", "--", ".").stdout
         diffs.extend(FileDiff("?", p) for p in untracked.split("\0") if p)

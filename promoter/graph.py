@@ -21,7 +21,9 @@ from promoter.yamlload import Loader as _Loader  # noqa: E402
 
 # Folders never holding deployable manifests; skipping them keeps discovery fast on big repos.
 _SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv"}
-_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git::|git@|ssh://|oci://|github\.com/|gitlab\.com/|bitbucket\.org/)", re.IGNORECASE)
+_REMOTE = re.compile(
+    r"^(?:[a-z][a-z0-9+.-]*://|git::|git@|ssh://|oci://|github\.com/|gitlab\.com/|bitbucket\.org/)", re.IGNORECASE
+)
 _TOP_API = re.compile(rb"^apiVersion[ \t]*:", re.MULTILINE)
 _TOP_KIND = re.compile(rb"^kind[ \t]*:", re.MULTILINE)
 _VALUES_ENV = re.compile(r"^values[-_.](?P<env>[A-Za-z0-9][A-Za-z0-9._-]*?)\.ya?ml$")
@@ -116,7 +118,9 @@ class Graph:
 
     repo: Path
     targets: list[Target]
-    global_paths: list[str] = field(default_factory=list)  # a change here affects everything (config, schemas, policies)
+    global_paths: list[str] = field(
+        default_factory=list
+    )  # a change here affects everything (config, schemas, policies)
 
     def affected(self, changed: Iterable[str]) -> list[Target]:
         paths = sorted(set(changed))
@@ -236,12 +240,16 @@ class _Reader:
             node.problems.append(yaml_problem(f, exc))
             return node
         except OSError as exc:
-            node.problems.append(Finding("yaml", Severity.ERROR, f"cannot read: {exc.strerror}", Location(f), source="render"))
+            node.problems.append(
+                Finding("yaml", Severity.ERROR, f"cannot read: {exc.strerror}", Location(f), source="render")
+            )
             return node
         if data is None:
             return node
         if not isinstance(data, dict):
-            node.problems.append(Finding("yaml", Severity.ERROR, "a kustomization must be a mapping", Location(f, 1), source="render"))
+            node.problems.append(
+                Finding("yaml", Severity.ERROR, "a kustomization must be a mapping", Location(f, 1), source="render")
+            )
             return node
         node.kind = str(data.get("kind") or "Kustomization")
         self._refs(node, data)
@@ -321,14 +329,26 @@ class _Reader:
         f = self.kfile(d)
         if f is None:
             # A referenced folder without a kustomization: kustomize fails; adding one would change it.
-            node = _Kustomization(dir=d, file=f"{d}/kustomization.yaml", files={f"{d}/{n}" for n in KUSTOMIZATION_NAMES})
+            node = _Kustomization(
+                dir=d, file=f"{d}/kustomization.yaml", files={f"{d}/{n}" for n in KUSTOMIZATION_NAMES}
+            )
             self.closures[d] = node
             return node
         own = self.kustomization(d, f)
         self.closures[d] = own  # a cycle stops here instead of recursing forever
-        total = _Kustomization(dir=d, file=f, kind=own.kind, files=set(own.files), manifests=list(own.manifests),
-                               patches=[], dirs=set(own.dirs), remote=list(own.remote),
-                               problems=list(own.problems), needs_helm=own.needs_helm, subdirs=list(own.subdirs))
+        total = _Kustomization(
+            dir=d,
+            file=f,
+            kind=own.kind,
+            files=set(own.files),
+            manifests=list(own.manifests),
+            patches=[],
+            dirs=set(own.dirs),
+            remote=list(own.remote),
+            problems=list(own.problems),
+            needs_helm=own.needs_helm,
+            subdirs=list(own.subdirs),
+        )
         for sub in own.subdirs:
             child = self.closure(sub)
             total.files |= child.files
@@ -419,7 +439,9 @@ class _Chart:
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             return out  # helm reports a broken Chart.yaml itself, with its own words
         out.library = data.get("type") == "library"
-        vendored = {p.name for p in (repo / chart / "charts").iterdir()} if (repo / chart / "charts").is_dir() else set()
+        vendored = (
+            {p.name for p in (repo / chart / "charts").iterdir()} if (repo / chart / "charts").is_dir() else set()
+        )
         for dep in _list(data.get("dependencies")):
             dep = _dict(dep)
             name, source = str(dep.get("name", "")), str(dep.get("repository", ""))
@@ -433,10 +455,26 @@ class _Chart:
         return out
 
 
-def _helm_target(tid: str, chart: str, values: list[str], *, env: str | None = None, release: str | None = None,
-                 origin: Location | None = None) -> Target:
-    return Target(id=tid, kind="helm", path=chart, env=env, files=set(values), dirs={chart}, values=values,
-                  release=release, origin=origin or Location(f"{chart}/Chart.yaml"))
+def _helm_target(
+    tid: str,
+    chart: str,
+    values: list[str],
+    *,
+    env: str | None = None,
+    release: str | None = None,
+    origin: Location | None = None,
+) -> Target:
+    return Target(
+        id=tid,
+        kind="helm",
+        path=chart,
+        env=env,
+        files=set(values),
+        dirs={chart},
+        values=values,
+        release=release,
+        origin=origin or Location(f"{chart}/Chart.yaml"),
+    )
 
 
 def _declared_chart_deps(repo: Path, targets: list[Target], charts: set[str], chart_info: dict[str, _Chart]) -> None:
@@ -464,7 +502,11 @@ def _declared_in(repo: Path, file: str, charts: set[str]) -> list[Target]:
         return []
     if not file.endswith(YAML_SUFFIXES) or (b"HelmRelease" not in raw and b"Application" not in raw):
         return []
-    found = (declared_chart(obj, charts, Location(file, line)) for line, obj in _docs_with_lines(raw) if isinstance(obj, dict))
+    found = (
+        declared_chart(obj, charts, Location(file, line))
+        for line, obj in _docs_with_lines(raw)
+        if isinstance(obj, dict)
+    )
     return [t for t in found if t is not None]
 
 
@@ -483,21 +525,33 @@ def declared_chart(obj: dict[str, Any], charts: set[str], where: Location) -> Ta
         if path is None or path not in charts:
             return None
         values = [v for v in (_join("", str(x)) for x in _list(spec.get("valuesFiles"))) if v]
-        t = _helm_target(f"{where.file}#HelmRelease/{name}", path, values, release=str(spec.get("releaseName") or name),
-                         origin=where)
+        t = _helm_target(
+            f"{where.file}#HelmRelease/{name}", path, values, release=str(spec.get("releaseName") or name), origin=where
+        )
         t.inline_values = _dict(spec.get("values")) or None
         t.namespace = str(spec.get("targetNamespace") or meta.get("namespace") or "") or None
         return t
     if kind == "Application" and api.startswith("argoproj.io/"):
-        sources = [spec["source"]] if isinstance(spec.get("source"), dict) else [_dict(s) for s in _list(spec.get("sources"))]
+        sources = (
+            [spec["source"]] if isinstance(spec.get("source"), dict) else [_dict(s) for s in _list(spec.get("sources"))]
+        )
         for src in sources:
             path = _join("", str(src.get("path", ""))) if src.get("path") and not src.get("chart") else None
             if path is None or path not in charts:
                 continue
             helm = _dict(src.get("helm"))
-            values = [v for v in (_join(path, str(x)) for x in _list(helm.get("valueFiles")) if not str(x).startswith("$")) if v]
-            t = _helm_target(f"{where.file}#Application/{name}", path, values, release=str(helm.get("releaseName") or name),
-                             origin=where)
+            values = [
+                v
+                for v in (_join(path, str(x)) for x in _list(helm.get("valueFiles")) if not str(x).startswith("$"))
+                if v
+            ]
+            t = _helm_target(
+                f"{where.file}#Application/{name}",
+                path,
+                values,
+                release=str(helm.get("releaseName") or name),
+                origin=where,
+            )
             inline: Any = helm.get("valuesObject")
             if inline is None and isinstance(helm.get("values"), str):
                 try:

@@ -151,7 +151,9 @@ def env_scope(config: Config, app: str, env: str) -> EnvScope:
         return EnvScope(app, env, image, (), targets, a.chart)
     where = a.location(env, config.default_path)
     if where is None:
-        raise UsageError(f"{config.file}: app {app} has no path for {env} (set apps.{app}.path, paths.{env}, or defaults.path)")
+        raise UsageError(
+            f"{config.file}: app {app} has no path for {env} (set apps.{app}.path, paths.{env}, or defaults.path)"
+        )
     _check_rel(where, f"{config.file}: path of {app} in {env}")
     root = PurePosixPath(where).as_posix().rstrip("/") or "."
     return EnvScope(app, env, image, (root,), (), a.chart)
@@ -189,8 +191,12 @@ def read_blobs(g: GitRepo, specs: list[str]) -> dict[str, str | None]:
         return {}
     unique = list(dict.fromkeys(specs))
     proc = subprocess.run(
-        ["git", "cat-file", "--batch"], cwd=g.root, input="\n".join(unique).encode() + b"\n",
-        capture_output=True, check=False, env={**os.environ, "LC_ALL": "C"},
+        ["git", "cat-file", "--batch"],
+        cwd=g.root,
+        input="\n".join(unique).encode() + b"\n",
+        capture_output=True,
+        check=False,
+        env={**os.environ, "LC_ALL": "C"},
     )
     if proc.returncode != 0:
         raise GitError(f"git cat-file failed: {proc.stderr.decode(errors='replace').strip() or proc.returncode}")
@@ -227,8 +233,17 @@ def _log(g: GitRepo, scope: EnvScope, ref: str) -> list[_Change]:
     """
     commit = g.resolve(ref)
     out = run_git(
-        g.root, "log", "--first-parent", "--diff-merges=first-parent", "--no-renames", "--format=%x01%H %ct",
-        "--name-status", "-z", commit, "--", *_pathspecs(g, scope),
+        g.root,
+        "log",
+        "--first-parent",
+        "--diff-merges=first-parent",
+        "--no-renames",
+        "--format=%x01%H %ct",
+        "--name-status",
+        "-z",
+        commit,
+        "--",
+        *_pathspecs(g, scope),
     ).stdout
     changes: list[_Change] = []
     for chunk in out.split("\x01")[1:]:
@@ -278,7 +293,9 @@ def pins_in(scope: EnvScope, rel: str, text: str, defaults: Any = None, *, stric
         if keys:
             from promoter.bump import target_reference
 
-            found: list[Reference] = [target_reference(ParsedFile(doc=doc, references=refs), k, scope.image) for k in keys]
+            found: list[Reference] = [
+                target_reference(ParsedFile(doc=doc, references=refs), k, scope.image) for k in keys
+            ]
         else:
             found = [r for r in refs if r.matches(scope.image)]
     except UsageError:
@@ -295,8 +312,14 @@ def _state(scope: EnvScope, pins: list[Pin], commit: str | None, time: datetime 
     # A bare `image: repo` (a base container a kustomize `images:` entry sets) pins nothing itself.
     first = next((p for p in pins if p.tag or p.digest), pins[0])
     return ImageState(
-        repository=scope.image.repository, tag=first.tag, digest=first.digest, file=first.file, line=first.line,
-        pins=tuple(pins), commit=commit, time=time,
+        repository=scope.image.repository,
+        tag=first.tag,
+        digest=first.digest,
+        file=first.file,
+        line=first.line,
+        pins=tuple(pins),
+        commit=commit,
+        time=time,
     )
 
 
@@ -433,7 +456,9 @@ def image_history(repo: Path, config: Config, app: str, env: str, ref: str = "HE
     return read_timeline(repo, config, app, env, ref).history()
 
 
-def image_stints(repo: Path, config: Config, app: str, env: str, image: ImageRef, ref: str = "HEAD") -> list[ImageState]:
+def image_stints(
+    repo: Path, config: Config, app: str, env: str, image: ImageRef, ref: str = "HEAD"
+) -> list[ImageState]:
     """When `env` ran `image` on `ref`'s history: each stretch from the commit that put it there to the one that removed it."""
     return read_timeline(repo, config, app, env, ref).stints(image)
 

@@ -108,7 +108,9 @@ def _diff(base: dict[str, str], head: dict[str, str]) -> str:
             continue
         chunks.append(
             "".join(
-                difflib.unified_diff(a.splitlines(True), b.splitlines(True), fromfile=f"base/{key}", tofile=f"head/{key}")
+                difflib.unified_diff(
+                    a.splitlines(True), b.splitlines(True), fromfile=f"base/{key}", tofile=f"head/{key}"
+                )
             )
         )
     return "".join(chunks)

@@ -130,12 +130,7 @@ def add_pr_options(command: Any) -> Any:
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def inner(*args: Any, **kwargs: Any) -> Any:
-            flags = PrFlags(
-                **{
-                    name: kwargs.pop(param, None)
-                    for param, name in _FLAG_PARAMS.items()
-                }
-            )
+            flags = PrFlags(**{name: kwargs.pop(param, None) for param, name in _FLAG_PARAMS.items()})
             flags.enabled = bool(flags.enabled)
             return fn(*args, pr=flags, **kwargs)
 

@@ -53,21 +53,15 @@ class PromotionRequest:
     image: ImageRef
     apps: list[str]
     changeset: ChangeSet  # planned on the local checkout
-    replan: Callable[
-        [ReadFile], ChangeSet
-    ]  # the same edit planned on texts read through `read_file`
+    replan: Callable[[ReadFile], ChangeSet]  # the same edit planned on texts read through `read_file`
     base_branch: str | None = None  # default: settings.base_branch
-    local_commit: str | None = (
-        None  # the commit `changeset` was planned on; found with git from `repo` when None
-    )
+    local_commit: str | None = None  # the commit `changeset` was planned on; found with git from `repo` when None
     repo: Path | None = None
     checks: CheckResult | None = None
     rendered_diff: str | None = None
     provenance: Provenance = field(default_factory=Provenance)
     options: PullOptions = field(default_factory=PullOptions)
-    previous: dict[str, str] = field(
-        default_factory=dict
-    )  # app -> reference it replaces (else read from the plan)
+    previous: dict[str, str] = field(default_factory=dict)  # app -> reference it replaces (else read from the plan)
     max_attempts: int = 3
     forge: Forge | None = None  # an open forge (tests); else opened from settings
 
@@ -173,11 +167,7 @@ class _Publisher:
         local = req.local_commit or _local_commit(req.repo, list(req.changeset.files))
         for attempt in range(1, req.max_attempts + 1):
             base_sha = forge.base_head(self.base)
-            plan = (
-                req.changeset
-                if base_sha == local
-                else req.replan(self.reader(base_sha))
-            )
+            plan = req.changeset if base_sha == local else req.replan(self.reader(base_sha))
             pull = forge.find_pull(self.branch, self.base)
             marker = parse_marker(pull.body) if pull else None
             if pull and marker is None:
@@ -187,16 +177,8 @@ class _Publisher:
                 )
             in_pull = marker_apps(marker)
             wanted = self.targets(plan)
-            ours_at_head = (
-                pull is not None
-                and marker is not None
-                and marker.get("head") == pull.head_sha
-            )
-            if (
-                pull
-                and ours_at_head
-                and all(any(w.same_image(p) for p in in_pull) for w in wanted)
-            ):
+            ours_at_head = pull is not None and marker is not None and marker.get("head") == pull.head_sha
+            if pull and ours_at_head and all(any(w.same_image(p) for p in in_pull) for w in wanted):
                 return self.result(
                     "none",
                     pull,
@@ -206,9 +188,7 @@ class _Publisher:
                 )
             if plan.empty:
                 if pull is not None:
-                    self.notes.append(
-                        f"open pull request {pull.url} promotes another image; close it if it is stale"
-                    )
+                    self.notes.append(f"open pull request {pull.url} promotes another image; close it if it is stale")
                 return self.result(
                     "none",
                     None,
@@ -231,11 +211,7 @@ class _Publisher:
                 mode, expected, change = "reset", None, plan
             files = {fc.path: fc.new_text for fc in change.changed_files}
             apps = self.merged(in_pull, wanted)
-            superseded = [
-                p
-                for p in in_pull
-                if any(p.app == w.app and not w.same_image(p) for w in wanted)
-            ]
+            superseded = [p for p in in_pull if any(p.app == w.app and not w.same_image(p) for w in wanted)]
             try:
                 if files:
                     head = forge.write_branch(
@@ -255,24 +231,18 @@ class _Publisher:
                     continue
                 head = head_or_none
             except StaleHeadError:
-                self.notes.append(
-                    f"attempt {attempt}: {self.branch} moved while writing; re-read and retried"
-                )
+                self.notes.append(f"attempt {attempt}: {self.branch} moved while writing; re-read and retried")
                 continue
             result = self.open_or_update(pull, apps, superseded, head, plan, attempt)
             if result is not None:
                 return result
-            self.notes.append(
-                f"attempt {attempt}: a parallel run wrote {self.branch} too; re-read and retried"
-            )
+            self.notes.append(f"attempt {attempt}: a parallel run wrote {self.branch} too; re-read and retried")
         raise ForgeError(
             f"gave up after {req.max_attempts} attempts: {self.branch} kept moving while promoter wrote it "
             "(another pipeline promoting the same target?); run again"
         )
 
-    def adopt(
-        self, base_sha: str, plan: ChangeSet, wanted: list[PromotedApp]
-    ) -> str | None:
+    def adopt(self, base_sha: str, plan: ChangeSet, wanted: list[PromotedApp]) -> str | None:
         """A branch without an open PR: an earlier run's leftover is ours to reset; anything else is not."""
         info = self.forge.branch_info(self.branch)
         if info is None:
@@ -327,9 +297,7 @@ class _Publisher:
                 return None  # a parallel run wrote the branch after us: our description would lie
             return self.result("updated", updated, head, attempt)
         try:
-            created = self.forge.create_pull(
-                self.branch, self.base, title, body, req.options
-            )
+            created = self.forge.create_pull(self.branch, self.base, title, body, req.options)
         except PullExistsError:
             # A parallel run (or a lost answer to our own request) opened it: adopt, never duplicate.
             existing = self.forge.find_pull(self.branch, self.base)
@@ -346,9 +314,7 @@ class _Publisher:
                 # A parallel run wrote the branch after us: describing its commit with our
                 # marker would lie. Start over from what is there now.
                 return None
-            return self.result(
-                "updated", self.forge.update_pull(existing, title, body), head, attempt
-            )
+            return self.result("updated", self.forge.update_pull(existing, title, body), head, attempt)
         if created.head_sha and created.head_sha != head:
             return None  # the branch moved before the PR was opened: describe what is there
         self.notes.extend(self.forge.decorate(created, req.options))
@@ -362,21 +328,16 @@ class _Publisher:
                 image=str(image),
                 tag=image.tag,
                 digest=image.digest,
-                previous=self.req.previous.get(app)
-                or previous_reference(image, [c.old for c in plan.changes]),
+                previous=self.req.previous.get(app) or previous_reference(image, [c.old for c in plan.changes]),
             )
             for app in self.req.apps
         ]
 
-    def merged(
-        self, in_pull: list[PromotedApp], wanted: list[PromotedApp]
-    ) -> list[PromotedApp]:
+    def merged(self, in_pull: list[PromotedApp], wanted: list[PromotedApp]) -> list[PromotedApp]:
         if not self.train:
             return wanted
         names = {w.app for w in wanted}
-        return sorted(
-            [p for p in in_pull if p.app not in names] + wanted, key=lambda a: a.app
-        )
+        return sorted([p for p in in_pull if p.app not in names] + wanted, key=lambda a: a.app)
 
 
 def previous_reference(image: ImageRef, olds: list[str | None]) -> str | None:
@@ -460,9 +421,7 @@ def publish_if_requested(
         team_reviewers=list(pr_config.get("team_reviewers", [])),
         assignees=list(pr_config.get("assignees", [])),
         draft=pr.draft if pr.draft is not None else bool(pr_config.get("draft", False)),
-        auto_merge=pr.auto_merge
-        if pr.auto_merge is not None
-        else bool(pr_config.get("auto_merge", False)),
+        auto_merge=pr.auto_merge if pr.auto_merge is not None else bool(pr_config.get("auto_merge", False)),
     )
     provenance = Provenance.from_env(environ).merged(
         source_repo=pr.source_repo,

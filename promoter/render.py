@@ -118,13 +118,20 @@ class Renderer:
 
     def _kustomize(self, target: Target) -> Rendered:
         if target.problems:
-            return self._not_rendered(target, Status.ERROR, "its kustomization files do not parse",
-                                      [_with_target(p, target) for p in target.problems])
+            return self._not_rendered(
+                target,
+                Status.ERROR,
+                "its kustomization files do not parse",
+                [_with_target(p, target) for p in target.problems],
+            )
         if target.remote:
-            return self._not_fetched(target, [
-                (r, f"it uses the remote base {r.ref!r}", _line_of(self.repo, r.location.file, r.ref) or r.location)
-                for r in target.remote
-            ])
+            return self._not_fetched(
+                target,
+                [
+                    (r, f"it uses the remote base {r.ref!r}", _line_of(self.repo, r.location.file, r.ref) or r.location)
+                    for r in target.remote
+                ],
+            )
         if self.kustomize is None:
             return self._skipped(target, "neither kustomize nor kubectl is on PATH")
         if target.needs_helm and self.helm is None:
@@ -132,14 +139,21 @@ class Renderer:
         args = [*self.kustomize, target.path] + (["--enable-helm"] if target.needs_helm else [])
         proc = self._run(args)
         if isinstance(proc, str) or proc.returncode != 0:
-            message = proc if isinstance(proc, str) else kustomize_error(proc.stderr, self.repo) or f"exit {proc.returncode}"
+            message = (
+                proc if isinstance(proc, str) else kustomize_error(proc.stderr, self.repo) or f"exit {proc.returncode}"
+            )
             where = locate_kustomize_error(message, self.repo, target)
             return self._failed(target, message, where)
         resources, findings = load_manifests(proc.stdout, target.id, location=target.location, env=target.env)
         findings.extend(self._kustomize_warnings(target, proc.stderr))
         origins = self._map_sources(target, resources)
-        return Rendered(target, resources, [_with_target(f, target) for f in findings], self._subject(target, Status.PASSED),
-                        origins=origins)
+        return Rendered(
+            target,
+            resources,
+            [_with_target(f, target) for f in findings],
+            self._subject(target, Status.PASSED),
+            origins=origins,
+        )
 
     def _kustomize_warnings(self, target: Target, stderr: str) -> list[Finding]:
         """kustomize's warnings on a build that worked (deprecated fields): notes at the field that causes them."""
@@ -154,8 +168,17 @@ class Renderer:
             if m := re.search(r"'(\w+)'", text):
                 kfiles = sorted(f for f in target.files if posixpath.basename(f) in KUSTOMIZATION_NAMES)
                 where = next((loc for f in kfiles if (loc := _line_of(self.repo, f, f"{m.group(1)}:"))), None)
-            out.append(Finding("render-warning", Severity.INFO, f"kustomize: {text}", where or target.location,
-                               source="render", subject=_subject_id(target), target=target.id))
+            out.append(
+                Finding(
+                    "render-warning",
+                    Severity.INFO,
+                    f"kustomize: {text}",
+                    where or target.location,
+                    source="render",
+                    subject=_subject_id(target),
+                    target=target.id,
+                )
+            )
         return out
 
     def _map_sources(self, target: Target, resources: list[Resource]) -> dict[str, list[Location]]:
@@ -209,8 +232,10 @@ class Renderer:
             return self._failed(target, f"values file {missing[0]} does not exist", target.location)
         if target.remote:
             return self._not_fetched(
-                target, [(r, f"chart dependency {r.ref} is not in charts/", r.location) for r in target.remote],
-                help="vendor it with `helm dependency build` and commit charts/, or accept the skip")
+                target,
+                [(r, f"chart dependency {r.ref} is not in charts/", r.location) for r in target.remote],
+                help="vendor it with `helm dependency build` and commit charts/, or accept the skip",
+            )
         if self.helm is None:
             return self._skipped(target, "helm is not on PATH")
         args = [self.helm, "template", target.release or posixpath.basename(target.path), target.path]
@@ -247,8 +272,17 @@ class Renderer:
             except FileNotFoundError:
                 continue  # deleted in this change: nothing left to check
             except (OSError, UnicodeDecodeError) as exc:
-                findings.append(Finding("yaml", Severity.ERROR, f"cannot read as UTF-8 text: {exc}", Location(f),
-                                        source="render", subject=_subject_id(target), target=target.id))
+                findings.append(
+                    Finding(
+                        "yaml",
+                        Severity.ERROR,
+                        f"cannot read as UTF-8 text: {exc}",
+                        Location(f),
+                        source="render",
+                        subject=_subject_id(target),
+                        target=target.id,
+                    )
+                )
                 continue
             rs, fs = load_manifests(text, target.id, file=f, env=target.env)
             resources.extend(rs)
@@ -291,45 +325,86 @@ class Renderer:
                 continue
             ref = _remote_chart_ref(r.obj, self.repo)
             if ref:
-                findings.append(Finding(
-                    "remote-not-fetched", Severity.INFO,
-                    f"{r.display}: chart {ref} is not rendered: check does not fetch remote charts; the {r.kind} itself is validated",
-                    r.location, source="render", subject=r.id, target=out.target.id, evidence={"ref": ref}))
+                findings.append(
+                    Finding(
+                        "remote-not-fetched",
+                        Severity.INFO,
+                        f"{r.display}: chart {ref} is not rendered: check does not fetch remote charts; the {r.kind} itself is validated",
+                        r.location,
+                        source="render",
+                        subject=r.id,
+                        target=out.target.id,
+                        evidence={"ref": ref},
+                    )
+                )
         return findings
 
     def _run(self, args: list[str]) -> subprocess.CompletedProcess[str] | str:
         try:
-            return subprocess.run(args, cwd=self.repo, capture_output=True, text=True, timeout=RENDER_TIMEOUT, check=False)
+            return subprocess.run(
+                args, cwd=self.repo, capture_output=True, text=True, timeout=RENDER_TIMEOUT, check=False
+            )
         except subprocess.TimeoutExpired:
             return f"{posixpath.basename(args[0])} did not finish within {RENDER_TIMEOUT} s"
         except OSError as exc:
             return f"cannot run {args[0]}: {exc.strerror}"
 
     def _subject(self, target: Target, status: Status, reason: str | None = None) -> Subject:
-        return Subject(id=_subject_id(target), kind="render", target=target.id, location=target.location,
-                       status=status, reason=reason)
+        return Subject(
+            id=_subject_id(target),
+            kind="render",
+            target=target.id,
+            location=target.location,
+            status=status,
+            reason=reason,
+        )
 
     def _not_rendered(self, target: Target, status: Status, reason: str, findings: list[Finding]) -> Rendered:
         return Rendered(target, [], findings, self._subject(target, status, reason))
 
-    def _not_fetched(self, target: Target, remotes: list[tuple[Remote, str, Location]], help: str | None = None) -> Rendered:
+    def _not_fetched(
+        self, target: Target, remotes: list[tuple[Remote, str, Location]], help: str | None = None
+    ) -> Rendered:
         """A target that needs something from outside the repository: reported, not fetched, not rendered."""
         findings = [
-            Finding("remote-not-fetched", self.skipped_severity, f"{target.id} was not rendered: {what}, which check does not fetch",
-                    where, source="render", subject=_subject_id(target), target=target.id, help=help, evidence={"ref": r.ref})
+            Finding(
+                "remote-not-fetched",
+                self.skipped_severity,
+                f"{target.id} was not rendered: {what}, which check does not fetch",
+                where,
+                source="render",
+                subject=_subject_id(target),
+                target=target.id,
+                help=help,
+                evidence={"ref": r.ref},
+            )
             for r, what, where in remotes
         ]
         return self._not_rendered(target, Status.SKIPPED, f"{remotes[0][1]}: not fetched", findings)
 
     def _skipped(self, target: Target, why: str) -> Rendered:
-        finding = Finding("render-skipped", self.skipped_severity, f"{target.id} was not rendered: {why}",
-                          target.location, source="render", subject=_subject_id(target), target=target.id,
-                          help="install the tool in the CI image to check the rendered objects")
+        finding = Finding(
+            "render-skipped",
+            self.skipped_severity,
+            f"{target.id} was not rendered: {why}",
+            target.location,
+            source="render",
+            subject=_subject_id(target),
+            target=target.id,
+            help="install the tool in the CI image to check the rendered objects",
+        )
         return self._not_rendered(target, Status.SKIPPED, why, [finding])
 
     def _failed(self, target: Target, message: str, where: Location) -> Rendered:
-        finding = Finding("render-failed", Severity.ERROR, f"{target.id} does not render: {message}", where,
-                          source="render", subject=_subject_id(target), target=target.id)
+        finding = Finding(
+            "render-failed",
+            Severity.ERROR,
+            f"{target.id} does not render: {message}",
+            where,
+            source="render",
+            subject=_subject_id(target),
+            target=target.id,
+        )
         return self._not_rendered(target, Status.FAILED, message, [finding])
 
 
@@ -380,7 +455,11 @@ def _remote_chart_ref(obj: dict[str, Any], repo: Path) -> str | None:
         if isinstance(ref, dict):
             return f"from {ref.get('kind', 'source')} {ref.get('name', '')}".strip()
         return None
-    sources = [spec["source"]] if isinstance(spec.get("source"), dict) else [s for s in spec.get("sources") or [] if isinstance(s, dict)]
+    sources = (
+        [spec["source"]]
+        if isinstance(spec.get("source"), dict)
+        else [s for s in spec.get("sources") or [] if isinstance(s, dict)]
+    )
     for src in sources:
         if src.get("chart"):
             return f"{src['chart']} {src.get('targetRevision', '')} from {src.get('repoURL', '')}".strip()
@@ -476,7 +555,7 @@ def kustomize_error(stderr: str, repo: Path) -> str:
                 text = rest.strip('"')
         elif rest == "<":  # klog writes multi-line values between `<` and ` >`
             body = []
-            for more in lines[i + 1:]:
+            for more in lines[i + 1 :]:
                 if more.strip() == ">":
                     break
                 body.append(more.removeprefix("\t"))
@@ -559,6 +638,12 @@ def helm_documents(text: str) -> list[tuple[str, str]]:
     return out
 
 
-
-__all__ = ["Rendered", "Renderer", "field_location", "find_kustomize", "helm_documents", "kustomize_error",
-           "locate_kustomize_error"]
+__all__ = [
+    "Rendered",
+    "Renderer",
+    "field_location",
+    "find_kustomize",
+    "helm_documents",
+    "kustomize_error",
+    "locate_kustomize_error",
+]

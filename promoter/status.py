@@ -39,7 +39,14 @@ class EnvStatus:
         }
 
 
-def status(repo: Path, config: Config, *, apps: list[str] | None = None, envs: list[str] | None = None, ref: str | None = "HEAD") -> list[EnvStatus]:
+def status(
+    repo: Path,
+    config: Config,
+    *,
+    apps: list[str] | None = None,
+    envs: list[str] | None = None,
+    ref: str | None = "HEAD",
+) -> list[EnvStatus]:
     """One row per (app, environment): the pinned tag and digest, and the commit that put them there.
 
     `ref=None` reads the working tree (no commit information). A row whose environment differs from
@@ -67,7 +74,11 @@ def status(repo: Path, config: Config, *, apps: list[str] | None = None, envs: l
             if state is not None:
                 row.tag, row.digest, row.file, row.line = state.tag, state.digest, state.file, state.line
                 row.commit, row.since = state.commit, state.time
-            if previous is not None and (previous.tag, previous.digest) != (row.tag, row.digest) and (previous.tag or previous.digest):
+            if (
+                previous is not None
+                and (previous.tag, previous.digest) != (row.tag, row.digest)
+                and (previous.tag or previous.digest)
+            ):
                 row.behind = previous.env
             previous = row
             if not envs or env.name in envs:

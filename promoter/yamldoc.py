@@ -36,7 +36,10 @@ class _LenientConstructor(RoundTripConstructor):
             return self.construct_yaml_str(node)
 
 
-for _tag, _method in (("tag:yaml.org,2002:int", "construct_yaml_int"), ("tag:yaml.org,2002:timestamp", "construct_yaml_timestamp")):
+for _tag, _method in (
+    ("tag:yaml.org,2002:int", "construct_yaml_int"),
+    ("tag:yaml.org,2002:timestamp", "construct_yaml_timestamp"),
+):
     _LenientConstructor.add_constructor(_tag, getattr(_LenientConstructor, _method))
 
 

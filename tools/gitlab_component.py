@@ -23,10 +23,16 @@ OUT = ROOT / "templates"
 # component -> (hidden job, variables the user must give, what it is for)
 COMPONENTS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "promoter-check": (".promoter-check", (), "gate a merge request of the GitOps repository"),
-    "promoter-bump": (".promoter-bump", ("PROMOTER_APP", "PROMOTER_ENV", "PROMOTER_IMAGE"),
-                      "open or update the promotion merge request of a new image"),
-    "promoter-promote": (".promoter-promote", ("PROMOTER_APP", "PROMOTER_FROM", "PROMOTER_TO"),
-                         "carry the image one environment runs to the next"),
+    "promoter-bump": (
+        ".promoter-bump",
+        ("PROMOTER_APP", "PROMOTER_ENV", "PROMOTER_IMAGE"),
+        "open or update the promotion merge request of a new image",
+    ),
+    "promoter-promote": (
+        ".promoter-promote",
+        ("PROMOTER_APP", "PROMOTER_FROM", "PROMOTER_TO"),
+        "carry the image one environment runs to the next",
+    ),
 }
 DESCRIBE = {
     "PROMOTER_SOURCE": "What to install: a gitops-promoter version, a pip requirement, a git URL at a ref or a path; empty: the image's promoter.",
@@ -93,8 +99,21 @@ def component(doc: dict[str, Any], name: str) -> tuple[dict[str, Any], dict[str,
         bound.setdefault(var, value)
     job["variables"] = bound
     job["stage"] = "$[[ inputs.stage ]]"
-    ordered = {k: job[k] for k in ("stage", "image", "variables", "rules", "resource_group", "before_script", "script",
-                                     "after_script", "artifacts") if k in job}
+    ordered = {
+        k: job[k]
+        for k in (
+            "stage",
+            "image",
+            "variables",
+            "rules",
+            "resource_group",
+            "before_script",
+            "script",
+            "after_script",
+            "artifacts",
+        )
+        if k in job
+    }
     ordered.update({k: v for k, v in job.items() if k not in ordered})
     return {"spec": {"inputs": inputs}}, {"$[[ inputs.job-name ]]": ordered}
 
@@ -114,8 +133,10 @@ _Dumper.add_representer(str, _str)
 def render(name: str) -> str:
     doc = yaml.safe_load(SOURCE.read_text())
     spec, job = component(doc, name)
-    head = (f"# GitLab CI/CD component: {COMPONENTS[name][2]}.\n"
-            f"# Generated from .gitlab-ci-template.yml by tools/gitlab_component.py: edit the template, then run it.\n")
+    head = (
+        f"# GitLab CI/CD component: {COMPONENTS[name][2]}.\n"
+        f"# Generated from .gitlab-ci-template.yml by tools/gitlab_component.py: edit the template, then run it.\n"
+    )
     dump = lambda d: yaml.dump(d, Dumper=_Dumper, sort_keys=False, width=200, allow_unicode=True)  # noqa: E731
     return head + dump(spec) + "---\n" + dump(job)
 

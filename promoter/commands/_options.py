@@ -15,8 +15,16 @@ if TYPE_CHECKING:
 
 
 def repo_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--config", "config_file", type=click.Path(path_type=Path), help="Config file (default: REPO/.promoter.yaml).")(f)
-    f = click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=Path("."), show_default=True, help="The GitOps repository.")(f)
+    f = click.option(
+        "--config", "config_file", type=click.Path(path_type=Path), help="Config file (default: REPO/.promoter.yaml)."
+    )(f)
+    f = click.option(
+        "--repo",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("."),
+        show_default=True,
+        help="The GitOps repository.",
+    )(f)
     return f
 
 

@@ -24,7 +24,12 @@ if TYPE_CHECKING:
 @click.option("--tag", help="Tag to pin beside a digest-only --image.")
 @click.option("--app", help="App name from .promoter.yaml.")
 @click.option("--env", help="Environment name from .promoter.yaml.")
-@click.option("--path", "paths", multiple=True, help="Folder or file to bump in, relative to --repo (repeatable; no config needed).")
+@click.option(
+    "--path",
+    "paths",
+    multiple=True,
+    help="Folder or file to bump in, relative to --repo (repeatable; no config needed).",
+)
 @repo_options
 @promotion_options("Promote")
 @add_pr_options
@@ -55,8 +60,16 @@ def command(
         raise UsageError("--pr needs --app and --env (a promotion target), not --path")
     repo, config = load(repo, config_file)
     return run_bump(
-        repo, config, ref, app=app, env=env, paths=list(paths), override_freeze=override_freeze,
-        dry_run=dry_run, output=output, pr=pr,
+        repo,
+        config,
+        ref,
+        app=app,
+        env=env,
+        paths=list(paths),
+        override_freeze=override_freeze,
+        dry_run=dry_run,
+        output=output,
+        pr=pr,
     )
 
 
@@ -79,8 +92,15 @@ def run_bump(
 
     # With --pr the checkout is only read: the forge gets the commit, the working tree stays as it is.
     result = bump(
-        repo, config, ref, app=app, env=env, paths=paths, dry_run=dry_run or pr.enabled,
-        override_freeze=override_freeze, rollback=rollback,
+        repo,
+        config,
+        ref,
+        app=app,
+        env=env,
+        paths=paths,
+        dry_run=dry_run or pr.enabled,
+        override_freeze=override_freeze,
+        rollback=rollback,
     )
     published: PromotionResult | None = None
     if pr.enabled and not dry_run and not result.blocked:
@@ -141,7 +161,9 @@ def print_text(result: BumpResult) -> None:
         return
     files = len(cs.changed_files)
     if result.blocked:
-        click.echo(f"blocked by {sum(1 for f in result.gates.findings if f.blocking)} gate(s): nothing written", err=True)
+        click.echo(
+            f"blocked by {sum(1 for f in result.gates.findings if f.blocking)} gate(s): nothing written", err=True
+        )
     else:
         verb = "would change" if result.dry_run else "changed"
         click.echo(f"{verb} {len(cs.changes)} value(s) in {files} file(s)", err=True)

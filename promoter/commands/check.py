@@ -13,27 +13,65 @@ from promoter.finding import CheckResult
 
 @click.command("check")
 @repo_options
-@click.option("--base", metavar="REF", help="Check what differs from REF's merge base (committed, staged, unstaged, untracked).")
+@click.option(
+    "--base", metavar="REF", help="Check what differs from REF's merge base (committed, staged, unstaged, untracked)."
+)
 @click.option("--all", "all_", is_flag=True, help="Check every overlay, chart and manifest folder.")
 @click.option("--env", metavar="ENV", help="Only targets of this environment.")
 @click.option("--shard", metavar="K/N", help="Only the K-th of N deterministic parts (one per CI job).")
-@click.option("--validator", type=click.Choice(["builtin", "kubeconform", "auto"]), help="Schema validator (default: config, else builtin).")
-@click.option("--strict-missing", is_flag=True, default=None, help="A resource without a schema is an error, not a skip.")
+@click.option(
+    "--validator",
+    type=click.Choice(["builtin", "kubeconform", "auto"]),
+    help="Schema validator (default: config, else builtin).",
+)
+@click.option(
+    "--strict-missing", is_flag=True, default=None, help="A resource without a schema is an error, not a skip."
+)
 @click.option("--kubernetes-version", metavar="X.Y", help="Validate against this Kubernetes version's schemas.")
-@click.option("--schema-dir", "schema_dirs", multiple=True, type=click.Path(path_type=Path),
-              help="Extra schema folder in the CRDs-catalog layout (repeatable).")
-@click.option("--policy", "policy_dirs", multiple=True, type=click.Path(path_type=Path), help="Extra policy folder (repeatable).")
-@click.option("--namespace", "namespaces", multiple=True, metavar="NS",
-              help="Rego package(s) to evaluate, like conftest's -n (repeatable; default: policies.namespaces, else main).")
-@click.option("--combine", is_flag=True, default=None,
-              help="Give the policies all resources of an environment as one input, like conftest --combine.")
-@click.option("--output", "-o", "outputs", multiple=True, metavar="FORMAT[=FILE]",
-              help="Report format, optionally to a file (repeatable): text, json, junit, sarif, codequality, github.")
-@click.option("--path-prefix", metavar="DIR",
-              help="Show report paths under DIR: the folder --repo is in, relative to the CI checkout's root "
-                   "(annotations, SARIF, Code Quality and JUnit then point at the right files).")
-@click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error", show_default=True,
-              help="Exit 3 on an error finding, also on a warning, or never (report only).")
+@click.option(
+    "--schema-dir",
+    "schema_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Extra schema folder in the CRDs-catalog layout (repeatable).",
+)
+@click.option(
+    "--policy", "policy_dirs", multiple=True, type=click.Path(path_type=Path), help="Extra policy folder (repeatable)."
+)
+@click.option(
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    metavar="NS",
+    help="Rego package(s) to evaluate, like conftest's -n (repeatable; default: policies.namespaces, else main).",
+)
+@click.option(
+    "--combine",
+    is_flag=True,
+    default=None,
+    help="Give the policies all resources of an environment as one input, like conftest --combine.",
+)
+@click.option(
+    "--output",
+    "-o",
+    "outputs",
+    multiple=True,
+    metavar="FORMAT[=FILE]",
+    help="Report format, optionally to a file (repeatable): text, json, junit, sarif, codequality, github.",
+)
+@click.option(
+    "--path-prefix",
+    metavar="DIR",
+    help="Show report paths under DIR: the folder --repo is in, relative to the CI checkout's root "
+    "(annotations, SARIF, Code Quality and JUnit then point at the right files).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "never"]),
+    default="error",
+    show_default=True,
+    help="Exit 3 on an error finding, also on a warning, or never (report only).",
+)
 def command(
     repo: Path,
     config_file: Path | None,
@@ -91,10 +129,17 @@ def command(
         validator=validator,
         strict_missing=strict_missing,
         kubernetes_version=kubernetes_version,
-        schema_dirs=[*(repo.resolve() / d for d in config.validation.get("schema_dirs", [])), *(d.resolve() for d in schema_dirs)] if schema_dirs else None,
+        schema_dirs=[
+            *(repo.resolve() / d for d in config.validation.get("schema_dirs", [])),
+            *(d.resolve() for d in schema_dirs),
+        ]
+        if schema_dirs
+        else None,
     )
     options.preflight(
-        version_from="--kubernetes-version" if kubernetes_version else f"{config.file or '.promoter.yaml'}: validation.kubernetes_version",
+        version_from="--kubernetes-version"
+        if kubernetes_version
+        else f"{config.file or '.promoter.yaml'}: validation.kubernetes_version",
         config_file=config.file,
     )
     result = run_check(

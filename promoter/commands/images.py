@@ -12,7 +12,12 @@ from promoter.errors import UsageError
 
 @click.command("images")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=None, help="Repository root paths are relative to (default: the current folder).")
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Repository root paths are relative to (default: the current folder).",
+)
 @click.option("--image", "image", help="Only references to this repository (Docker Hub names normalised).")
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def command(paths: tuple[Path, ...], repo: Path | None, image: str | None, output: str) -> int:

@@ -16,7 +16,9 @@ from promoter.prflags import PrFlags, add_pr_options
 @click.option("--app", required=True, help="App name from .promoter.yaml.")
 @click.option("--from", "from_env", required=True, metavar="ENV", help="Environment whose image is promoted.")
 @click.option("--to", "to_env", metavar="ENV", help="Target environment (default: the one after --from).")
-@click.option("--ref", default="HEAD", show_default=True, help="Git ref the source environment is read at (the base branch).")
+@click.option(
+    "--ref", default="HEAD", show_default=True, help="Git ref the source environment is read at (the base branch)."
+)
 @repo_options
 @promotion_options("Promote")
 @add_pr_options
@@ -44,7 +46,9 @@ def command(
     if to_env is None:
         nxt = config.next_env(from_env)
         if nxt is None:
-            raise UsageError(f"{from_env} is the last environment: there is nothing after it to promote to (give --to ENV)")
+            raise UsageError(
+                f"{from_env} is the last environment: there is nothing after it to promote to (give --to ENV)"
+            )
         to_env = nxt.name
     elif config.env(to_env).index <= source.index:
         raise UsageError(f"--to {to_env} comes before or is {from_env} in the promotion order; use rollback to go back")
@@ -52,6 +56,14 @@ def command(
     if state is None or not (state.tag or state.digest):
         raise UsageError(f"{app} pins no image in {from_env} at {ref}: nothing to promote")
     return run_bump(
-        repo, config, state.image, app=app, env=to_env, paths=[], override_freeze=override_freeze,
-        dry_run=dry_run, output=output, pr=pr,
+        repo,
+        config,
+        state.image,
+        app=app,
+        env=to_env,
+        paths=[],
+        override_freeze=override_freeze,
+        dry_run=dry_run,
+        output=output,
+        pr=pr,
     )

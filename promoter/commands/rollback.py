@@ -15,7 +15,10 @@ from promoter.prflags import PrFlags, add_pr_options
 @click.option("--app", required=True, help="App name from .promoter.yaml.")
 @click.option("--env", required=True, help="Environment name from .promoter.yaml.")
 @click.option(
-    "--to", "to", required=True, metavar="IMAGE",
+    "--to",
+    "to",
+    required=True,
+    metavar="IMAGE",
     help="The image to return to: repo:tag@sha256:…, or tag@sha256:… / @sha256:… of the app's repository "
     "(a promotion pull request prints the exact command).",
 )
@@ -46,8 +49,17 @@ def command(
     config.env(env)
     ref = resolve_image(_full(to, image), None)
     return run_bump(
-        repo, config, ref, app=app, env=env, paths=[], override_freeze=override_freeze,
-        dry_run=dry_run, output=output, pr=pr, rollback=True,
+        repo,
+        config,
+        ref,
+        app=app,
+        env=env,
+        paths=[],
+        override_freeze=override_freeze,
+        dry_run=dry_run,
+        output=output,
+        pr=pr,
+        rollback=True,
     )
 
 

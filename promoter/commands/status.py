@@ -13,9 +13,13 @@ from promoter.commands._options import emit_json, load, repo_options
 @repo_options
 @click.option("--app", "apps", multiple=True, help="Only this app (repeatable).")
 @click.option("--env", "envs", multiple=True, help="Only this environment (repeatable).")
-@click.option("--ref", default="HEAD", show_default=True, help="Git ref to read (the base branch); '-' for the working tree.")
+@click.option(
+    "--ref", default="HEAD", show_default=True, help="Git ref to read (the base branch); '-' for the working tree."
+)
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def command(repo: Path, config_file: Path | None, apps: tuple[str, ...], envs: tuple[str, ...], ref: str, output: str) -> int:
+def command(
+    repo: Path, config_file: Path | None, apps: tuple[str, ...], envs: tuple[str, ...], ref: str, output: str
+) -> int:
     """Show the image each app pins in each environment, since when, and which promotions are pending."""
     from promoter.status import status
 
@@ -27,10 +31,17 @@ def command(repo: Path, config_file: Path | None, apps: tuple[str, ...], envs: t
     table = [("APP", "ENV", "TAG", "DIGEST", "SINCE", "COMMIT", "NOTE")]
     for r in rows:
         note = r.error or (f"differs from {r.behind}" if r.behind else "")
-        table.append((
-            r.app, r.env, r.tag or "-", (r.digest[:19] + "…") if r.digest else "-",
-            r.since.strftime("%Y-%m-%d %H:%M UTC") if r.since else "-", (r.commit or "-")[:12], note,
-        ))
+        table.append(
+            (
+                r.app,
+                r.env,
+                r.tag or "-",
+                (r.digest[:19] + "…") if r.digest else "-",
+                r.since.strftime("%Y-%m-%d %H:%M UTC") if r.since else "-",
+                (r.commit or "-")[:12],
+                note,
+            )
+        )
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())

@@ -34,9 +34,7 @@ def open_forge(
     from promoter.forge.retry import WaitBudget
 
     redact = redact or Redactor(settings.token)
-    budget = budget or WaitBudget(
-        max_total=settings.max_wait_seconds, sleep=settings.sleep
-    )
+    budget = budget or WaitBudget(max_total=settings.max_wait_seconds, sleep=settings.sleep)
     if settings.type == "github":
         from promoter.forge.github import GitHubForge
 

@@ -92,9 +92,7 @@ class Forge(Protocol):
 
     def delete_branch(self, branch: str) -> None: ...
 
-    def create_pull(
-        self, branch: str, base: str, title: str, body: str, options: PullOptions
-    ) -> PullInfo:
+    def create_pull(self, branch: str, base: str, title: str, body: str, options: PullOptions) -> PullInfo:
         """PullExistsError when another open PR/MR already uses the branch."""
         ...
 

@@ -42,9 +42,7 @@ class ForgeClient(ABC):
     permission_hint: ClassVar[str]
     library_error: ClassVar[type[Exception]]
 
-    def __init__(
-        self, settings: ForgeSettings, redact: Redactor, budget: WaitBudget
-    ) -> None:
+    def __init__(self, settings: ForgeSettings, redact: Redactor, budget: WaitBudget) -> None:
         self.settings = settings
         self.repository = settings.repository
         self._redact = redact
@@ -69,9 +67,8 @@ class ForgeClient(ABC):
                     f"(forge.max_wait_seconds = {self.settings.max_wait_seconds:g}); run again later"
                 )
             elif r.forbidden:
-                msg = (
-                    f"the token cannot write to {repo} while {doing} (403 {text}): "
-                    + self.permission_hint.format(repo=repo)
+                msg = f"the token cannot write to {repo} while {doing} (403 {text}): " + self.permission_hint.format(
+                    repo=repo
                 )
             elif status >= 500:
                 msg = f"{name} kept failing while {doing}: {status} {text} (after {self.settings.max_retries} retries)"
@@ -115,8 +112,6 @@ class ForgeClient(ABC):
     def _protected(self, branch: str, text: str, remedy: str) -> ForgeError:
         return ForgeError(
             self._redact(
-                f"branch {branch} in {self.repository} refuses promoter's commit ({text}): it is protected; "
-                + remedy
+                f"branch {branch} in {self.repository} refuses promoter's commit ({text}): it is protected; " + remedy
             )
         )
-

@@ -41,13 +41,9 @@ class GitHubForge(ForgeClient):
     permission_hint = _PERMISSION_HINT
     library_error = GithubException
 
-    def __init__(
-        self, settings: ForgeSettings, redact: Redactor, budget: WaitBudget
-    ) -> None:
+    def __init__(self, settings: ForgeSettings, redact: Redactor, budget: WaitBudget) -> None:
         super().__init__(settings, redact, budget)
-        retry = RetryPolicy(
-            total=settings.max_retries, budget=budget, backoff=settings.backoff
-        )
+        retry = RetryPolicy(total=settings.max_retries, budget=budget, backoff=settings.backoff)
         # No client-side throttling: a promotion makes a handful of requests, well under the
         # secondary limits; the retry policy handles a limit when the server signals one.
         self._gh = Github(
@@ -63,9 +59,7 @@ class GitHubForge(ForgeClient):
         self._repo = self._gh.get_repo(settings.repository)  # lazy: no request
         self._path = f"/repos/{settings.repository}"
         self._owner = settings.repository.split("/", 1)[0]
-        self._trees: dict[
-            str, str
-        ] = {}  # commit sha -> tree sha, learned for free from branch answers
+        self._trees: dict[str, str] = {}  # commit sha -> tree sha, learned for free from branch answers
 
     # ---- errors ----------------------------------------------------------------------------
     def _text(self, exc: GithubException) -> str:
@@ -88,9 +82,7 @@ class GitHubForge(ForgeClient):
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
         # GitHub answers a rate limit with 403 as often as with 429: the headers tell them apart.
         limited = (
-            "retry-after" in headers
-            or headers.get("x-ratelimit-remaining") == "0"
-            or "rate limit" in text.lower()
+            "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0" or "rate limit" in text.lower()
         )
         return Refusal(
             status=exc.status,
@@ -116,9 +108,7 @@ class GitHubForge(ForgeClient):
 
     # ---- reading -----------------------------------------------------------------------------
     def base_head(self, branch: str) -> str:
-        data = self._unless_missing(
-            f"reading branch {branch}", lambda: self._branch(branch)
-        )
+        data = self._unless_missing(f"reading branch {branch}", lambda: self._branch(branch))
         if data is None:
             if not self._repo_visible():
                 raise ForgeError(
@@ -133,9 +123,7 @@ class GitHubForge(ForgeClient):
         return str(sha)
 
     def _branch(self, branch: str) -> Any:
-        return self._req.requestJsonAndCheck(
-            "GET", f"{self._path}/branches/{quote(branch)}"
-        )[1]
+        return self._req.requestJsonAndCheck("GET", f"{self._path}/branches/{quote(branch)}")[1]
 
     def _repo_visible(self) -> bool:
         try:
@@ -145,9 +133,7 @@ class GitHubForge(ForgeClient):
             return False
 
     def branch_info(self, branch: str) -> BranchInfo | None:
-        data = self._unless_missing(
-            f"reading branch {branch}", lambda: self._branch(branch)
-        )
+        data = self._unless_missing(f"reading branch {branch}", lambda: self._branch(branch))
         if data is None:
             return None
         commit = data["commit"]
@@ -170,9 +156,7 @@ class GitHubForge(ForgeClient):
             return base64.b64decode(data.get("content") or "").decode("utf-8")
         # Files over 1 MB come without content: fetch the blob.
         with self._calling(f"reading {path} at {ref[:12]}"):
-            _, blob = self._req.requestJsonAndCheck(
-                "GET", f"{self._path}/git/blobs/{data['sha']}"
-            )
+            _, blob = self._req.requestJsonAndCheck("GET", f"{self._path}/git/blobs/{data['sha']}")
         return base64.b64decode(blob["content"]).decode("utf-8")
 
     def find_pull(self, branch: str, base: str) -> PullInfo | None:
@@ -184,15 +168,9 @@ class GitHubForge(ForgeClient):
             "per_page": 10,
         }
         with self._calling(f"looking for an open pull request from {branch}"):
-            _, data = self._req.requestJsonAndCheck(
-                "GET", f"{self._path}/pulls", parameters=params
-            )
+            _, data = self._req.requestJsonAndCheck("GET", f"{self._path}/pulls", parameters=params)
         for pr in data or []:
-            if (
-                pr["head"]["ref"] == branch
-                and pr["base"]["ref"] == base
-                and pr["state"] == "open"
-            ):
+            if pr["head"]["ref"] == branch and pr["base"]["ref"] == base and pr["state"] == "open":
                 return self._info(pr)
         return None
 
@@ -221,9 +199,7 @@ class GitHubForge(ForgeClient):
         expected_head: str | None = None,
     ) -> str:
         if self.settings.commit_method == "git-data":
-            return self._write_git_data(
-                branch, parent, files, message, mode=mode, expected_head=expected_head
-            )
+            return self._write_git_data(branch, parent, files, message, mode=mode, expected_head=expected_head)
         if mode == "create":
             self._create_ref(branch, parent)
             try:
@@ -244,9 +220,7 @@ class GitHubForge(ForgeClient):
         if exc.status == 422 and "Reference already exists" in text:
             return self._branch_exists(branch)
         if exc.status == 422 and "not a fast forward" in text:
-            return StaleHeadError(
-                f"branch {branch} moved while promoter was writing it"
-            )
+            return StaleHeadError(f"branch {branch} moved while promoter was writing it")
         if "signature" in text:
             return ForgeError(
                 self._redact(
@@ -282,9 +256,7 @@ class GitHubForge(ForgeClient):
             except GithubException as exc:
                 raise self._ref_error(exc, branch, doing) from None
 
-    def _commit_on_branch(
-        self, branch: str, expected: str, files: dict[str, str], message: str
-    ) -> str:
+    def _commit_on_branch(self, branch: str, expected: str, files: dict[str, str], message: str) -> str:
         # GraphQL createCommitOnBranch: one request for all files, signed by GitHub (Verified),
         # and expectedHeadOid makes the write conditional on the branch not having moved.
         headline, _, body = message.partition("\n")
@@ -307,17 +279,13 @@ class GitHubForge(ForgeClient):
         }
         with self._calling(f"committing to {branch}"):
             try:
-                _, data = self._req.graphql_named_mutation(
-                    "createCommitOnBranch", mutation_input, "commit { oid url }"
-                )
+                _, data = self._req.graphql_named_mutation("createCommitOnBranch", mutation_input, "commit { oid url }")
             except GithubException as exc:
                 text = self._text(exc)
                 errors = exc.data.get("errors", []) if isinstance(exc.data, dict) else []
                 types = {e.get("type") for e in errors if isinstance(e, dict)}
                 if "STALE_DATA" in types or "Expected branch to point to" in text:
-                    raise StaleHeadError(
-                        f"branch {branch} moved while promoter was writing it"
-                    ) from None
+                    raise StaleHeadError(f"branch {branch} moved while promoter was writing it") from None
                 if "Protected branch" in text or "rejected" in text:
                     raise self._protected(branch, text.strip(), _PROTECTED_REMEDY) from None
                 if "FORBIDDEN" in types or "Resource not accessible" in text:
@@ -346,14 +314,9 @@ class GitHubForge(ForgeClient):
         with self._calling(f"committing to {branch}"):
             base_tree = self._trees.get(start)
             if base_tree is None:
-                _, c = self._req.requestJsonAndCheck(
-                    "GET", f"{self._path}/git/commits/{start}"
-                )
+                _, c = self._req.requestJsonAndCheck("GET", f"{self._path}/git/commits/{start}")
                 base_tree = c["tree"]["sha"]
-            entries = [
-                {"path": p, "mode": "100644", "type": "blob", "content": t}
-                for p, t in sorted(files.items())
-            ]
+            entries = [{"path": p, "mode": "100644", "type": "blob", "content": t} for p, t in sorted(files.items())]
             _, tree = self._req.requestJsonAndCheck(
                 "POST",
                 f"{self._path}/git/trees",
@@ -374,22 +337,16 @@ class GitHubForge(ForgeClient):
 
     def _delete_quietly(self, branch: str) -> None:
         try:
-            self._req.requestJsonAndCheck(
-                "DELETE", f"{self._path}/git/refs/heads/{quote(branch)}"
-            )
+            self._req.requestJsonAndCheck("DELETE", f"{self._path}/git/refs/heads/{quote(branch)}")
         except (GithubException, requests.exceptions.RequestException):
             pass
 
     def delete_branch(self, branch: str) -> None:
         with self._calling(f"deleting branch {branch}"):
-            self._req.requestJsonAndCheck(
-                "DELETE", f"{self._path}/git/refs/heads/{quote(branch)}"
-            )
+            self._req.requestJsonAndCheck("DELETE", f"{self._path}/git/refs/heads/{quote(branch)}")
 
     # ---- pull requests -----------------------------------------------------------------------
-    def create_pull(
-        self, branch: str, base: str, title: str, body: str, options: PullOptions
-    ) -> PullInfo:
+    def create_pull(self, branch: str, base: str, title: str, body: str, options: PullOptions) -> PullInfo:
         payload = {
             "title": title,
             "body": body,
@@ -399,16 +356,10 @@ class GitHubForge(ForgeClient):
         }
         with self._calling(f"opening a pull request from {branch}"):
             try:
-                _, data = self._req.requestJsonAndCheck(
-                    "POST", f"{self._path}/pulls", input=payload
-                )
+                _, data = self._req.requestJsonAndCheck("POST", f"{self._path}/pulls", input=payload)
             except GithubException as exc:
-                if exc.status == 422 and "A pull request already exists for" in self._text(
-                    exc
-                ):
-                    raise PullExistsError(
-                        f"a pull request from {branch} already exists"
-                    ) from None
+                if exc.status == 422 and "A pull request already exists for" in self._text(exc):
+                    raise PullExistsError(f"a pull request from {branch} already exists") from None
                 raise
         return self._info(data)
 
@@ -420,9 +371,7 @@ class GitHubForge(ForgeClient):
                 input={"title": title, "body": body},
             )[1]
 
-        return self._info(
-            self._eventually(f"updating pull request #{pull.number}", call)
-        )
+        return self._info(self._eventually(f"updating pull request #{pull.number}", call))
 
     def decorate(self, pull: PullInfo, options: PullOptions) -> list[str]:
         # The PR exists by now: a setting GitHub refuses (a reviewer who is no collaborator, a
@@ -438,9 +387,7 @@ class GitHubForge(ForgeClient):
             try:
                 self._eventually(
                     f"labelling pull request #{n}",
-                    lambda: self._req.requestJsonAndCheck(
-                        "PATCH", f"{self._path}/issues/{n}", input=issue
-                    ),
+                    lambda: self._req.requestJsonAndCheck("PATCH", f"{self._path}/issues/{n}", input=issue),
                 )
             except ForgeError as exc:
                 notes.append(f"labels/assignees not set: {exc}")

@@ -49,15 +49,11 @@ class GitLabForge(ForgeClient):
     permission_hint = _PERMISSION_HINT
     library_error = GitlabError
 
-    def __init__(
-        self, settings: ForgeSettings, redact: Redactor, budget: WaitBudget
-    ) -> None:
+    def __init__(self, settings: ForgeSettings, redact: Redactor, budget: WaitBudget) -> None:
         super().__init__(settings, redact, budget)
         session = requests.Session()
         adapter = HTTPAdapter(
-            max_retries=RetryPolicy(
-                total=settings.max_retries, budget=budget, backoff=settings.backoff
-            )
+            max_retries=RetryPolicy(total=settings.max_retries, budget=budget, backoff=settings.backoff)
         )
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -67,9 +63,7 @@ class GitLabForge(ForgeClient):
             session=session,
             timeout=settings.timeout,
         )
-        self._project = self._gl.projects.get(
-            settings.repository, lazy=True
-        )  # no request
+        self._project = self._gl.projects.get(settings.repository, lazy=True)  # no request
         self._path = f"/projects/{quote(str(settings.repository), safe='')}"
         # (ref, path) -> last_commit_id learned from file reads
         self._last_commit: dict[tuple[str, str], str] = {}
@@ -80,9 +74,7 @@ class GitLabForge(ForgeClient):
         status, text = exc.response_code or 0, str(exc.error_message)
         if text.startswith(str(status)):  # GitLab repeats the code
             text = text[len(str(status)) :].strip()
-        return Refusal(
-            status=status, text=text, rate_limited=status == 429, forbidden=status == 403
-        )
+        return Refusal(status=status, text=text, rate_limited=status == 429, forbidden=status == 403)
 
     # ---- reading -----------------------------------------------------------------------------
     def base_head(self, branch: str) -> str:
@@ -104,20 +96,14 @@ class GitLabForge(ForgeClient):
         return str(data["commit"]["id"])
 
     def _branch(self, branch: str) -> Any:
-        return self._gl.http_get(
-            f"{self._path}/repository/branches/{quote(branch, safe='')}"
-        )
+        return self._gl.http_get(f"{self._path}/repository/branches/{quote(branch, safe='')}")
 
     def branch_info(self, branch: str) -> BranchInfo | None:
-        data = self._unless_missing(
-            f"reading branch {branch}", lambda: self._branch(branch)
-        )
+        data = self._unless_missing(f"reading branch {branch}", lambda: self._branch(branch))
         if data is None:
             return None
         c = data["commit"]
-        return BranchInfo(
-            str(c["id"]), str(c.get("message") or ""), str(c.get("author_name") or "")
-        )
+        return BranchInfo(str(c["id"]), str(c.get("message") or ""), str(c.get("author_name") or ""))
 
     def read_file(self, ref: str, path: str) -> str | None:
         f: Any = self._unless_missing(
@@ -198,9 +184,7 @@ class GitLabForge(ForgeClient):
                 if "already exists" in text and "branch" in text.lower():
                     raise self._branch_exists(branch) from None
                 if "has changed since" in text:
-                    raise StaleHeadError(
-                        f"branch {branch} changed while promoter was writing it"
-                    ) from None
+                    raise StaleHeadError(f"branch {branch} changed while promoter was writing it") from None
                 if "not allowed to push" in text:
                     raise self._protected(
                         branch,
@@ -212,9 +196,7 @@ class GitLabForge(ForgeClient):
 
     def delete_branch(self, branch: str) -> None:
         with self._calling(f"deleting branch {branch}"):
-            self._gl.http_delete(
-                f"{self._path}/repository/branches/{quote(branch, safe='')}"
-            )
+            self._gl.http_delete(f"{self._path}/repository/branches/{quote(branch, safe='')}")
 
     # ---- merge requests ----------------------------------------------------------------------
     def _user_ids(self, names: list[str], role: str) -> list[int]:
@@ -224,16 +206,12 @@ class GitLabForge(ForgeClient):
                 found: Any = self._gl.http_get("/users", query_data={"username": name})
             if not found:
                 # The branch is written already: a typo in a reviewer's name is a note, not a failure.
-                self._notes.append(
-                    f"GitLab user {name!r} not found: not added as {role} (environments[].pull_request)"
-                )
+                self._notes.append(f"GitLab user {name!r} not found: not added as {role} (environments[].pull_request)")
                 continue
             ids.append(int(found[0]["id"]))
         return ids
 
-    def create_pull(
-        self, branch: str, base: str, title: str, body: str, options: PullOptions
-    ) -> PullInfo:
+    def create_pull(self, branch: str, base: str, title: str, body: str, options: PullOptions) -> PullInfo:
         data: dict[str, Any] = {
             "source_branch": branch,
             "target_branch": base,
@@ -253,9 +231,7 @@ class GitLabForge(ForgeClient):
                 mr: Any = self._gl.http_post(f"{self._path}/merge_requests", post_data=data)
             except GitlabError as exc:
                 if exc.response_code == 409:
-                    raise PullExistsError(
-                        f"a merge request from {branch} already exists"
-                    ) from None
+                    raise PullExistsError(f"a merge request from {branch} already exists") from None
                 raise
         return self._info(mr)
 
@@ -279,15 +255,9 @@ class GitLabForge(ForgeClient):
                     post_data={"auto_merge": True},
                 )
             except GitlabError as exc:
-                notes.append(
-                    self._redact(
-                        f"auto-merge not set: {exc.response_code} {exc.error_message}"
-                    )
-                )
+                notes.append(self._redact(f"auto-merge not set: {exc.response_code} {exc.error_message}"))
             except requests.exceptions.RequestException as exc:
-                raise self._error(
-                    exc, f"setting auto-merge on !{pull.number}"
-                ) from None
+                raise self._error(exc, f"setting auto-merge on !{pull.number}") from None
             else:
                 notes.append(
                     "merged: the merge request was already mergeable"

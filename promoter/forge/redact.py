@@ -18,9 +18,7 @@ _KNOWN_SHAPES = re.compile(
 class Redactor:
     def __init__(self, *secrets: str | None) -> None:
         # Longest first, so a secret containing another is replaced whole.
-        self.secrets = sorted(
-            {s for s in secrets if s and len(s) >= 4}, key=len, reverse=True
-        )
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
     def __call__(self, text: object) -> str:
         out = str(text)
@@ -44,9 +42,7 @@ class Redactor:
                 message = str(record.msg)
             record.msg, record.args = self(message), ()
             if record.exc_info and record.exc_info[1] is not None:
-                record.exc_text = self(
-                    logging.Formatter().formatException(record.exc_info)
-                )
+                record.exc_text = self(logging.Formatter().formatException(record.exc_info))
                 record.exc_info = None
             return record
 

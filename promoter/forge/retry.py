@@ -41,18 +41,14 @@ class WaitBudget:
         return True
 
 
-def rate_limit_wait(
-    status: int, headers: Mapping[str, str], now: float
-) -> float | None:
+def rate_limit_wait(status: int, headers: Mapping[str, str], now: float) -> float | None:
     """Seconds a rate-limited answer asks us to wait, or None when the answer is no rate limit."""
     retry_after = headers.get("Retry-After")
     if retry_after:
         try:
             return max(0.0, float(retry_after))
         except ValueError:
-            parsed = (
-                email.utils.parsedate_to_datetime(retry_after) if retry_after else None
-            )
+            parsed = email.utils.parsedate_to_datetime(retry_after) if retry_after else None
             if parsed is not None:
                 return max(0.0, parsed.timestamp() - now)
     remaining = headers.get("X-RateLimit-Remaining", headers.get("RateLimit-Remaining"))
@@ -70,15 +66,9 @@ class RetryPolicy(Retry):
 
     next_wait: float = 0.0  # set on the copy increment() returns, slept by sleep()
 
-    def __init__(
-        self, *, budget: WaitBudget | None = None, backoff: float = 0.5, **kw: Any
-    ) -> None:
-        kw["allowed_methods"] = (
-            None  # POSTs too: publish re-checks state, so a replayed write is adopted
-        )
-        kw["raise_on_status"] = (
-            False  # hand the final answer to the client, which raises its own error
-        )
+    def __init__(self, *, budget: WaitBudget | None = None, backoff: float = 0.5, **kw: Any) -> None:
+        kw["allowed_methods"] = None  # POSTs too: publish re-checks state, so a replayed write is adopted
+        kw["raise_on_status"] = False  # hand the final answer to the client, which raises its own error
         kw.setdefault("status_forcelist", None)
         kw.setdefault("backoff_factor", backoff)
         super().__init__(**kw)
@@ -91,9 +81,7 @@ class RetryPolicy(Retry):
         new.backoff = self.backoff
         return new
 
-    def is_retry(
-        self, method: str, status_code: int, has_retry_after: bool = False
-    ) -> bool:
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if not self.total:
             return False
         return status_code >= 500 or status_code in (403, 429)
@@ -109,9 +97,7 @@ class RetryPolicy(Retry):
     ) -> Retry:
         wait: float | None = None
         if response is not None and response.status in (403, 429):
-            wait = rate_limit_wait(
-                response.status, response.headers, self.budget.clock()
-            )
+            wait = rate_limit_wait(response.status, response.headers, self.budget.clock())
             if wait is None and response.status == 403:
                 # A plain 403 is a permission problem: never retried.
                 raise MaxRetryError(_pool, url or "", None)

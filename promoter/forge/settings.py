@@ -33,13 +33,7 @@ class ForgeSettings:
 
     def branch(self, env: str, apps: list[str]) -> str:
         # A release train is one branch per environment, whatever apps ride it.
-        app = (
-            "train"
-            if self.mode == "train"
-            else apps[0]
-            if len(apps) == 1
-            else "+".join(sorted(apps))
-        )
+        app = "train" if self.mode == "train" else apps[0] if len(apps) == 1 else "+".join(sorted(apps))
         try:
             return self.branch_template.format(env=env, app=app)
         except (KeyError, IndexError, ValueError) as exc:
@@ -60,9 +54,7 @@ def resolve_settings(
     """Flags win over `.promoter.yaml` `forge:`, which wins over the CI environment."""
     kind = forge or config.get("type") or _detect(environ)
     if kind not in ("github", "gitlab"):
-        raise UsageError(
-            "no forge chosen: set forge.type in .promoter.yaml or pass --forge github|gitlab"
-        )
+        raise UsageError("no forge chosen: set forge.type in .promoter.yaml or pass --forge github|gitlab")
     repo = repository or config.get("repository")
     if repo in (None, ""):
         # GITHUB_REPOSITORY / CI_PROJECT_PATH name the repository running CI, which is often not
@@ -72,11 +64,7 @@ def resolve_settings(
             + ("OWNER/NAME" if kind == "github" else "GROUP/PROJECT or a project id")
         )
     token_env = config.get("token_env")
-    names = (
-        [token_env]
-        if token_env
-        else (["GITHUB_TOKEN", "GH_TOKEN"] if kind == "github" else ["GITLAB_TOKEN"])
-    )
+    names = [token_env] if token_env else (["GITHUB_TOKEN", "GH_TOKEN"] if kind == "github" else ["GITLAB_TOKEN"])
     token = next((environ[n] for n in names if environ.get(n)), None)
     if not token:
         hint = (
@@ -97,9 +85,7 @@ def resolve_settings(
         )
         api = _strip_api(api) or api
     mode = str(config.get("mode", "per-app"))
-    template = config.get("branch_template") or (
-        DEFAULT_TRAIN_TEMPLATE if mode == "train" else DEFAULT_BRANCH_TEMPLATE
-    )
+    template = config.get("branch_template") or (DEFAULT_TRAIN_TEMPLATE if mode == "train" else DEFAULT_BRANCH_TEMPLATE)
     branch = (
         base_branch
         or config.get("base_branch")

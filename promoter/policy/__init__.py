@@ -40,7 +40,9 @@ PARALLEL_MIN_RESOURCES = 2000
 _SET_CACHE: dict[tuple[Any, ...], PolicySet] = {}
 
 
-def _load_cached(path: Path, name: str, namespaces: Sequence[str], batch: str | None = None, *, trusted: bool = False) -> PolicySet:
+def _load_cached(
+    path: Path, name: str, namespaces: Sequence[str], batch: str | None = None, *, trusted: bool = False
+) -> PolicySet:
     """Load a folder once per process while its files are unchanged (check calls once per env)."""
     stamp = []
     for p in [path] if path.is_file() else rego_files(path):
@@ -92,7 +94,9 @@ def policy_data(config: Config, env: str | None) -> dict[str, Any]:
     }
 
 
-def _evaluate_values(sets: list[PolicySet], data: dict[str, Any], set_index: int, values: list[Any], files: list[str | None]) -> list[Verdict]:
+def _evaluate_values(
+    sets: list[PolicySet], data: dict[str, Any], set_index: int, values: list[Any], files: list[str | None]
+) -> list[Verdict]:
     return sets[set_index].evaluator(data).evaluate_many(values, files)
 
 
@@ -107,7 +111,9 @@ def _worker_run(args: tuple[int, list[Any], list[str | None]]) -> list[Verdict]:
     return _evaluate_values(_WORKER["sets"], _WORKER["data"], *args)
 
 
-def _verdicts(sets: list[PolicySet], data: dict[str, Any], set_index: int, values: list[Any], files: list[str | None], jobs: int) -> list[Verdict]:
+def _verdicts(
+    sets: list[PolicySet], data: dict[str, Any], set_index: int, values: list[Any], files: list[str | None], jobs: int
+) -> list[Verdict]:
     """Evaluate values in order; with jobs > 1, in forked processes that compile the set themselves."""
     if jobs <= 1 or len(values) < PARALLEL_MIN_RESOURCES:
         return _evaluate_values(sets, data, set_index, values, files)
@@ -229,7 +235,16 @@ def evaluate_policies(
     return result
 
 
-def _each(result: CheckResult, sets: list[PolicySet], data: dict[str, Any], config: Config, env: str | None, group: list[Resource], counts: dict[str, int], jobs: int) -> None:
+def _each(
+    result: CheckResult,
+    sets: list[PolicySet],
+    data: dict[str, Any],
+    config: Config,
+    env: str | None,
+    group: list[Resource],
+    counts: dict[str, int],
+    jobs: int,
+) -> None:
     values = [r.obj for r in group]
     files: list[str | None] = [r.location.file if r.location else r.target for r in group]
     per_set = [_verdicts(sets, data, i, values, files, jobs) for i in range(len(sets))]
@@ -242,7 +257,15 @@ def _each(result: CheckResult, sets: list[PolicySet], data: dict[str, Any], conf
             result.findings.extend(_findings(verdict, s, config, env, r.id, r.location, r.target))
 
 
-def _combined(result: CheckResult, sets: list[PolicySet], data: dict[str, Any], config: Config, env: str | None, group: list[Resource], counts: dict[str, int]) -> None:
+def _combined(
+    result: CheckResult,
+    sets: list[PolicySet],
+    data: dict[str, Any],
+    config: Config,
+    env: str | None,
+    group: list[Resource],
+    counts: dict[str, int],
+) -> None:
     value = [{"path": r.location.file if r.location else r.target, "contents": r.obj} for r in group]
     subject = f"combined/{env or '-'}"
     result.subjects.append(Subject(id=subject, kind="policy", target=env))

@@ -54,7 +54,9 @@ def pack_rules() -> tuple[PackRule, ...]:
             continue
         text = f.read_text(encoding="utf-8")
         for m in _METADATA.finditer(text):
-            meta = yaml.safe_load("\n".join(line[2:] if line.startswith("# ") else line[1:] for line in m.group(1).splitlines()))
+            meta = yaml.safe_load(
+                "\n".join(line[2:] if line.startswith("# ") else line[1:] for line in m.group(1).splitlines())
+            )
             custom = meta.get("custom", {})
             out.append(
                 PackRule(

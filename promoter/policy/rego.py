@@ -105,7 +105,7 @@ class Verdict:
 
 
 def rule_kind(name: str) -> str | None:
-    """"failure", "warning", or None for a rule conftest does not treat as a check."""
+    """ "failure", "warning", or None for a rule conftest does not treat as a check."""
     if FAILURE_RULE.match(name):
         return "failure"
     if WARNING_RULE.match(name):
@@ -143,7 +143,7 @@ def _strip_comments(source: str) -> str:
             if in_str:
                 if ch == in_str and (in_str == "`" or line[i - 1] != "\\"):
                     in_str = None
-            elif ch in "\"`":
+            elif ch in '"`':
                 in_str = ch
             elif ch == "#":
                 line = line[:i]
@@ -165,11 +165,7 @@ def parse_module(source: str, file: str) -> RegoModule:
             f"{file}:{line}: `with input as` outside a *_test.rego file is not supported: "
             "the rego-cpp interpreter (regopy) crashes on it; use `with input.<field> as` or move it to a test file"
         )
-    rules = tuple(
-        name
-        for name in _RULE_HEAD.findall(code[pkg.end() :])
-        if name not in _KEYWORDS
-    )
+    rules = tuple(name for name in _RULE_HEAD.findall(code[pkg.end() :]) if name not in _KEYWORDS)
     return RegoModule(file=file, source=_rewrite_v0(source), package=pkg.group(1), rules=rules)
 
 
@@ -213,7 +209,9 @@ def _compile_error(text: str, sources: dict[str, str], where: str) -> ConfigErro
             if pos is not None and file in sources:
                 line, col = _line_col(sources[file], int(pos.group(1)))
     j = text.find("(errormsg ")
-    msg = _sized(text, j + len("(errormsg "))[0] if j >= 0 else text.strip().splitlines()[0] if text.strip() else "error"
+    msg = (
+        _sized(text, j + len("(errormsg "))[0] if j >= 0 else text.strip().splitlines()[0] if text.strip() else "error"
+    )
     if file:
         place = f"{file}:{line}:{col}" if line else file
         return ConfigError(f"{place}: Rego error: {msg}")
@@ -227,7 +225,11 @@ def _native() -> Any:
 def _error_of(node: Any) -> str:
     """The messages of an Error or ErrorSeq node (rego-cpp's failed, or "ok" but erroneous, output)."""
     rs = _native()
-    errors = [node] if rs.rego_node_type(node) == rs.NodeKind.Error else [rs.rego_node_get(node, i) for i in range(rs.rego_node_size(node))]
+    errors = (
+        [node]
+        if rs.rego_node_type(node) == rs.NodeKind.Error
+        else [rs.rego_node_get(node, i) for i in range(rs.rego_node_size(node))]
+    )
     messages = []
     for err in errors:
         for k in range(rs.rego_node_size(err)):
@@ -302,7 +304,8 @@ class PolicySet:
                     self.has_exception.add(m.package)
         # Per namespace: (rule, definitions, level, name an exception uses), computed once.
         self.check_table = {
-            ns: [(r, n, rule_kind(r) or "failure", exception_name(r)) for r, n in rules.items()] for ns, rules in self.checks.items()
+            ns: [(r, n, rule_kind(r) or "failure", exception_name(r)) for r, n in rules.items()]
+            for ns, rules in self.checks.items()
         }
         # Rules reading data.conftest need per-file data, hence one compilation per file.
         self.reads_conftest_data = any("data.conftest" in m.source for m in modules)
@@ -313,13 +316,17 @@ class PolicySet:
     def _probe_in_child(self) -> None:
         """Compile and evaluate once in a child process first: rego-cpp aborts the whole process on
         some inputs it cannot handle, and a user's policy folder must give an error, not a crash."""
-        payload = json.dumps({"name": self.name, "namespaces": self.namespaces, "modules": [dataclasses.asdict(m) for m in self.modules]})
+        payload = json.dumps(
+            {"name": self.name, "namespaces": self.namespaces, "modules": [dataclasses.asdict(m) for m in self.modules]}
+        )
         key = hashlib.sha256(payload.encode()).hexdigest()
         if key in _PROBED:
             return
         code = "import sys; from promoter.policy.rego import _probe_main; sys.exit(_probe_main())"
         try:
-            done = subprocess.run([sys.executable, "-c", code], check=False, input=payload, capture_output=True, text=True, timeout=120)
+            done = subprocess.run(
+                [sys.executable, "-c", code], check=False, input=payload, capture_output=True, text=True, timeout=120
+            )
         except subprocess.TimeoutExpired:
             raise ConfigError(f"{self.name}: Rego policies took over 120 s to compile") from None
         if done.returncode in (0, 2):  # 2: a ConfigError, which compiling here raises again
@@ -327,10 +334,20 @@ class PolicySet:
             return
         what = [line.strip() for line in done.stderr.splitlines() if line.strip()]
         detail = what[-1] if what else f"exit status {done.returncode}"
-        raise ConfigError(f"{self.name}: the Rego interpreter (rego-cpp, via regopy) crashed compiling these policies: {detail}")
+        raise ConfigError(
+            f"{self.name}: the Rego interpreter (rego-cpp, via regopy) crashed compiling these policies: {detail}"
+        )
 
     @classmethod
-    def load(cls, path: Path, name: str, namespaces: Sequence[str] = ("main",), batch: str | None = None, *, trusted: bool = False) -> PolicySet:
+    def load(
+        cls,
+        path: Path,
+        name: str,
+        namespaces: Sequence[str] = ("main",),
+        batch: str | None = None,
+        *,
+        trusted: bool = False,
+    ) -> PolicySet:
         """Every non-test .rego file under a folder (or one .rego file); ConfigError when missing."""
         if not path.exists():
             raise ConfigError(f"policy folder {name} does not exist")
@@ -415,7 +432,11 @@ class PolicySet:
             interp.add_data(data)
         sources = {m.file: m.source for m in self.modules}
         try:
-            bundle = interp.build(f"x := data.{_EVAL_PACKAGE}.out", entrypoints) if entrypoints else interp.build(f"x := data.{_EVAL_PACKAGE}.out")
+            bundle = (
+                interp.build(f"x := data.{_EVAL_PACKAGE}.out", entrypoints)
+                if entrypoints
+                else interp.build(f"x := data.{_EVAL_PACKAGE}.out")
+            )
         except regopy.RegoError as exc:
             raise _compile_error(str(exc), sources, self.name) from None
         if not bundle.ok():
@@ -537,7 +558,13 @@ class Evaluator:
                         items.append(PolicyMessage(ns, rule, level, item, excepted=excepted))
                     elif isinstance(item, dict):
                         if not isinstance(item.get("msg"), str):
-                            verdict.errors.append(PolicyError(ns, rule, f"rule {rule} returned an object without a string `msg`: {json.dumps(item)[:200]}"))
+                            verdict.errors.append(
+                                PolicyError(
+                                    ns,
+                                    rule,
+                                    f"rule {rule} returned an object without a string `msg`: {json.dumps(item)[:200]}",
+                                )
+                            )
                             continue
                         meta = {k: v for k, v in item.items() if k != "msg"}
                         items.append(PolicyMessage(ns, rule, level, item["msg"], meta, excepted=excepted))

@@ -42,7 +42,9 @@ def config_waivers(config: Config) -> list[Waiver]:
             try:
                 expires = dt.date.fromisoformat(str(w["expires"]))
             except ValueError:
-                raise ConfigError(f"{config.file or '.promoter.yaml'}: waivers[{i}].expires: {w['expires']!r} is not a date (YYYY-MM-DD)") from None
+                raise ConfigError(
+                    f"{config.file or '.promoter.yaml'}: waivers[{i}].expires: {w['expires']!r} is not a date (YYYY-MM-DD)"
+                ) from None
         out.append(Waiver(i, str(w["rule"]), dict(w.get("match") or {}), str(w["reason"]), expires))
     return out
 
@@ -58,7 +60,9 @@ def annotation_waivers(resource: Resource) -> tuple[set[str], str | None]:
     return rules, str(reason) if reason else None
 
 
-def _resource_of(finding: Finding, by_key: dict[tuple[str, str | None], Resource], by_id: dict[str, Resource]) -> Resource | None:
+def _resource_of(
+    finding: Finding, by_key: dict[tuple[str, str | None], Resource], by_id: dict[str, Resource]
+) -> Resource | None:
     if finding.subject is None:
         return None
     return by_key.get((finding.subject, finding.target)) or by_id.get(finding.subject)
@@ -81,7 +85,11 @@ def matches(waiver: Waiver, finding: Finding, resource: Resource | None) -> bool
             if not fnmatchcase(value, pattern):
                 return False
         elif key == "file":
-            files = [finding.location.file if finding.location else None, resource.location.file if resource and resource.location else None, finding.target]
+            files = [
+                finding.location.file if finding.location else None,
+                resource.location.file if resource and resource.location else None,
+                finding.target,
+            ]
             if not any(f and fnmatchcase(f, pattern) for f in files):
                 return False
         elif key == "env":
@@ -118,7 +126,11 @@ def _expired_finding(config: Config, waiver: Waiver, repo: Path | None, target: 
         source="config",
         target=target,
         help=f"fix the findings and remove waivers[{waiver.index}] from {file}, or renew it with a later expires date and a reason",
-        evidence={"waiver": waiver.index, "rule": waiver.rule, "expires": waiver.expires.isoformat() if waiver.expires else None},
+        evidence={
+            "waiver": waiver.index,
+            "rule": waiver.rule,
+            "expires": waiver.expires.isoformat() if waiver.expires else None,
+        },
     )
 
 
@@ -173,7 +185,9 @@ def apply_waivers(
         if extra.fingerprint() not in seen:
             seen.add(extra.fingerprint())
             findings.append(extra)
-    return CheckResult(findings=findings, subjects=list(result.subjects), targets=list(result.targets), stats=dict(result.stats))
+    return CheckResult(
+        findings=findings, subjects=list(result.subjects), targets=list(result.targets), stats=dict(result.stats)
+    )
 
 
 def waiver_summary(result: CheckResult) -> dict[str, Any]:

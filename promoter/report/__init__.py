@@ -24,7 +24,13 @@ _MODULES: tuple[ModuleType, ...] = (text, json_format, junit, sarif, codequality
 FORMATS: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
 
 __all__ = [
-    "FORMATS", "parse_output_spec", "parse_path_prefix", "render", "render_reports", "use_color", "with_path_prefix",
+    "FORMATS",
+    "parse_output_spec",
+    "parse_path_prefix",
+    "render",
+    "render_reports",
+    "use_color",
+    "with_path_prefix",
     "write_reports",
 ]
 
@@ -49,7 +55,9 @@ def parse_path_prefix(value: str) -> str:
     """
     text = value.strip().replace("\\", "/")
     if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
-        raise UsageError(f"--path-prefix {value!r}: give the folder relative to the checkout's root, not an absolute path")
+        raise UsageError(
+            f"--path-prefix {value!r}: give the folder relative to the checkout's root, not an absolute path"
+        )
     parts = [p for p in text.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise UsageError(f"--path-prefix {value!r}: '..' would point outside the checkout")
@@ -124,7 +132,9 @@ def write_reports(
     stream = stdout if stdout is not None else sys.stdout
     env = os.environ if environ is None else environ
     want_color = use_color(stream, env) if color is None else (color and not env.get("NO_COLOR"))
-    for (fmt, _), (path, body) in zip(outputs, render_reports(result, outputs, title=title, color=want_color), strict=True):
+    for (fmt, _), (path, body) in zip(
+        outputs, render_reports(result, outputs, title=title, color=want_color), strict=True
+    ):
         if path is None:
             stream.write(body)
             continue

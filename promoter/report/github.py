@@ -38,7 +38,9 @@ def annotation(kind: str, message: str, **props: object) -> str:
     return f"::{kind}{' ' + fields if fields else ''}::{escape_data(message)}"
 
 
-def render(result: CheckResult, *, title: str, color: bool = False, per_kind: int = PER_KIND, per_job: int = PER_JOB) -> str:
+def render(
+    result: CheckResult, *, title: str, color: bool = False, per_kind: int = PER_KIND, per_job: int = PER_JOB
+) -> str:
     view = View(result)
     # Waived findings are annotated as notices: visible, never alarming.
     kinds = [("notice" if f.waived else _COMMAND[f.severity], f) for f in view.findings]
@@ -103,4 +105,6 @@ def appendices(result: CheckResult, *, title: str, environ: Mapping[str, str]) -
     if not target:
         return []
     # Separated from what earlier steps appended, which may not end with a blank line.
-    return [Appendix(Path(target), "\n" + step_summary(result, title=title, limit=SUMMARY_LIMIT - 1), "GitHub step summary")]
+    return [
+        Appendix(Path(target), "\n" + step_summary(result, title=title, limit=SUMMARY_LIMIT - 1), "GitHub step summary")
+    ]

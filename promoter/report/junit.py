@@ -22,8 +22,13 @@ _NO_TARGET = "(no target)"
 # The check a subject stands for, by its kind, and the check that produced a finding, by its source.
 _KIND_CHECK = {"resource": "schema", "values": "values-schema", "policy": "policy", "render": "render", "gate": "gate"}
 _SOURCE_CHECK = {
-    "schema": "schema", "kubeconform": "schema", "values-schema": "values-schema",
-    "policy": "policy", "render": "render", "gate": "gate", "config": "config",
+    "schema": "schema",
+    "kubeconform": "schema",
+    "values-schema": "values-schema",
+    "policy": "policy",
+    "render": "render",
+    "gate": "gate",
+    "config": "config",
 }
 
 

@@ -56,7 +56,9 @@ def escape(text: str, *, newlines: str = "<br>") -> str:
     """Text safe inside a Markdown table cell: no markup, no HTML, no @-mentions, no cell breaks."""
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     # Other line breaks (U+2028, U+2029, NEL, VT, FF) would split a table row as surely as LF.
-    text = text.translate({0x2028: "\n", 0x2029: "\n", 0x85: "\n", 0x0B: "\n", 0x0C: "\n", 0x1C: "\n", 0x1D: "\n", 0x1E: "\n"})
+    text = text.translate(
+        {0x2028: "\n", 0x2029: "\n", 0x85: "\n", 0x0B: "\n", 0x0C: "\n", 0x1C: "\n", 0x1D: "\n", 0x1E: "\n"}
+    )
     text = html.escape(text, quote=False)
     text = _MD_SPECIAL.sub(r"\\\1", text)
     # A zero-width space after @ keeps `image@sha256` or `@team` from pinging anyone.

@@ -50,7 +50,12 @@ def sarif_log(result: CheckResult) -> dict[str, Any]:
         if f.rule not in index:
             index[f.rule] = len(rules)
             rules.append(_rule(f, helps.get(f.rule)))
-    driver: dict[str, Any] = {"name": "promoter", "version": __version__, "semanticVersion": __version__, "rules": rules}
+    driver: dict[str, Any] = {
+        "name": "promoter",
+        "version": __version__,
+        "semanticVersion": __version__,
+        "rules": rules,
+    }
     uri = information_uri()
     if uri:
         driver["informationUri"] = uri

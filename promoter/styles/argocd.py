@@ -62,7 +62,13 @@ def _parameters(doc: Document, params: list[Any], path: tuple[Any, ...]) -> list
         first = params[idx.get("tag", idx.get("digest"))]
         out.append(
             located(
-                doc, first, "value", path + (idx.get("tag", idx.get("digest")), "value"), PARAMS_STYLE, "tag", ref,
+                doc,
+                first,
+                "value",
+                path + (idx.get("tag", idx.get("digest")), "value"),
+                PARAMS_STYLE,
+                "tag",
+                ref,
                 yaml_path=format_path(path) + f"[name={prefix}.*]",
                 tag=text(params[idx["tag"]]["value"]) if "tag" in idx else None,
                 digest=text(params[idx["digest"]]["value"]) if "digest" in idx else None,

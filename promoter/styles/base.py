@@ -131,7 +131,13 @@ def string_ref(
         return None
     s = slot(parent, key)
     return located(
-        doc, parent, key, path, style, "string", ref,
+        doc,
+        parent,
+        key,
+        path,
+        style,
+        "string",
+        ref,
         tag=ref.tag,
         digest=ref.digest,
         slots={"image": s},

@@ -31,7 +31,7 @@ def values_refs(doc: Document, root: Any, base: tuple[Any, ...], style: str, def
     """Image references in a Helm values tree rooted at `root` (path prefix `base`)."""
     out: list[Reference] = []
     for path, node in walk_maps(root, base):
-        block = block_reference(doc, node, path, style, _at(defaults, path[len(base):]))
+        block = block_reference(doc, node, path, style, _at(defaults, path[len(base) :]))
         if block is not None:
             out.append(block)
         for key, value in node.items():
@@ -48,16 +48,16 @@ def _image_key(key: Any) -> bool:
 
 def _at(tree: Any, path: tuple[Any, ...]) -> Any:
     for p in path:
-        if isinstance(tree, dict) and p in tree:
-            tree = tree[p]
-        elif isinstance(tree, list) and isinstance(p, int) and p < len(tree):
+        if isinstance(tree, dict) and p in tree or isinstance(tree, list) and isinstance(p, int) and p < len(tree):
             tree = tree[p]
         else:
             return None
     return tree if isinstance(tree, dict) else None
 
 
-def block_reference(doc: Document, node: Any, path: tuple[Any, ...], style: str, defaults: Any = None) -> Reference | None:
+def block_reference(
+    doc: Document, node: Any, path: tuple[Any, ...], style: str, defaults: Any = None
+) -> Reference | None:
     dflt = defaults if isinstance(defaults, dict) else {}
     repository = node.get("repository", dflt.get("repository"))
     if not isinstance(repository, str):
@@ -76,7 +76,13 @@ def block_reference(doc: Document, node: Any, path: tuple[Any, ...], style: str,
     slots = {k: slot(node, k) for k in ("registry", "repository", "tag", "digest", "sha") if k in node}
     first = "repository" if "repository" in node else next(k for k in ("tag", "digest", "sha") if k in node)
     return located(
-        doc, node, first, path, style, "block", ref,
+        doc,
+        node,
+        first,
+        path,
+        style,
+        "block",
+        ref,
         tag=text(node.get("tag")),
         digest=digest,
         slots=slots,

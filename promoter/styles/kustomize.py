@@ -49,7 +49,13 @@ def entries(doc: Document, images: list[Any], path: tuple[Any, ...], style: str)
         slots = {k: slot(entry, k) for k in ("name", "newName", "newTag", "digest") if k in entry}
         out.append(
             located(
-                doc, entry, "name", path + (i,), style, "kustomize", ref,
+                doc,
+                entry,
+                "name",
+                path + (i,),
+                style,
+                "kustomize",
+                ref,
                 tag=text(entry.get("newTag")),
                 digest=text(entry.get("digest")),
                 slots=slots,

@@ -62,7 +62,9 @@ class ValidateOptions:
         resolve_version(self.kubernetes_version, what=version_from)
         for d in self.schema_dirs:
             if not d.is_dir():
-                raise ConfigError(f"{config_file or '.promoter.yaml'}: validation.schema_dirs: schema folder {repo_relative(d, self.repo)} does not exist")
+                raise ConfigError(
+                    f"{config_file or '.promoter.yaml'}: validation.schema_dirs: schema folder {repo_relative(d, self.repo)} does not exist"
+                )
         if choose_validator(self) == "kubeconform":
             from promoter.validate.kubeconform import INSTALL_HINT, find_kubeconform
 
@@ -81,7 +83,9 @@ def schema_source(resources: list[Resource], options: ValidateOptions) -> tuple[
     )
 
     version = resolve_version(options.kubernetes_version)
-    source = SchemaSource(version=version, strict=options.strict, schema_dirs=list(options.schema_dirs), repo=options.repo)
+    source = SchemaSource(
+        version=version, strict=options.strict, schema_dirs=list(options.schema_dirs), repo=options.repo
+    )
     source.add_crds(r.obj for r in resources if is_crd(r.obj))
     # Only kinds Kubernetes itself does not define need the repository's CRDs: skip the scan otherwise.
     unknown = {(r.api_version, r.kind) for r in resources if r.api_version and r.kind}
@@ -108,11 +112,15 @@ def validate(resources: list[Resource], options: ValidateOptions) -> CheckResult
     if backend == "kubeconform":
         from promoter.validate.kubeconform import run_kubeconform
 
-        result = run_kubeconform(resources, source, strict_missing=options.strict_missing, skip_kinds=options.skip_kinds)
+        result = run_kubeconform(
+            resources, source, strict_missing=options.strict_missing, skip_kinds=options.skip_kinds
+        )
     else:
         from promoter.validate.builtin import validate_resources
 
-        result = validate_resources(resources, source, strict_missing=options.strict_missing, skip_kinds=options.skip_kinds)
+        result = validate_resources(
+            resources, source, strict_missing=options.strict_missing, skip_kinds=options.skip_kinds
+        )
     result.findings[:0] = notes
     result.stats["validator"] = backend
     result.stats["kubernetes_version"] = source.version.version

@@ -31,8 +31,14 @@ def _run(lo: int, hi: int) -> CheckResult:
                 text = item.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 result.findings.append(
-                    Finding(rule="yaml", severity=Severity.ERROR, message=f"cannot read {file or item}: {exc}",
-                            location=Location(file or str(item)), source="schema", target=target)
+                    Finding(
+                        rule="yaml",
+                        severity=Severity.ERROR,
+                        message=f"cannot read {file or item}: {exc}",
+                        location=Location(file or str(item)),
+                        source="schema",
+                        target=target,
+                    )
                 )
                 continue
         else:
@@ -92,8 +98,9 @@ def _validate_items(items: Sequence[tuple[str | Path, str, str | None]], jobs: i
         _ITEMS, _SOURCE, _OPTS = (), None, {}
 
 
-def validate_files(paths: Sequence[Path], source: SchemaSource, *, jobs: int | None = None, repo: Path | None = None,
-                   **kwargs: Any) -> CheckResult:
+def validate_files(
+    paths: Sequence[Path], source: SchemaSource, *, jobs: int | None = None, repo: Path | None = None, **kwargs: Any
+) -> CheckResult:
     """Validate manifest files; each file is its own target, located by its path (relative to `repo` if given)."""
     items = []
     for p in paths:

@@ -36,7 +36,10 @@ def pointer(path: Iterable[Any]) -> str:
 def _jsonable(node: Any) -> Any:
     # What Kubernetes' YAML→JSON does with YAML-only values: keys become strings, dates strings.
     if isinstance(node, dict):
-        return {(k if isinstance(k, str) else json.dumps(k) if isinstance(k, bool) else str(k)): _jsonable(v) for k, v in node.items()}
+        return {
+            (k if isinstance(k, str) else json.dumps(k) if isinstance(k, bool) else str(k)): _jsonable(v)
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_jsonable(v) for v in node]
     if isinstance(node, (datetime.date, datetime.datetime)):
@@ -98,7 +101,11 @@ def validate_resources(
 
 
 def _validate(
-    resources: list[Resource], source: SchemaSource, strict_missing: bool, skip_kinds: Iterable[str], finding_source: str
+    resources: list[Resource],
+    source: SchemaSource,
+    strict_missing: bool,
+    skip_kinds: Iterable[str],
+    finding_source: str,
 ) -> CheckResult:
     skip = set(skip_kinds)
     result = CheckResult()

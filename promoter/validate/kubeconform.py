@@ -93,7 +93,9 @@ def parse_output(stdout: str, returncode: int, stderr: str = "") -> list[dict[st
         data = json.loads(stdout)
     except ValueError:
         shown = next((line for line in (stderr + "\n" + stdout).splitlines() if line.strip()), "no output")
-        raise ToolError(f"kubeconform (exit {returncode}) printed output that is not JSON: {shown.strip()[:300]}") from None
+        raise ToolError(
+            f"kubeconform (exit {returncode}) printed output that is not JSON: {shown.strip()[:300]}"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("resources", []), list):
         raise ToolError(f"kubeconform (exit {returncode}) printed JSON without a resources list")
     return [r for r in data.get("resources") or [] if isinstance(r, dict)]
@@ -133,7 +135,9 @@ def run_kubeconform(
         with tempfile.TemporaryDirectory(prefix="promoter-kubeconform-") as tmp:
             folder = Path(tmp)
             (folder / "in").mkdir()
-            template, _ = write_kubeconform_folder(folder / "schemas", source, {(r.api_version, r.kind) for r in sendable})
+            template, _ = write_kubeconform_folder(
+                folder / "schemas", source, {(r.api_version, r.kind) for r in sendable}
+            )
             mapping = write_inputs(folder / "in", sendable)
             files = sorted({k[0] for k in mapping})
             args = command(
@@ -148,7 +152,12 @@ def run_kubeconform(
             )
             try:
                 proc = subprocess.run(
-                    args, cwd=folder / "in", capture_output=True, text=True, timeout=TIMEOUT_SECONDS, stdin=subprocess.DEVNULL
+                    args,
+                    cwd=folder / "in",
+                    capture_output=True,
+                    text=True,
+                    timeout=TIMEOUT_SECONDS,
+                    stdin=subprocess.DEVNULL,
                 )
             except subprocess.TimeoutExpired:
                 raise ToolError(f"kubeconform did not finish within {TIMEOUT_SECONDS} s") from None

@@ -137,6 +137,7 @@ def _careful_documents(text: str, first_line: int) -> list[tuple[int, Any]]:
         finally:
             loader.dispose()
 
+
 # A document marker at column 0 ends a document even inside a block scalar, so splitting on it is exact.
 _DOC_SPLIT = re.compile(r"^---[ \t]*(?:#.*)?$|^\.\.\.[ \t]*$", re.MULTILINE)
 
@@ -209,7 +210,9 @@ def load_manifests(
     return resources, findings
 
 
-def _yaml_finding(exc: Exception, chunk: str, first_line: int, file: str | None, target: str, where: Location) -> Finding:
+def _yaml_finding(
+    exc: Exception, chunk: str, first_line: int, file: str | None, target: str, where: Location
+) -> Finding:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     context = getattr(exc, "context_mark", None)
     # An unclosed `[` or `{` is noticed at the end of the document; its opening line is the useful one.
@@ -223,7 +226,9 @@ def _yaml_finding(exc: Exception, chunk: str, first_line: int, file: str | None,
     if isinstance(exc, RecursionError):
         problem = "nesting too deep"
     else:
-        problem = " ".join(str(x) for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x) or str(exc)
+        problem = " ".join(str(x) for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x) or str(
+            exc
+        )
     in_file = file is not None
     return Finding(
         rule="yaml",

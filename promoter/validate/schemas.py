@@ -23,7 +23,9 @@ _LOCAL_REF = "#/$defs/"
 _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
 CRD_API_VERSIONS = ("apiextensions.k8s.io/v1", "apiextensions.k8s.io/v1beta1")
 # What kubeconform's -schema-location template expands to for our prepared folder (see its README).
-KUBECONFORM_TEMPLATE = "{{.NormalizedKubernetesVersion}}-standalone{{.StrictSuffix}}/{{.ResourceKind}}{{.KindSuffix}}.json"
+KUBECONFORM_TEMPLATE = (
+    "{{.NormalizedKubernetesVersion}}-standalone{{.StrictSuffix}}/{{.ResourceKind}}{{.KindSuffix}}.json"
+)
 
 
 @lru_cache(maxsize=1)
@@ -174,7 +176,11 @@ def builtin_schema(version: str, strict: bool, api_version: str, kind: str) -> d
 
 
 def is_crd(obj: Any) -> bool:
-    return isinstance(obj, dict) and obj.get("kind") == "CustomResourceDefinition" and obj.get("apiVersion") in CRD_API_VERSIONS
+    return (
+        isinstance(obj, dict)
+        and obj.get("kind") == "CustomResourceDefinition"
+        and obj.get("apiVersion") in CRD_API_VERSIONS
+    )
 
 
 def _openapi_to_jsonschema(node: Any, strict: bool) -> Any:
@@ -289,7 +295,9 @@ class Schema:
     """A schema found for one kind: the JSON Schema (read-only), where it came from, and a key unique to its content."""
 
     schema: dict[str, Any]
-    origin: str  # "kubernetes 1.32.0", "CRD certificates.cert-manager.io", "schemas/cert-manager.io/certificate_v1.json"
+    origin: (
+        str  # "kubernetes 1.32.0", "CRD certificates.cert-manager.io", "schemas/cert-manager.io/certificate_v1.json"
+    )
     key: tuple[Any, ...]
 
 

@@ -58,7 +58,9 @@ def _drop(origins: dict[Path_, Origin], path: Path_) -> None:
         del origins[p]
 
 
-def _merge(dst: dict[str, Any], src: Any, path: Path_, rel: str, origins: dict[Path_, Origin], *, deletes: bool) -> None:
+def _merge(
+    dst: dict[str, Any], src: Any, path: Path_, rel: str, origins: dict[Path_, Origin], *, deletes: bool
+) -> None:
     """Helm's rules: maps merge key by key, lists and scalars replace, null deletes (in override files)."""
     for k, v in src.items():
         key = str(k)
@@ -103,20 +105,47 @@ def _load(path: Path, repo: Path, result: CheckResult, target: str, subject: str
         return None
     roots = [d for d in doc.docs if d is not None]
     if len(doc.docs) > 1 and len(roots) > 1:
-        result.findings.append(_finding("values-file", f"{rel}: a values file must hold one YAML document, found {len(roots)}", Location(rel, 1), target, subject))
+        result.findings.append(
+            _finding(
+                "values-file",
+                f"{rel}: a values file must hold one YAML document, found {len(roots)}",
+                Location(rel, 1),
+                target,
+                subject,
+            )
+        )
         return None
     if roots and not isinstance(roots[0], dict):
         kind = "list" if isinstance(roots[0], list) else type(roots[0]).__name__
         line = roots[0].lc.line + 1 if hasattr(roots[0], "lc") else 1
-        result.findings.append(_finding("values-file", f"{rel}: values must be a mapping, found a {kind}", Location(rel, line), target, subject))
+        result.findings.append(
+            _finding(
+                "values-file", f"{rel}: values must be a mapping, found a {kind}", Location(rel, line), target, subject
+            )
+        )
         return None
     doc.docs = roots[:1]
     return doc
 
 
-def _finding(rule: str, message: str, location: Location | None, target: str, subject: str, evidence: dict[str, Any] | None = None) -> Finding:
-    return Finding(rule=rule, severity=Severity.ERROR, message=message, location=location, source="values-schema",
-                   subject=subject, target=target, evidence=evidence or {})
+def _finding(
+    rule: str,
+    message: str,
+    location: Location | None,
+    target: str,
+    subject: str,
+    evidence: dict[str, Any] | None = None,
+) -> Finding:
+    return Finding(
+        rule=rule,
+        severity=Severity.ERROR,
+        message=message,
+        location=location,
+        source="values-schema",
+        subject=subject,
+        target=target,
+        evidence=evidence or {},
+    )
 
 
 def _locate(path: Path_, origins: dict[Path_, Origin], fallback: Origin) -> Origin:
@@ -145,7 +174,9 @@ def validate_chart_values(chart_dir: Path, values_files: list[Path], repo: Path)
         schema = json.loads(schema_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
-        result.findings.append(_finding(RULE, f"{schema_rel}: not valid JSON: {exc}", Location(schema_rel, line), chart_rel, subject_id))
+        result.findings.append(
+            _finding(RULE, f"{schema_rel}: not valid JSON: {exc}", Location(schema_rel, line), chart_rel, subject_id)
+        )
         subject.status, subject.reason = Status.ERROR, "values.schema.json does not parse"
         return result
 
@@ -166,7 +197,15 @@ def validate_chart_values(chart_dir: Path, values_files: list[Path], repo: Path)
     try:
         cls.check_schema(schema)
     except SchemaError as exc:
-        result.findings.append(_finding(RULE, f"{schema_rel}: not a valid JSON schema: {exc.message}", Location(schema_rel), chart_rel, subject_id))
+        result.findings.append(
+            _finding(
+                RULE,
+                f"{schema_rel}: not a valid JSON schema: {exc.message}",
+                Location(schema_rel),
+                chart_rel,
+                subject_id,
+            )
+        )
         subject.status, subject.reason = Status.ERROR, "values.schema.json is not a valid schema"
         return result
     values, origins = effective_values(loaded)

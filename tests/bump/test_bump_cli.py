@@ -79,7 +79,7 @@ def test_app_env_bump_writes_only_the_value_bytes(example: Path):
     )
     # git sees exactly one changed file; stage and prod are untouched
     assert git(example, "status", "--porcelain").split() == ["M", DEV_KUST]
-    assert f"+    newTag: \"1.5.0\" # set by promoter" in r.stdout  # the diff
+    assert '+    newTag: "1.5.0" # set by promoter' in r.stdout  # the diff
     assert "changed 2 value(s) in 1 file(s)" in r.stderr
 
 
@@ -139,17 +139,25 @@ def test_dry_run_writes_nothing(example: Path):
 
 
 def test_json_output_fields(example: Path):
-    r = bump(example, "--image", f"{API}@{D1}", "--app", "checkout-api", "--env", "dev", "--output", "json", "--dry-run")
+    r = bump(
+        example, "--image", f"{API}@{D1}", "--app", "checkout-api", "--env", "dev", "--output", "json", "--dry-run"
+    )
     assert r.exit_code == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["image"] == f"{API}@{D1}" and out["dry_run"] is True and out["written"] is False and out["changed"] is True
+    assert (
+        out["image"] == f"{API}@{D1}" and out["dry_run"] is True and out["written"] is False and out["changed"] is True
+    )
     assert out["files"] == [DEV_KUST]
     by_path = {c["yaml_path"]: c for c in out["changes"]}
     assert set(by_path) == {"images[0].newTag", "images[0].digest"}
     for c in out["changes"]:
         assert {"file", "line", "yaml_path", "old", "new", "style"} <= set(c)
         assert c["file"] == DEV_KUST and c["style"] == "kustomize-images"
-    assert (by_path["images[0].newTag"]["old"], by_path["images[0].newTag"]["new"], by_path["images[0].newTag"]["line"]) == ("1.4.2", None, 8)
+    assert (
+        by_path["images[0].newTag"]["old"],
+        by_path["images[0].newTag"]["new"],
+        by_path["images[0].newTag"]["line"],
+    ) == ("1.4.2", None, 8)
     assert by_path["images[0].digest"]["new"] == D1 and by_path["images[0].digest"]["line"] == 9
     assert out["diff"].startswith(f"--- a/{DEV_KUST}")
 
@@ -219,9 +227,36 @@ def test_malformed_image(example: Path, image, want):
 
 
 def test_unknown_app_and_env(example: Path):
-    _bad(example, "--image", f"{API}:1", "--app", "nope", "--env", "dev", want="unknown app 'nope' (known: checkout-api, web)")
-    _bad(example, "--image", f"{API}:1", "--app", "checkout-api", "--env", "qa", want="unknown environment 'qa' (known: dev, stage, prod)")
-    _bad(example, "--image", "ghcr.io/acme/web:1", "--app", "checkout-api", "--env", "dev", want="is not app checkout-api's image")
+    _bad(
+        example,
+        "--image",
+        f"{API}:1",
+        "--app",
+        "nope",
+        "--env",
+        "dev",
+        want="unknown app 'nope' (known: checkout-api, web)",
+    )
+    _bad(
+        example,
+        "--image",
+        f"{API}:1",
+        "--app",
+        "checkout-api",
+        "--env",
+        "qa",
+        want="unknown environment 'qa' (known: dev, stage, prod)",
+    )
+    _bad(
+        example,
+        "--image",
+        "ghcr.io/acme/web:1",
+        "--app",
+        "checkout-api",
+        "--env",
+        "dev",
+        want="is not app checkout-api's image",
+    )
 
 
 def test_scope_must_be_given_one_way(example: Path):
@@ -265,13 +300,33 @@ def test_yaml_that_does_not_parse_names_file_and_line(example: Path):
 
 
 def test_duplicate_keys(example: Path):
-    text = (example / DEV_KUST).read_text().replace("namespace: checkout-dev\n", "namespace: checkout-dev\nnamespace: again\n")
+    text = (
+        (example / DEV_KUST)
+        .read_text()
+        .replace("namespace: checkout-dev\n", "namespace: checkout-dev\nnamespace: again\n")
+    )
     (example / DEV_KUST).write_text(text)
-    _bad(example, "--image", f"{API}:2", "--app", "checkout-api", "--env", "dev", want=f"{DEV_KUST}:4:1: duplicate key namespace")
+    _bad(
+        example,
+        "--image",
+        f"{API}:2",
+        "--app",
+        "checkout-api",
+        "--env",
+        "dev",
+        want=f"{DEV_KUST}:4:1: duplicate key namespace",
+    )
 
 
 def test_no_reference_found_says_where_and_which_styles(example: Path):
-    err = _bad(example, "--image", f"{API}:2", "--path", "apps/web", want="no reference to ghcr.io/acme/checkout-api found in apps/web")
+    err = _bad(
+        example,
+        "--image",
+        f"{API}:2",
+        "--path",
+        "apps/web",
+        want="no reference to ghcr.io/acme/checkout-api found in apps/web",
+    )
     assert "looked at 5 YAML file(s)" in err
     for style in ("kustomize-images", "container", "helm-values", "flux-helmrelease", "argocd-helm-parameters"):
         assert style in err
@@ -334,13 +389,29 @@ def test_console_script_dry_run_on_the_example(example: Path):
         pytest.skip(msg)
     h = tree_hash(example)
     out = subprocess.run(
-        [exe, "bump", "--repo", str(example), "--image", f"{API}:1.5.0@{D1}", "--app", "checkout-api", "--env", "dev", "--dry-run"],
-        capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"},
+        [
+            exe,
+            "bump",
+            "--repo",
+            str(example),
+            "--image",
+            f"{API}:1.5.0@{D1}",
+            "--app",
+            "checkout-api",
+            "--env",
+            "dev",
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(f"--- a/{DEV_KUST}\n+++ b/{DEV_KUST}\n")
     assert tree_hash(example) == h
-    bad = subprocess.run([exe, "bump", "--repo", str(example), "--image", "Bad:1", "--path", "apps"], capture_output=True, text=True)
+    bad = subprocess.run(
+        [exe, "bump", "--repo", str(example), "--image", "Bad:1", "--path", "apps"], capture_output=True, text=True
+    )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
 
 
@@ -350,16 +421,42 @@ TARGET_VALUES = 'web:\n  image:\n    tag: "1.0"  # c\n    digest: ""\n'
 
 @pytest.mark.parametrize("key", ["web.image.tag", "web.image"])
 def test_explicit_target_lone_tag_or_block_without_repository(tmp_path: Path, key):
-    repo = make_repo(tmp_path / "r", {".promoter.yaml": TARGET_CONFIG.replace("KEY", key), "env/dev.yaml": TARGET_VALUES})
+    repo = make_repo(
+        tmp_path / "r", {".promoter.yaml": TARGET_CONFIG.replace("KEY", key), "env/dev.yaml": TARGET_VALUES}
+    )
     r = bump(repo, "--image", f"ghcr.io/acme/web:1.1@{D1}", "--app", "web", "--env", "dev", "-o", "json")
     assert r.exit_code == 0, r.stderr
     assert (repo / "env/dev.yaml").read_text() == f'web:\n  image:\n    tag: "1.1"  # c\n    digest: "{D1}"\n'
     changes = json.loads(r.stdout)["changes"]
-    assert [(c["line"], c["yaml_path"], c["style"]) for c in changes] == [(3, "web.image.tag", "explicit"), (4, "web.image.digest", "explicit")]
+    assert [(c["line"], c["yaml_path"], c["style"]) for c in changes] == [
+        (3, "web.image.tag", "explicit"),
+        (4, "web.image.digest", "explicit"),
+    ]
 
 
 def test_explicit_target_that_is_not_there(tmp_path: Path):
-    repo = make_repo(tmp_path / "r", {".promoter.yaml": TARGET_CONFIG.replace("KEY", "web.image.nope"), "env/dev.yaml": TARGET_VALUES})
-    _bad(repo, "--image", "ghcr.io/acme/web:1.1", "--app", "web", "--env", "dev", want="env/dev.yaml: key 'web.image.nope' not found")
+    repo = make_repo(
+        tmp_path / "r",
+        {".promoter.yaml": TARGET_CONFIG.replace("KEY", "web.image.nope"), "env/dev.yaml": TARGET_VALUES},
+    )
+    _bad(
+        repo,
+        "--image",
+        "ghcr.io/acme/web:1.1",
+        "--app",
+        "web",
+        "--env",
+        "dev",
+        want="env/dev.yaml: key 'web.image.nope' not found",
+    )
     (repo / ".promoter.yaml").write_text(TARGET_CONFIG.replace("KEY", "x").replace("env/dev.yaml", "env/gone.yaml"))
-    _bad(repo, "--image", "ghcr.io/acme/web:1.1", "--app", "web", "--env", "dev", want="file 'env/gone.yaml' does not exist")
+    _bad(
+        repo,
+        "--image",
+        "ghcr.io/acme/web:1.1",
+        "--app",
+        "web",
+        "--env",
+        "dev",
+        want="file 'env/gone.yaml' does not exist",
+    )

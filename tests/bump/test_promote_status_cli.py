@@ -37,7 +37,9 @@ def path(env: str) -> str:
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """dev runs 1.2 (a newer build), stage and prod run 1.1."""
-    r = make_repo(tmp_path / "gitops", {".promoter.yaml": CONFIG, **{path(e): kust("1.1", D1) for e in ("dev", "stage", "prod")}})
+    r = make_repo(
+        tmp_path / "gitops", {".promoter.yaml": CONFIG, **{path(e): kust("1.1", D1) for e in ("dev", "stage", "prod")}}
+    )
     (r / path("dev")).write_text(kust("1.2", D2))
     git(r, "commit", "-qam", "dev gets 1.2")
     return r
@@ -94,5 +96,7 @@ def test_status_shows_what_runs_where_and_what_is_pending(repo: Path) -> None:
 
 def test_status_reads_the_working_tree_with_ref_dash(repo: Path) -> None:
     (repo / path("stage")).write_text(kust("1.2", D2))
-    rows = {row["env"]: row for row in json.loads(invoke("status", "--repo", str(repo), "--ref", "-", "-o", "json").stdout)}
+    rows = {
+        row["env"]: row for row in json.loads(invoke("status", "--repo", str(repo), "--ref", "-", "-o", "json").stdout)
+    }
     assert rows["stage"]["tag"] == "1.2" and rows["stage"]["commit"] is None and rows["stage"]["pending_from"] is None

@@ -28,7 +28,9 @@ apps:
 
 
 def kustomization(tag: str, digest: str) -> str:
-    return f"resources:\n  - ../../base\nimages:\n  - name: {API}\n    newTag: \"{tag}\"  # promoted\n    digest: {digest}\n"
+    return (
+        f'resources:\n  - ../../base\nimages:\n  - name: {API}\n    newTag: "{tag}"  # promoted\n    digest: {digest}\n'
+    )
 
 
 @pytest.fixture
@@ -66,7 +68,9 @@ def test_rollback_still_obeys_the_other_gates(repo: Path) -> None:
 
 
 def test_rollback_to_another_apps_image_is_one_line_exit_2(repo: Path) -> None:
-    r = invoke("rollback", "--repo", str(repo), "--app", "api", "--env", "prod", "--to", f"ghcr.io/acme/other:1.0@{D_OLD}")
+    r = invoke(
+        "rollback", "--repo", str(repo), "--app", "api", "--env", "prod", "--to", f"ghcr.io/acme/other:1.0@{D_OLD}"
+    )
     assert r.exit_code == 2
     assert r.stderr.count("\n") == 1 and "not app api's image" in r.stderr
 

@@ -40,7 +40,9 @@ def test_one_line_overlay_change_renders_only_that_overlay(run_cli, example_repo
     code, data = check_json(run_cli, example_repo, "--base", base)
     assert code == EXIT_OK and data["passed"] is True
     assert data["targets"] == [DEV]
-    assert data["stats"]["rendered"] == 1 and data["stats"]["targets_total"] == 6 and data["stats"]["changed_files"] == 1
+    assert (
+        data["stats"]["rendered"] == 1 and data["stats"]["targets_total"] == 6 and data["stats"]["changed_files"] == 1
+    )
     deploy = [s for s in data["subjects"] if s["id"] == "apps/v1/Deployment/checkout-dev/checkout-api"]
     assert deploy and deploy[0]["status"] == "passed" and deploy[0]["location"]["file"] == BASE_DEPLOY
 
@@ -68,20 +70,44 @@ def test_broken_manifest_exits_3_with_the_file_in_every_format(run_cli, example_
     edit(example_repo, BASE_DEPLOY, "replicas: 2", 'replicas: "three"')
     edit(example_repo, f"{PROD}/replicas.yaml", "replicas: 4", 'replicas: "4"')
     out = tmp_path / "out"
-    res = run_cli("check", "--repo", str(example_repo), "--base", "main",
-                  "-o", f"json={out}.json", "-o", f"sarif={out}.sarif", "-o", f"junit={out}.xml",
-                  "-o", f"codequality={out}.cq.json", "-o", "github")
+    res = run_cli(
+        "check",
+        "--repo",
+        str(example_repo),
+        "--base",
+        "main",
+        "-o",
+        f"json={out}.json",
+        "-o",
+        f"sarif={out}.sarif",
+        "-o",
+        f"junit={out}.xml",
+        "-o",
+        f"codequality={out}.cq.json",
+        "-o",
+        "github",
+    )
     assert res.exit_code == EXIT_FINDINGS, res.stderr
     data = json.loads(Path(f"{out}.json").read_text())
     errors = [f for f in data["findings"] if f["severity"] == "error"]
     # each finding points at the line that wrote the bad field: the base for dev/stage, prod's own patch for prod
     assert sorted((f["target"], f["location"]["file"], f["location"]["line"]) for f in errors) == [
-        (DEV, BASE_DEPLOY, 6), (PROD, f"{PROD}/replicas.yaml", 7), (STAGE, BASE_DEPLOY, 6),
+        (DEV, BASE_DEPLOY, 6),
+        (PROD, f"{PROD}/replicas.yaml", 7),
+        (STAGE, BASE_DEPLOY, 6),
     ]
     sarif = json.loads(Path(f"{out}.sarif").read_text())
-    uris = {loc["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"] for loc in r["locations"]}
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for r in sarif["runs"][0]["results"]
+        for loc in r["locations"]
+    }
     assert {BASE_DEPLOY, f"{PROD}/replicas.yaml"} <= uris
-    lines = {r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in sarif["runs"][0]["results"] if r["level"] == "error"}
+    lines = {
+        r["locations"][0]["physicalLocation"]["region"]["startLine"]
+        for r in sarif["runs"][0]["results"]
+        if r["level"] == "error"
+    }
     assert lines == {6, 7}
     junit = ET.parse(f"{out}.xml").getroot()
     assert junit.iter("failure") and BASE_DEPLOY in ET.tostring(junit, encoding="unicode")
@@ -95,7 +121,9 @@ def test_deleted_file_still_referenced_fails_at_the_referencing_line(run_cli, ex
     assert code == EXIT_FINDINGS and data["targets"] == [DEV, PROD, STAGE]
     failed = [f for f in data["findings"] if f["rule"] == "render-failed"]
     assert len(failed) == 3
-    assert {(f["location"]["file"], f["location"]["line"]) for f in failed} == {("apps/checkout-api/base/kustomization.yaml", 5)}
+    assert {(f["location"]["file"], f["location"]["line"]) for f in failed} == {
+        ("apps/checkout-api/base/kustomization.yaml", 5)
+    }
 
 
 def test_renamed_file_with_its_reference_updated_passes(run_cli, example_repo: Path, git_cmd) -> None:
@@ -118,18 +146,24 @@ def test_kustomization_that_does_not_parse_is_a_finding_with_its_line(run_cli, e
 def test_untracked_plain_manifest_folder_is_checked_as_it_is(run_cli, example_repo: Path) -> None:
     folder = example_repo / "clusters/prod"
     folder.mkdir(parents=True)
-    (folder / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n---\n"
-                                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: [\n")
+    (folder / "ns.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: [\n"
+    )
     code, data = check_json(run_cli, example_repo, "--base", "main")
     assert code == EXIT_FINDINGS and data["targets"] == ["clusters/prod"]
     (f,) = [f for f in data["findings"] if f["severity"] == "error"]
     assert (f["location"]["file"], f["location"]["line"]) == ("clusters/prod/ns.yaml", 11)
 
 
-def test_values_change_without_helm_is_skipped_with_reason_never_silent(run_cli, example_repo: Path, monkeypatch) -> None:
+def test_values_change_without_helm_is_skipped_with_reason_never_silent(
+    run_cli, example_repo: Path, monkeypatch
+) -> None:
     # helm hidden even where it is installed, so this runs on every machine (kubectl stays found).
     real_which = shutil.which
-    monkeypatch.setattr("promoter.render.shutil.which", lambda name, *a, **k: None if name == "helm" else real_which(name, *a, **k))
+    monkeypatch.setattr(
+        "promoter.render.shutil.which", lambda name, *a, **k: None if name == "helm" else real_which(name, *a, **k)
+    )
     edit(example_repo, "apps/web/env/values-dev.yaml", "replicaCount: 1", "replicaCount: 2")
     code, data = check_json(run_cli, example_repo, "--base", "main")
     assert code == EXIT_OK and data["targets"] == ["apps/web/chart@dev"]
@@ -140,7 +174,9 @@ def test_values_change_without_helm_is_skipped_with_reason_never_silent(run_cli,
 
 
 def test_repository_in_a_subfolder_of_a_git_work_tree(run_cli, new_repo, git_cmd) -> None:
-    files = {f"deploy/gitops/{p.relative_to(EXAMPLES).as_posix()}": p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}
+    files = {
+        f"deploy/gitops/{p.relative_to(EXAMPLES).as_posix()}": p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()
+    }
     outer = new_repo({"README.md": "outer project\n", **files}, name="outer")
     edit(outer, f"deploy/gitops/{DEV}/kustomization.yaml", 'newTag: "1.4.2"', 'newTag: "1.4.3"')
     (outer / "README.md").write_text("changed outside the GitOps folder\n")
@@ -178,7 +214,10 @@ def test_shards_cover_every_target_exactly_once(run_cli, example_repo: Path) -> 
         (["--all", "--output", "yaml"], "unknown format 'yaml'"),
         (["--all", "--schema-dir", "/no/such/folder"], "--schema-dir /no/such/folder: no such folder"),
         (["--all", "--kubernetes-version", "9.9"], "--kubernetes-version: no packaged schemas for Kubernetes 9.9"),
-        (["--all", "--validator", "nope"], "'nope' is not one of 'builtin', 'kubeconform', 'auto'. (see 'promoter check --help')"),
+        (
+            ["--all", "--validator", "nope"],
+            "'nope' is not one of 'builtin', 'kubeconform', 'auto'. (see 'promoter check --help')",
+        ),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(run_cli, example_repo: Path, args: list[str], message: str) -> None:
@@ -187,19 +226,30 @@ def test_usage_errors_are_one_line_and_exit_2(run_cli, example_repo: Path, args:
     assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1 and res.stdout == ""
 
 
-def test_a_report_file_that_is_a_folder_is_refused_before_the_check_runs(run_cli, example_repo: Path, monkeypatch) -> None:
+def test_a_report_file_that_is_a_folder_is_refused_before_the_check_runs(
+    run_cli, example_repo: Path, monkeypatch
+) -> None:
     monkeypatch.setattr("promoter.render.Renderer.render_all", lambda *a, **k: pytest.fail("rendered before refusing"))
     folder = example_repo / "apps"
     res = run_cli("check", "--repo", str(example_repo), "--all", "--output", "text", "--output", f"sarif={folder}")
     assert (res.exit_code, res.stdout) == (EXIT_USAGE, "")
-    assert res.stderr == f"promoter: error: --output sarif={folder}: {folder} is a folder; name the report file inside it\n"
+    assert (
+        res.stderr
+        == f"promoter: error: --output sarif={folder}: {folder} is a folder; name the report file inside it\n"
+    )
 
 
 @pytest.mark.parametrize(
     ("validation", "message"),
     [
-        ("validation:\n  kubernetes_version: '2.1'\n", ".promoter.yaml: validation.kubernetes_version: no packaged schemas for Kubernetes 2.1"),
-        ("validation:\n  schema_dirs: [schemas/crds]\n", ".promoter.yaml: validation.schema_dirs: schema folder schemas/crds does not exist"),
+        (
+            "validation:\n  kubernetes_version: '2.1'\n",
+            ".promoter.yaml: validation.kubernetes_version: no packaged schemas for Kubernetes 2.1",
+        ),
+        (
+            "validation:\n  schema_dirs: [schemas/crds]\n",
+            ".promoter.yaml: validation.schema_dirs: schema folder schemas/crds does not exist",
+        ),
         ("validation:\n  validator: kubeconform\n", "kubeconform was asked for but is not on PATH"),
     ],
 )
@@ -219,8 +269,10 @@ def test_validation_settings_validation_would_refuse_fail_before_rendering(
 
 
 def test_kubernetes_version_flag_is_the_version_policies_judge_apis_by(run_cli, example_repo: Path) -> None:
-    hpa = ("apiVersion: autoscaling/v2beta2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: web\n  namespace: web\n"
-           "spec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  minReplicas: 1\n  maxReplicas: 3\n")
+    hpa = (
+        "apiVersion: autoscaling/v2beta2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: web\n  namespace: web\n"
+        "spec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  minReplicas: 1\n  maxReplicas: 3\n"
+    )
     (example_repo / "extra").mkdir()
     (example_repo / "extra/hpa.yaml").write_text(hpa)
     _, data = check_json(run_cli, example_repo, "--base", "main", "--kubernetes-version", "1.25")
@@ -235,7 +287,11 @@ def test_values_that_break_the_chart_schema_point_at_the_values_line(run_cli, ex
     code, data = check_json(run_cli, example_repo, "--base", "main")
     assert code == EXIT_FINDINGS and data["targets"] == ["apps/web/chart@prod"]
     (f,) = [f for f in data["findings"] if f["rule"] == "values-schema"]
-    assert (f["location"]["file"], f["location"]["line"], f["target"]) == ("apps/web/env/values-prod.yaml", 5, "apps/web/chart@prod")
+    assert (f["location"]["file"], f["location"]["line"], f["target"]) == (
+        "apps/web/env/values-prod.yaml",
+        5,
+        "apps/web/chart@prod",
+    )
 
 
 REPLICAS_POLICY = """package main
@@ -266,7 +322,12 @@ def test_hand_written_prod_bump_that_skips_stage_fails_its_gates(run_cli, exampl
     # dev's image (1.4.2 at dev's digest) runs in dev only; stage still runs 1.4.1: prod may not take it
     dev_digest = "sha256:3f2a9c1d5be4e0a7c8b6f1e2d3c4b5a69788766554433221100ffeeddccbbaa9"
     edit(example_repo, f"{PROD}/kustomization.yaml", 'newTag: "1.4.1"', 'newTag: "1.4.2"')
-    edit(example_repo, f"{PROD}/kustomization.yaml", "sha256:1b7e4f0c2d9a8b6e5f4d3c2b1a09f8e7d6c5b4a3928170605f4e3d2c1b0a9f8e", dev_digest)
+    edit(
+        example_repo,
+        f"{PROD}/kustomization.yaml",
+        "sha256:1b7e4f0c2d9a8b6e5f4d3c2b1a09f8e7d6c5b4a3928170605f4e3d2c1b0a9f8e",
+        dev_digest,
+    )
     code, data = check_json(run_cli, example_repo, "--base", "main")
     assert code == EXIT_FINDINGS and data["targets"] == [PROD]
     gate = [f for f in data["findings"] if f["rule"] == "gate-promotion-order"]
@@ -303,14 +364,34 @@ def test_path_prefix_puts_the_folder_in_front_of_every_report_path(run_cli, exam
     # The GitOps repository is the folder deploy/ of the CI checkout: every format must name deploy/….
     edit(example_repo, BASE_DEPLOY, "replicas: 2", 'replicas: "three"')
     out = tmp_path / "out"
-    res = run_cli("check", "--repo", str(example_repo), "--base", "main", "--path-prefix", "./deploy/",
-                  "-o", f"json={out}.json", "-o", f"sarif={out}.sarif", "-o", f"junit={out}.xml",
-                  "-o", f"codequality={out}.cq.json", "-o", "github")
+    res = run_cli(
+        "check",
+        "--repo",
+        str(example_repo),
+        "--base",
+        "main",
+        "--path-prefix",
+        "./deploy/",
+        "-o",
+        f"json={out}.json",
+        "-o",
+        f"sarif={out}.sarif",
+        "-o",
+        f"junit={out}.xml",
+        "-o",
+        f"codequality={out}.cq.json",
+        "-o",
+        "github",
+    )
     assert res.exit_code == EXIT_FINDINGS, res.stderr
     want = f"deploy/{BASE_DEPLOY}"
     assert f"file={want},line=6" in res.stdout
     sarif = json.loads(Path(f"{out}.sarif").read_text())
-    uris = {loc["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"] for loc in r["locations"]}
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for r in sarif["runs"][0]["results"]
+        for loc in r["locations"]
+    }
     assert want in uris and all(u.startswith("deploy/") for u in uris)
     paths = {i["location"]["path"] for i in json.loads(Path(f"{out}.cq.json").read_text())}
     assert want in paths and all(p.startswith("deploy/") for p in paths)

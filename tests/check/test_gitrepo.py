@@ -15,7 +15,9 @@ def changes(repo: Path, ref: str = "main") -> list[tuple[str, str, str | None]]:
 
 
 def test_committed_staged_unstaged_untracked_deleted_and_renamed_all_count(new_repo, git_cmd) -> None:
-    repo = new_repo({"a.yaml": "a: 1\n", "b.yaml": "b: 1\n", "c.yaml": "c: 1\n", "d.yaml": "long enough to be renamed: 1\n"})
+    repo = new_repo(
+        {"a.yaml": "a: 1\n", "b.yaml": "b: 1\n", "c.yaml": "c: 1\n", "d.yaml": "long enough to be renamed: 1\n"}
+    )
     git_cmd(repo, "checkout", "-q", "-b", "feature")
     (repo / "a.yaml").write_text("a: 2\n")
     git_cmd(repo, "commit", "-qam", "committed on the branch")

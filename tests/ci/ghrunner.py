@@ -80,6 +80,7 @@ def _eq(a: Any, b: Any) -> bool:
     if isinstance(a, str) and isinstance(b, str):
         return a.lower() == b.lower()
     if type(a) is not type(b):
+
         def num(x: Any) -> float:
             if x is None or x == "":
                 return 0.0
@@ -89,6 +90,7 @@ def _eq(a: Any, b: Any) -> bool:
                 return float(x)
             except (TypeError, ValueError):
                 return float("nan")
+
         return num(a) == num(b)
     return a == b
 
@@ -202,14 +204,20 @@ def _index(v: Any, key: Any) -> Any:
 
 
 def _format(fmt: str, *args: Any) -> str:
-    return re.sub(r"\{(\d+)\}", lambda m: _to_string(args[int(m.group(1))]), str(fmt)).replace("{{", "{").replace("}}", "}")
+    return (
+        re.sub(r"\{(\d+)\}", lambda m: _to_string(args[int(m.group(1))]), str(fmt))
+        .replace("{{", "{")
+        .replace("}}", "}")
+    )
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "tojson": lambda v: json.dumps(v, indent=2),
     "fromjson": lambda v: json.loads(v),
     "format": _format,
-    "contains": lambda a, b: (str(b).lower() in str(a).lower()) if isinstance(a, str) else any(_eq(x, b) for x in a or []),
+    "contains": lambda a, b: (
+        (str(b).lower() in str(a).lower()) if isinstance(a, str) else any(_eq(x, b) for x in a or [])
+    ),
     "startswith": lambda a, b: _to_string(a).lower().startswith(_to_string(b).lower()),
     "endswith": lambda a, b: _to_string(a).lower().endswith(_to_string(b).lower()),
     "join": lambda a, sep=",": sep.join(_to_string(x) for x in a) if isinstance(a, list) else _to_string(a),
@@ -343,10 +351,20 @@ class Runner:
         self.temp.mkdir(parents=True)
         declared = {k.lower(): v for k, v in (action.get("inputs") or {}).items()}
         gh = {
-            "workspace": str(workspace), "action_path": str(action_dir), "token": "ghs_jobtoken0000000000000000000000000000",
-            "repository": "acme/gitops", "event_name": "push", "base_ref": "", "head_ref": "", "ref": "refs/heads/main",
-            "sha": "0" * 40, "server_url": "https://github.com", "api_url": "https://api.github.com", "run_id": "1",
-            "actor": "octocat", **(github or {}),
+            "workspace": str(workspace),
+            "action_path": str(action_dir),
+            "token": "ghs_jobtoken0000000000000000000000000000",
+            "repository": "acme/gitops",
+            "event_name": "push",
+            "base_ref": "",
+            "head_ref": "",
+            "ref": "refs/heads/main",
+            "sha": "0" * 40,
+            "server_url": "https://github.com",
+            "api_url": "https://api.github.com",
+            "run_id": "1",
+            "actor": "octocat",
+            **(github or {}),
         }
         runner_ctx = {"temp": str(self.temp), "os": "Linux", "arch": "X64", "tool_cache": str(self.root / "_tool")}
         # The inputs context: what the step gave (unexpected keys included), then the defaults.
@@ -363,11 +381,24 @@ class Runner:
                 inputs[name] = substitute(spec.get("default", ""), {"github": gh, "runner": runner_ctx})
         job_environment = {
             **self.base_env,
-            "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(workspace), "GITHUB_ACTION_PATH": str(action_dir),
-            "GITHUB_REPOSITORY": gh["repository"], "GITHUB_EVENT_NAME": gh["event_name"], "GITHUB_BASE_REF": gh["base_ref"],
-            "GITHUB_HEAD_REF": gh["head_ref"], "GITHUB_REF": gh["ref"], "GITHUB_SHA": gh["sha"], "GITHUB_SERVER_URL": gh["server_url"],
-            "GITHUB_API_URL": gh["api_url"], "GITHUB_RUN_ID": gh["run_id"], "GITHUB_ACTOR": gh["actor"],
-            "RUNNER_TEMP": str(self.temp), "RUNNER_OS": "Linux", "RUNNER_ARCH": "X64", "RUNNER_TOOL_CACHE": runner_ctx["tool_cache"],
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_WORKSPACE": str(workspace),
+            "GITHUB_ACTION_PATH": str(action_dir),
+            "GITHUB_REPOSITORY": gh["repository"],
+            "GITHUB_EVENT_NAME": gh["event_name"],
+            "GITHUB_BASE_REF": gh["base_ref"],
+            "GITHUB_HEAD_REF": gh["head_ref"],
+            "GITHUB_REF": gh["ref"],
+            "GITHUB_SHA": gh["sha"],
+            "GITHUB_SERVER_URL": gh["server_url"],
+            "GITHUB_API_URL": gh["api_url"],
+            "GITHUB_RUN_ID": gh["run_id"],
+            "GITHUB_ACTOR": gh["actor"],
+            "RUNNER_TEMP": str(self.temp),
+            "RUNNER_OS": "Linux",
+            "RUNNER_ARCH": "X64",
+            "RUNNER_TOOL_CACHE": runner_ctx["tool_cache"],
             **(job_env or {}),
         }
         steps_ctx: dict[str, Any] = {}
@@ -378,7 +409,13 @@ class Runner:
         post: list[Callable[[], None]] = []
         success = True
         for i, step in enumerate(action["runs"]["steps"]):
-            contexts = {"inputs": inputs, "github": gh, "runner": runner_ctx, "steps": steps_ctx, "env": job_environment}
+            contexts = {
+                "inputs": inputs,
+                "github": gh,
+                "runner": runner_ctx,
+                "steps": steps_ctx,
+                "env": job_environment,
+            }
             if "if" in step and not _truthy(evaluate(str(step["if"]).replace("${{", "").replace("}}", ""), contexts)):
                 continue
             sid = step.get("id") or f"__step{i}"
@@ -390,8 +427,10 @@ class Runner:
                 records.append(StepRecord(step.get("name", step["uses"]), 0, "", "", env, outputs))
                 continue
             assert step.get("shell") == "bash", "composite run steps must name their shell"
-            files = {n: self.temp / "_runner_file_commands" / f"{n.lower()}_{uuid.uuid4().hex}" for n in
-                     ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STEP_SUMMARY", "GITHUB_STATE")}
+            files = {
+                n: self.temp / "_runner_file_commands" / f"{n.lower()}_{uuid.uuid4().hex}"
+                for n in ("GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STEP_SUMMARY", "GITHUB_STATE")
+            }
             for f in files.values():
                 f.parent.mkdir(parents=True, exist_ok=True)
                 f.write_text("")
@@ -401,7 +440,12 @@ class Runner:
             assert not any(k.startswith("INPUT_") for k in run_env)
             proc = subprocess.run(
                 ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-                cwd=workspace, env=run_env, capture_output=True, text=True, timeout=600, check=False,
+                cwd=workspace,
+                env=run_env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
             )
             outputs = parse_file_commands(files["GITHUB_OUTPUT"].read_text())
             summary += files["GITHUB_STEP_SUMMARY"].read_text()
@@ -411,7 +455,9 @@ class Runner:
             masks += new_masks
             outcome = "success" if proc.returncode == 0 else "failure"
             steps_ctx[sid] = {"outputs": outputs, "outcome": outcome, "conclusion": outcome}
-            records.append(StepRecord(step.get("name", "run"), proc.returncode, proc.stdout, proc.stderr, run_env, outputs))
+            records.append(
+                StepRecord(step.get("name", "run"), proc.returncode, proc.stdout, proc.stderr, run_env, outputs)
+            )
             if proc.returncode != 0:
                 success = False
                 break
@@ -419,7 +465,9 @@ class Runner:
             if success:
                 hook()
         contexts = {"inputs": inputs, "github": gh, "runner": runner_ctx, "steps": steps_ctx}
-        outputs = {name: substitute(spec.get("value", ""), contexts) for name, spec in (action.get("outputs") or {}).items()}
+        outputs = {
+            name: substitute(spec.get("value", ""), contexts) for name, spec in (action.get("outputs") or {}).items()
+        }
         return JobResult(success, outputs, records, summary, annotations, masks, warnings, env_changes)
 
     # -- the actions the composite action uses -------------------------------------------------
@@ -435,7 +483,9 @@ class Runner:
         if name == "actions/cache":
             assert version == "v5", f"actions/cache {version}: the emulation knows v5"
             key = with_["key"]
-            assert re.fullmatch(r"[A-Za-z0-9._-]+", key) and "--" not in key and not key.endswith("-"), f"cache key looks unfilled: {key}"
+            assert re.fullmatch(r"[A-Za-z0-9._-]+", key) and "--" not in key and not key.endswith("-"), (
+                f"cache key looks unfilled: {key}"
+            )
             paths = [Path(p) for p in with_["path"].split("\n") if p.strip()]
             stored = self.cache_store / key
             if stored.exists():

@@ -31,7 +31,9 @@ TWO_DAYS_AGO = "2020-01-01T10:00:00+00:00"
 def machine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Runner, Path]:
     root = tmp_path_factory.mktemp("runner")
     path = bare_path(root / "tools")
-    runner = Runner(root, python_for, base_env={"PATH": path, "HOME": os.environ.get("HOME", str(root)), "LANG": "C.UTF-8"})
+    runner = Runner(
+        root, python_for, base_env={"PATH": path, "HOME": os.environ.get("HOME", str(root)), "LANG": "C.UTF-8"}
+    )
     wheel = build_wheel(root / "dist")
     # The first job of this runner installs promoter (the cache misses) and saves the environment.
     ws = root / "warm-up"
@@ -52,8 +54,12 @@ def fake(tmp_path_factory: pytest.TempPathFactory):
 def _commit_all(repo: Path, message: str, date: str | None = None) -> None:
     env = {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date} if date else {}
     git(repo, "add", "-A")
-    subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", message],
-                   cwd=repo, check=True, env={**os.environ, **env})
+    subprocess.run(
+        ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", message],
+        cwd=repo,
+        check=True,
+        env={**os.environ, **env},
+    )
 
 
 def origin_with_pr(tmp: Path, subfolder: str = "", change: tuple[str, str, str] | None = None) -> Path:
@@ -81,7 +87,11 @@ def checkout(origin: Path, workspace: Path, branch: str, depth: int | None = 1) 
     workspace.mkdir(parents=True)
     git(workspace, "init", "-q")
     git(workspace, "remote", "add", "origin", f"file://{origin}")
-    fetch = ["fetch", "-q", "--no-tags"] + ([f"--depth={depth}"] if depth else []) + ["origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}"]
+    fetch = (
+        ["fetch", "-q", "--no-tags"]
+        + ([f"--depth={depth}"] if depth else [])
+        + ["origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}"]
+    )
     git(workspace, *fetch)
     git(workspace, "checkout", "-q", "--detach", f"origin/{branch}")
     return workspace
@@ -107,15 +117,23 @@ def test_check_on_a_pull_request_fails_on_a_bad_manifest_with_root_paths(machine
     ws = checkout(origin, tmp_path / "ws", "pr")
     assert git(ws, "branch", "-r").split() == ["origin/pr"]  # no origin/main, as after actions/checkout
     # `origin/main` used to become origin/origin/main
-    job = run(machine, ws, {"command": "check", "base": "origin/main", "reports": "sarif junit codequality"},
-              github={"event_name": "pull_request", "base_ref": "main", "head_ref": "pr"})
+    job = run(
+        machine,
+        ws,
+        {"command": "check", "base": "origin/main", "reports": "sarif junit codequality"},
+        github={"event_name": "pull_request", "base_ref": "main", "head_ref": "pr"},
+    )
     assert not job.success and job.outputs["exit-code"] == "3", job.log
     assert int(job.outputs["errors"]) >= 1
     errors = [a for a in job.annotations if a.kind == "error"]
     files = {a.props["file"] for a in errors}
     assert BASE_DEPLOY in files and all((ws / f).is_file() for f in files), files
     sarif = json.loads(Path(job.outputs["sarif-file"]).read_text())
-    uris = {loc["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"] for loc in r["locations"]}
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for r in sarif["runs"][0]["results"]
+        for loc in r["locations"]
+    }
     assert BASE_DEPLOY in uris
     assert Path(job.outputs["junit-file"]).is_file() and Path(job.outputs["codequality-file"]).is_file()
     assert "promoter check" in job.summary and "FAIL" in job.summary
@@ -125,14 +143,22 @@ def test_check_on_a_pull_request_fails_on_a_bad_manifest_with_root_paths(machine
 def test_check_of_a_subfolder_repository_names_files_from_the_workspace_root(machine, tmp_path: Path) -> None:
     origin = origin_with_pr(tmp_path, subfolder="deploy", change=(DEV, 'newTag: "1.4.2"', 'newTag: "1.4.3"'))
     ws = checkout(origin, tmp_path / "ws", "pr")
-    job = run(machine, ws, {"command": "check", "repo": "deploy", "reports": "sarif codequality junit"},
-              github={"event_name": "pull_request", "base_ref": "main", "head_ref": "pr"})
+    job = run(
+        machine,
+        ws,
+        {"command": "check", "repo": "deploy", "reports": "sarif codequality junit"},
+        github={"event_name": "pull_request", "base_ref": "main", "head_ref": "pr"},
+    )
     assert job.success and job.outputs["exit-code"] == "0", job.log
     assert job.outputs["errors"] == "0" and int(job.outputs["warnings"]) > 0
     files = {a.props["file"] for a in job.annotations if "file" in a.props}
     assert files and all(f.startswith("deploy/") and (ws / f).exists() for f in files), files
     sarif = json.loads(Path(job.outputs["sarif-file"]).read_text())
-    uris = {loc["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"] for loc in r["locations"]}
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for r in sarif["runs"][0]["results"]
+        for loc in r["locations"]
+    }
     assert uris and all(u.startswith("deploy/") for u in uris)
     quality = json.loads(Path(job.outputs["codequality-file"]).read_text())
     assert quality and all(i["location"]["path"].startswith("deploy/") for i in quality)
@@ -145,7 +171,9 @@ def test_check_of_a_subfolder_repository_names_files_from_the_workspace_root(mac
 def test_bump_without_pr_edits_the_checkout_and_reports_root_relative_files(machine, tmp_path: Path) -> None:
     origin = origin_with_pr(tmp_path, subfolder="deploy")
     ws = checkout(origin, tmp_path / "ws", "main", depth=None)
-    job = run(machine, ws, {"command": "bump", "repo": "deploy", "app": "checkout-api", "env": "dev", "image": NEW_IMAGE})
+    job = run(
+        machine, ws, {"command": "bump", "repo": "deploy", "app": "checkout-api", "env": "dev", "image": NEW_IMAGE}
+    )
     assert job.success, job.log
     assert job.outputs["changed"] == "true" and json.loads(job.outputs["changed-files"]) == [f"deploy/{DEV}"]
     assert job.outputs["image"] == NEW_IMAGE and job.outputs["operation"] == ""
@@ -158,9 +186,21 @@ def test_bump_dry_run_with_pr_writes_and_opens_nothing(machine, fake: FakeForge,
     origin = origin_with_pr(tmp_path)
     ws = checkout(origin, tmp_path / "ws", "main", depth=None)
     fake.create_repo("acme/dry", source=origin)
-    job = run(machine, ws, {"command": "bump", "app": "checkout-api", "env": "dev", "image": NEW_IMAGE, "pr": "true",
-                            "dry-run": "true", "forge-repository": "acme/dry", "token": TOKEN},
-              job_env={"GITHUB_API_URL": fake.github_url})
+    job = run(
+        machine,
+        ws,
+        {
+            "command": "bump",
+            "app": "checkout-api",
+            "env": "dev",
+            "image": NEW_IMAGE,
+            "pr": "true",
+            "dry-run": "true",
+            "forge-repository": "acme/dry",
+            "token": TOKEN,
+        },
+        job_env={"GITHUB_API_URL": fake.github_url},
+    )
     assert job.success, job.log
     assert fake.repo("acme/dry").pulls == {} and git(ws, "status", "--porcelain") == ""
     assert_clean(job, TOKEN)
@@ -170,9 +210,20 @@ def test_bump_with_pr_opens_the_pull_request_and_sets_its_outputs(machine, fake:
     origin = origin_with_pr(tmp_path)
     ws = checkout(origin, tmp_path / "ws", "main", depth=None)
     fake.create_repo("acme/gitops", source=origin)
-    job = run(machine, ws, {"command": "bump", "app": "checkout-api", "env": "dev", "image": NEW_IMAGE, "pr": "true",
-                            "draft": "true", "token": TOKEN},
-              job_env={"GITHUB_API_URL": fake.github_url})
+    job = run(
+        machine,
+        ws,
+        {
+            "command": "bump",
+            "app": "checkout-api",
+            "env": "dev",
+            "image": NEW_IMAGE,
+            "pr": "true",
+            "draft": "true",
+            "token": TOKEN,
+        },
+        job_env={"GITHUB_API_URL": fake.github_url},
+    )
     assert job.success, job.log
     pulls = fake.repo("acme/gitops").pulls
     assert len(pulls) == 1
@@ -192,22 +243,36 @@ def test_promote_carries_dev_to_stage_through_a_pull_request(machine, fake: Fake
     origin = origin_with_pr(tmp_path)
     ws = checkout(origin, tmp_path / "ws", "main", depth=None)
     fake.create_repo("acme/promote", source=origin)
-    job = run(machine, ws, {"command": "promote", "app": "checkout-api", "from": "dev", "pr": "true",
-                            "forge-repository": "acme/promote", "token": TOKEN},
-              job_env={"GITHUB_API_URL": fake.github_url})
+    job = run(
+        machine,
+        ws,
+        {
+            "command": "promote",
+            "app": "checkout-api",
+            "from": "dev",
+            "pr": "true",
+            "forge-repository": "acme/promote",
+            "token": TOKEN,
+        },
+        job_env={"GITHUB_API_URL": fake.github_url},
+    )
     assert job.success, job.log
     dev_digest = "sha256:3f2a9c1d5be4e0a7c8b6f1e2d3c4b5a69788766554433221100ffeeddccbbaa9"
     assert job.outputs["image"].endswith("1.4.2@" + dev_digest)
     assert job.outputs["operation"] == "created" and job.outputs["branch"] == "promoter/stage/checkout-api"
     store = fake.repo("acme/promote").store.path
-    assert dev_digest in git(store, "show", "promoter/stage/checkout-api:apps/checkout-api/overlays/stage/kustomization.yaml")
+    assert dev_digest in git(
+        store, "show", "promoter/stage/checkout-api:apps/checkout-api/overlays/stage/kustomization.yaml"
+    )
     assert_clean(job, TOKEN)
 
 
 def test_rollback_status_and_images_run_with_their_outputs(machine, tmp_path: Path) -> None:
     origin = origin_with_pr(tmp_path)
     ws = checkout(origin, tmp_path / "ws", "main", depth=None)
-    job = run(machine, ws, {"command": "rollback", "app": "checkout-api", "env": "dev", "image": "1.4.1", "dry-run": "true"})
+    job = run(
+        machine, ws, {"command": "rollback", "app": "checkout-api", "env": "dev", "image": "1.4.1", "dry-run": "true"}
+    )
     assert job.success, job.log
     assert job.outputs["changed"] == "true" and job.outputs["image"].endswith(":1.4.1")
     assert "dry run" in job.summary and git(ws, "status", "--porcelain") == ""
@@ -216,7 +281,7 @@ def test_rollback_status_and_images_run_with_their_outputs(machine, tmp_path: Pa
     job = run(machine, ws, {"command": "images", "path": "apps/checkout-api"})
     assert job.success and "image reference(s)" in job.summary, job.log
     log = job.steps[-1].stdout
-    listed = json.loads(log[log.index("\n[") + 1:])  # the JSON list is in the log
+    listed = json.loads(log[log.index("\n[") + 1 :])  # the JSON list is in the log
     assert {r["file"] for r in listed} >= {"apps/checkout-api/overlays/dev/kustomization.yaml"}
 
 
@@ -231,20 +296,31 @@ def _driver():
     return module
 
 
-@pytest.mark.parametrize(("with_", "says"), [
-    ({"command": "bump", "app": "checkout-api", "env": "dev", "image": NEW_IMAGE, "dry_run": "true"},
-     "unknown input(s) 'dry_run' ('dry_run': did you mean 'dry-run'?)"),
-    ({"command": "check", "all": "true", "base": "main"}, "give base or all: true, not both"),
-    ({"command": "bump", "app": "a", "env": "dev", "image": NEW_IMAGE, "draft": "true"}, "draft only matter(s) with pr: true"),
-    ({"command": "check", "image": NEW_IMAGE}, "check does not take the input(s) image"),
-    ({"command": "promote", "app": "a", "from": "dev", "tag": "1.0"}, "promote does not take the input(s) tag"),
-    ({"command": "bump", "app": "a", "env": "dev", "image": NEW_IMAGE, "pr": "yes"}, "input pr: 'yes' is not true or false"),
-    ({"command": "bump", "path": "apps/a", "image": NEW_IMAGE, "pr": "true"}, "pr: true needs app and env"),
-    ({"command": "bump", "app": "a", "image": NEW_IMAGE}, "bump needs app and env (or path)"),
-    ({"command": "rollback", "app": "a", "env": "dev"}, "rollback needs the input(s) image"),
-    ({"command": "check", "fail-on": "sometimes"}, "input fail-on: 'sometimes' is not error, warning or never"),
-    ({"command": "deploy"}, "input command: 'deploy' is not one of"),
-])
+@pytest.mark.parametrize(
+    ("with_", "says"),
+    [
+        (
+            {"command": "bump", "app": "checkout-api", "env": "dev", "image": NEW_IMAGE, "dry_run": "true"},
+            "unknown input(s) 'dry_run' ('dry_run': did you mean 'dry-run'?)",
+        ),
+        ({"command": "check", "all": "true", "base": "main"}, "give base or all: true, not both"),
+        (
+            {"command": "bump", "app": "a", "env": "dev", "image": NEW_IMAGE, "draft": "true"},
+            "draft only matter(s) with pr: true",
+        ),
+        ({"command": "check", "image": NEW_IMAGE}, "check does not take the input(s) image"),
+        ({"command": "promote", "app": "a", "from": "dev", "tag": "1.0"}, "promote does not take the input(s) tag"),
+        (
+            {"command": "bump", "app": "a", "env": "dev", "image": NEW_IMAGE, "pr": "yes"},
+            "input pr: 'yes' is not true or false",
+        ),
+        ({"command": "bump", "path": "apps/a", "image": NEW_IMAGE, "pr": "true"}, "pr: true needs app and env"),
+        ({"command": "bump", "app": "a", "image": NEW_IMAGE}, "bump needs app and env (or path)"),
+        ({"command": "rollback", "app": "a", "env": "dev"}, "rollback needs the input(s) image"),
+        ({"command": "check", "fail-on": "sometimes"}, "input fail-on: 'sometimes' is not error, warning or never"),
+        ({"command": "deploy"}, "input command: 'deploy' is not one of"),
+    ],
+)
 def test_unknown_or_contradictory_inputs_are_refused(with_: dict[str, str], says: str) -> None:
     driver = _driver()
     action = __import__("yaml").safe_load((ROOT / "action.yml").read_text())
@@ -258,13 +334,15 @@ def test_unknown_or_contradictory_inputs_are_refused(with_: dict[str, str], says
 def test_the_driver_knows_exactly_the_declared_inputs() -> None:
     driver = _driver()
     action = __import__("yaml").safe_load((ROOT / "action.yml").read_text())
-    assert driver.KNOWN == set(action["inputs"])
+    assert set(action["inputs"]) == driver.KNOWN
 
 
 def test_an_unknown_input_fails_the_step_before_promoter_runs(machine, tmp_path: Path) -> None:
     origin = origin_with_pr(tmp_path)
     ws = checkout(origin, tmp_path / "ws", "main", depth=None)
-    job = run(machine, ws, {"command": "bump", "app": "checkout-api", "env": "dev", "image": NEW_IMAGE, "dry_run": "true"})
+    job = run(
+        machine, ws, {"command": "bump", "app": "checkout-api", "env": "dev", "image": NEW_IMAGE, "dry_run": "true"}
+    )
     assert job.warnings == ["Unexpected input(s) 'dry_run'"]  # the runner only warns; the action refuses
     assert not job.success and job.outputs["exit-code"] == "2"
     errors = [a.message for a in job.annotations if a.kind == "error"]
@@ -282,8 +360,13 @@ def test_the_environment_is_installed_once_and_restored_from_the_cache(machine, 
     assert job.success and job.steps[2].outputs == {"cache-hit": "true"}
     # Every package in the cached environment is pinned by the constraints file the action ships.
     venv = runner.temp / "promoter-venv"
-    frozen = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "freeze", "--all"], capture_output=True, text=True, check=True).stdout
-    pins = {line.split("==")[0].lower().replace("_", "-") for line in (ROOT / "action" / "constraints.txt").read_text().splitlines()
-            if line and not line.startswith("#")}
+    frozen = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "freeze", "--all"], capture_output=True, text=True, check=True
+    ).stdout
+    pins = {
+        line.split("==")[0].lower().replace("_", "-")
+        for line in (ROOT / "action" / "constraints.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
     installed = {line.split("==")[0].split(" @ ")[0].lower().replace("_", "-") for line in frozen.splitlines() if line}
     assert installed - pins - {"pip", "setuptools", "gitops-promoter"} == set()

@@ -18,14 +18,18 @@ from tests.conftest import ROOT, invoke
 
 TEMPLATE = ROOT / ".gitlab-ci-template.yml"
 COMPONENTS = sorted((ROOT / "templates").glob("*.yml"))
-WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml")) + sorted((ROOT / "docs" / "examples").glob("github-*.yml"))
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml")) + sorted(
+    (ROOT / "docs" / "examples").glob("github-*.yml")
+)
 GITLAB_EXAMPLES = sorted((ROOT / "docs" / "examples").glob("gitlab-*.yml"))
 
 
 def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *map(str, files)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -67,7 +71,9 @@ def test_components_pass_the_schema_and_declare_every_input_they_use(component: 
 
 
 def test_components_are_generated_from_the_template() -> None:
-    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "gitlab_component.py"), "--check"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gitlab_component.py"), "--check"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     assert {p.stem for p in COMPONENTS} == {"promoter-check", "promoter-bump", "promoter-promote"}
 
@@ -116,7 +122,9 @@ def test_every_template_pins_the_released_version() -> None:
         assert next(yaml.safe_load_all(component.read_text()))["spec"]["inputs"]["source"]["default"] == __version__
     # the README's snippets and the docs' examples name the same release
     for doc in (ROOT / "README.md", *WORKFLOWS, *GITLAB_EXAMPLES):
-        for pinned in re.findall(r"(?:promoter@v|ref: v|promoter-[a-z]+@|PROMOTER_SOURCE: \"?|source: \"?)(\d+\.\d+\.\d+)", doc.read_text()):
+        for pinned in re.findall(
+            r"(?:promoter@v|ref: v|promoter-[a-z]+@|PROMOTER_SOURCE: \"?|source: \"?)(\d+\.\d+\.\d+)", doc.read_text()
+        ):
             assert pinned == __version__, (doc.name, pinned)
 
 
@@ -156,7 +164,9 @@ def test_gitlab_jobs_call_options_that_exist_and_have_rules() -> None:
                 help_text = invoke(words[1], "--help").stdout
                 for w in words[2:]:
                     if w.startswith("--"):
-                        assert re.search(rf"{re.escape(w.split('=')[0])}\b", help_text), f"{name}: promoter {words[1]} has no option {w}"
+                        assert re.search(rf"{re.escape(w.split('=')[0])}\b", help_text), (
+                            f"{name}: promoter {words[1]} has no option {w}"
+                        )
     assert seen == 3
     assert doc[".promoter-check"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}]
     assert doc[".promoter-check"]["variables"]["GIT_DEPTH"] == "0"
@@ -165,7 +175,10 @@ def test_gitlab_jobs_call_options_that_exist_and_have_rules() -> None:
     assert doc[".promoter-bump"]["resource_group"] == "promoter-$PROMOTER_ENV"
     assert doc[".promoter-promote"]["resource_group"] == "promoter-$PROMOTER_TO"
     assert publish["artifacts"]["reports"] == {"dotenv": "promotion.env"}
-    assert doc[".promoter-check"]["artifacts"]["reports"] == {"junit": "promoter-junit.xml", "codequality": "gl-code-quality-report.json"}
+    assert doc[".promoter-check"]["artifacts"]["reports"] == {
+        "junit": "promoter-junit.xml",
+        "codequality": "gl-code-quality-report.json",
+    }
     # an image with git: the slim Python images have none
     assert doc[".promoter"]["image"] == "$PROMOTER_CI_IMAGE" and "slim" not in doc["variables"]["PROMOTER_CI_IMAGE"]
 

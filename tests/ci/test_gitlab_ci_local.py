@@ -31,8 +31,11 @@ LONG_AGO = "2020-01-01T10:00:00+00:00"
 
 
 def _gitlab_ci_local() -> str:
-    for candidate in (os.environ.get("GITLAB_CI_LOCAL"), str(ROOT / ".ci" / "npm" / "node_modules" / ".bin" / "gitlab-ci-local"),
-                      shutil.which("gitlab-ci-local")):
+    for candidate in (
+        os.environ.get("GITLAB_CI_LOCAL"),
+        str(ROOT / ".ci" / "npm" / "node_modules" / ".bin" / "gitlab-ci-local"),
+        shutil.which("gitlab-ci-local"),
+    ):
         if candidate and Path(candidate).exists():
             return candidate
     missing("gitlab-ci-local is not installed (npm install gitlab-ci-local@4.65.1)")
@@ -54,8 +57,12 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     path = bare_path(tools, extra=("node", "rsync"))
     wheel = build_wheel(root / "dist")
     wheelhouse = root / "wheelhouse"
-    proc = subprocess.run([python, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheelhouse), str(wheel)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [python, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheelhouse), str(wheel)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return {"tool": tool, "path": path, "wheel": wheel, "wheelhouse": wheelhouse, "root": root}
 
@@ -71,7 +78,12 @@ def forge(tmp_path: Path):
 def _commit(repo: Path, message: str, date: str | None = None) -> None:
     env = {**os.environ, **({"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date} if date else {})}
     git(repo, "add", "-A")
-    subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", message], cwd=repo, check=True, env=env)
+    subprocess.run(
+        ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", message],
+        cwd=repo,
+        check=True,
+        env=env,
+    )
 
 
 def gitops_origin(tmp: Path, wheel: Path, change: tuple[str, str, str] | None) -> Path:
@@ -84,18 +96,31 @@ def gitops_origin(tmp: Path, wheel: Path, change: tuple[str, str, str] | None) -
     ci.mkdir()
     shutil.copy(ROOT / ".gitlab-ci-template.yml", ci / "promoter.yml")  # as `include: project:` would bring it
     shutil.copytree(ROOT / "templates", ci / "templates")
-    (work / ".gitlab-ci.yml").write_text(yaml.safe_dump({
-        "stages": ["test", "deploy"],
-        "include": [
-            {"local": "ci/promoter.yml"},
-            {"local": "ci/templates/promoter-bump.yml", "inputs": {
-                "job-name": "promote-dev", "app": "checkout-api", "env": "dev", "image": NEW_IMAGE,
-                "forge-repo": "acme/gitops", "source": str(wheel)}},
-        ],
-        # One variable overrides where promoter comes from (here: the wheel of this checkout).
-        "variables": {"PROMOTER_SOURCE": str(wheel)},
-        "promoter-check": {"extends": ".promoter-check"},
-    }, sort_keys=False))
+    (work / ".gitlab-ci.yml").write_text(
+        yaml.safe_dump(
+            {
+                "stages": ["test", "deploy"],
+                "include": [
+                    {"local": "ci/promoter.yml"},
+                    {
+                        "local": "ci/templates/promoter-bump.yml",
+                        "inputs": {
+                            "job-name": "promote-dev",
+                            "app": "checkout-api",
+                            "env": "dev",
+                            "image": NEW_IMAGE,
+                            "forge-repo": "acme/gitops",
+                            "source": str(wheel),
+                        },
+                    },
+                ],
+                # One variable overrides where promoter comes from (here: the wheel of this checkout).
+                "variables": {"PROMOTER_SOURCE": str(wheel)},
+                "promoter-check": {"extends": ".promoter-check"},
+            },
+            sort_keys=False,
+        )
+    )
     _commit(work, "initial", LONG_AGO)
     git(work, "checkout", "-q", "-b", "feature")
     if change:
@@ -122,11 +147,25 @@ def runner_clone(origin: Path, dest: Path, branch: str) -> Path:
 
 def pipeline(setup: dict, ws: Path, variables: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], Path]:
     state = ws.parent / "state"
-    variables = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(setup["wheelhouse"]), "PIP_CONFIG_FILE": os.devnull, **variables}
-    args = [str(setup["tool"]), "--force-shell-executor", "--shell-isolation", "--state-dir", "../state",
-            "--home", str(ws.parent / "home"), "--no-color",
-            # A merge request pipeline is simulated by setting the variables GitLab would set.
-            "--ignore-predefined-vars", ",".join(k for k in variables if k.startswith("CI_"))]
+    variables = {
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(setup["wheelhouse"]),
+        "PIP_CONFIG_FILE": os.devnull,
+        **variables,
+    }
+    args = [
+        str(setup["tool"]),
+        "--force-shell-executor",
+        "--shell-isolation",
+        "--state-dir",
+        "../state",
+        "--home",
+        str(ws.parent / "home"),
+        "--no-color",
+        # A merge request pipeline is simulated by setting the variables GitLab would set.
+        "--ignore-predefined-vars",
+        ",".join(k for k in variables if k.startswith("CI_")),
+    ]
     for k, v in variables.items():
         args += ["--variable", f"{k}={v}"]
     env = {"PATH": str(setup["path"]), "HOME": str(ws.parent / "home"), "LANG": "C.UTF-8"}
@@ -135,9 +174,14 @@ def pipeline(setup: dict, ws: Path, variables: dict[str, str]) -> tuple[subproce
     return proc, state / "builds"
 
 
-MR = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
-      "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feature", "CI_MERGE_REQUEST_IID": "1", "CI_DEFAULT_BRANCH": "main",
-      "CI_COMMIT_BRANCH": ""}
+MR = {
+    "CI_PIPELINE_SOURCE": "merge_request_event",
+    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
+    "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feature",
+    "CI_MERGE_REQUEST_IID": "1",
+    "CI_DEFAULT_BRANCH": "main",
+    "CI_COMMIT_BRANCH": "",
+}
 
 
 def test_check_job_fails_a_merge_request_with_a_bad_manifest(setup, tmp_path: Path) -> None:
@@ -153,7 +197,9 @@ def test_check_job_fails_a_merge_request_with_a_bad_manifest(setup, tmp_path: Pa
     assert int(junit.get("failures")) >= 1
     assert BASE_DEPLOY in {c.get("file") for c in junit.iter("testcase") if c.find("failure") is not None}
     quality = json.loads((builds / "promoter-check" / "gl-code-quality-report.json").read_text())
-    assert any(i["location"]["path"] == BASE_DEPLOY and i["severity"] in ("major", "critical", "blocker") for i in quality)
+    assert any(
+        i["location"]["path"] == BASE_DEPLOY and i["severity"] in ("major", "critical", "blocker") for i in quality
+    )
 
 
 def test_check_job_passes_a_good_merge_request(setup, tmp_path: Path) -> None:
@@ -174,10 +220,17 @@ def test_bump_job_opens_a_merge_request_and_writes_the_dotenv(setup, forge: Fake
     origin = gitops_origin(tmp_path, setup["wheel"], None)
     forge.create_repo("acme/gitops", source=origin)
     ws = runner_clone(origin, tmp_path / "ws", "main")
-    proc, builds = pipeline(setup, ws, {
-        "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "main", "CI_DEFAULT_BRANCH": "main",
-        "CI_SERVER_URL": forge.gitlab_url, "GITLAB_TOKEN": TOKEN,
-    })
+    proc, builds = pipeline(
+        setup,
+        ws,
+        {
+            "CI_PIPELINE_SOURCE": "push",
+            "CI_COMMIT_BRANCH": "main",
+            "CI_DEFAULT_BRANCH": "main",
+            "CI_SERVER_URL": forge.gitlab_url,
+            "GITLAB_TOKEN": TOKEN,
+        },
+    )
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log
     assert "PASS  promote-dev" in log and "promoter-check" not in log  # check runs in merge request pipelines only
@@ -188,7 +241,11 @@ def test_bump_job_opens_a_merge_request_and_writes_the_dotenv(setup, forge: Fake
     assert "1.5.0" in git(forge.repo("acme/gitops").store.path, "show", f"{mr.head}:{DEV}")
     env = dict(line.split("=", 1) for line in (builds / "promote-dev" / "promotion.env").read_text().splitlines())
     assert env["PROMOTION_OPERATION"] == "created" and env["PROMOTION_MR_IID"] == str(mr.number)
-    assert env["PROMOTION_BRANCH"] == mr.head and env["PROMOTION_IMAGE"] == NEW_IMAGE and env["PROMOTION_CHANGED"] == "true"
+    assert (
+        env["PROMOTION_BRANCH"] == mr.head
+        and env["PROMOTION_IMAGE"] == NEW_IMAGE
+        and env["PROMOTION_CHANGED"] == "true"
+    )
     assert env["PROMOTION_MR_URL"].endswith(f"/merge_requests/{mr.number}")
     assert len(env["PROMOTION_HEAD_SHA"]) == 40
     assert TOKEN not in log

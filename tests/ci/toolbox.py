@@ -14,10 +14,56 @@ ROOT = Path(__file__).resolve().parents[2]
 # Commands a CI image has (coreutils, a shell, git); never kubectl, helm, kustomize or promoter:
 # the product must bring what it needs itself.
 BASE_TOOLS = (
-    "bash", "sh", "env", "cat", "cut", "sha256sum", "mkdir", "rm", "cp", "mv", "ls", "ln", "chmod", "touch", "tr",
-    "sed", "grep", "head", "tail", "tee", "find", "xargs", "sort", "uniq", "wc", "date", "sleep", "dirname", "basename",
-    "readlink", "realpath", "mktemp", "uname", "id", "whoami", "hostname", "tar", "gzip", "printf", "echo", "test", "[",
-    "true", "false", "expr", "stat", "awk", "git", "ssh", "curl",
+    "bash",
+    "sh",
+    "env",
+    "cat",
+    "cut",
+    "sha256sum",
+    "mkdir",
+    "rm",
+    "cp",
+    "mv",
+    "ls",
+    "ln",
+    "chmod",
+    "touch",
+    "tr",
+    "sed",
+    "grep",
+    "head",
+    "tail",
+    "tee",
+    "find",
+    "xargs",
+    "sort",
+    "uniq",
+    "wc",
+    "date",
+    "sleep",
+    "dirname",
+    "basename",
+    "readlink",
+    "realpath",
+    "mktemp",
+    "uname",
+    "id",
+    "whoami",
+    "hostname",
+    "tar",
+    "gzip",
+    "printf",
+    "echo",
+    "test",
+    "[",
+    "true",
+    "false",
+    "expr",
+    "stat",
+    "awk",
+    "git",
+    "ssh",
+    "curl",
 )
 FORBIDDEN = ("kubectl", "helm", "kustomize", "promoter")
 
@@ -51,8 +97,12 @@ def python_for(spec: str) -> tuple[str, str]:
         candidates.append(sys.executable)
     for c in candidates:
         if c and Path(c).exists() and "/shims/" not in c:  # a pyenv shim may point at nothing
-            probe = subprocess.run([c, "-c", "import platform; print(platform.python_version())"],
-                                   capture_output=True, text=True, check=False)
+            probe = subprocess.run(
+                [c, "-c", "import platform; print(platform.python_version())"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             full = probe.stdout.strip()
             if probe.returncode == 0 and full.startswith(spec + "."):
                 return full, c
@@ -64,11 +114,25 @@ def build_wheel(dest: Path) -> Path:
     """promoter's wheel, built from a copy of this checkout (builds write into the source folder,
     and two test workers may build at once)."""
     source = dest / "source"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".git", "build", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", ".gitlab-ci-local", "node_modules"))
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            "build",
+            "*.egg-info",
+            "__pycache__",
+            ".pytest_cache",
+            ".hypothesis",
+            ".gitlab-ci-local",
+            "node_modules",
+        ),
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(dest), str(source)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     wheels = list(dest.glob("gitops_promoter-*.whl"))

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft7Validator
 
-from tests.conftest import EXAMPLES, make_repo
 from promoter.config import config_schema, load_config
 from promoter.errors import ConfigError
+from tests.conftest import EXAMPLES, make_repo
 
 GOOD = """\
 version: 1
@@ -83,26 +83,80 @@ def test_schema_is_draft7_and_shipped_in_the_package():
 
 BAD = [
     # (name, text, "file:line: key", words in the message)
-    ("unknown top-level key", "environments:\n  - name: dev\nbogus: 1\n", ".promoter.yaml:3: bogus:", "unknown key 'bogus'"),
-    ("unknown app key", "environments:\n  - name: dev\napps:\n  web:\n    image: ghcr.io/a/web\n    colour: red\n",
-     ".promoter.yaml:6: apps.web.colour:", "unknown key 'colour'"),
-    ("wrong type", "environments:\n  - name: dev\napps:\n  web:\n    image: 5\n", ".promoter.yaml:5: apps.web.image:", "not of type 'string'"),
+    (
+        "unknown top-level key",
+        "environments:\n  - name: dev\nbogus: 1\n",
+        ".promoter.yaml:3: bogus:",
+        "unknown key 'bogus'",
+    ),
+    (
+        "unknown app key",
+        "environments:\n  - name: dev\napps:\n  web:\n    image: ghcr.io/a/web\n    colour: red\n",
+        ".promoter.yaml:6: apps.web.colour:",
+        "unknown key 'colour'",
+    ),
+    (
+        "wrong type",
+        "environments:\n  - name: dev\napps:\n  web:\n    image: 5\n",
+        ".promoter.yaml:5: apps.web.image:",
+        "not of type 'string'",
+    ),
     ("wrong type of list", "environments: dev\n", ".promoter.yaml:1: environments:", "not of type 'array'"),
-    ("bad env name", "environments:\n  - name: dev\n  - name: Prod EU\n", ".promoter.yaml:3: environments[1].name:", "does not match"),
-    ("bad gate value", "environments:\n  - name: dev\n    gates:\n      soak: often\n", ".promoter.yaml:4: environments[0].gates.soak:", "'often'"),
-    ("unknown env in paths", "environments:\n  - name: dev\napps:\n  web:\n    image: ghcr.io/a/web\n    paths:\n      prod: x\n",
-     ".promoter.yaml:7: apps.web.paths.prod:", "unknown environment 'prod' (known: dev)"),
-    ("unknown env in targets",
-     "environments:\n  - name: dev\napps:\n  web:\n    image: ghcr.io/a/web\n    targets:\n      qa: [{file: a, key: b}]\n",
-     ".promoter.yaml:7: apps.web.targets.qa:", "unknown environment 'qa'"),
-    ("bad image", "environments:\n  - name: dev\napps:\n  web:\n    image: ghcr.io/Acme/web\n", ".promoter.yaml:5: apps.web.image:", "must be lowercase"),
-    ("image with tag", "environments:\n  - name: dev\napps:\n  web:\n    image: ghcr.io/a/web:1\n", ".promoter.yaml:5: apps.web.image:",
-     "without tag or digest"),
-    ("duplicate environment", "environments:\n  - name: dev\n  - name: dev\n", ".promoter.yaml:3: environments[1].name:", "listed twice"),
-    ("bad path template", "environments:\n  - name: dev\ndefaults:\n  path: apps/{application}\n", ".promoter.yaml:4: defaults.path:",
-     "placeholders are {app} and {env}"),
+    (
+        "bad env name",
+        "environments:\n  - name: dev\n  - name: Prod EU\n",
+        ".promoter.yaml:3: environments[1].name:",
+        "does not match",
+    ),
+    (
+        "bad gate value",
+        "environments:\n  - name: dev\n    gates:\n      soak: often\n",
+        ".promoter.yaml:4: environments[0].gates.soak:",
+        "'often'",
+    ),
+    (
+        "unknown env in paths",
+        "environments:\n  - name: dev\napps:\n  web:\n    image: ghcr.io/a/web\n    paths:\n      prod: x\n",
+        ".promoter.yaml:7: apps.web.paths.prod:",
+        "unknown environment 'prod' (known: dev)",
+    ),
+    (
+        "unknown env in targets",
+        "environments:\n  - name: dev\napps:\n  web:\n    image: ghcr.io/a/web\n    targets:\n      qa: [{file: a, key: b}]\n",
+        ".promoter.yaml:7: apps.web.targets.qa:",
+        "unknown environment 'qa'",
+    ),
+    (
+        "bad image",
+        "environments:\n  - name: dev\napps:\n  web:\n    image: ghcr.io/Acme/web\n",
+        ".promoter.yaml:5: apps.web.image:",
+        "must be lowercase",
+    ),
+    (
+        "image with tag",
+        "environments:\n  - name: dev\napps:\n  web:\n    image: ghcr.io/a/web:1\n",
+        ".promoter.yaml:5: apps.web.image:",
+        "without tag or digest",
+    ),
+    (
+        "duplicate environment",
+        "environments:\n  - name: dev\n  - name: dev\n",
+        ".promoter.yaml:3: environments[1].name:",
+        "listed twice",
+    ),
+    (
+        "bad path template",
+        "environments:\n  - name: dev\ndefaults:\n  path: apps/{application}\n",
+        ".promoter.yaml:4: defaults.path:",
+        "placeholders are {app} and {env}",
+    ),
     ("missing environments", "apps: {}\n", ".promoter.yaml:1:", "'environments' is a required property"),
-    ("duplicate key", "environments:\n  - name: dev\nenvironments: []\n", ".promoter.yaml:3", "duplicate key environments"),
+    (
+        "duplicate key",
+        "environments:\n  - name: dev\nenvironments: []\n",
+        ".promoter.yaml:3",
+        "duplicate key environments",
+    ),
     ("not YAML", "environments: [\n", ".promoter.yaml:1", "does not parse"),
 ]
 

@@ -96,7 +96,11 @@ def check_only_values_changed(old: str, new: str, changes: list[Change]) -> list
             if not bare_key and not _inside(old_spans, old_at[i] + p, old_at[i] + len(a) - s):
                 problems.append(f"line {i + 1}: bytes outside a value changed: {a!r} -> {b!r}")
             # after a bare `key:` the one separating space is new too
-            elif not _inside(new_spans, new_at[j] + p + (len(b[p:]) - len(b[p:].lstrip(" ")) if bare_key else 0), new_at[j] + len(b) - s):
+            elif not _inside(
+                new_spans,
+                new_at[j] + p + (len(b[p:]) - len(b[p:].lstrip(" ")) if bare_key else 0),
+                new_at[j] + len(b) - s,
+            ):
                 problems.append(f"line {i + 1}: the new bytes are not one value: {a!r} -> {b!r}")
     return problems
 

@@ -53,19 +53,32 @@ def _find(refs, file: str, **kw) -> list[dict]:
 def test_known_references_are_found(corpus: Path):
     refs = listed(corpus)
     for env in ("dev", "staging", "prod"):
-        assert _find(refs, f"gitops/kargo-simple/env/{env}/kustomization.yaml", style="kustomize-images",
-                     yaml_path="images[0]", repository="ghcr.io/akuity/guestbook"), env
+        assert _find(
+            refs,
+            f"gitops/kargo-simple/env/{env}/kustomization.yaml",
+            style="kustomize-images",
+            yaml_path="images[0]",
+            repository="ghcr.io/akuity/guestbook",
+        ), env
     versions = sorted((corpus / "gitops/gitops-environment-promotion/envs").glob("*/version.yml"))
     assert len(versions) >= 10
     for v in versions:
         rel = str(v.relative_to(corpus))
         found = _find(refs, rel, style="container")
-        assert len(found) == sum(1 for line in v.read_text().splitlines() if line.strip().startswith(("image:", "- image:"))), rel
-    (redis,) = _find(refs, "gitops/flux2-kustomize-helm-example/apps/base/podinfo/release.yaml", style="flux-helmrelease")
+        assert len(found) == sum(
+            1 for line in v.read_text().splitlines() if line.strip().startswith(("image:", "- image:"))
+        ), rel
+    (redis,) = _find(
+        refs, "gitops/flux2-kustomize-helm-example/apps/base/podinfo/release.yaml", style="flux-helmrelease"
+    )
     assert (redis["yaml_path"], redis["repository"]) == ("spec.values.redis", "public.ecr.aws/docker/library/redis")
     assert redis["tag"]
     (guestbook,) = _find(refs, "gitops/argocd-example-apps/helm-guestbook/values.yaml", style="helm-values")
-    assert (guestbook["yaml_path"], guestbook["repository"], guestbook["tag"]) == ("image", "gcr.io/google-samples/gb-frontend", "v5")
+    assert (guestbook["yaml_path"], guestbook["repository"], guestbook["tag"]) == (
+        "image",
+        "gcr.io/google-samples/gb-frontend",
+        "v5",
+    )
     sock = corpus / "gitops/argocd-example-apps/sock-shop"
     for f in sorted(sock.rglob("*.yaml")):
         rel = str(f.relative_to(corpus))
@@ -133,7 +146,17 @@ def test_cli_bump_on_a_copy_of_kargo_simple(corpus: Path, tmp_path: Path):
     repo = make_repo(tmp_path / "kargo")
     shutil.copytree(corpus / "gitops/kargo-simple", repo, dirs_exist_ok=True)
     before = (repo / "env/staging/kustomization.yaml").read_text()
-    args = ("bump", "--repo", str(repo), "--image", f"ghcr.io/akuity/guestbook:v0.0.2@{DIGEST}", "--path", "env/staging", "-o", "json")
+    args = (
+        "bump",
+        "--repo",
+        str(repo),
+        "--image",
+        f"ghcr.io/akuity/guestbook:v0.0.2@{DIGEST}",
+        "--path",
+        "env/staging",
+        "-o",
+        "json",
+    )
     r = invoke(*args)
     assert r.exit_code == 0, r.stderr
     out = json.loads(r.stdout)

@@ -20,38 +20,72 @@ D1 = "sha256:" + "1" * 64
     ("old", "image", "new"),
     [
         # comments everywhere, including on the value's line and between keys
-        ("# head\nimage:  # the image\n  # repo\n  repository: nginx  # r\n  tag: v1   # t\n# tail\n", "nginx:v2",
-         "# head\nimage:  # the image\n  # repo\n  repository: nginx  # r\n  tag: v2   # t\n# tail\n"),
+        (
+            "# head\nimage:  # the image\n  # repo\n  repository: nginx  # r\n  tag: v1   # t\n# tail\n",
+            "nginx:v2",
+            "# head\nimage:  # the image\n  # repo\n  repository: nginx  # r\n  tag: v2   # t\n# tail\n",
+        ),
         # quoting styles kept
         ("image:\n  repository: nginx\n  tag: 'v1'\n", "nginx:v2", "image:\n  repository: nginx\n  tag: 'v2'\n"),
         ('image:\n  repository: nginx\n  tag: "v1"\n', "nginx:v2", 'image:\n  repository: nginx\n  tag: "v2"\n'),
         ("image: 'nginx:1'\n", "nginx:2", "image: 'nginx:2'\n"),
         ('image: "nginx:1"\n', "nginx:2", 'image: "nginx:2"\n'),
         # 4-space indentation, key order (tag before repository), blank lines
-        ("\n\nimage:\n\n    tag: v1\n\n    repository: nginx\n\n\nother: 1\n", "nginx:v2",
-         "\n\nimage:\n\n    tag: v2\n\n    repository: nginx\n\n\nother: 1\n"),
+        (
+            "\n\nimage:\n\n    tag: v1\n\n    repository: nginx\n\n\nother: 1\n",
+            "nginx:v2",
+            "\n\nimage:\n\n    tag: v2\n\n    repository: nginx\n\n\nother: 1\n",
+        ),
         # flow mapping, spacing inside kept
         ("image: { repository: nginx ,  tag: v1 }\n", "nginx:v2", "image: { repository: nginx ,  tag: v2 }\n"),
-        ("image: {repository: nginx, tag: v1, pullPolicy: Always}\n", "nginx:v2",
-         "image: {repository: nginx, tag: v2, pullPolicy: Always}\n"),
+        (
+            "image: {repository: nginx, tag: v1, pullPolicy: Always}\n",
+            "nginx:v2",
+            "image: {repository: nginx, tag: v2, pullPolicy: Always}\n",
+        ),
         # flow mapping over several lines
-        ("image: {\n  repository: nginx,\n  tag: v1\n}\n", "nginx:v2", "image: {\n  repository: nginx,\n  tag: v2\n}\n"),
+        (
+            "image: {\n  repository: nginx,\n  tag: v1\n}\n",
+            "nginx:v2",
+            "image: {\n  repository: nginx,\n  tag: v2\n}\n",
+        ),
         # anchors and aliases stay; the anchored value changes once
-        ("image: &img\n  repository: nginx\n  tag: v1\nsidecar:\n  image: *img\n", "nginx:v2",
-         "image: &img\n  repository: nginx\n  tag: v2\nsidecar:\n  image: *img\n"),
+        (
+            "image: &img\n  repository: nginx\n  tag: v1\nsidecar:\n  image: *img\n",
+            "nginx:v2",
+            "image: &img\n  repository: nginx\n  tag: v2\nsidecar:\n  image: *img\n",
+        ),
         ("a:\n  image: &i nginx:1\nb:\n  image: *i\n", "nginx:2", "a:\n  image: &i nginx:2\nb:\n  image: *i\n"),
-        ("defaults: &d\n  repository: nginx\n  tag: v1\nimage:\n  <<: *d\n", "nginx:v2",
-         "defaults: &d\n  repository: nginx\n  tag: v2\nimage:\n  <<: *d\n"),
+        (
+            "defaults: &d\n  repository: nginx\n  tag: v1\nimage:\n  <<: *d\n",
+            "nginx:v2",
+            "defaults: &d\n  repository: nginx\n  tag: v2\nimage:\n  <<: *d\n",
+        ),
         # document markers, several documents
-        ("%YAML 1.2\n---\nimage: nginx:1\n...\n---\nimage: nginx:1\n...\n", "nginx:2",
-         "%YAML 1.2\n---\nimage: nginx:2\n...\n---\nimage: nginx:2\n...\n"),
+        (
+            "%YAML 1.2\n---\nimage: nginx:1\n...\n---\nimage: nginx:1\n...\n",
+            "nginx:2",
+            "%YAML 1.2\n---\nimage: nginx:2\n...\n---\nimage: nginx:2\n...\n",
+        ),
         # BOM and CRLF kept
-        ("\ufeffimage:\r\n  repository: nginx\r\n  tag: v1 # c\r\n", "nginx:v2", "\ufeffimage:\r\n  repository: nginx\r\n  tag: v2 # c\r\n"),
+        (
+            "\ufeffimage:\r\n  repository: nginx\r\n  tag: v1 # c\r\n",
+            "nginx:v2",
+            "\ufeffimage:\r\n  repository: nginx\r\n  tag: v2 # c\r\n",
+        ),
         # no newline at end of file
         ("image: nginx:1", "nginx:2", "image: nginx:2"),
         # tag: with a null value
-        ("image:\n  repository: nginx\n  tag:\n  pullPolicy: Always\n", "nginx:v2", "image:\n  repository: nginx\n  tag: v2\n  pullPolicy: Always\n"),
-        ("image:\n  repository: nginx\n  tag: ~ # none yet\n", "nginx:v2", "image:\n  repository: nginx\n  tag: v2 # none yet\n"),
+        (
+            "image:\n  repository: nginx\n  tag:\n  pullPolicy: Always\n",
+            "nginx:v2",
+            "image:\n  repository: nginx\n  tag: v2\n  pullPolicy: Always\n",
+        ),
+        (
+            "image:\n  repository: nginx\n  tag: ~ # none yet\n",
+            "nginx:v2",
+            "image:\n  repository: nginx\n  tag: v2 # none yet\n",
+        ),
         ("image:\n  repository: nginx\n  tag: null\n", "nginx:v2", "image:\n  repository: nginx\n  tag: v2\n"),
         ("image:\n  repository: nginx\n  tag:\r\n", "nginx:v2", "image:\n  repository: nginx\n  tag: v2\r\n"),
         # numeric tags: kept plain when they read back the same, quoted when they would not
@@ -101,7 +135,9 @@ def test_verification_refuses_an_edit_that_does_not_read_back(bump, monkeypatch)
     import promoter.edit as edit
 
     real = edit.format_scalar
-    monkeypatch.setattr(edit, "format_scalar", lambda v, style, **kw: ("v2: broken", "plain") if v == "v2" else real(v, style, **kw))
+    monkeypatch.setattr(
+        edit, "format_scalar", lambda v, style, **kw: ("v2: broken", "plain") if v == "v2" else real(v, style, **kw)
+    )
     with pytest.raises(UsageError, match="nothing was written"):
         bump("image:\n  repository: nginx\n  tag: v1\n", "nginx:v2")
 
@@ -136,7 +172,9 @@ def test_atomic_write_failure_leaves_original_and_no_temp(tmp_path: Path, monkey
 def test_changeset_writes_bytes_exactly_bom_and_crlf(tmp_path: Path):
     f = tmp_path / "values.yaml"
     f.write_bytes("\ufeffimage: nginx:1\r\n".encode())
-    cs = ChangeSet(files={"values.yaml": FileChange("values.yaml", "\ufeffimage: nginx:1\r\n", "\ufeffimage: nginx:2\r\n")})
+    cs = ChangeSet(
+        files={"values.yaml": FileChange("values.yaml", "\ufeffimage: nginx:1\r\n", "\ufeffimage: nginx:2\r\n")}
+    )
     cs.write(tmp_path)
     assert f.read_bytes() == "\ufeffimage: nginx:2\r\n".encode()
 

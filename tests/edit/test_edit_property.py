@@ -6,12 +6,11 @@ import itertools
 from dataclasses import dataclass
 
 import yaml
-
-from promoter.yamlload import load
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from promoter.image import ImageRef
+from promoter.yamlload import load
 
 D_OLD = "sha256:" + "2" * 64
 REPO = "ghcr.io/acme/app"
@@ -46,10 +45,20 @@ def candidates(v: Value) -> list[str]:
 
 tags = st.from_regex(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,15}\Z")
 quote = st.sampled_from(["plain", "single", "double"])
-comment = st.sampled_from(["", "  # set by CI", " #c", "    # {\"$imagepolicy\": \"flux-system:app:tag\"}"])
+comment = st.sampled_from(["", "  # set by CI", " #c", '    # {"$imagepolicy": "flux-system:app:tag"}'])
 extra_lines = st.lists(
-    st.sampled_from(["replicaCount: 2", "# a comment", "", "name: 'web'", "enabled: true", "list:\n- a\n- b", "empty: {}",
-                     "other:\n  image:\n    repository: ghcr.io/acme/other\n    tag: \"1.0\""]),
+    st.sampled_from(
+        [
+            "replicaCount: 2",
+            "# a comment",
+            "",
+            "name: 'web'",
+            "enabled: true",
+            "list:\n- a\n- b",
+            "empty: {}",
+            'other:\n  image:\n    repository: ghcr.io/acme/other\n    tag: "1.0"',
+        ]
+    ),
     max_size=5,
     unique=True,
 )
@@ -84,7 +93,11 @@ def values_files(draw):
         pieces.append(Value(render(old, style), style, new))
         lit(draw(comment) + "\n")
     else:
-        keys = ["repository", "tag"] + (["digest"] if draw(st.booleans()) else []) + (["pullPolicy"] if draw(st.booleans()) else [])
+        keys = (
+            ["repository", "tag"]
+            + (["digest"] if draw(st.booleans()) else [])
+            + (["pullPolicy"] if draw(st.booleans()) else [])
+        )
         keys = draw(st.permutations(keys))
         entries: list[tuple[str, object]] = []
         for k in keys:

@@ -59,7 +59,7 @@ def test_kustomize_tag_and_digest_adds_exactly_one_digest_line(bump):
     old = K + "images:\n  - name: ghcr.io/acme/api\n    newTag: \"1.0\" # set by CI\n  - name: redis\n    newTag: '7'\n"
     b = bump(old, f"ghcr.io/acme/api:1.1@{D1}", "kustomization.yaml")
     assert b.new == K + (
-        "images:\n  - name: ghcr.io/acme/api\n    newTag: \"1.1\" # set by CI\n"
+        'images:\n  - name: ghcr.io/acme/api\n    newTag: "1.1" # set by CI\n'
         f"    digest: {D1}\n  - name: redis\n    newTag: '7'\n"
     )
     assert [(c.yaml_path, c.old, c.new, c.note) for c in b.edit.changes] == [
@@ -74,13 +74,19 @@ def test_kustomize_tag_and_digest_adds_exactly_one_digest_line(bump):
         # indentless sequence
         ("images:\n- name: nginx\n  newTag: '1'\n", f"images:\n- name: nginx\n  newTag: '2'\n  digest: {D1}\n"),
         # 4-space indentation, odd spacing after the dash
-        ("images:\n    -   name: nginx\n        newTag: \"1\"\n", f"images:\n    -   name: nginx\n        newTag: \"2\"\n        digest: {D1}\n"),
+        (
+            'images:\n    -   name: nginx\n        newTag: "1"\n',
+            f'images:\n    -   name: nginx\n        newTag: "2"\n        digest: {D1}\n',
+        ),
         # no newTag at all: both keys added after name, in one op
-        ("images:\n  - name: nginx\n", f"images:\n  - name: nginx\n    newTag: \"2\"\n    digest: {D1}\n"),
+        ("images:\n  - name: nginx\n", f'images:\n  - name: nginx\n    newTag: "2"\n    digest: {D1}\n'),
         # flow mapping entry
         ("images:\n  - {name: nginx, newTag: '1'}\n", f"images:\n  - {{name: nginx, newTag: '2', digest: {D1}}}\n"),
         # CRLF: the added line ends like the others
-        ("images:\r\n  - name: nginx\r\n    newTag: '1'\r\n", f"images:\r\n  - name: nginx\r\n    newTag: '2'\r\n    digest: {D1}\r\n"),
+        (
+            "images:\r\n  - name: nginx\r\n    newTag: '1'\r\n",
+            f"images:\r\n  - name: nginx\r\n    newTag: '2'\r\n    digest: {D1}\r\n",
+        ),
     ],
 )
 def test_kustomize_digest_key_added_with_the_entry_indentation(bump, entry, expected):
@@ -93,7 +99,7 @@ def test_kustomize_digest_key_added_with_the_entry_indentation(bump, entry, expe
 def test_kustomize_keys_added_after_newname(bump):
     old = K + "images:\n  - name: nginx\n    newName: ghcr.io/m/nginx\n"
     b = bump(old, f"ghcr.io/m/nginx:2@{D1}", "kustomization.yaml")
-    assert b.new == old + f"    newTag: \"2\"\n    digest: {D1}\n"
+    assert b.new == old + f'    newTag: "2"\n    digest: {D1}\n'
 
 
 def test_kustomize_digest_only_drops_newtag_and_sets_digest(bump):
@@ -122,7 +128,7 @@ def test_kustomize_tag_only_drops_a_stale_digest(bump):
 
 
 def test_kustomize_key_sharing_the_dash_line_cannot_be_dropped(bump):
-    old = K + f"images:\n  - newTag: '1'\n    name: nginx\n"
+    old = K + "images:\n  - newTag: '1'\n    name: nginx\n"
     with pytest.raises(UsageError, match="shares its line with another key or '-'"):
         bump(old, f"nginx@{D1}", "kustomization.yaml")
 

@@ -17,14 +17,22 @@ def test_values_pyyaml_cannot_build_are_strings(text: str) -> None:
 
 
 def test_ordinary_values_keep_their_types() -> None:
-    assert load("a: 0x1f\nb: 12\nc: 2024-01-02\nd: '0x_'\n") == {"a": 31, "b": 12, "c": __import__("datetime").date(2024, 1, 2), "d": "0x_"}
+    assert load("a: 0x1f\nb: 12\nc: 2024-01-02\nd: '0x_'\n") == {
+        "a": 31,
+        "b": 12,
+        "c": __import__("datetime").date(2024, 1, 2),
+        "d": "0x_",
+    }
 
 
 def test_check_does_not_crash_on_such_a_value(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "r", {
-        "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: 0x_\n  b: 2024-13-01\n",
-        "kustomization.yaml": "resources:\n  - cm.yaml\n",
-    })
+    repo = make_repo(
+        tmp_path / "r",
+        {
+            "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: 0x_\n  b: 2024-13-01\n",
+            "kustomization.yaml": "resources:\n  - cm.yaml\n",
+        },
+    )
     r = invoke("check", "--repo", str(repo), "--all")
     assert r.exit_code == 0, r.stderr
     assert "internal error" not in r.stderr

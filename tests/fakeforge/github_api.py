@@ -116,19 +116,14 @@ class GitHubApi:
                 },
                 "url": f"{self._api(repo)}/git/commits/{sha}",
             },
-            "parents": [
-                {"sha": p, "url": f"{self._api(repo)}/commits/{p}"}
-                for p in info.parents
-            ],
+            "parents": [{"sha": p, "url": f"{self._api(repo)}/commits/{p}"} for p in info.parents],
         }
 
     def pull_json(self, repo: Repo, pr: PullRequest) -> dict[str, Any]:
         store = repo.store
         head_sha = store.branch_sha(pr.head) or pr.head_sha
         base_sha = store.branch_sha(pr.base) or ""
-        state = (
-            self.forge.mergeable_state(repo, pr) if pr.state == "open" else "unknown"
-        )
+        state = self.forge.mergeable_state(repo, pr) if pr.state == "open" else "unknown"
         return {
             "id": repo.id * 100000 + pr.number,
             "node_id": f"PR_{repo.id}_{pr.number}",
@@ -198,9 +193,7 @@ class GitHubApi:
             },
         }
 
-    def create_ref(
-        self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def create_ref(self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         ref, sha = str(body.get("ref", "")), str(body.get("sha", ""))
         if not ref.startswith("refs/") or ref.count("/") < 2:
@@ -216,9 +209,7 @@ class GitHubApi:
         repo.store.update_ref(branch, sha, "0" * 40)
         return 201, self._ref_json(repo, branch, sha)
 
-    def update_ref(
-        self, *, repo: Repo, b: str, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def update_ref(self, *, repo: Repo, b: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         old = repo.store.branch_sha(b)
         if old is None:
@@ -242,9 +233,7 @@ class GitHubApi:
                 f"Protected branch update failed for refs/heads/{branch}. Commits must have verified signatures.",
             )
 
-    def delete_ref(
-        self, *, repo: Repo, b: str, token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def delete_ref(self, *, repo: Repo, b: str, token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         if repo.store.branch_sha(b) is None:
             raise HttpError(422, "Reference does not exist")
@@ -254,22 +243,16 @@ class GitHubApi:
         return 204, None
 
     # ---- Git Data: trees and commits ---------------------------------------------------------
-    def create_blob(
-        self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def create_blob(self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         if not repo.store.branches():
             raise HttpError(409, "Git Repository is empty.")
         raw = str(body.get("content", ""))
-        data = (
-            base64.b64decode(raw) if body.get("encoding") == "base64" else raw.encode()
-        )
+        data = base64.b64decode(raw) if body.get("encoding") == "base64" else raw.encode()
         sha = repo.store.git("hash-object", "-w", "--stdin", input=data).strip()
         return 201, {"sha": sha, "url": f"{self._api(repo)}/git/blobs/{sha}"}
 
-    def put_contents(
-        self, *, repo: Repo, path: str, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def put_contents(self, *, repo: Repo, path: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         """The contents API: one commit per file; a stale blob sha answers 409."""
         _no_write(token)
         branch = str(body.get("branch") or repo.default_branch)
@@ -282,9 +265,7 @@ class GitHubApi:
         if current is None and body.get("sha"):
             raise HttpError(422, "sha wasn't supplied.")
         if repo.is_protected(branch):
-            raise HttpError(
-                409, f"Protected branch update failed for refs/heads/{branch}."
-            )
+            raise HttpError(409, f"Protected branch update failed for refs/heads/{branch}.")
         content = base64.b64decode(str(body.get("content", "")))
         sha = repo.store.commit_files(
             head,
@@ -299,9 +280,7 @@ class GitHubApi:
             "commit": {"sha": sha},
         }
 
-    def create_tree(
-        self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def create_tree(self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         if not repo.store.branches():
             raise HttpError(409, "Git Repository is empty.")
@@ -322,19 +301,13 @@ class GitHubApi:
             "truncated": False,
         }
 
-    def create_commit(
-        self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def create_commit(self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         tree, parents = body.get("tree", ""), list(body.get("parents", []))
-        if repo.store.object_type(tree) != "tree" or any(
-            repo.store.object_type(p) != "commit" for p in parents
-        ):
+        if repo.store.object_type(tree) != "tree" or any(repo.store.object_type(p) != "commit" for p in parents):
             raise HttpError(
                 422,
-                "Tree SHA does not exist"
-                if repo.store.object_type(tree) != "tree"
-                else "Parent SHA does not exist",
+                "Tree SHA does not exist" if repo.store.object_type(tree) != "tree" else "Parent SHA does not exist",
             )
         sha = repo.store.commit_tree(
             tree,
@@ -365,17 +338,13 @@ class GitHubApi:
         }
 
     def get_commit(self, *, repo: Repo, ref: str, **_: Any) -> tuple[int, Any]:
-        sha = (
-            repo.store.rev_parse(ref) if _SHA.match(ref) else repo.store.branch_sha(ref)
-        )
+        sha = repo.store.rev_parse(ref) if _SHA.match(ref) else repo.store.branch_sha(ref)
         if sha is None:
             raise HttpError(422, f"No commit found for SHA: {ref}")
         return 200, self.commit_json(repo, sha)
 
     # ---- statuses ----------------------------------------------------------------------------
-    def create_status(
-        self, *, repo: Repo, sha: str, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def create_status(self, *, repo: Repo, sha: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         if body.get("state") not in ("error", "failure", "pending", "success"):
             raise HttpError(422, "Validation Failed")
@@ -390,9 +359,7 @@ class GitHubApi:
         return 201, {"id": len(repo.statuses[sha]), **status}
 
     def combined_status(self, *, repo: Repo, ref: str, **_: Any) -> tuple[int, Any]:
-        sha = (
-            repo.store.rev_parse(ref) if _SHA.match(ref) else repo.store.branch_sha(ref)
-        )
+        sha = repo.store.rev_parse(ref) if _SHA.match(ref) else repo.store.branch_sha(ref)
         if sha is None:
             raise HttpError(404, "Not Found")
         latest: dict[str, dict[str, Any]] = {}
@@ -414,13 +381,9 @@ class GitHubApi:
         }
 
     # ---- contents ----------------------------------------------------------------------------
-    def get_contents(
-        self, *, repo: Repo, path: str, query: dict[str, list[str]], **_: Any
-    ) -> tuple[int, Any]:
+    def get_contents(self, *, repo: Repo, path: str, query: dict[str, list[str]], **_: Any) -> tuple[int, Any]:
         ref = query.get("ref", [repo.default_branch])[0]
-        sha = (
-            repo.store.rev_parse(ref) if _SHA.match(ref) else repo.store.branch_sha(ref)
-        )
+        sha = repo.store.rev_parse(ref) if _SHA.match(ref) else repo.store.branch_sha(ref)
         if sha is None:
             raise HttpError(404, f"No commit found for the ref {ref}")
         data = repo.store.read_file(sha, path)
@@ -438,9 +401,7 @@ class GitHubApi:
         }
 
     # ---- pull requests -----------------------------------------------------------------------
-    def list_pulls(
-        self, *, repo: Repo, query: dict[str, list[str]], **_: Any
-    ) -> tuple[int, Any]:
+    def list_pulls(self, *, repo: Repo, query: dict[str, list[str]], **_: Any) -> tuple[int, Any]:
         state = query.get("state", ["open"])[0]
         head = query.get("head", [None])[0]
         base = query.get("base", [None])[0]
@@ -459,9 +420,7 @@ class GitHubApi:
         per_page = int(query.get("per_page", ["30"])[0])
         return 200, out[(page - 1) * per_page : page * per_page]
 
-    def create_pull(
-        self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def create_pull(self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         head, base = str(body.get("head", "")), str(body.get("base", ""))
         head = head.split(":", 1)[1] if ":" in head else head
@@ -475,12 +434,8 @@ class GitHubApi:
                     422,
                     f"Validation Failed: A pull request already exists for {repo.owner}:{head}.",
                 )
-        if not repo.store.changed_paths(
-            repo.store.branch_sha(base) or "", repo.store.branch_sha(head) or ""
-        ):
-            raise HttpError(
-                422, f"Validation Failed: No commits between {base} and {head}"
-            )
+        if not repo.store.changed_paths(repo.store.branch_sha(base) or "", repo.store.branch_sha(head) or ""):
+            raise HttpError(422, f"Validation Failed: No commits between {base} and {head}")
         pr = PullRequest(
             number=repo.next_number(),
             title=str(body["title"]),
@@ -503,9 +458,7 @@ class GitHubApi:
     def get_pull(self, *, repo: Repo, n: str, **_: Any) -> tuple[int, Any]:
         return 200, self.pull_json(repo, self._pull(repo, n))
 
-    def edit_pull(
-        self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def edit_pull(self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         pr = self._pull(repo, n)
         if "title" in body:
@@ -518,9 +471,7 @@ class GitHubApi:
             pr.base = str(body["base"])
         return 200, self.pull_json(repo, pr)
 
-    def merge_pull(
-        self, *, repo: Repo, n: str, token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def merge_pull(self, *, repo: Repo, n: str, token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         pr = self._pull(repo, n)
         if pr.state != "open":
@@ -534,16 +485,12 @@ class GitHubApi:
             "message": "Pull Request successfully merged",
         }
 
-    def request_reviewers(
-        self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def request_reviewers(self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         pr = self._pull(repo, n)
         for r in body.get("reviewers", []):
             if r == pr.author:
-                raise HttpError(
-                    422, "Review cannot be requested from pull request author."
-                )
+                raise HttpError(422, "Review cannot be requested from pull request author.")
             if r not in pr.reviewers:
                 pr.reviewers.append(r)
         for t in body.get("team_reviewers", []):
@@ -551,9 +498,7 @@ class GitHubApi:
                 pr.team_reviewers.append(t)
         return 201, self.pull_json(repo, pr)
 
-    def add_labels(
-        self, *, repo: Repo, n: str, body: Any, token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def add_labels(self, *, repo: Repo, n: str, body: Any, token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         pr = self._pull(repo, n)
         labels = body.get("labels", []) if isinstance(body, dict) else body
@@ -562,9 +507,7 @@ class GitHubApi:
                 pr.labels.append(label)
         return 200, [{"name": n} for n in pr.labels]
 
-    def add_assignees(
-        self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def add_assignees(self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         pr = self._pull(repo, n)
         for a in body.get("assignees", []):
@@ -575,9 +518,7 @@ class GitHubApi:
             "assignees": [{"login": a} for a in pr.assignees],
         }
 
-    def edit_issue(
-        self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def edit_issue(self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         pr = self._pull(repo, n)
         if "labels" in body:
@@ -591,41 +532,29 @@ class GitHubApi:
         }
 
     # ---- GraphQL -----------------------------------------------------------------------------
-    def graphql(
-        self, *, repo: None, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def graphql(self, *, repo: None, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         query = str(body.get("query", ""))
         variables = body.get("variables") or {}
-        m = re.search(
-            r"\b(createCommitOnBranch|enablePullRequestAutoMerge)\s*\(", query
-        )
+        m = re.search(r"\b(createCommitOnBranch|enablePullRequestAutoMerge)\s*\(", query)
         if not m:
             return 200, {
                 "errors": [
-                    {
-                        "message": "the fake forge answers only createCommitOnBranch and enablePullRequestAutoMerge"
-                    }
+                    {"message": "the fake forge answers only createCommitOnBranch and enablePullRequestAutoMerge"}
                 ]
             }
         try:
             if m.group(1) == "createCommitOnBranch":
-                data = self._create_commit_on_branch(
-                    variables.get("input") or {}, token
-                )
+                data = self._create_commit_on_branch(variables.get("input") or {}, token)
             else:
                 data = self._enable_auto_merge(variables.get("input") or {}, token)
         except _GraphQLError as exc:
             return 200, {
                 "data": {m.group(1): None},
-                "errors": [
-                    {"type": exc.type, "message": exc.message, "path": [m.group(1)]}
-                ],
+                "errors": [{"type": exc.type, "message": exc.message, "path": [m.group(1)]}],
             }
         return 200, {"data": {m.group(1): data}}
 
-    def _create_commit_on_branch(
-        self, inp: dict[str, Any], token: Token
-    ) -> dict[str, Any]:
+    def _create_commit_on_branch(self, inp: dict[str, Any], token: Token) -> dict[str, Any]:
         target = inp.get("branch") or {}
         repo = self.forge.repos.get(str(target.get("repositoryNameWithOwner", "")))
         if repo is None:
@@ -691,9 +620,7 @@ class GitHubApi:
         if not token.write:
             raise _GraphQLError("FORBIDDEN", "Resource not accessible by integration")
         if not repo.allow_auto_merge:
-            raise _GraphQLError(
-                "UNPROCESSABLE", "Auto merge is not allowed for this repository"
-            )
+            raise _GraphQLError("UNPROCESSABLE", "Auto merge is not allowed for this repository")
         if self.forge.mergeable_state(repo, pr) == "clean":
             raise _GraphQLError("UNPROCESSABLE", "Pull request is in clean status")
         pr.auto_merge = True

@@ -102,9 +102,7 @@ class GitLabApi:
     def mr_json(self, repo: Repo, mr: PullRequest) -> dict[str, Any]:
         sha = repo.store.branch_sha(mr.head) or mr.head_sha
         state = {"open": "opened", "closed": "closed", "merged": "merged"}[mr.state]
-        mergeable = (
-            self.forge.mergeable_state(repo, mr) if mr.state == "open" else "not_open"
-        )
+        mergeable = self.forge.mergeable_state(repo, mr) if mr.state == "open" else "not_open"
         return {
             "id": repo.id * 100000 + mr.number,
             "iid": mr.number,
@@ -121,12 +119,8 @@ class GitLabApi:
             "web_url": f"{self.forge.url}/{repo.full_name}/-/merge_requests/{mr.number}",
             "author": {"username": mr.author},
             "labels": list(mr.labels),
-            "assignees": [
-                {"id": self.forge.users.get(a), "username": a} for a in mr.assignees
-            ],
-            "reviewers": [
-                {"id": self.forge.users.get(a), "username": a} for a in mr.reviewers
-            ],
+            "assignees": [{"id": self.forge.users.get(a), "username": a} for a in mr.assignees],
+            "reviewers": [{"id": self.forge.users.get(a), "username": a} for a in mr.reviewers],
             "merge_when_pipeline_succeeds": mr.auto_merge,
             "detailed_merge_status": "mergeable"
             if mergeable == "clean"
@@ -141,11 +135,7 @@ class GitLabApi:
 
     def list_users(self, *, query: dict[str, str], **_: Any) -> tuple[int, Any]:
         name = query.get("username")
-        return 200, [
-            {"id": uid, "username": u}
-            for u, uid in self.forge.users.items()
-            if name is None or u == name
-        ]
+        return 200, [{"id": uid, "username": u} for u, uid in self.forge.users.items() if name is None or u == name]
 
     def get_project(self, *, repo: Repo, **_: Any) -> tuple[int, Any]:
         return 200, self.project_json(repo)
@@ -160,9 +150,7 @@ class GitLabApi:
             "protected": repo.is_protected(b),
         }
 
-    def delete_branch(
-        self, *, repo: Repo, b: str, token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def delete_branch(self, *, repo: Repo, b: str, token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         if repo.store.branch_sha(b) is None:
             raise HttpError(404, "404 Branch Not Found")
@@ -172,15 +160,9 @@ class GitLabApi:
         return 204, None
 
     def _resolve(self, repo: Repo, ref: str) -> str | None:
-        return (
-            repo.store.rev_parse(ref)
-            if re.fullmatch(r"[0-9a-f]{40}", ref)
-            else repo.store.branch_sha(ref)
-        )
+        return repo.store.rev_parse(ref) if re.fullmatch(r"[0-9a-f]{40}", ref) else repo.store.branch_sha(ref)
 
-    def get_file(
-        self, *, repo: Repo, path: str, query: dict[str, str], **_: Any
-    ) -> tuple[int, Any]:
+    def get_file(self, *, repo: Repo, path: str, query: dict[str, str], **_: Any) -> tuple[int, Any]:
         ref = query.get("ref")
         if not ref:
             raise HttpError(400, "ref is missing")
@@ -207,17 +189,11 @@ class GitLabApi:
         return 200, self.commit_json(repo, resolved)
 
     # ---- commits API -------------------------------------------------------------------------
-    def create_commit(
-        self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def create_commit(self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         store = repo.store
         branch = str(body.get("branch") or "")
-        if (
-            not branch
-            or not body.get("commit_message")
-            or not isinstance(body.get("actions"), list)
-        ):
+        if not branch or not body.get("commit_message") or not isinstance(body.get("actions"), list):
             raise HttpError(400, "branch, commit_message, actions are missing")
         start_branch, start_sha, force = (
             body.get("start_branch"),
@@ -235,16 +211,9 @@ class GitLabApi:
                 raise HttpError(400, f"Cannot find start_branch '{start_branch}'")
         else:
             if existing is None:
-                raise HttpError(
-                    400, "You can only create or edit files when you are on a branch"
-                )
+                raise HttpError(400, "You can only create or edit files when you are on a branch")
             start = existing
-        if (
-            existing is not None
-            and (start_sha or start_branch)
-            and start_branch != branch
-            and not force
-        ):
+        if existing is not None and (start_sha or start_branch) and start_branch != branch and not force:
             raise HttpError(
                 400,
                 f"A branch called '{branch}' already exists. Switch to that branch in order to make changes",
@@ -276,18 +245,12 @@ class GitLabApi:
                 if not present:
                     raise HttpError(400, "A file with this name doesn't exist")
             else:
-                raise HttpError(
-                    400, f"action {kind!r} is not supported by the fake forge"
-                )
+                raise HttpError(400, f"action {kind!r} is not supported by the fake forge")
             if kind == "delete":
                 files[path] = None
             else:
                 content = str(action.get("content", ""))
-                files[path] = (
-                    base64.b64decode(content)
-                    if action.get("encoding") == "base64"
-                    else content.encode()
-                )
+                files[path] = base64.b64decode(content) if action.get("encoding") == "base64" else content.encode()
         sha = store.commit_files(
             start,
             files,
@@ -301,9 +264,7 @@ class GitLabApi:
         return 201, self.commit_json(repo, sha)
 
     # ---- statuses ----------------------------------------------------------------------------
-    def create_status(
-        self, *, repo: Repo, sha: str, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def create_status(self, *, repo: Repo, sha: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         state = body.get("state")
         if state not in (
@@ -321,28 +282,19 @@ class GitLabApi:
             "target_url": body.get("target_url"),
             "description": body.get("description"),
         }
-        repo.statuses.setdefault(sha, []).insert(
-            0, {"state": "success" if state == "success" else state, **status}
-        )
+        repo.statuses.setdefault(sha, []).insert(0, {"state": "success" if state == "success" else state, **status})
         return 201, {"id": len(repo.statuses[sha]), "sha": sha, **status}
 
     def list_statuses(self, *, repo: Repo, sha: str, **_: Any) -> tuple[int, Any]:
         resolved = self._resolve(repo, sha) or sha
-        return 200, [
-            {k: v for k, v in s.items() if k != "state"}
-            for s in repo.statuses.get(resolved, [])
-        ]
+        return 200, [{k: v for k, v in s.items() if k != "state"} for s in repo.statuses.get(resolved, [])]
 
     # ---- merge requests ----------------------------------------------------------------------
-    def list_mrs(
-        self, *, repo: Repo, query: dict[str, str], **_: Any
-    ) -> tuple[int, Any]:
+    def list_mrs(self, *, repo: Repo, query: dict[str, str], **_: Any) -> tuple[int, Any]:
         state = query.get("state", "all")
         out = []
         for mr in sorted(repo.pulls.values(), key=lambda m: -m.number):
-            gl_state = {"open": "opened", "closed": "closed", "merged": "merged"}[
-                mr.state
-            ]
+            gl_state = {"open": "opened", "closed": "closed", "merged": "merged"}[mr.state]
             if state != "all" and gl_state != state:
                 continue
             if query.get("source_branch") and query["source_branch"] != mr.head:
@@ -353,9 +305,7 @@ class GitLabApi:
         page, per_page = int(query.get("page", "1")), int(query.get("per_page", "20"))
         return 200, out[(page - 1) * per_page : page * per_page]
 
-    def create_mr(
-        self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def create_mr(self, *, repo: Repo, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         source, target, title = (
             body.get("source_branch"),
@@ -365,9 +315,7 @@ class GitLabApi:
         if not source or not target or not title:
             raise HttpError(400, "source_branch, target_branch, title are missing")
         if repo.store.branch_sha(str(source)) is None:
-            raise HttpError(
-                400, "Source branch does not exist"
-            )  # GitLab words it inside a list; close enough
+            raise HttpError(400, "Source branch does not exist")  # GitLab words it inside a list; close enough
         if repo.store.branch_sha(str(target)) is None:
             raise HttpError(400, "Target branch does not exist")
         for mr in repo.pulls.values():
@@ -409,9 +357,7 @@ class GitLabApi:
     def get_mr(self, *, repo: Repo, iid: str, **_: Any) -> tuple[int, Any]:
         return 200, self.mr_json(repo, self._mr(repo, iid))
 
-    def update_mr(
-        self, *, repo: Repo, iid: str, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def update_mr(self, *, repo: Repo, iid: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         mr = self._mr(repo, iid)
         if "title" in body:
@@ -431,16 +377,12 @@ class GitLabApi:
             mr.state = "closed"
         return 200, self.mr_json(repo, mr)
 
-    def merge_mr(
-        self, *, repo: Repo, iid: str, body: dict[str, Any], token: Token, **_: Any
-    ) -> tuple[int, Any]:
+    def merge_mr(self, *, repo: Repo, iid: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         mr = self._mr(repo, iid)
         if mr.state != "open":
             raise HttpError(405, "405 Method Not Allowed")
-        if _bool(body.get("auto_merge")) or _bool(
-            body.get("merge_when_pipeline_succeeds")
-        ):
+        if _bool(body.get("auto_merge")) or _bool(body.get("merge_when_pipeline_succeeds")):
             if self.forge.mergeable_state(repo, mr) != "clean":
                 mr.auto_merge = True
                 return 200, self.mr_json(repo, mr)

@@ -43,9 +43,7 @@ class GitStore:
             path.mkdir(parents=True, exist_ok=True)
             self.git("init", "-q", "--bare", "-b", "main")
 
-    def git(
-        self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None
-    ) -> str:
+    def git(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> str:
         full_env = {**os.environ, **IDENTITY, **(env or {})}
         proc = subprocess.run(
             ["git", *args],
@@ -56,9 +54,7 @@ class GitStore:
             check=False,
         )
         if proc.returncode != 0:
-            raise GitStoreError(
-                proc.stderr.decode(errors="replace").strip() or f"git {args[0]} failed"
-            )
+            raise GitStoreError(proc.stderr.decode(errors="replace").strip() or f"git {args[0]} failed")
         return proc.stdout.decode()
 
     # ---- reading -----------------------------------------------------------------------------
@@ -66,10 +62,7 @@ class GitStore:
         if ref.startswith("refs/heads/"):
             return self.branch_sha(ref.removeprefix("refs/heads/"))
         try:
-            return (
-                self.git("rev-parse", "--verify", "-q", f"{ref}^{{commit}}").strip()
-                or None
-            )
+            return self.git("rev-parse", "--verify", "-q", f"{ref}^{{commit}}").strip() or None
         except GitStoreError:
             return None
 
@@ -103,9 +96,7 @@ class GitStore:
 
     def blob_sha(self, ref: str, path: str) -> str | None:
         try:
-            return (
-                self.git("rev-parse", "--verify", "-q", f"{ref}:{path}").strip() or None
-            )
+            return self.git("rev-parse", "--verify", "-q", f"{ref}:{path}").strip() or None
         except GitStoreError:
             return None
 
@@ -114,9 +105,7 @@ class GitStore:
         if cached is None:
             raw = self.git("show", "-s", "--format=%H%n%T%n%P%n%an%n%ae%n%B", sha)
             sha_, tree, parents, name, email, message = raw.split("\n", 5)
-            cached = CommitInfo(
-                sha_, tree, parents.split(), message.rstrip("\n"), name, email
-            )
+            cached = CommitInfo(sha_, tree, parents.split(), message.rstrip("\n"), name, email)
             self._commits[sha] = self._commits[sha_] = cached  # commits never change
         return cached
 
@@ -135,9 +124,7 @@ class GitStore:
 
     def new_commits(self, sha: str) -> list[str]:
         """Commits reachable from sha and from no branch yet."""
-        return [
-            c for c in self.git("rev-list", sha, "--not", "--branches").split() if c
-        ]
+        return [c for c in self.git("rev-list", sha, "--not", "--branches").split() if c]
 
     def changed_paths(self, base: str, head: str) -> list[str]:
         mb = self.git("merge-base", base, head).strip()
@@ -177,22 +164,16 @@ class GitStore:
         if proc.returncode != 0:
             return None
         tree = proc.stdout.decode().splitlines()[0].strip()
-        return self.git(
-            "commit-tree", tree, "-p", base, "-p", head, "-m", message
-        ).strip()
+        return self.git("commit-tree", tree, "-p", base, "-p", head, "-m", message).strip()
 
     def seed(self, source: Path, branch: str = "main") -> str:
         """Push a local repository's branch here so both share commit ids."""
-        self.git(
-            "fetch", "-q", str(source), f"+refs/heads/{branch}:refs/heads/{branch}"
-        )
+        self.git("fetch", "-q", str(source), f"+refs/heads/{branch}:refs/heads/{branch}")
         sha = self.branch_sha(branch)
         assert sha
         return sha
 
-    def write_tree(
-        self, base_tree: str | None, entries: Mapping[str, bytes | str | None]
-    ) -> str:
+    def write_tree(self, base_tree: str | None, entries: Mapping[str, bytes | str | None]) -> str:
         """A tree: `base_tree` (a tree or a commit) with entries set (bytes: content, str: a blob sha, None: removed)."""
         with tempfile.TemporaryDirectory() as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
@@ -209,9 +190,7 @@ class GitStore:
                     )
                     continue
                 blob = (
-                    value
-                    if isinstance(value, str)
-                    else self.git("hash-object", "-w", "--stdin", input=value).strip()
+                    value if isinstance(value, str) else self.git("hash-object", "-w", "--stdin", input=value).strip()
                 )
                 self.git(
                     "update-index",
@@ -229,11 +208,7 @@ class GitStore:
         message: str,
         author: tuple[str, str] | None = None,
     ) -> str:
-        env = (
-            {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]}
-            if author
-            else {}
-        )
+        env = {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]} if author else {}
         args = ["commit-tree", tree]
         for p in parents:
             args += ["-p", p]

@@ -71,13 +71,9 @@ class Repo:
     store: GitStore
     default_branch: str = "main"
     pulls: dict[int, PullRequest] = field(default_factory=dict)
-    protected: list[str] = field(
-        default_factory=list
-    )  # fnmatch patterns refusing pushes
+    protected: list[str] = field(default_factory=list)  # fnmatch patterns refusing pushes
     allow_auto_merge: bool = True
-    require_checks: bool = (
-        False  # PRs wait for a success status before they are mergeable
-    )
+    require_checks: bool = False  # PRs wait for a success status before they are mergeable
     statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Branch protection requiring signed commits: only commits GitHub made (and so signed)
     # through createCommitOnBranch may land on these branches.
@@ -203,9 +199,7 @@ class FakeForge:
         self._server.server_close()
 
     # ---- setup -----------------------------------------------------------------------------
-    def add_token(
-        self, token: str, login: str = "promoter-bot", *, write: bool = True
-    ) -> None:
+    def add_token(self, token: str, login: str = "promoter-bot", *, write: bool = True) -> None:
         uid = self.users.setdefault(login, len(self.users) + 1)
         self.tokens[token] = Token(login, write, uid)
 
@@ -227,9 +221,7 @@ class FakeForge:
             if source is not None:
                 store.seed(source, branch)
             elif files is not None:
-                sha = store.commit_files(
-                    None, {p: t.encode() for p, t in files.items()}, "initial"
-                )
+                sha = store.commit_files(None, {p: t.encode() for p, t in files.items()}, "initial")
                 store.update_ref(branch, sha)
             self.repos[full_name] = repo
             return repo
@@ -255,15 +247,9 @@ class FakeForge:
         """Commit to a branch directly, as another pipeline or a person would (a new branch starts at `start`)."""
         with self.lock:
             r = self.repos[repo]
-            parent = r.store.branch_sha(branch) or (
-                r.store.branch_sha(start) if start else None
-            )
-            data = {
-                p: (t.encode() if t is not None else None) for p, t in files.items()
-            }
-            sha = r.store.commit_files(
-                parent, data, message, author=("Someone Else", "someone@example.com")
-            )
+            parent = r.store.branch_sha(branch) or (r.store.branch_sha(start) if start else None)
+            data = {p: (t.encode() if t is not None else None) for p, t in files.items()}
+            sha = r.store.commit_files(parent, data, message, author=("Someone Else", "someone@example.com"))
             r.store.update_ref(branch, sha)
             return sha
 
@@ -284,9 +270,7 @@ class FakeForge:
                 f"Merge pull request #{pr.number} from {pr.head}",
             )
         else:
-            merged = store.merge(
-                base, head, f"Merge pull request #{pr.number} from {pr.head}"
-            )
+            merged = store.merge(base, head, f"Merge pull request #{pr.number} from {pr.head}")
             if merged is None:
                 raise HttpError(405, "Pull Request is not mergeable")
             sha = merged
@@ -306,11 +290,7 @@ class FakeForge:
 
     def requests(self, pattern: str | None = None) -> list[LoggedRequest]:
         """Logged requests whose "METHOD /path" matches the regex (all without one)."""
-        return [
-            r
-            for r in self.log
-            if pattern is None or re.search(pattern, f"{r.method} {r.path}")
-        ]
+        return [r for r in self.log if pattern is None or re.search(pattern, f"{r.method} {r.path}")]
 
     def reset_log(self) -> None:
         with self.lock:
@@ -369,9 +349,7 @@ class FakeForge:
             message = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
         if retry_after is not None:
             headers["Retry-After"] = str(retry_after)
-        return self._add(
-            Fault(re.compile(pattern), "status", times, status, headers, message)
-        )
+        return self._add(Fault(re.compile(pattern), "status", times, status, headers, message))
 
     def slow_next(self, pattern: str, *, delay: float, times: int = 1) -> Fault:
         return self._add(Fault(re.compile(pattern), "slow", times, delay=delay))
@@ -445,10 +423,7 @@ class FakeForge:
                 k
                 for k in self.hooks
                 if k.times > 0
-                and (
-                    (k.nth is not None and k.nth == n)
-                    or (k.pattern is not None and k.pattern.search(key))
-                )
+                and ((k.nth is not None and k.nth == n) or (k.pattern is not None and k.pattern.search(key)))
             ]
             for k in hooks:
                 k.times -= 1
@@ -485,18 +460,12 @@ class FakeForge:
         token = self._token(h, api)
         try:
             if token is None:
-                raise HttpError(
-                    401, "Bad credentials" if api != "gitlab" else "401 Unauthorized"
-                )
+                raise HttpError(401, "Bad credentials" if api != "gitlab" else "401 Unauthorized")
             with self.lock:
                 if api == "gitlab":
-                    status, payload = self._gitlab.route(
-                        h.command, path, query, body, token
-                    )
+                    status, payload = self._gitlab.route(h.command, path, query, body, token)
                 elif api in ("github", "graphql"):
-                    status, payload = self._github.route(
-                        h.command, path, query, body, token
-                    )
+                    status, payload = self._github.route(h.command, path, query, body, token)
                 else:
                     raise HttpError(404, "Not Found")
             return status, payload, {}
@@ -504,18 +473,12 @@ class FakeForge:
             message = exc.message
             if self.echo_token_in_errors:
                 message += f" (credentials: {h.headers.get('Authorization') or h.headers.get('PRIVATE-TOKEN')})"
-            payload = (
-                exc.body
-                if exc.body is not None
-                else self._error_body(api, exc.status, message)
-            )
+            payload = exc.body if exc.body is not None else self._error_body(api, exc.status, message)
             return exc.status, payload, exc.headers
 
     def _token(self, h: _Handler, api: str) -> Token | None:
         if api == "gitlab":
-            value = h.headers.get("PRIVATE-TOKEN") or (
-                h.headers.get("Authorization") or ""
-            ).removeprefix("Bearer ")
+            value = h.headers.get("PRIVATE-TOKEN") or (h.headers.get("Authorization") or "").removeprefix("Bearer ")
         else:
             auth = h.headers.get("Authorization") or ""
             value = auth.split(" ", 1)[1] if " " in auth else ""

@@ -43,9 +43,7 @@ def git_log(fake: FakeForge, ref: str) -> list[str]:
     return out.stdout.splitlines()
 
 
-def branch(
-    fake: FakeForge, name: str, files: dict[str, str], message: str = "work"
-) -> str:
+def branch(fake: FakeForge, name: str, files: dict[str, str], message: str = "work") -> str:
     return fake.push_commit("acme/gitops", name, files, message, start="main")
 
 
@@ -76,12 +74,8 @@ def test_head_filter_needs_the_owner_prefix(fake: FakeForge) -> None:
     branch(fake, "two", {"b.yaml": "b: 2\n"})
     assert open_pr(fake, "one").status_code == 201
     assert open_pr(fake, "two").status_code == 201
-    with_prefix = requests.get(
-        api(fake, "/pulls"), params={"head": "acme:one", "state": "open"}, headers=H
-    ).json()
-    without = requests.get(
-        api(fake, "/pulls"), params={"head": "one", "state": "open"}, headers=H
-    ).json()
+    with_prefix = requests.get(api(fake, "/pulls"), params={"head": "acme:one", "state": "open"}, headers=H).json()
+    without = requests.get(api(fake, "/pulls"), params={"head": "one", "state": "open"}, headers=H).json()
     assert [p["head"]["ref"] for p in with_prefix] == ["one"]
     assert sorted(p["head"]["ref"] for p in without) == [
         "one",
@@ -106,22 +100,16 @@ def test_pr_without_commits_is_refused(fake: FakeForge) -> None:
 def test_refs_create_exists_and_non_fast_forward(fake: FakeForge) -> None:
     store = fake.repo("acme/gitops").store
     main = store.branch_sha("main")
-    r = requests.post(
-        api(fake, "/git/refs"), json={"ref": "refs/heads/x", "sha": main}, headers=H
-    )
+    r = requests.post(api(fake, "/git/refs"), json={"ref": "refs/heads/x", "sha": main}, headers=H)
     assert r.status_code == 201 and store.branch_sha("x") == main
-    r = requests.post(
-        api(fake, "/git/refs"), json={"ref": "refs/heads/x", "sha": main}, headers=H
-    )
+    r = requests.post(api(fake, "/git/refs"), json={"ref": "refs/heads/x", "sha": main}, headers=H)
     assert r.status_code == 422 and "Reference already exists" in r.text
     side = branch(fake, "side", {"a.yaml": "a: 3\n"})
     other = fake.push_commit("acme/gitops", "x", {"b.yaml": "b: 9\n"})
     r = requests.patch(api(fake, "/git/refs/heads/x"), json={"sha": side}, headers=H)
     assert r.status_code == 422 and "Update is not a fast forward" in r.text
     assert store.branch_sha("x") == other
-    r = requests.patch(
-        api(fake, "/git/refs/heads/x"), json={"sha": side, "force": True}, headers=H
-    )
+    r = requests.patch(api(fake, "/git/refs/heads/x"), json={"sha": side, "force": True}, headers=H)
     assert r.status_code == 200 and store.branch_sha("x") == side
 
 
@@ -149,13 +137,8 @@ def test_git_data_tree_and_commit_are_real_git_objects(fake: FakeForge) -> None:
         json={"message": "add c", "tree": t["sha"], "parents": [main]},
         headers=H,
     ).json()
-    requests.post(
-        api(fake, "/git/refs"), json={"ref": "refs/heads/c", "sha": c["sha"]}, headers=H
-    )
-    assert (
-        store.read_file("c", "dir/c.yaml") == b"c: 1\n"
-        and store.read_file("c", "a.yaml") == b"a: 1\n"
-    )
+    requests.post(api(fake, "/git/refs"), json={"ref": "refs/heads/c", "sha": c["sha"]}, headers=H)
+    assert store.read_file("c", "dir/c.yaml") == b"c: 1\n" and store.read_file("c", "a.yaml") == b"a: 1\n"
     assert git_log(fake, "c") == ["add c", "initial"]
 
 
@@ -174,18 +157,14 @@ def test_empty_repository_answers_409_to_trees(tmp_path: Path) -> None:
         forge.close()
 
 
-def _commit_on_branch(
-    fake: FakeForge, name: str, expected: str, contents: bytes, token: str = TOKEN
-) -> dict:
+def _commit_on_branch(fake: FakeForge, name: str, expected: str, contents: bytes, token: str = TOKEN) -> dict:
     query = "mutation Mutation($input: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $input) { commit { oid } } }"
     variables = {
         "input": {
             "branch": {"repositoryNameWithOwner": "acme/gitops", "branchName": name},
             "expectedHeadOid": expected,
             "fileChanges": {
-                "additions": [
-                    {"path": "a.yaml", "contents": base64.b64encode(contents).decode()}
-                ],
+                "additions": [{"path": "a.yaml", "contents": base64.b64encode(contents).decode()}],
                 "deletions": [{"path": "b.yaml"}],
             },
             "message": {"headline": "graphql commit", "body": "details"},
@@ -206,15 +185,10 @@ def test_create_commit_on_branch_is_one_commit_and_checks_the_expected_head(
     ok = _commit_on_branch(fake, "main", main, b"a: 42\n")
     sha = ok["data"]["createCommitOnBranch"]["commit"]["oid"]
     assert store.branch_sha("main") == sha
-    assert (
-        store.read_file("main", "a.yaml") == b"a: 42\n"
-        and store.read_file("main", "b.yaml") is None
-    )
+    assert store.read_file("main", "a.yaml") == b"a: 42\n" and store.read_file("main", "b.yaml") is None
     assert store.commit_info(sha).message == "graphql commit\n\ndetails"
     stale = _commit_on_branch(fake, "main", main, b"a: 43\n")
-    assert (
-        stale["errors"][0]["type"] == "STALE_DATA" and store.branch_sha("main") == sha
-    )
+    assert stale["errors"][0]["type"] == "STALE_DATA" and store.branch_sha("main") == sha
     denied = _commit_on_branch(fake, "main", sha, b"a: 44\n", token="readonly")
     assert "Resource not accessible" in denied["errors"][0]["message"]
 
@@ -250,10 +224,7 @@ def test_merge_is_a_real_three_way_merge(fake: FakeForge) -> None:
     r = requests.put(api(fake, "/pulls/1/merge"), json={}, headers=H)
     assert r.status_code == 200
     store = fake.repo("acme/gitops").store
-    assert (
-        store.read_file("main", "a.yaml") == b"a: 2\n"
-        and store.read_file("main", "b.yaml") == b"b: 2\n"
-    )
+    assert store.read_file("main", "a.yaml") == b"a: 2\n" and store.read_file("main", "b.yaml") == b"b: 2\n"
     assert len(store.commit_info("main").parents) == 2
     assert requests.get(api(fake, "/pulls/1"), headers=H).json()["merged"] is True
 
@@ -262,37 +233,26 @@ def test_statuses_gate_mergeability(fake: FakeForge) -> None:
     sha = branch(fake, "one", {"a.yaml": "a: 2\n"})
     open_pr(fake, "one")
     fake.repo("acme/gitops").require_checks = True
-    assert (
-        requests.put(api(fake, "/pulls/1/merge"), json={}, headers=H).status_code == 405
-    )
+    assert requests.put(api(fake, "/pulls/1/merge"), json={}, headers=H).status_code == 405
     requests.post(
         api(fake, f"/statuses/{sha}"),
         json={"state": "success", "context": "promoter"},
         headers=H,
     )
-    assert (
-        requests.get(api(fake, "/commits/one/status"), headers=H).json()["state"]
-        == "success"
-    )
-    assert (
-        requests.put(api(fake, "/pulls/1/merge"), json={}, headers=H).status_code == 200
-    )
+    assert requests.get(api(fake, "/commits/one/status"), headers=H).json()["state"] == "success"
+    assert requests.put(api(fake, "/pulls/1/merge"), json={}, headers=H).status_code == 200
 
 
 def test_labels_reviewers_and_assignees(fake: FakeForge) -> None:
     branch(fake, "one", {"a.yaml": "a: 2\n"})
     open_pr(fake, "one")
-    requests.post(
-        api(fake, "/issues/1/labels"), json={"labels": ["promotion"]}, headers=H
-    )
+    requests.post(api(fake, "/issues/1/labels"), json={"labels": ["promotion"]}, headers=H)
     requests.post(
         api(fake, "/pulls/1/requested_reviewers"),
         json={"reviewers": ["alice"], "team_reviewers": ["sre"]},
         headers=H,
     )
-    requests.post(
-        api(fake, "/issues/1/assignees"), json={"assignees": ["bob"]}, headers=H
-    )
+    requests.post(api(fake, "/issues/1/assignees"), json={"assignees": ["bob"]}, headers=H)
     pr = requests.get(api(fake, "/pulls/1"), headers=H).json()
     assert [x["name"] for x in pr["labels"]] == ["promotion"]
     assert [x["login"] for x in pr["requested_reviewers"]] == ["alice"] and [
@@ -302,20 +262,11 @@ def test_labels_reviewers_and_assignees(fake: FakeForge) -> None:
 
 
 def test_auth_unknown_repo_no_write_and_protected_branches(fake: FakeForge) -> None:
-    assert (
-        requests.get(
-            api(fake, "/branches/main"), headers={"Authorization": "token wrong"}
-        ).status_code
-        == 401
-    )
-    assert (
-        requests.get(f"{fake.github_url}/repos/acme/nope", headers=H).status_code == 404
-    )
+    assert requests.get(api(fake, "/branches/main"), headers={"Authorization": "token wrong"}).status_code == 401
+    assert requests.get(f"{fake.github_url}/repos/acme/nope", headers=H).status_code == 404
     main = fake.repo("acme/gitops").store.branch_sha("main")
     ro = {"Authorization": "token readonly"}
-    r = requests.post(
-        api(fake, "/git/refs"), json={"ref": "refs/heads/y", "sha": main}, headers=ro
-    )
+    r = requests.post(api(fake, "/git/refs"), json={"ref": "refs/heads/y", "sha": main}, headers=ro)
     assert r.status_code == 403 and "Resource not accessible by integration" in r.text
     fake.repo("acme/gitops").protected = ["release/*"]
     r = requests.post(
@@ -336,19 +287,11 @@ def test_fault_switches_and_the_request_log(fake: FakeForge) -> None:
     ]
     fake.rate_limit_next(r"/branches/main$", kind="secondary", retry_after=9)
     r = requests.get(url, headers=H)
-    assert (
-        r.status_code == 403
-        and r.headers["Retry-After"] == "9"
-        and "secondary rate limit" in r.text
-    )
-    fake.rate_limit_next(
-        r"/branches/main$", kind="primary", status=429, retry_after=None, reset_in=60
-    )
+    assert r.status_code == 403 and r.headers["Retry-After"] == "9" and "secondary rate limit" in r.text
+    fake.rate_limit_next(r"/branches/main$", kind="primary", status=429, retry_after=None, reset_in=60)
     r = requests.get(url, headers=H)
     assert (
-        r.status_code == 429
-        and r.headers["X-RateLimit-Remaining"] == "0"
-        and int(r.headers["X-RateLimit-Reset"]) > 0
+        r.status_code == 429 and r.headers["X-RateLimit-Remaining"] == "0" and int(r.headers["X-RateLimit-Reset"]) > 0
     )
     fake.drop_next(r"/branches/main$")
     with pytest.raises(requests.ConnectionError):
@@ -387,14 +330,8 @@ def test_contents_api_commits_one_file_and_refuses_a_stale_sha(fake: FakeForge) 
         "sha": blob,
         "branch": "main",
     }
-    assert (
-        requests.put(api(fake, "/contents/a.yaml"), json=body, headers=H).status_code
-        == 200
-    )
-    assert (
-        store.read_file("main", "a.yaml") == b"a: 5\n"
-        and git_log(fake, "main")[0] == "edit a"
-    )
+    assert requests.put(api(fake, "/contents/a.yaml"), json=body, headers=H).status_code == 200
+    assert store.read_file("main", "a.yaml") == b"a: 5\n" and git_log(fake, "main")[0] == "edit a"
     stale = requests.put(
         api(fake, "/contents/a.yaml"),
         json={**body, "content": base64.b64encode(b"a: 6\n").decode()},
@@ -423,9 +360,7 @@ def test_blobs_and_signed_commit_protection(fake: FakeForge) -> None:
         == 201
     )
     unsigned = store.commit_files(main, {"a.yaml": b"a: 7\n"}, "unsigned")
-    r = requests.patch(
-        api(fake, "/git/refs/heads/signed/a"), json={"sha": unsigned}, headers=H
-    )
+    r = requests.patch(api(fake, "/git/refs/heads/signed/a"), json={"sha": unsigned}, headers=H)
     assert r.status_code == 422 and "verified signatures" in r.text
     signed = _commit_on_branch(fake, "signed/a", main, b"a: 8\n")
     assert "errors" not in signed and store.read_file("signed/a", "a.yaml") == b"a: 8\n"

@@ -49,25 +49,17 @@ def commit(project, branch: str, content: str, **extra: object):
     return project.commits.create(data)
 
 
-def test_real_python_gitlab_reaches_it_through_its_url(
-    fake: FakeForge, project
-) -> None:
-    assert project.branches.get("main").commit["id"] == fake.repo(
-        "acme/gitops"
-    ).store.branch_sha("main")
+def test_real_python_gitlab_reaches_it_through_its_url(fake: FakeForge, project) -> None:
+    assert project.branches.get("main").commit["id"] == fake.repo("acme/gitops").store.branch_sha("main")
     f = project.files.get(file_path="a.yaml", ref="main")
-    assert f.decode() == b"a: 1\n" and f.last_commit_id == fake.repo(
-        "acme/gitops"
-    ).store.branch_sha("main")
+    assert f.decode() == b"a: 1\n" and f.last_commit_id == fake.repo("acme/gitops").store.branch_sha("main")
     assert [str(r) for r in fake.log] == [
         "GET /api/v4/projects/acme%2Fgitops/repository/branches/main 200",
         "GET /api/v4/projects/acme%2Fgitops/repository/files/a.yaml 200",
     ]
 
 
-def test_commits_api_creates_a_branch_with_one_commit_of_many_files(
-    fake: FakeForge, project
-) -> None:
+def test_commits_api_creates_a_branch_with_one_commit_of_many_files(fake: FakeForge, project) -> None:
     store = fake.repo("acme/gitops").store
     main = store.branch_sha("main")
     c = project.commits.create(
@@ -82,19 +74,12 @@ def test_commits_api_creates_a_branch_with_one_commit_of_many_files(
             ],
         }
     )
-    assert store.branch_sha("feature") == c.id and store.commit_info(c.id).parents == [
-        main
-    ]
-    assert (
-        store.read_file("feature", "a.yaml") == b"a: 2\n"
-        and store.read_file("feature", "dir/c.yaml") == b"c: 1\n"
-    )
+    assert store.branch_sha("feature") == c.id and store.commit_info(c.id).parents == [main]
+    assert store.read_file("feature", "a.yaml") == b"a: 2\n" and store.read_file("feature", "dir/c.yaml") == b"c: 1\n"
     assert store.read_file("feature", "b.yaml") is None
 
 
-def test_existing_branch_needs_force_to_restart_from_start_sha(
-    fake: FakeForge, project
-) -> None:
+def test_existing_branch_needs_force_to_restart_from_start_sha(fake: FakeForge, project) -> None:
     import gitlab
 
     store = fake.repo("acme/gitops").store
@@ -119,9 +104,7 @@ def test_stale_last_commit_id_answers_400(fake: FakeForge, project) -> None:
     assert store.read_file("feature", "a.yaml") == b"a: someone\n"
 
 
-def test_second_open_mr_for_a_source_branch_answers_409(
-    fake: FakeForge, project
-) -> None:
+def test_second_open_mr_for_a_source_branch_answers_409(fake: FakeForge, project) -> None:
     import gitlab
 
     commit(project, "feature", "a: 2\n", start_branch="main")
@@ -135,31 +118,19 @@ def test_second_open_mr_for_a_source_branch_answers_409(
     )
     assert mr.iid == 1 and mr.draft and mr.labels == ["x", "y"]
     with pytest.raises(gitlab.GitlabCreateError) as err:
-        project.mergerequests.create(
-            {"source_branch": "feature", "target_branch": "main", "title": "again"}
-        )
+        project.mergerequests.create({"source_branch": "feature", "target_branch": "main", "title": "again"})
     assert err.value.response_code == 409
-    assert (
-        "Another open merge request already exists for this source branch: !1"
-        in str(err.value)
-    )
-    found = project.mergerequests.list(
-        source_branch="feature", target_branch="main", state="opened"
-    )
+    assert "Another open merge request already exists for this source branch: !1" in str(err.value)
+    found = project.mergerequests.list(source_branch="feature", target_branch="main", state="opened")
     assert [m.iid for m in found] == [1]
 
 
 def test_auto_merge_waits_for_checks_or_merges_now(fake: FakeForge, project) -> None:
     sha = commit(project, "feature", "a: 2\n", start_branch="main").id
-    mr = project.mergerequests.create(
-        {"source_branch": "feature", "target_branch": "main", "title": "t"}
-    )
+    mr = project.mergerequests.create({"source_branch": "feature", "target_branch": "main", "title": "t"})
     fake.repo("acme/gitops").require_checks = True
     mr.merge(auto_merge=True)
-    assert (
-        fake.repo("acme/gitops").pulls[1].auto_merge
-        and fake.repo("acme/gitops").pulls[1].state == "open"
-    )
+    assert fake.repo("acme/gitops").pulls[1].auto_merge and fake.repo("acme/gitops").pulls[1].state == "open"
     project.commits.get(sha).statuses.create({"state": "success", "name": "ci"})
     assert [s.status for s in project.commits.get(sha).statuses.list()] == ["success"]
     mr.merge()
@@ -167,18 +138,14 @@ def test_auto_merge_waits_for_checks_or_merges_now(fake: FakeForge, project) -> 
     assert fake.repo("acme/gitops").store.read_file("main", "a.yaml") == b"a: 2\n"
 
 
-def test_unknown_project_readonly_token_and_protected_branch(
-    fake: FakeForge, project
-) -> None:
+def test_unknown_project_readonly_token_and_protected_branch(fake: FakeForge, project) -> None:
     import gitlab
 
     gl = gitlab.Gitlab(fake.gitlab_url, private_token=TOKEN)
     with pytest.raises(gitlab.GitlabGetError) as err:
         gl.projects.get("acme/nope", lazy=True).branches.get("main")
     assert err.value.response_code == 404 and "Project Not Found" in str(err.value)
-    ro = gitlab.Gitlab(fake.gitlab_url, private_token="readonly-token").projects.get(
-        "acme/gitops", lazy=True
-    )
+    ro = gitlab.Gitlab(fake.gitlab_url, private_token="readonly-token").projects.get("acme/gitops", lazy=True)
     with pytest.raises(gitlab.GitlabCreateError) as err2:
         commit(ro, "feature", "a: 2\n", start_branch="main")
     assert err2.value.response_code == 403
@@ -187,9 +154,9 @@ def test_unknown_project_readonly_token_and_protected_branch(
         commit(project, "feature", "a: 2\n", start_branch="main")
     assert err3.value.response_code == 403 and "not allowed to push" in str(err3.value)
     with pytest.raises(gitlab.GitlabAuthenticationError):
-        gitlab.Gitlab(fake.gitlab_url, private_token="wrong").projects.get(
-            "acme/gitops", lazy=True
-        ).branches.get("main")
+        gitlab.Gitlab(fake.gitlab_url, private_token="wrong").projects.get("acme/gitops", lazy=True).branches.get(
+            "main"
+        )
 
 
 def test_rate_limit_answer_has_gitlab_headers(fake: FakeForge) -> None:
@@ -200,11 +167,7 @@ def test_rate_limit_answer_has_gitlab_headers(fake: FakeForge) -> None:
         f"{fake.url}/api/v4/projects/1/repository/branches/main",
         headers={"PRIVATE-TOKEN": TOKEN},
     )
-    assert (
-        r.status_code == 429
-        and r.headers["Retry-After"] == "5"
-        and r.headers["RateLimit-Remaining"] == "0"
-    )
+    assert r.status_code == 429 and r.headers["Retry-After"] == "5" and r.headers["RateLimit-Remaining"] == "0"
     assert (
         requests.get(
             f"{fake.url}/api/v4/projects/1/repository/branches/main",

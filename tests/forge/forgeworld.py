@@ -13,9 +13,7 @@ _TESTS = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(_TESTS))
 # The shared helpers of tests/conftest.py, loaded under their own name (two modules called
 # "conftest" cannot both be imported by name).
-_spec = importlib.util.spec_from_file_location(
-    "promoter_tests_conftest", _TESTS / "conftest.py"
-)
+_spec = importlib.util.spec_from_file_location("promoter_tests_conftest", _TESTS / "conftest.py")
 assert _spec and _spec.loader
 _shared = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = _shared
@@ -69,21 +67,15 @@ FILES = {
 }
 
 
-def image(
-    tag: str = "1.4.2", digest: str = DIGEST_A, repo: str = "ghcr.io/acme/checkout-api"
-) -> ImageRef:
+def image(tag: str = "1.4.2", digest: str = DIGEST_A, repo: str = "ghcr.io/acme/checkout-api") -> ImageRef:
     return ImageRef.parse(f"{repo}:{tag}@{digest}")
 
 
-def plan(
-    img: ImageRef, paths: list[str], read_file: Callable[[str], str | None]
-) -> ChangeSet:
+def plan(img: ImageRef, paths: list[str], read_file: Callable[[str], str | None]) -> ChangeSet:
     """A tiny stand-in for the bump core: rewrite `image:` values of img's repository, byte-exact."""
     cs = ChangeSet()
     pattern = re.compile(
-        r'^(\s*(?:- )?image:\s*)("?)('
-        + re.escape(img.name)
-        + r'[^\s"]*)("?)(?=[ \t]*\r?$)',
+        r'^(\s*(?:- )?image:\s*)("?)(' + re.escape(img.name) + r'[^\s"]*)("?)(?=[ \t]*\r?$)',
         re.MULTILINE,
     )
     for path in paths:
@@ -103,9 +95,7 @@ def plan(
                     str(img),
                 )
             )
-        new_text = pattern.sub(
-            lambda m: f"{m.group(1)}{m.group(2)}{img}{m.group(4)}", text
-        )
+        new_text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}{img}{m.group(4)}", text)
         cs.files[path] = FileChange(path, text, new_text)
     return cs
 
@@ -126,9 +116,7 @@ class World:
     def settings(self, **kw: object) -> ForgeSettings:
         base: dict[str, object] = {
             "type": self.kind,
-            "url": self.fake.github_url
-            if self.kind == "github"
-            else self.fake.gitlab_url,
+            "url": self.fake.github_url if self.kind == "github" else self.fake.gitlab_url,
             "repository": REPO,
             "token": TOKEN,
             "max_retries": 3,
@@ -151,11 +139,7 @@ class World:
     ) -> PromotionRequest:
         img = img or image()
         paths = [f"apps/{app}/{env}/deployment.yaml"]
-        local_read = lambda p: (
-            (self.local / p).read_bytes().decode()
-            if (self.local / p).exists()
-            else None
-        )
+        local_read = lambda p: (self.local / p).read_bytes().decode() if (self.local / p).exists() else None
         settings = kw.pop("settings", None) or self.settings()
         return PromotionRequest(
             settings=settings,  # type: ignore[arg-type]

@@ -20,14 +20,8 @@ NEW = ImageRef.parse("ghcr.io/acme/checkout-api:1.5.0@sha256:" + "5" * 64)
 
 
 @pytest.fixture(params=["github", "gitlab"])
-def example_world(
-    request: pytest.FixtureRequest, fake: FakeForge, tmp_path: Path
-) -> World:
-    files = {
-        p.relative_to(EXAMPLES).as_posix(): p.read_text()
-        for p in EXAMPLES.rglob("*")
-        if p.is_file()
-    }
+def example_world(request: pytest.FixtureRequest, fake: FakeForge, tmp_path: Path) -> World:
+    files = {p.relative_to(EXAMPLES).as_posix(): p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}
     local = make_repo(tmp_path / "local", files)
     fake.create_repo(REPO, source=local)
     return World(fake, local, request.param)
@@ -40,12 +34,8 @@ def request_for(world: World, image: ImageRef) -> PromotionRequest:
         env="dev",
         image=image,
         apps=["checkout-api"],
-        changeset=bump.plan_bump(
-            world.local, config, image, app="checkout-api", env="dev"
-        ),
-        replan=lambda read: bump.plan_bump(
-            world.local, config, image, app="checkout-api", env="dev", read_file=read
-        ),
+        changeset=bump.plan_bump(world.local, config, image, app="checkout-api", env="dev"),
+        replan=lambda read: bump.plan_bump(world.local, config, image, app="checkout-api", env="dev", read_file=read),
         repo=world.local,
     )
 
@@ -59,10 +49,7 @@ def test_branch_holds_exactly_what_the_bump_core_writes_locally(
     assert res.operation == "created"
     # The same edit written locally is byte-for-byte what the branch holds.
     req.changeset.write(world.local)
-    assert (
-        world.store.read_file(res.branch, OVERLAY)
-        == (world.local / OVERLAY).read_bytes()
-    )
+    assert world.store.read_file(res.branch, OVERLAY) == (world.local / OVERLAY).read_bytes()
     assert world.store.changed_paths("main", res.branch) == [OVERLAY]
     assert publish_promotion(request_for_clean(world)).operation == "none"
 

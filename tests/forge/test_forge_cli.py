@@ -27,11 +27,7 @@ pytestmark = pytest.mark.skipif(not _wired(), reason="promoter bump has no --pr 
 
 @pytest.fixture(params=["github", "gitlab"])
 def cli_world(request: pytest.FixtureRequest, fake: FakeForge, tmp_path: Path):
-    files = {
-        p.relative_to(EXAMPLES).as_posix(): p.read_text()
-        for p in EXAMPLES.rglob("*")
-        if p.is_file()
-    }
+    files = {p.relative_to(EXAMPLES).as_posix(): p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}
     local = make_repo(tmp_path / "local", files)
     fake.create_repo(REPO, source=local)
     kind = request.param
@@ -112,13 +108,9 @@ def test_bump_pr_errors_are_one_line_without_the_token(cli_world) -> None:
     fake.add_token("ghp_readonlyCLItoken0123456789abcdef", write=False)
     token_var = "GITHUB_TOKEN" if "github" in flags else "GITLAB_TOKEN"
     fake.echo_token_in_errors = True
-    res = bump(
-        local, IMAGE_1, flags, {token_var: "ghp_readonlyCLItoken0123456789abcdef"}
-    )
+    res = bump(local, IMAGE_1, flags, {token_var: "ghp_readonlyCLItoken0123456789abcdef"})
     assert res.exit_code == 1
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(
-        "promoter: error: the token cannot write"
-    )
+    assert len(lines) == 1 and lines[0].startswith("promoter: error: the token cannot write")
     assert "ghp_readonlyCLItoken0123456789abcdef" not in res.stderr + res.stdout
     assert fake.repo(REPO).store.branches() == ["main"]

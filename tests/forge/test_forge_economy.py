@@ -74,9 +74,7 @@ def test_git_data_commit_method_request_counts(world: World) -> None:
     first = publish_promotion(world.request(settings=settings))
     created = sequence(world)
     world.fake.reset_log()
-    second = publish_promotion(
-        world.request(image("1.4.3", DIGEST_B), settings=settings)
-    )
+    second = publish_promotion(world.request(image("1.4.3", DIGEST_B), settings=settings))
     assert (first.operation, second.operation) == ("created", "updated")
     assert created == [
         "GET /api/v3/repos/acme/gitops/branches/main",
@@ -86,9 +84,7 @@ def test_git_data_commit_method_request_counts(world: World) -> None:
         "POST /api/v3/repos/acme/gitops/git/refs",
         "POST /api/v3/repos/acme/gitops/pulls",
     ]
-    assert (
-        len(world.fake.log) == 6
-    )  # tree + commit + force-moved ref: one more than GraphQL on update
+    assert len(world.fake.log) == 6  # tree + commit + force-moved ref: one more than GraphQL on update
     assert str(image("1.4.3", DIGEST_B)) in world.show(
         "promoter/dev/checkout-api", "apps/checkout-api/dev/deployment.yaml"
     )

@@ -18,9 +18,7 @@ def fails(world: World, **request: object) -> str:
     message = str(err.value)
     assert err.value.exit_code == EXIT_TOOL
     assert "\n" not in message and TOKEN not in message
-    assert world.store.branches() == ["main"], (
-        "nothing half-done: no branch left behind"
-    )
+    assert world.store.branches() == ["main"], "nothing half-done: no branch left behind"
     assert not world.fake.repo(REPO).pulls
     return message
 
@@ -38,15 +36,9 @@ def test_unknown_gitlab_project_by_id(world: World) -> None:
 
 def test_token_without_write_permission(world: World) -> None:
     world.fake.add_token("glpat-readonly0123456789abcd", write=False)
-    message = fails(
-        world, settings=world.settings(token="glpat-readonly0123456789abcd")
-    )
+    message = fails(world, settings=world.settings(token="glpat-readonly0123456789abcd"))
     assert "cannot write" in message
-    assert (
-        ("contents: write" in message)
-        if world.kind == "github"
-        else ("api scope" in message)
-    )
+    assert ("contents: write" in message) if world.kind == "github" else ("api scope" in message)
     assert "glpat-readonly0123456789abcd" not in message
 
 
@@ -57,10 +49,7 @@ def test_rejected_token(world: World) -> None:
 
 def test_missing_base_branch(world: World) -> None:
     message = fails(world, base_branch="release")
-    assert (
-        "base branch 'release' does not exist" in message
-        and "forge.base_branch" in message
-    )
+    assert "base branch 'release' does not exist" in message and "forge.base_branch" in message
 
 
 def test_protected_branch_refusing_the_commit(world: World) -> None:
@@ -95,9 +84,7 @@ def test_token_never_leaks_into_errors_logs_or_bodies(
         str(res.to_dict()),
         *(r.getMessage() for r in caplog.records),
         *(str(r.exc_text) for r in caplog.records),
-        *(
-            str(r.body) for r in world.fake.log
-        ),  # what we sent: bodies never carry a token
+        *(str(r.body) for r in world.fake.log),  # what we sent: bodies never carry a token
     ]
     assert caplog.records, "the clients logged something to scan"
     for text in captured:
@@ -110,8 +97,6 @@ def test_token_never_leaks_into_errors_logs_or_bodies(
 def test_signed_commits_rule_accepts_graphql_and_refuses_git_data(world: World) -> None:
     world.fake.repo(REPO).signed_only = ["promoter/*"]
     message = fails(world, settings=world.settings(commit_method="git-data"))
-    assert (
-        "accepts only signed commits" in message and "commit_method: graphql" in message
-    )
+    assert "accepts only signed commits" in message and "commit_method: graphql" in message
     res = publish_promotion(world.request())
     assert res.operation == "created" and res.head_sha in world.fake.repo(REPO).signed

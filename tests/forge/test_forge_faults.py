@@ -19,9 +19,7 @@ def calls(world: World, pattern: str) -> int:
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_server_errors_are_retried_with_growing_backoff(
-    world: World, status: int
-) -> None:
+def test_server_errors_are_retried_with_growing_backoff(world: World, status: int) -> None:
     world.fake.fail_next(BASE_READ, status=status, times=2)
     res = publish_promotion(world.request())
     assert res.operation == "created"
@@ -46,9 +44,7 @@ def test_server_errors_beyond_max_retries_fail_in_one_line(world: World) -> None
 
 
 @pytest.mark.parametrize("status", [403, 429])
-def test_secondary_rate_limit_waits_what_retry_after_says(
-    world: World, status: int
-) -> None:
+def test_secondary_rate_limit_waits_what_retry_after_says(world: World, status: int) -> None:
     kind = "secondary" if world.kind == "github" else "gitlab"
     world.fake.rate_limit_next(FIND, kind=kind, status=status, retry_after=7)
     res = publish_promotion(world.request())
@@ -70,9 +66,7 @@ def test_primary_rate_limit_waits_until_the_reset(world: World) -> None:
     assert res.operation == "created"
     assert calls(world, BASE_READ) == 2
     (wait,) = world.sleeps
-    assert (
-        29.0 <= wait <= 32.0
-    )  # until X-RateLimit-Reset (+1 s), computed from the header
+    assert 29.0 <= wait <= 32.0  # until X-RateLimit-Reset (+1 s), computed from the header
 
 
 def test_rate_limit_longer_than_the_wait_budget_fails_without_waiting(
@@ -83,11 +77,7 @@ def test_rate_limit_longer_than_the_wait_budget_fails_without_waiting(
     with pytest.raises(ForgeError) as err:
         publish_promotion(world.request())
     message = str(err.value)
-    assert (
-        "rate limit" in message
-        and "3600 s" in message
-        and "forge.max_wait_seconds = 120" in message
-    )
+    assert "rate limit" in message and "3600 s" in message and "forge.max_wait_seconds = 120" in message
     assert world.sleeps == [] and calls(world, BASE_READ) == 1
 
 

@@ -51,9 +51,7 @@ def test_created_opens_one_pr_whose_branch_holds_exactly_the_change(
     ) == ("checkout-api", "dev", DIGEST_A, "1.4.2", OLD)
     assert marker["head"] == res.head_sha
     assert f"promoter rollback --app checkout-api --env dev --to {OLD}" in pr.body
-    assert (
-        res.to_dict()["operation"] == "created" and res.url and res.url.endswith("/1")
-    )
+    assert res.to_dict()["operation"] == "created" and res.url and res.url.endswith("/1")
 
 
 def test_second_run_with_the_same_image_is_a_noop(world: World) -> None:
@@ -82,9 +80,7 @@ def test_newer_digest_updates_the_same_pr_and_supersedes_the_older(
     assert second.number == first.number and len(open_pulls(world)) == 1
     assert world.show(BRANCH, DEV) == expected(DEPLOY, str(newer))
     # Rebased onto the base: one commit of ours, on top of main.
-    assert world.store.commit_info(second.head_sha).parents == [
-        world.store.branch_sha("main")
-    ]
+    assert world.store.commit_info(second.head_sha).parents == [world.store.branch_sha("main")]
     pr = world.fake.repo(REPO).pulls[first.number]
     assert pr.title == "promote checkout-api to dev: 1.4.3 (sha256:b7c1d0…)"
     marker = parse_marker(pr.body)
@@ -110,9 +106,7 @@ def test_image_already_on_base_is_a_noop_without_writes(world: World) -> None:
 def test_stale_local_checkout_is_replanned_on_the_forge_head(world: World) -> None:
     img = image()
     # The base already got the image from elsewhere; the local checkout does not know.
-    world.fake.push_commit(
-        REPO, "main", {DEV: expected(DEPLOY, str(img))}, "promoted by hand"
-    )
+    world.fake.push_commit(REPO, "main", {DEV: expected(DEPLOY, str(img))}, "promoted by hand")
     res = publish_promotion(world.request(img))
     assert res.operation == "none"
     assert world.store.branches() == ["main"]
@@ -122,14 +116,10 @@ def test_concurrent_commit_before_the_base_read_is_kept_on_the_branch(
     world: World,
 ) -> None:
     img = image()
-    edited = DEPLOY.replace(
-        "  name: checkout-api\n", "  name: checkout-api\n  labels: {team: payments}\n"
-    )
+    edited = DEPLOY.replace("  name: checkout-api\n", "  name: checkout-api\n  labels: {team: payments}\n")
 
     def someone_pushes(fake) -> None:
-        fake.push_commit(
-            REPO, "main", {"README.md": "# gitops (edited)\n", DEV: edited}
-        )
+        fake.push_commit(REPO, "main", {"README.md": "# gitops (edited)\n", DEV: edited})
 
     world.fake.on_request(someone_pushes, pattern=BASE_READ)
     res = publish_promotion(world.request(img))
@@ -154,10 +144,7 @@ def test_concurrent_commit_to_another_file_during_the_run_survives(
     res = publish_promotion(world.request(img))
     assert res.operation == "created"
     main = world.store.branch_sha("main")
-    assert (
-        main != base_before
-        and world.show("main", "README.md") == "# gitops (concurrent)\n"
-    )
+    assert main != base_before and world.show("main", "README.md") == "# gitops (concurrent)\n"
     assert world.store.commit_info(res.head_sha).parents == [base_before]
     world.fake.merge_pull(REPO, res.number)
     assert world.show("main", "README.md") == "# gitops (concurrent)\n"
@@ -185,9 +172,7 @@ def test_someone_elses_commit_on_the_promotion_branch_is_never_overwritten(
 def test_branch_moving_during_the_write_is_re_read_and_retried(world: World) -> None:
     publish_promotion(world.request(image("1.4.2", DIGEST_A)))
     on_branch = expected(DEPLOY, str(image("1.4.2", DIGEST_A)))
-    first_fix = on_branch.replace(
-        "kind: Deployment\n", "kind: Deployment\n# reviewed\n"
-    )
+    first_fix = on_branch.replace("kind: Deployment\n", "kind: Deployment\n# reviewed\n")
     world.fake.push_commit(REPO, BRANCH, {DEV: first_fix}, "reviewer note")
     second_fix = first_fix.replace("metadata:\n", "metadata:\n  # second note\n")
 
@@ -200,19 +185,13 @@ def test_branch_moving_during_the_write_is_re_read_and_retried(world: World) -> 
     assert res.operation == "updated" and res.attempts == 2
     assert any("moved" in n for n in res.notes)
     # Both notes kept, and the newer image on top.
-    assert world.show(BRANCH, DEV) == second_fix.replace(
-        str(image("1.4.2", DIGEST_A)), str(newer)
-    )
+    assert world.show(BRANCH, DEV) == second_fix.replace(str(image("1.4.2", DIGEST_A)), str(newer))
 
 
 def test_branch_left_by_a_failed_run_is_adopted(world: World) -> None:
     img = image()
-    leftover = commit_message(
-        "dev", [PromotedApp("checkout-api", str(img), "1.4.2", DIGEST_A, OLD)]
-    )
-    world.fake.push_commit(
-        REPO, BRANCH, {DEV: expected(DEPLOY, str(img))}, leftover, start="main"
-    )
+    leftover = commit_message("dev", [PromotedApp("checkout-api", str(img), "1.4.2", DIGEST_A, OLD)])
+    world.fake.push_commit(REPO, BRANCH, {DEV: expected(DEPLOY, str(img))}, leftover, start="main")
     res = publish_promotion(world.request(img))
     assert res.operation == "created" and len(open_pulls(world)) == 1
     assert any("adopted" in n for n in res.notes)
@@ -220,9 +199,7 @@ def test_branch_left_by_a_failed_run_is_adopted(world: World) -> None:
 
 
 def test_branch_with_someone_elses_work_is_refused_not_reset(world: World) -> None:
-    theirs = world.fake.push_commit(
-        REPO, BRANCH, {"README.md": "mine\n"}, "my experiment", start="main"
-    )
+    theirs = world.fake.push_commit(REPO, BRANCH, {"README.md": "mine\n"}, "my experiment", start="main")
     with pytest.raises(ForgeError) as err:
         publish_promotion(world.request())
     assert "delete that branch or change forge.branch_template" in str(err.value)
@@ -233,9 +210,7 @@ def test_open_pr_not_opened_by_promoter_is_refused(world: World) -> None:
     from fakeforge import PullRequest
 
     world.fake.push_commit(REPO, BRANCH, {"README.md": "x\n"}, "manual", start="main")
-    world.fake.repo(REPO).pulls[1] = PullRequest(
-        1, "manual", "no marker here", BRANCH, "main", "someone"
-    )
+    world.fake.repo(REPO).pulls[1] = PullRequest(1, "manual", "no marker here", BRANCH, "main", "someone")
     with pytest.raises(ForgeError, match="not opened by promoter"):
         publish_promotion(world.request())
 
@@ -313,9 +288,7 @@ def test_crlf_and_bom_survive_byte_exact(world: World) -> None:
 
 
 @pytest.mark.parametrize("write", ["branch", "commit"])
-def test_lost_answer_to_a_write_is_recognised_on_retry(
-    world: World, write: str
-) -> None:
+def test_lost_answer_to_a_write_is_recognised_on_retry(world: World, write: str) -> None:
     patterns = {
         ("github", "branch"): r"POST .*/git/refs$",
         ("github", "commit"): r"POST /api/graphql$",
@@ -333,14 +306,9 @@ def test_lost_answer_to_a_write_is_recognised_on_retry(
 def test_result_text_and_json(world: World) -> None:
     res = publish_promotion(world.request())
     kind = "pull request #1" if world.kind == "github" else "merge request !1"
-    assert res.to_text().startswith(
-        f"operation: created {kind}: {res.url} (branch {BRANCH}, head {res.head_sha[:12]})"
-    )  # type: ignore[index]
+    assert res.to_text().startswith(f"operation: created {kind}: {res.url} (branch {BRANCH}, head {res.head_sha[:12]})")  # type: ignore[index]
     again = publish_promotion(world.request())
-    assert (
-        again.to_text()
-        == f"operation: none: the open pull request already promotes this image ({kind}: {res.url})"
-    )
+    assert again.to_text() == f"operation: none: the open pull request already promotes this image ({kind}: {res.url})"
     assert set(again.to_dict()) >= {"operation", "url", "number", "branch", "head_sha"}
 
 
@@ -354,9 +322,7 @@ def test_after_a_merge_the_next_promotion_opens_a_new_pr(world: World) -> None:
     assert second.operation == "created" and second.number == first.number + 1
     assert world.show(BRANCH, DEV) == expected(DEPLOY, str(newer))
     marker = parse_marker(world.fake.repo(REPO).pulls[second.number].body)
-    assert marker and marker["from"] == str(
-        image("1.4.2", DIGEST_A)
-    )  # what dev runs now
+    assert marker and marker["from"] == str(image("1.4.2", DIGEST_A))  # what dev runs now
 
 
 def test_body_carries_checks_and_the_rendered_diff(world: World) -> None:
@@ -392,14 +358,8 @@ def test_parallel_runs_for_one_target_leave_one_consistent_pr(world: World) -> N
 
     def run(img) -> None:
         try:
-            results.append(
-                publish_promotion(
-                    world.request(img, settings=world.settings(max_retries=3))
-                )
-            )
-        except (
-            ForgeError
-        ) as exc:  # "kept moving" after 3 attempts is allowed, silence is not
+            results.append(publish_promotion(world.request(img, settings=world.settings(max_retries=3))))
+        except ForgeError as exc:  # "kept moving" after 3 attempts is allowed, silence is not
             results.append(exc)
 
     threads = [threading.Thread(target=run, args=(img,)) for img in images]
@@ -416,22 +376,14 @@ def test_parallel_runs_for_one_target_leave_one_consistent_pr(world: World) -> N
     # The description tells the truth about the branch: its marker names the image the branch holds.
     on_branch = world.show(BRANCH, DEV)
     assert marker and marker["image"] in on_branch
-    assert (
-        marker["head"] == head
-        or not world.store.is_ancestor(marker["head"], head)
-        or True
-    )
+    assert marker["head"] == head or not world.store.is_ancestor(marker["head"], head) or True
     assert on_branch in {expected(DEPLOY, str(img)) for img in images}
 
 
 def test_refused_pr_settings_become_notes_not_failures(world: World) -> None:
     # "promoter-bot" opens the PR: GitHub refuses it as its own reviewer; GitLab knows no "ghost".
     reviewer = "promoter-bot" if world.kind == "github" else "ghost"
-    res = publish_promotion(
-        world.request(options=PullOptions(reviewers=[reviewer], labels=["promotion"]))
-    )
+    res = publish_promotion(world.request(options=PullOptions(reviewers=[reviewer], labels=["promotion"])))
     assert res.operation == "created"
-    assert any("review" in n and (reviewer in n or "author" in n) for n in res.notes), (
-        res.notes
-    )
+    assert any("review" in n and (reviewer in n or "author" in n) for n in res.notes), res.notes
     assert world.fake.repo(REPO).pulls[res.number].labels == ["promotion"]

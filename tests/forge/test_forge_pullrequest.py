@@ -30,18 +30,12 @@ DIFF = "--- a/x.yaml\n+++ b/x.yaml\n@@ -1 +1 @@\n-image: a\n+image: b\n"
 
 
 def test_title_names_app_env_tag_and_short_digest() -> None:
-    assert (
-        pull_title("prod", [APP])
-        == "promote checkout-api to prod: 1.4.2 (sha256:3f2a9c…)"
-    )
+    assert pull_title("prod", [APP]) == "promote checkout-api to prod: 1.4.2 (sha256:3f2a9c…)"
     digest_only = PromotedApp("api", f"r.io/a/api@{DIGEST_B}", None, DIGEST_B)
     assert pull_title("dev", [digest_only]) == "promote api to dev: sha256:b7c1d0…"
     tag_only = PromotedApp("api", "r.io/a/api:2.0", "2.0", None)
     assert pull_title("dev", [tag_only]) == "promote api to dev: 2.0"
-    assert (
-        pull_title("dev", [APP, tag_only])
-        == "promote 2 apps to dev: api 2.0, checkout-api 1.4.2"
-    )
+    assert pull_title("dev", [APP, tag_only]) == "promote 2 apps to dev: api 2.0, checkout-api 1.4.2"
 
 
 def test_marker_round_trips_and_cannot_close_the_comment_early() -> None:
@@ -49,16 +43,8 @@ def test_marker_round_trips_and_cannot_close_the_comment_early() -> None:
     text = render_marker("dev", [sneaky], "abc")
     assert text.count("-->") == 1 and text.endswith(" -->")
     data = parse_marker("hello\n" + text + "\n")
-    assert (
-        data
-        and data["apps"][0]["from"] == "-->"
-        and data["tag"] == "x-->y"
-        and data["head"] == "abc"
-    )
-    assert (
-        parse_marker("no marker") is None
-        and parse_marker("<!-- promoter:{broken -->") is None
-    )
+    assert data and data["apps"][0]["from"] == "-->" and data["tag"] == "x-->y" and data["head"] == "abc"
+    assert parse_marker("no marker") is None and parse_marker("<!-- promoter:{broken -->") is None
 
 
 def test_body_has_table_diff_checks_provenance_rollback_and_marker() -> None:
@@ -73,9 +59,7 @@ def test_body_has_table_diff_checks_provenance_rollback_and_marker() -> None:
             )
         ]
     )
-    prov = Provenance(
-        "acme/checkout", "0123456789abcdef", "https://ci/run/1", "octocat"
-    )
+    prov = Provenance("acme/checkout", "0123456789abcdef", "https://ci/run/1", "octocat")
     body = pull_body(
         env="prod",
         apps=[APP],
@@ -85,22 +69,12 @@ def test_body_has_table_diff_checks_provenance_rollback_and_marker() -> None:
         provenance=prov,
         superseded=[APP],
     )
-    assert (
-        "| checkout-api | prod | `ghcr.io/acme/checkout-api:1.4.1` → `ghcr.io/acme/checkout-api:1.4.2@"
-        in body
-    )
+    assert "| checkout-api | prod | `ghcr.io/acme/checkout-api:1.4.1` → `ghcr.io/acme/checkout-api:1.4.2@" in body
     assert "| `1.4.2` | `sha256:3f2a9caaaaaa` |" in body
     assert "```diff\n--- a/x.yaml" in body and "+image: b" in body
     assert "image-latest" in body and "uses latest" in body
-    assert (
-        "- Source repository: acme/checkout" in body
-        and "https://ci/run/1" in body
-        and "octocat" in body
-    )
-    assert (
-        "promoter rollback --app checkout-api --env prod --to ghcr.io/acme/checkout-api:1.4.1"
-        in body
-    )
+    assert "- Source repository: acme/checkout" in body and "https://ci/run/1" in body and "octocat" in body
+    assert "promoter rollback --app checkout-api --env prod --to ghcr.io/acme/checkout-api:1.4.1" in body
     assert "supersedes" in body
     assert body.rstrip().endswith("-->") and parse_marker(body)["head"] == "f00"  # type: ignore[index]
 
@@ -111,9 +85,7 @@ def test_long_rendered_diff_is_collapsed_and_secrets_are_masked() -> None:
         " kind: Secret\n metadata:\n   name: db\n---\n apiVersion: v1\n data:\n   color: blue\n kind: ConfigMap\n"
         + "".join(f"+line{i}: x\n" for i in range(60))
     )
-    body = pull_body(
-        env="dev", apps=[APP], file_diff=DIFF, head="h", rendered_diff=rendered
-    )
+    body = pull_body(env="dev", apps=[APP], file_diff=DIFF, head="h", rendered_diff=rendered)
     assert "c2VjcmV0" not in body and "bmV3c2VjcmV0" not in body
     assert "password: '***'" in body
     assert "color: blue" in body  # a ConfigMap is not a Secret
@@ -128,9 +100,7 @@ def test_mask_secrets_hides_string_data_and_unknown_kinds_but_not_other_keys() -
 
 def test_body_stays_within_the_limit_and_keeps_the_marker() -> None:
     huge = "".join(f"+line {i}: {'x' * 80}\n" for i in range(5000))
-    body = pull_body(
-        env="dev", apps=[APP], file_diff=huge, head="h", rendered_diff=huge
-    )
+    body = pull_body(env="dev", apps=[APP], file_diff=huge, head="h", rendered_diff=huge)
     assert len(body) <= GITHUB_BODY_LIMIT
     assert "shortened to fit the 65,536-character limit" in body
     assert "more lines not shown" in body
@@ -173,9 +143,7 @@ def test_provenance_from_github_and_gitlab_ci() -> None:
             "GITHUB_ACTOR": "octo",
         }
     )
-    assert gh == Provenance(
-        "acme/api", "abc", "https://ghe.acme.io/acme/api/actions/runs/77", "octo"
-    )
+    assert gh == Provenance("acme/api", "abc", "https://ghe.acme.io/acme/api/actions/runs/77", "octo")
     gl = Provenance.from_env(
         {
             "GITLAB_CI": "true",

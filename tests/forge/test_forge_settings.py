@@ -105,9 +105,7 @@ def test_token_env_train_mode_and_limits_from_config() -> None:
         ),
     ],
 )
-def test_missing_settings_are_one_clear_line(
-    config: dict, env: dict, words: str
-) -> None:
+def test_missing_settings_are_one_clear_line(config: dict, env: dict, words: str) -> None:
     with pytest.raises(UsageError) as err:
         resolve_settings(config, env)
     assert words in str(err.value) and err.value.exit_code == 2
@@ -118,9 +116,7 @@ def _command(decorate_command: bool) -> click.Command:
 
     def body(name: str, pr: PrFlags) -> None:
         seen["flags"] = pr
-        click.echo(
-            f"{name} {pr.enabled} {pr.forge} {pr.draft} {pr.auto_merge} {pr.forge_repo}"
-        )
+        click.echo(f"{name} {pr.enabled} {pr.forge} {pr.draft} {pr.auto_merge} {pr.forge_repo}")
 
     if decorate_command:
         cmd = add_pr_options(click.command()(click.option("--name", default="x")(body)))
@@ -132,9 +128,7 @@ def _command(decorate_command: bool) -> click.Command:
 @pytest.mark.parametrize("decorate_command", [False, True])
 def test_add_pr_options_packs_flags_into_one_argument(decorate_command: bool) -> None:
     cmd = _command(decorate_command)
-    out = CliRunner().invoke(
-        cmd, ["--pr", "--forge", "gitlab", "--no-auto-merge", "--forge-repo", "g/p"]
-    )
+    out = CliRunner().invoke(cmd, ["--pr", "--forge", "gitlab", "--no-auto-merge", "--forge-repo", "g/p"])
     assert out.exit_code == 0, out.output
     assert out.output.strip() == "x True gitlab None False g/p"
     plain = CliRunner().invoke(cmd, [])
@@ -154,9 +148,7 @@ def test_add_pr_options_packs_flags_into_one_argument(decorate_command: bool) ->
 
 
 @pytest.mark.parametrize("world", ["github"], indirect=True)  # a github-only behaviour
-def test_publish_if_requested_reads_env_pr_settings_from_config(
-    world: World, tmp_path
-) -> None:
+def test_publish_if_requested_reads_env_pr_settings_from_config(world: World, tmp_path) -> None:
     config_text = f"""\
 environments:
   - name: dev
@@ -198,7 +190,7 @@ forge:
     assert res is not None and res.operation == "created"
     pr = world.fake.repo(REPO).pulls[res.number]
     assert pr.labels == ["promotion"] and pr.draft and "release-bot" in pr.body
-    assert DEPLOY != world.show(res.branch, paths[0])
+    assert world.show(res.branch, paths[0]) != DEPLOY
 
 
 def test_only_the_chosen_forge_client_is_imported() -> None:

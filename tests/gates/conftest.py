@@ -7,7 +7,7 @@ import importlib.util
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +16,15 @@ import pytest
 from promoter.config import Config, load_config
 
 # tests/ is not a package and `import conftest` is ambiguous between folders: load the root one by path.
-_spec = importlib.util.spec_from_file_location("promoter_root_conftest", Path(__file__).resolve().parents[1] / "conftest.py")
+_spec = importlib.util.spec_from_file_location(
+    "promoter_root_conftest", Path(__file__).resolve().parents[1] / "conftest.py"
+)
 assert _spec and _spec.loader
 root_conftest = sys.modules.setdefault(_spec.name, importlib.util.module_from_spec(_spec))
 if not hasattr(root_conftest, "make_repo"):
     _spec.loader.exec_module(root_conftest)
 
-UTC = timezone.utc
+UTC = UTC
 D0 = "sha256:" + "0" * 64
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64
@@ -88,8 +90,13 @@ spec:
 
 def git(repo: Path, *args: str, when: datetime | None = None) -> str:
     """git in `repo`; `when` sets both author and committer dates (commit times are what soak reads)."""
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Test",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "Test",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
     if when is not None:
         env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = when.isoformat()
     return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
@@ -119,7 +126,9 @@ class GitOps:
         return self.head()
 
     def set_image(self, env: str, tag: str | None, digest: str | None, when: datetime, app: str = "api") -> str:
-        return self.commit(when, f"{app} {env}: {tag}@{digest}", {f"apps/{app}/{env}/kustomization.yaml": kustomization(tag, digest)})
+        return self.commit(
+            when, f"{app} {env}: {tag}@{digest}", {f"apps/{app}/{env}/kustomization.yaml": kustomization(tag, digest)}
+        )
 
     def head(self) -> str:
         return git(self.gitdir, "rev-parse", "HEAD").strip()
@@ -174,5 +183,6 @@ def fresh_pipeline(pipeline: tuple[GitOps, dict[str, str]], tmp_path: Path) -> t
     git(tmp_path, "clone", "-q", "--no-hardlinks", str(source.path), str(path))
     git(path, "config", "commit.gpgsign", "false")
     return GitOps(path), shas
+
 
 EXAMPLES_DIR: Path = root_conftest.EXAMPLES

@@ -9,10 +9,10 @@ import pytest
 
 from promoter.config import load_config
 from promoter.errors import EXIT_USAGE, ConfigError
-from promoter.gates import evaluate_gates, parse_duration, format_duration, validate_gate_config
+from promoter.gates import evaluate_gates, format_duration, parse_duration, validate_gate_config
 from promoter.image import ImageRef
 
-from .conftest import EXAMPLES_DIR, D1, init
+from .conftest import D1, EXAMPLES_DIR, init
 
 HEAD = """\
 version: 1
@@ -120,15 +120,18 @@ def test_the_bundled_example_config_is_valid():
 
 
 def test_good_values_pass(tmp_path):
-    repo = write_config(tmp_path, (
-        "      soak: 1h30m\n      digest_required: true\n      promotion_order: true\n      no_downgrade: false\n"
-        "      allowed_registries: [ghcr.io/acme, docker.io]\n"
-        "      freeze:\n"
-        "        - {days: [sat, sun]}\n"
-        "        - {start: '22:00', end: '06:00', timezone: Asia/Tokyo}\n"
-        "        - {from: '2026-12-20T18:00', to: '2027-01-02', timezone: America/Sao_Paulo}\n"
-        "        - {from: '2026-12-01'}\n"
-    ))
+    repo = write_config(
+        tmp_path,
+        (
+            "      soak: 1h30m\n      digest_required: true\n      promotion_order: true\n      no_downgrade: false\n"
+            "      allowed_registries: [ghcr.io/acme, docker.io]\n"
+            "      freeze:\n"
+            "        - {days: [sat, sun]}\n"
+            "        - {start: '22:00', end: '06:00', timezone: Asia/Tokyo}\n"
+            "        - {from: '2026-12-20T18:00', to: '2027-01-02', timezone: America/Sao_Paulo}\n"
+            "        - {from: '2026-12-01'}\n"
+        ),
+    )
     validate_gate_config(load_config(repo), repo)
 
 
@@ -140,4 +143,10 @@ def test_durations():
     for bad in ("", "h", "1x", "1.5h", " 1h", "-2h", "0m"):
         with pytest.raises(ValueError):
             parse_duration(bad)
-    assert [format_duration(timedelta(seconds=s)) for s in (0, 59, 60, 3600 + 60, 86400 + 7200)] == ["0s", "59s", "1m", "1h1m", "1d2h"]
+    assert [format_duration(timedelta(seconds=s)) for s in (0, 59, 60, 3600 + 60, 86400 + 7200)] == [
+        "0s",
+        "59s",
+        "1m",
+        "1h1m",
+        "1d2h",
+    ]

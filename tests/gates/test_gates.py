@@ -19,8 +19,17 @@ from .conftest import D0, D1, D2, D3, D4, T6_MERGE, UTC
 TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # outside every freeze window used here
 
 
-def judge(pipeline, env: str, image: str, gates: dict[str, Any], *, app: str = "api", now: datetime = TUESDAY,
-          policies: dict[str, Any] | None = None, **kw: Any) -> CheckResult:
+def judge(
+    pipeline,
+    env: str,
+    image: str,
+    gates: dict[str, Any],
+    *,
+    app: str = "api",
+    now: datetime = TUESDAY,
+    policies: dict[str, Any] | None = None,
+    **kw: Any,
+) -> CheckResult:
     repo, _ = pipeline
     config = repo.config(**{env: gates})
     if policies is not None:
@@ -75,7 +84,10 @@ def test_promotion_order_blocks_a_digest_stage_never_ran(pipeline):
     assert "--env stage" in f.help
 
 
-@pytest.mark.parametrize("image, word", [(api(f":1.3.0@{D3}"), "runs it since"), (api(f"@{D2}"), "ran it from"), (api(f"@{D1}"), "ran it from")])
+@pytest.mark.parametrize(
+    "image, word",
+    [(api(f":1.3.0@{D3}"), "runs it since"), (api(f"@{D2}"), "ran it from"), (api(f"@{D1}"), "ran it from")],
+)
 def test_promotion_order_lets_through_what_stage_runs_or_ran(pipeline, image, word):
     result = judge(pipeline, "prod", image, {"promotion_order": True})
     assert not result.failed
@@ -87,11 +99,15 @@ def test_promotion_order_explains_a_previous_env_pinned_by_tag_only(fresh_pipeli
     repo, _ = fresh_pipeline
     repo.set_image("stage", "1.4.0", None, T6_MERGE.replace(day=20))
     config = repo.config(prod={"promotion_order": True})
-    result = evaluate_gates(repo.path, config, "api", "prod", ImageRef.parse(api(f":1.4.0@{D4}")), base_ref="main", now=TUESDAY)
+    result = evaluate_gates(
+        repo.path, config, "api", "prod", ImageRef.parse(api(f":1.4.0@{D4}")), base_ref="main", now=TUESDAY
+    )
     f = only(result, "gate-promotion-order")
     assert "stage pins tags only" in f.help and f.evidence["previous_env_runs"] == "1.4.0"
     # Without a digest the same promotion is compared by tag and passes.
-    assert not evaluate_gates(repo.path, config, "api", "prod", ImageRef.parse(api(":1.4.0")), base_ref="main", now=TUESDAY).failed
+    assert not evaluate_gates(
+        repo.path, config, "api", "prod", ImageRef.parse(api(":1.4.0")), base_ref="main", now=TUESDAY
+    ).failed
 
 
 def test_promotion_order_same_tag_other_digest_is_not_the_same_image(pipeline):
@@ -152,8 +168,12 @@ def test_soak_blocks_a_digest_the_previous_env_never_ran(pipeline):
 
 # ---- freeze ---------------------------------------------------------------------------------
 
-FRIDAY_BERLIN = [{"days": ["fri"], "start": "16:00", "end": "23:59", "timezone": "Europe/Berlin", "reason": "no weekend deploys"}]
-NIGHTS_NY = [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "22:00", "end": "06:00", "timezone": "America/New_York"}]
+FRIDAY_BERLIN = [
+    {"days": ["fri"], "start": "16:00", "end": "23:59", "timezone": "Europe/Berlin", "reason": "no weekend deploys"}
+]
+NIGHTS_NY = [
+    {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "22:00", "end": "06:00", "timezone": "America/New_York"}
+]
 HOLIDAYS = [{"from": "2026-12-20", "to": "2026-12-27", "timezone": "Europe/Berlin", "reason": "holidays"}]
 MORNING = [{"from": "2026-12-01T08:00:00+01:00", "to": "2026-12-01T12:00"}]
 
@@ -192,7 +212,12 @@ def test_freeze_windows_across_time_zones(pipeline, windows, now, frozen):
 
 
 def test_freeze_finding_names_the_window_the_local_time_and_when_it_ends(pipeline):
-    f = only(judge(pipeline, "prod", api(f"@{D3}"), {"freeze": FRIDAY_BERLIN}, now=datetime(2026, 11, 20, 16, 0, tzinfo=UTC)), "gate-freeze")
+    f = only(
+        judge(
+            pipeline, "prod", api(f"@{D3}"), {"freeze": FRIDAY_BERLIN}, now=datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
+        ),
+        "gate-freeze",
+    )
     assert f.evidence["window"] == "fri 16:00-23:59 Europe/Berlin"
     assert f.evidence["reason"] == "no weekend deploys"
     assert f.evidence["local_time"] == "2026-11-20T17:00+01:00"
@@ -201,8 +226,14 @@ def test_freeze_finding_names_the_window_the_local_time_and_when_it_ends(pipelin
 
 
 def test_freeze_override_lets_it_through_and_is_recorded(pipeline):
-    result = judge(pipeline, "prod", api(f"@{D3}"), {"freeze": FRIDAY_BERLIN}, now=datetime(2026, 11, 20, 16, 0, tzinfo=UTC),
-                   override_freeze="CVE-2026-1234 hotfix, approved by SRE")
+    result = judge(
+        pipeline,
+        "prod",
+        api(f"@{D3}"),
+        {"freeze": FRIDAY_BERLIN},
+        now=datetime(2026, 11, 20, 16, 0, tzinfo=UTC),
+        override_freeze="CVE-2026-1234 hotfix, approved by SRE",
+    )
     assert not result.failed
     f = only(result, "gate-freeze-override")
     assert f.severity is Severity.INFO and f.source == "gate"
@@ -243,13 +274,18 @@ def test_registry_prefix_matches_on_a_path_boundary(pipeline):
 
 
 def test_registry_allowlist_falls_back_to_policies(pipeline):
-    result = judge(pipeline, "prod", "quay.io/acme/cache:1.0.0", {}, app="cache", policies={"allowed_registries": ["ghcr.io"]})
+    result = judge(
+        pipeline, "prod", "quay.io/acme/cache:1.0.0", {}, app="cache", policies={"allowed_registries": ["ghcr.io"]}
+    )
     f = only(result, "gate-allowed-registries")
     assert "policies.allowed_registries" in f.help
     assert not judge(pipeline, "prod", api(f"@{D3}"), {}, policies={"allowed_registries": ["ghcr.io"]}).failed
 
 
-@pytest.mark.parametrize("allowed, ok", [(["docker.io"], True), (["index.docker.io"], True), (["docker.io/library"], True), (["ghcr.io"], False)])
+@pytest.mark.parametrize(
+    "allowed, ok",
+    [(["docker.io"], True), (["index.docker.io"], True), (["docker.io/library"], True), (["ghcr.io"], False)],
+)
 def test_registry_allowlist_knows_docker_hub_names(pipeline, allowed, ok):
     result = judge(pipeline, "prod", "redis:7.2", {"allowed_registries": allowed}, app="redis")
     assert result.failed is not ok
@@ -295,7 +331,19 @@ def test_downgrade_compares_semantic_versions(pipeline, env, tag, blocked):
 
 
 def test_semver_precedence_follows_the_spec():
-    ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "2.0.0", "2.1.0", "2.1.1"]
+    ordered = [
+        "1.0.0-alpha",
+        "1.0.0-alpha.1",
+        "1.0.0-alpha.beta",
+        "1.0.0-beta",
+        "1.0.0-beta.2",
+        "1.0.0-beta.11",
+        "1.0.0-rc.1",
+        "1.0.0",
+        "2.0.0",
+        "2.1.0",
+        "2.1.1",
+    ]
     keys = [semver_key(t) for t in ordered]
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
     assert semver_key("v1.2.3") == semver_key("1.2.3") == semver_key("1.2.3+b.7") == semver_key("1.2.3_b.7")
@@ -307,8 +355,14 @@ def test_semver_precedence_follows_the_spec():
 
 
 def test_every_configured_gate_is_a_subject_and_off_gates_are_not(pipeline):
-    gates = {"digest_required": True, "promotion_order": True, "soak": "1h", "no_downgrade": True,
-             "allowed_registries": ["ghcr.io"], "freeze": FRIDAY_BERLIN}
+    gates = {
+        "digest_required": True,
+        "promotion_order": True,
+        "soak": "1h",
+        "no_downgrade": True,
+        "allowed_registries": ["ghcr.io"],
+        "freeze": FRIDAY_BERLIN,
+    }
     result = judge(pipeline, "prod", api(f":1.3.0@{D3}"), gates)
     assert not result.failed
     assert sorted(s.id for s in result.subjects) == sorted(f"gate/{g}/api/prod" for g in gates)
@@ -321,7 +375,12 @@ def test_every_configured_gate_is_a_subject_and_off_gates_are_not(pipeline):
 def test_several_failures_are_reported_together(pipeline):
     gates = {"digest_required": True, "promotion_order": True, "soak": "1h", "no_downgrade": True}
     result = judge(pipeline, "prod", api(":0.1.0"), gates)
-    assert sorted(f.rule for f in result.findings) == ["gate-digest-required", "gate-no-downgrade", "gate-promotion-order", "gate-soak"]
+    assert sorted(f.rule for f in result.findings) == [
+        "gate-digest-required",
+        "gate-no-downgrade",
+        "gate-promotion-order",
+        "gate-soak",
+    ]
     assert all(f.evidence["app"] == "api" and f.evidence["env"] == "prod" for f in result.findings)
     assert result.stats["gates_failed"] == 4
 
@@ -354,8 +413,12 @@ def test_the_bundled_example_blocks_dev_to_prod_and_passes_stage_to_prod(tmp_pat
     files = {p.relative_to(EXAMPLES_DIR).as_posix(): p.read_text() for p in EXAMPLES_DIR.rglob("*") if p.is_file()}
     repo = root_conftest.make_repo(tmp_path / "gitops", files)
     config = load_config(repo)
-    dev = ImageRef.parse("ghcr.io/acme/checkout-api:1.4.2@sha256:3f2a9c1d5be4e0a7c8b6f1e2d3c4b5a69788766554433221100ffeeddccbbaa9")
-    stage = ImageRef.parse("ghcr.io/acme/checkout-api:1.4.1@sha256:1b7e4f0c2d9a8b6e5f4d3c2b1a09f8e7d6c5b4a3928170605f4e3d2c1b0a9f8e")
+    dev = ImageRef.parse(
+        "ghcr.io/acme/checkout-api:1.4.2@sha256:3f2a9c1d5be4e0a7c8b6f1e2d3c4b5a69788766554433221100ffeeddccbbaa9"
+    )
+    stage = ImageRef.parse(
+        "ghcr.io/acme/checkout-api:1.4.1@sha256:1b7e4f0c2d9a8b6e5f4d3c2b1a09f8e7d6c5b4a3928170605f4e3d2c1b0a9f8e"
+    )
     later = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
     # A Tuesday at noon, two days or more after the commit, outside the Friday-to-Sunday freeze.
     tuesday = later + timedelta(days=(1 - later.weekday()) % 7)
@@ -364,7 +427,9 @@ def test_the_bundled_example_blocks_dev_to_prod_and_passes_stage_to_prod(tmp_pat
     assert {f.rule for f in blocked.findings} == {"gate-promotion-order", "gate-soak"}
     assert not evaluate_gates(repo, config, "checkout-api", "prod", stage, now=tuesday).failed
     friday = tuesday + timedelta(days=3, hours=5)  # Friday 17:00 UTC: 18:00 or 19:00 in Berlin
-    assert [f.rule for f in evaluate_gates(repo, config, "checkout-api", "prod", stage, now=friday).findings] == ["gate-freeze"]
+    assert [f.rule for f in evaluate_gates(repo, config, "checkout-api", "prod", stage, now=friday).findings] == [
+        "gate-freeze"
+    ]
 
 
 def test_gates_without_history_run_outside_git(tmp_path):

@@ -41,7 +41,8 @@ def test_a_pr_changing_stage_and_prod_at_once_fails_both(fresh_pipeline):
     result = gates_for_diff(repo.path, repo.config(**GATES), "main", now=NOW)
     # stage reads dev, prod reads stage on main: the PR's own stage change does not count.
     assert sorted((f.target, f.rule) for f in result.findings if f.rule == "gate-promotion-order") == [
-        ("prod", "gate-promotion-order"), ("stage", "gate-promotion-order"),
+        ("prod", "gate-promotion-order"),
+        ("stage", "gate-promotion-order"),
     ]
     assert result.targets == ["api/stage", "api/prod"]
 

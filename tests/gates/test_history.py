@@ -13,7 +13,21 @@ from promoter.history import current_image, env_scope, image_history, image_stin
 from promoter.image import ImageRef
 
 from .conftest import (
-    D0, D1, D2, D3, T0, T2, T4, T5, T6_MERGE, UTC, GitOps, build_pipeline, git, init, kustomization,
+    D0,
+    D1,
+    D2,
+    D3,
+    T0,
+    T2,
+    T4,
+    T5,
+    T6_MERGE,
+    UTC,
+    GitOps,
+    build_pipeline,
+    git,
+    init,
+    kustomization,
 )
 
 
@@ -143,7 +157,9 @@ def test_history_reads_git_a_fixed_number_of_times_however_long_it_is(tmp_path, 
 
 def test_env_scope_refuses_paths_that_leave_the_repository(tmp_path):
     repo = init(tmp_path / "gitops")
-    cfg = (repo.path / ".promoter.yaml").read_text() + "  evil:\n    image: ghcr.io/acme/evil\n    paths:\n      dev: ../../etc\n"
+    cfg = (
+        repo.path / ".promoter.yaml"
+    ).read_text() + "  evil:\n    image: ghcr.io/acme/evil\n    paths:\n      dev: ../../etc\n"
     repo.write({".promoter.yaml": cfg})
     with pytest.raises(UsageError, match=r"\.\.") as exc:
         env_scope(load_config(repo.path), "evil", "dev")
@@ -167,7 +183,11 @@ def test_times_are_aware_utc(pipeline):
 def test_current_image_keeps_the_commit_that_set_the_image_through_unrelated_changes(fresh_pipeline):
     repo, shas = fresh_pipeline
     repo.commit(T6_MERGE.replace(day=20), "scale stage", {"apps/api/stage/replicas.yaml": "replicas: 3\n"})
-    repo.commit(T6_MERGE.replace(day=21), "comment", {"apps/api/stage/kustomization.yaml": "# stage\n" + kustomization("1.3.0", D3)})
+    repo.commit(
+        T6_MERGE.replace(day=21),
+        "comment",
+        {"apps/api/stage/kustomization.yaml": "# stage\n" + kustomization("1.3.0", D3)},
+    )
     state = current_image(repo.path, load_config(repo.path), "api", "stage", "HEAD")
     assert (state.commit, state.time) == (shas["T6_MERGE"], T6_MERGE)
 
@@ -180,7 +200,12 @@ def test_stints_are_the_stretches_an_image_ran(fresh_pipeline):
     assert [(s.commit, s.until_commit) for s in stints] == [(shas["T2"], shas["T4"]), (back, None)]
     by_tag = image_stints(repo.path, config, "api", "stage", ImageRef.parse("ghcr.io/acme/api:1.2.0"), "HEAD")
     assert [(s.time, s.until) for s in by_tag] == [(T4, T6_MERGE)]
-    assert image_stints(repo.path, config, "api", "stage", ImageRef.parse(f"ghcr.io/acme/api@{D3.replace('3', '9')}"), "HEAD") == []
+    assert (
+        image_stints(
+            repo.path, config, "api", "stage", ImageRef.parse(f"ghcr.io/acme/api@{D3.replace('3', '9')}"), "HEAD"
+        )
+        == []
+    )
 
 
 def test_gates_parse_only_the_versions_they_need(tmp_path, monkeypatch):
@@ -203,11 +228,19 @@ def test_gates_parse_only_the_versions_they_need(tmp_path, monkeypatch):
         return real(cls, text, path)
 
     monkeypatch.setattr(yamldoc.YamlDoc, "from_text", classmethod(spy))
-    result = evaluate_gates(repo.path, config, "api", "prod", ImageRef.parse(f"ghcr.io/acme/api:1.5.0@{digests[4]}"),
-                            now=datetime(2026, 12, 30, tzinfo=UTC))
+    result = evaluate_gates(
+        repo.path,
+        config,
+        "api",
+        "prod",
+        ImageRef.parse(f"ghcr.io/acme/api:1.5.0@{digests[4]}"),
+        now=datetime(2026, 12, 30, tzinfo=UTC),
+    )
     assert not result.failed, [f.message for f in result.findings]
     # stage: the one version holding the digest; prod: its current files (kustomization + deployment).
-    assert sorted(parsed) == sorted(["apps/api/stage/kustomization.yaml", "apps/api/prod/kustomization.yaml", "apps/api/prod/deployment.yaml"])
+    assert sorted(parsed) == sorted(
+        ["apps/api/stage/kustomization.yaml", "apps/api/prod/kustomization.yaml", "apps/api/prod/deployment.yaml"]
+    )
 
 
 def test_helm_values_over_chart_defaults_in_the_bundled_example(tmp_path):
@@ -218,7 +251,12 @@ def test_helm_values_over_chart_defaults_in_the_bundled_example(tmp_path):
     config = load_config(repo)
     # values-prod.yaml says `repository: acme/web`; the chart's values.yaml adds `registry: ghcr.io`.
     state = current_image(repo, config, "web", "prod", "HEAD")
-    assert (state.repository, state.tag, state.digest, state.file) == ("ghcr.io/acme/web", "2.7.0", None, "apps/web/env/values-prod.yaml")
+    assert (state.repository, state.tag, state.digest, state.file) == (
+        "ghcr.io/acme/web",
+        "2.7.0",
+        None,
+        "apps/web/env/values-prod.yaml",
+    )
     root_conftest.git(repo, "rm", "-q", "apps/web/chart/values.yaml")
     root_conftest.git(repo, "commit", "-q", "-m", "drop chart defaults")
     # Without the registry the values name docker.io/acme/web: not the app's image.

@@ -19,8 +19,14 @@ D512 = "sha512:" + "0123456789abcdef" * 8
         ("bitnami/redis:7.2", None, "bitnami/redis", "7.2", None, "docker.io/bitnami/redis"),
         ("localhost/app", "localhost", "app", None, None, "localhost/app"),
         ("localhost:5000/team/app:dev", "localhost:5000", "team/app", "dev", None, "localhost:5000/team/app"),
-        ("registry.example.com:443/a/b/c/app:v1.2.3", "registry.example.com:443", "a/b/c/app", "v1.2.3", None,
-         "registry.example.com:443/a/b/c/app"),
+        (
+            "registry.example.com:443/a/b/c/app:v1.2.3",
+            "registry.example.com:443",
+            "a/b/c/app",
+            "v1.2.3",
+            None,
+            "registry.example.com:443/a/b/c/app",
+        ),
         ("[::1]:5000/app:1", "[::1]:5000", "app", "1", None, "[::1]:5000/app"),
         ("[fe80::1]/team/app", "[fe80::1]", "team/app", None, None, "[fe80::1]/team/app"),
         (f"ghcr.io/acme/api@{D256}", "ghcr.io", "acme/api", None, D256, "ghcr.io/acme/api"),
@@ -91,8 +97,16 @@ def test_invalid_references_name_what_is_wrong(raw, why):
 
 @pytest.mark.parametrize(
     "spelling",
-    ["nginx", "library/nginx", "docker.io/library/nginx", "index.docker.io/library/nginx",
-     "registry-1.docker.io/library/nginx", "docker.io/nginx", "nginx:1.0", f"nginx@{D256}"],
+    [
+        "nginx",
+        "library/nginx",
+        "docker.io/library/nginx",
+        "index.docker.io/library/nginx",
+        "registry-1.docker.io/library/nginx",
+        "docker.io/nginx",
+        "nginx:1.0",
+        f"nginx@{D256}",
+    ],
 )
 def test_docker_hub_spellings_all_name_the_same_repository(spelling):
     ref = ImageRef.parse(spelling)

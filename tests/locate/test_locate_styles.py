@@ -21,7 +21,10 @@ def refs(text: str, file: str = "values.yaml", defaults: object = None) -> list[
 
 
 def brief(text: str, file: str = "values.yaml", defaults: object = None) -> list[tuple]:
-    return [(r["line"], r["yaml_path"], r["style"], r["repository"], r["tag"], r["digest"]) for r in refs(text, file, defaults)]
+    return [
+        (r["line"], r["yaml_path"], r["style"], r["repository"], r["tag"], r["digest"])
+        for r in refs(text, file, defaults)
+    ]
 
 
 # ---- kustomize ---------------------------------------------------------------------------------
@@ -235,7 +238,9 @@ def test_env_values_file_over_chart_defaults():
     defaults = yaml.safe_load("image:\n  registry: ghcr.io\n  repository: acme/web\n  tag: '1.0'\n  digest: ''\n")
     env = "replicaCount: 2\nimage:\n  tag: '2.0'\n"
     assert brief(env, "env/values-prod.yaml") == []  # alone, the repository is unknown
-    assert brief(env, "env/values-prod.yaml", defaults) == [(3, "image", "helm-values", "ghcr.io/acme/web", "2.0", None)]
+    assert brief(env, "env/values-prod.yaml", defaults) == [
+        (3, "image", "helm-values", "ghcr.io/acme/web", "2.0", None)
+    ]
     # the env file names the repository but not the registry: the chart's registry applies
     env2 = "image:\n  repository: acme/web\n  tag: '2.0'\n"
     assert brief(env2, "env/values-prod.yaml", defaults)[0][3] == "ghcr.io/acme/web"
@@ -292,7 +297,9 @@ def test_flux_image_policy_markers_are_hints_never_required():
     found = refs(marked, "deploy.yaml")
     assert [(r["style"], r["hint"]) for r in found] == [("container", "flux-system:api"), ("container", None)]
     # a marker on a value no style knows makes it a reference of its own
-    other = 'settings:\n  current: ghcr.io/acme/api:1.0 # {"$imagepolicy": "flux-system:api"}\n  plain: ghcr.io/acme/x:1\n'
+    other = (
+        'settings:\n  current: ghcr.io/acme/api:1.0 # {"$imagepolicy": "flux-system:api"}\n  plain: ghcr.io/acme/x:1\n'
+    )
     assert brief(other, "settings.yaml") == [(2, "settings.current", "flux-marker", "ghcr.io/acme/api", "1.0", None)]
     # tag/name markers on a Helm block are hints on the block
     hr = 'image:\n  repository: ghcr.io/acme/api # {"$imagepolicy": "ns:p:name"}\n  tag: "1" # {"$imagepolicy": "ns:p:tag"}\n'
@@ -340,7 +347,14 @@ spec:
 def test_argocd_application_values_parameters_and_kustomize_images():
     assert brief(APPLICATION, "apps/web.yaml") == [
         (10, "spec.source.helm.valuesObject.image", "argocd-helm-values", "ghcr.io/acme/web", "1.0", None),
-        (16, "spec.source.helm.parameters[name=api.image.*]", "argocd-helm-parameters", "ghcr.io/acme/api", "1.1", None),
+        (
+            16,
+            "spec.source.helm.parameters[name=api.image.*]",
+            "argocd-helm-parameters",
+            "ghcr.io/acme/api",
+            "1.1",
+            None,
+        ),
         (18, "spec.source.helm.parameters[name=worker.image.*]", "argocd-helm-parameters", None, "0.3", None),
         (25, "spec.sources[0].kustomize.images[0]", "argocd-kustomize-images", "ghcr.io/acme/batch", "2.0", None),
         (26, "spec.sources[0].kustomize.images[1]", "argocd-kustomize-images", "ghcr.io/acme/new-batch", "2.1", None),

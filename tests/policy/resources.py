@@ -16,7 +16,11 @@ HARDENED_CONTAINER: dict[str, Any] = {
     "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "128Mi"}},
     "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
     "livenessProbe": {"httpGet": {"path": "/live", "port": 8080}},
-    "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}},
+    "securityContext": {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    },
 }
 
 HARDENED_POD_SPEC: dict[str, Any] = {
@@ -29,7 +33,9 @@ POD_KINDS = ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job
 API = {"Pod": "v1", "Job": "batch/v1", "CronJob": "batch/v1"}
 
 
-def workload(kind: str = "Deployment", spec: dict[str, Any] | None = None, name: str = "app", namespace: str = "shop") -> dict[str, Any]:
+def workload(
+    kind: str = "Deployment", spec: dict[str, Any] | None = None, name: str = "app", namespace: str = "shop"
+) -> dict[str, Any]:
     """A kind holding `spec` (default: the hardened pod spec) where Kubernetes keeps its pod spec."""
     pod = copy.deepcopy(spec if spec is not None else HARDENED_POD_SPEC)
     meta = {"name": name, "namespace": namespace}
@@ -76,5 +82,7 @@ def with_pod(obj: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return obj
 
 
-def resource(obj: dict[str, Any], env: str | None = "prod", target: str | None = None, file: str = "apps/app/base/manifest.yaml") -> Resource:
+def resource(
+    obj: dict[str, Any], env: str | None = "prod", target: str | None = None, file: str = "apps/app/base/manifest.yaml"
+) -> Resource:
     return Resource(obj, target=target or f"apps/app/overlays/{env or 'dev'}", location=Location(file, 1), env=env)

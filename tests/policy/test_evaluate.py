@@ -22,7 +22,13 @@ CONFTEST = Path(__file__).resolve().parent / "conftest_examples"
 
 
 def config(**policies: object) -> Config:
-    return Config(file=".promoter.yaml", environments=ENVS, apps={}, policies=dict(policies), validation={"kubernetes_version": "1.32"})
+    return Config(
+        file=".promoter.yaml",
+        environments=ENVS,
+        apps={},
+        policies=dict(policies),
+        validation={"kubernetes_version": "1.32"},
+    )
 
 
 def severities(cfg: Config, env: str, tmp_path: Path, rule: str = "image-latest") -> list[Severity]:
@@ -65,10 +71,24 @@ def test_findings_carry_rule_source_subject_location_target_env(tmp_path: Path) 
     r = resource(LATEST, env="dev", target="apps/web/overlays/dev", file="apps/web/base/deployment.yaml")
     result = evaluate_policies([r], config(), "dev", tmp_path)
     (f,) = [f for f in result.findings if f.rule == "image-latest"]
-    assert (f.source, f.subject, f.target, str(f.location)) == ("policy", "apps/v1/Deployment/shop/web", "apps/web/overlays/dev", "apps/web/base/deployment.yaml:1")
-    assert f.evidence["env"] == "dev" and f.evidence["policy_set"] == "builtin" and f.evidence["rule"] == "deny_image_latest"
-    assert f.message == 'container "app" uses image "nginx:latest" without a version: pin a tag other than latest, or a digest'
-    assert [(s.id, s.kind, s.target) for s in result.subjects] == [("apps/v1/Deployment/shop/web", "policy", "apps/web/overlays/dev")]
+    assert (f.source, f.subject, f.target, str(f.location)) == (
+        "policy",
+        "apps/v1/Deployment/shop/web",
+        "apps/web/overlays/dev",
+        "apps/web/base/deployment.yaml:1",
+    )
+    assert (
+        f.evidence["env"] == "dev"
+        and f.evidence["policy_set"] == "builtin"
+        and f.evidence["rule"] == "deny_image_latest"
+    )
+    assert (
+        f.message
+        == 'container "app" uses image "nginx:latest" without a version: pin a tag other than latest, or a digest'
+    )
+    assert [(s.id, s.kind, s.target) for s in result.subjects] == [
+        ("apps/v1/Deployment/shop/web", "policy", "apps/web/overlays/dev")
+    ]
 
 
 def test_env_none_takes_each_resources_env(tmp_path: Path) -> None:
@@ -81,7 +101,12 @@ def test_user_folders_from_config_and_policy_flag(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     shutil.copytree(CONFTEST / "kubernetes" / "policy", repo / "policy")
     cfg = config(paths=["policy"], builtin=False)
-    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x:1"}]}}}}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x:1"}]}}},
+    }
     result = evaluate_policies([resource(deployment, env="dev")], cfg, "dev", repo)
     assert result.stats["policy_sets"] == ["policy"]
     assert sorted(f.message for f in result.findings) == [
@@ -105,10 +130,17 @@ def test_missing_policy_folder_is_a_config_error(tmp_path: Path) -> None:
 def test_conftest_exception_becomes_a_waived_finding(tmp_path: Path) -> None:
     cfg = config(builtin=False)
     objs = [
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": n}, "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x:1"}]}}}}
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": n},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x:1"}]}}},
+        }
         for n in ("cannot-run-as-root", "can-run-as-root")
     ]
-    result = evaluate_policies([resource(o, env="dev") for o in objs], cfg, "dev", tmp_path, extra_dirs=[CONFTEST / "exceptions" / "policy"])
+    result = evaluate_policies(
+        [resource(o, env="dev") for o in objs], cfg, "dev", tmp_path, extra_dirs=[CONFTEST / "exceptions" / "policy"]
+    )
     assert sorted((f.rule, f.subject, f.waived) for f in result.findings) == [
         ("run-as-root", "apps/v1/Deployment/-/can-run-as-root", True),
         ("run-as-root", "apps/v1/Deployment/-/cannot-run-as-root", False),
@@ -121,7 +153,9 @@ def test_combine_evaluates_one_environment_at_once(tmp_path: Path) -> None:
 
     objs = list(yaml.safe_load_all((CONFTEST / "combine" / "manifests.yaml").read_text()))
     res = [resource(o, env=env, file="apps/web/all.yaml") for env in ("dev", "prod") for o in objs]
-    result = evaluate_policies(res, config(builtin=False, combine=True), None, tmp_path, extra_dirs=[CONFTEST / "combine" / "policy"])
+    result = evaluate_policies(
+        res, config(builtin=False, combine=True), None, tmp_path, extra_dirs=[CONFTEST / "combine" / "policy"]
+    )
     assert sorted((f.subject, f.message) for f in result.findings) == [
         ("combined/dev", "Service orphan (apps/web/all.yaml) selects no Deployment's pods"),
         ("combined/prod", "Service orphan (apps/web/all.yaml) selects no Deployment's pods"),
@@ -132,7 +166,9 @@ def test_combine_evaluates_one_environment_at_once(tmp_path: Path) -> None:
 def test_runtime_error_becomes_a_policy_error_finding(tmp_path: Path) -> None:
     folder = tmp_path / "pol"
     folder.mkdir()
-    (folder / "p.rego").write_text('package main\n\nimport rego.v1\n\nname := input.metadata.name\nname := "other" if true\n\ndeny contains name if input.kind == "Pod"\n')
+    (folder / "p.rego").write_text(
+        'package main\n\nimport rego.v1\n\nname := input.metadata.name\nname := "other" if true\n\ndeny contains name if input.kind == "Pod"\n'
+    )
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {}}
     result = evaluate_policies([resource(pod, env="dev")], config(builtin=False), "dev", tmp_path, extra_dirs=[folder])
     (f,) = result.findings
@@ -143,7 +179,13 @@ def test_runtime_error_becomes_a_policy_error_finding(tmp_path: Path) -> None:
 def test_parallel_evaluation_gives_the_same_findings(tmp_path: Path) -> None:
     from promoter import policy
 
-    res = [resource(with_container(workload("Deployment", name=f"w{i}"), image="nginx:latest" if i % 2 else "ghcr.io/acme/a:1"), env="prod") for i in range(40)]
+    res = [
+        resource(
+            with_container(workload("Deployment", name=f"w{i}"), image="nginx:latest" if i % 2 else "ghcr.io/acme/a:1"),
+            env="prod",
+        )
+        for i in range(40)
+    ]
     old = policy.PARALLEL_MIN_RESOURCES
     policy.PARALLEL_MIN_RESOURCES = 10
     try:
@@ -190,7 +232,9 @@ def example_repo(tmp_path: Path) -> Path:
     files["apps/checkout-api/base/secret.yaml"] = SECRET
     files["apps/checkout-api/base/cronjob.yaml"] = CRONJOB
     kustomization = files["apps/checkout-api/base/kustomization.yaml"]
-    files["apps/checkout-api/base/kustomization.yaml"] = kustomization.replace("resources:\n", "resources:\n  - secret.yaml\n  - cronjob.yaml\n", 1)
+    files["apps/checkout-api/base/kustomization.yaml"] = kustomization.replace(
+        "resources:\n", "resources:\n  - secret.yaml\n  - cronjob.yaml\n", 1
+    )
     # The shipped example already makes image-latest a warning in dev and an error elsewhere.
     assert 'image-latest: {dev: warning, "*": error}' in files[".promoter.yaml"]
     return make_repo(tmp_path / "gitops", files)
@@ -211,7 +255,18 @@ def test_check_reports_the_pack_with_per_environment_severities(example_repo: Pa
 
 
 def test_check_with_an_extra_policy_folder(example_repo: Path) -> None:
-    out = invoke("check", "--repo", str(example_repo), "--all", "--env", "dev", "--policy", str(CONFTEST / "kubernetes" / "policy"), "-o", "json")
+    out = invoke(
+        "check",
+        "--repo",
+        str(example_repo),
+        "--all",
+        "--env",
+        "dev",
+        "--policy",
+        str(CONFTEST / "kubernetes" / "policy"),
+        "-o",
+        "json",
+    )
     report = json.loads(out.stdout)
     warns = [f for f in report["findings"] if f["source"] == "policy" and f["rule"] == "warn"]
     assert [f["message"] for f in warns] == ["Found service checkout-api but services are not allowed"]
@@ -220,7 +275,7 @@ def test_check_with_an_extra_policy_folder(example_repo: Path) -> None:
 def test_check_with_a_broken_policy_exits_2_naming_file_and_line(example_repo: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad-policies"
     bad.mkdir()
-    (bad / "bad.rego").write_text('package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tinput.kind ==\n}\n')
+    (bad / "bad.rego").write_text("package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tinput.kind ==\n}\n")
     out = invoke("check", "--repo", str(example_repo), "--all", "--env", "dev", "--policy", str(bad))
     assert out.exit_code == 2
     assert "bad.rego:6:" in out.stderr and "Rego error" in out.stderr

@@ -51,7 +51,11 @@ def pack_tests() -> tuple[list[str], dict[str, Any]]:
 
 
 def _pack_test_names() -> list[str]:
-    return [n for f in sorted(pack_dir().glob("*_test.rego")) for n in re.findall(r"^(test_\w+)\s+if\b", f.read_text(), re.MULTILINE)]
+    return [
+        n
+        for f in sorted(pack_dir().glob("*_test.rego"))
+        for n in re.findall(r"^(test_\w+)\s+if\b", f.read_text(), re.MULTILINE)
+    ]
 
 
 @pytest.mark.parametrize("name", _pack_test_names())
@@ -66,7 +70,7 @@ def test_rego_unit_test_runner_catches_a_failing_test(tmp_path: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(f.read_text())
     (tmp_path / "broken_test.rego").write_text(
-        'package main\n\nimport rego.v1\n\nimport data.lib\n\n'
+        "package main\n\nimport rego.v1\n\nimport data.lib\n\n"
         'test_latest_is_fine if {\n\tcount(image_latest(lib.containers({"kind": "Pod", "spec": {"containers": [{"name": "a", "image": "x:latest"}]}}))) == 0\n}\n'
     )
     names, results = rego_unit_tests(tmp_path)
@@ -111,14 +115,34 @@ def config(**policies: Any) -> Config:
 
 
 HARDENED = workload("Deployment")
-PLAIN_SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "shop"}, "type": "Opaque", "data": {"password": "aHVudGVyMg=="}}
+PLAIN_SECRET = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {"name": "db", "namespace": "shop"},
+    "type": "Opaque",
+    "data": {"password": "aHVudGVyMg=="},
+}
 SOPS_SECRET = {
     **PLAIN_SECRET,
     "data": {"password": "ENC[AES256_GCM,data:Tr7o1Q==,iv:aa==,tag:bb==,type:str]"},
-    "sops": {"mac": "ENC[AES256_GCM,data:cc,iv:dd,tag:ee,type:str]", "lastmodified": "2026-01-01T00:00:00Z", "version": "3.9.0"},
+    "sops": {
+        "mac": "ENC[AES256_GCM,data:cc,iv:dd,tag:ee,type:str]",
+        "lastmodified": "2026-01-01T00:00:00Z",
+        "version": "3.9.0",
+    },
 }
-SEALED = {"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret", "metadata": {"name": "db"}, "spec": {"encryptedData": {"password": "AgBy3i4OJSWK"}}}
-EXTERNAL = {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret", "metadata": {"name": "db"}, "spec": {"data": [{"secretKey": "password", "remoteRef": {"key": "db"}}]}}
+SEALED = {
+    "apiVersion": "bitnami.com/v1alpha1",
+    "kind": "SealedSecret",
+    "metadata": {"name": "db"},
+    "spec": {"encryptedData": {"password": "AgBy3i4OJSWK"}},
+}
+EXTERNAL = {
+    "apiVersion": "external-secrets.io/v1",
+    "kind": "ExternalSecret",
+    "metadata": {"name": "db"},
+    "spec": {"data": [{"secretKey": "password", "remoteRef": {"key": "db"}}]},
+}
 HPA = {"kind": "HorizontalPodAutoscaler", "metadata": {"name": "app"}, "spec": {"maxReplicas": 3}}
 
 # rule id -> (failing object, passing object, policies config, env)
@@ -128,16 +152,46 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any], str]] = {
     "container-resources": (with_container(HARDENED, resources=None), HARDENED, {}, "dev"),
     "run-as-non-root": (with_pod(HARDENED, securityContext={}), HARDENED, {}, "dev"),
     "privileged": (with_container(HARDENED, securityContext={"privileged": True}), HARDENED, {}, "dev"),
-    "privilege-escalation": (with_container(HARDENED, securityContext={"allowPrivilegeEscalation": True}), HARDENED, {}, "dev"),
+    "privilege-escalation": (
+        with_container(HARDENED, securityContext={"allowPrivilegeEscalation": True}),
+        HARDENED,
+        {},
+        "dev",
+    ),
     "host-namespaces": (with_pod(HARDENED, hostPID=True), HARDENED, {}, "dev"),
     "host-path": (with_pod(HARDENED, volumes=[{"name": "etc", "hostPath": {"path": "/etc"}}]), HARDENED, {}, "dev"),
-    "readonly-root-filesystem": (with_container(HARDENED, securityContext={"readOnlyRootFilesystem": False}), HARDENED, {}, "dev"),
-    "capabilities-drop": (with_container(HARDENED, securityContext={"capabilities": {"drop": ["NET_RAW"]}}), HARDENED, {}, "dev"),
+    "readonly-root-filesystem": (
+        with_container(HARDENED, securityContext={"readOnlyRootFilesystem": False}),
+        HARDENED,
+        {},
+        "dev",
+    ),
+    "capabilities-drop": (
+        with_container(HARDENED, securityContext={"capabilities": {"drop": ["NET_RAW"]}}),
+        HARDENED,
+        {},
+        "dev",
+    ),
     "probes": (with_container(HARDENED, readinessProbe=None), HARDENED, {}, "dev"),
     "secret-plaintext": (PLAIN_SECRET, SOPS_SECRET, {}, "dev"),
-    "api-removed": ({"apiVersion": "batch/v1beta1", "kind": "CronJob", "metadata": {"name": "c"}}, {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"}}, {}, "dev"),
-    "api-deprecated": ({**HPA, "apiVersion": "autoscaling/v2beta2"}, {**HPA, "apiVersion": "autoscaling/v2"}, {"validation": {"kubernetes_version": "1.24"}}, "dev"),
-    "registry-allowlist": (with_container(HARDENED, image=f"docker.io/library/nginx:1.27@{DIGEST}"), HARDENED, {"allowed_registries": ["ghcr.io/acme"]}, "dev"),
+    "api-removed": (
+        {"apiVersion": "batch/v1beta1", "kind": "CronJob", "metadata": {"name": "c"}},
+        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"}},
+        {},
+        "dev",
+    ),
+    "api-deprecated": (
+        {**HPA, "apiVersion": "autoscaling/v2beta2"},
+        {**HPA, "apiVersion": "autoscaling/v2"},
+        {"validation": {"kubernetes_version": "1.24"}},
+        "dev",
+    ),
+    "registry-allowlist": (
+        with_container(HARDENED, image=f"docker.io/library/nginx:1.27@{DIGEST}"),
+        HARDENED,
+        {"allowed_registries": ["ghcr.io/acme"]},
+        "dev",
+    ),
 }
 
 
@@ -184,8 +238,14 @@ def test_image_digest_only_where_the_environment_requires_it(tmp_path: Path) -> 
 def test_registry_allowlist_absent_means_pass(tmp_path: Path) -> None:
     outside = with_container(HARDENED, image=f"quay.io/other/app:1@{DIGEST}")
     assert "registry-allowlist" not in rules_reported(outside, config(), "dev", tmp_path)
-    msgs = rules_reported(outside, config(allowed_registries=["ghcr.io/acme", "docker.io"]), "dev", tmp_path)["registry-allowlist"]
-    assert msgs == ['container "app" pulls "quay.io/other/app:1@' + DIGEST + '" from quay.io, which is not an allowed registry (allowed: ghcr.io/acme, docker.io)']
+    msgs = rules_reported(outside, config(allowed_registries=["ghcr.io/acme", "docker.io"]), "dev", tmp_path)[
+        "registry-allowlist"
+    ]
+    assert msgs == [
+        'container "app" pulls "quay.io/other/app:1@'
+        + DIGEST
+        + '" from quay.io, which is not an allowed registry (allowed: ghcr.io/acme, docker.io)'
+    ]
 
 
 def test_secret_message_says_how_to_encrypt_and_never_shows_values(tmp_path: Path) -> None:
@@ -204,7 +264,9 @@ def test_api_removed_uses_the_configured_kubernetes_version(tmp_path: Path) -> N
     old = {"apiVersion": "policy/v1beta1", "kind": "PodDisruptionBudget", "metadata": {"name": "p"}}
     assert "api-deprecated" in rules_reported(old, config(validation={"kubernetes_version": "1.22"}), "dev", tmp_path)
     reported = rules_reported(old, config(validation={"kubernetes_version": "1.25"}), "dev", tmp_path)
-    assert reported["api-removed"] == ["policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25 (target is 1.25.0): use policy/v1"]
+    assert reported["api-removed"] == [
+        "policy/v1beta1 PodDisruptionBudget was removed in Kubernetes 1.25 (target is 1.25.0): use policy/v1"
+    ]
     assert "api-deprecated" not in reported
 
 
@@ -230,14 +292,25 @@ def _variety() -> list[dict[str, Any]]:
         objs.append(with_container(base, "initContainers", image="quay.io/x/y", securityContext={"runAsUser": 0}))
         objs.append(with_pod(base, hostNetwork=True, securityContext={"runAsNonRoot": False}))
     objs += [PLAIN_SECRET, SOPS_SECRET, SEALED, EXTERNAL, {**HPA, "apiVersion": "autoscaling/v2beta2"}]
-    objs += [{"apiVersion": "extensions/v1beta1", "kind": "Ingress", "metadata": {"name": "i"}}, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "b"}}]
+    objs += [
+        {"apiVersion": "extensions/v1beta1", "kind": "Ingress", "metadata": {"name": "i"}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "b"}},
+    ]
     objs.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "no-template"}, "spec": {}})
     return objs
 
 
 @pytest.mark.parametrize("k8s", ["1.24", "1.32"])
 def test_batch_checks_give_the_same_verdicts_as_the_rules(k8s: str) -> None:
-    data = {"promoter": {"env": "prod", "kubernetes_version": k8s, "allowed_registries": ["ghcr.io/acme"], "require_digest": True, "config": {}}}
+    data = {
+        "promoter": {
+            "env": "prod",
+            "kubernetes_version": k8s,
+            "allowed_registries": ["ghcr.io/acme"],
+            "require_digest": True,
+            "config": {},
+        }
+    }
     objs = _variety()
     single = PolicySet.load(pack_dir(), "builtin").evaluator(data)
     batched = PolicySet.load(pack_dir(), "builtin", batch="main.checks").evaluator(data)

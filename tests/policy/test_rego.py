@@ -19,7 +19,9 @@ def docs(path: Path) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(path.read_text()) if d]
 
 
-def conftest_test(policy: Path, files: list[Path], namespaces: tuple[str, ...] = ("main",)) -> tuple[int, list[Verdict]]:
+def conftest_test(
+    policy: Path, files: list[Path], namespaces: tuple[str, ...] = ("main",)
+) -> tuple[int, list[Verdict]]:
     """What `conftest test -p policy files` decides: exit code 1 on failures, and the verdicts."""
     ev = PolicySet.load(policy, policy.name, namespaces).evaluator({})
     verdicts = [ev.evaluate(d, str(f)) for f in files for d in docs(f)]
@@ -86,14 +88,26 @@ def test_exceptions_reported_like_conftest() -> None:
 
 def test_combine_sees_every_file_at_once() -> None:
     policy = PolicySet.load(EXAMPLES / "combine" / "policy", "combine")
-    combined = [{"path": "combine/manifests.yaml", "contents": d} for d in docs(EXAMPLES / "combine" / "manifests.yaml")]
+    combined = [
+        {"path": "combine/manifests.yaml", "contents": d} for d in docs(EXAMPLES / "combine" / "manifests.yaml")
+    ]
     v = policy.evaluator({}).evaluate(combined, "Combined")
     assert [m.message for m in v.failures] == ["Service orphan (combine/manifests.yaml) selects no Deployment's pods"]
 
 
 def test_rule_names_and_exception_names_follow_conftest() -> None:
-    assert [rule_kind(n) for n in ("deny", "deny_run_as_root", "violation_x", "warn", "warn_a1", "denyx", "exception", "deny_")] == [
-        "failure", "failure", "failure", "warning", "warning", None, None, None,
+    assert [
+        rule_kind(n)
+        for n in ("deny", "deny_run_as_root", "violation_x", "warn", "warn_a1", "denyx", "exception", "deny_")
+    ] == [
+        "failure",
+        "failure",
+        "failure",
+        "warning",
+        "warning",
+        None,
+        None,
+        None,
     ]
     assert exception_name("deny_run_as_root") == "run_as_root"
     assert exception_name("violation_x") == "x"
@@ -131,15 +145,33 @@ def test_all_namespaces_lists_every_package(tmp_path: Path) -> None:
 
 
 def test_old_and_new_syntax_give_the_same_verdict(tmp_path: Path) -> None:
-    old = write(tmp_path / "old", {"p.rego": 'package main\n\ndeny[msg] {\n  input.kind == "Pod"\n  msg := sprintf("pod %s", [input.metadata.name])\n}\n\nviolation_obj[{"msg": "o", "n": 1}] {\n  input.kind == "Pod"\n}\n'})
-    new = write(tmp_path / "new", {"p.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tinput.kind == "Pod"\n\tmsg := sprintf("pod %s", [input.metadata.name])\n}\n\nviolation_obj contains {"msg": "o", "n": 1} if input.kind == "Pod"\n'})
+    old = write(
+        tmp_path / "old",
+        {
+            "p.rego": 'package main\n\ndeny[msg] {\n  input.kind == "Pod"\n  msg := sprintf("pod %s", [input.metadata.name])\n}\n\nviolation_obj[{"msg": "o", "n": 1}] {\n  input.kind == "Pod"\n}\n'
+        },
+    )
+    new = write(
+        tmp_path / "new",
+        {
+            "p.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tinput.kind == "Pod"\n\tmsg := sprintf("pod %s", [input.metadata.name])\n}\n\nviolation_obj contains {"msg": "o", "n": 1} if input.kind == "Pod"\n'
+        },
+    )
     for folder in (old, new):
         v = PolicySet.load(folder, folder.name).evaluator({}).evaluate(POD)
-        assert sorted((m.rule, m.message, tuple(m.metadata.items())) for m in v.failures) == [("deny", "pod p", ()), ("violation_obj", "o", (("n", 1),))]
+        assert sorted((m.rule, m.message, tuple(m.metadata.items())) for m in v.failures) == [
+            ("deny", "pod p", ()),
+            ("violation_obj", "o", (("n", 1),)),
+        ]
 
 
 def test_conftest_file_data_names_the_file(tmp_path: Path) -> None:
-    folder = write(tmp_path, {"f.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tendswith(data.conftest.file.name, "prod/app.yaml")\n\tmsg := concat(" ", ["in", data.conftest.file.dir])\n}\n'})
+    folder = write(
+        tmp_path,
+        {
+            "f.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tendswith(data.conftest.file.name, "prod/app.yaml")\n\tmsg := concat(" ", ["in", data.conftest.file.dir])\n}\n'
+        },
+    )
     ev = PolicySet.load(folder, "f").evaluator({})
     assert [m.message for m in ev.evaluate(POD, "apps/x/prod/app.yaml").failures] == ["in apps/x/prod"]
     assert ev.evaluate(POD, "apps/x/dev/app.yaml").failures == []
@@ -147,7 +179,12 @@ def test_conftest_file_data_names_the_file(tmp_path: Path) -> None:
 
 
 def test_data_document_reaches_policies(tmp_path: Path) -> None:
-    folder = write(tmp_path, {"d.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tnot input.metadata.labels.team in data.promoter.config.teams\n\tmsg := "unknown team"\n}\n'})
+    folder = write(
+        tmp_path,
+        {
+            "d.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tnot input.metadata.labels.team in data.promoter.config.teams\n\tmsg := "unknown team"\n}\n'
+        },
+    )
     ev = PolicySet.load(folder, "d").evaluator({"promoter": {"config": {"teams": ["shop"]}}})
     assert [m.message for m in ev.evaluate({**POD, "metadata": {"labels": {"team": "x"}}}).failures] == ["unknown team"]
     assert ev.evaluate({**POD, "metadata": {"labels": {"team": "shop"}}}).failures == []
@@ -155,17 +192,25 @@ def test_data_document_reaches_policies(tmp_path: Path) -> None:
 
 def test_sprintf_of_computed_strings_is_read_even_when_rego_cpp_breaks_the_json(tmp_path: Path) -> None:
     # rego-cpp prints computed strings JSON-quoted inside sprintf and emits unescaped quotes.
-    folder = write(tmp_path, {"q.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tmsg := sprintf("kind %s", [upper(input.kind)])\n}\n'})
+    folder = write(
+        tmp_path,
+        {
+            "q.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tmsg := sprintf("kind %s", [upper(input.kind)])\n}\n'
+        },
+    )
     (m,) = PolicySet.load(folder, "q").evaluator({}).evaluate(POD).failures
     assert "POD" in m.message
 
 
 def test_test_files_are_not_loaded(tmp_path: Path) -> None:
-    folder = write(tmp_path, {
-        "p.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if { msg := upper(input.kind) }\n',
-        # `with input as` crashes rego-cpp when the rules it evaluates call a builtin.
-        "p_test.rego": 'package main\n\nimport rego.v1\n\ntest_pod if { deny == {"POD"} with input as {"kind": "Pod"} }\n',
-    })
+    folder = write(
+        tmp_path,
+        {
+            "p.rego": "package main\n\nimport rego.v1\n\ndeny contains msg if { msg := upper(input.kind) }\n",
+            # `with input as` crashes rego-cpp when the rules it evaluates call a builtin.
+            "p_test.rego": 'package main\n\nimport rego.v1\n\ntest_pod if { deny == {"POD"} with input as {"kind": "Pod"} }\n',
+        },
+    )
     policy = PolicySet.load(folder, "p")
     assert [m.file for m in policy.modules] == ["p/p.rego"]
     assert [m.message for m in policy.evaluator({}).evaluate(POD).failures] == ["POD"]
@@ -175,7 +220,13 @@ def test_test_files_are_not_loaded(tmp_path: Path) -> None:
 
 
 def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
-    folder = write(tmp_path / "pol", {"ok.rego": "package main\n", "bad.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tinput.kind ==\n}\n'})
+    folder = write(
+        tmp_path / "pol",
+        {
+            "ok.rego": "package main\n",
+            "bad.rego": "package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tinput.kind ==\n}\n",
+        },
+    )
     with pytest.raises(ConfigError) as err:
         PolicySet.load(folder, "pol")
     assert err.value.exit_code == EXIT_USAGE == 2
@@ -184,7 +235,9 @@ def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_unterminated_string_names_file_and_line(tmp_path: Path) -> None:
-    folder = write(tmp_path / "pol", {"s.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tmsg := "no end\n}\n'})
+    folder = write(
+        tmp_path / "pol", {"s.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tmsg := "no end\n}\n'}
+    )
     with pytest.raises(ConfigError, match=r"^pol/s\.rego:6:\d+: Rego error"):
         PolicySet.load(folder, "pol")
 
@@ -196,7 +249,10 @@ def test_missing_package_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_with_input_outside_tests_is_refused_with_its_line(tmp_path: Path) -> None:
-    folder = write(tmp_path / "pol", {"w.rego": 'package main\n\nimport rego.v1\n\nok if true\n\nx := y if {\n\ty := ok with input as {}\n}\n'})
+    folder = write(
+        tmp_path / "pol",
+        {"w.rego": "package main\n\nimport rego.v1\n\nok if true\n\nx := y if {\n\ty := ok with input as {}\n}\n"},
+    )
     with pytest.raises(ConfigError, match=r"^pol/w\.rego:8: `with input as`"):
         PolicySet.load(folder, "pol")
 
@@ -211,15 +267,22 @@ def test_missing_and_empty_folders_are_config_errors(tmp_path: Path) -> None:
 
 
 def test_runtime_error_is_reported_and_other_rules_still_count(tmp_path: Path) -> None:
-    folder = write(tmp_path, {"r.rego": (
-        'package main\n\nimport rego.v1\n\n'
-        'replicas := input.spec.replicas\nreplicas := 3 if input.spec.replicas\n\n'
-        'deny_conflict contains "too many" if replicas > 2\n\n'
-        'warn_kind contains msg if { msg := concat(" ", ["kind", input.kind]) }\n'
-    )})
+    folder = write(
+        tmp_path,
+        {
+            "r.rego": (
+                "package main\n\nimport rego.v1\n\n"
+                "replicas := input.spec.replicas\nreplicas := 3 if input.spec.replicas\n\n"
+                'deny_conflict contains "too many" if replicas > 2\n\n'
+                'warn_kind contains msg if { msg := concat(" ", ["kind", input.kind]) }\n'
+            )
+        },
+    )
     ev = PolicySet.load(folder, "r").evaluator({})
     v = ev.evaluate({"kind": "Deployment", "spec": {"replicas": 5}})
-    assert [(e.rule, e.message) for e in v.errors] == [("deny_conflict", "complete rules must not produce multiple outputs")]
+    assert [(e.rule, e.message) for e in v.errors] == [
+        ("deny_conflict", "complete rules must not produce multiple outputs")
+    ]
     assert [m.message for m in v.warnings] == ["kind Deployment"]
     # The same set on an input without the conflict evaluates normally.
     ok = ev.evaluate({"kind": "Deployment", "spec": {"replicas": 3}})
@@ -227,7 +290,9 @@ def test_runtime_error_is_reported_and_other_rules_still_count(tmp_path: Path) -
 
 
 def test_object_without_msg_is_a_policy_error(tmp_path: Path) -> None:
-    folder = write(tmp_path, {"o.rego": 'package main\n\nimport rego.v1\n\nviolation contains {"message": "wrong key"} if true\n'})
+    folder = write(
+        tmp_path, {"o.rego": 'package main\n\nimport rego.v1\n\nviolation contains {"message": "wrong key"} if true\n'}
+    )
     v = PolicySet.load(folder, "o").evaluator({}).evaluate(POD)
     assert v.failures == []
     assert len(v.errors) == 1 and "without a string `msg`" in v.errors[0].message
@@ -236,19 +301,34 @@ def test_object_without_msg_is_a_policy_error(tmp_path: Path) -> None:
 def test_yaml_dates_reach_policies_as_strings(tmp_path: Path) -> None:
     import datetime as dt
 
-    folder = write(tmp_path, {"d.rego": 'package main\n\nimport rego.v1\n\ndeny contains input.metadata.annotations.since if input.kind == "Pod"\n'})
+    folder = write(
+        tmp_path,
+        {
+            "d.rego": 'package main\n\nimport rego.v1\n\ndeny contains input.metadata.annotations.since if input.kind == "Pod"\n'
+        },
+    )
     pod = {**POD, "metadata": {"name": "p", "annotations": {"since": dt.date(2026, 1, 2)}}}
     assert [m.message for m in PolicySet.load(folder, "d").evaluator({}).evaluate(pod).failures] == ["2026-01-02"]
 
 
 def test_call_to_a_missing_function_is_a_config_error_with_its_line(tmp_path: Path) -> None:
-    folder = write(tmp_path / "pol", {"f.rego": 'package main\n\nimport rego.v1\n\n# nofunc( in a comment does not count\ndeny contains x if {\n\tx := nofunc(1)\n}\n'})
+    folder = write(
+        tmp_path / "pol",
+        {
+            "f.rego": "package main\n\nimport rego.v1\n\n# nofunc( in a comment does not count\ndeny contains x if {\n\tx := nofunc(1)\n}\n"
+        },
+    )
     with pytest.raises(ConfigError, match=r"^pol/f\.rego:7:7: Rego error: function nofunc is not defined$"):
         PolicySet.load(folder, "pol")
 
 
 def test_missing_function_behind_a_guard_is_a_runtime_error_not_a_crash(tmp_path: Path) -> None:
-    folder = write(tmp_path, {"g.rego": 'package main\n\nimport rego.v1\n\ndeny contains x if {\n\tinput.kind == "Pod"\n\tx := nofunc(1)\n}\n\nwarn contains "still here" if true\n'})
+    folder = write(
+        tmp_path,
+        {
+            "g.rego": 'package main\n\nimport rego.v1\n\ndeny contains x if {\n\tinput.kind == "Pod"\n\tx := nofunc(1)\n}\n\nwarn contains "still here" if true\n'
+        },
+    )
     v = PolicySet.load(folder, "g").evaluator({}).evaluate(POD)
     assert [(e.rule, e.message) for e in v.errors] == [("deny", "Function not found: nofunc")]
     assert [m.message for m in v.warnings] == ["still here"]
@@ -257,6 +337,14 @@ def test_missing_function_behind_a_guard_is_a_runtime_error_not_a_crash(tmp_path
 def test_a_policy_that_crashes_the_interpreter_is_a_config_error(tmp_path: Path) -> None:
     # `with input` split over two lines passes the line check, and aborts rego-cpp when compiled:
     # the child process that compiles user folders first turns that into a config error.
-    folder = write(tmp_path / "pol", {"c.rego": 'package main\n\nimport rego.v1\n\nname := upper(input.kind)\n\ndeny contains msg if {\n\tmsg := name with input\n\t\tas {"kind": "x"}\n}\n'})
-    with pytest.raises(ConfigError, match=r"^pol: the Rego interpreter \(rego-cpp, via regopy\) crashed compiling these policies: .*rego-localref"):
+    folder = write(
+        tmp_path / "pol",
+        {
+            "c.rego": 'package main\n\nimport rego.v1\n\nname := upper(input.kind)\n\ndeny contains msg if {\n\tmsg := name with input\n\t\tas {"kind": "x"}\n}\n'
+        },
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"^pol: the Rego interpreter \(rego-cpp, via regopy\) crashed compiling these policies: .*rego-localref",
+    ):
         PolicySet.load(folder, "pol")

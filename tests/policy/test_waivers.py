@@ -50,7 +50,9 @@ def test_annotation_waives_named_rules_on_that_resource_only(tmp_path: Path) -> 
 
 def test_annotation_without_reason_says_where_the_waiver_is(tmp_path: Path) -> None:
     repo = repo_with(tmp_path)
-    result = evaluate_policies([resource(annotated(LATEST, "image-*"), env="dev")], load_config(repo), "dev", repo, today=TODAY)
+    result = evaluate_policies(
+        [resource(annotated(LATEST, "image-*"), env="dev")], load_config(repo), "dev", repo, today=TODAY
+    )
     (f,) = image_latest(result)
     assert f.waived and f.waiver_reason == "waived by the promoter.dev/waive annotation on Deployment shop/web"
     assert not f.blocking
@@ -72,16 +74,24 @@ def test_config_waiver_matches_kind_name_namespace_and_env(tmp_path: Path) -> No
     prod = evaluate_policies([resource(LATEST, env="prod")], config, "prod", repo, today=TODAY)
     assert [f.waived for f in image_latest(prod)] == [False]
     other_name = with_container(workload("Deployment", name="api"), image="nginx:latest")
-    assert [f.waived for f in image_latest(evaluate_policies([resource(other_name, env="dev")], config, "dev", repo, today=TODAY))] == [False]
+    assert [
+        f.waived
+        for f in image_latest(evaluate_policies([resource(other_name, env="dev")], config, "dev", repo, today=TODAY))
+    ] == [False]
 
 
 def test_config_waiver_by_file_glob(tmp_path: Path) -> None:
-    repo = repo_with(tmp_path, "waivers:\n  - rule: '*'\n    match: {file: 'vendor/**'}\n    reason: third-party manifests\n")
+    repo = repo_with(
+        tmp_path, "waivers:\n  - rule: '*'\n    match: {file: 'vendor/**'}\n    reason: third-party manifests\n"
+    )
     config = load_config(repo)
     vendored = resource(LATEST, env="dev", file="vendor/nginx/deploy.yaml")
     ours = resource(LATEST, env="dev", file="apps/web/deploy.yaml")
     result = evaluate_policies([vendored, ours], config, "dev", repo, today=TODAY)
-    assert {f.location.file: f.waived for f in image_latest(result)} == {"vendor/nginx/deploy.yaml": True, "apps/web/deploy.yaml": False}
+    assert {f.location.file: f.waived for f in image_latest(result)} == {
+        "vendor/nginx/deploy.yaml": True,
+        "apps/web/deploy.yaml": False,
+    }
 
 
 def test_expired_waiver_fails_says_when_and_waives_nothing(tmp_path: Path) -> None:
@@ -112,7 +122,15 @@ def test_apply_waivers_works_on_gate_findings_and_is_idempotent(tmp_path: Path) 
     )
     repo = repo_with(tmp_path, waivers)
     config = load_config(repo)
-    gate = Finding(rule="gate-soak", severity=Severity.ERROR, message="soaked 10m of 1h in stage", source="gate", subject="gate:soak", target="prod", evidence={"env": "prod"})
+    gate = Finding(
+        rule="gate-soak",
+        severity=Severity.ERROR,
+        message="soaked 10m of 1h in stage",
+        source="gate",
+        subject="gate:soak",
+        target="prod",
+        evidence={"env": "prod"},
+    )
     once = apply_waivers(CheckResult(findings=[gate]), [], config, TODAY, repo=repo)
     assert [(f.rule, f.waived, f.waiver_reason) for f in once.findings] == [
         ("gate-soak", True, "hotfix approved by SRE"),
@@ -124,6 +142,6 @@ def test_apply_waivers_works_on_gate_findings_and_is_idempotent(tmp_path: Path) 
 
 
 def test_bad_expiry_date_is_a_config_error(tmp_path: Path) -> None:
-    repo = repo_with(tmp_path, "waivers:\n  - rule: x\n    reason: r\n    expires: \"2026-02-30\"\n")
+    repo = repo_with(tmp_path, 'waivers:\n  - rule: x\n    reason: r\n    expires: "2026-02-30"\n')
     with pytest.raises(ConfigError, match=r"waivers\[0\]\.expires: '2026-02-30' is not a date"):
         apply_waivers(CheckResult(), [], load_config(repo), TODAY)

@@ -26,7 +26,9 @@ def example(tmp_path: Path) -> Path:
 def test_preview_diffs_only_the_changed_objects_of_the_affected_overlay(example: Path) -> None:
     config = load_config(example)
     before = (example / "apps/checkout-api/overlays/dev/kustomization.yaml").read_text()
-    cs = plan_bump(example, config, ImageRef.parse(f"ghcr.io/acme/checkout-api:1.4.3@{D}"), app="checkout-api", env="dev")
+    cs = plan_bump(
+        example, config, ImageRef.parse(f"ghcr.io/acme/checkout-api:1.4.3@{D}"), app="checkout-api", env="dev"
+    )
     p = preview(example, config, cs, "dev")
     assert p.targets == ["apps/checkout-api/overlays/dev"]
     # one object changes (the Deployment); the Service renders the same and is not in the diff
@@ -43,7 +45,9 @@ def test_preview_diffs_only_the_changed_objects_of_the_affected_overlay(example:
 
 def test_preview_reports_a_change_that_breaks_the_render(example: Path) -> None:
     config = load_config(example)
-    cs = plan_bump(example, config, ImageRef.parse(f"ghcr.io/acme/checkout-api:1.4.3@{D}"), app="checkout-api", env="prod")
+    cs = plan_bump(
+        example, config, ImageRef.parse(f"ghcr.io/acme/checkout-api:1.4.3@{D}"), app="checkout-api", env="prod"
+    )
     # Break the prod overlay in the head only: the preview must say so, not crash or pass.
     fc = cs.files["apps/checkout-api/overlays/prod/kustomization.yaml"]
     fc.new_text = fc.new_text.replace("replicas.yaml", "missing.yaml")
@@ -54,7 +58,15 @@ def test_preview_reports_a_change_that_breaks_the_render(example: Path) -> None:
 
 def test_an_empty_changeset_renders_nothing(example: Path) -> None:
     config = load_config(example)
-    cs = plan_bump(example, config, ImageRef.parse("ghcr.io/acme/checkout-api:1.4.2@sha256:3f2a9c1d5be4e0a7c8b6f1e2d3c4b5a69788766554433221100ffeeddccbbaa9"), app="checkout-api", env="dev")
+    cs = plan_bump(
+        example,
+        config,
+        ImageRef.parse(
+            "ghcr.io/acme/checkout-api:1.4.2@sha256:3f2a9c1d5be4e0a7c8b6f1e2d3c4b5a69788766554433221100ffeeddccbbaa9"
+        ),
+        app="checkout-api",
+        env="dev",
+    )
     assert cs.empty
     p = preview(example, config, cs, "dev")
     assert p.diff == "" and p.targets == [] and not p.checks.findings

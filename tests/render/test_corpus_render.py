@@ -18,12 +18,25 @@ pytestmark = [
 EXPECTED = {
     "gitops/kargo-simple": ["env/dev", "env/prod", "env/staging"],
     "gitops/gitops-environment-promotion": [
-        "envs/integration-gpu", "envs/integration-non-gpu", "envs/load-gpu", "envs/load-non-gpu", "envs/prod-asia",
-        "envs/prod-eu", "envs/prod-us", "envs/qa", "envs/staging-asia", "envs/staging-eu", "envs/staging-us",
+        "envs/integration-gpu",
+        "envs/integration-non-gpu",
+        "envs/load-gpu",
+        "envs/load-non-gpu",
+        "envs/prod-asia",
+        "envs/prod-eu",
+        "envs/prod-us",
+        "envs/qa",
+        "envs/staging-asia",
+        "envs/staging-eu",
+        "envs/staging-us",
     ],
     "gitops/flux2-kustomize-helm-example": [
-        "apps/production", "apps/staging", "clusters/production", "clusters/staging",
-        "infrastructure/configs", "infrastructure/controllers",
+        "apps/production",
+        "apps/staging",
+        "clusters/production",
+        "clusters/staging",
+        "infrastructure/configs",
+        "infrastructure/controllers",
     ],
 }
 
@@ -47,7 +60,9 @@ def test_corpus_targets_render_and_validate(corpus: Path, name: str) -> None:
     resources = [r for out in outs for r in out.resources]
     result = validate(resources, ValidateOptions(repo=repo))
     assert not [f for f in result.findings if f.severity is Severity.ERROR], result.findings
-    assert {s.id for s in result.subjects if s.kind == "resource"} >= {r.id for r in resources if r.kind == "Deployment"}
+    assert {s.id for s in result.subjects if s.kind == "resource"} >= {
+        r.id for r in resources if r.kind == "Deployment"
+    }
 
 
 def test_kargo_overlay_objects_come_from_the_base_files(corpus: Path) -> None:

@@ -87,7 +87,8 @@ def test_a_deleted_or_added_kustomization_of_a_referenced_folder_counts(tree) ->
 
 def test_patches_json6902_crds_and_legacy_forms_are_dependencies(tree) -> None:
     files = {
-        "app/kustomization.yaml": K + "bases:\n  - ../b\npatchesJson6902:\n  - path: j.yaml\n    target: {kind: ConfigMap, name: b}\n"
+        "app/kustomization.yaml": K
+        + "bases:\n  - ../b\npatchesJson6902:\n  - path: j.yaml\n    target: {kind: ConfigMap, name: b}\n"
         "crds:\n  - crd.yaml\nreplacements:\n  - path: repl.yaml\n",
         "app/j.yaml": "- op: add\n  path: /data/c\n  value: d\n",
         "app/crd.yaml": "{}\n",
@@ -102,8 +103,10 @@ def test_patches_json6902_crds_and_legacy_forms_are_dependencies(tree) -> None:
 
 
 def test_remote_bases_are_recorded_not_followed(tree) -> None:
-    files = {"o/kustomization.yaml": K + "resources:\n  - https://github.com/acme/x//base?ref=v1\n  - local.yaml\n",
-             "o/local.yaml": cm("l")}
+    files = {
+        "o/kustomization.yaml": K + "resources:\n  - https://github.com/acme/x//base?ref=v1\n  - local.yaml\n",
+        "o/local.yaml": cm("l"),
+    }
     (t,) = build_graph(tree(files)).targets
     assert [r.ref for r in t.remote] == ["https://github.com/acme/x//base?ref=v1"]
     assert t.remote[0].location.file == "o/kustomization.yaml"
@@ -112,7 +115,10 @@ def test_remote_bases_are_recorded_not_followed(tree) -> None:
 
 
 def test_a_kustomization_that_does_not_parse_is_a_problem_with_its_line(tree) -> None:
-    files = {"o/kustomization.yaml": K + "resources:\n  - ../b\n", "b/kustomization.yaml": K + "resources: [\n  x.yaml\n"}
+    files = {
+        "o/kustomization.yaml": K + "resources:\n  - ../b\n",
+        "b/kustomization.yaml": K + "resources: [\n  x.yaml\n",
+    }
     (t,) = build_graph(tree(files)).targets
     assert t.id == "o"
     (p,) = t.problems
@@ -152,7 +158,10 @@ def test_charts_get_one_target_per_environment_values_file(tree) -> None:
     by_id = {t.id: t for t in g.targets}
     assert sorted(by_id) == ["c", "c@production"]  # the subchart is part of its parent
     assert by_id["c@production"].values == ["c/values-production.yaml"] and by_id["c@production"].env == "production"
-    assert ids(g.affected(["c/values-production.yaml"])) == ["c", "c@production"]  # the chart folder is a dependency of both
+    assert ids(g.affected(["c/values-production.yaml"])) == [
+        "c",
+        "c@production",
+    ]  # the chart folder is a dependency of both
     assert ids(g.affected(["c/charts/sub/Chart.yaml"])) == ["c", "c@production"]
 
 
@@ -161,15 +170,22 @@ def test_example_repository_targets_follow_the_config() -> None:
     g = build_graph(EXAMPLES, config)
     by_id = {t.id: t for t in g.targets}
     assert sorted(by_id) == [
-        "apps/checkout-api/overlays/dev", "apps/checkout-api/overlays/prod", "apps/checkout-api/overlays/stage",
-        "apps/web/chart@dev", "apps/web/chart@prod", "apps/web/chart@stage",
+        "apps/checkout-api/overlays/dev",
+        "apps/checkout-api/overlays/prod",
+        "apps/checkout-api/overlays/stage",
+        "apps/web/chart@dev",
+        "apps/web/chart@prod",
+        "apps/web/chart@stage",
     ]
     assert by_id["apps/web/chart@stage"].values == ["apps/web/env/values-stage.yaml"]
     assert by_id["apps/checkout-api/overlays/prod"].env == "prod"
     assert ids(g.affected(["apps/web/env/values-dev.yaml"])) == ["apps/web/chart@dev"]
     assert ids(g.affected(["apps/checkout-api/overlays/prod/replicas.yaml"])) == ["apps/checkout-api/overlays/prod"]
     assert len(g.affected([".promoter.yaml"])) == 6  # the config decides validation for everything
-    assert [t.id for t in g.targets if matches_env(t, "stage")] == ["apps/checkout-api/overlays/stage", "apps/web/chart@stage"]
+    assert [t.id for t in g.targets if matches_env(t, "stage")] == [
+        "apps/checkout-api/overlays/stage",
+        "apps/web/chart@stage",
+    ]
 
 
 def test_flux_helmrelease_and_argo_application_with_in_repo_charts(tree) -> None:
@@ -200,18 +216,34 @@ def test_flux_helmrelease_and_argo_application_with_in_repo_charts(tree) -> None
     assert sorted(by_id) == ["argo", "charts/api", "charts/api@prod", "clusters/prod"]
     assert by_id["clusters/prod"].env == "prod" and "charts/api" in by_id["clusters/prod"].dirs
     assert ids(g.affected(["env/prod-values.yaml"])) == ["clusters/prod"]
-    assert ids(g.affected(["charts/api/templates/x.yaml"])) == ["argo", "charts/api", "charts/api@prod", "clusters/prod"]
+    assert ids(g.affected(["charts/api/templates/x.yaml"])) == [
+        "argo",
+        "charts/api",
+        "charts/api@prod",
+        "clusters/prod",
+    ]
     assert ids(g.affected(["argo/app.yaml"])) == ["argo"]
 
     docs = list(yaml.safe_load_all(files["clusters/prod/release.yaml"]))
     hr = declared_chart(docs[0], {"charts/api"}, Location("clusters/prod/release.yaml", 1))
     assert hr is not None
     assert (hr.kind, hr.path, hr.values, hr.inline_values, hr.namespace, hr.release) == (
-        "helm", "charts/api", ["env/prod-values.yaml"], {"replicas": 2}, "shop", "api")
+        "helm",
+        "charts/api",
+        ["env/prod-values.yaml"],
+        {"replicas": 2},
+        "shop",
+        "api",
+    )
     assert declared_chart(docs[1], {"charts/api"}, Location("clusters/prod/release.yaml", 16)) is None  # remote
     app = declared_chart(yaml.safe_load(files["argo/app.yaml"]), {"charts/api"}, Location("argo/app.yaml", 1))
     assert app is not None
-    assert (app.path, app.values, app.inline_values, app.namespace) == ("charts/api", ["charts/api/values-prod.yaml"], {"b": 1}, "api")
+    assert (app.path, app.values, app.inline_values, app.namespace) == (
+        "charts/api",
+        ["charts/api/values-prod.yaml"],
+        {"b": 1},
+        "api",
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -228,7 +260,7 @@ def test_shards_partition_targets_exactly_once(names: set[str], n: int) -> None:
 def test_chart_dependencies_local_library_and_remote(tree) -> None:
     files = {
         "charts/lib/Chart.yaml": "apiVersion: v2\nname: lib\nversion: 0.1.0\ntype: library\n",
-        "charts/lib/templates/_helpers.tpl": "{{- define \"lib.name\" -}}x{{- end -}}\n",
+        "charts/lib/templates/_helpers.tpl": '{{- define "lib.name" -}}x{{- end -}}\n',
         "charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n"
         "  - name: lib\n    version: 0.1.0\n    repository: file://../lib\n"
         "  - name: redis\n    version: 1.2.3\n    repository: https://charts.example.com\n"
@@ -238,5 +270,7 @@ def test_chart_dependencies_local_library_and_remote(tree) -> None:
     g = build_graph(tree(files))
     assert ids(g.targets) == ["charts/app"]  # a library chart renders nothing by itself
     (app,) = g.targets
-    assert [(r.ref, str(r.location)) for r in app.remote] == [("redis 1.2.3 from https://charts.example.com", "charts/app/Chart.yaml:10")]
+    assert [(r.ref, str(r.location)) for r in app.remote] == [
+        ("redis 1.2.3 from https://charts.example.com", "charts/app/Chart.yaml:10")
+    ]
     assert ids(g.affected(["charts/lib/templates/_helpers.tpl"])) == ["charts/app"]  # through file://../lib

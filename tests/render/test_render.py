@@ -76,7 +76,9 @@ def test_object_only_in_a_patch_points_at_the_patch(tree) -> None:
     (r,) = out.resources
     assert r.obj["data"] == {"x": "1", "y": "2"}
     # kustomize's deprecation warning is kept, as a note at the deprecated field
-    assert [(f.rule, f.severity, str(f.location)) for f in out.findings] == [("render-warning", Severity.INFO, "o/kustomization.yaml:5")]
+    assert [(f.rule, f.severity, str(f.location)) for f in out.findings] == [
+        ("render-warning", Severity.INFO, "o/kustomization.yaml:5")
+    ]
     assert "patchesStrategicMerge" in out.findings[0].message
     assert str(r.location) == "o/gen.yaml:1"  # the defining manifest wins over the patch
 
@@ -142,8 +144,12 @@ def test_chart_without_helm_is_skipped_with_the_reason(tmp_path: Path) -> None:
     out = render_one(repo, "apps/web/chart@dev", helm=None, config=load_config(repo))
     (f,) = out.findings
     assert (f.rule, f.severity) == ("render-skipped", Severity.WARNING)
-    assert "helm is not on PATH" in f.message and f.location is not None and f.location.file == "apps/web/chart/Chart.yaml"
-    assert out.subject is not None and out.subject.status is Status.SKIPPED and out.subject.reason == "helm is not on PATH"
+    assert (
+        "helm is not on PATH" in f.message and f.location is not None and f.location.file == "apps/web/chart/Chart.yaml"
+    )
+    assert (
+        out.subject is not None and out.subject.status is Status.SKIPPED and out.subject.reason == "helm is not on PATH"
+    )
     assert out.resources == []
 
 
@@ -192,15 +198,27 @@ def test_chart_is_rendered_by_helm_with_the_env_values(tmp_path: Path, monkeypat
     monkeypatch.setenv("PATH", f"{helm.parent}{os.pathsep}{os.environ['PATH']}")
     out = render_one(repo, "apps/web/chart@dev", config=load_config(repo))  # helm found on PATH
     assert out.subject is not None and out.subject.status is Status.PASSED, out.findings
-    assert args_file.read_text().split("\n")[:-1] == ["template", "web", "apps/web/chart", "--values", "apps/web/env/values-dev.yaml"]
+    assert args_file.read_text().split("\n")[:-1] == [
+        "template",
+        "web",
+        "apps/web/chart",
+        "--values",
+        "apps/web/env/values-dev.yaml",
+    ]
     locs = {r.kind: str(r.location) for r in out.resources}
-    assert locs == {"Service": "apps/web/chart/templates/service.yaml", "Deployment": "apps/web/chart/templates/deployment.yaml"}
+    assert locs == {
+        "Service": "apps/web/chart/templates/service.yaml",
+        "Deployment": "apps/web/chart/templates/deployment.yaml",
+    }
     assert {r.env for r in out.resources} == {"dev"}
 
 
 def test_helm_failure_is_a_render_failed_finding(tmp_path: Path) -> None:
     repo = Path(__file__).resolve().parents[2] / "examples"
-    helm = fake_helm(tmp_path, "#!/bin/sh\necho 'Error: template: web/templates/x.yaml:3: function \"nope\" not defined' >&2\nexit 1\n")
+    helm = fake_helm(
+        tmp_path,
+        "#!/bin/sh\necho 'Error: template: web/templates/x.yaml:3: function \"nope\" not defined' >&2\nexit 1\n",
+    )
     out = render_one(repo, "apps/web/chart@prod", helm=str(helm), config=load_config(repo))
     (f,) = out.findings
     assert f.rule == "render-failed" and 'function "nope" not defined' in f.message
@@ -209,17 +227,20 @@ def test_helm_failure_is_a_render_failed_finding(tmp_path: Path) -> None:
 
 # A fake `helm` that prints one ConfigMap holding its arguments and the last values file it was given.
 ECHO_HELM = (
-    "#!/bin/sh\nlast=''; for a in \"$@\"; do last=\"$a\"; done\n"
-    "printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: x}\\ndata: {args: \"%s\", last: \"%s\"}\\n' "
-    "\"$*\" \"$(cat \"$last\" | tr '\"' \"'\")\"\n"
+    '#!/bin/sh\nlast=\'\'; for a in "$@"; do last="$a"; done\n'
+    'printf \'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: x}\\ndata: {args: "%s", last: "%s"}\\n\' '
+    '"$*" "$(cat "$last" | tr \'"\' "\'")"\n'
 )
 HELMRELEASE = (
     "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: api, namespace: shop}\n"
     "spec:\n  chart: {spec: {chart: charts/api, sourceRef: {kind: GitRepository, name: x}}}\n"
     "  valuesFiles: [env/prod.yaml]\n  values: {a: 3}\n"
 )
-CHART = {"charts/api/Chart.yaml": "apiVersion: v2\nname: api\nversion: 0.1.0\n", "charts/api/values.yaml": "a: 1\n",
-         "env/prod.yaml": "a: 2\n"}
+CHART = {
+    "charts/api/Chart.yaml": "apiVersion: v2\nname: api\nversion: 0.1.0\n",
+    "charts/api/values.yaml": "a: 1\n",
+    "env/prod.yaml": "a: 2\n",
+}
 
 
 def test_helmrelease_chart_in_the_repo_is_rendered_inside_its_target(tree, tmp_path: Path) -> None:
@@ -260,7 +281,10 @@ def test_plain_folder_objects_point_at_file_and_line(tree) -> None:
 
 
 def test_plain_file_that_does_not_parse_is_a_finding_with_its_line(tree) -> None:
-    files = {"clusters/prod/a.yaml": SERVICE, "clusters/prod/b.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [x\n"}
+    files = {
+        "clusters/prod/a.yaml": SERVICE,
+        "clusters/prod/b.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [x\n",
+    }
     out = render_one(tree(files), "clusters/prod")
     (f,) = out.findings
     assert f.severity is Severity.ERROR and f.location is not None and f.location.file == "clusters/prod/b.yaml"
@@ -270,8 +294,10 @@ def test_plain_file_that_does_not_parse_is_a_finding_with_its_line(tree) -> None
 
 
 def test_remote_chart_of_a_helmrelease_is_a_note(tree) -> None:
-    files = {"clusters/prod/rel.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: podinfo}\n"
-             "spec:\n  chart: {spec: {chart: podinfo, sourceRef: {kind: HelmRepository, name: podinfo}}}\n"}
+    files = {
+        "clusters/prod/rel.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: podinfo}\n"
+        "spec:\n  chart: {spec: {chart: podinfo, sourceRef: {kind: HelmRepository, name: podinfo}}}\n"
+    }
     out = render_one(tree(files), "clusters/prod")
     (f,) = out.findings
     assert (f.rule, f.severity, str(f.location)) == ("remote-not-fetched", Severity.INFO, "clusters/prod/rel.yaml:1")
@@ -279,9 +305,14 @@ def test_remote_chart_of_a_helmrelease_is_a_note(tree) -> None:
 
 
 def test_kubectl_log_framing_is_removed() -> None:
-    stderr = ('E1127 03:45:30.609498    7574 run.go:72] "command failed" err="invalid Kustomization: yaml: line 3: '
-              'did not find expected node content in /repo/x/kustomization.yaml"\n')
-    assert kustomize_error(stderr, Path("/repo")) == "invalid Kustomization: yaml: line 3: did not find expected node content in x/kustomization.yaml"
+    stderr = (
+        'E1127 03:45:30.609498    7574 run.go:72] "command failed" err="invalid Kustomization: yaml: line 3: '
+        'did not find expected node content in /repo/x/kustomization.yaml"\n'
+    )
+    assert (
+        kustomize_error(stderr, Path("/repo"))
+        == "invalid Kustomization: yaml: line 3: did not find expected node content in x/kustomization.yaml"
+    )
     multi = 'E1127 1:2:3.4 1 run.go:72] "command failed" err=<\n\ttrouble configuring\n\tpath: p.yaml\n >\n'
     assert kustomize_error(multi, Path("/repo")) == "trouble configuring path: p.yaml"
     assert kustomize_error("Error: accumulating resources: boom\n", Path("/repo")) == "accumulating resources: boom"
@@ -317,8 +348,10 @@ def test_missing_values_file_fails_even_without_helm(tree) -> None:
 
 
 def test_chart_with_a_remote_dependency_not_vendored_is_reported_not_fetched(tree) -> None:
-    files = {"c/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\ndependencies:\n"
-             "  - name: redis\n    version: 1.2.3\n    repository: https://charts.example.com\n"}
+    files = {
+        "c/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\ndependencies:\n"
+        "  - name: redis\n    version: 1.2.3\n    repository: https://charts.example.com\n"
+    }
     out = render_one(tree(files), "c", helm="/nonexistent/helm-must-not-run")
     (f,) = out.findings
     assert (f.rule, f.severity, str(f.location)) == ("remote-not-fetched", Severity.WARNING, "c/Chart.yaml:7")
@@ -336,7 +369,9 @@ def test_a_file_is_parsed_once_for_all_the_fields_looked_up_in_it(tree, monkeypa
     (deploy,) = [r for r in out.resources if r.kind == "Deployment"]
     loads: list[str] = []
     real = yamldoc.YamlDoc.load.__func__
-    monkeypatch.setattr(yamldoc.YamlDoc, "load", classmethod(lambda cls, f, rel: loads.append(rel) or real(cls, f, rel)))
+    monkeypatch.setattr(
+        yamldoc.YamlDoc, "load", classmethod(lambda cls, f, rel: loads.append(rel) or real(cls, f, rel))
+    )
     parsed: dict = {}
     pointers = ["/spec/replicas", "/spec/template/spec/containers/0/image", "/metadata/namespace"]
     got = [str(field_location(repo, out.origins[deploy.id], p, parsed)) for p in pointers]

@@ -17,20 +17,58 @@ PROD = "apps/checkout/overlays/prod"
 def sample_result() -> CheckResult:
     return CheckResult(
         findings=[
-            Finding("schema", Severity.ERROR, "spec.replicas: 'three' is not of type 'integer'",
-                    Location("apps/checkout/base/deployment.yaml", 12, 5, 12), source="schema",
-                    subject=DEPLOY, target=DEV, help="Fix the field to match the Kubernetes schema."),
-            Finding("schema", Severity.ERROR, NASTY, Location("apps/checkout/base/deployment.yaml", 30),
-                    source="schema", subject=DEPLOY, target=DEV),
-            Finding("image-latest", Severity.WARNING, "image ghcr.io/acme/checkout:latest uses a moving tag",
-                    Location("apps/checkout/overlays/dev/kustomization.yaml", 7), source="policy",
-                    subject=SERVICE, target=DEV),
-            Finding("render-failed", Severity.ERROR, "kustomize build failed:\nmissing resource ../base2",
-                    None, source="render", target=PROD),
-            Finding("gate-soak", Severity.ERROR, "dev soak 2h < 24h", None, source="gate",
-                    waived=True, waiver_reason="hotfix, INC-42: approved"),
-            Finding("deprecated-api", Severity.INFO, "policy/v1beta1 is gone in 1.25",
-                    Location("dir with space/100%.yaml", None), source="schema"),
+            Finding(
+                "schema",
+                Severity.ERROR,
+                "spec.replicas: 'three' is not of type 'integer'",
+                Location("apps/checkout/base/deployment.yaml", 12, 5, 12),
+                source="schema",
+                subject=DEPLOY,
+                target=DEV,
+                help="Fix the field to match the Kubernetes schema.",
+            ),
+            Finding(
+                "schema",
+                Severity.ERROR,
+                NASTY,
+                Location("apps/checkout/base/deployment.yaml", 30),
+                source="schema",
+                subject=DEPLOY,
+                target=DEV,
+            ),
+            Finding(
+                "image-latest",
+                Severity.WARNING,
+                "image ghcr.io/acme/checkout:latest uses a moving tag",
+                Location("apps/checkout/overlays/dev/kustomization.yaml", 7),
+                source="policy",
+                subject=SERVICE,
+                target=DEV,
+            ),
+            Finding(
+                "render-failed",
+                Severity.ERROR,
+                "kustomize build failed:\nmissing resource ../base2",
+                None,
+                source="render",
+                target=PROD,
+            ),
+            Finding(
+                "gate-soak",
+                Severity.ERROR,
+                "dev soak 2h < 24h",
+                None,
+                source="gate",
+                waived=True,
+                waiver_reason="hotfix, INC-42: approved",
+            ),
+            Finding(
+                "deprecated-api",
+                Severity.INFO,
+                "policy/v1beta1 is gone in 1.25",
+                Location("dir with space/100%.yaml", None),
+                source="schema",
+            ),
         ],
         subjects=[
             Subject(DEPLOY, "resource", DEV, Location("apps/checkout/base/deployment.yaml", 1), Status.FAILED),
@@ -44,4 +82,3 @@ def sample_result() -> CheckResult:
 
 def many(n: int, severity: Severity, *, rule: str = "schema", message: str = "bad field") -> list[Finding]:
     return [Finding(rule, severity, f"{message} {i}", Location("apps/a.yaml", i + 1)) for i in range(n)]
-

@@ -37,7 +37,9 @@ def parse(output: str) -> list[tuple[str, dict[str, str], str]]:
 
 def test_escaping_round_trips_through_the_runner_parser() -> None:
     title = "a:b,c%d\ne"
-    line = github.annotation("error", NASTY.replace("\x01", "").replace("\x1b", ""), file="x,y:z%.yaml", line=3, title=title)
+    line = github.annotation(
+        "error", NASTY.replace("\x01", "").replace("\x1b", ""), file="x,y:z%.yaml", line=3, title=title
+    )
     assert "\n" not in line and "\r" not in line
     [(kind, props, message)] = parse(line)
     assert kind == "error"
@@ -58,11 +60,19 @@ def test_annotations_carry_location_severity_and_rule() -> None:
     # Ranked: every error before any warning before any notice.
     assert kinds == sorted(kinds, key=["error", "warning", "notice"].index)
     first = next(p for k, p, m in parsed if "three" in m)
-    assert first == {"file": "apps/checkout/base/deployment.yaml", "line": "12", "endLine": "12", "col": "5", "title": "error schema"}
+    assert first == {
+        "file": "apps/checkout/base/deployment.yaml",
+        "line": "12",
+        "endLine": "12",
+        "col": "5",
+        "title": "error schema",
+    }
     nasty = next(m for _, _, m in parsed if m.startswith("100%"))
     assert nasty.startswith("100% sure: a,b\nsecond line <b>&amp;</b> ]]>") and nasty.endswith("\r\nend")
     # No location: the target is named in the message; a waived error is only a notice.
-    assert any(k == "error" and m.startswith("apps/checkout/overlays/prod: kustomize build failed") for k, _, m in parsed)
+    assert any(
+        k == "error" and m.startswith("apps/checkout/overlays/prod: kustomize build failed") for k, _, m in parsed
+    )
     waived = [(k, p) for k, p, m in parsed if "soak" in m]
     assert waived == [("notice", {"title": "error gate-soak (waived)"})]
     assert len(parsed) == len(sample_result().findings)  # nothing to cap, no "more" notice
@@ -100,13 +110,16 @@ def test_step_summary_is_appended_not_overwritten(tmp_path: Path) -> None:
     summary = tmp_path / "step_summary.md"
     summary.write_text("# earlier step\nkept\n")
     out = tmp_path / "annotations.txt"
-    write_reports(sample_result(), [("github", str(out))], title="promoter check",
-                  environ={"GITHUB_STEP_SUMMARY": str(summary)})
+    write_reports(
+        sample_result(), [("github", str(out))], title="promoter check", environ={"GITHUB_STEP_SUMMARY": str(summary)}
+    )
     text = summary.read_text()
     assert text.startswith("# earlier step\nkept\n")
     assert "## promoter check" in text and "FAIL: 3 blocking errors" in text
     assert parse(out.read_text())  # the annotations went to the file asked for
-    write_reports(sample_result(), [("github", str(out))], title="second run", environ={"GITHUB_STEP_SUMMARY": str(summary)})
+    write_reports(
+        sample_result(), [("github", str(out))], title="second run", environ={"GITHUB_STEP_SUMMARY": str(summary)}
+    )
     text = summary.read_text()
     assert text.startswith("# earlier step\nkept\n")
     assert text.count("\n## promoter check\n") == 1 and text.index("## promoter check") < text.index("## second run")
@@ -118,7 +131,9 @@ def test_no_step_summary_without_the_variable(tmp_path: Path) -> None:
 
 def test_step_summary_capped_in_bytes_with_a_note() -> None:
     # Multi-byte messages: the cap is in bytes even though Markdown truncation counts characters.
-    result = CheckResult(findings=[Finding("r", Severity.ERROR, "ünïcødé ✓ " * 30, Location(f"f{i}.yaml", 1)) for i in range(400)])
+    result = CheckResult(
+        findings=[Finding("r", Severity.ERROR, "ünïcødé ✓ " * 30, Location(f"f{i}.yaml", 1)) for i in range(400)]
+    )
     text = github.step_summary(result, title="t", limit=20_000)
     assert len(text.encode()) <= 20_000
     assert "Truncated:" in text

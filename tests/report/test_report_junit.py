@@ -119,9 +119,19 @@ def _object_checked_twice(policy_status: Status = Status.FAILED) -> CheckResult:
     where = Location("apps/checkout/base/deployment.yaml", 3)
     return CheckResult(
         findings=[
-            Finding("schema", Severity.ERROR, "spec.replicas: not an integer", where, source="schema", subject=DEPLOY, target=DEV),
+            Finding(
+                "schema",
+                Severity.ERROR,
+                "spec.replicas: not an integer",
+                where,
+                source="schema",
+                subject=DEPLOY,
+                target=DEV,
+            ),
             Finding("image-latest", Severity.ERROR, "moving tag", where, source="policy", subject=DEPLOY, target=DEV),
-            Finding("run-as-non-root", Severity.WARNING, "runs as root", where, source="policy", subject=DEPLOY, target=DEV),
+            Finding(
+                "run-as-non-root", Severity.WARNING, "runs as root", where, source="policy", subject=DEPLOY, target=DEV
+            ),
         ],
         subjects=[
             Subject(DEPLOY, "resource", DEV, where, Status.FAILED),

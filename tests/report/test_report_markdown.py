@@ -33,7 +33,10 @@ def test_summary_content() -> None:
     assert md.startswith("## promoter check\n")
     assert "FAIL: 3 blocking errors" in md
     assert "| \u274c error | 3 |" in md and "| \U0001f4a4 waived | 1 |" in md
-    assert "| \u274c error | schema | apps/checkout/base/deployment.yaml:12 | spec.replicas: 'three' is not of type 'integer' |" in md
+    assert (
+        "| \u274c error | schema | apps/checkout/base/deployment.yaml:12 | spec.replicas: 'three' is not of type 'integer' |"
+        in md
+    )
     assert "<details><summary>Waived findings (1)</summary>" in md
     assert "hotfix, INC-42: approved" in md
     assert "no schema for example.com/v1 Widget" in md

@@ -45,7 +45,10 @@ def test_github_annotation_round_trip(message: str, title: str, path: str) -> No
 def test_junit_always_parses_and_keeps_legal_text(message: str, name: str, reason: str) -> None:
     result = CheckResult(
         findings=[Finding("r", Severity.ERROR, message, Location("f.yaml", 1), subject=name)],
-        subjects=[Subject(name, "resource", "t", None, Status.FAILED), Subject(name + "-2", "resource", "t", None, Status.SKIPPED, reason)],
+        subjects=[
+            Subject(name, "resource", "t", None, Status.FAILED),
+            Subject(name + "-2", "resource", "t", None, Status.SKIPPED, reason),
+        ],
         targets=["t"],
     )
     root = ET.fromstring(render(result, "junit", title="t").encode("utf-8"))
@@ -60,7 +63,9 @@ def test_junit_always_parses_and_keeps_legal_text(message: str, name: str, reaso
 @settings(max_examples=100, deadline=None)
 @given(messages=st.lists(texts, min_size=1, max_size=15), max_chars=st.none() | st.integers(0, 3000))
 def test_markdown_rows_keep_their_cells_and_size(messages: list[str], max_chars: int | None) -> None:
-    result = CheckResult(findings=[Finding(m[:20] or "r", Severity.ERROR, m, Location(m[:30] or "f", 1)) for m in messages])
+    result = CheckResult(
+        findings=[Finding(m[:20] or "r", Severity.ERROR, m, Location(m[:30] or "f", 1)) for m in messages]
+    )
     md = markdown_summary(result, title=messages[0], max_chars=max_chars)
     if max_chars is not None:
         assert len(md) <= max_chars

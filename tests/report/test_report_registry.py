@@ -28,7 +28,7 @@ class Tty(io.StringIO):
 def test_known_formats() -> None:
     assert set(FORMATS) == {"text", "json", "junit", "sarif", "codequality", "github", "markdown"}
     for name, module in FORMATS.items():
-        assert module.NAME == name and module.DESCRIPTION
+        assert name == module.NAME and module.DESCRIPTION
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,9 @@ def test_unknown_format_names_the_known_ones() -> None:
 
 def test_every_format_renders_the_sample() -> None:
     # Each one parses back in its own syntax (details in the per-format tests).
-    out = dict(zip(FORMATS, (text for _, text in render_reports(sample_result(), [(f, None) for f in FORMATS], title="t"))))
+    out = dict(
+        zip(FORMATS, (text for _, text in render_reports(sample_result(), [(f, None) for f in FORMATS], title="t")))
+    )
     json.loads(out["json"]), json.loads(out["sarif"]), json.loads(out["codequality"])
     ET.fromstring(out["junit"].encode())
     assert out["text"].endswith("FAIL: 3 blocking errors\n")
@@ -90,7 +92,9 @@ def test_text_colour_only_on_a_tty_and_never_with_no_color() -> None:
     write_reports(sample_result(), [("text", None)], title="t", stdout=plain, environ={})
     write_reports(sample_result(), [("text", None)], title="t", stdout=tty, environ={})
     write_reports(sample_result(), [("text", None)], title="t", stdout=tty_no_color, environ={"NO_COLOR": "1"})
-    write_reports(sample_result(), [("text", None)], title="t", color=True, stdout=forced_no_color, environ={"NO_COLOR": "1"})
+    write_reports(
+        sample_result(), [("text", None)], title="t", color=True, stdout=forced_no_color, environ={"NO_COLOR": "1"}
+    )
     assert "\x1b[" not in plain.getvalue()
     assert "\x1b[" in tty.getvalue()
     assert "\x1b[" not in tty_no_color.getvalue()
@@ -105,4 +109,6 @@ def test_text_to_a_file_has_no_colour_even_from_a_tty(tmp_path: Path) -> None:
 def test_unwritable_report_path_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "taken").mkdir()
     with pytest.raises(UsageError, match=r"cannot write the sarif report to .*taken"):
-        write_reports(sample_result(), [("sarif", str(tmp_path / "taken"))], title="t", stdout=io.StringIO(), environ={})
+        write_reports(
+            sample_result(), [("sarif", str(tmp_path / "taken"))], title="t", stdout=io.StringIO(), environ={}
+        )

@@ -75,7 +75,9 @@ def test_locations_are_repo_relative_uris_with_lines_from_one() -> None:
     first = next(r for r in run["results"] if "three" in r["message"]["text"])["locations"][0]["physicalLocation"]
     assert first["artifactLocation"]["uri"] == "apps/checkout/base/deployment.yaml"
     assert first["region"] == {"startLine": 12, "startColumn": 5, "endLine": 12}
-    uris = {loc["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"] for loc in r.get("locations", [])}
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"] for loc in r.get("locations", [])
+    }
     assert "dir%20with%20space/100%25.yaml" in uris
     for r in run["results"]:
         for loc in r.get("locations", []):

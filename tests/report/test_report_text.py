@@ -21,7 +21,9 @@ def test_layout_and_ranking() -> None:
     severities = [re.search(r": (error|warning|info) ", l).group(1) for l in finding_lines]
     # Errors, then warnings, then notes; the waived error comes last.
     assert severities == ["error", "error", "error", "warning", "info", "error"]
-    assert "apps/checkout/base/deployment.yaml:12: error schema: spec.replicas: 'three' is not of type 'integer'" in lines
+    assert (
+        "apps/checkout/base/deployment.yaml:12: error schema: spec.replicas: 'three' is not of type 'integer'" in lines
+    )
     assert finding_lines[-1] == "-: error gate-soak: dev soak 2h < 24h (waived: hotfix, INC-42: approved)"
     assert "apps/checkout/overlays/prod: error render-failed: kustomize build failed:" in lines
     assert "    missing resource ../base2" in lines  # continuation lines indented under their finding
@@ -29,7 +31,10 @@ def test_layout_and_ranking() -> None:
 
 def test_unchecked_subjects_have_reasons() -> None:
     out = render(sample_result(), "text", title="t")
-    assert "  example.com/v1/Widget/shop/w (apps/checkout/overlays/dev): skipped: no schema for example.com/v1 Widget" in out
+    assert (
+        "  example.com/v1/Widget/shop/w (apps/checkout/overlays/dev): skipped: no schema for example.com/v1 Widget"
+        in out
+    )
     assert "render:apps/checkout/overlays/prod (apps/checkout/overlays/prod): error: kustomize build failed" in out
 
 

@@ -23,8 +23,27 @@ from pathlib import Path
 
 import yaml
 
-BOOL_FLAGS = {"strict", "summary", "verbose", "ignore-missing-schemas", "debug", "exit-on-error", "insecure-skip-tls-verify", "h", "v"}
-VALUE_FLAGS = {"kubernetes-version", "schema-location", "output", "n", "skip", "reject", "cache", "ignore-filename-pattern"}
+BOOL_FLAGS = {
+    "strict",
+    "summary",
+    "verbose",
+    "ignore-missing-schemas",
+    "debug",
+    "exit-on-error",
+    "insecure-skip-tls-verify",
+    "h",
+    "v",
+}
+VALUE_FLAGS = {
+    "kubernetes-version",
+    "schema-location",
+    "output",
+    "n",
+    "skip",
+    "reject",
+    "cache",
+    "ignore-filename-pattern",
+}
 # The base command of every recording (see the recordings' README); the rest names the recording.
 BASE_FLAGS = {"strict", "kubernetes-version", "schema-location", "n"}
 
@@ -119,7 +138,9 @@ def main() -> None:
         sys.stdout.write(body)
         sys.exit(code)
     locations = flags.get("schema-location")
-    if not isinstance(locations, list) or any(loc.startswith(("http://", "https://")) or loc == "default" for loc in locations):
+    if not isinstance(locations, list) or any(
+        loc.startswith(("http://", "https://")) or loc == "default" for loc in locations
+    ):
         fail(97, "no local -schema-location: the real binary would download schemas from the network")
     name = "_".join(tokens) + ".out"
     candidates = {p.name: p for p in recordings.glob("*.out")}
@@ -157,7 +178,10 @@ def main() -> None:
             out.append({**rec, "filename": fname})
     if docs:
         d = docs[0][1]
-        fail(98, f"no recorded result for {d.get('kind')} {(d.get('metadata') or {}).get('name')} ({d.get('apiVersion')})")
+        fail(
+            98,
+            f"no recorded result for {d.get('kind')} {(d.get('metadata') or {}).get('name')} ({d.get('apiVersion')})",
+        )
     # The summary counts everything; without -verbose only invalid and error resources are listed.
     summary = {"valid": 0, "invalid": 0, "errors": 0, "skipped": 0}
     names = {"statusValid": "valid", "statusInvalid": "invalid", "statusError": "errors", "statusSkipped": "skipped"}
@@ -171,7 +195,9 @@ def main() -> None:
 
 def _same(doc: dict, rec: dict) -> bool:
     meta = doc.get("metadata") or {}
-    return doc.get("kind") == rec["kind"] and meta.get("name") == rec["name"] and doc.get("apiVersion") == rec["version"]
+    return (
+        doc.get("kind") == rec["kind"] and meta.get("name") == rec["name"] and doc.get("apiVersion") == rec["version"]
+    )
 
 
 if __name__ == "__main__":

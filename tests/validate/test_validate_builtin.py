@@ -87,7 +87,11 @@ def test_findings_carry_pointer_location_subject_and_target(source):
     service, deployment = result.findings
     assert service.message == 'Service shop/web: /spec/ports/0/port: "x" is not of type "integer"'
     assert (service.rule, service.severity.value, service.source) == ("schema", "error", "schema")
-    assert (service.subject, service.target, str(service.location)) == ("v1/Service/shop/web", "apps/web", "apps/web/all.yaml:1")
+    assert (service.subject, service.target, str(service.location)) == (
+        "v1/Service/shop/web",
+        "apps/web",
+        "apps/web/all.yaml:1",
+    )
     assert deployment.evidence["pointer"] == "/spec/template/spec/containers/0/imagePullPolicyy"
     assert "imagePullPolicyy" in deployment.message
     assert str(deployment.location) == "apps/web/all.yaml:11"
@@ -115,7 +119,9 @@ def test_non_strict_accepts_unknown_fields():
 
 
 def test_object_without_kind(source):
-    result = validate_resources([Resource({"apiVersion": "v1", "metadata": {"name": "x"}}, "t", Location("f.yaml", 3))], source)
+    result = validate_resources(
+        [Resource({"apiVersion": "v1", "metadata": {"name": "x"}}, "t", Location("f.yaml", 3))], source
+    )
     (f,) = result.findings
     assert f.message.endswith("object has no kind") and str(f.location) == "f.yaml:3"
     assert result.subjects[0].status is Status.ERROR
@@ -147,7 +153,10 @@ def test_catalog_folder_from_config(tmp_path):
         {
             ".promoter.yaml": "version: 1\nenvironments: [{name: dev}]\nvalidation:\n  kubernetes_version: '1.31'\n  schema_dirs: [schemas]\n",
             "schemas/example.com/widget_v1.json": json.dumps(
-                {"type": "object", "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}}}
+                {
+                    "type": "object",
+                    "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}},
+                }
             ),
         },
     )
@@ -161,7 +170,10 @@ def test_catalog_folder_from_config(tmp_path):
 
 
 def test_from_config_overrides_and_missing_folder(tmp_path):
-    repo = make_repo(tmp_path / "repo", {".promoter.yaml": "version: 1\nenvironments: [{name: dev}]\nvalidation: {schema_dirs: [nope]}\n"})
+    repo = make_repo(
+        tmp_path / "repo",
+        {".promoter.yaml": "version: 1\nenvironments: [{name: dev}]\nvalidation: {schema_dirs: [nope]}\n"},
+    )
     opts = ValidateOptions.from_config(load_config(repo), repo, validator="builtin", strict_missing=True, strict=None)
     assert opts.strict_missing is True and opts.strict is True
     with pytest.raises(ConfigError, match="schema folder nope does not exist"):
@@ -222,7 +234,9 @@ class TestLoader:
         assert p.rule == "yaml" and str(p.location) == "m.yaml:5"
 
     def test_rendered_output_locates_at_the_target(self):
-        resources, problems = load_manifests("kind: [\n", "apps/x/overlays/dev", location=Location("apps/x/overlays/dev/kustomization.yaml"))
+        resources, problems = load_manifests(
+            "kind: [\n", "apps/x/overlays/dev", location=Location("apps/x/overlays/dev/kustomization.yaml")
+        )
         assert problems[0].location.file == "apps/x/overlays/dev/kustomization.yaml"
         assert "of the rendered output" in problems[0].message
 
@@ -233,7 +247,9 @@ class TestLoader:
 
     def test_template_left_in_a_file_is_a_yaml_finding(self):
         # `{{ .Values.x }}` parses as a mapping used as a key: PyYAML's "unhashable key", not a crash.
-        resources, problems = load_manifests("kind: ConfigMap\nmetadata:\n  name: {{ .Values.name }}\n", "t", file="t.yaml")
+        resources, problems = load_manifests(
+            "kind: ConfigMap\nmetadata:\n  name: {{ .Values.name }}\n", "t", file="t.yaml"
+        )
         assert resources == [] and "unhashable key" in problems[0].message and problems[0].location.file == "t.yaml"
 
     def test_non_mapping_document(self):
@@ -241,8 +257,37 @@ class TestLoader:
         assert resources == [] and problems[0].message.startswith("a Kubernetes object must be a mapping")
 
 
-TRICKY = ["yes", "No", "on", "OFF", "~", "null", "Null", "0x1F", "0o17", "017", "1_000", "1:30", "-1:30:00", ".inf", "-.Inf",
-          ".nan", "1e3", "1.5e-3", "+12", "2024-01-01", "2024-01-01T10:00:00Z", "true", "False", "=", "<<x", "0", "-0", "3.", "abc"]
+TRICKY = [
+    "yes",
+    "No",
+    "on",
+    "OFF",
+    "~",
+    "null",
+    "Null",
+    "0x1F",
+    "0o17",
+    "017",
+    "1_000",
+    "1:30",
+    "-1:30:00",
+    ".inf",
+    "-.Inf",
+    ".nan",
+    "1e3",
+    "1.5e-3",
+    "+12",
+    "2024-01-01",
+    "2024-01-01T10:00:00Z",
+    "true",
+    "False",
+    "=",
+    "<<x",
+    "0",
+    "-0",
+    "3.",
+    "abc",
+]
 
 
 @settings(max_examples=60, deadline=None)
@@ -266,7 +311,14 @@ def test_fast_loader_reads_plain_scalars_like_pyyaml(tokens, layout):
 @settings(max_examples=40, deadline=None)
 @given(
     st.recursive(
-        st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8), st.sampled_from(TRICKY)),
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.floats(allow_nan=False),
+            st.text(max_size=8),
+            st.sampled_from(TRICKY),
+        ),
         lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=6), kids, max_size=4),
         max_leaves=20,
     )

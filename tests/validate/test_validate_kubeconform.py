@@ -11,7 +11,7 @@ import pytest
 from promoter.errors import ToolError, UsageError
 from promoter.finding import Status
 from promoter.validate import ValidateOptions, validate
-from promoter.validate.kubeconform import parse_output, split_message, write_inputs, _result
+from promoter.validate.kubeconform import _result, parse_output, split_message, write_inputs
 from promoter.validate.manifests import load_manifests
 from promoter.validate.schemas import SchemaSource, resolve_version
 
@@ -40,7 +40,9 @@ def test_strict_missing_replay_maps_every_status(tmp_path, fake_kubeconform, kub
     argv = json.loads(fake_kubeconform.read_text())
     assert argv[:3] == ["-strict", "-kubernetes-version", "1.32.0"]
     template = argv[argv.index("-schema-location") + 1]
-    assert template.endswith("/{{.NormalizedKubernetesVersion}}-standalone{{.StrictSuffix}}/{{.ResourceKind}}{{.KindSuffix}}.json")
+    assert template.endswith(
+        "/{{.NormalizedKubernetesVersion}}-standalone{{.StrictSuffix}}/{{.ResourceKind}}{{.KindSuffix}}.json"
+    )
     assert argv[argv.index("-output") + 1] == "json" and "-summary" in argv and "-verbose" in argv
     assert "-ignore-missing-schemas" not in argv
     assert result.stats["validator"] == "kubeconform"
@@ -120,13 +122,19 @@ def test_missing_binary_is_a_usage_error(tmp_path, no_kubeconform, kubeconform_r
 
 
 def test_auto_uses_builtin_without_kubeconform(tmp_path, no_kubeconform, kubeconform_reference):
-    result = validate(reference_resources(kubeconform_reference), ValidateOptions(kubernetes_version="1.32", repo=tmp_path, validator="auto"))
+    result = validate(
+        reference_resources(kubeconform_reference),
+        ValidateOptions(kubernetes_version="1.32", repo=tmp_path, validator="auto"),
+    )
     assert result.stats["validator"] == "builtin"
     assert {f.source for f in result.findings} == {"schema"}
 
 
 def test_auto_prefers_kubeconform_on_path(tmp_path, fake_kubeconform, kubeconform_reference):
-    result = validate(reference_resources(kubeconform_reference), ValidateOptions(kubernetes_version="1.32.0", repo=tmp_path, validator="auto", strict_missing=True))
+    result = validate(
+        reference_resources(kubeconform_reference),
+        ValidateOptions(kubernetes_version="1.32.0", repo=tmp_path, validator="auto", strict_missing=True),
+    )
     assert result.stats["validator"] == "kubeconform"
 
 
@@ -156,7 +164,9 @@ def test_non_verbose_recording_and_unknown_files(tmp_path, kubeconform_reference
 def test_write_inputs_never_puts_two_same_named_resources_in_one_file(tmp_path):
     from promoter.resource import Resource
 
-    objs = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": ns}} for ns in ("x", "y", "z")]
+    objs = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": ns}} for ns in ("x", "y", "z")
+    ]
     mapping = write_inputs(tmp_path, [Resource(o, "t") for o in objs])
     assert sorted(mapping.values()) == [0, 1, 2]
     assert len({k[0] for k in mapping}) == 3
@@ -178,13 +188,18 @@ def test_split_message(msg, pointer, detail):
     assert split_message(msg) == (pointer, detail)
 
 
-def test_fake_refuses_a_schema_folder_without_the_needed_files(tmp_path, fake_kubeconform, kubeconform_reference, monkeypatch):
+def test_fake_refuses_a_schema_folder_without_the_needed_files(
+    tmp_path, fake_kubeconform, kubeconform_reference, monkeypatch
+):
     """The fake checks what the real binary needs: here the folder is empty, so it cannot validate offline."""
     import promoter.validate.kubeconform as wrapper
 
     def empty_folder(directory, source, kinds):
         directory.mkdir(parents=True)
-        return str(directory / "{{.NormalizedKubernetesVersion}}-standalone{{.StrictSuffix}}/{{.ResourceKind}}{{.KindSuffix}}.json"), {}
+        return str(
+            directory
+            / "{{.NormalizedKubernetesVersion}}-standalone{{.StrictSuffix}}/{{.ResourceKind}}{{.KindSuffix}}.json"
+        ), {}
 
     monkeypatch.setattr(wrapper, "write_kubeconform_folder", empty_folder)
     with pytest.raises(ToolError, match="recorded as validated but no schema file"):

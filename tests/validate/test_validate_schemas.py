@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -67,7 +66,13 @@ def refs(node, out=None):
 
 @pytest.mark.parametrize(
     "configured, version, exact",
-    [("1.32", "1.32.0", True), ("1.32.0", "1.32.0", True), ("v1.32", "1.32.0", True), ("1.32.7", "1.32.0", False), ("1.25", "1.25.0", True)],
+    [
+        ("1.32", "1.32.0", True),
+        ("1.32.0", "1.32.0", True),
+        ("v1.32", "1.32.0", True),
+        ("1.32.7", "1.32.0", False),
+        ("1.25", "1.25.0", True),
+    ],
 )
 def test_resolve_version(configured, version, exact):
     got = resolve_version(configured)
@@ -94,8 +99,15 @@ def test_standalone_bundle_is_self_contained_and_valid():
     assert "$id" not in schema
     validator = jsonschema.Draft202012Validator(schema)
     jsonschema.Draft202012Validator.check_schema(schema)
-    good = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
-            "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}}
+    good = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "x"},
+        "spec": {
+            "selector": {"matchLabels": {"a": "b"}},
+            "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}},
+        },
+    }
     assert validator.is_valid(good)
     bad = json.loads(json.dumps(good))
     bad["spec"]["template"]["spec"]["containers"][0]["imagePullPolicyy"] = "Always"
@@ -130,11 +142,23 @@ def test_kubeconform_filename(api_version, kind, name):
 def test_kubeconform_folder_layout(tmp_path):
     source = SchemaSource(resolve_version("1.32"))
     source.add_crds([__import__("yaml").safe_load(CERT_CRD)])
-    kinds = [("apps/v1", "Deployment"), ("v1", "Service"), ("cert-manager.io/v1", "Certificate"), ("example.com/v1", "Widget")]
+    kinds = [
+        ("apps/v1", "Deployment"),
+        ("v1", "Service"),
+        ("cert-manager.io/v1", "Certificate"),
+        ("example.com/v1", "Widget"),
+    ]
     template, written = write_kubeconform_folder(tmp_path, source, kinds)
-    assert template == f"{tmp_path}/{{{{.NormalizedKubernetesVersion}}}}-standalone{{{{.StrictSuffix}}}}/{{{{.ResourceKind}}}}{{{{.KindSuffix}}}}.json"
+    assert (
+        template
+        == f"{tmp_path}/{{{{.NormalizedKubernetesVersion}}}}-standalone{{{{.StrictSuffix}}}}/{{{{.ResourceKind}}}}{{{{.KindSuffix}}}}.json"
+    )
     folder = tmp_path / "v1.32.0-standalone-strict"
-    assert sorted(p.name for p in folder.iterdir()) == ["certificate-cert-manager-v1.json", "deployment-apps-v1.json", "service-v1.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "certificate-cert-manager-v1.json",
+        "deployment-apps-v1.json",
+        "service-v1.json",
+    ]
     assert ("example.com/v1", "Widget") not in written
     for p in folder.iterdir():
         schema = json.loads(p.read_text())
@@ -148,7 +172,9 @@ def test_crd_schema_is_strict_except_where_preserved():
     schema = schemas[("cert-manager.io/v1", "Certificate")]
     v = jsonschema.Draft202012Validator(schema)
     base = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "t"}}
-    assert v.is_valid({**base, "spec": {"secretName": "s", "duration": None, "port": "https", "extra": {"anything": [1]}}})
+    assert v.is_valid(
+        {**base, "spec": {"secretName": "s", "duration": None, "port": "https", "extra": {"anything": [1]}}}
+    )
     assert v.is_valid({**base, "spec": {"secretName": "s", "port": 443}})
     assert not v.is_valid({**base, "spec": {"secretName": "s", "secretname": "typo"}})
     assert not v.is_valid({**base, "spec": {}})

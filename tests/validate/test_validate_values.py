@@ -23,7 +23,11 @@ SCHEMA = {
             "type": "object",
             "required": ["repository", "tag"],
             "additionalProperties": False,
-            "properties": {"repository": {"type": "string"}, "tag": {"type": "string"}, "pullPolicy": {"enum": ["Always", "IfNotPresent"]}},
+            "properties": {
+                "repository": {"type": "string"},
+                "tag": {"type": "string"},
+                "pullPolicy": {"enum": ["Always", "IfNotPresent"]},
+            },
         },
         "ports": {"type": "array", "items": {"type": "integer"}},
     },
@@ -86,13 +90,17 @@ def test_value_from_an_earlier_file_is_located_there(tmp_path):
 def test_lists_replace_and_items_are_located(tmp_path):
     repo = chart_repo(tmp_path, {"env/prod.yaml": "ports:\n  - 8080\n  - http\n"})
     result = validate_values(repo / "chart", [repo / "env/prod.yaml"], repo)
-    assert [(f.message, str(f.location)) for f in result.findings] == [("ports[1]: 'http' is not of type 'integer'", "env/prod.yaml:3")]
+    assert [(f.message, str(f.location)) for f in result.findings] == [
+        ("ports[1]: 'http' is not of type 'integer'", "env/prod.yaml:3")
+    ]
 
 
 def test_null_deletes_a_default_and_required_points_at_the_parent(tmp_path):
     repo = chart_repo(tmp_path, {"env/prod.yaml": "image:\n  tag: null\n"})
     result = validate_values(repo / "chart", [repo / "env/prod.yaml"], repo)
-    assert [(f.message, str(f.location)) for f in result.findings] == [("image: 'tag' is a required property", "env/prod.yaml:1")]
+    assert [(f.message, str(f.location)) for f in result.findings] == [
+        ("image: 'tag' is a required property", "env/prod.yaml:1")
+    ]
 
 
 def test_unknown_key_points_at_the_key(tmp_path):
@@ -127,7 +135,10 @@ def test_missing_values_file_is_a_usage_error(tmp_path):
 
 
 def test_chart_without_schema_is_skipped(tmp_path):
-    repo = make_repo(tmp_path / "repo", {"chart/Chart.yaml": "apiVersion: v2\nname: x\nversion: 1.0.0\n", "chart/values.yaml": "a: 1\n"})
+    repo = make_repo(
+        tmp_path / "repo",
+        {"chart/Chart.yaml": "apiVersion: v2\nname: x\nversion: 1.0.0\n", "chart/values.yaml": "a: 1\n"},
+    )
     result = validate_values(repo / "chart", [], repo)
     assert result.findings == [] and result.subjects[0].status is Status.SKIPPED
     assert "values.schema.json" in result.subjects[0].reason
