@@ -22,7 +22,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "forge")]
 from fakeforge import FakeForge
 from forgeworld import DIGEST_A, DIGEST_B, FILES, REPO, TOKEN, World, image, make_repo
 
-from promoter.publish import publish_promotion
+from promoter.publish.publisher import publish_promotion
 
 VARIANTS = [("github", "graphql"), ("github", "git-data"), ("gitlab", "graphql")]
 
@@ -60,7 +60,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for kind, method in VARIANTS:
         rounds = []
-        for i in range(args.runs):
+        for _i in range(args.runs):
             with tempfile.TemporaryDirectory() as tmp:
                 rounds.append(one_round(Path(tmp), kind, method))
         for op in ("created", "updated", "none"):

@@ -90,10 +90,10 @@ def median_ms(fn, repeat: int) -> tuple[float, object]:
 
 
 def main() -> None:
-    from promoter.config import load_config
-    from promoter.gates import evaluate_gates
-    from promoter.history import image_history
-    from promoter.image import ImageRef
+    from promoter.config.loader import load_config
+    from promoter.gates.engine import evaluate_gates
+    from promoter.history.timeline import image_history
+    from promoter.model.image import ImageRef
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--promotions", type=int, default=1000)

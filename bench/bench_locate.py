@@ -12,10 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from promoter.bump import plan_bump
-from promoter.config import load_config
-from promoter.image import ImageRef
-from promoter.locate import scan
+from promoter.config.loader import load_config
+from promoter.edit.plan import plan_bump
+from promoter.locate.scan import scan
+from promoter.model.image import ImageRef
 
 DIGEST = "sha256:" + "5e" * 32
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from promoter.config import Config, Environment
-from promoter.finding import Location
+from promoter.config.model import Config, Environment
+from promoter.model.finding import Location
+from promoter.model.resource import Resource
 from promoter.policy import evaluate_policies
-from promoter.resource import Resource
 
 
 def pod_spec(name: str, i: int) -> dict:

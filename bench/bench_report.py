@@ -10,7 +10,14 @@ import argparse
 import statistics
 import time
 
-from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject
+from promoter.model.finding import (
+    CheckResult,
+    Finding,
+    Location,
+    Severity,
+    Status,
+    Subject,
+)
 from promoter.report import FORMATS, render
 from promoter.report.github import step_summary
 from promoter.report.markdown import markdown_summary

@@ -26,8 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from promoter.validate.batch import validate_files  # noqa: E402
 from promoter.validate.builtin import validate_resources  # noqa: E402
-from promoter.validate.manifests import load_manifests  # noqa: E402
-from promoter.validate.schemas import SchemaSource, resolve_version, write_kubeconform_folder  # noqa: E402
+from promoter.validate.schemas import (  # noqa: E402
+    SchemaSource,
+    resolve_version,
+    write_kubeconform_folder,
+)
+from promoter.yamlio.manifests import load_manifests  # noqa: E402
 
 KINDS = [
     ("apps/v1", "Deployment"),
@@ -239,7 +243,7 @@ def verdicts_builtin(paths: list[Path], source: SchemaSource) -> dict[tuple[str,
     for p in paths:
         resources, _ = load_manifests(p.read_text(), p.name, file=p.name)
         result = validate_resources(resources, source)
-        for r, s in zip(resources, result.subjects):
+        for r, s in zip(resources, result.subjects, strict=False):
             out[(p.name, r.id)] = s.status.value == "passed"
     return out
 

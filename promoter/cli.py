@@ -14,7 +14,7 @@ import sys
 import click
 
 from promoter import __version__
-from promoter.errors import EXIT_TOOL, PromoterError
+from promoter.model.errors import EXIT_TOOL, PromoterError
 
 
 class LazyGroup(click.Group):
@@ -43,7 +43,11 @@ def cli() -> None:
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; every error is one line on stderr."""
     try:
-        rv = cli.main(args=argv, prog_name="promoter", standalone_mode=False)
+        # Not cli.main(): it turns Ctrl-C into Abort after printing a blank line; an interrupt is
+        # reported here, as one line, like every other ending.
+        args = list(sys.argv[1:] if argv is None else argv)
+        with cli.make_context("promoter", args) as ctx:
+            rv = cli.invoke(ctx)
         return rv if isinstance(rv, int) else 0
     except click.exceptions.Exit as exc:
         return exc.exit_code

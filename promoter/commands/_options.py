@@ -8,10 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from promoter.errors import UsageError
-
 if TYPE_CHECKING:
-    from promoter.config import Config
+    from promoter.config.model import Config
 
 
 def repo_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -42,13 +40,11 @@ def promotion_options(verb: str) -> Callable[[Callable[..., Any]], Callable[...,
 
 
 def load(repo: Path, config_file: Path | None) -> tuple[Path, Config]:
-    if not repo.is_dir():
-        raise UsageError(f"--repo {repo} is not a folder")
     # Imported here, not at the top: `promoter --help` imports every command module, and the
     # config loader brings the YAML parsers (tens of milliseconds) that help never needs.
-    from promoter.config import load_config
+    from promoter.flows.workspace import open_workspace
 
-    return repo, load_config(repo, config_file)
+    return open_workspace(repo, config_file)
 
 
 def emit_json(data: Any) -> None:

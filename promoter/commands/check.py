@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from promoter.commands._options import load, repo_options
-from promoter.errors import EXIT_FINDINGS, EXIT_OK, UsageError
-from promoter.finding import CheckResult
+from promoter.model.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from promoter.model.finding import CheckResult
 
 
 @click.command("check")
@@ -95,7 +95,7 @@ def command(
 
     Exit 0 when nothing blocks, 3 on an error finding, 2 on bad input, 1 when the tool failed.
     """
-    from promoter.check import parse_shard, run_check
+    from promoter.flows.check import parse_shard, run_check
     from promoter.report import parse_output_spec, parse_path_prefix, with_path_prefix, write_reports
     from promoter.validate import ValidateOptions
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from promoter.commands._options import load, promotion_options, repo_options
-from promoter.commands.bump import run_bump
-from promoter.errors import UsageError
-from promoter.prflags import PrFlags, add_pr_options
+from promoter.commands._pr import add_pr_options
+from promoter.commands._promotion import report
+from promoter.publish.flags import PrFlags
 
 
 @click.command("promote")
@@ -38,32 +38,18 @@ def command(
 
     The target environment's gates apply (promotion order, soak, freeze, …): exit 3 when one blocks.
     """
-    from promoter.history import current_image
+    from promoter.flows.promote import promote
 
     repo, config = load(repo, config_file)
-    config.app(app)
-    source = config.env(from_env)
-    if to_env is None:
-        nxt = config.next_env(from_env)
-        if nxt is None:
-            raise UsageError(
-                f"{from_env} is the last environment: there is nothing after it to promote to (give --to ENV)"
-            )
-        to_env = nxt.name
-    elif config.env(to_env).index <= source.index:
-        raise UsageError(f"--to {to_env} comes before or is {from_env} in the promotion order; use rollback to go back")
-    state = current_image(repo, config, app, from_env, ref)
-    if state is None or not (state.tag or state.digest):
-        raise UsageError(f"{app} pins no image in {from_env} at {ref}: nothing to promote")
-    return run_bump(
+    result = promote(
         repo,
         config,
-        state.image,
-        app=app,
-        env=to_env,
-        paths=[],
+        app,
+        from_env,
+        to_env,
+        ref=ref,
         override_freeze=override_freeze,
         dry_run=dry_run,
-        output=output,
         pr=pr,
     )
+    return report(result, output)

@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from promoter.commands._options import load, promotion_options, repo_options
-from promoter.commands.bump import run_bump
-from promoter.prflags import PrFlags, add_pr_options
+from promoter.commands._pr import add_pr_options
+from promoter.commands._promotion import report
+from promoter.publish.flags import PrFlags
 
 
 @click.command("rollback")
@@ -42,36 +43,8 @@ def command(
     (digest pinning, promotion order, soak, freeze, registries) still applies. Exit 3 when one
     blocks, with nothing written.
     """
-    from promoter.bump import resolve_image
+    from promoter.flows.rollback import rollback
 
     repo, config = load(repo, config_file)
-    image = config.app(app).image
-    config.env(env)
-    ref = resolve_image(_full(to, image), None)
-    return run_bump(
-        repo,
-        config,
-        ref,
-        app=app,
-        env=env,
-        paths=[],
-        override_freeze=override_freeze,
-        dry_run=dry_run,
-        output=output,
-        pr=pr,
-        rollback=True,
-    )
-
-
-def _full(to: str, image: str) -> str:
-    """`1.4.1@sha256:…` or `@sha256:…` name the app's own repository; a full reference stays as it is."""
-    from promoter.image import try_parse
-
-    if to.startswith("@"):
-        return image + to
-    ref = try_parse(to)
-    if ref is not None and "/" in to:
-        return to  # a full reference; bump says so if it is another app's image
-    if ref is not None and (ref.tag or ref.digest) and ref.same_repository(image):
-        return to
-    return f"{image}:{to}"
+    result = rollback(repo, config, app, env, to, override_freeze=override_freeze, dry_run=dry_run, pr=pr)
+    return report(result, output)

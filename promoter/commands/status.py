@@ -21,7 +21,7 @@ def command(
     repo: Path, config_file: Path | None, apps: tuple[str, ...], envs: tuple[str, ...], ref: str, output: str
 ) -> int:
     """Show the image each app pins in each environment, since when, and which promotions are pending."""
-    from promoter.status import status
+    from promoter.history.status import status
 
     repo, config = load(repo, config_file)
     rows = status(repo, config, apps=list(apps), envs=list(envs), ref=None if ref == "-" else ref)
@@ -44,5 +44,5 @@ def command(
         )
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip())
     return 0

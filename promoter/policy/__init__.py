@@ -9,9 +9,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from promoter.config import Config
-from promoter.errors import ConfigError
-from promoter.finding import (
+from promoter.config.model import Config
+from promoter.model.errors import ConfigError
+from promoter.model.finding import (
     CheckResult,
     Finding,
     Location,
@@ -20,6 +20,7 @@ from promoter.finding import (
     Subject,
     repo_relative,
 )
+from promoter.model.resource import Resource
 from promoter.policy.pack import pack_dir, rule_id
 from promoter.policy.rego import PolicySet, Verdict, rego_files
 from promoter.policy.severity import check_severity_config, rule_severity
@@ -28,7 +29,6 @@ from promoter.policy.waivers import (
     WAIVE_REASON_ANNOTATION,
     apply_waivers,
 )
-from promoter.resource import Resource
 
 __all__ = ["BUILTIN", "apply_waivers", "evaluate_policies", "policy_data", "policy_sets"]
 

@@ -8,9 +8,9 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 
-from promoter.errors import ToolError
+from promoter.model.errors import ToolError
 from promoter.policy.rego import rule_kind
 
 _METADATA = re.compile(r"^# METADATA\n((?:#[^\n]*\n)+?)(?P<rule>[A-Za-z_]\w*) contains", re.MULTILINE)

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from promoter.errors import ConfigError, ToolError
+from promoter.model.errors import ConfigError, ToolError
 
 FAILURE_RULE = re.compile(r"^(deny|violation)(_[a-zA-Z0-9]+)*$")
 WARNING_RULE = re.compile(r"^warn(_[a-zA-Z0-9]+)*$")
@@ -180,7 +180,7 @@ def rego_files(folder: Path) -> list[Path]:
 
 def _regopy() -> Any:
     try:
-        import regopy  # type: ignore[import-untyped]
+        import regopy
     except ImportError as exc:  # pragma: no cover - regopy is a dependency
         raise ToolError(f"the Rego engine is not installed: {exc} (pip install regopy)") from None
     return regopy

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from promoter.config import Config
-from promoter.errors import ConfigError
-from promoter.finding import Severity
+from promoter.config.model import Config
+from promoter.model.errors import ConfigError
+from promoter.model.finding import Severity
 
 OFF = "off"
 ANY_ENV = "*"

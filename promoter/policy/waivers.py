@@ -7,12 +7,11 @@ import datetime as dt
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
 
-from promoter.config import Config
-from promoter.errors import ConfigError, UsageError
-from promoter.finding import CheckResult, Finding, Location, Severity
-from promoter.resource import Resource
+from promoter.config.model import Config
+from promoter.model.errors import ConfigError, UsageError
+from promoter.model.finding import CheckResult, Finding, Location, Severity
+from promoter.model.resource import Resource
 
 WAIVE_ANNOTATION = "promoter.dev/waive"
 WAIVE_REASON_ANNOTATION = "promoter.dev/waive-reason"
@@ -105,7 +104,7 @@ def _waiver_line(config: Config, repo: Path | None, index: int) -> int | None:
     if not config.file or repo is None:
         return None
     try:
-        from promoter.yamldoc import YamlDoc, line_of_path
+        from promoter.yamlio.document import YamlDoc, line_of_path
 
         doc = YamlDoc.load(repo / config.file, config.file)
         return line_of_path(doc.docs[0], ["waivers", index])
@@ -188,11 +187,3 @@ def apply_waivers(
     return CheckResult(
         findings=findings, subjects=list(result.subjects), targets=list(result.targets), stats=dict(result.stats)
     )
-
-
-def waiver_summary(result: CheckResult) -> dict[str, Any]:
-    """Counts for stats: how many findings are waived, and by how many expired waivers."""
-    return {
-        "waived": sum(1 for f in result.findings if f.waived),
-        "expired_waivers": sum(1 for f in result.findings if f.rule == EXPIRED_RULE),
-    }

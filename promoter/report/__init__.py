@@ -1,6 +1,6 @@
 """Report formats: a registry of one module per format, all rendering the same CheckResult.
 
-A format is a module with `NAME`, `DESCRIPTION` and `render(result, *, title, color) -> str`
+A format is a module with `NAME` and `render(result, *, title, color) -> str`
 (see base.Format); adding one is a new file here and one line in `_MODULES`.
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import TextIO
 
-from promoter.changeset import atomic_write
-from promoter.errors import ToolError, UsageError
-from promoter.finding import CheckResult, Location
+from promoter.model.changeset import atomic_write
+from promoter.model.errors import ToolError, UsageError
+from promoter.model.finding import CheckResult, Location
 from promoter.report import codequality, github, junit, markdown, sarif, text
 from promoter.report import json as json_format
 from promoter.report.base import appendices_of

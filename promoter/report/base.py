@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject
+from promoter.model.finding import (
+    CheckResult,
+    Finding,
+    Location,
+    Severity,
+    Status,
+    Subject,
+)
 
 
 class Format(Protocol):
@@ -20,7 +27,6 @@ class Format(Protocol):
     """
 
     NAME: str
-    DESCRIPTION: str
 
     def render(self, result: CheckResult, *, title: str, color: bool = False) -> str: ...
 

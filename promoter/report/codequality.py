@@ -13,11 +13,10 @@ import hashlib
 import json
 from typing import Any
 
-from promoter.finding import CheckResult, Severity
+from promoter.model.finding import CheckResult, Severity
 from promoter.report.base import View
 
 NAME = "codequality"
-DESCRIPTION = "GitLab Code Quality JSON"
 
 SEVERITY = {Severity.ERROR: "critical", Severity.WARNING: "minor", Severity.INFO: "info"}
 

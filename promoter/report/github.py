@@ -6,12 +6,11 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from promoter.finding import CheckResult, Finding, Severity
+from promoter.model.finding import CheckResult, Finding, Severity
 from promoter.report.base import Appendix, View, plural
 from promoter.report.markdown import markdown_summary
 
 NAME = "github"
-DESCRIPTION = "GitHub Actions annotations and job summary"
 
 # GitHub shows at most 10 annotations of each kind per step and 50 per job, dropping the
 # rest silently: so findings are ranked and the overflow is counted in a last notice.

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import json
 
-from promoter.finding import CheckResult
+from promoter.model.finding import CheckResult
 
 NAME = "json"
-DESCRIPTION = "the full result as JSON"
 
 
 def render(result: CheckResult, *, title: str, color: bool = False) -> str:

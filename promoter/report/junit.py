@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from promoter.finding import CheckResult, Finding, Status, Subject
+from promoter.model.finding import CheckResult, Finding, Status, Subject
 from promoter.report.base import View
 
 NAME = "junit"
-DESCRIPTION = "JUnit XML (GitLab artifacts:reports:junit, most CI test views)"
 
 # Characters XML 1.0 cannot carry at all, escaped or not: dropped.
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

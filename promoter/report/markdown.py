@@ -5,11 +5,10 @@ from __future__ import annotations
 import html
 import re
 
-from promoter.finding import CheckResult, Finding, Severity, Status, Subject
+from promoter.model.finding import CheckResult, Finding, Severity, Status, Subject
 from promoter.report.base import SEVERITY_ORDER, View, summary_line, verdict
 
 NAME = "markdown"
-DESCRIPTION = "a Markdown summary (job summaries, PR comments)"
 
 COLLAPSE_AFTER = 10  # a findings table longer than this is folded into <details>
 CELL_MAX = 1000  # characters of one message shown in a table cell

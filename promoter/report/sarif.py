@@ -8,11 +8,10 @@ from typing import Any
 from urllib.parse import quote
 
 from promoter import __version__
-from promoter.finding import CheckResult, Finding, Location, Severity, Status
+from promoter.model.finding import CheckResult, Finding, Location, Severity, Status
 from promoter.report.base import View
 
 NAME = "sarif"
-DESCRIPTION = "SARIF 2.1.0 (GitHub code scanning)"
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT_KEY = "promoterFinding/v1"

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from promoter.finding import CheckResult, Finding, Severity, Status
+from promoter.model.finding import CheckResult, Finding, Severity, Status
 from promoter.report.base import View, summary_line, verdict, visible_controls
 
 NAME = "text"
-DESCRIPTION = "a human summary (colour on a terminal)"
 
 _RESET = "\x1b[0m"
 _STYLE: dict[object, str] = {

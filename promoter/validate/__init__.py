@@ -7,10 +7,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from promoter.config import DEFAULT_KUBERNETES_VERSION
-from promoter.errors import ConfigError, UsageError
-from promoter.finding import CheckResult, Finding, Severity, repo_relative
-from promoter.resource import Resource
+from promoter.config.model import DEFAULT_KUBERNETES_VERSION
+from promoter.model.errors import ConfigError, UsageError
+from promoter.model.finding import CheckResult, Finding, Severity, repo_relative
+from promoter.model.resource import Resource
 
 Validator = Literal["builtin", "kubeconform", "auto"]
 VALIDATORS = ("builtin", "kubeconform", "auto")

@@ -8,10 +8,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from promoter.finding import CheckResult, Finding, Location, Severity, repo_relative
+from promoter.model.finding import (
+    CheckResult,
+    Finding,
+    Location,
+    Severity,
+    repo_relative,
+)
 from promoter.validate.builtin import gc_paused, validate_resources
-from promoter.validate.manifests import load_manifests
 from promoter.validate.schemas import SchemaSource
+from promoter.yamlio.manifests import load_manifests
 
 # Below this many files/texts, forking (about 10 ms per process) costs more than it saves.
 MIN_PARALLEL_ITEMS = 32

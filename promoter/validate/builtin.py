@@ -11,8 +11,8 @@ from typing import Any
 
 import jsonschema_rs
 
-from promoter.finding import CheckResult, Finding, Severity, Status, Subject
-from promoter.resource import Resource
+from promoter.model.finding import CheckResult, Finding, Severity, Status, Subject
+from promoter.model.resource import Resource
 from promoter.validate.schemas import Schema, SchemaSource
 
 # Building a validator costs milliseconds, using one about a microsecond: build once per schema key

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from promoter.errors import ToolError, UsageError
-from promoter.finding import CheckResult, Finding, Severity, Status, Subject
-from promoter.resource import Resource
+from promoter.model.errors import ToolError, UsageError
+from promoter.model.finding import CheckResult, Finding, Severity, Status, Subject
+from promoter.model.resource import Resource
 from promoter.validate.schemas import SchemaSource, write_kubeconform_folder
 
 INSTALL_HINT = "install it (https://github.com/yannh/kubeconform#installation) or use --validator builtin"
@@ -202,12 +202,13 @@ def _result(
             result.findings.append(_finding(r, "schema", f"object has no {missing}"))
             counts["errors"] += 1
             continue
-        rec = by_resource.get(index_of[id(r)])
-        if rec is None:
+        found = by_resource.get(index_of[id(r)])
+        if found is None:
             subject.status, subject.reason = Status.ERROR, "kubeconform reported nothing for this resource"
             result.findings.append(_finding(r, "schema", subject.reason))
             counts["errors"] += 1
             continue
+        rec = found
         status, msg = rec.get("status"), str(rec.get("msg") or "")
         if status == "statusValid":
             counts["valid"] += 1

@@ -13,9 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from promoter.errors import ConfigError, UsageError
-from promoter.finding import repo_relative
-from promoter.yamlload import Loader
+from promoter.model.errors import ConfigError, UsageError
+from promoter.model.finding import repo_relative
+from promoter.yamlio.loader import Loader
 
 # The packaged schemas' files `$ref` one shared file under this prefix.
 _SHARED_REF = "/api/_definitions.json#/$defs/"

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from promoter.errors import UsageError
-from promoter.finding import (
+from promoter.model.errors import UsageError
+from promoter.model.finding import (
     CheckResult,
     Finding,
     Location,
@@ -17,7 +17,7 @@ from promoter.finding import (
     Subject,
     repo_relative,
 )
-from promoter.yamldoc import YamlDoc, format_path, key_pos
+from promoter.yamlio.document import YamlDoc, format_path, key_pos
 
 Path_ = tuple[Any, ...]
 Origin = tuple[str, int | None]  # (repo-relative file, 1-based line)
@@ -212,18 +212,19 @@ def validate_chart_values(chart_dir: Path, values_files: list[Path], repo: Path)
     fallback: Origin = (loaded[-1][1], 1) if loaded else (chart_rel, None)
     errors = sorted(cls(schema).iter_errors(values), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     for err in errors:
-        path = tuple(err.absolute_path)
+        key_path = tuple(err.absolute_path)
         message = err.message
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
             # The error is on the object; point at the first key the schema does not allow.
-            allowed = set((err.schema or {}).get("properties", {}))
-            patterns = (err.schema or {}).get("patternProperties", {})
+            schema_here = err.schema if isinstance(err.schema, dict) else {}
+            allowed = set(schema_here.get("properties", {}))
+            patterns = schema_here.get("patternProperties", {})
             extra = [k for k in err.instance if k not in allowed and not any(re.search(pt, k) for pt in patterns)]
             if extra:
-                path = path + (extra[0],)
+                key_path = key_path + (extra[0],)
                 message = f"unknown key {extra[0]!r}" + (f" (allowed: {', '.join(sorted(allowed))})" if allowed else "")
-        file, line = _locate(path, origins, fallback)
-        shown = format_path(path) or "(top level)"
+        file, line = _locate(key_path, origins, fallback)
+        shown = format_path(key_path) or "(top level)"
         result.findings.append(
             _finding(
                 RULE,
@@ -231,7 +232,7 @@ def validate_chart_values(chart_dir: Path, values_files: list[Path], repo: Path)
                 Location(file, line),
                 chart_rel,
                 subject_id,
-                {"path": shown, "schema": schema_rel, "validator": str(err.validator)},
+                {"key_path": shown, "schema": schema_rel, "validator": str(err.validator)},
             )
         )
     if result.findings:

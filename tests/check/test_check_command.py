@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from promoter.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from promoter.render import find_kustomize
+from promoter.model.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from promoter.render.renderer import find_kustomize
 
 pytestmark = pytest.mark.skipif(find_kustomize() is None, reason="neither kustomize nor kubectl on PATH")
 
@@ -162,7 +162,8 @@ def test_values_change_without_helm_is_skipped_with_reason_never_silent(
     # helm hidden even where it is installed, so this runs on every machine (kubectl stays found).
     real_which = shutil.which
     monkeypatch.setattr(
-        "promoter.render.shutil.which", lambda name, *a, **k: None if name == "helm" else real_which(name, *a, **k)
+        "promoter.render.renderer.shutil.which",
+        lambda name, *a, **k: None if name == "helm" else real_which(name, *a, **k),
     )
     edit(example_repo, "apps/web/env/values-dev.yaml", "replicaCount: 1", "replicaCount: 2")
     code, data = check_json(run_cli, example_repo, "--base", "main")
@@ -229,7 +230,9 @@ def test_usage_errors_are_one_line_and_exit_2(run_cli, example_repo: Path, args:
 def test_a_report_file_that_is_a_folder_is_refused_before_the_check_runs(
     run_cli, example_repo: Path, monkeypatch
 ) -> None:
-    monkeypatch.setattr("promoter.render.Renderer.render_all", lambda *a, **k: pytest.fail("rendered before refusing"))
+    monkeypatch.setattr(
+        "promoter.render.renderer.Renderer.render_all", lambda *a, **k: pytest.fail("rendered before refusing")
+    )
     folder = example_repo / "apps"
     res = run_cli("check", "--repo", str(example_repo), "--all", "--output", "text", "--output", f"sarif={folder}")
     assert (res.exit_code, res.stdout) == (EXIT_USAGE, "")
@@ -262,7 +265,9 @@ def test_validation_settings_validation_would_refuse_fail_before_rendering(
     config.write_text(text[:start] + validation + text[end:])
     monkeypatch.setattr("promoter.validate.kubeconform.find_kubeconform", lambda: None)  # absent even where installed
     # Nothing may be rendered first: a renderer that runs would fail this test.
-    monkeypatch.setattr("promoter.render.Renderer.render_all", lambda *a, **k: pytest.fail("rendered before refusing"))
+    monkeypatch.setattr(
+        "promoter.render.renderer.Renderer.render_all", lambda *a, **k: pytest.fail("rendered before refusing")
+    )
     res = run_cli("check", "--repo", str(example_repo), "--all")
     assert (res.exit_code, res.stdout) == (EXIT_USAGE, "")
     assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1
@@ -349,7 +354,7 @@ def test_git_missing_is_a_tool_failure_exit_1(run_cli, example_repo: Path, tmp_p
 
 
 def test_the_diff_is_read_from_git_once_for_selection_and_gates(run_cli, example_repo: Path, monkeypatch) -> None:
-    import promoter.gitrepo as gitrepo
+    import promoter.history.git as gitrepo
 
     calls: list[str] = []
     real = gitrepo.run_git

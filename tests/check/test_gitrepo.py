@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from promoter.errors import UsageError
-from promoter.gitrepo import GitError, GitRepo, run_git
+from promoter.history.git import GitError, GitRepo, run_git
+from promoter.model.errors import UsageError
 
 
 def changes(repo: Path, ref: str = "main") -> list[tuple[str, str, str | None]]:

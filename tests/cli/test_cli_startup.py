@@ -8,7 +8,18 @@ import sys
 
 # The forge clients (about 260 ms together) only when publishing; the YAML parsers, schema and
 # policy engines only when a command runs, never for help.
-NEVER_FOR_HELP = ("github", "gitlab", "ruamel.yaml", "yaml", "jsonschema", "jsonschema_rs", "regopy", "promoter.bump")
+NEVER_FOR_HELP = (
+    "github",
+    "gitlab",
+    "ruamel.yaml",
+    "yaml",
+    "jsonschema",
+    "jsonschema_rs",
+    "regopy",
+    "promoter.flows",
+    "promoter.edit",
+    "promoter.locate",
+)
 
 PROBE = """
 import contextlib, io, json, sys

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft7Validator
 
-from promoter.config import config_schema, load_config
-from promoter.errors import ConfigError
+from promoter.config.loader import config_schema, load_config
+from promoter.model.errors import ConfigError
 from tests.conftest import EXAMPLES, make_repo
 
 GOOD = """\
@@ -75,7 +75,7 @@ def test_explicit_config_that_does_not_exist(tmp_path: Path):
 
 
 def test_schema_is_draft7_and_shipped_in_the_package():
-    raw = json.loads(resources.files("promoter.schemas").joinpath("promoter-config.schema.json").read_text())
+    raw = json.loads(resources.files("promoter.config").joinpath("promoter-config.schema.json").read_text())
     assert raw["$schema"] == "http://json-schema.org/draft-07/schema#"
     Draft7Validator.check_schema(raw)
     assert config_schema() == raw

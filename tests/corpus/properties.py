@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from promoter.changeset import Change
+from promoter.model.changeset import Change
 
 BOM = "\ufeff"
 ADDED_KEY = re.compile(r"^\s*(-\s+)?(digest|tag|newTag):\s")
@@ -74,7 +74,7 @@ def check_only_values_changed(old: str, new: str, changes: list[Change]) -> list
         if len(extra) != len(kept):
             problems.append(f"lines {i1 + 1}-{i2} were rewritten as {j2 - j1} lines")
             continue
-        pairs.extend(zip(kept, extra))
+        pairs.extend(zip(kept, extra, strict=False))
     if added > added_allowed:
         problems.append(f"{added} lines were added, {added_allowed} reported as added keys")
     if pairs:
@@ -137,7 +137,7 @@ def check_values(old: str, new: str, changes: list[Change]) -> list[str]:
     news = list(yaml.load_all(new.removeprefix(BOM), Loader=loader))
     if len(olds) != len(news):
         return [f"{len(olds)} documents became {len(news)}"]
-    for o, n in zip(olds, news):
+    for o, n in zip(olds, news, strict=False):
         lo, ln = _leaves(o), _leaves(n)
         for path in sorted(set(lo) | set(ln), key=str):
             if path in lo and path in ln and lo[path] == ln[path]:

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from promoter.changeset import Change
-from promoter.edit import FileEdit, plan_reference
-from promoter.image import ImageRef
-from promoter.locate import extract
-from promoter.yamldoc import YamlDoc
+from promoter.edit.editor import FileEdit
+from promoter.edit.rules import plan_reference
+from promoter.locate.scan import extract
+from promoter.model.changeset import Change
+from promoter.model.image import ImageRef
+from promoter.yamlio.document import YamlDoc
 from tests.conftest import invoke
 from tests.corpus.properties import check_only_values_changed, check_values
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from promoter.changeset import Change
+from promoter.model.changeset import Change
 from tests.corpus.properties import check_only_values_changed, check_values
 
 OLD = "# head\nimage:\n  repository: nginx  # r\n  tag: 'v1'   # t\n\nother: {a: 1, b: \"x\"}\n"

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from promoter.edit import FileEdit, plan_reference
-from promoter.image import ImageRef
-from promoter.locate import extract
-from promoter.yamldoc import YamlDoc
+from promoter.edit.editor import FileEdit
+from promoter.edit.rules import plan_reference
+from promoter.locate.scan import extract
+from promoter.model.image import ImageRef
+from promoter.yamlio.document import YamlDoc
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64

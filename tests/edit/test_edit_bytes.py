@@ -10,8 +10,8 @@ import pytest
 import yaml
 from ruamel.yaml import YAML
 
-from promoter.changeset import ChangeSet, FileChange, atomic_write
-from promoter.errors import UsageError
+from promoter.model.changeset import ChangeSet, FileChange, atomic_write
+from promoter.model.errors import UsageError
 
 D1 = "sha256:" + "1" * 64
 
@@ -132,7 +132,7 @@ def test_a_block_scalar_image_is_refused_not_reflowed(bump):
 
 def test_verification_refuses_an_edit_that_does_not_read_back(bump, monkeypatch):
     """A wrong byte-level edit never reaches the disk: the re-parse catches it."""
-    import promoter.edit as edit
+    import promoter.edit.editor as edit
 
     real = edit.format_scalar
     monkeypatch.setattr(

@@ -9,8 +9,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from promoter.image import ImageRef
-from promoter.yamlload import load
+from promoter.model.image import ImageRef
+from promoter.yamlio.loader import load
 
 D_OLD = "sha256:" + "2" * 64
 REPO = "ghcr.io/acme/app"
@@ -170,7 +170,7 @@ def test_bump_changes_only_value_bytes_and_is_idempotent(bump, case):
     # changing value replaced by one of its allowed spellings, and nothing else.
     changing = {i: p for i, p in enumerate(pieces) if isinstance(p, Value) and p.new is not None and p.text != p.new}
     spellings = [candidates(v) if i in changing else [v.text] for i, v in changing.items()]
-    options = [dict(zip(changing, combo)) for combo in itertools.product(*spellings)] or [{}]
+    options = [dict(zip(changing, combo, strict=False)) for combo in itertools.product(*spellings)] or [{}]
     assert b.new in {join(pieces, o) for o in options}, (old, b.new)
     # The values read back as the new strings, with both YAML 1.1 and 1.2 readers.
     data = yaml.safe_load(b.new.lstrip("\ufeff"))

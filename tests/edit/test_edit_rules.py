@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from promoter.errors import UsageError
+from promoter.model.errors import UsageError
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from promoter.yamlload import load, load_all
+from promoter.yamlio.loader import load, load_all
 from tests.conftest import invoke, make_repo
 
 
@@ -47,7 +47,7 @@ def test_bump_to_such_a_tag_quotes_it(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text", ["0x_", "0b_", "0o_", "2024-13-01"])
 def test_the_round_trip_reader_keeps_them_as_strings_too(text: str) -> None:
-    from promoter.yamldoc import YamlDoc
+    from promoter.yamlio.document import YamlDoc
 
     doc = YamlDoc.from_text(f"image: {{repository: ghcr.io/a/b, tag: {text}}}\nother: {text}\n", "values.yaml")
     assert doc.docs[0]["image"]["tag"] == text and doc.docs[0]["other"] == text

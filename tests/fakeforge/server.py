@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import re
@@ -449,10 +450,8 @@ class FakeForge:
             self._drop(h)
             return
         entry.status = status
-        try:
+        with contextlib.suppress(OSError):  # the client gave up (slow answer): nothing to tell it
             self._send(h, status, payload, headers)
-        except OSError:  # the client gave up (slow answer): nothing to tell it
-            pass
 
     def _dispatch(
         self, h: _Handler, api: str, path: str, query: dict[str, list[str]], body: Any
@@ -508,7 +507,5 @@ class FakeForge:
     @staticmethod
     def _drop(h: _Handler) -> None:
         h.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             h.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass

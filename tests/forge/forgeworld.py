@@ -22,10 +22,10 @@ git, make_repo, invoke = _shared.git, _shared.make_repo, _shared.invoke
 
 from fakeforge import FakeForge
 
-from promoter.changeset import Change, ChangeSet, FileChange
-from promoter.forge.settings import ForgeSettings
-from promoter.image import ImageRef
-from promoter.publish import PromotionRequest
+from promoter.model.changeset import Change, ChangeSet, FileChange
+from promoter.model.image import ImageRef
+from promoter.publish.forge.settings import ForgeSettings
+from promoter.publish.publisher import PromotionRequest
 
 TOKEN = "ghp_FAKEtoken0123456789abcdefABCDEF0123"
 REPO = "acme/gitops"
@@ -139,7 +139,10 @@ class World:
     ) -> PromotionRequest:
         img = img or image()
         paths = [f"apps/{app}/{env}/deployment.yaml"]
-        local_read = lambda p: (self.local / p).read_bytes().decode() if (self.local / p).exists() else None
+
+        def local_read(p):
+            return (self.local / p).read_bytes().decode() if (self.local / p).exists() else None
+
         settings = kw.pop("settings", None) or self.settings()
         return PromotionRequest(
             settings=settings,  # type: ignore[arg-type]

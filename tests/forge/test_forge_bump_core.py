@@ -8,11 +8,10 @@ import pytest
 from fakeforge import FakeForge
 from forgeworld import REPO, TOKEN, World, git, make_repo
 
-from promoter.config import load_config
-from promoter.image import ImageRef
-from promoter.publish import PromotionRequest, publish_promotion
-
-bump = pytest.importorskip("promoter.bump")
+from promoter.config.loader import load_config
+from promoter.edit import plan as bump
+from promoter.model.image import ImageRef
+from promoter.publish.publisher import PromotionRequest, publish_promotion
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 OVERLAY = "apps/checkout-api/overlays/dev/kustomization.yaml"

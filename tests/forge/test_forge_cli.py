@@ -18,13 +18,6 @@ IMAGE_1 = f"ghcr.io/acme/checkout-api:1.5.0@{DIGEST_1}"
 IMAGE_2 = f"ghcr.io/acme/checkout-api:1.5.1@{DIGEST_2}"
 
 
-def _wired() -> bool:
-    return "--pr" in invoke("bump", "--help").stdout
-
-
-pytestmark = pytest.mark.skipif(not _wired(), reason="promoter bump has no --pr yet")
-
-
 @pytest.fixture(params=["github", "gitlab"])
 def cli_world(request: pytest.FixtureRequest, fake: FakeForge, tmp_path: Path):
     files = {p.relative_to(EXAMPLES).as_posix(): p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}

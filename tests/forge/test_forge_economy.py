@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from forgeworld import DIGEST_B, World, image
 
-from promoter.publish import publish_promotion
+from promoter.publish.publisher import publish_promotion
 
 GITHUB = {
     "created": [

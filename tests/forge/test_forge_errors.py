@@ -7,9 +7,9 @@ import logging
 import pytest
 from forgeworld import REPO, TOKEN, World
 
-from promoter.errors import EXIT_TOOL, ForgeError
-from promoter.publish import publish_promotion
-from promoter.pullrequest import Provenance
+from promoter.model.errors import EXIT_TOOL, ForgeError
+from promoter.publish.publisher import publish_promotion
+from promoter.publish.pullrequest import Provenance
 
 
 def fails(world: World, **request: object) -> str:

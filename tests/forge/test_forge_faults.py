@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from forgeworld import REPO, World
 
-from promoter.errors import ForgeError
-from promoter.forge.base import PullOptions
-from promoter.publish import publish_promotion
+from promoter.model.errors import ForgeError
+from promoter.publish.forge.base import PullOptions
+from promoter.publish.publisher import publish_promotion
 
 BASE_READ = r"GET .*/branches/main$"
 FIND = r"GET .*/(pulls|merge_requests)$"

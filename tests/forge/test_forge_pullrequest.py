@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from forgeworld import DIGEST_A, DIGEST_B
 
-from promoter.finding import CheckResult, Finding, Location, Severity
-from promoter.pullrequest import (
+from promoter.model.finding import CheckResult, Finding, Location, Severity
+from promoter.publish.pullrequest import (
     GITHUB_BODY_LIMIT,
     PromotedApp,
     Provenance,

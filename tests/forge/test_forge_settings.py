@@ -7,11 +7,12 @@ import pytest
 from click.testing import CliRunner
 from forgeworld import DEPLOY, REPO, TOKEN, World, image, plan
 
-from promoter.config import load_config
-from promoter.errors import UsageError
-from promoter.forge.settings import resolve_settings
-from promoter.prflags import PrFlags, add_pr_options
-from promoter.publish import publish_if_requested
+from promoter.commands._pr import add_pr_options
+from promoter.config.loader import load_config
+from promoter.model.errors import UsageError
+from promoter.publish.flags import PrFlags
+from promoter.publish.forge.settings import resolve_settings
+from promoter.publish.publisher import publish_if_requested
 
 
 def test_github_from_actions_environment() -> None:
@@ -175,7 +176,10 @@ forge:
     )  # type: ignore[arg-type]
     img = image()
     paths = ["apps/checkout-api/dev/deployment.yaml"]
-    reader = lambda p: (world.local / p).read_text()
+
+    def reader(p):
+        return (world.local / p).read_text()
+
     res = publish_if_requested(
         PrFlags(enabled=True, actor="release-bot"),
         config=config,
@@ -198,9 +202,9 @@ def test_only_the_chosen_forge_client_is_imported() -> None:
     import sys
 
     code = (
-        "import sys, promoter.publish\n"
-        "from promoter.forge import open_forge\n"
-        "from promoter.forge.settings import ForgeSettings\n"
+        "import sys, promoter.publish.publisher\n"
+        "from promoter.publish.forge import open_forge\n"
+        "from promoter.publish.forge.settings import ForgeSettings\n"
         "before = [m for m in ('github', 'gitlab') if m in sys.modules]\n"
         "open_forge(ForgeSettings(type='gitlab', url='http://127.0.0.1:9', repository='g/p', token='t')).close()\n"
         "print(before, [m for m in ('github', 'gitlab') if m in sys.modules])\n"
@@ -216,9 +220,9 @@ def test_the_pr_options_declare_without_the_publishing_machinery() -> None:
     # `bump --help` needs the option declarations only; publish.py and its forge code cost ~40 ms.
     code = (
         "import sys\n"
-        "from promoter.prflags import PrFlags, add_pr_options\n"
+        "from promoter.commands._pr import add_pr_options\nfrom promoter.publish.flags import PrFlags\n"
         "import promoter.commands.bump\n"
-        "print(sorted(m for m in ('promoter.publish', 'promoter.pullrequest', 'promoter.forge') if m in sys.modules))\n"
+        "print(sorted(m for m in ('promoter.publish.publisher', 'promoter.publish.pullrequest', 'promoter.publish.forge') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from promoter.config import Config, load_config
+from promoter.config.loader import load_config
+from promoter.config.model import Config
 
 # tests/ is not a package and `import conftest` is ambiguous between folders: load the root one by path.
 _spec = importlib.util.spec_from_file_location(

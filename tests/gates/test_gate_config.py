@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from promoter.config import load_config
-from promoter.errors import EXIT_USAGE, ConfigError
-from promoter.gates import evaluate_gates, format_duration, parse_duration, validate_gate_config
-from promoter.image import ImageRef
+from promoter.config.loader import load_config
+from promoter.gates.durations import format_duration, parse_duration
+from promoter.gates.engine import evaluate_gates, validate_gate_config
+from promoter.model.errors import EXIT_USAGE, ConfigError
+from promoter.model.image import ImageRef
 
 from .conftest import D1, EXAMPLES_DIR, init
 

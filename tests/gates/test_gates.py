@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
-from promoter.config import config_schema
-from promoter.errors import UsageError
-from promoter.finding import CheckResult, Severity, Status
-from promoter.gates import GATES, evaluate_gates, semver_key
-from promoter.image import ImageRef
+from promoter.config.loader import config_schema
+from promoter.gates.builtin.no_downgrade import semver_key
+from promoter.gates.engine import evaluate_gates
+from promoter.gates.registry import GATES
+from promoter.model.errors import UsageError
+from promoter.model.finding import CheckResult, Severity, Status
+from promoter.model.image import ImageRef
 
 from .conftest import D0, D1, D2, D3, D4, T6_MERGE, UTC
 
@@ -406,7 +408,7 @@ def test_untouched_env_history_is_not_needed(pipeline):
 
 
 def test_the_bundled_example_blocks_dev_to_prod_and_passes_stage_to_prod(tmp_path):
-    from promoter.config import load_config
+    from promoter.config.loader import load_config
 
     from .conftest import EXAMPLES_DIR, root_conftest
 
@@ -439,7 +441,7 @@ def test_gates_without_history_run_outside_git(tmp_path):
     (folder / "apps/api/prod").mkdir(parents=True)
     (folder / ".promoter.yaml").write_text(CONFIG)
     (folder / "apps/api/prod/kustomization.yaml").write_text(kustomization("1.0.0", D0))
-    from promoter.config import load_config
+    from promoter.config.loader import load_config
 
     config = load_config(folder)
     config.env("prod").gates = {"digest_required": True, "allowed_registries": ["ghcr.io"]}

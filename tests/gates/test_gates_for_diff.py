@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from promoter.finding import Status
-from promoter.gates import gates_for_diff
+from promoter.gates.engine import gates_for_diff
+from promoter.model.finding import Status
 
 from .conftest import D3, D4, T6_MERGE, UTC, git, kustomization
 
@@ -97,7 +97,7 @@ def test_history_is_read_on_the_base_branch_tip(fresh_pipeline):
 
 def test_without_a_config_nothing_is_gated(fresh_pipeline):
     repo, _ = fresh_pipeline
-    from promoter.config import Config
+    from promoter.config.model import Config
 
     assert gates_for_diff(repo.path, Config.empty(), "main").findings == []
 

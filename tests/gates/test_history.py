@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from promoter.config import load_config
-from promoter.errors import UsageError
-from promoter.history import current_image, env_scope, image_history, image_stints
-from promoter.image import ImageRef
+from promoter.config.loader import load_config
+from promoter.history.timeline import current_image, image_history, image_stints
+from promoter.locate.scope import env_scope
+from promoter.model.errors import UsageError
+from promoter.model.image import ImageRef
 
 from .conftest import (
     D0,
@@ -79,10 +80,14 @@ def test_working_tree_edits_are_seen_only_without_a_ref(fresh_pipeline):
 def test_runs_compares_digests_and_falls_back_to_tags(pipeline):
     repo, _ = pipeline
     state = current_image(repo.path, load_config(repo.path), "api", "stage", "main")
-    assert state.runs(ImageRef.parse(f"ghcr.io/acme/api@{D3}"))
-    assert not state.runs(ImageRef.parse(f"ghcr.io/acme/api:1.3.0@{D2}"))  # same tag, other bytes
-    assert state.runs(ImageRef.parse("ghcr.io/acme/api:1.3.0"))
-    assert not state.runs(ImageRef.parse("ghcr.io/acme/api:1.2.0"))
+
+    def runs(image: str) -> bool:
+        return any(p.runs(ImageRef.parse(image)) for p in state.pins)
+
+    assert runs(f"ghcr.io/acme/api@{D3}")
+    assert not runs(f"ghcr.io/acme/api:1.3.0@{D2}")  # same tag, other bytes
+    assert runs("ghcr.io/acme/api:1.3.0")
+    assert not runs("ghcr.io/acme/api:1.2.0")
 
 
 def test_a_gitops_repo_in_a_subfolder_of_a_work_tree(tmp_path):
@@ -212,8 +217,8 @@ def test_gates_parse_only_the_versions_they_need(tmp_path, monkeypatch):
     """Judging prod reads two long histories but parses a handful of file versions, not all."""
     from datetime import datetime
 
-    from promoter import yamldoc
-    from promoter.gates import evaluate_gates
+    from promoter.gates.engine import evaluate_gates
+    from promoter.yamlio import document as yamldoc
 
     repo = init(tmp_path / "gitops")
     digests = [f"sha256:{i:064x}" for i in range(1, 21)]
@@ -264,10 +269,10 @@ def test_helm_values_over_chart_defaults_in_the_bundled_example(tmp_path):
 
 
 def test_scope_membership_mirrors_the_files_bump_reads():
-    from promoter.history import EnvScope
+    from promoter.locate.scope import Scope
 
     image = ImageRef.parse("ghcr.io/acme/api")
-    scope = EnvScope("api", "dev", image, ("apps/api/dev",), (("values/dev.yaml", "image.tag"),), None)
+    scope = Scope(("apps/api/dev",), (("values/dev.yaml", "image.tag"),), "api in dev", "api", "dev", image)
     known = {"apps/api/dev/chart/Chart.yaml"}
     assert scope.contains("apps/api/dev/kustomization.yaml", known)
     assert scope.contains("apps/api/dev/sub/patch.yml", known)
@@ -277,6 +282,6 @@ def test_scope_membership_mirrors_the_files_bump_reads():
     assert not scope.contains("apps/api/dev/.hidden/x.yaml", known)
     assert not scope.contains("apps/api/dev/chart/templates/deployment.yaml", known)  # Go templates
     assert not scope.contains("apps/api/devel/kustomization.yaml", known)
-    everything = EnvScope("api", "dev", image, (".",), (), None)
+    everything = Scope((".",), (), "api in dev", "api", "dev", image)
     assert everything.contains("kustomization.yaml", set()) and everything.contains("a/b.yaml", set())
     assert not everything.contains(".github/workflows/ci.yaml", set())

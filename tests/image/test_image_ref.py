@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from promoter.errors import UsageError
-from promoter.image import ImageRef, check_digest, check_tag, try_parse
+from promoter.model.errors import UsageError
+from promoter.model.image import ImageRef, check_digest, check_tag, try_parse
 
 D256 = "sha256:" + "0123456789abcdef" * 4
 D512 = "sha512:" + "0123456789abcdef" * 8

@@ -114,3 +114,17 @@ def test_env_values_files_are_read_over_their_chart_with_a_config(tmp_path) -> N
     out = invoke("images", "--repo", str(repo), "-o", "json")
     repos = {r["file"]: r["repository"] for r in json.loads(out.stdout)}
     assert repos["apps/web/env/values-dev.yaml"] == "docker.io/acme/web"
+
+
+def test_an_untagged_image_key_with_a_registry_is_listed_and_bumped(tmp_path: Path):
+    """`sidecarImage: ghcr.io/acme/helper` (a registry, no tag) once crashed images and bump with AttributeError."""
+    values = tmp_path / "values.yaml"
+    values.write_text("sidecarImage: ghcr.io/acme/helper  # pinned later\nflagImage: plain-word\n")
+    r = invoke("images", str(tmp_path), "--repo", str(tmp_path), "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    assert [(x["yaml_path"], x["repository"], x["tag"]) for x in json.loads(r.stdout)] == [
+        ("sidecarImage", "ghcr.io/acme/helper", None)
+    ]
+    r = invoke("bump", "--repo", str(tmp_path), "--path", ".", "--image", "ghcr.io/acme/helper:1.2.0")
+    assert r.exit_code == 0, r.stderr
+    assert values.read_text() == "sidecarImage: ghcr.io/acme/helper:1.2.0  # pinned later\nflagImage: plain-word\n"

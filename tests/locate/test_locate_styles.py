@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from promoter.locate import extract, markers, scan
-from promoter.yamldoc import YamlDoc
+from promoter.locate.scan import extract, markers, scan
+from promoter.yamlio.document import YamlDoc
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64
@@ -381,7 +381,7 @@ def test_scan_walks_folders_skips_chart_templates_and_filters_by_image(tmp_path:
         ("k/kustomization.yaml", "ghcr.io/acme/api"),
     ]
     assert "chart/templates/d.yaml" not in result.scanned
-    from promoter.image import ImageRef
+    from promoter.model.image import ImageRef
 
     only = scan(tmp_path, [tmp_path], image=ImageRef.parse("docker.io/library/nginx"))
     assert [r.file for r in only.references] == ["chart/values.yaml"]

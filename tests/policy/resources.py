@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from promoter.finding import Location
-from promoter.resource import Resource
+from promoter.model.finding import Location
+from promoter.model.resource import Resource
 
 DIGEST = "sha256:" + "ab" * 32
 

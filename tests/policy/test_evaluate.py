@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from promoter.config import Config, Environment
-from promoter.errors import ConfigError
-from promoter.finding import Severity
+from promoter.config.model import Config, Environment
+from promoter.model.errors import ConfigError
+from promoter.model.finding import Severity
 from promoter.policy import evaluate_policies
 from tests.conftest import EXAMPLES, invoke, make_repo
 from tests.policy.resources import resource, with_container, workload

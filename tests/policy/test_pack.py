@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from promoter.config import Config, Environment
+from promoter.config.model import Config, Environment
 from promoter.policy import evaluate_policies
 from promoter.policy.pack import pack_dir, pack_rules, rule_id
 from promoter.policy.rego import PolicySet

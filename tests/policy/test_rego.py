@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from promoter.errors import EXIT_USAGE, ConfigError
+from promoter.model.errors import EXIT_USAGE, ConfigError
 from promoter.policy.rego import PolicySet, Verdict, exception_name, rule_kind
 
 EXAMPLES = Path(__file__).resolve().parent / "conftest_examples"

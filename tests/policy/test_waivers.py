@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from promoter.config import load_config
-from promoter.errors import ConfigError
-from promoter.finding import CheckResult, Finding, Location, Severity
+from promoter.config.loader import load_config
+from promoter.model.errors import ConfigError
+from promoter.model.finding import CheckResult, Finding, Location, Severity
 from promoter.policy import apply_waivers, evaluate_policies
 from tests.conftest import make_repo
 from tests.policy.resources import resource, with_container, workload

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from promoter.bump import plan_bump
-from promoter.config import load_config
-from promoter.image import ImageRef
-from promoter.preview import preview
+from promoter.config.loader import load_config
+from promoter.edit.plan import plan_bump
+from promoter.flows.preview import preview
+from promoter.model.image import ImageRef
 from tests.conftest import EXAMPLES
 
 D = "sha256:" + "9c" * 32

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from promoter.finding import Severity, Status
-from promoter.graph import build_graph
-from promoter.render import Renderer, find_kustomize
+from promoter.model.finding import Severity, Status
+from promoter.render.graph import build_graph
+from promoter.render.renderer import Renderer, find_kustomize
 
 pytestmark = [
     pytest.mark.corpus,

@@ -8,10 +8,17 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from promoter.check import shard_of
-from promoter.config import Config, Environment, load_config
-from promoter.finding import Location
-from promoter.graph import Target, build_graph, declared_chart, is_remote, matches_env
+from promoter.config.loader import load_config
+from promoter.config.model import Config, Environment
+from promoter.flows.check import shard_of
+from promoter.model.finding import Location
+from promoter.render.graph import (
+    Target,
+    build_graph,
+    declared_chart,
+    is_remote,
+    matches_env,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 K = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"

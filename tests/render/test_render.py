@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from promoter.config import load_config
-from promoter.finding import Severity, Status
-from promoter.graph import build_graph
-from promoter.render import Renderer, find_kustomize, kustomize_error
+from promoter.config.loader import load_config
+from promoter.model.finding import Severity, Status
+from promoter.render.diagnostics import kustomize_error
+from promoter.render.graph import build_graph
+from promoter.render.renderer import Renderer, find_kustomize
 
 K = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
 DEPLOY = """\
@@ -320,7 +321,7 @@ def test_kubectl_log_framing_is_removed() -> None:
 
 @needs_kustomize
 def test_fields_map_to_the_line_that_wrote_them(tree) -> None:
-    from promoter.render import field_location
+    from promoter.render.sources import field_location
 
     repo = tree(APP)
     out = render_one(repo, "dev")
@@ -361,8 +362,8 @@ def test_chart_with_a_remote_dependency_not_vendored_is_reported_not_fetched(tre
 
 @needs_kustomize
 def test_a_file_is_parsed_once_for_all_the_fields_looked_up_in_it(tree, monkeypatch) -> None:
-    from promoter import yamldoc
-    from promoter.render import field_location
+    from promoter.render.sources import field_location
+    from promoter.yamlio import document as yamldoc
 
     repo = tree(APP)
     out = render_one(repo, "dev")

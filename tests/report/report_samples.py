@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject
+from promoter.model.finding import (
+    CheckResult,
+    Finding,
+    Location,
+    Severity,
+    Status,
+    Subject,
+)
 
 # Everything a report format must survive: its own metacharacters and XML/Markdown/terminal ones.
 NASTY = "100% sure: a,b\nsecond line <b>&amp;</b> ]]> | pipe `tick` @team \x01\x1b[31mred\r\nend"

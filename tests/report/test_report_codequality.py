@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from promoter.finding import CheckResult, Finding, Location, Severity
+from promoter.model.finding import CheckResult, Finding, Location, Severity
 from promoter.report import codequality, render
 from tests.report.report_samples import NASTY, sample_result
 

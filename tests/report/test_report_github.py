@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from promoter.finding import CheckResult, Finding, Location, Severity
+from promoter.model.finding import CheckResult, Finding, Location, Severity
 from promoter.report import github, write_reports
 from tests.report.report_samples import NASTY, many, sample_result
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject
+from promoter.model.finding import (
+    CheckResult,
+    Finding,
+    Location,
+    Severity,
+    Status,
+    Subject,
+)
 from promoter.report import render
 from tests.report.report_samples import (
     CRD,

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from promoter.finding import CheckResult, Severity, Status, Subject
+from promoter.model.finding import CheckResult, Severity, Status, Subject
 from promoter.report.markdown import COLLAPSE_AFTER, escape, markdown_summary
 from tests.report.report_samples import many, sample_result
 

@@ -8,7 +8,14 @@ import xml.etree.ElementTree as ET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from promoter.finding import CheckResult, Finding, Location, Severity, Status, Subject
+from promoter.model.finding import (
+    CheckResult,
+    Finding,
+    Location,
+    Severity,
+    Status,
+    Subject,
+)
 from promoter.report import github, render
 from promoter.report.markdown import markdown_summary
 from tests.report.test_report_github import parse

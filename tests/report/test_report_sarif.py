@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from promoter.finding import CheckResult, Finding, Location, Severity
+from promoter.model.finding import CheckResult, Finding, Location, Severity
 from promoter.report import render, sarif
 from tests.report.report_samples import NASTY, sample_result
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from promoter.finding import CheckResult, Finding, Location, Severity
+from promoter.model.finding import CheckResult, Finding, Location, Severity
 from promoter.report import render
 from tests.report.report_samples import many, sample_result
 

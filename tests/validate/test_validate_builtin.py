@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from promoter.config import load_config
-from promoter.errors import ConfigError
-from promoter.finding import Location, Status
-from promoter.resource import Resource
+from promoter.config.loader import load_config
+from promoter.model.errors import ConfigError
+from promoter.model.finding import Location, Status
+from promoter.model.resource import Resource
 from promoter.validate import ValidateOptions, validate
 from promoter.validate.batch import validate_files, validate_items
 from promoter.validate.builtin import validate_resources
-from promoter.validate.manifests import load_manifests
 from promoter.validate.schemas import SchemaSource, resolve_version
+from promoter.yamlio.manifests import load_manifests
 from tests.conftest import make_repo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
@@ -295,7 +295,7 @@ TRICKY = [
 def test_fast_loader_reads_plain_scalars_like_pyyaml(tokens, layout):
     import yaml as pyyaml
 
-    from promoter.validate.manifests import ManifestLoader, _fast_documents
+    from promoter.yamlio.manifests import ManifestLoader, _fast_documents
 
     if layout == 0:
         text = "v: [" + ", ".join(tokens) + "]\n"
@@ -326,7 +326,7 @@ def test_fast_loader_reads_plain_scalars_like_pyyaml(tokens, layout):
 def test_fast_loader_round_trips_dumped_data(data):
     import yaml as pyyaml
 
-    from promoter.validate.manifests import _fast_documents
+    from promoter.yamlio.manifests import _fast_documents
 
     text = pyyaml.safe_dump({"root": data}, default_flow_style=False)
     assert [obj for _, obj in _fast_documents(text)] == [{"root": data}]

@@ -8,12 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from promoter.errors import ToolError, UsageError
-from promoter.finding import Status
+from promoter.model.errors import ToolError, UsageError
+from promoter.model.finding import Status
 from promoter.validate import ValidateOptions, validate
-from promoter.validate.kubeconform import _result, parse_output, split_message, write_inputs
-from promoter.validate.manifests import load_manifests
+from promoter.validate.kubeconform import (
+    _result,
+    parse_output,
+    split_message,
+    write_inputs,
+)
 from promoter.validate.schemas import SchemaSource, resolve_version
+from promoter.yamlio.manifests import load_manifests
 
 
 def reference_resources(ref: Path) -> list:
@@ -162,7 +167,7 @@ def test_non_verbose_recording_and_unknown_files(tmp_path, kubeconform_reference
 
 
 def test_write_inputs_never_puts_two_same_named_resources_in_one_file(tmp_path):
-    from promoter.resource import Resource
+    from promoter.model.resource import Resource
 
     objs = [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": ns}} for ns in ("x", "y", "z")

@@ -7,7 +7,7 @@ import json
 import jsonschema
 import pytest
 
-from promoter.errors import ConfigError, UsageError
+from promoter.model.errors import ConfigError, UsageError
 from promoter.validate.schemas import (
     SchemaSource,
     builtin_schema,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from promoter.errors import UsageError
-from promoter.finding import Status
+from promoter.model.errors import UsageError
+from promoter.model.finding import Status
 from promoter.validate import validate_values
 from tests.conftest import EXAMPLES, make_repo
 

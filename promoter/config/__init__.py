@@ -1,0 +1,1 @@
+"""Config: `.promoter.yaml` validated against its shipped JSON Schema, as typed objects."""

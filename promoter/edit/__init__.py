@@ -1,0 +1,1 @@
+"""Edit: byte-exact changes to the values of located references, verified before anything is written."""

@@ -1,0 +1,160 @@
+"""Bump: set an app's (or a path's) image byte-exact behind the environment's gates, and publish it when asked.
+
+Orchestration only: locate/edit plan the change, gates judge it, preview renders it, publish
+commits it through the forge. `promote` and `rollback` are bumps with their image chosen for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from promoter.config.model import Config
+from promoter.edit.plan import plan_bump
+from promoter.model.changeset import ChangeSet
+from promoter.model.errors import UsageError
+from promoter.model.finding import CheckResult
+from promoter.model.image import ImageRef
+from promoter.publish.flags import PrFlags
+
+if TYPE_CHECKING:
+    from promoter.publish.publisher import PromotionResult
+
+
+@dataclass
+class BumpResult:
+    """What `bump` did: the edits, the gates it passed (or not), and whether files were written."""
+
+    image: ImageRef
+    changeset: ChangeSet
+    gates: CheckResult
+    written: bool
+    dry_run: bool
+    published: PromotionResult | None = None
+    publish_requested: bool = False
+
+    @property
+    def blocked(self) -> bool:
+        return self.gates.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "image": str(self.image),
+            "dry_run": self.dry_run,
+            "written": self.written,
+            "blocked": self.blocked,
+            **self.changeset.to_dict(),
+            "gates": self.gates.to_dict(),
+            "diff": self.changeset.diff(),
+            **(
+                {"pull_request": self.published.to_dict() if self.published else None} if self.publish_requested else {}
+            ),
+        }
+
+
+def bump(
+    repo: Path,
+    config: Config,
+    image: ImageRef,
+    *,
+    app: str | None = None,
+    env: str | None = None,
+    paths: list[str] | None = None,
+    dry_run: bool = False,
+    override_freeze: str | None = None,
+    now: datetime | None = None,
+    rollback: bool = False,
+) -> BumpResult:
+    """Plan the edit, judge it against the environment's gates, and write it unless blocked or dry.
+
+    `rollback` marks a deliberate return to an earlier image: the no-downgrade gate lets it through
+    (recorded), every other gate still applies.
+    """
+    cs = plan_bump(repo, config, image, app=app, env=env, paths=paths)
+    gates = CheckResult()
+    if app and env and not cs.empty:
+        from promoter.gates.engine import evaluate_gates
+
+        gates = evaluate_gates(
+            repo, config, app, env, image, now=now, override_freeze=override_freeze, rollback=rollback
+        )
+    written = False
+    if not dry_run and not gates.failed and not cs.empty:
+        cs.write(repo)
+        written = True
+    return BumpResult(image=image, changeset=cs, gates=gates, written=written, dry_run=dry_run)
+
+
+def resolve_image(image: str, tag: str | None) -> ImageRef:
+    ref = ImageRef.parse(image)
+    if tag is not None:
+        from promoter.model.image import check_tag
+
+        check_tag(tag)
+        if ref.tag and ref.tag != tag:
+            raise UsageError(f"--tag {tag} contradicts the tag in --image {image}")
+        ref = ref.with_(tag=tag)
+    if not ref.tag and not ref.digest:
+        raise UsageError(
+            f"--image {image} has neither tag nor digest: nothing to pin (give repo:tag, repo@digest or --tag)"
+        )
+    return ref
+
+
+def run(
+    repo: Path,
+    config: Config,
+    image: ImageRef,
+    *,
+    app: str | None,
+    env: str | None,
+    paths: list[str],
+    override_freeze: str | None,
+    dry_run: bool,
+    pr: PrFlags,
+    rollback: bool = False,
+) -> BumpResult:
+    """Bump (or roll back) and, with `pr.enabled`, publish the change as one promotion pull request.
+
+    With --pr the checkout is only read: the forge gets the commit, the working tree stays as it is.
+    """
+    if pr.enabled and not (app and env):
+        raise UsageError("--pr needs --app and --env (a promotion target), not --path")
+    result = bump(
+        repo,
+        config,
+        image,
+        app=app,
+        env=env,
+        paths=paths,
+        dry_run=dry_run or pr.enabled,
+        override_freeze=override_freeze,
+        rollback=rollback,
+    )
+    result.publish_requested = pr.enabled
+    if pr.enabled and not dry_run and not result.blocked:
+        assert app and env
+        # Imported only when publishing: the forge clients and the preview's renderers cost start-up time.
+        from promoter.flows.preview import preview
+        from promoter.publish.publisher import publish_if_requested
+
+        # The reviewer sees the rendered objects that change and how they check, not just the file diff.
+        seen = preview(repo, config, result.changeset, env)
+        checks = CheckResult()
+        checks.extend(result.gates)
+        checks.extend(seen.checks)
+        result.published = publish_if_requested(
+            pr,
+            config=config,
+            env=env,
+            apps=[app],
+            image=image,
+            changeset=result.changeset,
+            replan=lambda read: plan_bump(repo, config, image, app=app, env=env, read_file=read),
+            repo=repo,
+            checks=checks,
+            rendered_diff=seen.diff or None,
+        )
+    return result

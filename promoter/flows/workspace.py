@@ -1,0 +1,20 @@
+"""Workspace: the repository and its configuration, checked beyond the schema, as every command opens them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from promoter.config.loader import load_config
+from promoter.config.model import Config
+from promoter.gates.engine import validate_gate_config
+from promoter.model.errors import UsageError
+
+
+def open_workspace(repo: Path, config_file: Path | None) -> tuple[Path, Config]:
+    """The repository folder and its config; bad gate settings fail here, at load, not mid-promotion."""
+    if not repo.is_dir():
+        raise UsageError(f"--repo {repo} is not a folder")
+    config = load_config(repo, config_file)
+    # Values the schema cannot judge (time zones, date order, a soak on the first env).
+    validate_gate_config(config, repo)
+    return repo, config

@@ -1,0 +1,1 @@
+"""Gates: promotion gates judged from Git history (never a cluster); see engine.py and builtin/."""

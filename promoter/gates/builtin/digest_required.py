@@ -1,0 +1,26 @@
+"""digest_required: an environment takes only images pinned by digest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from promoter.gates.context import GateContext
+from promoter.gates.registry import Outcome, register, validate_bool
+
+
+@register("digest_required", validate=validate_bool)
+def digest_required(ctx: GateContext, value: Any) -> Outcome:
+    if ctx.image.digest:
+        return Outcome(note=f"pinned by digest {ctx.image.short_digest}")
+    return Outcome(
+        [
+            ctx.finding(
+                "digest_required",
+                f"gate digest_required: {ctx.image} reaches {ctx.env.name} by tag {ctx.image.tag!r} only; a tag can be "
+                f"moved to other bytes, and {ctx.env.name} accepts only an image pinned by digest",
+                f"promote by digest: --image {ctx.image.name}:{ctx.image.tag or 'TAG'}@sha256:... (the digest your build pushed; "
+                f"`docker buildx imagetools inspect {ctx.image}` shows it); the gate is {ctx.key('digest_required')}",
+                {"tag": ctx.image.tag, "digest": None},
+            )
+        ]
+    )

@@ -1,0 +1,108 @@
+"""Context: one promotion being judged (app, environment, image, base branch, clock) and how gates phrase findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from promoter.config.model import Config, Environment
+from promoter.history.timeline import (
+    ImageState,
+    Timeline,
+    read_timeline,
+)
+from promoter.model.errors import ToolError, UsageError
+from promoter.model.finding import (
+    Finding,
+    Location,
+    Severity,
+)
+from promoter.model.image import ImageRef
+
+
+@dataclass
+class GateContext:
+    """One promotion being judged: app, target environment, the new image, the base branch, the clock."""
+
+    repo: Path
+    config: Config
+    app: str
+    env: Environment
+    image: ImageRef
+    base_ref: str
+    now: datetime
+    override_freeze: str | None = None
+    rollback: bool = False
+    timelines: dict[tuple[str, str, str], Timeline] = field(default_factory=dict)
+
+    def timeline(self, env: str) -> Timeline:
+        """The app's files in `env` along the base branch (read from Git once per env)."""
+        key = (self.app, env, self.base_ref)
+        if key not in self.timelines:
+            self.timelines[key] = read_timeline(self.repo, self.config, self.app, env, self.base_ref)
+        return self.timelines[key]
+
+    def stints(self, env: str) -> list[ImageState]:
+        """When `env` ran the promoted image on the base branch, oldest first."""
+        return self.timeline(env).stints(self.image)
+
+    def current(self, env: str) -> ImageState | None:
+        return self.timeline(env).current()
+
+    @property
+    def previous(self) -> Environment | None:
+        return self.config.previous_env(self.env.name)
+
+    def key(self, gate: str) -> str:
+        return f"environments[{self.env.index}].gates.{gate}"
+
+    def subject_id(self, gate: str) -> str:
+        return f"gate/{gate}/{self.app}/{self.env.name}"
+
+    def location(self) -> Location | None:
+        """Where the target env pins the image on the base branch, for annotations; None when unknown.
+
+        Only a pointer: gates that need no history (digest, registries, freeze) still run
+        where Git cannot answer (a folder outside any work tree).
+        """
+        try:
+            cur = self.current(self.env.name)
+        except (UsageError, ToolError):
+            return None
+        return Location(cur.file, cur.line) if cur else None
+
+    def finding(
+        self,
+        gate: str,
+        message: str,
+        help: str,
+        evidence: dict[str, Any],
+        *,
+        rule: str | None = None,
+        severity: Severity = Severity.ERROR,
+    ) -> Finding:
+        return Finding(
+            rule=rule or f"gate-{gate.replace('_', '-')}",
+            severity=severity,
+            message=message,
+            location=self.location(),
+            source="gate",
+            subject=self.subject_id(gate),
+            target=self.env.name,
+            help=help,
+            evidence={"gate": gate, "app": self.app, "env": self.env.name, "image": str(self.image), **evidence},
+        )
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if moment else None
+
+
+def short_sha(sha: str | None) -> str:
+    return sha[:12] if sha else "(working tree)"
+
+
+def when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "?"

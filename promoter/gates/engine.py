@@ -1,0 +1,175 @@
+"""Engine: evaluate an environment's gates for one promotion, or for every promotion a diff makes.
+
+The engine walks an environment's `gates:` settings and knows no gate by name (Kargo's step
+registry): each gate is one file in `builtin/` registered under its config key. Every failure is
+a Finding (rule `gate-<name>`, source `gate`) naming its evidence and the way forward; every gate
+that ran is a Subject, so reports show what was checked.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import promoter.gates.builtin  # noqa: F401  (registers the built-in gates)
+from promoter.config.model import Config, Environment
+from promoter.gates.context import GateContext
+from promoter.gates.registry import GATES, ConfigPlace, Gate
+from promoter.history.promotions import promotions_in_diff
+from promoter.history.timeline import Timeline
+from promoter.model.errors import UsageError
+from promoter.model.finding import CheckResult, Severity, Status, Subject
+from promoter.model.image import ImageRef
+
+
+def validate_gate_config(config: Config, repo: Path | None = None) -> None:
+    """Refuse gate settings the schema lets through but that cannot mean anything: a zero soak,
+    an unknown time zone, a freeze range ending before it starts, an unparseable date, 25:00,
+    order or soak on the first environment. Raises ConfigError (exit 2) naming the key.
+
+    Callers of `load_config` that evaluate gates should call this once after loading; pass the
+    repository to get the offending line in the message.
+    """
+    for env in config.environments:
+        for name, value in env.gates.items():
+            place = ConfigPlace(config, repo, env, name)
+            gate = GATES.get(name)
+            if gate is None:
+                raise place.error(f"unknown gate (known: {', '.join(sorted(GATES))})")
+            if gate.validate is not None:
+                gate.validate(value, place)
+
+
+def _active(config: Config, env: Environment) -> list[tuple[Gate, Any]]:
+    out = []
+    for gate in GATES.values():
+        value = gate.setting(config, env)
+        if value is None or value is False:
+            continue
+        out.append((gate, value))
+    return out
+
+
+def evaluate_gates(
+    repo: Path,
+    config: Config,
+    app: str,
+    env: str,
+    image: ImageRef,
+    *,
+    base_ref: str = "HEAD",
+    now: datetime | None = None,
+    override_freeze: str | None = None,
+    rollback: bool = False,
+    timelines: dict[tuple[str, str, str], Timeline] | None = None,
+) -> CheckResult:
+    """Judge promoting `image` of `app` into `env` against that env's gates, reading history on `base_ref`.
+
+    `now` (aware; naive is taken as UTC) is the clock for soak and freeze; `override_freeze` is a
+    reason that lets a frozen promotion through (recorded as an info finding); `rollback` lets a
+    semantic-version downgrade through. `timelines` shares history read from Git between calls.
+    """
+    validate_gate_config(config, repo)
+    environment = config.env(env)
+    a = config.app(app)
+    if not image.same_repository(a.image):
+        raise UsageError(f"image {image.name} is not app {app}'s image ({a.image}, from {config.file})")
+    if now is None:
+        now = datetime.now(UTC)
+    elif now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    if override_freeze is not None and not override_freeze.strip():
+        raise UsageError("--override-freeze needs a reason (it is recorded in the pull request)")
+    ctx = GateContext(
+        repo=repo,
+        config=config,
+        app=app,
+        env=environment,
+        image=image,
+        base_ref=base_ref,
+        now=now,
+        override_freeze=override_freeze,
+        rollback=rollback,
+        timelines=timelines if timelines is not None else {},
+    )
+    result = CheckResult()
+    for gate, value in _active(config, environment):
+        outcome = gate.check(ctx, value)
+        failed = any(f.severity is Severity.ERROR for f in outcome.findings)
+        result.findings.extend(outcome.findings)
+        result.subjects.append(
+            Subject(
+                id=ctx.subject_id(gate.name),
+                kind="gate",
+                target=env,
+                location=ctx.location(),
+                status=Status.FAILED if failed else Status.PASSED,
+                reason=outcome.note or None,
+            )
+        )
+    result.stats["gates"] = len(result.subjects)
+    result.stats["gates_failed"] = sum(1 for s in result.subjects if s.status is Status.FAILED)
+    return result
+
+
+def gates_for_diff(
+    repo: Path,
+    config: Config,
+    base_ref: str,
+    *,
+    now: datetime | None = None,
+    override_freeze: str | None = None,
+    rollback: bool = False,
+    changed: list[str] | None = None,
+    merge_base: str | None = None,
+) -> CheckResult:
+    """For `promoter check`: every (app, env) whose image differs between `base_ref` and the
+    working tree is judged by that env's gates, so a hand-written PR that skips stage is caught.
+
+    The diff is taken from the merge base (what the pull request changes); history is read on
+    `base_ref` itself (what the base branch runs now). A caller that has already read the diff
+    passes `changed` (repo-relative paths) and `merge_base`, and git is not asked again.
+    """
+    result = CheckResult()
+    if config.file is None:
+        return result
+    validate_gate_config(config, repo)
+    found = promotions_in_diff(
+        repo,
+        config,
+        base_ref,
+        changed=changed,
+        merge_base=merge_base,
+        envs=[e.name for e in config.environments if _active(config, e)],
+    )
+    for app, env, message in found.unreadable:
+        # A file that does not parse is reported by validation; the gates cannot judge it.
+        result.subjects.append(
+            Subject(
+                id=f"gate/*/{app}/{env}",
+                kind="gate",
+                target=env,
+                status=Status.ERROR,
+                reason=f"cannot read {app} in {env}: {message}",
+            )
+        )
+    timelines: dict[tuple[str, str, str], Timeline] = {}
+    for p in found.promotions:
+        result.extend(
+            evaluate_gates(
+                repo,
+                config,
+                p.app,
+                p.env,
+                p.image,
+                base_ref=base_ref,
+                now=now,
+                override_freeze=override_freeze,
+                rollback=rollback,
+                timelines=timelines,
+            )
+        )
+        if f"{p.app}/{p.env}" not in result.targets:
+            result.targets.append(f"{p.app}/{p.env}")
+    return result

@@ -1,0 +1,86 @@
+"""Status: what image each app runs in each environment, read from Git (never from a cluster)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from promoter.config.model import Config
+from promoter.model.errors import PromoterError, UsageError
+
+
+@dataclass
+class EnvStatus:
+    app: str
+    env: str
+    tag: str | None = None
+    digest: str | None = None
+    file: str | None = None
+    line: int | None = None
+    commit: str | None = None
+    since: datetime | None = None
+    behind: str | None = None  # the previous environment runs something else: a promotion is pending
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "app": self.app,
+            "env": self.env,
+            "tag": self.tag,
+            "digest": self.digest,
+            "file": self.file,
+            "line": self.line,
+            "commit": self.commit,
+            "since": self.since.isoformat() if self.since else None,
+            "pending_from": self.behind,
+            "error": self.error,
+        }
+
+
+def status(
+    repo: Path,
+    config: Config,
+    *,
+    apps: list[str] | None = None,
+    envs: list[str] | None = None,
+    ref: str | None = "HEAD",
+) -> list[EnvStatus]:
+    """One row per (app, environment): the pinned tag and digest, and the commit that put them there.
+
+    `ref=None` reads the working tree (no commit information). A row whose environment differs from
+    the previous environment's image names that environment in `behind`.
+    """
+    from promoter.history.timeline import current_image
+
+    if config.file is None:
+        raise UsageError(f"status needs a .promoter.yaml in {repo} (or --config FILE)")
+    names = apps or sorted(config.apps)
+    for a in names:
+        config.app(a)
+    for e in envs or []:
+        config.env(e)
+    rows: list[EnvStatus] = []
+    for app in names:
+        previous: EnvStatus | None = None
+        for env in config.environments:
+            row = EnvStatus(app=app, env=env.name)
+            try:
+                state = current_image(repo, config, app, env.name, ref)
+            except PromoterError as exc:
+                row.error = exc.message
+                state = None
+            if state is not None:
+                row.tag, row.digest, row.file, row.line = state.tag, state.digest, state.file, state.line
+                row.commit, row.since = state.commit, state.time
+            if (
+                previous is not None
+                and (previous.tag, previous.digest) != (row.tag, row.digest)
+                and (previous.tag or previous.digest)
+            ):
+                row.behind = previous.env
+            previous = row
+            if not envs or env.name in envs:
+                rows.append(row)
+    return rows

@@ -1,0 +1,33 @@
+"""Paths: repository-relative paths resolved safely inside the repository."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from promoter.model.errors import UsageError
+
+
+def safe_path(repo: Path, rel: str | Path, *, what: str = "path") -> Path:
+    """Resolve `rel` inside `repo`; refuse absolute paths, `..` and symlinks that escape."""
+    raw = check_relative(rel, what=what, repo=repo)
+    root = repo.resolve()
+    full = (repo / raw).resolve()
+    if full != root and root not in full.parents:
+        raise UsageError(f"{what} {raw!r} resolves outside the repository (a symlink to {full})")
+    return full
+
+
+def rel_to(repo: Path, path: Path) -> str:
+    return path.resolve().relative_to(repo.resolve()).as_posix()
+
+
+def check_relative(rel: str | Path, *, what: str = "path", repo: Path | None = None) -> str:
+    """`rel` as a string, refused when absolute or when it climbs out with `..` (no disk access)."""
+    raw = str(rel)
+    if os.path.isabs(raw):
+        where = f" ({repo})" if repo is not None else ""
+        raise UsageError(f"{what} {raw!r} is absolute; give it relative to the repository{where}")
+    if ".." in Path(raw).parts:
+        raise UsageError(f"{what} {raw!r} leaves the repository (contains '..')")
+    return raw

@@ -1,0 +1,189 @@
+"""Locate: walk files or folders of a repository and list every image reference in them."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promoter.locate.paths import rel_to
+from promoter.locate.styles import STYLES
+from promoter.locate.styles.base import Document
+from promoter.model.errors import UsageError
+from promoter.model.image import ImageRef
+from promoter.model.reference import Reference
+from promoter.yamlio.document import YamlDoc, owner_of
+
+YAML_SUFFIXES = (".yaml", ".yml")
+# Cheap pre-filter: a file none of these words appear in cannot hold a reference, so it is
+# never round-trip parsed (the slow part: ~10 ms per multi-document file).
+MAY_HOLD_IMAGE = re.compile(r"[iI]mage|repository|newName|newTag")
+_MARKER = re.compile(r"#\s*(\{\s*\"\$imagepolicy\"\s*:\s*\"([^\"]+)\"\s*\})")
+SKIP_DIRS = {".git", "node_modules", ".terraform", "__pycache__"}
+
+
+@dataclass
+class ParsedFile:
+    doc: YamlDoc
+    references: list[Reference] = field(default_factory=list)
+
+
+def skipped_dir(name: str) -> bool:
+    """A folder a scan never enters: hidden ones and tool caches."""
+    return name in SKIP_DIRS or name.startswith(".")
+
+
+def yaml_name(name: str) -> bool:
+    """A file name a scan reads."""
+    return name.endswith(YAML_SUFFIXES) or name == "Kustomization"
+
+
+def chart_templates(folder_has_chart: bool, name: str) -> bool:
+    """A chart's `templates/` folder: Go templates, not YAML, so never scanned."""
+    return folder_has_chart and name == "templates"
+
+
+def yaml_files(repo: Path, roots: list[Path]) -> list[Path]:
+    """YAML files under the given files/folders, sorted, skipping chart templates (Go templates, not YAML)."""
+    out: set[Path] = set()
+    root_resolved = repo.resolve()
+    for root in roots:
+        if root.is_file():
+            out.add(root)
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            d = Path(dirpath)
+            has_chart = (d / "Chart.yaml").is_file()
+            dirnames[:] = sorted(n for n in dirnames if not skipped_dir(n) and not chart_templates(has_chart, n))
+            for name in filenames:
+                if yaml_name(name):
+                    p = d / name
+                    full = p.resolve()
+                    # Symlinked files that point out of the repository are never read.
+                    if full == root_resolved or root_resolved in full.parents:
+                        out.add(p)
+    return sorted(out)
+
+
+def markers(text: str) -> dict[int, str]:
+    out: dict[int, str] = {}
+    if "$imagepolicy" not in text:
+        return out
+    for i, line in enumerate(text.split("\n")):
+        m = _MARKER.search(line)
+        if m:
+            out[i] = m.group(2)
+    return out
+
+
+def parse_file(repo: Path, file: Path, defaults: Any = None) -> ParsedFile | None:
+    """Round-trip parse one file and extract its references; None when it cannot hold any.
+
+    `defaults`: the chart values.yaml this file layers over (an environment's values file)."""
+    rel = rel_to(repo, file)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{rel}: cannot read: {exc.strerror}") from None
+    if not MAY_HOLD_IMAGE.search(raw.decode("utf-8", "replace")):
+        return None
+    doc = YamlDoc.from_bytes(raw, rel)  # the bytes already read: no second read of the file
+    return ParsedFile(doc=doc, references=extract(doc, defaults))
+
+
+def extract(doc: YamlDoc, defaults: Any = None) -> list[Reference]:
+    """References in a parsed file; `defaults` is the chart values.yaml an env values file layers over."""
+    marks = markers(doc.text)
+    refs: list[Reference] = []
+    for i, root in enumerate(doc.docs):
+        d = Document(file=doc.path, index=i, root=root, markers=marks, defaults=defaults)
+        for style in STYLES:
+            refs.extend(style.extract(d))
+    refs.sort(key=lambda r: (r.line, r.column))
+    return _dedupe(refs)
+
+
+# Slots that only say which image a reference is: two references may share them and still
+# edit different values (`<<: *defaults` giving the repository, a tag of its own).
+_NAMING_SLOTS = {"name", "newName", "registry", "repository"}
+
+
+def _node_keys(ref: Reference) -> set[tuple[Any, ...]]:
+    """What a reference edits: its value slots (where they are written), the mapping keys would
+    be added to, and for an anchored scalar the value itself (its aliases share it)."""
+    out: set[tuple[Any, ...]] = set()
+    if ref.mapping is not None:
+        out.add(("mapping", id(ref.mapping)))
+    for name, s in ref.slots.items():
+        if name in _NAMING_SLOTS:
+            continue
+        out.add(("slot", id(owner_of(s.parent, s.key)), s.key))
+        value = s.value
+        anchor = getattr(value, "anchor", None)
+        if anchor is not None and getattr(anchor, "value", None):
+            out.add(("value", id(value)))
+    return out
+
+
+def _dedupe(refs: list[Reference]) -> list[Reference]:
+    """One reference per value: two styles may claim the same scalar (a container `image:` that
+    also carries a Flux marker) and an alias (`*img`) repeats the anchored node. The first in
+    document order is the one to edit (an anchor precedes its aliases); a later one only adds its hint.
+    """
+    seen: dict[tuple[Any, ...], Reference] = {}
+    out: list[Reference] = []
+    for r in refs:
+        keys = _node_keys(r)
+        first = next((seen[k] for k in keys if k in seen), None)
+        if first is not None:
+            if first.hint is None and r.hint is not None:
+                first.hint = r.hint
+            continue
+        for k in keys:
+            seen[k] = r
+        out.append(r)
+    return out
+
+
+@dataclass
+class ScanResult:
+    references: list[Reference]
+    files: dict[str, ParsedFile]
+    scanned: list[str]
+    errors: list[UsageError]
+
+
+def scan(
+    repo: Path,
+    roots: list[Path],
+    *,
+    image: ImageRef | None = None,
+    keep_going: bool = False,
+    defaults: dict[str, Any] | None = None,
+) -> ScanResult:
+    """All references under `roots` (optionally only those of `image`'s repository).
+
+    `defaults` maps an environment's values file (repo-relative) to its chart's values.yaml data."""
+    files: dict[str, ParsedFile] = {}
+    refs: list[Reference] = []
+    scanned: list[str] = []
+    errors: list[UsageError] = []
+    for f in yaml_files(repo, roots):
+        rel = rel_to(repo, f)
+        scanned.append(rel)
+        try:
+            parsed = parse_file(repo, f, (defaults or {}).get(rel))
+        except UsageError as exc:
+            if not keep_going:
+                raise
+            errors.append(exc)
+            continue
+        if parsed is None:
+            continue
+        files[rel] = parsed
+        for r in parsed.references:
+            if image is None or r.matches(image):
+                refs.append(r)
+    return ScanResult(references=refs, files=files, scanned=scanned, errors=errors)

@@ -1,0 +1,169 @@
+"""The contract every style answers, and the helpers they share to build References from nodes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from promoter.model.image import ImageRef, try_parse
+from promoter.model.reference import Reference, Slot
+from promoter.yamlio.document import format_path, key_line
+
+VALUES_FILE = re.compile(r"(^|/)values[^/]*\.ya?ml$")
+KUSTOMIZATION_FILE = re.compile(r"(^|/)(kustomization\.ya?ml|Kustomization)$")
+
+
+@dataclass
+class Document:
+    """One YAML document of a file, as the styles see it."""
+
+    file: str  # repo-relative path
+    index: int
+    root: Any
+    markers: dict[int, str]  # 0-based line -> Flux image-policy marker
+    # The chart's own values.yaml when this document is an environment's values file layered
+    # over it: keys the environment does not repeat (registry, repository) come from there.
+    defaults: Any = None
+
+    @property
+    def kind(self) -> str | None:
+        if isinstance(self.root, dict) and isinstance(self.root.get("kind"), str):
+            return self.root["kind"]
+        return None
+
+    @property
+    def api_version(self) -> str:
+        if isinstance(self.root, dict):
+            return str(self.root.get("apiVersion") or "")
+        return ""
+
+    @property
+    def is_manifest(self) -> bool:
+        """A Kubernetes object (or patch of one): it names both apiVersion and kind.
+
+        A values file may have a top-level `kind:` of its own (charts that choose between a
+        Deployment and a DaemonSet do), so `kind` alone does not make a manifest.
+        """
+        return self.kind is not None and bool(self.api_version)
+
+    @property
+    def is_values_file(self) -> bool:
+        return bool(VALUES_FILE.search(self.file)) and not self.is_manifest
+
+
+def is_flow(node: Any) -> bool:
+    fa = getattr(node, "fa", None)
+    return bool(fa is not None and fa.flow_style())
+
+
+def slot(parent: Any, key: Any) -> Slot:
+    return Slot(parent=parent, key=key, flow=is_flow(parent))
+
+
+def position(parent: Any, key: Any) -> tuple[int, int]:
+    pos = key_line(parent, key)
+    if pos is None:
+        lc = getattr(parent, "lc", None)
+        return (lc.line, lc.col) if lc is not None else (0, 0)
+    return pos
+
+
+def text(value: Any) -> str | None:
+    """A scalar as the string a tool would read (`1.4` → "1.4"), None for empty/absent."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, bool):
+        return None
+    s = str(value)
+    return s or None
+
+
+def hint_for(doc: Document, *slots: Slot) -> str | None:
+    for s in slots:
+        line, _ = position(s.parent, s.key)
+        if line in doc.markers:
+            return doc.markers[line]
+    return None
+
+
+def located(
+    doc: Document,
+    parent: Any,
+    key: Any,
+    path: tuple[Any, ...],
+    style: str,
+    kind: str,
+    ref: ImageRef | None,
+    *,
+    yaml_path: str | None = None,
+    **fields: Any,
+) -> Reference:
+    """A Reference at `parent[key]`: the place, style and repository fields every style fills alike."""
+    line, col = position(parent, key)
+    return Reference(
+        file=doc.file,
+        line=line + 1,
+        column=col + 1,
+        yaml_path=format_path(path) if yaml_path is None else yaml_path,
+        style=style,
+        kind=kind,
+        repository=ref.repository if ref else None,
+        written=ref.name if ref else None,
+        path_parts=path,
+        **fields,
+    )
+
+
+def string_ref(
+    doc: Document, parent: Any, key: Any, path: tuple[Any, ...], style: str, *, alias: bool = False
+) -> Reference | None:
+    """A Reference for a scalar holding a whole image string; with `alias`, written `[alias=]image`
+    (Argo CD's kustomize.images), the `alias=` prefix kept as it is."""
+    value = parent[key]
+    if not isinstance(value, str):
+        return None
+    prefix, _, image = value.rpartition("=") if alias else ("", "", value)
+    ref = try_parse(image)
+    if ref is None:
+        return None
+    s = slot(parent, key)
+    return located(
+        doc,
+        parent,
+        key,
+        path,
+        style,
+        "string",
+        ref,
+        tag=ref.tag,
+        digest=ref.digest,
+        slots={"image": s},
+        hint=hint_for(doc, s),
+        prefix=prefix + "=" if prefix else "",
+    )
+
+
+def walk_maps(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every mapping under node (itself included), with its path."""
+    if isinstance(node, dict):  # CommentedMap is a dict
+        yield path, node
+        for k, v in node.items():
+            if isinstance(v, (dict, list)):
+                yield from walk_maps(v, path + (k,))
+    elif isinstance(node, list):  # CommentedSeq is a list
+        for i, v in enumerate(node):
+            if isinstance(v, (dict, list)):
+                yield from walk_maps(v, path + (i,))
+
+
+def repository_of(registry: Any, repository: Any) -> ImageRef | None:
+    reg = text(registry)
+    repo = text(repository)
+    if repo is None:
+        return None
+    ref = try_parse(f"{reg}/{repo}" if reg else repo)
+    if ref is None or ref.tag or ref.digest:
+        return None
+    return ref

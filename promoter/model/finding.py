@@ -1,0 +1,198 @@
+"""The one result model: findings and the subjects they were found on, read by every report format."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        # Lower sorts first: reports rank errors before warnings before notes.
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in the source repository: a repo-relative POSIX path, 1-based line/column."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+    end_line: int | None = None
+
+    def __str__(self) -> str:
+        out = self.file
+        if self.line:
+            out += f":{self.line}"
+            if self.column:
+                out += f":{self.column}"
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "column": self.column, "end_line": self.end_line}
+
+
+def repo_relative(path: Path, repo: Path | None) -> str:
+    """`path` as reports and messages show it: relative to the repository (POSIX), else as given."""
+    if repo is not None:
+        try:
+            return path.resolve().relative_to(repo.resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+@dataclass
+class Finding:
+    """One problem (or note) found by a validator, a policy, a gate or a renderer.
+
+    `rule` is a stable id (`schema`, `render-failed`, `image-latest`, `gate-soak`, ...);
+    `source` says which stage produced it (`render`, `schema`, `kubeconform`, `values-schema`,
+    `policy`, `gate`, `config`); `subject` names the checked thing it belongs to (see Subject.id),
+    `target` the overlay, chart or environment being checked.
+    """
+
+    rule: str
+    severity: Severity
+    message: str
+    location: Location | None = None
+    source: str = ""
+    subject: str | None = None
+    target: str | None = None
+    help: str | None = None
+    waived: bool = False
+    waiver_reason: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    # Against a base (`check --base`): "new" when the change adds it, "existing" when the base had it
+    # already; None when no baseline was computed.
+    baseline: str | None = None
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity is Severity.ERROR and not self.waived
+
+    def fingerprint(self) -> str:
+        import hashlib
+
+        key = "|".join(
+            str(x)
+            for x in (
+                self.rule,
+                self.subject,
+                self.target,
+                self.location and self.location.file,
+                self.location and self.location.line,
+                self.message,
+            )
+        )
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "message": self.message,
+            "location": self.location.to_dict() if self.location else None,
+            "source": self.source,
+            "subject": self.subject,
+            "target": self.target,
+            "help": self.help,
+            "waived": self.waived,
+            "waiver_reason": self.waiver_reason,
+            "evidence": self.evidence,
+            "baseline": self.baseline,
+        }
+
+
+class Status(str, enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+@dataclass
+class Subject:
+    """One thing that was checked: a rendered resource, a values file, a render, a gate.
+
+    Reports with one entry per checked item (JUnit test cases, the text summary) read these;
+    a subject's findings are the findings whose `subject` equals its `id`.
+    """
+
+    id: str
+    kind: str  # "resource" | "values" | "render" | "gate" | "policy"
+    target: str | None = None
+    location: Location | None = None
+    status: Status = Status.PASSED
+    reason: str | None = None  # why skipped / errored
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "target": self.target,
+            "location": self.location.to_dict() if self.location else None,
+            "status": self.status.value,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class CheckResult:
+    """Everything a check (or the checks inside a promotion) produced."""
+
+    findings: list[Finding] = field(default_factory=list)
+    subjects: list[Subject] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)  # overlays / charts / files checked
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def extend(self, other: CheckResult) -> None:
+        self.findings.extend(other.findings)
+        self.subjects.extend(other.subjects)
+        self.targets.extend(t for t in other.targets if t not in self.targets)
+        for k, v in other.stats.items():
+            self.stats[k] = self.stats.get(k, 0) + v if isinstance(v, (int, float)) else v
+
+    @property
+    def failed(self) -> bool:
+        return any(f.blocking for f in self.findings)
+
+    def ranked(self) -> list[Finding]:
+        """Findings by severity (errors first), waived last, then by location."""
+        return sorted(
+            self.findings,
+            key=lambda f: (
+                f.waived,
+                f.severity.rank,
+                f.location.file if f.location else "",
+                (f.location.line or 0) if f.location else 0,
+                f.rule,
+            ),
+        )
+
+    def counts(self) -> dict[str, int]:
+        out = {"error": 0, "warning": 0, "info": 0, "waived": 0}
+        for f in self.findings:
+            if f.waived:
+                out["waived"] += 1
+            else:
+                out[f.severity.value] += 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": not self.failed,
+            "counts": self.counts(),
+            "targets": self.targets,
+            "findings": [f.to_dict() for f in self.ranked()],
+            "subjects": [s.to_dict() for s in self.subjects],
+            "stats": self.stats,
+        }

@@ -1,0 +1,441 @@
+"""GitHubForge: the Forge protocol over PyGithub (REST + GraphQL), imported only when publishing to GitHub."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from github import Auth, Github, GithubException
+
+from promoter.model.errors import ForgeError
+from promoter.publish.forge.base import (
+    BranchInfo,
+    PullExistsError,
+    PullInfo,
+    PullOptions,
+    StaleHeadError,
+    WriteMode,
+)
+from promoter.publish.forge.client import ForgeClient, Refusal
+from promoter.publish.forge.retry import RetryPolicy, WaitBudget
+from promoter.publish.forge.settings import ForgeSettings
+from promoter.publish.redact import Redactor
+
+BODY_LIMIT = 65_536
+_EVENTUAL = "Could not resolve to a node"
+_PERMISSION_HINT = (
+    "the token needs contents: write and pull-requests: write on {repo} (in GitHub Actions: a `permissions:` block; "
+    "GITHUB_TOKEN cannot write to another repository, use a GitHub App token or a fine-grained PAT; "
+    "and enable 'Allow GitHub Actions to create and approve pull requests')"
+)
+_PROTECTED_REMEDY = "allow the token to push to it (Settings → Branches / Rules) or change forge.branch_template"
+
+
+class GitHubForge(ForgeClient):
+    kind = "github"
+    body_limit = BODY_LIMIT
+    name = "GitHub"
+    token_vars = "GITHUB_TOKEN or GH_TOKEN"
+    permission_hint = _PERMISSION_HINT
+    library_error = GithubException
+
+    def __init__(self, settings: ForgeSettings, redact: Redactor, budget: WaitBudget) -> None:
+        super().__init__(settings, redact, budget)
+        retry = RetryPolicy(total=settings.max_retries, budget=budget, backoff=settings.backoff)
+        # No client-side throttling: a promotion makes a handful of requests, well under the
+        # secondary limits; the retry policy handles a limit when the server signals one.
+        self._gh = Github(
+            auth=Auth.Token(settings.token),
+            base_url=settings.url,
+            timeout=max(1, round(settings.timeout)),  # PyGithub insists on an int
+            retry=retry,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            lazy=True,
+        )
+        self._req = self._gh.requester
+        self._path = f"/repos/{settings.repository}"
+        self._owner = settings.repository.split("/", 1)[0]
+        self._trees: dict[str, str] = {}  # commit sha -> tree sha, learned for free from branch answers
+
+    # ---- errors ----------------------------------------------------------------------------
+    def _text(self, exc: GithubException) -> str:
+        data = exc.data
+        parts: list[str] = []
+        if isinstance(data, dict):
+            if data.get("message"):
+                parts.append(str(data["message"]))
+            for err in data.get("errors") or []:
+                if isinstance(err, dict) and err.get("message"):
+                    parts.append(str(err["message"]))
+                elif isinstance(err, str):
+                    parts.append(err)
+        elif data:
+            parts.append(str(data))
+        return "; ".join(parts) or f"HTTP {exc.status}"
+
+    def _refusal(self, exc: GithubException) -> Refusal:
+        text = self._text(exc)
+        headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+        # GitHub answers a rate limit with 403 as often as with 429: the headers tell them apart.
+        limited = (
+            "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0" or "rate limit" in text.lower()
+        )
+        return Refusal(
+            status=exc.status,
+            text=text,
+            rate_limited=exc.status in (403, 429) and limited,
+            forbidden=exc.status == 403 or "Resource not accessible" in text,
+        )
+
+    def _eventually(self, doing: str, fn: Any) -> Any:
+        """Right after a PR is created GitHub may not resolve it yet: retry that answer a few times."""
+        for attempt in range(4):
+            with self._calling(doing):
+                try:
+                    return fn()
+                except GithubException as exc:
+                    if (
+                        _EVENTUAL in self._text(exc)
+                        and attempt < 3
+                        and self._budget.take(self.settings.backoff * 2**attempt)
+                    ):
+                        continue
+                    raise
+
+    # ---- reading -----------------------------------------------------------------------------
+    def base_head(self, branch: str) -> str:
+        data = self._unless_missing(f"reading branch {branch}", lambda: self._branch(branch))
+        if data is None:
+            if not self._repo_visible():
+                raise ForgeError(
+                    self._redact(
+                        f"GitHub repository {self.repository} not found at {self.settings.url} (or the token cannot see it): "
+                        "check forge.repository / --forge-repo and give the token read access to that repository"
+                    )
+                )
+            raise self._no_base_branch(branch)
+        sha = data["commit"]["sha"]
+        self._trees[sha] = data["commit"]["commit"]["tree"]["sha"]
+        return str(sha)
+
+    def _branch(self, branch: str) -> Any:
+        return self._req.requestJsonAndCheck("GET", f"{self._path}/branches/{quote(branch)}")[1]
+
+    def _repo_visible(self) -> bool:
+        try:
+            self._req.requestJsonAndCheck("GET", self._path)
+            return True
+        except GithubException:
+            return False
+
+    def branch_info(self, branch: str) -> BranchInfo | None:
+        data = self._unless_missing(f"reading branch {branch}", lambda: self._branch(branch))
+        if data is None:
+            return None
+        commit = data["commit"]
+        return BranchInfo(
+            commit["sha"],
+            commit["commit"]["message"],
+            commit["commit"]["author"]["name"],
+        )
+
+    def read_file(self, ref: str, path: str) -> str | None:
+        data = self._unless_missing(
+            f"reading {path} at {ref[:12]}",
+            lambda: self._req.requestJsonAndCheck(
+                "GET", f"{self._path}/contents/{quote(path)}", parameters={"ref": ref}
+            )[1],
+        )
+        if not isinstance(data, dict) or data.get("type") != "file":
+            return None
+        if data.get("content") or not data.get("size"):
+            return base64.b64decode(data.get("content") or "").decode("utf-8")
+        # Files over 1 MB come without content: fetch the blob.
+        with self._calling(f"reading {path} at {ref[:12]}"):
+            _, blob = self._req.requestJsonAndCheck("GET", f"{self._path}/git/blobs/{data['sha']}")
+        return base64.b64decode(blob["content"]).decode("utf-8")
+
+    def find_pull(self, branch: str, base: str) -> PullInfo | None:
+        # The owner prefix is required: without it GitHub ignores the filter (PyGithub issue 1566).
+        params = {
+            "state": "open",
+            "head": f"{self._owner}:{branch}",
+            "base": base,
+            "per_page": 10,
+        }
+        with self._calling(f"looking for an open pull request from {branch}"):
+            _, data = self._req.requestJsonAndCheck("GET", f"{self._path}/pulls", parameters=params)
+        for pr in data or []:
+            if pr["head"]["ref"] == branch and pr["base"]["ref"] == base and pr["state"] == "open":
+                return self._info(pr)
+        return None
+
+    @staticmethod
+    def _info(pr: dict[str, Any]) -> PullInfo:
+        return PullInfo(
+            number=int(pr["number"]),
+            url=str(pr["html_url"]),
+            title=str(pr.get("title") or ""),
+            body=str(pr.get("body") or ""),
+            branch=str(pr["head"]["ref"]),
+            head_sha=str(pr["head"]["sha"]),
+            node_id=pr.get("node_id"),
+            draft=bool(pr.get("draft")),
+        )
+
+    # ---- writing -----------------------------------------------------------------------------
+    def write_branch(
+        self,
+        branch: str,
+        parent: str,
+        files: dict[str, str],
+        message: str,
+        *,
+        mode: WriteMode,
+        expected_head: str | None = None,
+    ) -> str:
+        if self.settings.commit_method == "git-data":
+            return self._write_git_data(branch, parent, files, message, mode=mode, expected_head=expected_head)
+        if mode == "create":
+            self._create_ref(branch, parent)
+            try:
+                return self._commit_on_branch(branch, parent, files, message)
+            except StaleHeadError:
+                raise  # someone else wrote the new branch: not ours to delete
+            except ForgeError:
+                self._delete_quietly(branch)  # leave nothing half-done
+                raise
+        if mode == "reset":
+            self._move_ref(branch, parent, force=True)
+            return self._commit_on_branch(branch, parent, files, message)
+        assert expected_head is not None
+        return self._commit_on_branch(branch, expected_head, files, message)
+
+    def _ref_error(self, exc: GithubException, branch: str, doing: str) -> ForgeError:
+        text = self._text(exc)
+        if exc.status == 422 and "Reference already exists" in text:
+            return self._branch_exists(branch)
+        if exc.status == 422 and "not a fast forward" in text:
+            return StaleHeadError(f"branch {branch} moved while promoter was writing it")
+        if "signature" in text:
+            return ForgeError(
+                self._redact(
+                    f"branch {branch} in {self.repository} accepts only signed commits ({text}): "
+                    "set forge.commit_method: graphql (GitHub signs those) or lift the rule for promoter's branches"
+                )
+            )
+        if "Protected branch" in text or "protected" in text.lower():
+            return self._protected(branch, text, _PROTECTED_REMEDY)
+        return self._error(exc, doing)
+
+    def _create_ref(self, branch: str, sha: str) -> None:
+        doing = f"creating branch {branch}"
+        with self._calling(doing):
+            try:
+                self._req.requestJsonAndCheck(
+                    "POST",
+                    f"{self._path}/git/refs",
+                    input={"ref": f"refs/heads/{branch}", "sha": sha},
+                )
+            except GithubException as exc:
+                raise self._ref_error(exc, branch, doing) from None
+
+    def _move_ref(self, branch: str, sha: str, *, force: bool) -> None:
+        doing = f"updating branch {branch}"
+        with self._calling(doing):
+            try:
+                self._req.requestJsonAndCheck(
+                    "PATCH",
+                    f"{self._path}/git/refs/heads/{quote(branch)}",
+                    input={"sha": sha, "force": force},
+                )
+            except GithubException as exc:
+                raise self._ref_error(exc, branch, doing) from None
+
+    def _commit_on_branch(self, branch: str, expected: str, files: dict[str, str], message: str) -> str:
+        # GraphQL createCommitOnBranch: one request for all files, signed by GitHub (Verified),
+        # and expectedHeadOid makes the write conditional on the branch not having moved.
+        headline, _, body = message.partition("\n")
+        mutation_input = {
+            "branch": {
+                "repositoryNameWithOwner": self.repository,
+                "branchName": branch,
+            },
+            "expectedHeadOid": expected,
+            "fileChanges": {
+                "additions": [
+                    {
+                        "path": p,
+                        "contents": base64.b64encode(t.encode("utf-8")).decode(),
+                    }
+                    for p, t in sorted(files.items())
+                ]
+            },
+            "message": {"headline": headline, "body": body.strip("\n")},
+        }
+        with self._calling(f"committing to {branch}"):
+            try:
+                _, data = self._req.graphql_named_mutation("createCommitOnBranch", mutation_input, "commit { oid url }")
+            except GithubException as exc:
+                text = self._text(exc)
+                errors = exc.data.get("errors", []) if isinstance(exc.data, dict) else []
+                types = {e.get("type") for e in errors if isinstance(e, dict)}
+                if "STALE_DATA" in types or "Expected branch to point to" in text:
+                    raise StaleHeadError(f"branch {branch} moved while promoter was writing it") from None
+                if "Protected branch" in text or "rejected" in text:
+                    raise self._protected(branch, text.strip(), _PROTECTED_REMEDY) from None
+                if "FORBIDDEN" in types or "Resource not accessible" in text:
+                    raise ForgeError(
+                        self._redact(
+                            f"the token cannot write to {self.repository} (createCommitOnBranch: {text.strip()}): "
+                        )
+                        + _PERMISSION_HINT.format(repo=self.repository)
+                    ) from None
+                raise
+        return str(data["commit"]["oid"])
+
+    def _write_git_data(
+        self,
+        branch: str,
+        parent: str,
+        files: dict[str, str],
+        message: str,
+        *,
+        mode: WriteMode,
+        expected_head: str | None,
+    ) -> str:
+        # Git Data API: tree + commit + ref. Unsigned commits, one more request than GraphQL on update.
+        start = expected_head if mode == "append" else parent
+        assert start is not None
+        with self._calling(f"committing to {branch}"):
+            base_tree = self._trees.get(start)
+            if base_tree is None:
+                _, c = self._req.requestJsonAndCheck("GET", f"{self._path}/git/commits/{start}")
+                base_tree = c["tree"]["sha"]
+            entries = [{"path": p, "mode": "100644", "type": "blob", "content": t} for p, t in sorted(files.items())]
+            _, tree = self._req.requestJsonAndCheck(
+                "POST",
+                f"{self._path}/git/trees",
+                input={"base_tree": base_tree, "tree": entries},
+            )
+            _, commit = self._req.requestJsonAndCheck(
+                "POST",
+                f"{self._path}/git/commits",
+                input={"message": message, "tree": tree["sha"], "parents": [start]},
+            )
+        sha = str(commit["sha"])
+        if mode == "create":
+            self._create_ref(branch, sha)
+        else:
+            # append is a fast-forward: GitHub refuses it (422) when the branch moved.
+            self._move_ref(branch, sha, force=mode == "reset")
+        return sha
+
+    def _delete_quietly(self, branch: str) -> None:
+        with contextlib.suppress(GithubException, requests.exceptions.RequestException):
+            self._req.requestJsonAndCheck("DELETE", f"{self._path}/git/refs/heads/{quote(branch)}")
+
+    # ---- pull requests -----------------------------------------------------------------------
+    def create_pull(self, branch: str, base: str, title: str, body: str, options: PullOptions) -> PullInfo:
+        payload = {
+            "title": title,
+            "body": body,
+            "head": branch,
+            "base": base,
+            "draft": options.draft,
+        }
+        with self._calling(f"opening a pull request from {branch}"):
+            try:
+                _, data = self._req.requestJsonAndCheck("POST", f"{self._path}/pulls", input=payload)
+            except GithubException as exc:
+                if exc.status == 422 and "A pull request already exists for" in self._text(exc):
+                    raise PullExistsError(f"a pull request from {branch} already exists") from None
+                raise
+        return self._info(data)
+
+    def update_pull(self, pull: PullInfo, title: str, body: str) -> PullInfo:
+        def call() -> Any:
+            return self._req.requestJsonAndCheck(
+                "PATCH",
+                f"{self._path}/pulls/{pull.number}",
+                input={"title": title, "body": body},
+            )[1]
+
+        return self._info(self._eventually(f"updating pull request #{pull.number}", call))
+
+    def decorate(self, pull: PullInfo, options: PullOptions) -> list[str]:
+        # The PR exists by now: a setting GitHub refuses (a reviewer who is no collaborator, a
+        # missing label permission) becomes a note in the report, not a failed promotion.
+        notes: list[str] = []
+        n = pull.number
+        if options.labels or options.assignees:
+            issue: dict[str, Any] = {}
+            if options.labels:
+                issue["labels"] = options.labels
+            if options.assignees:
+                issue["assignees"] = options.assignees
+            try:
+                self._eventually(
+                    f"labelling pull request #{n}",
+                    lambda: self._req.requestJsonAndCheck("PATCH", f"{self._path}/issues/{n}", input=issue),
+                )
+            except ForgeError as exc:
+                notes.append(f"labels/assignees not set: {exc}")
+        if options.reviewers or options.team_reviewers:
+            review = {
+                "reviewers": options.reviewers,
+                "team_reviewers": options.team_reviewers,
+            }
+            try:
+                self._eventually(
+                    f"requesting reviewers on pull request #{n}",
+                    lambda: self._req.requestJsonAndCheck(
+                        "POST",
+                        f"{self._path}/pulls/{n}/requested_reviewers",
+                        input=review,
+                    ),
+                )
+            except ForgeError as exc:
+                notes.append(f"reviewers not requested: {exc}")
+        if options.auto_merge:
+            try:
+                notes.extend(self._auto_merge(pull))
+            except ForgeError as exc:
+                notes.append(f"auto-merge not enabled: {exc}")
+        return notes
+
+    def _auto_merge(self, pull: PullInfo) -> list[str]:
+        try:
+            self._eventually(
+                f"enabling auto-merge on pull request #{pull.number}",
+                lambda: self._req.graphql_named_mutation(
+                    "enablePullRequestAutoMerge",
+                    {"pullRequestId": pull.node_id, "mergeMethod": "MERGE"},
+                    "clientMutationId",
+                ),
+            )
+            return ["auto-merge enabled"]
+        except ForgeError as exc:
+            text = str(exc)
+            if "clean status" in text:
+                # Already mergeable: GitHub will not queue it, so merge now.
+                with self._calling(f"merging pull request #{pull.number}"):
+                    self._req.requestJsonAndCheck(
+                        "PUT",
+                        f"{self._path}/pulls/{pull.number}/merge",
+                        input={"merge_method": "merge"},
+                    )
+                return ["merged: the pull request was already mergeable"]
+            if "not allowed" in text:
+                return [
+                    "auto-merge not enabled: turn on 'Allow auto-merge' in the repository settings (Settings → General)"
+                ]
+            raise
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):  # closing a pool never decides anything
+            self._gh.close()

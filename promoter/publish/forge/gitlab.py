@@ -1,0 +1,268 @@
+"""GitLabForge: the Forge protocol over python-gitlab, imported only when publishing to GitLab."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+from urllib.parse import quote
+
+import gitlab
+import requests
+from gitlab.exceptions import GitlabError
+from requests.adapters import HTTPAdapter
+
+from promoter.model.errors import ForgeError
+from promoter.publish.forge.base import (
+    BranchInfo,
+    PullExistsError,
+    PullInfo,
+    PullOptions,
+    StaleHeadError,
+    WriteMode,
+)
+from promoter.publish.forge.client import ForgeClient, Refusal
+from promoter.publish.forge.retry import RetryPolicy, WaitBudget
+from promoter.publish.forge.settings import ForgeSettings
+from promoter.publish.redact import Redactor
+
+BODY_LIMIT = 1_000_000
+_PERMISSION_HINT = (
+    "the token needs the api scope and at least the Developer role on {repo} (a project or group access token "
+    "kept in a masked CI/CD variable; CI_JOB_TOKEN can only read merge requests)"
+)
+
+
+class _Gitlab(gitlab.Gitlab):
+    """python-gitlab with its own retries off: the session's RetryPolicy is the one place that retries."""
+
+    def http_request(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["obey_rate_limit"] = False
+        kwargs["retry_transient_errors"] = False
+        kwargs["max_retries"] = 0
+        return super().http_request(*args, **kwargs)
+
+
+class GitLabForge(ForgeClient):
+    kind = "gitlab"
+    body_limit = BODY_LIMIT
+    name = "GitLab"
+    token_vars = "GITLAB_TOKEN"
+    permission_hint = _PERMISSION_HINT
+    library_error = GitlabError
+
+    def __init__(self, settings: ForgeSettings, redact: Redactor, budget: WaitBudget) -> None:
+        super().__init__(settings, redact, budget)
+        session = requests.Session()
+        adapter = HTTPAdapter(
+            max_retries=RetryPolicy(total=settings.max_retries, budget=budget, backoff=settings.backoff)
+        )
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        self._gl = _Gitlab(
+            settings.url,
+            private_token=settings.token,
+            session=session,
+            timeout=settings.timeout,
+        )
+        self._project = self._gl.projects.get(settings.repository, lazy=True)  # no request
+        self._path = f"/projects/{quote(str(settings.repository), safe='')}"
+        # (ref, path) -> last_commit_id learned from file reads
+        self._last_commit: dict[tuple[str, str], str] = {}
+        self._notes: list[str] = []  # from create_pull, handed over by decorate
+
+    # ---- errors ----------------------------------------------------------------------------
+    def _refusal(self, exc: GitlabError) -> Refusal:
+        status, text = exc.response_code or 0, str(exc.error_message)
+        if text.startswith(str(status)):  # GitLab repeats the code
+            text = text[len(str(status)) :].strip()
+        return Refusal(status=status, text=text, rate_limited=status == 429, forbidden=status == 403)
+
+    # ---- reading -----------------------------------------------------------------------------
+    def base_head(self, branch: str) -> str:
+        with self._calling(f"reading branch {branch}"):
+            try:
+                data: Any = self._branch(branch)
+            except GitlabError as exc:
+                if exc.response_code != 404:
+                    raise
+                # GitLab says which is missing: "404 Project Not Found" or "404 Branch Not Found".
+                if "Project" in str(exc.error_message):
+                    raise ForgeError(
+                        self._redact(
+                            f"GitLab project {self.repository} not found at {self.settings.url} (or the token cannot see it): "
+                            "check forge.repository / --forge-repo (a group/project path or a numeric id)"
+                        )
+                    ) from None
+                raise self._no_base_branch(branch) from None
+        return str(data["commit"]["id"])
+
+    def _branch(self, branch: str) -> Any:
+        return self._gl.http_get(f"{self._path}/repository/branches/{quote(branch, safe='')}")
+
+    def branch_info(self, branch: str) -> BranchInfo | None:
+        data = self._unless_missing(f"reading branch {branch}", lambda: self._branch(branch))
+        if data is None:
+            return None
+        c = data["commit"]
+        return BranchInfo(str(c["id"]), str(c.get("message") or ""), str(c.get("author_name") or ""))
+
+    def read_file(self, ref: str, path: str) -> str | None:
+        f: Any = self._unless_missing(
+            f"reading {path} at {ref[:12]}",
+            lambda: self._project.files.get(file_path=path, ref=ref),
+        )
+        if f is None:
+            return None
+        if getattr(f, "last_commit_id", None):
+            self._last_commit[(ref, path)] = str(f.last_commit_id)
+        return f.decode().decode("utf-8")
+
+    def find_pull(self, branch: str, base: str) -> PullInfo | None:
+        with self._calling(f"looking for an open merge request from {branch}"):
+            mrs = self._project.mergerequests.list(
+                source_branch=branch,
+                target_branch=base,
+                state="opened",
+                get_all=False,
+                per_page=10,
+            )
+        for mr in mrs:
+            if mr.source_branch == branch and mr.state == "opened":
+                return self._info(mr.attributes)
+        return None
+
+    @staticmethod
+    def _info(mr: dict[str, Any]) -> PullInfo:
+        return PullInfo(
+            number=int(mr["iid"]),
+            url=str(mr["web_url"]),
+            title=str(mr.get("title") or ""),
+            body=str(mr.get("description") or ""),
+            branch=str(mr["source_branch"]),
+            head_sha=str(mr.get("sha") or ""),
+            draft=bool(mr.get("draft")),
+        )
+
+    # ---- writing -----------------------------------------------------------------------------
+    def write_branch(
+        self,
+        branch: str,
+        parent: str,
+        files: dict[str, str],
+        message: str,
+        *,
+        mode: WriteMode,
+        expected_head: str | None = None,
+    ) -> str:
+        # One call of the commits API creates (or force-moves) the branch and commits all files.
+        start = expected_head if mode == "append" else parent
+        actions = []
+        for path, text in sorted(files.items()):
+            action: dict[str, Any] = {
+                "action": "update",
+                "file_path": path,
+                "content": text,
+            }
+            last = self._last_commit.get((start or "", path))
+            if mode == "append" and last:
+                # GitLab refuses (400) when the file changed on the branch since we read it.
+                action["last_commit_id"] = last
+            actions.append(action)
+        data: dict[str, Any] = {
+            "branch": branch,
+            "commit_message": message,
+            "actions": actions,
+        }
+        if mode in ("create", "reset"):
+            data["start_sha"] = parent
+        if mode == "reset":
+            data["force"] = True
+        with self._calling(f"committing to {branch}"):
+            try:
+                commit = self._project.commits.create(data)
+            except GitlabError as exc:
+                text = str(exc.error_message)
+                if "already exists" in text and "branch" in text.lower():
+                    raise self._branch_exists(branch) from None
+                if "has changed since" in text:
+                    raise StaleHeadError(f"branch {branch} changed while promoter was writing it") from None
+                if "not allowed to push" in text:
+                    raise self._protected(
+                        branch,
+                        text,
+                        "allow the token's role to push (Settings → Repository → Protected branches) or change forge.branch_template",
+                    ) from None
+                raise
+        return str(commit.id)
+
+    # ---- merge requests ----------------------------------------------------------------------
+    def _user_ids(self, names: list[str], role: str) -> list[int]:
+        ids = []
+        for name in names:
+            with self._calling(f"looking up GitLab user {name}"):
+                found: Any = self._gl.http_get("/users", query_data={"username": name})
+            if not found:
+                # The branch is written already: a typo in a reviewer's name is a note, not a failure.
+                self._notes.append(f"GitLab user {name!r} not found: not added as {role} (environments[].pull_request)")
+                continue
+            ids.append(int(found[0]["id"]))
+        return ids
+
+    def create_pull(self, branch: str, base: str, title: str, body: str, options: PullOptions) -> PullInfo:
+        data: dict[str, Any] = {
+            "source_branch": branch,
+            "target_branch": base,
+            "title": f"Draft: {title}" if options.draft else title,
+            "description": body,
+            "remove_source_branch": True,
+        }
+        # GitLab takes labels, assignees and reviewers in the create call itself: no extra requests.
+        if options.labels:
+            data["labels"] = ",".join(options.labels)
+        if options.assignees:
+            data["assignee_ids"] = self._user_ids(options.assignees, "assignee")
+        if options.reviewers:
+            data["reviewer_ids"] = self._user_ids(options.reviewers, "reviewer")
+        with self._calling(f"opening a merge request from {branch}"):
+            try:
+                mr: Any = self._gl.http_post(f"{self._path}/merge_requests", post_data=data)
+            except GitlabError as exc:
+                if exc.response_code == 409:
+                    raise PullExistsError(f"a merge request from {branch} already exists") from None
+                raise
+        return self._info(mr)
+
+    def update_pull(self, pull: PullInfo, title: str, body: str) -> PullInfo:
+        shown = f"Draft: {title}" if pull.draft else title
+        with self._calling(f"updating merge request !{pull.number}"):
+            mr: Any = self._gl.http_put(
+                f"{self._path}/merge_requests/{pull.number}",
+                post_data={"title": shown, "description": body},
+            )
+        return self._info(mr)
+
+    def decorate(self, pull: PullInfo, options: PullOptions) -> list[str]:
+        notes, self._notes = self._notes, []
+        if options.team_reviewers:
+            notes.append("team_reviewers are a GitHub setting; GitLab ignores them")
+        if options.auto_merge:
+            try:
+                merged: Any = self._gl.http_put(
+                    f"{self._path}/merge_requests/{pull.number}/merge",
+                    post_data={"auto_merge": True},
+                )
+            except GitlabError as exc:
+                notes.append(self._redact(f"auto-merge not set: {exc.response_code} {exc.error_message}"))
+            except requests.exceptions.RequestException as exc:
+                raise self._error(exc, f"setting auto-merge on !{pull.number}") from None
+            else:
+                notes.append(
+                    "merged: the merge request was already mergeable"
+                    if merged.get("state") == "merged"
+                    else "auto-merge enabled"
+                )
+        return notes
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):  # closing a pool never decides anything
+            self._gl.session.close()

@@ -1,0 +1,96 @@
+"""Sources: map rendered objects and their fields back to the manifest or patch line that wrote them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from promoter.model.errors import UsageError
+from promoter.model.finding import Location
+from promoter.model.resource import Resource
+
+
+def _match(r: Resource, index: dict[tuple[str, str], list[Resource]]) -> Location | None:
+    """The source of a rendered object: same kind and name, or a name kustomize prefixed/suffixed."""
+    found = index.get((r.kind, r.name))
+    if not found:
+        # namePrefix / nameSuffix: the longest source name inside the rendered name wins.
+        names = [(len(n), k) for k in index if k[0] == r.kind and (n := k[1]) and n in r.name]
+        if not names:
+            return None
+        found = index[max(names)[1]]
+    for s in found:
+        if s.namespace and s.namespace == r.namespace:
+            return s.location
+    return found[0].location
+
+
+def _matches(r: Resource, index: dict[tuple[str, str], list[Resource]]) -> list[Location]:
+    """Every patch document naming this object (same kind; its name, or a name inside the prefixed one)."""
+    out: list[Location] = []
+    for (kind, name), docs in index.items():
+        if kind == r.kind and name and (name == r.name or name in r.name):
+            out.extend(d.location for d in docs if d.location is not None)
+    return out
+
+
+def field_location(
+    repo: Path, origins: list[Location], pointer: str, parsed: dict[str, list[Any]] | None = None
+) -> Location | None:
+    """The line that wrote the field at JSON `pointer`: the last patch that sets it, else the manifest's
+    deepest existing key on that path. `origins` is a Rendered.origins entry (manifest first, then patches).
+
+    `parsed` (file -> its round-trip documents) is shared by the caller across findings: a file with
+    many findings is parsed once, not once per finding (round-trip parsing costs milliseconds a document)."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]] if pointer else []
+    if not parts:
+        return None
+    parsed = {} if parsed is None else parsed
+    for i, loc in enumerate(reversed(origins)):
+        manifest = i == len(origins) - 1
+        root = _document_at(repo, loc, parsed)
+        if root is None:
+            continue
+        line = _line_of_pointer(root, parts, full=not manifest)
+        if line is not None:
+            return Location(loc.file, line)
+    return None
+
+
+def _document_at(repo: Path, loc: Location, parsed: dict[str, list[Any]]) -> Any:
+    """The round-trip document of `loc.file` starting at `loc.line` (it knows each key's line)."""
+    if loc.file not in parsed:
+        from promoter.yamlio.document import YamlDoc
+
+        try:
+            parsed[loc.file] = YamlDoc.load(repo / loc.file, loc.file).docs
+        except UsageError:  # unreadable or unparsable (YamlDoc says so this way): the object keeps its own location
+            parsed[loc.file] = []
+    best = None
+    for d in parsed[loc.file]:
+        lc = getattr(d, "lc", None)
+        if lc is None:
+            continue
+        if loc.line is None or lc.line + 1 <= loc.line:
+            best = d
+    return best
+
+
+def _line_of_pointer(root: Any, parts: list[str], *, full: bool) -> int | None:
+    from promoter.yamlio.document import key_pos
+
+    node, line, depth = root, None, 0
+    for part in parts:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            key: Any = int(part)
+        elif isinstance(node, dict) and part in node:
+            key = part
+        else:
+            break
+        pos = key_pos(node, key)
+        if pos is None:
+            break
+        line, node, depth = pos[0] + 1, node[key], depth + 1
+    if full and depth < len(parts):
+        return None
+    return line

@@ -1,0 +1,201 @@
+"""YamlDoc: one YAML file read for editing: text, round-trip documents, and positions of values."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from promoter.model.errors import UsageError
+
+BOM = "\ufeff"
+
+
+class _LenientConstructor(RoundTripConstructor):
+    """ruamel's round-trip constructor, total on valid YAML: plain scalars its resolver takes for
+    numbers or dates but cannot build (`0x_`, `0b_`, valid image tags; `2024-13-01`) stay strings,
+    as every other reader has them, instead of an IndexError that would call the file broken."""
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        try:
+            return super().construct_yaml_int(node)
+        except (ValueError, IndexError):
+            return self.construct_yaml_str(node)
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node, values)
+        except (ValueError, IndexError):
+            return self.construct_yaml_str(node)
+
+
+for _tag, _method in (
+    ("tag:yaml.org,2002:int", "construct_yaml_int"),
+    ("tag:yaml.org,2002:timestamp", "construct_yaml_timestamp"),
+):
+    _LenientConstructor.add_constructor(_tag, getattr(_LenientConstructor, _method))
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.Constructor = _LenientConstructor
+    y.allow_duplicate_keys = False
+    return y
+
+
+class YamlParseError(UsageError):
+    def __init__(self, file: str, line: int | None, column: int | None, problem: str) -> None:
+        where = file + (f":{line}" if line else "") + (f":{column}" if line and column else "")
+        super().__init__(f"{where}: {problem}")
+        self.file, self.line, self.column, self.problem = file, line, column, problem
+
+
+def parse_error(file: str, exc: Exception, text: str | None = None) -> YamlParseError:
+    """Turn a ruamel/PyYAML exception into one line naming file, line and problem."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    col = mark.column + 1 if mark is not None else None
+    if line is not None and text is not None:
+        # "found <stream end>" marks the empty line after the last one; the reader wants the
+        # last line that has content (where the unclosed `[`, `{` or quote usually is).
+        lines = text.splitlines()
+        if line > len(lines) or not lines[line - 1].strip():
+            content = [
+                i
+                for i, text_line in enumerate(lines[: line - 1], 1)
+                if text_line.strip() and not text_line.lstrip().startswith("#")
+            ]
+            if content:
+                line, col = content[-1], 1
+    if isinstance(exc, DuplicateKeyError):
+        problem = "duplicate key " + (str(exc.problem).split('"')[1] if '"' in str(exc.problem) else str(exc.problem))
+    elif isinstance(exc, MarkedYAMLError):
+        problem = "YAML does not parse: " + " ".join(str(x) for x in (exc.context, exc.problem) if x)
+    else:
+        problem = "YAML does not parse: " + str(exc).splitlines()[0]
+    return YamlParseError(file, line, col, problem)
+
+
+@dataclass
+class YamlDoc:
+    """A YAML file: its exact text and its round-trip documents (which know line/column of each node)."""
+
+    path: str  # repo-relative, for messages
+    text: str  # without BOM; line endings as in the file
+    bom: bool
+    docs: list[Any]
+
+    @classmethod
+    def from_text(cls, text: str, path: str) -> YamlDoc:
+        bom = text.startswith(BOM)
+        if bom:
+            text = text[1:]
+        try:
+            docs = list(_yaml().load_all(io.StringIO(text)))
+        except (YAMLError, DuplicateKeyError) as exc:
+            raise parse_error(path, exc, text) from None
+        except Exception as exc:  # ruamel raises plain errors on some malformed inputs
+            raise YamlParseError(path, None, None, f"YAML does not parse: {exc}") from None
+        return cls(path=path, text=text, bom=bom, docs=docs)
+
+    @classmethod
+    def load(cls, file: Path, rel: str) -> YamlDoc:
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"{rel}: cannot read: {exc.strerror}") from None
+        return cls.from_bytes(raw, rel)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, rel: str) -> YamlDoc:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{rel}: not UTF-8 text (byte {exc.start})") from None
+        return cls.from_text(text, rel)
+
+    def full_text(self, text: str | None = None) -> str:
+        return (BOM if self.bom else "") + (self.text if text is None else text)
+
+
+def key_line(node: Any, key: Any) -> tuple[int, int] | None:
+    """0-based (line, column) of `key`'s *value* in a round-trip mapping or sequence."""
+    return _position(node, key, of_value=True)
+
+
+def key_pos(node: Any, key: Any) -> tuple[int, int] | None:
+    """0-based (line, column) of the *key* itself in a mapping (of the item in a sequence)."""
+    return _position(node, key, of_value=False)
+
+
+def _position(node: Any, key: Any, *, of_value: bool) -> tuple[int, int] | None:
+    try:
+        if isinstance(node, CommentedMap):
+            line, col = node.lc.value(key) if of_value else node.lc.key(key)
+            return line, col
+        if isinstance(node, CommentedSeq):
+            line, col = node.lc.item(key)
+            return line, col
+    except (KeyError, IndexError, TypeError):
+        return None
+    return None
+
+
+def owner_of(node: Any, key: Any) -> Any:
+    """The mapping that holds `key` as written: `node` itself, or the anchored mapping a merge key (`<<: *b`) takes it from."""
+    own = getattr(node, "_ok", None)
+    if not isinstance(own, set) or key in own:
+        return node
+    for src in getattr(node, "merge", None) or []:
+        src = src[1] if isinstance(src, tuple) else src  # ruamel < 0.19 keeps (position, mapping)
+        if isinstance(src, dict) and key in src:
+            return owner_of(src, key)
+    return node
+
+
+def line_of_path(root: Any, path: list[Any] | tuple[Any, ...]) -> int | None:
+    """1-based line of the deepest existing node along `path` (for error messages)."""
+    node, line = root, None
+    for part in path:
+        pos = key_pos(node, part)
+        if pos is None:
+            break
+        line = pos[0] + 1
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+    if line is None and hasattr(root, "lc"):
+        line = root.lc.line + 1
+    return line
+
+
+def walk(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any, Any]]:
+    """Yield (path, parent, key) for every value under node, depth first, in document order."""
+    if isinstance(node, dict):
+        for k in node:
+            yield path + (k,), node, k
+            yield from walk(node[k], path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield path + (i,), node, i
+            yield from walk(v, path + (i,))
+
+
+def format_path(path: tuple[Any, ...] | list[Any]) -> str:
+    """`spec.template.spec.containers[0].image`: the YAML path shown to users."""
+    out = ""
+    for p in path:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            s = str(p)
+            out += ("." if out else "") + (s if s and all(c.isalnum() or c in "-_/" for c in s) else f'"{s}"')
+    return out

@@ -1,0 +1,43 @@
+"""Loader: PyYAML's safe loader (the C one when present) made total on valid YAML.
+
+PyYAML raises ValueError, not a YAML error, on plain scalars its resolver takes for numbers or
+dates but its constructor cannot build: `0x_`, `0b_` (valid image tags) or `2024-13-01`. Those
+are strings to every YAML 1.2 reader and to go-yaml, so they are strings here too; one
+malformed-looking ConfigMap value must not crash a check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class Loader(_Base):
+    """Safe loading; implicit ints and timestamps that cannot be built stay strings."""
+
+
+def _lenient(construct: Any) -> Any:
+    def build(loader: Any, node: yaml.ScalarNode) -> Any:
+        try:
+            return construct(loader, node)
+        except ValueError:
+            return loader.construct_scalar(node)
+
+    return build
+
+
+Loader.add_constructor("tag:yaml.org,2002:int", _lenient(SafeConstructor.construct_yaml_int))
+Loader.add_constructor("tag:yaml.org,2002:timestamp", _lenient(SafeConstructor.construct_yaml_timestamp))
+
+
+def load(text: str | bytes) -> Any:
+    """One document, like `yaml.safe_load`."""
+    return yaml.load(text, Loader=Loader)
+
+
+def load_all(text: str | bytes) -> list[Any]:
+    return list(yaml.load_all(text, Loader=Loader))
