@@ -8,6 +8,7 @@ is pasted into a shell: arguments go to promoter as a list.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -460,10 +461,9 @@ def run(environ: Mapping[str, str]) -> int:
             if full.is_file():
                 outputs[f"{fmt}-file"] = str(full)
         report = p.reports["json"]
-        try:
+        # Missing when promoter failed before reporting; its own error line says why.
+        with contextlib.suppress(OSError, ValueError):
             outputs.update(counts_outputs(json.loads(report.read_text(encoding="utf-8")).get("counts") or {}))
-        except (OSError, ValueError):
-            pass  # promoter failed before reporting; its own error line says why
     elif p.json_stdout:
         text = proc.stdout or ""
         sys.stdout.write(text)
