@@ -209,3 +209,18 @@ def test_readme_snippets_pass_their_schemas(tmp_path: Path) -> None:
             for step in job["steps"]:
                 if step.get("uses", "").startswith("acme/promoter@"):
                     assert set(step["with"]) <= inputs, step["with"]
+
+
+def test_ci_installs_the_real_registry_after_updating_the_package_lists() -> None:
+    script = (ROOT / ".ci" / "run").read_text()
+    install = script.index("apt-get install -y -qq docker-registry")
+    assert script.rfind("apt-get update", 0, install) != -1
+    # Installed before the README's test command runs.
+    assert install < script.index("python3 -m pytest")
+
+
+def test_ci_installs_what_the_ci_emulation_tests_need() -> None:
+    script = (ROOT / ".ci" / "run").read_text()
+    npm = script.index("gitlab-ci-local@4.65.1")
+    assert "rsync" in script[: script.index("python3 -m pytest")] and npm < script.index("python3 -m pytest")
+    assert 'GITLAB_CI_LOCAL="$PWD/.ci/npm/' in script  # inside the checkout, nothing cached outside it
