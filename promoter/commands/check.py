@@ -171,9 +171,7 @@ def command(
         validate_options=options,
         policy_dirs=[d.resolve() for d in policy_dirs],
     )
-    write_reports(
-        with_path_prefix(result, prefix), specs, title="promoter check", redact=environ_redactor(os.environ)
-    )
+    write_reports(with_path_prefix(result, prefix), specs, title="promoter check", redact=environ_redactor(os.environ))
     return EXIT_FINDINGS if fails(result, fail_on) else EXIT_OK
 
 

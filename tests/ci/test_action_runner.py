@@ -16,7 +16,7 @@ import pytest
 
 from tests.ci.ghrunner import JobResult, Runner
 from tests.ci.toolbox import ROOT, bare_path, build_wheel, python_for
-from tests.conftest import git
+from tests.conftest import git, registry_gate_off
 from tests.fakeforge import FakeForge
 
 EXAMPLES = ROOT / "examples"
@@ -67,7 +67,10 @@ def origin_with_pr(tmp: Path, subfolder: str = "", change: tuple[str, str, str] 
     work = tmp / "author"
     work.mkdir()
     git(work, "init", "-q", "-b", "main")
-    shutil.copytree(EXAMPLES, work / subfolder if subfolder else work, dirs_exist_ok=True)
+    gitops = work / subfolder if subfolder else work
+    shutil.copytree(EXAMPLES, gitops, dirs_exist_ok=True)
+    # The images named here are in no registry: the image_exists gate is judged in tests/registry.
+    (gitops / ".promoter.yaml").write_text(registry_gate_off((EXAMPLES / ".promoter.yaml").read_text()))
     (work / "README.md").write_text("# gitops\n")
     _commit_all(work, "initial", TWO_DAYS_AGO)
     git(work, "checkout", "-q", "-b", "pr")
