@@ -13,6 +13,8 @@ from pathlib import Path
 from fakeforge import FakeForge
 from forgeworld import REPO, invoke, make_repo
 
+from tests.conftest import registry_gate_off
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # Not a ghp_ shape: the redaction must work from the value, not from what tokens usually look like.
 CANARY = "canary" + secrets.token_hex(16)
@@ -62,7 +64,9 @@ def leaks(text: str, token: str) -> list[str]:
 def test_canary_token_appears_nowhere(fake: FakeForge, tmp_path: Path) -> None:
     files = {p.relative_to(EXAMPLES).as_posix(): p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}
     files["policy/leak.rego"] = LEAK
-    files[".promoter.yaml"] = files[".promoter.yaml"].replace("policies:\n", "policies:\n  paths: [policy]\n")
+    files[".promoter.yaml"] = registry_gate_off(files[".promoter.yaml"]).replace(
+        "policies:\n", "policies:\n  paths: [policy]\n"
+    )
     debug = "apps/checkout-api/overlays/dev/debug.yaml"
     files[debug] = files[debug].replace(
         "  name: checkout-api\n", f"  name: checkout-api\n  annotations:\n    leak: {CANARY}\n"
