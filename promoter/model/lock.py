@@ -18,6 +18,7 @@ import json
 import os
 import re
 import socket
+import stat
 import sys
 import tempfile
 import time
@@ -62,8 +63,27 @@ def lock_file(repo: Path) -> Path:
     gd = git_dir(repo)
     if gd is not None:
         return gd / LOCK_NAME
+    return _spare_lock_file(repo)
+
+
+def _spare_lock_file(repo: Path) -> Path:
     key = hashlib.sha256(str(repo.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"promoter-{key}.lock"
+    return Path(tempfile.gettempdir()) / f"promoter-{os.getuid()}-{key}.lock"
+
+
+def _open_lock(path: Path) -> int:
+    """The lock file, opened without following a symlink (a planted link must not make promoter
+    truncate another file) and refused unless it is a regular file; read-only when another user
+    made it (flock works on any descriptor)."""
+    flags = os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, os.O_RDWR | flags, 0o644)
+    except PermissionError:
+        fd = os.open(path, os.O_RDONLY | flags, 0o644)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return fd
 
 
 def _holder(fd: int) -> str:
@@ -85,9 +105,15 @@ def repository_lock(repo: Path, *, what: str, wait: float = DEFAULT_WAIT_SECONDS
     `what` (e.g. "bump ghcr.io/acme/api:1.2") is recorded for whoever waits on this one."""
     path = lock_file(repo)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        fd = _open_lock(path)
     except OSError as exc:
-        raise ToolError(f"cannot create the lock file {path}: {exc.strerror or exc}") from None
+        spare = _spare_lock_file(repo)
+        if path == spare:
+            raise ToolError(f"cannot create the lock file {path}: {exc.strerror or exc}") from None
+        try:  # a read-only Git folder: every promoter on this machine agrees on the spare place too
+            path, fd = spare, _open_lock(spare)
+        except OSError:
+            raise ToolError(f"cannot create the lock file {path}: {exc.strerror or exc}") from None
     try:
         deadline = time.monotonic() + max(wait, 0.0)
         pause = 0.02

@@ -217,3 +217,15 @@ def test_a_file_changed_between_reading_and_writing_is_not_overwritten(tmp_path:
     assert (repo / "deploy.yaml").read_text() == edited
     assert (repo / "other.yaml").read_text() == DEPLOY.replace("shop", "other")  # all or nothing
     assert json.loads(json.dumps(git(repo, "status", "--porcelain")))  # only the hand edit
+
+
+def test_a_planted_lock_symlink_is_never_followed(tmp_path: Path, run_cli) -> None:
+    """`.git/promoter.lock` made a link to another file: the lock must not truncate that file."""
+    repo = make_repo(tmp_path / "repo", {"deploy.yaml": DEPLOY})
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    os.symlink(victim, repo / ".git" / "promoter.lock")
+    r = run_cli("bump", "--repo", str(repo), "--path", "deploy.yaml", "--image", "ghcr.io/acme/api:2.0.0")
+    assert r.exit_code == 0, r.stderr
+    assert victim.read_text() == "precious\n"
+    assert "ghcr.io/acme/api:2.0.0" in (repo / "deploy.yaml").read_text()
