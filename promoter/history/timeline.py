@@ -22,7 +22,7 @@ from promoter.locate.scope import Scope, env_scope
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 from promoter.model.reference import Reference
-from promoter.yamlio.document import YamlDoc, read_file
+from promoter.yamlio.document import YamlDoc, read_checked
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ def _defaults_text(repo: Path, g: GitRepo | None, scope: Scope, ref: str | None)
     rel = values_file(scope.chart)
     if ref is None or g is None:
         path = safe_path(repo, rel)
-        text = read_file(path, rel).decode("utf-8", "replace") if path.is_file() else None
+        text = read_checked(path, rel).decode("utf-8", "replace") if path.is_file() else None
     else:
         spec = f"{g.resolve(ref, what='--ref')}:{_full(g, rel)}"
         text = read_blobs(g, [spec])[spec]
@@ -400,7 +400,7 @@ def current_image(repo: Path, config: Config, app: str, env: str, ref: str | Non
     pins: list[Pin] = []
     for rel in files:
         try:
-            text = read_file(repo / rel, rel).decode("utf-8")  # a regular file, within the size limit
+            text = read_checked(repo / rel, rel).decode("utf-8")  # a regular file, within the size limit
         except UnicodeDecodeError as exc:
             raise UsageError(f"{rel}: not UTF-8 text (byte {exc.start})") from None
         pins.extend(pins_in(scope, rel, text, defaults, strict=True))

@@ -40,9 +40,9 @@ def chart_values(repo: Path, config: Config, app: str | None) -> Any:
     values = safe_path(repo, rel, what=f"{config.file}: apps.{app}.chart")
     if not values.exists() and not values.is_symlink():
         return None  # anything else there (a FIFO, a dangling link) is refused by the read, naming it
-    from promoter.yamlio.document import read_file
+    from promoter.yamlio.document import read_checked
 
-    raw = read_file(values, rel)
+    raw = read_checked(values, rel)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -14,7 +14,7 @@ from promoter.locate.styles.base import Document
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 from promoter.model.reference import Reference
-from promoter.yamlio.document import YamlDoc, owner_of, read_file
+from promoter.yamlio.document import YamlDoc, owner_of, read_checked
 
 YAML_SUFFIXES = (".yaml", ".yml")
 # Cheap pre-filter: a file none of these words appear in cannot hold a reference, so it is
@@ -84,7 +84,7 @@ def parse_file(repo: Path, file: Path, defaults: Any = None) -> ParsedFile | Non
 
     `defaults`: the chart values.yaml this file layers over (an environment's values file)."""
     rel = rel_to(repo, file)
-    raw = read_file(file, rel)  # a regular file within the size limit, or one UsageError naming it
+    raw = read_checked(file, rel)  # a regular file within the size limit, or one UsageError naming it
     if not MAY_HOLD_IMAGE.search(raw.decode("utf-8", "replace")):
         return None
     doc = YamlDoc.from_bytes(raw, rel)  # the bytes already read: no second read of the file

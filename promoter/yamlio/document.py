@@ -131,7 +131,7 @@ class YamlDoc:
     @classmethod
     def load(cls, file: Path, rel: str) -> YamlDoc:
         """Read `file` (a regular file within the size limit: yamlio/files.py), shown as `rel`."""
-        return cls.from_bytes(read_file(file, rel), rel)
+        return cls.from_bytes(read_checked(file, rel), rel)
 
     @classmethod
     def from_bytes(cls, raw: bytes, rel: str) -> YamlDoc:
@@ -145,7 +145,7 @@ class YamlDoc:
         return (BOM if self.bom else "") + (self.text if text is None else text)
 
 
-def read_file(file: Path, rel: str) -> bytes:
+def read_checked(file: Path, rel: str) -> bytes:
     """The bytes of a file promoter reads: a regular file, within the size limit; else one UsageError naming `rel`."""
     try:
         return read_regular(file, rel)

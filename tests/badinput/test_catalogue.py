@@ -169,3 +169,28 @@ def test_a_reader_that_goes_away_is_one_line_exit_1(template: Path, tmp_path: Pa
     assert r.returncode == 1
     assert r.stderr.splitlines() == ["promoter: error: cannot write to stdout: Broken pipe"]
     assert (repo / DEV_KUST).is_file()
+
+
+def test_check_reports_an_alias_bomb_in_a_manifest_as_an_error_finding(template: Path, tmp_path: Path) -> None:
+    """`check` does not stop at the first bad file: the bomb is one error finding naming file and line
+    (exit 3), found in bounded time, and the other objects are still checked."""
+    import json
+
+    from tests.badinput.catalogue import billion_laughs
+
+    repo = tmp_path / "gitops"
+    shutil.copytree(template, repo, symlinks=True)
+    (repo / "plain").mkdir()
+    (repo / "plain/app.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\ndata: {a: b}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n" + billion_laughs("  ")
+    )
+    before = snapshot(repo)
+    r = invoke("check", "--repo", str(repo), "--all", "-o", "json")
+    assert r.exit_code == 3, r.stderr
+    report = json.loads(r.stdout)
+    bombs = [f for f in report["findings"] if "alias bomb" in f["message"]]
+    assert len(bombs) == 1 and bombs[0]["severity"] == "error"
+    assert bombs[0]["location"]["file"] == "plain/app.yaml" and bombs[0]["location"]["line"] > 5
+    assert any("fine" in s["id"] for s in report["subjects"]), "the good object of the file is still checked"
+    assert snapshot(repo) == before
