@@ -2,11 +2,13 @@
 (anchors, aliases, merge keys, flow collections), and the configuration loader. Each input is
 either accepted (and then correct) or refused with one line naming where; nothing else escapes.
 
-Bounded: a fixed number of examples each (CI replays a fixed set: tests/conftest.py).
+Bounded: a fixed number of examples each (CI replays a fixed set: tests/conftest.py); set
+PROMOTER_FUZZ_EXAMPLES to explore longer on your machine.
 """
 
 from __future__ import annotations
 
+import os
 import string
 import tempfile
 from pathlib import Path
@@ -23,7 +25,11 @@ from promoter.model.image import ImageRef, try_parse
 from promoter.yamlio.document import YamlDoc
 from tests.conftest import EXAMPLES
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=int(os.environ.get("PROMOTER_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 # ---- the reference parser ----------------------------------------------------------------------
