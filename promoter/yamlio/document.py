@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,13 +12,19 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError, YAMLFutureWarning, YAMLWarning
 
 from promoter.model.errors import UsageError
 from promoter.yamlio.files import read_regular
 from promoter.yamlio.limits import AliasBudgetExceeded, check_nodes, may_alias
 
 BOM = "\ufeff"
+
+# ruamel tells about what it reads (a reused anchor, legal YAML; a YAML 1.1 float spelling) by
+# Python warnings: several lines on stderr, from input the user may not even own. What matters is
+# an error, and those are raised; these notes are silenced (a filter, not catch_warnings: thread-safe).
+warnings.filterwarnings("ignore", category=YAMLWarning)
+warnings.filterwarnings("ignore", category=YAMLFutureWarning)
 
 
 class _LenientConstructor(RoundTripConstructor):

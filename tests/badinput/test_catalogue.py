@@ -194,3 +194,21 @@ def test_check_reports_an_alias_bomb_in_a_manifest_as_an_error_finding(template:
     assert bombs[0]["location"]["file"] == "plain/app.yaml" and bombs[0]["location"]["line"] > 5
     assert any("fine" in s["id"] for s in report["subjects"]), "the good object of the file is still checked"
     assert snapshot(repo) == before
+
+
+def test_yaml_notes_of_the_parser_never_reach_stderr(template: Path, tmp_path: Path) -> None:
+    """A reused anchor is legal YAML; ruamel says so with a multi-line Python warning. A real process
+    (pytest would capture warnings in process) prints only promoter's own lines."""
+    repo = tmp_path / "gitops"
+    shutil.copytree(template, repo, symlinks=True)
+    values = repo / "apps/web/env/values-dev.yaml"
+    values.write_text(values.read_text() + "x: &a 1\ny: &a 2\nz: *a\n")
+    config = (repo / CONFIG).read_text()
+    config = config.replace("image: ghcr.io/acme/checkout-api", "image: &n ghcr.io/acme/checkout-api")
+    (repo / CONFIG).write_text(config.replace("image: ghcr.io/acme/web", "image: &n ghcr.io/acme/web"))
+    r = _run(
+        ["bump", "--repo", str(repo), "--app", "web", "--env", "dev", "--image", "ghcr.io/acme/web:3.0.0", "--dry-run"],
+        capture_output=True,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "Warning" not in r.stderr and "anchor" not in r.stderr, r.stderr
