@@ -126,6 +126,34 @@ class GitStore:
         """Commits reachable from sha and from no branch yet."""
         return [c for c in self.git("rev-list", sha, "--not", "--branches").split() if c]
 
+    def merge_base(self, a: str, b: str) -> str | None:
+        try:
+            return self.git("merge-base", a, b).strip() or None
+        except GitStoreError:
+            return None
+
+    def commits_between(self, base: str, head: str) -> list[str]:
+        """Commits reachable from head and not from base, oldest first."""
+        return [c for c in self.git("rev-list", "--reverse", "--topo-order", head, f"^{base}").split() if c]
+
+    def diff_entries(self, base: str, head: str) -> list[tuple[str, str, str | None]]:
+        """(status letter, path, previous path) of what head changes against base, renames found as git finds them."""
+        out = []
+        for line in self.git("diff", "--name-status", "-M", base, head).splitlines():
+            parts = line.split("\t")
+            if parts[0].startswith("R"):
+                out.append(("R", parts[2], parts[1]))
+            elif len(parts) >= 2:
+                out.append((parts[0][0], parts[1], None))
+        return out
+
+    def file_patch(self, base: str, head: str, path: str, previous: str | None = None) -> str:
+        """The hunks of one file's diff (from the first `@@`), as both forges' compare answers carry them."""
+        paths = [previous, path] if previous else [path]
+        raw = self.git("diff", "-M", "--no-color", base, head, "--", *paths)
+        at = raw.find("\n@@")
+        return raw[at + 1 :] if at >= 0 else ""
+
     def changed_paths(self, base: str, head: str) -> list[str]:
         mb = self.git("merge-base", base, head).strip()
         return [p for p in self.git("diff", "--name-only", mb, head).splitlines() if p]
