@@ -25,6 +25,7 @@ _INLINE_FINDINGS = 10
 _FOLDERS_SHOWN = 40
 _ICON = {Severity.ERROR: "❌", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}
 WORDS = {"github": ("pull request", "#"), "gitlab": ("merge request", "!")}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass
@@ -101,8 +102,11 @@ Section = Callable[[Description], "Part | None"]
 
 
 # ---- small helpers ---------------------------------------------------------------------------
-def code(text: str) -> str:
-    """Inline code that survives any backticks inside it."""
+def code(text: str, *, cell: bool = True) -> str:
+    """Inline code that survives any backticks inside it; in a table cell, pipes are escaped too (GFM)."""
+    text = _CONTROL.sub("", text.replace("\r", " ").replace("\n", " "))
+    if cell:
+        text = text.replace("|", "\\|")
     ticks = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (ticks + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""

@@ -62,6 +62,7 @@ _EMBEDDED = re.compile(
 )
 # Credentials inside a URL (`postgres://user:pw@host`): hidden wherever they appear.
 _URL_CREDENTIALS = re.compile(r"(?<=://)(?P<user>[^/\s:@]+):(?P<value>[^/\s@]+)(?=@)")
+_STRUCTURED = (".yaml", ".yml", ".json")  # parsed and masked by structure, whatever the file is called
 _SCRUB_MIN = 6  # shorter values are masked where they stand but not searched for in free text
 
 
@@ -284,7 +285,7 @@ class Masker:
     # ---- file texts (the file diff) ----------------------------------------------------------
     def texts(self, path: str, base: str | None, head: str | None) -> tuple[str | None, str | None]:
         """Both versions of one file with their secret values replaced; the line structure is kept."""
-        if self.rules.sensitive(_stem(path)):
+        if not path.endswith(_STRUCTURED) and self.rules.sensitive(_stem(path)):
             # A file named like a credential (`db-password.txt`, `tls.key`, `secrets.env`) is secret whole.
             return self._hide_lines(base, None), self._hide_lines(head, base)
         base_sites = self._text_sites(base)

@@ -53,6 +53,7 @@ from promoter.publish.forge.settings import ForgeSettings, resolve_settings
 from promoter.publish.hunks import apply_hunks, blob_sha
 from promoter.publish.masking import Masker, MaskRules
 from promoter.publish.pullrequest import (
+    MARKER_PREFIX,
     ROLLBACK_LABEL,
     PromotedApp,
     Provenance,
@@ -528,8 +529,11 @@ class _Publisher:
             compare_truncated=written.truncated,
         )
         # The structural masks hid every value where it stood; the scrub catches a value quoted
-        # anywhere else (a finding's message); the redactor, the forge token.
-        return self.redact(masker.scrub(compose(description)))
+        # anywhere else (a finding's message); the redactor, the forge token. The marker is
+        # machine-read and holds no file content: it is left intact.
+        text = compose(description)
+        cut = text.rfind(MARKER_PREFIX)
+        return self.redact(masker.scrub(text[:cut])) + text[cut:]
 
     def targets(self, plan: ChangeSet, in_pull: list[PromotedApp]) -> list[PromotedApp]:
         image = self.req.image

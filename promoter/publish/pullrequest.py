@@ -157,8 +157,8 @@ class PromotedApp:
         if not self.same_image(earlier):
             chain.append(earlier.image)
         self.chain = chain[-CHAIN_MAX:]
-        if self.provenance.empty:
-            self.provenance = earlier.provenance
+        if self.provenance.empty and self.same_image(earlier):
+            self.provenance = earlier.provenance  # the same build described again; another image is another build
         return self
 
 
