@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from promoter.model.errors import ConfigError
+
 HIDDEN = "(value hidden)"
 CHANGED = "changed (value hidden)"
 
@@ -46,6 +48,7 @@ DEFAULT_KEYS: tuple[str, ...] = (
     "connection_string",
     "private",
     "auth",
+    "pem",
 )
 # Under a credential-named container (`secrets:`, `auth:`), these still show: they name the image
 # being promoted, and hiding them would hide the promotion itself.
@@ -76,20 +79,37 @@ class MaskRules:
     def __post_init__(self) -> None:
         compiled = tuple(re.compile(rf"(?:^|_)(?:{p})(?:_|$)", re.IGNORECASE) for p in self.patterns)
         object.__setattr__(self, "_compiled", compiled)
+        object.__setattr__(self, "_memo", {})  # key -> (sensitive, reference): keys repeat across files
 
     @classmethod
     def from_config(cls, value: Any) -> MaskRules:
-        """`forge.mask_keys` (a list of patterns) when set, else the defaults."""
+        """`forge.mask_keys` (a list of patterns) when set, else the defaults; a bad pattern is a ConfigError."""
         if not value:
             return cls()
+        for i, v in enumerate(value):
+            try:
+                re.compile(str(v))
+            except re.error as exc:
+                raise ConfigError(f"forge.mask_keys[{i}]: {str(v)!r} is not a regular expression: {exc}") from None
         return cls(tuple(str(v) for v in value))
 
+    def _judge(self, key: object) -> tuple[bool, bool]:
+        text = str(key)
+        memo: dict[str, tuple[bool, bool]] = self._memo  # type: ignore[attr-defined]
+        found = memo.get(text)
+        if found is None:
+            words = _words(text)
+            reference = bool(_REFERENCE.search(words))
+            found = (bool(words) and not reference and any(p.search(words) for p in self._compiled), reference)
+            if len(memo) < 100_000:
+                memo[text] = found
+        return found
+
     def sensitive(self, key: object) -> bool:
-        words = _words(str(key))
-        return bool(words) and not _REFERENCE.search(words) and any(p.search(words) for p in self._compiled)
+        return self._judge(key)[0]
 
     def reference(self, key: object) -> bool:
-        return bool(_REFERENCE.search(_words(str(key))))
+        return self._judge(key)[1]
 
 
 def _words(key: str) -> str:
@@ -189,7 +209,8 @@ class _Walk:
                     for akey, avalue, ahandle in t.mapping(annotations) or []:
                         if akey == _LAST_APPLIED:
                             self.hide_all(avalue, ahandle, (*base, "metadata", "annotations", akey))
-        self.visit(root, None, base, generator=False)
+        # A document that is one string (a `.env` file reads as YAML too) has its lines looked at.
+        self.visit(root, root, base, generator=False)
 
     def visit(self, node: Any, handle: Any, path: tuple[Any, ...], *, generator: bool) -> None:
         t = self.tree
@@ -279,6 +300,8 @@ class Masker:
 
     @staticmethod
     def _set(site: _Site, new: str) -> None:
+        if not isinstance(site.handle, tuple):
+            return  # a whole document that is one string: not a rendered object
         container, key = site.handle
         container[key] = new
 
@@ -409,8 +432,8 @@ class _Loader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoa
 
 
 def _stem(path: str) -> str:
-    name = path.rsplit("/", 1)[-1]
-    return name.split(".", 1)[0] if not name.startswith(".") else name.lstrip(".")
+    """The file name as words to match: `tls.key` -> `tls.key` (its extension counts: `.key`, `.pem`)."""
+    return path.rsplit("/", 1)[-1].lstrip(".")
 
 
 def _same_lines(raw: str, placeholder: str) -> str:

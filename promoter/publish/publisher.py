@@ -505,8 +505,10 @@ class _Publisher:
         diffs, stats = [], []
         for f in sorted(written.files, key=lambda f: f.path):
             old, new = masker.texts(f.path, f.old_text, f.new_text)
-            diffs.append(_unified(f, old, new))
-            added, removed = _counts(f.old_text, f.new_text)
+            text = _unified(f, old, new)
+            diffs.append(text)
+            # Masking keeps every line where it is, so the masked diff counts the lines the real one does.
+            added, removed = _counts(text)
             stats.append(FileStat(f.path, f.status, added, removed))
         masker.values |= review.masked
         description = Description(
@@ -574,12 +576,13 @@ def _unified(f: BranchFile, old: str | None, new: str | None) -> str:
     )
 
 
-def _counts(old: str | None, new: str | None) -> tuple[int, int]:
+def _counts(diff: str) -> tuple[int, int]:
+    """Lines added and removed in a unified diff (its two header lines left out)."""
     added = removed = 0
-    for line in difflib.unified_diff((old or "").splitlines(), (new or "").splitlines(), lineterm="", n=0):
-        if line.startswith("+") and not line.startswith("+++"):
+    for line in diff.splitlines()[2:]:
+        if line.startswith("+"):
             added += 1
-        elif line.startswith("-") and not line.startswith("---"):
+        elif line.startswith("-"):
             removed += 1
     return added, removed
 

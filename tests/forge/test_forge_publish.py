@@ -390,3 +390,45 @@ def test_refused_pr_settings_become_notes_not_failures(world: World) -> None:
     assert res.operation == "created"
     assert any("review" in n and (reviewer in n or "author" in n) for n in res.notes), res.notes
     assert world.fake.repo(REPO).pulls[res.number].labels == ["promotion"]
+
+
+def test_caps_hold_on_both_forges_with_a_summary_before_any_cut(world: World) -> None:
+    from forgeworld import plan
+    from prbody import check_markdown, section
+
+    from promoter.model.finding import CheckResult
+    from promoter.publish.publisher import PromotionRequest
+
+    # 250 files, each pinning the image 40 times between lines of multi-byte text: a diff of
+    # megabytes, more than either forge takes, counted in bytes and characters apart.
+    text = "".join(f"# ünïcødé → 日本語 {i}\n  image: {OLD}\n" for i in range(40))
+    paths = [f"apps/checkout-api/dev/many/f{i:03}.yaml" for i in range(250)]
+    world.fake.push_commit(REPO, "main", dict.fromkeys(paths, text), "many files")
+    git(world.local, "fetch", "-q", str(world.store.path), "main")
+    git(world.local, "reset", "-q", "--hard", "FETCH_HEAD")
+    img = image()
+
+    def local_read(p: str) -> str | None:
+        f = world.local / p
+        return f.read_text() if f.exists() else None
+
+    req = PromotionRequest(
+        settings=world.settings(),
+        env="dev",
+        image=img,
+        apps=["checkout-api"],
+        changeset=plan(img, paths, local_read),
+        replan=lambda read: plan(img, paths, read),
+        repo=world.local,
+        checks=CheckResult(),
+    )
+    res = publish_promotion(req)
+    assert res.operation == "created"  # the fake forge refuses an oversized description: it was not
+    body = world.fake.repo(REPO).pulls[res.number].body
+    limit = 65_536 if world.kind == "github" else 1_048_576
+    assert len(body.encode()) <= limit - 1_000 and len(body) <= limit
+    assert "shortened to stay under the forge's" in body and check_markdown(body) == []
+    summary = section(body, "Summary")
+    assert "**250 files** changed (+10000 −10000)" in summary
+    assert "| `apps/checkout-api/dev/many` | 250 | 10000 | 10000 |" in summary
+    assert "more lines not shown" in section(body, "File changes")
