@@ -419,6 +419,7 @@ class _Publisher:
         if pull is not None:
             approvers = self.forge.approvers(pull)
             updated = self.forge.update_pull(pull, title, body, draft=draft if pull.draft != draft else None)
+            self.notes.extend(self.forge.take_notes())
             if updated.head_sha and updated.head_sha != head:
                 return None  # a parallel run wrote the branch after us: our description would lie
             self.set_status(head, checks)
@@ -451,7 +452,7 @@ class _Publisher:
             return None  # the branch moved before the PR was opened: describe what is there
         self.set_status(head, checks)
         self.notes.extend(self.forge.decorate(created, options))
-        return self.result("created", created, head, attempt, draft=created.draft or draft, status=status)
+        return self.result("created", created, head, attempt, draft=created.draft, status=status)
 
     def set_status(self, head: str, checks: CheckResult | None) -> None:
         """`promoter/check` on the head: what branch protection can require. Nothing checked, nothing claimed."""
@@ -532,10 +533,11 @@ class _Publisher:
         )
         # The structural masks hid every value where it stood; the scrub catches a value quoted
         # anywhere else (a finding's message); the redactor, the forge token. The marker is
-        # machine-read and holds no file content: it is left intact.
+        # machine-read and holds no file content: it is not scrubbed (a short secret could
+        # break its JSON), only redacted (a token becomes `***` inside a JSON string).
         text = compose(description)
         cut = text.rfind(MARKER_PREFIX)
-        return self.redact(masker.scrub(text[:cut])) + text[cut:]
+        return self.redact(masker.scrub(text[:cut])) + self.redact(text[cut:])
 
     def targets(self, plan: ChangeSet, in_pull: list[PromotedApp]) -> list[PromotedApp]:
         image = self.req.image

@@ -526,6 +526,8 @@ class GitHubApi:
                     422,
                     f"Validation Failed: A pull request already exists for {repo.owner}:{head}.",
                 )
+        if body.get("draft") and not repo.drafts_supported:
+            raise HttpError(422, "Draft pull requests are not supported in this repository.")
         if not repo.store.changed_paths(repo.store.branch_sha(base) or "", repo.store.branch_sha(head) or ""):
             raise HttpError(422, f"Validation Failed: No commits between {base} and {head}")
         pr = PullRequest(
@@ -743,7 +745,9 @@ class GitHubApi:
         return repo, pr
 
     def _set_draft(self, inp: dict[str, Any], token: Token, draft: bool) -> dict[str, Any]:
-        _, pr = self._node(inp, token)
+        repo, pr = self._node(inp, token)
+        if draft and not repo.drafts_supported:
+            raise _GraphQLError("UNPROCESSABLE", "Draft pull requests are not supported in this repository.")
         if pr.state != "open":
             raise _GraphQLError("UNPROCESSABLE", "Pull request is closed")
         pr.draft = draft

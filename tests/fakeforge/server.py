@@ -87,6 +87,7 @@ class Repo:
     # Branch protection's required status checks: each named context's latest status on the head
     # must be success (GitHub "Require status checks to pass", GitLab external status checks).
     required_contexts: list[str] = field(default_factory=list)
+    drafts_supported: bool = True  # False: a private repository on GitHub Free/Pro
     statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Branch protection requiring signed commits: only commits GitHub made (and so signed)
     # through createCommitOnBranch may land on these branches.

@@ -353,3 +353,17 @@ def test_a_freeze_override_is_shown_with_who_and_why(fake: FakeForge, tmp_path: 
     assert "--override-freeze '<why this cannot wait>'" in section(body, "Rollback")
     assert check_markdown(body) == []
 
+
+def test_without_drafts_the_required_status_still_blocks(fake: FakeForge, tmp_path: Path) -> None:
+    config = example_config()
+    config["policies"]["severity"]["readonly-root-filesystem"] = {"*": "error"}
+    cli = make_cli(fake, tmp_path, "github", example_files(config))
+    repo = fake.repo(REPO)
+    repo.drafts_supported = False  # a private repository on GitHub Free
+    repo.required_contexts = ["promoter/check"]
+    res = cli.bump(image("1.5.0", 1), "-o", "json")
+    assert res.exit_code == 0, res.stderr
+    out = json.loads(res.stdout)["pull_request"]
+    assert out["operation"] == "created" and not out["draft"] and out["status"] == "failure"
+    assert any("no draft pull requests" in n for n in out["notes"])
+    assert fake.mergeable_state(repo, cli.pr()) == "blocked"

@@ -185,6 +185,10 @@ class Forge(Protocol):
 
     def comment(self, pull: PullInfo, body: str) -> None: ...
 
+    def take_notes(self) -> list[str]:
+        """What the forge had to settle for since the last call (a draft it cannot make), for the report."""
+        ...
+
     def decorate(self, pull: PullInfo, options: PullOptions) -> list[str]:
         """Labels, reviewers, assignees, auto-merge after creation; returns notes for the report."""
         ...

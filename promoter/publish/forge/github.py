@@ -38,6 +38,11 @@ BODY_LIMIT = TextLimit(65_536, "bytes", margin=1_536)
 STATUS_DESCRIPTION_MAX = 140  # longer answers 422 "description is too long (maximum is 140 characters)"
 COMPARE_FILES_MAX = 300  # the compare answer lists at most this many files
 _EVENTUAL = "Could not resolve to a node"
+_NO_DRAFTS = "Draft pull requests are not supported in this repository"
+_NO_DRAFTS_NOTE = (
+    "not a draft: this repository has no draft pull requests (GitHub Free/Pro private repository); "
+    "require the promoter/check status in branch protection to block the merge"
+)
 _PERMISSION_HINT = (
     "the token needs contents: write and pull-requests: write on {repo} (in GitHub Actions: a `permissions:` block; "
     "GITHUB_TOKEN cannot write to another repository, use a GitHub App token or a fine-grained PAT; "
@@ -72,6 +77,7 @@ class GitHubForge(ForgeClient):
         self._path = f"/repos/{settings.repository}"
         self._owner = settings.repository.split("/", 1)[0]
         self._trees: dict[str, str] = {}  # commit sha -> tree sha, learned for free from branch answers
+        self._notes: list[str] = []  # said while creating or updating, handed over by take_notes
         self.links: WebLinks | None = WebLinks(f"{_web_root(settings.url)}/{settings.repository}", "github")
 
     # ---- errors ----------------------------------------------------------------------------
@@ -367,7 +373,15 @@ class GitHubForge(ForgeClient):
             except GithubException as exc:
                 if exc.status == 422 and "A pull request already exists for" in self._text(exc):
                     raise PullExistsError(f"a pull request from {branch} already exists") from None
-                raise
+                if exc.status == 422 and _NO_DRAFTS in self._text(exc) and options.draft:
+                    # Private repositories on GitHub Free/Pro have no drafts: open it ready, say so;
+                    # the failing promoter/check status still blocks a merge where it is required.
+                    self._notes.append(_NO_DRAFTS_NOTE)
+                    _, data = self._req.requestJsonAndCheck(
+                        "POST", f"{self._path}/pulls", input={**payload, "draft": False}
+                    )
+                else:
+                    raise
         return self._info(data)
 
     def update_pull(self, pull: PullInfo, title: str, body: str, *, draft: bool | None = None) -> PullInfo:
@@ -382,14 +396,22 @@ class GitHubForge(ForgeClient):
         if draft is not None and draft != info.draft:
             # REST cannot change the draft state; GraphQL can, in either direction.
             mutation = "convertPullRequestToDraft" if draft else "markPullRequestReadyForReview"
-            self._eventually(
-                f"{'marking' if draft else 'readying'} pull request #{pull.number}",
-                lambda: self._req.graphql_named_mutation(
-                    mutation, {"pullRequestId": info.node_id or pull.node_id}, "pullRequest { isDraft }"
-                ),
-            )
-            info.draft = draft
+            try:
+                self._eventually(
+                    f"{'marking' if draft else 'readying'} pull request #{pull.number}",
+                    lambda: self._req.graphql_named_mutation(
+                        mutation, {"pullRequestId": info.node_id or pull.node_id}, "pullRequest { isDraft }"
+                    ),
+                )
+                info.draft = draft
+            except ForgeError as exc:
+                # The description is updated already: a draft state GitHub refuses is a note.
+                self._notes.append(_NO_DRAFTS_NOTE if _NO_DRAFTS in str(exc) else f"draft state not changed: {exc}")
         return info
+
+    def take_notes(self) -> list[str]:
+        notes, self._notes = self._notes, []
+        return notes
 
     # ---- the branch as it is, statuses, reviews, comments --------------------------------------
     def compare(self, base: str, head: str) -> BranchCompare:
@@ -453,7 +475,7 @@ class GitHubForge(ForgeClient):
     def decorate(self, pull: PullInfo, options: PullOptions) -> list[str]:
         # The PR exists by now: a setting GitHub refuses (a reviewer who is no collaborator, a
         # missing label permission) becomes a note in the report, not a failed promotion.
-        notes: list[str] = []
+        notes: list[str] = self.take_notes()
         n = pull.number
         if options.labels or options.assignees:
             issue: dict[str, Any] = {}

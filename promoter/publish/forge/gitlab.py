@@ -80,7 +80,9 @@ class GitLabForge(ForgeClient):
         self._notes: list[str] = []  # from create_pull, handed over by decorate
         # A numeric project id has no web path without asking GitLab: links are left out then.
         repo = str(settings.repository)
-        self.links: WebLinks | None = None if repo.isdigit() else WebLinks(f"{settings.url.rstrip('/')}/{repo}", "gitlab")
+        self.links: WebLinks | None = (
+            None if repo.isdigit() else WebLinks(f"{settings.url.rstrip('/')}/{repo}", "gitlab")
+        )
 
     # ---- errors ----------------------------------------------------------------------------
     def _refusal(self, exc: GitlabError) -> Refusal:
@@ -324,8 +326,12 @@ class GitLabForge(ForgeClient):
         with self._calling(f"commenting on merge request !{pull.number}"):
             self._gl.http_post(f"{self._path}/merge_requests/{pull.number}/notes", post_data={"body": body})
 
-    def decorate(self, pull: PullInfo, options: PullOptions) -> list[str]:
+    def take_notes(self) -> list[str]:
         notes, self._notes = self._notes, []
+        return notes
+
+    def decorate(self, pull: PullInfo, options: PullOptions) -> list[str]:
+        notes = self.take_notes()
         if options.team_reviewers:
             notes.append("team_reviewers are a GitHub setting; GitLab ignores them")
         if options.auto_merge:
