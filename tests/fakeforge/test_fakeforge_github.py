@@ -403,9 +403,10 @@ def test_reviews_comments_drafts_and_required_status_contexts(fake: FakeForge) -
     fake.repo("acme/gitops").pulls[1].draft = False
     # A required context must be success on the head; another context's success does not count.
     fake.repo("acme/gitops").required_contexts = ["promoter/check"]
-    post = lambda state, ctx: requests.post(
-        api(fake, f"/statuses/{sha}"), json={"state": state, "context": ctx}, headers=H
-    )  # noqa: E731
+
+    def post(state: str, ctx: str) -> None:
+        requests.post(api(fake, f"/statuses/{sha}"), json={"state": state, "context": ctx}, headers=H)
+
     post("success", "ci")
     post("failure", "promoter/check")
     assert requests.put(api(fake, "/pulls/1/merge"), json={}, headers=H).status_code == 405
