@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -35,7 +36,18 @@ from promoter.model.errors import EXIT_FINDINGS, EXIT_OK, UsageError
     help="Extra schema folder in the CRDs-catalog layout (repeatable).",
 )
 @click.option(
-    "--policy", "policy_dirs", multiple=True, type=click.Path(path_type=Path), help="Extra policy folder (repeatable)."
+    "--policy",
+    "policy_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Extra policy folder or .rego file (repeatable).",
+)
+@click.option(
+    "--data",
+    "data_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="JSON/YAML data file or folder for the policies, merged into `data` like conftest's -d (repeatable).",
 )
 @click.option(
     "--namespace",
@@ -70,6 +82,7 @@ def command(
     kubernetes_version: str | None,
     schema_dirs: tuple[Path, ...],
     policy_dirs: tuple[Path, ...],
+    data_paths: tuple[Path, ...],
     namespaces: tuple[str, ...],
     combine: bool | None,
     outputs: tuple[str, ...],
@@ -80,6 +93,7 @@ def command(
     Exit 0 when nothing blocks, 3 on an error finding, 2 on bad input, 1 when the tool failed.
     """
     from promoter.flows.check import parse_shard, run_check
+    from promoter.publish.redact import environ_redactor
     from promoter.report import parse_output_spec, write_reports
     from promoter.validate import ValidateOptions
 
@@ -95,8 +109,11 @@ def command(
         if not d.is_dir():
             raise UsageError(f"--schema-dir {d}: no such folder")
     for d in policy_dirs:
-        if not d.is_dir():
-            raise UsageError(f"--policy {d}: no such folder")
+        if not d.exists():
+            raise UsageError(f"--policy {d}: no such policy folder or file")
+    for d in data_paths:
+        if not d.exists():
+            raise UsageError(f"--data {d}: no such file or folder")
     repo, config = load(repo, config_file)
     if kubernetes_version is not None:
         # The flag stands for the config key everywhere: policies judge deprecated APIs by it too.
@@ -106,6 +123,8 @@ def command(
         config.policies = {**config.policies, "namespaces": list(namespaces)}
     if combine is not None:
         config.policies = {**config.policies, "combine": combine}
+    if data_paths:
+        config.policies = {**config.policies, "data_paths": [str(d.resolve()) for d in data_paths]}
     options = ValidateOptions.from_config(
         config,
         repo.resolve(),
@@ -135,5 +154,5 @@ def command(
         validate_options=options,
         policy_dirs=[d.resolve() for d in policy_dirs],
     )
-    write_reports(result, specs, title="promoter check")
+    write_reports(result, specs, title="promoter check", redact=environ_redactor(os.environ))
     return EXIT_FINDINGS if result.failed else EXIT_OK

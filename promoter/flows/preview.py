@@ -66,6 +66,7 @@ def preview_texts(
             root.mkdir()
             _copy_inputs(repo, root, targets, changed)
             _write(root, {p: t[side] for p, t in texts.items()})
+        _copy_policies(repo, head_repo, config)
         base_rendered = [n for r in Renderer(base_repo, charts=charts).render_all(targets) for n in r.walk()]
         rendered = [n for r in Renderer(head_repo, charts=charts).render_all(targets) for n in r.walk()]
         checks = _checks(rendered, config, head_repo, env)
@@ -85,6 +86,17 @@ def _write(root: Path, texts: dict[str, str | None]) -> None:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.encode("utf-8"))
+
+
+def _copy_policies(repo: Path, dst: Path, config: Config) -> None:
+    """The repository's policy folders (policies.paths): the head is judged by the same policies as check."""
+    for p in config.policies.get("paths") or []:
+        src = repo / p
+        if src.is_dir():
+            shutil.copytree(src, dst / p, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
+        elif src.is_file():
+            (dst / p).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / p)
 
 
 def _copy_inputs(repo: Path, dst: Path, targets: list[Target], changed: list[str]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import TextIO
@@ -74,18 +74,22 @@ def write_reports(
     stdout: TextIO | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    redact: Callable[[str], str] | None = None,
 ) -> None:
     """Render every output and write it: stdout, or a file replaced atomically (a reader never sees half).
 
+    `redact` masks secrets in every text written (the commands pass the environment's tokens).
     `color=None` decides by the terminal; NO_COLOR always wins. Formats that append to a file the
     platform names (GitHub's $GITHUB_STEP_SUMMARY) get it appended here, once per format.
     """
     stream = stdout if stdout is not None else sys.stdout
     env = os.environ if environ is None else environ
     want_color = use_color(stream, env) if color is None else (color and not env.get("NO_COLOR"))
+    redact = redact or str
     for (fmt, _), (path, body) in zip(
         outputs, render_reports(result, outputs, title=title, color=want_color), strict=True
     ):
+        body = redact(body)
         if path is None:
             stream.write(body)
             continue
@@ -100,6 +104,6 @@ def write_reports(
         for extra in appendices_of(FORMATS[fmt], result, title=title, environ=env):
             try:
                 with extra.path.open("a", encoding="utf-8") as fh:
-                    fh.write(extra.text)
+                    fh.write(redact(extra.text))
             except OSError as exc:
                 raise ToolError(f"cannot append the {extra.what} to {extra.path}: {exc.strerror or exc}") from None

@@ -301,7 +301,9 @@ def test_values_that_break_the_chart_schema_point_at_the_values_line(run_cli, ex
 
 REPLICAS_POLICY = """package main
 
-deny[msg] {
+import rego.v1
+
+deny contains msg if {
   input.kind == "Deployment"
   input.spec.replicas < 3
   msg := sprintf("%s: at least 3 replicas", [input.metadata.name])

@@ -122,3 +122,11 @@ def test_action_rollback_uses_to_and_check_uses_base(tmp_path: Path) -> None:
     assert argv[:1] == ["check"] and "--all" in argv
     assert argv.count("--output") == 2 and "sarif=out.sarif" in argv
     assert "pr-url" not in outputs
+
+
+def test_ci_installs_the_real_registry_after_updating_the_package_lists() -> None:
+    script = (ROOT / ".ci" / "run").read_text()
+    install = script.index("apt-get install -y -qq docker-registry")
+    assert script.rfind("apt-get update", 0, install) != -1
+    # Installed before the README's test command runs.
+    assert install < script.index("python3 -m pytest")
