@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from fakeforge import FakeForge
-from forgeworld import REPO, TOKEN, git, invoke, make_repo
+from forgeworld import REPO, TOKEN, git, invoke, make_repo, registry_gate_off
 from prbody import check_markdown, diff_files, section
 
 from promoter.publish.pullrequest import parse_marker
@@ -37,13 +37,13 @@ def image(tag: str, n: int, repo: str = "ghcr.io/acme/checkout-api") -> str:
 
 def example_files(config: dict | None = None) -> dict[str, str]:
     files = {p.relative_to(EXAMPLES).as_posix(): p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}
-    if config is not None:
-        files[".promoter.yaml"] = yaml.safe_dump(config, sort_keys=False)
+    files[".promoter.yaml"] = yaml.safe_dump(config or example_config(), sort_keys=False)
     return files
 
 
 def example_config() -> dict:
-    return yaml.safe_load((EXAMPLES / ".promoter.yaml").read_text())
+    # The example's images are fictional: the registry gate is off (tests/registry judges it).
+    return yaml.safe_load(registry_gate_off((EXAMPLES / ".promoter.yaml").read_text()))
 
 
 @dataclass
@@ -248,7 +248,8 @@ def _b64(text: str) -> str:
 def secret_repo(canary: dict[str, str]) -> dict[str, str]:
     padding = "".join(f"  pad{i}: {_b64(f'padding-{i}')}\n" for i in range(8))
     return {
-        ".promoter.yaml": "version: 1\nenvironments:\n  - name: dev\ndefaults:\n  path: apps/{app}/{env}\n"
+        ".promoter.yaml": "version: 1\nenvironments:\n  - name: dev\n    gates: {image_exists: false}\n"
+        "defaults:\n  path: apps/{app}/{env}\n"
         "apps:\n  api:\n    image: ghcr.io/acme/api\n",
         "apps/api/dev/kustomization.yaml": "resources:\n  - deployment.yaml\n  - secret.yaml\n  - configmap.yaml\n"
         'images:\n  - name: ghcr.io/acme/api\n    newTag: "1.0.0"\n'
@@ -339,7 +340,7 @@ def test_the_rollback_command_pasted_opens_a_rollback_pr(
 
 def test_a_freeze_override_is_shown_with_who_and_why(fake: FakeForge, tmp_path: Path, kind: str) -> None:
     config = example_config()
-    config["environments"][0]["gates"] = {"freeze": [{"from": "2020-01-01", "to": "2099-12-31", "reason": "release"}]}
+    config["environments"][0]["gates"]["freeze"] = [{"from": "2020-01-01", "to": "2099-12-31", "reason": "release"}]
     cli = make_cli(fake, tmp_path, kind, example_files(config))
     blocked = cli.bump(image("1.5.0", 1))
     assert blocked.exit_code == 3 and not cli.fake.repo(REPO).pulls
