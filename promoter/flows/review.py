@@ -38,8 +38,10 @@ def review_branch(
 ) -> BranchReview:
     """Render and check the branch's files; `gates` holds the results already judged, by app."""
     masker = Masker(rules)
-    texts: Texts = {f.path: (f.old_text, f.new_text) for f in files}
+    texts: Texts = {f.path: (f.old_text, f.new_text) for f in files if not f.binary}
     for f in files:
+        if f.binary:
+            continue  # the checkout's copy stands in for it: a binary file renders as it is there
         if f.previous_path and f.previous_path not in texts:
             texts[f.previous_path] = (f.old_text, None)  # a rename removes the old path
     seen = preview_texts(repo, config, texts, env, masker=masker)

@@ -77,6 +77,7 @@ class BranchFile:
     old_text: str | None
     new_text: str | None
     previous_path: str | None = None
+    binary: bool = False  # not UTF-8 text: named in the description, never diffed or rendered
 
 
 Describe = Callable[[list[BranchFile], list[PromotedApp]], BranchReview]
@@ -366,13 +367,17 @@ class _Publisher:
         head_read = self.reader(head)
         out = []
         for f in cmp.files:
-            old = None if f.status == "added" else old_read(f.previous_path or f.path)
-            new: str | None = None
-            if f.status != "removed":
-                rebuilt = apply_hunks(old or "", f.patch) if f.patch else None
-                if rebuilt is not None and f.blob_sha and blob_sha(rebuilt) != f.blob_sha:
-                    rebuilt = None  # the forge's hunks did not give its blob: read it
-                new = rebuilt if rebuilt is not None else head_read(f.path)
+            try:
+                old = None if f.status == "added" else old_read(f.previous_path or f.path)
+                new: str | None = None
+                if f.status != "removed":
+                    rebuilt = apply_hunks(old or "", f.patch) if f.patch else None
+                    if rebuilt is not None and f.blob_sha and blob_sha(rebuilt) != f.blob_sha:
+                        rebuilt = None  # the forge's hunks did not give its blob: read it
+                    new = rebuilt if rebuilt is not None else head_read(f.path)
+            except UnicodeDecodeError:
+                out.append(BranchFile(f.path, f.status, None, None, f.previous_path, binary=True))
+                continue
             out.append(BranchFile(f.path, f.status, old, new, f.previous_path))
         return _Written(head, out, mb, _foreign(cmp.commits), cmp.truncated)
 
@@ -571,6 +576,8 @@ def _plan_files(plan: ChangeSet) -> list[BranchFile]:
 
 
 def _unified(f: BranchFile, old: str | None, new: str | None) -> str:
+    if f.binary:
+        return f"--- a/{f.previous_path or f.path}\n+++ b/{f.path}\nBinary file {f.status}, not shown\n"
     a = f"a/{f.previous_path or f.path}" if old is not None else "/dev/null"
     b = f"b/{f.path}" if new is not None else "/dev/null"
     return "".join(

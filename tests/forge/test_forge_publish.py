@@ -432,3 +432,17 @@ def test_caps_hold_on_both_forges_with_a_summary_before_any_cut(world: World) ->
     assert "**250 files** changed (+10000 −10000)" in summary
     assert "| `apps/checkout-api/dev/many` | 250 | 10000 | 10000 |" in summary
     assert "more lines not shown" in section(body, "File changes")
+
+
+def test_a_binary_file_someone_added_is_named_not_decoded(world: World) -> None:
+    from promoter.model.finding import CheckResult
+
+    publish_promotion(world.request(image("1.4.2", DIGEST_A), checks=CheckResult()))
+    store = world.store
+    sha = store.commit_files(store.branch_sha(BRANCH), {"docs/logo.png": b"\x89PNG\xff\xfe\x00\x01"}, "add a logo")
+    store.update_ref(BRANCH, sha)
+    res = publish_promotion(world.request(image("1.4.3", DIGEST_B), checks=CheckResult()))
+    assert res.operation == "updated" and store.is_ancestor(sha, res.head_sha)
+    body = world.fake.repo(REPO).pulls[res.number].body
+    assert "+++ b/docs/logo.png\nBinary file added, not shown" in body
+    assert "`docs/logo.png` (added, +0 −0)" in body
