@@ -263,6 +263,7 @@ def test_labels_reviewers_assignees_and_draft(world: World) -> None:
 
 def test_auto_merge_is_enabled_while_checks_are_pending(world: World) -> None:
     world.fake.repo(REPO).require_checks = True
+    world.fake.repo(REPO).ci_on_push = True  # GitLab sets auto-merge only while a pipeline runs
     res = publish_promotion(world.request(options=PullOptions(auto_merge=True)))
     pr = world.fake.repo(REPO).pulls[res.number]
     assert pr.auto_merge and pr.state == "open"
