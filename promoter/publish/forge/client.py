@@ -40,8 +40,7 @@ _SHAPE_ERRORS: tuple[type[Exception], ...] = (
     TypeError,
     AttributeError,
     IndexError,
-    json.JSONDecodeError,
-    binascii.Error,
+    ValueError,  # json.JSONDecodeError, binascii.Error, int("x")
 )
 
 
@@ -137,6 +136,8 @@ class ForgeClient(ABC):
                 msg = f"the token cannot write to {repo} while {doing} (403 {text}): " + self.permission_hint.format(
                     repo=repo
                 )
+            elif status >= 500 and self._budget.timed_out:
+                msg = self._timed_out(doing, f"still answering {status} {text}")
             elif status >= 500:
                 msg = f"{name} kept failing while {doing}: {status} {text} (after {self.settings.max_retries} retries)"
             else:
@@ -152,11 +153,12 @@ class ForgeClient(ABC):
             msg = f"{name} client failed while {doing}: {type(exc).__name__}: {exc}"
         return ForgeError(self._redact(msg))
 
-    def _timed_out(self, doing: str) -> str:
+    def _timed_out(self, doing: str, last: str | None = None) -> str:
         limit = self._budget.deadline
         return (
-            f"{self.name} at {self.settings.url} timed out after {self._budget.elapsed():.0f} s while {doing} "
-            f"(forge.timeout_seconds = {limit:g} bounds all forge work, retries and waits included): "
+            f"{self.name} at {self.settings.url} timed out after {self._budget.elapsed():.0f} s while {doing}"
+            + (f", {last}" if last else "")
+            + f" (forge.timeout_seconds = {limit:g} bounds all forge work, retries and waits included): "
             "run again later, or raise forge.timeout_seconds"
         )
 
@@ -190,6 +192,8 @@ class ForgeClient(ABC):
             raise self._error(exc, doing) from None
         except UnexpectedAnswer as exc:
             raise self._unexpected(doing, exc.what, not_json=exc.not_json) from None
+        except UnicodeDecodeError:
+            raise  # a file that is not UTF-8 text: the publisher names it binary
         except _SHAPE_ERRORS as exc:
             raise self._unexpected(doing, _shape(exc)) from None
 

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from github import Auth, Github, GithubException
+from github import Auth, Github, GithubException, UnknownObjectException
 from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass
 
 from promoter.model.errors import ForgeError
@@ -183,21 +183,40 @@ class GitHubForge(ForgeClient):
     # ---- requests ----------------------------------------------------------------------------
     def _rest(self, verb: str, path: str, *, parameters: Any = None, input: Any = None) -> Any:
         """One REST request's JSON (None for an empty answer), rate limits without a named wait waited out."""
-        headers, data = self._limited(
-            lambda: self._req.requestJsonAndCheck(verb, path, parameters=parameters, input=input)
-        )
+        return self._limited(lambda: self._json(verb, path, parameters, input)[1])
+
+    def _json(self, verb: str, path: str, parameters: Any, input: Any) -> tuple[Any, Any]:
+        headers, data = self._req.requestJsonAndCheck(verb, path, parameters=parameters, input=input)
         kind = header(headers, "content-type") or ""
         if data is not None and "json" not in kind.lower():
+            # PyGithub keeps a body that is not JSON as {"data": text} (GET adds "url").
             body = data.get("data") if isinstance(data, dict) else data
             raise UnexpectedAnswer(describe_answer(kind, str(body)), not_json=True)
-        return data
+        return headers, data
 
     def _graphql(self, mutation: str, inp: dict[str, Any], output: str) -> Any:
-        """A named mutation's data; GraphQL's rate-limit errors (HTTP 200) waited out like REST limits."""
-        headers, data = self._limited(lambda: self._req.graphql_named_mutation(mutation, inp, output))
-        if not isinstance(data, dict):
-            raise UnexpectedAnswer(f"GraphQL {mutation} answered {type(data).__name__}, not an object")
-        return data
+        """A named mutation's data. GraphQL answers errors, rate limits among them, with HTTP 200: they
+        are raised as PyGithub raises them (404 for NOT_FOUND, else 400), inside `_limited` so a rate
+        limit is waited out like a REST one."""
+        name = mutation[0].upper() + mutation[1:] + "Input"
+        query = f"mutation Mutation($input: {name}!) {{ {mutation}(input: $input) {{ {output} }} }}"
+
+        def once() -> Any:
+            headers, data = self._json("POST", self._req.graphql_url, None, {"query": query, "variables": {"input": inp}})
+            if not isinstance(data, dict):
+                raise UnexpectedAnswer(f"GraphQL answered {type(data).__name__}, not an object")
+            errors = data.get("errors")
+            if errors:
+                single = errors[0] if isinstance(errors, list) and len(errors) == 1 else None
+                if isinstance(single, dict) and single.get("type") == "NOT_FOUND":
+                    raise UnknownObjectException(404, data, headers, single.get("message"))
+                raise GithubException(400, data, headers)
+            result = (data.get("data") or {}).get(mutation)
+            if not isinstance(result, dict):
+                raise UnexpectedAnswer(f"GraphQL {mutation} answered {type(result).__name__}, not an object")
+            return result
+
+        return self._limited(once)
 
     def _eventually(self, doing: str, fn: Any) -> Any:
         """Right after a PR is created GitHub may not resolve it yet: retry that answer a few times."""

@@ -53,10 +53,10 @@ class DeadlineTimeout(Timeout):
 class DeadlineAdapter(HTTPAdapter):
     """An HTTPAdapter whose retries are a RetryPolicy, and whose requests keep to that policy's budget."""
 
-    def __init__(self, retry: RetryPolicy, max_bytes: int = MAX_ANSWER_BYTES, **kw: Any) -> None:
+    def __init__(self, retry: RetryPolicy, max_bytes: int | None = None, **kw: Any) -> None:
         super().__init__(max_retries=retry, **kw)
         self.budget = retry.budget
-        self.max_bytes = max_bytes
+        self.max_bytes = MAX_ANSWER_BYTES if max_bytes is None else max_bytes
         # The last answer's headers: python-gitlab's errors drop them, and a 429 is read by them.
         self.last_headers: Any = {}
 
@@ -101,9 +101,7 @@ class DeadlineAdapter(HTTPAdapter):
                     break
                 size += len(piece)
                 if size > self.max_bytes:
-                    raise AnswerTooLarge(
-                        f"the answer is larger than {self.max_bytes // (1024 * 1024)} MiB", response=response
-                    )
+                    raise AnswerTooLarge(f"an answer larger than {_size(self.max_bytes)}", response=response)
                 pieces.append(piece)
                 if self.budget.expired():
                     self.budget.timed_out = True
@@ -123,3 +121,7 @@ class DeadlineAdapter(HTTPAdapter):
         # requests reads `_content` when set: the body is not read a second time.
         response._content = b"".join(pieces)
         response._content_consumed = True  # type: ignore[attr-defined]
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"
