@@ -161,3 +161,81 @@ def test_ten_cli_processes_converge(kind: str, fake: FakeForge, tmp_path: Path) 
     overlay = "apps/checkout-api/overlays/dev/kustomization.yaml"
     text = git(fake.repo(REPO).store.path, "show", f"{head}:{overlay}")
     assert str(marker["image"]).split("@")[1] in text
+
+
+# ---- the races, one at a time ----------------------------------------------------------------------
+DESCRIBE = {"github": r"PATCH .*/pulls/1$", "gitlab": r"PUT .*/merge_requests/1$"}
+
+
+@pytest.mark.parametrize("world", ["github"], indirect=True)
+def test_no_commits_between_after_a_parallel_reset_starts_over(world: World) -> None:
+    """A parallel run moved the branch back onto the base just before our PR was opened: GitHub answers
+    422 "No commits between"; the run starts over instead of failing."""
+
+    def reset_by_another_run(fake: FakeForge) -> None:
+        store = fake.repo(REPO).store
+        store.update_ref(BRANCH, store.branch_sha("main") or "")
+
+    world.fake.on_request(reset_by_another_run, pattern=r"POST .*/pulls$")
+    res = publish_promotion(world.request())
+    assert res.operation == "created" and res.attempts == 2
+    assert [r.status for r in world.fake.requests(r"POST .*/pulls$")] == [422, 201]
+    converged(world, [res])
+
+
+@pytest.mark.parametrize("world", ["github"], indirect=True)
+def test_a_branch_deleted_between_creating_and_committing_starts_over(world: World) -> None:
+    world.fake.on_request(lambda fake: fake.repo(REPO).store.delete_ref(BRANCH), pattern=r"POST /api/graphql$")
+    res = publish_promotion(world.request())
+    assert res.operation == "created" and res.attempts == 2
+    converged(world, [res])
+
+
+@pytest.mark.parametrize("world", ["github"], indirect=True)
+def test_moving_a_deleted_branch_is_a_moved_branch(world: World) -> None:
+    from promoter.publish.forge import open_forge
+    from promoter.publish.forge.base import StaleHeadError
+
+    forge = open_forge(world.settings())
+    base = forge.base_head("main")
+    with pytest.raises(StaleHeadError, match="deleted while promoter was writing it"):
+        forge.write_branch("promoter/gone", base, {"README.md": "x\n"}, "m", mode="reset")
+    forge.close()
+
+
+def test_a_run_whose_app_was_promoted_meanwhile_ends_superseded(world: World) -> None:
+    """B writes, C writes, B describes, C describes: B finds the PR consistently described with C's
+    newer write of its app, and leaves it: superseded, exit 0, nothing overwritten."""
+    first = publish_promotion(world.request(image("1.0.0", digest(1))))
+    b_img, c_img = image("1.0.2", digest(2)), image("1.0.3", digest(3))
+    c_written, b_described, c_done = threading.Event(), threading.Event(), threading.Event()
+    c_result: list[object] = []
+
+    def run_c() -> None:
+        try:
+            c_result.append(publish_promotion(world.request(c_img, settings=world.settings(sleep=time.sleep))))
+        finally:
+            c_done.set()
+
+    def c_waits_to_describe(fake: FakeForge) -> None:
+        c_written.set()
+        b_described.wait(30)
+
+    def b_looks_again(fake: FakeForge) -> None:
+        b_described.set()  # B's description is in: let C describe, and wait until it has
+        c_done.wait(30)
+
+    def before_b_describes(fake: FakeForge) -> None:
+        fake.on_request(c_waits_to_describe, pattern=DESCRIBE[world.kind])
+        threading.Thread(target=run_c).start()
+        c_written.wait(30)  # C has written the branch over B's write
+        fake.on_request(b_looks_again, pattern=r"GET .*/branches/main$")
+
+    world.fake.on_request(before_b_describes, pattern=DESCRIBE[world.kind])
+    b = publish_promotion(world.request(b_img))
+    c = c_result[0]
+    assert isinstance(c, PromotionResult) and c.operation == "updated"
+    assert b.operation == "superseded" and b.number == first.number
+    assert str(c_img) in (b.reason or "") and "run again" in (b.reason or "")
+    assert b.to_text().startswith("operation: superseded: a parallel run promoted checkout-api ")
+    assert converged(world, [first, b, c]) == str(c_img)
