@@ -219,6 +219,13 @@ CONFIGS = [
         replace(CONFIG, "  base_branch: main", "  base_branch: main\n  branch_template: p/{env.__init__}"),
     ),
     Case(
+        "forge-deadline-zero",
+        BUMP_API,
+        2,
+        ("forge.timeout_seconds", "0"),
+        replace(CONFIG, "  base_branch: main", "  base_branch: main\n  timeout_seconds: 0"),
+    ),
+    Case(
         "config-image-with-tag",
         BUMP_API,
         2,

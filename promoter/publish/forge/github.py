@@ -202,7 +202,9 @@ class GitHubForge(ForgeClient):
         query = f"mutation Mutation($input: {name}!) {{ {mutation}(input: $input) {{ {output} }} }}"
 
         def once() -> Any:
-            headers, data = self._json("POST", self._req.graphql_url, None, {"query": query, "variables": {"input": inp}})
+            headers, data = self._json(
+                "POST", self._req.graphql_url, None, {"query": query, "variables": {"input": inp}}
+            )
             if not isinstance(data, dict):
                 raise UnexpectedAnswer(f"GraphQL answered {type(data).__name__}, not an object")
             errors = data.get("errors")
