@@ -45,7 +45,6 @@ _MAP: dict[str, tuple[str, Any]] = {
     **{v: (FLOAT, math.nan) for v in (".nan", ".NaN", ".NAN")},
     **{v: (FLOAT, math.inf) for v in (".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF")},
     **{v: (FLOAT, -math.inf) for v in ("-.inf", "-.Inf", "-.INF")},
-    "<<": (MERGE, "<<"),
 }
 # Go's integer literal syntax as ParseInt(s, 0, 64) reads it (underscores already removed).
 _GO_INT = re.compile(r"([-+]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
@@ -80,6 +79,8 @@ def _number(value: float) -> float | int:
 
 def resolve(value: str) -> tuple[str, Any]:
     """(tag, value) of a plain scalar, as go-yaml v2 resolves it; strings come back as (STR, value)."""
+    if value == "<<":  # go-yaml's decoder merges on a plain `<<` key, whatever its resolve table says
+        return MERGE, value
     hint = "M" if value == "" else _HINT.get(value[0])
     if hint is None:
         return STR, value
