@@ -10,6 +10,7 @@ import yaml
 
 from promoter.model.finding import Finding, Location, Severity
 from promoter.model.resource import Resource
+from promoter.yamlio.loader import DuplicateKey, check_duplicates
 from promoter.yamlio.loader import Loader as _BaseLoader
 from promoter.yamlio.resolve import BOOL, FLOAT, INT, MERGE, NULL, construct, non_finite, tag_of
 
@@ -27,31 +28,8 @@ class ManifestLoader(_BaseLoader):
         return super().resolve(kind, value, implicit)
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        seen: dict[Any, Any] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == MERGE:
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                first = seen.setdefault(key, key_node)
-            except TypeError:
-                continue  # an unhashable key: PyYAML's own constructor says so
-            if first is not key_node:
-                raise DuplicateKey(key, first, key_node)
+        check_duplicates(self, node, deep)
         return super().construct_mapping(node, deep=deep)
-
-
-class DuplicateKey(yaml.constructor.ConstructorError):
-    """A mapping that sets one key twice: kubectl and kubeconform refuse it, kustomize keeps the last."""
-
-    def __init__(self, key: Any, first: Any, again: Any) -> None:
-        super().__init__(
-            None,
-            None,
-            f"duplicate key {key!r} (first set at line {first.start_mark.line + 1})",
-            again.start_mark,
-        )
-        self.key, self.first_line = key, first.start_mark.line + 1
 
 
 def _go_scalar(loader: Any, node: Any) -> Any:
