@@ -51,6 +51,12 @@ from promoter.model.errors import EXIT_FINDINGS, EXIT_OK, UsageError
     help="Give the policies all resources of an environment as one input, like conftest --combine.",
 )
 @click.option(
+    "--fail-on",
+    type=click.Choice(["new", "any"]),
+    help="Fail on error findings the change adds (new: default with --base; existing ones are reported, "
+    "marked) or on every one (any: default with --all).",
+)
+@click.option(
     "--output",
     "-o",
     "outputs",
@@ -72,10 +78,14 @@ def command(
     policy_dirs: tuple[Path, ...],
     namespaces: tuple[str, ...],
     combine: bool | None,
+    fail_on: str | None,
     outputs: tuple[str, ...],
 ) -> int:
     """Render what the change affects (or everything), validate it offline, run the policies and,
     with --base, the promotion gates of every environment whose image moves.
+
+    With --base, the affected targets are checked at the base too and each finding is marked new or
+    existing; only new error findings fail the check unless --fail-on any.
 
     Exit 0 when nothing blocks, 3 on an error finding, 2 on bad input, 1 when the tool failed.
     """
@@ -85,6 +95,8 @@ def command(
 
     if all_ == (base is not None):
         raise UsageError("give exactly one of --base REF or --all")
+    if fail_on == "new" and base is None:
+        raise UsageError("--fail-on new needs --base REF: without a base there is nothing to be new against")
     # Parse every flag before any work: a typo must fail in milliseconds, not after rendering.
     specs = [parse_output_spec(o) for o in outputs] or [("text", None)]
     for fmt, file in specs:
@@ -134,6 +146,7 @@ def command(
         shard=shard_kn,
         validate_options=options,
         policy_dirs=[d.resolve() for d in policy_dirs],
+        fail_on=fail_on,
     )
     write_reports(result, specs, title="promoter check")
     return EXIT_FINDINGS if result.failed else EXIT_OK

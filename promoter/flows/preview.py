@@ -16,11 +16,13 @@ from pathlib import Path
 import yaml
 
 from promoter.config.model import Config
+from promoter.flows.check import check_targets, merge_findings
 from promoter.model.changeset import ChangeSet
 from promoter.model.finding import CheckResult
-from promoter.model.resource import Resource
 from promoter.render.graph import Target, build_graph
 from promoter.render.renderer import Rendered, Renderer
+from promoter.render.settings import RenderSettings
+from promoter.validate import ValidateOptions
 
 
 @dataclass
@@ -38,17 +40,28 @@ def preview(repo: Path, config: Config, changeset: ChangeSet, env: str | None = 
     if not changed:
         return Preview()
     repo = repo.resolve()
-    graph = build_graph(repo, config)
+    settings = RenderSettings.from_config(config)
+    graph = build_graph(repo, config, settings)
     targets = graph.affected(changed)
     charts = {t.path for t in graph.targets if t.kind == "helm"}
-    base = _objects([n for r in Renderer(repo, charts=charts).render_all(targets) for n in r.walk()])
+    base = _objects([n for r in Renderer(repo, settings, charts=charts).render_all(targets) for n in r.walk()])
     with tempfile.TemporaryDirectory(prefix="promoter-preview-") as tmp:
         head_repo = Path(tmp)
         _copy_inputs(repo, head_repo, targets, changed)
         changeset.write(head_repo)
-        rendered = [n for r in Renderer(head_repo, charts=charts).render_all(targets) for n in r.walk()]
-        checks = _checks(rendered, config, head_repo, env)
-    head = _objects(rendered)
+        # The head goes through `check`'s own pipeline: the same renders, validation, values, policies, lines.
+        checks, outcome = check_targets(
+            head_repo,
+            config,
+            targets,
+            graph,
+            settings=settings,
+            validate_options=ValidateOptions.from_config(config, head_repo),
+            policy_dirs=[],
+            env=env,
+        )
+        checks.findings = merge_findings(checks.findings, [e.name for e in config.environments])
+    head = _objects(outcome.rendered)
     return Preview(diff=_diff(base, head), checks=checks, targets=[t.id for t in targets])
 
 
@@ -70,25 +83,6 @@ def _copy_inputs(repo: Path, dst: Path, targets: list[Target], changed: list[str
         if src.is_file():
             (dst / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst / f)
-
-
-def _checks(rendered: list[Rendered], config: Config, repo: Path, env: str | None) -> CheckResult:
-    from promoter.validate import ValidateOptions, validate
-
-    result = CheckResult()
-    resources: list[Resource] = []
-    for r in rendered:
-        result.findings.extend(r.findings)
-        if r.subject is not None:
-            result.subjects.append(r.subject)
-        resources.extend(r.resources)
-    result.extend(validate(resources, ValidateOptions.from_config(config, repo)))
-    try:
-        from promoter.policy import evaluate_policies
-    except ImportError:  # pragma: no cover - the policy package ships with promoter
-        return result
-    result.extend(evaluate_policies(resources, config, env, repo))
-    return result
 
 
 def _objects(rendered: list[Rendered]) -> dict[str, str]:

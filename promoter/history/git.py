@@ -125,6 +125,28 @@ class GitRepo:
         proc = run_git(self.path, "show", spec, check=False)
         return proc.stdout if proc.returncode == 0 else None
 
+    def export(self, ref: str, dest: Path) -> None:
+        """Write the tree of this folder at `ref` into `dest` (`git archive`, unpacked): the base a check
+        compares with. A link leaving the tree is left out (the working tree's check reports it)."""
+        import io
+        import tarfile
+
+        commit = self.resolve(ref)
+        spec = f"{commit}:{self.prefix}" if self.prefix else commit
+        env = {**os.environ, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
+        proc = subprocess.run(["git", "archive", "--format=tar", spec], cwd=self.path, env=env, capture_output=True)
+        if proc.returncode != 0:
+            raise GitError(f"git archive failed: {_first_line(proc.stderr.decode('utf-8', 'replace'))}")
+
+        def keep(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
+            try:
+                return tarfile.data_filter(member, path)
+            except tarfile.FilterError:
+                return None
+
+        with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+            tar.extractall(dest, filter=keep)
+
     def log(self, *args: str) -> str:
         """`git log ARGS` run in the repository folder, its output as text."""
         return run_git(self.path, "log", *args).stdout

@@ -71,6 +71,12 @@ class Target:
     problems: list[Finding] = field(default_factory=list)  # its sources do not parse: not rendered
     needs_helm: bool = False  # kustomize with `helmCharts:`
     origin: Location | None = None  # the file (and line) that declares this target
+    # helm, declared by a HelmRelease or Application: what it adds to the values files, in Helm's order.
+    values_from: list[dict[str, Any]] = field(default_factory=list)  # Flux valuesFrom (ConfigMap/Secret refs)
+    values_namespace: str | None = None  # where Flux looks for valuesFrom objects
+    set_values: list[tuple[str, str, bool]] = field(default_factory=list)  # Argo parameters: name, value, string
+    file_values: list[tuple[str, str]] = field(default_factory=list)  # Argo fileParameters: name, repo path
+    ignore_missing_values: bool = False  # Argo ignoreMissingValueFiles
 
     @property
     def location(self) -> Location:
@@ -139,7 +145,10 @@ class Graph:
             f
             for f in self.problems
             if f.location is not None
-            and any(f.location.file == p or f.location.file.startswith(p + "/") or p.startswith(f.location.file + "/") for p in paths)
+            and any(
+                f.location.file == p or f.location.file.startswith(p + "/") or p.startswith(f.location.file + "/")
+                for p in paths
+            )
         ]
 
     def affected(self, changed: Iterable[str]) -> list[Target]:
@@ -687,7 +696,13 @@ def _declared_in(repo: Path, file: str, charts: set[str]) -> list[Target]:
 
 
 def declared_chart(obj: dict[str, Any], charts: set[str], where: Location) -> Target | None:
-    """The in-repository chart a HelmRelease or Application renders, as a target; None when remote or not one."""
+    """The in-repository chart a HelmRelease or Application renders, as a target with the values it
+    declares; None when the chart is remote or `obj` is neither.
+
+    Flux: the chart's values.yaml, then `spec.chart.spec.valuesFiles` (repository paths), then
+    `valuesFrom` (ConfigMaps and Secrets, found among the rendered objects), then `spec.values`.
+    Argo CD: `helm.valueFiles` (relative to the chart; `$ref/...` files of another source are not
+    fetched), then `values` / `valuesObject`, then `parameters` (`--set`), then `fileParameters`."""
     kind, api = obj.get("kind"), str(obj.get("apiVersion", ""))
     meta, spec = _dict(obj.get("metadata")), _dict(obj.get("spec"))
     name = str(meta.get("name", ""))
@@ -700,12 +715,16 @@ def declared_chart(obj: dict[str, Any], charts: set[str], where: Location) -> Ta
         path = _join("", chart)
         if path is None or path not in charts:
             return None
-        values = [v for v in (_join("", str(x)) for x in _list(spec.get("valuesFiles"))) if v]
+        listed = _list(cs.get("valuesFiles")) + ([cs["valuesFile"]] if cs.get("valuesFile") else [])
+        listed += _list(spec.get("valuesFiles"))
+        values = [v for v in (_join("", str(x)) for x in listed) if v]
         t = _helm_target(
             f"{where.file}#HelmRelease/{name}", path, values, release=str(spec.get("releaseName") or name), origin=where
         )
+        t.values_from = [_dict(v) for v in _list(spec.get("valuesFrom"))]
         t.inline_values = _dict(spec.get("values")) or None
         t.namespace = str(spec.get("targetNamespace") or meta.get("namespace") or "") or None
+        t.values_namespace = str(meta.get("namespace") or "") or None
         return t
     if kind == "Application" and api.startswith("argoproj.io/"):
         sources = (
@@ -716,25 +735,49 @@ def declared_chart(obj: dict[str, Any], charts: set[str], where: Location) -> Ta
             if path is None or path not in charts:
                 continue
             helm = _dict(src.get("helm"))
-            values = [
-                v
-                for v in (_join(path, str(x)) for x in _list(helm.get("valueFiles")) if not str(x).startswith("$"))
-                if v
-            ]
+            files: list[str] = []
+            remote: list[Remote] = []
+            for x in _list(helm.get("valueFiles")):
+                ref = str(x)
+                if ref.startswith("$") or is_remote(ref):
+                    remote.append(Remote(f"values file {ref} (from another source of the Application)", where))
+                elif (v := _join(path, ref)) is not None:
+                    files.append(v)
             t = _helm_target(
                 f"{where.file}#Application/{name}",
                 path,
-                values,
+                files,
                 release=str(helm.get("releaseName") or name),
                 origin=where,
             )
+            t.remote.extend(remote)
+            t.ignore_missing_values = bool(helm.get("ignoreMissingValueFiles"))
             inline: Any = helm.get("valuesObject")
             if inline is None and isinstance(helm.get("values"), str):
                 try:
-                    inline = yaml.load(helm["values"], Loader=_Loader)
-                except yaml.YAMLError:
-                    inline = None
+                    inline = yaml.load(helm["values"], Loader=StrictLoader)
+                except yaml.YAMLError as exc:
+                    t.problems.append(
+                        Finding(
+                            "yaml",
+                            Severity.ERROR,
+                            f"Application {name}: spec.source.helm.values does not parse as YAML: {exc}".split("\n")[0],
+                            where,
+                            source="render",
+                        )
+                    )
             t.inline_values = _dict(inline) or None
+            t.set_values = [
+                (str(p.get("name")), "" if p.get("value") is None else str(p.get("value")), bool(p.get("forceString")))
+                for p in map(_dict, _list(helm.get("parameters")))
+                if p.get("name")
+            ]
+            t.file_values = [
+                (str(p.get("name")), v)
+                for p in map(_dict, _list(helm.get("fileParameters")))
+                if p.get("name") and (v := _join(path, str(p.get("path", "")))) is not None
+            ]
+            t.files.update(f for _, f in t.file_values)
             t.namespace = str(_dict(spec.get("destination")).get("namespace") or "") or None
             return t
     return None

@@ -115,7 +115,9 @@ def _binary(tool: Tool, release: Release) -> dict[str, str]:
             raise HelmFailure(f"cannot run {tool.argv[0]}: {exc.strerror or exc}") from None
     if proc.returncode != 0:
         lines = [ln.strip().removeprefix("Error: ") for ln in proc.stderr.splitlines() if ln.strip()]
-        raise _failure(" ".join(lines[:3]) or f"helm exited {proc.returncode}", values="values don't meet" in proc.stderr)
+        raise _failure(
+            " ".join(lines[:3]) or f"helm exited {proc.returncode}", values="values don't meet" in proc.stderr
+        )
     out: dict[str, str] = {}
     for chunk in _DOC_SPLIT.split(proc.stdout):
         if not chunk.strip():

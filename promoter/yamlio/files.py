@@ -90,10 +90,7 @@ _LOOP = "is a symlink that loops (it points back at itself through its targets):
 def _dangling_parent(top: str, rel: str) -> bool:
     """A path under a dangling or looping link reports FileNotFoundError too: say it is a link."""
     parts = rel.split("/")
-    for i in range(1, len(parts)):
-        if os.path.islink(os.path.join(top, *parts[:i])):
-            return True
-    return False
+    return any(os.path.islink(os.path.join(top, *parts[:i])) for i in range(1, len(parts)))
 
 
 def _what(mode: int) -> str:

@@ -59,10 +59,8 @@ def _go_int(plain: str) -> int | None:
     if m is None:
         return None
     sign, digits = m.groups()
-    if len(digits) > 1 and digits[0] == "0" and digits[1] in "01234567":
-        value = int(digits, 8)  # Go's legacy octal: 0755
-    else:
-        value = int(digits, 0)
+    legacy_octal = len(digits) > 1 and digits[0] == "0" and digits[1] in "01234567"  # Go reads 0755 as octal
+    value = int(digits, 8) if legacy_octal else int(digits, 0)
     value = -value if sign == "-" else value
     if _INT64[0] <= value <= _INT64[1]:
         return value
