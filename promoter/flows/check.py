@@ -258,16 +258,26 @@ def _baseline(
     workers: int | None,
 ) -> set[tuple[tuple[str, str, str], str]]:
     """The identities of what the same targets gave at the merge base: exported from git into a
-    temporary folder and checked by the same pipeline, with the head's configuration (the rules the
-    change is judged by). A target the change adds has nothing at the base: all its findings are new."""
+    temporary folder and checked by the same pipeline, with the base's own configuration (so a change
+    to the configuration, a renderer or a severity, shows as new; the command's flags apply to both).
+    A target the change adds has nothing at the base: all its findings are new. A base whose
+    configuration does not load has no findings to compare with: everything is new."""
     import tempfile
 
+    from promoter.config.loader import load_config
     from promoter.history.git import GitRepo
+    from promoter.model.errors import ConfigError
 
     assert selection.base is not None
     with tempfile.TemporaryDirectory(prefix="promoter-base-") as tmp:
         tree = Path(tmp)
         GitRepo.open(repo).export(selection.base, tree)
+        if config.file is not None and not Path(config.file).is_absolute():
+            try:
+                config = load_config(tree, tree / config.file) if (tree / config.file).is_file() else Config.empty()
+            except (ConfigError, UsageError):
+                return set()
+            settings = RenderSettings.from_config(config)
         graph = build_graph(tree, config, settings)
         wanted = {t.id for t in selection.targets}
         targets = [t for t in graph.targets if t.id in wanted]

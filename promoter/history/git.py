@@ -134,7 +134,7 @@ class GitRepo:
         commit = self.resolve(ref)
         spec = f"{commit}:{self.prefix}" if self.prefix else commit
         env = {**os.environ, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
-        proc = subprocess.run(["git", "archive", "--format=tar", spec], cwd=self.path, env=env, capture_output=True)
+        proc = subprocess.run(["git", "archive", "--format=tar", spec], cwd=self.root, env=env, capture_output=True)
         if proc.returncode != 0:
             raise GitError(f"git archive failed: {_first_line(proc.stderr.decode('utf-8', 'replace'))}")
 
