@@ -7,8 +7,6 @@ import os
 import stat
 from pathlib import Path
 
-import pytest
-
 from promoter.config.loader import load_config
 from promoter.model.finding import Severity, Status
 from promoter.render.diagnostics import kustomize_error
@@ -151,7 +149,9 @@ def test_remote_base_lowered_to_a_warning_in_one_environment(tree) -> None:
 
 
 def test_no_kustomize_is_an_error_saying_how_to_proceed(tree) -> None:
-    missing = Tool("kustomize", "path", missing="render.kustomize is `path`, but neither kustomize nor kubectl is on PATH")
+    missing = Tool(
+        "kustomize", "path", missing="render.kustomize is `path`, but neither kustomize nor kubectl is on PATH"
+    )
     out = render_one(tree(APP), "dev", kustomize=missing)
     (f,) = out.findings
     assert (f.rule, f.severity) == ("render-tool-missing", Severity.ERROR) and "kubectl" in f.message
@@ -278,7 +278,9 @@ VALUES_CM = (
     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: api-values, namespace: shop}\n"
     "data:\n  values.yaml: |\n    b: from-configmap\n    c: from-configmap\n"
 )
-VALUES_SECRET = "apiVersion: v1\nkind: Secret\nmetadata: {name: api-secret, namespace: shop}\nstringData: {v: secret-d}\n"
+VALUES_SECRET = (
+    "apiVersion: v1\nkind: Secret\nmetadata: {name: api-secret, namespace: shop}\nstringData: {v: secret-d}\n"
+)
 
 
 def test_helmrelease_chart_in_the_repo_is_rendered_with_the_values_it_declares(tree) -> None:
@@ -299,7 +301,9 @@ def test_valuesfrom_object_not_in_the_repository_is_an_error(tree) -> None:
     (chart,) = out.nested
     rules = sorted(f.rule for f in chart.findings)
     assert rules == ["values-not-found", "values-not-found"]
-    assert all(f.severity is Severity.ERROR and "ConfigMap api-values" in chart.findings[0].message for f in chart.findings)
+    assert all(
+        f.severity is Severity.ERROR and "ConfigMap api-values" in chart.findings[0].message for f in chart.findings
+    )
     assert chart.subject is not None and chart.subject.status is Status.ERROR and chart.resources == []
 
 
@@ -333,7 +337,10 @@ def test_overlay_values_patch_reaches_the_chart_render(tree) -> None:
     files = {
         **ECHO_CHART,
         "base/kustomization.yaml": K + "resources: [rel.yaml]\n",
-        "base/rel.yaml": HELMRELEASE.replace("  valuesFrom:\n    - {kind: ConfigMap, name: api-values}\n    - {kind: Secret, name: api-secret, valuesKey: v, targetPath: d}\n", ""),
+        "base/rel.yaml": HELMRELEASE.replace(
+            "  valuesFrom:\n    - {kind: ConfigMap, name: api-values}\n    - {kind: Secret, name: api-secret, valuesKey: v, targetPath: d}\n",
+            "",
+        ),
         "prod/kustomization.yaml": K + "resources: [../base]\npatches:\n  - path: values.yaml\n",
         "prod/values.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: api, namespace: shop}\n"
         "spec:\n  values: {a: 4}\n",

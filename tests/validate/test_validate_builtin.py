@@ -326,9 +326,7 @@ def test_fast_loader_reads_plain_scalars_like_pyyaml(tokens, layout):
 def test_fast_loader_round_trips_dumped_data(data):
     import yaml as pyyaml
 
-    from promoter.yamlio.manifests import _fast_documents
-
-    from promoter.yamlio.manifests import ManifestLoader
+    from promoter.yamlio.manifests import ManifestLoader, _fast_documents
 
     # Dumped by PyYAML, read as kubectl reads it (`0O0` is an integer there): the fast path and the
     # careful loader must agree on every value and type.
