@@ -123,7 +123,8 @@ def test_object_without_kind(source):
         [Resource({"apiVersion": "v1", "metadata": {"name": "x"}}, "t", Location("f.yaml", 3))], source
     )
     (f,) = result.findings
-    assert f.message.endswith("object has no kind") and str(f.location) == "f.yaml:3"
+    assert f.message.endswith("object has no kind: not a Kubernetes object") and str(f.location) == "f.yaml:3"
+    assert "render.exclude" in (f.help or "")
     assert result.subjects[0].status is Status.ERROR
 
 
