@@ -156,8 +156,14 @@ def run_check(
             # Gates judge the change itself: whatever they say is new.
             f.baseline = "existing" if f.source != "gate" and _baseline_key(f) in known else "new"
         base_seconds = time.perf_counter() - t0
-    result.findings = merge_findings(result.findings, [e.name for e in config.environments])
+    order = [e.name for e in config.environments]
+    result.findings = merge_findings(result.findings, order)
     result.fail_on = fail_on
+    # Reports list environments in promotion order.
+    rank = {e: i for i, e in enumerate(order)}
+    result.target_envs = dict(
+        sorted(result.target_envs.items(), key=lambda kv: (rank.get(kv[1] or "", len(rank)), kv[1] or "", kv[0]))
+    )
 
     rendered = outcome.rendered
     result.stats.update(
