@@ -6,6 +6,7 @@ import hashlib
 import posixpath
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -277,7 +278,7 @@ def _baseline(
     assert selection.base is not None
     with tempfile.TemporaryDirectory(prefix="promoter-base-") as tmp:
         tree = Path(tmp)
-        GitRepo.open(repo).export(selection.base, tree)
+        GitRepo.open(repo).export(selection.base, tree, _needed_at_base(selection, config))
         if config.file is not None and not Path(config.file).is_absolute():
             try:
                 config = load_config(tree, tree / config.file) if (tree / config.file).is_file() else Config.empty()
@@ -287,11 +288,8 @@ def _baseline(
         graph = build_graph(tree, config, settings)
         wanted = {t.id for t in selection.targets}
         targets = [t for t in graph.targets if t.id in wanted]
-        base_options = replace(
-            options,
-            repo=tree,
-            schema_dirs=[_in_tree(d, repo, tree) for d in options.schema_dirs],
-        )
+        # CRDs are still looked up in the checkout: the base tree holds only what the targets read.
+        base_options = replace(options, schema_dirs=[_in_tree(d, repo, tree) for d in options.schema_dirs])
         result, _ = check_targets(
             tree,
             config,
@@ -305,6 +303,31 @@ def _baseline(
         )
         result.findings.extend(graph.problems_for(selection.changed))
     return {_baseline_key(f) for f in result.findings}
+
+
+def _needed_at_base(selection: Selection, config: Config) -> Callable[[str], bool]:
+    """Which base files to export: what the selected targets read (their files, every file beside them,
+    their chart folders), the changed paths, and the configuration, schema and policy folders."""
+    files = set(selection.changed)
+    flat: set[str] = set()  # folders whose files are needed (kustomize may read a sibling the head no longer names)
+    deep: set[str] = set(selection.graph.global_paths)  # folders needed whole
+    if config.file:
+        files.add(config.file)
+    for t in selection.targets:
+        files |= t.files
+        deep |= t.dirs
+        flat.update(posixpath.dirname(f) for f in t.files)
+        if t.kind == "plain":
+            flat.add("" if t.path == "." else t.path)
+    flat.update(posixpath.dirname(f) for f in selection.changed)
+    if "" in deep:
+        return lambda p: True
+    prefixes = tuple(d.rstrip("/") + "/" for d in deep)
+
+    def keep(path: str) -> bool:
+        return path in files or posixpath.dirname(path) in flat or path.startswith(prefixes) or path in deep
+
+    return keep
 
 
 def _in_tree(path: Path, repo: Path, tree: Path) -> Path:
