@@ -56,7 +56,10 @@ def time_renders(renderers: list[Renderer], targets: list, repeat: int) -> list[
 
 def import_seconds(repeat: int) -> float:
     code = "import time; t=time.perf_counter(); import helm_python; print(time.perf_counter()-t)"
-    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout) for _ in range(repeat)]
+    runs = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout)
+        for _ in range(repeat)
+    ]
     return statistics.median(runs)
 
 
@@ -90,7 +93,9 @@ def vendored_offline() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--corpus", type=Path, default=Path(os.environ.get("PROMOTER_CORPUS") or ROOT.parent / "shared" / "corpus"))
+    ap.add_argument(
+        "--corpus", type=Path, default=Path(os.environ.get("PROMOTER_CORPUS") or ROOT.parent / "shared" / "corpus")
+    )
     ap.add_argument("--before", help="the kustomize or kubectl binary to compare with (default: the one on PATH)")
     args = ap.parse_args()
 
@@ -99,7 +104,9 @@ def main() -> None:
     packaged_h, path_h = helm_tool("packaged"), helm_tool("path")
     print(f"packaged kustomize: {packaged_k.describe()}")
     print(f"kustomize on PATH:  {path_k.describe() if path_k.available else 'none'}")
-    print(f"helm on PATH:       {path_h.describe() if path_h.available else 'none (no previous subprocess path to compare)'}")
+    print(
+        f"helm on PATH:       {path_h.describe() if path_h.available else 'none (no previous subprocess path to compare)'}"
+    )
     print(f"Helm SDK import: {import_seconds(3) * 1000:.0f} ms (median of 3 fresh interpreters)")
     print(f"vendored dependencies rendered offline: {vendored_offline()}")
     print()

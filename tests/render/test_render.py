@@ -451,3 +451,29 @@ def test_a_file_is_parsed_once_for_all_the_fields_looked_up_in_it(tree, monkeypa
     got = [str(field_location(repo, out.origins[deploy.id], p, parsed)) for p in pointers]
     assert got == ["dev/replicas.yaml:6", "base/app.yaml:15", "base/app.yaml:4"]
     assert sorted(loads) == ["base/app.yaml", "dev/replicas.yaml"]
+
+
+def test_chart_with_vendored_dependencies_renders_offline(tree, tmp_path: Path) -> None:
+    import helm_python
+
+    sub = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Chart.Name }}-{{ .Release.Name }}'}\n"
+    lib = tmp_path / "lib"
+    (lib / "templates").mkdir(parents=True)
+    (lib / "Chart.yaml").write_text("apiVersion: v2\nname: lib\nversion: 0.1.0\n")
+    (lib / "templates/cm.yaml").write_text(sub)
+    repo = tree(
+        {
+            "c/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\ndependencies:\n"
+            "  - {name: sub, version: 0.1.0, repository: https://charts.example.invalid}\n"
+            "  - {name: lib, version: 0.1.0, repository: oci://registry.example.invalid/charts}\n",
+            "c/charts/sub/Chart.yaml": "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+            "c/charts/sub/templates/cm.yaml": sub,
+        }
+    )
+    helm_python.package(lib, destination=repo / "c/charts")  # vendored as `helm dependency build` leaves it
+    out = render_one(repo, "c")
+    assert out.subject is not None and out.subject.status is Status.PASSED, out.findings
+    assert sorted((r.name, str(r.location)) for r in out.resources) == [
+        ("lib-c", "c/charts/lib-0.1.0.tgz"),
+        ("sub-c", "c/charts/sub/templates/cm.yaml"),
+    ]
