@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
 from promoter.commands._options import load, repo_options
 from promoter.model.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from promoter.model.finding import CheckResult, Severity
 
 
 @click.command("check")
@@ -35,7 +37,18 @@ from promoter.model.errors import EXIT_FINDINGS, EXIT_OK, UsageError
     help="Extra schema folder in the CRDs-catalog layout (repeatable).",
 )
 @click.option(
-    "--policy", "policy_dirs", multiple=True, type=click.Path(path_type=Path), help="Extra policy folder (repeatable)."
+    "--policy",
+    "policy_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Extra policy folder or .rego file (repeatable).",
+)
+@click.option(
+    "--data",
+    "data_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="JSON/YAML data file or folder for the policies, merged into `data` like conftest's -d (repeatable).",
 )
 @click.option(
     "--namespace",
@@ -51,18 +64,27 @@ from promoter.model.errors import EXIT_FINDINGS, EXIT_OK, UsageError
     help="Give the policies all resources of an environment as one input, like conftest --combine.",
 )
 @click.option(
-    "--fail-on",
-    type=click.Choice(["new", "any"]),
-    help="Fail on error findings the change adds (new: default with --base; existing ones are reported, "
-    "marked) or on every one (any: default with --all).",
-)
-@click.option(
     "--output",
     "-o",
     "outputs",
     multiple=True,
     metavar="FORMAT[=FILE]",
     help="Report format, optionally to a file (repeatable): text, json, junit, sarif, codequality, github.",
+)
+@click.option(
+    "--path-prefix",
+    metavar="DIR",
+    help="Show report paths under DIR: the folder --repo is in, relative to the CI checkout's root "
+    "(annotations, SARIF, Code Quality and JUnit then point at the right files).",
+)
+@click.option(
+    "--fail-on",
+    "fail_on",
+    multiple=True,
+    metavar="WHAT",
+    help="Which findings exit 3, repeatable or comma-separated: new (default with --base: only those the change "
+    "adds; existing ones are reported, marked) or any (default with --all); and error (default), warning "
+    "(errors and warnings) or never (report only).",
 )
 def command(
     repo: Path,
@@ -76,10 +98,12 @@ def command(
     kubernetes_version: str | None,
     schema_dirs: tuple[Path, ...],
     policy_dirs: tuple[Path, ...],
+    data_paths: tuple[Path, ...],
     namespaces: tuple[str, ...],
     combine: bool | None,
-    fail_on: str | None,
     outputs: tuple[str, ...],
+    path_prefix: str | None,
+    fail_on: tuple[str, ...],
 ) -> int:
     """Render what the change affects (or everything), validate it offline, run the policies and,
     with --base, the promotion gates of every environment whose image moves.
@@ -90,12 +114,14 @@ def command(
     Exit 0 when nothing blocks, 3 on an error finding, 2 on bad input, 1 when the tool failed.
     """
     from promoter.flows.check import parse_shard, run_check
-    from promoter.report import parse_output_spec, write_reports
+    from promoter.publish.redact import environ_redactor
+    from promoter.report import parse_output_spec, parse_path_prefix, with_path_prefix, write_reports
     from promoter.validate import ValidateOptions
 
     if all_ == (base is not None):
         raise UsageError("give exactly one of --base REF or --all")
-    if fail_on == "new" and base is None:
+    scope, level = parse_fail_on(fail_on)
+    if scope == "new" and base is None:
         raise UsageError("--fail-on new needs --base REF: without a base there is nothing to be new against")
     # Parse every flag before any work: a typo must fail in milliseconds, not after rendering.
     specs = [parse_output_spec(o) for o in outputs] or [("text", None)]
@@ -103,12 +129,16 @@ def command(
         if file is not None and Path(file).is_dir():
             raise UsageError(f"--output {fmt}={file}: {file} is a folder; name the report file inside it")
     shard_kn = parse_shard(shard) if shard else None
+    prefix = parse_path_prefix(path_prefix) if path_prefix is not None else ""
     for d in schema_dirs:
         if not d.is_dir():
             raise UsageError(f"--schema-dir {d}: no such folder")
     for d in policy_dirs:
-        if not d.is_dir():
-            raise UsageError(f"--policy {d}: no such folder")
+        if not d.exists():
+            raise UsageError(f"--policy {d}: no such policy folder or file")
+    for d in data_paths:
+        if not d.exists():
+            raise UsageError(f"--data {d}: no such file or folder")
     repo, config = load(repo, config_file)
     if kubernetes_version is not None:
         # The flag stands for the config key everywhere: policies judge deprecated APIs by it too.
@@ -118,6 +148,8 @@ def command(
         config.policies = {**config.policies, "namespaces": list(namespaces)}
     if combine is not None:
         config.policies = {**config.policies, "combine": combine}
+    if data_paths:
+        config.policies = {**config.policies, "data_paths": [str(d.resolve()) for d in data_paths]}
     options = ValidateOptions.from_config(
         config,
         repo.resolve(),
@@ -146,7 +178,42 @@ def command(
         shard=shard_kn,
         validate_options=options,
         policy_dirs=[d.resolve() for d in policy_dirs],
-        fail_on=fail_on,
+        fail_on=scope,
     )
-    write_reports(result, specs, title="promoter check")
-    return EXIT_FINDINGS if result.failed else EXIT_OK
+    write_reports(with_path_prefix(result, prefix), specs, title="promoter check", redact=environ_redactor(os.environ))
+    return EXIT_FINDINGS if fails(result, level) else EXIT_OK
+
+
+SCOPES = ("new", "any")
+LEVELS = ("error", "warning", "never")
+
+
+def parse_fail_on(values: tuple[str, ...]) -> tuple[str | None, str]:
+    """(`new`|`any`|None for the default, `error`|`warning`|`never`) from repeated or comma-separated values."""
+    scope: str | None = None
+    level = "error"
+    for value in values:
+        for part in (p.strip().lower() for p in value.split(",")):
+            if part in SCOPES:
+                scope = part
+            elif part in LEVELS:
+                level = part
+            else:
+                raise UsageError(
+                    f"--fail-on {part!r}: expected new or any (which findings), and/or error, warning or never "
+                    "(which severities)"
+                )
+    return scope, level
+
+
+def fails(result: CheckResult, level: str) -> bool:
+    """Whether the findings fail the check: blocking errors (new ones only under --fail-on new), and under
+    `warning` also such warnings; never under `never`. Waived findings never do."""
+    if level == "never":
+        return False
+    if result.failed:
+        return True
+    return level == "warning" and any(
+        f.severity is Severity.WARNING and not f.waived and not (result.fail_on == "new" and f.baseline == "existing")
+        for f in result.findings
+    )
