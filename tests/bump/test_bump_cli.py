@@ -468,9 +468,10 @@ def test_digest_required_refuses_a_helm_block_that_cannot_hold_the_digest(exampl
     # prod takes digests only; its values block has no digest key: the tag alone would deploy there
     repo = example
     config = repo / ".promoter.yaml"
-    config.write_text(
-        config.read_text().replace("- name: prod\n", "- name: prod\n  gates:\n    digest_required: true\n")
-    )
+    data = yaml.safe_load(config.read_text())
+    prod = next(e for e in data["environments"] if e["name"] == "prod")
+    prod.setdefault("gates", {})["digest_required"] = True
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
     (repo / "apps/web/env/values-prod.yaml").write_text("image:\n  repository: acme/web\n  tag: '1'\n")
     h = tree_hash(repo)
     r = bump(repo, "--image", f"ghcr.io/acme/web:2@{D1}", "--app", "web", "--env", "prod")

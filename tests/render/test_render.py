@@ -220,7 +220,9 @@ def test_chart_is_rendered_in_process_with_the_env_values() -> None:
     }
     deploy = by_kind["Deployment"].obj
     assert deploy["spec"]["replicas"] == 3  # values-prod.yaml over the chart's 1
-    assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/acme/web:2.7.0"
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == (
+        "ghcr.io/acme/web:2.7.0@sha256:5d1f3b8a9c0e2f4a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c"
+    )
     assert deploy["metadata"]["name"] == "web-web"  # release name: the app
     assert {r.env for r in out.resources} == {"prod"}
 
