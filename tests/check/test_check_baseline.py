@@ -148,3 +148,14 @@ def test_fingerprints_ignore_lines_and_messages(run_cli, tree) -> None:
 def test_fail_on_new_needs_a_base(run_cli, tree) -> None:
     res = run_cli("check", "--repo", str(tree(three_overlays())), "--all", "--fail-on", "new")
     assert res.exit_code == EXIT_USAGE and "--fail-on new needs --base" in res.stderr
+
+
+def test_an_image_finding_in_helm_output_points_at_the_values_entry(run_cli, example_repo: Path) -> None:
+    values = example_repo / "apps/web/env/values-dev.yaml"
+    values.write_text(values.read_text().replace('tag: "2.8.0"', "tag: latest"))
+    code, data = check(run_cli, example_repo, "--all", "--env", "dev")
+    (f,) = [f for f in data["findings"] if f["rule"] == "image-latest" and f["targets"] == ["apps/web/chart@dev"]]
+    line = next(n for n, t in enumerate(values.read_text().splitlines(), 1) if "tag: latest" in t)
+    # not the template's image: line, but the values entry that set the tag
+    assert (f["location"]["file"], f["location"]["line"]) == ("apps/web/env/values-dev.yaml", line)
+    assert f["envs"] == ["dev"]
