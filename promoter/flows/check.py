@@ -229,7 +229,29 @@ def check_targets(
         renderer.charts = charts
     tops = renderer.render_all(targets, workers=workers)
     render_seconds = time.perf_counter() - start
+    result = judge(
+        tops, targets, config, tree=repo, repo=repo, validate_options=validate_options, policy_dirs=policy_dirs, env=env
+    )
+    rendered = [n for r in tops for n in r.walk()]
+    resources = sum(len(r.resources) for r in rendered)
+    return result, Outcome(rendered, resources, renderer.tools(), render_seconds)
 
+
+def judge(
+    tops: list[Rendered],
+    targets: list[Target],
+    config: Config,
+    *,
+    tree: Path,
+    repo: Path,
+    validate_options: ValidateOptions,
+    policy_dirs: list[Path],
+    env: str | None,
+) -> CheckResult:
+    """Everything check says about rendered targets: their render findings, schemas, Helm values,
+    policies, each finding at the line that set it and with its environment. `tree` holds the files
+    that were rendered (values, sources); `repo` the checkout (policy folders, CRDs), the same folder
+    for `check`, a copy with the change applied for the PR preview."""
     result = CheckResult()
     result.targets = [t.id for t in targets]
     result.target_envs = {t.id: t.env for t in targets}
@@ -240,14 +262,14 @@ def check_targets(
         if r.subject is not None:
             result.subjects.append(r.subject)
         resources.extend(r.resources)
-    result.extend(_validate(resources, rendered, validate_options, repo))
+    result.extend(_validate(resources, rendered, validate_options, tree))
     result.extend(_policies(resources, config, env, repo, policy_dirs))
     _drop_values_failures(result)
-    _point_at_fields(result, rendered, repo)
+    _point_at_fields(result, rendered, tree)
     for f in result.findings:
         if not f.envs and (e := result.target_envs.get(f.target or "")):
             f.envs = [e]
-    return result, Outcome(rendered, len(resources), renderer.tools(), render_seconds)
+    return result
 
 
 def _baseline_key(f: Finding) -> tuple[tuple[str, str, str], str]:

@@ -14,6 +14,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from promoter.model.errors import UsageError
+
 # Larger YAML than this is not a manifest anyone reviews; refusing it bounds memory and time.
 MAX_BYTES = 32 * 1024 * 1024
 
@@ -112,3 +114,77 @@ def read_bytes(root: Path, rel: str) -> bytes:
     real = check_path(root, rel)
     with open(real, "rb") as fh:
         return fh.read(MAX_BYTES + 1)
+
+
+# ---- reading any path (the configuration, a file named on the command line, a scanned file) ----
+class FileRefused(UsageError):
+    """A FileProblem as the error a command exits with (2): one line naming the file; `rule` says which
+    case (special-file, symlink-loop, too-large, unreadable), so a caller may skip rather than stop."""
+
+    def __init__(self, problem: FileProblem) -> None:
+        super().__init__(str(problem))
+        self.rule, self.path = problem.rule, problem.path
+
+
+def read_regular(path: Path | str, shown: str, *, limit: int | None = None) -> bytes:
+    """The bytes of `path` when it is a regular file of at most `limit` bytes (default: the configured
+    `limits.file_size_mib`). A FIFO, socket or device is never opened (it could block or stream
+    forever), not even when swapped in between the check and the open. Raises FileRefused naming
+    `shown`, or FileNotFoundError when nothing is there."""
+    from promoter.yamlio.limits import current
+
+    cap = current().file_bytes if limit is None else limit
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise FileRefused(
+                FileProblem("unreadable", shown, "is a symlink to nothing (a dangling link): fix or remove the link")
+            ) from None
+        raise
+    except OSError as exc:
+        raise FileRefused(_os_problem(exc, shown)) from None
+    _check_regular(st, shown, cap)
+    try:
+        # O_NONBLOCK: should a FIFO have been swapped in since the stat, open() returns instead of waiting.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise FileRefused(_os_problem(exc, shown)) from None
+    with os.fdopen(fd, "rb") as fh:
+        _check_regular(os.fstat(fd), shown, cap)
+        try:
+            data = fh.read(cap + 1)
+        except OSError as exc:
+            raise FileRefused(_os_problem(exc, shown)) from None
+    if len(data) > cap:  # it grew since the stat
+        raise FileRefused(_too_large(len(data), shown, cap))
+    return data
+
+
+def _check_regular(st: os.stat_result, shown: str, cap: int) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        raise FileRefused(
+            FileProblem(
+                "special-file",
+                shown,
+                f"is {_what(st.st_mode)}, not a regular file; it is never opened (it could block or stream forever)",
+            )
+        )
+    if st.st_size > cap:
+        raise FileRefused(_too_large(st.st_size, shown, cap))
+
+
+def _too_large(size: int, shown: str, cap: int) -> FileProblem:
+    mib = 1024 * 1024
+    return FileProblem(
+        "too-large",
+        shown,
+        f"is {size / mib:.1f} MiB, more than the {cap / mib:g} MiB promoter reads from one file "
+        "(limits.file_size_mib in .promoter.yaml)",
+    )
+
+
+def _os_problem(exc: OSError, shown: str) -> FileProblem:
+    if exc.errno == errno.ELOOP:
+        return FileProblem("symlink-loop", shown, _LOOP)
+    return FileProblem("unreadable", shown, f"cannot be read: {exc.strerror or exc}")

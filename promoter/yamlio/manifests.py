@@ -10,7 +10,8 @@ import yaml
 
 from promoter.model.finding import Finding, Location, Severity
 from promoter.model.resource import Resource
-from promoter.yamlio.loader import DuplicateKey, check_duplicates
+from promoter.yamlio.limits import AliasBudgetExceeded, check_nodes, may_alias
+from promoter.yamlio.loader import AliasBomb, DuplicateKey, check_duplicates
 from promoter.yamlio.loader import Loader as _BaseLoader
 from promoter.yamlio.resolve import BOOL, FLOAT, INT, MERGE, NULL, construct, non_finite, tag_of
 
@@ -121,16 +122,26 @@ def _build(node: Any) -> Any:
     return [_build(x) for x in node.value]
 
 
+def _budget(node: Any) -> None:
+    try:
+        check_nodes(node)
+    except AliasBudgetExceeded as exc:
+        raise AliasBomb(problem=exc.problem, problem_mark=getattr(exc.at, "start_mark", None)) from None
+
+
 def _fast_documents(text: str) -> list[tuple[int, Any]]:
     """(0-based line, object) of every document; raises YAMLError or _Unusual."""
     if CParser is None:
         raise _Unusual("no libyaml")
     parser = _FastParser(text)
+    aliases = may_alias(text)
     try:
         out = []
         while parser.check_node():
             node = parser.get_node()
             assert node is not None  # check_node() said there is one
+            if aliases:  # _build copies what an alias repeats: measure before building (yamlio/limits.py)
+                _budget(node)
             out.append((node.start_mark.line, _build(node)))
         return out
     finally:
