@@ -155,4 +155,10 @@ def command(
         policy_dirs=[d.resolve() for d in policy_dirs],
     )
     write_reports(result, specs, title="promoter check", redact=environ_redactor(os.environ))
+    if all(file is not None for _, file in specs):
+        # Every report went to a file: one line on stderr, so a CI log still says what happened and where to look.
+        from promoter.report.base import summary_line, verdict
+
+        files = ", ".join(f"{fmt}={file}" for fmt, file in specs)
+        click.echo(f"promoter check: {verdict(result)}: {summary_line(result)}; reports: {files}", err=True)
     return EXIT_FINDINGS if result.failed else EXIT_OK

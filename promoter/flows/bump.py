@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from promoter.config.model import Config
 from promoter.edit.plan import plan_bump
 from promoter.model.changeset import ChangeSet
+from promoter.model.commandline import Invocation
 from promoter.model.errors import UsageError
 from promoter.model.finding import CheckResult
 from promoter.model.image import ImageRef
@@ -66,11 +67,12 @@ def bump(
     override_freeze: str | None = None,
     now: datetime | None = None,
     rollback: bool = False,
+    invocation: Invocation | None = None,
 ) -> BumpResult:
     """Plan the edit, judge it against the environment's gates, and write it unless blocked or dry.
 
     `rollback` marks a deliberate return to an earlier image: the no-downgrade gate lets it through
-    (recorded), every other gate still applies.
+    (recorded), every other gate still applies. `invocation` is the command the user ran, for hints.
     """
     cs = plan_bump(repo, config, image, app=app, env=env, paths=paths)
     gates = CheckResult()
@@ -78,7 +80,15 @@ def bump(
         from promoter.gates.engine import evaluate_gates
 
         gates = evaluate_gates(
-            repo, config, app, env, image, now=now, override_freeze=override_freeze, rollback=rollback
+            repo,
+            config,
+            app,
+            env,
+            image,
+            now=now,
+            override_freeze=override_freeze,
+            rollback=rollback,
+            invocation=invocation,
         )
     written = False
     if not dry_run and not gates.failed and not cs.empty:
@@ -115,6 +125,7 @@ def run(
     dry_run: bool,
     pr: PrFlags,
     rollback: bool = False,
+    invocation: Invocation | None = None,
 ) -> BumpResult:
     """Bump (or roll back) and, with `pr.enabled`, publish the change as one promotion pull request.
 
@@ -132,6 +143,7 @@ def run(
         dry_run=dry_run or pr.enabled,
         override_freeze=override_freeze,
         rollback=rollback,
+        invocation=invocation,
     )
     result.publish_requested = pr.enabled
     if pr.enabled and not dry_run and not result.blocked:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from promoter.config.model import Config
 from promoter.model.errors import UsageError
-from promoter.model.finding import CheckResult, Status
+from promoter.model.finding import CheckResult, Finding, Severity, Status
 from promoter.model.resource import Resource
 from promoter.render.graph import Graph, Target, build_graph, matches_env
 from promoter.render.renderer import Rendered, Renderer
@@ -118,6 +118,17 @@ def run_check(
 
     result = CheckResult()
     result.targets = [t.id for t in selection.targets]
+    if all_ and not selection.graph.targets:
+        # Fail closed: a check of everything that found nothing to check has checked nothing.
+        result.findings.append(
+            Finding(
+                "no-targets",
+                Severity.ERROR,
+                f"--all found nothing to check in {repo}: no kustomization, Helm chart or folder of Kubernetes manifests",
+                source="render",
+                help="point --repo at the GitOps repository (the folder holding its overlays, charts and manifests)",
+            )
+        )
     resources: list[Resource] = []
     rendered = [n for r in rendered for n in r.walk()]  # charts rendered inside a target count like targets
     for r in rendered:

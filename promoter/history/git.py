@@ -81,14 +81,14 @@ class GitRepo:
         rel = self.path.relative_to(self.root).as_posix()
         return "" if rel == "." else rel
 
-    def resolve(self, ref: str) -> str:
-        """The commit a ref names; an unknown ref is a usage error (the user typed it)."""
+    def resolve(self, ref: str, *, flag: str = "--base") -> str:
+        """The commit a ref names; an unknown ref is a usage error naming the `flag` the user typed it with."""
         proc = run_git(
             self.path, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False
         )
         if proc.returncode != 0 or not proc.stdout.strip():
             raise UsageError(
-                f"--base {ref}: no such commit, branch or tag in {self.root}",
+                f"{flag} {ref}: no such commit, branch or tag in {self.root}",
                 hint="a shallow CI checkout may need `git fetch origin <branch>` first",
             )
         return proc.stdout.strip()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.config.model import Config
+from promoter.model.commandline import command, workspace_options
 from promoter.model.errors import PromoterError, UsageError
 
 
@@ -55,12 +56,24 @@ def status(
     from promoter.history.timeline import current_image
 
     if config.file is None:
-        raise UsageError(f"status needs a .promoter.yaml in {repo} (or --config FILE)")
+        raise UsageError(
+            f"status needs a .promoter.yaml in {repo}: {command(['init'], workspace_options(repo))} proposes one"
+        )
     names = apps or sorted(config.apps)
     for a in names:
         config.app(a)
     for e in envs or []:
         config.env(e)
+    if ref is not None:
+        # Fatal for every row alike: say so once, as an error, not as a note in each row.
+        from promoter.history.git import GitRepo
+
+        try:
+            git = GitRepo.open(repo)
+        except UsageError as exc:
+            reads = command(["status", "--ref", "-"], workspace_options(repo, config.file))
+            raise UsageError(f"{exc.message}: status reads history from Git; {reads} reads the working tree") from None
+        git.resolve(ref, flag="--ref")
     rows: list[EnvStatus] = []
     for app in names:
         previous: EnvStatus | None = None

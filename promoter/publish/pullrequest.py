@@ -180,7 +180,7 @@ def is_promoter_commit(message: str) -> bool:
 
 # ---- body --------------------------------------------------------------------------------
 def rollback_command(app: str, env: str, previous: str | None) -> str:
-    return f"promoter rollback --app {app} --env {env} --to {previous or '<previous image>'}"
+    return f"promoter rollback --app {app} --env {env} --image {previous or '<previous image>'}"
 
 
 _SECRET_KEYS = re.compile(r"^(\s*)(data|stringData):\s*$")

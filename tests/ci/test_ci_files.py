@@ -115,7 +115,7 @@ def test_action_bump_passes_inputs_as_arguments_and_sets_pr_outputs(tmp_path: Pa
 
 def test_action_rollback_uses_to_and_check_uses_base(tmp_path: Path) -> None:
     _, argv, _ = _run_action(tmp_path, P_COMMAND="rollback", P_IMAGE="1.4.1")
-    assert argv[0] == "rollback" and argv[argv.index("--to") + 1] == "1.4.1"
+    assert argv[0] == "rollback" and argv[argv.index("--image") + 1] == "1.4.1"
     (tmp_path / "bin" / "promoter").unlink()
     (tmp_path / "bin").rmdir()
     _, argv, outputs = _run_action(tmp_path, P_COMMAND="check", P_ALL="true", P_OUTPUTS="github sarif=out.sarif")

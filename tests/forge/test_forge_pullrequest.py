@@ -74,7 +74,7 @@ def test_body_has_table_diff_checks_provenance_rollback_and_marker() -> None:
     assert "```diff\n--- a/x.yaml" in body and "+image: b" in body
     assert "image-latest" in body and "uses latest" in body
     assert "- Source repository: acme/checkout" in body and "https://ci/run/1" in body and "octocat" in body
-    assert "promoter rollback --app checkout-api --env prod --to ghcr.io/acme/checkout-api:1.4.1" in body
+    assert "promoter rollback --app checkout-api --env prod --image ghcr.io/acme/checkout-api:1.4.1" in body
     assert "supersedes" in body
     assert body.rstrip().endswith("-->") and parse_marker(body)["head"] == "f00"  # type: ignore[index]
 
