@@ -108,7 +108,13 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> CliResult:
     runner = CliRunner()
     with runner.isolation(env=env) as (out, err, _):
         code = run(list(args))
-    return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
+    result = CliResult(code, out.getvalue().decode(), err.getvalue().decode())
+    # Every hint the CLI prints is a command that works: its command lines parse, its options exist.
+    from tests.commandlines import hint_problems
+
+    problems = hint_problems(list(args), result.stdout, result.stderr)
+    assert not problems, "\n".join(problems)
+    return result
 
 
 @pytest.fixture

@@ -30,7 +30,9 @@ from promoter.model.errors import EXIT_OK, EXIT_USAGE
     help="Only references to this repository (Docker Hub names normalised); with a tag or digest, only those pinning it.",
 )
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def command(paths: tuple[Path, ...], repo: Path | None, config_file: Path | None, image: str | None, output: str) -> int:
+def command(
+    paths: tuple[Path, ...], repo: Path | None, config_file: Path | None, image: str | None, output: str
+) -> int:
     """List image references (file, line, YAML path, style, repository, tag, digest).
 
     Exit 0 when every YAML file was read, 2 when one could not be (each named on stderr; the

@@ -34,7 +34,13 @@ def command(
     else:
         table = [("APP", "ENV", "TAG", "DIGEST", "SINCE", "COMMIT", "NOTE")]
         for r in rows:
-            note = "unreadable (see below)" if r.error else (f"differs from {r.behind}" if r.behind else "")
+            note = (
+                "unreadable (see below)"
+                if r.error
+                else "not configured here"
+                if r.absent
+                else (f"differs from {r.behind}" if r.behind else "")
+            )
             table.append(
                 (
                     r.app,

@@ -12,7 +12,6 @@ from promoter.edit.rules import plan_reference
 from promoter.locate.chartvalues import chart_values
 from promoter.locate.scan import ParsedFile, extract
 from promoter.locate.scope import Scope, resolve_scope
-from promoter.locate.styles import STYLE_NAMES
 from promoter.locate.targets import target_reference
 from promoter.model.changeset import ChangeSet, FileChange
 from promoter.model.errors import UsageError
@@ -39,8 +38,15 @@ def plan_bump(
     """
     scope = resolve_scope(repo, config, image, app, env, paths or [])
     parsed = _parse_scope(repo, scope, read_file, chart_values(repo, config, app))
-    refs = _select(parsed, scope, image)
+    try:
+        refs = _select(parsed, scope, image)
+    except NotFound as exc:
+        raise UsageError(f"{exc.message}{_pinned_elsewhere(repo, config, scope, image)}") from None
     return _apply(parsed, refs, image)
+
+
+class NotFound(UsageError):
+    """No reference to the image in scope (the caller may know where it is pinned instead)."""
 
 
 def _read(repo: Path, rel: str, read_file: ReadFile | None) -> YamlDoc | None:
@@ -74,11 +80,46 @@ def _select(parsed: dict[str, ParsedFile], scope: Scope, image: ImageRef) -> lis
             "(apps.APP.targets.ENV: [{file: ..., key: ...}])"
         )
     others = sorted({f"{r.repository} ({r.file}:{r.line})" for pf in parsed.values() for r in pf.references})
-    seen = f"; found other images: {', '.join(others[:5])}" if others else ""
-    raise UsageError(
-        f"no reference to {image.repository} found in {scope.description}: looked at {len(parsed)} YAML file(s) "
-        f"with styles {', '.join(STYLE_NAMES)}{seen}"
-    )
+    seen = f"; it pins other images: {', '.join(others[:5])}" if others else ""
+    raise NotFound(f"no reference to {image.repository} in {scope.description} ({len(parsed)} YAML file(s)){seen}")
+
+
+def _pinned_elsewhere(repo: Path, config: Config, scope: Scope, image: ImageRef) -> str:
+    """Where a Kustomize overlay in scope gets the image from instead (a base it shares), and the fix."""
+    from promoter.locate.bases import kustomization_file, overlay_files
+    from promoter.model.commandline import command, workspace_options
+
+    for root in scope.roots:
+        kfile = kustomization_file(repo, root)
+        if kfile is None:
+            continue
+        inside = [f for f in overlay_files(repo, root) if not (f == root or f.startswith(root.rstrip("/") + "/"))]
+        found = [r for f in inside for r in _refs_in(repo, f) if r.matches(image)]
+        if not found:
+            continue
+        where = ", ".join(f"{r.file}:{r.line}" for r in found[:3]) + (
+            f" and {len(found) - 3} more" if len(found) > 3 else ""
+        )
+        first = found[0]
+        pin = (
+            f"name: {first.written or image.name}"
+            + (f', newTag: "{first.tag}"' if first.tag else "")
+            + (f", digest: {first.digest}" if first.digest else "")
+        )
+        init = command(["init"], workspace_options(repo, config.file if config.file else None))
+        return (
+            f". It is pinned in {where}, which {root} shares with other overlays: a bump of one environment must not "
+            f"change the others. Pin it in the overlay: add an images: entry ({pin}) to {kfile}; {init} shows that "
+            "change for every environment and applies it with --write"
+        )
+    return ""
+
+
+def _refs_in(repo: Path, rel: str) -> list[Reference]:
+    try:
+        return extract(YamlDoc.load(repo / rel, rel))
+    except UsageError:
+        return []
 
 
 def _apply(parsed: dict[str, ParsedFile], refs: list[Reference], image: ImageRef) -> ChangeSet:

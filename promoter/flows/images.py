@@ -31,9 +31,7 @@ class Listing:
         return list(dict.fromkeys(r.file for r in self.references))
 
 
-def list_images(
-    repo: Path | None, paths: list[Path], image: str | None, config_file: Path | None = None
-) -> Listing:
+def list_images(repo: Path | None, paths: list[Path], image: str | None, config_file: Path | None = None) -> Listing:
     """References under `paths` (as a shell gives them: relative to the current folder), optionally
     only those of `image`'s repository, and of its tag and digest when it names them. Without `repo`,
     the repository is found from the paths."""

@@ -48,7 +48,9 @@ def promote(
     if target.index <= source.index:
         how = ""
         if state is not None and (state.tag or state.digest):
-            rollback = command(["rollback"], [("--app", app), ("--env", to_env), ("--image", str(state.image)), *workspace])
+            rollback = command(
+                ["rollback"], [("--app", app), ("--env", to_env), ("--image", str(state.image)), *workspace]
+            )
             how = f"; to set {to_env} to what {from_env} runs, roll it back: {rollback}"
         raise UsageError(f"--to {to_env} comes before or is {from_env} in the promotion order{how}")
     if state is None or not (state.tag or state.digest):

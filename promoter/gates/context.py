@@ -65,7 +65,9 @@ class GateContext:
 
     def again(self, *extra: Option) -> str:
         """The command that asked for this promotion, with `extra` options added."""
-        inv = self.invocation or bump_invocation(self.app, self.env.name, str(self.image), repo=self.repo, config_file=self.config.file)
+        inv = self.invocation or bump_invocation(
+            self.app, self.env.name, str(self.image), repo=self.repo, config_file=self.config.file
+        )
         return inv.line(*extra)
 
     def bump_command(self, env: str, image: str) -> str:

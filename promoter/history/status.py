@@ -24,6 +24,7 @@ class EnvStatus:
     since: datetime | None = None
     behind: str | None = None  # the previous environment runs something else: a promotion is pending
     error: str | None = None
+    absent: bool = False  # the app has no place in this environment (no path, no target)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +38,7 @@ class EnvStatus:
             "since": self.since.isoformat() if self.since else None,
             "pending_from": self.behind,
             "error": self.error,
+            "configured": not self.absent,
         }
 
 
@@ -79,6 +81,13 @@ def status(
         previous: EnvStatus | None = None
         for env in config.environments:
             row = EnvStatus(app=app, env=env.name)
+            spec = config.apps[app]
+            if env.name not in spec.targets and spec.location(env.name, config.default_path) is None:
+                # Not every app runs in every environment: nothing to read, nothing wrong.
+                row.absent = True
+                if not envs or env.name in envs:
+                    rows.append(row)
+                continue
             try:
                 state = current_image(repo, config, app, env.name, ref)
             except PromoterError as exc:

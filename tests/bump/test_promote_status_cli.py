@@ -75,9 +75,9 @@ def test_promote_is_judged_by_the_target_envs_gates(repo: Path) -> None:
     [
         (["--from", "prod"], "prod is the last environment"),
         (
-                ["--from", "stage", "--to", "dev"],
-                f"roll it back: `promoter rollback --app api --env dev --image {API}:1.1@{D1}",
-            ),
+            ["--from", "stage", "--to", "dev"],
+            f"roll it back: `promoter rollback --app api --env dev --image {API}:1.1@{D1}",
+        ),
         (["--from", "qa"], "unknown environment 'qa'"),
     ],
 )
@@ -138,7 +138,9 @@ def test_status_outside_git_is_an_error_not_a_table_note(tmp_path: Path) -> None
 
 
 def test_status_with_an_unreadable_env_prints_the_table_and_exits_2(repo: Path) -> None:
-    (repo / ".promoter.yaml").write_text(CONFIG.replace("    path: apps/{app}/{env}\n", "    path: apps/{app}/{env}\n    paths: {prod: ../elsewhere}\n"))
+    (repo / ".promoter.yaml").write_text(
+        CONFIG.replace("    path: apps/{app}/{env}\n", "    path: apps/{app}/{env}\n    paths: {prod: ../elsewhere}\n")
+    )
     git(repo, "commit", "-qam", "prod lives outside")
     r = invoke("status", "--repo", str(repo))
     assert r.exit_code == 2

@@ -86,7 +86,7 @@ def test_the_old_to_spelling_still_works_for_one_release_and_says_so(repo: Path)
     r = invoke("rollback", "--repo", str(repo), "--app", "api", "--env", "prod", "--to", f"1.4.1@{D_OLD}")
     assert r.exit_code == 0, r.stderr
     assert (repo / KUST).read_text() == kustomization("1.4.1", D_OLD)
-    assert f"promoter: warning: --to is deprecated and goes away in the next release" in r.stderr
+    assert "promoter: warning: --to is deprecated and goes away in the next release" in r.stderr
     assert f"write --image 1.4.1@{D_OLD}" in r.stderr
     assert "--to" not in invoke("rollback", "--help").stdout  # hidden: --help shows one spelling
 

@@ -94,7 +94,12 @@ def test_images_takes_config_like_every_command(tmp_path: Path):
     plain = invoke("images", str(tmp_path / "values-dev.yaml"), "--repo", str(tmp_path))
     assert plain.stdout == ""  # a lone tag: nothing says whose
     r = invoke(
-        "images", str(tmp_path / "values-dev.yaml"), "--repo", str(tmp_path), "--config", str(tmp_path / "promoter.yaml")
+        "images",
+        str(tmp_path / "values-dev.yaml"),
+        "--repo",
+        str(tmp_path),
+        "--config",
+        str(tmp_path / "promoter.yaml"),
     )
     assert r.exit_code == 0, r.stderr
     assert "ghcr.io/acme/web:1.1" in r.stdout
