@@ -117,6 +117,46 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> CliResult:
     return result
 
 
+# ---- prerequisites: a test that needs a tool skips with the reason when it is absent, fails under CI ----
+def _has_kustomize() -> bool:
+    from promoter.render.renderer import find_kustomize
+
+    return find_kustomize() is not None
+
+
+def _which(name: str) -> Callable[[], bool]:
+    import shutil
+
+    return lambda: shutil.which(name) is not None
+
+
+TOOLS: dict[str, tuple[Callable[[], bool], str]] = {
+    "kustomize": (_has_kustomize, "neither kustomize nor kubectl is on PATH (kubectl kustomize renders overlays)"),
+    "git": (_which("git"), "git is not on PATH"),
+}
+
+
+def require_tool(name: str) -> None:
+    """Skip the calling test with the reason when tool `name` is absent; under CI=true, fail instead:
+    CI installs every prerequisite, so an absent one there is a broken machine, not a reason to pass."""
+    present, reason = TOOLS[name]
+    if present():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"prerequisite missing under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs(tool): the test runs a tool (see TOOLS in tests/conftest.py)")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs"):
+        for tool in mark.args:
+            require_tool(tool)
+
+
 @pytest.fixture
 def run_cli():
     return invoke

@@ -106,11 +106,12 @@ def _pinned_elsewhere(repo: Path, config: Config, scope: Scope, image: ImageRef)
             + (f', newTag: "{first.tag}"' if first.tag else "")
             + (f", digest: {first.digest}" if first.digest else "")
         )
-        init = command(["init"], workspace_options(repo, config.file if config.file else None))
+        ws = workspace_options(repo, config.file if config.file else None)
         return (
             f". It is pinned in {where}, which {root} shares with other overlays: a bump of one environment must not "
-            f"change the others. Pin it in the overlay: add an images: entry ({pin}) to {kfile}; {init} shows that "
-            "change for every environment and applies it with --write"
+            f"change the others. Pin it in the overlay: add an images: entry ({pin}) to {kfile}; "
+            f"{command(['init'], ws)} shows that change for every environment, "
+            f"{command(['init'], [*ws, ('--write', None)])} makes it"
         )
     return ""
 

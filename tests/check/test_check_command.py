@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from promoter.model.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from promoter.render.renderer import find_kustomize
 
-pytestmark = pytest.mark.skipif(find_kustomize() is None, reason="neither kustomize nor kubectl on PATH")
+pytestmark = pytest.mark.needs("kustomize")
 
 DEV = "apps/checkout-api/overlays/dev"
 STAGE = "apps/checkout-api/overlays/stage"

@@ -8,11 +8,11 @@ import pytest
 
 from promoter.model.finding import Severity, Status
 from promoter.render.graph import build_graph
-from promoter.render.renderer import Renderer, find_kustomize
+from promoter.render.renderer import Renderer
 
 pytestmark = [
     pytest.mark.corpus,
-    pytest.mark.skipif(find_kustomize() is None, reason="neither kustomize nor kubectl on PATH"),
+    pytest.mark.needs("kustomize"),
 ]
 
 EXPECTED = {
