@@ -165,8 +165,9 @@ def run_cli():
 @pytest.fixture
 def corpus() -> Path:
     """The shared real-world corpus; absent is a one-line failure under CI, a skip elsewhere."""
-    # The shared folder sits beside the checkout; PROMOTER_CORPUS (set by .ci/run) overrides.
-    value = os.environ.get("PROMOTER_CORPUS") or str(ROOT.parent / "shared" / "corpus")
+    # The shared folder sits beside the checkout (PROMOTER_SHARED names another); PROMOTER_CORPUS overrides.
+    shared = os.environ.get("PROMOTER_SHARED") or str(ROOT.parent / "shared")
+    value = os.environ.get("PROMOTER_CORPUS") or str(Path(shared) / "corpus")
     if not Path(value).is_dir():
         msg = f"corpus folder not found: set PROMOTER_CORPUS to ../shared/corpus (got {value!r})"
         if os.environ.get("CI"):

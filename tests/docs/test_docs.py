@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import click
@@ -38,7 +38,7 @@ def md() -> MarkdownIt:
     return MarkdownIt("commonmark").enable("table")
 
 
-@lru_cache(maxsize=None)
+@cache
 def tokens(path: Path) -> list:
     return md().parse(path.read_text(encoding="utf-8"))
 
@@ -166,7 +166,9 @@ def test_every_option_named_exists(doc: Path) -> None:
     problems = []
     for line, text in _code(doc):
         first = text.strip().split(" ", 1)[0] if text.strip() else ""
-        if first in OTHER_TOOLS or (first.startswith(("-", "$")) is False and "promoter" not in text and not text.startswith("--")):
+        if first in OTHER_TOOLS or (
+            first.startswith(("-", "$")) is False and "promoter" not in text and not text.startswith("--")
+        ):
             continue
         if "promoter" in text and not text.strip().startswith(("promoter", "--", "$ promoter", "- run: promoter")):
             # prose-like code (YAML with a `run:` line, say) is judged through its promoter command lines

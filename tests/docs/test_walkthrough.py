@@ -38,7 +38,12 @@ def blocks() -> list[tuple[int, str, int]]:
 
 def test_the_walkthrough_has_the_steps_it_promises() -> None:
     scripts = "\n".join(s for _, s, _ in blocks())
-    for step in ("promoter init\n", "promoter init --write", "--pr --forge github", "promoter check --base origin/main"):
+    for step in (
+        "promoter init\n",
+        "promoter init --write",
+        "--pr --forge github",
+        "promoter check --base origin/main",
+    ):
         assert step in scripts, step
 
 
@@ -106,7 +111,9 @@ def _run(scripts: list[tuple[int, str, int]], home: Path, env: dict[str, str]) -
             f"trap 'echo \"$BASH_COMMAND\" >> {home}/.failed{i}' ERR; "
             f"source {block} > {home}/.out{i} 2>&1; echo $? > {home}/.rc{i}; trap - ERR"
         )
-    proc = subprocess.run(["bash", "-c", "\n".join(parts)], cwd=home, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        ["bash", "-c", "\n".join(parts)], cwd=home, env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr
     outputs = []
     for i, (line, script, want) in enumerate(scripts):

@@ -70,7 +70,9 @@ PODINFO_LIKE = {
 def corpus_repo(corpus: Path, folder: str, dest: Path) -> Path:
     """A corpus folder as a fresh git repository (the corpus itself is never written)."""
     src = corpus / folder
-    files = {p.relative_to(src).as_posix(): p.read_text() for p in src.rglob("*") if p.is_file() and ".git" not in p.parts}
+    files = {
+        p.relative_to(src).as_posix(): p.read_text() for p in src.rglob("*") if p.is_file() and ".git" not in p.parts
+    }
     return make_repo(dest, files)
 
 
@@ -123,7 +125,7 @@ def test_init_proposes_and_explains_without_writing(podinfo: Path) -> None:
     assert "dev reads it only from deploy/bases/backend/deployment.yaml:14" in r.stderr
     # The fix, as a diff: an images: entry in each overlay (and the tag in the chart's env values file).
     assert "+++ b/deploy/overlays/dev/kustomization.yaml" in r.stdout
-    assert "+images:\n+  - name: ghcr.io/example/podinfo\n+    newTag: \"6.14.1\"\n" in r.stdout
+    assert '+images:\n+  - name: ghcr.io/example/podinfo\n+    newTag: "6.14.1"\n' in r.stdout
     assert "+++ b/charts/podinfo/values-prod.yaml" in r.stdout and '+  tag: "6.14.1"' in r.stdout
     assert f"`promoter init --repo {podinfo} --write` writes it" in r.stderr
     assert "checked: a bump of each app in each environment finds its image (7 checked)" in r.stderr
@@ -132,10 +134,10 @@ def test_init_proposes_and_explains_without_writing(podinfo: Path) -> None:
 def test_init_write_then_the_first_bump_succeeds(podinfo: Path) -> None:
     r = invoke("init", "--repo", str(podinfo), "--write")
     assert r.exit_code == 0, r.stderr
-    assert f"wrote .promoter.yaml and 4 pinned file(s)" in r.stderr
+    assert "wrote .promoter.yaml and 4 pinned file(s)" in r.stderr
     text = (podinfo / "deploy/overlays/staging/kustomization.yaml").read_text()
-    assert text == overlay("staging") + "images:\n  - name: ghcr.io/example/podinfo\n    newTag: \"6.14.1\"\n" + (
-        "  - name: docker.io/redis\n    newTag: \"8.8.0\"\n"
+    assert text == overlay("staging") + 'images:\n  - name: ghcr.io/example/podinfo\n    newTag: "6.14.1"\n' + (
+        '  - name: docker.io/redis\n    newTag: "8.8.0"\n'
     )
     gates_off(podinfo)
     git(podinfo, "add", "-A")
@@ -177,7 +179,9 @@ def test_without_init_the_bump_names_the_shared_base_and_the_fix(podinfo: Path) 
     )
     r = invoke("bump", "--repo", str(podinfo), "--app", "podinfo", "--env", "dev", "--image", f"{PODINFO}:6.15.0")
     assert r.exit_code == 2 and r.stderr.count("\n") == 1
-    assert "It is pinned in deploy/bases/backend/deployment.yaml:14, deploy/bases/frontend/deployment.yaml:14" in r.stderr
+    assert (
+        "It is pinned in deploy/bases/backend/deployment.yaml:14, deploy/bases/frontend/deployment.yaml:14" in r.stderr
+    )
     assert 'add an images: entry (name: ghcr.io/example/podinfo, newTag: "6.14.1")' in r.stderr
     assert "to deploy/overlays/dev/kustomization.yaml" in r.stderr
     assert f"`promoter init --repo {podinfo}` shows that change for every environment" in r.stderr
