@@ -85,16 +85,30 @@ def _select(parsed: dict[str, ParsedFile], scope: Scope, image: ImageRef) -> lis
 
 
 def _pinned_elsewhere(repo: Path, config: Config, scope: Scope, image: ImageRef) -> str:
-    """Where a Kustomize overlay in scope gets the image from instead (a base it shares), and the fix."""
+    """Where the environment gets the image from instead (a Kustomize base it shares with the other
+    overlays, or its chart's values.yaml), and the fix; "" when that is not it."""
     from promoter.locate.bases import kustomization_file, overlay_files
+    from promoter.locate.chartvalues import values_file
     from promoter.model.commandline import command, workspace_options
 
+    ws = workspace_options(repo, config.file if config.file else None)
+    init = f"{command(['init'], ws)} shows that change for every environment, {command(['init'], [*ws, ('--write', None)])} makes it"
+    if scope.chart:
+        chart_values = values_file(scope.chart)
+        pinned = [r for r in _refs_in(repo, chart_values) if r.matches(image)]
+        if pinned:
+            r = pinned[0]
+            key = f"{r.yaml_path}.tag" if r.kind == "block" else r.yaml_path
+            return (
+                f". It is pinned only in the chart's {chart_values}:{r.line}, which every environment's values file "
+                f"layers over. Pin it for this environment: set {key} in {', '.join(scope.roots)}; {init}"
+            )
     for root in scope.roots:
         kfile = kustomization_file(repo, root)
         if kfile is None:
             continue
-        inside = [f for f in overlay_files(repo, root) if not (f == root or f.startswith(root.rstrip("/") + "/"))]
-        found = [r for f in inside for r in _refs_in(repo, f) if r.matches(image)]
+        shared = [f for f in overlay_files(repo, root) if not (f == root or f.startswith(root.rstrip("/") + "/"))]
+        found = [r for f in shared for r in _refs_in(repo, f) if r.matches(image)]
         if not found:
             continue
         where = ", ".join(f"{r.file}:{r.line}" for r in found[:3]) + (
@@ -106,12 +120,9 @@ def _pinned_elsewhere(repo: Path, config: Config, scope: Scope, image: ImageRef)
             + (f', newTag: "{first.tag}"' if first.tag else "")
             + (f", digest: {first.digest}" if first.digest else "")
         )
-        ws = workspace_options(repo, config.file if config.file else None)
         return (
             f". It is pinned in {where}, which {root} shares with other overlays: a bump of one environment must not "
-            f"change the others. Pin it in the overlay: add an images: entry ({pin}) to {kfile}; "
-            f"{command(['init'], ws)} shows that change for every environment, "
-            f"{command(['init'], [*ws, ('--write', None)])} makes it"
+            f"change the others. Pin it in the overlay: add an images: entry ({pin}) to {kfile}; {init}"
         )
     return ""
 

@@ -292,3 +292,21 @@ def test_the_corpus_itself_is_never_written(corpus: Path) -> None:
     assert invoke("init", "--repo", str(src)).exit_code == 0
     assert {p: p.read_bytes() for p in src.rglob("*") if p.is_file()} == before
     assert shutil.which("git")  # the corpus repos above are real git repositories
+
+
+def test_without_init_a_chart_env_file_bump_names_the_key_to_set(podinfo: Path) -> None:
+    (podinfo / ".promoter.yaml").write_text(
+        registry_gate_off(
+            "environments: [{name: prod}]\n"
+            f"apps:\n  web:\n    image: {PODINFO}\n    chart: charts/podinfo\n"
+            "    paths: {prod: charts/podinfo/values-prod.yaml}\n"
+        )
+    )
+    r = invoke("bump", "--repo", str(podinfo), "--app", "web", "--env", "prod", "--image", f"{PODINFO}:6.15.0")
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1
+    assert "It is pinned only in the chart's charts/podinfo/values.yaml:3" in r.stderr
+    assert "set image.tag in charts/podinfo/values-prod.yaml" in r.stderr
+    assert invoke("init", "--repo", str(podinfo), "--config", str(podinfo / "p.yaml"), "--write").exit_code == 0
+    r = invoke("bump", "--repo", str(podinfo), "--app", "web", "--env", "prod", "--image", f"{PODINFO}:6.15.0")
+    assert r.exit_code == 0, r.stderr
+    assert (podinfo / "charts/podinfo/values-prod.yaml").read_text() == 'replicaCount: 2\nimage:\n  tag: "6.15.0"\n'
