@@ -9,10 +9,12 @@ from promoter.config.model import Config
 from promoter.flows import bump
 from promoter.model.commandline import Invocation, workspace_options
 from promoter.model.errors import UsageError
-from promoter.model.image import DIGEST_ALGORITHMS, try_parse
+from promoter.model.image import DIGEST_ALGORITHMS, ImageRef, try_parse
+from promoter.publish.description import HistoryEntry
 from promoter.publish.flags import PrFlags
 
 _BARE_DIGEST = re.compile(rf"^(?:{'|'.join(DIGEST_ALGORITHMS)}):[0-9a-f]+$")
+_HISTORY_MAX = 20  # the last images an environment ran, listed in a rollback pull request
 
 
 def rollback(
@@ -60,7 +62,33 @@ def rollback(
         pr=pr,
         rollback=True,
         invocation=invocation,
+        history=_history(repo, config, app, env, ref) if pr.enabled else None,
     )
+
+
+def _history(repo: Path, config: Config, app: str, env: str, chosen: ImageRef) -> list[HistoryEntry]:
+    """What `env` ran, newest first, the chosen image marked: the list the rollback pull request shows."""
+    from promoter.history.git import GitError
+    from promoter.history.timeline import image_history
+
+    try:
+        states = image_history(repo, config, app, env)
+    except (GitError, UsageError):
+        return []  # no history to show (a folder outside git): the rollback itself still goes ahead
+    out = []
+    for i, s in enumerate(reversed(states[-_HISTORY_MAX:])):
+        runs = (s.digest == chosen.digest) if chosen.digest else (s.tag == chosen.tag)
+        out.append(
+            HistoryEntry(
+                label=s.label(),
+                image=str(s.image),
+                commit=s.commit,
+                since=s.time,
+                chosen=runs,
+                current=i == 0 and s.until is None,
+            )
+        )
+    return out
 
 
 def _full(given: str, repository: str) -> str:
