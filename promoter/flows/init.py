@@ -741,7 +741,8 @@ def _check(repo: Path, root: Path, text: str, apps: list[App], files: dict[str, 
             try:
                 cs = plan_bump(root, config, image, app=a.name, env=env, read_file=read)
             except UsageError as exc:
-                out.append(BumpCheck(a.name, env, False, exc.message))
+                # Name the proposal as the user will know it, not by its temporary copy.
+                out.append(BumpCheck(a.name, env, False, exc.message.replace(str(proposal), ".promoter.yaml")))
                 continue
             n = len(cs.references)
             out.append(BumpCheck(a.name, env, True, f"a bump finds {n} reference(s) in {p.location}"))
