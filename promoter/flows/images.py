@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from promoter.config.loader import find_config, load_config
+from promoter.config.loader import find_config
 from promoter.config.model import CONFIG_NAMES
+from promoter.flows.workspace import open_config
 from promoter.locate.chartvalues import env_values_defaults
 from promoter.locate.paths import rel_to, safe_path
 from promoter.locate.scan import scan
@@ -46,7 +47,7 @@ def list_images(repo: Path | None, paths: list[Path], image: str | None, config_
         roots.append(safe_path(root, rel_to(root, full) if full.resolve().is_relative_to(root) else str(p)))
     want = ImageRef.parse(image) if image else None
     # With a .promoter.yaml, env values files that leave the registry to their chart are read over it.
-    config = load_config(root, config_file) if config_file is not None or find_config(root) is not None else None
+    config = open_config(root, config_file) if config_file is not None or find_config(root) is not None else None
     defaults = env_values_defaults(root, config) if config is not None else None
     found = scan(root, roots, image=want, keep_going=True, defaults=defaults)
     # promoter's own config names images but pins none: it is not one of the files listed or counted.

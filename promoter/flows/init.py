@@ -183,8 +183,15 @@ def init(repo: Path, config_file: Path | None = None, *, write: bool = False) ->
                 f"{result.config_rel} exists: init never overwrites it; move it away, or write the proposal elsewhere "
                 f"with {command(['init'], [*workspace_options(repo), ('--config', 'promoter-proposal.yaml'), ('--write', None)])}"
             )
-        result.changeset().write(repo)
-        atomic_write(target if target.is_absolute() else Path.cwd() / target, result.config_text)
+        from promoter.model.lock import repository_lock
+
+        # Like a bump, init writes the working tree under the repository's lock.
+        with repository_lock(repo, what="init --write"):
+            path = target if target.is_absolute() else Path.cwd() / target
+            if path.exists():  # written by someone else since the proposal was made: still never overwritten
+                raise UsageError(f"{result.config_rel} appeared while init was proposing it: nothing written")
+            result.changeset().write(repo)
+            atomic_write(path, result.config_text, shown=result.config_rel)
         result.written = True
     return result
 
@@ -322,8 +329,21 @@ def _places(r: _Repo) -> tuple[dict[tuple[str, str, str], Place], list[Reference
 
 def _chart_defaults(root: Path, chart: str) -> Any:
     rel = f"{chart}/values.yaml" if chart != "." else "values.yaml"
+    text = _text(root, rel)
+    if text is None:
+        return None
     try:
-        return parse_values((root / rel).read_text(), rel)
+        return parse_values(text, rel)
+    except UsageError:
+        return None
+
+
+def _text(root: Path, rel: str) -> str | None:
+    """A repository file's text through the bounded reader (regular files only, size-capped); None if unreadable."""
+    from promoter.yamlio.files import read_regular
+
+    try:
+        return read_regular(root / rel, rel).decode("utf-8")
     except (OSError, UnicodeDecodeError, UsageError):
         return None
 
@@ -549,12 +569,7 @@ def _fixes(root: Path, apps: list[App]) -> tuple[list[Fix], dict[str, FileChange
     problems: list[str] = []
 
     def current(rel: str) -> str | None:
-        if rel in files:
-            return files[rel].new_text
-        try:
-            return (root / rel).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
+        return files[rel].new_text if rel in files else _text(root, rel)
 
     for a in apps:
         for env, p in a.places.items():
@@ -723,12 +738,7 @@ def _check(repo: Path, root: Path, text: str, apps: list[App], files: dict[str, 
     out: list[BumpCheck] = []
 
     def read(rel: str) -> str | None:
-        if rel in files:
-            return files[rel].new_text
-        try:
-            return (root / rel).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
+        return files[rel].new_text if rel in files else _text(root, rel)
 
     for a in apps:
         for env, p in a.places.items():

@@ -43,7 +43,7 @@ def promote(
         to_env = nxt.name
     target = config.env(to_env)
     # The ref is the user's: a bad one is named by its own flag, before any history is read.
-    GitRepo.open(repo).resolve(ref, flag="--ref")
+    GitRepo.open(repo).resolve(ref, what="--ref")
     state = current_image(repo, config, app, from_env, ref)
     if target.index <= source.index:
         how = ""

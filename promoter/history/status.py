@@ -75,7 +75,7 @@ def status(
         except UsageError as exc:
             reads = command(["status", "--ref", "-"], workspace_options(repo, config.file))
             raise UsageError(f"{exc.message}: status reads history from Git; {reads} reads the working tree") from None
-        git.resolve(ref, flag="--ref")
+        git.resolve(ref, what="--ref")
     rows: list[EnvStatus] = []
     for app in names:
         previous: EnvStatus | None = None

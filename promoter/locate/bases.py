@@ -81,13 +81,12 @@ def overlay_files(repo: Path, folder: str) -> list[str]:
 
 
 def _load(file: Path) -> Any:
-    try:
-        if file.stat().st_size > MAX_FILE_BYTES:
-            return None
-        from promoter.yamlio.loader import load
+    from promoter.yamlio.files import read_regular
+    from promoter.yamlio.loader import load
 
-        return load(file.read_bytes())
-    except Exception:  # noqa: BLE001 - a kustomization that does not parse is reported where it is edited or rendered
+    try:
+        return load(read_regular(file, file.name, limit=MAX_FILE_BYTES))
+    except Exception:  # noqa: BLE001 - a kustomization that does not read or parse is reported where it is edited or rendered
         return None
 
 
