@@ -35,8 +35,9 @@ def command(
 ) -> int:
     """List image references (file, line, YAML path, style, repository, tag, digest).
 
-    Exit 0 when every YAML file was read, 2 when one could not be (each named on stderr; the
-    references of the others are still listed) or on bad input.
+    Exit 0 when every YAML file was read (files skipped by rule, such as a FIFO, are named as
+    warnings), 2 when one does not parse (each named on stderr; the references of the others are
+    still listed) or on bad input.
     """
     from promoter.flows.images import list_images
 
@@ -51,12 +52,9 @@ def command(
         click.echo(
             f"{len(refs)} reference(s){of} in {len(result.files)} of {len(result.scanned)} YAML file(s)", err=True
         )
+    for skipped in result.skipped:
+        click.echo(f"promoter: warning: skipped {skipped}", err=True)
+    # Fail closed: a file that does not parse may pin images the list would silently leave out.
     for err in result.errors:
-        click.echo(f"promoter: error: not read: {err}", err=True)
-    if result.errors:
-        click.echo(
-            f"promoter: error: {len(result.errors)} YAML file(s) could not be read; their references are not listed",
-            err=True,
-        )
-        return EXIT_USAGE
-    return EXIT_OK
+        click.echo(f"promoter: error: {err} (not read: its references are not listed)", err=True)
+    return EXIT_USAGE if result.errors else EXIT_OK

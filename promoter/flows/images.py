@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from promoter.config.loader import find_config
@@ -23,8 +23,9 @@ class Listing:
 
     references: list[Reference]
     scanned: list[str]
-    errors: list[UsageError]
+    errors: list[UsageError]  # YAML that does not parse: the listing is incomplete (exit 2)
     image: ImageRef | None = None
+    skipped: list[UsageError] = field(default_factory=list)  # not read by rule: special files, limits (warned)
 
     @property
     def files(self) -> list[str]:
@@ -55,7 +56,17 @@ def list_images(repo: Path | None, paths: list[Path], image: str | None, config_
     own |= set(CONFIG_NAMES)
     refs = [r for r in found.references if r.file not in own and _same_version(r, want)]
     scanned = [f for f in found.scanned if f not in own]
-    return Listing(references=refs, scanned=scanned, errors=found.errors, image=want)
+    broken = [e for e in found.errors if _does_not_parse(e)]
+    refused = [e for e in found.errors if not _does_not_parse(e)]
+    return Listing(references=refs, scanned=scanned, errors=broken, image=want, skipped=refused)
+
+
+def _does_not_parse(err: UsageError) -> bool:
+    """YAML with a syntax error or a duplicate key: bad input, unlike a file promoter declines to read
+    by rule (a FIFO, a file over the size limit, an alias bomb), which it skips and says so."""
+    from promoter.yamlio.document import YamlParseError
+
+    return isinstance(err, YamlParseError) and err.problem.startswith(("YAML does not parse", "duplicate key"))
 
 
 def _same_version(ref: Reference, want: ImageRef | None) -> bool:
