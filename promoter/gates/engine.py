@@ -68,8 +68,11 @@ def evaluate_gates(
     timelines: dict[tuple[str, str, str], Timeline] | None = None,
     defaults: bool = True,
     invocation: Invocation | None = None,
+    unpinned: list[str] | None = None,
 ) -> CheckResult:
     """Judge promoting `image` of `app` into `env` against that env's gates, reading history on `base_ref`.
+
+    `unpinned` lists the places where the planned edit could set the tag but not the digest.
 
     `now` (aware; naive is taken as UTC) is the clock for soak and freeze; `override_freeze` is a
     reason that lets a frozen promotion through (recorded as an info finding); `rollback` lets a
@@ -100,6 +103,7 @@ def evaluate_gates(
         rollback=rollback,
         timelines=timelines if timelines is not None else {},
         invocation=invocation,
+        unpinned=list(unpinned or []),
     )
     result = CheckResult()
     for gate, value in _active(config, environment, defaults=defaults):

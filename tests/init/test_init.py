@@ -155,10 +155,10 @@ def test_init_write_then_the_first_bump_succeeds(podinfo: Path) -> None:
 
 @pytest.mark.needs("kustomize")
 def test_the_pins_init_adds_change_no_rendered_object(podinfo: Path) -> None:
-    from promoter.render.renderer import find_kustomize
+    from promoter.render.tools import kustomize_tool
 
-    kustomize = find_kustomize()
-    assert kustomize is not None
+    kustomize = kustomize_tool().argv
+    assert kustomize
 
     def render(env: str) -> str:
         out = subprocess.run([*kustomize, f"deploy/overlays/{env}"], cwd=podinfo, capture_output=True, text=True)
