@@ -199,7 +199,14 @@ def command(
         fail_on=scope,
     )
     write_reports(with_path_prefix(result, prefix), specs, title="promoter check", redact=environ_redactor(os.environ))
-    return EXIT_FINDINGS if fails(result, level) else EXIT_OK
+    failed = fails(result, level)
+    if all(file is not None for _, file in specs):
+        # Every report went to a file: one line on stderr, so a CI log still says what happened and where to look.
+        from promoter.report.base import summary_line, verdict
+
+        files = ", ".join(f"{fmt}={file}" for fmt, file in specs)
+        click.echo(f"promoter check: {verdict(result)}: {summary_line(result)}; reports: {files}", err=True)
+    return EXIT_FINDINGS if failed else EXIT_OK
 
 
 SCOPES = ("new", "any")

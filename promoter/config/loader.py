@@ -85,6 +85,11 @@ def _validate(data: dict[str, Any], root: Any, rel: str) -> None:
     elif err.validator == "enum" and isinstance(err.schema, dict) and err.schema.get("description"):
         # The choices alone do not say what they mean (or why a value is refused); the schema does.
         msg = f"{err.message}: {err.schema['description']}"
+    elif err.validator == "pattern" and err.schema.get("description"):
+        # The schema's words, not its regular expression: a user reads "a duration like 30m", not ^([0-9]+[smhdw])+$.
+        expected = str(err.schema["description"]).rstrip(".")
+        expected = expected if expected[1:2].isupper() else expected[0].lower() + expected[1:]  # not YYYY-MM-DD
+        msg = f"{err.instance!r} is not valid here: expected {expected}"
     else:
         msg = err.message
     line = line_of_path(root, path)

@@ -12,7 +12,6 @@ from promoter.edit.rules import plan_reference
 from promoter.locate.chartvalues import chart_values
 from promoter.locate.scan import ParsedFile, extract
 from promoter.locate.scope import Scope, resolve_scope
-from promoter.locate.styles import STYLE_NAMES
 from promoter.locate.targets import target_reference
 from promoter.model.changeset import ChangeSet, FileChange
 from promoter.model.errors import UsageError
@@ -41,10 +40,17 @@ def plan_bump(
     scope = resolve_scope(repo, config, image, app, env, paths or [])
     skipped: list[str] = []
     parsed = _parse_scope(repo, scope, read_file, chart_values(repo, config, app), skipped)
-    refs = _select(parsed, scope, image)
+    try:
+        refs = _select(parsed, scope, image)
+    except NotFound as exc:
+        raise UsageError(f"{exc.message}{_pinned_elsewhere(repo, config, scope, image)}") from None
     cs = _apply(parsed, refs, image)
     cs.warnings[:0] = skipped
     return cs
+
+
+class NotFound(UsageError):
+    """No reference to the image in scope (the caller may know where it is pinned instead)."""
 
 
 def _read(repo: Path, rel: str, read_file: ReadFile | None) -> YamlDoc | None:
@@ -89,11 +95,58 @@ def _select(parsed: dict[str, ParsedFile], scope: Scope, image: ImageRef) -> lis
             "(apps.APP.targets.ENV: [{file: ..., key: ...}])"
         )
     others = sorted({f"{r.repository} ({r.file}:{r.line})" for pf in parsed.values() for r in pf.references})
-    seen = f"; found other images: {', '.join(others[:5])}" if others else ""
-    raise UsageError(
-        f"no reference to {image.repository} found in {scope.description}: looked at {len(parsed)} YAML file(s) "
-        f"with styles {', '.join(STYLE_NAMES)}{seen}"
-    )
+    seen = f"; it pins other images: {', '.join(others[:5])}" if others else ""
+    raise NotFound(f"no reference to {image.repository} in {scope.description} ({len(parsed)} YAML file(s)){seen}")
+
+
+def _pinned_elsewhere(repo: Path, config: Config, scope: Scope, image: ImageRef) -> str:
+    """Where the environment gets the image from instead (a Kustomize base it shares with the other
+    overlays, or its chart's values.yaml), and the fix; "" when that is not it."""
+    from promoter.locate.bases import kustomization_file, overlay_files
+    from promoter.locate.chartvalues import values_file
+    from promoter.model.commandline import command, workspace_options
+
+    ws = workspace_options(repo, config.file if config.file else None)
+    init = f"{command(['init'], ws)} shows that change for every environment, {command(['init'], [*ws, ('--write', None)])} makes it"
+    if scope.chart:
+        chart_values = values_file(scope.chart)
+        pinned = [r for r in _refs_in(repo, chart_values) if r.matches(image)]
+        if pinned:
+            r = pinned[0]
+            key = f"{r.yaml_path}.tag" if r.kind == "block" else r.yaml_path
+            return (
+                f". It is pinned only in the chart's {chart_values}:{r.line}, which every environment's values file "
+                f"layers over. Pin it for this environment: set {key} in {', '.join(scope.roots)}; {init}"
+            )
+    for root in scope.roots:
+        kfile = kustomization_file(repo, root)
+        if kfile is None:
+            continue
+        shared = [f for f in overlay_files(repo, root) if not (f == root or f.startswith(root.rstrip("/") + "/"))]
+        found = [r for f in shared for r in _refs_in(repo, f) if r.matches(image)]
+        if not found:
+            continue
+        where = ", ".join(f"{r.file}:{r.line}" for r in found[:3]) + (
+            f" and {len(found) - 3} more" if len(found) > 3 else ""
+        )
+        first = found[0]
+        pin = (
+            f"name: {first.written or image.name}"
+            + (f', newTag: "{first.tag}"' if first.tag else "")
+            + (f", digest: {first.digest}" if first.digest else "")
+        )
+        return (
+            f". It is pinned in {where}, which {root} shares with other overlays: a bump of one environment must not "
+            f"change the others. Pin it in the overlay: add an images: entry ({pin}) to {kfile}; {init}"
+        )
+    return ""
+
+
+def _refs_in(repo: Path, rel: str) -> list[Reference]:
+    try:
+        return extract(YamlDoc.load(repo / rel, rel))
+    except UsageError:
+        return []
 
 
 def _apply(parsed: dict[str, ParsedFile], refs: list[Reference], image: ImageRef) -> ChangeSet:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from promoter.config.model import Config
 from promoter.edit.plan import plan_bump
 from promoter.model.changeset import ChangeSet
+from promoter.model.commandline import Invocation
 from promoter.model.errors import UsageError
 from promoter.model.finding import CheckResult
 from promoter.model.image import ImageRef
@@ -68,11 +69,12 @@ def bump(
     override_freeze: str | None = None,
     now: datetime | None = None,
     rollback: bool = False,
+    invocation: Invocation | None = None,
 ) -> BumpResult:
     """Plan the edit, judge it against the environment's gates, and write it unless blocked or dry.
 
     `rollback` marks a deliberate return to an earlier image: the no-downgrade gate lets it through
-    (recorded), every other gate still applies.
+    (recorded), every other gate still applies. `invocation` is the command the user ran, for hints.
     """
     # A bump that writes holds the working tree's lock from reading the files to writing them: two
     # bumps at once (different images, one file) would otherwise each drop the other's change.
@@ -94,6 +96,7 @@ def bump(
                 now=now,
                 override_freeze=override_freeze,
                 rollback=rollback,
+                invocation=invocation,
                 unpinned=unpinned,
             )
         written = False
@@ -141,6 +144,7 @@ def run(
     dry_run: bool,
     pr: PrFlags,
     rollback: bool = False,
+    invocation: Invocation | None = None,
     history: list[HistoryEntry] | None = None,
 ) -> BumpResult:
     """Bump (or roll back) and, with `pr.enabled`, publish the change as one promotion pull request.
@@ -160,6 +164,7 @@ def run(
         dry_run=dry_run or pr.enabled,
         override_freeze=override_freeze,
         rollback=rollback,
+        invocation=invocation,
     )
     result.publish_requested = pr.enabled
     if pr.enabled and not dry_run and not result.blocked:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from promoter.config.model import Config
 from promoter.model.errors import UsageError
-from promoter.model.finding import CheckResult, Finding, Status
+from promoter.model.finding import CheckResult, Finding, Severity, Status
 from promoter.model.resource import Resource
 from promoter.render.graph import KUSTOMIZATION_NAMES, Graph, Target, build_graph, matches_env
 from promoter.render.renderer import Rendered, Renderer
@@ -142,6 +142,17 @@ def run_check(
         renderer=renderer,
         workers=workers,
     )
+    if all_ and not selection.graph.targets:
+        # Fail closed: a check of everything that found nothing to check has checked nothing.
+        result.findings.append(
+            Finding(
+                "no-targets",
+                Severity.ERROR,
+                f"--all found nothing to check in {repo}: no kustomization, Helm chart or folder of Kubernetes manifests",
+                source="render",
+                help="point --repo at the GitOps repository (the folder holding its overlays, charts and manifests)",
+            )
+        )
     # The repository's own unreadable paths (a link leaving it, a FIFO): reported once, by the first shard.
     if shard is None or shard[0] == 1:
         problems = selection.graph.problems_for(None if all_ else selection.changed)

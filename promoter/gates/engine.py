@@ -18,6 +18,7 @@ from promoter.gates.context import GateContext
 from promoter.gates.registry import GATES, ConfigPlace, Gate
 from promoter.history.promotions import promotions_in_diff
 from promoter.history.timeline import Timeline
+from promoter.model.commandline import Invocation
 from promoter.model.errors import UsageError
 from promoter.model.finding import CheckResult, Severity, Status, Subject
 from promoter.model.image import ImageRef
@@ -66,6 +67,7 @@ def evaluate_gates(
     rollback: bool = False,
     timelines: dict[tuple[str, str, str], Timeline] | None = None,
     defaults: bool = True,
+    invocation: Invocation | None = None,
     unpinned: list[str] | None = None,
 ) -> CheckResult:
     """Judge promoting `image` of `app` into `env` against that env's gates, reading history on `base_ref`.
@@ -76,6 +78,7 @@ def evaluate_gates(
     reason that lets a frozen promotion through (recorded as an info finding); `rollback` lets a
     semantic-version downgrade through. `timelines` shares history read from Git between calls.
     `defaults=False` runs only the gates the environment configures (what `check` judges).
+    `invocation` is the command the user ran, which hints repeat (default: the bump that promotes `image`).
     """
     validate_gate_config(config, repo)
     environment = config.env(env)
@@ -99,6 +102,7 @@ def evaluate_gates(
         override_freeze=override_freeze,
         rollback=rollback,
         timelines=timelines if timelines is not None else {},
+        invocation=invocation,
         unpinned=list(unpinned or []),
     )
     result = CheckResult()

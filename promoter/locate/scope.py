@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from promoter.config.model import Config
 from promoter.locate.paths import check_relative, rel_to, safe_path
 from promoter.locate.scan import chart_templates, skipped_dir, yaml_files, yaml_name
+from promoter.model.commandline import command, workspace_options
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 
@@ -130,7 +131,10 @@ def resolve_scope(
     if not (app and env):
         raise UsageError("say where to bump: --app APP --env ENV (with a .promoter.yaml), or --path DIR")
     if config.file is None:
-        raise UsageError(f"--app/--env need a .promoter.yaml in {repo} (or --config FILE); use --path DIR without one")
+        raise UsageError(
+            f"--app/--env need a .promoter.yaml in {repo} (or --config FILE): "
+            f"{command(['init'], workspace_options(repo))} proposes one; --path DIR needs none"
+        )
     a = config.app(app)
     config.env(env)
     if not image.same_repository(a.image):

@@ -53,6 +53,7 @@ def _findings(out: str, rule: str) -> list[dict]:
     return [f for f in json.loads(out)["findings"] if f["source"] == "policy" and f["rule"] == rule]
 
 
+@pytest.mark.needs("kustomize")  # renders overlays (kubectl kustomize)
 def test_combine_gives_the_policy_a_whole_environment(example: Path, tmp_path: Path) -> None:
     policy = _policy(tmp_path, "combined", COMBINED)
     args = ["check", "--repo", str(example), "--all", "--env", "dev", "--policy", str(policy), "-o", "json"]
@@ -65,6 +66,7 @@ def test_combine_gives_the_policy_a_whole_environment(example: Path, tmp_path: P
     assert [f["message"] for f in found] == ["no NetworkPolicy among this environment's resources"]
 
 
+@pytest.mark.needs("kustomize")  # renders overlays (kubectl kustomize)
 def test_namespace_selects_the_rego_package(example: Path, tmp_path: Path) -> None:
     policy = _policy(tmp_path, "custom", CUSTOM)
     args = ["check", "--repo", str(example), "--all", "--env", "dev", "--policy", str(policy), "-o", "json"]
@@ -91,6 +93,7 @@ deny_owner contains msg if {
 """
 
 
+@pytest.mark.needs("kustomize")  # renders overlays (kubectl kustomize)
 def test_policy_file_and_data_like_conftest(example: Path, tmp_path: Path) -> None:
     rego = tmp_path / "owners.rego"
     rego.write_text(OWNERS)

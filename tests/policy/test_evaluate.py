@@ -240,6 +240,7 @@ def example_repo(tmp_path: Path) -> Path:
     return make_repo(tmp_path / "gitops", files)
 
 
+@pytest.mark.needs("kustomize")  # renders overlays (kubectl kustomize)
 def test_check_reports_the_pack_with_per_environment_severities(example_repo: Path) -> None:
     assert "secret.yaml" in (example_repo / "apps/checkout-api/base/kustomization.yaml").read_text()
     out = invoke("check", "--repo", str(example_repo), "--all", "-o", "json")
@@ -255,6 +256,7 @@ def test_check_reports_the_pack_with_per_environment_severities(example_repo: Pa
     assert report["stats"]["policy_sets"] == ["builtin"]
 
 
+@pytest.mark.needs("kustomize")  # renders overlays (kubectl kustomize)
 def test_check_with_an_extra_policy_folder(example_repo: Path) -> None:
     out = invoke(
         "check",
@@ -276,6 +278,7 @@ def test_check_with_an_extra_policy_folder(example_repo: Path) -> None:
     ]
 
 
+@pytest.mark.needs("kustomize")  # renders overlays (kubectl kustomize)
 def test_check_with_a_broken_policy_exits_2_naming_file_and_line(example_repo: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad-policies"
     bad.mkdir()

@@ -30,14 +30,17 @@ def digest_required(ctx: GateContext, value: Any) -> Outcome:
         )
     if ctx.image.digest:
         return Outcome(note=f"pinned by digest {ctx.image.short_digest}")
+    # DIGEST stands for the digest the build pushed, which only the build (or the registry) knows.
+    pinned = f"{ctx.image.name}:{ctx.image.tag or 'TAG'}@sha256:DIGEST"
     return Outcome(
         [
             ctx.finding(
                 "digest_required",
                 f"gate digest_required: {ctx.image} reaches {ctx.env.name} by tag {ctx.image.tag!r} only; a tag can be "
                 f"moved to other bytes, and {ctx.env.name} accepts only an image pinned by digest",
-                f"promote by digest: --image {ctx.image.name}:{ctx.image.tag or 'TAG'}@sha256:... (the digest your build pushed; "
-                f"`docker buildx imagetools inspect {ctx.image}` shows it); the gate is {ctx.key('digest_required')}",
+                f"promote by digest, the one your build pushed (`docker buildx imagetools inspect {ctx.image}` shows it): "
+                f"{ctx.retry_with(pinned)}; "
+                f"the gate is {ctx.key('digest_required')} in {ctx.config.file}",
                 {"tag": ctx.image.tag, "digest": None},
             )
         ]
