@@ -45,9 +45,9 @@ def plan_bump(
 
 def _read(repo: Path, rel: str, read_file: ReadFile | None) -> YamlDoc | None:
     if read_file is None:
-        return YamlDoc.load(repo / rel, rel)
+        return YamlDoc.read_file(repo / rel, rel)
     text_ = read_file(rel)
-    return None if text_ is None else YamlDoc.from_text(text_, rel)
+    return None if text_ is None else YamlDoc.read(text_, rel)
 
 
 def _parse_scope(repo: Path, scope: Scope, read_file: ReadFile | None, defaults: Any = None) -> dict[str, ParsedFile]:

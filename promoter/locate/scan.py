@@ -89,7 +89,7 @@ def parse_file(repo: Path, file: Path, defaults: Any = None) -> ParsedFile | Non
         raise UsageError(f"{rel}: cannot read: {exc.strerror}") from None
     if not MAY_HOLD_IMAGE.search(raw.decode("utf-8", "replace")):
         return None
-    doc = YamlDoc.from_bytes(raw, rel)  # the bytes already read: no second read of the file
+    doc = YamlDoc.read_bytes(raw, rel)  # the bytes already read: no second read of the file
     return ParsedFile(doc=doc, references=extract(doc, defaults))
 
 

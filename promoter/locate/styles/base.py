@@ -9,7 +9,7 @@ from typing import Any
 
 from promoter.model.image import ImageRef, try_parse
 from promoter.model.reference import Reference, Slot
-from promoter.yamlio.document import format_path, key_line
+from promoter.yamlio.document import format_path, is_flow, key_line, node_start
 
 VALUES_FILE = re.compile(r"(^|/)values[^/]*\.ya?ml$")
 KUSTOMIZATION_FILE = re.compile(r"(^|/)(kustomization\.ya?ml|Kustomization)$")
@@ -53,11 +53,6 @@ class Document:
         return bool(VALUES_FILE.search(self.file)) and not self.is_manifest
 
 
-def is_flow(node: Any) -> bool:
-    fa = getattr(node, "fa", None)
-    return bool(fa is not None and fa.flow_style())
-
-
 def slot(parent: Any, key: Any) -> Slot:
     return Slot(parent=parent, key=key, flow=is_flow(parent))
 
@@ -65,8 +60,7 @@ def slot(parent: Any, key: Any) -> Slot:
 def position(parent: Any, key: Any) -> tuple[int, int]:
     pos = key_line(parent, key)
     if pos is None:
-        lc = getattr(parent, "lc", None)
-        return (lc.line, lc.col) if lc is not None else (0, 0)
+        return node_start(parent) or (0, 0)
     return pos
 
 
