@@ -19,6 +19,10 @@ def safe_path(repo: Path, rel: str | Path, *, what: str = "path") -> Path:
 
 
 def rel_to(repo: Path, path: Path) -> str:
+    """`path` relative to `repo`, POSIX style. A path written under `repo` needs no disk access."""
+    top, inner = str(repo).rstrip(os.sep), str(path)
+    if inner.startswith(top + os.sep) and os.sep + ".." not in inner[len(top) :] and not os.path.islink(inner):
+        return inner[len(top) + 1 :].replace(os.sep, "/")
     return path.resolve().relative_to(repo.resolve()).as_posix()
 
 

@@ -20,6 +20,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 # Cheap pre-filter: a file none of these words appear in cannot hold a reference, so it is
 # never round-trip parsed (the slow part: ~10 ms per multi-document file).
 MAY_HOLD_IMAGE = re.compile(r"[iI]mage|repository|newName|newTag")
+MAY_HOLD_IMAGE_BYTES = re.compile(MAY_HOLD_IMAGE.pattern.encode())
 _MARKER = re.compile(r"#\s*(\{\s*\"\$imagepolicy\"\s*:\s*\"([^\"]+)\"\s*\})")
 SKIP_DIRS = {".git", "node_modules", ".terraform", "__pycache__"}
 
@@ -46,25 +47,38 @@ def chart_templates(folder_has_chart: bool, name: str) -> bool:
 
 
 def yaml_files(repo: Path, roots: list[Path]) -> list[Path]:
-    """YAML files under the given files/folders, sorted, skipping chart templates (Go templates, not YAML)."""
-    out: set[Path] = set()
-    root_resolved = repo.resolve()
+    """YAML files under the given files/folders, sorted, skipping chart templates (Go templates, not YAML).
+
+    A symlinked file is read only when it resolves inside the repository; symlinked folders are not entered."""
+    out: set[str] = set()
+    root_resolved = str(repo.resolve())
     for root in roots:
         if root.is_file():
-            out.add(root)
+            out.add(str(root))
             continue
-        for dirpath, dirnames, filenames in os.walk(root):
-            d = Path(dirpath)
-            has_chart = (d / "Chart.yaml").is_file()
-            dirnames[:] = sorted(n for n in dirnames if not skipped_dir(n) and not chart_templates(has_chart, n))
-            for name in filenames:
-                if yaml_name(name):
-                    p = d / name
-                    full = p.resolve()
-                    # Symlinked files that point out of the repository are never read.
-                    if full == root_resolved or root_resolved in full.parents:
-                        out.add(p)
-    return sorted(out)
+        _walk(str(root), root_resolved, out)
+    return [Path(p) for p in sorted(out)]
+
+
+def _walk(folder: str, inside: str, out: set[str]) -> None:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    has_chart = any(e.name == "Chart.yaml" for e in entries)
+    for e in entries:
+        # DirEntry knows from the directory listing whether it is a symlink: no system call per file.
+        if e.is_symlink():
+            if yaml_name(e.name):
+                full = os.path.realpath(e.path)
+                if (full == inside or full.startswith(inside + os.sep)) and os.path.isfile(full):
+                    out.add(e.path)
+            continue
+        if e.is_dir():
+            if not skipped_dir(e.name) and not chart_templates(has_chart, e.name):
+                _walk(e.path, inside, out)
+        elif yaml_name(e.name):
+            out.add(e.path)
 
 
 def markers(text: str) -> dict[int, str]:
@@ -78,16 +92,16 @@ def markers(text: str) -> dict[int, str]:
     return out
 
 
-def parse_file(repo: Path, file: Path, defaults: Any = None) -> ParsedFile | None:
-    """Round-trip parse one file and extract its references; None when it cannot hold any.
+def parse_file(repo: Path, file: Path, defaults: Any = None, rel: str | None = None) -> ParsedFile | None:
+    """Read one file and extract its references; None when it cannot hold any.
 
     `defaults`: the chart values.yaml this file layers over (an environment's values file)."""
-    rel = rel_to(repo, file)
+    rel = rel if rel is not None else rel_to(repo, file)
     try:
         raw = file.read_bytes()
     except OSError as exc:
         raise UsageError(f"{rel}: cannot read: {exc.strerror}") from None
-    if not MAY_HOLD_IMAGE.search(raw.decode("utf-8", "replace")):
+    if not MAY_HOLD_IMAGE_BYTES.search(raw):
         return None
     doc = YamlDoc.read_bytes(raw, rel)  # the bytes already read: no second read of the file
     return ParsedFile(doc=doc, references=extract(doc, defaults))
@@ -174,7 +188,7 @@ def scan(
         rel = rel_to(repo, f)
         scanned.append(rel)
         try:
-            parsed = parse_file(repo, f, (defaults or {}).get(rel))
+            parsed = parse_file(repo, f, (defaults or {}).get(rel), rel)
         except UsageError as exc:
             if not keep_going:
                 raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from types import EllipsisType
 
 from promoter.model.errors import UsageError
@@ -181,6 +182,12 @@ def try_parse(raw: object) -> ImageRef | None:
     """Parse without raising: for scanning YAML where most strings are not images."""
     if not isinstance(raw, str) or not raw or len(raw) > 512:
         return None
+    return _try_parse(str(raw))
+
+
+@lru_cache(maxsize=8192)
+def _try_parse(raw: str) -> ImageRef | None:
+    # Repositories repeat across a repository's files (the same base image in every app): parse each once.
     try:
         return ImageRef.parse(raw)
     except UsageError:

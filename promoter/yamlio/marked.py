@@ -59,6 +59,8 @@ class Lines:
 
     def pos(self, offset: int) -> tuple[int, int]:
         if self._starts is None:
+            if len(self.text) < 32_768:  # a small file: counting is cheaper than an index
+                return self.text.count("\n", 0, offset), offset - self.text.rfind("\n", 0, offset) - 1
             self._starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
         line = bisect.bisect_right(self._starts, offset) - 1
         return line, offset - self._starts[line]
@@ -271,16 +273,114 @@ def _explicit(e: Any) -> Any:
     return e.value  # a custom tag (`!vault …`): its text, as the round-trip loader keeps it
 
 
+# Above this size a file is read event by event: libyaml's composed nodes (with two marks each)
+# would take twice the memory of the tree built from them.
+COMPOSE_LIMIT = 2 * 1024 * 1024
+
+
 def read(text: str) -> tuple[list[Any], Anchors]:
     """The documents of `text` as marked trees, and its anchors. Raises yaml.YAMLError (libyaml's
-    own), MarkedError (duplicate key, undefined alias) or Unusual (left to the round-trip loader)."""
+    own), MarkedError (duplicate key, undefined alias) or Unusual (left to the round-trip loader).
+
+    A file without aliases or merge keys (`*`, `<<` appear nowhere in it) is composed by libyaml in
+    C and converted; any other is built from libyaml's events, which say where each alias stands."""
     if CParser is None:  # pragma: no cover
         raise Unusual("no libyaml")
+    if len(text) > COMPOSE_LIMIT or "*" in text or "<<" in text:
+        return read_events(text)
+    return read_composed(text)
+
+
+def read_events(text: str) -> tuple[list[Any], Anchors]:
     parser = CParser(text)
     try:
         return _read(parser, Lines(text))
     finally:
         parser.dispose()
+
+
+if CParser is not None:
+
+    class _Composer(CParser):  # type: ignore[misc, valid-type]
+        """libyaml's composer; the tag only says whether a scalar is plain (resolution is ours, cached)."""
+
+        def descend_resolver(self, parent: Any, index: Any) -> None:
+            pass
+
+        def ascend_resolver(self) -> None:
+            pass
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            if kind is yaml.ScalarNode:
+                return _PLAIN if (implicit[0] if implicit.__class__ is tuple else implicit) else _STR
+            return _SEQ if kind is yaml.SequenceNode else _MAP
+
+
+_PLAIN, _SEQ, _MAP = "plain", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+
+
+def read_composed(text: str) -> tuple[list[Any], Anchors]:
+    """Documents of an alias-free text, composed by libyaml and converted to marked trees."""
+    parser = _Composer(text)
+    lines = Lines(text)
+    docs = []
+    try:
+        while parser.check_node():
+            node = parser.get_node()
+            docs.append(_convert(node, lines) if node is not None else None)
+    finally:
+        parser.dispose()
+    return docs, Anchors()
+
+
+def _scalar(node: Any) -> Any:
+    if node.tag is _PLAIN or node.tag == _PLAIN:
+        v = node.value
+        if node.style:
+            return v
+        return plain(v) if (v[:1] in FIRST or not v) else v
+    if node.tag == _STR:
+        return node.value
+    return _explicit_node(node)
+
+
+def _explicit_node(node: Any) -> Any:
+    tag = node.tag
+    if tag in (_INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP):
+        return _build_plain(node.value, tag)
+    return node.value
+
+
+def _convert(node: Any, lines: Lines) -> Any:
+    cls = node.__class__
+    if cls is yaml.ScalarNode:
+        return _scalar(node)
+    if cls is yaml.MappingNode:
+        m = MarkedMap(node.start_mark.index, bool(node.flow_style), lines)
+        marks = m.marks
+        for k, v in node.value:
+            if k.__class__ is not yaml.ScalarNode:
+                raise Unusual("a collection used as a key")
+            key = _scalar(k)
+            if key in marks:
+                raise MarkedError(k.start_mark.index, f"duplicate key {key}")
+            if v.__class__ is yaml.ScalarNode:
+                m[key] = _scalar(v)
+                marks[key] = (k.start_mark.index, v.start_mark.index, v.end_mark.index)
+            else:
+                m[key] = _convert(v, lines)
+                marks[key] = (k.start_mark.index, v.start_mark.index, -1)
+        return m
+    s = MarkedSeq(node.start_mark.index, bool(node.flow_style), lines)
+    smarks = s.marks
+    for v in node.value:
+        if v.__class__ is yaml.ScalarNode:
+            s.append(_scalar(v))
+            smarks.append((v.start_mark.index, v.end_mark.index))
+        else:
+            s.append(_convert(v, lines))
+            smarks.append((v.start_mark.index, -1))
+    return s
 
 
 def _read(parser: Any, lines: Lines) -> tuple[list[Any], Anchors]:

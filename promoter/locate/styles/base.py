@@ -27,17 +27,11 @@ class Document:
     # over it: keys the environment does not repeat (registry, repository) come from there.
     defaults: Any = None
 
-    @property
-    def kind(self) -> str | None:
-        if isinstance(self.root, dict) and isinstance(self.root.get("kind"), str):
-            return self.root["kind"]
-        return None
-
-    @property
-    def api_version(self) -> str:
-        if isinstance(self.root, dict):
-            return str(self.root.get("apiVersion") or "")
-        return ""
+    def __post_init__(self) -> None:
+        root = self.root
+        kind = root.get("kind") if isinstance(root, dict) else None
+        self.kind: str | None = kind if isinstance(kind, str) else None
+        self.api_version: str = str(root.get("apiVersion") or "") if isinstance(root, dict) else ""
 
     @property
     def is_manifest(self) -> bool:
