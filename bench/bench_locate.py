@@ -113,7 +113,7 @@ from promoter.edit.plan import plan_bump
 from promoter.model.image import ImageRef
 repo, image = Path(sys.argv[1]), ImageRef.parse(sys.argv[2])
 t = time.perf_counter()
-cs = plan_bump(repo, Config(), image, paths=["values.yaml"])
+cs = plan_bump(repo, Config.empty(), image, paths=["values.yaml"])
 cs.write(repo)
 took = time.perf_counter() - t
 print(json.dumps({"seconds": took, "changes": len(cs.changes), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

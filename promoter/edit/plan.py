@@ -38,8 +38,15 @@ def plan_bump(
     the files in scope are still discovered on disk, their texts come from the reader.
     """
     scope = resolve_scope(repo, config, image, app, env, paths or [])
-    parsed = _parse_scope(repo, scope, read_file, chart_values(repo, config, app))
-    refs = _select(parsed, scope, image)
+    defaults = chart_values(repo, config, app)
+    parsed = _parse_scope(repo, scope, read_file, defaults, image)
+    try:
+        refs = _select(parsed, scope, image)
+    except UsageError:
+        # Say what else is there: every reference, not only this image's.
+        for pf in parsed.values():
+            pf.references = extract(pf.doc, defaults)
+        refs = _select(parsed, scope, image)
     return _apply(parsed, refs, image)
 
 
@@ -50,12 +57,14 @@ def _read(repo: Path, rel: str, read_file: ReadFile | None) -> YamlDoc | None:
     return None if text_ is None else YamlDoc.read(text_, rel)
 
 
-def _parse_scope(repo: Path, scope: Scope, read_file: ReadFile | None, defaults: Any = None) -> dict[str, ParsedFile]:
+def _parse_scope(
+    repo: Path, scope: Scope, read_file: ReadFile | None, defaults: Any = None, image: ImageRef | None = None
+) -> dict[str, ParsedFile]:
     out: dict[str, ParsedFile] = {}
     for rel in scope.files(repo):
         doc = _read(repo, rel, read_file)
         if doc is not None:
-            out[rel] = ParsedFile(doc=doc, references=extract(doc, defaults))
+            out[rel] = ParsedFile(doc=doc, references=extract(doc, defaults, image))
     return out
 
 

@@ -107,12 +107,15 @@ def parse_file(repo: Path, file: Path, defaults: Any = None, rel: str | None = N
     return ParsedFile(doc=doc, references=extract(doc, defaults))
 
 
-def extract(doc: YamlDoc, defaults: Any = None) -> list[Reference]:
-    """References in a parsed file; `defaults` is the chart values.yaml an env values file layers over."""
+def extract(doc: YamlDoc, defaults: Any = None, only: ImageRef | None = None) -> list[Reference]:
+    """References in a parsed file; `defaults` is the chart values.yaml an env values file layers over.
+
+    With `only`, references that name another repository may be left out (a bump's own scan)."""
     marks = markers(doc.text)
     refs: list[Reference] = []
+    want = only.repository if only is not None else None
     for i, root in enumerate(doc.docs):
-        d = Document(file=doc.path, index=i, root=root, markers=marks, defaults=defaults)
+        d = Document(file=doc.path, index=i, root=root, markers=marks, defaults=defaults, only=want)
         for style in STYLES:
             refs.extend(style.extract(d))
     refs.sort(key=lambda r: (r.line, r.column))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import gc
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -286,9 +287,19 @@ def read(text: str) -> tuple[list[Any], Anchors]:
     C and converted; any other is built from libyaml's events, which say where each alias stands."""
     if CParser is None:  # pragma: no cover
         raise Unusual("no libyaml")
-    if len(text) > COMPOSE_LIMIT or "*" in text or "<<" in text:
-        return read_events(text)
-    return read_composed(text)
+    # The tree holds no cycles; collecting while it grows would walk millions of objects again and
+    # again (a 50 MB file: minutes instead of seconds).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        if len(text) > COMPOSE_LIMIT or "*" in text or "<<" in text:
+            return read_events(text)
+        return read_composed(text)
+    finally:
+        if len(text) > COMPOSE_LIMIT:
+            gc.freeze()  # a big tree lives as long as the command: later collections need not walk it
+        if enabled:
+            gc.enable()
 
 
 def read_events(text: str) -> tuple[list[Any], Anchors]:

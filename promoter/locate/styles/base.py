@@ -26,6 +26,14 @@ class Document:
     # The chart's own values.yaml when this document is an environment's values file layered
     # over it: keys the environment does not repeat (registry, repository) come from there.
     defaults: Any = None
+    # A bump's repository (normalised): references to others need not be built (a 50 MB values file
+    # holds tens of thousands); references whose repository is unknown still are.
+    only: str | None = None
+
+    @property
+    def only_tail(self) -> str | None:
+        """The last path component of `only`: a written repository that does not end with it cannot be it."""
+        return self.only.rsplit("/", 1)[-1] if self.only else None
 
     def __post_init__(self) -> None:
         root = self.root
@@ -113,8 +121,10 @@ def string_ref(
     if not isinstance(value, str):
         return None
     prefix, _, image = value.rpartition("=") if alias else ("", "", value)
+    if doc.only is not None and doc.only_tail not in image:
+        return None
     ref = try_parse(image)
-    if ref is None:
+    if ref is None or (doc.only is not None and ref.repository != doc.only):
         return None
     s = slot(parent, key)
     return located(

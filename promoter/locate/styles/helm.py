@@ -64,13 +64,15 @@ def block_reference(
     repository = node.get("repository", dflt.get("repository"))
     if not isinstance(repository, str):
         return None
+    if doc.only is not None and not repository.endswith(doc.only_tail or ""):
+        return None
     owner = path[-1] if path else ""
     if "repository" not in node and not any(k in node for k in ("tag", "digest", "sha")):
         return None
     if not (any(k in node for k in BLOCK_KEYS) or (isinstance(owner, str) and "image" in owner.lower())):
         return None
     ref = repository_of(node["registry"] if "registry" in node else dflt.get("registry"), repository)
-    if ref is None:
+    if ref is None or (doc.only is not None and ref.repository != doc.only):
         return None
     digest = text(node.get("digest"))
     if digest is None and text(node.get("sha")):
