@@ -21,7 +21,7 @@ from promoter.publish.flags import PrFlags
     "--path",
     "paths",
     multiple=True,
-    help="Folder or file to bump in, relative to --repo (repeatable; no config needed).",
+    help="Folder or file to bump in: relative to --repo, or absolute inside it (repeatable; no config needed).",
 )
 @repo_options
 @promotion_options("Promote")

@@ -10,16 +10,16 @@ from promoter.commands._options import emit_json
 
 
 @click.command("images")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1)  # kept as typed: an empty PATH must be refused, not read as "."
 @click.option(
     "--repo",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Repository root paths are relative to (default: the current folder).",
+    help="The repository; PATHs are relative to it (default: the current folder).",
 )
 @click.option("--image", "image", help="Only references to this repository (Docker Hub names normalised).")
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def command(paths: tuple[Path, ...], repo: Path | None, image: str | None, output: str) -> int:
+def command(paths: tuple[str, ...], repo: Path | None, image: str | None, output: str) -> int:
     """List image references (file, line, YAML path, style, repository, tag, digest)."""
     from promoter.flows.images import list_images
 

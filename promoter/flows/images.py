@@ -6,24 +6,24 @@ from pathlib import Path
 
 from promoter.config.loader import find_config, load_config
 from promoter.locate.chartvalues import env_values_defaults
-from promoter.locate.paths import rel_to, safe_path
 from promoter.locate.scan import ScanResult, scan
+from promoter.locate.scope import path_scope
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 
 
-def list_images(repo: Path | None, paths: list[Path], image: str | None) -> ScanResult:
-    """References under `paths` (as a shell gives them: relative to the current folder), optionally
-    only those of `image`'s repository. Without `repo`, the repository is found from the paths."""
+def list_images(repo: Path | None, paths: list[Path] | list[str], image: str | None) -> ScanResult:
+    """References under `paths`, optionally only those of `image`'s repository.
+
+    PATHs follow the one rule of `locate.scope.path_scope`: relative to --repo (without it, to the
+    current folder). Without --repo, the repository is the current folder, or, for paths outside
+    it, the git work tree (else the folder) holding them."""
     if repo is not None and not repo.is_dir():
         raise UsageError(f"--repo {repo} is not a folder")
-    root = repo.resolve() if repo is not None else _default_root(paths)
-    roots = []
-    for p in paths or [Path(".")]:
-        full = p if p.is_absolute() else (Path.cwd() / p)
-        if not full.exists():
-            raise UsageError(f"path {str(p)!r} does not exist")
-        roots.append(safe_path(root, rel_to(root, full) if full.resolve().is_relative_to(root) else str(p)))
+    root = repo.resolve() if repo is not None else _default_root([Path(p) for p in paths])
+    base = repo.resolve() if repo is not None else Path.cwd()
+    scope = path_scope(root, list(paths) or [base], base=base, what="PATH")
+    roots = [root / r if r != "." else root for r in scope.roots]
     want = ImageRef.parse(image) if image else None
     # With a .promoter.yaml, env values files that leave the registry to their chart are read over it.
     defaults = env_values_defaults(root, load_config(root)) if find_config(root) is not None else None
