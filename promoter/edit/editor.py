@@ -14,6 +14,7 @@ from promoter.model.reference import Reference, Slot
 from promoter.yamlio.document import (
     YamlDoc,
     format_path,
+    is_flow,
     key_pos,
     merge_sources,
     node_start,
@@ -43,12 +44,20 @@ class FileEdit:
     ops: list[_Op] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Where the new digest could not be written (no digest key): a warning, and blocking where the
+    # environment requires digests (flows/bump).
+    not_pinned: list[str] = field(default_factory=list)
+    wanted: dict[tuple[int, Any], str] = field(default_factory=dict)  # the new text asked for at each place
     # Expected results, keyed by node identity, for the verifying re-parse.
     sets: dict[tuple[Any, Any], Any] = field(default_factory=dict)
     adds: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.index = LineIndex(self.doc.text)
+
+    def unpinned(self, message: str) -> None:
+        self.warnings.append(message)
+        self.not_pinned.append(message)
 
     # ---- primitives ----------------------------------------------------------------------
     def span(self, s: Slot) -> Span:
@@ -102,6 +111,12 @@ class FileEdit:
         return Span(after, after, "empty")
 
     def set(self, ref: Reference, s: Slot, new: str, *, note: str | None = None) -> None:
+        s = self.anchored(s)
+        if (id(s.parent), s.key) in self.wanted:
+            if self.wanted[(id(s.parent), s.key)] == new:
+                return  # an anchored value several references share: written once
+            raise UsageError(f"{self.doc.path}: two references want different values at {_slot_path(ref, s)}")
+        self.wanted[(id(s.parent), s.key)] = new
         old = s.value
         if isinstance(old, str) and old == new:
             return
@@ -139,6 +154,17 @@ class FileEdit:
         # Show a plain number as written (`08`, not the 8 a YAML 1.2 reader makes of it).
         shown = old if isinstance(old, str) or old is None else self.doc.text[sp.start : sp.end]
         self.changes.append(Change(self.doc.path, line + 1, _slot_path(ref, s), ref.style, _show(shown), new, note))
+
+    def anchored(self, s: Slot) -> Slot:
+        """The slot where an alias's value is written: its anchor's (marked reader), else `s` itself."""
+        anchors = self.doc.anchors
+        if not anchors:
+            return s
+        a = anchors.alias_at.get((id(owner_of(s.parent, s.key)), s.key))
+        if a is None or a.place[0] is None:
+            return s
+        container, key = a.place
+        return Slot(parent=container, key=key, flow=is_flow(container))
 
     def alias_places(self, s: Slot) -> list[tuple[int, Any]]:
         """(id(container), key) of every alias of the value at `s`, when it is anchored (marked reader)."""

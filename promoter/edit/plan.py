@@ -9,6 +9,7 @@ from typing import Any
 from promoter.config.model import Config
 from promoter.edit.editor import FileEdit
 from promoter.edit.rules import plan_reference
+from promoter.locate.anchors import check_shared
 from promoter.locate.chartvalues import chart_values
 from promoter.locate.scan import ParsedFile, extract
 from promoter.locate.scope import Scope, resolve_scope
@@ -97,6 +98,7 @@ def _apply(parsed: dict[str, ParsedFile], refs: list[Reference], image: ImageRef
         by_file.setdefault(r.file, []).append(r)
     for rel, rs in sorted(by_file.items()):
         doc = parsed[rel].doc
+        check_shared(doc, rs)
         fe = FileEdit(doc)
         for r in rs:
             plan_reference(fe, r, image)
@@ -104,5 +106,6 @@ def _apply(parsed: dict[str, ParsedFile], refs: list[Reference], image: ImageRef
         cs.files[rel] = FileChange(path=rel, old_text=doc.full_text(), new_text=new)
         cs.changes.extend(fe.changes)
         cs.warnings.extend(fe.warnings)
+        cs.not_pinned.extend(fe.not_pinned)
     cs.references = [r.to_dict() for r in refs]
     return cs

@@ -15,7 +15,7 @@ from promoter.config.model import Config
 from promoter.edit.plan import plan_bump
 from promoter.model.changeset import ChangeSet
 from promoter.model.errors import UsageError
-from promoter.model.finding import CheckResult
+from promoter.model.finding import CheckResult, Finding, Severity
 from promoter.model.image import ImageRef
 from promoter.publish.flags import PrFlags
 
@@ -80,11 +80,34 @@ def bump(
         gates = evaluate_gates(
             repo, config, app, env, image, now=now, override_freeze=override_freeze, rollback=rollback
         )
+    if app and env and cs.not_pinned and image.digest and config.env(env).gates.get("digest_required"):
+        gates.findings.append(_digest_not_pinned(config, env, image, cs.not_pinned))
     written = False
     if not dry_run and not gates.failed and not cs.empty:
         cs.write(repo)
         written = True
     return BumpResult(image=image, changeset=cs, gates=gates, written=written, dry_run=dry_run)
+
+
+def _digest_not_pinned(config: Config, env: str, image: ImageRef, places: list[str]) -> Finding:
+    """digest_required holds for what is written, not only for the image given: a place that keeps
+    only the tag would let a moved tag change what runs."""
+    first = places[0].split(": digest not pinned")[0]
+    return Finding(
+        rule="gate-digest-required",
+        severity=Severity.ERROR,
+        message=(
+            f"gate digest_required: {env} accepts only images pinned by digest, but the digest of {image} cannot be "
+            f"written at {first}" + (f" and {len(places) - 1} more place(s)" if len(places) > 1 else "")
+        ),
+        help=(
+            "add a digest key the chart reads beside the tag (promoter then sets it), or name an explicit target "
+            f"that holds the whole image; the gate is {config.file}: environments[{config.env(env).index}].gates.digest_required"
+        ),
+        source="gate",
+        target=env,
+        evidence={"not_pinned": places},
+    )
 
 
 def resolve_image(image: str, tag: str | None) -> ImageRef:

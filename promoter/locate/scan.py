@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from promoter.locate.anchors import mark_aliases
 from promoter.locate.paths import rel_to
 from promoter.locate.styles import STYLES
 from promoter.locate.styles.base import Document
@@ -118,6 +119,7 @@ def extract(doc: YamlDoc, defaults: Any = None, only: ImageRef | None = None) ->
         d = Document(file=doc.path, index=i, root=root, markers=marks, defaults=defaults, only=want)
         for style in STYLES:
             refs.extend(style.extract(d))
+    mark_aliases(doc, refs)
     refs.sort(key=lambda r: (r.line, r.column))
     return _dedupe(refs)
 
@@ -146,13 +148,13 @@ def _node_keys(ref: Reference) -> set[tuple[Any, ...]]:
 
 def _dedupe(refs: list[Reference]) -> list[Reference]:
     """One reference per value: two styles may claim the same scalar (a container `image:` that
-    also carries a Flux marker) and an alias (`*img`) repeats the anchored node. The first in
-    document order is the one to edit (an anchor precedes its aliases); a later one only adds its hint.
-    """
+    also carries a Flux marker). The first in document order is the one kept; a later one only adds
+    its hint. An alias (`*img`) is a reference of its own, at its own place (`alias_of` says whose);
+    the round-trip reader, which cannot place aliases, keeps only the anchored one."""
     seen: dict[tuple[Any, ...], Reference] = {}
     out: list[Reference] = []
     for r in refs:
-        keys = _node_keys(r)
+        keys = {("alias", r.doc_index, r.path_parts)} if r.alias_of is not None else _node_keys(r)
         first = next((seen[k] for k in keys if k in seen), None)
         if first is not None:
             if first.hint is None and r.hint is not None:

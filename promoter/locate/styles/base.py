@@ -15,6 +15,28 @@ VALUES_FILE = re.compile(r"(^|/)values[^/]*\.ya?ml$")
 KUSTOMIZATION_FILE = re.compile(r"(^|/)(kustomization\.ya?ml|Kustomization)$")
 
 
+# Scalar keys a chart combines with an untagged `image: repo` string beside them (`{{ .image }}:{{ .tag }}`).
+# `version` counts only when its value looks like a tag. `.promoter.yaml` `locate.tag_keys` / `digest_keys` replace them.
+TAG_KEYS = ("tag", "imageTag", "image_tag", "version")
+DIGEST_KEYS = ("digest", "imageDigest", "image_digest")
+
+
+@dataclass(frozen=True)
+class Siblings:
+    """The sibling keys that split an image string: where its tag and digest are written."""
+
+    tag_keys: tuple[str, ...] = TAG_KEYS
+    digest_keys: tuple[str, ...] = DIGEST_KEYS
+
+    @classmethod
+    def from_config(cls, raw: dict[str, Any] | None) -> Siblings:
+        section = (raw or {}).get("locate") or {}
+        return cls(
+            tuple(section.get("tag_keys", TAG_KEYS)),
+            tuple(section.get("digest_keys", DIGEST_KEYS)),
+        )
+
+
 @dataclass
 class Document:
     """One YAML document of a file, as the styles see it."""
@@ -29,6 +51,10 @@ class Document:
     # A bump's repository (normalised): references to others need not be built (a 50 MB values file
     # holds tens of thousands); references whose repository is unknown still are.
     only: str | None = None
+    siblings: Siblings = Siblings()
+    # `global.imageRegistry` / `global.image.registry` of this values tree (or of the chart's values
+    # it layers over): the registry of image blocks that name none.
+    global_registry: str | None = None
 
     @property
     def only_tail(self) -> str | None:
@@ -108,6 +134,7 @@ def located(
         repository=ref.repository if ref else None,
         written=ref.name if ref else None,
         path_parts=path,
+        doc_index=doc.index,
         **fields,
     )
 
