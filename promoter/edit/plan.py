@@ -32,6 +32,7 @@ def plan_bump(
     env: str | None = None,
     paths: list[str] | None = None,
     read_file: ReadFile | None = None,
+    all_matches: bool = False,
 ) -> ChangeSet:
     """The ChangeSet that sets every matching reference in scope to `image`.
 
@@ -48,6 +49,8 @@ def plan_bump(
         for pf in parsed.values():
             pf.references = extract(pf.doc, defaults)
         refs = _select(parsed, scope, image)
+    if not scope.targets and not all_matches:
+        _one_current_value(refs, image, scope)
     return _apply(parsed, refs, image)
 
 
@@ -88,6 +91,27 @@ def _select(parsed: dict[str, ParsedFile], scope: Scope, image: ImageRef) -> lis
     raise UsageError(
         f"no reference to {image.repository} found in {scope.description}: looked at {len(parsed)} YAML file(s) "
         f"with styles {', '.join(STYLE_NAMES)}{seen}"
+    )
+
+
+def _one_current_value(refs: list[Reference], image: ImageRef, scope: Scope) -> None:
+    """References to one repository that pin different values (a chart's list of supported versions,
+    `nats:2.10.x` beside `nats:2.9.x`) are not one image to move: refuse rather than set them all alike."""
+    pins: dict[tuple[str | None, str | None], list[Reference]] = {}
+    for r in refs:
+        if r.tag is None and r.digest is None:
+            continue  # pins nothing yet (`- name: app` with no newTag): nothing to disagree with
+        pins.setdefault((r.tag, r.digest), []).append(r)
+    if len(pins) <= 1:
+        return
+    listed = "; ".join(
+        f"{r.file}:{r.line} {r.yaml_path or 'top level'} = {r.current}" for rs in pins.values() for r in rs[:3]
+    )
+    raise UsageError(
+        f"ambiguous: {len(refs)} references to {image.repository} in {scope.description} pin {len(pins)} different "
+        f"values ({listed}). Choose: an explicit target in .promoter.yaml (apps.APP.targets.ENV: "
+        "[{file: ..., key: ...}]), --path to the one file, or --all-matches to set every one of them to "
+        f"{image}"
     )
 
 

@@ -66,13 +66,14 @@ def bump(
     override_freeze: str | None = None,
     now: datetime | None = None,
     rollback: bool = False,
+    all_matches: bool = False,
 ) -> BumpResult:
     """Plan the edit, judge it against the environment's gates, and write it unless blocked or dry.
 
     `rollback` marks a deliberate return to an earlier image: the no-downgrade gate lets it through
     (recorded), every other gate still applies.
     """
-    cs = plan_bump(repo, config, image, app=app, env=env, paths=paths)
+    cs = plan_bump(repo, config, image, app=app, env=env, paths=paths, all_matches=all_matches)
     gates = CheckResult()
     if app and env and not cs.empty:
         from promoter.gates.engine import evaluate_gates
@@ -138,6 +139,7 @@ def run(
     dry_run: bool,
     pr: PrFlags,
     rollback: bool = False,
+    all_matches: bool = False,
 ) -> BumpResult:
     """Bump (or roll back) and, with `pr.enabled`, publish the change as one promotion pull request.
 
@@ -155,6 +157,7 @@ def run(
         dry_run=dry_run or pr.enabled,
         override_freeze=override_freeze,
         rollback=rollback,
+        all_matches=all_matches,
     )
     result.publish_requested = pr.enabled
     if pr.enabled and not dry_run and not result.blocked:
@@ -175,7 +178,9 @@ def run(
             apps=[app],
             image=image,
             changeset=result.changeset,
-            replan=lambda read: plan_bump(repo, config, image, app=app, env=env, read_file=read),
+            replan=lambda read: plan_bump(
+                repo, config, image, app=app, env=env, read_file=read, all_matches=all_matches
+            ),
             repo=repo,
             checks=checks,
             rendered_diff=seen.diff or None,
