@@ -10,7 +10,7 @@ from promoter.config.model import Config
 from promoter.edit.editor import FileEdit
 from promoter.edit.rules import plan_reference
 from promoter.locate.anchors import check_shared
-from promoter.locate.chartvalues import chart_values
+from promoter.locate.chartvalues import chart_values, discovered_defaults
 from promoter.locate.scan import ParsedFile, extract
 from promoter.locate.scope import Scope, resolve_scope
 from promoter.locate.styles import STYLE_NAMES
@@ -65,10 +65,12 @@ def _parse_scope(
     repo: Path, scope: Scope, read_file: ReadFile | None, defaults: Any = None, image: ImageRef | None = None
 ) -> dict[str, ParsedFile]:
     out: dict[str, ParsedFile] = {}
+    charts: dict[str, Any] = {}
     for rel in scope.files(repo):
         doc = _read(repo, rel, read_file)
         if doc is not None:
-            out[rel] = ParsedFile(doc=doc, references=extract(doc, defaults, image))
+            layered = defaults if defaults is not None else discovered_defaults(repo, rel, charts)
+            out[rel] = ParsedFile(doc=doc, references=extract(doc, layered, image))
     return out
 
 

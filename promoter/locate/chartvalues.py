@@ -10,6 +10,7 @@ from typing import Any
 
 from promoter.config.model import Config
 from promoter.locate.paths import safe_path
+from promoter.model.errors import UsageError
 
 
 def values_file(chart: str) -> str:
@@ -39,7 +40,7 @@ def chart_values(repo: Path, config: Config, app: str | None) -> Any:
     values = safe_path(repo, rel, what=f"{config.file}: apps.{app}.chart")
     if not values.is_file():
         return None
-    return parse_values(values.read_text(), rel)
+    return chart_defaults(repo, chart, own=True)
 
 
 def env_values_defaults(repo: Path, config: Config) -> dict[str, Any]:
@@ -56,3 +57,99 @@ def env_values_defaults(repo: Path, config: Config) -> dict[str, Any]:
             if where and where.endswith((".yaml", ".yml")):
                 out[where] = data
     return out
+
+
+# ---- charts found from the files themselves (no configuration needed) --------------------------
+MAX_VENDORED = 8 * 1024 * 1024  # a vendored chart's values.yaml larger than this is not read
+
+
+def chart_folder(repo: Path, rel: str) -> str | None:
+    """The chart a values file belongs to: its own folder, when that folder has a Chart.yaml."""
+    folder = rel.rpartition("/")[0] or "."
+    if not rel.rpartition("/")[2].startswith("values"):
+        return None
+    return folder if (repo / folder / "Chart.yaml").is_file() else None
+
+
+def chart_defaults(repo: Path, chart: str, *, own: bool) -> Any:
+    """What a values file of `chart` layers over: the chart's values.yaml (`own`: for an environment's
+    values file, not for values.yaml itself) and, under each dependency's name or alias, the values.yaml
+    of the subchart vendored in charts/ (a folder or a .tgz), so `grafana: {image: {tag: …}}` in an
+    umbrella chart knows grafana's repository."""
+    base: Any = None
+    if own:
+        values = repo / values_file(chart)
+        if values.is_file():
+            base = parse_values(values.read_text(), values_file(chart))
+    out: dict[str, Any] = dict(base) if isinstance(base, dict) else {}
+    for key, sub in _subchart_values(repo, chart).items():
+        mine = out.get(key)
+        out[key] = _merge(sub, mine) if isinstance(mine, dict) else sub
+    return out or base
+
+
+def _merge(low: Any, high: Any) -> Any:
+    if not (isinstance(low, dict) and isinstance(high, dict)):
+        return high
+    out = dict(low)
+    for k, v in high.items():
+        out[k] = _merge(low.get(k), v) if k in low else v
+    return out
+
+
+def _subchart_values(repo: Path, chart: str) -> dict[str, Any]:
+    """Dependency key (alias or name) → the vendored subchart's values (Chart.yaml `dependencies`)."""
+    meta_file = repo / chart / "Chart.yaml"
+    try:
+        meta = parse_values(meta_file.read_text(), f"{chart}/Chart.yaml")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    deps = meta.get("dependencies") if isinstance(meta, dict) else None
+    out: dict[str, Any] = {}
+    for dep in deps if isinstance(deps, list) else []:
+        if not isinstance(dep, dict) or not isinstance(dep.get("name"), str):
+            continue
+        values = _vendored_values(repo / chart / "charts", dep["name"])
+        if isinstance(values, dict):
+            out[str(dep.get("alias") or dep["name"])] = values
+    return out
+
+
+def _vendored_values(charts: Path, name: str) -> Any:
+    """A subchart's values.yaml from charts/NAME/ or charts/NAME-VERSION.tgz; None when not vendored."""
+    folder = charts / name / "values.yaml"
+    if folder.is_file() and folder.stat().st_size <= MAX_VENDORED:
+        return parse_values(folder.read_text(), str(folder))
+    import tarfile
+
+    for archive in sorted(charts.glob(f"{name}-*.tgz")) if charts.is_dir() else []:
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                member = tar.getmember(f"{name}/values.yaml")
+                if not member.isfile() or member.size > MAX_VENDORED:
+                    continue
+                data = tar.extractfile(member)
+                if data is None:
+                    continue
+                return parse_values(data.read().decode("utf-8", "replace"), f"{archive.name}:{name}/values.yaml")
+        except (tarfile.TarError, KeyError, OSError, EOFError):
+            continue
+    return None
+
+
+def discovered_defaults(repo: Path, rel: str, cache: dict[str, Any] | None = None) -> Any:
+    """The defaults of a values file found from the repository itself (see chart_folder, chart_defaults)."""
+    chart = chart_folder(repo, rel)
+    if chart is None:
+        return None
+    own = rel.rpartition("/")[2] not in ("values.yaml", "values.yml")
+    key = f"{chart}\0{own}"
+    if cache is not None and key in cache:
+        return cache[key]
+    try:
+        data = chart_defaults(repo, chart, own=own)
+    except UsageError:
+        data = None  # the chart's own files are reported where they are read
+    if cache is not None:
+        cache[key] = data
+    return data

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.locate.anchors import mark_aliases
+from promoter.locate.chartvalues import discovered_defaults
 from promoter.locate.paths import rel_to
 from promoter.locate.styles import STYLES
 from promoter.locate.styles.base import Document
@@ -58,7 +59,7 @@ def yaml_files(repo: Path, roots: list[Path]) -> list[Path]:
             out.add(str(root))
             continue
         _walk(str(root), root_resolved, out)
-    return [Path(p) for p in sorted(out)]
+    return [Path(p) for p in sorted(out, key=lambda p: p.split(os.sep))]
 
 
 def _walk(folder: str, inside: str, out: set[str]) -> None:
@@ -189,11 +190,15 @@ def scan(
     refs: list[Reference] = []
     scanned: list[str] = []
     errors: list[UsageError] = []
+    charts: dict[str, Any] = {}
     for f in yaml_files(repo, roots):
         rel = rel_to(repo, f)
         scanned.append(rel)
         try:
-            parsed = parse_file(repo, f, (defaults or {}).get(rel), rel)
+            layered = (defaults or {}).get(rel)
+            if layered is None:
+                layered = discovered_defaults(repo, rel, charts)
+            parsed = parse_file(repo, f, layered, rel)
         except UsageError as exc:
             if not keep_going:
                 raise
