@@ -14,6 +14,7 @@ from promoter.locate.chartvalues import chart_values, discovered_defaults
 from promoter.locate.scan import ParsedFile, extract
 from promoter.locate.scope import Scope, resolve_scope
 from promoter.locate.styles import STYLE_NAMES
+from promoter.locate.styles.base import Siblings
 from promoter.locate.targets import target_reference
 from promoter.model.changeset import ChangeSet, FileChange
 from promoter.model.errors import UsageError
@@ -41,13 +42,14 @@ def plan_bump(
     """
     scope = resolve_scope(repo, config, image, app, env, paths or [])
     defaults = chart_values(repo, config, app)
-    parsed = _parse_scope(repo, scope, read_file, defaults, image)
+    siblings = Siblings.from_config(config.raw)
+    parsed = _parse_scope(repo, scope, read_file, defaults, image, siblings)
     try:
         refs = _select(parsed, scope, image)
     except UsageError:
         # Say what else is there: every reference, not only this image's.
         for pf in parsed.values():
-            pf.references = extract(pf.doc, defaults)
+            pf.references = extract(pf.doc, defaults, siblings=siblings)
         refs = _select(parsed, scope, image)
     if not scope.targets and not all_matches:
         _one_current_value(refs, image, scope)
@@ -62,7 +64,12 @@ def _read(repo: Path, rel: str, read_file: ReadFile | None) -> YamlDoc | None:
 
 
 def _parse_scope(
-    repo: Path, scope: Scope, read_file: ReadFile | None, defaults: Any = None, image: ImageRef | None = None
+    repo: Path,
+    scope: Scope,
+    read_file: ReadFile | None,
+    defaults: Any = None,
+    image: ImageRef | None = None,
+    siblings: Siblings = Siblings(),
 ) -> dict[str, ParsedFile]:
     out: dict[str, ParsedFile] = {}
     charts: dict[str, Any] = {}
@@ -70,7 +77,7 @@ def _parse_scope(
         doc = _read(repo, rel, read_file)
         if doc is not None:
             layered = defaults if defaults is not None else discovered_defaults(repo, rel, charts)
-            out[rel] = ParsedFile(doc=doc, references=extract(doc, layered, image))
+            out[rel] = ParsedFile(doc=doc, references=extract(doc, layered, image, siblings=siblings))
     return out
 
 

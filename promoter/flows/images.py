@@ -8,6 +8,7 @@ from promoter.config.loader import find_config, load_config
 from promoter.locate.chartvalues import env_values_defaults
 from promoter.locate.scan import ScanResult, scan
 from promoter.locate.scope import path_scope
+from promoter.locate.styles.base import Siblings
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 
@@ -26,8 +27,10 @@ def list_images(repo: Path | None, paths: list[Path] | list[str], image: str | N
     roots = [root / r if r != "." else root for r in scope.roots]
     want = ImageRef.parse(image) if image else None
     # With a .promoter.yaml, env values files that leave the registry to their chart are read over it.
-    defaults = env_values_defaults(root, load_config(root)) if find_config(root) is not None else None
-    return scan(root, roots, image=want, keep_going=True, defaults=defaults)
+    config = load_config(root) if find_config(root) is not None else None
+    defaults = env_values_defaults(root, config) if config is not None else None
+    siblings = Siblings.from_config(config.raw if config is not None else None)
+    return scan(root, roots, image=want, keep_going=True, defaults=defaults, siblings=siblings)
 
 
 def _default_root(paths: list[Path]) -> Path:

@@ -12,7 +12,7 @@ from promoter.locate.anchors import mark_aliases
 from promoter.locate.chartvalues import discovered_defaults
 from promoter.locate.paths import rel_to
 from promoter.locate.styles import STYLES
-from promoter.locate.styles.base import Document
+from promoter.locate.styles.base import Document, Siblings
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 from promoter.model.reference import Reference
@@ -94,7 +94,9 @@ def markers(text: str) -> dict[int, str]:
     return out
 
 
-def parse_file(repo: Path, file: Path, defaults: Any = None, rel: str | None = None) -> ParsedFile | None:
+def parse_file(
+    repo: Path, file: Path, defaults: Any = None, rel: str | None = None, siblings: Siblings = Siblings()
+) -> ParsedFile | None:
     """Read one file and extract its references; None when it cannot hold any.
 
     `defaults`: the chart values.yaml this file layers over (an environment's values file)."""
@@ -106,10 +108,12 @@ def parse_file(repo: Path, file: Path, defaults: Any = None, rel: str | None = N
     if not MAY_HOLD_IMAGE_BYTES.search(raw):
         return None
     doc = YamlDoc.read_bytes(raw, rel)  # the bytes already read: no second read of the file
-    return ParsedFile(doc=doc, references=extract(doc, defaults))
+    return ParsedFile(doc=doc, references=extract(doc, defaults, siblings=siblings))
 
 
-def extract(doc: YamlDoc, defaults: Any = None, only: ImageRef | None = None) -> list[Reference]:
+def extract(
+    doc: YamlDoc, defaults: Any = None, only: ImageRef | None = None, *, siblings: Siblings = Siblings()
+) -> list[Reference]:
     """References in a parsed file; `defaults` is the chart values.yaml an env values file layers over.
 
     With `only`, references that name another repository may be left out (a bump's own scan)."""
@@ -117,7 +121,7 @@ def extract(doc: YamlDoc, defaults: Any = None, only: ImageRef | None = None) ->
     refs: list[Reference] = []
     want = only.repository if only is not None else None
     for i, root in enumerate(doc.docs):
-        d = Document(file=doc.path, index=i, root=root, markers=marks, defaults=defaults, only=want)
+        d = Document(file=doc.path, index=i, root=root, markers=marks, defaults=defaults, only=want, siblings=siblings)
         for style in STYLES:
             refs.extend(style.extract(d))
     mark_aliases(doc, refs)
@@ -182,6 +186,7 @@ def scan(
     image: ImageRef | None = None,
     keep_going: bool = False,
     defaults: dict[str, Any] | None = None,
+    siblings: Siblings = Siblings(),
 ) -> ScanResult:
     """All references under `roots` (optionally only those of `image`'s repository).
 
@@ -198,7 +203,7 @@ def scan(
             layered = (defaults or {}).get(rel)
             if layered is None:
                 layered = discovered_defaults(repo, rel, charts)
-            parsed = parse_file(repo, f, layered, rel)
+            parsed = parse_file(repo, f, layered, rel, siblings)
         except UsageError as exc:
             if not keep_going:
                 raise
