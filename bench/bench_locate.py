@@ -75,7 +75,7 @@ def big_values(path: Path, megabytes: float) -> int:
     while size < megabytes * 1_000_000:
         block = (
             f"component{i}:\n  enabled: true\n  # the image of component {i}\n  image:\n    registry: ghcr.io\n"
-            f"    repository: acme/component{i}\n    tag: \"1.{i % 50}.0\"\n    pullPolicy: IfNotPresent\n"
+            f'    repository: acme/component{i}\n    tag: "1.{i % 50}.0"\n    pullPolicy: IfNotPresent\n'
             f"  replicas: 2\n  resources:\n    limits: {{cpu: 500m, memory: 256Mi}}\n    requests:\n      cpu: 100m\n"
             f"      memory: 128Mi\n  env:\n    - name: LOG_LEVEL\n      value: info\n    - name: FEATURE_{i}\n"
             f'      value: "on"\n  annotations:\n    example.com/owner: team-{i % 7}\n'
@@ -150,9 +150,13 @@ def main() -> None:
         config = load_config(root)
         image = ImageRef.parse(f"ghcr.io/acme/app7:1.2.3@{DIGEST}")
         t_bump = timed(lambda: plan_bump(root, config, image, app="app7", env="prod"), 20)
-        print(f"synthetic repo: {args.apps} apps, {len(files)} YAML files ({mb:.1f} MB), {holding} hold references, {refs} references")
+        print(
+            f"synthetic repo: {args.apps} apps, {len(files)} YAML files ({mb:.1f} MB), {holding} hold references, {refs} references"
+        )
         print(f"  CSafeLoader compose of the same files: {tc:.3f} s = {len(files) / tc:,.0f} files/s")
-        print(f"  promoter images (whole repo):          {ti:.3f} s = {len(files) / ti:,.0f} files/s = {ti / tc:.2f}x the compose")
+        print(
+            f"  promoter images (whole repo):          {ti:.3f} s = {len(files) / ti:,.0f} files/s = {ti / tc:.2f}x the compose"
+        )
         print(f"  CPU time: compose {cc:.3f} s, images {ci:.3f} s = {ci / cc:.2f}x")
         print(f"  bump plan (one app, one env):          {t_bump * 1000:.1f} ms")
     if args.big_mb > 0:

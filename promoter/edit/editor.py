@@ -240,7 +240,12 @@ class FileEdit:
 
     def _verify(self, new_text: str) -> None:
         """Re-parse the result: it must equal the old document with exactly the planned changes."""
-        if len(new_text) > VERIFY_LIMIT and self.doc.reader == "c" and not self.adds and _DELETE not in self.sets.values():
+        if (
+            len(new_text) > VERIFY_LIMIT
+            and self.doc.reader == "c"
+            and not self.adds
+            and _DELETE not in self.sets.values()
+        ):
             _verify_values_only(self.doc.path, new_text)
             return
         try:

@@ -14,7 +14,7 @@ from promoter.locate.chartvalues import chart_values, discovered_defaults
 from promoter.locate.scan import ParsedFile, extract
 from promoter.locate.scope import Scope, resolve_scope
 from promoter.locate.styles import STYLE_NAMES
-from promoter.locate.styles.base import Siblings
+from promoter.locate.styles.base import DEFAULT_SIBLINGS, Siblings
 from promoter.locate.targets import target_reference
 from promoter.model.changeset import ChangeSet, FileChange
 from promoter.model.errors import UsageError
@@ -69,7 +69,7 @@ def _parse_scope(
     read_file: ReadFile | None,
     defaults: Any = None,
     image: ImageRef | None = None,
-    siblings: Siblings = Siblings(),
+    siblings: Siblings = DEFAULT_SIBLINGS,
 ) -> dict[str, ParsedFile]:
     out: dict[str, ParsedFile] = {}
     charts: dict[str, Any] = {}

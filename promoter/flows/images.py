@@ -23,7 +23,8 @@ def list_images(repo: Path | None, paths: list[Path] | list[str], image: str | N
         raise UsageError(f"--repo {repo} is not a folder")
     root = repo.resolve() if repo is not None else _default_root([Path(p) for p in paths])
     base = repo.resolve() if repo is not None else Path.cwd()
-    scope = path_scope(root, list(paths) or [base], base=base, what="PATH")
+    given: list[str] = [str(p) for p in paths] or [str(base)]
+    scope = path_scope(root, given, base=base, what="PATH")
     roots = [root / r if r != "." else root for r in scope.roots]
     want = ImageRef.parse(image) if image else None
     # With a .promoter.yaml, env values files that leave the registry to their chart are read over it.

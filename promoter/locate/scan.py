@@ -12,7 +12,7 @@ from promoter.locate.anchors import mark_aliases
 from promoter.locate.chartvalues import discovered_defaults
 from promoter.locate.paths import rel_to
 from promoter.locate.styles import STYLES
-from promoter.locate.styles.base import Document, Siblings
+from promoter.locate.styles.base import DEFAULT_SIBLINGS, Document, Siblings
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 from promoter.model.reference import Reference
@@ -95,7 +95,7 @@ def markers(text: str) -> dict[int, str]:
 
 
 def parse_file(
-    repo: Path, file: Path, defaults: Any = None, rel: str | None = None, siblings: Siblings = Siblings()
+    repo: Path, file: Path, defaults: Any = None, rel: str | None = None, siblings: Siblings = DEFAULT_SIBLINGS
 ) -> ParsedFile | None:
     """Read one file and extract its references; None when it cannot hold any.
 
@@ -112,7 +112,7 @@ def parse_file(
 
 
 def extract(
-    doc: YamlDoc, defaults: Any = None, only: ImageRef | None = None, *, siblings: Siblings = Siblings()
+    doc: YamlDoc, defaults: Any = None, only: ImageRef | None = None, *, siblings: Siblings = DEFAULT_SIBLINGS
 ) -> list[Reference]:
     """References in a parsed file; `defaults` is the chart values.yaml an env values file layers over.
 
@@ -186,7 +186,7 @@ def scan(
     image: ImageRef | None = None,
     keep_going: bool = False,
     defaults: dict[str, Any] | None = None,
-    siblings: Siblings = Siblings(),
+    siblings: Siblings = DEFAULT_SIBLINGS,
 ) -> ScanResult:
     """All references under `roots` (optionally only those of `image`'s repository).
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+CParser: Any
 try:
     from yaml._yaml import CParser
 except ImportError:  # pragma: no cover - PyYAML built without libyaml: the round-trip reader is used
@@ -67,7 +68,7 @@ class Lines:
         return line, offset - self._starts[line]
 
 
-class MarkedMap(dict):  # type: ignore[type-arg]
+class MarkedMap(dict):  # type: ignore[type-arg,unused-ignore]
     """A mapping. `marks[key]` = (key start, value start, value end) for each key written here; keys a
     merge (`<<: *base`) brings in have no marks here: `merges` holds the mappings they come from."""
 
@@ -80,7 +81,7 @@ class MarkedMap(dict):  # type: ignore[type-arg]
         self.merges: list[MarkedMap] | None = None
 
 
-class MarkedSeq(list):  # type: ignore[type-arg]
+class MarkedSeq(list):  # type: ignore[type-arg,unused-ignore]
     """A sequence. `marks[i]` = (value start, value end) of item i."""
 
     __slots__ = ("marks", "start", "flow", "lines")
@@ -312,7 +313,7 @@ def read_events(text: str) -> tuple[list[Any], Anchors]:
 
 if CParser is not None:
 
-    class _Composer(CParser):  # type: ignore[misc, valid-type]
+    class _Composer(CParser):
         """libyaml's composer; the tag only says whether a scalar is plain (resolution is ours, cached)."""
 
         def descend_resolver(self, parent: Any, index: Any) -> None:

@@ -101,7 +101,9 @@ def test_sibling_image_tag_and_digest_keys(tmp_path: Path):
 def test_version_beside_an_image_is_its_tag_only_when_it_looks_like_one(tmp_path: Path):
     repo = make_repo(
         tmp_path / "r",
-        {"values.yaml": "a:\n  image: ghcr.io/acme/a\n  version: 2.10\nb:\n  image: ghcr.io/acme/b\n  version: latest\n"},
+        {
+            "values.yaml": "a:\n  image: ghcr.io/acme/a\n  version: 2.10\nb:\n  image: ghcr.io/acme/b\n  version: latest\n"
+        },
     )
     found = {r["yaml_path"]: r for r in images(repo)}
     assert found["a.image"]["tag"] == "2.10"  # as written: not the float 2.1
@@ -151,7 +153,9 @@ def test_every_alias_is_listed_with_its_anchor_and_a_bump_in_scope_writes_the_an
 
 
 def test_an_anchor_shared_with_another_image_is_refused_naming_both_places(tmp_path: Path):
-    text = ANCHORED.replace("worker:\n  image:\n    repository: ghcr.io/acme/api", "worker:\n  image:\n    repository: ghcr.io/acme/worker")
+    text = ANCHORED.replace(
+        "worker:\n  image:\n    repository: ghcr.io/acme/api", "worker:\n  image:\n    repository: ghcr.io/acme/worker"
+    )
     repo = make_repo(tmp_path / "r", {"values.yaml": text})
     code, out, err = bump(repo, "ghcr.io/acme/api:1.5.0", "--path", "values.yaml")
     assert code == 2 and out == ""
@@ -341,7 +345,9 @@ def test_digest_required_blocks_a_split_reference_without_a_digest_key(tmp_path:
         "apps:\n  exporter:\n    image: ghcr.io/oliver006/redis_exporter\n    paths: {prod: values.yaml}\n"
     )
     repo = make_repo(tmp_path / "r", {".promoter.yaml": config, "values.yaml": SIBLING})
-    code, _, err = bump(repo, f"ghcr.io/oliver006/redis_exporter:v1.87.0@{DIGEST}", "--app", "exporter", "--env", "prod")
+    code, _, err = bump(
+        repo, f"ghcr.io/oliver006/redis_exporter:v1.87.0@{DIGEST}", "--app", "exporter", "--env", "prod"
+    )
     assert code == 3, err
     assert "gate-digest-required" in err and "cannot be written at values.yaml:4" in err
     assert (repo / "values.yaml").read_text() == SIBLING

@@ -37,6 +37,9 @@ class Siblings:
         )
 
 
+DEFAULT_SIBLINGS = Siblings()
+
+
 @dataclass
 class Document:
     """One YAML document of a file, as the styles see it."""
@@ -51,7 +54,7 @@ class Document:
     # A bump's repository (normalised): references to others need not be built (a 50 MB values file
     # holds tens of thousands); references whose repository is unknown still are.
     only: str | None = None
-    siblings: Siblings = Siblings()
+    siblings: Siblings = DEFAULT_SIBLINGS
     # `global.imageRegistry` / `global.image.registry` of this values tree (or of the chart's values
     # it layers over): the registry of image blocks that name none.
     global_registry: str | None = None
@@ -148,7 +151,7 @@ def string_ref(
     if not isinstance(value, str):
         return None
     prefix, _, image = value.rpartition("=") if alias else ("", "", value)
-    if doc.only is not None and doc.only_tail not in image:
+    if doc.only_tail is not None and doc.only_tail not in image:
         return None
     ref = try_parse(image)
     if ref is None or (doc.only is not None and ref.repository != doc.only):
