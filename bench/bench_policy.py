@@ -14,6 +14,7 @@ import argparse
 import os
 import resource as rusage
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from promoter.config.model import Config, Environment
 from promoter.model.finding import Location
 from promoter.model.resource import Resource
-from promoter.policy import evaluate_policies
+from promoter.policy import evaluate_policies, policy_data
+from promoter.policy.cache import _MEMORY
 
 
 def pod_spec(name: str, i: int) -> dict:
@@ -159,6 +161,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resources", type=int, default=10000)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--naive-pack",
+        type=Path,
+        help="Folder of another pack for the naive run (e.g. the pack before this work, from git archive).",
+    )
     args = parser.parse_args()
     config = Config(
         file=None,
@@ -171,25 +178,84 @@ def main() -> None:
     for r in res:
         kinds[r.kind] = kinds.get(r.kind, 0) + 1
     print(f"{len(res)} resources: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
-    results = {}
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    for jobs in sorted({1, args.jobs}):
-        t = time.perf_counter()
-        cpu0 = _cpu()
-        result = evaluate_policies(res, config, "prod", Path("."), jobs=jobs)
-        seconds = time.perf_counter() - t
-        cpu = _cpu() - cpu0
-        results[jobs] = result
-        counts = result.counts()
-        print(
-            f"jobs={jobs}: {seconds:.2f} s ({seconds / len(res) * 1000:.3f} ms per resource, {len(res) / seconds:,.0f} resources/s); "
-            f"CPU {cpu:.2f} s; findings: {counts['error']} errors, {counts['warning']} warnings"
+    keys: dict[str, list[tuple[str, str]]] = {}
+
+    t, cpu0 = time.perf_counter(), _cpu()
+    keys["before"] = naive(res, policy_data(config, "prod"))
+    report(
+        "before (naive: every rule on every resource, in process)",
+        time.perf_counter() - t,
+        _cpu() - cpu0,
+        len(res),
+        len(keys["before"]),
+    )
+    if args.naive_pack:
+        t, cpu0 = time.perf_counter(), _cpu()
+        other = naive(res, policy_data(config, "prod"), args.naive_pack)
+        report(
+            f"before, pack of {args.naive_pack} (naive)", time.perf_counter() - t, _cpu() - cpu0, len(res), len(other)
         )
-    keys = {j: sorted((f.subject, f.rule, f.message) for f in r.findings) for j, r in results.items()}
+
+    with tempfile.TemporaryDirectory() as cache:
+        for label, jobs, cache_dir in (
+            ("after, cold, 1 worker", 1, "off"),
+            (f"after, cold, {args.jobs} workers", args.jobs, "off"),
+            ("after, cold, cache on", 1, cache),
+            ("after, warm (cache)", 1, cache),
+        ):
+            os.environ["PROMOTER_CACHE_DIR"] = cache_dir
+            _MEMORY.clear()
+            if label.startswith("after, warm"):
+                pass  # the on-disk cache filled by the previous run
+            t, cpu0 = time.perf_counter(), _cpu()
+            result = evaluate_policies(res, config, "prod", Path("."), jobs=jobs)
+            keys[label] = sorted((f.subject, f.rule, f.message) for f in result.findings)
+            counts = result.counts()
+            report(
+                f"{label}",
+                time.perf_counter() - t,
+                _cpu() - cpu0,
+                len(res),
+                len(keys[label]),
+                f"{counts['error']} errors, {counts['warning']} warnings",
+            )
     same = len({tuple(v) for v in keys.values()}) == 1
-    print("same findings for every process count:", same)
+    print("same findings in every variant:", same)
     if not same:
         sys.exit(1)
+
+
+def report(label: str, seconds: float, cpu: float, n: int, findings: int, extra: str = "") -> None:
+    print(
+        f"{label}: CPU {cpu:.2f} s ({cpu / n * 1000:.3f} ms per resource), wall {seconds:.2f} s; {findings} findings {extra}".rstrip()
+    )
+
+
+def naive(res: list[Resource], data: dict, pack: Path | None = None) -> list[tuple[str, str]]:
+    """The pack queried the simplest way: each check rule by its path, on each resource."""
+    from promoter.policy import builtin_set
+    from promoter.policy.engine import Engine
+    from promoter.policy.pack import rule_id
+    from promoter.policy.policyset import PolicySet
+    from promoter.policy.source import read_modules
+
+    policy_set = (
+        builtin_set()
+        if pack is None
+        else PolicySet("other", [m for m in read_modules(pack, "other") if not m.file.endswith("checks.rego")])
+    )
+    engine = Engine()
+    for m in policy_set.modules:
+        engine.add_module(m.file, m.source)
+    engine.add_data(data)
+    out = []
+    for r in res:
+        engine.set_input(r.obj)
+        for rule in policy_set.checks:
+            for msg in engine.eval_rule(rule.path) or []:
+                out.append((r.id, rule_id(rule.name), msg))
+    return sorted(out)
 
 
 if __name__ == "__main__":

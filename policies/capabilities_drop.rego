@@ -2,8 +2,6 @@ package main
 
 import rego.v1
 
-import data.lib
-
 # METADATA
 # title: Capabilities not dropped
 # description: >-
@@ -12,14 +10,11 @@ import data.lib
 #   network. Drop ALL and add back only what the program needs
 #   (securityContext.capabilities.drop: [ALL]).
 # custom:
+#   kinds: data.lib.pod_kinds
 #   id: capabilities-drop
 #   severity: warning
 warn_capabilities_drop contains msg if {
-	some msg in capabilities_drop(lib.input_containers)
-}
-
-capabilities_drop(containers) := {msg |
-	some c in containers
+	some c in data.lib.input_containers
 	not drops_all(c)
 	msg := sprintf(`container "%s" does not drop all capabilities (securityContext.capabilities.drop: [ALL])`, [c.name])
 }

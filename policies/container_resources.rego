@@ -2,8 +2,6 @@ package main
 
 import rego.v1
 
-import data.lib
-
 # METADATA
 # title: Missing CPU or memory requests and limits
 # description: >-
@@ -12,22 +10,23 @@ import data.lib
 #   OOM-killed; one without requests lands on nodes that cannot run it and is the first to be
 #   evicted. Set requests and limits for cpu and memory on every container.
 # custom:
+#   kinds: data.lib.pod_kinds
 #   id: container-resources
 #   severity: warning
 warn_container_resources contains msg if {
-	some msg in container_resources(lib.input_containers)
-}
-
-resource_settings := ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"]
-
-container_resources(containers) := {msg |
-	some c in containers
-	missing := [s |
-		some s in resource_settings
-		parts := split(s, ".")
-		not c.resources[parts[0]][parts[1]]
+	some c in data.lib.input_containers
+	not all_resources_set(object.get(c, "resources", {}))
+	missing := [concat(".", p) |
+		some p in [["requests", "cpu"], ["requests", "memory"], ["limits", "cpu"], ["limits", "memory"]]
+		not c.resources[p[0]][p[1]]
 	]
 	count(missing) > 0
-	# concat, not sprintf: rego-cpp quotes computed strings passed to sprintf.
-	msg := concat("", [`container "`, c.name, `" has no resources.`, concat(", resources.", missing)])
+	msg := sprintf(`container "%s" has no resources.%s`, [c.name, concat(", resources.", missing)])
+}
+
+all_resources_set(r) if {
+	r.requests.cpu
+	r.requests.memory
+	r.limits.cpu
+	r.limits.memory
 }

@@ -2,8 +2,6 @@ package main
 
 import rego.v1
 
-import data.lib
-
 # METADATA
 # title: Host network, PID or IPC namespace
 # description: >-
@@ -11,14 +9,11 @@ import data.lib
 #   hostPID lets it see and signal every process on the node; hostIPC lets it read other
 #   processes' shared memory. Each removes an isolation boundary between the pod and the node.
 # custom:
+#   kinds: data.lib.pod_kinds
 #   id: host-namespaces
 #   severity: error
 deny_host_namespaces contains msg if {
-	some msg in host_namespaces(lib.input_pod_spec)
-}
-
-host_namespaces(spec) := {msg |
 	some field in ["hostNetwork", "hostPID", "hostIPC"]
-	spec[field] == true
+	data.lib.input_pod_spec[field] == true
 	msg := sprintf("the pod shares the node's namespace: %s: true", [field])
 }

@@ -2,8 +2,6 @@ package main
 
 import rego.v1
 
-import data.lib
-
 # METADATA
 # title: hostPath volume
 # description: >-
@@ -12,14 +10,11 @@ import data.lib
 #   (/var/lib/kubelet, /etc, the container runtime socket). Use a PersistentVolumeClaim, a
 #   ConfigMap/Secret or an emptyDir instead.
 # custom:
+#   kinds: data.lib.pod_kinds
 #   id: host-path
 #   severity: error
 deny_host_path contains msg if {
-	some msg in host_path(lib.input_pod_spec)
-}
-
-host_path(spec) := {msg |
-	some v in object.get(spec, "volumes", [])
+	some v in object.get(data.lib.input_pod_spec, "volumes", [])
 	v.hostPath
-	msg := sprintf(`volume "%s" mounts the node's path %s (hostPath)`, [v.name, v.hostPath.path])
+	msg := sprintf(`volume "%s" mounts the node's path %s (hostPath)`, [v.name, object.get(v.hostPath, "path", "")])
 }

@@ -2,8 +2,6 @@ package main
 
 import rego.v1
 
-import data.lib
-
 # METADATA
 # title: Image without a tag, or tagged latest
 # description: >-
@@ -12,19 +10,13 @@ import data.lib
 #   and nothing in Git records what ran. Pin a version tag, or better a digest
 #   (image@sha256:...), so the manifest in Git is the exact thing that runs.
 # custom:
+#   kinds: data.lib.pod_kinds
 #   id: image-latest
 #   severity: error
 deny_image_latest contains msg if {
-	some msg in image_latest(lib.input_containers)
-}
-
-image_latest(containers) := {msg |
-	some c in containers
-	not lib.image_has_digest(c.image)
-	unpinned_tag(c.image)
+	some c in data.lib.input_containers
+	not contains(c.image, "@")
+	# The last path segment without a tag, or tagged latest ("host:5000/app" has a port, not a tag).
+	regex.match(`(^|/)[^/:]+(:latest)?$`, c.image)
 	msg := sprintf(`container "%s" uses image "%s" without a version: pin a tag other than latest, or a digest`, [c.name, c.image])
 }
-
-unpinned_tag(image) if not lib.image_has_tag(image)
-
-unpinned_tag(image) if lib.image_tag(image) == "latest"

@@ -2,8 +2,6 @@ package main
 
 import rego.v1
 
-import data.lib
-
 # METADATA
 # title: Privilege escalation allowed
 # description: >-
@@ -12,14 +10,11 @@ import data.lib
 #   user into root inside the container. Kubernetes defaults it to true; the Pod Security
 #   "restricted" profile requires false on every container.
 # custom:
+#   kinds: data.lib.pod_kinds
 #   id: privilege-escalation
 #   severity: warning
 warn_privilege_escalation contains msg if {
-	some msg in privilege_escalation(lib.input_containers)
-}
-
-privilege_escalation(containers) := {msg |
-	some c in containers
+	some c in data.lib.input_containers
 	not c.securityContext.allowPrivilegeEscalation == false
 	msg := sprintf(`container "%s" does not set securityContext.allowPrivilegeEscalation: false`, [c.name])
 }

@@ -2,18 +2,16 @@ package main
 
 import rego.v1
 
-import data.lib
-
-escalation_statefulset(sc) := {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"}, "spec": {"template": {"spec": {"containers": [{"name": "db", "image": "pg:16", "securityContext": sc}]}}}}
+escalation_pod(sc) := {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "app", "image": "a:1", "securityContext": sc}]}}
 
 test_privilege_escalation_fails_when_unset if {
-	count(privilege_escalation(lib.containers(escalation_statefulset({})))) == 1
+	count(warn_privilege_escalation) == 1 with input as escalation_pod({})
 }
 
 test_privilege_escalation_fails_when_true if {
-	count(privilege_escalation(lib.containers(escalation_statefulset({"allowPrivilegeEscalation": true})))) == 1
+	count(warn_privilege_escalation) == 1 with input as escalation_pod({"allowPrivilegeEscalation": true})
 }
 
 test_privilege_escalation_passes_when_false if {
-	count(privilege_escalation(lib.containers(escalation_statefulset({"allowPrivilegeEscalation": false})))) == 0
+	count(warn_privilege_escalation) == 0 with input as escalation_pod({"allowPrivilegeEscalation": false})
 }

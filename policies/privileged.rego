@@ -2,8 +2,6 @@ package main
 
 import rego.v1
 
-import data.lib
-
 # METADATA
 # title: Privileged container
 # description: >-
@@ -12,14 +10,11 @@ import data.lib
 #   pod scheduled there. Only node agents that truly need it (CNI, storage drivers) should run
 #   privileged, and they should be waived explicitly with a reason.
 # custom:
+#   kinds: data.lib.pod_kinds
 #   id: privileged
 #   severity: error
 deny_privileged contains msg if {
-	some msg in privileged(lib.input_containers)
-}
-
-privileged(containers) := {msg |
-	some c in containers
+	some c in data.lib.input_containers
 	c.securityContext.privileged == true
 	msg := sprintf(`container "%s" runs privileged (securityContext.privileged: true)`, [c.name])
 }

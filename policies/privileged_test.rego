@@ -2,18 +2,16 @@ package main
 
 import rego.v1
 
-import data.lib
+privileged_pod(sc) := {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "app", "image": "a:1", "securityContext": sc}]}}
 
-privileged_daemonset(sc) := {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "ds"}, "spec": {"template": {"spec": {"containers": [{"name": "agent", "image": "a:1", "securityContext": sc}]}}}}
-
-test_privileged_fails_when_true if {
-	count(privileged(lib.containers(privileged_daemonset({"privileged": true})))) == 1
+test_privileged_fails_when_privileged if {
+	deny_privileged == {`container "app" runs privileged (securityContext.privileged: true)`} with input as privileged_pod({"privileged": true})
 }
 
 test_privileged_passes_when_false if {
-	count(privileged(lib.containers(privileged_daemonset({"privileged": false})))) == 0
+	count(deny_privileged) == 0 with input as privileged_pod({"privileged": false})
 }
 
 test_privileged_passes_when_unset if {
-	count(privileged(lib.containers(privileged_daemonset({})))) == 0
+	count(deny_privileged) == 0 with input as privileged_pod({})
 }

@@ -2,8 +2,6 @@ package main
 
 import rego.v1
 
-import data.lib
-
 # METADATA
 # title: Missing readiness or liveness probe
 # description: >-
@@ -13,15 +11,12 @@ import data.lib
 #   (Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController) should declare both
 #   on every main container; Jobs and CronJobs are exempt because they run to completion.
 # custom:
+#   kinds: data.lib.long_running_kinds
 #   id: probes
 #   severity: warning
 warn_probes contains msg if {
-	some msg in probes(input.kind, lib.input_main_containers)
-}
-
-probes(kind, containers) := {msg |
-	kind in lib.long_running_kinds
-	some c in containers
+	input.kind in data.lib.long_running_kinds
+	some c in data.lib.input_main_containers
 	some probe in ["readinessProbe", "livenessProbe"]
 	not c[probe]
 	msg := sprintf(`container "%s" has no %s`, [c.name, probe])

@@ -2,23 +2,22 @@ package main
 
 import rego.v1
 
-import data.lib
+probe_workload(kind, container) := {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": "w"}, "spec": {"template": {"spec": {"containers": [container]}}}}
 
-probe_spec := {"httpGet": {"path": "/healthz", "port": 8080}}
+both := {"name": "app", "image": "a:1", "readinessProbe": {"tcpSocket": {"port": 80}}, "livenessProbe": {"tcpSocket": {"port": 80}}}
 
-test_probes_fails_without_probes if {
-	count(probes("Deployment", [{"name": "app", "image": "a:1"}])) == 2
+test_probes_fails_without_readiness if {
+	warn_probes == {`container "app" has no readinessProbe`} with input as probe_workload("Deployment", object.remove(both, ["readinessProbe"]))
 }
 
-test_probes_fails_without_liveness if {
-	probes("Deployment", [{"name": "app", "image": "a:1", "readinessProbe": probe_spec}]) == {`container "app" has no livenessProbe`}
+test_probes_fails_without_both if {
+	count(warn_probes) == 2 with input as probe_workload("StatefulSet", {"name": "app", "image": "a:1"})
 }
 
 test_probes_passes_with_both if {
-	count(probes("Deployment", [{"name": "app", "image": "a:1", "readinessProbe": probe_spec, "livenessProbe": probe_spec}])) == 0
+	count(warn_probes) == 0 with input as probe_workload("Deployment", both)
 }
 
-test_probes_skips_jobs if {
-	job := {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "a:1"}]}}}}
-	count(probes(job.kind, lib.main_containers(job))) == 0
+test_probes_passes_for_jobs if {
+	count(warn_probes) == 0 with input as probe_workload("Job", {"name": "app", "image": "a:1"})
 }

@@ -2,8 +2,6 @@ package main
 
 import rego.v1
 
-import data.lib
-
 # METADATA
 # title: Writable root filesystem
 # description: >-
@@ -12,14 +10,11 @@ import data.lib
 #   securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the program must write
 #   (/tmp, caches).
 # custom:
+#   kinds: data.lib.pod_kinds
 #   id: readonly-root-filesystem
 #   severity: warning
 warn_readonly_root_filesystem contains msg if {
-	some msg in readonly_root_filesystem(lib.input_containers)
-}
-
-readonly_root_filesystem(containers) := {msg |
-	some c in containers
+	some c in data.lib.input_containers
 	not c.securityContext.readOnlyRootFilesystem == true
 	msg := sprintf(`container "%s" does not set securityContext.readOnlyRootFilesystem: true`, [c.name])
 }

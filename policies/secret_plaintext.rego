@@ -11,32 +11,22 @@ import rego.v1
 #   top-level sops: block and ENC[AES256_GCM,...] values), or commit a SealedSecret (kubeseal) or
 #   an ExternalSecret (External Secrets Operator) that references a secret store instead.
 # custom:
+#   kinds: [Secret]
 #   id: secret-plaintext
 #   severity: error
 deny_secret_plaintext contains msg if {
-	some msg in secret_plaintext(input)
-}
-
-secret_plaintext(obj) := {msg |
-	obj.kind == "Secret"
-	not is_object(obj.sops)
-	keys := plaintext_keys(obj)
+	input.kind == "Secret"
+	# object.get, not `not is_object(input.sops)`: OPA moves a missing reference out of the
+	# negation, so that form is undefined (never fails) under OPA and conftest when sops is absent.
+	not is_object(object.get(input, "sops", null))
+	keys := [key |
+		some field in ["data", "stringData"]
+		some key, value in object.get(input, field, {})
+		not startswith(value, "ENC[")
+	]
 	count(keys) > 0
-	msg := concat("", [
-		"Secret holds plaintext values in Git (keys: ", concat(", ", sort(keys)), "); base64 is not encryption. ",
-		"Encrypt the file with SOPS (sops --encrypt --encrypted-regex '^(data|stringData)$' --in-place FILE), ",
-		"or replace it with a SealedSecret (kubeseal) or an ExternalSecret (External Secrets Operator)",
-	])
+	msg := sprintf(
+		"Secret holds plaintext values in Git (keys: %s); base64 is not encryption. Encrypt the file with SOPS (sops --encrypt --encrypted-regex '^(data|stringData)$' --in-place FILE), or replace it with a SealedSecret (kubeseal) or an ExternalSecret (External Secrets Operator)",
+		[concat(", ", sort(keys))],
+	)
 }
-
-# Keys whose value is not a SOPS ENC[...] envelope.
-plaintext_keys(obj) := [key |
-	some field in ["data", "stringData"]
-	values := object.get(obj, field, {})
-	# "some key, value in" inside a comprehension does not parse in rego-cpp 1.5.
-	some key
-	value := values[key]
-	not sops_value(value)
-]
-
-sops_value(value) if startswith(value, "ENC[")

@@ -41,7 +41,22 @@ def cli() -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code; every error is one line on stderr."""
+    """Run the CLI and return its exit code; every error is one line on stderr. Whatever it
+    writes to stdout and stderr is redacted of the tokens the environment holds."""
+    if not any(name.endswith("TOKEN") for name in os.environ):
+        return _run(argv)  # nothing to hide: no import, no wrapper
+    from promoter.publish.redact import RedactingStream, Redactor
+
+    redact = Redactor.from_environ(os.environ)
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = RedactingStream(out, redact), RedactingStream(err, redact)
+    try:
+        return _run(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         # Not cli.main(): it turns Ctrl-C into Abort after printing a blank line; an interrupt is
         # reported here, as one line, like every other ending.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -48,6 +50,48 @@ def make_repo(path: Path, files: dict[str, str] | None = None, *, commit: bool =
         git(path, "add", "-A")
         git(path, "commit", "-q", "-m", "initial")
     return path
+
+
+def registry_gate_off(config_text: str) -> str:
+    """`config_text` with the image_exists gate off in every environment.
+
+    That gate (on by default in bump, promote and rollback) asks the image's registry. Tests
+    about other things name images no registry holds and must never reach the network; the gate
+    itself is judged against a real registry server in tests/registry.
+    """
+    import yaml
+
+    data = yaml.safe_load(config_text)
+    for env in data["environments"]:
+        env["gates"] = {**(env.get("gates") or {}), "image_exists": False}
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+_LOOPBACK = ("localhost", "127.", "::1")
+_outside_lookups: list[str] = []
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_only(host: object, *args: Any, **kwargs: Any) -> Any:
+    # The suite runs where the network may or may not answer; a test that looks up a real host
+    # (ghcr.io through the registry gate, say) would pass or fail by machine. It fails here instead.
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    if host is not None and not name.startswith(_LOOPBACK):
+        _outside_lookups.append(name)
+        raise socket.gaierror(socket.EAI_NONAME, f"tests reach no network: lookup of {name} refused")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+socket.getaddrinfo = _loopback_only
+
+
+@pytest.fixture(autouse=True)
+def _no_network():
+    """Every test stays on this machine: a lookup of any other host fails the test that made it."""
+    _outside_lookups.clear()
+    yield
+    if _outside_lookups:
+        pytest.fail(f"the test tried to reach the network: {', '.join(sorted(set(_outside_lookups)))}", pytrace=False)
 
 
 @dataclass

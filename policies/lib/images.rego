@@ -1,60 +1,36 @@
-# Helpers shared by the default pack: the parts of an image reference.
+# Helpers shared by the default pack: the parts of an image reference. Single-definition functions
+# of builtins: they run for every container of every resource, so each call is kept cheap.
 package lib
 
 import rego.v1
 
-# The last path segment, "name[:tag][@digest]".
-image_last(image) := parts[count(parts) - 1] if parts := split(image, "/")
-
-image_has_digest(image) if contains(image, "@")
-
-# The tag, when there is one (a registry port "host:5000/x" is not a tag).
-image_tag(image) := tag if {
-	name := split(image_last(image), "@")[0]
-	parts := split(name, ":")
-	count(parts) > 1
-	tag := parts[1]
-}
-
-image_has_tag(image) if image_tag(image)
-
-# The first segment names a registry when it looks like a host (has a dot or port, or is localhost).
-image_has_registry(image) if {
+# The registry host: the first segment when it looks like one (a dot or a port, or localhost).
+image_registry(image) := parts[0] if {
 	parts := split(image, "/")
 	count(parts) > 1
-	host_like(parts[0])
-}
-
-host_like(s) if contains(s, ".")
-
-host_like(s) if contains(s, ":")
-
-host_like(s) if s == "localhost"
-
-image_registry(image) := split(image, "/")[0] if image_has_registry(image)
-
-image_registry(image) := "docker.io" if not image_has_registry(image)
+	regex.match(`[.:]|^localhost$`, parts[0])
+} else := "docker.io"
 
 # The image with its registry spelled out, as Docker resolves short names.
-image_full(image) := image if image_has_registry(image)
+image_full(image, registry) := image if startswith(image, concat("", [registry, "/"]))
 
-image_full(image) := concat("/", ["docker.io", image]) if {
-	not image_has_registry(image)
-	contains(image, "/")
-}
+else := concat("/", ["docker.io", image]) if contains(image, "/")
 
-image_full(image) := concat("/", ["docker.io", "library", image]) if {
-	not image_has_registry(image)
-	not contains(image, "/")
-}
+else := concat("/", ["docker.io", "library", image])
 
 # An allowlist entry is a registry host ("ghcr.io") or a repository prefix ("ghcr.io/acme").
 image_allowed(image, allowed) if {
+	# Most images and entries name a registry host: a plain prefix test settles them without parsing.
 	some entry in allowed
-	image_registry(image) == trim_suffix(entry, "/")
-}
-
-image_allowed(image, allowed) if {
+	prefix := trim_suffix(entry, "/")
+	contains(split(prefix, "/")[0], ".")
+	startswith(image, concat("", [prefix, "/"]))
+} else if {
+	registry := image_registry(image)
 	some entry in allowed
-	startswith(image_full(image), concat("", [trim_suffix(entry, "/"), "/"]))
+	registry == trim_suffix(entry, "/")
+} else if {
+	full := image_full(image, image_registry(image))
+	some entry in allowed
+	startswith(full, concat("", [trim_suffix(entry, "/"), "/"]))
 }

@@ -73,6 +73,12 @@ def _validate(data: dict[str, Any], root: Any, rel: str) -> None:
             msg = f"unknown key {extra[0]!r}" + (f" (allowed: {', '.join(sorted(allowed))})" if allowed else "")
         else:
             msg = err.message
+    elif "propertyNames" in err.relative_schema_path and isinstance(err.instance, str):
+        # A bad key: point at the key's own line, and say what keys look like.
+        path.append(err.instance)
+        msg = f"key {err.instance!r} " + (
+            err.schema.get("description") or f"does not match {err.schema.get('pattern')}"
+        )
     else:
         msg = err.message
     line = line_of_path(root, path)

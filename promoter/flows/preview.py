@@ -45,11 +45,23 @@ def preview(repo: Path, config: Config, changeset: ChangeSet, env: str | None = 
     with tempfile.TemporaryDirectory(prefix="promoter-preview-") as tmp:
         head_repo = Path(tmp)
         _copy_inputs(repo, head_repo, targets, changed)
+        _copy_policies(repo, head_repo, config)
         changeset.write(head_repo)
         rendered = [n for r in Renderer(head_repo, charts=charts).render_all(targets) for n in r.walk()]
         checks = _checks(rendered, config, head_repo, env)
     head = _objects(rendered)
     return Preview(diff=_diff(base, head), checks=checks, targets=[t.id for t in targets])
+
+
+def _copy_policies(repo: Path, dst: Path, config: Config) -> None:
+    """The repository's policy folders (policies.paths): the head is judged by the same policies as check."""
+    for p in config.policies.get("paths") or []:
+        src = repo / p
+        if src.is_dir():
+            shutil.copytree(src, dst / p, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
+        elif src.is_file():
+            (dst / p).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / p)
 
 
 def _copy_inputs(repo: Path, dst: Path, targets: list[Target], changed: list[str]) -> None:

@@ -41,10 +41,12 @@ def validate_gate_config(config: Config, repo: Path | None = None) -> None:
                 gate.validate(value, place)
 
 
-def _active(config: Config, env: Environment) -> list[tuple[Gate, Any]]:
+def _active(config: Config, env: Environment, *, defaults: bool = True) -> list[tuple[Gate, Any]]:
     out = []
     for gate in GATES.values():
         value = gate.setting(config, env)
+        if value is None and defaults:
+            value = gate.default
         if value is None or value is False:
             continue
         out.append((gate, value))
@@ -63,12 +65,14 @@ def evaluate_gates(
     override_freeze: str | None = None,
     rollback: bool = False,
     timelines: dict[tuple[str, str, str], Timeline] | None = None,
+    defaults: bool = True,
 ) -> CheckResult:
     """Judge promoting `image` of `app` into `env` against that env's gates, reading history on `base_ref`.
 
     `now` (aware; naive is taken as UTC) is the clock for soak and freeze; `override_freeze` is a
     reason that lets a frozen promotion through (recorded as an info finding); `rollback` lets a
     semantic-version downgrade through. `timelines` shares history read from Git between calls.
+    `defaults=False` runs only the gates the environment configures (what `check` judges).
     """
     validate_gate_config(config, repo)
     environment = config.env(env)
@@ -94,7 +98,7 @@ def evaluate_gates(
         timelines=timelines if timelines is not None else {},
     )
     result = CheckResult()
-    for gate, value in _active(config, environment):
+    for gate, value in _active(config, environment, defaults=defaults):
         outcome = gate.check(ctx, value)
         failed = any(f.severity is Severity.ERROR for f in outcome.findings)
         result.findings.extend(outcome.findings)
@@ -106,6 +110,7 @@ def evaluate_gates(
                 location=ctx.location(),
                 status=Status.FAILED if failed else Status.PASSED,
                 reason=outcome.note or None,
+                details=outcome.details,
             )
         )
     result.stats["gates"] = len(result.subjects)
@@ -141,7 +146,7 @@ def gates_for_diff(
         base_ref,
         changed=changed,
         merge_base=merge_base,
-        envs=[e.name for e in config.environments if _active(config, e)],
+        envs=[e.name for e in config.environments if _active(config, e, defaults=False)],
     )
     for app, env, message in found.unreadable:
         # A file that does not parse is reported by validation; the gates cannot judge it.
@@ -168,6 +173,7 @@ def gates_for_diff(
                 override_freeze=override_freeze,
                 rollback=rollback,
                 timelines=timelines,
+                defaults=False,
             )
         )
         if f"{p.app}/{p.env}" not in result.targets:

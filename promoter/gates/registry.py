@@ -21,6 +21,7 @@ class Outcome:
 
     findings: list[Finding] = field(default_factory=list)
     note: str = ""
+    details: dict[str, Any] = field(default_factory=dict)  # what the gate established, for reports and the PR body
 
 
 Check = Callable[["GateContext", Any], Outcome]
@@ -38,6 +39,9 @@ class Gate:
     check: Check
     validate: Validate | None
     setting: Setting
+    # The value a promotion (bump, promote, rollback) uses when the environment does not set the
+    # key; None: off unless configured. `check` judges only what environments configure.
+    default: Any = None
 
 
 GATES: dict[str, Gate] = {}
@@ -51,12 +55,12 @@ def _env_setting(name: str) -> Setting:
 
 
 def register(
-    name: str, *, validate: Validate | None = None, setting: Setting | None = None
+    name: str, *, validate: Validate | None = None, setting: Setting | None = None, default: Any = None
 ) -> Callable[[Check], Check]:
     """Add a gate under its `.promoter.yaml` key (environments[].gates.<name>)."""
 
     def add(check: Check) -> Check:
-        GATES[name] = Gate(name, check, validate, setting or _env_setting(name))
+        GATES[name] = Gate(name, check, validate, setting or _env_setting(name), default)
         return check
 
     return add

@@ -133,6 +133,7 @@ class Subject:
     location: Location | None = None
     status: Status = Status.PASSED
     reason: str | None = None  # why skipped / errored
+    details: dict[str, Any] = field(default_factory=dict)  # what the check established (e.g. a verified image)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -142,6 +143,7 @@ class Subject:
             "location": self.location.to_dict() if self.location else None,
             "status": self.status.value,
             "reason": self.reason,
+            "details": self.details,
         }
 
 

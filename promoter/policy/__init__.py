@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -21,9 +22,15 @@ from promoter.model.finding import (
     repo_relative,
 )
 from promoter.model.resource import Resource
-from promoter.policy.pack import pack_dir, rule_id
-from promoter.policy.rego import PolicySet, Verdict, rego_files
+from promoter.policy.cache import VerdictCache
+from promoter.policy.cache import key as verdict_key
+from promoter.policy.inputs import read_data
+from promoter.policy.pack import pack_data, pack_dir, pack_kinds, rule_id
+from promoter.policy.policyset import PolicySet, Verdict
+from promoter.policy.runner import write_prints
+from promoter.policy.sandbox import Item, evaluate
 from promoter.policy.severity import check_severity_config, rule_severity
+from promoter.policy.source import read_modules, rego_files
 from promoter.policy.waivers import (
     WAIVE_ANNOTATION,
     WAIVE_REASON_ANNOTATION,
@@ -34,37 +41,49 @@ __all__ = ["BUILTIN", "apply_waivers", "evaluate_policies", "policy_data", "poli
 
 BUILTIN = "builtin"
 POLICY_ERROR = "policy-error"
-# Below this many resources a second process costs more (start, compile) than it saves.
+# Below this many inputs per process a second worker costs more (start, load) than it saves.
 PARALLEL_MIN_RESOURCES = 2000
 
 _SET_CACHE: dict[tuple[Any, ...], PolicySet] = {}
 
 
-def _load_cached(
-    path: Path, name: str, namespaces: Sequence[str], batch: str | None = None, *, trusted: bool = False
-) -> PolicySet:
-    """Load a folder once per process while its files are unchanged (check calls once per env)."""
-    stamp = []
+def _stamp(path: Path) -> tuple[Any, ...]:
+    out = []
     for p in [path] if path.is_file() else rego_files(path):
         try:
             st = p.stat()
         except OSError:
             continue
-        stamp.append((str(p), st.st_mtime_ns, st.st_size))
-    key = (str(path), name, tuple(namespaces), tuple(stamp), batch, trusted)
+        out.append((str(p), st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+def builtin_set() -> PolicySet:
+    """The pack: trusted (shipped and tested with promoter), its rules skipped for kinds they do not apply to."""
+    path = pack_dir()
+    key = (str(path), BUILTIN, _stamp(path))
     cached = _SET_CACHE.get(key)
     if cached is None:
-        cached = _SET_CACHE[key] = PolicySet.load(path, name, namespaces, batch, trusted=trusted)
+        modules = read_modules(path, BUILTIN)
+        cached = _SET_CACHE[key] = PolicySet(BUILTIN, modules, ("main",), trusted=True, kinds=pack_kinds(modules))
+    return cached
+
+
+def _load_cached(path: Path, name: str, namespaces: Sequence[str]) -> PolicySet:
+    """Load a folder or file once per process while its files are unchanged (check calls once per env)."""
+    key = (str(path), name, tuple(namespaces), _stamp(path))
+    cached = _SET_CACHE.get(key)
+    if cached is None:
+        cached = _SET_CACHE[key] = PolicySet.load([(path, name)], namespaces, name=name)
     return cached
 
 
 def policy_sets(config: Config, repo: Path, extra_dirs: Iterable[Path] = ()) -> list[PolicySet]:
-    """The built-in pack (unless policies.builtin is false), config folders, then --policy folders."""
+    """The built-in pack (unless policies.builtin is false), config folders, then --policy folders or files."""
     settings = config.policies
     sets: list[PolicySet] = []
     if settings.get("builtin", True):
-        # The pack is tested with this engine; other folders are compiled in a child process first.
-        sets.append(_load_cached(pack_dir(), BUILTIN, ("main",), batch="main.checks", trusted=True))
+        sets.append(builtin_set())
     namespaces = tuple(settings.get("namespaces") or ("main",))
     for p in settings.get("paths") or []:
         path = repo / p
@@ -74,59 +93,28 @@ def policy_sets(config: Config, repo: Path, extra_dirs: Iterable[Path] = ()) -> 
     for d in extra_dirs:
         path = d if d.is_absolute() else repo / d
         if not path.exists():
-            raise ConfigError(f"--policy {d}: policy folder does not exist")
+            raise ConfigError(f"--policy {d}: no such policy folder or file")
         sets.append(_load_cached(path, repo_relative(path, repo), namespaces))
     return sets
 
 
 def policy_data(config: Config, env: str | None) -> dict[str, Any]:
-    """What policies see as data.promoter: the environment, target Kubernetes version, allowlist, digest rule."""
+    """What policies see as data.promoter: the pack's defaults (policies/data.yaml) overlaid with
+    the environment, target Kubernetes version, allowlist and digest rule from .promoter.yaml."""
     gates = next((e.gates for e in config.environments if e.name == env), {})
-    require_digest = bool(gates.get("digest_required", False))
+    defaults = dict(pack_data().get("promoter") or {})
     return {
         "promoter": {
+            **defaults,
             "env": env,
             "kubernetes_version": config.kubernetes_version,
-            "allowed_registries": list(config.policies.get("allowed_registries") or []),
-            "require_digest": require_digest,
-            "config": config.policies.get("data") or {},
+            "allowed_registries": list(
+                config.policies.get("allowed_registries") or defaults.get("allowed_registries") or []
+            ),
+            "require_digest": bool(gates.get("digest_required", defaults.get("require_digest", False))),
+            "config": config.policies.get("data") or defaults.get("config") or {},
         }
     }
-
-
-def _evaluate_values(
-    sets: list[PolicySet], data: dict[str, Any], set_index: int, values: list[Any], files: list[str | None]
-) -> list[Verdict]:
-    return sets[set_index].evaluator(data).evaluate_many(values, files)
-
-
-_WORKER: dict[str, Any] = {}
-
-
-def _worker_init(sets: list[PolicySet], data: dict[str, Any]) -> None:
-    _WORKER["sets"], _WORKER["data"] = sets, data
-
-
-def _worker_run(args: tuple[int, list[Any], list[str | None]]) -> list[Verdict]:
-    return _evaluate_values(_WORKER["sets"], _WORKER["data"], *args)
-
-
-def _verdicts(
-    sets: list[PolicySet], data: dict[str, Any], set_index: int, values: list[Any], files: list[str | None], jobs: int
-) -> list[Verdict]:
-    """Evaluate values in order; with jobs > 1, in forked processes that compile the set themselves."""
-    if jobs <= 1 or len(values) < PARALLEL_MIN_RESOURCES:
-        return _evaluate_values(sets, data, set_index, values, files)
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("fork")
-    size = -(-len(values) // (jobs * 4))
-    chunks = [(set_index, values[i : i + size], files[i : i + size]) for i in range(0, len(values), size)]
-    with ctx.Pool(jobs, initializer=_worker_init, initargs=(sets, data)) as pool:
-        out: list[Verdict] = []
-        for part in pool.map(_worker_run, chunks):
-            out.extend(part)
-    return out
 
 
 def _default_jobs() -> int:
@@ -174,7 +162,7 @@ def _findings(
         severity = rule_severity(config, POLICY_ERROR, env, Severity.ERROR)
         if severity is None:
             continue
-        where = f"{e.namespace}.{e.rule}" if e.rule else e.namespace
+        where = f"{e.namespace}.{e.rule}" if e.rule else (e.namespace or policy_set.name)
         out.append(
             Finding(
                 rule=POLICY_ERROR,
@@ -184,10 +172,43 @@ def _findings(
                 source="policy",
                 subject=subject,
                 target=target,
-                help="fix the rule (a complete rule producing two values, or a result without msg, are the usual causes)",
-                evidence={"policy_set": policy_set.name, "namespace": e.namespace, "rule": e.rule, "env": env},
+                help="fix the rule; until then this resource counts as failed (a complete rule producing two values, "
+                "a builtin given the wrong type, or a time or memory limit reached are the usual causes)",
+                evidence={
+                    "policy_set": policy_set.name,
+                    "namespace": e.namespace,
+                    "rule": e.rule,
+                    "env": env,
+                    "files": e.files,
+                },
             )
         )
+    return out
+
+
+def _verdicts(
+    policy_set: PolicySet, datas: list[dict[str, Any]], items: list[Item], jobs: int, cache: VerdictCache
+) -> list[Verdict]:
+    """Each item's verdict: from the cache when the set, data and input are unchanged, else evaluated."""
+    data_texts = [json.dumps(d, sort_keys=True, default=str) for d in datas]
+    keys: list[str | None] = [None] * len(items)
+    if policy_set.cacheable:
+        keys = [
+            verdict_key(policy_set.digest, data_texts[it.data], it.text, it.file if policy_set.reads_conftest else None)
+            for it in items
+        ]
+    known = cache.get_many([k for k in keys if k is not None])
+    todo = [i for i, k in enumerate(keys) if k is None or k not in known]
+    fresh = evaluate(
+        policy_set, datas, [items[i] for i in todo], jobs=jobs if len(todo) >= PARALLEL_MIN_RESOURCES else 1
+    )
+    out: list[Verdict] = [known[k] if k is not None and k in known else Verdict() for k in keys]
+    stored = []
+    for i, verdict in zip(todo, fresh, strict=True):
+        out[i] = verdict
+        if keys[i] is not None:
+            stored.append((keys[i], verdict))
+    cache.put_many(stored)  # type: ignore[arg-type]
     return out
 
 
@@ -205,7 +226,7 @@ def evaluate_policies(
     """Every policy set on every resource: one Subject (kind "policy") per resource, findings with
     the rule id, per-environment severity and waivers applied. `env` None takes each resource's env.
     With combine (or policies.combine) each environment's resources are one input, conftest's
-    --combine shape: [{"path", "contents"}]."""
+    --combine shape: [{"path", "contents"}]. print() output of policies goes to stderr."""
     start = time.perf_counter()
     check_severity_config(config)
     sets = policy_sets(config, repo, extra_dirs)
@@ -215,13 +236,45 @@ def evaluate_policies(
     groups: dict[str | None, list[Resource]] = {}
     for r in resources:
         groups.setdefault(env if env is not None else r.env, []).append(r)
+    envs = sorted(groups, key=lambda e: e or "")
+    extra = read_data([Path(p) for p in config.policies.get("data_paths") or []])
+    if "promoter" in extra:
+        raise ConfigError(
+            "--data: data.promoter is promoter's own document (from .promoter.yaml); put your data under another key"
+        )
+    datas = [{**extra, **policy_data(config, e)} for e in envs]
     counts = {"policy_successes": 0, "policy_exceptions": 0}
-    for group_env, group in sorted(groups.items(), key=lambda kv: kv[0] or ""):
-        data = policy_data(config, group_env)
+    cache = VerdictCache()
+    try:
         if combine:
-            _combined(result, sets, data, config, group_env, group, counts)
+            items = [
+                Item(
+                    json.dumps([{"path": _file_of(r), "contents": r.obj} for r in groups[e]], default=str),
+                    "Combined",
+                    data=i,
+                )
+                for i, e in enumerate(envs)
+            ]
+            subjects: list[tuple[str, Location | None, str | None, str | None]] = [
+                (f"combined/{e or '-'}", None, e, e) for e in envs
+            ]
         else:
-            _each(result, sets, data, config, group_env, group, counts, jobs)
+            items, subjects = [], []
+            for i, e in enumerate(envs):
+                for r in groups[e]:
+                    items.append(Item(json.dumps(r.obj, default=str), _file_of(r), data=i, kind=r.kind or None))
+                    subjects.append((r.id, r.location, r.target, e))
+        per_set = [_verdicts(s, datas, items, jobs, cache) for s in sets]
+    finally:
+        cache.close()
+    for k, (subject, location, target, group_env) in enumerate(subjects):
+        result.subjects.append(Subject(id=subject, kind="policy", target=target, location=location))
+        for s, verdicts in zip(sets, per_set, strict=True):
+            verdict = verdicts[k]
+            counts["policy_successes"] += verdict.successes
+            counts["policy_exceptions"] += len(verdict.exceptions)
+            result.findings.extend(_findings(verdict, s, config, group_env, subject, location, target))
+    write_prints([v for verdicts in per_set for v in verdicts])
     result = apply_waivers(result, resources, config, today, repo=repo, report_unmatched_expired=False)
     _set_statuses(result)
     result.stats.update(
@@ -235,45 +288,8 @@ def evaluate_policies(
     return result
 
 
-def _each(
-    result: CheckResult,
-    sets: list[PolicySet],
-    data: dict[str, Any],
-    config: Config,
-    env: str | None,
-    group: list[Resource],
-    counts: dict[str, int],
-    jobs: int,
-) -> None:
-    values = [r.obj for r in group]
-    files: list[str | None] = [r.location.file if r.location else r.target for r in group]
-    per_set = [_verdicts(sets, data, i, values, files, jobs) for i in range(len(sets))]
-    for k, r in enumerate(group):
-        result.subjects.append(Subject(id=r.id, kind="policy", target=r.target, location=r.location))
-        for i, s in enumerate(sets):
-            verdict = per_set[i][k]
-            counts["policy_successes"] += verdict.successes
-            counts["policy_exceptions"] += verdict.exceptions
-            result.findings.extend(_findings(verdict, s, config, env, r.id, r.location, r.target))
-
-
-def _combined(
-    result: CheckResult,
-    sets: list[PolicySet],
-    data: dict[str, Any],
-    config: Config,
-    env: str | None,
-    group: list[Resource],
-    counts: dict[str, int],
-) -> None:
-    value = [{"path": r.location.file if r.location else r.target, "contents": r.obj} for r in group]
-    subject = f"combined/{env or '-'}"
-    result.subjects.append(Subject(id=subject, kind="policy", target=env))
-    for s in sets:
-        verdict = s.evaluator(data).evaluate(value, "Combined")
-        counts["policy_successes"] += verdict.successes
-        counts["policy_exceptions"] += verdict.exceptions
-        result.findings.extend(_findings(verdict, s, config, env, subject, None, env))
+def _file_of(r: Resource) -> str | None:
+    return r.location.file if r.location else r.target
 
 
 def _set_statuses(result: CheckResult) -> None:

@@ -304,6 +304,77 @@ def _table(env: str, apps: list[PromotedApp]) -> str:
     return "\n".join(rows) + "\n"
 
 
+_SAFE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9._~%/+-]*)?$")
+_REVISION = re.compile(r"^[0-9a-f]{7,64}$")
+_PR_LABELS = 20
+_PR_VALUE = 200
+
+
+def _code(text: object) -> str:
+    """Untrusted text (an image's labels) as an inline code span that cannot break out of a table cell."""
+    # No backtick (would end the span), no bare pipe (would end the cell), no `<!--` (the marker's opening).
+    value = " ".join(str(text).split()).replace("`", "'").replace("|", "\\|").replace("<!--", "< !--")
+    if len(value) > _PR_VALUE:
+        value = value[: _PR_VALUE - 1] + "…"
+    return f"`{value}`" if value else "—"
+
+
+def commit_url(source: str | None, revision: str | None) -> str | None:
+    """The web page of `revision` in the `source` repository an image's labels name (GitHub, GitLab, Gitea)."""
+    if not source or not revision or not _SAFE_URL.match(source) or not _REVISION.match(revision):
+        return None
+    base = source.rstrip("/").removesuffix(".git")
+    return f"{base}/-/commit/{revision}" if "gitlab" in base.split("/")[2] else f"{base}/commit/{revision}"
+
+
+def _verified_images(checks: CheckResult | None, provenance: Provenance | None) -> str:
+    """What the image_exists gate verified in the registry: digest, platforms, date, labels, source commit."""
+    if checks is None:
+        return ""
+    from promoter.registry.manifest import ImageFacts
+
+    found = [s.details["verified_image"] for s in checks.subjects if isinstance(s.details.get("verified_image"), dict)]
+    out = []
+    for data in found[:5]:
+        f = ImageFacts.from_dict(data)
+        kind = "index" if "index" in f.media_type or "list" in f.media_type else "image manifest"
+        rows = [
+            "| | |",
+            "|---|---|",
+            f"| Digest | `{f.digest}` ({kind}, in {_code(f.registry)}) |",
+        ]
+        if f.tag:
+            named = f"the index `{f.tag_digest}`, which holds this digest" if f.tag_digest else "this digest"
+            rows.append(f"| Tag | {_code(f.tag)} names {named} |")
+        rows.append(f"| Platforms | {', '.join(_code(p) for p in f.platforms) or 'none stated'} |")
+        rows.append(f"| Created | {_code(f.created) if f.created else 'not stated'} |")
+        if f.source:
+            rows.append(f"| Source | {f.source if _SAFE_URL.match(f.source) else _code(f.source)} |")
+        if f.revision:
+            url = commit_url(f.source, f.revision)
+            shown = f"[`{f.revision[:12]}`]({url})" if url else _code(f.revision)
+            if provenance and provenance.commit and f.revision != provenance.commit:
+                shown += f" (this promotion ran for commit {_code(provenance.commit)}: not the same)"
+            elif provenance and provenance.commit:
+                shown += " (the commit this promotion ran for)"
+            rows.append(f"| Revision | {shown} |")
+        section = "### Image verified in the registry\n\n" + "\n".join(rows) + "\n"
+        labels = sorted({**f.annotations, **f.labels}.items())
+        if labels:
+            table = ["| Label or annotation | Value |", "|---|---|"]
+            table += [f"| {_code(k)} | {_code(v)} |" for k, v in labels[:_PR_LABELS]]
+            more = f"\n… {len(labels) - _PR_LABELS} more not shown\n" if len(labels) > _PR_LABELS else ""
+            section += (
+                f"\n<details><summary>Labels and annotations ({len(labels)})</summary>\n\n"
+                + "\n".join(table)
+                + "\n"
+                + more
+                + "\n</details>\n"
+            )
+        out.append(section)
+    return "\n".join(out)
+
+
 def _provenance(p: Provenance) -> str:
     items = [
         ("Source repository", p.source_repo),
@@ -336,6 +407,9 @@ def pull_body(
     if superseded:
         olds = ", ".join(f"`{s.app}` `{s.image}`" for s in superseded)
         head_part += f"\nThis update supersedes {olds}, which this pull request promoted before.\n"
+    verified = _verified_images(checks, provenance)
+    if verified:
+        head_part += "\n" + verified
     tail = _provenance(provenance or Provenance()) + "\n### Rollback\n\n```sh\n"
     tail += "".join(rollback_command(a.app, env, a.previous) + "\n" for a in apps) + "```\n"
     marker = render_marker(env, apps, head)

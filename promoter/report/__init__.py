@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import TextIO
 
 from promoter.model.changeset import atomic_write
 from promoter.model.errors import ToolError, UsageError
-from promoter.model.finding import CheckResult
+from promoter.model.finding import CheckResult, Location
 from promoter.report import codequality, github, junit, markdown, sarif, text
 from promoter.report import json as json_format
 from promoter.report.base import appendices_of
@@ -23,7 +23,16 @@ from promoter.report.base import appendices_of
 _MODULES: tuple[ModuleType, ...] = (text, json_format, junit, sarif, codequality, github, markdown)
 FORMATS: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
 
-__all__ = ["FORMATS", "parse_output_spec", "render", "render_reports", "use_color", "write_reports"]
+__all__ = [
+    "FORMATS",
+    "parse_output_spec",
+    "parse_path_prefix",
+    "render",
+    "render_reports",
+    "use_color",
+    "with_path_prefix",
+    "write_reports",
+]
 
 
 def parse_output_spec(spec: str) -> tuple[str, str | None]:
@@ -36,6 +45,46 @@ def parse_output_spec(spec: str) -> tuple[str, str | None]:
         raise UsageError(f"--output {spec!r}: no file after '='; write FORMAT=FILE, or FORMAT alone for stdout")
     path = path.strip()
     return name, (None if not sep or path == "-" else path)
+
+
+def parse_path_prefix(value: str) -> str:
+    """`--path-prefix DIR` as a clean POSIX prefix: '' for the root ('.', ''), else 'a/b/'.
+
+    Reports name files relative to the checkout's root, so DIR must stay inside it: no absolute
+    path, no '..'.
+    """
+    text = value.strip().replace("\\", "/")
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
+        raise UsageError(
+            f"--path-prefix {value!r}: give the folder relative to the checkout's root, not an absolute path"
+        )
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UsageError(f"--path-prefix {value!r}: '..' would point outside the checkout")
+    return "".join(p + "/" for p in parts)
+
+
+def with_path_prefix(result: CheckResult, prefix: str) -> CheckResult:
+    """A copy of `result` whose repository-relative file locations start with `prefix`.
+
+    The repository promoter checked can be a folder inside the CI checkout (the Action's `repo:`);
+    annotations, SARIF, Code Quality and JUnit must name files from the checkout's root.
+    """
+    if not prefix:
+        return result
+    import dataclasses
+
+    def moved(loc: Location | None) -> Location | None:
+        if loc is None or not loc.file or loc.file.startswith("/"):
+            return loc
+        return dataclasses.replace(loc, file=prefix + loc.file)
+
+    return CheckResult(
+        findings=[dataclasses.replace(f, location=moved(f.location)) for f in result.findings],
+        subjects=[dataclasses.replace(s, location=moved(s.location)) for s in result.subjects],
+        targets=list(result.targets),
+        stats=dict(result.stats),
+    )
 
 
 def render(result: CheckResult, fmt: str, *, title: str, color: bool = False) -> str:
@@ -74,18 +123,22 @@ def write_reports(
     stdout: TextIO | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    redact: Callable[[str], str] | None = None,
 ) -> None:
     """Render every output and write it: stdout, or a file replaced atomically (a reader never sees half).
 
+    `redact` masks secrets in every text written (the commands pass the environment's tokens).
     `color=None` decides by the terminal; NO_COLOR always wins. Formats that append to a file the
     platform names (GitHub's $GITHUB_STEP_SUMMARY) get it appended here, once per format.
     """
     stream = stdout if stdout is not None else sys.stdout
     env = os.environ if environ is None else environ
     want_color = use_color(stream, env) if color is None else (color and not env.get("NO_COLOR"))
+    redact = redact or str
     for (fmt, _), (path, body) in zip(
         outputs, render_reports(result, outputs, title=title, color=want_color), strict=True
     ):
+        body = redact(body)
         if path is None:
             stream.write(body)
             continue
@@ -100,6 +153,6 @@ def write_reports(
         for extra in appendices_of(FORMATS[fmt], result, title=title, environ=env):
             try:
                 with extra.path.open("a", encoding="utf-8") as fh:
-                    fh.write(extra.text)
+                    fh.write(redact(extra.text))
             except OSError as exc:
                 raise ToolError(f"cannot append the {extra.what} to {extra.path}: {exc.strerror or exc}") from None

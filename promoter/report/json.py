@@ -6,7 +6,8 @@ Top-level keys (from promoter.finding.CheckResult.to_dict):
   targets   [str]: the overlays, charts and files checked
   findings  [{rule, severity, message, location: {file, line, column, end_line} | null, source,
              subject, target, help, waived, waiver_reason, evidence}], ranked errors first
-  subjects  [{id, kind, target, location, status: passed|failed|skipped|error, reason}]
+  subjects  [{id, kind, target, location, status: passed|failed|skipped|error, reason,
+             details: {} or what the check established, e.g. {verified_image: {...}} for image_exists}]
   stats     {str: number | str}: timings and counters, informative only
 """
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import EXAMPLES, git, invoke, make_repo
+from tests.conftest import EXAMPLES, git, invoke, make_repo, registry_gate_off
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64
@@ -35,7 +35,7 @@ def _without_gates(config_text: str) -> str:
     data = yaml.safe_load(config_text)
     for env in data["environments"]:
         env.pop("gates", None)
-    return yaml.safe_dump(data, sort_keys=False)
+    return registry_gate_off(yaml.safe_dump(data, sort_keys=False))
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +60,10 @@ def example(example_template: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def gated_example(example_files: dict[str, str], tmp_path: Path) -> Path:
-    """examples/ exactly as shipped, gates included, committed now."""
-    return make_repo(tmp_path / "gated", example_files)
+    """examples/ as shipped, its history gates included, committed now (the registry gate off: see registry_gate_off)."""
+    files = dict(example_files)
+    files[".promoter.yaml"] = registry_gate_off(files[".promoter.yaml"])
+    return make_repo(tmp_path / "gated", files)
 
 
 def bump(repo: Path, *args: str):
@@ -356,7 +358,7 @@ def test_explicit_target_picks_the_ambiguous_value(tmp_path: Path):
         "      parameters:\n        - name: api.image.tag\n          value: '1'\n        - name: worker.image.tag\n          value: '1'\n"
     )
     config = (
-        "environments: [{name: dev}]\napps:\n  api:\n    image: ghcr.io/acme/checkout-api\n    targets:\n      dev:\n"
+        "environments: [{name: dev, gates: {image_exists: false}}]\napps:\n  api:\n    image: ghcr.io/acme/checkout-api\n    targets:\n      dev:\n"
         "        - file: apps/x.yaml\n          key: spec.source.helm.parameters[0].value\n"
     )
     repo = make_repo(tmp_path / "r", {"apps/x.yaml": app, ".promoter.yaml": config})
@@ -415,7 +417,7 @@ def test_console_script_dry_run_on_the_example(example: Path):
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
 
 
-TARGET_CONFIG = "environments: [{name: dev}]\napps:\n  web:\n    image: ghcr.io/acme/web\n    targets:\n      dev:\n        - {file: env/dev.yaml, key: KEY}\n"
+TARGET_CONFIG = "environments: [{name: dev, gates: {image_exists: false}}]\napps:\n  web:\n    image: ghcr.io/acme/web\n    targets:\n      dev:\n        - {file: env/dev.yaml, key: KEY}\n"
 TARGET_VALUES = 'web:\n  image:\n    tag: "1.0"  # c\n    digest: ""\n'
 
 

@@ -12,13 +12,15 @@ from tests.conftest import git, invoke, make_repo
 API = "ghcr.io/acme/api"
 D1 = "sha256:" + "1a" * 32
 D2 = "sha256:" + "2b" * 32
+# image_exists off: these images are in no registry (tests/registry judges that gate for real).
 CONFIG = """\
 environments:
   - name: dev
+    gates: {image_exists: false}
   - name: stage
-    gates: {promotion_order: true}
+    gates: {promotion_order: true, image_exists: false}
   - name: prod
-    gates: {promotion_order: true, digest_required: true}
+    gates: {promotion_order: true, digest_required: true, image_exists: false}
 apps:
   api:
     image: ghcr.io/acme/api

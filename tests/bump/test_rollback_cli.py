@@ -13,10 +13,12 @@ API = "ghcr.io/acme/api"
 D_OLD = "sha256:" + "0a" * 32
 D_NEW = "sha256:" + "1b" * 32
 KUST = "apps/api/overlays/prod/kustomization.yaml"
+# image_exists off: these images are in no registry (tests/registry judges that gate for real).
 CONFIG = """\
 environments:
   - name: prod
     gates:
+      image_exists: false
       digest_required: true
       no_downgrade: true
       allowed_registries: [ghcr.io]

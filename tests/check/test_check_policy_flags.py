@@ -74,3 +74,33 @@ def test_namespace_selects_the_rego_package(example: Path, tmp_path: Path) -> No
     assert [f["message"] for f in _findings(out.stdout, "warn")] == [
         "Service checkout-api seen by the custom namespace"
     ]
+
+
+OWNERS = """\
+package main
+
+import rego.v1
+
+deny_owner contains msg if {
+	input.kind == "Service"
+	not input.metadata.name in data.owners.services
+	msg := sprintf("Service %s has no owner in data.owners", [input.metadata.name])
+}
+"""
+
+
+def test_policy_file_and_data_like_conftest(example: Path, tmp_path: Path) -> None:
+    rego = tmp_path / "owners.rego"
+    rego.write_text(OWNERS)
+    args = ["check", "--repo", str(example), "--all", "--env", "dev", "--policy", str(rego), "-o", "json"]
+    (tmp_path / "none.yaml").write_text("owners: {services: []}\n")
+    (tmp_path / "owned.yaml").write_text("owners: {services: [checkout-api, web]}\n")
+    unowned = invoke(*args, "--data", str(tmp_path / "none.yaml"))
+    assert unowned.exit_code == 3, unowned.stderr
+    assert [f["message"] for f in _findings(unowned.stdout, "owner")] == [
+        "Service checkout-api has no owner in data.owners"
+    ]
+    owned = invoke(*args, "--data", str(tmp_path / "owned.yaml"))
+    assert owned.exit_code == 0, owned.stderr and _findings(owned.stdout, "owner") == []
+    missing = invoke(*args, "--data", str(tmp_path / "nowhere.yaml"))
+    assert missing.exit_code == 2 and "--data" in missing.stderr

@@ -19,6 +19,7 @@ _shared = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = _shared
 _spec.loader.exec_module(_shared)
 git, make_repo, invoke = _shared.git, _shared.make_repo, _shared.invoke
+registry_gate_off = _shared.registry_gate_off
 
 from fakeforge import FakeForge
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fakeforge import FakeForge
-from forgeworld import REPO, TOKEN, git, invoke, make_repo
+from forgeworld import REPO, TOKEN, git, invoke, make_repo, registry_gate_off
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 OVERLAY = "apps/checkout-api/overlays/dev/kustomization.yaml"
@@ -21,6 +21,9 @@ IMAGE_2 = f"ghcr.io/acme/checkout-api:1.5.1@{DIGEST_2}"
 @pytest.fixture(params=["github", "gitlab"])
 def cli_world(request: pytest.FixtureRequest, fake: FakeForge, tmp_path: Path):
     files = {p.relative_to(EXAMPLES).as_posix(): p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}
+    # The example's images are fictional: the registry gate is off here (tests/registry runs
+    # bump --pr with it on, against a real registry and this fake forge).
+    files[".promoter.yaml"] = registry_gate_off(files[".promoter.yaml"])
     local = make_repo(tmp_path / "local", files)
     fake.create_repo(REPO, source=local)
     kind = request.param

@@ -135,10 +135,17 @@ class GitOps:
         return git(self.gitdir, "rev-parse", "HEAD").strip()
 
     def config(self, **gates: dict[str, Any]) -> Config:
-        """The repository's config with `gates` per environment replaced (in memory)."""
+        """The repository's config with `gates` per environment replaced (in memory).
+
+        The registry gate (image_exists, on by default) is off unless a test sets it: these
+        histories name images no registry holds, and tests/registry judges that gate against a
+        real registry server.
+        """
         cfg = copy.deepcopy(load_config(self.path))
+        for e in cfg.environments:
+            e.gates = {"image_exists": False, **e.gates}
         for env, g in gates.items():
-            cfg.env(env).gates = dict(g)
+            cfg.env(env).gates = {"image_exists": False, **g}
         return cfg
 
 

@@ -415,6 +415,8 @@ def test_the_bundled_example_blocks_dev_to_prod_and_passes_stage_to_prod(tmp_pat
     files = {p.relative_to(EXAMPLES_DIR).as_posix(): p.read_text() for p in EXAMPLES_DIR.rglob("*") if p.is_file()}
     repo = root_conftest.make_repo(tmp_path / "gitops", files)
     config = load_config(repo)
+    for env in config.environments:  # the example's images are fictional: no registry holds them
+        env.gates["image_exists"] = False
     dev = ImageRef.parse(
         "ghcr.io/acme/checkout-api:1.4.2@sha256:3f2a9c1d5be4e0a7c8b6f1e2d3c4b5a69788766554433221100ffeeddccbbaa9"
     )
@@ -444,9 +446,9 @@ def test_gates_without_history_run_outside_git(tmp_path):
     from promoter.config.loader import load_config
 
     config = load_config(folder)
-    config.env("prod").gates = {"digest_required": True, "allowed_registries": ["ghcr.io"]}
+    config.env("prod").gates = {"digest_required": True, "allowed_registries": ["ghcr.io"], "image_exists": False}
     result = evaluate_gates(folder, config, "api", "prod", ImageRef.parse(api(":1.0.1")), now=TUESDAY)
     assert [f.rule for f in result.findings] == ["gate-digest-required"] and result.findings[0].location is None
-    config.env("prod").gates = {"no_downgrade": True}
+    config.env("prod").gates = {"no_downgrade": True, "image_exists": False}
     with pytest.raises(UsageError, match="not inside a git repository"):
         evaluate_gates(folder, config, "api", "prod", ImageRef.parse(api(":1.0.1")), now=TUESDAY)

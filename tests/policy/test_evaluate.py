@@ -123,7 +123,7 @@ def test_user_folders_from_config_and_policy_flag(tmp_path: Path) -> None:
 def test_missing_policy_folder_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"policies\.paths: policy folder nope does not exist"):
         evaluate_policies([], config(paths=["nope"]), "dev", tmp_path)
-    with pytest.raises(ConfigError, match="--policy .*nowhere: policy folder does not exist"):
+    with pytest.raises(ConfigError, match="--policy .*nowhere: no such policy folder or file"):
         evaluate_policies([], config(), "dev", tmp_path, extra_dirs=[tmp_path / "nowhere"])
 
 
@@ -173,7 +173,7 @@ def test_runtime_error_becomes_a_policy_error_finding(tmp_path: Path) -> None:
     result = evaluate_policies([resource(pod, env="dev")], config(builtin=False), "dev", tmp_path, extra_dirs=[folder])
     (f,) = result.findings
     assert f.rule == "policy-error" and f.severity is Severity.ERROR and f.subject == "v1/Pod/-/p"
-    assert "main.deny" in f.message and "complete rules must not produce multiple outputs" in f.message
+    assert "main.deny" in f.message and "pol/p.rego:6:1: rule conflicts with rule at pol/p.rego:5:1" in f.message
 
 
 def test_parallel_evaluation_gives_the_same_findings(tmp_path: Path) -> None:
@@ -278,5 +278,5 @@ def test_check_with_a_broken_policy_exits_2_naming_file_and_line(example_repo: P
     (bad / "bad.rego").write_text("package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tinput.kind ==\n}\n")
     out = invoke("check", "--repo", str(example_repo), "--all", "--env", "dev", "--policy", str(bad))
     assert out.exit_code == 2
-    assert "bad.rego:6:" in out.stderr and "Rego error" in out.stderr
+    assert "bad.rego:7:" in out.stderr and "Rego error" in out.stderr
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1

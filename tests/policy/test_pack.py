@@ -4,7 +4,6 @@ pod-bearing kind and container list, the batch entry point agreeing with the rul
 from __future__ import annotations
 
 import copy
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -12,9 +11,11 @@ from typing import Any
 import pytest
 
 from promoter.config.model import Config, Environment
-from promoter.policy import evaluate_policies
+from promoter.policy import builtin_set, evaluate_policies
 from promoter.policy.pack import pack_dir, pack_rules, rule_id
-from promoter.policy.rego import PolicySet
+from promoter.policy.policyset import PolicySet
+from promoter.policy.runner import verify
+from promoter.policy.source import read_modules
 from tests.policy.resources import (
     DIGEST,
     POD_KINDS,
@@ -27,26 +28,14 @@ from tests.policy.resources import (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def rego_unit_tests(folder: Path) -> tuple[list[str], dict[str, Any]]:
-    """Every `test_` rule in the folder's *_test.rego files, and data.main evaluated once with them loaded."""
-    import regopy
-
-    interp = regopy.Interpreter()
-    interp.log_level = regopy.LogLevel.NONE
-    names: list[str] = []
-    for f in sorted(folder.rglob("*.rego")):
-        text = f.read_text()
-        interp.add_module(str(f.relative_to(folder)), text)
-        if f.name.endswith("_test.rego"):
-            names += re.findall(r"^(test_\w+)\s+if\b", text, re.MULTILINE)
-    interp.set_input(regopy.Input({}))
-    out = interp.query("x := data.main")
-    assert out.ok(), str(out)
-    return names, json.loads(str(out))["bindings"]["x"]
+def rego_unit_tests(folder: Path) -> tuple[list[str], Any]:
+    """Every `test_` rule of the folder run the way `promoter policy verify` runs them."""
+    policy_set = PolicySet.load([(folder, "pack")], verify=True)
+    return [r.name for r in policy_set.checks], verify(policy_set, {})
 
 
 @pytest.fixture(scope="module")
-def pack_tests() -> tuple[list[str], dict[str, Any]]:
+def pack_tests() -> tuple[list[str], Any]:
     return rego_unit_tests(pack_dir())
 
 
@@ -58,10 +47,16 @@ def _pack_test_names() -> list[str]:
     ]
 
 
+def test_every_pack_test_ran(pack_tests: tuple[list[str], Any]) -> None:
+    names, verdict = pack_tests
+    assert sorted(names) == sorted(_pack_test_names()) and len(names) >= 55
+
+
 @pytest.mark.parametrize("name", _pack_test_names())
-def test_rego_unit_test_passes(pack_tests: tuple[list[str], dict[str, Any]], name: str) -> None:
-    # A failing Rego test is undefined, so it is missing from data.main rather than false.
-    assert pack_tests[1].get(name) is True, f"Rego test {name} did not evaluate to true"
+def test_rego_unit_test_passes(pack_tests: tuple[list[str], Any], name: str) -> None:
+    _, verdict = pack_tests
+    failed = {m.rule: m.message for m in verdict.messages} | {e.rule: e.message for e in verdict.errors}
+    assert name not in failed, failed.get(name)
 
 
 def test_rego_unit_test_runner_catches_a_failing_test(tmp_path: Path) -> None:
@@ -70,12 +65,18 @@ def test_rego_unit_test_runner_catches_a_failing_test(tmp_path: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(f.read_text())
     (tmp_path / "broken_test.rego").write_text(
-        "package main\n\nimport rego.v1\n\nimport data.lib\n\n"
-        'test_latest_is_fine if {\n\tcount(image_latest(lib.containers({"kind": "Pod", "spec": {"containers": [{"name": "a", "image": "x:latest"}]}}))) == 0\n}\n'
+        "package main\n\nimport rego.v1\n\n"
+        'test_latest_is_fine if {\n\tcount(deny_image_latest) == 0 with input as {"kind": "Pod", "spec": {"containers": [{"name": "a", "image": "x:latest"}]}}\n}\n'
     )
-    names, results = rego_unit_tests(tmp_path)
+    names, verdict = rego_unit_tests(tmp_path)
     assert "test_latest_is_fine" in names
-    assert results.get("test_latest_is_fine") is not True
+    assert [m.rule for m in verdict.messages] == ["test_latest_is_fine"]
+
+
+def test_pack_tests_pass_without_promoter_data() -> None:
+    """`conftest verify -p policies` gives no data: every test sets what it reads with `with`."""
+    _, verdict = rego_unit_tests(pack_dir())
+    assert verdict.messages == [] and verdict.errors == []
 
 
 def test_every_rule_file_has_passing_and_failing_rego_tests() -> None:
@@ -89,7 +90,7 @@ def test_every_rule_file_has_passing_and_failing_rego_tests() -> None:
 def test_every_rule_has_id_rationale_and_default_severity() -> None:
     rules = pack_rules()
     assert len(rules) == 15
-    rego_files = {f.name for f in pack_dir().glob("*.rego") if not f.name.endswith("_test.rego")} - {"checks.rego"}
+    rego_files = {f.name for f in pack_dir().glob("*.rego") if not f.name.endswith("_test.rego")}
     assert {r.file for r in rules} == rego_files  # one rule per file
     for r in rules:
         assert r.id == rule_id(r.rule)
@@ -280,50 +281,84 @@ def test_pod_spec_rules_cover_every_kind_and_container_list(kind: str, field: st
     assert any(f'container "{name}"' in m for m in reported.get("image-latest", [])), reported
 
 
-# --- the batch entry point (checks.rego) agrees with the rules -------------------------------------
+# --- what the speed-ups rely on ---------------------------------------------------------------------
 
 
-def _variety() -> list[dict[str, Any]]:
-    objs: list[dict[str, Any]] = []
-    for kind in POD_KINDS:
-        base = workload(kind)
-        objs += [base]
-        objs += [bad for bad, _, _, _ in CASES.values() if bad.get("kind") == "Deployment"]
-        objs.append(with_container(base, "initContainers", image="quay.io/x/y", securityContext={"runAsUser": 0}))
-        objs.append(with_pod(base, hostNetwork=True, securityContext={"runAsNonRoot": False}))
-    objs += [PLAIN_SECRET, SOPS_SECRET, SEALED, EXTERNAL, {**HPA, "apiVersion": "autoscaling/v2beta2"}]
-    objs += [
-        {"apiVersion": "extensions/v1beta1", "kind": "Ingress", "metadata": {"name": "i"}},
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "b"}},
-    ]
-    objs.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "no-template"}, "spec": {}})
-    return objs
+def test_every_removed_api_version_is_a_beta() -> None:
+    """api-removed and api-deprecated skip the table unless the apiVersion says beta."""
+    from promoter.policy.engine import Engine
+
+    e = Engine()
+    for m in read_modules(pack_dir(), "builtin"):
+        e.add_module(m.file, m.source)
+    table = e.eval_rule("data.lib.api_removals")
+    assert len(table) > 20 and all("beta" in version for version in table)
 
 
-@pytest.mark.parametrize("k8s", ["1.24", "1.32"])
-def test_batch_checks_give_the_same_verdicts_as_the_rules(k8s: str) -> None:
+def test_rules_limited_to_kinds_say_nothing_about_other_kinds() -> None:
+    """The kind index (METADATA custom.kinds) only skips rules that would say nothing: each such rule,
+    given every spoilt resource re-labelled with a kind outside its list, stays silent."""
+    policy_set = builtin_set()
+    assert policy_set.kinds and "deny_secret_plaintext" in policy_set.kinds
     data = {
         "promoter": {
             "env": "prod",
-            "kubernetes_version": k8s,
+            "kubernetes_version": "1.24",
             "allowed_registries": ["ghcr.io/acme"],
             "require_digest": True,
             "config": {},
         }
     }
-    objs = _variety()
-    single = PolicySet.load(pack_dir(), "builtin").evaluator(data)
-    batched = PolicySet.load(pack_dir(), "builtin", batch="main.checks").evaluator(data)
-    one_by_one = [single.evaluate(o) for o in objs]
-    together = batched.evaluate_many(objs, [None] * len(objs))
+    every = PolicySet("builtin", policy_set.modules).evaluator(data)  # no kind index
+    others = [
+        "Service",
+        "ConfigMap",
+        "Ingress",
+        "HorizontalPodAutoscaler",
+        "SealedSecret",
+        "CustomThing",
+        "Secret",
+        *POD_KINDS,
+    ]
+    spoilt = [bad for bad, _, _, _ in CASES.values()]
+    checked = 0
+    for rule, kinds in policy_set.kinds.items():
+        for kind in others:
+            if kind in kinds:
+                continue
+            for obj in spoilt:
+                verdict = every.evaluate({**obj, "kind": kind})
+                assert not [m for m in verdict.messages if m.rule == rule], (rule, kind)
+                checked += 1
+    assert checked > 100
+
+
+def test_kind_index_gives_the_same_verdicts_as_every_rule() -> None:
+    data = {
+        "promoter": {
+            "env": "prod",
+            "kubernetes_version": "1.24",
+            "allowed_registries": ["ghcr.io/acme"],
+            "require_digest": True,
+            "config": {},
+        }
+    }
+    indexed = builtin_set().evaluator(data)
+    every = PolicySet("builtin", builtin_set().modules).evaluator(data)
+    objs = [o for bad, good, _, _ in CASES.values() for o in (bad, good)] + [workload(k) for k in POD_KINDS]
 
     def key(v: Any) -> list[tuple[str, str]]:
         return sorted((m.rule, m.message) for m in v.messages)
 
-    assert [key(v) for v in together] == [key(v) for v in one_by_one]
-    assert sum(len(v.messages) for v in one_by_one) > 50  # the variety does trip the rules
+    assert [key(indexed.evaluate(o)) for o in objs] == [key(every.evaluate(o)) for o in objs]
+    assert sum(len(key(every.evaluate(o))) for o in objs) > 15
 
 
-def test_batch_checks_name_exactly_the_pack_rules() -> None:
-    text = (pack_dir() / "checks.rego").read_text()
-    assert set(re.findall(r'"((?:deny|warn)_\w+)":', text)) == {r.rule for r in pack_rules()}
+def test_each_rule_is_written_once() -> None:
+    """No batch function restating the rules, no helper function per rule: each check rule's body is
+    the rule (tests evaluate the rule itself `with input as`)."""
+    text = "\n".join(f.read_text() for f in pack_dir().rglob("*.rego") if not f.name.endswith("_test.rego"))
+    assert not re.search(r"\bchecks\(", text) and "msg := concat(" not in text
+    for r in pack_rules():
+        name = r.rule.split("_", 1)[1]
+        assert not re.search(rf"^{name}\(", text, re.MULTILINE), f"{r.rule} is restated as a function {name}()"

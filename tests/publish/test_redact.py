@@ -110,3 +110,28 @@ def test_redactors_active_in_parallel_threads_end_in_any_order_without_leaking()
         t.join(10)
     assert seen == [f"secret-of-a {MASK}"]  # a's context ended: only b's secret is still masked
     assert logging.getLogRecordFactory() is before
+
+
+def test_escaped_and_base64_forms_of_a_secret_are_masked() -> None:
+    import base64
+    import json
+
+    from promoter.publish.redact import Redactor
+
+    secret = "canary_" + "Zq9x" * 8  # not a known token shape: found from the value alone
+    r = Redactor(secret)
+    forms = [
+        secret,
+        secret.replace("_", "\\_"),  # Markdown
+        secret.replace("_", "&#95;"),  # HTML
+        json.dumps(secret).replace("_", "\\u005f"),  # JSON
+        secret.replace("_", "%5F"),  # URL
+        base64.b64encode(f"a:{secret}:b".encode()).decode(),
+        base64.b64encode(f"ab{secret}".encode()).decode(),
+        base64.urlsafe_b64encode(f"abc{secret}z".encode()).decode(),
+    ]
+    for form in forms:
+        out = r(f"before {form} after")
+        assert out.startswith("before ") and out.endswith(" after") and "***" in out, (form, out)
+        assert "Zq9xZq9x" not in out and base64.b64encode(secret.encode()).decode()[:12] not in out
+    assert r("an unrelated text stays") == "an unrelated text stays"

@@ -1,5 +1,6 @@
-"""The Rego engine against conftest's semantics: its documented example verdicts, namespaces,
-exceptions, combine, data.conftest.file, both syntaxes, and what bad policies turn into."""
+"""Policy sets with conftest's semantics on the regorus engine: conftest's documented example
+verdicts, namespaces, exceptions, combine, data.conftest.file, and what the checks made at load
+refuse (each with file:line:col and the fix)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pytest
 import yaml
 
 from promoter.model.errors import EXIT_USAGE, ConfigError
-from promoter.policy.rego import PolicySet, Verdict, exception_name, rule_kind
+from promoter.policy.pack import pack_dir
+from promoter.policy.policyset import PolicySet, Verdict, exception_name
+from promoter.policy.source import read_modules, rule_kind
 
 EXAMPLES = Path(__file__).resolve().parent / "conftest_examples"
 
@@ -19,11 +22,15 @@ def docs(path: Path) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(path.read_text()) if d]
 
 
+def load(path: Path, name: str, namespaces: tuple[str, ...] = ("main",)) -> PolicySet:
+    return PolicySet.load([(path, name)], namespaces)
+
+
 def conftest_test(
     policy: Path, files: list[Path], namespaces: tuple[str, ...] = ("main",)
 ) -> tuple[int, list[Verdict]]:
     """What `conftest test -p policy files` decides: exit code 1 on failures, and the verdicts."""
-    ev = PolicySet.load(policy, policy.name, namespaces).evaluator({})
+    ev = load(policy, policy.name, namespaces).evaluator({})
     verdicts = [ev.evaluate(d, str(f)) for f in files for d in docs(f)]
     return (1 if any(v.failures for v in verdicts) else 0), verdicts
 
@@ -80,14 +87,14 @@ def test_exceptions_reported_like_conftest() -> None:
     code, verdicts = conftest_test(EXAMPLES / "exceptions" / "policy", [EXAMPLES / "exceptions" / "deployments.yaml"])
     assert code == 1
     assert sum(len(v.failures) for v in verdicts) == 1
-    assert sum(v.exceptions for v in verdicts) == 1
+    assert sum(len(v.exceptions) for v in verdicts) == 1
     assert sum(v.successes for v in verdicts) == 0
     excepted = [m for v in verdicts for m in v.messages if m.excepted]
     assert [m.message for m in excepted] == ["Containers must not run as root in Deployment can-run-as-root"]
 
 
 def test_combine_sees_every_file_at_once() -> None:
-    policy = PolicySet.load(EXAMPLES / "combine" / "policy", "combine")
+    policy = load(EXAMPLES / "combine" / "policy", "combine")
     combined = [
         {"path": "combine/manifests.yaml", "contents": d} for d in docs(EXAMPLES / "combine" / "manifests.yaml")
     ]
@@ -111,8 +118,8 @@ def test_rule_names_and_exception_names_follow_conftest() -> None:
     ]
     assert exception_name("deny_run_as_root") == "run_as_root"
     assert exception_name("violation_x") == "x"
-    assert exception_name("warn_x") == "warn_x"
-    assert exception_name("deny") == "deny"
+    assert exception_name("warn_x") == "x"  # conftest v0.69 exempts warn_ rules too
+    assert exception_name("deny") == "" and exception_name("warn") == ""
 
 
 # --- namespaces, syntaxes, data ---------------------------------------------------------------------
@@ -135,34 +142,19 @@ POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"h
     ],
 )
 def test_namespaces_are_selectable(tmp_path: Path, namespaces: tuple[str, ...], expected: list[str]) -> None:
-    policy = PolicySet.load(write(tmp_path, NAMESPACED), "p", namespaces)
+    policy = load(write(tmp_path, NAMESPACED), "p", namespaces)
     assert sorted(m.message for m in policy.evaluator({}).evaluate(POD).messages) == expected
 
 
 def test_all_namespaces_lists_every_package(tmp_path: Path) -> None:
-    policy = PolicySet.load(write(tmp_path, NAMESPACED), "p", ("*",))
+    policy = load(write(tmp_path, NAMESPACED), "p", ("*",))
     assert sorted(policy.namespaces) == ["lib.util", "main", "security"]
 
 
-def test_old_and_new_syntax_give_the_same_verdict(tmp_path: Path) -> None:
-    old = write(
-        tmp_path / "old",
-        {
-            "p.rego": 'package main\n\ndeny[msg] {\n  input.kind == "Pod"\n  msg := sprintf("pod %s", [input.metadata.name])\n}\n\nviolation_obj[{"msg": "o", "n": 1}] {\n  input.kind == "Pod"\n}\n'
-        },
-    )
-    new = write(
-        tmp_path / "new",
-        {
-            "p.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tinput.kind == "Pod"\n\tmsg := sprintf("pod %s", [input.metadata.name])\n}\n\nviolation_obj contains {"msg": "o", "n": 1} if input.kind == "Pod"\n'
-        },
-    )
-    for folder in (old, new):
-        v = PolicySet.load(folder, folder.name).evaluator({}).evaluate(POD)
-        assert sorted((m.rule, m.message, tuple(m.metadata.items())) for m in v.failures) == [
-            ("deny", "pod p", ()),
-            ("violation_obj", "o", (("n", 1),)),
-        ]
+def test_v0_syntax_is_a_parse_error_as_in_conftest(tmp_path: Path) -> None:
+    old = write(tmp_path / "old", {"p.rego": 'package main\n\ndeny[msg] {\n  input.kind == "Pod"\n  msg := "pod"\n}\n'})
+    with pytest.raises(ConfigError, match=r"^old/p\.rego:3:\d+: Rego error: `if` keyword is required"):
+        load(old, "old")
 
 
 def test_conftest_file_data_names_the_file(tmp_path: Path) -> None:
@@ -172,7 +164,7 @@ def test_conftest_file_data_names_the_file(tmp_path: Path) -> None:
             "f.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tendswith(data.conftest.file.name, "prod/app.yaml")\n\tmsg := concat(" ", ["in", data.conftest.file.dir])\n}\n'
         },
     )
-    ev = PolicySet.load(folder, "f").evaluator({})
+    ev = load(folder, "f").evaluator({})
     assert [m.message for m in ev.evaluate(POD, "apps/x/prod/app.yaml").failures] == ["in apps/x/prod"]
     assert ev.evaluate(POD, "apps/x/dev/app.yaml").failures == []
     assert [m.message for m in ev.evaluate(POD, "apps/y/prod/app.yaml").failures] == ["in apps/y/prod"]
@@ -185,21 +177,9 @@ def test_data_document_reaches_policies(tmp_path: Path) -> None:
             "d.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tnot input.metadata.labels.team in data.promoter.config.teams\n\tmsg := "unknown team"\n}\n'
         },
     )
-    ev = PolicySet.load(folder, "d").evaluator({"promoter": {"config": {"teams": ["shop"]}}})
+    ev = load(folder, "d").evaluator({"promoter": {"config": {"teams": ["shop"]}}})
     assert [m.message for m in ev.evaluate({**POD, "metadata": {"labels": {"team": "x"}}}).failures] == ["unknown team"]
     assert ev.evaluate({**POD, "metadata": {"labels": {"team": "shop"}}}).failures == []
-
-
-def test_sprintf_of_computed_strings_is_read_even_when_rego_cpp_breaks_the_json(tmp_path: Path) -> None:
-    # rego-cpp prints computed strings JSON-quoted inside sprintf and emits unescaped quotes.
-    folder = write(
-        tmp_path,
-        {
-            "q.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tmsg := sprintf("kind %s", [upper(input.kind)])\n}\n'
-        },
-    )
-    (m,) = PolicySet.load(folder, "q").evaluator({}).evaluate(POD).failures
-    assert "POD" in m.message
 
 
 def test_test_files_are_not_loaded(tmp_path: Path) -> None:
@@ -207,11 +187,10 @@ def test_test_files_are_not_loaded(tmp_path: Path) -> None:
         tmp_path,
         {
             "p.rego": "package main\n\nimport rego.v1\n\ndeny contains msg if { msg := upper(input.kind) }\n",
-            # `with input as` crashes rego-cpp when the rules it evaluates call a builtin.
             "p_test.rego": 'package main\n\nimport rego.v1\n\ntest_pod if { deny == {"POD"} with input as {"kind": "Pod"} }\n',
         },
     )
-    policy = PolicySet.load(folder, "p")
+    policy = load(folder, "p")
     assert [m.file for m in policy.modules] == ["p/p.rego"]
     assert [m.message for m in policy.evaluator({}).evaluate(POD).failures] == ["POD"]
 
@@ -228,9 +207,9 @@ def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
         },
     )
     with pytest.raises(ConfigError) as err:
-        PolicySet.load(folder, "pol")
+        load(folder, "pol")
     assert err.value.exit_code == EXIT_USAGE == 2
-    assert str(err.value).startswith("pol/bad.rego:6:")
+    assert str(err.value).startswith("pol/bad.rego:7:")
     assert "Rego error" in str(err.value)
 
 
@@ -239,31 +218,16 @@ def test_unterminated_string_names_file_and_line(tmp_path: Path) -> None:
         tmp_path / "pol", {"s.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tmsg := "no end\n}\n'}
     )
     with pytest.raises(ConfigError, match=r"^pol/s\.rego:6:\d+: Rego error"):
-        PolicySet.load(folder, "pol")
-
-
-def test_missing_package_is_a_config_error(tmp_path: Path) -> None:
-    folder = write(tmp_path / "pol", {"n.rego": 'deny contains "x" if true\n'})
-    with pytest.raises(ConfigError, match=r"^pol/n\.rego:1: Rego module has no `package` declaration"):
-        PolicySet.load(folder, "pol")
-
-
-def test_with_input_outside_tests_is_refused_with_its_line(tmp_path: Path) -> None:
-    folder = write(
-        tmp_path / "pol",
-        {"w.rego": "package main\n\nimport rego.v1\n\nok if true\n\nx := y if {\n\ty := ok with input as {}\n}\n"},
-    )
-    with pytest.raises(ConfigError, match=r"^pol/w\.rego:8: `with input as`"):
-        PolicySet.load(folder, "pol")
+        load(folder, "pol")
 
 
 def test_missing_and_empty_folders_are_config_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="policy folder nowhere does not exist"):
-        PolicySet.load(tmp_path / "nowhere", "nowhere")
+    with pytest.raises(ConfigError, match="policy path nowhere does not exist"):
+        load(tmp_path / "nowhere", "nowhere")
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.md").write_text("no rego here")
     with pytest.raises(ConfigError, match="policy folder empty holds no .rego files"):
-        PolicySet.load(tmp_path / "empty", "empty")
+        load(tmp_path / "empty", "empty")
 
 
 def test_runtime_error_is_reported_and_other_rules_still_count(tmp_path: Path) -> None:
@@ -278,11 +242,10 @@ def test_runtime_error_is_reported_and_other_rules_still_count(tmp_path: Path) -
             )
         },
     )
-    ev = PolicySet.load(folder, "r").evaluator({})
+    ev = load(folder, "r").evaluator({})
     v = ev.evaluate({"kind": "Deployment", "spec": {"replicas": 5}})
-    assert [(e.rule, e.message) for e in v.errors] == [
-        ("deny_conflict", "complete rules must not produce multiple outputs")
-    ]
+    assert [e.rule for e in v.errors] == ["deny_conflict"]
+    assert v.errors[0].message.startswith("r/r.rego:") and v.errors[0].files == ["r/r.rego"]
     assert [m.message for m in v.warnings] == ["kind Deployment"]
     # The same set on an input without the conflict evaluates normally.
     ok = ev.evaluate({"kind": "Deployment", "spec": {"replicas": 3}})
@@ -293,7 +256,7 @@ def test_object_without_msg_is_a_policy_error(tmp_path: Path) -> None:
     folder = write(
         tmp_path, {"o.rego": 'package main\n\nimport rego.v1\n\nviolation contains {"message": "wrong key"} if true\n'}
     )
-    v = PolicySet.load(folder, "o").evaluator({}).evaluate(POD)
+    v = load(folder, "o").evaluator({}).evaluate(POD)
     assert v.failures == []
     assert len(v.errors) == 1 and "without a string `msg`" in v.errors[0].message
 
@@ -308,7 +271,7 @@ def test_yaml_dates_reach_policies_as_strings(tmp_path: Path) -> None:
         },
     )
     pod = {**POD, "metadata": {"name": "p", "annotations": {"since": dt.date(2026, 1, 2)}}}
-    assert [m.message for m in PolicySet.load(folder, "d").evaluator({}).evaluate(pod).failures] == ["2026-01-02"]
+    assert [m.message for m in load(folder, "d").evaluator({}).evaluate(pod).failures] == ["2026-01-02"]
 
 
 def test_call_to_a_missing_function_is_a_config_error_with_its_line(tmp_path: Path) -> None:
@@ -318,33 +281,158 @@ def test_call_to_a_missing_function_is_a_config_error_with_its_line(tmp_path: Pa
             "f.rego": "package main\n\nimport rego.v1\n\n# nofunc( in a comment does not count\ndeny contains x if {\n\tx := nofunc(1)\n}\n"
         },
     )
-    with pytest.raises(ConfigError, match=r"^pol/f\.rego:7:7: Rego error: function nofunc is not defined$"):
-        PolicySet.load(folder, "pol")
+    with pytest.raises(ConfigError, match=r"^pol/f\.rego:7:\d+: Rego error: undefined function nofunc$"):
+        load(folder, "pol")
 
 
-def test_missing_function_behind_a_guard_is_a_runtime_error_not_a_crash(tmp_path: Path) -> None:
+def test_missing_function_behind_a_guard_is_refused_at_load(tmp_path: Path) -> None:
     folder = write(
-        tmp_path,
+        tmp_path / "g",
         {
-            "g.rego": 'package main\n\nimport rego.v1\n\ndeny contains x if {\n\tinput.kind == "Pod"\n\tx := nofunc(1)\n}\n\nwarn contains "still here" if true\n'
+            "g.rego": 'package main\n\nimport rego.v1\n\ndeny contains x if {\n\tinput.kind == "Pod"\n\tx := nofunc(1)\n}\n'
         },
     )
-    v = PolicySet.load(folder, "g").evaluator({}).evaluate(POD)
-    assert [(e.rule, e.message) for e in v.errors] == [("deny", "Function not found: nofunc")]
-    assert [m.message for m in v.warnings] == ["still here"]
+    with pytest.raises(ConfigError, match=r"^g/g\.rego:7:\d+: Rego error: undefined function nofunc"):
+        load(folder, "g")
 
 
-def test_a_policy_that_crashes_the_interpreter_is_a_config_error(tmp_path: Path) -> None:
-    # `with input` split over two lines passes the line check, and aborts rego-cpp when compiled:
-    # the child process that compiles user folders first turns that into a config error.
+def test_function_of_another_package_that_does_not_exist_is_refused(tmp_path: Path) -> None:
     folder = write(
-        tmp_path / "pol",
+        tmp_path / "h",
         {
-            "c.rego": 'package main\n\nimport rego.v1\n\nname := upper(input.kind)\n\ndeny contains msg if {\n\tmsg := name with input\n\t\tas {"kind": "x"}\n}\n'
+            "lib.rego": "package lib\n\nimport rego.v1\n\nf(x) := x\n",
+            "m.rego": "package main\n\nimport rego.v1\n\nimport data.lib\n\ndeny contains lib.g(1) if true\n",
         },
     )
+    with pytest.raises(ConfigError, match=r"^h/m\.rego:7:\d+: Rego error: undefined function lib\.g"):
+        load(folder, "h")
+
+
+# --- the checks made at load: regorus' silent pass, stricter-than-conftest shapes, the sandbox ----
+
+
+def test_head_computed_from_a_body_variable_is_refused_with_the_fix(tmp_path: Path) -> None:
+    folder = write(
+        tmp_path / "p",
+        {
+            "p.rego": 'package main\n\nimport rego.v1\n\ndeny contains sprintf("%s uses %s", [c.name, c.image]) if some c in input.containers\n'
+        },
+    )
+    with pytest.raises(ConfigError) as err:
+        load(folder, "p")
+    text = str(err.value)
+    assert text.startswith("p/p.rego:5:1: `deny contains sprintf(")
+    assert "would pass silently" in text and "msg := sprintf(" in text
+    assert err.value.exit_code == 2
+
+
+def test_the_silent_pass_is_real_without_the_check() -> None:
+    """What the check guards against: regorus drops every element when one head is undefined."""
+    from promoter.policy.engine import Engine
+
+    e = Engine()
+    e.add_module(
+        "p.rego",
+        'package main\nimport rego.v1\ndeny contains sprintf("%s uses %s", [c.name, c.image]) if some c in input.containers\n',
+    )
+    e.set_input({"containers": [{"name": "a", "image": "x"}, {"name": "b"}]})
+    assert e.eval_rule("data.main.deny") == []  # OPA: ["a uses x"]
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        'deny contains msg if { some c in input.containers; msg := sprintf("%s", [c.name]) }',
+        'deny contains sprintf("n=%d", [count(input.containers)]) if true',
+        'deny contains sprintf("%s", [n]) if { some c in input.containers; n := c.name }',
+        'deny contains {"msg": m, "n": 1} if { some c in input.containers; m := c.name }',
+        'deny contains "constant" if input.kind == "Pod"',
+    ],
+)
+def test_safe_heads_load(tmp_path: Path, head: str) -> None:
+    load(write(tmp_path / "ok", {"p.rego": f"package main\n\nimport rego.v1\n\n{head}\n"}), "ok")
+
+
+def test_the_pack_never_uses_the_silent_pass_head_shape() -> None:
+    # Loading runs the check over every module; and no rule head of the pack computes anything.
+    modules = read_modules(pack_dir(), "builtin")
+    PolicySet("builtin", modules)
+    for m in modules:
+        for line in m.source.splitlines():
+            if " contains " in line and " if" in line and not line.lstrip().startswith("#"):
+                assert line.split(" contains ", 1)[1].startswith("msg if"), f"{m.file}: {line}"
+
+
+def test_deny_brackets_if_is_refused_with_the_fix(tmp_path: Path) -> None:
+    folder = write(tmp_path / "b", {"p.rego": 'package main\n\nimport rego.v1\n\ndeny[msg] if {\n\tmsg := "x"\n}\n'})
     with pytest.raises(
-        ConfigError,
-        match=r"^pol: the Rego interpreter \(rego-cpp, via regopy\) crashed compiling these policies: .*rego-localref",
+        ConfigError, match=r"^b/p\.rego:5:1: `deny\[msg\] if` defines an object .* write `deny contains msg if`"
     ):
-        PolicySet.load(folder, "pol")
+        load(folder, "b")
+
+
+def test_empty_message_fails_instead_of_passing(tmp_path: Path) -> None:
+    folder = write(
+        tmp_path / "e",
+        {"p.rego": 'package main\n\nimport rego.v1\n\ndeny contains m if m := object.get(input, "reason", "")\n'},
+    )
+    (m,) = load(folder, "e").evaluator({}).evaluate(POD).failures
+    assert "empty message" in m.message
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            'package main\n\nimport rego.v1\n\nf(x) := y if {\n\ty := f(x)\n}\n\ndeny contains "x" if f(1)\n',
+            r"^r/p\.rego:5:1: Rego error: recursion: main\.f -> main\.f",
+        ),
+        (
+            'package main\n\nimport rego.v1\n\na if b\n\nb if a\n\ndeny contains "x" if a\n',
+            r"^r/p\.rego:\d+:1: Rego error: recursion: main\.(a|b) -> ",
+        ),
+    ],
+)
+def test_recursion_is_refused_at_load(tmp_path: Path, source: str, expected: str) -> None:
+    # A recursive function would overflow regorus' stack (SIGSEGV): it never reaches the engine.
+    with pytest.raises(ConfigError, match=expected) as err:
+        load(write(tmp_path / "r", {"p.rego": source}), "r")
+    assert err.value.exit_code == EXIT_USAGE
+
+
+@pytest.mark.parametrize(
+    "call", ['http.send({"method": "get", "url": "http://127.0.0.1:9/"})', 'net.lookup_ip_addr("example.com")']
+)
+def test_network_builtins_are_refused(tmp_path: Path, call: str) -> None:
+    folder = write(
+        tmp_path / "n",
+        {
+            "p.rego": f'package main\n\nimport rego.v1\n\ndeny contains msg if {{\n\tr := {call}\n\tmsg := sprintf("%v", [r])\n}}\n'
+        },
+    )
+    with pytest.raises(ConfigError, match=r"^n/p\.rego:6:\d+: .* is not available: policies run sandboxed"):
+        load(folder, "n")
+
+
+def test_opa_runtime_has_no_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROMOTER_CANARY", "canary-value")
+    folder = write(
+        tmp_path / "r",
+        {
+            "p.rego": 'package main\n\nimport rego.v1\n\nwarn contains sprintf("%v", [object.get(opa.runtime(), "env", "no env")]) if true\n'
+        },
+    )
+    (w,) = load(folder, "r").evaluator({}).evaluate(POD).warnings
+    assert w.message == "no env"
+
+
+def test_print_and_trace_stay_out_of_the_verdict(tmp_path: Path) -> None:
+    folder = write(
+        tmp_path / "t",
+        {
+            "p.rego": 'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tprint("looking at", input.kind)\n\ttrace("tracing")\n\tmsg := "seen"\n}\n'
+        },
+    )
+    v = load(folder, "t").evaluator({}).evaluate(POD)
+    assert [m.message for m in v.failures] == ["seen"]
+    assert v.prints == ["t/p.rego:6: looking at Pod"]

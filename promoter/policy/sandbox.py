@@ -1,0 +1,387 @@
+"""Policies run in child processes: no environment, a memory limit, a time limit per evaluation.
+
+Policy folders come from the GitOps repository, so the author of a pull request controls them.
+Each worker is a fresh Python process started with an empty environment (no token to read,
+whatever the engine offers), that limits its own address space (RLIMIT_AS) before loading the
+engine and arms a timer (SIGALRM, default action: the kernel ends the process) around each
+evaluation. Before each rule it writes (input, rule) into a small shared file, so when a worker
+dies the parent knows which rule of which file did it: that is one error finding on that input,
+the rule is not evaluated again in this run, and a new worker carries on with the rest.
+
+The engine itself offers no network, files or environment (regorus: `opa.runtime()` has no
+`env`, `http.send` is refused at load), so the limits are what this module adds.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import mmap
+import os
+import resource
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from promoter.model.errors import ConfigError, ToolError
+from promoter.policy.policyset import PolicyError, PolicySet, Verdict
+
+_HEADER = struct.Struct("<Q")
+_PROGRESS = struct.Struct("<qq")  # (input index, rule index) the worker is evaluating
+CHUNK = 256  # inputs per message: bounds what is redone when a worker dies, and memory
+
+
+@dataclass(frozen=True)
+class Limits:
+    seconds: float = 10.0  # per evaluation: one input against one policy set
+    memory_mb: int = 2048  # the worker's address space, engine and Python included
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str] | None = None) -> Limits:
+        env = os.environ if environ is None else environ
+        out = cls()
+        seconds, memory = env.get("PROMOTER_POLICY_TIMEOUT"), env.get("PROMOTER_POLICY_MEMORY_MB")
+        try:
+            if seconds:
+                out = cls(float(seconds), out.memory_mb)
+            if memory:
+                out = cls(out.seconds, int(memory))
+        except ValueError:
+            raise ConfigError(
+                f"PROMOTER_POLICY_TIMEOUT={seconds!r} / PROMOTER_POLICY_MEMORY_MB={memory!r}: not a number"
+            ) from None
+        if out.seconds <= 0 or out.memory_mb < 256:
+            raise ConfigError("PROMOTER_POLICY_TIMEOUT must be > 0 and PROMOTER_POLICY_MEMORY_MB at least 256")
+        return out
+
+
+@dataclass
+class Item:
+    """One input: its JSON text (shared with the cache key), the file it came from, and whether it is null."""
+
+    text: str
+    file: str | None = None
+    null: bool = False
+    data: int = 0  # which of the data documents it is evaluated with (one per environment)
+    kind: str | None = None  # the input's `kind`, when it is an object that has one
+
+
+def _send(stream: IO[bytes], doc: Any) -> None:
+    body = json.dumps(doc, separators=(",", ":")).encode()
+    stream.write(_HEADER.pack(len(body)) + body)
+    stream.flush()
+
+
+def _send_raw(stream: IO[bytes], body: bytes) -> None:
+    stream.write(_HEADER.pack(len(body)) + body)
+    stream.flush()
+
+
+def _receive_raw(stream: IO[bytes]) -> bytes | None:
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(head)
+    body = stream.read(size)
+    return body if len(body) == size else None
+
+
+def _receive(stream: IO[bytes]) -> Any:
+    head = stream.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(head)
+    body = stream.read(size)
+    if len(body) < size:
+        return None
+    return json.loads(body)
+
+
+def _package_root() -> str:
+    return str(Path(__file__).resolve().parents[2])
+
+
+class _Worker:
+    """One child process with the policy set loaded."""
+
+    def __init__(
+        self, policy_set: PolicySet, data: Sequence[dict[str, Any]], limits: Limits, progress_path: str
+    ) -> None:
+        env = {"PATH": os.defpath, "LANG": "C.UTF-8", "PYTHONPATH": _package_root(), "PYTHONDONTWRITEBYTECODE": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-s", "-m", "promoter.policy.sandbox"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=tempfile.gettempdir(),
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        _send(
+            self.proc.stdin,
+            {
+                "name": policy_set.name,
+                "modules": [[m.file, m.source] for m in policy_set.modules],
+                "namespaces": policy_set.namespaces,
+                "kinds": {k: sorted(v) for k, v in policy_set.kinds.items()},
+                "trusted": policy_set.trusted,
+                "verify": policy_set.verify,
+                "data": list(data),
+                "seconds": limits.seconds,
+                "memory_mb": limits.memory_mb,
+                "progress": progress_path,
+            },
+        )
+        ready = _receive(self.proc.stdout)
+        if not isinstance(ready, dict) or not ready.get("ready"):
+            message = ready.get("error") if isinstance(ready, dict) else None
+            self.close()
+            if message:
+                raise ConfigError(message)
+            raise ToolError(f"{policy_set.name}: the policy worker did not start: {self._stderr()}")
+
+    def _stderr(self) -> str:
+        """The worker's last words (Rust's "note: run with RUST_BACKTRACE" line left out)."""
+        try:
+            err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+        except (OSError, ValueError):
+            err = ""
+        lines = [ln.strip() for ln in err.splitlines() if ln.strip() and not ln.startswith("note: run with")]
+        alloc = [ln for ln in lines if "memory allocation" in ln or "MemoryError" in ln]
+        return (alloc or lines or [f"exit status {self.proc.returncode}"])[-1]
+
+    def evaluate(self, items: Sequence[Item], skip: set[str]) -> list[dict[str, Any]] | None:
+        """Verdicts (as JSON) in order, or None when the worker died on the way."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        # One line of options, then per input a line of [file, null, data, kind] and its JSON text:
+        # the worker hands that text to the engine as it is, never building Python objects of it.
+        parts = [json.dumps({"skip": sorted(skip), "count": len(items)}).encode()]
+        for it in items:
+            parts.append(json.dumps([it.file, it.null, it.data, it.kind]).encode())
+            parts.append(it.text.encode())
+        parts = [b"\n".join(parts)]
+        try:
+            _send_raw(self.proc.stdin, b"".join(parts))
+            answer = _receive(self.proc.stdout)
+        except (BrokenPipeError, OSError):
+            answer = None
+        if not isinstance(answer, list):
+            self.proc.wait()
+            return None
+        return answer
+
+    def death(self) -> tuple[str, str]:
+        """(what, detail) of a worker that died: "time" or "memory" or "crash"."""
+        self.proc.wait()
+        detail = self._stderr()
+        rc = self.proc.returncode
+        if rc == -signal.SIGALRM:
+            return "time", detail
+        if "memory allocation" in detail or "MemoryError" in detail:
+            return "memory", detail
+        return "crash", detail
+
+    def close(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def evaluate(
+    policy_set: PolicySet,
+    data: dict[str, Any] | Sequence[dict[str, Any]],
+    items: Sequence[Item],
+    *,
+    jobs: int = 1,
+    limits: Limits | None = None,
+) -> list[Verdict]:
+    """Every input's verdict, in order, evaluated in `jobs` sandboxed workers; `data` is one
+    document, or a list that items pick from by index (one worker serves every environment)."""
+    datas = [data] if isinstance(data, dict) else list(data)
+    if not items:
+        return []
+    limits = limits or Limits.from_environ()
+    jobs = max(1, min(jobs, len(items)))
+    disabled: dict[str, PolicyError] = {}  # rule -> the error that disabled it (shared by workers)
+    lock = threading.Lock()
+    out: list[Verdict | None] = [None] * len(items)
+    failures: list[BaseException] = []
+    share = -(-len(items) // jobs)
+
+    def run(start: int, stop: int) -> None:
+        try:
+            _run_range(policy_set, datas, items, start, stop, limits, disabled, lock, out)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failures.append(exc)
+
+    if jobs == 1:
+        run(0, len(items))
+    else:
+        threads = [
+            threading.Thread(target=run, args=(s, min(s + share, len(items)))) for s in range(0, len(items), share)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    if failures:
+        raise failures[0]
+    return [v if v is not None else Verdict() for v in out]
+
+
+def _run_range(
+    policy_set: PolicySet,
+    data: Sequence[dict[str, Any]],
+    items: Sequence[Item],
+    start: int,
+    stop: int,
+    limits: Limits,
+    disabled: dict[str, PolicyError],
+    lock: threading.Lock,
+    out: list[Verdict | None],
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="promoter-policy-") as tmp:
+        progress_path = os.path.join(tmp, "progress")
+        with open(progress_path, "wb") as fh:
+            fh.write(b"\0" * _PROGRESS.size)
+        worker: _Worker | None = None
+        pos = start
+        pending: dict[int, list[PolicyError]] = {}
+        try:
+            while pos < stop:
+                if worker is None:
+                    worker = _Worker(policy_set, data, limits, progress_path)
+                end = min(pos + CHUNK, stop)
+                with lock:
+                    skip = set(disabled)
+                answer = worker.evaluate(items[pos:end], skip)
+                if answer is not None:
+                    for k, doc in enumerate(answer):
+                        verdict = Verdict.from_json(doc)
+                        verdict.errors = pending.pop(pos + k, []) + verdict.errors
+                        out[pos + k] = verdict
+                    pos = end
+                    continue
+                what, detail = worker.death()
+                worker.close()
+                worker = None
+                with open(progress_path, "rb") as fh:
+                    index, rule_index = _PROGRESS.unpack(fh.read(_PROGRESS.size))
+                failed = pos + index
+                # Answers come per message: the inputs before the failed one are evaluated again.
+                rules = policy_set.rules_for(items[failed].kind)
+                rule = rules[rule_index] if 0 <= rule_index < len(rules) else None
+                error = _limit_error(policy_set, rule, what, detail, limits)
+                with lock:
+                    if rule is not None:
+                        disabled.setdefault(rule.name, error)
+                if rule is None:
+                    # Not inside a rule (loading the input, or the worker itself): this input only.
+                    out[failed] = Verdict(errors=[error])
+                    pos = failed + 1
+                    continue
+                pending.setdefault(failed, []).append(error)
+        finally:
+            if worker is not None:
+                worker.close()
+
+
+def _limit_error(policy_set: PolicySet, rule: Any, what: str, detail: str, limits: Limits) -> PolicyError:
+    files = list(rule.files) if rule is not None else [m.file for m in policy_set.modules]
+    where = ", ".join(files[:3]) + (" ..." if len(files) > 3 else "")
+    name = f"{rule.namespace}.{rule.name}" if rule is not None else policy_set.name
+    if what == "time":
+        text = f"rule {name} ({where}) took longer than {limits.seconds:g} s on this input; it was stopped and is not evaluated again in this run"
+    elif what == "memory":
+        text = f"rule {name} ({where}) needed more than {limits.memory_mb} MB; it was stopped and is not evaluated again in this run"
+    else:
+        text = f"rule {name} ({where}) crashed the policy engine ({detail}); it is not evaluated again in this run"
+    return PolicyError(rule.namespace if rule is not None else "", rule.name if rule is not None else None, text, files)
+
+
+# --- the worker's side ---------------------------------------------------------------------------
+
+
+def _limit_memory(megabytes: int) -> None:
+    limit = megabytes * 1024 * 1024
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ValueError, OSError):  # pragma: no cover - a platform without these limits
+        pass
+
+
+def worker_main() -> int:
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    # Nothing the policies print may reach the pipe the answers travel on.
+    sys.stdout = sys.stderr
+    spec = _receive(stdin)
+    if not isinstance(spec, dict):
+        return 2
+    _limit_memory(int(spec["memory_mb"]))
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the timer ends the process: no handler needed
+    from promoter.policy.source import RegoModule
+
+    try:
+        policy_set = PolicySet(
+            spec["name"],
+            [RegoModule(f, s) for f, s in spec["modules"]],
+            spec["namespaces"],
+            trusted=bool(spec["trusted"]),
+            kinds={k: frozenset(v) for k, v in spec["kinds"].items()},
+            verify=bool(spec["verify"]),
+        )
+        evaluators = [policy_set.evaluator(d) for d in spec["data"]]
+    except ConfigError as exc:
+        _send(stdout, {"error": str(exc)})
+        return 2
+    seconds = float(spec["seconds"])
+    with open(spec["progress"], "r+b") as fh:
+        progress = mmap.mmap(fh.fileno(), _PROGRESS.size)
+    current = [0]
+
+    def on_rule(index: int) -> None:
+        _PROGRESS.pack_into(progress, 0, current[0], index)
+
+    for evaluator in evaluators:
+        evaluator.on_rule = on_rule
+    # Nothing made from here on forms reference cycles worth a collector's pass over everything loaded.
+    gc.freeze()
+    gc.disable()
+    _send(stdout, {"ready": True})
+    while True:
+        message = _receive_raw(stdin)
+        if message is None:
+            return 0
+        lines = message.split(b"\n")
+        options = json.loads(lines[0])
+        skip = frozenset(options["skip"])
+        answers = []
+        for index in range(options["count"]):
+            file, null, data, kind = json.loads(lines[1 + 2 * index])
+            current[0] = index
+            _PROGRESS.pack_into(progress, 0, index, -1)
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            verdict = evaluators[data].evaluate_text(
+                lines[2 + 2 * index].decode(), kind, file, skip=skip, undefined_input=null
+            )
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            answers.append(verdict.to_json())
+        _send(stdout, answers)
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main())

@@ -1,0 +1,161 @@
+"""Repository policies are untrusted: a time and a memory limit per evaluation, no environment, and
+`promoter policy test|verify` with conftest's interface."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from promoter.policy.policyset import PolicySet
+from promoter.policy.sandbox import Item, Limits, evaluate
+
+POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}
+
+
+def policy(tmp_path: Path, files: dict[str, str]) -> PolicySet:
+    folder = tmp_path / "pol"
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return PolicySet.load([(folder, "pol")])
+
+
+def items(n: int) -> list[Item]:
+    return [Item(json.dumps({**POD, "metadata": {"name": f"p{i}"}}), f"f{i}.yaml", kind="Pod") for i in range(n)]
+
+
+SLOW = 'package main\n\nimport rego.v1\n\ndeny contains "slow" if {\n\tcount([x | some x in numbers.range(1, 20000000); x % 7 == 0]) > 1\n}\n'
+HUNGRY = 'package main\n\nimport rego.v1\n\ndeny contains "hungry" if {\n\txs := numbers.range(1, 100000000)\n\tcount(xs) > 1\n}\n'
+FINE = (
+    'package main\n\nimport rego.v1\n\nwarn contains sprintf("seen %s", [input.metadata.name]) if input.kind == "Pod"\n'
+)
+
+
+def test_time_limit_is_one_error_naming_the_file_and_the_rest_still_runs(tmp_path: Path) -> None:
+    ps = policy(tmp_path, {"slow.rego": SLOW, "fine.rego": FINE})
+    verdicts = evaluate(ps, {}, items(3), limits=Limits(seconds=1, memory_mb=2048))
+    errors = [e for v in verdicts for e in v.errors]
+    assert len(errors) == 1, errors  # the rule is stopped once, then not evaluated again
+    assert errors[0].rule == "deny" and errors[0].files == ["pol/slow.rego"]
+    assert "took longer than 1 s" in errors[0].message and "pol/slow.rego" in errors[0].message
+    assert [m.message for v in verdicts for m in v.warnings] == ["seen p0", "seen p1", "seen p2"]
+
+
+def test_memory_limit_is_one_error_naming_the_file(tmp_path: Path) -> None:
+    ps = policy(tmp_path, {"hungry.rego": HUNGRY, "fine.rego": FINE})
+    verdicts = evaluate(ps, {}, items(2), limits=Limits(seconds=60, memory_mb=512))
+    errors = [e for v in verdicts for e in v.errors]
+    assert len(errors) == 1, errors
+    assert errors[0].files == ["pol/hungry.rego"] and "more than 512 MB" in errors[0].message
+    assert [m.message for v in verdicts for m in v.warnings] == ["seen p0", "seen p1"]
+
+
+def test_a_limit_error_fails_the_check(tmp_path: Path) -> None:
+    from promoter.config.model import Config, Environment
+    from promoter.policy import evaluate_policies
+    from tests.policy.resources import resource
+
+    folder = tmp_path / "slow"
+    folder.mkdir()
+    (folder / "slow.rego").write_text(SLOW)
+    cfg = Config(file=None, environments=[Environment("dev", 0)], apps={}, policies={"builtin": False})
+    import os
+
+    old = os.environ.get("PROMOTER_POLICY_TIMEOUT")
+    os.environ["PROMOTER_POLICY_TIMEOUT"] = "1"
+    try:
+        result = evaluate_policies([resource(POD, env="dev")], cfg, "dev", tmp_path, extra_dirs=[folder])
+    finally:
+        if old is None:
+            del os.environ["PROMOTER_POLICY_TIMEOUT"]
+        else:
+            os.environ["PROMOTER_POLICY_TIMEOUT"] = old
+    (f,) = result.findings
+    assert f.rule == "policy-error" and f.blocking and "slow/slow.rego" in f.message
+    assert result.failed
+
+
+def test_workers_get_no_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Whatever the engine offers now or later, the process evaluating policies has no token to find.
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "C" * 36)
+    ps = policy(
+        tmp_path,
+        {"env.rego": 'package main\n\nimport rego.v1\n\nwarn contains sprintf("%v", [opa.runtime()]) if true\n'},
+    )
+    (v,) = evaluate(ps, {}, items(1))
+    assert v.warnings and "ghp_" not in v.warnings[0].message and "GITHUB_TOKEN" not in v.warnings[0].message
+
+
+def test_print_goes_to_stderr_not_into_reports(tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p.rego").write_text(
+        'package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tprint("debug:", input.kind)\n\tmsg := "no pods"\n}\n'
+    )
+    (tmp_path / "pod.yaml").write_text("kind: Pod\n")
+    out = run_cli("policy", "test", "-p", str(tmp_path / "policy"), str(tmp_path / "pod.yaml"), "-o", "json")
+    assert out.exit_code == 3
+    doc = json.loads(out.stdout)
+    assert [f["message"] for f in doc["findings"]] == ["no pods"]
+    assert "debug: Pod" in out.stderr and "debug" not in out.stdout
+
+
+def test_policy_test_takes_a_policy_file_data_and_namespaces(
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "one.rego").write_text(
+        'package team\n\nimport rego.v1\n\ndeny contains msg if {\n\tnot input.owner in data.owners\n\tmsg := sprintf("owner %v is unknown", [input.owner])\n}\n'
+    )
+    (tmp_path / "data.yaml").write_text("owners: [alice]\n")
+    (tmp_path / "a.json").write_text('[{"owner": "alice"}, {"owner": "mallory"}]')
+    out = run_cli(
+        "policy",
+        "test",
+        "--policy",
+        str(tmp_path / "one.rego"),
+        "--data",
+        str(tmp_path / "data.yaml"),
+        "-n",
+        "team",
+        str(tmp_path / "a.json"),
+        "-o",
+        "json",
+    )
+    assert out.exit_code == 3, out.stderr
+    assert [f["message"] for f in json.loads(out.stdout)["findings"]] == ["owner mallory is unknown"]
+
+
+def test_policy_test_refuses_a_silent_pass_shape_with_exit_2(
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p.rego").write_text(
+        'package main\n\nimport rego.v1\n\ndeny contains sprintf("%s", [c.image]) if some c in input.containers\n'
+    )
+    (tmp_path / "x.yaml").write_text("containers: [{name: a}]\n")
+    out = run_cli("policy", "test", "x.yaml")
+    assert out.exit_code == 2
+    assert out.stderr.startswith("promoter: error: policy/p.rego:5:1: ") and "build it in the body" in out.stderr
+
+
+def test_policy_verify_runs_the_pack_tests_and_reports_failures(
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    from promoter.policy.pack import pack_dir
+
+    ok = run_cli("policy", "verify", "--policy", str(pack_dir()), "-o", "junit")
+    assert ok.exit_code == 0, ok.stderr
+    assert ok.stdout.count("<testcase") >= 55 and "<failure" not in ok.stdout
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "p_test.rego").write_text(
+        "package main\n\nimport rego.v1\n\ntest_good if true\n\ntest_bad if 1 == 2\n"
+    )
+    bad = run_cli("policy", "verify", "-o", "json")
+    assert bad.exit_code == 3
+    doc = json.loads(bad.stdout)
+    assert [f["subject"] for f in doc["findings"]] == ["main.test_bad"]
