@@ -196,8 +196,11 @@ def scan(
     scanned: list[str] = []
     errors: list[UsageError] = []
     charts: dict[str, Any] = {}
+    top = str(repo).rstrip(os.sep) + os.sep
     for f in yaml_files(repo, roots):
-        rel = rel_to(repo, f)
+        name = str(f)
+        # Files are walked under the repository's own path: their name inside it needs no disk access.
+        rel = name[len(top) :].replace(os.sep, "/") if name.startswith(top) else rel_to(repo, f)
         scanned.append(rel)
         try:
             layered = (defaults or {}).get(rel)

@@ -167,7 +167,7 @@ def test_an_anchor_shared_with_another_image_is_refused_naming_both_places(tmp_p
 def test_an_aliased_block_out_of_an_explicit_target_is_refused(tmp_path: Path):
     text = "dev: &base\n  image:\n    repository: ghcr.io/acme/api\n    tag: '1'\nprod: *base\n"
     config = (
-        "environments: [{name: dev}, {name: prod}]\n"
+        "environments: [{name: dev, gates: {image_exists: false}}, {name: prod}]\n"
         "apps:\n  api:\n    image: ghcr.io/acme/api\n"
         "    targets: {dev: [{file: values.yaml, key: dev.image}], prod: [{file: values.yaml, key: prod.image}]}\n"
     )
@@ -341,7 +341,8 @@ def test_a_missing_tag_key_is_added_only_where_the_chart_declares_it_with_a_warn
 # ---- a digest that cannot be written, where digests are required ---------------------------------------
 def test_digest_required_blocks_a_split_reference_without_a_digest_key(tmp_path: Path):
     config = (
-        "environments: [{name: prod, gates: {digest_required: true}}]\n"
+        # image_exists off: the image is in no registry (tests/registry judges that gate for real).
+        "environments: [{name: prod, gates: {digest_required: true, image_exists: false}}]\n"
         "apps:\n  exporter:\n    image: ghcr.io/oliver006/redis_exporter\n    paths: {prod: values.yaml}\n"
     )
     repo = make_repo(tmp_path / "r", {".promoter.yaml": config, "values.yaml": SIBLING})

@@ -83,7 +83,7 @@ def _found(doc: YamlDoc) -> list[tuple[Any, ...]]:
     return [(r.style, r.yaml_path, r.line, r.column, r.repository, r.tag, r.digest) for r in extract(doc)]
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(values_file())
 def test_c_locate_and_round_trip_locate_agree(text: str):
     c = YamlDoc.read(text, "values.yaml")
@@ -100,7 +100,7 @@ def _marks(node: Any) -> Any:
     return (type(node).__name__, str(node))
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(values_file())
 def test_composed_and_event_readers_build_the_same_tree(text: str):
     composed, _ = read_composed(text)

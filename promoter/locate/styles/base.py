@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef, try_parse
 from promoter.model.reference import Reference, Slot
 from promoter.yamlio.document import format_path, is_flow, key_line, node_start
@@ -173,17 +174,30 @@ def string_ref(
     )
 
 
+# Aliases share subtrees, so a walk may meet one mapping at many paths; a file that multiplies them
+# past this (the "billion laughs" shape) is refused rather than walked for ever.
+MAX_WALK = 5_000_000
+
+
 def walk_maps(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
-    """Every mapping under node (itself included), with its path."""
-    if isinstance(node, dict):  # CommentedMap is a dict
-        yield path, node
+    """Every mapping under node (itself included), with its path, in document order."""
+    out: list[tuple[tuple[Any, ...], Any]] = []
+    _collect(node, path, out)
+    return iter(out)
+
+
+def _collect(node: Any, path: tuple[Any, ...], out: list[tuple[tuple[Any, ...], Any]]) -> None:
+    if isinstance(node, dict):  # MarkedMap and CommentedMap are dicts
+        out.append((path, node))
+        if len(out) > MAX_WALK:
+            raise UsageError(f"more than {MAX_WALK:,} mappings to walk (aliases nested in aliases?)")
         for k, v in node.items():
             if isinstance(v, (dict, list)):
-                yield from walk_maps(v, path + (k,))
-    elif isinstance(node, list):  # CommentedSeq is a list
+                _collect(v, path + (k,), out)
+    elif isinstance(node, list):  # MarkedSeq and CommentedSeq are lists
         for i, v in enumerate(node):
             if isinstance(v, (dict, list)):
-                yield from walk_maps(v, path + (i,))
+                _collect(v, path + (i,), out)
 
 
 def repository_of(registry: Any, repository: Any) -> ImageRef | None:
