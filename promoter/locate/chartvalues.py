@@ -139,7 +139,15 @@ def _vendored_values(charts: Path, name: str) -> Any:
 
 def discovered_defaults(repo: Path, rel: str, cache: dict[str, Any] | None = None) -> Any:
     """The defaults of a values file found from the repository itself (see chart_folder, chart_defaults)."""
-    chart = chart_folder(repo, rel)
+    if not rel.rpartition("/")[2].startswith("values"):
+        return None
+    folder = rel.rpartition("/")[0] or "."
+    if cache is not None and f"{folder}\0chart" in cache:
+        chart = cache[f"{folder}\0chart"]
+    else:
+        chart = chart_folder(repo, rel)
+        if cache is not None:
+            cache[f"{folder}\0chart"] = chart
     if chart is None:
         return None
     own = rel.rpartition("/")[2] not in ("values.yaml", "values.yml")
