@@ -20,6 +20,7 @@ from promoter.model.image import ImageRef
 from promoter.publish.flags import PrFlags
 
 if TYPE_CHECKING:
+    from promoter.publish.description import BranchReview, HistoryEntry
     from promoter.publish.publisher import PromotionResult
 
 
@@ -140,10 +141,12 @@ def run(
     pr: PrFlags,
     rollback: bool = False,
     all_matches: bool = False,
+    history: list[HistoryEntry] | None = None,
 ) -> BumpResult:
     """Bump (or roll back) and, with `pr.enabled`, publish the change as one promotion pull request.
 
     With --pr the checkout is only read: the forge gets the commit, the working tree stays as it is.
+    `history` (a rollback) is what the environment ran, listed in the pull request.
     """
     if pr.enabled and not (app and env):
         raise UsageError("--pr needs --app and --env (a promotion target), not --path")
@@ -163,14 +166,21 @@ def run(
     if pr.enabled and not dry_run and not result.blocked:
         assert app and env
         # Imported only when publishing: the forge clients and the preview's renderers cost start-up time.
-        from promoter.flows.preview import preview
-        from promoter.publish.publisher import publish_if_requested
+        from promoter.flows.review import review_branch
+        from promoter.publish.masking import MaskRules
+        from promoter.publish.publisher import BranchFile, publish_if_requested
+        from promoter.publish.pullrequest import PromotedApp
 
-        # The reviewer sees the rendered objects that change and how they check, not just the file diff.
-        seen = preview(repo, config, result.changeset, env)
-        checks = CheckResult()
-        checks.extend(result.gates)
-        checks.extend(seen.checks)
+        rules = MaskRules.from_config(config.forge.get("mask_keys"))
+        judged = {app: result.gates}
+
+        def describe(files: list[BranchFile], apps: list[PromotedApp]) -> BranchReview:
+            # The reviewer sees what the branch holds after the write, rendered and checked,
+            # for every app on it: not just this run's plan.
+            return review_branch(
+                repo, config, env, files, apps, gates=judged, override_freeze=override_freeze, rules=rules
+            )
+
         result.published = publish_if_requested(
             pr,
             config=config,
@@ -182,7 +192,8 @@ def run(
                 repo, config, image, app=app, env=env, read_file=read, all_matches=all_matches
             ),
             repo=repo,
-            checks=checks,
-            rendered_diff=seen.diff or None,
+            describe=describe,
+            rollback=rollback,
+            history=history,
         )
     return result
