@@ -107,6 +107,11 @@ def _one_current_value(refs: list[Reference], image: ImageRef, scope: Scope) -> 
     """References to one repository that pin different values (a chart's list of supported versions,
     `nats:2.10.x` beside `nats:2.9.x`) are not one image to move: refuse rather than set them all alike."""
     pins: dict[tuple[str | None, str | None], list[Reference]] = {}
+    # A kustomization's `images:` entry decides what its manifests run: their own tag (often a
+    # placeholder like `:0.0.0`) is overridden, not a second value to choose between.
+    transformers = {"kustomize-images", "flux-kustomization-images", "argocd-kustomize-images"}
+    if any(r.style in transformers for r in refs):
+        refs = [r for r in refs if r.style != "container"]
     for r in refs:
         if r.tag is None and r.digest is None:
             continue  # pins nothing yet (`- name: app` with no newTag): nothing to disagree with

@@ -352,3 +352,12 @@ def test_digest_required_blocks_a_split_reference_without_a_digest_key(tmp_path:
     assert code == 3, err
     assert "gate-digest-required" in err and "cannot be written at values.yaml:4" in err
     assert (repo / "values.yaml").read_text() == SIBLING
+
+
+def test_a_kustomization_images_entry_over_a_placeholder_manifest_is_not_ambiguous(tmp_path: Path):
+    kust = 'resources:\n  - deployment.yaml\nimages:\n  - name: ghcr.io/acme/api\n    newTag: "1.0.0"\n'
+    deploy = DEPLOYMENT.format(name="api", image="ghcr.io/acme/api:0.0.0  # placeholder")
+    repo = make_repo(tmp_path / "r", {"dev/kustomization.yaml": kust, "dev/deployment.yaml": deploy})
+    code, _, err = bump(repo, "ghcr.io/acme/api:1.1.0", "--path", "dev")
+    assert code == 0, err
+    assert (repo / "dev/kustomization.yaml").read_text() == kust.replace("1.0.0", "1.1.0")
