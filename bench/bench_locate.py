@@ -111,6 +111,8 @@ from pathlib import Path
 from promoter.config.model import Config
 from promoter.edit.plan import plan_bump
 from promoter.model.image import ImageRef
+from promoter.yamlio.limits import Limits, configure
+configure(Limits(file_bytes=256 * 1024 * 1024))  # as `limits: {file_size_mib: 256}` in .promoter.yaml
 repo, image = Path(sys.argv[1]), ImageRef.parse(sys.argv[2])
 t = time.perf_counter()
 cs = plan_bump(repo, Config.empty(), image, paths=["values.yaml"])

@@ -21,6 +21,7 @@ from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 from promoter.model.reference import Reference
 from promoter.yamlio.document import YamlDoc
+from promoter.yamlio.files import FileRefused
 
 ReadFile = Callable[[str], "str | None"]
 
@@ -43,7 +44,8 @@ def plan_bump(
     scope = resolve_scope(repo, config, image, app, env, paths or [])
     defaults = chart_values(repo, config, app)
     siblings = Siblings.from_config(config.raw)
-    parsed = _parse_scope(repo, scope, read_file, defaults, image, siblings)
+    skipped: list[str] = []
+    parsed = _parse_scope(repo, scope, read_file, defaults, image, siblings, skipped)
     try:
         refs = _select(parsed, scope, image)
     except UsageError:
@@ -53,7 +55,9 @@ def plan_bump(
         refs = _select(parsed, scope, image)
     if not scope.targets and not all_matches:
         _one_current_value(refs, image, scope)
-    return _apply(parsed, refs, image)
+    cs = _apply(parsed, refs, image)
+    cs.warnings[:0] = skipped
+    return cs
 
 
 def _read(repo: Path, rel: str, read_file: ReadFile | None) -> YamlDoc | None:
@@ -70,11 +74,21 @@ def _parse_scope(
     defaults: Any = None,
     image: ImageRef | None = None,
     siblings: Siblings = DEFAULT_SIBLINGS,
+    skipped: list[str] | None = None,
 ) -> dict[str, ParsedFile]:
     out: dict[str, ParsedFile] = {}
     charts: dict[str, Any] = {}
+    named = {f for f, _ in scope.targets} | set(scope.roots)  # files the configuration names: never skipped
     for rel in scope.files(repo):
-        doc = _read(repo, rel, read_file)
+        try:
+            doc = _read(repo, rel, read_file)
+        except FileRefused as exc:
+            # A FIFO, socket or device in a scanned folder holds no YAML (and Git cannot store it):
+            # skipped, and said. Anything else unreadable stops the bump.
+            if exc.rule != "special-file" or rel in named or skipped is None:
+                raise
+            skipped.append(f"skipped {exc}")
+            continue
         if doc is not None:
             layered = defaults if defaults is not None else discovered_defaults(repo, rel, charts)
             out[rel] = ParsedFile(doc=doc, references=extract(doc, layered, image, siblings=siblings))

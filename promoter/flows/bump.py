@@ -6,6 +6,7 @@ commits it through the forge. `promote` and `rollback` are bumps with their imag
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -74,21 +75,34 @@ def bump(
     `rollback` marks a deliberate return to an earlier image: the no-downgrade gate lets it through
     (recorded), every other gate still applies.
     """
-    cs = plan_bump(repo, config, image, app=app, env=env, paths=paths, all_matches=all_matches)
-    gates = CheckResult()
-    if app and env and not cs.empty:
-        from promoter.gates.engine import evaluate_gates
+    # A bump that writes holds the working tree's lock from reading the files to writing them: two
+    # bumps at once (different images, one file) would otherwise each drop the other's change.
+    with _write_lock(repo, config, f"bump {image}", dry_run):
+        cs = plan_bump(repo, config, image, app=app, env=env, paths=paths, all_matches=all_matches)
+        gates = CheckResult()
+        if app and env and not cs.empty:
+            from promoter.gates.engine import evaluate_gates
 
-        gates = evaluate_gates(
-            repo, config, app, env, image, now=now, override_freeze=override_freeze, rollback=rollback
-        )
-    if app and env and cs.not_pinned and image.digest and config.env(env).gates.get("digest_required"):
-        gates.findings.append(_digest_not_pinned(config, env, image, cs.not_pinned))
-    written = False
-    if not dry_run and not gates.failed and not cs.empty:
-        cs.write(repo)
-        written = True
+            gates = evaluate_gates(
+                repo, config, app, env, image, now=now, override_freeze=override_freeze, rollback=rollback
+            )
+        if app and env and cs.not_pinned and image.digest and config.env(env).gates.get("digest_required"):
+            gates.findings.append(_digest_not_pinned(config, env, image, cs.not_pinned))
+        written = False
+        if not dry_run and not gates.failed and not cs.empty:
+            cs.write(repo)
+            written = True
     return BumpResult(image=image, changeset=cs, gates=gates, written=written, dry_run=dry_run)
+
+
+def _write_lock(repo: Path, config: Config, what: str, dry_run: bool) -> AbstractContextManager[Any]:
+    """The repository's lock (model/lock.py) for a bump that writes; nothing for one that only reads."""
+    if dry_run:
+        return nullcontext()
+    from promoter.model.lock import DEFAULT_WAIT_SECONDS, repository_lock
+
+    wait = float((config.raw.get("limits") or {}).get("lock_wait_seconds", DEFAULT_WAIT_SECONDS))
+    return repository_lock(repo, what=what, wait=wait)
 
 
 def _digest_not_pinned(config: Config, env: str, image: ImageRef, places: list[str]) -> Finding:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from promoter.config.loader import find_config, load_config
+from promoter.config.loader import find_config
+from promoter.flows.workspace import open_config
 from promoter.locate.chartvalues import env_values_defaults
 from promoter.locate.scan import ScanResult, scan
 from promoter.locate.scope import path_scope
@@ -28,7 +29,7 @@ def list_images(repo: Path | None, paths: list[Path] | list[str], image: str | N
     roots = [root / r if r != "." else root for r in scope.roots]
     want = ImageRef.parse(image) if image else None
     # With a .promoter.yaml, env values files that leave the registry to their chart are read over it.
-    config = load_config(root) if find_config(root) is not None else None
+    config = open_config(root) if find_config(root) is not None else None
     defaults = env_values_defaults(root, config) if config is not None else None
     siblings = Siblings.from_config(config.raw if config is not None else None)
     return scan(root, roots, image=want, keep_going=True, defaults=defaults, siblings=siblings)

@@ -3,7 +3,8 @@
 The change is a set of files with their texts on both sides (a ChangeSet, or everything a
 promotion branch holds against its merge base). Base and head are temporary copies of just the
 files those targets read, each with its side's texts written over it; both go through the same
-Renderer, and the head's objects through the same validation and policies as `promoter check`.
+Renderer, and the head's objects through the same validation and policies as `promoter check`,
+which read their own inputs (schemas, CRDs, policies) from the checkout.
 Secret values are masked in both sides' objects before they are diffed (`publish.masking`).
 """
 
@@ -66,10 +67,12 @@ def preview_texts(
             root.mkdir()
             _copy_inputs(repo, root, targets, changed)
             _write(root, {p: t[side] for p, t in texts.items()})
-        _copy_policies(repo, head_repo, config)
         base_rendered = [n for r in Renderer(base_repo, charts=charts).render_all(targets) for n in r.walk()]
         rendered = [n for r in Renderer(head_repo, charts=charts).render_all(targets) for n in r.walk()]
-        checks = _checks(rendered, config, head_repo, env)
+        # Only rendering needs the copies. What the checks read by repository-relative path (policy
+        # folders, validation.schema_dirs, CRDs anywhere in the repository, the config for waiver
+        # lines) is not among the targets' inputs, so it is read from the checkout, as `check` does.
+        checks = _checks(rendered, config, repo, env)
     base, head = _objects(base_rendered), _objects(rendered)
     diff, kinds = _diff(base, head, masker)
     unread = [p for p in changed if not any(t.depends_on(p) for t in graph.targets)]
@@ -86,17 +89,6 @@ def _write(root: Path, texts: dict[str, str | None]) -> None:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.encode("utf-8"))
-
-
-def _copy_policies(repo: Path, dst: Path, config: Config) -> None:
-    """The repository's policy folders (policies.paths): the head is judged by the same policies as check."""
-    for p in config.policies.get("paths") or []:
-        src = repo / p
-        if src.is_dir():
-            shutil.copytree(src, dst / p, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
-        elif src.is_file():
-            (dst / p).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / p)
 
 
 def _copy_inputs(repo: Path, dst: Path, targets: list[Target], changed: list[str]) -> None:

@@ -38,8 +38,8 @@ def chart_values(repo: Path, config: Config, app: str | None) -> Any:
         return None
     rel = values_file(chart)
     values = safe_path(repo, rel, what=f"{config.file}: apps.{app}.chart")
-    if not values.is_file():
-        return None
+    if not values.exists() and not values.is_symlink():
+        return None  # anything else there (a FIFO, a dangling link) is refused by the read, naming it
     return chart_defaults(repo, chart, own=True)
 
 
@@ -79,13 +79,24 @@ def chart_defaults(repo: Path, chart: str, *, own: bool) -> Any:
     base: Any = None
     if own:
         values = repo / values_file(chart)
-        if values.is_file():
-            base = parse_values(values.read_text(), values_file(chart))
+        if values.exists() or values.is_symlink():  # anything but a regular file is refused by the read, naming it
+            base = parse_values(_read_text(values, values_file(chart)), values_file(chart))
     out: dict[str, Any] = dict(base) if isinstance(base, dict) else {}
     for key, sub in _subchart_values(repo, chart).items():
         mine = out.get(key)
         out[key] = _merge(sub, mine) if isinstance(mine, dict) else sub
     return out or base
+
+
+def _read_text(path: Path, rel: str) -> str:
+    """A chart file's text: a regular file within the size limit (yamlio/files.py), UTF-8; else one UsageError."""
+    from promoter.yamlio.document import read_checked
+
+    raw = read_checked(path, rel)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{rel}: not UTF-8 text (byte {exc.start})") from None
 
 
 def _merge(low: Any, high: Any) -> Any:
@@ -99,11 +110,7 @@ def _merge(low: Any, high: Any) -> Any:
 
 def _subchart_values(repo: Path, chart: str) -> dict[str, Any]:
     """Dependency key (alias or name) → the vendored subchart's values (Chart.yaml `dependencies`)."""
-    meta_file = repo / chart / "Chart.yaml"
-    try:
-        meta = parse_values(meta_file.read_text(), f"{chart}/Chart.yaml")
-    except (OSError, UnicodeDecodeError):
-        return {}
+    meta = parse_values(_read_text(repo / chart / "Chart.yaml", f"{chart}/Chart.yaml"), f"{chart}/Chart.yaml")
     deps = meta.get("dependencies") if isinstance(meta, dict) else None
     out: dict[str, Any] = {}
     for dep in deps if isinstance(deps, list) else []:
@@ -118,8 +125,8 @@ def _subchart_values(repo: Path, chart: str) -> dict[str, Any]:
 def _vendored_values(charts: Path, name: str) -> Any:
     """A subchart's values.yaml from charts/NAME/ or charts/NAME-VERSION.tgz; None when not vendored."""
     folder = charts / name / "values.yaml"
-    if folder.is_file() and folder.stat().st_size <= MAX_VENDORED:
-        return parse_values(folder.read_text(), str(folder))
+    if folder.is_file() and not folder.is_symlink() and folder.stat().st_size <= MAX_VENDORED:
+        return parse_values(folder.read_text(errors="replace"), str(folder))
     import tarfile
 
     for archive in sorted(charts.glob(f"{name}-*.tgz")) if charts.is_dir() else []:

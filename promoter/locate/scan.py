@@ -11,13 +11,13 @@ from typing import Any
 
 from promoter.locate.anchors import mark_aliases
 from promoter.locate.chartvalues import discovered_defaults
-from promoter.locate.paths import rel_to
+from promoter.locate.paths import rel_to, resolved
 from promoter.locate.styles import STYLES
 from promoter.locate.styles.base import DEFAULT_SIBLINGS, Document, Siblings
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 from promoter.model.reference import Reference
-from promoter.yamlio.document import YamlDoc, owner_of
+from promoter.yamlio.document import YamlDoc, owner_of, read_checked
 
 YAML_SUFFIXES = (".yaml", ".yml")
 # Cheap pre-filter: a file none of these words appear in cannot hold a reference, so it is
@@ -56,14 +56,15 @@ def yaml_files(repo: Path, roots: list[Path]) -> list[Path]:
     out: set[str] = set()
     root_resolved = str(repo.resolve())
     for root in roots:
-        if root.is_file():
-            out.add(str(root))
+        if not root.is_dir():
+            if root.exists() or root.is_symlink():  # a file; anything else is refused when read, naming it
+                out.add(str(root))
             continue
-        _walk(str(root), root_resolved, out)
+        _walk(str(root), root_resolved, out, repo)
     return [Path(p) for p in sorted(out, key=lambda p: p.split(os.sep))]
 
 
-def _walk(folder: str, inside: str, out: set[str]) -> None:
+def _walk(folder: str, inside: str, out: set[str], repo: Path) -> None:
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -73,13 +74,14 @@ def _walk(folder: str, inside: str, out: set[str]) -> None:
         # DirEntry knows from the directory listing whether it is a symlink: no system call per file.
         if e.is_symlink():
             if yaml_name(e.name):
-                full = os.path.realpath(e.path)
-                if (full == inside or full.startswith(inside + os.sep)) and os.path.isfile(full):
+                full = str(resolved(Path(e.path), repo))  # a loop is one UsageError naming it
+                # Symlinked files that point out of the repository are never read.
+                if full == inside or full.startswith(inside + os.sep):
                     out.add(e.path)
             continue
         if e.is_dir():
             if not skipped_dir(e.name) and not chart_templates(has_chart, e.name):
-                _walk(e.path, inside, out)
+                _walk(e.path, inside, out, repo)
         elif yaml_name(e.name):
             out.add(e.path)
 
@@ -102,10 +104,7 @@ def parse_file(
 
     `defaults`: the chart values.yaml this file layers over (an environment's values file)."""
     rel = rel if rel is not None else rel_to(repo, file)
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{rel}: cannot read: {exc.strerror}") from None
+    raw = read_checked(file, rel)  # a regular file within the size limit, or one UsageError naming it
     if not MAY_HOLD_IMAGE_BYTES.search(raw):
         return None
     doc = YamlDoc.read_bytes(raw, rel)  # the bytes already read: no second read of the file

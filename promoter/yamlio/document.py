@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,12 +13,20 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError, YAMLFutureWarning, YAMLWarning
 
 from promoter.model.errors import UsageError
+from promoter.yamlio.files import read_regular
+from promoter.yamlio.limits import AliasBudgetExceeded, check_data, check_nodes, may_alias
 from promoter.yamlio.marked import Anchors, MarkedError, MarkedMap, MarkedSeq, Unusual, owner
 
 BOM = "\ufeff"
+
+# ruamel tells about what it reads (a reused anchor, legal YAML; a YAML 1.1 float spelling) by
+# Python warnings: several lines on stderr, from input the user may not even own. What matters is
+# an error, and those are raised; these notes are silenced (a filter, not catch_warnings: thread-safe).
+warnings.filterwarnings("ignore", category=YAMLWarning)
+warnings.filterwarnings("ignore", category=YAMLFutureWarning)
 
 
 class _LenientConstructor(RoundTripConstructor):
@@ -45,9 +54,26 @@ for _tag, _method in (
     _LenientConstructor.add_constructor(_tag, getattr(_LenientConstructor, _method))
 
 
-def _yaml() -> YAML:
+class AliasBomb(MarkedYAMLError):
+    """A document whose aliases expand past the budget (yamlio/limits.py)."""
+
+    plain = True  # the problem is the whole message: not "YAML does not parse"
+
+
+class _BudgetedConstructor(_LenientConstructor):
+    """Each document measured (yamlio/limits.py) before it is constructed: for texts that hold a `*`."""
+
+    def construct_document(self, node: Any) -> Any:
+        try:
+            check_nodes(node)
+        except AliasBudgetExceeded as exc:
+            raise AliasBomb(problem=exc.problem, problem_mark=getattr(exc.at, "start_mark", None)) from None
+        return super().construct_document(node)
+
+
+def _yaml(aliases: bool = True) -> YAML:
     y = YAML(typ="rt")
-    y.Constructor = _LenientConstructor
+    y.Constructor = _BudgetedConstructor if aliases else _LenientConstructor
     y.allow_duplicate_keys = False
     return y
 
@@ -76,7 +102,9 @@ def parse_error(file: str, exc: Exception, text: str | None = None) -> YamlParse
             ]
             if content:
                 line, col = content[-1], 1
-    if isinstance(exc, DuplicateKeyError):
+    if getattr(exc, "plain", False):
+        problem = str(getattr(exc, "problem", exc))
+    elif isinstance(exc, DuplicateKeyError):
         problem = "duplicate key " + (str(exc.problem).split('"')[1] if '"' in str(exc.problem) else str(exc.problem))
     elif isinstance(exc, MarkedYAMLError):
         problem = "YAML does not parse: " + " ".join(str(x) for x in (exc.context, exc.problem) if x)
@@ -116,6 +144,15 @@ class YamlDoc:
             raise YamlParseError(path, line + 1, col + 1, exc.problem) from None
         except (yaml.YAMLError, Unusual, RecursionError, ValueError):
             return cls.from_text(text, path)
+        if anchors:
+            # Aliases share subtrees: measure what walking them would cost before anything walks them.
+            for root in docs:
+                try:
+                    check_data(root)
+                except AliasBudgetExceeded as exc:
+                    at = node_start(exc.at)
+                    line, col = (at[0] + 1, at[1] + 1) if at is not None else (None, None)
+                    raise YamlParseError(path, line, col, exc.problem) from None
         return cls(path=path, text=body, bom=bom, docs=docs, reader="c", anchors=anchors)
 
     @classmethod
@@ -124,11 +161,8 @@ class YamlDoc:
 
     @classmethod
     def read_file(cls, file: Path, rel: str) -> YamlDoc:
-        try:
-            raw = file.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"{rel}: cannot read: {exc.strerror}") from None
-        return cls.read_bytes(raw, rel)
+        """Read `file` (a regular file within the size limit: yamlio/files.py) with libyaml's marks."""
+        return cls.read_bytes(read_checked(file, rel), rel)
 
     def again(self, text: str) -> YamlDoc:
         """`text` (without BOM) read by the same reader as this document."""
@@ -142,20 +176,19 @@ class YamlDoc:
         if bom:
             text = text[1:]
         try:
-            docs = list(_yaml().load_all(io.StringIO(text)))
+            docs = list(_yaml(may_alias(text)).load_all(io.StringIO(text)))
         except (YAMLError, DuplicateKeyError) as exc:
             raise parse_error(path, exc, text) from None
+        except RecursionError:
+            raise YamlParseError(path, None, None, "YAML nests too deep to read (hundreds of levels)") from None
         except Exception as exc:  # ruamel raises plain errors on some malformed inputs
             raise YamlParseError(path, None, None, f"YAML does not parse: {exc}") from None
         return cls(path=path, text=text, bom=bom, docs=docs)
 
     @classmethod
     def load(cls, file: Path, rel: str) -> YamlDoc:
-        try:
-            raw = file.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"{rel}: cannot read: {exc.strerror}") from None
-        return cls.from_bytes(raw, rel)
+        """Read `file` (a regular file within the size limit: yamlio/files.py), shown as `rel`."""
+        return cls.from_bytes(read_checked(file, rel), rel)
 
     @classmethod
     def from_bytes(cls, raw: bytes, rel: str) -> YamlDoc:
@@ -170,6 +203,14 @@ def _decode(raw: bytes, rel: str) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError(f"{rel}: not UTF-8 text (byte {exc.start})") from None
+
+
+def read_checked(file: Path, rel: str) -> bytes:
+    """The bytes of a file promoter reads: a regular file, within the size limit; else one UsageError naming `rel`."""
+    try:
+        return read_regular(file, rel)
+    except OSError as exc:
+        raise UsageError(f"{rel}: cannot read: {exc.strerror or exc}") from None
 
 
 def key_line(node: Any, key: Any) -> tuple[int, int] | None:
