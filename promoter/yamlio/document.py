@@ -151,8 +151,9 @@ class YamlDoc:
                     check_data(root)
                 except AliasBudgetExceeded as exc:
                     at = node_start(exc.at)
-                    line, col = (at[0] + 1, at[1] + 1) if at is not None else (None, None)
-                    raise YamlParseError(path, line, col, exc.problem) from None
+                    if at is None:
+                        raise YamlParseError(path, None, None, exc.problem) from None
+                    raise YamlParseError(path, at[0] + 1, at[1] + 1, exc.problem) from None
         return cls(path=path, text=body, bom=bom, docs=docs, reader="c", anchors=anchors)
 
     @classmethod
