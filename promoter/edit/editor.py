@@ -44,9 +44,6 @@ class FileEdit:
     ops: list[_Op] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    # Where the new digest could not be written (no digest key): a warning, and blocking where the
-    # environment requires digests (flows/bump).
-    not_pinned: list[str] = field(default_factory=list)
     wanted: dict[tuple[int, Any], str] = field(default_factory=dict)  # the new text asked for at each place
     # Expected results, keyed by node identity, for the verifying re-parse.
     sets: dict[tuple[Any, Any], Any] = field(default_factory=dict)
@@ -54,10 +51,6 @@ class FileEdit:
 
     def __post_init__(self) -> None:
         self.index = LineIndex(self.doc.text)
-
-    def unpinned(self, message: str) -> None:
-        self.warnings.append(message)
-        self.not_pinned.append(message)
 
     # ---- primitives ----------------------------------------------------------------------
     def span(self, s: Slot) -> Span:

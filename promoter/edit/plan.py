@@ -158,6 +158,5 @@ def _apply(parsed: dict[str, ParsedFile], refs: list[Reference], image: ImageRef
         cs.files[rel] = FileChange(path=rel, old_text=doc.full_text(), new_text=new)
         cs.changes.extend(fe.changes)
         cs.warnings.extend(fe.warnings)
-        cs.not_pinned.extend(fe.not_pinned)
     cs.references = [r.to_dict() for r in refs]
     return cs

@@ -16,7 +16,7 @@ from promoter.config.model import Config
 from promoter.edit.plan import plan_bump
 from promoter.model.changeset import ChangeSet
 from promoter.model.errors import UsageError
-from promoter.model.finding import CheckResult, Finding, Severity
+from promoter.model.finding import CheckResult
 from promoter.model.image import ImageRef
 from promoter.publish.flags import PrFlags
 
@@ -81,13 +81,22 @@ def bump(
         cs = plan_bump(repo, config, image, app=app, env=env, paths=paths, all_matches=all_matches)
         gates = CheckResult()
         if app and env and not cs.empty:
+            from promoter.edit.rules import DigestNotPinned
             from promoter.gates.engine import evaluate_gates
 
+            # Places the edit can set the tag but not the digest: digest_required refuses them.
+            unpinned = [w.where for w in cs.warnings if isinstance(w, DigestNotPinned)]
             gates = evaluate_gates(
-                repo, config, app, env, image, now=now, override_freeze=override_freeze, rollback=rollback
+                repo,
+                config,
+                app,
+                env,
+                image,
+                now=now,
+                override_freeze=override_freeze,
+                rollback=rollback,
+                unpinned=unpinned,
             )
-        if app and env and cs.not_pinned and image.digest and config.env(env).gates.get("digest_required"):
-            gates.findings.append(_digest_not_pinned(config, env, image, cs.not_pinned))
         written = False
         if not dry_run and not gates.failed and not cs.empty:
             cs.write(repo)
@@ -103,27 +112,6 @@ def _write_lock(repo: Path, config: Config, what: str, dry_run: bool) -> Abstrac
 
     wait = float((config.raw.get("limits") or {}).get("lock_wait_seconds", DEFAULT_WAIT_SECONDS))
     return repository_lock(repo, what=what, wait=wait)
-
-
-def _digest_not_pinned(config: Config, env: str, image: ImageRef, places: list[str]) -> Finding:
-    """digest_required holds for what is written, not only for the image given: a place that keeps
-    only the tag would let a moved tag change what runs."""
-    first = places[0].split(": digest not pinned")[0]
-    return Finding(
-        rule="gate-digest-required",
-        severity=Severity.ERROR,
-        message=(
-            f"gate digest_required: {env} accepts only images pinned by digest, but the digest of {image} cannot be "
-            f"written at {first}" + (f" and {len(places) - 1} more place(s)" if len(places) > 1 else "")
-        ),
-        help=(
-            "add a digest key the chart reads beside the tag (promoter then sets it), or name an explicit target "
-            f"that holds the whole image; the gate is {config.file}: environments[{config.env(env).index}].gates.digest_required"
-        ),
-        source="gate",
-        target=env,
-        evidence={"not_pinned": places},
-    )
 
 
 def resolve_image(image: str, tag: str | None) -> ImageRef:

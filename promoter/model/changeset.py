@@ -61,7 +61,6 @@ class ChangeSet:
     changes: list[Change] = field(default_factory=list)
     files: dict[str, FileChange] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    not_pinned: list[str] = field(default_factory=list)  # places the new digest could not be written
     references: list[dict[str, Any]] = field(default_factory=list)  # what matched, before the edit
 
     @property

@@ -350,7 +350,7 @@ def test_digest_required_blocks_a_split_reference_without_a_digest_key(tmp_path:
         repo, f"ghcr.io/oliver006/redis_exporter:v1.87.0@{DIGEST}", "--app", "exporter", "--env", "prod"
     )
     assert code == 3, err
-    assert "gate-digest-required" in err and "cannot be written at values.yaml:4" in err
+    assert "gate-digest-required" in err and "values.yaml:4 (exporter.image) cannot hold the digest" in err
     assert (repo / "values.yaml").read_text() == SIBLING
 
 
