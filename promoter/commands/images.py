@@ -11,12 +11,12 @@ from promoter.model.errors import EXIT_OK, EXIT_USAGE
 
 
 @click.command("images")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1)  # kept as typed: an empty PATH must be refused, not read as "."
 @click.option(
     "--repo",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Repository root paths are relative to (default: the current folder).",
+    help="The repository; PATHs are relative to it (default: the current folder).",
 )
 @click.option(
     "--config",
@@ -30,9 +30,7 @@ from promoter.model.errors import EXIT_OK, EXIT_USAGE
     help="Only references to this repository (Docker Hub names normalised); with a tag or digest, only those pinning it.",
 )
 @click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def command(
-    paths: tuple[Path, ...], repo: Path | None, config_file: Path | None, image: str | None, output: str
-) -> int:
+def command(paths: tuple[str, ...], repo: Path | None, config_file: Path | None, image: str | None, output: str) -> int:
     """List image references (file, line, YAML path, style, repository, tag, digest).
 
     Exit 0 when every YAML file was read (files skipped by rule, such as a FIFO, are named as

@@ -70,6 +70,7 @@ def bump(
     now: datetime | None = None,
     rollback: bool = False,
     invocation: Invocation | None = None,
+    all_matches: bool = False,
 ) -> BumpResult:
     """Plan the edit, judge it against the environment's gates, and write it unless blocked or dry.
 
@@ -79,7 +80,7 @@ def bump(
     # A bump that writes holds the working tree's lock from reading the files to writing them: two
     # bumps at once (different images, one file) would otherwise each drop the other's change.
     with _write_lock(repo, config, f"bump {image}", dry_run):
-        cs = plan_bump(repo, config, image, app=app, env=env, paths=paths)
+        cs = plan_bump(repo, config, image, app=app, env=env, paths=paths, all_matches=all_matches)
         gates = CheckResult()
         if app and env and not cs.empty:
             from promoter.edit.rules import DigestNotPinned
@@ -145,6 +146,7 @@ def run(
     pr: PrFlags,
     rollback: bool = False,
     invocation: Invocation | None = None,
+    all_matches: bool = False,
     history: list[HistoryEntry] | None = None,
 ) -> BumpResult:
     """Bump (or roll back) and, with `pr.enabled`, publish the change as one promotion pull request.
@@ -165,6 +167,7 @@ def run(
         override_freeze=override_freeze,
         rollback=rollback,
         invocation=invocation,
+        all_matches=all_matches,
     )
     result.publish_requested = pr.enabled
     if pr.enabled and not dry_run and not result.blocked:
@@ -192,7 +195,9 @@ def run(
             apps=[app],
             image=image,
             changeset=result.changeset,
-            replan=lambda read: plan_bump(repo, config, image, app=app, env=env, read_file=read),
+            replan=lambda read: plan_bump(
+                repo, config, image, app=app, env=env, read_file=read, all_matches=all_matches
+            ),
             repo=repo,
             describe=describe,
             rollback=rollback,

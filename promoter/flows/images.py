@@ -9,8 +9,9 @@ from promoter.config.loader import find_config
 from promoter.config.model import CONFIG_NAMES
 from promoter.flows.workspace import open_config
 from promoter.locate.chartvalues import env_values_defaults
-from promoter.locate.paths import rel_to, safe_path
 from promoter.locate.scan import scan
+from promoter.locate.scope import path_scope
+from promoter.locate.styles.base import Siblings
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 from promoter.model.reference import Reference
@@ -33,24 +34,28 @@ class Listing:
         return list(dict.fromkeys(r.file for r in self.references))
 
 
-def list_images(repo: Path | None, paths: list[Path], image: str | None, config_file: Path | None = None) -> Listing:
-    """References under `paths` (as a shell gives them: relative to the current folder), optionally
-    only those of `image`'s repository, and of its tag and digest when it names them. Without `repo`,
-    the repository is found from the paths."""
+def list_images(
+    repo: Path | None, paths: list[Path] | list[str], image: str | None, config_file: Path | None = None
+) -> Listing:
+    """References under `paths`, optionally only those of `image`'s repository, and of its tag and
+    digest when it names them.
+
+    PATHs follow the one rule of `locate.scope.path_scope`: relative to --repo (without it, to the
+    current folder). Without --repo, the repository is the current folder, or, for paths outside
+    it, the git work tree (else the folder) holding them."""
     if repo is not None and not repo.is_dir():
         raise UsageError(f"--repo {repo} is not a folder")
-    root = repo.resolve() if repo is not None else _default_root(paths)
-    roots = []
-    for p in paths or [Path(".")]:
-        full = p if p.is_absolute() else (Path.cwd() / p)
-        if not full.exists():
-            raise UsageError(f"path {str(p)!r} does not exist")
-        roots.append(safe_path(root, rel_to(root, full) if full.resolve().is_relative_to(root) else str(p)))
+    root = repo.resolve() if repo is not None else _default_root([Path(p) for p in paths])
+    base = repo.resolve() if repo is not None else Path.cwd()
+    given: list[str] = [str(p) for p in paths] or [str(base)]
+    scope = path_scope(root, given, base=base, what="PATH")
+    roots = [root / r if r != "." else root for r in scope.roots]
     want = ImageRef.parse(image) if image else None
     # With a .promoter.yaml, env values files that leave the registry to their chart are read over it.
     config = open_config(root, config_file) if config_file is not None or find_config(root) is not None else None
     defaults = env_values_defaults(root, config) if config is not None else None
-    found = scan(root, roots, image=want, keep_going=True, defaults=defaults)
+    siblings = Siblings.from_config(config.raw if config is not None else None)
+    found = scan(root, roots, image=want, keep_going=True, defaults=defaults, siblings=siblings)
     # promoter's own config names images but pins none: it is not one of the files listed or counted.
     own = {config.file} if config is not None and config.file else set()
     own |= set(CONFIG_NAMES)
