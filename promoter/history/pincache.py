@@ -104,8 +104,11 @@ class PinCache:
     def load(cls, path: Path) -> PinCache:
         cache = cls(path)
         try:
-            if path.is_symlink() or not path.is_file():
-                cache.ignored = "missing" if not path.is_symlink() else "a symlink"
+            if path.is_symlink() or path.parent.is_symlink():
+                cache.ignored = "a symlink"
+                return cache
+            if not path.is_file():
+                cache.ignored = "missing"
                 return cache
             if path.stat().st_size > MAX_BYTES:
                 cache.ignored = "too big"
