@@ -9,6 +9,7 @@ import click
 
 from promoter.commands._options import load, repo_options
 from promoter.model.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from promoter.model.finding import CheckResult
 
 
 @click.command("check")
@@ -70,6 +71,19 @@ from promoter.model.errors import EXIT_FINDINGS, EXIT_OK, UsageError
     metavar="FORMAT[=FILE]",
     help="Report format, optionally to a file (repeatable): text, json, junit, sarif, codequality, github.",
 )
+@click.option(
+    "--path-prefix",
+    metavar="DIR",
+    help="Show report paths under DIR: the folder --repo is in, relative to the CI checkout's root "
+    "(annotations, SARIF, Code Quality and JUnit then point at the right files).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "never"]),
+    default="error",
+    show_default=True,
+    help="Exit 3 on an error finding, also on a warning, or never (report only).",
+)
 def command(
     repo: Path,
     config_file: Path | None,
@@ -86,6 +100,8 @@ def command(
     namespaces: tuple[str, ...],
     combine: bool | None,
     outputs: tuple[str, ...],
+    path_prefix: str | None,
+    fail_on: str,
 ) -> int:
     """Render what the change affects (or everything), validate it offline, run the policies and,
     with --base, the promotion gates of every environment whose image moves.
@@ -94,7 +110,7 @@ def command(
     """
     from promoter.flows.check import parse_shard, run_check
     from promoter.publish.redact import environ_redactor
-    from promoter.report import parse_output_spec, write_reports
+    from promoter.report import parse_output_spec, parse_path_prefix, with_path_prefix, write_reports
     from promoter.validate import ValidateOptions
 
     if all_ == (base is not None):
@@ -105,6 +121,7 @@ def command(
         if file is not None and Path(file).is_dir():
             raise UsageError(f"--output {fmt}={file}: {file} is a folder; name the report file inside it")
     shard_kn = parse_shard(shard) if shard else None
+    prefix = parse_path_prefix(path_prefix) if path_prefix is not None else ""
     for d in schema_dirs:
         if not d.is_dir():
             raise UsageError(f"--schema-dir {d}: no such folder")
@@ -154,5 +171,13 @@ def command(
         validate_options=options,
         policy_dirs=[d.resolve() for d in policy_dirs],
     )
-    write_reports(result, specs, title="promoter check", redact=environ_redactor(os.environ))
-    return EXIT_FINDINGS if result.failed else EXIT_OK
+    write_reports(with_path_prefix(result, prefix), specs, title="promoter check", redact=environ_redactor(os.environ))
+    return EXIT_FINDINGS if fails(result, fail_on) else EXIT_OK
+
+
+def fails(result: CheckResult, fail_on: str) -> bool:
+    """Whether the findings fail the check under --fail-on (waived findings never do)."""
+    if fail_on == "never":
+        return False
+    counts = result.counts()
+    return result.failed or (fail_on == "warning" and counts["warning"] > 0)

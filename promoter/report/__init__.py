@@ -15,7 +15,7 @@ from typing import TextIO
 
 from promoter.model.changeset import atomic_write
 from promoter.model.errors import ToolError, UsageError
-from promoter.model.finding import CheckResult
+from promoter.model.finding import CheckResult, Location
 from promoter.report import codequality, github, junit, markdown, sarif, text
 from promoter.report import json as json_format
 from promoter.report.base import appendices_of
@@ -23,7 +23,16 @@ from promoter.report.base import appendices_of
 _MODULES: tuple[ModuleType, ...] = (text, json_format, junit, sarif, codequality, github, markdown)
 FORMATS: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
 
-__all__ = ["FORMATS", "parse_output_spec", "render", "render_reports", "use_color", "write_reports"]
+__all__ = [
+    "FORMATS",
+    "parse_output_spec",
+    "parse_path_prefix",
+    "render",
+    "render_reports",
+    "use_color",
+    "with_path_prefix",
+    "write_reports",
+]
 
 
 def parse_output_spec(spec: str) -> tuple[str, str | None]:
@@ -36,6 +45,46 @@ def parse_output_spec(spec: str) -> tuple[str, str | None]:
         raise UsageError(f"--output {spec!r}: no file after '='; write FORMAT=FILE, or FORMAT alone for stdout")
     path = path.strip()
     return name, (None if not sep or path == "-" else path)
+
+
+def parse_path_prefix(value: str) -> str:
+    """`--path-prefix DIR` as a clean POSIX prefix: '' for the root ('.', ''), else 'a/b/'.
+
+    Reports name files relative to the checkout's root, so DIR must stay inside it: no absolute
+    path, no '..'.
+    """
+    text = value.strip().replace("\\", "/")
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
+        raise UsageError(
+            f"--path-prefix {value!r}: give the folder relative to the checkout's root, not an absolute path"
+        )
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UsageError(f"--path-prefix {value!r}: '..' would point outside the checkout")
+    return "".join(p + "/" for p in parts)
+
+
+def with_path_prefix(result: CheckResult, prefix: str) -> CheckResult:
+    """A copy of `result` whose repository-relative file locations start with `prefix`.
+
+    The repository promoter checked can be a folder inside the CI checkout (the Action's `repo:`);
+    annotations, SARIF, Code Quality and JUnit must name files from the checkout's root.
+    """
+    if not prefix:
+        return result
+    import dataclasses
+
+    def moved(loc: Location | None) -> Location | None:
+        if loc is None or not loc.file or loc.file.startswith("/"):
+            return loc
+        return dataclasses.replace(loc, file=prefix + loc.file)
+
+    return CheckResult(
+        findings=[dataclasses.replace(f, location=moved(f.location)) for f in result.findings],
+        subjects=[dataclasses.replace(s, location=moved(s.location)) for s in result.subjects],
+        targets=list(result.targets),
+        stats=dict(result.stats),
+    )
 
 
 def render(result: CheckResult, fmt: str, *, title: str, color: bool = False) -> str:

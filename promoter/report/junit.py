@@ -1,4 +1,9 @@
-"""JUnit XML: one testsuite per target, one testcase per checked subject (the kubeconform/conftest convention)."""
+"""JUnit XML: one testsuite per target, one testcase per (checked subject, check).
+
+A rendered object is judged by several checks (its schema, the policies); each is a test case of
+its own, named `<subject> [<check>]`, carrying only that check's findings, so a failure is
+counted once, by the check that found it, and no two cases of a suite share a name.
+"""
 
 from __future__ import annotations
 
@@ -13,47 +18,70 @@ NAME = "junit"
 # Characters XML 1.0 cannot carry at all, escaped or not: dropped.
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NO_TARGET = "(no target)"
+# The check a subject stands for, by its kind, and the check that produced a finding, by its source.
+_KIND_CHECK = {"resource": "schema", "values": "values-schema", "policy": "policy", "render": "render", "gate": "gate"}
+_SOURCE_CHECK = {
+    "schema": "schema",
+    "kubeconform": "schema",
+    "values-schema": "values-schema",
+    "policy": "policy",
+    "render": "render",
+    "gate": "gate",
+    "config": "config",
+}
 
 
 def _clean(text: str) -> str:
     return _ILLEGAL.sub("", text)
 
 
-def render(result: CheckResult, *, title: str, color: bool = False) -> str:
-    view = View(result)
-    suites: dict[str, list[ET.Element]] = {t: [] for t in result.targets}
-    tally: dict[str, dict[str, int]] = {}
+class _Suites:
+    """Test cases grouped by target, with their tallies; names made unique within a suite."""
 
-    def add(target: str | None, case: ET.Element, outcome: str) -> None:
-        name = target or _NO_TARGET
-        suites.setdefault(name, []).append(case)
-        counts = tally.setdefault(name, {"tests": 0, "failures": 0, "errors": 0, "skipped": 0})
+    def __init__(self, targets: list[str]) -> None:
+        self.cases: dict[str, list[ET.Element]] = {t: [] for t in targets}
+        self.tally: dict[str, dict[str, int]] = {}
+        self.names: dict[str, set[str]] = {}
+
+    def add(self, target: str | None, name: str, outcome: str, case: ET.Element) -> None:
+        suite = target or _NO_TARGET
+        taken = self.names.setdefault(suite, set())
+        unique, n = _clean(name), 1
+        while unique in taken:  # two identical objects in one render: "#2", "#3", …
+            n += 1
+            unique = _clean(f"{name} #{n}")
+        taken.add(unique)
+        case.set("name", unique)
+        self.cases.setdefault(suite, []).append(case)
+        counts = self.tally.setdefault(suite, {"tests": 0, "failures": 0, "errors": 0, "skipped": 0})
         counts["tests"] += 1
         if outcome != "passed":
             counts[outcome] += 1
 
-    claimed: set[int] = set()
-    for subject in result.subjects:
-        findings = view.findings_of(subject)
-        claimed.update(id(f) for f in findings)
-        case, outcome = _subject_case(view, subject, findings)
-        add(subject.target, case, outcome)
-    # Findings that belong to no listed subject (a config error, a render of a whole overlay).
+
+def render(result: CheckResult, *, title: str, color: bool = False) -> str:
+    view = View(result)
+    owners = _owners(view, result.subjects)
+    suites = _Suites(result.targets)
+    for index, subject in enumerate(result.subjects):
+        case, outcome = _subject_case(view, subject, owners.get(index, []))
+        suites.add(subject.target, f"{subject.id} [{_check_of(subject)}]", outcome, case)
+    # Findings that belong to no listed subject's check (a config error, a whole overlay's render).
+    claimed = {id(f) for found in owners.values() for f in found}
     for f in view.findings:
         if id(f) in claimed:
             continue
         target = view.target(f)
-        case = ET.Element(
-            "testcase", classname=_clean(target or _NO_TARGET), name=_clean(f.subject or f"{f.rule} {view.where(f)}")
-        )
+        case = ET.Element("testcase", classname=_clean(target or _NO_TARGET))
         _set_file(case, view, f)
         outcome = _attach(case, view, [f])
-        add(target, case, outcome)
+        check = _SOURCE_CHECK.get(f.source) or f.source or f.rule
+        suites.add(target, f"{f.subject or view.where(f)} [{check}: {f.rule}]", outcome, case)
 
     root = ET.Element("testsuites", name=_clean(title))
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for name, cases in suites.items():
-        counts = tally.get(name, {"tests": 0, "failures": 0, "errors": 0, "skipped": 0})
+    for name, cases in suites.cases.items():
+        counts = suites.tally.get(name, {"tests": 0, "failures": 0, "errors": 0, "skipped": 0})
         suite = ET.SubElement(root, "testsuite", {"name": _clean(name), **{k: str(v) for k, v in counts.items()}})
         suite.extend(cases)
         for k in totals:
@@ -64,8 +92,32 @@ def render(result: CheckResult, *, title: str, color: bool = False) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def _check_of(subject: Subject) -> str:
+    return _KIND_CHECK.get(subject.kind, subject.kind)
+
+
+def _owners(view: View, subjects: list[Subject]) -> dict[int, list[Finding]]:
+    """Each finding given to exactly one subject (by index): the one it names, checked by the check
+    that found it, in the finding's target when it has one. A finding of unknown source goes to
+    the first subject it names."""
+    by_id: dict[str, list[int]] = {}
+    for i, s in enumerate(subjects):
+        by_id.setdefault(s.id, []).append(i)
+    owners: dict[int, list[Finding]] = {}
+    for f in view.findings:
+        candidates = by_id.get(f.subject or "", []) if f.subject is not None else []
+        if f.target is not None and any(subjects[i].target == f.target for i in candidates):
+            candidates = [i for i in candidates if subjects[i].target == f.target]
+        check = _SOURCE_CHECK.get(f.source)
+        if check is not None:
+            candidates = [i for i in candidates if _check_of(subjects[i]) == check]
+        if candidates:
+            owners.setdefault(candidates[0], []).append(f)
+    return owners
+
+
 def _subject_case(view: View, subject: Subject, findings: list[Finding]) -> tuple[ET.Element, str]:
-    case = ET.Element("testcase", classname=_clean(subject.target or _NO_TARGET), name=_clean(subject.id))
+    case = ET.Element("testcase", classname=_clean(subject.target or _NO_TARGET))
     if subject.location is not None:
         case.set("file", _clean(subject.location.file))
         if subject.location.line:

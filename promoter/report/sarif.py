@@ -21,7 +21,9 @@ _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "
 def information_uri() -> str | None:
     """The project's home page from its package metadata ([project.urls]); none is better than a made-up one."""
     try:
-        urls = metadata.metadata("promoter").get_all("Project-URL") or []
+        from promoter import __distribution__
+
+        urls = metadata.metadata(__distribution__).get_all("Project-URL") or []
     except metadata.PackageNotFoundError:
         return None
     for entry in urls:

@@ -365,3 +365,60 @@ def test_the_diff_is_read_from_git_once_for_selection_and_gates(run_cli, example
     code, data = check_json(run_cli, example_repo, "--base", "main")
     assert data["targets"] == [PROD] and any(s["kind"] == "gate" for s in data["subjects"])
     assert (calls.count("diff"), calls.count("ls-files"), calls.count("merge-base")) == (1, 1, 1)
+
+
+def test_path_prefix_puts_the_folder_in_front_of_every_report_path(run_cli, example_repo: Path, tmp_path: Path) -> None:
+    # The GitOps repository is the folder deploy/ of the CI checkout: every format must name deploy/….
+    edit(example_repo, BASE_DEPLOY, "replicas: 2", 'replicas: "three"')
+    out = tmp_path / "out"
+    res = run_cli(
+        "check",
+        "--repo",
+        str(example_repo),
+        "--base",
+        "main",
+        "--path-prefix",
+        "./deploy/",
+        "-o",
+        f"json={out}.json",
+        "-o",
+        f"sarif={out}.sarif",
+        "-o",
+        f"junit={out}.xml",
+        "-o",
+        f"codequality={out}.cq.json",
+        "-o",
+        "github",
+    )
+    assert res.exit_code == EXIT_FINDINGS, res.stderr
+    want = f"deploy/{BASE_DEPLOY}"
+    assert f"file={want},line=6" in res.stdout
+    sarif = json.loads(Path(f"{out}.sarif").read_text())
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for r in sarif["runs"][0]["results"]
+        for loc in r["locations"]
+    }
+    assert want in uris and all(u.startswith("deploy/") for u in uris)
+    paths = {i["location"]["path"] for i in json.loads(Path(f"{out}.cq.json").read_text())}
+    assert want in paths and all(p.startswith("deploy/") for p in paths)
+    files = {c.get("file") for c in ET.parse(f"{out}.xml").getroot().iter("testcase") if c.get("file")}
+    assert want in files and all(f.startswith("deploy/") for f in files)
+    data = json.loads(Path(f"{out}.json").read_text())
+    assert all(f["location"]["file"].startswith("deploy/") for f in data["findings"] if f["location"])
+
+
+@pytest.mark.parametrize("prefix", ["/abs", "../up", "a/../../b"])
+def test_path_prefix_must_stay_inside_the_checkout(run_cli, example_repo: Path, prefix: str) -> None:
+    res = run_cli("check", "--repo", str(example_repo), "--all", "--path-prefix", prefix)
+    assert res.exit_code == EXIT_USAGE and "--path-prefix" in res.stderr and res.stdout == ""
+
+
+def test_fail_on_chooses_which_findings_fail_the_check(run_cli, example_repo: Path) -> None:
+    # examples/ passes with warnings (policies ask for hardening the example does not have).
+    code, data = check_json(run_cli, example_repo, "--all")
+    assert code == EXIT_OK and data["counts"]["warning"] > 0 and data["counts"]["error"] == 0
+    assert check_json(run_cli, example_repo, "--all", "--fail-on", "warning")[0] == EXIT_FINDINGS
+    edit(example_repo, BASE_DEPLOY, "replicas: 2", 'replicas: "three"')
+    assert check_json(run_cli, example_repo, "--all")[0] == EXIT_FINDINGS
+    assert check_json(run_cli, example_repo, "--all", "--fail-on", "never")[0] == EXIT_OK

@@ -1,127 +1,214 @@
-"""The GitHub Action and GitLab include: well-formed, injection-safe, and calling options that exist."""
+"""The CI files as shipped: valid against the platforms' schemas (check-jsonschema's vendored copies),
+injection-safe, consistent with each other and with the CLI, and pinned to the released version."""
 
 from __future__ import annotations
 
 import re
 import shlex
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
+from promoter import __distribution__, __version__
 from tests.conftest import ROOT, invoke
 
+TEMPLATE = ROOT / ".gitlab-ci-template.yml"
+COMPONENTS = sorted((ROOT / "templates").glob("*.yml"))
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml")) + sorted(
+    (ROOT / "docs" / "examples").glob("github-*.yml")
+)
+GITLAB_EXAMPLES = sorted((ROOT / "docs" / "examples").glob("gitlab-*.yml"))
 
-def test_action_passes_inputs_only_through_env() -> None:
+
+def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_action_metadata_passes_the_github_actions_schema() -> None:
+    proc = check_jsonschema("vendor.github-actions", ROOT / "action.yml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_schema_check_catches_what_github_refuses(tmp_path: Path) -> None:
+    # The mistake the shipped action.yml once had: an output without a description.
     action = yaml.safe_load((ROOT / "action.yml").read_text())
-    assert action["runs"]["using"] == "composite"
+    del action["outputs"]["pr-number"]["description"]
+    bad = tmp_path / "action.yml"
+    bad.write_text(yaml.safe_dump(action))
+    proc = check_jsonschema("vendor.github-actions", bad)
+    assert proc.returncode == 1 and "'description' is a required property" in proc.stdout
+
+
+def test_gitlab_template_passes_the_gitlab_ci_schema() -> None:
+    proc = check_jsonschema("vendor.gitlab-ci", TEMPLATE, *GITLAB_EXAMPLES)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("component", COMPONENTS, ids=lambda p: p.name)
+def test_components_pass_the_schema_and_declare_every_input_they_use(component: Path, tmp_path: Path) -> None:
+    header, jobs = list(yaml.safe_load_all(component.read_text()))
+    files = []
+    for i, doc in enumerate((header, jobs)):
+        files.append(tmp_path / f"doc{i}.yml")
+        files[-1].write_text(yaml.safe_dump(doc))
+    proc = check_jsonschema("vendor.gitlab-ci", *files)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    inputs = header["spec"]["inputs"]
+    for name, spec in inputs.items():
+        assert set(spec) <= {"default", "description", "options", "type", "regex"}, (name, spec)
+        assert spec["description"]
+    used = set(re.findall(r"\$\[\[ inputs\.([a-z0-9-]+) \]\]", component.read_text().split("\n---\n", 1)[1]))
+    assert used == set(inputs)
+
+
+def test_components_are_generated_from_the_template() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gitlab_component.py"), "--check"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert {p.stem for p in COMPONENTS} == {"promoter-check", "promoter-bump", "promoter-promote"}
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_workflows_pass_the_github_workflows_schema(workflow: Path) -> None:
+    proc = check_jsonschema("vendor.github-workflows", workflow)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_there_are_example_workflows_for_every_command_a_user_pastes() -> None:
+    names = {p.name for p in WORKFLOWS}
+    assert {"release.yml", "github-check.yml", "github-promote.yml"} <= names, names
+    assert {p.name for p in GITLAB_EXAMPLES} >= {"gitlab-gitops.yml"}
+
+
+def test_action_runs_no_input_through_a_shell() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    for step in action["runs"]["steps"]:
+        # Pasting ${{ … }} into a script is script injection; values go through env:.
+        assert "${{" not in step.get("run", ""), step
+    run = next(s for s in action["runs"]["steps"] if s.get("id") == "run")
+    assert run["env"]["PROMOTER_ACTION_INPUTS"] == "${{ toJSON(inputs) }}"
+
+
+def test_action_leaves_the_job_alone() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
     steps = action["runs"]["steps"]
-    scripts = [s["run"] for s in steps if "run" in s]
-    assert scripts, "the action runs promoter in a shell step"
-    for script in scripts:
-        # Pasting ${{ inputs.x }} into a script is script injection; inputs go through env:.
-        assert "${{" not in script, script
-
-
-def test_action_inputs_are_all_used() -> None:
-    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    setup = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
+    assert setup["uses"] == "actions/setup-python@v6" and setup["with"]["update-environment"] is False
+    assert any(s.get("uses") == "actions/cache@v5" for s in steps)
     text = (ROOT / "action.yml").read_text()
-    for name in action["inputs"]:
-        assert f"inputs.{name}" in text, f"input {name} is declared but never passed to a step"
+    assert "GITHUB_PATH" not in text and "GITHUB_ENV" not in text
+    for step in steps:
+        assert "pip install" not in step.get("run", "") or "--constraint" in step["run"]
 
 
-def _promoter_commands(script: str) -> list[list[str]]:
+def test_every_template_pins_the_released_version() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["name"] == __distribution__ == "gitops-promoter" and project["version"] == __version__
+    assert project["scripts"] == {"promoter": "promoter.cli:main"}
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert action["inputs"]["source"]["default"] == __version__
+    assert yaml.safe_load(TEMPLATE.read_text())["variables"]["PROMOTER_SOURCE"] == __version__
+    for component in COMPONENTS:
+        assert next(yaml.safe_load_all(component.read_text()))["spec"]["inputs"]["source"]["default"] == __version__
+    # the README's snippets and the docs' examples name the same release
+    for doc in (ROOT / "README.md", *WORKFLOWS, *GITLAB_EXAMPLES):
+        for pinned in re.findall(
+            r"(?:promoter@v|ref: v|promoter-[a-z]+@|PROMOTER_SOURCE: \"?|source: \"?)(\d+\.\d+\.\d+)", doc.read_text()
+        ):
+            assert pinned == __version__, (doc.name, pinned)
+
+
+def test_constraints_pin_every_runtime_dependency() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = {}
+    for line in (ROOT / "action" / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"not pinned: {line}"
+            pins[name.lower().replace("_", "-").replace(".", "-")] = version
+    for dep in project["dependencies"]:
+        name = re.split(r"[<>=!~\[; ]", dep, maxsplit=1)[0].lower().replace("_", "-").replace(".", "-")
+        assert name in pins, f"{name} is a dependency but action/constraints.txt does not pin it"
+
+
+def _commands(script: str) -> list[list[str]]:
     out = []
-    for line in re.split(r"\n(?=\S)", script):
-        words = shlex.split(line.replace("\n", " "))
-        if words and words[0] == "promoter":
-            out.append(words[: words.index("|")] if "|" in words else words)
+    for chunk in re.split(r"\n(?=\S)", script.replace("\\\n", " ")):
+        for line in chunk.splitlines():
+            line = re.sub(r"\$\{[A-Z_]+:\+([^}]*)\}", r"\1", line)  # ${VAR:+--flag "$VAR"} -> --flag "$VAR"
+            words = shlex.split(line, comments=True) if line.strip() else []
+            if words and words[0] == "promoter" and len(words) > 1 and not words[1].startswith("-"):
+                out.append(words)
     return out
 
 
-def test_gitlab_template_uses_real_options() -> None:
-    data = yaml.safe_load((ROOT / ".gitlab-ci-template.yml").read_text())
-    jobs = {k: v for k, v in data.items() if isinstance(v, dict) and "script" in v}
-    assert {".promoter-check", ".promoter-bump"} <= set(jobs)
-    assert data[".promoter-check"]["artifacts"]["reports"]["codequality"] == "gl-code-quality-report.json"
+def test_gitlab_jobs_call_options_that_exist_and_have_rules() -> None:
+    doc = yaml.safe_load(TEMPLATE.read_text())
+    jobs = {k: v for k, v in doc.items() if k.startswith(".promoter-") and k != ".promoter-publish"}
+    assert set(jobs) == {".promoter-check", ".promoter-bump", ".promoter-promote"}
+    seen = 0
     for name, job in jobs.items():
         for script in job["script"]:
-            for words in _promoter_commands(script):
-                sub = words[1]
-                help_text = invoke(sub, "--help").stdout
+            for words in _commands(script):
+                seen += 1
+                help_text = invoke(words[1], "--help").stdout
                 for w in words[2:]:
                     if w.startswith("--"):
-                        assert w.split("=")[0] in help_text, f"{name}: promoter {sub} has no option {w}"
-
-
-def _action_script() -> str:
-    action = yaml.safe_load((ROOT / "action.yml").read_text())
-    return next(s["run"] for s in action["runs"]["steps"] if s.get("id") == "run")
-
-
-def _run_action(tmp_path: Path, **inputs: str) -> tuple[int, list[str], dict[str, str]]:
-    """Run the action's script with a stand-in `promoter` that records its argv and answers JSON."""
-    import json
-    import os
-    import subprocess
-
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    argv_file = tmp_path / "argv.json"
-    fake = bindir / "promoter"
-    fake.write_text(
-        "#!/usr/bin/env python3\nimport json, sys\n"
-        f"json.dump(sys.argv[1:], open({str(argv_file)!r}, 'w'))\n"
-        "print(json.dumps({'pull_request': {'operation': 'created', 'url': 'https://example.test/pr/7', 'number': 7}}))\n"
-    )
-    fake.chmod(0o755)
-    out_file = tmp_path / "github_output"
-    out_file.write_text("")
-    env = {
-        "PATH": f"{bindir}:{os.environ['PATH']}",
-        "GITHUB_OUTPUT": str(out_file),
-        "RUNNER_TEMP": str(tmp_path),
-        "P_COMMAND": "bump",
-        "P_REPO": ".",
-        "P_CONFIG": "",
-        "P_BASE": "",
-        "P_ALL": "false",
-        "P_ENV": "dev",
-        "P_APP": "api",
-        "P_IMAGE": "",
-        "P_PR": "true",
-        "P_OUTPUTS": "github",
-        **inputs,
+                        assert re.search(rf"{re.escape(w.split('=')[0])}\b", help_text), (
+                            f"{name}: promoter {words[1]} has no option {w}"
+                        )
+    assert seen == 3
+    assert doc[".promoter-check"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}]
+    assert doc[".promoter-check"]["variables"]["GIT_DEPTH"] == "0"
+    publish = doc[".promoter-publish"]
+    assert "$CI_DEFAULT_BRANCH" in publish["rules"][0]["if"] and "merge_request_event" in publish["rules"][0]["if"]
+    assert doc[".promoter-bump"]["resource_group"] == "promoter-$PROMOTER_ENV"
+    assert doc[".promoter-promote"]["resource_group"] == "promoter-$PROMOTER_TO"
+    assert publish["artifacts"]["reports"] == {"dotenv": "promotion.env"}
+    assert doc[".promoter-check"]["artifacts"]["reports"] == {
+        "junit": "promoter-junit.xml",
+        "codequality": "gl-code-quality-report.json",
     }
-    proc = subprocess.run(["bash", "-c", _action_script()], env=env, cwd=tmp_path, capture_output=True, text=True)
-    outputs = dict(line.split("=", 1) for line in out_file.read_text().splitlines() if "=" in line)
-    return proc.returncode, json.loads(argv_file.read_text()), outputs
+    # an image with git: the slim Python images have none
+    assert doc[".promoter"]["image"] == "$PROMOTER_CI_IMAGE" and "slim" not in doc["variables"]["PROMOTER_CI_IMAGE"]
 
 
-def test_action_bump_passes_inputs_as_arguments_and_sets_pr_outputs(tmp_path: Path) -> None:
-    hostile = "ghcr.io/acme/api:1.0 $(touch pwned) `touch pwned2`"
-    code, argv, outputs = _run_action(tmp_path, P_IMAGE=hostile)
-    assert code == 0
-    # the input arrives as one literal argument: nothing was executed
-    assert argv[argv.index("--image") + 1] == hostile
-    assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
-    assert {"--pr", "--app", "--env"} <= set(argv) and argv[0] == "bump"
-    assert outputs == {
-        "exit-code": "0",
-        "operation": "created",
-        "pr-url": "https://example.test/pr/7",
-        "pr-number": "7",
-    }
+def test_dockerfile_installs_promoter_with_git_and_no_cache() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.\d+-slim", text, re.M)
+    assert "git" in text and "--no-cache-dir" in text and "ENTRYPOINT" in text and "constraints.txt" in text
 
 
-def test_action_rollback_uses_to_and_check_uses_base(tmp_path: Path) -> None:
-    _, argv, _ = _run_action(tmp_path, P_COMMAND="rollback", P_IMAGE="1.4.1")
-    assert argv[0] == "rollback" and argv[argv.index("--to") + 1] == "1.4.1"
-    (tmp_path / "bin" / "promoter").unlink()
-    (tmp_path / "bin").rmdir()
-    _, argv, outputs = _run_action(tmp_path, P_COMMAND="check", P_ALL="true", P_OUTPUTS="github sarif=out.sarif")
-    assert argv[:1] == ["check"] and "--all" in argv
-    assert argv.count("--output") == 2 and "sarif=out.sarif" in argv
-    assert "pr-url" not in outputs
+def test_readme_snippets_pass_their_schemas(tmp_path: Path) -> None:
+    """What a user pastes from the README: GitHub workflows and GitLab pipelines, each valid."""
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    github = [b for b in blocks if "\njobs:" in b]
+    gitlab = [b for b in blocks if b.startswith("include:")]
+    assert len(github) >= 2 and len(gitlab) >= 2
+    for kind, found in (("vendor.github-workflows", github), ("vendor.gitlab-ci", gitlab)):
+        files = []
+        for i, block in enumerate(found):
+            files.append(tmp_path / f"{kind}-{i}.yml")
+            files[-1].write_text(block)
+        proc = check_jsonschema(kind, *files)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    # every action input the README's workflows use exists
+    inputs = set(yaml.safe_load((ROOT / "action.yml").read_text())["inputs"])
+    for block in github:
+        for job in yaml.safe_load(block)["jobs"].values():
+            for step in job["steps"]:
+                if step.get("uses", "").startswith("acme/promoter@"):
+                    assert set(step["with"]) <= inputs, step["with"]
 
 
 def test_ci_installs_the_real_registry_after_updating_the_package_lists() -> None:
@@ -130,3 +217,10 @@ def test_ci_installs_the_real_registry_after_updating_the_package_lists() -> Non
     assert script.rfind("apt-get update", 0, install) != -1
     # Installed before the README's test command runs.
     assert install < script.index("python3 -m pytest")
+
+
+def test_ci_installs_what_the_ci_emulation_tests_need() -> None:
+    script = (ROOT / ".ci" / "run").read_text()
+    npm = script.index("gitlab-ci-local@4.65.1")
+    assert "rsync" in script[: script.index("python3 -m pytest")] and npm < script.index("python3 -m pytest")
+    assert 'GITLAB_CI_LOCAL="$PWD/.ci/npm/' in script  # inside the checkout, nothing cached outside it

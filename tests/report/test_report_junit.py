@@ -50,8 +50,9 @@ def test_counts_match_the_testcases() -> None:
         for k in totals:
             totals[k] += counted[k]
     assert {k: int(root.get(k)) for k in totals} == totals
-    # 4 subjects + 3 findings that belong to none (render-failed, gate-soak, deprecated-api)
-    assert totals == {"tests": 7, "failures": 2, "errors": 1, "skipped": 1}
+    # 4 subjects + 4 findings that belong to no subject's check (render-failed, gate-soak,
+    # deprecated-api, and the policy warning on a Service that only its schema check listed)
+    assert totals == {"tests": 8, "failures": 2, "errors": 1, "skipped": 1}
 
 
 def test_one_suite_per_target_one_case_per_subject() -> None:
@@ -59,19 +60,21 @@ def test_one_suite_per_target_one_case_per_subject() -> None:
     suites = {s.get("name"): s for s in root.findall("testsuite")}
     assert list(suites)[:2] == [DEV, PROD]
     dev = {c.get("name"): c for c in suites[DEV].findall("testcase")}
-    assert {DEPLOY, SERVICE, CRD} <= set(dev)
+    deploy, service, crd = DEPLOY + " [schema]", SERVICE + " [schema]", CRD + " [schema]"
+    assert {deploy, service, crd} <= set(dev)
     assert all(c.get("classname") == DEV for c in dev.values())
-    assert dev[CRD].find("skipped").get("message") == "no schema for example.com/v1 Widget"
-    assert dev[SERVICE].find("failure") is None
-    # The warning on the Service is reported, but does not fail it.
-    assert "image-latest" in dev[SERVICE].find("system-out").text
+    assert dev[crd].find("skipped").get("message") == "no schema for example.com/v1 Widget"
+    assert dev[service].find("failure") is None and dev[service].find("system-out") is None
+    # The policy warning on the Service is reported in a case of its own, and does not fail it.
+    warned = dev[SERVICE + " [policy: image-latest]"]
+    assert "image-latest" in warned.find("system-out").text and warned.find("failure") is None
     prod = {c.get("name"): c for c in suites[PROD].findall("testcase")}
-    assert prod["render:" + PROD].find("error").get("message") == "kustomize build failed"
+    assert prod["render:" + PROD + " [render]"].find("error").get("message") == "kustomize build failed"
 
 
 def test_failure_carries_every_blocking_finding_text() -> None:
     root = _xml(sample_result())
-    case = next(c for c in root.iter("testcase") if c.get("name") == DEPLOY)
+    case = next(c for c in root.iter("testcase") if c.get("name") == DEPLOY + " [schema]")
     failure = case.find("failure")
     assert failure.get("message") == "spec.replicas: 'three' is not of type 'integer' (and 1 more)"
     assert failure.get("type") == "schema"
@@ -102,7 +105,7 @@ def test_hostile_names_and_attributes_survive() -> None:
     )
     root = _xml(result)
     case = root.find("testsuite/testcase")
-    assert case.get("name") == 'v1/ConfigMap/ns/a"b<c>&d]]>e\nf'
+    assert case.get("name") == 'v1/ConfigMap/ns/a"b<c>&d]]>e\nf [schema]'
     assert root.find("testsuite").get("name") == "t<1>"
     assert case.find("failure").get("message") == '<msg attr="x">]]>'
 
@@ -116,3 +119,70 @@ def test_failed_subject_without_findings_still_fails() -> None:
     root = _xml(CheckResult(subjects=[Subject("gate:soak", "gate", "prod", None, Status.FAILED, "soak not met")]))
     assert root.find("testsuite/testcase/failure").get("message") == "soak not met"
     assert root.get("failures") == "1"
+
+
+def _object_checked_twice(policy_status: Status = Status.FAILED) -> CheckResult:
+    """One Deployment judged by its schema and by the policies, each finding one error."""
+    where = Location("apps/checkout/base/deployment.yaml", 3)
+    return CheckResult(
+        findings=[
+            Finding(
+                "schema",
+                Severity.ERROR,
+                "spec.replicas: not an integer",
+                where,
+                source="schema",
+                subject=DEPLOY,
+                target=DEV,
+            ),
+            Finding("image-latest", Severity.ERROR, "moving tag", where, source="policy", subject=DEPLOY, target=DEV),
+            Finding(
+                "run-as-non-root", Severity.WARNING, "runs as root", where, source="policy", subject=DEPLOY, target=DEV
+            ),
+        ],
+        subjects=[
+            Subject(DEPLOY, "resource", DEV, where, Status.FAILED),
+            Subject(DEPLOY, "policy", DEV, where, policy_status),
+        ],
+        targets=[DEV],
+    )
+
+
+def test_one_case_per_object_and_check_each_failure_counted_once() -> None:
+    root = _xml(_object_checked_twice())
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    assert set(cases) == {DEPLOY + " [schema]", DEPLOY + " [policy]"}
+    schema, policy = cases[DEPLOY + " [schema]"], cases[DEPLOY + " [policy]"]
+    # Each case carries its own check's findings only: the schema case knows nothing of the policies.
+    assert "spec.replicas" in schema.find("failure").text and "moving tag" not in schema.find("failure").text
+    assert schema.find("system-out") is None
+    assert policy.find("failure").get("type") == "image-latest" and "spec.replicas" not in policy.find("failure").text
+    assert "runs as root" in policy.find("system-out").text
+    assert root.get("tests") == "2" and root.get("failures") == "2"
+    # every finding appears in exactly one case
+    text = ET.tostring(root, encoding="unicode")
+    assert text.count("spec.replicas: not an integer") == 2  # message attribute + failure text of one case
+    assert text.count("moving tag") == 2
+
+
+def test_a_passing_check_stays_passing_when_another_check_of_the_object_fails() -> None:
+    result = _object_checked_twice()
+    result.findings = [f for f in result.findings if f.source == "schema"]
+    result.subjects[1].status = Status.PASSED
+    root = _xml(result)
+    policy = next(c for c in root.iter("testcase") if c.get("name") == DEPLOY + " [policy]")
+    assert policy.find("failure") is None and policy.find("system-out") is None
+    assert root.get("failures") == "1"
+
+
+def test_names_never_collide_within_a_suite() -> None:
+    # Two identical objects in one render (a kustomization listing a file twice) and a loose finding.
+    twin = Subject(SERVICE, "resource", DEV, None, Status.PASSED)
+    result = CheckResult(
+        findings=[Finding("schema", Severity.ERROR, "bad", None, source="schema", subject=SERVICE, target=DEV)],
+        subjects=[twin, Subject(SERVICE, "resource", DEV, None, Status.FAILED)],
+        targets=[DEV],
+    )
+    names = [c.get("name") for c in _xml(result).iter("testcase")]
+    assert names == [SERVICE + " [schema]", SERVICE + " [schema] #2"]
+    assert len(set(names)) == len(names)

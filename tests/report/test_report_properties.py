@@ -61,7 +61,7 @@ def test_junit_always_parses_and_keeps_legal_text(message: str, name: str, reaso
     root = ET.fromstring(render(result, "junit", title="t").encode("utf-8"))
     cases = root.findall("testsuite/testcase")
     # XML normalises a lone CR in text to LF; everything else legal comes back unchanged.
-    assert cases[0].get("name") == _legal(name)
+    assert cases[0].get("name") == _legal(name + " [schema]")
     assert _legal(message).replace("\r\n", "\n").replace("\r", "\n") in cases[0].find("failure").text
     assert cases[1].find("skipped").get("message") == _legal(reason)
     assert root.get("failures") == "1" and root.get("skipped") == "1"
