@@ -295,6 +295,11 @@ _READ: OrderedDict[tuple[Path, str, str, Scope], Timeline] = OrderedDict()
 _READ_MAX = 256
 
 
+def forget() -> None:
+    """Drop the timelines this process has read (benchmarks time a fresh read)."""
+    _READ.clear()
+
+
 def read_timelines(
     repo: Path, scopes: Iterable[Scope], ref: str = "HEAD", *, cache: PinCache | None = None
 ) -> dict[Scope, Timeline]:
