@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -99,8 +99,26 @@ def _git_log(g: GitRepo, commit: str, pathspecs: list[str]) -> bytes:
     return proc.stdout
 
 
-def _parse_log(g: GitRepo, out: bytes) -> list[_Commit]:
-    """Commits of `_git_log`'s output, newest first.
+def _under_any(places: set[str]) -> Callable[[str], bool] | None:
+    """Whether a repository-relative path is one of `places` or below one (None: everything is)."""
+    if "." in places:
+        return None
+
+    def keep(rel: str) -> bool:
+        if rel in places:
+            return True
+        cut = rel.find("/")
+        while cut != -1:
+            if rel[:cut] in places:
+                return True
+            cut = rel.find("/", cut + 1)
+        return False
+
+    return keep
+
+
+def _parse_log(g: GitRepo, out: bytes, keep: Callable[[str], bool] | None = None) -> list[_Commit]:
+    """Commits of `_git_log`'s output, newest first, with the changed paths `keep` accepts.
 
     Read token by token: a path always follows its `:mode mode old new status` token, so a file
     name holding the header mark or a colon is taken as a name, never as structure.
@@ -126,7 +144,7 @@ def _parse_log(g: GitRepo, out: bytes) -> list[_Commit]:
             if len(meta) < 5:
                 raise GitError(f"git log: unexpected line {token[:80]!r}")
             rel = _rel(g, path)
-            if rel is not None:
+            if rel is not None and (keep is None or keep(rel)):
                 status, blob = meta[4][:1], meta[3]
                 entries.append(_Entry(status, rel, None if status == "D" or blob == _NULL_OID else blob))
         elif token:
@@ -188,12 +206,12 @@ class LogIndex:
         `scopes=None` or many scopes read everything under the repository's folder: which
         commit touched which scope is then decided by `select`, as git's pathspecs would.
         """
-        places = sorted({p for s in scopes for p in s.paths}) if scopes is not None else ["."]
-        if "." in places or len(places) > MAX_PATHSPECS:
-            places = ["."]
+        places = {p for s in scopes for p in s.paths} if scopes is not None else {"."}
+        asked = ["."] if "." in places or len(places) > MAX_PATHSPECS else sorted(places)
         # literal: a folder named `a*b` must not glob.
-        specs = [f":(literal){full_path(g, p)}" for p in places]
-        commits = _parse_log(g, _git_log(g, commit, specs))
+        specs = [f":(literal){full_path(g, p)}" for p in asked]
+        # Only the scopes' paths are kept: the rest of a large folder's history costs no memory.
+        commits = _parse_log(g, _git_log(g, commit, specs), _under_any(places))
         commits.reverse()
         by_path: dict[str, list[tuple[int, int]]] = {}
         for n, c in enumerate(commits):
