@@ -36,7 +36,8 @@ def _pr_options() -> list[Callable[[Any], Any]]:
             "pr_enabled",
             is_flag=True,
             default=False,
-            help="Commit through the forge API and open or update the promotion pull request.",
+            help="Commit through the forge API and open or update the promotion pull request "
+            "(a draft with a failing promoter/check status while findings block it).",
         ),
         click.option(
             "--forge",

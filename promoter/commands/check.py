@@ -110,7 +110,13 @@ def command(
     """
     from promoter.flows.check import parse_shard, run_check
     from promoter.publish.redact import environ_redactor
-    from promoter.report import parse_output_spec, parse_path_prefix, with_path_prefix, write_reports
+    from promoter.report import (
+        check_report_paths,
+        parse_output_spec,
+        parse_path_prefix,
+        with_path_prefix,
+        write_reports,
+    )
     from promoter.validate import ValidateOptions
 
     if all_ == (base is not None):
@@ -132,6 +138,18 @@ def command(
         if not d.exists():
             raise UsageError(f"--data {d}: no such file or folder")
     repo, config = load(repo, config_file)
+    check_report_paths(
+        specs,
+        reads=[
+            *([("the configuration", repo / config.file)] if config.file else []),
+            *((f"--schema-dir {d}", d) for d in schema_dirs),
+            *((f"--policy {d}", d) for d in policy_dirs),
+            *((f"--data {d}", d) for d in data_paths),
+            *((f"policies.paths {p}", repo / p) for p in config.policies.get("paths") or []),
+            *((f"validation.schema_dirs {d}", repo / d) for d in config.validation.get("schema_dirs") or []),
+        ],
+        repo=repo,
+    )
     if kubernetes_version is not None:
         # The flag stands for the config key everywhere: policies judge deprecated APIs by it too.
         config.validation = {**config.validation, "kubernetes_version": kubernetes_version}

@@ -19,6 +19,7 @@ from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 from promoter.model.reference import Reference
 from promoter.yamlio.document import YamlDoc
+from promoter.yamlio.files import FileRefused
 
 ReadFile = Callable[[str], "str | None"]
 
@@ -38,9 +39,12 @@ def plan_bump(
     the files in scope are still discovered on disk, their texts come from the reader.
     """
     scope = resolve_scope(repo, config, image, app, env, paths or [])
-    parsed = _parse_scope(repo, scope, read_file, chart_values(repo, config, app))
+    skipped: list[str] = []
+    parsed = _parse_scope(repo, scope, read_file, chart_values(repo, config, app), skipped)
     refs = _select(parsed, scope, image)
-    return _apply(parsed, refs, image)
+    cs = _apply(parsed, refs, image)
+    cs.warnings[:0] = skipped
+    return cs
 
 
 def _read(repo: Path, rel: str, read_file: ReadFile | None) -> YamlDoc | None:
@@ -50,10 +54,21 @@ def _read(repo: Path, rel: str, read_file: ReadFile | None) -> YamlDoc | None:
     return None if text_ is None else YamlDoc.from_text(text_, rel)
 
 
-def _parse_scope(repo: Path, scope: Scope, read_file: ReadFile | None, defaults: Any = None) -> dict[str, ParsedFile]:
+def _parse_scope(
+    repo: Path, scope: Scope, read_file: ReadFile | None, defaults: Any = None, skipped: list[str] | None = None
+) -> dict[str, ParsedFile]:
     out: dict[str, ParsedFile] = {}
+    named = {f for f, _ in scope.targets} | set(scope.roots)  # files the configuration names: never skipped
     for rel in scope.files(repo):
-        doc = _read(repo, rel, read_file)
+        try:
+            doc = _read(repo, rel, read_file)
+        except FileRefused as exc:
+            # A FIFO, socket or device in a scanned folder holds no YAML (and Git cannot store it):
+            # skipped, and said. Anything else unreadable stops the bump.
+            if exc.rule != "special-file" or rel in named or skipped is None:
+                raise
+            skipped.append(f"skipped {exc}")
+            continue
         if doc is not None:
             out[rel] = ParsedFile(doc=doc, references=extract(doc, defaults))
     return out

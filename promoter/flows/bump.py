@@ -6,6 +6,7 @@ commits it through the forge. `promote` and `rollback` are bumps with their imag
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from promoter.model.image import ImageRef
 from promoter.publish.flags import PrFlags
 
 if TYPE_CHECKING:
+    from promoter.publish.description import BranchReview, HistoryEntry
     from promoter.publish.publisher import PromotionResult
 
 
@@ -72,19 +74,32 @@ def bump(
     `rollback` marks a deliberate return to an earlier image: the no-downgrade gate lets it through
     (recorded), every other gate still applies.
     """
-    cs = plan_bump(repo, config, image, app=app, env=env, paths=paths)
-    gates = CheckResult()
-    if app and env and not cs.empty:
-        from promoter.gates.engine import evaluate_gates
+    # A bump that writes holds the working tree's lock from reading the files to writing them: two
+    # bumps at once (different images, one file) would otherwise each drop the other's change.
+    with _write_lock(repo, config, f"bump {image}", dry_run):
+        cs = plan_bump(repo, config, image, app=app, env=env, paths=paths)
+        gates = CheckResult()
+        if app and env and not cs.empty:
+            from promoter.gates.engine import evaluate_gates
 
-        gates = evaluate_gates(
-            repo, config, app, env, image, now=now, override_freeze=override_freeze, rollback=rollback
-        )
-    written = False
-    if not dry_run and not gates.failed and not cs.empty:
-        cs.write(repo)
-        written = True
+            gates = evaluate_gates(
+                repo, config, app, env, image, now=now, override_freeze=override_freeze, rollback=rollback
+            )
+        written = False
+        if not dry_run and not gates.failed and not cs.empty:
+            cs.write(repo)
+            written = True
     return BumpResult(image=image, changeset=cs, gates=gates, written=written, dry_run=dry_run)
+
+
+def _write_lock(repo: Path, config: Config, what: str, dry_run: bool) -> AbstractContextManager[Any]:
+    """The repository's lock (model/lock.py) for a bump that writes; nothing for one that only reads."""
+    if dry_run:
+        return nullcontext()
+    from promoter.model.lock import DEFAULT_WAIT_SECONDS, repository_lock
+
+    wait = float((config.raw.get("limits") or {}).get("lock_wait_seconds", DEFAULT_WAIT_SECONDS))
+    return repository_lock(repo, what=what, wait=wait)
 
 
 def resolve_image(image: str, tag: str | None) -> ImageRef:
@@ -115,10 +130,12 @@ def run(
     dry_run: bool,
     pr: PrFlags,
     rollback: bool = False,
+    history: list[HistoryEntry] | None = None,
 ) -> BumpResult:
     """Bump (or roll back) and, with `pr.enabled`, publish the change as one promotion pull request.
 
     With --pr the checkout is only read: the forge gets the commit, the working tree stays as it is.
+    `history` (a rollback) is what the environment ran, listed in the pull request.
     """
     if pr.enabled and not (app and env):
         raise UsageError("--pr needs --app and --env (a promotion target), not --path")
@@ -137,14 +154,21 @@ def run(
     if pr.enabled and not dry_run and not result.blocked:
         assert app and env
         # Imported only when publishing: the forge clients and the preview's renderers cost start-up time.
-        from promoter.flows.preview import preview
-        from promoter.publish.publisher import publish_if_requested
+        from promoter.flows.review import review_branch
+        from promoter.publish.masking import MaskRules
+        from promoter.publish.publisher import BranchFile, publish_if_requested
+        from promoter.publish.pullrequest import PromotedApp
 
-        # The reviewer sees the rendered objects that change and how they check, not just the file diff.
-        seen = preview(repo, config, result.changeset, env)
-        checks = CheckResult()
-        checks.extend(result.gates)
-        checks.extend(seen.checks)
+        rules = MaskRules.from_config(config.forge.get("mask_keys"))
+        judged = {app: result.gates}
+
+        def describe(files: list[BranchFile], apps: list[PromotedApp]) -> BranchReview:
+            # The reviewer sees what the branch holds after the write, rendered and checked,
+            # for every app on it: not just this run's plan.
+            return review_branch(
+                repo, config, env, files, apps, gates=judged, override_freeze=override_freeze, rules=rules
+            )
+
         result.published = publish_if_requested(
             pr,
             config=config,
@@ -154,7 +178,8 @@ def run(
             changeset=result.changeset,
             replan=lambda read: plan_bump(repo, config, image, app=app, env=env, read_file=read),
             repo=repo,
-            checks=checks,
-            rendered_diff=seen.diff or None,
+            describe=describe,
+            rollback=rollback,
+            history=history,
         )
     return result

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from promoter.config.loader import find_config, load_config
+from promoter.config.loader import find_config
+from promoter.flows.workspace import open_config
 from promoter.locate.chartvalues import env_values_defaults
 from promoter.locate.paths import rel_to, safe_path
 from promoter.locate.scan import ScanResult, scan
@@ -26,7 +27,7 @@ def list_images(repo: Path | None, paths: list[Path], image: str | None) -> Scan
         roots.append(safe_path(root, rel_to(root, full) if full.resolve().is_relative_to(root) else str(p)))
     want = ImageRef.parse(image) if image else None
     # With a .promoter.yaml, env values files that leave the registry to their chart are read over it.
-    defaults = env_values_defaults(root, load_config(root)) if find_config(root) is not None else None
+    defaults = env_values_defaults(root, open_config(root)) if find_config(root) is not None else None
     return scan(root, roots, image=want, keep_going=True, defaults=defaults)
 
 

@@ -1,8 +1,11 @@
-"""Preview: render a ChangeSet's affected targets before and after it, for the pull request body.
+"""Preview: render the targets a change affects before and after it, for the pull request body.
 
-The head tree is a temporary copy of just the files those targets read, with the ChangeSet
-written over it; the base is the checkout itself. Both go through the same Renderer, and the
-head's objects through the same validation and policies as `promoter check`.
+The change is a set of files with their texts on both sides (a ChangeSet, or everything a
+promotion branch holds against its merge base). Base and head are temporary copies of just the
+files those targets read, each with its side's texts written over it; both go through the same
+Renderer, and the head's objects through the same validation and policies as `promoter check`,
+which read their own inputs (schemas, CRDs, policies) from the checkout.
+Secret values are masked in both sides' objects before they are diffed (`publish.masking`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -19,8 +23,11 @@ from promoter.config.model import Config
 from promoter.model.changeset import ChangeSet
 from promoter.model.finding import CheckResult
 from promoter.model.resource import Resource
+from promoter.publish.masking import Masker
 from promoter.render.graph import Target, build_graph
 from promoter.render.renderer import Rendered, Renderer
+
+Texts = dict[str, tuple["str | None", "str | None"]]  # path -> (base text, head text); None: absent
 
 
 @dataclass
@@ -30,38 +37,58 @@ class Preview:
     diff: str = ""
     checks: CheckResult = field(default_factory=CheckResult)
     targets: list[str] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)  # changed files no target reads
+    kinds: dict[str, int] = field(default_factory=dict)  # changed objects by kind
 
 
-def preview(repo: Path, config: Config, changeset: ChangeSet, env: str | None = None) -> Preview:
+def preview(
+    repo: Path, config: Config, changeset: ChangeSet, env: str | None = None, *, masker: Masker | None = None
+) -> Preview:
     """Render the targets `changeset` affects at the checkout and with the change applied."""
-    changed = [p for p, fc in changeset.files.items() if fc.old_text != fc.new_text]
+    texts: Texts = {p: (fc.old_text, fc.new_text) for p, fc in changeset.files.items() if fc.old_text != fc.new_text}
+    return preview_texts(repo, config, texts, env, masker=masker)
+
+
+def preview_texts(
+    repo: Path, config: Config, texts: Texts, env: str | None = None, *, masker: Masker | None = None
+) -> Preview:
+    """Render what `texts` affect with each side's texts written over a copy of the checkout's inputs."""
+    changed = sorted(texts)
     if not changed:
         return Preview()
+    masker = masker or Masker()
     repo = repo.resolve()
     graph = build_graph(repo, config)
     targets = graph.affected(changed)
     charts = {t.path for t in graph.targets if t.kind == "helm"}
-    base = _objects([n for r in Renderer(repo, charts=charts).render_all(targets) for n in r.walk()])
     with tempfile.TemporaryDirectory(prefix="promoter-preview-") as tmp:
-        head_repo = Path(tmp)
-        _copy_inputs(repo, head_repo, targets, changed)
-        _copy_policies(repo, head_repo, config)
-        changeset.write(head_repo)
+        base_repo, head_repo = Path(tmp) / "base", Path(tmp) / "head"
+        for side, root in ((0, base_repo), (1, head_repo)):
+            root.mkdir()
+            _copy_inputs(repo, root, targets, changed)
+            _write(root, {p: t[side] for p, t in texts.items()})
+        base_rendered = [n for r in Renderer(base_repo, charts=charts).render_all(targets) for n in r.walk()]
         rendered = [n for r in Renderer(head_repo, charts=charts).render_all(targets) for n in r.walk()]
-        checks = _checks(rendered, config, head_repo, env)
-    head = _objects(rendered)
-    return Preview(diff=_diff(base, head), checks=checks, targets=[t.id for t in targets])
+        # Only rendering needs the copies. What the checks read by repository-relative path (policy
+        # folders, validation.schema_dirs, CRDs anywhere in the repository, the config for waiver
+        # lines) is not among the targets' inputs, so it is read from the checkout, as `check` does.
+        checks = _checks(rendered, config, repo, env)
+    base, head = _objects(base_rendered), _objects(rendered)
+    diff, kinds = _diff(base, head, masker)
+    unread = [p for p in changed if not any(t.depends_on(p) for t in graph.targets)]
+    return Preview(diff=diff, checks=checks, targets=[t.id for t in targets], unread=unread, kinds=kinds)
 
 
-def _copy_policies(repo: Path, dst: Path, config: Config) -> None:
-    """The repository's policy folders (policies.paths): the head is judged by the same policies as check."""
-    for p in config.policies.get("paths") or []:
-        src = repo / p
-        if src.is_dir():
-            shutil.copytree(src, dst / p, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
-        elif src.is_file():
-            (dst / p).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / p)
+def _write(root: Path, texts: dict[str, str | None]) -> None:
+    for rel, text in texts.items():
+        path = root / rel
+        if not path.resolve().is_relative_to(root.resolve()):
+            continue  # a path leaving the copy (`../x`) is never written
+        if text is None:
+            path.unlink(missing_ok=True)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode("utf-8"))
 
 
 def _copy_inputs(repo: Path, dst: Path, targets: list[Target], changed: list[str]) -> None:
@@ -103,26 +130,36 @@ def _checks(rendered: list[Rendered], config: Config, repo: Path, env: str | Non
     return result
 
 
-def _objects(rendered: list[Rendered]) -> dict[str, str]:
-    """`target :: kind/namespace/name` → the object as stable YAML."""
-    out: dict[str, str] = {}
+def _objects(rendered: list[Rendered]) -> dict[str, Any]:
+    """`target :: kind/namespace/name` → the object."""
+    out: dict[str, Any] = {}
     for r in rendered:
         for res in r.resources:
-            out[f"{r.target.id} :: {res.display}"] = yaml.safe_dump(res.obj, sort_keys=True, default_flow_style=False)
+            out[f"{r.target.id} :: {res.display}"] = res.obj
     return out
 
 
-def _diff(base: dict[str, str], head: dict[str, str]) -> str:
+def _dump(obj: Any) -> str:
+    return "" if obj is None else yaml.safe_dump(obj, sort_keys=True, default_flow_style=False)
+
+
+def _diff(base: dict[str, Any], head: dict[str, Any], masker: Masker) -> tuple[str, dict[str, int]]:
+    """The masked diff of the objects that differ, and how many of each kind changed."""
     chunks: list[str] = []
+    kinds: dict[str, int] = {}
     for key in sorted(set(base) | set(head)):
-        a, b = base.get(key, ""), head.get(key, "")
+        a, b = base.get(key), head.get(key)
         if a == b:
             continue
+        obj = b if b is not None else a
+        kind = str(obj.get("kind") or "unknown") if isinstance(obj, dict) else "unknown"
+        kinds[kind] = kinds.get(kind, 0) + 1
+        ma, mb = masker.objects(a, b)
         chunks.append(
             "".join(
                 difflib.unified_diff(
-                    a.splitlines(True), b.splitlines(True), fromfile=f"base/{key}", tofile=f"head/{key}"
+                    _dump(ma).splitlines(True), _dump(mb).splitlines(True), fromfile=f"base/{key}", tofile=f"head/{key}"
                 )
             )
         )
-    return "".join(chunks)
+    return "".join(chunks), kinds

@@ -6,8 +6,12 @@ from pathlib import Path
 
 from promoter.config.model import Config
 from promoter.flows import bump
-from promoter.model.image import try_parse
+from promoter.model.errors import UsageError
+from promoter.model.image import ImageRef, try_parse
+from promoter.publish.description import HistoryEntry
 from promoter.publish.flags import PrFlags
+
+_HISTORY_MAX = 20  # the last images an environment ran, listed in a rollback pull request
 
 
 def rollback(
@@ -36,7 +40,33 @@ def rollback(
         dry_run=dry_run,
         pr=pr,
         rollback=True,
+        history=_history(repo, config, app, env, ref) if pr.enabled else None,
     )
+
+
+def _history(repo: Path, config: Config, app: str, env: str, chosen: ImageRef) -> list[HistoryEntry]:
+    """What `env` ran, newest first, the chosen image marked: the list the rollback pull request shows."""
+    from promoter.history.git import GitError
+    from promoter.history.timeline import image_history
+
+    try:
+        states = image_history(repo, config, app, env)
+    except (GitError, UsageError):
+        return []  # no history to show (a folder outside git): the rollback itself still goes ahead
+    out = []
+    for i, s in enumerate(reversed(states[-_HISTORY_MAX:])):
+        runs = (s.digest == chosen.digest) if chosen.digest else (s.tag == chosen.tag)
+        out.append(
+            HistoryEntry(
+                label=s.label(),
+                image=str(s.image),
+                commit=s.commit,
+                since=s.time,
+                chosen=runs,
+                current=i == 0 and s.until is None,
+            )
+        )
+    return out
 
 
 def _full(to: str, image: str) -> str:

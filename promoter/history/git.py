@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from promoter.model.errors import ToolError, UsageError
+from promoter.model.errors import ToolError, UsageError, shorten
 
 
 class GitError(ToolError):
@@ -81,14 +81,16 @@ class GitRepo:
         rel = self.path.relative_to(self.root).as_posix()
         return "" if rel == "." else rel
 
-    def resolve(self, ref: str) -> str:
-        """The commit a ref names; an unknown ref is a usage error (the user typed it)."""
+    def resolve(self, ref: str, *, what: str = "--base") -> str:
+        """The commit a ref names; an unknown ref is a usage error (the user typed it, as option `what`)."""
         proc = run_git(
             self.path, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False
         )
         if proc.returncode != 0 or not proc.stdout.strip():
+            if ref == "HEAD":
+                raise UsageError(f"{self.root} has no commit yet: commit the repository's files first")
             raise UsageError(
-                f"--base {ref}: no such commit, branch or tag in {self.root}",
+                f"{what} {shorten(ref)}: no such commit, branch or tag in {self.root}",
                 hint="a shallow CI checkout may need `git fetch origin <branch>` first",
             )
         return proc.stdout.strip()

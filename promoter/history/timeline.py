@@ -24,7 +24,7 @@ from promoter.locate.scope import Scope, env_scope
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 from promoter.model.reference import Reference
-from promoter.yamlio.document import YamlDoc
+from promoter.yamlio.document import YamlDoc, read_checked
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def _defaults_on_disk(repo: Path, scope: Scope) -> tuple[Any, str | None]:
         return None, None
     rel = values_file(scope.chart)
     path = safe_path(repo, rel)
-    text = path.read_text() if path.is_file() else None
+    text = read_checked(path, rel).decode("utf-8", "replace") if path.is_file() else None
     return _parse_defaults(rel, text, strict=True), text
 
 
@@ -310,7 +310,7 @@ def read_timelines(
     not kept for the process (status reads every scope once).
     """
     g = GitRepo.open(repo)
-    commit = g.resolve(ref)
+    commit = g.resolve(ref, what="--ref")
     wanted = list(dict.fromkeys(scopes))
     out: dict[Scope, Timeline] = {}
     missing: list[Scope] = []
@@ -400,9 +400,9 @@ def working_state(repo: Path, scope: Scope, *, cache: PinCache | None = None) ->
     pins: list[Pin] = []
     for rel in files:
         try:
-            text = (repo / rel).read_text()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{rel}: cannot read: {exc}") from None
+            text = read_checked(repo / rel, rel).decode("utf-8")  # a regular file, within the size limit
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{rel}: not UTF-8 text (byte {exc.start})") from None
         pins.extend(
             read_pins(scope, rel, text, defaults, strict=True, cache=cache, defaults_key=text_key(defaults_text))
         )

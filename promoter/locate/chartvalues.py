@@ -10,6 +10,7 @@ from typing import Any
 
 from promoter.config.model import Config
 from promoter.locate.paths import safe_path
+from promoter.model.errors import UsageError
 
 
 def values_file(chart: str) -> str:
@@ -37,9 +38,16 @@ def chart_values(repo: Path, config: Config, app: str | None) -> Any:
         return None
     rel = values_file(chart)
     values = safe_path(repo, rel, what=f"{config.file}: apps.{app}.chart")
-    if not values.is_file():
-        return None
-    return parse_values(values.read_text(), rel)
+    if not values.exists() and not values.is_symlink():
+        return None  # anything else there (a FIFO, a dangling link) is refused by the read, naming it
+    from promoter.yamlio.document import read_checked
+
+    raw = read_checked(values, rel)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{rel}: not UTF-8 text (byte {exc.start})") from None
+    return parse_values(text, rel)
 
 
 def env_values_defaults(repo: Path, config: Config) -> dict[str, Any]:

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promoter.locate.paths import rel_to
+from promoter.locate.paths import rel_to, resolved
 from promoter.locate.styles import STYLES
 from promoter.locate.styles.base import Document
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 from promoter.model.reference import Reference
-from promoter.yamlio.document import YamlDoc, owner_of
+from promoter.yamlio.document import YamlDoc, owner_of, read_checked
 
 YAML_SUFFIXES = (".yaml", ".yml")
 # Cheap pre-filter: a file none of these words appear in cannot hold a reference, so it is
@@ -50,8 +50,9 @@ def yaml_files(repo: Path, roots: list[Path]) -> list[Path]:
     out: set[Path] = set()
     root_resolved = repo.resolve()
     for root in roots:
-        if root.is_file():
-            out.add(root)
+        if not root.is_dir():
+            if root.exists() or root.is_symlink():  # a file; anything else is refused when read, naming it
+                out.add(root)
             continue
         for dirpath, dirnames, filenames in os.walk(root):
             d = Path(dirpath)
@@ -60,7 +61,7 @@ def yaml_files(repo: Path, roots: list[Path]) -> list[Path]:
             for name in filenames:
                 if yaml_name(name):
                     p = d / name
-                    full = p.resolve()
+                    full = resolved(p, repo)
                     # Symlinked files that point out of the repository are never read.
                     if full == root_resolved or root_resolved in full.parents:
                         out.add(p)
@@ -83,10 +84,7 @@ def parse_file(repo: Path, file: Path, defaults: Any = None) -> ParsedFile | Non
 
     `defaults`: the chart values.yaml this file layers over (an environment's values file)."""
     rel = rel_to(repo, file)
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{rel}: cannot read: {exc.strerror}") from None
+    raw = read_checked(file, rel)  # a regular file within the size limit, or one UsageError naming it
     if not MAY_HOLD_IMAGE.search(raw.decode("utf-8", "replace")):
         return None
     doc = YamlDoc.from_bytes(raw, rel)  # the bytes already read: no second read of the file

@@ -45,7 +45,12 @@ def repo_relative(path: Path, repo: Path | None) -> str:
     if repo is not None:
         try:
             return path.resolve().relative_to(repo.resolve()).as_posix()
-        except ValueError:
+        except (RuntimeError, OSError):  # a symlink loop: placed by its own name
+            try:
+                return path.absolute().relative_to(repo.absolute()).as_posix()
+            except ValueError:
+                pass
+        except ValueError:  # outside the repository: shown as given
             pass
     return str(path)
 

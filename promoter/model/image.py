@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, replace
 from types import EllipsisType
 
-from promoter.model.errors import UsageError
+from promoter.model.errors import UsageError, shorten
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
@@ -14,7 +14,8 @@ DOCKER_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "r
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN_RE = re.compile(rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$")
 _PATH_COMPONENT_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
+# ASCII only, as distribution/reference: `\w` alone would take `1.5.０` (a fullwidth digit) or `v1.5.0é`.
+_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)
 _ALGO_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[+._-][A-Za-z][A-Za-z0-9]*)*$")
 # Digest algorithms registries accept, with their hex length.
 DIGEST_ALGORITHMS = {"sha256": 64, "sha512": 128}
@@ -24,7 +25,7 @@ _IPV6_HOST_RE = re.compile(r"^\[[0-9a-fA-F:]+\](?=[:/])")
 
 
 def _fail(raw: str, why: str) -> UsageError:
-    return UsageError(f"invalid image reference {raw!r}: {why}")
+    return UsageError(f"invalid image reference {shorten(raw, 600)!r}: {why}")  # the longest valid one is shown whole
 
 
 def check_digest(digest: str, raw: str | None = None) -> str:
@@ -33,7 +34,7 @@ def check_digest(digest: str, raw: str | None = None) -> str:
     algo, sep, hexpart = digest.partition(":")
     if not sep:
         raise _fail(shown, f"digest {digest!r} must look like sha256:<64 hex characters>")
-    if not _ALGO_RE.match(algo):
+    if not _ALGO_RE.fullmatch(algo):
         raise _fail(shown, f"digest algorithm {algo!r} is malformed")
     if algo not in DIGEST_ALGORITHMS:
         raise _fail(shown, f"unsupported digest algorithm {algo!r} (supported: sha256, sha512)")
@@ -53,8 +54,11 @@ def check_tag(tag: str, raw: str | None = None) -> str:
         raise _fail(shown, "tag is empty")
     if len(tag) > 128:
         raise _fail(shown, f"tag is {len(tag)} characters long (at most 128)")
-    if not _TAG_RE.match(tag):
-        raise _fail(shown, f"tag {tag!r} may hold only letters, digits, '_', '.', '-' and not start with '.' or '-'")
+    if not _TAG_RE.fullmatch(tag):
+        raise _fail(
+            shown,
+            f"tag {shorten(tag)!r} may hold only letters, digits, '_', '.', '-' (ASCII) and not start with '.' or '-'",
+        )
     return tag
 
 
@@ -104,12 +108,12 @@ class ImageRef:
         if registry is not None and not any(c in registry for c in ".:[") and registry != "localhost":
             # Docker would take `ACME/app` as a registry host named ACME; nobody means that.
             raise _fail(raw, f"repository {name!r} must be lowercase")
-        if registry is not None and not _DOMAIN_RE.match(registry):
+        if registry is not None and not _DOMAIN_RE.fullmatch(registry):
             raise _fail(raw, f"registry {registry!r} is not a valid host[:port]")
         for comp in path.split("/"):
             if comp != comp.lower():
                 raise _fail(raw, f"repository {name!r} must be lowercase")
-            if not _PATH_COMPONENT_RE.match(comp):
+            if not _PATH_COMPONENT_RE.fullmatch(comp):
                 raise _fail(raw, f"repository path component {comp!r} is malformed")
         return cls(registry=registry, path=path, tag=tag, digest=digest)
 

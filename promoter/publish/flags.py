@@ -18,3 +18,16 @@ class PrFlags:
     source_commit: str | None = None
     run_url: str | None = None
     actor: str | None = None
+
+    def forge_args(self) -> list[str]:
+        """The forge flags given on this command line, so a printed command pasted later reaches the same forge."""
+        out: list[str] = []
+        for flag, value in (
+            ("--forge", self.forge),
+            ("--forge-url", self.forge_url),
+            ("--forge-repo", self.forge_repo),
+            ("--base-branch", self.base_branch),
+        ):
+            if value:
+                out += [flag, value]
+        return out

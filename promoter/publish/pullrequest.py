@@ -1,67 +1,34 @@
-"""The promotion pull request's words: title, body, commit message and the hidden machine-readable marker."""
+"""The promotion pull request's words: title, commit message, the apps it carries and the hidden marker.
+
+The description itself is composed in `publish.description` from what the branch holds.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
-
-from promoter.model.finding import CheckResult
 
 MARKER_PREFIX = "<!-- promoter:"
 _MARKER_RE = re.compile(r"<!-- promoter:(\{.*?\}) -->", re.DOTALL)
 COMMIT_TRAILER = "Promoted-by: promoter"
-GITHUB_BODY_LIMIT = 65_536
-_INLINE_DIFF_LINES = 60  # longer diffs are collapsed in <details>
-_INLINE_RENDERED_LINES = 40
-
-
-@dataclass
-class PromotedApp:
-    """One app this pull request carries to the environment."""
-
-    app: str
-    image: str  # the reference being promoted, as given (registry/path[:tag][@digest])
-    tag: str | None = None
-    digest: str | None = None
-    previous: str | None = None  # what the environment ran before: the rollback target
-
-    def to_marker(self) -> dict[str, Any]:
-        return {
-            "app": self.app,
-            "image": self.image,
-            "digest": self.digest,
-            "tag": self.tag,
-            "from": self.previous,
-        }
-
-    @classmethod
-    def from_marker(cls, data: Mapping[str, Any]) -> PromotedApp:
-        return cls(
-            app=str(data.get("app", "")),
-            image=str(data.get("image", "")),
-            tag=data.get("tag"),
-            digest=data.get("digest"),
-            previous=data.get("from"),
-        )
-
-    def same_image(self, other: PromotedApp) -> bool:
-        """Same app and same image content: the digest decides when there is one, else the tag."""
-        if self.app != other.app:
-            return False
-        if self.digest or other.digest:
-            return self.digest == other.digest and (self.tag or None) == (other.tag or None)
-        return self.image == other.image
+MARKER_VERSION = 2
+ROLLBACK_LABEL = "rollback"
+CHAIN_MAX = 20  # images one PR remembers per app: a long-lived train stays readable
 
 
 @dataclass
 class Provenance:
+    """Where the image came from: the build's repository, commit, CI run and who started it."""
+
     source_repo: str | None = None
     commit: str | None = None
     run_url: str | None = None
     actor: str | None = None
+    server: str | None = None  # web root of the build's forge (https://github.com), for links
+    kind: str | None = None  # github | gitlab: how that forge spells commit links
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Provenance:
@@ -75,6 +42,8 @@ class Provenance:
                 commit=environ.get("GITHUB_SHA"),
                 run_url=f"{server}/{repo}/actions/runs/{run}" if repo and run else None,
                 actor=environ.get("GITHUB_TRIGGERING_ACTOR") or environ.get("GITHUB_ACTOR"),
+                server=server,
+                kind="github",
             )
         if environ.get("GITLAB_CI") or environ.get("CI_PIPELINE_URL"):
             return cls(
@@ -82,14 +51,15 @@ class Provenance:
                 commit=environ.get("CI_COMMIT_SHA"),
                 run_url=environ.get("CI_JOB_URL") or environ.get("CI_PIPELINE_URL"),
                 actor=environ.get("GITLAB_USER_LOGIN"),
+                server=(environ.get("CI_SERVER_URL") or "").rstrip("/") or None,
+                kind="gitlab",
             )
         return cls()
 
     def merged(self, **flags: str | None) -> Provenance:
         """Flags given on the command line win over what CI says."""
-        return Provenance(
-            **{k: flags.get(k) or getattr(self, k) for k in ("source_repo", "commit", "run_url", "actor")}
-        )
+        keys = ("source_repo", "commit", "run_url", "actor", "server", "kind")
+        return Provenance(**{k: flags.get(k) or getattr(self, k) for k in keys})
 
     def to_dict(self) -> dict[str, str | None]:
         return {
@@ -97,19 +67,128 @@ class Provenance:
             "commit": self.commit,
             "run_url": self.run_url,
             "actor": self.actor,
+            "server": self.server,
+            "kind": self.kind,
         }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Provenance:
+        if not isinstance(data, Mapping):
+            return cls()
+        keys = ("source_repo", "commit", "run_url", "actor", "server", "kind")
+        return cls(**{k: (str(data[k]) if data.get(k) else None) for k in keys})
+
+    @property
+    def empty(self) -> bool:
+        return not (self.source_repo or self.commit or self.run_url or self.actor)
+
+    def repo_url(self, fallback_server: str | None = None) -> str | None:
+        if not self.source_repo:
+            return None
+        if re.match(r"^https?://", self.source_repo):
+            return self.source_repo.rstrip("/")
+        server = self.server or fallback_server
+        return f"{server.rstrip('/')}/{self.source_repo}" if server else None
+
+    def commit_url(self, fallback_server: str | None = None, fallback_kind: str | None = None) -> str | None:
+        repo = self.repo_url(fallback_server)
+        if not repo or not self.commit or not re.fullmatch(r"[0-9a-fA-F]{7,64}", self.commit):
+            return None
+        dash = "/-" if (self.kind or fallback_kind) == "gitlab" else ""
+        return f"{repo}{dash}/commit/{self.commit}"
+
+
+@dataclass
+class PromotedApp:
+    """One app this pull request carries to the environment."""
+
+    app: str
+    image: str  # the reference being promoted, as given (registry/path[:tag][@digest])
+    tag: str | None = None
+    digest: str | None = None
+    previous: str | None = None  # what the environment ran before: the rollback target
+    chain: list[str] = field(default_factory=list)  # images this PR carried for the app before, oldest first
+    provenance: Provenance = field(default_factory=Provenance)
+    rollback: bool = False
+
+    def to_marker(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "app": self.app,
+            "image": self.image,
+            "digest": self.digest,
+            "tag": self.tag,
+            "from": self.previous,
+        }
+        if self.chain:
+            data["chain"] = list(self.chain)
+        if not self.provenance.empty:
+            data["provenance"] = {k: v for k, v in self.provenance.to_dict().items() if v}
+        if self.rollback:
+            data["rollback"] = True
+        return data
+
+    @classmethod
+    def from_marker(cls, data: Mapping[str, Any]) -> PromotedApp:
+        chain = data.get("chain")
+        return cls(
+            app=str(data.get("app", "")),
+            image=str(data.get("image", "")),
+            tag=data.get("tag"),
+            digest=data.get("digest"),
+            previous=data.get("from"),
+            chain=[str(c) for c in chain] if isinstance(chain, list) else [],
+            provenance=Provenance.from_dict(data.get("provenance")),
+            rollback=bool(data.get("rollback")),
+        )
+
+    def same_image(self, other: PromotedApp) -> bool:
+        """Same app and same image content: the digest decides when there is one, else the tag."""
+        if self.app != other.app:
+            return False
+        if self.digest or other.digest:
+            return self.digest == other.digest and (self.tag or None) == (other.tag or None)
+        return self.image == other.image
+
+    def carried_on(self, earlier: PromotedApp | None) -> PromotedApp:
+        """This app as the PR now holds it, remembering what `earlier` (the PR's previous state) carried."""
+        if earlier is None:
+            return self
+        chain = list(earlier.chain)
+        if not self.same_image(earlier):
+            chain.append(earlier.image)
+        self.chain = chain[-CHAIN_MAX:]
+        if self.provenance.empty and self.same_image(earlier):
+            self.provenance = earlier.provenance  # the same build described again; another image is another build
+        return self
 
 
 # ---- marker ---------------------------------------------------------------------------------
-def render_marker(env: str, apps: list[PromotedApp], head: str | None) -> str:
+def render_marker(
+    env: str,
+    apps: list[PromotedApp],
+    head: str | None,
+    *,
+    pure: bool = True,
+    draft_by_promoter: bool = False,
+) -> str:
+    """The hidden comment a later run reads back.
+
+    `head` is the commit promoter last wrote (or described); `pure` says every commit between the
+    base and that head is promoter's, which is what lets a later run move the branch back onto the
+    base. Both are bound to the head's sha: a commit anyone adds changes the head, and the next run
+    then looks at the commits themselves.
+    """
     data: dict[str, Any] = {
-        "v": 1,
+        "v": MARKER_VERSION,
         "env": env,
         "apps": [a.to_marker() for a in apps],
         "head": head,
+        "pure": pure,
     }
+    if draft_by_promoter:
+        data["draft_by_promoter"] = True
     if len(apps) == 1:
-        data.update({k: v for k, v in apps[0].to_marker().items()})
+        data.update({k: v for k, v in apps[0].to_marker().items() if k in ("app", "image", "digest", "tag", "from")})
     # "-->" would end the comment early; it cannot occur outside JSON strings, and inside one
     # the escaped form decodes to the same text.
     text = json.dumps(data, sort_keys=True, separators=(",", ":")).replace("-->", "--\\u003e")
@@ -145,6 +224,14 @@ def title_digest(digest: str | None) -> str | None:
     return f"{algo}:{hexpart[:6]}…"
 
 
+def short_digest(digest: str | None) -> str | None:
+    """`sha256:3f2a9c1d5be4` (12 hex): enough to tell digests apart, short enough for a table."""
+    if not digest:
+        return None
+    algo, _, hexpart = digest.partition(":")
+    return f"{algo}:{hexpart[:12]}"
+
+
 def _version(app: PromotedApp) -> str:
     short = title_digest(app.digest)
     if app.tag and short:
@@ -154,9 +241,13 @@ def _version(app: PromotedApp) -> str:
 
 def pull_title(env: str, apps: list[PromotedApp]) -> str:
     if len(apps) == 1:
-        return f"promote {apps[0].app} to {env}: {_version(apps[0])}"
+        a = apps[0]
+        if a.rollback:
+            return f"roll back {a.app} in {env} to {_version(a)}"
+        return f"promote {a.app} to {env}: {_version(a)}"
     listed = ", ".join(
-        f"{a.app} {a.tag or title_digest(a.digest) or ''}".strip() for a in sorted(apps, key=lambda a: a.app)
+        f"{a.app} {a.tag or title_digest(a.digest) or ''}{' (rollback)' if a.rollback else ''}".strip()
+        for a in sorted(apps, key=lambda a: a.app)
     )
     title = f"promote {len(apps)} apps to {env}: {listed}"
     return title if len(title) <= 200 else title[:199] + "…"
@@ -176,285 +267,3 @@ def commit_message(env: str, apps: list[PromotedApp]) -> str:
 
 def is_promoter_commit(message: str) -> bool:
     return COMMIT_TRAILER in message
-
-
-# ---- body --------------------------------------------------------------------------------
-def rollback_command(app: str, env: str, previous: str | None) -> str:
-    return f"promoter rollback --app {app} --env {env} --to {previous or '<previous image>'}"
-
-
-_SECRET_KEYS = re.compile(r"^(\s*)(data|stringData):\s*$")
-_KIND = re.compile(r"^\s*kind:\s*['\"]?(\w+)")
-
-
-def mask_secrets(diff: str) -> str:
-    """Hide values under `data:`/`stringData:` of Secrets in a unified diff of rendered YAML.
-
-    Objects are cut at `---` separators and hunk headers; keys come sorted in rendered output,
-    so `data:` often precedes `kind:`: a segment whose kind is unknown is masked too.
-    """
-    lines = diff.splitlines(keepends=True)
-    segments: list[list[int]] = [[]]
-    for i, line in enumerate(lines):
-        body = line[1:] if line[:1] in " +-" and not line.startswith(("---", "+++")) else line
-        if line.startswith("@@") or body.strip() == "---":
-            segments.append([])
-            continue
-        segments[-1].append(i)
-    out = list(lines)
-    for seg in segments:
-        kinds = set()
-        for i in seg:
-            m = _KIND.match(lines[i][1:])
-            if m:
-                kinds.add(m.group(1))
-        if kinds and "Secret" not in kinds:
-            continue
-        indent: int | None = None
-        for i in seg:
-            prefix, body = lines[i][:1], lines[i][1:]
-            m = _SECRET_KEYS.match(body)
-            if m:
-                indent = len(m.group(1))
-                continue
-            if indent is None:
-                continue
-            stripped = body.lstrip(" ")
-            depth = len(body) - len(stripped)
-            if stripped.strip() == "":
-                continue
-            if depth <= indent:
-                indent = None
-                continue
-            key, sep, value = stripped.partition(":")
-            if sep and value.strip():
-                end = "\n" if body.endswith("\n") else ""
-                out[i] = f"{prefix}{' ' * depth}{key}: '***'{end}"
-            elif not sep:
-                out[i] = f"{prefix}{' ' * depth}'***'" + ("\n" if body.endswith("\n") else "")
-    return "".join(out)
-
-
-def _fence(text: str) -> str:
-    longest = max((len(m) for m in re.findall(r"`{3,}", text)), default=2)
-    return "`" * max(3, longest + 1)
-
-
-def _clip_lines(text: str, max_chars: int | None) -> tuple[str, int]:
-    """Whole lines of `text` within max_chars, and how many lines were cut."""
-    if max_chars is None or len(text) <= max_chars:
-        return text, 0
-    kept: list[str] = []
-    used = 0
-    lines = text.splitlines(keepends=True)
-    for line in lines:
-        if used + len(line) > max_chars:
-            break
-        kept.append(line)
-        used += len(line)
-    return "".join(kept), len(lines) - len(kept)
-
-
-def _code_section(title: str, summary: str, text: str, inline_lines: int, max_chars: int | None) -> str:
-    overhead = 200 + len(title) + len(summary)
-    body, cut = _clip_lines(text, None if max_chars is None else max(0, max_chars - overhead))
-    if body and not body.endswith("\n"):
-        body += "\n"
-    fence = _fence(body)
-    note = f"… {cut} more lines not shown (description size limit); see the branch diff\n" if cut else ""
-    block = f"{fence}diff\n{body}{note}{fence}\n"
-    count = text.count("\n") + (0 if text.endswith("\n") else 1)
-    if count > inline_lines or cut:
-        block = f"<details><summary>{summary} ({count} lines)</summary>\n\n{block}\n</details>\n"
-    return f"### {title}\n\n{block}"
-
-
-def _checks_section(checks: CheckResult, max_chars: int | None) -> str:
-    try:
-        from promoter.report.markdown import markdown_summary
-    except ImportError:
-        markdown_summary = None  # type: ignore[assignment]
-    if markdown_summary is not None:
-        return markdown_summary(checks, title="Validation, policies and gates", max_chars=max_chars) + "\n"
-    counts = checks.counts()
-    lines = [
-        "### Validation, policies and gates",
-        "",
-        f"{'❌ failed' if checks.failed else '✅ passed'}: {counts['error']} errors, {counts['warning']} warnings, {counts['waived']} waived",
-        "",
-        "| Severity | Rule | Message | Where |",
-        "|---|---|---|---|",
-    ]
-    for f in checks.ranked():
-        where = str(f.location) if f.location else (f.subject or "")
-        message = f.message.replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {'waived' if f.waived else f.severity.value} | `{f.rule}` | {message} | {where} |")
-    text = "\n".join(lines) + "\n"
-    clipped, cut = _clip_lines(text, max_chars)
-    return clipped + (f"\n… {cut} more findings not shown\n" if cut else "")
-
-
-def _table(env: str, apps: list[PromotedApp]) -> str:
-    rows = ["| App | Environment | From → To | Tag | Digest |", "|---|---|---|---|---|"]
-    for a in apps:
-        algo, _, hexpart = (a.digest or "").partition(":")
-        digest = f"`{algo}:{hexpart[:12]}`" if a.digest else "—"
-        tag = f"`{a.tag}`" if a.tag else "—"
-        rows.append(f"| {a.app} | {env} | `{a.previous or 'unknown'}` → `{a.image}` | {tag} | {digest} |")
-    return "\n".join(rows) + "\n"
-
-
-_SAFE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9._~%/+-]*)?$")
-_REVISION = re.compile(r"^[0-9a-f]{7,64}$")
-_PR_LABELS = 20
-_PR_VALUE = 200
-
-
-def _code(text: object) -> str:
-    """Untrusted text (an image's labels) as an inline code span that cannot break out of a table cell."""
-    # No backtick (would end the span), no bare pipe (would end the cell), no `<!--` (the marker's opening).
-    value = " ".join(str(text).split()).replace("`", "'").replace("|", "\\|").replace("<!--", "< !--")
-    if len(value) > _PR_VALUE:
-        value = value[: _PR_VALUE - 1] + "…"
-    return f"`{value}`" if value else "—"
-
-
-def commit_url(source: str | None, revision: str | None) -> str | None:
-    """The web page of `revision` in the `source` repository an image's labels name (GitHub, GitLab, Gitea)."""
-    if not source or not revision or not _SAFE_URL.match(source) or not _REVISION.match(revision):
-        return None
-    base = source.rstrip("/").removesuffix(".git")
-    return f"{base}/-/commit/{revision}" if "gitlab" in base.split("/")[2] else f"{base}/commit/{revision}"
-
-
-def _verified_images(checks: CheckResult | None, provenance: Provenance | None) -> str:
-    """What the image_exists gate verified in the registry: digest, platforms, date, labels, source commit."""
-    if checks is None:
-        return ""
-    from promoter.registry.manifest import ImageFacts
-
-    found = [s.details["verified_image"] for s in checks.subjects if isinstance(s.details.get("verified_image"), dict)]
-    out = []
-    for data in found[:5]:
-        f = ImageFacts.from_dict(data)
-        kind = "index" if "index" in f.media_type or "list" in f.media_type else "image manifest"
-        rows = [
-            "| | |",
-            "|---|---|",
-            f"| Digest | `{f.digest}` ({kind}, in {_code(f.registry)}) |",
-        ]
-        if f.tag:
-            named = f"the index `{f.tag_digest}`, which holds this digest" if f.tag_digest else "this digest"
-            rows.append(f"| Tag | {_code(f.tag)} names {named} |")
-        rows.append(f"| Platforms | {', '.join(_code(p) for p in f.platforms) or 'none stated'} |")
-        rows.append(f"| Created | {_code(f.created) if f.created else 'not stated'} |")
-        if f.source:
-            rows.append(f"| Source | {f.source if _SAFE_URL.match(f.source) else _code(f.source)} |")
-        if f.revision:
-            url = commit_url(f.source, f.revision)
-            shown = f"[`{f.revision[:12]}`]({url})" if url else _code(f.revision)
-            if provenance and provenance.commit and f.revision != provenance.commit:
-                shown += f" (this promotion ran for commit {_code(provenance.commit)}: not the same)"
-            elif provenance and provenance.commit:
-                shown += " (the commit this promotion ran for)"
-            rows.append(f"| Revision | {shown} |")
-        section = "### Image verified in the registry\n\n" + "\n".join(rows) + "\n"
-        labels = sorted({**f.annotations, **f.labels}.items())
-        if labels:
-            table = ["| Label or annotation | Value |", "|---|---|"]
-            table += [f"| {_code(k)} | {_code(v)} |" for k, v in labels[:_PR_LABELS]]
-            more = f"\n… {len(labels) - _PR_LABELS} more not shown\n" if len(labels) > _PR_LABELS else ""
-            section += (
-                f"\n<details><summary>Labels and annotations ({len(labels)})</summary>\n\n"
-                + "\n".join(table)
-                + "\n"
-                + more
-                + "\n</details>\n"
-            )
-        out.append(section)
-    return "\n".join(out)
-
-
-def _provenance(p: Provenance) -> str:
-    items = [
-        ("Source repository", p.source_repo),
-        ("Commit", f"`{p.commit}`" if p.commit else None),
-        ("CI run", p.run_url),
-        ("Actor", p.actor),
-    ]
-    shown = [f"- {k}: {v}" for k, v in items if v]
-    return (
-        "### Provenance\n\n"
-        + ("\n".join(shown) if shown else "- not run in CI (no GITHUB_* or CI_* variables, no flags)")
-        + "\n"
-    )
-
-
-def pull_body(
-    *,
-    env: str,
-    apps: list[PromotedApp],
-    file_diff: str,
-    head: str | None,
-    rendered_diff: str | None = None,
-    checks: CheckResult | None = None,
-    provenance: Provenance | None = None,
-    superseded: list[PromotedApp] | None = None,
-    limit: int = GITHUB_BODY_LIMIT,
-) -> str:
-    """The description a reviewer reads; at most `limit` characters, the marker always kept."""
-    head_part = f"## Promote {', '.join(a.app for a in apps)} to {env}\n\n" + _table(env, apps)
-    if superseded:
-        olds = ", ".join(f"`{s.app}` `{s.image}`" for s in superseded)
-        head_part += f"\nThis update supersedes {olds}, which this pull request promoted before.\n"
-    verified = _verified_images(checks, provenance)
-    if verified:
-        head_part += "\n" + verified
-    tail = _provenance(provenance or Provenance()) + "\n### Rollback\n\n```sh\n"
-    tail += "".join(rollback_command(a.app, env, a.previous) + "\n" for a in apps) + "```\n"
-    marker = render_marker(env, apps, head)
-
-    shrinkable: list[Callable[[int | None], str]] = [
-        lambda cap: _code_section("File changes", "File diff", file_diff, _INLINE_DIFF_LINES, cap),
-    ]
-    if rendered_diff:
-        masked = mask_secrets(rendered_diff)
-        shrinkable.append(
-            lambda cap: _code_section(
-                "Rendered objects",
-                "Rendered diff (Secret values masked)",
-                masked,
-                _INLINE_RENDERED_LINES,
-                cap,
-            )
-        )
-    if checks is not None:
-        shrinkable.append(lambda cap: _checks_section(checks, cap))
-
-    def assemble(parts: list[str], note: str = "") -> str:
-        return "\n".join([head_part, *parts, tail]) + note + "\n" + marker + "\n"
-
-    parts = [f(None) for f in shrinkable]
-    body = assemble(parts)
-    if len(body) <= limit:
-        return body
-    note = f"\n> **Note:** this description was shortened to fit the {limit:,}-character limit; the branch holds the full change.\n"
-    fixed = len(assemble([""] * len(parts), note))
-    available = max(0, limit - fixed - 64)
-    # Water-filling: small sections keep everything, the big ones share what is left.
-    caps: list[int | None] = [None] * len(parts)
-    order = sorted(range(len(parts)), key=lambda i: len(parts[i]))
-    remaining = available
-    for n, i in enumerate(order):
-        share = remaining // (len(order) - n)
-        if len(parts[i]) <= share:
-            remaining -= len(parts[i])
-        else:
-            caps[i] = share
-            remaining -= share
-    parts = [f(cap) if cap is not None else p for f, cap, p in zip(shrinkable, caps, parts, strict=False)]
-    body = assemble(parts, note)
-    if len(body) > limit:  # the fixed parts alone are too long: cut before the marker
-        suffix = note + "\n" + marker + "\n"
-        body = body[: max(0, limit - len(suffix))] + suffix
-    return body

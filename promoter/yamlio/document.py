@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +12,19 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError, YAMLFutureWarning, YAMLWarning
 
 from promoter.model.errors import UsageError
+from promoter.yamlio.files import read_regular
+from promoter.yamlio.limits import AliasBudgetExceeded, check_nodes, may_alias
 
 BOM = "\ufeff"
+
+# ruamel tells about what it reads (a reused anchor, legal YAML; a YAML 1.1 float spelling) by
+# Python warnings: several lines on stderr, from input the user may not even own. What matters is
+# an error, and those are raised; these notes are silenced (a filter, not catch_warnings: thread-safe).
+warnings.filterwarnings("ignore", category=YAMLWarning)
+warnings.filterwarnings("ignore", category=YAMLFutureWarning)
 
 
 class _LenientConstructor(RoundTripConstructor):
@@ -43,9 +52,26 @@ for _tag, _method in (
     _LenientConstructor.add_constructor(_tag, getattr(_LenientConstructor, _method))
 
 
-def _yaml() -> YAML:
+class AliasBomb(MarkedYAMLError):
+    """A document whose aliases expand past the budget (yamlio/limits.py)."""
+
+    plain = True  # the problem is the whole message: not "YAML does not parse"
+
+
+class _BudgetedConstructor(_LenientConstructor):
+    """Each document measured (yamlio/limits.py) before it is constructed: for texts that hold a `*`."""
+
+    def construct_document(self, node: Any) -> Any:
+        try:
+            check_nodes(node)
+        except AliasBudgetExceeded as exc:
+            raise AliasBomb(problem=exc.problem, problem_mark=getattr(exc.at, "start_mark", None)) from None
+        return super().construct_document(node)
+
+
+def _yaml(aliases: bool = True) -> YAML:
     y = YAML(typ="rt")
-    y.Constructor = _LenientConstructor
+    y.Constructor = _BudgetedConstructor if aliases else _LenientConstructor
     y.allow_duplicate_keys = False
     return y
 
@@ -74,7 +100,9 @@ def parse_error(file: str, exc: Exception, text: str | None = None) -> YamlParse
             ]
             if content:
                 line, col = content[-1], 1
-    if isinstance(exc, DuplicateKeyError):
+    if getattr(exc, "plain", False):
+        problem = str(getattr(exc, "problem", exc))
+    elif isinstance(exc, DuplicateKeyError):
         problem = "duplicate key " + (str(exc.problem).split('"')[1] if '"' in str(exc.problem) else str(exc.problem))
     elif isinstance(exc, MarkedYAMLError):
         problem = "YAML does not parse: " + " ".join(str(x) for x in (exc.context, exc.problem) if x)
@@ -98,20 +126,19 @@ class YamlDoc:
         if bom:
             text = text[1:]
         try:
-            docs = list(_yaml().load_all(io.StringIO(text)))
+            docs = list(_yaml(may_alias(text)).load_all(io.StringIO(text)))
         except (YAMLError, DuplicateKeyError) as exc:
             raise parse_error(path, exc, text) from None
+        except RecursionError:
+            raise YamlParseError(path, None, None, "YAML nests too deep to read (hundreds of levels)") from None
         except Exception as exc:  # ruamel raises plain errors on some malformed inputs
             raise YamlParseError(path, None, None, f"YAML does not parse: {exc}") from None
         return cls(path=path, text=text, bom=bom, docs=docs)
 
     @classmethod
     def load(cls, file: Path, rel: str) -> YamlDoc:
-        try:
-            raw = file.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"{rel}: cannot read: {exc.strerror}") from None
-        return cls.from_bytes(raw, rel)
+        """Read `file` (a regular file within the size limit: yamlio/files.py), shown as `rel`."""
+        return cls.from_bytes(read_checked(file, rel), rel)
 
     @classmethod
     def from_bytes(cls, raw: bytes, rel: str) -> YamlDoc:
@@ -123,6 +150,14 @@ class YamlDoc:
 
     def full_text(self, text: str | None = None) -> str:
         return (BOM if self.bom else "") + (self.text if text is None else text)
+
+
+def read_checked(file: Path, rel: str) -> bytes:
+    """The bytes of a file promoter reads: a regular file, within the size limit; else one UsageError naming `rel`."""
+    try:
+        return read_regular(file, rel)
+    except OSError as exc:
+        raise UsageError(f"{rel}: cannot read: {exc.strerror or exc}") from None
 
 
 def key_line(node: Any, key: Any) -> tuple[int, int] | None:

@@ -13,11 +13,35 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
+from promoter.yamlio.limits import AliasBudgetExceeded, check_nodes, may_alias
+
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class Loader(_Base):
-    """Safe loading; implicit ints and timestamps that cannot be built stay strings."""
+class AliasBomb(yaml.MarkedYAMLError):
+    """A document whose aliases expand past the budget (yamlio/limits.py): refused before anything walks it."""
+
+    plain = True  # the problem is the whole message: not "YAML does not parse"
+
+
+class AliasBudget:
+    """Mixin for PyYAML loaders: each document is measured (yamlio/limits.py) before it is constructed."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)  # type: ignore[call-arg]
+        self._may_alias = may_alias(stream)
+
+    def construct_document(self, node: Any) -> Any:
+        if self._may_alias:
+            try:
+                check_nodes(node)
+            except AliasBudgetExceeded as exc:
+                raise AliasBomb(problem=exc.problem, problem_mark=getattr(exc.at, "start_mark", None)) from None
+        return super().construct_document(node)  # type: ignore[misc]
+
+
+class Loader(AliasBudget, _Base):
+    """Safe loading; implicit ints and timestamps that cannot be built stay strings; aliases are budgeted."""
 
 
 def _lenient(construct: Any) -> Any:

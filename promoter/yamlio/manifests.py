@@ -9,6 +9,8 @@ import yaml
 
 from promoter.model.finding import Finding, Location, Severity
 from promoter.model.resource import Resource
+from promoter.yamlio.limits import AliasBudgetExceeded, check_nodes, may_alias
+from promoter.yamlio.loader import AliasBomb
 from promoter.yamlio.loader import Loader as _BaseLoader  # noqa: E402  (PyYAML made total)
 
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
@@ -109,16 +111,26 @@ def _build(node: Any) -> Any:
     return [_build(x) for x in node.value]
 
 
+def _budget(node: Any) -> None:
+    try:
+        check_nodes(node)
+    except AliasBudgetExceeded as exc:
+        raise AliasBomb(problem=exc.problem, problem_mark=getattr(exc.at, "start_mark", None)) from None
+
+
 def _fast_documents(text: str) -> list[tuple[int, Any]]:
     """(0-based line, object) of every document; raises YAMLError or _Unusual."""
     if CParser is None:
         raise _Unusual("no libyaml")
     parser = _FastParser(text)
+    aliases = may_alias(text)
     try:
         out = []
         while parser.check_node():
             node = parser.get_node()
             assert node is not None  # check_node() said there is one
+            if aliases:  # _build copies what an alias repeats: measure before building (yamlio/limits.py)
+                _budget(node)
             out.append((node.start_mark.line, _build(node)))
         return out
     finally:

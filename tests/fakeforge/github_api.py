@@ -14,6 +14,36 @@ if TYPE_CHECKING:
 
 _REPO = r"/api/v3/repos/(?P<o>[^/]+)/(?P<r>[^/]+)"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
+BODY_MAX = 65_536  # characters, as GitHub's refusal words it
+STATUS_DESCRIPTION_MAX = 140
+COMPARE_FILES_MAX = 300
+COMPARE_COMMITS_MAX = 250
+_STATUS_NAMES = {"A": "added", "M": "modified", "D": "removed", "R": "renamed", "T": "changed", "C": "copied"}
+
+
+def _too_long(resource: str, field: str, maximum: int) -> HttpError:
+    return HttpError(
+        422,
+        "Validation Failed",
+        body={
+            "message": "Validation Failed",
+            "errors": [
+                {
+                    "resource": resource,
+                    "code": "custom",
+                    "field": field,
+                    "message": f"{field} is too long (maximum is {maximum} characters)",
+                }
+            ],
+            "documentation_url": "https://docs.github.com/rest",
+            "status": "422",
+        },
+    )
+
+
+def _check_body(body: Any) -> None:
+    if isinstance(body, str) and len(body) > BODY_MAX:
+        raise _too_long("Issue", "body", BODY_MAX)
 
 
 def _no_write(token: Token) -> None:
@@ -40,6 +70,8 @@ class GitHubApi:
                 ("POST", r + r"/git/commits", self.create_commit),
                 ("GET", r + r"/git/commits/(?P<sha>[0-9a-f]{40})", self.get_git_commit),
                 ("GET", r + r"/commits/(?P<ref>.+)/status", self.combined_status),
+                ("GET", r + r"/commits/(?P<ref>.+)/statuses", self.list_statuses),
+                ("GET", r + r"/compare/(?P<basehead>.+)", self.compare),
                 ("GET", r + r"/commits/(?P<ref>.+)", self.get_commit),
                 ("POST", r + r"/statuses/(?P<sha>[0-9a-f]{40})", self.create_status),
                 ("GET", r + r"/contents/(?P<path>.+)", self.get_contents),
@@ -49,6 +81,9 @@ class GitHubApi:
                 ("PATCH", r + r"/pulls/(?P<n>\d+)", self.edit_pull),
                 ("PUT", r + r"/pulls/(?P<n>\d+)/merge", self.merge_pull),
                 ("POST", r + r"/pulls/(?P<n>\d+)/requested_reviewers", self.request_reviewers),
+                ("GET", r + r"/pulls/(?P<n>\d+)/reviews", self.list_reviews),
+                ("GET", r + r"/issues/(?P<n>\d+)/comments", self.list_comments),
+                ("POST", r + r"/issues/(?P<n>\d+)/comments", self.create_comment),
                 ("POST", r + r"/issues/(?P<n>\d+)/labels", self.add_labels),
                 ("POST", r + r"/issues/(?P<n>\d+)/assignees", self.add_assignees),
                 ("PATCH", r + r"/issues/(?P<n>\d+)", self.edit_issue),
@@ -348,6 +383,10 @@ class GitHubApi:
         _no_write(token)
         if body.get("state") not in ("error", "failure", "pending", "success"):
             raise HttpError(422, "Validation Failed")
+        if len(str(body.get("description") or "")) > STATUS_DESCRIPTION_MAX:
+            raise _too_long("Status", "description", STATUS_DESCRIPTION_MAX)
+        if repo.store.object_type(sha) != "commit":
+            raise HttpError(422, f"No commit found for SHA: {sha}")
         status = {
             "state": body["state"],
             "context": body.get("context", "default"),
@@ -378,6 +417,58 @@ class GitHubApi:
             "sha": sha,
             "statuses": list(latest.values()),
             "total_count": len(latest),
+        }
+
+    def list_statuses(self, *, repo: Repo, ref: str, **_: Any) -> tuple[int, Any]:
+        sha = repo.store.rev_parse(ref) if _SHA.match(ref) else repo.store.branch_sha(ref)
+        if sha is None:
+            raise HttpError(404, "Not Found")
+        return 200, list(repo.statuses.get(sha, []))  # newest first, as GitHub lists them
+
+    # ---- compare -----------------------------------------------------------------------------
+    def compare(self, *, repo: Repo, basehead: str, **_: Any) -> tuple[int, Any]:
+        """`BASE...HEAD`: what HEAD holds above the merge base, files with their patches (at most 300)."""
+        if "..." not in basehead:
+            raise HttpError(404, "Not Found")
+        base_ref, head_ref = basehead.split("...", 1)
+        store = repo.store
+        base = store.rev_parse(base_ref) if _SHA.match(base_ref) else store.branch_sha(base_ref)
+        head = store.rev_parse(head_ref) if _SHA.match(head_ref) else store.branch_sha(head_ref)
+        if base is None or head is None:
+            raise HttpError(404, "Not Found")
+        mb = store.merge_base(base, head)
+        if mb is None:
+            raise HttpError(404, f"No common ancestor between {base_ref} and {head_ref}.")
+        commits = store.commits_between(base, head)
+        files = []
+        for letter, path, previous in store.diff_entries(mb, head)[:COMPARE_FILES_MAX]:
+            entry: dict[str, Any] = {
+                "sha": store.blob_sha(head, path) if letter != "D" else store.blob_sha(mb, path),
+                "filename": path,
+                "status": _STATUS_NAMES.get(letter, "modified"),
+                "patch": store.file_patch(mb, head, path, previous),
+            }
+            if previous:
+                entry["previous_filename"] = previous
+            files.append(entry)
+        behind = len(store.commits_between(head, base))
+        return 200, {
+            "url": f"{self._api(repo)}/compare/{basehead}",
+            "html_url": f"{self.forge.url}/{repo.full_name}/compare/{basehead}",
+            "base_commit": self.commit_json(repo, base),
+            "merge_base_commit": self.commit_json(repo, mb),
+            "status": "identical"
+            if not commits and not behind
+            else "ahead"
+            if not behind
+            else "behind"
+            if not commits
+            else "diverged",
+            "ahead_by": len(commits),
+            "behind_by": behind,
+            "total_commits": len(commits),
+            "commits": [self.commit_json(repo, c) for c in commits[:COMPARE_COMMITS_MAX]],
+            "files": files,
         }
 
     # ---- contents ----------------------------------------------------------------------------
@@ -426,6 +517,7 @@ class GitHubApi:
         head = head.split(":", 1)[1] if ":" in head else head
         if not body.get("title"):
             raise HttpError(422, "Validation Failed: title is missing")
+        _check_body(body.get("body"))
         if repo.store.branch_sha(base) is None or repo.store.branch_sha(head) is None:
             raise HttpError(422, "Validation Failed: head or base is invalid")
         for pr in repo.pulls.values():
@@ -434,6 +526,8 @@ class GitHubApi:
                     422,
                     f"Validation Failed: A pull request already exists for {repo.owner}:{head}.",
                 )
+        if body.get("draft") and not repo.drafts_supported:
+            raise HttpError(422, "Draft pull requests are not supported in this repository.")
         if not repo.store.changed_paths(repo.store.branch_sha(base) or "", repo.store.branch_sha(head) or ""):
             raise HttpError(422, f"Validation Failed: No commits between {base} and {head}")
         pr = PullRequest(
@@ -461,6 +555,7 @@ class GitHubApi:
     def edit_pull(self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         pr = self._pull(repo, n)
+        _check_body(body.get("body"))
         if "title" in body:
             pr.title = str(body["title"])
         if "body" in body:
@@ -476,7 +571,10 @@ class GitHubApi:
         pr = self._pull(repo, n)
         if pr.state != "open":
             raise HttpError(405, "Pull Request is not mergeable")
-        if self.forge.mergeable_state(repo, pr) != "clean":
+        state = self.forge.mergeable_state(repo, pr)
+        if state == "draft":
+            raise HttpError(405, "Pull Request is still a draft")
+        if state != "clean":
             raise HttpError(405, "Required status check is expected.")
         sha = self.forge._merge(repo, pr)
         return 200, {
@@ -497,6 +595,30 @@ class GitHubApi:
             if t not in pr.team_reviewers:
                 pr.team_reviewers.append(t)
         return 201, self.pull_json(repo, pr)
+
+    def list_reviews(self, *, repo: Repo, n: str, **_: Any) -> tuple[int, Any]:
+        pr = self._pull(repo, n)
+        return 200, [
+            {"id": i + 1, "user": {"login": r["login"]}, "state": r["state"], "commit_id": r["commit"]}
+            for i, r in enumerate(pr.reviews)
+        ]
+
+    def list_comments(self, *, repo: Repo, n: str, **_: Any) -> tuple[int, Any]:
+        pr = self._pull(repo, n)
+        return 200, [
+            {"id": i + 1, "user": {"login": c["author"]}, "body": c["body"]} for i, c in enumerate(pr.comments)
+        ]
+
+    def create_comment(self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+        _no_write(token)
+        pr = self._pull(repo, n)
+        text = body.get("body")
+        if not text:
+            raise HttpError(422, "Validation Failed: body is missing")
+        if len(str(text)) > BODY_MAX:
+            raise _too_long("IssueComment", "body", BODY_MAX)
+        pr.comments.append({"author": token.login, "body": str(text)})
+        return 201, {"id": len(pr.comments), "user": {"login": token.login}, "body": str(text)}
 
     def add_labels(self, *, repo: Repo, n: str, body: Any, token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
@@ -535,18 +657,19 @@ class GitHubApi:
     def graphql(self, *, repo: None, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         query = str(body.get("query", ""))
         variables = body.get("variables") or {}
-        m = re.search(r"\b(createCommitOnBranch|enablePullRequestAutoMerge)\s*\(", query)
+        m = re.search(
+            r"\b(createCommitOnBranch|enablePullRequestAutoMerge|convertPullRequestToDraft|markPullRequestReadyForReview)\s*\(",
+            query,
+        )
         if not m:
-            return 200, {
-                "errors": [
-                    {"message": "the fake forge answers only createCommitOnBranch and enablePullRequestAutoMerge"}
-                ]
-            }
+            return 200, {"errors": [{"message": "the fake forge answers only the mutations promoter sends"}]}
         try:
             if m.group(1) == "createCommitOnBranch":
                 data = self._create_commit_on_branch(variables.get("input") or {}, token)
-            else:
+            elif m.group(1) == "enablePullRequestAutoMerge":
                 data = self._enable_auto_merge(variables.get("input") or {}, token)
+            else:
+                data = self._set_draft(variables.get("input") or {}, token, m.group(1) == "convertPullRequestToDraft")
         except _GraphQLError as exc:
             return 200, {
                 "data": {m.group(1): None},
@@ -607,7 +730,7 @@ class GitHubApi:
             }
         }
 
-    def _enable_auto_merge(self, inp: dict[str, Any], token: Token) -> dict[str, Any]:
+    def _node(self, inp: dict[str, Any], token: Token) -> tuple[Repo, PullRequest]:
         node = str(inp.get("pullRequestId", ""))
         m = re.match(r"^PR_(\d+)_(\d+)$", node)
         repo = self.forge.repo_by_id(m.group(1)) if m else None
@@ -619,6 +742,19 @@ class GitHubApi:
             )
         if not token.write:
             raise _GraphQLError("FORBIDDEN", "Resource not accessible by integration")
+        return repo, pr
+
+    def _set_draft(self, inp: dict[str, Any], token: Token, draft: bool) -> dict[str, Any]:
+        repo, pr = self._node(inp, token)
+        if draft and not repo.drafts_supported:
+            raise _GraphQLError("UNPROCESSABLE", "Draft pull requests are not supported in this repository.")
+        if pr.state != "open":
+            raise _GraphQLError("UNPROCESSABLE", "Pull request is closed")
+        pr.draft = draft
+        return {"pullRequest": {"isDraft": pr.draft}}
+
+    def _enable_auto_merge(self, inp: dict[str, Any], token: Token) -> dict[str, Any]:
+        repo, pr = self._node(inp, token)
         if not repo.allow_auto_merge:
             raise _GraphQLError("UNPROCESSABLE", "Auto merge is not allowed for this repository")
         if self.forge.mergeable_state(repo, pr) == "clean":

@@ -13,6 +13,18 @@ if TYPE_CHECKING:
     from .server import FakeForge
 
 _P = r"/api/v4/projects/(?P<pid>[^/]+)"
+DESCRIPTION_MAX = 1_048_576  # Issuable::DESCRIPTION_LENGTH_MAX = 1.megabyte, counted with bytesize
+NOTE_MAX = 1_000_000  # Note: validates :note, length: { maximum: 1_000_000 } (characters)
+_FINAL = ("success", "failed", "canceled", "skipped")
+
+
+def _check_description(value: Any) -> None:
+    if isinstance(value, str) and len(value.encode("utf-8")) > DESCRIPTION_MAX:
+        raise HttpError(
+            400,
+            "400 Bad request",
+            body={"message": {"description": [f"is too long (maximum is {DESCRIPTION_MAX} characters)"]}},
+        )
 
 
 def _no_write(token: Token) -> None:
@@ -45,6 +57,7 @@ class GitLabApi:
                 ("DELETE", p + r"/repository/branches/(?P<b>[^/]+)", self.delete_branch),
                 ("GET", p + r"/repository/files/(?P<path>[^/]+)", self.get_file),
                 ("GET", p + r"/repository/commits/(?P<sha>[^/]+)/statuses", self.list_statuses),
+                ("GET", p + r"/repository/compare", self.compare),
                 ("GET", p + r"/repository/commits/(?P<sha>[^/]+)", self.get_commit),
                 ("POST", p + r"/repository/commits", self.create_commit),
                 ("POST", p + r"/statuses/(?P<sha>[0-9a-f]{40})", self.create_status),
@@ -53,6 +66,9 @@ class GitLabApi:
                 ("GET", p + r"/merge_requests/(?P<iid>\d+)", self.get_mr),
                 ("PUT", p + r"/merge_requests/(?P<iid>\d+)", self.update_mr),
                 ("PUT", p + r"/merge_requests/(?P<iid>\d+)/merge", self.merge_mr),
+                ("GET", p + r"/merge_requests/(?P<iid>\d+)/approvals", self.approvals),
+                ("GET", p + r"/merge_requests/(?P<iid>\d+)/notes", self.list_notes),
+                ("POST", p + r"/merge_requests/(?P<iid>\d+)/notes", self.create_note),
             ],
             not_found="404 Not Found",
         )
@@ -122,11 +138,9 @@ class GitLabApi:
             "assignees": [{"id": self.forge.users.get(a), "username": a} for a in mr.assignees],
             "reviewers": [{"id": self.forge.users.get(a), "username": a} for a in mr.reviewers],
             "merge_when_pipeline_succeeds": mr.auto_merge,
-            "detailed_merge_status": "mergeable"
-            if mergeable == "clean"
-            else "ci_must_pass"
-            if mergeable == "blocked"
-            else mergeable,
+            "detailed_merge_status": {"clean": "mergeable", "blocked": "ci_must_pass", "draft": "draft_status"}.get(
+                mergeable, mergeable
+            ),
         }
 
     # ---- users, project, branches ------------------------------------------------------------
@@ -276,18 +290,69 @@ class GitLabApi:
             "skipped",
         ):
             raise HttpError(400, "state does not have a valid value")
+        if repo.store.object_type(sha) != "commit":
+            raise HttpError(404, "404 Commit Not Found")
+        name = str(body.get("name") or body.get("context") or "default")
         status = {
             "status": state,
-            "name": body.get("name") or body.get("context") or "default",
+            "name": name,
             "target_url": body.get("target_url"),
             "description": body.get("description"),
         }
-        repo.statuses.setdefault(sha, []).insert(0, {"state": "success" if state == "success" else state, **status})
-        return 201, {"id": len(repo.statuses[sha]), "sha": sha, **status}
+        statuses = repo.statuses.setdefault(sha, [])
+        current = next((s for s in statuses if s["context"] == name), None)
+        # GitLab reuses a pending or running status of the same name and moves it through its state
+        # machine; re-posting the state it holds is refused. A finished one is followed by a new one.
+        if current is not None and current.get("status", "success") not in _FINAL:
+            event = {"pending": "enqueue", "running": "run"}.get(state)
+            if current.get("status") == state and event:
+                raise HttpError(400, f"Cannot transition status via :{event} from :{state}")
+            statuses.remove(current)
+        # Both APIs read the same list: `state` in GitHub's words (success / failure / pending).
+        github_state = {"failed": "failure", "canceled": "error", "skipped": "success", "running": "pending"}
+        statuses.insert(0, {"state": github_state.get(state, state), "context": name, **status})
+        return 201, {"id": len(statuses), "sha": sha, **status}
 
     def list_statuses(self, *, repo: Repo, sha: str, **_: Any) -> tuple[int, Any]:
         resolved = self._resolve(repo, sha) or sha
-        return 200, [{k: v for k, v in s.items() if k != "state"} for s in repo.statuses.get(resolved, [])]
+        return 200, [
+            {k: v for k, v in s.items() if k not in ("state", "context")} for s in repo.statuses.get(resolved, [])
+        ]
+
+    # ---- compare -----------------------------------------------------------------------------
+    def compare(self, *, repo: Repo, query: dict[str, str], **_: Any) -> tuple[int, Any]:
+        store = repo.store
+        base = self._resolve(repo, query.get("from", ""))
+        head = self._resolve(repo, query.get("to", ""))
+        if base is None or head is None:
+            raise HttpError(404, "404 Ref Not Found")
+        straight = _bool(query.get("straight"))
+        start = base if straight else store.merge_base(base, head)
+        if start is None:
+            raise HttpError(404, "404 Ref Not Found")
+        commits = store.commits_between(base, head)
+        diffs = []
+        for letter, path, previous in store.diff_entries(start, head):
+            diffs.append(
+                {
+                    "old_path": previous or path,
+                    "new_path": path,
+                    "a_mode": "0" if letter == "A" else "100644",
+                    "b_mode": "0" if letter == "D" else "100644",
+                    "diff": store.file_patch(start, head, path, previous),
+                    "new_file": letter == "A",
+                    "renamed_file": letter == "R",
+                    "deleted_file": letter == "D",
+                }
+            )
+        return 200, {
+            "commit": self.commit_json(repo, commits[-1]) if commits else None,
+            "commits": [self.commit_json(repo, c) for c in commits],
+            "diffs": diffs,
+            "compare_timeout": False,
+            "compare_same_ref": base == head,
+            "web_url": f"{self.forge.url}/{repo.full_name}/-/compare/{query.get('from')}...{query.get('to')}",
+        }
 
     # ---- merge requests ----------------------------------------------------------------------
     def list_mrs(self, *, repo: Repo, query: dict[str, str], **_: Any) -> tuple[int, Any]:
@@ -325,6 +390,7 @@ class GitLabApi:
                     f"Another open merge request already exists for this source branch: !{mr.number}",
                 )
         title = str(title)
+        _check_description(body.get("description"))
         draft = title.startswith(("Draft:", "[Draft]", "(Draft)"))
         mr = PullRequest(
             number=repo.next_number(),
@@ -360,6 +426,7 @@ class GitLabApi:
     def update_mr(self, *, repo: Repo, iid: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         mr = self._mr(repo, iid)
+        _check_description(body.get("description"))
         if "title" in body:
             mr.title = str(body["title"])
             mr.draft = mr.title.startswith(("Draft:", "[Draft]", "(Draft)"))
@@ -376,6 +443,37 @@ class GitLabApi:
         if body.get("state_event") == "close":
             mr.state = "closed"
         return 200, self.mr_json(repo, mr)
+
+    def approvals(self, *, repo: Repo, iid: str, **_: Any) -> tuple[int, Any]:
+        mr = self._mr(repo, iid)
+        approved = [{"user": {"id": self.forge.users.get(u), "username": u, "name": u}} for u in mr.approvers()]
+        return 200, {
+            "id": repo.id * 100000 + mr.number,
+            "iid": mr.number,
+            "project_id": repo.id,
+            "approved": bool(approved),
+            "approved_by": approved,
+        }
+
+    def list_notes(self, *, repo: Repo, iid: str, **_: Any) -> tuple[int, Any]:
+        mr = self._mr(repo, iid)
+        return 200, [
+            {"id": i + 1, "body": c["body"], "author": {"username": c["author"]}, "system": False}
+            for i, c in enumerate(mr.comments)
+        ]
+
+    def create_note(self, *, repo: Repo, iid: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+        _no_write(token)
+        mr = self._mr(repo, iid)
+        text = body.get("body")
+        if not text:
+            raise HttpError(400, "400 Bad request - body is missing")
+        if len(str(text)) > NOTE_MAX:
+            raise HttpError(
+                400, "400 Bad request", body={"message": {"note": ["is too long (maximum is 1000000 characters)"]}}
+            )
+        mr.comments.append({"author": token.login, "body": str(text)})
+        return 201, {"id": len(mr.comments), "body": str(text), "author": {"username": token.login}, "system": False}
 
     def merge_mr(self, *, repo: Repo, iid: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)

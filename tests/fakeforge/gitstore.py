@@ -126,6 +126,34 @@ class GitStore:
         """Commits reachable from sha and from no branch yet."""
         return [c for c in self.git("rev-list", sha, "--not", "--branches").split() if c]
 
+    def merge_base(self, a: str, b: str) -> str | None:
+        try:
+            return self.git("merge-base", a, b).strip() or None
+        except GitStoreError:
+            return None
+
+    def commits_between(self, base: str, head: str) -> list[str]:
+        """Commits reachable from head and not from base, oldest first."""
+        return [c for c in self.git("rev-list", "--reverse", "--topo-order", head, f"^{base}").split() if c]
+
+    def diff_entries(self, base: str, head: str) -> list[tuple[str, str, str | None]]:
+        """(status letter, path, previous path) of what head changes against base, renames found as git finds them."""
+        out = []
+        for line in self.git("diff", "--name-status", "-M", base, head).splitlines():
+            parts = line.split("\t")
+            if parts[0].startswith("R"):
+                out.append(("R", parts[2], parts[1]))
+            elif len(parts) >= 2:
+                out.append((parts[0][0], parts[1], None))
+        return out
+
+    def file_patch(self, base: str, head: str, path: str, previous: str | None = None) -> str:
+        """The hunks of one file's diff (from the first `@@`), as both forges' compare answers carry them."""
+        paths = [previous, path] if previous else [path]
+        raw = self.git("diff", "-M", "--no-color", base, head, "--", *paths)
+        at = raw.find("\n@@")
+        return raw[at + 1 :] if at >= 0 else ""
+
     def changed_paths(self, base: str, head: str) -> list[str]:
         mb = self.git("merge-base", base, head).strip()
         return [p for p in self.git("diff", "--name-only", mb, head).splitlines() if p]
@@ -179,26 +207,24 @@ class GitStore:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
             if base_tree:
                 self.git("read-tree", base_tree, env=env)
+            # One git run hashes every new blob and one more sets every entry: a commit of many
+            # files costs three processes, not two a file.
+            contents = [(p, v) for p, v in entries.items() if isinstance(v, bytes)]
+            files = []
+            for i, (_, data) in enumerate(contents):
+                f = Path(tmp) / f"blob{i}"
+                f.write_bytes(data)
+                files.append(str(f))
+            shas = self.git("hash-object", "-w", "--", *files).split() if files else []
+            blobs = {p: sha for (p, _), sha in zip(contents, shas, strict=True)}
+            lines = []
             for path, value in entries.items():
                 if value is None:
-                    # Mode 0 removes the entry; --force-remove would want a work tree.
-                    self.git(
-                        "update-index",
-                        "--index-info",
-                        input=f"0 {'0' * 40}\t{path}\n".encode(),
-                        env=env,
-                    )
-                    continue
-                blob = (
-                    value if isinstance(value, str) else self.git("hash-object", "-w", "--stdin", input=value).strip()
-                )
-                self.git(
-                    "update-index",
-                    "--add",
-                    "--cacheinfo",
-                    f"100644,{blob},{path}",
-                    env=env,
-                )
+                    lines.append(f"0 {'0' * 40}\t{path}")  # mode 0 removes the entry
+                else:
+                    lines.append(f"100644 {blobs[path] if isinstance(value, bytes) else value}\t{path}")
+            if lines:
+                self.git("update-index", "--add", "--index-info", input=("\n".join(lines) + "\n").encode(), env=env)
             return self.git("write-tree", env=env).strip()
 
     def commit_tree(

@@ -61,6 +61,15 @@ class PullRequest:
     head_sha: str = ""  # last known head, kept when the branch goes away
     merge_commit: str | None = None
     remove_source_branch: bool = False  # GitLab: delete the branch once merged
+    reviews: list[dict[str, Any]] = field(default_factory=list)  # {login, state, commit}, oldest first
+    comments: list[dict[str, Any]] = field(default_factory=list)  # {author, body}
+
+    def approvers(self) -> list[str]:
+        """Users whose latest review approves (GitHub reviews; GitLab approvals are stored the same way)."""
+        latest: dict[str, str] = {}
+        for r in self.reviews:
+            latest[r["login"]] = r["state"]
+        return [u for u, state in latest.items() if state == "APPROVED"]
 
 
 @dataclass
@@ -75,6 +84,10 @@ class Repo:
     protected: list[str] = field(default_factory=list)  # fnmatch patterns refusing pushes
     allow_auto_merge: bool = True
     require_checks: bool = False  # PRs wait for a success status before they are mergeable
+    # Branch protection's required status checks: each named context's latest status on the head
+    # must be success (GitHub "Require status checks to pass", GitLab external status checks).
+    required_contexts: list[str] = field(default_factory=list)
+    drafts_supported: bool = True  # False: a private repository on GitHub Free/Pro
     statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Branch protection requiring signed commits: only commits GitHub made (and so signed)
     # through createCommitOnBranch may land on these branches.
@@ -281,8 +294,29 @@ class FakeForge:
             store.delete_ref(pr.head)
         return sha
 
+    def approve(self, repo: str, number: int, login: str, state: str = "APPROVED") -> None:
+        """A reviewer approves (or requests changes on) the PR/MR at its current head."""
+        with self.lock:
+            r = self.repos[repo]
+            pr = r.pulls[number]
+            self.add_user(login)
+            pr.reviews.append({"login": login, "state": state, "commit": r.store.branch_sha(pr.head) or pr.head_sha})
+
+    def status_of(self, repo: str, sha: str, context: str) -> str | None:
+        """The latest state of one status context on a commit (GitHub words: success, failure, …)."""
+        for s in self.repos[repo].statuses.get(sha, []):
+            if s["context"] == context:
+                return str(s["state"])
+        return None
+
     def mergeable_state(self, repo: Repo, pr: PullRequest) -> str:
         head = repo.store.branch_sha(pr.head) or pr.head_sha
+        if pr.draft:
+            return "draft"
+        for context in repo.required_contexts:
+            latest = next((s for s in repo.statuses.get(head, []) if s["context"] == context), None)
+            if latest is None or latest["state"] != "success":
+                return "blocked"
         if repo.require_checks:
             states = [s["state"] for s in repo.statuses.get(head, [])]
             if "success" not in states:

@@ -364,3 +364,69 @@ def test_blobs_and_signed_commit_protection(fake: FakeForge) -> None:
     assert r.status_code == 422 and "verified signatures" in r.text
     signed = _commit_on_branch(fake, "signed/a", main, b"a: 8\n")
     assert "errors" not in signed and store.read_file("signed/a", "a.yaml") == b"a: 8\n"
+
+
+def test_compare_lists_commits_files_and_hunks_above_the_merge_base(fake: FakeForge) -> None:
+    store = fake.repo("acme/gitops").store
+    first = branch(fake, "feature", {"a.yaml": "a: 2\n", "c.yaml": "c: 1\n"}, "one")
+    second = fake.push_commit("acme/gitops", "feature", {"b.yaml": None}, "two")
+    fake.push_commit("acme/gitops", "main", {"a.yaml": "a: 9\n"}, "main moves on")  # three dots ignore it
+    data = requests.get(api(fake, "/compare/main...feature"), headers=H).json()
+    assert [c["sha"] for c in data["commits"]] == [first, second] and data["status"] == "diverged"
+    assert data["merge_base_commit"]["sha"] == store.commit_info(first).parents[0]
+    files = {f["filename"]: f for f in data["files"]}
+    assert {k: v["status"] for k, v in files.items()} == {"a.yaml": "modified", "b.yaml": "removed", "c.yaml": "added"}
+    assert files["a.yaml"]["patch"] == "@@ -1 +1 @@\n-a: 1\n+a: 2\n"
+    assert files["a.yaml"]["sha"] == store.blob_sha("feature", "a.yaml")
+    assert requests.get(api(fake, "/compare/main...nope"), headers=H).status_code == 404
+
+
+def test_reviews_comments_drafts_and_required_status_contexts(fake: FakeForge) -> None:
+    sha = branch(fake, "one", {"a.yaml": "a: 2\n"})
+    open_pr(fake, "one")
+    fake.approve("acme/gitops", 1, "alice")
+    fake.approve("acme/gitops", 1, "bob", "CHANGES_REQUESTED")
+    reviews = requests.get(api(fake, "/pulls/1/reviews"), headers=H).json()
+    assert [(r["user"]["login"], r["state"]) for r in reviews] == [("alice", "APPROVED"), ("bob", "CHANGES_REQUESTED")]
+    assert requests.post(api(fake, "/issues/1/comments"), json={"body": "hi @alice"}, headers=H).status_code == 201
+    assert [c["body"] for c in requests.get(api(fake, "/issues/1/comments"), headers=H).json()] == ["hi @alice"]
+    # Draft through GraphQL, as GitHub does it (REST cannot).
+    query = "mutation($input: ConvertPullRequestToDraftInput!) { convertPullRequestToDraft(input: $input) { pullRequest { isDraft } } }"
+    r = requests.post(
+        f"{fake.url}/api/graphql", json={"query": query, "variables": {"input": {"pullRequestId": "PR_1_1"}}}, headers=H
+    )
+    assert r.json()["data"]["convertPullRequestToDraft"]["pullRequest"]["isDraft"] is True
+    assert (
+        requests.put(api(fake, "/pulls/1/merge"), json={}, headers=H).json()["message"]
+        == "Pull Request is still a draft"
+    )
+    fake.repo("acme/gitops").pulls[1].draft = False
+    # A required context must be success on the head; another context's success does not count.
+    fake.repo("acme/gitops").required_contexts = ["promoter/check"]
+
+    def post(state: str, ctx: str) -> None:
+        requests.post(api(fake, f"/statuses/{sha}"), json={"state": state, "context": ctx}, headers=H)
+
+    post("success", "ci")
+    post("failure", "promoter/check")
+    assert requests.put(api(fake, "/pulls/1/merge"), json={}, headers=H).status_code == 405
+    post("success", "promoter/check")
+    listed = requests.get(api(fake, "/commits/one/statuses"), headers=H).json()
+    assert [s["state"] for s in listed if s["context"] == "promoter/check"] == ["success", "failure"]
+    assert requests.put(api(fake, "/pulls/1/merge"), json={}, headers=H).status_code == 200
+
+
+def test_limits_github_documents(fake: FakeForge) -> None:
+    sha = branch(fake, "one", {"a.yaml": "a: 2\n"})
+    too_long = requests.post(
+        api(fake, "/pulls"), json={"title": "t", "head": "one", "base": "main", "body": "x" * 65_537}, headers=H
+    )
+    assert too_long.status_code == 422
+    assert too_long.json()["errors"][0]["message"] == "body is too long (maximum is 65536 characters)"
+    assert open_pr(fake, "one").status_code == 201
+    fits = requests.patch(api(fake, "/pulls/1"), json={"body": "ü" * 65_536}, headers=H)
+    assert fits.status_code == 200  # characters, as GitHub's message counts them
+    status = requests.post(
+        api(fake, f"/statuses/{sha}"), json={"state": "success", "description": "d" * 141}, headers=H
+    )
+    assert status.status_code == 422 and "maximum is 140 characters" in status.text

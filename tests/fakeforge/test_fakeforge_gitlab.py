@@ -175,3 +175,39 @@ def test_rate_limit_answer_has_gitlab_headers(fake: FakeForge) -> None:
         ).status_code
         == 200
     )
+
+
+def test_compare_approvals_and_notes(fake: FakeForge, project) -> None:
+    first = commit(project, "feature", "a: 2\n", start_branch="main").id
+    compared = project.repository_compare("main", "feature")
+    assert [c["id"] for c in compared["commits"]] == [first]
+    assert compared["commits"][0]["parent_ids"] == [fake.repo("acme/gitops").store.branch_sha("main")]
+    assert [(d["new_path"], d["diff"]) for d in compared["diffs"]] == [("a.yaml", "@@ -1 +1 @@\n-a: 1\n+a: 2\n")]
+    mr = project.mergerequests.create({"source_branch": "feature", "target_branch": "main", "title": "t"})
+    fake.approve("acme/gitops", 1, "alice")
+    assert [a["user"]["username"] for a in mr.approvals.get().approved_by] == ["alice"]
+    mr.notes.create({"body": "@alice please look again"})
+    assert [n.body for n in mr.notes.list()] == ["@alice please look again"]
+
+
+def test_statuses_follow_gitlabs_state_machine_and_descriptions_are_capped_in_bytes(fake: FakeForge, project) -> None:
+    import gitlab
+
+    sha = commit(project, "feature", "a: 2\n", start_branch="main").id
+    statuses = project.commits.get(sha, lazy=True).statuses
+    statuses.create({"state": "pending", "name": "promoter/check"})
+    with pytest.raises(gitlab.GitlabCreateError) as err:
+        statuses.create({"state": "pending", "name": "promoter/check"})
+    assert err.value.response_code == 400 and "Cannot transition status via :enqueue from :pending" in str(err.value)
+    statuses.create({"state": "failed", "name": "promoter/check"})
+    statuses.create({"state": "success", "name": "promoter/check"})  # a finished one is followed by a new one
+    assert fake.status_of("acme/gitops", sha, "promoter/check") == "success"
+    with pytest.raises(gitlab.GitlabCreateError) as too_long:
+        project.mergerequests.create(
+            {"source_branch": "feature", "target_branch": "main", "title": "t", "description": "ü" * 524_289}
+        )
+    assert too_long.value.response_code == 400  # 1,048,578 bytes, though only 524,289 characters
+    mr = project.mergerequests.create(
+        {"source_branch": "feature", "target_branch": "main", "title": "Draft: t", "description": "ü" * 524_288}
+    )
+    assert mr.draft and fake.repo("acme/gitops").pulls[1].draft

@@ -90,7 +90,7 @@ def test_token_never_leaks_into_errors_logs_or_bodies(
     for text in captured:
         assert TOKEN not in text
         assert "ghp_READONLYtokenABCDEFGHIJ0123456789" not in text
-    assert "***" in pr.body
+    assert "***" in pr.body, pr.body
 
 
 @pytest.mark.parametrize("world", ["github"], indirect=True)  # a github-only behaviour

@@ -85,7 +85,10 @@ def test_newer_digest_updates_the_same_pr_and_supersedes_the_older(
     assert pr.title == "promote checkout-api to dev: 1.4.3 (sha256:b7c1d0…)"
     marker = parse_marker(pr.body)
     assert marker and marker["digest"] == DIGEST_B and marker["head"] == second.head_sha
-    assert "supersedes" in pr.body and DIGEST_A in pr.body
+    # The chain of images this PR carried: the older digest is named, the newer is current.
+    assert marker["apps"][0]["chain"] == [str(image("1.4.2", DIGEST_A))]
+    assert "`1.4.2@sha256:3f2a9caaaaaa` → **`1.4.3@sha256:b7c1d0bbbbbb`** (now)" in pr.body
+    assert DIGEST_A in pr.body  # in full, in the details block
     # The environment still runs 1.4.1: that stays the rollback target.
     assert marker["from"] == OLD
 
@@ -305,10 +308,11 @@ def test_lost_answer_to_a_write_is_recognised_on_retry(world: World, write: str)
 
 def test_result_text_and_json(world: World) -> None:
     res = publish_promotion(world.request())
+    word = "pull request" if world.kind == "github" else "merge request"
     kind = "pull request #1" if world.kind == "github" else "merge request !1"
     assert res.to_text().startswith(f"operation: created {kind}: {res.url} (branch {BRANCH}, head {res.head_sha[:12]})")  # type: ignore[index]
     again = publish_promotion(world.request())
-    assert again.to_text() == f"operation: none: the open pull request already promotes this image ({kind}: {res.url})"
+    assert again.to_text() == f"operation: none: the open {word} already promotes this image ({kind}: {res.url})"
     assert set(again.to_dict()) >= {"operation", "url", "number", "branch", "head_sha"}
 
 
@@ -325,25 +329,24 @@ def test_after_a_merge_the_next_promotion_opens_a_new_pr(world: World) -> None:
     assert marker and marker["from"] == str(image("1.4.2", DIGEST_A))  # what dev runs now
 
 
-def test_body_carries_checks_and_the_rendered_diff(world: World) -> None:
+def test_body_carries_checks_and_what_describe_rendered(world: World) -> None:
     from promoter.model.finding import CheckResult, Finding, Location, Severity
+    from promoter.publish.description import BranchReview
 
     checks = CheckResult(
-        findings=[
-            Finding(
-                "gate-soak",
-                Severity.ERROR,
-                "soak not met",
-                Location("x.yaml", 2),
-                source="gate",
-            )
-        ]
+        findings=[Finding("image-latest", Severity.WARNING, "uses latest", Location(DEV, 2), source="policy")]
     )
-    rendered = " kind: Secret\n data:\n-  token: b2xk\n+  token: bmV3\n"
-    res = publish_promotion(world.request(checks=checks, rendered_diff=rendered))
+    seen: list[list[str]] = []
+
+    def describe(files, apps):
+        seen.append([f.path for f in files])
+        return BranchReview(rendered_diff="--- base/x\n+++ head/x\n-a\n+b\n", checks=checks, objects={"Deployment": 1})
+
+    res = publish_promotion(world.request(describe=describe))
     body = world.fake.repo(REPO).pulls[res.number].body
-    assert "soak not met" in body and "gate-soak" in body
-    assert "b2xk" not in body and "token: '***'" in body
+    assert seen == [[DEV]]  # describe saw the branch's files
+    assert "uses latest" in body and "image-latest" in body and "1 Deployment" in body
+    assert "```diff\n--- base/x" in body
 
 
 def test_parallel_runs_for_one_target_leave_one_consistent_pr(world: World) -> None:
@@ -387,3 +390,59 @@ def test_refused_pr_settings_become_notes_not_failures(world: World) -> None:
     assert res.operation == "created"
     assert any("review" in n and (reviewer in n or "author" in n) for n in res.notes), res.notes
     assert world.fake.repo(REPO).pulls[res.number].labels == ["promotion"]
+
+
+def test_caps_hold_on_both_forges_with_a_summary_before_any_cut(world: World) -> None:
+    from forgeworld import plan
+    from prbody import check_markdown, section
+
+    from promoter.model.finding import CheckResult
+    from promoter.publish.publisher import PromotionRequest
+
+    # 250 files, each pinning the image 40 times between lines of multi-byte text: a diff of
+    # megabytes, more than either forge takes, counted in bytes and characters apart.
+    text = "".join(f"# ünïcødé → 日本語 {i}\n  image: {OLD}\n" for i in range(40))
+    paths = [f"apps/checkout-api/dev/many/f{i:03}.yaml" for i in range(250)]
+    world.fake.push_commit(REPO, "main", dict.fromkeys(paths, text), "many files")
+    git(world.local, "fetch", "-q", str(world.store.path), "main")
+    git(world.local, "reset", "-q", "--hard", "FETCH_HEAD")
+    img = image()
+
+    def local_read(p: str) -> str | None:
+        f = world.local / p
+        return f.read_text() if f.exists() else None
+
+    req = PromotionRequest(
+        settings=world.settings(),
+        env="dev",
+        image=img,
+        apps=["checkout-api"],
+        changeset=plan(img, paths, local_read),
+        replan=lambda read: plan(img, paths, read),
+        repo=world.local,
+        checks=CheckResult(),
+    )
+    res = publish_promotion(req)
+    assert res.operation == "created"  # the fake forge refuses an oversized description: it was not
+    body = world.fake.repo(REPO).pulls[res.number].body
+    limit = 65_536 if world.kind == "github" else 1_048_576
+    assert len(body.encode()) <= limit - 1_000 and len(body) <= limit
+    assert "shortened to stay under the forge's" in body and check_markdown(body) == []
+    summary = section(body, "Summary")
+    assert "**250 files** changed (+10000 −10000)" in summary
+    assert "| `apps/checkout-api/dev/many` | 250 | 10000 | 10000 |" in summary
+    assert "more lines not shown" in section(body, "File changes")
+
+
+def test_a_binary_file_someone_added_is_named_not_decoded(world: World) -> None:
+    from promoter.model.finding import CheckResult
+
+    publish_promotion(world.request(image("1.4.2", DIGEST_A), checks=CheckResult()))
+    store = world.store
+    sha = store.commit_files(store.branch_sha(BRANCH), {"docs/logo.png": b"\x89PNG\xff\xfe\x00\x01"}, "add a logo")
+    store.update_ref(BRANCH, sha)
+    res = publish_promotion(world.request(image("1.4.3", DIGEST_B), checks=CheckResult()))
+    assert res.operation == "updated" and store.is_ancestor(sha, res.head_sha)
+    body = world.fake.repo(REPO).pulls[res.number].body
+    assert "+++ b/docs/logo.png\nBinary file added, not shown" in body
+    assert "`docs/logo.png` (added, +0 −0)" in body

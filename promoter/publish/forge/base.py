@@ -4,10 +4,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
+from urllib.parse import quote
 
 from promoter.model.errors import ForgeError
 
 WriteMode = Literal["create", "reset", "append"]
+StatusState = Literal["success", "failure", "pending"]
+STATUS_CONTEXT = "promoter/check"  # the commit status branch protection can require
+
+
+@dataclass(frozen=True)
+class TextLimit:
+    """How long a description may be, counted in the unit the forge counts, and the margin kept below it."""
+
+    maximum: int
+    unit: Literal["characters", "bytes"]
+    margin: int = 0
+
+    @property
+    def cap(self) -> int:
+        return self.maximum - self.margin
+
+    def size(self, text: str) -> int:
+        return len(text.encode("utf-8")) if self.unit == "bytes" else len(text)
+
+    def describe(self) -> str:
+        return f"{self.maximum:,}-{'byte' if self.unit == 'bytes' else 'character'}"
 
 
 @dataclass
@@ -29,6 +51,56 @@ class BranchInfo:
     sha: str
     message: str
     author: str
+
+
+@dataclass
+class BranchCommit:
+    sha: str
+    author: str
+    message: str
+
+
+@dataclass
+class ChangedFile:
+    """One file a branch changes against its merge base, as the forge's compare answer lists it."""
+
+    path: str
+    status: str  # added | modified | removed | renamed
+    previous_path: str | None = None
+    patch: str | None = None  # the unified diff hunks, when the forge includes them
+    blob_sha: str | None = None  # git blob id at the head (GitHub), to verify a text rebuilt from the patch
+
+
+@dataclass
+class BranchCompare:
+    """What a branch holds above its base: the merge base, the commits (oldest first) and the files."""
+
+    merge_base: str | None
+    commits: list[BranchCommit] = field(default_factory=list)
+    files: list[ChangedFile] = field(default_factory=list)
+    truncated: bool = False  # the forge listed fewer files or commits than there are
+
+
+@dataclass(frozen=True)
+class WebLinks:
+    """Addresses a reviewer opens in a browser: the repository, a commit, a compare view, a file line."""
+
+    root: str  # https://github.com/acme/gitops, https://gitlab.com/acme/gitops
+    kind: str  # github | gitlab
+
+    @property
+    def _dash(self) -> str:
+        return "/-" if self.kind == "gitlab" else ""
+
+    def commit(self, sha: str) -> str:
+        return f"{self.root}{self._dash}/commit/{sha}"
+
+    def compare(self, base: str, head: str) -> str:
+        return f"{self.root}{self._dash}/compare/{base}...{head}"
+
+    def file(self, sha: str, path: str, line: int | None = None) -> str:
+        anchor = f"#L{line}" if line else ""
+        return f"{self.root}{self._dash}/blob/{sha}/{quote(path)}{anchor}"
 
 
 @dataclass
@@ -58,7 +130,8 @@ class PullExistsError(ForgeError):
 class Forge(Protocol):
     kind: str  # "github" | "gitlab"
     repository: str
-    body_limit: int  # characters a PR/MR description may hold
+    body_limit: TextLimit  # what a PR/MR description may hold
+    links: WebLinks | None  # None when the repository's web address cannot be known without asking
 
     def base_head(self, branch: str) -> str:
         """The commit the base branch points at; ForgeError naming the fix when it or the repo is missing."""
@@ -94,7 +167,27 @@ class Forge(Protocol):
         """PullExistsError when another open PR/MR already uses the branch."""
         ...
 
-    def update_pull(self, pull: PullInfo, title: str, body: str) -> PullInfo: ...
+    def update_pull(self, pull: PullInfo, title: str, body: str, *, draft: bool | None = None) -> PullInfo:
+        """New title and description; `draft` True/False turns the PR/MR into a draft or ready (None: as it is)."""
+        ...
+
+    def compare(self, base: str, head: str) -> BranchCompare:
+        """The commits and files `head` holds above its merge base with `base`."""
+        ...
+
+    def set_status(self, sha: str, state: StatusState, description: str, target_url: str | None = None) -> None:
+        """The `promoter/check` commit status on `sha`."""
+        ...
+
+    def approvers(self, pull: PullInfo) -> list[str]:
+        """Who approved the PR/MR as it stands (user names)."""
+        ...
+
+    def comment(self, pull: PullInfo, body: str) -> None: ...
+
+    def take_notes(self) -> list[str]:
+        """What the forge had to settle for since the last call (a draft it cannot make), for the report."""
+        ...
 
     def decorate(self, pull: PullInfo, options: PullOptions) -> list[str]:
         """Labels, reviewers, assignees, auto-merge after creation; returns notes for the report."""

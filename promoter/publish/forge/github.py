@@ -12,11 +12,18 @@ from github import Auth, Github, GithubException
 
 from promoter.model.errors import ForgeError
 from promoter.publish.forge.base import (
+    STATUS_CONTEXT,
+    BranchCommit,
+    BranchCompare,
     BranchInfo,
+    ChangedFile,
     PullExistsError,
     PullInfo,
     PullOptions,
     StaleHeadError,
+    StatusState,
+    TextLimit,
+    WebLinks,
     WriteMode,
 )
 from promoter.publish.forge.client import ForgeClient, Refusal
@@ -24,8 +31,18 @@ from promoter.publish.forge.retry import RetryPolicy, WaitBudget
 from promoter.publish.forge.settings import ForgeSettings
 from promoter.publish.redact import Redactor
 
-BODY_LIMIT = 65_536
+# GitHub refuses a longer body with "body is too long (maximum is 65536 characters)" and documents
+# no unit; reports disagree whether multi-byte characters count once. UTF-8 bytes are never fewer
+# than characters (or UTF-16 units), so a cap in bytes holds under every reading.
+BODY_LIMIT = TextLimit(65_536, "bytes", margin=1_536)
+STATUS_DESCRIPTION_MAX = 140  # longer answers 422 "description is too long (maximum is 140 characters)"
+COMPARE_FILES_MAX = 300  # the compare answer lists at most this many files
 _EVENTUAL = "Could not resolve to a node"
+_NO_DRAFTS = "Draft pull requests are not supported in this repository"
+_NO_DRAFTS_NOTE = (
+    "not a draft: this repository has no draft pull requests (GitHub Free/Pro private repository); "
+    "require the promoter/check status in branch protection to block the merge"
+)
 _PERMISSION_HINT = (
     "the token needs contents: write and pull-requests: write on {repo} (in GitHub Actions: a `permissions:` block; "
     "GITHUB_TOKEN cannot write to another repository, use a GitHub App token or a fine-grained PAT; "
@@ -60,6 +77,8 @@ class GitHubForge(ForgeClient):
         self._path = f"/repos/{settings.repository}"
         self._owner = settings.repository.split("/", 1)[0]
         self._trees: dict[str, str] = {}  # commit sha -> tree sha, learned for free from branch answers
+        self._notes: list[str] = []  # said while creating or updating, handed over by take_notes
+        self.links: WebLinks | None = WebLinks(f"{_web_root(settings.url)}/{settings.repository}", "github")
 
     # ---- errors ----------------------------------------------------------------------------
     def _text(self, exc: GithubException) -> str:
@@ -354,10 +373,18 @@ class GitHubForge(ForgeClient):
             except GithubException as exc:
                 if exc.status == 422 and "A pull request already exists for" in self._text(exc):
                     raise PullExistsError(f"a pull request from {branch} already exists") from None
-                raise
+                if exc.status == 422 and _NO_DRAFTS in self._text(exc) and options.draft:
+                    # Private repositories on GitHub Free/Pro have no drafts: open it ready, say so;
+                    # the failing promoter/check status still blocks a merge where it is required.
+                    self._notes.append(_NO_DRAFTS_NOTE)
+                    _, data = self._req.requestJsonAndCheck(
+                        "POST", f"{self._path}/pulls", input={**payload, "draft": False}
+                    )
+                else:
+                    raise
         return self._info(data)
 
-    def update_pull(self, pull: PullInfo, title: str, body: str) -> PullInfo:
+    def update_pull(self, pull: PullInfo, title: str, body: str, *, draft: bool | None = None) -> PullInfo:
         def call() -> Any:
             return self._req.requestJsonAndCheck(
                 "PATCH",
@@ -365,12 +392,90 @@ class GitHubForge(ForgeClient):
                 input={"title": title, "body": body},
             )[1]
 
-        return self._info(self._eventually(f"updating pull request #{pull.number}", call))
+        info = self._info(self._eventually(f"updating pull request #{pull.number}", call))
+        if draft is not None and draft != info.draft:
+            # REST cannot change the draft state; GraphQL can, in either direction.
+            mutation = "convertPullRequestToDraft" if draft else "markPullRequestReadyForReview"
+            try:
+                self._eventually(
+                    f"{'marking' if draft else 'readying'} pull request #{pull.number}",
+                    lambda: self._req.graphql_named_mutation(
+                        mutation, {"pullRequestId": info.node_id or pull.node_id}, "pullRequest { isDraft }"
+                    ),
+                )
+                info.draft = draft
+            except ForgeError as exc:
+                # The description is updated already: a draft state GitHub refuses is a note.
+                self._notes.append(_NO_DRAFTS_NOTE if _NO_DRAFTS in str(exc) else f"draft state not changed: {exc}")
+        return info
+
+    def take_notes(self) -> list[str]:
+        notes, self._notes = self._notes, []
+        return notes
+
+    # ---- the branch as it is, statuses, reviews, comments --------------------------------------
+    def compare(self, base: str, head: str) -> BranchCompare:
+        with self._calling(f"comparing {head[:12]} with {base[:12]}"):
+            _, data = self._req.requestJsonAndCheck("GET", f"{self._path}/compare/{base}...{head}")
+        commits = [
+            BranchCommit(
+                str(c["sha"]),
+                str(
+                    (c.get("commit") or {}).get("author", {}).get("name") or (c.get("author") or {}).get("login") or ""
+                ),
+                str((c.get("commit") or {}).get("message") or ""),
+            )
+            for c in data.get("commits") or []
+        ]
+        files = [
+            ChangedFile(
+                path=str(f["filename"]),
+                status=str(f.get("status") or "modified"),
+                previous_path=f.get("previous_filename"),
+                patch=f.get("patch"),
+                blob_sha=f.get("sha"),
+            )
+            for f in data.get("files") or []
+        ]
+        total = int(data.get("total_commits") or len(commits))
+        return BranchCompare(
+            merge_base=(data.get("merge_base_commit") or {}).get("sha"),
+            commits=commits,
+            files=files,
+            truncated=total > len(commits) or len(files) >= COMPARE_FILES_MAX,
+        )
+
+    def set_status(self, sha: str, state: StatusState, description: str, target_url: str | None = None) -> None:
+        payload: dict[str, Any] = {
+            "state": state,
+            "context": STATUS_CONTEXT,
+            "description": _clip(description, STATUS_DESCRIPTION_MAX),
+        }
+        if target_url:
+            payload["target_url"] = target_url
+        with self._calling(f"setting the {STATUS_CONTEXT} status on {sha[:12]}"):
+            self._req.requestJsonAndCheck("POST", f"{self._path}/statuses/{sha}", input=payload)
+
+    def approvers(self, pull: PullInfo) -> list[str]:
+        with self._calling(f"reading the reviews of pull request #{pull.number}"):
+            _, data = self._req.requestJsonAndCheck(
+                "GET", f"{self._path}/pulls/{pull.number}/reviews", parameters={"per_page": 100}
+            )
+        latest: dict[str, str] = {}
+        for review in data or []:  # oldest first: a later review of the same person wins
+            login = (review.get("user") or {}).get("login")
+            if login and review.get("state") in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+                latest[str(login)] = str(review["state"])
+        return [login for login, state in latest.items() if state == "APPROVED"]
+
+    def comment(self, pull: PullInfo, body: str) -> None:
+        with self._calling(f"commenting on pull request #{pull.number}"):
+            self._req.requestJsonAndCheck("POST", f"{self._path}/issues/{pull.number}/comments", input={"body": body})
 
     def decorate(self, pull: PullInfo, options: PullOptions) -> list[str]:
         # The PR exists by now: a setting GitHub refuses (a reviewer who is no collaborator, a
         # missing label permission) becomes a note in the report, not a failed promotion.
-        notes: list[str] = []
+        notes: list[str] = self.take_notes()
         n = pull.number
         if options.labels or options.assignees:
             issue: dict[str, Any] = {}
@@ -439,3 +544,15 @@ class GitHubForge(ForgeClient):
     def close(self) -> None:
         with contextlib.suppress(OSError):  # closing a pool never decides anything
             self._gh.close()
+
+
+def _web_root(api: str) -> str:
+    """The web address of a GitHub API base: api.github.com -> github.com, HOST/api/v3 -> HOST."""
+    api = api.rstrip("/")
+    if api.startswith(("https://api.github.com", "http://api.github.com")):
+        return "https://github.com"
+    return api.removesuffix("/api/v3")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

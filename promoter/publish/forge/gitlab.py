@@ -13,11 +13,18 @@ from requests.adapters import HTTPAdapter
 
 from promoter.model.errors import ForgeError
 from promoter.publish.forge.base import (
+    STATUS_CONTEXT,
+    BranchCommit,
+    BranchCompare,
     BranchInfo,
+    ChangedFile,
     PullExistsError,
     PullInfo,
     PullOptions,
     StaleHeadError,
+    StatusState,
+    TextLimit,
+    WebLinks,
     WriteMode,
 )
 from promoter.publish.forge.client import ForgeClient, Refusal
@@ -25,7 +32,9 @@ from promoter.publish.forge.retry import RetryPolicy, WaitBudget
 from promoter.publish.forge.settings import ForgeSettings
 from promoter.publish.redact import Redactor
 
-BODY_LIMIT = 1_000_000
+# Issuable::DESCRIPTION_LENGTH_MAX = 1.megabyte, validated with `bytesize` (UTF-8 bytes).
+BODY_LIMIT = TextLimit(1_048_576, "bytes", margin=48_576)
+_STATE = {"success": "success", "failure": "failed", "pending": "pending"}
 _PERMISSION_HINT = (
     "the token needs the api scope and at least the Developer role on {repo} (a project or group access token "
     "kept in a masked CI/CD variable; CI_JOB_TOKEN can only read merge requests)"
@@ -69,6 +78,11 @@ class GitLabForge(ForgeClient):
         # (ref, path) -> last_commit_id learned from file reads
         self._last_commit: dict[tuple[str, str], str] = {}
         self._notes: list[str] = []  # from create_pull, handed over by decorate
+        # A numeric project id has no web path without asking GitLab: links are left out then.
+        repo = str(settings.repository)
+        self.links: WebLinks | None = (
+            None if repo.isdigit() else WebLinks(f"{settings.url.rstrip('/')}/{repo}", "gitlab")
+        )
 
     # ---- errors ----------------------------------------------------------------------------
     def _refusal(self, exc: GitlabError) -> Refusal:
@@ -232,8 +246,9 @@ class GitLabForge(ForgeClient):
                 raise
         return self._info(mr)
 
-    def update_pull(self, pull: PullInfo, title: str, body: str) -> PullInfo:
-        shown = f"Draft: {title}" if pull.draft else title
+    def update_pull(self, pull: PullInfo, title: str, body: str, *, draft: bool | None = None) -> PullInfo:
+        # GitLab keeps the draft state in the title.
+        shown = f"Draft: {title}" if (pull.draft if draft is None else draft) else title
         with self._calling(f"updating merge request !{pull.number}"):
             mr: Any = self._gl.http_put(
                 f"{self._path}/merge_requests/{pull.number}",
@@ -241,8 +256,82 @@ class GitLabForge(ForgeClient):
             )
         return self._info(mr)
 
-    def decorate(self, pull: PullInfo, options: PullOptions) -> list[str]:
+    # ---- the branch as it is, statuses, approvals, notes ---------------------------------------
+    def compare(self, base: str, head: str) -> BranchCompare:
+        with self._calling(f"comparing {head[:12]} with {base[:12]}"):
+            data: Any = self._gl.http_get(
+                f"{self._path}/repository/compare", query_data={"from": base, "to": head, "straight": "false"}
+            )
+        raw = data.get("commits") or []
+        commits = [
+            BranchCommit(str(c["id"]), str(c.get("author_name") or ""), str(c.get("message") or "")) for c in raw
+        ]
+        shas = {c.sha for c in commits}
+        # GitLab does not name the merge base: it is the parent of the branch's first commit
+        # that lies outside the listed commits (promoter's branches are linear).
+        merge_base = next(
+            (p for c in raw for p in c.get("parent_ids") or [] if p not in shas),
+            head if not raw else None,
+        )
+        files = []
+        for d in data.get("diffs") or []:
+            status = (
+                "added"
+                if d.get("new_file")
+                else "removed"
+                if d.get("deleted_file")
+                else "renamed"
+                if d.get("renamed_file")
+                else "modified"
+            )
+            patch = d.get("diff") or None
+            if d.get("too_large") or d.get("collapsed"):
+                patch = None  # GitLab left the hunks out: the text is read instead
+            files.append(
+                ChangedFile(
+                    path=str(d["new_path"]),
+                    status=status,
+                    previous_path=d.get("old_path") if status == "renamed" else None,
+                    patch=patch,
+                )
+            )
+        return BranchCompare(
+            merge_base=merge_base, commits=commits, files=files, truncated=bool(data.get("compare_timeout"))
+        )
+
+    def set_status(self, sha: str, state: StatusState, description: str, target_url: str | None = None) -> None:
+        data: dict[str, Any] = {"state": _STATE[state], "name": STATUS_CONTEXT, "description": description[:255]}
+        if target_url:
+            data["target_url"] = target_url
+        with self._calling(f"setting the {STATUS_CONTEXT} status on {sha[:12]}"):
+            try:
+                self._gl.http_post(f"{self._path}/statuses/{sha}", post_data=data)
+            except GitlabError as exc:
+                # Re-posting the state a pending or running status already holds answers 400
+                # "Cannot transition status via :enqueue from :pending": it is already so.
+                if exc.response_code == 400 and "Cannot transition status" in str(exc.error_message):
+                    return
+                raise
+
+    def approvers(self, pull: PullInfo) -> list[str]:
+        with self._calling(f"reading the approvals of merge request !{pull.number}"):
+            data: Any = self._gl.http_get(f"{self._path}/merge_requests/{pull.number}/approvals")
+        return [
+            str(a["user"]["username"])
+            for a in (data.get("approved_by") or [])
+            if isinstance(a, dict) and (a.get("user") or {}).get("username")
+        ]
+
+    def comment(self, pull: PullInfo, body: str) -> None:
+        with self._calling(f"commenting on merge request !{pull.number}"):
+            self._gl.http_post(f"{self._path}/merge_requests/{pull.number}/notes", post_data={"body": body})
+
+    def take_notes(self) -> list[str]:
         notes, self._notes = self._notes, []
+        return notes
+
+    def decorate(self, pull: PullInfo, options: PullOptions) -> list[str]:
+        notes = self.take_notes()
         if options.team_reviewers:
             notes.append("team_reviewers are a GitHub setting; GitLab ignores them")
         if options.auto_merge:
