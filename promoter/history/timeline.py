@@ -92,6 +92,13 @@ def label(tag: str | None, digest: str | None) -> str:
 # ---- reading Git ----------------------------------------------------------------------------
 
 
+def read_blobs(g: GitRepo, specs: list[str]) -> dict[str, str | None]:
+    """Texts of many `<commit>:<root-relative path>` objects with one `git cat-file --batch` (None: no blob there)."""
+    return {
+        name: None if data is None else data.decode("utf-8", "replace") for name, data in read_objects(g, specs).items()
+    }
+
+
 def _parse_defaults(rel: str, text: str | None, *, strict: bool) -> Any:
     """A chart's values.yaml as data. Like the files themselves (pins_in), a historic one that does
     not parse gives nothing; the working tree's must parse."""
