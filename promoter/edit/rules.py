@@ -8,6 +8,18 @@ from promoter.model.image import ImageRef
 from promoter.model.reference import Reference
 
 
+class DigestNotPinned(str):
+    """A warning that a digest could not be pinned at a place (a Helm block, a tag parameter without a
+    digest key): `where` names it. An environment with digest_required refuses such a bump (gates)."""
+
+    where: str
+
+    def __new__(cls, where: str, text: str) -> DigestNotPinned:
+        out = super().__new__(cls, text)
+        out.where = where
+        return out
+
+
 # ---- the rules: what each reference kind becomes ---------------------------------------------
 def plan_reference(fe: FileEdit, ref: Reference, image: ImageRef) -> None:
     """Set `ref` to `image`'s tag and digest, keeping tag and digest consistent (see README)."""
@@ -83,8 +95,11 @@ def _block(fe: FileEdit, ref: Reference, tag: str | None, digest: str | None) ->
                 fe.set(ref, digest_slot, digest)
         else:
             fe.warnings.append(
-                f"{where}: digest not pinned: this Helm block has no digest key (promoter does not invent keys a chart "
-                "may not read); the tag alone was set"
+                DigestNotPinned(
+                    where,
+                    f"{where}: digest not pinned: this Helm block has no digest key (promoter does not invent keys a "
+                    "chart may not read); the tag alone was set",
+                )
             )
     elif digest_slot is not None and digest_slot.value:
         fe.set(ref, digest_slot, "", note="stale digest cleared: it would pin the old image")
@@ -107,6 +122,8 @@ def _tag(fe: FileEdit, ref: Reference, tag: str | None, digest: str | None) -> N
     if digest and "digest" in slots:
         fe.set(ref, slots["digest"], digest)
     elif digest:
-        fe.warnings.append(f"{where}: digest not pinned: there is no digest parameter; the tag alone was set")
+        fe.warnings.append(
+            DigestNotPinned(where, f"{where}: digest not pinned: there is no digest parameter; the tag alone was set")
+        )
     elif "digest" in slots and slots["digest"].value:
         fe.set(ref, slots["digest"], "", note="stale digest cleared")

@@ -80,10 +80,21 @@ def bump(
         cs = plan_bump(repo, config, image, app=app, env=env, paths=paths)
         gates = CheckResult()
         if app and env and not cs.empty:
+            from promoter.edit.rules import DigestNotPinned
             from promoter.gates.engine import evaluate_gates
 
+            # Places the edit can set the tag but not the digest: digest_required refuses them.
+            unpinned = [w.where for w in cs.warnings if isinstance(w, DigestNotPinned)]
             gates = evaluate_gates(
-                repo, config, app, env, image, now=now, override_freeze=override_freeze, rollback=rollback
+                repo,
+                config,
+                app,
+                env,
+                image,
+                now=now,
+                override_freeze=override_freeze,
+                rollback=rollback,
+                unpinned=unpinned,
             )
         written = False
         if not dry_run and not gates.failed and not cs.empty:

@@ -38,6 +38,8 @@ class GateContext:
     override_freeze: str | None = None
     rollback: bool = False
     timelines: dict[tuple[str, str, str], Timeline] = field(default_factory=dict)
+    # Places the planned edit cannot pin the digest at (a Helm block without a digest key), for digest_required.
+    unpinned: list[str] = field(default_factory=list)
 
     def timeline(self, env: str) -> Timeline:
         """The app's files in `env` along the base branch. The first question reads every environment

@@ -67,8 +67,11 @@ def evaluate_gates(
     rollback: bool = False,
     timelines: dict[tuple[str, str, str], Timeline] | None = None,
     defaults: bool = True,
+    unpinned: list[str] | None = None,
 ) -> CheckResult:
     """Judge promoting `image` of `app` into `env` against that env's gates, reading history on `base_ref`.
+
+    `unpinned` lists the places where the planned edit could set the tag but not the digest.
 
     `now` (aware; naive is taken as UTC) is the clock for soak and freeze; `override_freeze` is a
     reason that lets a frozen promotion through (recorded as an info finding); `rollback` lets a
@@ -97,6 +100,7 @@ def evaluate_gates(
         override_freeze=override_freeze,
         rollback=rollback,
         timelines=timelines if timelines is not None else {},
+        unpinned=list(unpinned or []),
     )
     result = CheckResult()
     for gate, value in _active(config, environment, defaults=defaults):

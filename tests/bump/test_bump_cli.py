@@ -462,3 +462,30 @@ def test_explicit_target_that_is_not_there(tmp_path: Path):
         "dev",
         want="file 'env/gone.yaml' does not exist",
     )
+
+
+def test_digest_required_refuses_a_helm_block_that_cannot_hold_the_digest(example: Path):
+    # prod takes digests only; its values block has no digest key: the tag alone would deploy there
+    repo = example
+    config = repo / ".promoter.yaml"
+    data = yaml.safe_load(config.read_text())
+    prod = next(e for e in data["environments"] if e["name"] == "prod")
+    prod.setdefault("gates", {})["digest_required"] = True
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    (repo / "apps/web/env/values-prod.yaml").write_text("image:\n  repository: acme/web\n  tag: '1'\n")
+    h = tree_hash(repo)
+    r = bump(repo, "--image", f"ghcr.io/acme/web:2@{D1}", "--app", "web", "--env", "prod")
+    assert r.exit_code == 3, r.stderr
+    assert tree_hash(repo) == h  # never a tag alone: nothing written
+    assert "gate digest_required" in r.stdout + r.stderr
+    assert "apps/web/env/values-prod.yaml:2" in r.stdout + r.stderr  # the place that cannot hold it
+    assert "add a `digest:` key" in r.stdout + r.stderr and "targets.prod" in r.stdout + r.stderr
+    # an environment without the gate takes the tag, with the warning, as before
+    (repo / "apps/web/env/values-dev.yaml").write_text("image:\n  repository: acme/web\n  tag: '1'\n")
+    r = bump(repo, "--image", f"ghcr.io/acme/web:2@{D1}", "--app", "web", "--env", "dev")
+    assert r.exit_code == 0 and "digest not pinned" in r.stderr
+    # with a digest key the same prod bump pins it
+    (repo / "apps/web/env/values-prod.yaml").write_text("image:\n  repository: acme/web\n  tag: '1'\n  digest: ''\n")
+    r = bump(repo, "--image", f"ghcr.io/acme/web:2@{D1}", "--app", "web", "--env", "prod")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert D1 in (repo / "apps/web/env/values-prod.yaml").read_text()

@@ -10,6 +10,24 @@ from promoter.gates.registry import Outcome, register, validate_bool
 
 @register("digest_required", validate=validate_bool)
 def digest_required(ctx: GateContext, value: Any) -> Outcome:
+    if ctx.image.digest and ctx.unpinned:
+        # The image has a digest, but a place the bump writes can hold only the tag: writing it there would
+        # deploy by tag in an environment that takes digests only. Blocked; nothing is written.
+        places = "; ".join(ctx.unpinned)
+        return Outcome(
+            [
+                ctx.finding(
+                    "digest_required",
+                    f"gate digest_required: {ctx.env.name} accepts only images pinned by digest, but {places} "
+                    f"cannot hold the digest {ctx.image.short_digest} (no digest key): the bump would set the tag "
+                    "alone there, so nothing is written",
+                    "add a `digest:` key to that block if the chart reads one (promoter then pins it), or name an "
+                    f"explicit target holding the full image in .promoter.yaml (apps.{ctx.app}.targets.{ctx.env.name}: "
+                    "[{file: ..., key: ...}]); the gate is " + ctx.key("digest_required"),
+                    {"tag": ctx.image.tag, "digest": ctx.image.digest, "unpinned": list(ctx.unpinned)},
+                )
+            ]
+        )
     if ctx.image.digest:
         return Outcome(note=f"pinned by digest {ctx.image.short_digest}")
     return Outcome(
