@@ -82,6 +82,9 @@ def _validate(data: dict[str, Any], root: Any, rel: str) -> None:
         msg = f"key {err.instance!r} " + (
             err.schema.get("description") or f"does not match {err.schema.get('pattern')}"
         )
+    elif err.validator == "enum" and isinstance(err.schema, dict) and err.schema.get("description"):
+        # The choices alone do not say what they mean (or why a value is refused); the schema does.
+        msg = f"{err.message}: {err.schema['description']}"
     else:
         msg = err.message
     line = line_of_path(root, path)

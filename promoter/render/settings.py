@@ -4,6 +4,7 @@ manifests, and which cases that leave something unchecked an environment accepts
 from __future__ import annotations
 
 import fnmatch
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,9 @@ LOWERABLE = (
     "values-not-found",
 )
 TOOL_CHOICES = ("packaged", "path")
+# A binary's path is a machine setting: it comes from the CI job's environment, never from the
+# repository, where a pull request's author could make `check` run any program with the job's secrets.
+TOOL_ENV = {"kustomize": "PROMOTER_KUSTOMIZE", "helm": "PROMOTER_HELM"}
 
 
 @dataclass
@@ -36,9 +40,19 @@ class RenderSettings:
     def from_config(cls, config: Config | None) -> RenderSettings:
         raw: dict[str, Any] = dict((config.raw if config is not None else {}).get("render") or {})
         where = f"{(config.file if config is not None else None) or '.promoter.yaml'}: render"
+        tools = {}
+        for tool, variable in TOOL_ENV.items():
+            value = str(raw.get(tool, "packaged"))
+            if value not in TOOL_CHOICES:
+                raise ConfigError(
+                    f"{where}.{tool}: {value!r}: the repository may choose `packaged` or `path`; a binary's path is "
+                    f"not taken from the repository (a pull request could run any program in CI): set {variable} "
+                    "in the CI job instead"
+                )
+            tools[tool] = os.environ.get(variable, "").strip() or value
         out = cls(
-            kustomize=str(raw.get("kustomize", "packaged")),
-            helm=str(raw.get("helm", "packaged")),
+            kustomize=tools["kustomize"],
+            helm=tools["helm"],
             exclude=[str(p).strip("/") for p in raw.get("exclude") or []],
         )
         for rule, value in (raw.get("severity") or {}).items():

@@ -18,8 +18,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BASE_DEPLOY = "apps/checkout-api/base/deployment.yaml"
 
 
-def check_json(run_cli, repo: Path, *args: str) -> tuple[int, dict]:
-    res = run_cli("check", "--repo", str(repo), *args, "--output", "json")
+def check_json(run_cli, repo: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict]:
+    res = run_cli("check", "--repo", str(repo), *args, "--output", "json", env=env)
     assert res.stdout.strip(), res.stderr
     return res.exit_code, json.loads(res.stdout)
 
@@ -165,10 +165,7 @@ def test_values_change_renders_the_chart_in_process(run_cli, example_repo: Path)
 
 
 def test_helm_that_cannot_run_fails_the_check_never_silent(run_cli, example_repo: Path, git_cmd) -> None:
-    config = example_repo / ".promoter.yaml"
-    config.write_text(config.read_text() + "\nrender:\n  helm: /nonexistent/helm\n")
-    git_cmd(example_repo, "commit", "-qam", "helm from a path")
-    code, data = check_json(run_cli, example_repo, "--all")
+    code, data = check_json(run_cli, example_repo, "--all", env={"PROMOTER_HELM": "/nonexistent/helm"})
     assert code == EXIT_FINDINGS
     missing = [f for f in data["findings"] if f["rule"] == "render-tool-missing"]
     assert {t for f in missing for t in f["targets"]} == {f"apps/web/chart@{e}" for e in ("dev", "stage", "prod")}

