@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from promoter.config.model import Config
 from promoter.edit.plan import plan_bump
 from promoter.model.changeset import ChangeSet
+from promoter.model.commandline import Invocation
 from promoter.model.errors import UsageError
 from promoter.model.finding import CheckResult
 from promoter.model.image import ImageRef
@@ -68,22 +69,36 @@ def bump(
     override_freeze: str | None = None,
     now: datetime | None = None,
     rollback: bool = False,
+    invocation: Invocation | None = None,
+    all_matches: bool = False,
 ) -> BumpResult:
     """Plan the edit, judge it against the environment's gates, and write it unless blocked or dry.
 
     `rollback` marks a deliberate return to an earlier image: the no-downgrade gate lets it through
-    (recorded), every other gate still applies.
+    (recorded), every other gate still applies. `invocation` is the command the user ran, for hints.
     """
     # A bump that writes holds the working tree's lock from reading the files to writing them: two
     # bumps at once (different images, one file) would otherwise each drop the other's change.
     with _write_lock(repo, config, f"bump {image}", dry_run):
-        cs = plan_bump(repo, config, image, app=app, env=env, paths=paths)
+        cs = plan_bump(repo, config, image, app=app, env=env, paths=paths, all_matches=all_matches)
         gates = CheckResult()
         if app and env and not cs.empty:
+            from promoter.edit.rules import DigestNotPinned
             from promoter.gates.engine import evaluate_gates
 
+            # Places the edit can set the tag but not the digest: digest_required refuses them.
+            unpinned = [w.where for w in cs.warnings if isinstance(w, DigestNotPinned)]
             gates = evaluate_gates(
-                repo, config, app, env, image, now=now, override_freeze=override_freeze, rollback=rollback
+                repo,
+                config,
+                app,
+                env,
+                image,
+                now=now,
+                override_freeze=override_freeze,
+                rollback=rollback,
+                invocation=invocation,
+                unpinned=unpinned,
             )
         written = False
         if not dry_run and not gates.failed and not cs.empty:
@@ -130,6 +145,8 @@ def run(
     dry_run: bool,
     pr: PrFlags,
     rollback: bool = False,
+    invocation: Invocation | None = None,
+    all_matches: bool = False,
     history: list[HistoryEntry] | None = None,
 ) -> BumpResult:
     """Bump (or roll back) and, with `pr.enabled`, publish the change as one promotion pull request.
@@ -149,6 +166,8 @@ def run(
         dry_run=dry_run or pr.enabled,
         override_freeze=override_freeze,
         rollback=rollback,
+        invocation=invocation,
+        all_matches=all_matches,
     )
     result.publish_requested = pr.enabled
     if pr.enabled and not dry_run and not result.blocked:
@@ -176,7 +195,9 @@ def run(
             apps=[app],
             image=image,
             changeset=result.changeset,
-            replan=lambda read: plan_bump(repo, config, image, app=app, env=env, read_file=read),
+            replan=lambda read: plan_bump(
+                repo, config, image, app=app, env=env, read_file=read, all_matches=all_matches
+            ),
             repo=repo,
             describe=describe,
             rollback=rollback,

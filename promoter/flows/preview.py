@@ -20,12 +20,14 @@ from typing import Any
 import yaml
 
 from promoter.config.model import Config
+from promoter.flows.check import judge, merge_findings
 from promoter.model.changeset import ChangeSet
 from promoter.model.finding import CheckResult
-from promoter.model.resource import Resource
 from promoter.publish.masking import Masker
 from promoter.render.graph import Target, build_graph
 from promoter.render.renderer import Rendered, Renderer
+from promoter.render.settings import RenderSettings
+from promoter.validate import ValidateOptions
 
 Texts = dict[str, tuple["str | None", "str | None"]]  # path -> (base text, head text); None: absent
 
@@ -58,7 +60,8 @@ def preview_texts(
         return Preview()
     masker = masker or Masker()
     repo = repo.resolve()
-    graph = build_graph(repo, config)
+    settings = RenderSettings.from_config(config)
+    graph = build_graph(repo, config, settings)
     targets = graph.affected(changed)
     charts = {t.path for t in graph.targets if t.kind == "helm"}
     with tempfile.TemporaryDirectory(prefix="promoter-preview-") as tmp:
@@ -67,12 +70,24 @@ def preview_texts(
             root.mkdir()
             _copy_inputs(repo, root, targets, changed)
             _write(root, {p: t[side] for p, t in texts.items()})
-        base_rendered = [n for r in Renderer(base_repo, charts=charts).render_all(targets) for n in r.walk()]
-        rendered = [n for r in Renderer(head_repo, charts=charts).render_all(targets) for n in r.walk()]
+        base_rendered = [n for r in Renderer(base_repo, settings, charts=charts).render_all(targets) for n in r.walk()]
+        tops = Renderer(head_repo, settings, charts=charts).render_all(targets)
+        rendered = [n for r in tops for n in r.walk()]
         # Only rendering needs the copies. What the checks read by repository-relative path (policy
         # folders, validation.schema_dirs, CRDs anywhere in the repository, the config for waiver
         # lines) is not among the targets' inputs, so it is read from the checkout, as `check` does.
-        checks = _checks(rendered, config, repo, env)
+        # The head is judged by `check`'s own pipeline (values, policies, lines, one finding per problem).
+        checks = judge(
+            tops,
+            targets,
+            config,
+            tree=head_repo,
+            repo=repo,
+            validate_options=ValidateOptions.from_config(config, repo),
+            policy_dirs=[],
+            env=env,
+        )
+        checks.findings = merge_findings(checks.findings, [e.name for e in config.environments])
     base, head = _objects(base_rendered), _objects(rendered)
     diff, kinds = _diff(base, head, masker)
     unread = [p for p in changed if not any(t.depends_on(p) for t in graph.targets)]
@@ -109,25 +124,6 @@ def _copy_inputs(repo: Path, dst: Path, targets: list[Target], changed: list[str
         if src.is_file():
             (dst / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst / f)
-
-
-def _checks(rendered: list[Rendered], config: Config, repo: Path, env: str | None) -> CheckResult:
-    from promoter.validate import ValidateOptions, validate
-
-    result = CheckResult()
-    resources: list[Resource] = []
-    for r in rendered:
-        result.findings.extend(r.findings)
-        if r.subject is not None:
-            result.subjects.append(r.subject)
-        resources.extend(r.resources)
-    result.extend(validate(resources, ValidateOptions.from_config(config, repo)))
-    try:
-        from promoter.policy import evaluate_policies
-    except ImportError:  # pragma: no cover - the policy package ships with promoter
-        return result
-    result.extend(evaluate_policies(resources, config, env, repo))
-    return result
 
 
 def _objects(rendered: list[Rendered]) -> dict[str, Any]:

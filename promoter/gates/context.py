@@ -11,8 +11,11 @@ from promoter.config.model import Config, Environment
 from promoter.history.timeline import (
     ImageState,
     Timeline,
-    read_timeline,
+    app_scopes,
+    read_timelines,
 )
+from promoter.locate.scope import Scope
+from promoter.model.commandline import Invocation, Option, bump_invocation, command, workspace_options
 from promoter.model.errors import ToolError, UsageError
 from promoter.model.finding import (
     Finding,
@@ -36,12 +39,18 @@ class GateContext:
     override_freeze: str | None = None
     rollback: bool = False
     timelines: dict[tuple[str, str, str], Timeline] = field(default_factory=dict)
+    # The command the user ran (bump, promote, rollback), repeated by hints; None: the bump that
+    # makes this promotion (what `check` judges a pull request as).
+    invocation: Invocation | None = None
+    # Places the planned edit cannot pin the digest at (a Helm block without a digest key), for digest_required.
+    unpinned: list[str] = field(default_factory=list)
 
     def timeline(self, env: str) -> Timeline:
-        """The app's files in `env` along the base branch (read from Git once per env)."""
+        """The app's files in `env` along the base branch. The first question reads every environment
+        of the app in one pass (a gate asks about the previous one, the location about this one)."""
         key = (self.app, env, self.base_ref)
         if key not in self.timelines:
-            self.timelines[key] = read_timeline(self.repo, self.config, self.app, env, self.base_ref)
+            read_app_timelines(self.repo, self.config, [self.app], self.base_ref, self.timelines, first=env)
         return self.timelines[key]
 
     def stints(self, env: str) -> list[ImageState]:
@@ -54,6 +63,39 @@ class GateContext:
     @property
     def previous(self) -> Environment | None:
         return self.config.previous_env(self.env.name)
+
+    # ---- hints: whole command lines that work when pasted -------------------------------------
+    def _workspace(self) -> list[Option]:
+        return workspace_options(self.repo, self.config.file)
+
+    def again(self, *extra: Option) -> str:
+        """The command that asked for this promotion, with `extra` options added."""
+        inv = self.invocation or bump_invocation(
+            self.app, self.env.name, str(self.image), repo=self.repo, config_file=self.config.file
+        )
+        return inv.line(*extra)
+
+    def bump_command(self, env: str, image: str) -> str:
+        """`promoter bump` of this app into `env` with `image`."""
+        return command(["bump"], [("--app", self.app), ("--env", env), ("--image", image), *self._workspace()])
+
+    def rollback_command(self, image: str) -> str:
+        """`promoter rollback` of this app in the target environment to `image`."""
+        return command(
+            ["rollback"], [("--app", self.app), ("--env", self.env.name), ("--image", image), *self._workspace()]
+        )
+
+    def promote_command(self, from_env: str) -> str:
+        """`promoter promote` of this app from `from_env` into the target environment."""
+        return command(
+            ["promote"], [("--app", self.app), ("--from", from_env), ("--to", self.env.name), *self._workspace()]
+        )
+
+    def retry_with(self, image: str) -> str:
+        """The same promotion with another image: a rollback stays a rollback, anything else is a bump."""
+        if self.rollback:
+            return self.rollback_command(image)
+        return self.bump_command(self.env.name, image)
 
     def key(self, gate: str) -> str:
         return f"environments[{self.env.index}].gates.{gate}"
@@ -94,6 +136,30 @@ class GateContext:
             help=help,
             evidence={"gate": gate, "app": self.app, "env": self.env.name, "image": str(self.image), **evidence},
         )
+
+
+def read_app_timelines(
+    repo: Path,
+    config: Config,
+    apps: list[str],
+    base_ref: str,
+    into: dict[tuple[str, str, str], Timeline],
+    *,
+    first: str | None = None,
+) -> None:
+    """Fill `into` with the apps' timelines in every environment they are deployed to, read in one pass.
+
+    `first` is an environment the caller needs: its scope's error (no path for it there) is raised.
+    """
+    wanted: dict[tuple[str, str, str], Scope] = {}
+    for app in apps:
+        for scope in app_scopes(config, app, first):
+            assert scope.env is not None
+            if (app, scope.env, base_ref) not in into:
+                wanted[(app, scope.env, base_ref)] = scope
+    if wanted:
+        read = read_timelines(repo, wanted.values(), base_ref)
+        into.update({key: read[scope] for key, scope in wanted.items()})
 
 
 def iso(moment: datetime | None) -> str | None:

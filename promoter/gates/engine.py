@@ -8,17 +8,19 @@ that ran is a Subject, so reports show what was checked.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import promoter.gates.builtin  # noqa: F401  (registers the built-in gates)
 from promoter.config.model import Config, Environment
-from promoter.gates.context import GateContext
+from promoter.gates.context import GateContext, read_app_timelines
 from promoter.gates.registry import GATES, ConfigPlace, Gate
 from promoter.history.promotions import promotions_in_diff
 from promoter.history.timeline import Timeline
-from promoter.model.errors import UsageError
+from promoter.model.commandline import Invocation
+from promoter.model.errors import ToolError, UsageError
 from promoter.model.finding import CheckResult, Severity, Status, Subject
 from promoter.model.image import ImageRef
 
@@ -66,13 +68,18 @@ def evaluate_gates(
     rollback: bool = False,
     timelines: dict[tuple[str, str, str], Timeline] | None = None,
     defaults: bool = True,
+    invocation: Invocation | None = None,
+    unpinned: list[str] | None = None,
 ) -> CheckResult:
     """Judge promoting `image` of `app` into `env` against that env's gates, reading history on `base_ref`.
+
+    `unpinned` lists the places where the planned edit could set the tag but not the digest.
 
     `now` (aware; naive is taken as UTC) is the clock for soak and freeze; `override_freeze` is a
     reason that lets a frozen promotion through (recorded as an info finding); `rollback` lets a
     semantic-version downgrade through. `timelines` shares history read from Git between calls.
     `defaults=False` runs only the gates the environment configures (what `check` judges).
+    `invocation` is the command the user ran, which hints repeat (default: the bump that promotes `image`).
     """
     validate_gate_config(config, repo)
     environment = config.env(env)
@@ -96,6 +103,8 @@ def evaluate_gates(
         override_freeze=override_freeze,
         rollback=rollback,
         timelines=timelines if timelines is not None else {},
+        invocation=invocation,
+        unpinned=list(unpinned or []),
     )
     result = CheckResult()
     for gate, value in _active(config, environment, defaults=defaults):
@@ -160,6 +169,11 @@ def gates_for_diff(
             )
         )
     timelines: dict[tuple[str, str, str], Timeline] = {}
+    if found.promotions:
+        # Every app a promotion moves, in every environment: one read of the base branch's history.
+        # Should it fail, each gate that needs history meets the error itself, as it would without it.
+        with contextlib.suppress(UsageError, ToolError):
+            read_app_timelines(repo, config, sorted({p.app for p in found.promotions}), base_ref, timelines)
     for p in found.promotions:
         result.extend(
             evaluate_gates(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from promoter.config.model import Config
 from promoter.history.git import GitRepo
-from promoter.history.timeline import current_image
-from promoter.locate.scope import env_scope
+from promoter.history.timeline import ImageState, app_scopes, read_timelines, working_state
+from promoter.locate.scope import Scope, env_scope
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 
@@ -47,6 +47,7 @@ def promotions_in_diff(
         g = GitRepo.open(repo)
         merge_base = g.merge_base(base_ref)
         changed = [p for d in g.changed_files(base_ref, merge_base=merge_base) for p in d.paths]
+    moved: list[tuple[str, str, Scope, ImageState]] = []
     for app in sorted(config.apps):
         for environment in config.environments:
             if envs is not None and environment.name not in envs:
@@ -58,19 +59,24 @@ def promotions_in_diff(
             if not any(scope.contains(p) for p in changed):
                 continue
             try:
-                after = current_image(repo, config, app, environment.name, None)
+                after = working_state(repo, scope)
             except UsageError as exc:
                 out.unreadable.append((app, environment.name, str(exc)))
                 continue
             if after is None:
                 continue  # the app left this env: nothing is promoted
-            before = current_image(repo, config, app, environment.name, merge_base)
-            old = {(p.tag, p.digest) for p in before.pins} if before else set()
-            new = list(
-                dict.fromkeys(
-                    (p.tag, p.digest) for p in after.pins if (p.tag or p.digest) and (p.tag, p.digest) not in old
-                )
-            )
-            for tag, digest in new:
-                out.promotions.append(Promotion(app, environment.name, scope.repository.with_(tag=tag, digest=digest)))
+            moved.append((app, environment.name, scope, after))
+    # What the merge base pinned, for every environment the diff moves: one read of history, of every
+    # environment of those apps (the gates then ask about the others, on the same commit when the
+    # pull request forked from the base branch's tip).
+    scopes = [s for app in dict.fromkeys(a for a, _, _, _ in moved) for s in app_scopes(config, app, None)]
+    timelines = read_timelines(repo, scopes, merge_base) if moved else {}
+    for app, env, scope, after in moved:
+        before = timelines[scope].current()
+        old = {(p.tag, p.digest) for p in before.pins} if before else set()
+        new = list(
+            dict.fromkeys((p.tag, p.digest) for p in after.pins if (p.tag or p.digest) and (p.tag, p.digest) not in old)
+        )
+        for tag, digest in new:
+            out.promotions.append(Promotion(app, env, scope.repository.with_(tag=tag, digest=digest)))
     return out

@@ -8,6 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from promoter.config.model import Config
+from promoter.history.git import GitRepo
+from promoter.history.pincache import PinCache
+from promoter.history.timeline import ImageState, read_timelines, working_state
+from promoter.locate.scope import Scope, env_scope
+from promoter.model.commandline import command, workspace_options
 from promoter.model.errors import PromoterError, UsageError
 
 
@@ -23,6 +28,7 @@ class EnvStatus:
     since: datetime | None = None
     behind: str | None = None  # the previous environment runs something else: a promotion is pending
     error: str | None = None
+    absent: bool = False  # the app has no place in this environment (no path, no target)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -36,6 +42,7 @@ class EnvStatus:
             "since": self.since.isoformat() if self.since else None,
             "pending_from": self.behind,
             "error": self.error,
+            "configured": not self.absent,
         }
 
 
@@ -51,25 +58,44 @@ def status(
 
     `ref=None` reads the working tree (no commit information). A row whose environment differs from
     the previous environment's image names that environment in `behind`.
-    """
-    from promoter.history.timeline import current_image
 
+    History is read in one pass for every row (one `git log`, one `git cat-file`), and what each
+    file version pins is kept in the repository's pin cache, so a second run parses only what
+    changed since.
+    """
     if config.file is None:
-        raise UsageError(f"status needs a .promoter.yaml in {repo} (or --config FILE)")
+        raise UsageError(
+            f"status needs a .promoter.yaml in {repo}: {command(['init'], workspace_options(repo))} proposes one"
+        )
     names = apps or sorted(config.apps)
     for a in names:
         config.app(a)
     for e in envs or []:
         config.env(e)
+    if ref is not None:
+        # Fatal for every row alike: say so once, as an error, not as a note in each row.
+        try:
+            git = GitRepo.open(repo)
+        except UsageError as exc:
+            reads = command(["status", "--ref", "-"], workspace_options(repo, config.file))
+            raise UsageError(f"{exc.message}: status reads history from Git; {reads} reads the working tree") from None
+        git.resolve(ref, what="--ref")
+    states = _states(repo, config, names, ref)
     rows: list[EnvStatus] = []
     for app in names:
         previous: EnvStatus | None = None
         for env in config.environments:
             row = EnvStatus(app=app, env=env.name)
-            try:
-                state = current_image(repo, config, app, env.name, ref)
-            except PromoterError as exc:
-                row.error = exc.message
+            spec = config.apps[app]
+            if env.name not in spec.targets and spec.location(env.name, config.default_path) is None:
+                # Not every app runs in every environment: nothing to read, nothing wrong.
+                row.absent = True
+                if not envs or env.name in envs:
+                    rows.append(row)
+                continue
+            state = states[(app, env.name)]
+            if isinstance(state, PromoterError):
+                row.error = state.message
                 state = None
             if state is not None:
                 row.tag, row.digest, row.file, row.line = state.tag, state.digest, state.file, state.line
@@ -84,3 +110,47 @@ def status(
             if not envs or env.name in envs:
                 rows.append(row)
     return rows
+
+
+def _states(
+    repo: Path, config: Config, apps: list[str], ref: str | None
+) -> dict[tuple[str, str], ImageState | PromoterError | None]:
+    """Each (app, env)'s current state, or the error that kept it from being read (its row shows it)."""
+    out: dict[tuple[str, str], ImageState | PromoterError | None] = {}
+    scopes: dict[tuple[str, str], Scope] = {}
+    for app in apps:
+        for env in config.environments:
+            try:
+                scopes[(app, env.name)] = env_scope(config, app, env.name)
+            except PromoterError as exc:
+                out[(app, env.name)] = exc
+    cache = _cache(repo)
+    try:
+        if ref is None:
+            for key, scope in scopes.items():
+                try:
+                    out[key] = working_state(repo, scope, cache=cache)
+                except PromoterError as exc:
+                    out[key] = exc
+        else:
+            try:
+                timelines = read_timelines(repo, scopes.values(), ref, cache=cache)
+            except PromoterError as exc:  # no repository, no such ref: every row says so
+                out.update(dict.fromkeys(scopes, exc))
+            else:
+                for key, scope in scopes.items():
+                    try:
+                        out[key] = timelines[scope].current()
+                    except PromoterError as exc:
+                        out[key] = exc
+    finally:
+        if cache is not None:
+            cache.save()
+    return out
+
+
+def _cache(repo: Path) -> PinCache | None:
+    try:
+        return PinCache.open(GitRepo.open(repo))
+    except PromoterError:
+        return None  # not a git work tree (the working tree can still be read)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from types import EllipsisType
 
 from promoter.model.errors import UsageError, shorten
@@ -20,6 +21,7 @@ _ALGO_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[+._-][A-Za-z][A-Za-z0-9]*)*$")
 # Digest algorithms registries accept, with their hex length.
 DIGEST_ALGORITHMS = {"sha256": 64, "sha512": 128}
 _SHELL_META = set(";|&$`<>(){}[]*?!'\"\\~#")
+_SHELL_META_RE = re.compile("[" + re.escape("".join(sorted(_SHELL_META))) + "]")
 MAX_NAME_LENGTH = 255
 _IPV6_HOST_RE = re.compile(r"^\[[0-9a-fA-F:]+\](?=[:/])")
 
@@ -84,8 +86,9 @@ class ImageRef:
             raise _fail(raw, "contains whitespace")
         # An IPv6 registry host is bracketed (`[::1]:5000/app`); elsewhere brackets are globs.
         ipv6 = _IPV6_HOST_RE.match(raw)
-        bad = sorted({c for c in raw[ipv6.end() if ipv6 else 0 :] if c in _SHELL_META})
-        if bad:
+        rest_of = raw[ipv6.end() if ipv6 else 0 :]
+        if _SHELL_META_RE.search(rest_of):
+            bad = sorted({c for c in rest_of if c in _SHELL_META})
             raise _fail(raw, f"contains shell metacharacter(s) {' '.join(bad)}")
         rest, digest = raw, None
         if "@" in rest:
@@ -185,6 +188,12 @@ def try_parse(raw: object) -> ImageRef | None:
     """Parse without raising: for scanning YAML where most strings are not images."""
     if not isinstance(raw, str) or not raw or len(raw) > 512:
         return None
+    return _try_parse(str(raw))
+
+
+@lru_cache(maxsize=8192)
+def _try_parse(raw: str) -> ImageRef | None:
+    # Repositories repeat across a repository's files (the same base image in every app): parse each once.
     try:
         return ImageRef.parse(raw)
     except UsageError:

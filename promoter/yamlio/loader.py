@@ -58,6 +58,40 @@ Loader.add_constructor("tag:yaml.org,2002:int", _lenient(SafeConstructor.constru
 Loader.add_constructor("tag:yaml.org,2002:timestamp", _lenient(SafeConstructor.construct_yaml_timestamp))
 
 
+class DuplicateKey(yaml.constructor.ConstructorError):
+    """A mapping that sets one key twice: kubectl and kubeconform refuse it, kustomize keeps the last,
+    promoter's round-trip editor sees the first; so it is an error wherever promoter reads YAML."""
+
+    def __init__(self, key: Any, first: Any, again: Any) -> None:
+        super().__init__(
+            None, None, f"duplicate key {key!r} (first set at line {first.start_mark.line + 1})", again.start_mark
+        )
+        self.key, self.first_line = key, first.start_mark.line + 1
+
+
+def check_duplicates(loader: Any, node: Any, deep: bool = False) -> None:
+    """Raise DuplicateKey when mapping `node` sets a key twice (merge keys are not keys)."""
+    seen: dict[Any, Any] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            first = seen.setdefault(key, key_node)
+        except TypeError:
+            continue  # an unhashable key: PyYAML's own constructor says so
+        if first is not key_node:
+            raise DuplicateKey(key, first, key_node)
+
+
+class StrictLoader(Loader):
+    """Loader, and a key set twice in one mapping is an error (kustomization files, values files)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        check_duplicates(self, node, deep)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load(text: str | bytes) -> Any:
     """One document, like `yaml.safe_load`."""
     return yaml.load(text, Loader=Loader)

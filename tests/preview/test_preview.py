@@ -23,6 +23,7 @@ def example(tmp_path: Path) -> Path:
     return dst
 
 
+@pytest.mark.needs("kustomize")  # renders overlays (kubectl kustomize)
 def test_preview_diffs_only_the_changed_objects_of_the_affected_overlay(example: Path) -> None:
     config = load_config(example)
     before = (example / "apps/checkout-api/overlays/dev/kustomization.yaml").read_text()
@@ -43,6 +44,7 @@ def test_preview_diffs_only_the_changed_objects_of_the_affected_overlay(example:
     assert any(s.kind == "resource" for s in p.checks.subjects)
 
 
+@pytest.mark.needs("kustomize")  # renders overlays (kubectl kustomize)
 def test_preview_reports_a_change_that_breaks_the_render(example: Path) -> None:
     config = load_config(example)
     cs = plan_bump(
