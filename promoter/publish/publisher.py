@@ -561,12 +561,7 @@ class _Publisher:
 
     def review(self, written: _Written, apps: list[PromotedApp]) -> BranchReview:
         if self.req.describe is not None:
-            budget = getattr(self.forge, "budget", None)
-            if budget is None:
-                return self.req.describe(written.files, apps)
-            # Rendering and checking the branch is promoter's work: not counted against the forge deadline.
-            with budget.paused():
-                return self.req.describe(written.files, apps)
+            return self.req.describe(written.files, apps)
         return BranchReview(checks=self.req.checks)
 
     def body(self, apps: list[PromotedApp], written: _Written, review: BranchReview, *, draft_by_promoter: bool) -> str:

@@ -9,7 +9,7 @@ waits at least a minute (`ForgeClient._limited`); every other 4xx goes straight 
 
 All of one run's forge work draws from one `WaitBudget`: the time it may sleep
 (`forge.max_wait_seconds`) and the deadline of the whole (`forge.timeout_seconds`), which counts
-requests, their time-outs, retries and waits alike. A wait that does not fit either is not slept:
+the time spent in requests (their time-outs and retries included) and in waits alike. A wait that does not fit either is not slept:
 the run fails at once, saying how long the server asked for and when to try again.
 """
 
@@ -32,10 +32,12 @@ SECONDARY_WAIT = 60.0  # GitHub: "wait for at least one minute before retrying",
 class WaitBudget:
     """The time one run may spend sleeping (`max_total`) and on forge work as a whole (`deadline`).
 
-    The deadline counts wall time since the budget was made, less what `paused()` excludes (the
-    branch being rendered and checked between two requests is promoter's work, not the forge's).
+    Forge work is the time spent inside requests (the transport marks each one, its time-outs,
+    retries and the back-off between them included) plus the waits taken between requests (rate
+    limits, pauses before starting over). Promoter's own work between two requests (rendering the
+    branch for its description, a gate's polling interval) is not the forge's and is not counted.
     `sleep` is injectable for tests: a sleep that returns at once still counts its seconds, so a
-    test sees the deadline a real run would meet.
+    test meets the deadline a real run would.
     """
 
     max_total: float = 60.0
@@ -48,18 +50,13 @@ class WaitBudget:
     refused: float | None = None  # the wait that did not fit, for the error message
     refused_by: str | None = None  # "max_wait_seconds" | "timeout_seconds"
     timed_out: bool = False  # a request or retry was cut short by the deadline
-    started: float = field(default=-1.0)
-    _paused: float = 0.0
-    _virtual: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.started < 0:
-            self.started = self.timer()
+    used: float = 0.0  # forge work finished so far, in seconds
+    _active: float | None = None  # when the request in flight began
 
     # ---- the deadline ----------------------------------------------------------------------
     def elapsed(self) -> float:
-        """Seconds of forge work so far: requests, time-outs and waits."""
-        return self.timer() - self.started - self._paused + self._virtual
+        """Seconds of forge work so far: requests (the one in flight too) and waits."""
+        return self.used + (self.timer() - self._active if self._active is not None else 0.0)
 
     def left(self) -> float | None:
         """Seconds left before the deadline (may be negative), None without one."""
@@ -70,13 +67,17 @@ class WaitBudget:
         return left is not None and left <= 0
 
     @contextmanager
-    def paused(self) -> Iterator[None]:
-        """Local work between requests (rendering the branch): not counted against the deadline."""
-        start = self.timer()
+    def request(self) -> Iterator[None]:
+        """One request in flight (the transport's send): its whole time is forge work."""
+        outer = self._active is not None
+        if not outer:
+            self._active = self.timer()
         try:
             yield
         finally:
-            self._paused += self.timer() - start
+            if not outer and self._active is not None:
+                self.used += self.timer() - self._active
+                self._active = None
 
     # ---- waits -----------------------------------------------------------------------------
     def fits(self, seconds: float) -> bool:
@@ -101,8 +102,13 @@ class WaitBudget:
         self.waits.append(seconds)
         before = self.timer()
         self.sleep(seconds)
-        # A sleep that did not take its time (a test's) still counts toward the deadline.
-        self._virtual += max(0.0, seconds - (self.timer() - before))
+        slept = self.timer() - before
+        if self._active is None:
+            self.used += max(seconds, slept)  # a wait between requests
+        else:
+            # Inside a request (urllib3's back-off): its real time is in the request's span; a
+            # sleep that did not take its time (a test's) still counts what it stood for.
+            self.used += max(0.0, seconds - slept)
         return True
 
     def retry_at(self) -> float:

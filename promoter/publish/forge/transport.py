@@ -72,6 +72,12 @@ class DeadlineAdapter(HTTPAdapter):
         if self.budget.expired():
             self.budget.timed_out = True
             raise DeadlineExceeded("the forge deadline has passed", request=request)
+        with self.budget.request():
+            return self._send(request, stream, timeout, verify, cert, proxies)
+
+    def _send(
+        self, request: requests.PreparedRequest, stream: bool, timeout: Any, verify: Any, cert: Any, proxies: Any
+    ) -> requests.Response:
         if isinstance(timeout, tuple):
             connect, read = timeout
         elif isinstance(timeout, Timeout):
