@@ -268,13 +268,14 @@ class _Publisher:
                 first = pull.head_sha if pull else None
             elif pull is not None and marker is not None:
                 # Starting over because a parallel run wrote the branch: see what it left.
-                if not ours_at_head and marker.get("head") not in self.written and settles < _SETTLE_LOOKS:
-                    # Written but not yet described (or someone's own commit): give that run the
-                    # moment it needs to describe its write, then look again.
+                moved = pull.head_sha != first and pull.head_sha not in self.written
+                if moved and not ours_at_head and marker.get("head") not in self.written and settles < _SETTLE_LOOKS:
+                    # Written since our first look but not yet described: give that run the moment
+                    # it needs to describe its write, then look again.
                     settles += 1
                     attempt -= 1
                     continue
-                if ours_at_head and pull.head_sha != first and pull.head_sha not in self.written:
+                if moved and ours_at_head:
                     superseded = self.superseded(pull, in_pull, wanted, attempt)
                     if superseded is not None:
                         return superseded
