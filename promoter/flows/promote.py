@@ -22,20 +22,12 @@ def promote(
     override_freeze: str | None,
     dry_run: bool,
     pr: PrFlags,
+    wait: bool = False,
 ) -> bump.BumpResult:
     """Set `app` in `to_env` (default: the environment after `from_env`) to what `from_env` runs at `ref`,
     behind the target environment's gates."""
     config.app(app)
-    source = config.env(from_env)
-    if to_env is None:
-        nxt = config.next_env(from_env)
-        if nxt is None:
-            raise UsageError(
-                f"{from_env} is the last environment: there is nothing after it to promote to (give --to ENV)"
-            )
-        to_env = nxt.name
-    elif config.env(to_env).index <= source.index:
-        raise UsageError(f"--to {to_env} comes before or is {from_env} in the promotion order; use rollback to go back")
+    to_env = target_env(config, from_env, to_env)
     state = current_image(repo, config, app, from_env, ref)
     if state is None or not (state.tag or state.digest):
         raise UsageError(f"{app} pins no image in {from_env} at {ref}: nothing to promote")
@@ -49,4 +41,20 @@ def promote(
         override_freeze=override_freeze,
         dry_run=dry_run,
         pr=pr,
+        wait=wait,
     )
+
+
+def target_env(config: Config, from_env: str, to_env: str | None) -> str:
+    """`to_env`, or the environment after `from_env`; a usage error when it is not later in the order."""
+    source = config.env(from_env)
+    if to_env is None:
+        nxt = config.next_env(from_env)
+        if nxt is None:
+            raise UsageError(
+                f"{from_env} is the last environment: there is nothing after it to promote to (give --to ENV)"
+            )
+        return nxt.name
+    if config.env(to_env).index <= source.index:
+        raise UsageError(f"--to {to_env} comes before or is {from_env} in the promotion order; use rollback to go back")
+    return to_env

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.config.model import Config, Environment
+from promoter.gates.statuses import NoForge, StatusReader, Waiting
 from promoter.history.timeline import (
     ImageState,
     Timeline,
@@ -36,6 +37,12 @@ class GateContext:
     override_freeze: str | None = None
     rollback: bool = False
     timelines: dict[tuple[str, str, str], Timeline] = field(default_factory=dict)
+    # The forge, for gates that read commit statuses (healthy); flows/ fills it in. Without it a
+    # gate that needs it fails closed, saying so.
+    statuses: StatusReader = field(
+        default_factory=lambda: NoForge("no forge access was given to the gates (this command reads no forge)")
+    )
+    waiting: Waiting = field(default_factory=Waiting)
 
     def timeline(self, env: str) -> Timeline:
         """The app's files in `env` along the base branch (read from Git once per env)."""

@@ -16,6 +16,7 @@ import promoter.gates.builtin  # noqa: F401  (registers the built-in gates)
 from promoter.config.model import Config, Environment
 from promoter.gates.context import GateContext
 from promoter.gates.registry import GATES, ConfigPlace, Gate
+from promoter.gates.statuses import StatusReader, Waiting
 from promoter.history.promotions import promotions_in_diff
 from promoter.history.timeline import Timeline
 from promoter.model.errors import UsageError
@@ -66,6 +67,8 @@ def evaluate_gates(
     rollback: bool = False,
     timelines: dict[tuple[str, str, str], Timeline] | None = None,
     defaults: bool = True,
+    statuses: StatusReader | None = None,
+    waiting: Waiting | None = None,
 ) -> CheckResult:
     """Judge promoting `image` of `app` into `env` against that env's gates, reading history on `base_ref`.
 
@@ -73,6 +76,8 @@ def evaluate_gates(
     reason that lets a frozen promotion through (recorded as an info finding); `rollback` lets a
     semantic-version downgrade through. `timelines` shares history read from Git between calls.
     `defaults=False` runs only the gates the environment configures (what `check` judges).
+    `statuses` reads commit statuses from the forge (the healthy gate); `waiting` lets such a gate
+    poll until its timeout (--wait).
     """
     validate_gate_config(config, repo)
     environment = config.env(env)
@@ -97,6 +102,10 @@ def evaluate_gates(
         rollback=rollback,
         timelines=timelines if timelines is not None else {},
     )
+    if statuses is not None:
+        ctx.statuses = statuses
+    if waiting is not None:
+        ctx.waiting = waiting
     result = CheckResult()
     for gate, value in _active(config, environment, defaults=defaults):
         outcome = gate.check(ctx, value)
@@ -128,6 +137,7 @@ def gates_for_diff(
     rollback: bool = False,
     changed: list[str] | None = None,
     merge_base: str | None = None,
+    statuses: StatusReader | None = None,
 ) -> CheckResult:
     """For `promoter check`: every (app, env) whose image differs between `base_ref` and the
     working tree is judged by that env's gates, so a hand-written PR that skips stage is caught.
@@ -174,6 +184,7 @@ def gates_for_diff(
                 rollback=rollback,
                 timelines=timelines,
                 defaults=False,
+                statuses=statuses,
             )
         )
         if f"{p.app}/{p.env}" not in result.targets:

@@ -42,11 +42,27 @@ def promotions_in_diff(
 
     A caller that has already read the diff passes `changed` (repo-relative paths) and `merge_base`.
     """
-    out = DiffPromotions()
     if changed is None or merge_base is None:
         g = GitRepo.open(repo)
         merge_base = g.merge_base(base_ref)
         changed = [p for d in g.changed_files(base_ref, merge_base=merge_base) for p in d.paths]
+    return _moved(repo, config, changed, merge_base, None, envs)
+
+
+def promotions_between(repo: Path, config: Config, before: str, after: str) -> DiffPromotions:
+    """Every (app, env) whose pinned image differs between commits `before` and `after` (a merge
+    and its first parent: what the merge brought to the base branch), with each new image."""
+    g = GitRepo.open(repo)
+    before, after = g.resolve(before), g.resolve(after)
+    changed = [p for d in g.changed_between(before, after) for p in d.paths]
+    return _moved(repo, config, changed, before, after, None)
+
+
+def _moved(
+    repo: Path, config: Config, changed: list[str], before: str, after: str | None, envs: list[str] | None
+) -> DiffPromotions:
+    """The (app, env) images that differ between `before` and `after` (None: the working tree)."""
+    out = DiffPromotions()
     for app in sorted(config.apps):
         for environment in config.environments:
             if envs is not None and environment.name not in envs:
@@ -58,17 +74,17 @@ def promotions_in_diff(
             if not any(scope.contains(p) for p in changed):
                 continue
             try:
-                after = current_image(repo, config, app, environment.name, None)
+                now = current_image(repo, config, app, environment.name, after)
             except UsageError as exc:
                 out.unreadable.append((app, environment.name, str(exc)))
                 continue
-            if after is None:
+            if now is None:
                 continue  # the app left this env: nothing is promoted
-            before = current_image(repo, config, app, environment.name, merge_base)
-            old = {(p.tag, p.digest) for p in before.pins} if before else set()
+            then = current_image(repo, config, app, environment.name, before)
+            old = {(p.tag, p.digest) for p in then.pins} if then else set()
             new = list(
                 dict.fromkeys(
-                    (p.tag, p.digest) for p in after.pins if (p.tag or p.digest) and (p.tag, p.digest) not in old
+                    (p.tag, p.digest) for p in now.pins if (p.tag or p.digest) and (p.tag, p.digest) not in old
                 )
             )
             for tag, digest in new:
