@@ -24,6 +24,12 @@ from promoter.model.finding import CheckResult, Severity, Status, Subject
 from promoter.model.image import ImageRef
 
 
+def utcnow() -> datetime:
+    """The clock promotions are judged by (soak, freeze) when the caller gives none: one place,
+    so an end-to-end test can fix the time the whole command sees."""
+    return datetime.now(UTC)
+
+
 def validate_gate_config(config: Config, repo: Path | None = None) -> None:
     """Refuse gate settings the schema lets through but that cannot mean anything: a zero soak,
     an unknown time zone, a freeze range ending before it starts, an unparseable date, 25:00,
@@ -85,7 +91,7 @@ def evaluate_gates(
     if not image.same_repository(a.image):
         raise UsageError(f"image {image.name} is not app {app}'s image ({a.image}, from {config.file})")
     if now is None:
-        now = datetime.now(UTC)
+        now = utcnow()
     elif now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     if override_freeze is not None and not override_freeze.strip():
