@@ -45,14 +45,18 @@ def merge(forge: FakeForge, repo: Repo, pr: PullRequest, method: str = "merge", 
         tree = store.merge_tree(base, source)
         if tree is None:
             raise HttpError(406, "Branch cannot be merged")
-        message = f"Merge branch '{pr.head}' into '{pr.base}'\n\n{pr.title}\n\nSee merge request {repo.full_name}!{pr.number}"
+        message = (
+            f"Merge branch '{pr.head}' into '{pr.base}'\n\n{pr.title}\n\nSee merge request {repo.full_name}!{pr.number}"
+        )
         sha = store.commit_tree(tree, [base, source], message)
         landed = [sha] + ([squash] if squash else [])
     elif method == "merge":
         tree = store.merge_tree(base, head)
         if tree is None:
             raise HttpError(405, "Pull Request is not mergeable")
-        sha = store.commit_tree(tree, [base, head], f"Merge pull request #{pr.number} from {repo.owner}/{pr.head}\n\n{pr.title}")
+        sha = store.commit_tree(
+            tree, [base, head], f"Merge pull request #{pr.number} from {repo.owner}/{pr.head}\n\n{pr.title}"
+        )
         landed = [sha]
     elif method == "squash":
         tree = store.merge_tree(base, head)
@@ -99,10 +103,7 @@ def related(repo: Repo, sha: str, *, gitlab: bool = False) -> list[PullRequest]:
             head = repo.store.branch_sha(pr.head) or pr.head_sha
             base = repo.store.branch_sha(pr.base)
             own = set(repo.store.commits_between(base, head)) if base and head else set()
-        if gitlab:
-            mine = sha in own or sha == pr.squash_commit
-        else:
-            mine = sha in own or sha in (pr.landed or [])
-        if mine:
+        theirs = {pr.squash_commit} if gitlab else set(pr.landed or [])
+        if sha in own or sha in theirs:
             out.append(pr)
     return out

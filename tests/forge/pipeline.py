@@ -9,15 +9,17 @@ the commits it writes with `now`; promoter judges soak and freeze at the same `n
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from fakeforge import FakeForge, PullRequest
-from forgeworld import REPO, TOKEN, git, invoke
+from forgeworld import REPO, TOKEN, git, invoke, make_repo, registry_gate_off
 
 from promoter.publish.pullrequest import parse_marker
 
@@ -109,13 +111,13 @@ class Pipeline:
     def set_status(self, sha: str, name: str, state: str = "success", description: str = "") -> None:
         """A commit status as Argo CD notifications, Flux or a CI job writes it (GitHub words: success, failure, pending)."""
         if self.kind == "github":
-            self._api(
-                "POST", f"/statuses/{sha}", json={"state": state, "context": name, "description": description}
-            )
+            self._api("POST", f"/statuses/{sha}", json={"state": state, "context": name, "description": description})
         else:
             words = {"failure": "failed"}
             self._api(
-                "POST", f"/statuses/{sha}", json={"state": words.get(state, state), "name": name, "description": description}
+                "POST",
+                f"/statuses/{sha}",
+                json={"state": words.get(state, state), "name": name, "description": description},
             )
 
     def check_run(self, sha: str, name: str, conclusion: str | None = "success") -> None:
@@ -126,3 +128,82 @@ class Pipeline:
         body: dict[str, Any] = {"name": name, "head_sha": sha}
         body.update({"status": "completed", "conclusion": conclusion} if conclusion else {"status": "in_progress"})
         self._api("POST", "/check-runs", json=body)
+
+
+# ---- a small GitOps repository of three apps, with commit times chosen ---------------------------
+D0 = "sha256:" + "0" * 64
+DIGESTS = {"api": "sha256:" + "a1" * 32, "cart": "sha256:" + "c2" * 32, "web": "sha256:" + "e3" * 32}
+TAGS = {"api": "1.1.0", "cart": "2.1.0", "web": "3.1.0"}
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday: every app at 1.0.0 everywhere
+T1 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)  # api and cart reach dev
+T1_WEB = T1 + timedelta(minutes=50)  # web reaches dev later
+NOW = T1 + timedelta(hours=1, minutes=10)  # api and cart have soaked 1h10m in dev, web 20m
+
+
+def config(group: str, prod: str = "") -> str:
+    """Three apps; stage is gated (order, soak 1h); `prod` holds more YAML lines of prod's entry."""
+    text = f"""\
+version: 1
+environments:
+  - name: dev
+  - name: stage
+    gates:
+      promotion_order: true
+      soak: 1h
+    pull_request:
+      group: {group}
+      labels: [release-train]
+  - name: prod
+{prod}defaults:
+  path: apps/{{app}}/{{env}}
+apps:
+  api: {{image: ghcr.io/acme/api}}
+  cart: {{image: ghcr.io/acme/cart}}
+  web: {{image: ghcr.io/acme/web}}
+"""
+    return registry_gate_off(text)
+
+
+def kustomization(app: str, tag: str, digest: str) -> str:
+    return (
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base\n"
+        f'images:\n  - name: ghcr.io/acme/{app}\n    newTag: "{tag}"  # set by promoter\n    digest: {digest}\n'
+    )
+
+
+# The example's base Deployment (it passes the built-in policy pack), one per app.
+BASE = (Path(__file__).resolve().parents[2] / "examples/apps/checkout-api/base/deployment.yaml").read_text()
+
+
+def base(app: str) -> dict[str, str]:
+    return {
+        f"apps/{app}/base/deployment.yaml": BASE.replace("checkout-api", app),
+        f"apps/{app}/base/kustomization.yaml": "resources:\n  - deployment.yaml\n",
+    }
+
+
+def commit_at(repo: Path, when: datetime, message: str, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    env = {**os.environ, "GIT_AUTHOR_DATE": when.isoformat(), "GIT_COMMITTER_DATE": when.isoformat()}
+    for args in (["add", "-A"], ["commit", "-qm", message]):
+        subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+
+
+def gitops(path: Path, group: str = "app", prod: str = "") -> Path:
+    repo = make_repo(path, commit=False)
+    files = {".promoter.yaml": config(group, prod)}
+    for app in DIGESTS:
+        files.update(base(app))
+        for env in ("dev", "stage", "prod"):
+            files[f"apps/{app}/{env}/kustomization.yaml"] = kustomization(app, "1.0.0", D0)
+    commit_at(repo, T0, "initial", files)
+    for app in ("api", "cart"):
+        commit_at(
+            repo, T1, f"{app} dev", {f"apps/{app}/dev/kustomization.yaml": kustomization(app, TAGS[app], DIGESTS[app])}
+        )
+    commit_at(
+        repo, T1_WEB, "web dev", {"apps/web/dev/kustomization.yaml": kustomization("web", TAGS["web"], DIGESTS["web"])}
+    )
+    return repo

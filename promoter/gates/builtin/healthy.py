@@ -77,7 +77,9 @@ def _validate(value: Any, place: ConfigPlace) -> None:
         try:
             d = parse_duration(raw)
         except ValueError as exc:
-            raise place.error(str(exc).replace("a soak is a time to wait", "give a time"), key) from None
+            # The duration parser words its refusals for soak; here the same refusal is about waiting.
+            text = str(exc).replace("a soak is a time to wait", "give a time").replace("positive soak", "positive time")
+            raise place.error(text, key) from None
         if d > MAX_TIMEOUT:
             raise place.error(f"{raw!r} is longer than {format_duration(MAX_TIMEOUT)}", key)
     needs_previous(True, place)
