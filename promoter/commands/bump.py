@@ -36,6 +36,7 @@ def command(
     config_file: Path | None,
     override_freeze: str | None,
     dry_run: bool,
+    wait: bool,
     output: str,
     pr: PrFlags,
 ) -> int:
@@ -63,5 +64,6 @@ def command(
         override_freeze=override_freeze,
         dry_run=dry_run,
         pr=pr,
+        wait=wait,
     )
     return report(result, output)

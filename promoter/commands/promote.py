@@ -36,11 +36,6 @@ from promoter.publish.flags import PrFlags
 @click.option(
     "--ref", default="HEAD", show_default=True, help="Git ref the source environment is read at (the base branch)."
 )
-@click.option(
-    "--wait",
-    is_flag=True,
-    help="Let the healthy gate poll the forge for its statuses until they are green or its timeout ends.",
-)
 @repo_options
 @promotion_options("Promote")
 @add_pr_options

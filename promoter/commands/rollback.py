@@ -34,6 +34,7 @@ def command(
     config_file: Path | None,
     override_freeze: str | None,
     dry_run: bool,
+    wait: bool,
     output: str,
     pr: PrFlags,
 ) -> int:
@@ -46,5 +47,5 @@ def command(
     from promoter.flows.rollback import rollback
 
     repo, config = load(repo, config_file)
-    result = rollback(repo, config, app, env, to, override_freeze=override_freeze, dry_run=dry_run, pr=pr)
+    result = rollback(repo, config, app, env, to, override_freeze=override_freeze, dry_run=dry_run, pr=pr, wait=wait)
     return report(result, output)

@@ -24,6 +24,7 @@ def rollback(
     override_freeze: str | None,
     dry_run: bool,
     pr: PrFlags,
+    wait: bool = False,
 ) -> bump.BumpResult:
     """Set `app` in `env` back to `to`; every gate but no-downgrade still applies (that one records it)."""
     image = config.app(app).image
@@ -41,6 +42,7 @@ def rollback(
         pr=pr,
         rollback=True,
         history=_history(repo, config, app, env, ref) if pr.enabled else None,
+        wait=wait,
     )
 
 

@@ -58,8 +58,19 @@ class NoForge:
 
 @dataclass
 class Waiting:
-    """--wait: a gate that reads the forge may poll until its own timeout; clock and sleep are injectable."""
+    """--wait: a gate that reads the forge may poll until its own timeout; clock and sleep are injectable.
+
+    One run shares one deadline: promoting ten apps whose health is pending waits at most one
+    timeout in all, not ten.
+    """
 
     enabled: bool = False
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    deadline: float | None = None
+
+    def until(self, seconds: float) -> float:
+        """When a wait of `seconds` starting now must end: never later than the run's first wait."""
+        end = self.clock() + seconds
+        self.deadline = end if self.deadline is None else min(self.deadline, end)
+        return self.deadline

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fakeforge import FakeForge
-from forgeworld import REPO, TOKEN, git
+from forgeworld import REPO, TOKEN, git, invoke
 from pipeline import DIGESTS, NOW, TAGS, Pipeline, commit_at, gitops, kustomization
 
 from promoter.config.loader import load_config
@@ -78,8 +78,8 @@ def test_no_status_yet_blocks_and_names_what_is_missing(health) -> None:
     result = judge(p)
     status, message = healthy(result)
     assert status == "failed"
-    assert f"no status or check run named {ARGO}, e2e on commit {staged[:12]}" in message
-    assert "or the 2 after it" in message  # the commits that followed it on main are read too
+    assert f"no status or check run named {ARGO}, e2e; read on commit {staged[:12]}" in message
+    assert "and the 2 after it" in message  # the commits that followed it on main are read too
     f = next(f for f in result.findings if f.rule == "gate-healthy")
     assert f.evidence["commit"] == staged and f.evidence["missing"] == [ARGO, "e2e"]
     assert len(f.evidence["commits_read"]) == 3 and "--wait" in (f.help or "")
@@ -140,6 +140,12 @@ def test_wait_gives_up_at_its_timeout(health) -> None:
     assert status == "failed" and f"{ARGO} is still pending" in message
     assert "(waited 30m, timeout 30m)" in message
     assert sum(sleeps) == 1800 and len(sleeps) == 60  # every 30 s, never past the deadline
+    # One run waits once: a second app judged in the same run (promote --all) gets no more time.
+    waiting = Waiting(True, sleep=sleep, clock=lambda: clock[0])
+    sleeps.clear()
+    judge(p, waiting=waiting)
+    assert sum(sleeps) == 1800
+    assert healthy(judge(p, waiting=waiting))[0] == "failed" and sum(sleeps) == 1800
 
 
 def test_without_a_token_it_fails_closed_saying_why(health) -> None:
@@ -178,3 +184,32 @@ def test_an_image_that_never_ran_in_stage_is_not_healthy(health) -> None:
         result = evaluate_gates(p.local, config, "api", "prod", other, statuses=access)
     status, message = healthy(result)
     assert status == "failed" and "has not run in stage" in message
+
+
+def test_check_judges_a_hand_written_prod_change_by_stage_health(health) -> None:
+    """`promoter check` on a pull request that edits prod by hand: the same gate, the forge from the config."""
+    p, staged = health
+    config = (p.local / ".promoter.yaml").read_text()
+    config += f"forge: {{type: {p.kind}, url: '{p.url}', repository: {REPO}}}\n"
+    commit_at(p.local, STAGED + timedelta(minutes=3), "forge settings", {".promoter.yaml": config})
+    git(p.local, "push", "-q", str(p.repo.store.path), "main")  # main is the forge's main
+    git(p.local, "checkout", "-q", "-b", "by-hand")
+    prod = "apps/api/prod/kustomization.yaml"
+    commit_at(
+        p.local, STAGED + timedelta(minutes=4), "api to prod", {prod: kustomization("api", TAGS["api"], DIGESTS["api"])}
+    )
+    token = {"GITHUB_TOKEN": TOKEN} if p.kind == "github" else {"GITLAB_TOKEN": TOKEN}
+
+    def check(env: dict[str, str]):
+        return invoke("check", "--repo", str(p.local), "--base", "main", env=env)
+
+    r = check(token)
+    assert r.exit_code == 3 and "gate-healthy" in r.stdout + r.stderr
+    assert f"no status or check run named {ARGO}, e2e" in r.stdout + r.stderr
+    p.set_status(staged, ARGO)
+    p.check_run(staged, "e2e")
+    r = check(token)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    # The check job without a token: fails closed, saying what is missing.
+    r = check({"GITHUB_TOKEN": "", "GITLAB_TOKEN": "", "GH_TOKEN": ""})
+    assert r.exit_code == 3 and "no forge token" in r.stdout + r.stderr

@@ -31,6 +31,7 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 T1 = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 ARGO_STAGE = "argocd/checkout-api-stage"  # what the example's prod healthy gate names for checkout-api
 E2E = "e2e/stage"  # a check run (GitHub) or status (GitLab) the story adds to the gate
+BUILT_FROM = "9f" * 20  # the app repository's commit the image was built from
 
 
 def example_files() -> dict[str, str]:
@@ -89,7 +90,10 @@ def test_a_digest_travels_dev_stage_prod_and_back(pipeline: Pipeline) -> None:
 
     # ---- build: bump dev with --pr -------------------------------------------------------------
     p.at(T1)
-    r = p.promoter("bump", "--app", "checkout-api", "--env", "dev", "--image", NEW_IMAGE, "--pr", *p.forge_flags)
+    build = ("--source-repo", "acme/checkout-api", "--source-commit", BUILT_FROM, "--actor", "dev-alice")
+    r = p.promoter(
+        "bump", "--app", "checkout-api", "--env", "dev", "--image", NEW_IMAGE, "--pr", *build, *p.forge_flags
+    )
     assert r.exit_code == 0, r.stderr
     body = assert_pull(
         p,
@@ -127,6 +131,10 @@ def test_a_digest_travels_dev_stage_prod_and_back(pipeline: Pipeline) -> None:
         image=NEW_IMAGE,
         branch="promoter/stage/checkout-api",
     )
+    # Where the image was built travels with it: read from the dev request's marker.
+    provenance = section(body, "Provenance")
+    assert "[acme/checkout-api]" in provenance and f"[`{BUILT_FROM[:12]}`]" in provenance and "dev-alice" in provenance
+    assert p.marker(2)["apps"][0]["provenance"]["commit"] == BUILT_FROM
     stage_text = p.show("promoter/stage/checkout-api", OVERLAY.format(env="stage"))
     assert NEW in stage_text and 'newTag: "1.5.0" # set by promoter' in stage_text  # byte-exact, comment kept
     gates = section(body, "Gates").replace("\\_", "_")
@@ -186,6 +194,7 @@ def test_a_digest_travels_dev_stage_prod_and_back(pipeline: Pipeline) -> None:
     gates = section(body, "Gates").replace("\\_", "_")
     assert "healthy" in gates and "soak" in gates and "❌" not in gates
     assert NEW in p.show("promoter/prod/checkout-api", OVERLAY.format(env="prod"))
+    assert p.marker(3)["apps"][0]["provenance"]["actor"] == "dev-alice"
 
     # ---- merge prod (GitHub: rebase; GitLab: a merge commit) ------------------------------------
     p.set_status(p.head(3), "ci/test")

@@ -143,7 +143,7 @@ def healthy(ctx: GateContext, value: Any) -> Outcome:
     stint = stints[-1]
     commits = _candidates(ctx, stint)
     where = f"commit {short_sha(stint.commit)} ({when(stint.time)}), where it entered {prev.name}" + (
-        f", or the {len(commits) - 1} after it" if len(commits) > 1 else ""
+        f", and the {len(commits) - 1} after it" if len(commits) > 1 else ""
     )
     evidence: dict[str, Any] = {
         "previous_env": prev.name,
@@ -154,7 +154,7 @@ def healthy(ctx: GateContext, value: Any) -> Outcome:
         "forge": ctx.statuses.kind,
     }
     waiting = ctx.waiting
-    deadline = waiting.clock() + options.timeout.total_seconds() if waiting.enabled else None
+    deadline = waiting.until(options.timeout.total_seconds()) if waiting.enabled else None
     started = waiting.clock()
     polls = 0
     while True:
@@ -205,7 +205,7 @@ def healthy(ctx: GateContext, value: Any) -> Outcome:
         waited = f" (waited {evidence['waited']}, timeout {options.timeout_text})" if not failing else ""
     else:
         waited = ""
-    msg = f"gate healthy: {image} in {prev.name} is not known healthy: {'; '.join(parts)} on {where}{waited}"
+    msg = f"gate healthy: {image} in {prev.name} is not known healthy: {'; '.join(parts)}; read on {where}{waited}"
     if failing:
         how = (
             f"{prev.name} reports it unhealthy: fix it there (or promote a build that is healthy) and run again; "
