@@ -75,11 +75,8 @@ def report_next(result: NextResult, output: str) -> int:
         click.echo(result.message or "nothing to promote")
         return result.exit_code
     m = result.merge
-    word, sign = (
-        ("merge request", "!") if m.pull is not None and "/-/merge_requests/" in m.pull.url else ("pull request", "#")
-    )
     via = "its promoter marker" if m.found_by == "marker" else "its diff against the first parent"
-    click.echo(f"merged: {m.describe(word, sign)} (read from {via})", err=True)
+    click.echo(f"merged: {m.describe()} (read from {via})", err=True)
     print_train(result.train)
     if result.commented and m.pull is not None:
         click.echo(f"commented on {m.pull.url}: what blocks the next step", err=True)

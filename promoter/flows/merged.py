@@ -39,11 +39,13 @@ class Merge:
     sha: str
     found_by: str  # marker | diff
     pull: PullInfo | None = None
+    forge: str = "none"  # github | gitlab | none: how to name the request
     promotions: list[Promotion] = field(default_factory=list)
     provenance: dict[str, Provenance] = field(default_factory=dict)  # app -> the build's, from the marker
     notes: list[str] = field(default_factory=list)
 
-    def describe(self, word: str = "pull request", sign: str = "#") -> str:
+    def describe(self) -> str:
+        word, sign = _words(self.forge)
         if self.pull is not None:
             return f"{word} {sign}{self.pull.number} ({self.pull.url}), merged as {self.sha[:12]}"
         return f"commit {self.sha[:12]}"
@@ -98,14 +100,13 @@ def promote_next(
     sha = _commit(g, merged_sha or "HEAD")
     with ForgeAccess(config, pr) as access:
         merge = find_merge(repo, config, g, sha, access)
-        word, sign = _words(access.kind)
+        word = _words(access.kind)[0]
         if not merge.promotions:
-            why = (
-                f"the apps its {word} names do not run its images at that commit"
-                if merge.found_by == "marker"
-                else "it changes no app's image in any environment"
-            )
-            return NextResult(merge, message=f"{merge.describe(word, sign)} promoted nothing: {why}")
+            if merge.found_by == "marker":
+                why = "; ".join(merge.notes) or f"its {word} names no app"
+            else:
+                why = "it changes no app's image in any environment"
+            return NextResult(merge, message=f"{merge.describe()} promoted nothing: {why}")
         candidates, last = [], []
         for p in merge.promotions:
             nxt = config.next_env(p.env)
@@ -114,7 +115,7 @@ def promote_next(
                 continue
             candidates.append(Candidate(p.app, nxt.name, p.image, p.env, merge.provenance.get(p.app)))
         if not candidates:
-            return NextResult(merge, message=f"{merge.describe(word, sign)}: {'; '.join(last)}: nothing comes after it")
+            return NextResult(merge, message=f"{merge.describe()}: {'; '.join(last)}: nothing comes after it")
         train = promote_many(
             repo,
             config,
@@ -153,7 +154,7 @@ def find_merge(repo: Path, config: Config, g: GitRepo, sha: str, access: ForgeAc
 
     parents = run_git(g.path, "rev-list", "--parents", "-n", "1", sha).stdout.split()[1:]
     if not parents:
-        return Merge(sha, "diff", notes=["it is the first commit of the repository"])
+        return Merge(sha, "diff", forge=access.kind, notes=["it is the first commit of the repository"])
     moved = promotions_between(repo, config, parents[0], sha)
     pull = None
     if access.available:
@@ -161,7 +162,7 @@ def find_merge(repo: Path, config: Config, g: GitRepo, sha: str, access: ForgeAc
         pull = access.forge().merged_pull(sha, base)
     marker = parse_marker(pull.body) if pull is not None else None
     if pull is None or marker is None:
-        merge = Merge(sha, "diff", pull=pull, promotions=moved.promotions)
+        merge = Merge(sha, "diff", pull=pull, promotions=moved.promotions, forge=access.kind)
         if pull is not None:
             merge.notes.append(f"the merged pull request {pull.url} carries no promoter marker: read from the diff")
         elif not access.available:
@@ -169,8 +170,15 @@ def find_merge(repo: Path, config: Config, g: GitRepo, sha: str, access: ForgeAc
         merge.notes += [f"cannot read {app} in {env}: {why}" for app, env, why in moved.unreadable]
         return merge
     env = str(marker.get("env") or "")
-    merge = Merge(sha, "marker", pull=pull)
+    merge = Merge(sha, "marker", pull=pull, forge=access.kind)
     for a in marker_apps(marker):
+        if a.rollback:
+            # A rollback answers trouble in that environment; carrying it on is a decision for a person.
+            merge.notes.append(
+                f"{a.app}: rolled back in {env}; a rollback is not carried further (promoter rollback "
+                f"--app {a.app} --env ENV rolls back another environment)"
+            )
+            continue
         try:
             config.env(env)
             config.app(a.app)

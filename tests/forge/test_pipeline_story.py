@@ -230,7 +230,7 @@ def test_a_digest_travels_dev_stage_prod_and_back(pipeline: Pipeline) -> None:
     rows = p.status()
     assert rows[("checkout-api", "prod")]["digest"] == OLD and rows[("checkout-api", "prod")]["tag"] == "1.4.1"
     assert rows[("checkout-api", "prod")]["pending_from"] == "stage"
-    # After a rollback --next has nothing to carry on: prod is the last environment.
+    # A merged rollback is not carried further by --next.
     r = p.promoter("promote", "--next", *p.forge_flags)
-    assert r.exit_code == 0 and "nothing comes after it" in r.stdout
+    assert r.exit_code == 0 and "rolled back in prod; a rollback is not carried further" in r.stdout
     assert subprocess.run(["git", "status", "--porcelain"], cwd=p.local, capture_output=True, text=True).stdout == ""

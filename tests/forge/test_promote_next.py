@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fakeforge import FakeForge
 from forgeworld import REPO, git
-from pipeline import NOW, Pipeline, gitops, kustomization
+from pipeline import D0, NOW, Pipeline, gitops, kustomization
 
 NEW = "sha256:" + "ab" * 32
 OTHER = "sha256:" + "cd" * 32
@@ -145,3 +145,18 @@ def test_blocked_without_pr_reports_and_comments_nothing(
     assert out["blocked"] is True and out["commented"] is False
     assert out["left_out"][0]["app"] == "api" and "gate soak" in out["left_out"][0]["why"][0]
     assert p.pull_request(1).comments == [] and git(p.local, "status", "--porcelain") == ""
+
+
+def test_a_merged_rollback_is_not_carried_to_the_next_environment(
+    fake: FakeForge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = world(fake, tmp_path, "gitlab", monkeypatch)
+    r = p.promoter("rollback", "--app", "cart", "--env", "dev", "--to", f"1.0.0@{D0}", "--pr", *p.forge_flags)
+    assert r.exit_code == 0, r.stderr
+    p.merge(1)
+    p.pull()
+    r = p.promoter("promote", "--next", "--pr", *p.forge_flags)
+    assert r.exit_code == 0 and r.stderr == ""
+    assert r.stdout.startswith("merge request !1 (") and r.stdout.count("\n") == 1
+    assert "cart: rolled back in dev; a rollback is not carried further" in r.stdout
+    assert len(p.repo.pulls) == 1
