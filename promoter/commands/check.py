@@ -9,7 +9,7 @@ import click
 
 from promoter.commands._options import load, repo_options
 from promoter.model.errors import EXIT_FINDINGS, EXIT_OK, UsageError
-from promoter.model.finding import CheckResult
+from promoter.model.finding import CheckResult, Severity
 
 
 @click.command("check")
@@ -79,10 +79,12 @@ from promoter.model.finding import CheckResult
 )
 @click.option(
     "--fail-on",
-    type=click.Choice(["error", "warning", "never"]),
-    default="error",
-    show_default=True,
-    help="Exit 3 on an error finding, also on a warning, or never (report only).",
+    "fail_on",
+    multiple=True,
+    metavar="WHAT",
+    help="Which findings exit 3, repeatable or comma-separated: new (default with --base: only those the change "
+    "adds; existing ones are reported, marked) or any (default with --all); and error (default), warning "
+    "(errors and warnings) or never (report only).",
 )
 def command(
     repo: Path,
@@ -101,20 +103,32 @@ def command(
     combine: bool | None,
     outputs: tuple[str, ...],
     path_prefix: str | None,
-    fail_on: str,
+    fail_on: tuple[str, ...],
 ) -> int:
     """Render what the change affects (or everything), validate it offline, run the policies and,
     with --base, the promotion gates of every environment whose image moves.
+
+    With --base, the affected targets are checked at the base too and each finding is marked new or
+    existing; only new error findings fail the check unless --fail-on any.
 
     Exit 0 when nothing blocks, 3 on an error finding, 2 on bad input, 1 when the tool failed.
     """
     from promoter.flows.check import parse_shard, run_check
     from promoter.publish.redact import environ_redactor
-    from promoter.report import parse_output_spec, parse_path_prefix, with_path_prefix, write_reports
+    from promoter.report import (
+        check_report_paths,
+        parse_output_spec,
+        parse_path_prefix,
+        with_path_prefix,
+        write_reports,
+    )
     from promoter.validate import ValidateOptions
 
     if all_ == (base is not None):
         raise UsageError("give exactly one of --base REF or --all")
+    scope, level = parse_fail_on(fail_on)
+    if scope == "new" and base is None:
+        raise UsageError("--fail-on new needs --base REF: without a base there is nothing to be new against")
     # Parse every flag before any work: a typo must fail in milliseconds, not after rendering.
     specs = [parse_output_spec(o) for o in outputs] or [("text", None)]
     for fmt, file in specs:
@@ -132,6 +146,18 @@ def command(
         if not d.exists():
             raise UsageError(f"--data {d}: no such file or folder")
     repo, config = load(repo, config_file)
+    check_report_paths(
+        specs,
+        reads=[
+            *([("the configuration", repo / config.file)] if config.file else []),
+            *((f"--schema-dir {d}", d) for d in schema_dirs),
+            *((f"--policy {d}", d) for d in policy_dirs),
+            *((f"--data {d}", d) for d in data_paths),
+            *((f"policies.paths {p}", repo / p) for p in config.policies.get("paths") or []),
+            *((f"validation.schema_dirs {d}", repo / d) for d in config.validation.get("schema_dirs") or []),
+        ],
+        repo=repo,
+    )
     if kubernetes_version is not None:
         # The flag stands for the config key everywhere: policies judge deprecated APIs by it too.
         config.validation = {**config.validation, "kubernetes_version": kubernetes_version}
@@ -170,14 +196,49 @@ def command(
         shard=shard_kn,
         validate_options=options,
         policy_dirs=[d.resolve() for d in policy_dirs],
+        fail_on=scope,
     )
     write_reports(with_path_prefix(result, prefix), specs, title="promoter check", redact=environ_redactor(os.environ))
-    return EXIT_FINDINGS if fails(result, fail_on) else EXIT_OK
+    failed = fails(result, level)
+    if all(file is not None for _, file in specs):
+        # Every report went to a file: one line on stderr, so a CI log still says what happened and where to look.
+        from promoter.report.base import summary_line, verdict
+
+        files = ", ".join(f"{fmt}={file}" for fmt, file in specs)
+        click.echo(f"promoter check: {verdict(result)}: {summary_line(result)}; reports: {files}", err=True)
+    return EXIT_FINDINGS if failed else EXIT_OK
 
 
-def fails(result: CheckResult, fail_on: str) -> bool:
-    """Whether the findings fail the check under --fail-on (waived findings never do)."""
-    if fail_on == "never":
+SCOPES = ("new", "any")
+LEVELS = ("error", "warning", "never")
+
+
+def parse_fail_on(values: tuple[str, ...]) -> tuple[str | None, str]:
+    """(`new`|`any`|None for the default, `error`|`warning`|`never`) from repeated or comma-separated values."""
+    scope: str | None = None
+    level = "error"
+    for value in values:
+        for part in (p.strip().lower() for p in value.split(",")):
+            if part in SCOPES:
+                scope = part
+            elif part in LEVELS:
+                level = part
+            else:
+                raise UsageError(
+                    f"--fail-on {part!r}: expected new or any (which findings), and/or error, warning or never "
+                    "(which severities)"
+                )
+    return scope, level
+
+
+def fails(result: CheckResult, level: str) -> bool:
+    """Whether the findings fail the check: blocking errors (new ones only under --fail-on new), and under
+    `warning` also such warnings; never under `never`. Waived findings never do."""
+    if level == "never":
         return False
-    counts = result.counts()
-    return result.failed or (fail_on == "warning" and counts["warning"] > 0)
+    if result.failed:
+        return True
+    return level == "warning" and any(
+        f.severity is Severity.WARNING and not f.waived and not (result.fail_on == "new" and f.baseline == "existing")
+        for f in result.findings
+    )

@@ -21,14 +21,20 @@ def _policy_paths(paths: tuple[Path, ...]) -> list[tuple[Path, str]]:
     return [(p, p.as_posix().rstrip("/") or ".") for p in chosen]
 
 
-def _specs(outputs: tuple[str, ...]) -> list[tuple[str, str | None]]:
-    from promoter.report import parse_output_spec
+def _specs(outputs: tuple[str, ...], reads: list[tuple[str, Path]]) -> list[tuple[str, str | None]]:
+    from promoter.report import check_report_paths, parse_output_spec
 
     specs = [parse_output_spec(o) for o in outputs] or [("text", None)]
     for fmt, file in specs:
         if file is not None and Path(file).is_dir():
             raise UsageError(f"--output {fmt}={file}: {file} is a folder; name the report file inside it")
+    check_report_paths(specs, reads=reads)
     return specs
+
+
+def _inputs(policies: tuple[Path, ...], data_paths: tuple[Path, ...]) -> list[tuple[str, Path]]:
+    """What a policy command reads, which no report may overwrite."""
+    return [*((f"--policy {p}", p) for p in policies or (Path("policy"),)), *((f"--data {d}", d) for d in data_paths)]
 
 
 @click.group("policy")
@@ -86,7 +92,7 @@ def test_command(
     from promoter.publish.redact import environ_redactor
     from promoter.report import write_reports
 
-    specs = _specs(outputs)
+    specs = _specs(outputs, [*((f"the input {f}", f) for f in files), *_inputs(policies, data_paths)])
     for f in files:
         if not f.is_file():
             raise UsageError(f"{f}: no such file")
@@ -129,7 +135,7 @@ def verify_command(policies: tuple[Path, ...], data_paths: tuple[Path, ...], out
     from promoter.publish.redact import environ_redactor
     from promoter.report import write_reports
 
-    specs = _specs(outputs)
+    specs = _specs(outputs, _inputs(policies, data_paths))
     data = read_data(list(data_paths))
     policy_set = PolicySet.load(_policy_paths(policies), verify=True)
     if not policy_set.checks:

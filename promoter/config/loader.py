@@ -8,8 +8,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from promoter.config.model import CONFIG_NAMES, App, Config, Environment, Target
-from promoter.model.errors import ConfigError, UsageError
+from promoter.config.model import CONFIG_NAMES, App, Config, Environment, Target, template_problem
+from promoter.model.errors import ConfigError, UsageError, shorten
 from promoter.model.finding import repo_relative
 from promoter.model.image import ImageRef
 from promoter.yamlio.document import YamlDoc, format_path, line_of_path
@@ -23,7 +23,8 @@ def config_schema() -> dict[str, Any]:
 def find_config(repo: Path) -> Path | None:
     for name in CONFIG_NAMES:
         p = repo / name
-        if p.is_file():
+        # Anything there is the config: a FIFO or a looping link is refused when read, never taken for "no config".
+        if p.is_file() or p.is_symlink() or (p.exists() and not p.is_dir()):
             return p
     return None
 
@@ -33,11 +34,13 @@ def load_config(repo: Path, explicit: Path | None = None) -> Config:
     path = explicit if explicit is not None else find_config(repo)
     if path is None:
         return Config.empty()
-    if not path.is_file():
-        raise ConfigError(f"config file {path} " + ("is a folder, not a file" if path.is_dir() else "does not exist"))
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a folder, not a file")
+    if not path.exists() and not path.is_symlink():
+        raise ConfigError(f"config file {path} does not exist")
     rel = repo_relative(path, repo)
     try:
-        doc = YamlDoc.load(path, rel)
+        doc = YamlDoc.read_file(path, rel)  # libyaml's marks: a 600-app config in milliseconds
     except ConfigError:
         raise
     except UsageError as exc:  # unreadable, not YAML, duplicate keys: still the config's fault
@@ -79,6 +82,14 @@ def _validate(data: dict[str, Any], root: Any, rel: str) -> None:
         msg = f"key {err.instance!r} " + (
             err.schema.get("description") or f"does not match {err.schema.get('pattern')}"
         )
+    elif err.validator == "enum" and isinstance(err.schema, dict) and err.schema.get("description"):
+        # The choices alone do not say what they mean (or why a value is refused); the schema does.
+        msg = f"{err.message}: {err.schema['description']}"
+    elif err.validator == "pattern" and err.schema.get("description"):
+        # The schema's words, not its regular expression: a user reads "a duration like 30m", not ^([0-9]+[smhdw])+$.
+        expected = str(err.schema["description"]).rstrip(".")
+        expected = expected if expected[1:2].isupper() else expected[0].lower() + expected[1:]  # not YYYY-MM-DD
+        msg = f"{err.instance!r} is not valid here: expected {expected}"
     else:
         msg = err.message
     line = line_of_path(root, path)
@@ -125,6 +136,9 @@ def _build(data: dict[str, Any], rel: str, root: Any = None) -> Config:
             targets={env: [Target(t["file"], t["key"]) for t in ts] for env, ts in a.get("targets", {}).items()},
             chart=a.get("chart"),
         )
+    branch = (data.get("forge") or {}).get("branch_template")
+    if branch:
+        _check_template(branch, _where(rel, root, ["forge", "branch_template"]), "branch")
     return Config(
         file=rel,
         environments=envs,
@@ -138,10 +152,9 @@ def _build(data: dict[str, Any], rel: str, root: Any = None) -> Config:
     )
 
 
-def _check_template(template: str, where: str) -> None:
-    try:
-        template.format(app="a", env="e")
-    except (KeyError, IndexError, ValueError) as exc:
+def _check_template(template: str, where: str, what: str = "path") -> None:
+    problem = template_problem(template)
+    if problem is not None:
         raise ConfigError(
-            f"{where}: bad path template {template!r} (placeholders are {{app}} and {{env}}): {exc}"
-        ) from None
+            f"{where}: bad {what} template {shorten(template)!r} (placeholders are {{app}} and {{env}}): {problem}"
+        )

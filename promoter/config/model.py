@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from promoter.model.errors import UsageError
+from promoter.model.errors import UsageError, shorten
 
 CONFIG_NAMES = (".promoter.yaml", ".promoter.yml")
 
 
 DEFAULT_KUBERNETES_VERSION = "1.32.0"
+PLACEHOLDERS = ("app", "env")
+
+
+def template_problem(template: str) -> str | None:
+    """Why `template` is not a path or branch template, None when it is: literal text, `{app}`,
+    `{env}` and doubled braces only. `str.format` would also take `{app.__class__}` (attribute
+    access on promoter's own objects), `{0}` or `{app!r:>99}`."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return str(exc)
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS or spec or conversion:
+            written = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            return f"{written} is not a placeholder (only {{app}} and {{env}})"
+    return None
+
+
+def fill_template(template: str, *, app: str, env: str) -> str:
+    """`template` with {app} and {env} replaced: plain substitution, nothing else is evaluated."""
+    values = {"app": app, "env": env}
+    out = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        out.append(literal)
+        if name is not None:
+            if name not in values:
+                raise UsageError(f"bad template {template!r}: {template_problem(template)}")
+            out.append(values[name])
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -45,7 +77,7 @@ class App:
         template = self.path or default_template
         if template is None:
             return None
-        return template.format(app=self.name, env=env)
+        return fill_template(template, app=self.name, env=env)
 
 
 @dataclass
@@ -71,12 +103,12 @@ class Config:
             if e.name == name:
                 return e
         known = ", ".join(e.name for e in self.environments) or "none configured"
-        raise UsageError(f"unknown environment {name!r} (known: {known})")
+        raise UsageError(f"unknown environment {shorten(name)!r} (known: {known})")
 
     def app(self, name: str) -> App:
         if name not in self.apps:
             known = ", ".join(sorted(self.apps)) or "none configured"
-            raise UsageError(f"unknown app {name!r} (known: {known})")
+            raise UsageError(f"unknown app {shorten(name)!r} (known: {known})")
         return self.apps[name]
 
     def previous_env(self, name: str) -> Environment | None:

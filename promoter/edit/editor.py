@@ -11,7 +11,17 @@ from promoter.locate.styles.base import position
 from promoter.model.changeset import Change
 from promoter.model.errors import UsageError
 from promoter.model.reference import Reference, Slot
-from promoter.yamlio.document import YamlDoc, format_path, owner_of
+from promoter.yamlio.document import (
+    YamlDoc,
+    format_path,
+    is_flow,
+    key_pos,
+    merge_sources,
+    node_start,
+    owner_of,
+    owns,
+    value_span,
+)
 from promoter.yamlio.loader import load as _load_11
 from promoter.yamlio.scalar import LineIndex, Span, format_scalar, scalar_span
 
@@ -34,6 +44,7 @@ class FileEdit:
     ops: list[_Op] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    wanted: dict[tuple[int, Any], str] = field(default_factory=dict)  # the new text asked for at each place
     # Expected results, keyed by node identity, for the verifying re-parse.
     sets: dict[tuple[Any, Any], Any] = field(default_factory=dict)
     adds: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
@@ -43,9 +54,8 @@ class FileEdit:
 
     # ---- primitives ----------------------------------------------------------------------
     def span(self, s: Slot) -> Span:
-        own = getattr(s.parent, "_ok", None)
-        if isinstance(own, set) and s.key not in own:
-            line = s.parent.lc.line
+        if not owns(s.parent, s.key):
+            line = (node_start(s.parent) or (0, 0))[0]
             raise UsageError(
                 f"{self.doc.path}:{line + 1}: {s.key!r} comes from a merge key (<<: *anchor), not from this mapping; "
                 "edit the anchored mapping, or add the key here and name it as an explicit target"
@@ -53,8 +63,15 @@ class FileEdit:
         if s.value is None and isinstance(s.parent, dict):
             return self._null_span(s)
         line, col = position(s.parent, s.key)
-        start = self.index.offset(line, col)
+        marked = value_span(s.parent, s.key)
+        start = marked[0] if marked is not None else self.index.offset(line, col)
         sp = scalar_span(self.doc.text, start, flow=s.flow)
+        if marked is not None and sp.end != marked[1]:
+            # libyaml saw the value end elsewhere: it spans lines (or this scanner misread it).
+            raise UsageError(
+                f"{self.doc.path}:{line + 1}: cannot rewrite the value at column {col + 1} byte-exact "
+                f"(it is not a one-line scalar)"
+            )
         written = self.doc.text[sp.start : sp.end]
         try:
             back = _load_12(written) if written else None
@@ -87,6 +104,12 @@ class FileEdit:
         return Span(after, after, "empty")
 
     def set(self, ref: Reference, s: Slot, new: str, *, note: str | None = None) -> None:
+        s = self.anchored(s)
+        if (id(s.parent), s.key) in self.wanted:
+            if self.wanted[(id(s.parent), s.key)] == new:
+                return  # an anchored value several references share: written once
+            raise UsageError(f"{self.doc.path}: two references want different values at {_slot_path(ref, s)}")
+        self.wanted[(id(s.parent), s.key)] = new
         old = s.value
         if isinstance(old, str) and old == new:
             return
@@ -113,15 +136,36 @@ class FileEdit:
         self.ops.append(_Op(sp.start, sp.end, text))
         # What the verifying re-parse (ruamel, YAML 1.2) must read there.
         self.sets[(id(s.parent), s.key)] = _load_12(text) if text.strip() else None
+        for place in self.alias_places(s):
+            # Aliases (*name) of an anchored value read back as the new value too.
+            self.sets[place] = self.sets[(id(s.parent), s.key)]
         anchor = getattr(old, "anchor", None)
         if anchor is not None and getattr(anchor, "value", None):
-            # Aliases (*name) of an anchored value read back as the new value too.
             self.sets[(_ALIAS, id(old))] = self.sets[(id(s.parent), s.key)]
         # The line of the value's bytes: ruamel places a null value (`tag:`) at the next node.
         line = self.index.line_of(sp.start)
         # Show a plain number as written (`08`, not the 8 a YAML 1.2 reader makes of it).
         shown = old if isinstance(old, str) or old is None else self.doc.text[sp.start : sp.end]
         self.changes.append(Change(self.doc.path, line + 1, _slot_path(ref, s), ref.style, _show(shown), new, note))
+
+    def anchored(self, s: Slot) -> Slot:
+        """The slot where an alias's value is written: its anchor's (marked reader), else `s` itself."""
+        anchors = self.doc.anchors
+        if not anchors:
+            return s
+        a = anchors.alias_at.get((id(owner_of(s.parent, s.key)), s.key))
+        if a is None or a.place[0] is None:
+            return s
+        container, key = a.place
+        return Slot(parent=container, key=key, flow=is_flow(container))
+
+    def alias_places(self, s: Slot) -> list[tuple[int, Any]]:
+        """(id(container), key) of every alias of the value at `s`, when it is anchored (marked reader)."""
+        anchors = self.doc.anchors
+        if not anchors:
+            return []
+        a = anchors.at.get((id(owner_of(s.parent, s.key)), s.key))
+        return [] if a is None else [(id(place[0]), place[1]) for place, _, _, _ in a.aliases]
 
     def add_after(self, ref: Reference, anchor: Slot, items: list[tuple[str, str]], note: str) -> None:
         """Insert `key: value` entries right after the anchor key's line (block) or value (flow)."""
@@ -189,8 +233,16 @@ class FileEdit:
 
     def _verify(self, new_text: str) -> None:
         """Re-parse the result: it must equal the old document with exactly the planned changes."""
+        if (
+            len(new_text) > VERIFY_LIMIT
+            and self.doc.reader == "c"
+            and not self.adds
+            and _DELETE not in self.sets.values()
+        ):
+            _verify_values_only(self.doc.path, new_text)
+            return
         try:
-            new = YamlDoc.from_text(new_text, self.doc.path)
+            new = self.doc.again(new_text)
         except UsageError as exc:
             raise UsageError(
                 f"{self.doc.path}: the edit would not parse ({exc.message}); nothing was written"
@@ -199,6 +251,24 @@ class FileEdit:
         got = [_plain(d, {}, {}) for d in new.docs]
         if want != got:
             raise UsageError(f"{self.doc.path}: the edit did not read back as intended; nothing was written")
+
+
+# Above this size an edit that only replaces values is verified value by value (each old value read
+# back from its bytes, each new one read alone by YAML 1.1 and 1.2 readers) plus one libyaml syntax
+# pass over the result, instead of a second full parse: a 50 MB values file is bumped in seconds.
+VERIFY_LIMIT = 4 * 1024 * 1024
+
+
+def _verify_values_only(path: str, text: str) -> None:
+    from yaml._yaml import CParser
+
+    parser = CParser(text)
+    try:
+        parser.raw_parse()
+    except Exception as exc:  # libyaml's own error types
+        raise UsageError(f"{path}: the edit would not parse ({exc}); nothing was written") from None
+    finally:
+        parser.dispose()
 
 
 def _load_12(text: str) -> Any:
@@ -232,10 +302,10 @@ def _show(v: Any) -> str | None:
 
 
 def _key_position(s: Slot) -> tuple[int, int]:
-    lc = getattr(s.parent, "lc", None)
-    if lc is not None and isinstance(s.parent, dict):
-        k = lc.key(s.key)
-        return k[0], k[1]
+    if isinstance(s.parent, dict):
+        pos = key_pos(s.parent, s.key)
+        if pos is not None:
+            return pos
     return position(s.parent, s.key)
 
 
@@ -283,10 +353,4 @@ def _plain(node: Any, sets: dict[tuple[Any, Any], Any], adds: dict[int, list[tup
 
 
 def _merge_sources(node: Any) -> list[Any]:
-    out = []
-    for src in getattr(node, "merge", None) or []:
-        src = src[1] if isinstance(src, tuple) else src
-        if isinstance(src, dict):
-            out.append(src)
-            out.extend(_merge_sources(src))
-    return out
+    return merge_sources(node)

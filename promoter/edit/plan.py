@@ -9,16 +9,18 @@ from typing import Any
 from promoter.config.model import Config
 from promoter.edit.editor import FileEdit
 from promoter.edit.rules import plan_reference
-from promoter.locate.chartvalues import chart_values
+from promoter.locate.anchors import check_shared
+from promoter.locate.chartvalues import chart_values, discovered_defaults
 from promoter.locate.scan import ParsedFile, extract
 from promoter.locate.scope import Scope, resolve_scope
-from promoter.locate.styles import STYLE_NAMES
+from promoter.locate.styles.base import DEFAULT_SIBLINGS, Siblings
 from promoter.locate.targets import target_reference
 from promoter.model.changeset import ChangeSet, FileChange
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 from promoter.model.reference import Reference
 from promoter.yamlio.document import YamlDoc
+from promoter.yamlio.files import FileRefused
 
 ReadFile = Callable[[str], "str | None"]
 
@@ -31,6 +33,7 @@ def plan_bump(
     env: str | None = None,
     paths: list[str] | None = None,
     read_file: ReadFile | None = None,
+    all_matches: bool = False,
 ) -> ChangeSet:
     """The ChangeSet that sets every matching reference in scope to `image`.
 
@@ -38,24 +41,63 @@ def plan_bump(
     the files in scope are still discovered on disk, their texts come from the reader.
     """
     scope = resolve_scope(repo, config, image, app, env, paths or [])
-    parsed = _parse_scope(repo, scope, read_file, chart_values(repo, config, app))
-    refs = _select(parsed, scope, image)
-    return _apply(parsed, refs, image)
+    defaults = chart_values(repo, config, app)
+    siblings = Siblings.from_config(config.raw)
+    skipped: list[str] = []
+    parsed = _parse_scope(repo, scope, read_file, defaults, image, siblings, skipped)
+    try:
+        refs = _select(parsed, scope, image)
+    except UsageError:
+        # Say what else is there (every reference, not only this image's) and where the image is pinned instead.
+        for pf in parsed.values():
+            pf.references = extract(pf.doc, defaults, siblings=siblings)
+        try:
+            refs = _select(parsed, scope, image)
+        except NotFound as again:
+            raise UsageError(f"{again.message}{_pinned_elsewhere(repo, config, scope, image)}") from None
+    if not scope.targets and not all_matches:
+        _one_current_value(refs, image, scope)
+    cs = _apply(parsed, refs, image)
+    cs.warnings[:0] = skipped
+    return cs
+
+
+class NotFound(UsageError):
+    """No reference to the image in scope (the caller may know where it is pinned instead)."""
 
 
 def _read(repo: Path, rel: str, read_file: ReadFile | None) -> YamlDoc | None:
     if read_file is None:
-        return YamlDoc.load(repo / rel, rel)
+        return YamlDoc.read_file(repo / rel, rel)
     text_ = read_file(rel)
-    return None if text_ is None else YamlDoc.from_text(text_, rel)
+    return None if text_ is None else YamlDoc.read(text_, rel)
 
 
-def _parse_scope(repo: Path, scope: Scope, read_file: ReadFile | None, defaults: Any = None) -> dict[str, ParsedFile]:
+def _parse_scope(
+    repo: Path,
+    scope: Scope,
+    read_file: ReadFile | None,
+    defaults: Any = None,
+    image: ImageRef | None = None,
+    siblings: Siblings = DEFAULT_SIBLINGS,
+    skipped: list[str] | None = None,
+) -> dict[str, ParsedFile]:
     out: dict[str, ParsedFile] = {}
+    charts: dict[str, Any] = {}
+    named = {f for f, _ in scope.targets} | set(scope.roots)  # files the configuration names: never skipped
     for rel in scope.files(repo):
-        doc = _read(repo, rel, read_file)
+        try:
+            doc = _read(repo, rel, read_file)
+        except FileRefused as exc:
+            # A FIFO, socket or device in a scanned folder holds no YAML (and Git cannot store it):
+            # skipped, and said. Anything else unreadable stops the bump.
+            if exc.rule != "special-file" or rel in named or skipped is None:
+                raise
+            skipped.append(f"skipped {exc}")
+            continue
         if doc is not None:
-            out[rel] = ParsedFile(doc=doc, references=extract(doc, defaults))
+            layered = defaults if defaults is not None else discovered_defaults(repo, rel, charts)
+            out[rel] = ParsedFile(doc=doc, references=extract(doc, layered, image, siblings=siblings))
     return out
 
 
@@ -74,10 +116,83 @@ def _select(parsed: dict[str, ParsedFile], scope: Scope, image: ImageRef) -> lis
             "(apps.APP.targets.ENV: [{file: ..., key: ...}])"
         )
     others = sorted({f"{r.repository} ({r.file}:{r.line})" for pf in parsed.values() for r in pf.references})
-    seen = f"; found other images: {', '.join(others[:5])}" if others else ""
+    seen = f"; it pins other images: {', '.join(others[:5])}" if others else ""
+    raise NotFound(f"no reference to {image.repository} in {scope.description} ({len(parsed)} YAML file(s)){seen}")
+
+
+def _pinned_elsewhere(repo: Path, config: Config, scope: Scope, image: ImageRef) -> str:
+    """Where the environment gets the image from instead (a Kustomize base it shares with the other
+    overlays, or its chart's values.yaml), and the fix; "" when that is not it."""
+    from promoter.locate.bases import kustomization_file, overlay_files
+    from promoter.locate.chartvalues import values_file
+    from promoter.model.commandline import command, workspace_options
+
+    ws = workspace_options(repo, config.file if config.file else None)
+    init = f"{command(['init'], ws)} shows that change for every environment, {command(['init'], [*ws, ('--write', None)])} makes it"
+    if scope.chart:
+        chart_values = values_file(scope.chart)
+        pinned = [r for r in _refs_in(repo, chart_values) if r.matches(image)]
+        if pinned:
+            r = pinned[0]
+            key = f"{r.yaml_path}.tag" if r.kind == "block" else r.yaml_path
+            return (
+                f". It is pinned only in the chart's {chart_values}:{r.line}, which every environment's values file "
+                f"layers over. Pin it for this environment: set {key} in {', '.join(scope.roots)}; {init}"
+            )
+    for root in scope.roots:
+        kfile = kustomization_file(repo, root)
+        if kfile is None:
+            continue
+        shared = [f for f in overlay_files(repo, root) if not (f == root or f.startswith(root.rstrip("/") + "/"))]
+        found = [r for f in shared for r in _refs_in(repo, f) if r.matches(image)]
+        if not found:
+            continue
+        where = ", ".join(f"{r.file}:{r.line}" for r in found[:3]) + (
+            f" and {len(found) - 3} more" if len(found) > 3 else ""
+        )
+        first = found[0]
+        pin = (
+            f"name: {first.written or image.name}"
+            + (f', newTag: "{first.tag}"' if first.tag else "")
+            + (f", digest: {first.digest}" if first.digest else "")
+        )
+        return (
+            f". It is pinned in {where}, which {root} shares with other overlays: a bump of one environment must not "
+            f"change the others. Pin it in the overlay: add an images: entry ({pin}) to {kfile}; {init}"
+        )
+    return ""
+
+
+def _refs_in(repo: Path, rel: str) -> list[Reference]:
+    try:
+        return extract(YamlDoc.load(repo / rel, rel))
+    except UsageError:
+        return []
+
+
+def _one_current_value(refs: list[Reference], image: ImageRef, scope: Scope) -> None:
+    """References to one repository that pin different values (a chart's list of supported versions,
+    `nats:2.10.x` beside `nats:2.9.x`) are not one image to move: refuse rather than set them all alike."""
+    pins: dict[tuple[str | None, str | None], list[Reference]] = {}
+    # A kustomization's `images:` entry decides what its manifests run: their own tag (often a
+    # placeholder like `:0.0.0`) is overridden, not a second value to choose between.
+    transformers = {"kustomize-images", "flux-kustomization-images", "argocd-kustomize-images"}
+    if any(r.style in transformers for r in refs):
+        refs = [r for r in refs if r.style != "container"]
+    for r in refs:
+        if r.tag is None and r.digest is None:
+            continue  # pins nothing yet (`- name: app` with no newTag): nothing to disagree with
+        pins.setdefault((r.tag, r.digest), []).append(r)
+    if len(pins) <= 1:
+        return
+    listed = "; ".join(
+        f"{r.file}:{r.line} {r.yaml_path or 'top level'} = {r.current}" for rs in pins.values() for r in rs[:3]
+    )
     raise UsageError(
-        f"no reference to {image.repository} found in {scope.description}: looked at {len(parsed)} YAML file(s) "
-        f"with styles {', '.join(STYLE_NAMES)}{seen}"
+        f"ambiguous: {len(refs)} references to {image.repository} in {scope.description} pin {len(pins)} different "
+        f"values ({listed}). Choose: an explicit target in .promoter.yaml (apps.APP.targets.ENV: "
+        "[{file: ..., key: ...}]), --path to the one file, or --all-matches to set every one of them to "
+        f"{image}"
     )
 
 
@@ -88,6 +203,7 @@ def _apply(parsed: dict[str, ParsedFile], refs: list[Reference], image: ImageRef
         by_file.setdefault(r.file, []).append(r)
     for rel, rs in sorted(by_file.items()):
         doc = parsed[rel].doc
+        check_shared(doc, rs)
         fe = FileEdit(doc)
         for r in rs:
             plan_reference(fe, r, image)

@@ -8,6 +8,18 @@ from promoter.model.image import ImageRef
 from promoter.model.reference import Reference
 
 
+class DigestNotPinned(str):
+    """A warning that a digest could not be pinned at a place (a Helm block, a tag parameter without a
+    digest key): `where` names it. An environment with digest_required refuses such a bump (gates)."""
+
+    where: str
+
+    def __new__(cls, where: str, text: str) -> DigestNotPinned:
+        out = super().__new__(cls, text)
+        out.where = where
+        return out
+
+
 # ---- the rules: what each reference kind becomes ---------------------------------------------
 def plan_reference(fe: FileEdit, ref: Reference, image: ImageRef) -> None:
     """Set `ref` to `image`'s tag and digest, keeping tag and digest consistent (see README)."""
@@ -23,6 +35,8 @@ def plan_reference(fe: FileEdit, ref: Reference, image: ImageRef) -> None:
         _block(fe, ref, tag, digest)
     elif ref.kind == "tag":
         _tag(fe, ref, tag, digest)
+    elif ref.kind == "split":
+        _split(fe, ref, tag, digest)
     else:  # pragma: no cover - a style returned an unknown kind
         raise ValueError(ref.kind)
 
@@ -70,8 +84,24 @@ def _block(fe: FileEdit, ref: Reference, tag: str | None, digest: str | None) ->
     if tag:
         if "tag" in slots:
             fe.set(ref, slots["tag"], tag)
-        else:
+        elif "tag" in ref.declared:
+            # The chart's values.yaml declares `tag` at this path: the chart reads it, so the key may be added.
             fe.add_after(ref, slots[ref.anchor_key or "repository"], [("tag", tag)], "tag key added")
+            fe.warnings.append(
+                f"{where}: tag key added: this block had none; the chart's values.yaml declares `tag` at "
+                f"{ref.yaml_path}, so the chart reads it"
+            )
+        elif digest and digest_slot is not None:
+            fe.warnings.append(
+                f"{where}: tag {tag} not written: this Helm block has no `tag` key (promoter adds one only where the "
+                "chart's values.yaml declares it); the digest pins the image"
+            )
+        else:
+            raise UsageError(
+                f"{where}: this Helm block has no `tag` key and the chart's values.yaml declares none there, so "
+                "promoter will not invent one the chart may not read; add `tag:` to the block (promoter then sets "
+                "it), or name the value as an explicit target in .promoter.yaml"
+            )
     if digest:
         if digest_slot is not None:
             if "sha" in slots and "digest" not in slots:
@@ -83,8 +113,11 @@ def _block(fe: FileEdit, ref: Reference, tag: str | None, digest: str | None) ->
                 fe.set(ref, digest_slot, digest)
         else:
             fe.warnings.append(
-                f"{where}: digest not pinned: this Helm block has no digest key (promoter does not invent keys a chart "
-                "may not read); the tag alone was set"
+                DigestNotPinned(
+                    where,
+                    f"{where}: digest not pinned: this Helm block has no digest key (promoter does not invent keys a "
+                    "chart may not read); the tag alone was set",
+                )
             )
     elif digest_slot is not None and digest_slot.value:
         fe.set(ref, digest_slot, "", note="stale digest cleared: it would pin the old image")
@@ -107,6 +140,39 @@ def _tag(fe: FileEdit, ref: Reference, tag: str | None, digest: str | None) -> N
     if digest and "digest" in slots:
         fe.set(ref, slots["digest"], digest)
     elif digest:
-        fe.warnings.append(f"{where}: digest not pinned: there is no digest parameter; the tag alone was set")
+        fe.warnings.append(
+            DigestNotPinned(where, f"{where}: digest not pinned: there is no digest parameter; the tag alone was set")
+        )
     elif "digest" in slots and slots["digest"].value:
         fe.set(ref, slots["digest"], "", note="stale digest cleared")
+
+
+def _split(fe: FileEdit, ref: Reference, tag: str | None, digest: str | None) -> None:
+    """An untagged image string with a sibling tag key: the tag goes there, the string stays as it is."""
+    slots = ref.slots
+    where = f"{ref.file}:{ref.line} ({ref.yaml_path})"
+    tag_key = slots["tag"].key
+    if digest and not tag and text_of(slots["tag"].value):
+        raise UsageError(
+            f"{where}: the image is given by digest only, but `{tag_key}` beside it pins {slots['tag'].value}, which "
+            "would go stale; pass the tag too (--image repo:tag@digest or --tag TAG)"
+        )
+    if tag:
+        fe.set(ref, slots["tag"], tag)
+    if digest:
+        if "digest" in slots:
+            fe.set(ref, slots["digest"], digest)
+        else:
+            fe.warnings.append(
+                DigestNotPinned(
+                    where,
+                    f"{where}: digest not pinned: the chart joins `{slots['image'].key}` and `{tag_key}`, and there "
+                    "is no digest key beside them (promoter does not invent one); the tag alone was set",
+                )
+            )
+    elif "digest" in slots and text_of(slots["digest"].value):
+        fe.set(ref, slots["digest"], "", note="stale digest cleared: it would pin the old image")
+
+
+def text_of(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)

@@ -6,6 +6,7 @@ commits it through the forge. `promote` and `rollback` are bumps with their imag
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from promoter.config.model import Config
 from promoter.edit.plan import plan_bump
 from promoter.gates.statuses import StatusReader, Waiting
 from promoter.model.changeset import ChangeSet
+from promoter.model.commandline import Invocation
 from promoter.model.errors import UsageError
 from promoter.model.finding import CheckResult
 from promoter.model.image import ImageRef
@@ -69,37 +71,57 @@ def bump(
     override_freeze: str | None = None,
     now: datetime | None = None,
     rollback: bool = False,
+    invocation: Invocation | None = None,
+    all_matches: bool = False,
     statuses: StatusReader | None = None,
     waiting: Waiting | None = None,
 ) -> BumpResult:
     """Plan the edit, judge it against the environment's gates, and write it unless blocked or dry.
 
     `rollback` marks a deliberate return to an earlier image: the no-downgrade gate lets it through
-    (recorded), every other gate still applies. `statuses` is the forge the healthy gate reads,
-    `waiting` lets it poll (--wait).
+    (recorded), every other gate still applies. `invocation` is the command the user ran, for hints.
+    `statuses` is the forge the healthy gate reads, `waiting` lets it poll (--wait).
     """
-    cs = plan_bump(repo, config, image, app=app, env=env, paths=paths)
-    gates = CheckResult()
-    if app and env and not cs.empty:
-        from promoter.gates.engine import evaluate_gates
+    # A bump that writes holds the working tree's lock from reading the files to writing them: two
+    # bumps at once (different images, one file) would otherwise each drop the other's change.
+    with _write_lock(repo, config, f"bump {image}", dry_run):
+        cs = plan_bump(repo, config, image, app=app, env=env, paths=paths, all_matches=all_matches)
+        gates = CheckResult()
+        if app and env and not cs.empty:
+            from promoter.edit.rules import DigestNotPinned
+            from promoter.gates.engine import evaluate_gates
 
-        gates = evaluate_gates(
-            repo,
-            config,
-            app,
-            env,
-            image,
-            now=now,
-            override_freeze=override_freeze,
-            rollback=rollback,
-            statuses=statuses,
-            waiting=waiting,
-        )
-    written = False
-    if not dry_run and not gates.failed and not cs.empty:
-        cs.write(repo)
-        written = True
+            # Places the edit can set the tag but not the digest: digest_required refuses them.
+            unpinned = [w.where for w in cs.warnings if isinstance(w, DigestNotPinned)]
+            gates = evaluate_gates(
+                repo,
+                config,
+                app,
+                env,
+                image,
+                now=now,
+                override_freeze=override_freeze,
+                rollback=rollback,
+                invocation=invocation,
+                unpinned=unpinned,
+                statuses=statuses,
+                waiting=waiting,
+            )
+        written = False
+        if not dry_run and not gates.failed and not cs.empty:
+            cs.write(repo)
+            written = True
     return BumpResult(image=image, changeset=cs, gates=gates, written=written, dry_run=dry_run)
+
+
+def _write_lock(repo: Path, config: Config, what: str, dry_run: bool) -> AbstractContextManager[Any]:
+    """The repository's lock (model/lock.py) for a bump that writes; nothing for one that only reads."""
+    if dry_run:
+        return nullcontext()
+    from promoter.model.lock import DEFAULT_WAIT_SECONDS, repository_lock
+
+    wait = float((config.raw.get("limits") or {}).get("lock_wait_seconds", DEFAULT_WAIT_SECONDS))
+    return repository_lock(repo, what=what, wait=wait)
 
 
 def resolve_image(image: str, tag: str | None) -> ImageRef:
@@ -130,6 +152,8 @@ def run(
     dry_run: bool,
     pr: PrFlags,
     rollback: bool = False,
+    invocation: Invocation | None = None,
+    all_matches: bool = False,
     history: list[HistoryEntry] | None = None,
     wait: bool = False,
     statuses: StatusReader | None = None,
@@ -156,6 +180,8 @@ def run(
             dry_run=dry_run or pr.enabled,
             override_freeze=override_freeze,
             rollback=rollback,
+            invocation=invocation,
+            all_matches=all_matches,
             statuses=reader,
             waiting=Waiting(enabled=wait),
         )
@@ -172,6 +198,7 @@ def run(
                 override_freeze=override_freeze,
                 rollback=rollback,
                 history=history,
+                all_matches=all_matches,
                 statuses=reader,
             )
     return result
@@ -188,6 +215,7 @@ def publish(
     override_freeze: str | None,
     rollback: bool = False,
     history: list[HistoryEntry] | None = None,
+    all_matches: bool = False,
     judged: dict[str, CheckResult] | None = None,
     left_out: list[LeftOut] | None = None,
     provenance: Provenance | None = None,
@@ -230,7 +258,7 @@ def publish(
         apps=[app],
         image=image,
         changeset=result.changeset,
-        replan=lambda read: plan_bump(repo, config, image, app=app, env=env, read_file=read),
+        replan=lambda read: plan_bump(repo, config, image, app=app, env=env, read_file=read, all_matches=all_matches),
         repo=repo,
         describe=describe,
         rollback=rollback,

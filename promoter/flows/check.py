@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import posixpath
+import re
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from promoter.config.model import Config
 from promoter.model.errors import UsageError
-from promoter.model.finding import CheckResult, Status
+from promoter.model.finding import CheckResult, Finding, Severity, Status
 from promoter.model.resource import Resource
-from promoter.render.graph import Graph, Target, build_graph, matches_env
+from promoter.render.graph import KUSTOMIZATION_NAMES, Graph, Target, build_graph, matches_env
 from promoter.render.renderer import Rendered, Renderer
-from promoter.render.sources import field_location
+from promoter.render.settings import RenderSettings
+from promoter.render.sources import field_location, image_entry_location, is_image_pointer, values_entry_location
 
 if TYPE_CHECKING:
     from promoter.validate import ValidateOptions
@@ -72,7 +76,7 @@ def select_targets(
         merge_base = git.merge_base(base)
         for diff in git.changed_files(base, merge_base=merge_base):
             changed.extend(diff.paths)
-    graph = build_graph(repo, config)
+    graph = build_graph(repo, config, RenderSettings.from_config(config))
     targets = graph.targets if all_ else graph.affected(changed)
     if env is not None:
         targets = [t for t in targets if matches_env(t, env)]
@@ -88,6 +92,9 @@ def select_targets(
     )
 
 
+FAIL_ON = ("new", "any")
+
+
 def run_check(
     repo: Path,
     config: Config,
@@ -101,61 +108,318 @@ def run_check(
     renderer: Renderer | None = None,
     workers: int | None = None,
     now: datetime | None = None,
+    fail_on: str | None = None,
 ) -> CheckResult:
     """Render what the change affects (or everything), validate it offline, evaluate policies and,
     with a base, the promotion gates of every environment whose image the change moves: one result.
 
+    With a base, the affected targets are checked at the base as well and every finding is marked
+    `new` or `existing` by its identity (rule, object, field path); `fail_on` "new" (the default with
+    a base) fails only on new blocking findings, "any" (the default with --all) on every one.
     `now` (an aware datetime) fixes the clock the gates read (freeze windows, soak), for tests."""
     start = time.perf_counter()
     repo = repo.resolve()
+    fail_on = fail_on or ("new" if base is not None else "any")
+    if fail_on not in FAIL_ON:
+        raise UsageError(f"--fail-on {fail_on}: expected one of {', '.join(FAIL_ON)}")
+    if fail_on == "new" and base is None:
+        raise UsageError("--fail-on new needs --base REF: without a base there is nothing to be new against")
     selection = select_targets(repo, config, base=base, all_=all_, env=env, shard=shard)
-    charts = {t.path for t in selection.graph.targets if t.kind == "helm"}
-    renderer = renderer or Renderer(repo, charts=charts)
-    if not renderer.charts:
-        renderer.charts = charts
-    rendered = renderer.render_all(selection.targets, workers=workers)
-    render_seconds = time.perf_counter() - start
-
-    result = CheckResult()
-    result.targets = [t.id for t in selection.targets]
-    resources: list[Resource] = []
-    rendered = [n for r in rendered for n in r.walk()]  # charts rendered inside a target count like targets
-    for r in rendered:
-        result.findings.extend(r.findings)
-        if r.subject is not None:
-            result.subjects.append(r.subject)
-        resources.extend(r.resources)
-
+    settings = RenderSettings.from_config(config)
     if validate_options is None:
         from promoter.validate import ValidateOptions
 
         validate_options = ValidateOptions.from_config(config, repo)
-    result.extend(_validate(resources, rendered, validate_options, repo))
-    result.extend(_policies(resources, config, env, repo, policy_dirs or []))
-    _point_at_fields(result, rendered, repo)
+    result, outcome = check_targets(
+        repo,
+        config,
+        selection.targets,
+        selection.graph,
+        settings=settings,
+        validate_options=validate_options,
+        policy_dirs=policy_dirs or [],
+        env=env,
+        renderer=renderer,
+        workers=workers,
+    )
+    if all_ and not selection.graph.targets:
+        # Fail closed: a check of everything that found nothing to check has checked nothing.
+        result.findings.append(
+            Finding(
+                "no-targets",
+                Severity.ERROR,
+                f"--all found nothing to check in {repo}: no kustomization, Helm chart or folder of Kubernetes manifests",
+                source="render",
+                help="point --repo at the GitOps repository (the folder holding its overlays, charts and manifests)",
+            )
+        )
+    # The repository's own unreadable paths (a link leaving it, a FIFO): reported once, by the first shard.
+    if shard is None or shard[0] == 1:
+        problems = selection.graph.problems_for(None if all_ else selection.changed)
+        result.findings.extend(p for p in problems if env is None or not p.envs or env in p.envs)
     # Gates judge the change as a whole, not a target: only the first shard reports them, once.
     if base is not None and (shard is None or shard[0] == 1):
         result.extend(_gates(repo, config, selection, env, now))
+    base_seconds = 0.0
+    if selection.base is not None:
+        t0 = time.perf_counter()
+        known = _baseline(repo, config, selection, settings, validate_options, policy_dirs or [], env, workers)
+        for f in result.findings:
+            # Gates judge the change itself: whatever they say is new.
+            f.baseline = "existing" if f.source != "gate" and _baseline_key(f) in known else "new"
+        base_seconds = time.perf_counter() - t0
+    order = [e.name for e in config.environments]
+    result.findings = merge_findings(result.findings, order)
+    result.fail_on = fail_on
+    # Reports list environments in promotion order.
+    rank = {e: i for i, e in enumerate(order)}
+    result.target_envs = dict(
+        sorted(result.target_envs.items(), key=lambda kv: (rank.get(kv[1] or "", len(rank)), kv[1] or "", kv[0]))
+    )
 
+    rendered = outcome.rendered
     result.stats.update(
         {
             "mode": "all" if all_ else "base",
             "base": selection.base,
+            "fail_on": fail_on,
             "changed_files": len(selection.changed),
             "targets_total": len(selection.graph.targets),
             "targets": len(selection.targets),
             "rendered": sum(1 for r in rendered if r.ran),  # overlays, charts and folders, nested charts included
             "skipped": sum(1 for r in rendered if r.subject is not None and r.subject.status is Status.SKIPPED),
-            "resources": len(resources),
-            "render_seconds": round(render_seconds, 3),
+            "not_rendered": sum(
+                1 for r in rendered if r.subject is not None and r.subject.status in (Status.ERROR, Status.FAILED)
+            ),
+            "resources": outcome.resources,
+            "tools": outcome.tools,
+            "render_seconds": round(outcome.render_seconds, 3),
+            "base_seconds": round(base_seconds, 3),
             "seconds": round(time.perf_counter() - start, 3),
         }
     )
+    if selection.base is not None:
+        result.stats["existing"] = sum(1 for f in result.findings if f.baseline == "existing")
     if shard is not None:
         result.stats["shard"] = f"{shard[0]}/{shard[1]}"
     if env is not None:
         result.stats["env"] = env
     return result
+
+
+@dataclass
+class Outcome:
+    """What checking some targets took besides findings: the renders, counts and the tools that ran."""
+
+    rendered: list[Rendered] = field(default_factory=list)
+    resources: int = 0
+    tools: dict[str, str] = field(default_factory=dict)
+    render_seconds: float = 0.0
+
+
+def check_targets(
+    repo: Path,
+    config: Config,
+    targets: list[Target],
+    graph: Graph,
+    *,
+    settings: RenderSettings,
+    validate_options: ValidateOptions,
+    policy_dirs: list[Path],
+    env: str | None,
+    renderer: Renderer | None = None,
+    workers: int | None = None,
+) -> tuple[CheckResult, Outcome]:
+    """Render `targets` of the tree at `repo`, validate the objects and their Helm values, run the
+    policies, and point each finding at the line that set it: the one pipeline that `check` runs at
+    the head and at the base, and that the PR preview runs on a promotion's head."""
+    start = time.perf_counter()
+    charts = {t.path for t in graph.targets if t.kind == "helm"}
+    renderer = renderer or Renderer(repo, settings, charts=charts)
+    if not renderer.charts:
+        renderer.charts = charts
+    tops = renderer.render_all(targets, workers=workers)
+    render_seconds = time.perf_counter() - start
+    result = judge(
+        tops, targets, config, tree=repo, repo=repo, validate_options=validate_options, policy_dirs=policy_dirs, env=env
+    )
+    rendered = [n for r in tops for n in r.walk()]
+    resources = sum(len(r.resources) for r in rendered)
+    return result, Outcome(rendered, resources, renderer.tools(), render_seconds)
+
+
+def judge(
+    tops: list[Rendered],
+    targets: list[Target],
+    config: Config,
+    *,
+    tree: Path,
+    repo: Path,
+    validate_options: ValidateOptions,
+    policy_dirs: list[Path],
+    env: str | None,
+) -> CheckResult:
+    """Everything check says about rendered targets: their render findings, schemas, Helm values,
+    policies, each finding at the line that set it and with its environment. `tree` holds the files
+    that were rendered (values, sources); `repo` the checkout (policy folders, CRDs), the same folder
+    for `check`, a copy with the change applied for the PR preview."""
+    result = CheckResult()
+    result.targets = [t.id for t in targets]
+    result.target_envs = {t.id: t.env for t in targets}
+    resources: list[Resource] = []
+    rendered = [n for r in tops for n in r.walk()]  # charts rendered inside a target count like targets
+    for r in rendered:
+        result.findings.extend(r.findings)
+        if r.subject is not None:
+            result.subjects.append(r.subject)
+        resources.extend(r.resources)
+    result.extend(_validate(resources, rendered, validate_options, tree))
+    result.extend(_policies(resources, config, env, repo, policy_dirs))
+    _drop_values_failures(result)
+    _point_at_fields(result, rendered, tree)
+    for f in result.findings:
+        if not f.envs and (e := result.target_envs.get(f.target or "")):
+            f.envs = [e]
+    return result
+
+
+def _baseline_key(f: Finding) -> tuple[tuple[str, str, str], str]:
+    return (f.identity(), f.target or "")
+
+
+def _baseline(
+    repo: Path,
+    config: Config,
+    selection: Selection,
+    settings: RenderSettings,
+    options: ValidateOptions,
+    policy_dirs: list[Path],
+    env: str | None,
+    workers: int | None,
+) -> set[tuple[tuple[str, str, str], str]]:
+    """The identities of what the same targets gave at the merge base: exported from git into a
+    temporary folder and checked by the same pipeline, with the base's own configuration (so a change
+    to the configuration, a renderer or a severity, shows as new; the command's flags apply to both).
+    A target the change adds has nothing at the base: all its findings are new. A base whose
+    configuration does not load has no findings to compare with: everything is new."""
+    import tempfile
+
+    from promoter.config.loader import load_config
+    from promoter.history.git import GitRepo
+    from promoter.model.errors import ConfigError
+
+    assert selection.base is not None
+    with tempfile.TemporaryDirectory(prefix="promoter-base-") as tmp:
+        tree = Path(tmp)
+        GitRepo.open(repo).export(selection.base, tree, _needed_at_base(selection, config))
+        if config.file is not None and not Path(config.file).is_absolute():
+            try:
+                config = load_config(tree, tree / config.file) if (tree / config.file).is_file() else Config.empty()
+            except (ConfigError, UsageError):
+                return set()
+            settings = RenderSettings.from_config(config)
+        graph = build_graph(tree, config, settings)
+        wanted = {t.id for t in selection.targets}
+        targets = [t for t in graph.targets if t.id in wanted]
+        # CRDs are still looked up in the checkout: the base tree holds only what the targets read.
+        base_options = replace(options, schema_dirs=[_in_tree(d, repo, tree) for d in options.schema_dirs])
+        result, _ = check_targets(
+            tree,
+            config,
+            targets,
+            graph,
+            settings=settings,
+            validate_options=base_options,
+            policy_dirs=[_in_tree(d, repo, tree) for d in policy_dirs],
+            env=env,
+            workers=workers,
+        )
+        result.findings.extend(graph.problems_for(selection.changed))
+    return {_baseline_key(f) for f in result.findings}
+
+
+def _needed_at_base(selection: Selection, config: Config) -> Callable[[str], bool]:
+    """Which base files to export: what the selected targets read (their files, every file beside them,
+    their chart folders), the changed paths, and the configuration, schema and policy folders."""
+    files = set(selection.changed)
+    flat: set[str] = set()  # folders whose files are needed (kustomize may read a sibling the head no longer names)
+    deep: set[str] = set(selection.graph.global_paths)  # folders needed whole
+    if config.file:
+        files.add(config.file)
+    for t in selection.targets:
+        files |= t.files
+        deep |= t.dirs
+        flat.update(posixpath.dirname(f) for f in t.files)
+        if t.kind == "plain":
+            flat.add("" if t.path == "." else t.path)
+    flat.update(posixpath.dirname(f) for f in selection.changed)
+    if "" in deep:
+        return lambda p: True
+    prefixes = tuple(d.rstrip("/") + "/" for d in deep)
+
+    def keep(path: str) -> bool:
+        return path in files or posixpath.dirname(path) in flat or path.startswith(prefixes) or path in deep
+
+    return keep
+
+
+def _in_tree(path: Path, repo: Path, tree: Path) -> Path:
+    """A folder of the checkout, at the same place in the base's tree (a folder elsewhere stays)."""
+    try:
+        rel = path.resolve().relative_to(repo)
+    except ValueError:
+        return path
+    return tree / rel if (tree / rel).exists() else path
+
+
+def merge_findings(findings: list[Finding], env_order: list[str] | None = None) -> list[Finding]:
+    """One finding per problem: the same rule at the same line about the same field, reached through
+    several targets (overlays sharing a base), is kept once with every target and environment listed.
+    It is new when any target reaches it anew."""
+    order = {e: i for i, e in enumerate(env_order or [])}
+    merged: dict[tuple[Any, ...], Finding] = {}
+    out: list[Finding] = []
+    for f in sorted(findings, key=lambda x: x.target or ""):
+        key = _merge_key(f)
+        if key is None:
+            f.targets = f.targets or ([f.target] if f.target else [])
+            out.append(f)
+            continue
+        first = merged.get(key)
+        if first is None:
+            f.targets = f.targets or ([f.target] if f.target else [])
+            merged[key] = f
+            out.append(f)
+            continue
+        for t in f.targets or ([f.target] if f.target else []):
+            if t not in first.targets:
+                first.targets.append(t)
+        first.envs = sorted(set(first.envs) | set(f.envs), key=lambda e: (order.get(e, len(order)), e))
+        if f.baseline == "new":
+            first.baseline = "new"
+    return out
+
+
+def _merge_key(f: Finding) -> tuple[Any, ...] | None:
+    loc = f.location
+    if loc is None or not loc.line or f.source == "gate":
+        return None  # nothing to say two of them are one
+    message = f.message
+    shown = f.evidence.get("resource") if f.evidence else None
+    if isinstance(shown, str) and message.startswith(shown + ": "):
+        message = message[len(shown) + 2 :]  # the object's name differs per overlay (namespace, prefix)
+    return (f.rule, f.severity, f.waived, f.source, loc.file, loc.line, f.field_path, message)
+
+
+def _drop_values_failures(result: CheckResult) -> None:
+    """Helm refusing values that do not meet values.schema.json is said, at the values line, by the
+    values-schema findings of the same target: keep those, drop Helm's one-line summary."""
+    told = {f.target for f in result.findings if f.rule == "values-schema"}
+    result.findings = [
+        f
+        for f in result.findings
+        if not (f.rule == "render-failed" and f.evidence.get("cause") == "values-schema" and f.target in told)
+    ]
 
 
 def _validate(resources: list[Resource], rendered: list[Rendered], options: ValidateOptions, repo: Path) -> CheckResult:
@@ -212,17 +476,91 @@ def _gates(repo: Path, config: Config, selection: Selection, env: str | None, no
 
 
 def _point_at_fields(result: CheckResult, rendered: list[Rendered], repo: Path) -> None:
-    """Move findings about one field from the object's first line to the line (manifest or patch) that wrote it."""
-    origins = {(r.target.id, rid): locs for r in rendered for rid, locs in r.origins.items()}
+    """Move findings about one field from the object's first line to the line that set it: the last
+    patch that writes it, else the manifest's key; for an image, the overlay's `images:` entry (or, for
+    Helm output, the values entry) that produced it."""
+    by_resource: dict[tuple[str, str], tuple[Rendered, Resource]] = {}
+    for r in rendered:
+        for res in r.resources:
+            by_resource.setdefault((res.target or r.target.id, res.id), (r, res))
     parsed: dict[str, list[Any]] = {}  # each source file parsed once for all its findings
     for f in result.findings:
-        pointer = f.evidence.get("pointer") if f.evidence else None
-        locs = origins.get((f.target or "", f.subject or ""))
-        if not pointer or not locs:
+        hit = by_resource.get((f.target or "", f.subject or ""))
+        if hit is None:
             continue
-        loc = field_location(repo, locs, str(pointer), parsed)
-        if loc is not None:
-            f.location = loc
+        r, res = hit
+        pointer = str(f.evidence.get("pointer") or "") if f.evidence else ""
+        if not pointer:
+            pointer = _image_pointer(f, res) or ""
+            if not pointer:
+                continue
+        if is_image_pointer(pointer):
+            loc = _image_source(repo, r, res, pointer)
+            if loc is not None:
+                f.location = loc
+                continue
+        locs = r.origins.get(res.id)
+        if locs:
+            loc = field_location(repo, locs, pointer, parsed)
+            if loc is not None:
+                f.location = loc
+
+
+_CONTAINER = re.compile(r'container "([^"]+)"')
+
+
+def _image_pointer(f: Finding, res: Resource) -> str | None:
+    """A policy finding about a container's image names the container, not the field: find the field."""
+    if "image" not in f.rule:
+        return None
+    m = _CONTAINER.search(f.message)
+    if m is None:
+        return None
+    for prefix, spec in _pod_specs(res.obj):
+        for key in ("containers", "initContainers", "ephemeralContainers"):
+            for i, c in enumerate(spec.get(key) or []):
+                if isinstance(c, dict) and c.get("name") == m.group(1):
+                    return f"{prefix}/{key}/{i}/image"
+    return None
+
+
+def _pod_specs(obj: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    assert isinstance(spec, dict)
+    out: list[tuple[str, dict[str, Any]]] = []
+    if obj.get("kind") == "Pod":
+        out.append(("/spec", spec))
+    tmpl = spec.get("template")
+    if isinstance(tmpl, dict) and isinstance(tmpl.get("spec"), dict):
+        out.append(("/spec/template/spec", tmpl["spec"]))
+    job = spec.get("jobTemplate")
+    if isinstance(job, dict):
+        jt = ((job.get("spec") or {}).get("template") or {}) if isinstance(job.get("spec"), dict) else {}
+        if isinstance(jt, dict) and isinstance(jt.get("spec"), dict):
+            out.append(("/spec/jobTemplate/spec/template/spec", jt["spec"]))
+    return out
+
+
+def _image_source(repo: Path, r: Rendered, res: Resource, pointer: str) -> Any:
+    value: Any = res.obj
+    for part in pointer.split("/")[1:]:
+        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return None
+    if not isinstance(value, str):
+        return None
+    t = r.target
+    if t.kind == "kustomize":
+        own = t.origin.file if t.origin is not None else None
+        others = sorted(f for f in t.files if posixpath.basename(f) in KUSTOMIZATION_NAMES and (repo / f).is_file())
+        files = ([own] if own else []) + [f for f in others if f != own]
+        return image_entry_location(repo, files, value)
+    if t.kind == "helm":
+        return values_entry_location(repo, list(t.values), value)
+    return None
 
 
 def _policies(

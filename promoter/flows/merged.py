@@ -12,7 +12,6 @@ reached, behind that environment's gates; what a gate blocks is reported (exit 3
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from promoter.flows.train import Candidate, TrainResult, promote_many
 from promoter.history.git import GitRepo, run_git
 from promoter.history.promotions import Promotion, promotions_between
 from promoter.history.timeline import current_image, label
+from promoter.model.commandline import Invocation, command_line, workspace_options
 from promoter.model.errors import EXIT_OK, UsageError
 from promoter.model.image import ImageRef
 from promoter.publish.flags import PrFlags
@@ -107,13 +107,18 @@ def promote_next(
             else:
                 why = "it changes no app's image in any environment"
             return NextResult(merge, message=f"{merge.describe()} promoted nothing: {why}")
+        # Hints repeat the step for this merge: `promoter promote --next --merged-sha SHA …`.
+        again = Invocation(
+            "promote",
+            (("--next", None), ("--merged-sha", sha), *workspace_options(repo, config.file), *_forge_options(pr)),
+        )
         candidates, last = [], []
         for p in merge.promotions:
             nxt = config.next_env(p.env)
             if nxt is None:
                 last.append(f"{p.app} reached {p.env}, the last environment")
                 continue
-            candidates.append(Candidate(p.app, nxt.name, p.image, p.env, merge.provenance.get(p.app)))
+            candidates.append(Candidate(p.app, nxt.name, p.image, p.env, merge.provenance.get(p.app), invocation=again))
         if not candidates:
             return NextResult(merge, message=f"{merge.describe()}: {'; '.join(last)}: nothing comes after it")
         train = promote_many(
@@ -207,6 +212,11 @@ def find_merge(repo: Path, config: Config, g: GitRepo, sha: str, access: ForgeAc
     return merge
 
 
+def _forge_options(pr: PrFlags) -> list[tuple[str, str | None]]:
+    args = pr.forge_args()
+    return [(args[i], args[i + 1]) for i in range(0, len(args), 2)]
+
+
 def _blocked_comment(merge: Merge, train: TrainResult, pr: PrFlags, word: str) -> str:
     lines = [f"⛔ **promoter could not take the next step** for what this {word} promoted:", ""]
     for s in train.blocked:
@@ -215,13 +225,15 @@ def _blocked_comment(merge: Merge, train: TrainResult, pr: PrFlags, word: str) -
         lines.append(f"- **{c.app}** `{label(c.image.tag, c.image.digest)}` → `{c.env}`:")
         lines += [f"  - {w}" for w in why]
         lines += [f"  - how to proceed: {h}" for h in how]
-    command = ["promoter", "promote", "--next", "--merged-sha", merge.sha, "--pr", *pr.forge_args()]
+    retry = command_line(
+        ["promote"], [("--next", None), ("--merged-sha", merge.sha), ("--pr", None), *_forge_options(pr)]
+    )
     lines += [
         "",
         "When that is settled, run the next step again (the scheduled pipeline does), or by hand:",
         "",
         "```sh",
-        shlex.join(command),
+        retry,
         "```",
     ]
     return "\n".join(lines) + "\n"

@@ -3,7 +3,8 @@
 The change is a set of files with their texts on both sides (a ChangeSet, or everything a
 promotion branch holds against its merge base). Base and head are temporary copies of just the
 files those targets read, each with its side's texts written over it; both go through the same
-Renderer, and the head's objects through the same validation and policies as `promoter check`.
+Renderer, and the head's objects through the same validation and policies as `promoter check`,
+which read their own inputs (schemas, CRDs, policies) from the checkout.
 Secret values are masked in both sides' objects before they are diffed (`publish.masking`).
 """
 
@@ -19,12 +20,14 @@ from typing import Any
 import yaml
 
 from promoter.config.model import Config
+from promoter.flows.check import judge, merge_findings
 from promoter.model.changeset import ChangeSet
 from promoter.model.finding import CheckResult
-from promoter.model.resource import Resource
 from promoter.publish.masking import Masker
 from promoter.render.graph import Target, build_graph
 from promoter.render.renderer import Rendered, Renderer
+from promoter.render.settings import RenderSettings
+from promoter.validate import ValidateOptions
 
 Texts = dict[str, tuple["str | None", "str | None"]]  # path -> (base text, head text); None: absent
 
@@ -57,7 +60,8 @@ def preview_texts(
         return Preview()
     masker = masker or Masker()
     repo = repo.resolve()
-    graph = build_graph(repo, config)
+    settings = RenderSettings.from_config(config)
+    graph = build_graph(repo, config, settings)
     targets = graph.affected(changed)
     charts = {t.path for t in graph.targets if t.kind == "helm"}
     with tempfile.TemporaryDirectory(prefix="promoter-preview-") as tmp:
@@ -66,10 +70,24 @@ def preview_texts(
             root.mkdir()
             _copy_inputs(repo, root, targets, changed)
             _write(root, {p: t[side] for p, t in texts.items()})
-        _copy_policies(repo, head_repo, config)
-        base_rendered = [n for r in Renderer(base_repo, charts=charts).render_all(targets) for n in r.walk()]
-        rendered = [n for r in Renderer(head_repo, charts=charts).render_all(targets) for n in r.walk()]
-        checks = _checks(rendered, config, head_repo, env)
+        base_rendered = [n for r in Renderer(base_repo, settings, charts=charts).render_all(targets) for n in r.walk()]
+        tops = Renderer(head_repo, settings, charts=charts).render_all(targets)
+        rendered = [n for r in tops for n in r.walk()]
+        # Only rendering needs the copies. What the checks read by repository-relative path (policy
+        # folders, validation.schema_dirs, CRDs anywhere in the repository, the config for waiver
+        # lines) is not among the targets' inputs, so it is read from the checkout, as `check` does.
+        # The head is judged by `check`'s own pipeline (values, policies, lines, one finding per problem).
+        checks = judge(
+            tops,
+            targets,
+            config,
+            tree=head_repo,
+            repo=repo,
+            validate_options=ValidateOptions.from_config(config, repo),
+            policy_dirs=[],
+            env=env,
+        )
+        checks.findings = merge_findings(checks.findings, [e.name for e in config.environments])
     base, head = _objects(base_rendered), _objects(rendered)
     diff, kinds = _diff(base, head, masker)
     unread = [p for p in changed if not any(t.depends_on(p) for t in graph.targets)]
@@ -86,17 +104,6 @@ def _write(root: Path, texts: dict[str, str | None]) -> None:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.encode("utf-8"))
-
-
-def _copy_policies(repo: Path, dst: Path, config: Config) -> None:
-    """The repository's policy folders (policies.paths): the head is judged by the same policies as check."""
-    for p in config.policies.get("paths") or []:
-        src = repo / p
-        if src.is_dir():
-            shutil.copytree(src, dst / p, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
-        elif src.is_file():
-            (dst / p).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / p)
 
 
 def _copy_inputs(repo: Path, dst: Path, targets: list[Target], changed: list[str]) -> None:
@@ -117,25 +124,6 @@ def _copy_inputs(repo: Path, dst: Path, targets: list[Target], changed: list[str
         if src.is_file():
             (dst / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst / f)
-
-
-def _checks(rendered: list[Rendered], config: Config, repo: Path, env: str | None) -> CheckResult:
-    from promoter.validate import ValidateOptions, validate
-
-    result = CheckResult()
-    resources: list[Resource] = []
-    for r in rendered:
-        result.findings.extend(r.findings)
-        if r.subject is not None:
-            result.subjects.append(r.subject)
-        resources.extend(r.resources)
-    result.extend(validate(resources, ValidateOptions.from_config(config, repo)))
-    try:
-        from promoter.policy import evaluate_policies
-    except ImportError:  # pragma: no cover - the policy package ships with promoter
-        return result
-    result.extend(evaluate_policies(resources, config, env, repo))
-    return result
 
 
 def _objects(rendered: list[Rendered]) -> dict[str, Any]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from promoter.config.model import Config
 from promoter.flows import bump
+from promoter.model.commandline import Invocation, workspace_options
 from promoter.model.errors import UsageError
-from promoter.model.image import ImageRef, try_parse
+from promoter.model.image import DIGEST_ALGORITHMS, ImageRef, try_parse
 from promoter.publish.description import HistoryEntry
 from promoter.publish.flags import PrFlags
 
+_BARE_DIGEST = re.compile(rf"^(?:{'|'.join(DIGEST_ALGORITHMS)}):[0-9a-f]+$")
 _HISTORY_MAX = 20  # the last images an environment ran, listed in a rollback pull request
 
 
@@ -19,17 +22,35 @@ def rollback(
     config: Config,
     app: str,
     env: str,
-    to: str,
+    image: str,
     *,
+    tag: str | None = None,
     override_freeze: str | None,
     dry_run: bool,
     pr: PrFlags,
     wait: bool = False,
 ) -> bump.BumpResult:
-    """Set `app` in `env` back to `to`; every gate but no-downgrade still applies (that one records it)."""
-    image = config.app(app).image
+    """Set `app` in `env` back to `image`; every gate but no-downgrade still applies (that one records it)."""
+    repository = config.app(app).image
     config.env(env)
-    ref = bump.resolve_image(_full(to, image), None)
+    try:
+        ref = bump.resolve_image(_full(image, repository), tag)
+    except UsageError as exc:
+        if not exc.message.startswith("invalid image reference"):
+            raise
+        # Name what the user typed, not the reference it was completed to.
+        why = exc.message.split(": ", 1)[-1]
+        raise UsageError(f"--image {image!r} is not an image reference: {why}", hint=exc.hint) from None
+    invocation = Invocation(
+        "rollback",
+        (
+            ("--app", app),
+            ("--env", env),
+            ("--image", image),
+            *((("--tag", tag),) if tag else ()),
+            *workspace_options(repo, config.file),
+        ),
+    )
     return bump.run(
         repo,
         config,
@@ -41,6 +62,7 @@ def rollback(
         dry_run=dry_run,
         pr=pr,
         rollback=True,
+        invocation=invocation,
         history=_history(repo, config, app, env, ref) if pr.enabled else None,
         wait=wait,
     )
@@ -71,13 +93,15 @@ def _history(repo: Path, config: Config, app: str, env: str, chosen: ImageRef) -
     return out
 
 
-def _full(to: str, image: str) -> str:
-    """`1.4.1@sha256:…` or `@sha256:…` name the app's own repository; a full reference stays as it is."""
-    if to.startswith("@"):
-        return image + to
-    ref = try_parse(to)
-    if ref is not None and "/" in to:
-        return to  # a full reference; bump says so if it is another app's image
-    if ref is not None and (ref.tag or ref.digest) and ref.same_repository(image):
-        return to
-    return f"{image}:{to}"
+def _full(given: str, repository: str) -> str:
+    """`1.4.1@sha256:…`, `@sha256:…` or `sha256:…` name the app's own repository; a full reference stays as it is."""
+    if given.startswith("@"):
+        return repository + given
+    if _BARE_DIGEST.match(given):  # the digest without its `@`, as `docker inspect` prints it
+        return f"{repository}@{given}"
+    ref = try_parse(given)
+    if ref is not None and "/" in given:
+        return given  # a full reference; bump says so if it is another app's image
+    if ref is not None and (ref.tag or ref.digest) and ref.same_repository(repository):
+        return given
+    return f"{repository}:{given}"

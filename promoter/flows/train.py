@@ -17,6 +17,7 @@ from promoter.edit.plan import plan_bump
 from promoter.flows import bump
 from promoter.gates.statuses import StatusReader, Waiting
 from promoter.history.timeline import label
+from promoter.model.commandline import Invocation, workspace_options
 from promoter.model.errors import EXIT_FINDINGS, EXIT_OK, EXIT_TOOL, PromoterError, UsageError
 from promoter.model.finding import CheckResult
 from promoter.model.image import ImageRef
@@ -38,6 +39,7 @@ class Candidate:
     source_env: str | None = None
     provenance: Provenance | None = None  # the build's, when known (a merged promotion's marker)
     problem: str | None = None  # known before judging: it cannot be promoted (left out, listed)
+    invocation: Invocation | None = None  # the command that asked, which the gates' hints repeat
 
 
 @dataclass
@@ -168,6 +170,7 @@ def promote_many(
                     override_freeze=override_freeze,
                     statuses=reader,
                     waiting=waiting,
+                    invocation=c.invocation,
                 )
                 step.result.publish_requested = pr.enabled
                 step.result.dry_run = dry_run
@@ -251,7 +254,10 @@ def promote_all(
     from promoter.flows.promote import target_env
     from promoter.history.status import status
 
-    to_env = target_env(config, from_env, to_env)
+    workspace = workspace_options(repo, config.file)
+    to_env = target_env(config, from_env, to_env, workspace)
+    asked = [("--all", None), ("--from", from_env), ("--to", to_env), *([("--ref", ref)] if ref != "HEAD" else [])]
+    invocation = Invocation("promote", (*asked, *workspace))
     rows = status(repo, config, envs=[from_env, to_env], ref=ref)
     by_app: dict[str, dict[str, Any]] = {}
     for r in rows:
@@ -262,7 +268,11 @@ def promote_all(
         src, dst = by_app[app][from_env], by_app[app][to_env]
         image = ImageRef.parse(config.app(app).image)
         if src.error:
-            candidates.append(Candidate(app, to_env, image, from_env, problem=f"cannot read {from_env}: {src.error}"))
+            candidates.append(
+                Candidate(
+                    app, to_env, image, from_env, problem=f"cannot read {from_env}: {src.error}", invocation=invocation
+                )
+            )
             continue
         if not (src.tag or src.digest):
             skipped.append(f"{app}: pins no image in {from_env}")
@@ -270,7 +280,9 @@ def promote_all(
         if (src.tag, src.digest) == (dst.tag, dst.digest):
             skipped.append(f"{app}: {to_env} already runs {label(src.tag, src.digest)}")
             continue
-        candidates.append(Candidate(app, to_env, image.with_(tag=src.tag, digest=src.digest), from_env))
+        candidates.append(
+            Candidate(app, to_env, image.with_(tag=src.tag, digest=src.digest), from_env, invocation=invocation)
+        )
     result = promote_many(repo, config, candidates, pr=pr, override_freeze=override_freeze, dry_run=dry_run, wait=wait)
     result.skipped = skipped
     return result

@@ -14,6 +14,7 @@ from promoter.history.timeline import (
     Timeline,
     read_timeline,
 )
+from promoter.model.commandline import Invocation, Option, bump_invocation, command, workspace_options
 from promoter.model.errors import ToolError, UsageError
 from promoter.model.finding import (
     Finding,
@@ -37,6 +38,11 @@ class GateContext:
     override_freeze: str | None = None
     rollback: bool = False
     timelines: dict[tuple[str, str, str], Timeline] = field(default_factory=dict)
+    # The command the user ran (bump, promote, rollback), repeated by hints; None: the bump that
+    # makes this promotion (what `check` judges a pull request as).
+    invocation: Invocation | None = None
+    # Places the planned edit cannot pin the digest at (a Helm block without a digest key), for digest_required.
+    unpinned: list[str] = field(default_factory=list)
     # The forge, for gates that read commit statuses (healthy); flows/ fills it in. Without it a
     # gate that needs it fails closed, saying so.
     statuses: StatusReader = field(
@@ -61,6 +67,39 @@ class GateContext:
     @property
     def previous(self) -> Environment | None:
         return self.config.previous_env(self.env.name)
+
+    # ---- hints: whole command lines that work when pasted -------------------------------------
+    def _workspace(self) -> list[Option]:
+        return workspace_options(self.repo, self.config.file)
+
+    def again(self, *extra: Option) -> str:
+        """The command that asked for this promotion, with `extra` options added."""
+        inv = self.invocation or bump_invocation(
+            self.app, self.env.name, str(self.image), repo=self.repo, config_file=self.config.file
+        )
+        return inv.line(*extra)
+
+    def bump_command(self, env: str, image: str) -> str:
+        """`promoter bump` of this app into `env` with `image`."""
+        return command(["bump"], [("--app", self.app), ("--env", env), ("--image", image), *self._workspace()])
+
+    def rollback_command(self, image: str) -> str:
+        """`promoter rollback` of this app in the target environment to `image`."""
+        return command(
+            ["rollback"], [("--app", self.app), ("--env", self.env.name), ("--image", image), *self._workspace()]
+        )
+
+    def promote_command(self, from_env: str) -> str:
+        """`promoter promote` of this app from `from_env` into the target environment."""
+        return command(
+            ["promote"], [("--app", self.app), ("--from", from_env), ("--to", self.env.name), *self._workspace()]
+        )
+
+    def retry_with(self, image: str) -> str:
+        """The same promotion with another image: a rollback stays a rollback, anything else is a bump."""
+        if self.rollback:
+            return self.rollback_command(image)
+        return self.bump_command(self.env.name, image)
 
     def key(self, gate: str) -> str:
         return f"environments[{self.env.index}].gates.{gate}"

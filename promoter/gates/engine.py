@@ -19,6 +19,7 @@ from promoter.gates.registry import GATES, ConfigPlace, Gate
 from promoter.gates.statuses import StatusReader, Waiting
 from promoter.history.promotions import promotions_in_diff
 from promoter.history.timeline import Timeline
+from promoter.model.commandline import Invocation
 from promoter.model.errors import UsageError
 from promoter.model.finding import CheckResult, Severity, Status, Subject
 from promoter.model.image import ImageRef
@@ -73,15 +74,20 @@ def evaluate_gates(
     rollback: bool = False,
     timelines: dict[tuple[str, str, str], Timeline] | None = None,
     defaults: bool = True,
+    invocation: Invocation | None = None,
+    unpinned: list[str] | None = None,
     statuses: StatusReader | None = None,
     waiting: Waiting | None = None,
 ) -> CheckResult:
     """Judge promoting `image` of `app` into `env` against that env's gates, reading history on `base_ref`.
 
+    `unpinned` lists the places where the planned edit could set the tag but not the digest.
+
     `now` (aware; naive is taken as UTC) is the clock for soak and freeze; `override_freeze` is a
     reason that lets a frozen promotion through (recorded as an info finding); `rollback` lets a
     semantic-version downgrade through. `timelines` shares history read from Git between calls.
     `defaults=False` runs only the gates the environment configures (what `check` judges).
+    `invocation` is the command the user ran, which hints repeat (default: the bump that promotes `image`).
     `statuses` reads commit statuses from the forge (the healthy gate); `waiting` lets such a gate
     poll until its timeout (--wait).
     """
@@ -107,6 +113,8 @@ def evaluate_gates(
         override_freeze=override_freeze,
         rollback=rollback,
         timelines=timelines if timelines is not None else {},
+        invocation=invocation,
+        unpinned=list(unpinned or []),
     )
     if statuses is not None:
         ctx.statuses = statuses

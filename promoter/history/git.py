@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from promoter.model.errors import ToolError, UsageError
+from promoter.model.errors import ToolError, UsageError, shorten
 
 
 class GitError(ToolError):
@@ -81,14 +82,16 @@ class GitRepo:
         rel = self.path.relative_to(self.root).as_posix()
         return "" if rel == "." else rel
 
-    def resolve(self, ref: str) -> str:
-        """The commit a ref names; an unknown ref is a usage error (the user typed it)."""
+    def resolve(self, ref: str, *, what: str = "--base") -> str:
+        """The commit a ref names; an unknown ref is a usage error (the user typed it, as option `what`)."""
         proc = run_git(
             self.path, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False
         )
         if proc.returncode != 0 or not proc.stdout.strip():
+            if ref == "HEAD":
+                raise UsageError(f"{self.root} has no commit yet: commit the repository's files first")
             raise UsageError(
-                f"--base {ref}: no such commit, branch or tag in {self.root}",
+                f"{what} {shorten(ref)}: no such commit, branch or tag in {self.root}",
                 hint="a shallow CI checkout may need `git fetch origin <branch>` first",
             )
         return proc.stdout.strip()
@@ -131,6 +134,60 @@ class GitRepo:
         spec = f"{ref}:{self.prefix + '/' if self.prefix else ''}{path}"
         proc = run_git(self.path, "show", spec, check=False)
         return proc.stdout if proc.returncode == 0 else None
+
+    def export(self, ref: str, dest: Path, keep: Callable[[str], bool] | None = None) -> int:
+        """Write the files of this folder at `ref` for which `keep(path)` holds (all without `keep`) into
+        `dest`: the base a check compares with. One `ls-tree` and one `cat-file --batch`, so a check
+        that needs a handful of files at the base does not pay for the whole repository. A symlink is
+        recreated when it stays inside `dest`; submodules are left out. Returns the files written."""
+        commit = self.resolve(ref)
+        spec = f"{commit}:{self.prefix}" if self.prefix else commit
+        env = {**os.environ, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
+        listing = subprocess.run(
+            ["git", "ls-tree", "-r", "-z", "--full-tree", spec], cwd=self.root, env=env, capture_output=True
+        )
+        if listing.returncode != 0:
+            raise GitError(f"git ls-tree failed: {_first_line(listing.stderr.decode('utf-8', 'replace'))}")
+        entries: list[tuple[str, str, str]] = []  # (mode, object, path)
+        for record in listing.stdout.split(b"\0"):
+            if not record:
+                continue
+            meta, _, raw_path = record.partition(b"\t")
+            mode, kind, obj = meta.decode().split(" ")
+            path = raw_path.decode("utf-8", "surrogateescape")
+            if kind == "blob" and (keep is None or keep(path)):
+                entries.append((mode, obj, path))
+        if not entries:
+            return 0
+        proc = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=self.root,
+            env=env,
+            input="".join(f"{obj}\n" for _, obj, _ in entries).encode(),
+            capture_output=True,
+        )
+        if proc.returncode != 0:
+            raise GitError(f"git cat-file failed: {_first_line(proc.stderr.decode('utf-8', 'replace'))}")
+        out, pos = proc.stdout, 0
+        root = dest.resolve()
+        for mode, _, path in entries:
+            header_end = out.index(b"\n", pos)
+            size = int(out[pos:header_end].split(b" ")[2])
+            body = out[header_end + 1 : header_end + 1 + size]
+            pos = header_end + 1 + size + 1  # the blob, then its newline
+            target = root / path
+            if not target.resolve().is_relative_to(root):
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if mode == "120000":
+                link = body.decode("utf-8", "surrogateescape")
+                if (target.parent / link).resolve().is_relative_to(root):
+                    target.symlink_to(link)
+                continue
+            target.write_bytes(body)
+            if mode == "100755":
+                target.chmod(0o755)
+        return len(entries)
 
     def first_parent_after(self, start: str, end: str, limit: int) -> list[str]:
         """Commits on `end`'s first-parent line after `start`, oldest first, at most `limit` of them.

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.config.model import Config
+from promoter.model.commandline import command, workspace_options
 from promoter.model.errors import PromoterError, UsageError
 
 
@@ -23,6 +24,7 @@ class EnvStatus:
     since: datetime | None = None
     behind: str | None = None  # the previous environment runs something else: a promotion is pending
     error: str | None = None
+    absent: bool = False  # the app has no place in this environment (no path, no target)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -36,6 +38,7 @@ class EnvStatus:
             "since": self.since.isoformat() if self.since else None,
             "pending_from": self.behind,
             "error": self.error,
+            "configured": not self.absent,
         }
 
 
@@ -55,17 +58,36 @@ def status(
     from promoter.history.timeline import current_image
 
     if config.file is None:
-        raise UsageError(f"status needs a .promoter.yaml in {repo} (or --config FILE)")
+        raise UsageError(
+            f"status needs a .promoter.yaml in {repo}: {command(['init'], workspace_options(repo))} proposes one"
+        )
     names = apps or sorted(config.apps)
     for a in names:
         config.app(a)
     for e in envs or []:
         config.env(e)
+    if ref is not None:
+        # Fatal for every row alike: say so once, as an error, not as a note in each row.
+        from promoter.history.git import GitRepo
+
+        try:
+            git = GitRepo.open(repo)
+        except UsageError as exc:
+            reads = command(["status", "--ref", "-"], workspace_options(repo, config.file))
+            raise UsageError(f"{exc.message}: status reads history from Git; {reads} reads the working tree") from None
+        git.resolve(ref, what="--ref")
     rows: list[EnvStatus] = []
     for app in names:
         previous: EnvStatus | None = None
         for env in config.environments:
             row = EnvStatus(app=app, env=env.name)
+            spec = config.apps[app]
+            if env.name not in spec.targets and spec.location(env.name, config.default_path) is None:
+                # Not every app runs in every environment: nothing to read, nothing wrong.
+                row.absent = True
+                if not envs or env.name in envs:
+                    rows.append(row)
+                continue
             try:
                 state = current_image(repo, config, app, env.name, ref)
             except PromoterError as exc:

@@ -22,7 +22,7 @@ from promoter.locate.scope import Scope, env_scope
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 from promoter.model.reference import Reference
-from promoter.yamlio.document import YamlDoc
+from promoter.yamlio.document import YamlDoc, read_checked
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def _log(g: GitRepo, scope: Scope, ref: str) -> list[_Change]:
     merge (or squash) commit, and its commit time is when the change reached the branch, which
     is what soak measures; the branch's own older commit times are not.
     """
-    commit = g.resolve(ref)
+    commit = g.resolve(ref, what="--ref")
     out = run_git(
         g.root,
         "log",
@@ -193,9 +193,9 @@ def _defaults_text(repo: Path, g: GitRepo | None, scope: Scope, ref: str | None)
     rel = values_file(scope.chart)
     if ref is None or g is None:
         path = safe_path(repo, rel)
-        text = path.read_text() if path.is_file() else None
+        text = read_checked(path, rel).decode("utf-8", "replace") if path.is_file() else None
     else:
-        spec = f"{g.resolve(ref)}:{_full(g, rel)}"
+        spec = f"{g.resolve(ref, what='--ref')}:{_full(g, rel)}"
         text = read_blobs(g, [spec])[spec]
     if text is None:
         return None
@@ -400,8 +400,8 @@ def current_image(repo: Path, config: Config, app: str, env: str, ref: str | Non
     pins: list[Pin] = []
     for rel in files:
         try:
-            text = (repo / rel).read_text()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{rel}: cannot read: {exc}") from None
+            text = read_checked(repo / rel, rel).decode("utf-8")  # a regular file, within the size limit
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{rel}: not UTF-8 text (byte {exc.start})") from None
         pins.extend(pins_in(scope, rel, text, defaults, strict=True))
     return _state(scope, pins, None, None)

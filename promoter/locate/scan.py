@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promoter.locate.paths import rel_to
+from promoter.locate.anchors import mark_aliases
+from promoter.locate.chartvalues import discovered_defaults
+from promoter.locate.paths import rel_to, resolved
 from promoter.locate.styles import STYLES
-from promoter.locate.styles.base import Document
+from promoter.locate.styles.base import DEFAULT_SIBLINGS, Document, Siblings
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 from promoter.model.reference import Reference
-from promoter.yamlio.document import YamlDoc, owner_of
+from promoter.yamlio.document import YamlDoc, owner_of, read_checked
 
 YAML_SUFFIXES = (".yaml", ".yml")
 # Cheap pre-filter: a file none of these words appear in cannot hold a reference, so it is
 # never round-trip parsed (the slow part: ~10 ms per multi-document file).
 MAY_HOLD_IMAGE = re.compile(r"[iI]mage|repository|newName|newTag")
+MAY_HOLD_IMAGE_BYTES = re.compile(MAY_HOLD_IMAGE.pattern.encode())
 _MARKER = re.compile(r"#\s*(\{\s*\"\$imagepolicy\"\s*:\s*\"([^\"]+)\"\s*\})")
 SKIP_DIRS = {".git", "node_modules", ".terraform", "__pycache__"}
 
@@ -46,25 +50,40 @@ def chart_templates(folder_has_chart: bool, name: str) -> bool:
 
 
 def yaml_files(repo: Path, roots: list[Path]) -> list[Path]:
-    """YAML files under the given files/folders, sorted, skipping chart templates (Go templates, not YAML)."""
-    out: set[Path] = set()
-    root_resolved = repo.resolve()
+    """YAML files under the given files/folders, sorted, skipping chart templates (Go templates, not YAML).
+
+    A symlinked file is read only when it resolves inside the repository; symlinked folders are not entered."""
+    out: set[str] = set()
+    root_resolved = str(repo.resolve())
     for root in roots:
-        if root.is_file():
-            out.add(root)
+        if not root.is_dir():
+            if root.exists() or root.is_symlink():  # a file; anything else is refused when read, naming it
+                out.add(str(root))
             continue
-        for dirpath, dirnames, filenames in os.walk(root):
-            d = Path(dirpath)
-            has_chart = (d / "Chart.yaml").is_file()
-            dirnames[:] = sorted(n for n in dirnames if not skipped_dir(n) and not chart_templates(has_chart, n))
-            for name in filenames:
-                if yaml_name(name):
-                    p = d / name
-                    full = p.resolve()
-                    # Symlinked files that point out of the repository are never read.
-                    if full == root_resolved or root_resolved in full.parents:
-                        out.add(p)
-    return sorted(out)
+        _walk(str(root), root_resolved, out, repo)
+    return [Path(p) for p in sorted(out, key=lambda p: p.split(os.sep))]
+
+
+def _walk(folder: str, inside: str, out: set[str], repo: Path) -> None:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    has_chart = any(e.name == "Chart.yaml" for e in entries)
+    for e in entries:
+        # DirEntry knows from the directory listing whether it is a symlink: no system call per file.
+        if e.is_symlink():
+            if yaml_name(e.name):
+                full = str(resolved(Path(e.path), repo))  # a loop is one UsageError naming it
+                # Symlinked files that point out of the repository are never read.
+                if full == inside or full.startswith(inside + os.sep):
+                    out.add(e.path)
+            continue
+        if e.is_dir():
+            if not skipped_dir(e.name) and not chart_templates(has_chart, e.name):
+                _walk(e.path, inside, out, repo)
+        elif yaml_name(e.name):
+            out.add(e.path)
 
 
 def markers(text: str) -> dict[int, str]:
@@ -78,29 +97,34 @@ def markers(text: str) -> dict[int, str]:
     return out
 
 
-def parse_file(repo: Path, file: Path, defaults: Any = None) -> ParsedFile | None:
-    """Round-trip parse one file and extract its references; None when it cannot hold any.
+def parse_file(
+    repo: Path, file: Path, defaults: Any = None, rel: str | None = None, siblings: Siblings = DEFAULT_SIBLINGS
+) -> ParsedFile | None:
+    """Read one file and extract its references; None when it cannot hold any.
 
     `defaults`: the chart values.yaml this file layers over (an environment's values file)."""
-    rel = rel_to(repo, file)
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{rel}: cannot read: {exc.strerror}") from None
-    if not MAY_HOLD_IMAGE.search(raw.decode("utf-8", "replace")):
+    rel = rel if rel is not None else rel_to(repo, file)
+    raw = read_checked(file, rel)  # a regular file within the size limit, or one UsageError naming it
+    if not MAY_HOLD_IMAGE_BYTES.search(raw):
         return None
-    doc = YamlDoc.from_bytes(raw, rel)  # the bytes already read: no second read of the file
-    return ParsedFile(doc=doc, references=extract(doc, defaults))
+    doc = YamlDoc.read_bytes(raw, rel)  # the bytes already read: no second read of the file
+    return ParsedFile(doc=doc, references=extract(doc, defaults, siblings=siblings))
 
 
-def extract(doc: YamlDoc, defaults: Any = None) -> list[Reference]:
-    """References in a parsed file; `defaults` is the chart values.yaml an env values file layers over."""
+def extract(
+    doc: YamlDoc, defaults: Any = None, only: ImageRef | None = None, *, siblings: Siblings = DEFAULT_SIBLINGS
+) -> list[Reference]:
+    """References in a parsed file; `defaults` is the chart values.yaml an env values file layers over.
+
+    With `only`, references that name another repository may be left out (a bump's own scan)."""
     marks = markers(doc.text)
     refs: list[Reference] = []
+    want = only.repository if only is not None else None
     for i, root in enumerate(doc.docs):
-        d = Document(file=doc.path, index=i, root=root, markers=marks, defaults=defaults)
+        d = Document(file=doc.path, index=i, root=root, markers=marks, defaults=defaults, only=want, siblings=siblings)
         for style in STYLES:
             refs.extend(style.extract(d))
+    mark_aliases(doc, refs)
     refs.sort(key=lambda r: (r.line, r.column))
     return _dedupe(refs)
 
@@ -129,13 +153,13 @@ def _node_keys(ref: Reference) -> set[tuple[Any, ...]]:
 
 def _dedupe(refs: list[Reference]) -> list[Reference]:
     """One reference per value: two styles may claim the same scalar (a container `image:` that
-    also carries a Flux marker) and an alias (`*img`) repeats the anchored node. The first in
-    document order is the one to edit (an anchor precedes its aliases); a later one only adds its hint.
-    """
+    also carries a Flux marker). The first in document order is the one kept; a later one only adds
+    its hint. An alias (`*img`) is a reference of its own, at its own place (`alias_of` says whose);
+    the round-trip reader, which cannot place aliases, keeps only the anchored one."""
     seen: dict[tuple[Any, ...], Reference] = {}
     out: list[Reference] = []
     for r in refs:
-        keys = _node_keys(r)
+        keys = {("alias", r.doc_index, r.path_parts)} if r.alias_of is not None else _node_keys(r)
         first = next((seen[k] for k in keys if k in seen), None)
         if first is not None:
             if first.hint is None and r.hint is not None:
@@ -162,19 +186,46 @@ def scan(
     image: ImageRef | None = None,
     keep_going: bool = False,
     defaults: dict[str, Any] | None = None,
+    siblings: Siblings = DEFAULT_SIBLINGS,
 ) -> ScanResult:
     """All references under `roots` (optionally only those of `image`'s repository).
 
     `defaults` maps an environment's values file (repo-relative) to its chart's values.yaml data."""
+    # Every file's tree stays alive until the listing is printed; none holds a cycle. Cyclic collections
+    # while thousands of trees pile up would walk them all again and again (half the time of a scan).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _scan(repo, roots, image, keep_going, defaults, siblings)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _scan(
+    repo: Path,
+    roots: list[Path],
+    image: ImageRef | None,
+    keep_going: bool,
+    defaults: dict[str, Any] | None,
+    siblings: Siblings,
+) -> ScanResult:
     files: dict[str, ParsedFile] = {}
     refs: list[Reference] = []
     scanned: list[str] = []
     errors: list[UsageError] = []
+    charts: dict[str, Any] = {}
+    top = str(repo).rstrip(os.sep) + os.sep
     for f in yaml_files(repo, roots):
-        rel = rel_to(repo, f)
+        name = str(f)
+        # Files are walked under the repository's own path: their name inside it needs no disk access.
+        rel = name[len(top) :].replace(os.sep, "/") if name.startswith(top) else rel_to(repo, f)
         scanned.append(rel)
         try:
-            parsed = parse_file(repo, f, (defaults or {}).get(rel))
+            layered = (defaults or {}).get(rel)
+            if layered is None:
+                layered = discovered_defaults(repo, rel, charts)
+            parsed = parse_file(repo, f, layered, rel, siblings)
         except UsageError as exc:
             if not keep_going:
                 raise

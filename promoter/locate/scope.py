@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from promoter.config.model import Config
-from promoter.locate.paths import check_relative, rel_to, safe_path
+from promoter.locate.paths import check_relative, rel_to, resolve_arg, safe_path
 from promoter.locate.scan import chart_templates, skipped_dir, yaml_files, yaml_name
+from promoter.model.commandline import command, workspace_options
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 
@@ -108,15 +109,18 @@ def env_scope(config: Config, app: str, env: str) -> Scope:
     return Scope((root,), (), f"{app} in {env} ({where})", app, env, image, a.chart)
 
 
-def path_scope(repo: Path, paths: list[str]) -> Scope:
-    """Folders or files named on the command line, each existing inside the repository."""
-    roots = []
+def path_scope(repo: Path, paths: list[str] | list[Path], *, base: Path | None = None, what: str = "path") -> Scope:
+    """Folders or files named on the command line, each existing inside the repository.
+
+    Every command resolves its PATH arguments here, by `paths.resolve_arg`'s one rule."""
+    roots: list[str] = []
     for p in paths:
-        full = safe_path(repo, p)
-        if not full.exists():
-            raise UsageError(f"path {p!r} does not exist in {repo}")
-        roots.append(rel_to(repo, full))
-    return Scope(tuple(roots), (), ", ".join(paths))
+        rel = resolve_arg(repo, p, base=base, what=what)
+        if not (repo / rel).exists():
+            raise UsageError(f"{what} {str(p)!r} does not exist in {repo}")
+        if rel not in roots:
+            roots.append(rel)
+    return Scope(tuple(roots), (), ", ".join(str(p) for p in paths))
 
 
 def resolve_scope(
@@ -126,11 +130,14 @@ def resolve_scope(
     if paths and (app or env):
         raise UsageError("give either --app and --env, or --path, not both")
     if paths:
-        return path_scope(repo, paths)
+        return path_scope(repo, paths, what="--path")
     if not (app and env):
         raise UsageError("say where to bump: --app APP --env ENV (with a .promoter.yaml), or --path DIR")
     if config.file is None:
-        raise UsageError(f"--app/--env need a .promoter.yaml in {repo} (or --config FILE); use --path DIR without one")
+        raise UsageError(
+            f"--app/--env need a .promoter.yaml in {repo} (or --config FILE): "
+            f"{command(['init'], workspace_options(repo))} proposes one; --path DIR needs none"
+        )
     a = config.app(app)
     config.env(env)
     if not image.same_repository(a.image):

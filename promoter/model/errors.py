@@ -8,6 +8,27 @@ EXIT_TOOL = 1  # the tool itself, or a remote service, failed
 EXIT_USAGE = 2  # bad input: arguments, configuration, files the user pointed at
 EXIT_FINDINGS = 3  # the check ran and found error-severity findings
 
+# Inputs are echoed in messages so the user sees what was refused; a 10,000-character argument
+# or YAML value is echoed by its start and its length, and no message line grows without end.
+MAX_SHOWN = 200
+MAX_MESSAGE = 2000
+
+
+def shorten(value: object, limit: int = MAX_SHOWN) -> str:
+    """`value` as text of at most about `limit` characters: a longer one keeps its start and says its length."""
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: max(limit - 24, 8)]}…[{len(text)} characters]"
+
+
+def one_line(message: str, limit: int = MAX_MESSAGE) -> str:
+    """A message as printed: at most `limit` characters, cut in the middle when longer."""
+    if len(message) <= limit:
+        return message
+    keep = (limit - 40) // 2
+    return f"{message[:keep]} …[{len(message) - 2 * keep} characters cut]… {message[-keep:]}"
+
 
 class PromoterError(Exception):
     """An error shown to the user as one line; never a traceback."""

@@ -45,9 +45,18 @@ def repo_relative(path: Path, repo: Path | None) -> str:
     if repo is not None:
         try:
             return path.resolve().relative_to(repo.resolve()).as_posix()
-        except ValueError:
+        except (RuntimeError, OSError):  # a symlink loop: placed by its own name
+            try:
+                return path.absolute().relative_to(repo.absolute()).as_posix()
+            except ValueError:
+                pass
+        except ValueError:  # outside the repository: shown as given
             pass
     return str(path)
+
+
+# Evidence that is a line or a tool's wording: left out of a finding's identity.
+_UNSTABLE_EVIDENCE = frozenset({"line", "kubeconform", "message"})
 
 
 @dataclass
@@ -74,26 +83,40 @@ class Finding:
     # Against a base (`check --base`): "new" when the change adds it, "existing" when the base had it
     # already; None when no baseline was computed.
     baseline: str | None = None
+    # Every environment and target that reached this finding (one finding through several overlays
+    # sharing a base is reported once); `target` is the first of `targets`.
+    envs: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
 
     @property
     def blocking(self) -> bool:
         return self.severity is Severity.ERROR and not self.waived
 
+    @property
+    def field_path(self) -> str:
+        """The field the finding is about (a JSON pointer or a values key path), '' when it is about a whole thing."""
+        ev = self.evidence or {}
+        return str(ev.get("pointer") or ev.get("key_path") or ev.get("path") or "")
+
+    def identity(self) -> tuple[str, str, str]:
+        """What the finding is about, independent of lines and wording: rule, object, field path.
+
+        The object is the subject (a resource's apiVersion/kind/namespace/name, a render, a gate), else
+        the file; a line number or a message never enters, so moving a manifest or rewording a policy
+        keeps an old finding old."""
+        thing = self.subject or (self.location.file if self.location else "") or (self.target or "")
+        what = self.field_path or ";".join(
+            f"{k}={v}"
+            for k, v in sorted((self.evidence or {}).items())
+            if isinstance(v, (str, int, float, bool)) and k not in _UNSTABLE_EVIDENCE
+        )
+        return (self.rule, thing, what)
+
     def fingerprint(self) -> str:
+        """A stable hash of `identity()`: SARIF partialFingerprints, GitLab Code Quality fingerprint."""
         import hashlib
 
-        key = "|".join(
-            str(x)
-            for x in (
-                self.rule,
-                self.subject,
-                self.target,
-                self.location and self.location.file,
-                self.location and self.location.line,
-                self.message,
-            )
-        )
-        return hashlib.sha256(key.encode()).hexdigest()
+        return hashlib.sha256("|".join(self.identity()).encode()).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +132,9 @@ class Finding:
             "waiver_reason": self.waiver_reason,
             "evidence": self.evidence,
             "baseline": self.baseline,
+            "envs": self.envs,
+            "targets": self.targets or ([self.target] if self.target else []),
+            "fingerprint": self.fingerprint(),
         }
 
 
@@ -155,17 +181,29 @@ class CheckResult:
     subjects: list[Subject] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)  # overlays / charts / files checked
     stats: dict[str, Any] = field(default_factory=dict)
+    # "any": every blocking finding fails the check; "new": only those a change adds (`check --base`).
+    fail_on: str = "any"
+    target_envs: dict[str, str | None] = field(default_factory=dict)  # target id -> its environment
 
     def extend(self, other: CheckResult) -> None:
         self.findings.extend(other.findings)
         self.subjects.extend(other.subjects)
         self.targets.extend(t for t in other.targets if t not in self.targets)
+        for t, e in other.target_envs.items():
+            self.target_envs.setdefault(t, e)
         for k, v in other.stats.items():
             self.stats[k] = self.stats.get(k, 0) + v if isinstance(v, (int, float)) else v
 
+    def counts_against(self, f: Finding) -> bool:
+        """`f` fails this check: blocking, and new when only new findings fail it (`--fail-on new`)."""
+        return f.blocking and not (self.fail_on == "new" and f.baseline == "existing")
+
     @property
     def failed(self) -> bool:
-        return any(f.blocking for f in self.findings)
+        return any(self.counts_against(f) for f in self.findings)
+
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if self.counts_against(f)]
 
     def ranked(self) -> list[Finding]:
         """Findings by severity (errors first), waived last, then by location."""
@@ -192,6 +230,7 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "passed": not self.failed,
+            "fail_on": self.fail_on,
             "counts": self.counts(),
             "targets": self.targets,
             "findings": [f.to_dict() for f in self.ranked()],

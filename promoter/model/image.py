@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from types import EllipsisType
 
-from promoter.model.errors import UsageError
+from promoter.model.errors import UsageError, shorten
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}
@@ -14,17 +15,19 @@ DOCKER_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "r
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN_RE = re.compile(rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$")
 _PATH_COMPONENT_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$")
+# ASCII only, as distribution/reference: `\w` alone would take `1.5.０` (a fullwidth digit) or `v1.5.0é`.
+_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)
 _ALGO_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[+._-][A-Za-z][A-Za-z0-9]*)*$")
 # Digest algorithms registries accept, with their hex length.
 DIGEST_ALGORITHMS = {"sha256": 64, "sha512": 128}
 _SHELL_META = set(";|&$`<>(){}[]*?!'\"\\~#")
+_SHELL_META_RE = re.compile("[" + re.escape("".join(sorted(_SHELL_META))) + "]")
 MAX_NAME_LENGTH = 255
 _IPV6_HOST_RE = re.compile(r"^\[[0-9a-fA-F:]+\](?=[:/])")
 
 
 def _fail(raw: str, why: str) -> UsageError:
-    return UsageError(f"invalid image reference {raw!r}: {why}")
+    return UsageError(f"invalid image reference {shorten(raw, 600)!r}: {why}")  # the longest valid one is shown whole
 
 
 def check_digest(digest: str, raw: str | None = None) -> str:
@@ -33,7 +36,7 @@ def check_digest(digest: str, raw: str | None = None) -> str:
     algo, sep, hexpart = digest.partition(":")
     if not sep:
         raise _fail(shown, f"digest {digest!r} must look like sha256:<64 hex characters>")
-    if not _ALGO_RE.match(algo):
+    if not _ALGO_RE.fullmatch(algo):
         raise _fail(shown, f"digest algorithm {algo!r} is malformed")
     if algo not in DIGEST_ALGORITHMS:
         raise _fail(shown, f"unsupported digest algorithm {algo!r} (supported: sha256, sha512)")
@@ -53,8 +56,11 @@ def check_tag(tag: str, raw: str | None = None) -> str:
         raise _fail(shown, "tag is empty")
     if len(tag) > 128:
         raise _fail(shown, f"tag is {len(tag)} characters long (at most 128)")
-    if not _TAG_RE.match(tag):
-        raise _fail(shown, f"tag {tag!r} may hold only letters, digits, '_', '.', '-' and not start with '.' or '-'")
+    if not _TAG_RE.fullmatch(tag):
+        raise _fail(
+            shown,
+            f"tag {shorten(tag)!r} may hold only letters, digits, '_', '.', '-' (ASCII) and not start with '.' or '-'",
+        )
     return tag
 
 
@@ -80,8 +86,9 @@ class ImageRef:
             raise _fail(raw, "contains whitespace")
         # An IPv6 registry host is bracketed (`[::1]:5000/app`); elsewhere brackets are globs.
         ipv6 = _IPV6_HOST_RE.match(raw)
-        bad = sorted({c for c in raw[ipv6.end() if ipv6 else 0 :] if c in _SHELL_META})
-        if bad:
+        rest_of = raw[ipv6.end() if ipv6 else 0 :]
+        if _SHELL_META_RE.search(rest_of):
+            bad = sorted({c for c in rest_of if c in _SHELL_META})
             raise _fail(raw, f"contains shell metacharacter(s) {' '.join(bad)}")
         rest, digest = raw, None
         if "@" in rest:
@@ -104,12 +111,12 @@ class ImageRef:
         if registry is not None and not any(c in registry for c in ".:[") and registry != "localhost":
             # Docker would take `ACME/app` as a registry host named ACME; nobody means that.
             raise _fail(raw, f"repository {name!r} must be lowercase")
-        if registry is not None and not _DOMAIN_RE.match(registry):
+        if registry is not None and not _DOMAIN_RE.fullmatch(registry):
             raise _fail(raw, f"registry {registry!r} is not a valid host[:port]")
         for comp in path.split("/"):
             if comp != comp.lower():
                 raise _fail(raw, f"repository {name!r} must be lowercase")
-            if not _PATH_COMPONENT_RE.match(comp):
+            if not _PATH_COMPONENT_RE.fullmatch(comp):
                 raise _fail(raw, f"repository path component {comp!r} is malformed")
         return cls(registry=registry, path=path, tag=tag, digest=digest)
 
@@ -181,6 +188,12 @@ def try_parse(raw: object) -> ImageRef | None:
     """Parse without raising: for scanning YAML where most strings are not images."""
     if not isinstance(raw, str) or not raw or len(raw) > 512:
         return None
+    return _try_parse(str(raw))
+
+
+@lru_cache(maxsize=8192)
+def _try_parse(raw: str) -> ImageRef | None:
+    # Repositories repeat across a repository's files (the same base image in every app): parse each once.
     try:
         return ImageRef.parse(raw)
     except UsageError:

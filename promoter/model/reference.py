@@ -30,7 +30,9 @@ class Reference:
       - "kustomize": a kustomize images entry (slots "name", "newName", "newTag", "digest");
       - "block": a Helm-style mapping (slots "registry", "repository", "tag", "digest" or "sha");
       - "tag": a lone tag scalar whose repository is known from elsewhere (Argo CD parameters,
-        explicit targets, Flux markers): slots "tag" and maybe "digest".
+        explicit targets, Flux markers): slots "tag" and maybe "digest";
+      - "split": an untagged image string (slot "image", kept) whose tag is a sibling key (slot "tag")
+        and maybe its digest too (slot "digest").
     """
 
     file: str
@@ -49,6 +51,12 @@ class Reference:
     hint: str | None = None  # a Flux image-policy marker on this value, when present
     prefix: str = ""  # text kept before the image in a string slot (Argo CD's `alias=`)
     path_parts: tuple[Any, ...] = ()
+    doc_index: int = 0  # which YAML document of the file `path_parts` starts from
+    # When this reference is (or goes through) an alias `*name`: the anchored value's place,
+    # {"line", "column", "yaml_path"} in the same file.
+    alias_of: dict[str, Any] | None = None
+    # Keys the chart's own values.yaml declares at this block's path (a key there may be added here).
+    declared: tuple[str, ...] = ()
 
     @property
     def names_registry(self) -> bool:
@@ -60,6 +68,7 @@ class Reference:
 
     @property
     def current(self) -> str:
+        """The image as pinned here, named as `images` prints it in text and JSON alike."""
         out = self.written or "?"
         if self.tag:
             out += f":{self.tag}"
@@ -78,4 +87,6 @@ class Reference:
             "tag": self.tag,
             "digest": self.digest,
             "hint": self.hint,
+            "image": self.current,
+            "alias_of": self.alias_of,
         }

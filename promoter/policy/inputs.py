@@ -16,10 +16,13 @@ from typing import Any
 import yaml
 
 from promoter.model.errors import ConfigError, UsageError
+from promoter.yamlio.files import read_regular
+from promoter.yamlio.loader import AliasBudget
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """The safe loader, reading unknown tags (CloudFormation's `!Ref`, `!Sub`) as their plain value, as conftest does."""
+class _Loader(AliasBudget, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader, reading unknown tags (CloudFormation's `!Ref`, `!Sub`) as their plain value, as conftest does;
+    aliases budgeted (yamlio/limits.py)."""
 
 
 def _untagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
@@ -63,7 +66,7 @@ def read_documents(path: Path, display: str | None = None) -> list[Document]:
     """The documents conftest would check in one file; UsageError naming file:line when it does not parse."""
     name = display or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path, name).decode("utf-8")  # never a FIFO or device; within the size limit
     except UnicodeDecodeError as exc:
         raise UsageError(f"{name}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:

@@ -23,6 +23,7 @@ from typing import Any
 
 from promoter.model.errors import ConfigError
 from promoter.policy.engine import Engine, EngineError
+from promoter.yamlio.files import FileRefused, read_regular
 
 FAILURE_RULE = re.compile(r"^(deny|violation)(_[a-zA-Z0-9]+)*$")
 WARNING_RULE = re.compile(r"^warn(_[a-zA-Z0-9]+)*$")
@@ -114,9 +115,11 @@ def read_modules(path: Path, name: str, *, tests: bool = False) -> list[RegoModu
     for f in files:
         display = str(PurePosixPath(name) / f.relative_to(base).as_posix()) if path.is_dir() else name
         try:
-            text = f.read_text(encoding="utf-8")
+            text = read_regular(f, display).decode("utf-8")  # never a FIFO or device; within the size limit
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{display}: not UTF-8 text (byte {exc.start})") from None
+        except FileRefused as exc:
+            raise ConfigError(exc.message) from None
         except OSError as exc:
             raise ConfigError(f"{display}: cannot read: {exc.strerror}") from None
         modules.append(RegoModule(display, text))

@@ -649,7 +649,7 @@ def provenance(d: Description) -> Part:
 def rollback_command(app: str, env: str, previous: str | None, rerun: list[str] | None = None) -> str:
     target = shlex.quote(previous) if previous else "'<previous image>'"
     extra = " ".join(shlex.quote(x) for x in (rerun or []))
-    return f"promoter rollback --app {shlex.quote(app)} --env {shlex.quote(env)} --to {target} --pr" + (
+    return f"promoter rollback --app {shlex.quote(app)} --env {shlex.quote(env)} --image {target} --pr" + (
         f" {extra}" if extra else ""
     )
 

@@ -24,6 +24,8 @@ class Problem:
     message: str
     help: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    # Images to promote instead, in the order `help` names them: the gate turns each into a command.
+    instead: tuple[str, ...] = ()
 
 
 @dataclass
@@ -76,10 +78,11 @@ def verify_image(client: RegistryClient, image: ImageRef, platforms: list[Platfo
                 "digest",
                 f"digest {_short(digest)} is not in {where}{also}: the digest is wrong (from another build or repository, "
                 "or deleted/garbage-collected since)",
-                f"promote the digest the build pushed ({image.name}:{tag}@{tag_digest} if the tag is right)"
+                "if the tag is right, promote the digest it names"
                 if tag and tag_digest
                 else f"promote a digest that exists in {where}; `crane digest {image.name}:TAG` prints one",
                 evidence,
+                instead=(f"{image.name}:{tag}@{tag_digest}",) if tag and tag_digest else (),
             )
         )
     if tag and tag_head is None:
@@ -88,8 +91,9 @@ def verify_image(client: RegistryClient, image: ImageRef, platforms: list[Platfo
                 problem=Problem(
                     "tag",
                     f"tag {tag} does not exist in {where}, but digest {_short(digest)} does: the tag is wrong",
-                    f"promote by digest alone ({image.name}@{digest}) or push the tag: `crane tag {image.name}@{digest} {tag}`",
+                    f"push the tag (`crane tag {image.name}@{digest} {tag}`), or promote by digest alone",
                     evidence,
+                    instead=(f"{image.name}@{digest}",),
                 )
             )
         return Verification(
@@ -113,9 +117,9 @@ def verify_image(client: RegistryClient, image: ImageRef, platforms: list[Platfo
                     "tag",
                     f"tag {tag} in {where} names {_short(tag_digest)}, not {_short(digest)}: the tag was moved to other bytes "
                     "(re-pushed) or the digest is from another build; the digest exists",
-                    f"promote by digest alone ({image.name}@{digest}), or promote what {tag} names now ({image.name}:{tag}@{tag_digest}) "
-                    "after checking it is the build you mean",
+                    f"promote by digest alone, or, after checking it is the build you mean, what {tag} names now",
                     evidence,
+                    instead=(f"{image.name}@{digest}", f"{image.name}:{tag}@{tag_digest}"),
                 )
             )
 

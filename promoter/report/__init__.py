@@ -6,15 +6,17 @@ A format is a module with `NAME` and `render(result, *, title, color) -> str`
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import TextIO
 
-from promoter.model.changeset import atomic_write
-from promoter.model.errors import ToolError, UsageError
+from promoter.model.changeset import WriteError, atomic_write
+from promoter.model.errors import ToolError, UsageError, shorten
 from promoter.model.finding import CheckResult, Location
 from promoter.report import codequality, github, junit, markdown, sarif, text
 from promoter.report import json as json_format
@@ -25,6 +27,7 @@ FORMATS: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
 
 __all__ = [
     "FORMATS",
+    "check_report_paths",
     "parse_output_spec",
     "parse_path_prefix",
     "render",
@@ -40,9 +43,13 @@ def parse_output_spec(spec: str) -> tuple[str, str | None]:
     name, sep, path = spec.partition("=")
     name = name.strip().lower()
     if name not in FORMATS:
-        raise UsageError(f"--output {spec!r}: unknown format {name!r}; known formats: {', '.join(sorted(FORMATS))}")
+        raise UsageError(
+            f"--output {shorten(spec)!r}: unknown format {shorten(name, 40)!r}; known formats: {', '.join(sorted(FORMATS))}"
+        )
     if sep and not path.strip():
-        raise UsageError(f"--output {spec!r}: no file after '='; write FORMAT=FILE, or FORMAT alone for stdout")
+        raise UsageError(
+            f"--output {shorten(spec)!r}: no file after '='; write FORMAT=FILE, or FORMAT alone for stdout"
+        )
     path = path.strip()
     return name, (None if not sep or path == "-" else path)
 
@@ -143,11 +150,7 @@ def write_reports(
             stream.write(body)
             continue
         target = Path(path) if cwd is None or Path(path).is_absolute() else cwd / path
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(target, body)
-        except OSError as exc:
-            raise UsageError(f"cannot write the {fmt} report to {path}: {exc.strerror or exc}") from None
+        _write_report(target, body, f"the {fmt} report to {path}")
     stream.flush()
     for fmt in dict.fromkeys(fmt for fmt, _ in outputs):
         for extra in appendices_of(FORMATS[fmt], result, title=title, environ=env):
@@ -156,3 +159,83 @@ def write_reports(
                     fh.write(redact(extra.text))
             except OSError as exc:
                 raise ToolError(f"cannot append the {extra.what} to {extra.path}: {exc.strerror or exc}") from None
+
+
+def _write_report(target: Path, body: str, what: str) -> None:
+    """A regular file (or a new one) is replaced atomically; an existing device or pipe
+    (`/dev/null`, `/dev/stderr`, `>(cat)`) is written in place, never renamed over. A failed write
+    (a full disk, EIO, a closed pipe) is one ToolError: a report that did not arrive is not a pass."""
+    try:
+        st = target.stat()
+    except OSError:
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"cannot write {what}: it is a folder; name the report file inside it")
+    try:
+        if st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+            with open(target, "wb") as fh:
+                fh.write(body.encode("utf-8"))
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, body, shown=str(target))
+    except WriteError as exc:
+        raise ToolError(f"cannot write {what}: {exc.reason}") from None
+    except OSError as exc:
+        if exc.errno in (errno.ENOTDIR, errno.EISDIR):  # the path the user gave is no file's path
+            raise UsageError(f"cannot write {what}: {exc.strerror or exc}") from None
+        raise ToolError(f"cannot write {what}: {exc.strerror or exc}") from None
+
+
+def check_report_paths(
+    outputs: list[tuple[str, str | None]],
+    *,
+    reads: Iterable[tuple[str, Path]] = (),
+    repo: Path | None = None,
+    cwd: Path | None = None,
+) -> None:
+    """Refuse, before any work (exit 2), a report file that is another report's file, one of the
+    files or folders the command reads (`reads`: (what, path), e.g. the config, --policy, --data),
+    or a file the repository's Git tracks: the report would overwrite the input it judged."""
+    seen: dict[Path, str] = {}
+    inputs = [(what, _real(p)) for what, p in reads]
+    for fmt, path in outputs:
+        if path is None:
+            continue
+        given = Path(path) if cwd is None or Path(path).is_absolute() else cwd / path
+        target = _real(given)
+        special = target.exists() and not target.is_file()  # /dev/null may take several reports
+        if target in seen and not special:
+            raise UsageError(
+                f"--output {fmt}={shorten(path)}: the {seen[target]} report is written to that file already; "
+                "give each report its own file"
+            )
+        seen[target] = fmt
+        for what, real in inputs:
+            if target == real or real in target.parents:
+                raise UsageError(
+                    f"--output {fmt}={shorten(path)}: that is {what}, which this command reads; "
+                    "write the report somewhere else"
+                )
+        if repo is not None and target.is_file():
+            root = _real(repo)
+            if root in target.parents and _tracked(root, target.relative_to(root).as_posix()):
+                raise UsageError(
+                    f"--output {fmt}={shorten(path)}: {target.relative_to(root).as_posix()} is a file of the "
+                    "repository (Git tracks it); write the report somewhere else"
+                )
+
+
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # a symlink loop: compared as written
+        return path.absolute()
+
+
+def _tracked(repo: Path, rel: str) -> bool:
+    from promoter.history.git import run_git
+
+    try:
+        return run_git(repo, "ls-files", "--error-unmatch", "--", rel, check=False).returncode == 0
+    except Exception:  # not a Git repository, or no git: nothing is tracked
+        return False

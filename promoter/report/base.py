@@ -95,10 +95,13 @@ def summary_line(result: CheckResult) -> str:
     """The one-line tally every human-facing format opens with."""
     c = result.counts()
     skipped = sum(1 for s in result.subjects if s.status is Status.SKIPPED)
+    existing = sum(1 for f in result.findings if f.baseline == "existing" and not f.waived)
     errored = sum(1 for s in result.subjects if s.status is Status.ERROR)
     parts = [plural(c["error"], "error"), plural(c["warning"], "warning"), plural(c["info"], "note")]
     if c["waived"]:
         parts.append(f"{c['waived']} waived")
+    if existing:
+        parts.append(f"{existing} existing")
     checked = f"{plural(len(result.subjects), 'subject')} in {plural(len(result.targets), 'target')}"
     extra = []
     if skipped:
@@ -111,8 +114,17 @@ def summary_line(result: CheckResult) -> str:
 
 
 def verdict(result: CheckResult) -> str:
-    blocking = sum(1 for f in result.findings if f.blocking)
-    return f"FAIL: {plural(blocking, 'blocking error')}" if blocking else "PASS"
+    """`FAIL: 2 blocking errors`, or `PASS`; with a base, errors the base already had are said, not counted."""
+    blocking = len(result.blocking())
+    existing = sum(1 for f in result.findings if f.blocking and f.baseline == "existing")
+    kept = (
+        f" ({plural(existing, 'existing error')} already on the base, not blocking with --fail-on new)"
+        if existing and result.fail_on == "new"
+        else ""
+    )
+    if blocking:
+        return f"FAIL: {plural(blocking, 'new blocking error' if result.fail_on == 'new' else 'blocking error')}{kept}"
+    return f"PASS{kept}"
 
 
 # Control characters other than TAB/LF would move a terminal's cursor or break a file format.

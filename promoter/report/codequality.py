@@ -35,6 +35,8 @@ def render(result: CheckResult, *, title: str, color: bool = False) -> str:
         if n:
             fingerprint = hashlib.sha256(f"{fingerprint}#{n}".encode()).hexdigest()
         description = f.message or f.rule
+        if f.baseline == "existing":
+            description += " (existing: the base has it too)"
         if f.waived:
             description += f" (waived: {f.waiver_reason or 'no reason given'})"
         lines: dict[str, int] = {"begin": max(1, (loc.line or 1) if loc else 1)}

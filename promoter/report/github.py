@@ -84,7 +84,11 @@ def _annotate(view: View, kind: str, f: Finding) -> str:
             props["endLine"] = loc.end_line if loc.end_line and loc.end_line >= loc.line else loc.line
             if loc.column:
                 props["col"] = loc.column
-    props["title"] = f"{f.severity.value} {f.rule}" + (" (waived)" if f.waived else "")
+    props["title"] = (
+        f"{f.severity.value} {f.rule}"
+        + (" (waived)" if f.waived else "")
+        + (" (existing)" if f.baseline == "existing" else "")
+    )
     return annotation(kind, message, **props)
 
 

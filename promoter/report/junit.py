@@ -143,6 +143,8 @@ def _attach(case: ET.Element, view: View, findings: list[Finding]) -> str:
     if blocking:
         first = blocking[0]
         message = re.split(r"\r\n|\r|\n", first.message)[0] if first.message else first.rule
+        if all(f.baseline == "existing" for f in blocking):
+            message = f"[existing] {message}"  # the base has it too: CI tools diffing test reports agree
         if len(blocking) > 1:
             message += f" (and {len(blocking) - 1} more)"
         failure = ET.SubElement(case, "failure", message=_clean(message), type=_clean(first.rule))
@@ -163,7 +165,8 @@ def _system_out(case: ET.Element, view: View, findings: list[Finding]) -> None:
 def _line(view: View, f: Finding) -> str:
     where = view.where(f)
     waived = f" (waived: {f.waiver_reason or 'no reason given'})" if f.waived else ""
-    return f"{where}: {f.severity.value} {f.rule}: {f.message}{waived}"
+    existing = " [existing]" if f.baseline == "existing" else ""
+    return f"{where}: {f.severity.value}{existing} {f.rule}: {f.message}{waived}"
 
 
 def _set_file(case: ET.Element, view: View, f: Finding) -> None:

@@ -124,8 +124,9 @@ _FINDINGS_RULE = "| --- | --- | --- | --- |"
 def _findings_rows(view: View, findings: list[Finding], *, waived: bool = False) -> list[str]:
     rows = []
     for f in findings:
+        existing = " (existing)" if f.baseline == "existing" else ""
         row = (
-            f"| {_ICON[f.severity]} {_LABEL[f.severity]} | {escape(f.rule)} | {escape(view.where(f))} "
+            f"| {_ICON[f.severity]} {_LABEL[f.severity]}{existing} | {escape(f.rule)} | {escape(view.where(f))} "
             f"| {escape(_clip(f.message or f.rule))} |"
         )
         if waived:

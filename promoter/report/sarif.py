@@ -104,9 +104,18 @@ def _result(f: Finding, view: View, rule_index: int) -> dict[str, Any]:
     loc = view.location(f)
     if loc is not None:
         out["locations"] = [_location(loc)]
+    if f.baseline is not None:
+        # SARIF's own words for "the base had it too": code scanning then shows only what a change adds.
+        out["baselineState"] = "unchanged" if f.baseline == "existing" else "new"
     if f.waived:
         out["suppressions"] = [{"kind": "external", "justification": f.waiver_reason or "waived"}]
-    props = {k: v for k, v in (("target", view.target(f)), ("subject", f.subject), ("source", f.source or None)) if v}
+    props: dict[str, Any] = {
+        k: v for k, v in (("target", view.target(f)), ("subject", f.subject), ("source", f.source or None)) if v
+    }
+    if len(f.targets) > 1:
+        props["targets"] = list(f.targets)
+    if f.envs:
+        props["environments"] = list(f.envs)
     if props:
         out["properties"] = props
     return out

@@ -19,6 +19,10 @@ from promoter.validate.schemas import Schema, SchemaSource
 # (version, strictness, apiVersion, kind, or a custom schema's content) for the life of the process.
 _VALIDATORS: dict[tuple[Any, ...], Any] = {}
 MAX_ERRORS_PER_RESOURCE = 20
+NOT_AN_OBJECT_HELP = (
+    "a manifest folder holds Kubernetes objects only (kubectl apply -f and kubeconform read every YAML file "
+    "in it): move other YAML out of the folder, or name it in render.exclude"
+)
 
 
 def compiled(schema: Schema) -> Any:
@@ -118,9 +122,12 @@ def _validate(
         subject = Subject(id=r.id, kind="resource", target=r.target, location=r.location)
         subjects.append(subject)
         if not isinstance(api_version, str) or not isinstance(kind, str) or not api_version or not kind:
-            missing = "apiVersion" if not isinstance(api_version, str) or not api_version else "kind"
+            # kubeconform's order: kind first (a values file lacks both and is "missing kind").
+            missing = "kind" if not isinstance(kind, str) or not kind else "apiVersion"
             subject.status, subject.reason = Status.ERROR, f"object has no {missing}"
-            findings.append(_finding(r, "schema", f"object has no {missing}", finding_source))
+            f = _finding(r, "schema", f"object has no {missing}: not a Kubernetes object", finding_source)
+            f.help = NOT_AN_OBJECT_HELP
+            findings.append(f)
             counts["errors"] += 1
             continue
         if kind in skip or f"{api_version}/{kind}" in skip:
@@ -167,7 +174,7 @@ def _finding(r: Resource, rule: str, message: str, source: str, evidence: dict[s
     return Finding(
         rule=rule,
         severity=Severity.ERROR,
-        message=f"{r.display}: {message}",
+        message=f"{r.display}: {message}" if r.name or r.kind else message,
         location=r.location,
         source=source,
         subject=r.id,

@@ -15,6 +15,7 @@ from typing import Any
 from promoter.model.errors import ToolError, UsageError
 from promoter.model.finding import CheckResult, Finding, Severity, Status, Subject
 from promoter.model.resource import Resource
+from promoter.validate.builtin import NOT_AN_OBJECT_HELP
 from promoter.validate.schemas import SchemaSource, write_kubeconform_folder
 
 INSTALL_HINT = "install it (https://github.com/yannh/kubeconform#installation) or use --validator builtin"
@@ -197,9 +198,11 @@ def _result(
         subject = Subject(id=r.id, kind="resource", target=r.target, location=r.location)
         result.subjects.append(subject)
         if pos in headless_set:
-            missing = "apiVersion" if not r.api_version else "kind"
+            missing = "kind" if not r.kind else "apiVersion"
             subject.status, subject.reason = Status.ERROR, f"object has no {missing}"
-            result.findings.append(_finding(r, "schema", f"object has no {missing}"))
+            f = _finding(r, "schema", f"object has no {missing}: not a Kubernetes object")
+            f.help = NOT_AN_OBJECT_HELP
+            result.findings.append(f)
             counts["errors"] += 1
             continue
         found = by_resource.get(index_of[id(r)])

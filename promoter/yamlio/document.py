@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError, YAMLFutureWarning, YAMLWarning
 
 from promoter.model.errors import UsageError
+from promoter.yamlio.files import read_regular
+from promoter.yamlio.limits import AliasBudgetExceeded, check_data, check_nodes, may_alias
+from promoter.yamlio.marked import Anchors, MarkedError, MarkedMap, MarkedSeq, Unusual, owner
 
 BOM = "\ufeff"
+
+# ruamel tells about what it reads (a reused anchor, legal YAML; a YAML 1.1 float spelling) by
+# Python warnings: several lines on stderr, from input the user may not even own. What matters is
+# an error, and those are raised; these notes are silenced (a filter, not catch_warnings: thread-safe).
+warnings.filterwarnings("ignore", category=YAMLWarning)
+warnings.filterwarnings("ignore", category=YAMLFutureWarning)
 
 
 class _LenientConstructor(RoundTripConstructor):
@@ -43,9 +54,26 @@ for _tag, _method in (
     _LenientConstructor.add_constructor(_tag, getattr(_LenientConstructor, _method))
 
 
-def _yaml() -> YAML:
+class AliasBomb(MarkedYAMLError):
+    """A document whose aliases expand past the budget (yamlio/limits.py)."""
+
+    plain = True  # the problem is the whole message: not "YAML does not parse"
+
+
+class _BudgetedConstructor(_LenientConstructor):
+    """Each document measured (yamlio/limits.py) before it is constructed: for texts that hold a `*`."""
+
+    def construct_document(self, node: Any) -> Any:
+        try:
+            check_nodes(node)
+        except AliasBudgetExceeded as exc:
+            raise AliasBomb(problem=exc.problem, problem_mark=getattr(exc.at, "start_mark", None)) from None
+        return super().construct_document(node)
+
+
+def _yaml(aliases: bool = True) -> YAML:
     y = YAML(typ="rt")
-    y.Constructor = _LenientConstructor
+    y.Constructor = _BudgetedConstructor if aliases else _LenientConstructor
     y.allow_duplicate_keys = False
     return y
 
@@ -74,7 +102,9 @@ def parse_error(file: str, exc: Exception, text: str | None = None) -> YamlParse
             ]
             if content:
                 line, col = content[-1], 1
-    if isinstance(exc, DuplicateKeyError):
+    if getattr(exc, "plain", False):
+        problem = str(getattr(exc, "problem", exc))
+    elif isinstance(exc, DuplicateKeyError):
         problem = "duplicate key " + (str(exc.problem).split('"')[1] if '"' in str(exc.problem) else str(exc.problem))
     elif isinstance(exc, MarkedYAMLError):
         problem = "YAML does not parse: " + " ".join(str(x) for x in (exc.context, exc.problem) if x)
@@ -85,12 +115,61 @@ def parse_error(file: str, exc: Exception, text: str | None = None) -> YamlParse
 
 @dataclass
 class YamlDoc:
-    """A YAML file: its exact text and its round-trip documents (which know line/column of each node)."""
+    """A YAML file: its exact text and its documents, which know where each node is written.
+
+    `reader` says which: "c" (libyaml's marks, `read`: locating and editing) or "rt" (ruamel's
+    round-trip loader, `from_text`: configuration, and any file libyaml cannot read)."""
 
     path: str  # repo-relative, for messages
     text: str  # without BOM; line endings as in the file
     bom: bool
     docs: list[Any]
+    reader: str = "rt"
+    anchors: Anchors | None = None  # the marked reader's anchors and aliases
+
+    @classmethod
+    def read(cls, text: str, path: str) -> YamlDoc:
+        """Read with libyaml's marks; YAML libyaml refuses or this reader leaves alone goes to the
+        round-trip loader, whose verdict (and error message) then stands."""
+        from promoter.yamlio.marked import read
+
+        bom = text.startswith(BOM)
+        body = text[1:] if bom else text
+        try:
+            docs, anchors = read(body)
+        except MarkedError as exc:
+            from promoter.yamlio.marked import Lines
+
+            line, col = Lines(body).pos(exc.offset)
+            raise YamlParseError(path, line + 1, col + 1, exc.problem) from None
+        except (yaml.YAMLError, Unusual, RecursionError, ValueError):
+            return cls.from_text(text, path)
+        if anchors:
+            # Aliases share subtrees: measure what walking them would cost before anything walks them.
+            for root in docs:
+                try:
+                    check_data(root)
+                except AliasBudgetExceeded as exc:
+                    at = node_start(exc.at)
+                    if at is None:
+                        raise YamlParseError(path, None, None, exc.problem) from None
+                    raise YamlParseError(path, at[0] + 1, at[1] + 1, exc.problem) from None
+        return cls(path=path, text=body, bom=bom, docs=docs, reader="c", anchors=anchors)
+
+    @classmethod
+    def read_bytes(cls, raw: bytes, rel: str) -> YamlDoc:
+        return cls.read(_decode(raw, rel), rel)
+
+    @classmethod
+    def read_file(cls, file: Path, rel: str) -> YamlDoc:
+        """Read `file` (a regular file within the size limit: yamlio/files.py) with libyaml's marks."""
+        return cls.read_bytes(read_checked(file, rel), rel)
+
+    def again(self, text: str) -> YamlDoc:
+        """`text` (without BOM) read by the same reader as this document."""
+        if self.reader == "c":
+            return YamlDoc.read(text, self.path)
+        return YamlDoc.from_text(text, self.path)
 
     @classmethod
     def from_text(cls, text: str, path: str) -> YamlDoc:
@@ -98,31 +177,41 @@ class YamlDoc:
         if bom:
             text = text[1:]
         try:
-            docs = list(_yaml().load_all(io.StringIO(text)))
+            docs = list(_yaml(may_alias(text)).load_all(io.StringIO(text)))
         except (YAMLError, DuplicateKeyError) as exc:
             raise parse_error(path, exc, text) from None
+        except RecursionError:
+            raise YamlParseError(path, None, None, "YAML nests too deep to read (hundreds of levels)") from None
         except Exception as exc:  # ruamel raises plain errors on some malformed inputs
             raise YamlParseError(path, None, None, f"YAML does not parse: {exc}") from None
         return cls(path=path, text=text, bom=bom, docs=docs)
 
     @classmethod
     def load(cls, file: Path, rel: str) -> YamlDoc:
-        try:
-            raw = file.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"{rel}: cannot read: {exc.strerror}") from None
-        return cls.from_bytes(raw, rel)
+        """Read `file` (a regular file within the size limit: yamlio/files.py), shown as `rel`."""
+        return cls.from_bytes(read_checked(file, rel), rel)
 
     @classmethod
     def from_bytes(cls, raw: bytes, rel: str) -> YamlDoc:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UsageError(f"{rel}: not UTF-8 text (byte {exc.start})") from None
-        return cls.from_text(text, rel)
+        return cls.from_text(_decode(raw, rel), rel)
 
     def full_text(self, text: str | None = None) -> str:
         return (BOM if self.bom else "") + (self.text if text is None else text)
+
+
+def _decode(raw: bytes, rel: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{rel}: not UTF-8 text (byte {exc.start})") from None
+
+
+def read_checked(file: Path, rel: str) -> bytes:
+    """The bytes of a file promoter reads: a regular file, within the size limit; else one UsageError naming `rel`."""
+    try:
+        return read_regular(file, rel)
+    except OSError as exc:
+        raise UsageError(f"{rel}: cannot read: {exc.strerror or exc}") from None
 
 
 def key_line(node: Any, key: Any) -> tuple[int, int] | None:
@@ -136,6 +225,14 @@ def key_pos(node: Any, key: Any) -> tuple[int, int] | None:
 
 
 def _position(node: Any, key: Any, *, of_value: bool) -> tuple[int, int] | None:
+    if isinstance(node, MarkedMap):
+        node = owner(node, key)
+        mark = node.marks.get(key)
+        return None if mark is None else node.lines.pos(mark[1] if of_value else mark[0])
+    if isinstance(node, MarkedSeq):
+        if isinstance(key, int) and 0 <= key < len(node.marks):
+            return node.lines.pos(node.marks[key][0])
+        return None
     try:
         if isinstance(node, CommentedMap):
             line, col = node.lc.value(key) if of_value else node.lc.key(key)
@@ -148,8 +245,57 @@ def _position(node: Any, key: Any, *, of_value: bool) -> tuple[int, int] | None:
     return None
 
 
+def value_span(node: Any, key: Any) -> tuple[int, int] | None:
+    """[start, end) offsets of a value as libyaml marked it (its `&anchor`/`!tag` included); None
+    for round-trip nodes, which know only where a value starts."""
+    if isinstance(node, MarkedMap):
+        mark = owner(node, key).marks.get(key)
+        return None if mark is None else (mark[1], mark[2])
+    if isinstance(node, MarkedSeq) and isinstance(key, int) and 0 <= key < len(node.marks):
+        return node.marks[key]
+    return None
+
+
+def node_start(node: Any) -> tuple[int, int] | None:
+    """0-based (line, column) where a mapping or sequence starts."""
+    if isinstance(node, (MarkedMap, MarkedSeq)):
+        return node.lines.pos(node.start)
+    lc = getattr(node, "lc", None)
+    return (lc.line, lc.col) if lc is not None else None
+
+
+def is_flow(node: Any) -> bool:
+    """Whether a mapping or sequence is written in flow style (`{…}`, `[…]`)."""
+    if isinstance(node, (MarkedMap, MarkedSeq)):
+        return node.flow
+    fa = getattr(node, "fa", None)
+    return bool(fa is not None and fa.flow_style())
+
+
+def owns(node: Any, key: Any) -> bool:
+    """Whether `key` is written in `node` itself (not brought in by a merge key)."""
+    if isinstance(node, MarkedMap):
+        return key in node.marks
+    own = getattr(node, "_ok", None)
+    return not isinstance(own, set) or key in own
+
+
+def merge_sources(node: Any) -> list[Any]:
+    """The mappings a merge key (`<<`) brings keys from, transitively."""
+    out = []
+    direct = node.merges or [] if isinstance(node, MarkedMap) else getattr(node, "merge", None) or []
+    for src in direct:
+        src = src[1] if isinstance(src, tuple) else src  # ruamel < 0.19 keeps (position, mapping)
+        if isinstance(src, dict):
+            out.append(src)
+            out.extend(merge_sources(src))
+    return out
+
+
 def owner_of(node: Any, key: Any) -> Any:
     """The mapping that holds `key` as written: `node` itself, or the anchored mapping a merge key (`<<: *b`) takes it from."""
+    if isinstance(node, MarkedMap):
+        return owner(node, key)
     own = getattr(node, "_ok", None)
     if not isinstance(own, set) or key in own:
         return node
@@ -172,8 +318,9 @@ def line_of_path(root: Any, path: list[Any] | tuple[Any, ...]) -> int | None:
             node = node[part]
         except (KeyError, IndexError, TypeError):
             break
-    if line is None and hasattr(root, "lc"):
-        line = root.lc.line + 1
+    if line is None:
+        start = node_start(root)
+        line = start[0] + 1 if start is not None else None
     return line
 
 

@@ -13,11 +13,35 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
+from promoter.yamlio.limits import AliasBudgetExceeded, check_nodes, may_alias
+
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class Loader(_Base):
-    """Safe loading; implicit ints and timestamps that cannot be built stay strings."""
+class AliasBomb(yaml.MarkedYAMLError):
+    """A document whose aliases expand past the budget (yamlio/limits.py): refused before anything walks it."""
+
+    plain = True  # the problem is the whole message: not "YAML does not parse"
+
+
+class AliasBudget:
+    """Mixin for PyYAML loaders: each document is measured (yamlio/limits.py) before it is constructed."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)  # type: ignore[call-arg]
+        self._may_alias = may_alias(stream)
+
+    def construct_document(self, node: Any) -> Any:
+        if self._may_alias:
+            try:
+                check_nodes(node)
+            except AliasBudgetExceeded as exc:
+                raise AliasBomb(problem=exc.problem, problem_mark=getattr(exc.at, "start_mark", None)) from None
+        return super().construct_document(node)  # type: ignore[misc]
+
+
+class Loader(AliasBudget, _Base):
+    """Safe loading; implicit ints and timestamps that cannot be built stay strings; aliases are budgeted."""
 
 
 def _lenient(construct: Any) -> Any:
@@ -32,6 +56,40 @@ def _lenient(construct: Any) -> Any:
 
 Loader.add_constructor("tag:yaml.org,2002:int", _lenient(SafeConstructor.construct_yaml_int))
 Loader.add_constructor("tag:yaml.org,2002:timestamp", _lenient(SafeConstructor.construct_yaml_timestamp))
+
+
+class DuplicateKey(yaml.constructor.ConstructorError):
+    """A mapping that sets one key twice: kubectl and kubeconform refuse it, kustomize keeps the last,
+    promoter's round-trip editor sees the first; so it is an error wherever promoter reads YAML."""
+
+    def __init__(self, key: Any, first: Any, again: Any) -> None:
+        super().__init__(
+            None, None, f"duplicate key {key!r} (first set at line {first.start_mark.line + 1})", again.start_mark
+        )
+        self.key, self.first_line = key, first.start_mark.line + 1
+
+
+def check_duplicates(loader: Any, node: Any, deep: bool = False) -> None:
+    """Raise DuplicateKey when mapping `node` sets a key twice (merge keys are not keys)."""
+    seen: dict[Any, Any] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            first = seen.setdefault(key, key_node)
+        except TypeError:
+            continue  # an unhashable key: PyYAML's own constructor says so
+        if first is not key_node:
+            raise DuplicateKey(key, first, key_node)
+
+
+class StrictLoader(Loader):
+    """Loader, and a key set twice in one mapping is an error (kustomization files, values files)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        check_duplicates(self, node, deep)
+        return super().construct_mapping(node, deep=deep)
 
 
 def load(text: str | bytes) -> Any:

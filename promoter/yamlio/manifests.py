@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import Any
 
@@ -9,23 +10,38 @@ import yaml
 
 from promoter.model.finding import Finding, Location, Severity
 from promoter.model.resource import Resource
-from promoter.yamlio.loader import Loader as _BaseLoader  # noqa: E402  (PyYAML made total)
+from promoter.yamlio.limits import AliasBudgetExceeded, check_nodes, may_alias
+from promoter.yamlio.loader import AliasBomb, DuplicateKey, check_duplicates
+from promoter.yamlio.loader import Loader as _BaseLoader
+from promoter.yamlio.resolve import BOOL, FLOAT, INT, MERGE, NULL, construct, non_finite, tag_of
 
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 class ManifestLoader(_BaseLoader):
-    """PyYAML's C loader, but timestamps stay strings: Kubernetes reads `2024-01-01` as a string too,
-    and JSON Schema has no date type."""
+    """PyYAML's C loader reading as kubectl does: plain scalars resolved like go-yaml v2 (see
+    yamlio/resolve.py; timestamps stay strings), and a duplicate key is an error, not a silent overwrite."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0]:
+            return tag_of(value)
+        return super().resolve(kind, value, implicit)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        check_duplicates(self, node, deep)
+        return super().construct_mapping(node, deep=deep)
 
 
+def _go_scalar(loader: Any, node: Any) -> Any:
+    return construct(node.value)
+
+
+for _tag in (INT, FLOAT, BOOL, NULL):
+    ManifestLoader.add_constructor(_tag, _go_scalar)
+ManifestLoader.add_constructor(_TIMESTAMP, yaml.constructor.SafeConstructor.construct_yaml_str)
 # A plain `=` is YAML 1.1's "value" tag, which PyYAML cannot construct; Kubernetes reads a string.
 ManifestLoader.add_constructor("tag:yaml.org,2002:value", yaml.constructor.SafeConstructor.construct_yaml_str)
-ManifestLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
-    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
-}
 
 
 class _Unusual(Exception):
@@ -44,8 +60,7 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
 _CACHE_LIMIT = 100_000
 _tags: dict[str, str] = {}
 _values: dict[tuple[str, str], Any] = {}
-_RESOLVERS = ManifestLoader.yaml_implicit_resolvers
-_constructor = yaml.constructor.SafeConstructor()
+_GO_TAGS = frozenset((INT, FLOAT, BOOL, NULL))
 
 if CParser is not None:
 
@@ -62,11 +77,7 @@ if CParser is not None:
                     return _STR
                 tag = _tags.get(value)
                 if tag is None:
-                    tag = _STR
-                    for t, rx in _RESOLVERS.get(value[:1], []) + _RESOLVERS.get(None, []):
-                        if rx.match(value):
-                            tag = t
-                            break
+                    tag = tag_of(value)
                     if len(_tags) > _CACHE_LIMIT:
                         _tags.clear()
                     _tags[value] = tag
@@ -85,10 +96,9 @@ def _build(node: Any) -> Any:
             return _values[key]
         except KeyError:
             pass
-        construct = ManifestLoader.yaml_constructors.get(tag)
-        if construct is None or tag == _TIMESTAMP:
+        if tag not in _GO_TAGS:
             raise _Unusual(tag)
-        value = construct(_constructor, node)
+        value = construct(node.value)
         if len(_values) > _CACHE_LIMIT:
             _values.clear()
         _values[key] = value
@@ -100,13 +110,23 @@ def _build(node: Any) -> Any:
         for k, v in node.value:
             # Merge keys, and mappings or lists used as keys (Helm's `{{ }}` left in a file), are left
             # to PyYAML's own constructor, which merges or reports them.
-            if k.tag != _STR and (k.tag == "tag:yaml.org,2002:merge" or k.__class__ is not yaml.ScalarNode):
+            if k.tag != _STR and (k.tag == MERGE or k.__class__ is not yaml.ScalarNode):
                 raise _Unusual(k.tag)
-            out[_build(k)] = _build(v)
+            key = _build(k)
+            if key in out:
+                raise _Unusual("duplicate key")  # the careful loader names it, with both lines
+            out[key] = _build(v)
         return out
     if node.tag != _SEQ:
         raise _Unusual(node.tag)
     return [_build(x) for x in node.value]
+
+
+def _budget(node: Any) -> None:
+    try:
+        check_nodes(node)
+    except AliasBudgetExceeded as exc:
+        raise AliasBomb(problem=exc.problem, problem_mark=getattr(exc.at, "start_mark", None)) from None
 
 
 def _fast_documents(text: str) -> list[tuple[int, Any]]:
@@ -114,11 +134,14 @@ def _fast_documents(text: str) -> list[tuple[int, Any]]:
     if CParser is None:
         raise _Unusual("no libyaml")
     parser = _FastParser(text)
+    aliases = may_alias(text)
     try:
         out = []
         while parser.check_node():
             node = parser.get_node()
             assert node is not None  # check_node() said there is one
+            if aliases:  # _build copies what an alias repeats: measure before building (yamlio/limits.py)
+                _budget(node)
             out.append((node.start_mark.line, _build(node)))
         return out
     finally:
@@ -173,6 +196,7 @@ def load_manifests(
     """
     resources: list[Resource] = []
     findings: list[Finding] = []
+    text = text.removeprefix("\ufeff")  # a byte order mark decoded as text: kubectl ignores it too
     where = location or Location(file or target)
     parsed: list[tuple[int, Any]] = []
     try:
@@ -187,6 +211,7 @@ def load_manifests(
                 parsed.extend(_careful_documents(chunk, first_line))
             except (yaml.YAMLError, RecursionError) as exc:
                 findings.append(_yaml_finding(exc, chunk, first_line, file, target, where))
+    careful_json = ".inf" in text.lower() or ".nan" in text.lower()
     for line, obj in parsed:
         if obj is None:
             continue
@@ -196,13 +221,30 @@ def load_manifests(
                 Finding(
                     rule="yaml",
                     severity=Severity.ERROR,
-                    message=f"a Kubernetes object must be a mapping, found a {type(obj).__name__} (line {line + 1})",
+                    message=f"a Kubernetes object must be a mapping, found a {_type_name(obj)} (line {line + 1})",
                     location=loc,
                     source="schema",
                     target=target,
+                    help="a manifest file holds Kubernetes objects only; move other YAML out of the manifest folder",
                 )
             )
             continue
+        bad = non_finite(obj) if careful_json else None
+        if bad is not None:
+            findings.append(
+                Finding(
+                    rule="yaml",
+                    severity=Severity.ERROR,
+                    message=f"{bad}: .inf and .nan have no JSON form, so Kubernetes cannot read this object (line {line + 1})",
+                    location=loc,
+                    source="schema",
+                    target=target,
+                    help="write the value as a number or a quoted string",
+                    evidence={"pointer": bad},
+                )
+            )
+            continue
+        _scalar_names(obj)
         items = obj.get("items")
         # `kind: List` (kubectl's wrapper) holds the real objects in `items`.
         if obj.get("kind") == "List" and obj.get("apiVersion") == "v1" and isinstance(items, list):
@@ -210,6 +252,33 @@ def load_manifests(
         else:
             resources.append(Resource(obj, target, loc, env))
     return resources, findings
+
+
+def _type_name(obj: Any) -> str:
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(obj), "scalar")
+
+
+def _scalar_names(obj: dict[str, Any]) -> None:
+    """`kind: 5` or `apiVersion: 1.0`: kubeconform reads such scalars as their text, and so does this."""
+    for key in ("apiVersion", "kind"):
+        value = obj.get(key)
+        if isinstance(value, bool):
+            obj[key] = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            obj[key] = str(value)
+
+
+def decode(raw: bytes) -> str:
+    """Manifest bytes as text, as kubectl and kubeconform read them: a UTF-8 byte order mark is
+    dropped, UTF-16 and UTF-32 with a byte order mark are decoded; anything else must be UTF-8
+    (UnicodeDecodeError otherwise)."""
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[3:].decode("utf-8")
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return raw.decode("utf-32")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16")
+    return raw.decode("utf-8")
 
 
 def _yaml_finding(
@@ -232,12 +301,19 @@ def _yaml_finding(
             exc
         )
     in_file = file is not None
+    duplicate = isinstance(exc, DuplicateKey)
     return Finding(
-        rule="yaml",
+        rule="duplicate-key" if duplicate else "yaml",
         severity=Severity.ERROR,
-        message=f"YAML does not parse: {problem} (line {line}{'' if in_file else ' of the rendered output'})",
+        message=f"duplicate key {exc.key!r} at line {line} (first set at line {exc.first_line})"
+        if isinstance(exc, DuplicateKey)
+        else f"YAML does not parse: {problem} (line {line}{'' if in_file else ' of the rendered output'})",
         location=Location(file, line) if file is not None else where,
         source="schema",
         target=target,
         evidence={"line": line},
+        help="keep one of the keys: kubectl and kubeconform reject the object, kustomize keeps the last value and "
+        "promoter's edits would change the first"
+        if duplicate
+        else None,
     )

@@ -74,7 +74,10 @@ def test_promote_is_judged_by_the_target_envs_gates(repo: Path) -> None:
     ("args", "want"),
     [
         (["--from", "prod"], "prod is the last environment"),
-        (["--from", "stage", "--to", "dev"], "use rollback to go back"),
+        (
+            ["--from", "stage", "--to", "dev"],
+            f"roll it back: `promoter rollback --app api --env dev --image {API}:1.1@{D1}",
+        ),
         (["--from", "qa"], "unknown environment 'qa'"),
     ],
 )
@@ -102,3 +105,44 @@ def test_status_reads_the_working_tree_with_ref_dash(repo: Path) -> None:
         row["env"]: row for row in json.loads(invoke("status", "--repo", str(repo), "--ref", "-", "-o", "json").stdout)
     }
     assert rows["stage"]["tag"] == "1.2" and rows["stage"]["commit"] is None and rows["stage"]["pending_from"] is None
+
+
+def test_promote_from_the_last_env_names_the_command_that_promotes_into_it(repo: Path) -> None:
+    r = invoke("promote", "--repo", str(repo), "--app", "api", "--from", "prod")
+    assert r.exit_code == 2
+    assert f"to promote into prod: `promoter promote --app api --from stage --repo {repo}`" in r.stderr
+    assert "--to ENV" not in r.stderr  # there is no later environment to name
+
+
+@pytest.mark.parametrize("command", ["promote", "status"])
+def test_a_bad_ref_is_exit_2_naming_the_ref_flag(repo: Path, command: str) -> None:
+    extra = ["--from", "dev"] if command == "promote" else []
+    r = invoke(command, "--repo", str(repo), "--app", "api", *extra, "--ref", "no-such-branch")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.startswith("promoter: error: --ref no-such-branch: no such commit") and "--base" not in r.stderr
+
+
+def test_status_outside_git_is_an_error_not_a_table_note(tmp_path: Path) -> None:
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    (folder / ".promoter.yaml").write_text(CONFIG)
+    (folder / path("dev")).parent.mkdir(parents=True)
+    (folder / path("dev")).write_text(kust("1.1", D1))
+    # Wherever the temporary folder is, git must not find a work tree above it.
+    r = invoke("status", "--repo", str(folder), env={"GIT_CEILING_DIRECTORIES": str(tmp_path)})
+    assert r.exit_code == 2 and r.stdout == ""
+    assert "not inside a git repository" in r.stderr
+    assert f"`promoter status --ref - --repo {folder}` reads the working tree" in r.stderr
+    ok = invoke("status", "--repo", str(folder), "--ref", "-")
+    assert ok.exit_code == 0, ok.stderr
+
+
+def test_status_with_an_unreadable_env_prints_the_table_and_exits_2(repo: Path) -> None:
+    (repo / ".promoter.yaml").write_text(
+        CONFIG.replace("    path: apps/{app}/{env}\n", "    path: apps/{app}/{env}\n    paths: {prod: ../elsewhere}\n")
+    )
+    git(repo, "commit", "-qam", "prod lives outside")
+    r = invoke("status", "--repo", str(repo))
+    assert r.exit_code == 2
+    assert "unreadable (see below)" in r.stdout and "1.2" in r.stdout  # the rows that could be read are shown
+    assert "promoter: error: api in prod:" in r.stderr and "leaves the repository" in r.stderr

@@ -53,7 +53,7 @@ def test_bump_to_an_older_version_is_blocked_by_no_downgrade(repo: Path) -> None
 
 @pytest.mark.parametrize("to", [f"{API}:1.4.1@{D_OLD}", f"1.4.1@{D_OLD}"])
 def test_rollback_goes_through_and_is_recorded(repo: Path, to: str) -> None:
-    r = invoke("rollback", "--repo", str(repo), "--app", "api", "--env", "prod", "--to", to, "-o", "json")
+    r = invoke("rollback", "--repo", str(repo), "--app", "api", "--env", "prod", "--image", to, "-o", "json")
     assert r.exit_code == 0, r.stderr
     assert (repo / KUST).read_text() == kustomization("1.4.1", D_OLD)
     out = json.loads(r.stdout)
@@ -63,7 +63,7 @@ def test_rollback_goes_through_and_is_recorded(repo: Path, to: str) -> None:
 
 def test_rollback_still_obeys_the_other_gates(repo: Path) -> None:
     # A tag without digest breaks digest_required, rollback or not.
-    r = invoke("rollback", "--repo", str(repo), "--app", "api", "--env", "prod", "--to", "1.4.1")
+    r = invoke("rollback", "--repo", str(repo), "--app", "api", "--env", "prod", "--image", "1.4.1")
     assert r.exit_code == 3
     assert "gate-digest-required" in r.stderr
     assert "1.5.0" in (repo / KUST).read_text()
@@ -71,12 +71,48 @@ def test_rollback_still_obeys_the_other_gates(repo: Path) -> None:
 
 def test_rollback_to_another_apps_image_is_one_line_exit_2(repo: Path) -> None:
     r = invoke(
-        "rollback", "--repo", str(repo), "--app", "api", "--env", "prod", "--to", f"ghcr.io/acme/other:1.0@{D_OLD}"
+        "rollback", "--repo", str(repo), "--app", "api", "--env", "prod", "--image", f"ghcr.io/acme/other:1.0@{D_OLD}"
     )
     assert r.exit_code == 2
     assert r.stderr.count("\n") == 1 and "not app api's image" in r.stderr
 
 
 def test_rollback_of_an_unknown_app_is_exit_2(repo: Path) -> None:
-    r = invoke("rollback", "--repo", str(repo), "--app", "nope", "--env", "prod", "--to", f"1.4.1@{D_OLD}")
+    r = invoke("rollback", "--repo", str(repo), "--app", "nope", "--env", "prod", "--image", f"1.4.1@{D_OLD}")
     assert r.exit_code == 2 and "unknown app 'nope'" in r.stderr
+
+
+def test_the_old_to_spelling_still_works_for_one_release_and_says_so(repo: Path) -> None:
+    r = invoke("rollback", "--repo", str(repo), "--app", "api", "--env", "prod", "--to", f"1.4.1@{D_OLD}")
+    assert r.exit_code == 0, r.stderr
+    assert (repo / KUST).read_text() == kustomization("1.4.1", D_OLD)
+    assert "promoter: warning: --to is deprecated and goes away in the next release" in r.stderr
+    assert f"write --image 1.4.1@{D_OLD}" in r.stderr
+    assert "--to" not in invoke("rollback", "--help").stdout  # hidden: --help shows one spelling
+
+
+def test_both_spellings_with_different_images_is_exit_2(repo: Path) -> None:
+    r = invoke(
+        "rollback", "--repo", str(repo), "--app", "api", "--env", "prod", "--image", f"1.4.1@{D_OLD}", "--to", "1.3.0"
+    )
+    assert r.exit_code == 2 and "give --image or its old spelling --to, not both" in r.stderr
+    assert "1.5.0" in (repo / KUST).read_text()
+
+
+def test_a_digest_without_its_at_sign_is_the_apps_digest(repo: Path) -> None:
+    """`docker inspect` prints `sha256:…`: rollback takes it as @sha256:… of the app's repository."""
+    r = invoke("rollback", "--repo", str(repo), "--app", "api", "--env", "prod", "--image", D_OLD, "--tag", "1.4.1")
+    assert r.exit_code == 0, r.stderr
+    assert (repo / KUST).read_text() == kustomization("1.4.1", D_OLD)
+
+
+def test_a_bad_image_is_named_as_the_user_typed_it(repo: Path) -> None:
+    r = invoke("rollback", "--repo", str(repo), "--app", "api", "--env", "prod", "--image", "sha256:abc")
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1
+    assert "--image 'sha256:abc'" in r.stderr and "ghcr.io/acme/api" not in r.stderr
+
+
+def test_a_blocked_rollback_hints_the_rollback_command_with_image(repo: Path) -> None:
+    r = invoke("rollback", "--repo", str(repo), "--app", "api", "--env", "prod", "--image", "1.4.1")
+    assert r.exit_code == 3
+    assert f"`promoter rollback --app api --env prod --image {API}:1.4.1@sha256:DIGEST --repo {repo}`" in r.stderr

@@ -1,18 +1,15 @@
-"""`promoter check` end to end on a copy of examples/ in a real git repository, with real kubectl kustomize."""
+"""`promoter check` end to end on a copy of examples/ in a real git repository, with the packaged kubectl
+(kustomize) and Helm SDK."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from promoter.model.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from promoter.render.renderer import find_kustomize
-
-pytestmark = pytest.mark.skipif(find_kustomize() is None, reason="neither kustomize nor kubectl on PATH")
 
 DEV = "apps/checkout-api/overlays/dev"
 STAGE = "apps/checkout-api/overlays/stage"
@@ -21,8 +18,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BASE_DEPLOY = "apps/checkout-api/base/deployment.yaml"
 
 
-def check_json(run_cli, repo: Path, *args: str) -> tuple[int, dict]:
-    res = run_cli("check", "--repo", str(repo), *args, "--output", "json")
+def check_json(run_cli, repo: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict]:
+    res = run_cli("check", "--repo", str(repo), *args, "--output", "json", env=env)
     assert res.stdout.strip(), res.stderr
     return res.exit_code, json.loads(res.stdout)
 
@@ -90,12 +87,13 @@ def test_broken_manifest_exits_3_with_the_file_in_every_format(run_cli, example_
     assert res.exit_code == EXIT_FINDINGS, res.stderr
     data = json.loads(Path(f"{out}.json").read_text())
     errors = [f for f in data["findings"] if f["severity"] == "error"]
-    # each finding points at the line that wrote the bad field: the base for dev/stage, prod's own patch for prod
-    assert sorted((f["target"], f["location"]["file"], f["location"]["line"]) for f in errors) == [
-        (DEV, BASE_DEPLOY, 6),
-        (PROD, f"{PROD}/replicas.yaml", 7),
-        (STAGE, BASE_DEPLOY, 6),
+    # each finding points at the line that wrote the bad field: the base for dev/stage (one finding, reached
+    # through both overlays), prod's own patch for prod
+    assert sorted((f["targets"], f["envs"], f["location"]["file"], f["location"]["line"]) for f in errors) == [
+        ([DEV, STAGE], ["dev", "stage"], BASE_DEPLOY, 6),
+        ([PROD], ["prod"], f"{PROD}/replicas.yaml", 7),
     ]
+    assert all(f["baseline"] == "new" for f in errors)
     sarif = json.loads(Path(f"{out}.sarif").read_text())
     uris = {
         loc["physicalLocation"]["artifactLocation"]["uri"]
@@ -156,22 +154,23 @@ def test_untracked_plain_manifest_folder_is_checked_as_it_is(run_cli, example_re
     assert (f["location"]["file"], f["location"]["line"]) == ("clusters/prod/ns.yaml", 11)
 
 
-def test_values_change_without_helm_is_skipped_with_reason_never_silent(
-    run_cli, example_repo: Path, monkeypatch
-) -> None:
-    # helm hidden even where it is installed, so this runs on every machine (kubectl stays found).
-    real_which = shutil.which
-    monkeypatch.setattr(
-        "promoter.render.renderer.shutil.which",
-        lambda name, *a, **k: None if name == "helm" else real_which(name, *a, **k),
-    )
+def test_values_change_renders_the_chart_in_process(run_cli, example_repo: Path) -> None:
     edit(example_repo, "apps/web/env/values-dev.yaml", "replicaCount: 1", "replicaCount: 2")
     code, data = check_json(run_cli, example_repo, "--base", "main")
     assert code == EXIT_OK and data["targets"] == ["apps/web/chart@dev"]
-    assert data["stats"]["rendered"] == 0 and data["stats"]["skipped"] == 1
-    (f,) = [f for f in data["findings"] if f["rule"] == "render-skipped"]
-    assert f["severity"] == "warning" and "helm is not on PATH" in f["message"]
-    assert [s["status"] for s in data["subjects"] if s["kind"] == "render"] == ["skipped"]
+    assert data["stats"]["rendered"] == 1 and data["stats"]["skipped"] == 0
+    assert data["stats"]["tools"]["helm"].startswith("Helm SDK v4") and "packaged" in data["stats"]["tools"]["helm"]
+    deploy = next(s for s in data["subjects"] if s["id"].startswith("apps/v1/Deployment/"))
+    assert deploy["location"]["file"] == "apps/web/chart/templates/deployment.yaml"
+
+
+def test_helm_that_cannot_run_fails_the_check_never_silent(run_cli, example_repo: Path, git_cmd) -> None:
+    code, data = check_json(run_cli, example_repo, "--all", env={"PROMOTER_HELM": "/nonexistent/helm"})
+    assert code == EXIT_FINDINGS
+    missing = [f for f in data["findings"] if f["rule"] == "render-tool-missing"]
+    assert {t for f in missing for t in f["targets"]} == {f"apps/web/chart@{e}" for e in ("dev", "stage", "prod")}
+    assert all(f["severity"] == "error" and "/nonexistent/helm" in f["message"] for f in missing)
+    assert data["stats"]["tools"]["kustomize"].startswith("kubectl v1.")
 
 
 def test_repository_in_a_subfolder_of_a_git_work_tree(run_cli, new_repo, git_cmd) -> None:
@@ -317,12 +316,16 @@ def test_policy_folder_is_evaluated_on_the_rendered_objects(run_cli, example_rep
     (policies / "replicas.rego").write_text(REPLICAS_POLICY)
     edit(example_repo, f"{DEV}/kustomization.yaml", 'newTag: "1.4.2"', 'newTag: "1.4.3"')
     edit(example_repo, f"{PROD}/replicas.yaml", "replicas: 4", "replicas: 5")
-    code, data = check_json(run_cli, example_repo, "--base", "main", "--policy", str(policies))
+    code, data = check_json(run_cli, example_repo, "--base", "main", "--policy", str(policies), "--fail-on", "any")
     assert code == EXIT_FINDINGS
     denied = [f for f in data["findings"] if f["severity"] == "error"]
     # dev inherits 2 replicas from the base: denied; prod's patch sets 5: allowed
     assert [(f["target"], f["location"]["file"]) for f in denied] == [(DEV, BASE_DEPLOY)]
     assert "at least 3 replicas" in denied[0]["message"]
+    # main's dev had 2 replicas already: an existing finding, which --fail-on new (the default) lets through
+    assert denied[0]["baseline"] == "existing"
+    code, data = check_json(run_cli, example_repo, "--base", "main", "--policy", str(policies))
+    assert code == EXIT_OK and data["fail_on"] == "new" and data["stats"]["existing"] >= 1
 
 
 def test_hand_written_prod_bump_that_skips_stage_fails_its_gates(run_cli, example_repo: Path) -> None:

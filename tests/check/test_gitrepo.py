@@ -79,3 +79,24 @@ def test_not_a_repository_and_git_failures_are_one_line(tmp_path: Path) -> None:
 def test_log_runs_in_the_repository(new_repo) -> None:
     repo = new_repo({"a.yaml": "a: 1\n"})
     assert GitRepo.open(repo).log("--format=%s").strip() == "initial"
+
+
+def test_export_writes_the_kept_files_of_a_commit_not_the_working_tree(new_repo, git_cmd, tmp_path) -> None:
+    from promoter.history.git import GitRepo
+
+    repo = new_repo({"a/x.yaml": "one\n", "a/run.sh": "#!/bin/sh\n", "b/y.yaml": "two\n"})
+    (repo / "a/link.yaml").symlink_to("x.yaml")
+    (repo / "a/leak.yaml").symlink_to("/etc/hostname")
+    (repo / "a/run.sh").chmod(0o755)
+    git_cmd(repo, "add", "-A")
+    git_cmd(repo, "commit", "-qm", "links")
+    (repo / "a/x.yaml").write_text("changed in the working tree\n")
+    dest = tmp_path / "base"
+    dest.mkdir()
+    n = GitRepo.open(repo).export("main", dest, lambda p: p.startswith("a/"))
+    assert n == 4
+    assert (dest / "a/x.yaml").read_text() == "one\n"  # the commit's bytes
+    assert (dest / "a/link.yaml").is_symlink() and (dest / "a/link.yaml").read_text() == "one\n"
+    assert not (dest / "a/leak.yaml").exists() and not (dest / "a/leak.yaml").is_symlink()  # leaves the tree
+    assert (dest / "a/run.sh").stat().st_mode & 0o111
+    assert not (dest / "b").exists()

@@ -106,13 +106,13 @@ BAD = [
         "bad env name",
         "environments:\n  - name: dev\n  - name: Prod EU\n",
         ".promoter.yaml:3: environments[1].name:",
-        "does not match",
+        "'Prod EU' is not valid here: expected a name of lowercase letters",
     ),
     (
         "bad gate value",
         "environments:\n  - name: dev\n    gates:\n      soak: often\n",
         ".promoter.yaml:4: environments[0].gates.soak:",
-        "'often'",
+        "'often' is not valid here: expected a duration like 30m, 24h, 2d or 1h30m (units s, m, h, d, w)",
     ),
     (
         "unknown env in paths",
@@ -180,3 +180,24 @@ def test_bad_config_through_the_cli_is_one_line_and_exit_2(tmp_path: Path, run_c
     assert r.stderr.count("\n") == 1 and r.stderr.startswith(f"promoter: error: {where}")
     assert "Traceback" not in r.stderr + r.stdout
     assert (repo / "values.yaml").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("environments:\n  - name: dev\n  - name: prod\n    gates: {soak: 1day}\n", "environments[1].gates.soak"),
+        ("environments:\n  - name: Dev\n", "environments[0].name"),
+        ("environments:\n  - name: dev\n    gates: {image_exists: {platforms: [amd64]}}\n", "platforms[0]"),
+        ("environments:\n  - name: dev\n    gates: {freeze: [{start: '4pm'}]}\n", "freeze[0].start"),
+        ("environments:\n  - name: dev\nvalidation: {kubernetes_version: latest}\n", "validation.kubernetes_version"),
+        ("environments:\n  - name: dev\nforge: {token_env: my-token}\n", "forge.token_env"),
+    ],
+)
+def test_a_value_of_the_wrong_form_is_described_in_words_not_as_a_regular_expression(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    (tmp_path / ".promoter.yaml").write_text(text)
+    with pytest.raises(ConfigError) as exc:
+        load_config(tmp_path)
+    assert where in exc.value.message and "is not valid here: expected" in exc.value.message
+    assert "does not match" not in exc.value.message and "^" not in exc.value.message

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from ruamel.yaml import YAML
 
-from promoter.model.changeset import ChangeSet, FileChange, atomic_write
+from promoter.model.changeset import ChangeSet, FileChange, WriteError, atomic_write
 from promoter.model.errors import UsageError
 
 D1 = "sha256:" + "1" * 64
@@ -163,8 +163,8 @@ def test_atomic_write_failure_leaves_original_and_no_temp(tmp_path: Path, monkey
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):
-        atomic_write(f, "image: nginx:2\n")
+    with pytest.raises(WriteError, match=r"^cannot write values.yaml: No space left on device$"):
+        atomic_write(f, "image: nginx:2\n", shown="values.yaml")
     assert f.read_text() == "image: nginx:1\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["values.yaml"]
 

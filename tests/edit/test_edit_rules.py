@@ -189,10 +189,22 @@ def test_helm_block_sha_key_holds_the_hex_only(bump):
     assert b.new == f'image:\n  repository: quay.io/prometheus/node-exporter\n  tag: "v1.8.0"\n  sha: "{D1[7:]}"\n'
 
 
-def test_helm_block_without_tag_key_gets_one_line(bump):
+def test_helm_block_without_tag_key_is_refused_unless_the_chart_declares_one(bump):
     old = "image:\n  repository: ghcr.io/acme/web\n  pullPolicy: Always\n"
-    b = bump(old, "ghcr.io/acme/web:3")
+    with pytest.raises(UsageError, match="no `tag` key and the chart's values.yaml declares none"):
+        bump(old, "ghcr.io/acme/web:3")
+    # The chart's values.yaml declares `tag` at image: the chart reads it, so the key is added, with a warning.
+    defaults = {"image": {"repository": "ghcr.io/acme/web", "tag": ""}}
+    b = bump(old, "ghcr.io/acme/web:3", "env/values-prod.yaml", defaults=defaults)
     assert b.new == 'image:\n  repository: ghcr.io/acme/web\n  tag: "3"\n  pullPolicy: Always\n'
+    assert any("tag key added" in w for w in b.warnings)
+
+
+def test_helm_block_with_digest_but_no_tag_key_pins_the_digest_and_says_the_tag_is_not_written(bump):
+    old = f"image:\n  repository: ghcr.io/acme/web\n  digest: {D2}\n"
+    b = bump(old, f"ghcr.io/acme/web:3@{D1}")
+    assert b.new == f"image:\n  repository: ghcr.io/acme/web\n  digest: {D1}\n"
+    assert any("tag 3 not written" in w for w in b.warnings)
 
 
 def test_helm_block_nested_components_only_the_matching_one(bump):

@@ -10,6 +10,7 @@ import re
 import secrets
 from pathlib import Path
 
+import pytest
 from fakeforge import FakeForge
 from forgeworld import REPO, invoke, make_repo
 
@@ -61,6 +62,7 @@ def leaks(text: str, token: str) -> list[str]:
     return [f for f in forms(token) if f in text]
 
 
+@pytest.mark.needs("kustomize")  # renders overlays (kubectl kustomize)
 def test_canary_token_appears_nowhere(fake: FakeForge, tmp_path: Path) -> None:
     files = {p.relative_to(EXAMPLES).as_posix(): p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}
     files["policy/leak.rego"] = LEAK

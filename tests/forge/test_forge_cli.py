@@ -50,6 +50,7 @@ def bump(local: Path, image: str, flags: list[str], env: dict[str, str], *extra:
     return invoke(*args, env=env)
 
 
+@pytest.mark.needs("kustomize")  # renders overlays (kubectl kustomize)
 def test_bump_pr_opens_then_noop_then_updates(cli_world, tmp_path: Path) -> None:
     fake, local, env, flags = cli_world
     store = fake.repo(REPO).store

@@ -50,7 +50,7 @@ def test_created_opens_one_pr_whose_branch_holds_exactly_the_change(
         marker["from"],
     ) == ("checkout-api", "dev", DIGEST_A, "1.4.2", OLD)
     assert marker["head"] == res.head_sha
-    assert f"promoter rollback --app checkout-api --env dev --to {OLD}" in pr.body
+    assert f"promoter rollback --app checkout-api --env dev --image {OLD}" in pr.body
     assert res.to_dict()["operation"] == "created" and res.url and res.url.endswith("/1")
 
 

@@ -179,7 +179,7 @@ def test_an_override_is_a_prominent_block_naming_who_and_why() -> None:
 def test_rollback_command_opens_a_pr_and_reaches_the_same_forge() -> None:
     cmd = rollback_command("checkout-api", "prod", OLD, ["--forge-repo", "acme/gitops", "--forge", "github"])
     assert shlex.split(cmd) == [
-        "promoter", "rollback", "--app", "checkout-api", "--env", "prod", "--to", OLD, "--pr",
+        "promoter", "rollback", "--app", "checkout-api", "--env", "prod", "--image", OLD, "--pr",
         "--forge-repo", "acme/gitops", "--forge", "github",
     ]  # fmt: skip
     freeze_configured = gate_result(passed={"freeze": "outside 1 freeze window(s)"})

@@ -211,7 +211,9 @@ def test_a_digest_travels_dev_stage_prod_and_back(pipeline: Pipeline) -> None:
     assert r.stdout.count("\n") == 1 and r.stderr == ""
 
     # ---- something is wrong in prod: roll back to what ran before -------------------------------
-    r = p.promoter("rollback", "--app", "checkout-api", "--env", "prod", "--to", f"1.4.1@{OLD}", "--pr", *p.forge_flags)
+    r = p.promoter(
+        "rollback", "--app", "checkout-api", "--env", "prod", "--image", f"1.4.1@{OLD}", "--pr", *p.forge_flags
+    )
     assert r.exit_code == 0, r.stderr
     body = assert_pull(
         p,

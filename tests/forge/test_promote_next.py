@@ -151,7 +151,7 @@ def test_a_merged_rollback_is_not_carried_to_the_next_environment(
     fake: FakeForge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     p = world(fake, tmp_path, "gitlab", monkeypatch)
-    r = p.promoter("rollback", "--app", "cart", "--env", "dev", "--to", f"1.0.0@{D0}", "--pr", *p.forge_flags)
+    r = p.promoter("rollback", "--app", "cart", "--env", "dev", "--image", f"1.0.0@{D0}", "--pr", *p.forge_flags)
     assert r.exit_code == 0, r.stderr
     p.merge(1)
     p.pull()

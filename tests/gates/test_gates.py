@@ -302,7 +302,9 @@ def test_downgrade_is_blocked(pipeline):
     f = only(result, "gate-no-downgrade")
     assert result.failed
     assert (f.evidence["current_tag"], f.evidence["new_tag"], f.evidence["commit"]) == ("1.0.0", "0.9.0", shas["T0"])
-    assert "prod runs 1.0.0" in f.message and "--rollback" in f.help
+    assert "prod runs 1.0.0" in f.message and "--rollback" not in f.help
+    # The way out is the rollback command itself, with the image as given.
+    assert f"`promoter rollback --app api --env prod --image {api(f':0.9.0@{D4}')}" in f.help
 
 
 def test_downgrade_is_allowed_as_a_rollback_and_recorded(pipeline):

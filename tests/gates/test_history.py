@@ -259,7 +259,7 @@ def test_helm_values_over_chart_defaults_in_the_bundled_example(tmp_path):
     assert (state.repository, state.tag, state.digest, state.file) == (
         "ghcr.io/acme/web",
         "2.7.0",
-        None,
+        "sha256:5d1f3b8a9c0e2f4a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c",  # prod takes digests only
         "apps/web/env/values-prod.yaml",
     )
     root_conftest.git(repo, "rm", "-q", "apps/web/chart/values.yaml")

@@ -44,13 +44,67 @@ def test_text_output_and_summary(tmp_path: Path):
     assert "1 reference(s) in 1 of 1 YAML file(s)" in r.stderr
 
 
-def test_unparsable_files_are_skipped_with_a_warning(tmp_path: Path):
+def test_unparsable_files_are_errors_that_do_not_hide_the_rest(tmp_path: Path):
+    """Fail closed: the list is incomplete, so the exit code says so (2), and stderr names each file."""
     (tmp_path / "values.yaml").write_text("image: nginx:1\n")
     (tmp_path / "broken-values.yaml").write_text("image: nginx:1\nimage: nginx:2\n")
     r = invoke("images", str(tmp_path), "--repo", str(tmp_path), "-o", "json")
-    assert r.exit_code == 0
+    assert r.exit_code == 2
     assert [x["file"] for x in json.loads(r.stdout)] == ["values.yaml"]
-    assert "promoter: warning: skipped broken-values.yaml:2:1: duplicate key image" in r.stderr
+    assert (
+        "promoter: error: broken-values.yaml:2:1: duplicate key image (not read: its references are not listed)"
+        in r.stderr
+    )
+
+
+def test_the_config_is_not_a_scanned_file_and_the_count_follows_image(tmp_path: Path):
+    (tmp_path / ".promoter.yaml").write_text(
+        "environments: [{name: dev}]\napps:\n  web:\n    image: nginx\n    path: '{env}'\n"
+    )
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "dev" / "values.yaml").write_text("image: nginx:1\nsidecar:\n  image: busybox:1\n")
+    (tmp_path / "dev" / "values-other.yaml").write_text("image: busybox:2\n")
+    r = invoke("images", str(tmp_path), "--repo", str(tmp_path))
+    assert r.exit_code == 0, r.stderr
+    assert "3 reference(s) in 2 of 2 YAML file(s)" in r.stderr  # .promoter.yaml is not counted
+    r = invoke("images", str(tmp_path), "--repo", str(tmp_path), "--image", "busybox")
+    assert "2 reference(s) to busybox in 2 of 2 YAML file(s)" in r.stderr
+    r = invoke("images", str(tmp_path), "--repo", str(tmp_path), "--image", "nginx")
+    assert "1 reference(s) to nginx in 1 of 2 YAML file(s)" in r.stderr
+
+
+def test_image_with_a_tag_lists_only_that_tag(tmp_path: Path):
+    """`--image repo:tag` used to drop the tag silently; it now narrows the list to the references pinning it."""
+    (tmp_path / "values-a.yaml").write_text("image: busybox:1\n")
+    (tmp_path / "values-b.yaml").write_text("image: busybox:2\n")
+    r = invoke("images", str(tmp_path), "--repo", str(tmp_path), "--image", "busybox:2")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "values-b.yaml:1:8\thelm-values\timage\tbusybox:2\n"
+    assert "1 reference(s) to busybox:2 in 1 of 2 YAML file(s)" in r.stderr
+
+
+def test_images_takes_config_like_every_command(tmp_path: Path):
+    """--config names the config whose charts' values.yaml fill in env values files."""
+    (tmp_path / "chart").mkdir()
+    (tmp_path / "chart" / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    (tmp_path / "chart" / "values.yaml").write_text("image:\n  repository: ghcr.io/acme/web\n  tag: '1.0'\n")
+    (tmp_path / "values-dev.yaml").write_text("image:\n  tag: '1.1'\n")
+    (tmp_path / "promoter.yaml").write_text(
+        "environments: [{name: dev}]\napps:\n  web:\n    image: ghcr.io/acme/web\n    chart: chart\n"
+        "    paths: {dev: values-dev.yaml}\n"
+    )
+    plain = invoke("images", str(tmp_path / "values-dev.yaml"), "--repo", str(tmp_path))
+    assert plain.stdout == ""  # a lone tag: nothing says whose
+    r = invoke(
+        "images",
+        str(tmp_path / "values-dev.yaml"),
+        "--repo",
+        str(tmp_path),
+        "--config",
+        str(tmp_path / "promoter.yaml"),
+    )
+    assert r.exit_code == 0, r.stderr
+    assert "ghcr.io/acme/web:1.1" in r.stdout
 
 
 def test_bad_arguments_exit_2(tmp_path: Path):

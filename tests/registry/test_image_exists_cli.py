@@ -166,6 +166,8 @@ def test_a_tag_that_moved_blocks_and_says_the_tag_is_wrong(
     )
     assert f["evidence"]["wrong"] == "tag" and f["evidence"]["digest_found"] is True
     assert f"{image}@{first.digest}" in f["help"]
+    # Each image it suggests comes as the command that promotes it, ready to paste.
+    assert f"--image {image}@{first.digest} --repo {repo}`" in f["help"] and "`promoter bump --app " in f["help"]
 
 
 def test_an_index_without_a_required_platform_blocks(registry: Registry, repo_name: str, tmp_path: Path, clean_env):

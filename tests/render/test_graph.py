@@ -136,8 +136,9 @@ def test_a_kustomization_that_does_not_parse_is_a_problem_with_its_line(tree) ->
 def test_plain_folders_hold_manifests_nothing_else_claims(tree) -> None:
     files = {
         "clusters/prod/apps.yaml": cm("a") + "---\n" + cm("b"),
-        # apiVersion/kind only nested or in comments: a values file, not a manifest
-        "clusters/prod/values-prod.yaml": "# apiVersion: v1\nrbac:\n  apiVersion: v1\n  kind: Role\n",
+        # apiVersion/kind only nested or in comments: a values file, not a manifest, and alone in its folder
+        "clusters/values/values-prod.yaml": "# apiVersion: v1\nrbac:\n  apiVersion: v1\n  kind: Role\n",
+        "clusters/prod/.gitlab-ci.yml": "stages: [test]\n",  # a dotfile is never a manifest
         ".github/workflows/ci.yaml": "on: push\njobs: {}\n",
         "o/kustomization.yaml": K + "resources: [cm.yaml]\n",
         "o/cm.yaml": cm("o"),
@@ -151,6 +152,25 @@ def test_plain_folders_hold_manifests_nothing_else_claims(tree) -> None:
     # a manifest added to (or deleted from) the folder changes what is checked there
     assert ids(g.affected(["clusters/prod/new.yaml"])) == ["clusters/prod"]
     assert ids(g.affected(["chart/templates/cm.yaml"])) == ["chart"]
+
+
+def test_every_yaml_file_of_a_manifest_folder_is_read_as_manifests(tree) -> None:
+    # As kubectl apply -f DIR and kubeconform read a folder: a values file there is not skipped (it is an
+    # error when validated: not a Kubernetes object), unless render.exclude names it.
+    from promoter.config.model import Config
+
+    files = {
+        "clusters/prod/apps.yaml": cm("a"),
+        "clusters/prod/values-prod.yaml": "rbac:\n  apiVersion: v1\n  kind: Role\n",
+        "clusters/prod/Kind.yaml": "apiVersion: v1\nKind: ConfigMap\nmetadata: {name: k}\n",
+    }
+    repo = tree(files)
+    (t,) = build_graph(repo).targets
+    assert t.manifests == ["clusters/prod/Kind.yaml", "clusters/prod/apps.yaml", "clusters/prod/values-prod.yaml"]
+    config = Config.empty()
+    config.raw = {"render": {"exclude": ["clusters/*/values-*.yaml"]}}
+    (t,) = build_graph(repo, config).targets
+    assert t.manifests == ["clusters/prod/Kind.yaml", "clusters/prod/apps.yaml"]
 
 
 def test_charts_get_one_target_per_environment_values_file(tree) -> None:

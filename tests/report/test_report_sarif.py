@@ -58,9 +58,9 @@ def test_results_match_findings() -> None:
     result = sample_result()
     run = _run(result)
     assert len(run["results"]) == len(result.findings)
-    by_fp = {r["partialFingerprints"][sarif.FINGERPRINT_KEY]: r for r in run["results"]}
-    for f in result.findings:
-        r = by_fp[f.fingerprint()]
+    # Results follow the ranked findings one to one; the fingerprint is the finding's stable identity.
+    for f, r in zip(result.ranked(), run["results"], strict=True):
+        assert r["partialFingerprints"][sarif.FINGERPRINT_KEY] == f.fingerprint()
         assert r["level"] == {"error": "error", "warning": "warning", "info": "note"}[f.severity.value]
         assert r["message"]["text"] == f.message  # exact, multi-line and control characters included
         assert ("suppressions" in r) == f.waived

@@ -19,12 +19,20 @@ def test_layout_and_ranking() -> None:
     assert lines[-1] == "FAIL: 3 blocking errors"
     finding_lines = [l for l in lines if re.match(r"^\S.*: (error|warning|info) [\w-]+: ", l)]
     severities = [re.search(r": (error|warning|info) ", l).group(1) for l in finding_lines]
-    # Errors, then warnings, then notes; the waived error comes last.
-    assert severities == ["error", "error", "error", "warning", "info", "error"]
+    # Grouped by file, the file with the worst finding first; in a file errors first, the waived one last.
+    assert severities == ["error", "error", "error", "error", "warning", "info"]
+    groups = [g.splitlines() for g in out.split("\n\n")[1:-2]]
+    files = [{l.split(":")[0] for l in g if not l.startswith(" ")} for g in groups]
+    assert files == [
+        {"apps/checkout/base/deployment.yaml"},
+        {"apps/checkout/overlays/prod", "-"},  # no file: the target, else -
+        {"apps/checkout/overlays/dev/kustomization.yaml"},
+        {"dir with space/100%.yaml"},
+    ]
     assert (
         "apps/checkout/base/deployment.yaml:12: error schema: spec.replicas: 'three' is not of type 'integer'" in lines
     )
-    assert finding_lines[-1] == "-: error gate-soak: dev soak 2h < 24h (waived: hotfix, INC-42: approved)"
+    assert finding_lines[3] == "-: error gate-soak: dev soak 2h < 24h (waived: hotfix, INC-42: approved)"
     assert "apps/checkout/overlays/prod: error render-failed: kustomize build failed:" in lines
     assert "    missing resource ../base2" in lines  # continuation lines indented under their finding
 
@@ -55,3 +63,32 @@ def test_pass_line_and_warnings_do_not_fail() -> None:
     assert out.splitlines()[-1] == "PASS"
     waived = Finding("r", Severity.ERROR, "m", Location("f.yaml", 1), waived=True, waiver_reason="ok")
     assert render(CheckResult(findings=[waived]), "text", title="t").splitlines()[-1] == "PASS"
+
+
+def test_existing_findings_are_marked_and_environments_close_the_report() -> None:
+    from promoter.model.finding import CheckResult
+
+    new = Finding("schema", Severity.ERROR, "m1", Location("a.yaml", 3), target="o/dev", baseline="new", envs=["dev"])
+    old = Finding(
+        "schema",
+        Severity.ERROR,
+        "m2",
+        Location("base/d.yaml", 9),
+        target="o/dev",
+        baseline="existing",
+        envs=["dev", "prod"],
+        targets=["o/dev", "o/prod"],
+    )
+    result = CheckResult(findings=[new, old], targets=["o/dev", "o/prod"], fail_on="new")
+    result.target_envs = {"o/dev": "dev", "o/prod": "prod"}
+    lines = render(result, "text", title="t").splitlines()
+    assert "base/d.yaml:9: error [existing] schema: m2" in lines
+    assert "    in dev, prod; 2 targets: o/dev, o/prod" in lines
+    assert "FAIL: 1 new blocking error (1 existing error already on the base, not blocking with --fail-on new)" in lines
+    assert lines[-2:] == [
+        "dev: FAIL: 2 errors, 0 warnings, 0 notes, 1 existing, not blocking in 1 target",
+        "prod: PASS: 1 error, 0 warnings, 0 notes, 1 existing, not blocking in 1 target",
+    ]
+    result.fail_on = "any"
+    lines = render(result, "text", title="t").splitlines()
+    assert "FAIL: 2 blocking errors" in lines and lines[-1].startswith("prod: FAIL: 1 error")

@@ -53,3 +53,25 @@ def no_kubeconform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dirs = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not (Path(d) / "kubeconform").exists()]
     monkeypatch.setenv("PATH", os.pathsep.join(dirs))
     assert shutil.which("kubeconform") is None
+
+
+@pytest.fixture(scope="session")
+def kubeconform_binary() -> Path:
+    """The real kubeconform v0.7.0 from the shared folder: absent is a failure under CI, a skip elsewhere."""
+    exe = shared_dir() / "tools" / "kubeconform" / "kubeconform"
+    if not (exe.is_file() and os.access(exe, os.X_OK)):
+        msg = f"the real kubeconform binary was not found at {exe}: set PROMOTER_SHARED to the shared folder"
+        if os.environ.get("CI"):
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+    return exe
+
+
+@pytest.fixture
+def real_kubeconform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kubeconform_binary: Path) -> Path:
+    """The real kubeconform first on PATH (the wrapper finds it there); returns its path."""
+    bindir = tmp_path / "kcbin"
+    bindir.mkdir()
+    (bindir / "kubeconform").symlink_to(kubeconform_binary)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")
+    return kubeconform_binary

@@ -123,7 +123,8 @@ def test_object_without_kind(source):
         [Resource({"apiVersion": "v1", "metadata": {"name": "x"}}, "t", Location("f.yaml", 3))], source
     )
     (f,) = result.findings
-    assert f.message.endswith("object has no kind") and str(f.location) == "f.yaml:3"
+    assert f.message.endswith("object has no kind: not a Kubernetes object") and str(f.location) == "f.yaml:3"
+    assert "render.exclude" in (f.help or "")
     assert result.subjects[0].status is Status.ERROR
 
 
@@ -326,7 +327,9 @@ def test_fast_loader_reads_plain_scalars_like_pyyaml(tokens, layout):
 def test_fast_loader_round_trips_dumped_data(data):
     import yaml as pyyaml
 
-    from promoter.yamlio.manifests import _fast_documents
+    from promoter.yamlio.manifests import ManifestLoader, _fast_documents
 
+    # Dumped by PyYAML, read as kubectl reads it (`0O0` is an integer there): the fast path and the
+    # careful loader must agree on every value and type.
     text = pyyaml.safe_dump({"root": data}, default_flow_style=False)
-    assert [obj for _, obj in _fast_documents(text)] == [{"root": data}]
+    assert repr([obj for _, obj in _fast_documents(text)]) == repr(list(pyyaml.load_all(text, Loader=ManifestLoader)))

@@ -209,3 +209,62 @@ def test_fake_refuses_a_schema_folder_without_the_needed_files(
     monkeypatch.setattr(wrapper, "write_kubeconform_folder", empty_folder)
     with pytest.raises(ToolError, match="recorded as validated but no schema file"):
         validate(reference_resources(kubeconform_reference), options(tmp_path, strict_missing=True))
+
+
+# ---- the same wrapper against the real kubeconform v0.7.0 binary (shared/tools; required under CI) --------------
+
+
+def test_real_binary_maps_every_status(tmp_path, real_kubeconform, kubeconform_reference):
+    resources = reference_resources(kubeconform_reference)
+    result = validate(resources, options(tmp_path, strict_missing=True))
+    assert result.stats["validator"] == "kubeconform"
+    subjects = by_id(result)
+    assert {k: s.status for k, s in subjects.items()} == {
+        "apps/v1/Deployment/shop/web": Status.PASSED,
+        "v1/Secret/-/db": Status.PASSED,
+        "v1/ConfigMap/-/cfg": Status.PASSED,
+        "v1/Service/shop/web": Status.FAILED,
+        "apps/v1/Deployment/-/worker": Status.FAILED,
+        "cert-manager.io/v1/Certificate/-/tls": Status.ERROR,
+    }
+    service = next(f for f in result.findings if f.subject == "v1/Service/shop/web")
+    assert service.message == "Service shop/web: /spec/ports/0/port: got string, want integer"
+    assert str(service.location) == "apps/shop/app.yaml:18" and service.source == "kubeconform"
+    worker = next(f for f in result.findings if f.subject == "apps/v1/Deployment/-/worker")
+    assert worker.evidence["pointer"] == "/spec/template/spec/containers/0/imagePullPolicyy"
+    missing = next(f for f in result.findings if f.subject == "cert-manager.io/v1/Certificate/-/tls")
+    assert missing.rule == "schema-missing" and str(missing.location) == "apps/shop/extra.yaml:18"
+
+
+def test_real_binary_gives_the_builtin_verdicts_and_pointers(tmp_path, real_kubeconform, kubeconform_reference):
+    resources = reference_resources(kubeconform_reference)
+    for strict_missing in (False, True):
+        ours = validate(
+            resources, ValidateOptions(kubernetes_version="1.32", repo=tmp_path, strict_missing=strict_missing)
+        )
+        theirs = validate(resources, options(tmp_path, strict_missing=strict_missing))
+        assert {s.id: s.status for s in ours.subjects} == {s.id: s.status for s in theirs.subjects}
+        pointers = lambda r: sorted((f.subject, f.evidence.get("pointer")) for f in r.findings)  # noqa: E731
+        assert pointers(ours) == pointers(theirs)
+
+
+def test_real_binary_skips_kinds_and_missing_schemas(tmp_path, real_kubeconform, kubeconform_reference):
+    result = validate(reference_resources(kubeconform_reference), options(tmp_path, skip_kinds=["Secret"]))
+    subjects = by_id(result)
+    assert subjects["cert-manager.io/v1/Certificate/-/tls"].status is Status.SKIPPED
+    assert subjects["v1/Secret/-/db"].status is Status.SKIPPED and "skip_kinds" in subjects["v1/Secret/-/db"].reason
+    assert sorted(f.subject for f in result.findings) == ["apps/v1/Deployment/-/worker", "v1/Service/shop/web"]
+
+
+def test_real_binary_on_many_resources_matches_builtin(tmp_path, real_kubeconform):
+    # More than one input file's worth, with names repeated across namespaces: the wrapper's mapping holds.
+    text = "".join(
+        f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i % 7}, namespace: ns{i}}}\ndata: {{k: {v}}}\n"
+        for i, v in enumerate(["ok", 1, "ok", True, "ok"] * 30)
+    )
+    resources, problems = load_manifests(text, "t", file="t.yaml")
+    assert problems == [] and len(resources) == 150
+    ours = validate(resources, ValidateOptions(kubernetes_version="1.32", repo=tmp_path))
+    theirs = validate(resources, options(tmp_path))
+    assert [s.status for s in ours.subjects] == [s.status for s in theirs.subjects]
+    assert sum(s.status is Status.FAILED for s in theirs.subjects) == 60

@@ -52,7 +52,8 @@ def allowed_registries(ctx: GateContext, value: Any) -> Outcome:
                 "allowed_registries",
                 f"gate allowed_registries: {repository} comes from {registry}, which {ctx.env.name} does not allow "
                 f"(allowed: {', '.join(value)})",
-                f"push the image to an allowed registry and promote that reference, or add {registry} to {where} in {ctx.config.file}",
+                f"push the image to an allowed registry, name it in apps.{ctx.app}.image and promote that reference, "
+                f"or add {registry} to {where} in {ctx.config.file}",
                 {"registry": registry, "allowed": list(value), "value": repository},
             )
         ]

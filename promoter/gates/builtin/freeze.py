@@ -37,15 +37,16 @@ def freeze(ctx: GateContext, value: Any) -> Outcome:
         "local_time": ctx.now.astimezone(w.tz).isoformat(timespec="minutes"),
         "ends_at": iso(ends) if ends.year < 9999 else None,
     }
-    until = f"until {when(ends)}" if ends.year < 9999 else "until the window is removed"
+    # A dated window's description already names its end; a weekly one says when this occurrence ends.
+    this_time = f", this time until {when(ends)}" if w.weekly else ""
     if ctx.override_freeze:
         evidence["override_reason"] = ctx.override_freeze
         return Outcome(
             [
                 ctx.finding(
                     "freeze",
-                    f"gate freeze overridden: {ctx.env.name} is frozen {w.describe()}{reason} {until}; the promotion goes ahead "
-                    f"because: {ctx.override_freeze}",
+                    f"gate freeze overridden: {ctx.env.name} is frozen {w.describe()}{reason}{this_time}; the promotion goes "
+                    f"ahead because: {ctx.override_freeze}",
                     "an override is recorded in the pull request; reviewers should confirm it",
                     evidence,
                     rule="gate-freeze-override",
@@ -58,9 +59,10 @@ def freeze(ctx: GateContext, value: Any) -> Outcome:
         [
             ctx.finding(
                 "freeze",
-                f"gate freeze: {ctx.env.name} is frozen {w.describe()}{reason}; it is {evidence['local_time']} there, frozen {until}",
-                f"promote after {when(ends) if ends.year < 9999 else 'the window is lifted'}, or, if this cannot wait, pass "
-                "--override-freeze REASON (recorded in the pull request for reviewers)",
+                f"gate freeze: {ctx.env.name} is frozen {w.describe()}{reason}{this_time}; it is {evidence['local_time']} there",
+                f"run {ctx.again()} again after {when(ends) if ends.year < 9999 else 'the window is lifted'}; or, if this "
+                f"cannot wait, give the reason (recorded in the pull request for reviewers): "
+                f"{ctx.again(('--override-freeze', 'REASON'))}",
                 evidence,
             )
         ]

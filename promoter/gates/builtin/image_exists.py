@@ -110,12 +110,16 @@ def image_exists(ctx: GateContext, value: Any) -> Outcome:
         return Outcome([ctx.finding(NAME, f"gate image_exists: {exc.message}", how, evidence)])
     problem = verified.problem
     if problem is not None:
+        # Each image to promote instead, as the command that promotes it.
+        how = problem.help + (
+            ": " + "; or ".join(ctx.retry_with(i) for i in problem.instead) if problem.instead else ""
+        )
         return Outcome(
             [
                 ctx.finding(
                     NAME,
                     f"gate image_exists: {problem.message}",
-                    problem.help,
+                    how,
                     {**base, "wrong": problem.wrong, **problem.evidence},
                 )
             ]

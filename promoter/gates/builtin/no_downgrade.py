@@ -77,8 +77,8 @@ def no_downgrade(ctx: GateContext, value: Any) -> Outcome:
                 "no_downgrade",
                 f"gate no_downgrade: {ctx.env.name} runs {old.tag} (since commit {short_sha(cur.commit)}, {when(cur.time)}) and "
                 f"{ctx.image.tag} is an older version",
-                f"if going back is intended, promote it as a rollback (--rollback); otherwise promote {old.tag} or newer; "
-                f"the gate is {ctx.key('no_downgrade')}",
+                f"if going back is intended, roll back (recorded in the pull request): {ctx.rollback_command(str(ctx.image))}; "
+                f"otherwise promote a version newer than {old.tag}; the gate is {ctx.key('no_downgrade')} in {ctx.config.file}",
                 evidence,
             )
         ]

@@ -41,8 +41,8 @@ def promotion_order(ctx: GateContext, value: Any) -> Outcome:
         )
     cur = ctx.current(prev.name)
     how = (
-        f"promote it to {prev.name} first (promoter bump/promote --app {ctx.app} --env {prev.name}), merge that into "
-        f"{ctx.base_ref}, then promote to {ctx.env.name}; the gate is {ctx.key('promotion_order')}"
+        f"promote it to {prev.name} first: {ctx.bump_command(prev.name, str(ctx.image))}; merge that into "
+        f"{ctx.base_ref}, then run {ctx.again()} again; the gate is {ctx.key('promotion_order')} in {ctx.config.file}"
     )
     if ctx.image.digest and cur is not None and not any(p.digest for p in cur.pins):
         # Nothing to compare a digest with: say so, or the user hunts for a digest that was never written.

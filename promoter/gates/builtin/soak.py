@@ -35,7 +35,8 @@ def soak(ctx: GateContext, value: Any) -> Outcome:
                     "soak",
                     f"gate soak: {label(ctx.image.tag, ctx.image.digest)} has not run in {prev.name} on {ctx.base_ref} at all; "
                     f"{ctx.env.name} needs it to soak there for {value}",
-                    f"promote it to {prev.name} first and wait {value} after that change is merged; the gate is {ctx.key('soak')}",
+                    f"promote it to {prev.name} first: {ctx.bump_command(prev.name, str(ctx.image))}; once that is merged, "
+                    f"wait {value} and run {ctx.again()} again; the gate is {ctx.key('soak')} in {ctx.config.file}",
                     {"previous_env": prev.name, "required": value, "elapsed": "0s", "commit": None, "time": None},
                 )
             ]
@@ -72,11 +73,14 @@ def soak(ctx: GateContext, value: Any) -> Outcome:
             f"gate soak: {label(ctx.image.tag, ctx.image.digest)} has run in {prev.name} for {format_duration(took)} {since}; "
             f"{ctx.env.name} requires {value}: {format_duration(remaining)} to go"
         )
-        how = f"wait until {when(ready)} and promote again, or lower {ctx.key('soak')} in {ctx.config.file}"
+        how = f"wait until {when(ready)} and run {ctx.again()} again, or lower {ctx.key('soak')} in {ctx.config.file}"
     else:
         msg = (
             f"gate soak: {label(ctx.image.tag, ctx.image.digest)} ran in {prev.name} for only {format_duration(took)} {since} "
             f"until commit {short_sha(best.until_commit)} ({when(best.until)}) replaced it; {ctx.env.name} requires {value}"
         )
-        how = f"promote it to {prev.name} again and let it soak {value}, or promote the image {prev.name} runs now"
+        how = (
+            f"promote it to {prev.name} again and let it soak {value}: {ctx.bump_command(prev.name, str(ctx.image))}; "
+            f"or promote the image {prev.name} runs now: {ctx.promote_command(prev.name)}"
+        )
     return Outcome([ctx.finding("soak", msg, how, evidence)])

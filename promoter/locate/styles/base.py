@@ -7,12 +7,38 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef, try_parse
 from promoter.model.reference import Reference, Slot
-from promoter.yamlio.document import format_path, key_line
+from promoter.yamlio.document import format_path, is_flow, key_line, node_start
 
 VALUES_FILE = re.compile(r"(^|/)values[^/]*\.ya?ml$")
 KUSTOMIZATION_FILE = re.compile(r"(^|/)(kustomization\.ya?ml|Kustomization)$")
+
+
+# Scalar keys a chart combines with an untagged `image: repo` string beside them (`{{ .image }}:{{ .tag }}`).
+# `version` counts only when its value looks like a tag. `.promoter.yaml` `locate.tag_keys` / `digest_keys` replace them.
+TAG_KEYS = ("tag", "imageTag", "image_tag", "version")
+DIGEST_KEYS = ("digest", "imageDigest", "image_digest")
+
+
+@dataclass(frozen=True)
+class Siblings:
+    """The sibling keys that split an image string: where its tag and digest are written."""
+
+    tag_keys: tuple[str, ...] = TAG_KEYS
+    digest_keys: tuple[str, ...] = DIGEST_KEYS
+
+    @classmethod
+    def from_config(cls, raw: dict[str, Any] | None) -> Siblings:
+        section = (raw or {}).get("locate") or {}
+        return cls(
+            tuple(section.get("tag_keys", TAG_KEYS)),
+            tuple(section.get("digest_keys", DIGEST_KEYS)),
+        )
+
+
+DEFAULT_SIBLINGS = Siblings()
 
 
 @dataclass
@@ -26,18 +52,24 @@ class Document:
     # The chart's own values.yaml when this document is an environment's values file layered
     # over it: keys the environment does not repeat (registry, repository) come from there.
     defaults: Any = None
+    # A bump's repository (normalised): references to others need not be built (a 50 MB values file
+    # holds tens of thousands); references whose repository is unknown still are.
+    only: str | None = None
+    siblings: Siblings = DEFAULT_SIBLINGS
+    # `global.imageRegistry` / `global.image.registry` of this values tree (or of the chart's values
+    # it layers over): the registry of image blocks that name none.
+    global_registry: str | None = None
 
     @property
-    def kind(self) -> str | None:
-        if isinstance(self.root, dict) and isinstance(self.root.get("kind"), str):
-            return self.root["kind"]
-        return None
+    def only_tail(self) -> str | None:
+        """The last path component of `only`: a written repository that does not end with it cannot be it."""
+        return self.only.rsplit("/", 1)[-1] if self.only else None
 
-    @property
-    def api_version(self) -> str:
-        if isinstance(self.root, dict):
-            return str(self.root.get("apiVersion") or "")
-        return ""
+    def __post_init__(self) -> None:
+        root = self.root
+        kind = root.get("kind") if isinstance(root, dict) else None
+        self.kind: str | None = kind if isinstance(kind, str) else None
+        self.api_version: str = str(root.get("apiVersion") or "") if isinstance(root, dict) else ""
 
     @property
     def is_manifest(self) -> bool:
@@ -53,11 +85,6 @@ class Document:
         return bool(VALUES_FILE.search(self.file)) and not self.is_manifest
 
 
-def is_flow(node: Any) -> bool:
-    fa = getattr(node, "fa", None)
-    return bool(fa is not None and fa.flow_style())
-
-
 def slot(parent: Any, key: Any) -> Slot:
     return Slot(parent=parent, key=key, flow=is_flow(parent))
 
@@ -65,8 +92,7 @@ def slot(parent: Any, key: Any) -> Slot:
 def position(parent: Any, key: Any) -> tuple[int, int]:
     pos = key_line(parent, key)
     if pos is None:
-        lc = getattr(parent, "lc", None)
-        return (lc.line, lc.col) if lc is not None else (0, 0)
+        return node_start(parent) or (0, 0)
     return pos
 
 
@@ -112,6 +138,7 @@ def located(
         repository=ref.repository if ref else None,
         written=ref.name if ref else None,
         path_parts=path,
+        doc_index=doc.index,
         **fields,
     )
 
@@ -125,8 +152,10 @@ def string_ref(
     if not isinstance(value, str):
         return None
     prefix, _, image = value.rpartition("=") if alias else ("", "", value)
+    if doc.only_tail is not None and doc.only_tail not in image:
+        return None
     ref = try_parse(image)
-    if ref is None:
+    if ref is None or (doc.only is not None and ref.repository != doc.only):
         return None
     s = slot(parent, key)
     return located(
@@ -145,17 +174,30 @@ def string_ref(
     )
 
 
+# Aliases share subtrees, so a walk may meet one mapping at many paths; a file that multiplies them
+# past this (the "billion laughs" shape) is refused rather than walked for ever.
+MAX_WALK = 5_000_000
+
+
 def walk_maps(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
-    """Every mapping under node (itself included), with its path."""
-    if isinstance(node, dict):  # CommentedMap is a dict
-        yield path, node
+    """Every mapping under node (itself included), with its path, in document order."""
+    out: list[tuple[tuple[Any, ...], Any]] = []
+    _collect(node, path, out)
+    return iter(out)
+
+
+def _collect(node: Any, path: tuple[Any, ...], out: list[tuple[tuple[Any, ...], Any]]) -> None:
+    if isinstance(node, dict):  # MarkedMap and CommentedMap are dicts
+        out.append((path, node))
+        if len(out) > MAX_WALK:
+            raise UsageError(f"more than {MAX_WALK:,} mappings to walk (aliases nested in aliases?)")
         for k, v in node.items():
             if isinstance(v, (dict, list)):
-                yield from walk_maps(v, path + (k,))
-    elif isinstance(node, list):  # CommentedSeq is a list
+                _collect(v, path + (k,), out)
+    elif isinstance(node, list):  # MarkedSeq and CommentedSeq are lists
         for i, v in enumerate(node):
             if isinstance(v, (dict, list)):
-                yield from walk_maps(v, path + (i,))
+                _collect(v, path + (i,), out)
 
 
 def repository_of(registry: Any, repository: Any) -> ImageRef | None:

@@ -1,0 +1,194 @@
+"""Every hint is a command that works when pasted: blocked promotions and bad input, through the real CLI.
+
+`invoke` (tests/conftest.py) already fails any test whose output holds a command line that does
+not parse or names an option its command lacks. Here each gate and each usage error that
+suggests a command is provoked on purpose, its hint is required to be there, and the command
+it prints is run as printed.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import click
+import pytest
+
+from tests.commandlines import dry_parse, hint_problems, promoter_lines
+from tests.conftest import git, invoke, make_repo
+
+API = "ghcr.io/acme/api"
+D1 = "sha256:" + "1a" * 32
+D2 = "sha256:" + "2b" * 32
+D3 = "sha256:" + "3c" * 32
+CONFIG = """\
+environments:
+  - name: dev
+    gates: {image_exists: false}
+  - name: stage
+    gates: {promotion_order: true, image_exists: false}
+  - name: prod
+    gates:
+      image_exists: false
+      promotion_order: true
+      digest_required: true
+      no_downgrade: true
+apps:
+  api:
+    image: ghcr.io/acme/api
+    path: apps/{app}/{env}
+"""
+
+
+def kust(tag: str, digest: str) -> str:
+    return f"images:\n  - name: {API}\n    newTag: '{tag}'\n    digest: {digest}\n"
+
+
+def path(env: str) -> str:
+    return f"apps/api/{env}/kustomization.yaml"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """dev, stage and prod all run 1.1; then dev gets 1.2."""
+    r = make_repo(
+        tmp_path / "gitops",
+        {".promoter.yaml": CONFIG, **{path(e): kust("1.1.0", D1) for e in ("dev", "stage", "prod")}},
+    )
+    (r / path("dev")).write_text(kust("1.2.0", D2))
+    git(r, "commit", "-qam", "dev gets 1.2.0")
+    return r
+
+
+def run_printed(line: str, **env: str) -> tuple[int, str]:
+    """Run a printed `promoter …` line exactly as a shell would split it."""
+    r = invoke(*shlex.split(line)[1:], env=env or None)
+    return r.exit_code, r.stderr
+
+
+def only_hint(text: str, verb: str) -> str:
+    lines = [c for c in promoter_lines(text) if c.startswith(f"promoter {verb} ")]
+    assert lines, f"no `promoter {verb} …` hint in:\n{text}"
+    return lines[0]
+
+
+# ---- the checker itself can fail ----------------------------------------------------------------
+def test_the_checker_flags_options_that_do_not_exist() -> None:
+    bad = "promoter: error: gate-no-downgrade: ...\n  how to proceed: promote it as a rollback (--rollback)\n"
+    assert hint_problems(["bump", "--app", "a"], "", bad) == [
+        "`promoter bump` has no --rollback, named in: how to proceed: promote it as a rollback (--rollback)"
+    ]
+    assert hint_problems(["promote"], "", "  how to proceed: run `promoter promote --app a --env stage`\n")
+    assert hint_problems(["rollback"], "", "promoter: error: run `promoter rollback --app a --env b --to x`\n") == []
+    # Other tools' options in their own command lines are theirs to judge.
+    assert hint_problems(["bump"], "", "  how to proceed: `docker buildx build --platform linux/amd64 --push`\n") == []
+
+
+def test_dry_parse_checks_names_choices_and_required_options() -> None:
+    dry_parse(["bump", "--image", "x:1", "--app", "a", "--env", "b"])
+    dry_parse(["policy", "test", "f.yaml", "--output", "sarif=x"])
+    for argv in (["bump", "--app", "a"], ["images", "--output", "xml"], ["promote", "--env", "x"], ["nope"]):
+        with pytest.raises(click.UsageError):
+            dry_parse(argv)
+
+
+# ---- each gate's hint, pasted -------------------------------------------------------------------
+def test_promotion_order_hint_promotes_to_the_previous_env_first(repo: Path) -> None:
+    r = invoke("bump", "--repo", str(repo), "--app", "api", "--env", "prod", "--image", f"{API}:1.2.0@{D2}")
+    assert r.exit_code == 3 and "gate-promotion-order" in r.stderr
+    first = only_hint(r.stderr, "bump")
+    assert first == f"promoter bump --app api --env stage --image {API}:1.2.0@{D2} --repo {repo}"
+    code, err = run_printed(first)
+    assert code == 0, err
+    assert (repo / path("stage")).read_text() == kust("1.2.0", D2)
+    git(repo, "commit", "-qam", "stage gets 1.2")
+    again = [c for c in promoter_lines(r.stderr) if "--env prod" in c]
+    assert again and run_printed(again[0])[0] == 0  # "then run … again" now goes through
+
+
+def test_no_downgrade_hint_is_the_rollback_command(repo: Path) -> None:
+    (repo / path("prod")).write_text(kust("1.2.0", D2))
+    git(repo, "commit", "-qam", "prod gets 1.2")
+    r = invoke("bump", "--repo", str(repo), "--app", "api", "--env", "prod", "--image", f"{API}:1.1.0@{D1}")
+    assert r.exit_code == 3 and "gate-no-downgrade" in r.stderr and "--rollback" not in r.stderr
+    code, err = run_printed(only_hint(r.stderr, "rollback"))
+    assert code == 0, err
+    assert (repo / path("prod")).read_text() == kust("1.1.0", D1)
+
+
+def test_digest_required_hint_keeps_the_command_that_was_run(repo: Path) -> None:
+    r = invoke("promote", "--repo", str(repo), "--app", "api", "--from", "stage", "--to", "prod")
+    assert r.exit_code == 0, r.stderr  # nothing to change: prod runs 1.1 already
+    r = invoke("bump", "--repo", str(repo), "--app", "api", "--env", "prod", "--image", f"{API}:1.1.0")
+    assert r.exit_code == 3 and "gate-digest-required" in r.stderr
+    assert (
+        only_hint(r.stderr, "bump")
+        == f"promoter bump --app api --env prod --image {API}:1.1.0@sha256:DIGEST --repo {repo}"
+    )
+
+
+def test_freeze_hint_overrides_with_a_reason_and_the_override_is_said_once(repo: Path) -> None:
+    frozen = CONFIG.replace(
+        "  - name: dev\n    gates: {image_exists: false}\n",
+        "  - name: dev\n    gates:\n      image_exists: false\n      freeze: [{from: '2000-01-01', reason: change freeze}]\n",
+    )
+    (repo / ".promoter.yaml").write_text(frozen)
+    git(repo, "commit", "-qam", "freeze dev")
+    r = invoke("bump", "--repo", str(repo), "--app", "api", "--env", "dev", "--image", f"{API}:1.3.0@{D3}")
+    assert r.exit_code == 3 and "gate-freeze" in r.stderr
+    override = [c for c in promoter_lines(r.stderr) if "--override-freeze" in c]
+    assert override == [
+        f"promoter bump --app api --env dev --image {API}:1.3.0@{D3} --repo {repo} --override-freeze REASON"
+    ]
+    code, err = run_printed(override[0])
+    assert code == 0, err
+    line = next(x for x in err.splitlines() if "gate-freeze-override" in x)
+    # The window and its end are named once, the reason given once.
+    assert line.count("until") == 1 and line.count("change freeze") == 1 and line.count("REASON") == 1
+
+
+def test_promote_names_its_own_command_when_a_gate_blocks(repo: Path) -> None:
+    r = invoke("promote", "--repo", str(repo), "--app", "api", "--from", "dev", "--to", "prod")
+    assert r.exit_code == 3 and "gate-promotion-order" in r.stderr
+    assert f"then run `promoter promote --app api --from dev --to prod --repo {repo}` again" in r.stderr
+
+
+def test_soak_hints_wait_and_run_the_same_command_again(repo: Path) -> None:
+    soaking = CONFIG.replace(
+        "gates: {promotion_order: true, image_exists: false}", "gates: {soak: 1w, image_exists: false}"
+    )
+    (repo / ".promoter.yaml").write_text(soaking)
+    git(repo, "commit", "-qam", "stage soaks a week")
+    r = invoke("bump", "--repo", str(repo), "--app", "api", "--env", "stage", "--image", f"{API}:1.2.0@{D2}")
+    assert r.exit_code == 3 and "gate-soak" in r.stderr
+    assert f"and run `promoter bump --app api --env stage --image {API}:1.2.0@{D2} --repo {repo}` again" in r.stderr
+
+
+# ---- usage errors that suggest a command --------------------------------------------------------
+def test_a_repository_without_config_is_pointed_at_init(tmp_path: Path) -> None:
+    r = invoke("bump", "--repo", str(tmp_path), "--app", "api", "--env", "dev", "--image", f"{API}:1.2.0")
+    assert r.exit_code == 2
+    init = only_hint(r.stderr, "init")
+    assert init == f"promoter init --repo {tmp_path}"
+    r = invoke("status", "--repo", str(tmp_path))
+    assert r.exit_code == 2 and only_hint(r.stderr, "init") == init
+
+
+def test_a_config_outside_the_repository_is_repeated_in_hints(repo: Path, tmp_path: Path) -> None:
+    config = tmp_path / "elsewhere.yaml"
+    config.write_text(CONFIG)
+    r = invoke(
+        "bump",
+        "--repo",
+        str(repo),
+        "--config",
+        str(config),
+        "--app",
+        "api",
+        "--env",
+        "prod",
+        "--image",
+        f"{API}:1.2.0@{D2}",
+    )
+    assert r.exit_code == 3
+    assert f"--repo {repo} --config {config}" in only_hint(r.stderr, "bump")
