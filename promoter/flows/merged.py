@@ -159,6 +159,14 @@ def find_merge(repo: Path, config: Config, g: GitRepo, sha: str, access: ForgeAc
 
     parents = run_git(g.path, "rev-list", "--parents", "-n", "1", sha).stdout.split()[1:]
     if not parents:
+        if run_git(g.path, "rev-parse", "--is-shallow-repository").stdout.strip() == "true":
+            # A shallow clone cuts the merge off from its parent: what it changed cannot be read.
+            raise UsageError(
+                f"the checkout is shallow: commit {sha[:12]}'s parent is not in it, so what the merge changed "
+                "cannot be read",
+                hint='fetch the history: actions/checkout with fetch-depth: 0, GIT_DEPTH: "0" in GitLab, '
+                "or `git fetch --unshallow`",
+            )
         return Merge(sha, "diff", forge=access.kind, notes=["it is the first commit of the repository"])
     moved = promotions_between(repo, config, parents[0], sha)
     pull = None

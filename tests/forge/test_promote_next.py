@@ -160,3 +160,18 @@ def test_a_merged_rollback_is_not_carried_to_the_next_environment(
     assert r.stdout.startswith("merge request !1 (") and r.stdout.count("\n") == 1
     assert "cart: rolled back in dev; a rollback is not carried further" in r.stdout
     assert len(p.repo.pulls) == 1
+
+
+def test_a_shallow_checkout_is_refused_not_read_as_nothing(
+    fake: FakeForge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = world(fake, tmp_path, "github", monkeypatch)
+    bump_dev(p)
+    sha = p.merge(1)
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth=1", f"file://{p.repo.store.path}", str(shallow))
+    p.local = shallow
+    r = p.promoter("promote", "--next", "--pr", *p.forge_flags)
+    assert r.exit_code == 2 and r.stdout == ""
+    assert f"the checkout is shallow: commit {sha[:12]}'s parent is not in it" in r.stderr
+    assert "fetch-depth: 0" in r.stderr and len(p.repo.pulls) == 1
