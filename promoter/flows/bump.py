@@ -84,7 +84,7 @@ def bump(
     """
     # A bump that writes holds the working tree's lock from reading the files to writing them: two
     # bumps at once (different images, one file) would otherwise each drop the other's change.
-    with _write_lock(repo, config, f"bump {image}", dry_run):
+    with write_lock(repo, config, f"bump {image}", dry_run):
         cs = plan_bump(repo, config, image, app=app, env=env, paths=paths, all_matches=all_matches)
         gates = CheckResult()
         if app and env and not cs.empty:
@@ -114,7 +114,7 @@ def bump(
     return BumpResult(image=image, changeset=cs, gates=gates, written=written, dry_run=dry_run)
 
 
-def _write_lock(repo: Path, config: Config, what: str, dry_run: bool) -> AbstractContextManager[Any]:
+def write_lock(repo: Path, config: Config, what: str, dry_run: bool) -> AbstractContextManager[Any]:
     """The repository's lock (model/lock.py) for a bump that writes; nothing for one that only reads."""
     if dry_run:
         return nullcontext()

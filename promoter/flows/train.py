@@ -181,8 +181,10 @@ def promote_many(
             return out
         ready = [s for s in out.steps if not s.blocked and not s.unchanged]
         if not pr.enabled:
-            for s in ready:
-                _write(repo, config, s)
+            # One hold of the repository's lock for the whole train, as a bump holds it for one app.
+            with bump.write_lock(repo, config, f"promote {len(ready)} app(s)", False):
+                for s in ready:
+                    _write(repo, config, s)
             return out
         for env in dict.fromkeys(s.candidate.env for s in ready):
             _publish_env(
