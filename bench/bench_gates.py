@@ -24,9 +24,9 @@ version: 1
 environments:
   - name: dev
   - name: stage
-    gates: {promotion_order: true, soak: 1h}
+    gates: {promotion_order: true, soak: 1h, image_exists: false}
   - name: prod
-    gates: {promotion_order: true, soak: 24h, no_downgrade: true, digest_required: true}
+    gates: {promotion_order: true, soak: 24h, no_downgrade: true, digest_required: true, image_exists: false}
 defaults:
   path: apps/{app}/{env}
 apps:
@@ -81,8 +81,11 @@ def generate(root: Path, promotions: int) -> Path:
 
 
 def median_ms(fn, repeat: int) -> tuple[float, object]:
+    from promoter.history.timeline import forget
+
     times, out = [], None
     for _ in range(repeat):
+        forget()  # each run reads Git afresh, as a new process would
         start = time.perf_counter()
         out = fn()
         times.append((time.perf_counter() - start) * 1000)

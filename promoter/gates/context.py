@@ -12,8 +12,10 @@ from promoter.gates.statuses import NoForge, StatusReader, Waiting
 from promoter.history.timeline import (
     ImageState,
     Timeline,
-    read_timeline,
+    app_scopes,
+    read_timelines,
 )
+from promoter.locate.scope import Scope
 from promoter.model.commandline import Invocation, Option, bump_invocation, command, workspace_options
 from promoter.model.errors import ToolError, UsageError
 from promoter.model.finding import (
@@ -51,10 +53,11 @@ class GateContext:
     waiting: Waiting = field(default_factory=Waiting)
 
     def timeline(self, env: str) -> Timeline:
-        """The app's files in `env` along the base branch (read from Git once per env)."""
+        """The app's files in `env` along the base branch. The first question reads every environment
+        of the app in one pass (a gate asks about the previous one, the location about this one)."""
         key = (self.app, env, self.base_ref)
         if key not in self.timelines:
-            self.timelines[key] = read_timeline(self.repo, self.config, self.app, env, self.base_ref)
+            read_app_timelines(self.repo, self.config, [self.app], self.base_ref, self.timelines, first=env)
         return self.timelines[key]
 
     def stints(self, env: str) -> list[ImageState]:
@@ -140,6 +143,30 @@ class GateContext:
             help=help,
             evidence={"gate": gate, "app": self.app, "env": self.env.name, "image": str(self.image), **evidence},
         )
+
+
+def read_app_timelines(
+    repo: Path,
+    config: Config,
+    apps: list[str],
+    base_ref: str,
+    into: dict[tuple[str, str, str], Timeline],
+    *,
+    first: str | None = None,
+) -> None:
+    """Fill `into` with the apps' timelines in every environment they are deployed to, read in one pass.
+
+    `first` is an environment the caller needs: its scope's error (no path for it there) is raised.
+    """
+    wanted: dict[tuple[str, str, str], Scope] = {}
+    for app in apps:
+        for scope in app_scopes(config, app, first):
+            assert scope.env is not None
+            if (app, scope.env, base_ref) not in into:
+                wanted[(app, scope.env, base_ref)] = scope
+    if wanted:
+        read = read_timelines(repo, wanted.values(), base_ref)
+        into.update({key: read[scope] for key, scope in wanted.items()})
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -8,19 +8,20 @@ that ran is a Subject, so reports show what was checked.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import promoter.gates.builtin  # noqa: F401  (registers the built-in gates)
 from promoter.config.model import Config, Environment
-from promoter.gates.context import GateContext
+from promoter.gates.context import GateContext, read_app_timelines
 from promoter.gates.registry import GATES, ConfigPlace, Gate
 from promoter.gates.statuses import StatusReader, Waiting
 from promoter.history.promotions import promotions_in_diff
 from promoter.history.timeline import Timeline
 from promoter.model.commandline import Invocation
-from promoter.model.errors import UsageError
+from promoter.model.errors import ToolError, UsageError
 from promoter.model.finding import CheckResult, Severity, Status, Subject
 from promoter.model.image import ImageRef
 
@@ -184,6 +185,11 @@ def gates_for_diff(
             )
         )
     timelines: dict[tuple[str, str, str], Timeline] = {}
+    if found.promotions:
+        # Every app a promotion moves, in every environment: one read of the base branch's history.
+        # Should it fail, each gate that needs history meets the error itself, as it would without it.
+        with contextlib.suppress(UsageError, ToolError):
+            read_app_timelines(repo, config, sorted({p.app for p in found.promotions}), base_ref, timelines)
     for p in found.promotions:
         result.extend(
             evaluate_gates(

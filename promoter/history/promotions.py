@@ -7,8 +7,8 @@ from pathlib import Path
 
 from promoter.config.model import Config
 from promoter.history.git import GitRepo
-from promoter.history.timeline import current_image
-from promoter.locate.scope import env_scope
+from promoter.history.timeline import ImageState, app_scopes, read_timelines, working_state
+from promoter.locate.scope import Scope, env_scope
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 
@@ -61,8 +61,9 @@ def promotions_between(repo: Path, config: Config, before: str, after: str) -> D
 def _moved(
     repo: Path, config: Config, changed: list[str], before: str, after: str | None, envs: list[str] | None
 ) -> DiffPromotions:
-    """The (app, env) images that differ between `before` and `after` (None: the working tree)."""
+    """The (app, env) images that differ between commit `before` and `after` (None: the working tree)."""
     out = DiffPromotions()
+    touched: list[tuple[str, str, Scope]] = []
     for app in sorted(config.apps):
         for environment in config.environments:
             if envs is not None and environment.name not in envs:
@@ -71,22 +72,29 @@ def _moved(
                 scope = env_scope(config, app, environment.name)
             except UsageError:
                 continue  # the app is not deployed to this env (no path configured for it)
-            if not any(scope.contains(p) for p in changed):
-                continue
-            try:
-                now = current_image(repo, config, app, environment.name, after)
-            except UsageError as exc:
-                out.unreadable.append((app, environment.name, str(exc)))
-                continue
-            if now is None:
-                continue  # the app left this env: nothing is promoted
-            then = current_image(repo, config, app, environment.name, before)
-            old = {(p.tag, p.digest) for p in then.pins} if then else set()
-            new = list(
-                dict.fromkeys(
-                    (p.tag, p.digest) for p in now.pins if (p.tag or p.digest) and (p.tag, p.digest) not in old
-                )
-            )
-            for tag, digest in new:
-                out.promotions.append(Promotion(app, environment.name, scope.repository.with_(tag=tag, digest=digest)))
+            if any(scope.contains(p) for p in changed):
+                touched.append((app, environment.name, scope))
+    # One read of history per commit, of every environment of the apps the diff touches (the gates
+    # then ask about the others, on the same commit when the pull request forked from the tip).
+    scopes = [s for app in dict.fromkeys(a for a, _, _ in touched) for s in app_scopes(config, app, None)]
+    later = read_timelines(repo, scopes, after) if touched and after is not None else {}
+    moved: list[tuple[str, str, Scope, ImageState]] = []
+    for app, env, scope in touched:
+        try:
+            now = working_state(repo, scope) if after is None else later[scope].current()
+        except UsageError as exc:
+            out.unreadable.append((app, env, str(exc)))
+            continue
+        if now is None:
+            continue  # the app left this env: nothing is promoted
+        moved.append((app, env, scope, now))
+    timelines = read_timelines(repo, scopes, before) if moved else {}
+    for app, env, scope, now in moved:
+        then = timelines[scope].current()
+        old = {(p.tag, p.digest) for p in then.pins} if then else set()
+        new = list(
+            dict.fromkeys((p.tag, p.digest) for p in now.pins if (p.tag or p.digest) and (p.tag, p.digest) not in old)
+        )
+        for tag, digest in new:
+            out.promotions.append(Promotion(app, env, scope.repository.with_(tag=tag, digest=digest)))
     return out

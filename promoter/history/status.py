@@ -8,6 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from promoter.config.model import Config
+from promoter.history.git import GitRepo
+from promoter.history.pincache import PinCache
+from promoter.history.timeline import ImageState, read_timelines, working_state
+from promoter.locate.scope import Scope, env_scope
 from promoter.model.commandline import command, workspace_options
 from promoter.model.errors import PromoterError, UsageError
 
@@ -54,9 +58,11 @@ def status(
 
     `ref=None` reads the working tree (no commit information). A row whose environment differs from
     the previous environment's image names that environment in `behind`.
-    """
-    from promoter.history.timeline import current_image
 
+    History is read in one pass for every row (one `git log`, one `git cat-file`), and what each
+    file version pins is kept in the repository's pin cache, so a second run parses only what
+    changed since.
+    """
     if config.file is None:
         raise UsageError(
             f"status needs a .promoter.yaml in {repo}: {command(['init'], workspace_options(repo))} proposes one"
@@ -68,14 +74,13 @@ def status(
         config.env(e)
     if ref is not None:
         # Fatal for every row alike: say so once, as an error, not as a note in each row.
-        from promoter.history.git import GitRepo
-
         try:
             git = GitRepo.open(repo)
         except UsageError as exc:
             reads = command(["status", "--ref", "-"], workspace_options(repo, config.file))
             raise UsageError(f"{exc.message}: status reads history from Git; {reads} reads the working tree") from None
         git.resolve(ref, what="--ref")
+    states = _states(repo, config, names, ref)
     rows: list[EnvStatus] = []
     for app in names:
         previous: EnvStatus | None = None
@@ -88,10 +93,9 @@ def status(
                 if not envs or env.name in envs:
                     rows.append(row)
                 continue
-            try:
-                state = current_image(repo, config, app, env.name, ref)
-            except PromoterError as exc:
-                row.error = exc.message
+            state = states[(app, env.name)]
+            if isinstance(state, PromoterError):
+                row.error = state.message
                 state = None
             if state is not None:
                 row.tag, row.digest, row.file, row.line = state.tag, state.digest, state.file, state.line
@@ -106,3 +110,47 @@ def status(
             if not envs or env.name in envs:
                 rows.append(row)
     return rows
+
+
+def _states(
+    repo: Path, config: Config, apps: list[str], ref: str | None
+) -> dict[tuple[str, str], ImageState | PromoterError | None]:
+    """Each (app, env)'s current state, or the error that kept it from being read (its row shows it)."""
+    out: dict[tuple[str, str], ImageState | PromoterError | None] = {}
+    scopes: dict[tuple[str, str], Scope] = {}
+    for app in apps:
+        for env in config.environments:
+            try:
+                scopes[(app, env.name)] = env_scope(config, app, env.name)
+            except PromoterError as exc:
+                out[(app, env.name)] = exc
+    cache = _cache(repo)
+    try:
+        if ref is None:
+            for key, scope in scopes.items():
+                try:
+                    out[key] = working_state(repo, scope, cache=cache)
+                except PromoterError as exc:
+                    out[key] = exc
+        else:
+            try:
+                timelines = read_timelines(repo, scopes.values(), ref, cache=cache)
+            except PromoterError as exc:  # no repository, no such ref: every row says so
+                out.update(dict.fromkeys(scopes, exc))
+            else:
+                for key, scope in scopes.items():
+                    try:
+                        out[key] = timelines[scope].current()
+                    except PromoterError as exc:
+                        out[key] = exc
+    finally:
+        if cache is not None:
+            cache.save()
+    return out
+
+
+def _cache(repo: Path) -> PinCache | None:
+    try:
+        return PinCache.open(GitRepo.open(repo))
+    except PromoterError:
+        return None  # not a git work tree (the working tree can still be read)

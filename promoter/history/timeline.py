@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from promoter.config.model import Config
-from promoter.history.git import GitError, GitRepo, run_git
+from promoter.history.git import GitRepo
+from promoter.history.index import Change, LogIndex, full_path, read_objects
+from promoter.history.pincache import UNPARSED, PinCache, entry_key, text_key
 from promoter.locate.chartvalues import parse_values, values_file
 from promoter.locate.paths import safe_path
 from promoter.locate.scan import (
@@ -90,121 +92,34 @@ def label(tag: str | None, digest: str | None) -> str:
 # ---- reading Git ----------------------------------------------------------------------------
 
 
-def _full(g: GitRepo, rel: str) -> str:
-    """A repository-relative path as git's root sees it (the repo may be a subfolder of a work tree)."""
-    if rel in ("", "."):
-        return g.prefix or "."
-    return f"{g.prefix}/{rel}" if g.prefix else rel
-
-
-def _rel(g: GitRepo, full: str) -> str | None:
-    if not g.prefix:
-        return full
-    return full[len(g.prefix) + 1 :] if full.startswith(g.prefix + "/") else None
-
-
-def _pathspecs(g: GitRepo, scope: Scope) -> list[str]:
-    # literal: a folder named `a*b` must not glob.
-    return [f":(literal){_full(g, p)}" for p in scope.paths]
-
-
 def read_blobs(g: GitRepo, specs: list[str]) -> dict[str, str | None]:
-    """Texts of many `<commit>:<root-relative path>` objects with one `git cat-file --batch`."""
-    if not specs:
-        return {}
-    unique = list(dict.fromkeys(specs))
-    proc = subprocess.run(
-        ["git", "cat-file", "--batch"],
-        cwd=g.root,
-        input="\n".join(unique).encode() + b"\n",
-        capture_output=True,
-        check=False,
-        env={**os.environ, "LC_ALL": "C"},
-    )
-    if proc.returncode != 0:
-        raise GitError(f"git cat-file failed: {proc.stderr.decode(errors='replace').strip() or proc.returncode}")
-    out: dict[str, str | None] = {}
-    data, pos = proc.stdout, 0
-    for spec in unique:
-        eol = data.index(b"\n", pos)
-        header = data[pos:eol].decode(errors="replace").split(" ")
-        pos = eol + 1
-        if len(header) != 3 or header[1] != "blob":
-            out[spec] = None
-            if len(header) == 3:  # a tree or a submodule: skip its body
-                pos += int(header[2]) + 1
-            continue
-        size = int(header[2])
-        out[spec] = data[pos : pos + size].decode("utf-8", "replace")
-        pos += size + 1
-    return out
+    """Texts of many `<commit>:<root-relative path>` objects with one `git cat-file --batch` (None: no blob there)."""
+    return {
+        name: None if data is None else data.decode("utf-8", "replace") for name, data in read_objects(g, specs).items()
+    }
 
 
-@dataclass(frozen=True)
-class _Change:
-    commit: str
-    time: datetime
-    files: tuple[tuple[str, str], ...]  # (status letter, repo-relative path)
-
-
-def _log(g: GitRepo, scope: Scope, ref: str) -> list[_Change]:
-    """Commits on `ref`'s first-parent line that touch the scope, oldest first.
-
-    First parent, with merges diffed against it: on a base branch a pull request lands as a
-    merge (or squash) commit, and its commit time is when the change reached the branch, which
-    is what soak measures; the branch's own older commit times are not.
-    """
-    commit = g.resolve(ref, what="--ref")
-    out = run_git(
-        g.root,
-        "log",
-        "--first-parent",
-        "--diff-merges=first-parent",
-        "--no-renames",
-        "--format=%x01%H %ct",
-        "--name-status",
-        "-z",
-        commit,
-        "--",
-        *_pathspecs(g, scope),
-    ).stdout
-    changes: list[_Change] = []
-    for chunk in out.split("\x01")[1:]:
-        header, _, rest = chunk.partition("\0")
-        sha, ct = header.split(" ")
-        fields = rest.lstrip("\n").split("\0")
-        files: list[tuple[str, str]] = []
-        for i in range(0, len(fields) - 1, 2):
-            rel = _rel(g, fields[i + 1])
-            if rel is not None:
-                files.append((fields[i][:1], rel))
-        changes.append(_Change(sha, datetime.fromtimestamp(int(ct), tz=UTC), tuple(files)))
-    changes.reverse()
-    return changes
-
-
-def _defaults_text(repo: Path, g: GitRepo | None, scope: Scope, ref: str | None) -> Any:
-    """The chart's values.yaml at `ref` (or on disk), which env values files layer over.
-
-    Like the files themselves (pins_in), a historic one that does not parse gives nothing; the
-    working tree's must parse."""
-    if not scope.chart:
-        return None
-    rel = values_file(scope.chart)
-    if ref is None or g is None:
-        path = safe_path(repo, rel)
-        text = read_checked(path, rel).decode("utf-8", "replace") if path.is_file() else None
-    else:
-        spec = f"{g.resolve(ref, what='--ref')}:{_full(g, rel)}"
-        text = read_blobs(g, [spec])[spec]
+def _parse_defaults(rel: str, text: str | None, *, strict: bool) -> Any:
+    """A chart's values.yaml as data. Like the files themselves (pins_in), a historic one that does
+    not parse gives nothing; the working tree's must parse."""
     if text is None:
         return None
     try:
         return parse_values(text, rel)
     except UsageError:
-        if ref is None:
+        if strict:
             raise
         return None
+
+
+def _defaults_on_disk(repo: Path, scope: Scope) -> tuple[Any, str | None]:
+    """The chart's values.yaml in the working tree (data and text), which env values files layer over."""
+    if not scope.chart:
+        return None, None
+    rel = values_file(scope.chart)
+    path = safe_path(repo, rel)
+    text = read_checked(path, rel).decode("utf-8", "replace") if path.is_file() else None
+    return _parse_defaults(rel, text, strict=True), text
 
 
 def pins_in(scope: Scope, rel: str, text: str, defaults: Any = None, *, strict: bool = False) -> list[Pin]:
@@ -229,6 +144,37 @@ def pins_in(scope: Scope, rel: str, text: str, defaults: Any = None, *, strict: 
             raise
         return []
     return [Pin(rel, r.line, r.tag, r.digest) for r in found]
+
+
+def read_pins(
+    scope: Scope,
+    rel: str,
+    text: str,
+    defaults: Any = None,
+    *,
+    strict: bool = False,
+    cache: PinCache | None = None,
+    defaults_key: str = "",
+) -> list[Pin]:
+    """`pins_in`, remembered in `cache` by content (see pincache): a text parsed once is never parsed again."""
+    keys = [k for f, k in scope.targets if f == rel]
+    if cache is None or (not keys and not MAY_HOLD_IMAGE.search(text)):
+        return pins_in(scope, rel, text, defaults, strict=strict)
+    key = entry_key(rel, text, str(scope.repository), keys, defaults_key)
+    hit = cache.get(key)
+    if isinstance(hit, tuple):
+        return [Pin(rel, line, tag, digest) for line, tag, digest in hit]
+    if hit is None or strict:  # an unparsed text is parsed again where it must raise its error
+        try:
+            pins = pins_in(scope, rel, text, defaults, strict=True)
+        except UsageError:
+            cache.put(key, UNPARSED)
+            if strict:
+                raise
+            return []
+        cache.put(key, tuple((p.line, p.tag, p.digest) for p in pins))
+        return pins
+    return []
 
 
 def _state(scope: Scope, pins: list[Pin], commit: str | None, time: datetime | None) -> ImageState | None:
@@ -260,9 +206,11 @@ class Timeline:
     """
 
     scope: Scope
-    changes: list[_Change]
+    changes: list[Change]
     versions: list[dict[str, str | None]]  # per change: file -> its text after it (None: removed)
     defaults: Any = None
+    defaults_key: str = ""  # text_key of the chart values.yaml `defaults` was read from
+    cache: PinCache | None = None
     _memo: dict[tuple[str, str], list[Pin]] = field(default_factory=dict)
     _current: list[ImageState | None] = field(default_factory=list)  # memo: empty until computed
 
@@ -271,10 +219,12 @@ class Timeline:
             return []
         key = (rel, text)
         if key not in self._memo:
-            self._memo[key] = pins_in(self.scope, rel, text, self.defaults)
+            self._memo[key] = read_pins(
+                self.scope, rel, text, self.defaults, cache=self.cache, defaults_key=self.defaults_key
+            )
         return self._memo[key]
 
-    def _state(self, texts: dict[str, str | None], change: _Change | None) -> ImageState | None:
+    def _state(self, texts: dict[str, str | None], change: Change | None) -> ImageState | None:
         pins = [p for rel, text in texts.items() for p in self.pins(rel, text)]
         return _state(self.scope, pins, change.commit if change else None, change.time if change else None)
 
@@ -345,32 +295,85 @@ class Timeline:
         return out
 
 
-def read_timeline(repo: Path, config: Config, app: str, env: str, ref: str = "HEAD") -> Timeline:
-    """The app's env files along `ref`'s history: one `git log`, one `git cat-file --batch`."""
-    scope = env_scope(config, app, env)
+# Timelines already read in this process, by (work tree, folder, commit, scope): a commit's history
+# never changes, so `promote` (the source environment, then the gates) and the gates of several
+# promotions read Git once. Bounded: a long-lived process keeps only the newest.
+_READ: OrderedDict[tuple[Path, str, str, Scope], Timeline] = OrderedDict()
+_READ_MAX = 256
+
+
+def forget() -> None:
+    """Drop the timelines this process has read (benchmarks time a fresh read)."""
+    _READ.clear()
+
+
+def read_timelines(
+    repo: Path, scopes: Iterable[Scope], ref: str = "HEAD", *, cache: PinCache | None = None
+) -> dict[Scope, Timeline]:
+    """Each scope's files along `ref`'s first-parent history, read in one pass: one `git log` for
+    all of them (of the whole folder when they are many) and one `git cat-file --batch`.
+
+    With a `cache` (see pincache), parsed pins are looked up and added there, and timelines are
+    not kept for the process (status reads every scope once).
+    """
     g = GitRepo.open(repo)
-    changes = _log(g, scope, ref)
-    if not changes:
-        return Timeline(scope, [], [])
-    known: set[str] = set()
-    for c in changes:
-        known.update(rel for _, rel in c.files)
-    wanted = [
-        f"{c.commit}:{_full(g, rel)}"
-        for c in changes
-        for status, rel in c.files
-        if status != "D" and scope.contains(rel, known)
-    ]
-    blobs = read_blobs(g, wanted)
-    versions = [
-        {
-            rel: None if status == "D" else blobs.get(f"{c.commit}:{_full(g, rel)}")
-            for status, rel in c.files
-            if scope.contains(rel, known)
-        }
-        for c in changes
-    ]
-    return Timeline(scope, changes, versions, _defaults_text(repo, g, scope, ref))
+    commit = g.resolve(ref, what="--ref")
+    wanted = list(dict.fromkeys(scopes))
+    out: dict[Scope, Timeline] = {}
+    missing: list[Scope] = []
+    for scope in wanted:
+        known = _READ.get((g.root, g.prefix, commit, scope)) if cache is None else None
+        if known is None:
+            missing.append(scope)
+        else:
+            _READ.move_to_end((g.root, g.prefix, commit, scope))
+            out[scope] = known
+    if not missing:
+        return out
+    index = LogIndex.read(g, commit, missing)
+    selected = {scope: index.select(scope) for scope in missing}
+    names = {blob for _, versions in selected.values() for v in versions for blob in v.values() if blob}
+    charts = {values_file(s.chart): f"{commit}:{full_path(g, values_file(s.chart))}" for s in missing if s.chart}
+    blobs = read_objects(g, [*names, *charts.values()])
+    texts = {name: data.decode("utf-8", "replace") for name, data in blobs.items() if data is not None}
+    defaults = {rel: _parse_defaults(rel, texts.get(spec), strict=False) for rel, spec in charts.items()}
+    for scope in missing:
+        changes, versions = selected[scope]
+        chart = values_file(scope.chart) if scope.chart else None
+        timeline = Timeline(
+            scope,
+            changes,
+            [{rel: None if blob is None else texts.get(blob) for rel, blob in v.items()} for v in versions],
+            defaults.get(chart) if chart else None,
+            text_key(texts.get(charts[chart])) if chart else "",
+            cache,
+        )
+        out[scope] = timeline
+        if cache is None:
+            _READ[(g.root, g.prefix, commit, scope)] = timeline
+            while len(_READ) > _READ_MAX:
+                _READ.popitem(last=False)
+    return out
+
+
+def app_scopes(config: Config, app: str, first: str | None) -> list[Scope]:
+    """The scope of `app` in environment `first` (its error raised), then in every other environment
+    it is deployed to: what one read of an app's history covers."""
+    scopes = [env_scope(config, app, first)] if first is not None else []
+    for env in config.environments:
+        if env.name != first:
+            try:
+                scopes.append(env_scope(config, app, env.name))
+            except UsageError:
+                continue  # not deployed there
+    return scopes
+
+
+def read_timeline(repo: Path, config: Config, app: str, env: str, ref: str = "HEAD") -> Timeline:
+    """The app's env files along `ref`'s history. One `git log` and one `git cat-file --batch` read
+    every environment of the app at once, so asking for the next one reads nothing more."""
+    scopes = app_scopes(config, app, env)
+    return read_timelines(repo, scopes, ref)[scopes[0]]
 
 
 def image_history(repo: Path, config: Config, app: str, env: str, ref: str = "HEAD") -> list[ImageState]:
@@ -394,14 +397,20 @@ def current_image(repo: Path, config: Config, app: str, env: str, ref: str | Non
     tree when `ref` is None; None when the env pins no image of the app."""
     if ref is not None:
         return read_timeline(repo, config, app, env, ref).current()
-    scope = env_scope(config, app, env)
+    return working_state(repo, env_scope(config, app, env))
+
+
+def working_state(repo: Path, scope: Scope, *, cache: PinCache | None = None) -> ImageState | None:
+    """What `scope` pins in the working tree; its files must read and parse."""
     files = scope.files(repo)
-    defaults = _defaults_text(repo, None, scope, None)
+    defaults, defaults_text = _defaults_on_disk(repo, scope)
     pins: list[Pin] = []
     for rel in files:
         try:
             text = read_checked(repo / rel, rel).decode("utf-8")  # a regular file, within the size limit
         except UnicodeDecodeError as exc:
             raise UsageError(f"{rel}: not UTF-8 text (byte {exc.start})") from None
-        pins.extend(pins_in(scope, rel, text, defaults, strict=True))
+        pins.extend(
+            read_pins(scope, rel, text, defaults, strict=True, cache=cache, defaults_key=text_key(defaults_text))
+        )
     return _state(scope, pins, None, None)

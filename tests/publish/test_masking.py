@@ -128,7 +128,16 @@ def test_an_alias_bomb_stays_small() -> None:
     assert new is not None and len(new) < 2 * len(bomb)
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=6, max_size=40).filter(str.strip))
+# Text the masked Secret always holds whatever the value: a value that is part of it (`string` in
+# `stringData`) would be found there without having leaked.
+_SKELETON = "apiVersion: v1\nkind: Secret\nstringData:\n  k: \n  n: x\n" + HIDDEN + CHANGED + "⋯"
+
+
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=6, max_size=40).filter(
+        lambda v: v.strip() and v.strip() not in _SKELETON
+    )
+)
 def test_any_value_under_a_secret_never_survives(value: str) -> None:
     import yaml
 
@@ -137,7 +146,7 @@ def test_any_value_under_a_secret_never_survives(value: str) -> None:
     assert new is not None
     # A value folded over lines keeps its line count: `⋯` marks the lines it covered.
     assert str(yaml.safe_load(new)["stringData"]["k"]).startswith((HIDDEN, CHANGED))
-    assert value.strip() not in new or value.strip() in ("apiVersion", "kind", "Secret", "stringData", HIDDEN)
+    assert value.strip() not in new
 
 
 def test_a_pattern_that_is_not_a_regular_expression_is_a_config_error() -> None:
