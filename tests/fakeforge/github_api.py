@@ -68,10 +68,17 @@ def _no_write(token: Token) -> None:
 
 class GitHubApi:
     def __init__(self, forge: FakeForge) -> None:
+        from .checks import CheckRuns
+
         self.forge = forge
+        checks = CheckRuns(self)
         r = _REPO
         self.routes = Routes(
             [
+                ("POST", r + r"/check-runs", checks.create),
+                ("PATCH", r + r"/check-runs/(?P<rid>\d+)", checks.update),
+                ("GET", r + r"/commits/(?P<ref>[^/]+)/check-runs", checks.list_for_ref),
+                ("GET", r + r"/commits/(?P<ref>[^/]+)/pulls", checks.pulls_of_commit),
                 ("GET", r"/api/v3/user", self.get_user),
                 ("GET", r, self.get_repo),
                 ("GET", r + r"/branches/(?P<b>.+)", self.get_branch),
@@ -182,6 +189,7 @@ class GitHubApi:
             "html_url": f"{self.forge.url}/{repo.full_name}/pull/{pr.number}",
             "state": "open" if pr.state == "open" else "closed",
             "merged": pr.state == "merged",
+            "merged_at": pr.merged_at,
             "merge_commit_sha": pr.merge_commit,
             "title": pr.title,
             "body": pr.body,
@@ -610,7 +618,7 @@ class GitHubApi:
         if body.get("sha") and body["sha"] != head:
             # "sha: SHA that pull request head must match to allow merge."
             raise HttpError(409, "Head branch was modified. Review and try the merge again.")
-        sha = self.forge._merge(repo, pr)
+        sha = self.forge._merge(repo, pr, str(body.get("merge_method") or "merge"))
         return 200, {
             "sha": sha,
             "merged": True,

@@ -180,3 +180,19 @@ def test_an_answer_larger_than_promoter_reads_is_refused(world: World, monkeypat
     assert message.startswith(
         f"unexpected answer from {name} while reading branch main (an answer larger than 4,096 bytes"
     )
+
+
+def test_each_poll_of_the_healthy_gate_has_the_whole_deadline(world: World) -> None:
+    """--wait polls the forge for up to hours: forge.timeout_seconds bounds each poll, not all of them."""
+    from types import SimpleNamespace
+
+    from promoter.flows.forgeaccess import ForgeAccess
+
+    url = world.fake.github_url if world.kind == "github" else world.fake.gitlab_url
+    config = SimpleNamespace(forge={"type": world.kind, "url": url, "repository": REPO, "timeout_seconds": 1})
+    environ = {"GITHUB_TOKEN" if world.kind == "github" else "GITLAB_TOKEN": "ghp_FAKEtoken0123456789abcdefABCDEF0123"}
+    head = world.store.branch_sha("main")
+    world.fake.slow_next(r"GET .*/commits/[0-9a-f]+/(status|statuses|check-runs)$", delay=0.3, times=20)
+    with ForgeAccess(config, None, environ) as access:  # type: ignore[arg-type]
+        for _ in range(4):  # 4 polls × 0.3 s or more each: past one deadline of 1 s in all
+            assert access.commit_checks(head or "") == []

@@ -79,6 +79,13 @@ class WaitBudget:
                 self.used += self.timer() - self._active
                 self._active = None
 
+    def renew(self) -> None:
+        """Start the bounds afresh: a new piece of forge work (one poll of many) gets the whole deadline
+        and wait budget again."""
+        self.used = self.spent = 0.0
+        self.refused = self.refused_by = None
+        self.timed_out = False
+
     # ---- waits -----------------------------------------------------------------------------
     def fits(self, seconds: float) -> bool:
         """Whether a wait of `seconds` fits both bounds; records the refusal when it does not."""
