@@ -86,6 +86,13 @@ from promoter.model.finding import CheckResult, Severity
     "adds; existing ones are reported, marked) or any (default with --all); and error (default), warning "
     "(errors and warnings) or never (report only).",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Processes for parsing manifest folders and evaluating policies (default: the CPUs available).",
+)
 def command(
     repo: Path,
     config_file: Path | None,
@@ -104,6 +111,7 @@ def command(
     outputs: tuple[str, ...],
     path_prefix: str | None,
     fail_on: tuple[str, ...],
+    jobs: int | None,
 ) -> int:
     """Render what the change affects (or everything), validate it offline, run the policies and,
     with --base, the promotion gates of every environment whose image moves.
@@ -197,6 +205,7 @@ def command(
         validate_options=options,
         policy_dirs=[d.resolve() for d in policy_dirs],
         fail_on=scope,
+        jobs=jobs,
     )
     write_reports(with_path_prefix(result, prefix), specs, title="promoter check", redact=environ_redactor(os.environ))
     failed = fails(result, level)

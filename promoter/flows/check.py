@@ -109,6 +109,7 @@ def run_check(
     workers: int | None = None,
     now: datetime | None = None,
     fail_on: str | None = None,
+    jobs: int | None = None,
 ) -> CheckResult:
     """Render what the change affects (or everything), validate it offline, evaluate policies and,
     with a base, the promotion gates of every environment whose image the change moves: one result.
@@ -116,7 +117,38 @@ def run_check(
     With a base, the affected targets are checked at the base as well and every finding is marked
     `new` or `existing` by its identity (rule, object, field path); `fail_on` "new" (the default with
     a base) fails only on new blocking findings, "any" (the default with --all) on every one.
-    `now` (an aware datetime) fixes the clock the gates read (freeze windows, soak), for tests."""
+    `now` (an aware datetime) fixes the clock the gates read (freeze windows, soak), for tests.
+    `jobs`: processes for parsing manifest folders and for policies (default: the CPUs available)."""
+    import gc
+
+    # A check builds millions of acyclic objects (parsed manifests, subjects, findings); the cyclic
+    # collector would walk them again and again (a third of the time on a big repository).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_check(
+            repo, config, base, all_, env, shard, validate_options, policy_dirs, renderer, workers, now, fail_on, jobs
+        )
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _run_check(
+    repo: Path,
+    config: Config,
+    base: str | None,
+    all_: bool,
+    env: str | None,
+    shard: tuple[int, int] | None,
+    validate_options: ValidateOptions | None,
+    policy_dirs: list[Path] | None,
+    renderer: Renderer | None,
+    workers: int | None,
+    now: datetime | None,
+    fail_on: str | None,
+    jobs: int | None,
+) -> CheckResult:
     start = time.perf_counter()
     repo = repo.resolve()
     fail_on = fail_on or ("new" if base is not None else "any")
@@ -141,6 +173,7 @@ def run_check(
         env=env,
         renderer=renderer,
         workers=workers,
+        jobs=jobs,
     )
     if all_ and not selection.graph.targets:
         # Fail closed: a check of everything that found nothing to check has checked nothing.
@@ -163,7 +196,7 @@ def run_check(
     base_seconds = 0.0
     if selection.base is not None:
         t0 = time.perf_counter()
-        known = _baseline(repo, config, selection, settings, validate_options, policy_dirs or [], env, workers)
+        known = _baseline(repo, config, selection, settings, validate_options, policy_dirs or [], env, workers, jobs)
         for f in result.findings:
             # Gates judge the change itself: whatever they say is new.
             f.baseline = "existing" if f.source != "gate" and _baseline_key(f) in known else "new"
@@ -229,6 +262,7 @@ def check_targets(
     env: str | None,
     renderer: Renderer | None = None,
     workers: int | None = None,
+    jobs: int | None = None,
 ) -> tuple[CheckResult, Outcome]:
     """Render `targets` of the tree at `repo`, validate the objects and their Helm values, run the
     policies, and point each finding at the line that set it: the one pipeline that `check` runs at
@@ -238,10 +272,20 @@ def check_targets(
     renderer = renderer or Renderer(repo, settings, charts=charts)
     if not renderer.charts:
         renderer.charts = charts
-    tops = renderer.render_all(targets, workers=workers)
+    if renderer.repo == graph.repo.resolve():
+        renderer.preread = graph.read  # the manifests discovery read: parsed without a second read
+    tops = renderer.render_all(targets, workers=workers, jobs=jobs)
     render_seconds = time.perf_counter() - start
     result = judge(
-        tops, targets, config, tree=repo, repo=repo, validate_options=validate_options, policy_dirs=policy_dirs, env=env
+        tops,
+        targets,
+        config,
+        tree=repo,
+        repo=repo,
+        validate_options=validate_options,
+        policy_dirs=policy_dirs,
+        env=env,
+        jobs=jobs,
     )
     rendered = [n for r in tops for n in r.walk()]
     resources = sum(len(r.resources) for r in rendered)
@@ -258,6 +302,7 @@ def judge(
     validate_options: ValidateOptions,
     policy_dirs: list[Path],
     env: str | None,
+    jobs: int | None = None,
 ) -> CheckResult:
     """Everything check says about rendered targets: their render findings, schemas, Helm values,
     policies, each finding at the line that set it and with its environment. `tree` holds the files
@@ -274,7 +319,7 @@ def judge(
             result.subjects.append(r.subject)
         resources.extend(r.resources)
     result.extend(_validate(resources, rendered, validate_options, tree))
-    result.extend(_policies(resources, config, env, repo, policy_dirs))
+    result.extend(_policies(resources, config, env, repo, policy_dirs, jobs))
     _drop_values_failures(result)
     _point_at_fields(result, rendered, tree)
     for f in result.findings:
@@ -296,6 +341,7 @@ def _baseline(
     policy_dirs: list[Path],
     env: str | None,
     workers: int | None,
+    jobs: int | None = None,
 ) -> set[tuple[tuple[str, str, str], str]]:
     """The identities of what the same targets gave at the merge base: exported from git into a
     temporary folder and checked by the same pipeline, with the base's own configuration (so a change
@@ -333,6 +379,7 @@ def _baseline(
             policy_dirs=[_in_tree(d, repo, tree) for d in policy_dirs],
             env=env,
             workers=workers,
+            jobs=jobs,
         )
         result.findings.extend(graph.problems_for(selection.changed))
     return {_baseline_key(f) for f in result.findings}
@@ -551,7 +598,7 @@ def _image_source(repo: Path, r: Rendered, res: Resource, pointer: str) -> Any:
 
 
 def _policies(
-    resources: list[Resource], config: Config, env: str | None, repo: Path, extra_dirs: list[Path]
+    resources: list[Resource], config: Config, env: str | None, repo: Path, extra_dirs: list[Path], jobs: int | None
 ) -> CheckResult:
     """Policies and their per-environment severities."""
     if not resources:
@@ -559,4 +606,4 @@ def _policies(
     from promoter.policy import evaluate_policies
 
     # env None: each resource is judged under its own environment (set from its target).
-    return evaluate_policies(resources, config, env, repo, extra_dirs)
+    return evaluate_policies(resources, config, env, repo, extra_dirs, jobs=jobs)

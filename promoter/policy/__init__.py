@@ -230,6 +230,8 @@ def evaluate_policies(
     start = time.perf_counter()
     check_severity_config(config)
     sets = policy_sets(config, repo, extra_dirs)
+    if not sets:  # policies.builtin false and no folder: nothing evaluates, nothing to say
+        return CheckResult(stats={"policy_resources": 0, "policy_sets": [], "policy_seconds": 0.0})
     combine = combine or bool(config.policies.get("combine", False))
     jobs = _default_jobs() if jobs is None else jobs
     result = CheckResult()

@@ -87,6 +87,8 @@ class Renderer:
         self._sources: dict[tuple[str, int, int], list[Resource]] = {}
         self._lock = threading.Lock()
         self.used: set[str] = set()  # the tools that ran, for the result's record
+        # Bytes of plain manifests already read (by discovery: Graph.read), taken instead of reading again.
+        self.preread: dict[str, bytes] = {}
 
     def tools(self) -> dict[str, str]:
         """Each tool that ran, with its version: what the result records."""
@@ -97,15 +99,52 @@ class Renderer:
 
     # -- entry points ---------------------------------------------------------------------------
 
-    def render_all(self, targets: list[Target], workers: int | None = None) -> list[Rendered]:
-        """Render every target, in parallel (each is a subprocess), results in the order given."""
+    def render_all(self, targets: list[Target], workers: int | None = None, jobs: int | None = None) -> list[Rendered]:
+        """Render every target, results in the order given: overlays and charts from a thread pool
+        (each kustomize is a subprocess), plain folders in `jobs` forked processes when there are
+        many files (parsing holds the GIL), both at once."""
         if not targets:
             return []
+        from promoter.render.folders import default_jobs, read_parallel, worth_forking
+
         workers = workers or min(32, 2 * (os.cpu_count() or 1))
-        if workers == 1 or len(targets) == 1:
-            return [self.render(t) for t in targets]
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(self.render, targets))
+        jobs = jobs or default_jobs()
+        out: list[Rendered | None] = [None] * len(targets)
+        folders = [i for i, t in enumerate(targets) if t.kind == "plain"]
+        plain = [targets[i] for i in folders]
+        forked = None
+        if worth_forking(plain, jobs):
+            # Forked before any render thread starts: a fork copies only the thread that calls it.
+            forked = read_parallel(plain, self._plain, jobs)  # its processes start here, before any thread
+            rest = [i for i, t in enumerate(targets) if t.kind != "plain"]
+        else:
+            rest = list(range(len(targets)))
+        others = [targets[i] for i in rest]
+        if workers == 1 or len(others) <= 1:
+            done: Any = map(self.render, others)
+            pool = None
+        else:
+            pool = ThreadPoolExecutor(max_workers=workers)
+            done = pool.map(self.render, others)
+        try:
+            if forked is not None:
+                for k, status, findings, resources in forked:
+                    t = plain[k]
+                    r = Rendered(
+                        t,
+                        resources,
+                        findings,
+                        self._subject(t, Status(status)),
+                        origins={x.id: [x.location] for x in resources if x.location is not None},
+                    )
+                    out[folders[k]] = self._finish(r, 0.0)
+            for i, r in zip(rest, done, strict=True):
+                out[i] = r
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+        assert all(r is not None for r in out)
+        return out  # type: ignore[return-value]
 
     def render(self, target: Target) -> Rendered:
         start = time.perf_counter()
@@ -115,10 +154,15 @@ class Renderer:
             out = self._helm(target)
         else:
             out = self._plain(target)
-        if out.subject is not None and out.subject.status is Status.PASSED and target.kind != "helm":
+        return self._finish(out, start)
+
+    def _finish(self, out: Rendered, start: float) -> Rendered:
+        """What follows any render that worked: remote charts said, in-repository charts rendered."""
+        if out.subject is not None and out.subject.status is Status.PASSED and out.target.kind != "helm":
             out.findings.extend(self._remote_charts(out))
             out.nested = self._declared_charts(out)
-        out.seconds = time.perf_counter() - start
+        if start:
+            out.seconds = time.perf_counter() - start
         return out
 
     # -- kustomize ------------------------------------------------------------------------------
@@ -463,7 +507,8 @@ class Renderer:
             if f in unread:
                 continue
             try:
-                text = decode(read_bytes(self.repo, f))
+                raw = self.preread.get(f)
+                text = decode(raw if raw is not None else read_bytes(self.repo, f))
             except FileNotFoundError:
                 continue  # deleted in this change: nothing left to check
             except FileProblem as problem:
