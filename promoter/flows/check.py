@@ -533,7 +533,7 @@ def _point_at_fields(result: CheckResult, rendered: list[Rendered], repo: Path) 
             if loc is not None:
                 f.location = loc
                 continue
-        locs = r.origins.get(res.id)
+        locs = r.sources_of(res)
         if locs:
             loc = field_location(repo, locs, pointer, parsed)
             if loc is not None:

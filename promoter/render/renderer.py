@@ -47,11 +47,19 @@ class Rendered:
     subject: Subject | None = None
     seconds: float = 0.0
     # Resource id -> the source documents that wrote it: its manifest first, then the patches touching it.
+    # Empty for plain folders: each object's own location is its one source (see `sources_of`).
     origins: dict[str, list[Location]] = field(default_factory=dict)
     # In-repository charts that this target's HelmReleases / Applications render, each rendered with
     # the values of the rendered object (so an overlay's values patch is honoured).
     nested: list[Rendered] = field(default_factory=list)
     tool: str | None = None  # "kustomize" | "helm" when one ran
+
+    def sources_of(self, res: Resource) -> list[Location]:
+        """The documents that wrote `res`: its origins, else (a plain manifest) its own location."""
+        found = self.origins.get(res.id)
+        if found:
+            return found
+        return [res.location] if res.location is not None and self.target.kind == "plain" else []
 
     def walk(self) -> list[Rendered]:
         """This render and the chart renders nested in it."""
@@ -87,12 +95,26 @@ class Renderer:
         self._sources: dict[tuple[str, int, int], list[Resource]] = {}
         self._lock = threading.Lock()
         self.used: set[str] = set()  # the tools that ran, for the result's record
+        self._probes: dict[str, threading.Thread] = {}  # version queries running beside the renders
         # Bytes of plain manifests already read (by discovery: Graph.read), taken instead of reading again.
         self.preread: dict[str, bytes] = {}
 
     def tools(self) -> dict[str, str]:
         """Each tool that ran, with its version: what the result records."""
+        for probe in list(self._probes.values()):
+            probe.join()
         return {t.name: t.describe() for t in (self.kustomize, self.helm) if t.name in self.used}
+
+    def _use(self, tool: Tool) -> None:
+        """Record that `tool` runs; a binary's version is asked for meanwhile, not after the renders."""
+        self.used.add(tool.name)
+        if tool.in_process or not tool.available:
+            return
+        with self._lock:
+            if tool.name in self._probes:
+                return
+            probe = self._probes[tool.name] = threading.Thread(target=tool.describe, daemon=True)
+        probe.start()
 
     def _severity(self, rule: str, target: Target) -> Severity:
         return self.settings.severity_of(rule, target.env)
@@ -135,7 +157,6 @@ class Renderer:
                         resources,
                         findings,
                         self._subject(t, Status(status)),
-                        origins={x.id: [x.location] for x in resources if x.location is not None},
                     )
                     out[folders[k]] = self._finish(r, 0.0)
             for i, r in zip(rest, done, strict=True):
@@ -197,8 +218,8 @@ class Renderer:
                     "render.helm to a helm binary's path (or `path`)",
                 )
             args += ["--enable-helm", "--helm-command", self.helm.argv[0]]
-            self.used.add("helm")
-        self.used.add("kustomize")
+            self._use(self.helm)
+        self._use(self.kustomize)
         proc = self._run(args)
         if isinstance(proc, str) or proc.returncode != 0:
             message = (
@@ -320,7 +341,7 @@ class Renderer:
             name=target.release or posixpath.basename(target.path) or "release",
             namespace=target.namespace,
         )
-        self.used.add("helm")
+        self._use(self.helm)
         try:
             templates = render_chart(self.helm, release)
         except HelmFailure as exc:
@@ -531,8 +552,7 @@ class Renderer:
             resources.extend(rs)
             findings.extend(self._lowered(_with_target(x, target), target) for x in fs)
         status = Status.FAILED if any(f.severity is Severity.ERROR for f in findings) else Status.PASSED
-        origins = {r.id: [r.location] for r in resources if r.location is not None}
-        return Rendered(target, resources, findings, self._subject(target, status), origins=origins)
+        return Rendered(target, resources, findings, self._subject(target, status))
 
     # -- shared ---------------------------------------------------------------------------------
 
