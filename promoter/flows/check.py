@@ -274,19 +274,27 @@ def check_targets(
         renderer.charts = charts
     if renderer.repo == graph.repo.resolve():
         renderer.preread = graph.read  # the manifests discovery read: parsed without a second read
-    tops = renderer.render_all(targets, workers=workers, jobs=jobs)
-    render_seconds = time.perf_counter() - start
-    result = judge(
-        tops,
-        targets,
-        config,
-        tree=repo,
-        repo=repo,
-        validate_options=validate_options,
-        policy_dirs=policy_dirs,
-        env=env,
-        jobs=jobs,
-    )
+    from promoter.policy import prestart_policies
+    from promoter.policy.sandbox import discard
+
+    try:
+        # The policy workers load the engine and the pack while the targets render.
+        prestart_policies(config, [env] if env else [t.env for t in targets], repo, policy_dirs, inputs=len(targets))
+        tops = renderer.render_all(targets, workers=workers, jobs=jobs)
+        render_seconds = time.perf_counter() - start
+        result = judge(
+            tops,
+            targets,
+            config,
+            tree=repo,
+            repo=repo,
+            validate_options=validate_options,
+            policy_dirs=policy_dirs,
+            env=env,
+            jobs=jobs,
+        )
+    finally:
+        discard()  # workers started for inputs that never came
     rendered = [n for r in tops for n in r.walk()]
     resources = sum(len(r.resources) for r in rendered)
     return result, Outcome(rendered, resources, renderer.tools(), render_seconds)
