@@ -130,7 +130,7 @@ class _Worker:
             cwd=tempfile.gettempdir(),
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        try:
+        with contextlib.suppress(OSError):  # it died at once: `ready` says why
             _send(
                 self.proc.stdin,
                 {
@@ -146,8 +146,6 @@ class _Worker:
                     "progress": self.progress_path,
                 },
             )
-        except (BrokenPipeError, OSError):
-            pass  # it died at once: `ready` says why
 
     def ready(self) -> None:
         """Wait until the policy set is loaded; ConfigError (it does not load) or ToolError (it died)."""
