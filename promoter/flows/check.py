@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 import re
 import time
@@ -19,6 +18,7 @@ from promoter.model.resource import Resource
 from promoter.render.graph import KUSTOMIZATION_NAMES, Graph, Target, build_graph, matches_env
 from promoter.render.renderer import Rendered, Renderer
 from promoter.render.settings import RenderSettings
+from promoter.render.shards import Plan, assign, hashed_shard
 from promoter.render.sources import field_location, image_entry_location, is_image_pointer, values_entry_location
 
 if TYPE_CHECKING:
@@ -48,9 +48,8 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def shard_of(target: Target, total: int) -> int:
-    """The 1-based shard a target belongs to: a stable hash of its id, the same on every CI job."""
-    digest = hashlib.sha256(target.id.encode()).digest()
-    return int.from_bytes(digest[:8], "big") % total + 1
+    """The 1-based shard of a target no plan or cost knows: a stable hash of its id, the same on every CI job."""
+    return hashed_shard(target.id, total)
 
 
 def select_targets(
@@ -61,8 +60,12 @@ def select_targets(
     all_: bool,
     env: str | None = None,
     shard: tuple[int, int] | None = None,
+    plan: Plan | None = None,
 ) -> Selection:
-    """The targets to check: affected by the diff against `base` (or all), filtered by env and shard."""
+    """The targets to check: affected by the diff against `base` (or all), filtered by env and shard.
+
+    A shard is the plan's cut when a plan is given (`promoter plan`), else a cut of the selected targets
+    into parts of about equal cost (render/shards.py), the same on every CI job."""
     if all_ == (base is not None):
         raise UsageError("give exactly one of --base REF or --all")
     if env is not None and config.environments:
@@ -82,7 +85,10 @@ def select_targets(
         targets = [t for t in targets if matches_env(t, env)]
     if shard is not None:
         k, n = shard
-        targets = [t for t in targets if shard_of(t, n) == k]
+        if plan is not None and plan.shards != n:
+            raise UsageError(f"--shard {k}/{n}: the plan cuts the work into {plan.shards} shards, not {n}")
+        cut = assign(repo, targets, n, plan)
+        targets = [t for t in targets if cut[t.id] == k]
     return Selection(
         graph=graph,
         targets=sorted(targets, key=lambda t: t.id),
@@ -110,6 +116,7 @@ def run_check(
     now: datetime | None = None,
     fail_on: str | None = None,
     jobs: int | None = None,
+    plan: Plan | None = None,
 ) -> CheckResult:
     """Render what the change affects (or everything), validate it offline, evaluate policies and,
     with a base, the promotion gates of every environment whose image the change moves: one result.
@@ -127,7 +134,20 @@ def run_check(
     gc.disable()
     try:
         return _run_check(
-            repo, config, base, all_, env, shard, validate_options, policy_dirs, renderer, workers, now, fail_on, jobs
+            repo,
+            config,
+            base,
+            all_,
+            env,
+            shard,
+            validate_options,
+            policy_dirs,
+            renderer,
+            workers,
+            now,
+            fail_on,
+            jobs,
+            plan,
         )
     finally:
         if enabled:
@@ -148,6 +168,7 @@ def _run_check(
     now: datetime | None,
     fail_on: str | None,
     jobs: int | None,
+    plan: Plan | None,
 ) -> CheckResult:
     start = time.perf_counter()
     repo = repo.resolve()
@@ -156,7 +177,7 @@ def _run_check(
         raise UsageError(f"--fail-on {fail_on}: expected one of {', '.join(FAIL_ON)}")
     if fail_on == "new" and base is None:
         raise UsageError("--fail-on new needs --base REF: without a base there is nothing to be new against")
-    selection = select_targets(repo, config, base=base, all_=all_, env=env, shard=shard)
+    selection = select_targets(repo, config, base=base, all_=all_, env=env, shard=shard, plan=plan)
     settings = RenderSettings.from_config(config)
     if validate_options is None:
         from promoter.validate import ValidateOptions
@@ -235,6 +256,7 @@ def _run_check(
         result.stats["existing"] = sum(1 for f in result.findings if f.baseline == "existing")
     if shard is not None:
         result.stats["shard"] = f"{shard[0]}/{shard[1]}"
+    result.stats["environments"] = order  # promotion order: `report merge` orders merged findings' environments by it
     if env is not None:
         result.stats["env"] = env
     return result
