@@ -34,12 +34,12 @@ FORMATS = ("json", "github-matrix", "gitlab-parallel")
     "before it).",
 )
 @click.option(
-    "--gitlab-include",
+    "--gitlab-jobs",
     metavar="FILE",
-    default=".gitlab/promoter.yml",
+    default=".gitlab/promoter-shards.yml",
     show_default=True,
-    help="The file (in the repository) defining the hidden jobs .promoter-check and .promoter-report that the "
-    "generated GitLab child pipeline extends.",
+    help="For gitlab-parallel: the repository's file with the hidden jobs the child pipeline's jobs extend "
+    "(.promoter-shard and .promoter-merge; .promoter-promotion with --work promote), copied into it.",
 )
 @click.option(
     "--output",
@@ -59,7 +59,7 @@ def command(
     shards: int,
     costs: Path | None,
     work: str,
-    gitlab_include: str,
+    gitlab_jobs: str,
     outputs: tuple[str, ...],
 ) -> int:
     """Cut the work of a check into --shards parts of about equal cost (or list the pending promotions)
@@ -84,6 +84,9 @@ def command(
         specs.append((name, file.strip() if sep and file.strip() != "-" else None))
     repo, config = load(repo, config_file)
     check_report_paths(specs, reads=[*([("--costs", costs)] if costs else [])], repo=repo)
+    jobs_text = ""
+    if any(name == "gitlab-parallel" for name, _ in specs):
+        jobs_text = _read_jobs(repo, gitlab_jobs)
     plan = make_plan(
         repo, config, base=base, all_=all_, env=env, shards=shards, costs=costs, promotions=work == "promote"
     )
@@ -93,6 +96,23 @@ def command(
         elif name == "github-matrix":
             text = json.dumps(github_matrix(plan, work), separators=(",", ":")) + "\n"
         else:
-            text = gitlab_pipeline(plan, work, gitlab_include)
+            text = gitlab_pipeline(plan, work, jobs_text, gitlab_jobs)
         write_text(text, file, what=f"the {name} output")
     return EXIT_OK
+
+
+def _read_jobs(repo: Path, rel: str) -> str:
+    from promoter.yamlio.files import FileRefused, read_regular
+
+    path = Path(rel) if Path(rel).is_absolute() else repo / rel
+    try:
+        return read_regular(path, rel).decode("utf-8")
+    except FileNotFoundError:
+        raise UsageError(
+            f"--gitlab-jobs {rel}: no such file; it holds the hidden jobs .promoter-shard and .promoter-merge "
+            "that the child pipeline extends (docs/examples/gitlab-sharded-jobs.yml is one)"
+        ) from None
+    except FileRefused as exc:
+        raise UsageError(f"--gitlab-jobs {exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--gitlab-jobs {rel}: not UTF-8 text") from None

@@ -79,7 +79,15 @@ def test_a_plan_in_four_shards_merges_to_what_one_all_run_finds(run_cli, busy_re
     for k in range(1, 5):
         report = out / f"shard-{k}.json"
         res = run_cli(
-            "check", "--repo", str(busy_repo), "--plan", str(plan_file), "--shard", f"{k}/4", "--output", f"json={report}"
+            "check",
+            "--repo",
+            str(busy_repo),
+            "--plan",
+            str(plan_file),
+            "--shard",
+            f"{k}/4",
+            "--output",
+            f"json={report}",
         )
         assert res.exit_code in (EXIT_OK, EXIT_FINDINGS), res.stderr
         part = json.loads(report.read_text())
@@ -94,14 +102,33 @@ def test_a_plan_in_four_shards_merges_to_what_one_all_run_finds(run_cli, busy_re
 
     merged = out / "merged.json"
     res = run_cli(
-        "report", "merge", *reports, "--output", f"json={merged}", "--output", f"sarif={out / 'merged.sarif'}",
-        "--output", f"codequality={out / 'merged-cq.json'}", "--output", f"junit={out / 'merged.xml'}",
+        "report",
+        "merge",
+        *reports,
+        "--output",
+        f"json={merged}",
+        "--output",
+        f"sarif={out / 'merged.sarif'}",
+        "--output",
+        f"codequality={out / 'merged-cq.json'}",
+        "--output",
+        f"junit={out / 'merged.xml'}",
     )
     assert res.exit_code == EXIT_FINDINGS, res.stderr  # the base's schema error blocks, as in one run
     whole = out / "all.json"
     res = run_cli(
-        "check", "--repo", str(busy_repo), "--all", "--output", f"json={whole}", "--output", f"sarif={out / 'all.sarif'}",
-        "--output", f"codequality={out / 'all-cq.json'}", "--output", f"junit={out / 'all.xml'}",
+        "check",
+        "--repo",
+        str(busy_repo),
+        "--all",
+        "--output",
+        f"json={whole}",
+        "--output",
+        f"sarif={out / 'all.sarif'}",
+        "--output",
+        f"codequality={out / 'all-cq.json'}",
+        "--output",
+        f"junit={out / 'all.xml'}",
     )
     assert res.exit_code == EXIT_FINDINGS, res.stderr
     one, joined = json.loads(whole.read_text()), json.loads(merged.read_text())
@@ -116,9 +143,13 @@ def test_a_plan_in_four_shards_merges_to_what_one_all_run_finds(run_cli, busy_re
     assert any(f["rule"] == "schema" and f["location"]["file"] == BASE_DEPLOY for f in spread)
 
     sarif_one, sarif_joined = (json.loads((out / n).read_text()) for n in ("all.sarif", "merged.sarif"))
-    results = [sorted(json.dumps(r, sort_keys=True) for r in s["runs"][0]["results"]) for s in (sarif_one, sarif_joined)]
+    results = [
+        sorted(json.dumps(r, sort_keys=True) for r in s["runs"][0]["results"]) for s in (sarif_one, sarif_joined)
+    ]
     assert results[0] == results[1] and results[0]
-    cq = [sorted(i["fingerprint"] for i in json.loads((out / n).read_text())) for n in ("all-cq.json", "merged-cq.json")]
+    cq = [
+        sorted(i["fingerprint"] for i in json.loads((out / n).read_text())) for n in ("all-cq.json", "merged-cq.json")
+    ]
     assert cq[0] == cq[1]
     assert (out / "merged.xml").read_text().count("<testcase") == (out / "all.xml").read_text().count("<testcase")
 
