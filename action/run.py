@@ -24,17 +24,17 @@ COMMANDS = ("check", "bump", "promote", "rollback", "status", "images")
 # Inputs every command takes, and those of each command. Anything else given is refused.
 COMMON = {"command", "repo", "config", "args", "token", "source", "python-version"}
 PR = {"pr", "forge-repository", "forge-url", "base-branch", "draft", "auto-merge"}
-PROMOTION = {"app", "dry-run", "override-freeze"} | PR
+PROMOTION = {"app", "dry-run", "override-freeze", "wait"} | PR
 TAKES: dict[str, set[str]] = {
     "check": {"base", "all", "env", "shard", "policy", "kubernetes-version", "validator", "fail-on", "reports"},
     "bump": {"env", "image", "tag", "path"} | PROMOTION,
-    "promote": {"from", "to", "ref"} | PROMOTION,
+    "promote": {"from", "to", "ref", "all", "next", "merged-sha"} | PROMOTION,
     "rollback": {"env", "image"} | PROMOTION,
     "status": {"app", "env", "ref"},
     "images": {"image", "path"},
 }
 KNOWN = COMMON | set().union(*TAKES.values())
-BOOLEANS = {"all", "pr", "dry-run", "draft", "auto-merge"}
+BOOLEANS = {"all", "pr", "dry-run", "draft", "auto-merge", "next", "wait"}
 # Report formats that go to a file, and the output naming that file.
 REPORT_FILES = {
     "sarif": "promoter.sarif",
@@ -103,7 +103,9 @@ def validate(inputs: dict[str, str]) -> str:
             raise Refused(f"{', '.join(pr_only)} only matter(s) with pr: true")
         if command == "bump" and _true(inputs, "pr") and inputs.get("path", "").strip():
             raise Refused("bump: pr: true needs app and env (a promotion target), not path")
-    required = {"bump": ("image",), "promote": ("app", "from"), "rollback": ("app", "env", "image")}.get(command, ())
+    if command == "promote":
+        _validate_promote(inputs, given)
+    required = {"bump": ("image",), "rollback": ("app", "env", "image")}.get(command, ())
     missing = [k for k in required if not inputs.get(k, "").strip()]
     if missing:
         raise Refused(f"{command} needs the input(s) {', '.join(missing)}")
@@ -114,6 +116,25 @@ def validate(inputs: dict[str, str]) -> str:
     ):
         raise Refused("bump needs app and env (or path)")
     return command
+
+
+def _validate_promote(inputs: Mapping[str, str], given: set[str]) -> None:
+    """promote has three forms: app + from, all + from, or next (which reads the rest from the merge)."""
+    if _true(inputs, "next"):
+        extra = sorted(given & {"app", "all", "from", "to", "ref"})
+        if extra:
+            raise Refused(
+                f"promote with next: true reads apps and environments from the merge; it takes no {', '.join(extra)}"
+            )
+        return
+    if inputs.get("merged-sha", "").strip():
+        raise Refused("merged-sha only matters with next: true")
+    if _true(inputs, "all") and inputs.get("app", "").strip():
+        raise Refused("promote: give app or all: true, not both")
+    if not _true(inputs, "all") and not inputs.get("app", "").strip():
+        raise Refused("promote needs app (one app), all: true (every app that lags) or next: true (after a merge)")
+    if not inputs.get("from", "").strip():
+        raise Refused("promote needs the input(s) from")
 
 
 def _true(inputs: Mapping[str, str], name: str) -> bool:
@@ -148,6 +169,9 @@ class Plan:
 
 def plan(command: str, inputs: Mapping[str, str], environ: Mapping[str, str], workspace: Path, temp: Path) -> Plan:
     p = Plan(command)
+    # The healthy gate reads commit statuses with the token (check, and every promotion); --pr
+    # writes with it. status and images never talk to the forge.
+    p.needs_token = command in ("check", "bump", "promote", "rollback")
     get = lambda k: inputs.get(k, "").strip()  # noqa: E731
     repo = get("repo") or "."
     p.argv += ["--repo", repo]
@@ -225,18 +249,25 @@ def _plan_promotion(p: Plan, inputs: Mapping[str, str]) -> None:
         for path in _words(get("path")):
             p.argv += ["--path", path]
     elif c == "promote":
-        p.argv += ["--app", get("app"), "--from", get("from")]
-        for flag, key in (("--to", "to"), ("--ref", "ref")):
-            if get(key):
-                p.argv += [flag, get(key)]
+        if _true(inputs, "next"):
+            p.argv.append("--next")
+            if get("merged-sha"):
+                p.argv += ["--merged-sha", get("merged-sha")]
+        else:
+            p.argv += ["--all"] if _true(inputs, "all") else ["--app", get("app")]
+            p.argv += ["--from", get("from")]
+            for flag, key in (("--to", "to"), ("--ref", "ref")):
+                if get(key):
+                    p.argv += [flag, get(key)]
     else:
         p.argv += ["--app", get("app"), "--env", get("env"), "--image", get("image")]
     if _true(inputs, "dry-run"):
         p.argv.append("--dry-run")
+    if _true(inputs, "wait"):
+        p.argv.append("--wait")
     if get("override-freeze"):
         p.argv += ["--override-freeze", get("override-freeze")]
     if _true(inputs, "pr"):
-        p.needs_token = True
         p.argv += ["--pr", "--forge", "github"]
         for flag, key in (
             ("--forge-repo", "forge-repository"),
@@ -340,6 +371,8 @@ def counts_outputs(counts: Mapping[str, int]) -> dict[str, str]:
 
 
 def promotion_outputs(data: Mapping[str, Any], prefix: str) -> dict[str, str]:
+    if "promotions" in data:
+        return train_outputs(data, prefix)
     files = [f"{prefix}/{f}" if prefix else f for f in data.get("files") or []]
     gates = data.get("gates") or {}
     out = {
@@ -361,7 +394,67 @@ def promotion_outputs(data: Mapping[str, Any], prefix: str) -> dict[str, str]:
     return out
 
 
+def train_outputs(data: Mapping[str, Any], prefix: str) -> dict[str, str]:
+    """promote --all / --next: many apps; the outputs sum them up, the pull requests and the apps left out listed."""
+    steps = [s for s in data.get("promotions") or [] if isinstance(s, dict)]
+    files = sorted({f"{prefix}/{f}" if prefix else f for s in steps for f in s.get("files") or []})
+    counts: dict[str, int] = {}
+    for s in steps:
+        for k, v in ((s.get("gates") or {}).get("counts") or {}).items():
+            counts[k] = counts.get(k, 0) + int(v)
+    pulls = [
+        {k: p.get(k) for k in ("number", "url", "operation", "branch")}
+        for p in data.get("pull_requests") or []
+        if isinstance(p, dict)
+    ]
+    out = {
+        "changed": "true" if any(s.get("changed") for s in steps) else "false",
+        "changed-files": json.dumps(files),
+        "image": str(steps[0].get("image") or "") if steps else "",
+        "left-out": json.dumps([x.get("app") for x in data.get("left_out") or []]),
+        "pull-requests": json.dumps(pulls),
+    }
+    out.update(counts_outputs(counts))
+    first = next((p for p in pulls if p.get("url")), None)
+    if first is not None:
+        out.update(
+            {"operation": str(first["operation"]), "pr-url": str(first["url"]), "pr-number": str(first["number"])}
+        )
+        out["branch"] = str(first["branch"])
+    return out
+
+
+def train_summary(data: Mapping[str, Any], code: int) -> str:
+    lines = ["## promoter promote", ""]
+    merged = data.get("merged") or {}
+    if merged:
+        pr = merged.get("pull_request") or {}
+        what = f"[#{pr.get('number')}]({pr.get('url')})" if pr.get("url") else f"`{str(merged.get('sha'))[:12]}`"
+        lines.append(f"After {what} (read from its {'marker' if merged.get('found_by') == 'marker' else 'diff'}).")
+    if data.get("message"):
+        lines.append(f"{data['message']} (exit {code})")
+    steps = data.get("promotions") or []
+    if steps:
+        lines.append("\n| app | from | to | image | result |\n|---|---|---|---|---|")
+        for s in steps:
+            result = "blocked, left out" if s.get("blocked") else ("no change" if s.get("unchanged") else "promoted")
+            lines.append(
+                f"| {_cell(str(s.get('app')))} | {_cell(str(s.get('from') or '-'))} | {_cell(str(s.get('env')))} | "
+                f"`{_cell(str(s.get('image')))}` | {result} |"
+            )
+    for x in data.get("left_out") or []:
+        lines.append(f"\n**{_cell(str(x.get('app')))}** left out: {_cell('; '.join(x.get('why') or []))}")
+    for p in data.get("pull_requests") or []:
+        if p.get("url"):
+            lines.append(
+                f"\nPull request [#{p.get('number')}]({p['url']}): {p.get('operation')} (branch `{p.get('branch')}`)"
+            )
+    return "\n".join(lines) + "\n\n"
+
+
 def promotion_summary(command: str, data: Mapping[str, Any], code: int, prefix: str) -> str:
+    if "promotions" in data:
+        return train_summary(data, code)
     lines = [f"## promoter {command}", ""]
     verdict = (
         "blocked by a gate: nothing written"

@@ -30,8 +30,8 @@ COMPONENTS: dict[str, tuple[str, tuple[str, ...], str]] = {
     ),
     "promoter-promote": (
         ".promoter-promote",
-        ("PROMOTER_APP", "PROMOTER_FROM", "PROMOTER_TO"),
-        "carry the image one environment runs to the next",
+        (),
+        "carry the image one environment runs to the next (one app, a release train, or what a merge promoted)",
     ),
 }
 DESCRIBE = {
@@ -44,12 +44,13 @@ DESCRIBE = {
     "PROMOTER_OVERRIDE_FREEZE": "A reason to promote during a change freeze (recorded in the merge request).",
     "PROMOTER_ARGS": "More options for the command.",
     "PROMOTER_APP": "The app name from .promoter.yaml.",
+    "PROMOTER_MODE": "app: one app (app, from, to); all: every app whose `to` lags `from`, a release train; next: what the merged merge request promoted, to the next environment.",
     "PROMOTER_ENV": "The environment to promote into.",
     "PROMOTER_IMAGE": "The built image, repo:tag@sha256:….",
-    "PROMOTER_FROM": "The environment whose image is promoted.",
-    "PROMOTER_TO": "The environment to promote into.",
+    "PROMOTER_FROM": "The environment whose image is promoted (mode app or all).",
+    "PROMOTER_TO": "The environment to promote into (default: the one after from).",
 }
-OPTIONS = {"PROMOTER_FAIL_ON": ["error", "warning", "never"]}
+OPTIONS = {"PROMOTER_FAIL_ON": ["error", "warning", "never"], "PROMOTER_MODE": ["app", "all", "next"]}
 NOT_INPUTS = {"PROMOTER_VENV"}  # internal
 
 

@@ -28,10 +28,15 @@ def repo_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def promotion_options(verb: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """--override-freeze, --dry-run and --output, as bump, promote and rollback all take them."""
+    """--override-freeze, --dry-run, --wait and --output, as bump, promote and rollback all take them."""
 
     def add(f: Callable[..., Any]) -> Callable[..., Any]:
         f = click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True)(f)
+        f = click.option(
+            "--wait",
+            is_flag=True,
+            help="Let the healthy gate poll the forge until its statuses are green or its timeout ends.",
+        )(f)
         f = click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")(f)
         return click.option(
             "--override-freeze", metavar="REASON", help=f"{verb} during a change freeze; the reason is recorded."

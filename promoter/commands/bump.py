@@ -42,6 +42,7 @@ def command(
     config_file: Path | None,
     override_freeze: str | None,
     dry_run: bool,
+    wait: bool,
     output: str,
     pr: PrFlags,
 ) -> int:
@@ -69,6 +70,7 @@ def command(
         override_freeze=override_freeze,
         dry_run=dry_run,
         pr=pr,
+        wait=wait,
         all_matches=all_matches,
     )
     return report(result, output)

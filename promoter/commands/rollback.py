@@ -36,6 +36,7 @@ def command(
     config_file: Path | None,
     override_freeze: str | None,
     dry_run: bool,
+    wait: bool,
     output: str,
     pr: PrFlags,
 ) -> int:
@@ -51,5 +52,16 @@ def command(
     if image is None:
         raise UsageError("say which image to return to: --image IMAGE (repo:tag@sha256:…, tag, or @sha256:…)")
     repo, config = load(repo, config_file)
-    result = rollback(repo, config, app, env, image, tag=tag, override_freeze=override_freeze, dry_run=dry_run, pr=pr)
+    result = rollback(
+        repo,
+        config,
+        app,
+        env,
+        image,
+        tag=tag,
+        override_freeze=override_freeze,
+        dry_run=dry_run,
+        pr=pr,
+        wait=wait,
+    )
     return report(result, output)

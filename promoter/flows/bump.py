@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from promoter.config.model import Config
 from promoter.edit.plan import plan_bump
+from promoter.gates.statuses import StatusReader, Waiting
 from promoter.model.changeset import ChangeSet
 from promoter.model.commandline import Invocation
 from promoter.model.errors import UsageError
@@ -22,8 +23,9 @@ from promoter.model.image import ImageRef
 from promoter.publish.flags import PrFlags
 
 if TYPE_CHECKING:
-    from promoter.publish.description import BranchReview, HistoryEntry
+    from promoter.publish.description import BranchReview, HistoryEntry, LeftOut
     from promoter.publish.publisher import PromotionResult
+    from promoter.publish.pullrequest import Provenance
 
 
 @dataclass
@@ -71,15 +73,18 @@ def bump(
     rollback: bool = False,
     invocation: Invocation | None = None,
     all_matches: bool = False,
+    statuses: StatusReader | None = None,
+    waiting: Waiting | None = None,
 ) -> BumpResult:
     """Plan the edit, judge it against the environment's gates, and write it unless blocked or dry.
 
     `rollback` marks a deliberate return to an earlier image: the no-downgrade gate lets it through
     (recorded), every other gate still applies. `invocation` is the command the user ran, for hints.
+    `statuses` is the forge the healthy gate reads, `waiting` lets it poll (--wait).
     """
     # A bump that writes holds the working tree's lock from reading the files to writing them: two
     # bumps at once (different images, one file) would otherwise each drop the other's change.
-    with _write_lock(repo, config, f"bump {image}", dry_run):
+    with write_lock(repo, config, f"bump {image}", dry_run):
         cs = plan_bump(repo, config, image, app=app, env=env, paths=paths, all_matches=all_matches)
         gates = CheckResult()
         if app and env and not cs.empty:
@@ -99,6 +104,8 @@ def bump(
                 rollback=rollback,
                 invocation=invocation,
                 unpinned=unpinned,
+                statuses=statuses,
+                waiting=waiting,
             )
         written = False
         if not dry_run and not gates.failed and not cs.empty:
@@ -107,7 +114,7 @@ def bump(
     return BumpResult(image=image, changeset=cs, gates=gates, written=written, dry_run=dry_run)
 
 
-def _write_lock(repo: Path, config: Config, what: str, dry_run: bool) -> AbstractContextManager[Any]:
+def write_lock(repo: Path, config: Config, what: str, dry_run: bool) -> AbstractContextManager[Any]:
     """The repository's lock (model/lock.py) for a bump that writes; nothing for one that only reads."""
     if dry_run:
         return nullcontext()
@@ -148,59 +155,114 @@ def run(
     invocation: Invocation | None = None,
     all_matches: bool = False,
     history: list[HistoryEntry] | None = None,
+    wait: bool = False,
+    statuses: StatusReader | None = None,
 ) -> BumpResult:
     """Bump (or roll back) and, with `pr.enabled`, publish the change as one promotion pull request.
 
     With --pr the checkout is only read: the forge gets the commit, the working tree stays as it is.
-    `history` (a rollback) is what the environment ran, listed in the pull request.
+    `history` (a rollback) is what the environment ran, listed in the pull request. The gates read
+    commit statuses through `statuses`, else through the forge the flags and config name.
     """
     if pr.enabled and not (app and env):
         raise UsageError("--pr needs --app and --env (a promotion target), not --path")
-    result = bump(
-        repo,
-        config,
-        image,
-        app=app,
-        env=env,
-        paths=paths,
-        dry_run=dry_run or pr.enabled,
-        override_freeze=override_freeze,
-        rollback=rollback,
-        invocation=invocation,
-        all_matches=all_matches,
-    )
-    result.publish_requested = pr.enabled
-    if pr.enabled and not dry_run and not result.blocked:
-        assert app and env
-        # Imported only when publishing: the forge clients and the preview's renderers cost start-up time.
-        from promoter.flows.review import review_branch
-        from promoter.publish.masking import MaskRules
-        from promoter.publish.publisher import BranchFile, publish_if_requested
-        from promoter.publish.pullrequest import PromotedApp
+    from promoter.flows.forgeaccess import ForgeAccess
 
-        rules = MaskRules.from_config(config.forge.get("mask_keys"))
-        judged = {app: result.gates}
-
-        def describe(files: list[BranchFile], apps: list[PromotedApp]) -> BranchReview:
-            # The reviewer sees what the branch holds after the write, rendered and checked,
-            # for every app on it: not just this run's plan.
-            return review_branch(
-                repo, config, env, files, apps, gates=judged, override_freeze=override_freeze, rules=rules
-            )
-
-        result.published = publish_if_requested(
-            pr,
-            config=config,
+    with ForgeAccess(config, pr) as access:
+        reader = statuses or access
+        result = bump(
+            repo,
+            config,
+            image,
+            app=app,
             env=env,
-            apps=[app],
-            image=image,
-            changeset=result.changeset,
-            replan=lambda read: plan_bump(
-                repo, config, image, app=app, env=env, read_file=read, all_matches=all_matches
-            ),
-            repo=repo,
-            describe=describe,
+            paths=paths,
+            dry_run=dry_run or pr.enabled,
+            override_freeze=override_freeze,
             rollback=rollback,
-            history=history,
+            invocation=invocation,
+            all_matches=all_matches,
+            statuses=reader,
+            waiting=Waiting(enabled=wait),
         )
+        result.publish_requested = pr.enabled
+        if pr.enabled and not dry_run and not result.blocked:
+            assert app and env
+            result.published = publish(
+                repo,
+                config,
+                result,
+                app=app,
+                env=env,
+                pr=pr,
+                override_freeze=override_freeze,
+                rollback=rollback,
+                history=history,
+                all_matches=all_matches,
+                statuses=reader,
+            )
     return result
+
+
+def publish(
+    repo: Path,
+    config: Config,
+    result: BumpResult,
+    *,
+    app: str,
+    env: str,
+    pr: PrFlags,
+    override_freeze: str | None,
+    rollback: bool = False,
+    history: list[HistoryEntry] | None = None,
+    all_matches: bool = False,
+    judged: dict[str, CheckResult] | None = None,
+    left_out: list[LeftOut] | None = None,
+    provenance: Provenance | None = None,
+    statuses: StatusReader | None = None,
+) -> PromotionResult | None:
+    """Publish a bump whose gates passed as (or onto) its promotion pull request.
+
+    `judged` holds gate results already computed for other apps a train branch may carry;
+    `left_out` the train's apps its gates kept out, listed in the description.
+    """
+    # Imported only when publishing: the forge clients and the preview's renderers cost start-up time.
+    from promoter.flows.review import review_branch
+    from promoter.publish.masking import MaskRules
+    from promoter.publish.publisher import BranchFile, publish_if_requested
+    from promoter.publish.pullrequest import PromotedApp
+
+    image = result.image
+    rules = MaskRules.from_config(config.forge.get("mask_keys"))
+    gates = {**(judged or {}), app: result.gates}
+
+    def describe(files: list[BranchFile], apps: list[PromotedApp]) -> BranchReview:
+        # The reviewer sees what the branch holds after the write, rendered and checked,
+        # for every app on it: not just this run's plan.
+        return review_branch(
+            repo,
+            config,
+            env,
+            files,
+            apps,
+            gates=gates,
+            override_freeze=override_freeze,
+            rules=rules,
+            statuses=statuses,
+        )
+
+    return publish_if_requested(
+        pr,
+        config=config,
+        env=env,
+        apps=[app],
+        image=image,
+        changeset=result.changeset,
+        replan=lambda read: plan_bump(repo, config, image, app=app, env=env, read_file=read, all_matches=all_matches),
+        repo=repo,
+        describe=describe,
+        rollback=rollback,
+        history=history,
+        left_out=left_out,
+        provenance=provenance,
+    )

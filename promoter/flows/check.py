@@ -531,7 +531,20 @@ def _gates(repo: Path, config: Config, selection: Selection, env: str | None, no
 
     assert selection.ref is not None and selection.base is not None
     # The diff the selection already read from git: the gates judge the same change, not a second reading of it.
-    result = gates_for_diff(repo, config, selection.ref, now=now, changed=selection.changed, merge_base=selection.base)
+    from promoter.flows.forgeaccess import ForgeAccess
+
+    # The healthy gate reads commit statuses: from the forge CI's variables and the config name
+    # (opened only if a configured gate asks; without a token it blocks, saying so).
+    with ForgeAccess(config) as access:
+        result = gates_for_diff(
+            repo,
+            config,
+            selection.ref,
+            now=now,
+            changed=selection.changed,
+            merge_base=selection.base,
+            statuses=access,
+        )
     result.targets = []  # gate subjects name environments, not rendered targets
     if env is not None:
         result.findings = [f for f in result.findings if f.target in (None, env)]

@@ -24,6 +24,7 @@ def promote(
     override_freeze: str | None,
     dry_run: bool,
     pr: PrFlags,
+    wait: bool = False,
 ) -> bump.BumpResult:
     """Set `app` in `to_env` (default: the environment after `from_env`) to what `from_env` runs at `ref`,
     behind the target environment's gates."""
@@ -69,4 +70,29 @@ def promote(
         dry_run=dry_run,
         pr=pr,
         invocation=Invocation("promote", (*options, *workspace)),
+        wait=wait,
     )
+
+
+def target_env(config: Config, from_env: str, to_env: str | None, hint: list[tuple[str, str | None]]) -> str:
+    """`to_env`, or the environment after `from_env`; a usage error when it is not later in the order.
+
+    `hint` is the rest of the command the user ran (promote --all), repeated in the way forward."""
+    source = config.env(from_env)
+    if to_env is None:
+        nxt = config.next_env(from_env)
+        if nxt is None:
+            before = config.previous_env(from_env)
+            how = (
+                f"; to promote into {from_env}: {command(['promote'], [('--all', None), ('--from', before.name), *hint])}"
+                if before is not None
+                else ""
+            )
+            raise UsageError(f"{from_env} is the last environment: there is nothing after it to promote to{how}")
+        return nxt.name
+    if config.env(to_env).index <= source.index:
+        raise UsageError(
+            f"--to {to_env} comes before or is {from_env} in the promotion order: a release train only moves "
+            "forward (promoter rollback sets one app back)"
+        )
+    return to_env

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from promoter.config.model import Config
 from promoter.flows.preview import Texts, preview_texts
+from promoter.gates.statuses import StatusReader
 from promoter.model.errors import PromoterError
 from promoter.model.finding import CheckResult, Finding, Location, Severity, Status, Subject
 from promoter.model.image import ImageRef
@@ -35,6 +36,7 @@ def review_branch(
     override_freeze: str | None = None,
     now: datetime | None = None,
     rules: MaskRules | None = None,
+    statuses: StatusReader | None = None,
 ) -> BranchReview:
     """Render and check the branch's files; `gates` holds the results already judged, by app."""
     masker = Masker(rules)
@@ -47,7 +49,7 @@ def review_branch(
     seen = preview_texts(repo, config, texts, env, masker=masker)
     checks = CheckResult()
     for a in apps:
-        checks.extend(gates[a.app] if a.app in gates else _gates(repo, config, env, a, override_freeze, now))
+        checks.extend(gates[a.app] if a.app in gates else _gates(repo, config, env, a, override_freeze, now, statuses))
     checks.extend(seen.checks)
     unrendered = []
     names = [ImageRef.parse(a.image).name for a in apps if _parses(a.image)]
@@ -90,7 +92,13 @@ def _parses(image: str) -> bool:
 
 
 def _gates(
-    repo: Path, config: Config, env: str, app: PromotedApp, override_freeze: str | None, now: datetime | None
+    repo: Path,
+    config: Config,
+    env: str,
+    app: PromotedApp,
+    override_freeze: str | None,
+    now: datetime | None,
+    statuses: StatusReader | None,
 ) -> CheckResult:
     """Another train app's gates, judged now on the local history; a gate that cannot run says so."""
     from promoter.gates.engine import evaluate_gates
@@ -105,6 +113,7 @@ def _gates(
             now=now,
             override_freeze=override_freeze,
             rollback=app.rollback,
+            statuses=statuses,
         )
     except PromoterError as exc:
         result = CheckResult()

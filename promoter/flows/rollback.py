@@ -28,6 +28,7 @@ def rollback(
     override_freeze: str | None,
     dry_run: bool,
     pr: PrFlags,
+    wait: bool = False,
 ) -> bump.BumpResult:
     """Set `app` in `env` back to `image`; every gate but no-downgrade still applies (that one records it)."""
     repository = config.app(app).image
@@ -63,6 +64,7 @@ def rollback(
         rollback=True,
         invocation=invocation,
         history=_history(repo, config, app, env, ref) if pr.enabled else None,
+        wait=wait,
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.config.model import Config, Environment
+from promoter.gates.statuses import NoForge, StatusReader, Waiting
 from promoter.history.timeline import (
     ImageState,
     Timeline,
@@ -44,6 +45,12 @@ class GateContext:
     invocation: Invocation | None = None
     # Places the planned edit cannot pin the digest at (a Helm block without a digest key), for digest_required.
     unpinned: list[str] = field(default_factory=list)
+    # The forge, for gates that read commit statuses (healthy); flows/ fills it in. Without it a
+    # gate that needs it fails closed, saying so.
+    statuses: StatusReader = field(
+        default_factory=lambda: NoForge("no forge access was given to the gates (this command reads no forge)")
+    )
+    waiting: Waiting = field(default_factory=Waiting)
 
     def timeline(self, env: str) -> Timeline:
         """The app's files in `env` along the base branch. The first question reads every environment

@@ -17,12 +17,19 @@ import promoter.gates.builtin  # noqa: F401  (registers the built-in gates)
 from promoter.config.model import Config, Environment
 from promoter.gates.context import GateContext, read_app_timelines
 from promoter.gates.registry import GATES, ConfigPlace, Gate
+from promoter.gates.statuses import StatusReader, Waiting
 from promoter.history.promotions import promotions_in_diff
 from promoter.history.timeline import Timeline
 from promoter.model.commandline import Invocation
 from promoter.model.errors import ToolError, UsageError
 from promoter.model.finding import CheckResult, Severity, Status, Subject
 from promoter.model.image import ImageRef
+
+
+def utcnow() -> datetime:
+    """The clock promotions are judged by (soak, freeze) when the caller gives none: one place,
+    so an end-to-end test can fix the time the whole command sees."""
+    return datetime.now(UTC)
 
 
 def validate_gate_config(config: Config, repo: Path | None = None) -> None:
@@ -70,6 +77,8 @@ def evaluate_gates(
     defaults: bool = True,
     invocation: Invocation | None = None,
     unpinned: list[str] | None = None,
+    statuses: StatusReader | None = None,
+    waiting: Waiting | None = None,
 ) -> CheckResult:
     """Judge promoting `image` of `app` into `env` against that env's gates, reading history on `base_ref`.
 
@@ -80,6 +89,8 @@ def evaluate_gates(
     semantic-version downgrade through. `timelines` shares history read from Git between calls.
     `defaults=False` runs only the gates the environment configures (what `check` judges).
     `invocation` is the command the user ran, which hints repeat (default: the bump that promotes `image`).
+    `statuses` reads commit statuses from the forge (the healthy gate); `waiting` lets such a gate
+    poll until its timeout (--wait).
     """
     validate_gate_config(config, repo)
     environment = config.env(env)
@@ -87,7 +98,7 @@ def evaluate_gates(
     if not image.same_repository(a.image):
         raise UsageError(f"image {image.name} is not app {app}'s image ({a.image}, from {config.file})")
     if now is None:
-        now = datetime.now(UTC)
+        now = utcnow()
     elif now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     if override_freeze is not None and not override_freeze.strip():
@@ -106,6 +117,10 @@ def evaluate_gates(
         invocation=invocation,
         unpinned=list(unpinned or []),
     )
+    if statuses is not None:
+        ctx.statuses = statuses
+    if waiting is not None:
+        ctx.waiting = waiting
     result = CheckResult()
     for gate, value in _active(config, environment, defaults=defaults):
         outcome = gate.check(ctx, value)
@@ -137,6 +152,7 @@ def gates_for_diff(
     rollback: bool = False,
     changed: list[str] | None = None,
     merge_base: str | None = None,
+    statuses: StatusReader | None = None,
 ) -> CheckResult:
     """For `promoter check`: every (app, env) whose image differs between `base_ref` and the
     working tree is judged by that env's gates, so a hand-written PR that skips stage is caught.
@@ -188,6 +204,7 @@ def gates_for_diff(
                 rollback=rollback,
                 timelines=timelines,
                 defaults=False,
+                statuses=statuses,
             )
         )
         if f"{p.app}/{p.env}" not in result.targets:

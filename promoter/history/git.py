@@ -122,6 +122,13 @@ class GitRepo:
         diffs.extend(FileDiff("?", p) for p in untracked.split("\0") if p)
         return diffs
 
+    def changed_between(self, before: str, after: str) -> list[FileDiff]:
+        """What differs between two commits (repo-relative paths, renames found as in changed_files)."""
+        out = run_git(
+            self.path, "diff", "--name-status", "-z", "-M", "--no-ext-diff", "--relative", before, after, "--", "."
+        ).stdout
+        return _parse_name_status(out)
+
     def show(self, ref: str, path: str) -> str | None:
         """The text of repo-relative `path` at `ref`; None when it does not exist there."""
         spec = f"{ref}:{self.prefix + '/' if self.prefix else ''}{path}"
@@ -181,6 +188,15 @@ class GitRepo:
             if mode == "100755":
                 target.chmod(0o755)
         return len(entries)
+
+    def first_parent_after(self, start: str, end: str, limit: int) -> list[str]:
+        """Commits on `end`'s first-parent line after `start`, oldest first, at most `limit` of them.
+
+        The base branch's own sequence of changes: merges of pull requests (and direct pushes),
+        not the commits of the branches they merged.
+        """
+        out = run_git(self.path, "rev-list", "--first-parent", "--reverse", f"{start}..{end}", "--").stdout
+        return out.split()[:limit]
 
     def log(self, *args: str) -> str:
         """`git log ARGS` run in the repository folder, its output as text."""

@@ -59,6 +59,16 @@ class HistoryEntry:
     current: bool = False
 
 
+@dataclass(frozen=True)
+class LeftOut:
+    """An app a release train did not carry, and why: the blocking gates' messages and their ways forward."""
+
+    app: str
+    image: str
+    reasons: tuple[str, ...]
+    help: tuple[str, ...] = ()
+
+
 @dataclass
 class Description:
     env: str
@@ -78,6 +88,7 @@ class Description:
     draft_by_promoter: bool = False
     limit: TextLimit = field(default_factory=lambda: TextLimit(65_536, "bytes", 1_536))
     compare_truncated: bool = False
+    left_out: list[LeftOut] = field(default_factory=list)  # apps of a release train its gates kept out
 
     @property
     def pull(self) -> str:
@@ -321,6 +332,26 @@ def images(d: Description) -> Part:
     if chains:
         text += f"\nImages this {d.pull} has carried:\n\n" + "\n".join(chains) + "\n"
     return Part(text)
+
+
+def left_out(d: Description) -> Part | None:
+    """Apps the train would have carried but a gate blocked: listed, never silently dropped."""
+    if not d.left_out:
+        return None
+    rows = ["| App | Image | Blocked by | To proceed |", "| --- | --- | --- | --- |"]
+    for x in d.left_out:
+        why = "<br>".join(escape(r[:600]) for r in x.reasons) or "—"
+        how = "<br>".join(escape(h[:400]) for h in x.help if h) or "—"
+        rows.append(f"| {escape(x.app)} | {code(_label(x.image))} | {why} | {how} |")
+    n = len(d.left_out)
+    return Part(
+        f"### Left out of this train ({n})\n\n"
+        f"{'These apps run' if n != 1 else 'This app runs'} a newer image in the environment before "
+        f"{code(d.env)}, but a gate blocks {'them' if n != 1 else 'it'}: {'they are' if n != 1 else 'it is'} not on "
+        f"this branch. The next run of the train adds {'them' if n != 1 else 'it'} once the gates pass.\n\n"
+        + "\n".join(rows)
+        + "\n"
+    )
 
 
 _SAFE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9._~%/+-]*)?$")
@@ -676,6 +707,7 @@ SECTIONS: list[Section] = [
     overrides,
     other_commits,
     images,
+    left_out,  # issue 17: a release train's blocked apps
     verified_images,  # issue 13: what the image_exists gate verified in the registry
     summary,
     gates,

@@ -35,6 +35,7 @@ from promoter.publish.description import (
     Description,
     FileStat,
     HistoryEntry,
+    LeftOut,
     compose,
 )
 from promoter.publish.flags import PrFlags
@@ -49,7 +50,7 @@ from promoter.publish.forge.base import (
     StaleHeadError,
     WriteMode,
 )
-from promoter.publish.forge.settings import ForgeSettings, resolve_settings
+from promoter.publish.forge.settings import ForgeSettings, grouped, resolve_settings
 from promoter.publish.hunks import apply_hunks, blob_sha
 from promoter.publish.masking import Masker, MaskRules
 from promoter.publish.pullrequest import (
@@ -105,6 +106,7 @@ class PromotionRequest:
     history: list[HistoryEntry] = field(default_factory=list)  # what a rollback chose from
     rerun: list[str] = field(default_factory=list)  # forge flags a pasted rollback command needs
     mask: MaskRules = field(default_factory=MaskRules)
+    left_out: list[LeftOut] = field(default_factory=list)  # a train's apps its gates kept out, listed in the body
     max_attempts: int = 3
     forge: Forge | None = None  # an open forge (tests); else opened from settings
 
@@ -535,6 +537,7 @@ class _Publisher:
             draft_by_promoter=draft_by_promoter,
             limit=self.forge.body_limit,
             compare_truncated=written.truncated,
+            left_out=[x for x in self.req.left_out if x.app not in {a.app for a in apps}],
         )
         # The structural masks hid every value where it stood; the scrub catches a value quoted
         # anywhere else (a finding's message); the redactor, the forge token. The marker is
@@ -675,8 +678,14 @@ def publish_if_requested(
     rollback: bool = False,
     history: list[HistoryEntry] | None = None,
     environ: Mapping[str, str] | None = None,
+    left_out: list[LeftOut] | None = None,
+    provenance: Provenance | None = None,
 ) -> PromotionResult | None:
-    """None without --pr; else the promotion published (config: promoter.config.Config)."""
+    """None without --pr; else the promotion published (config: promoter.config.Config).
+
+    `provenance` is where the image came from when the caller knows better than CI's variables
+    (`promote --next` carries the build's, read from the merged pull request): flags still win.
+    """
     if not pr.enabled:
         return None
     environ = os.environ if environ is None else environ
@@ -692,6 +701,7 @@ def publish_if_requested(
         pr_config = dict(config.env(env).pull_request)
     except UsageError:  # an environment unknown to the config has no PR settings
         pr_config = {}
+    settings = grouped(settings, pr_config.get("group"), config.forge.get("branch_template"))
     options = PullOptions(
         labels=list(pr_config.get("labels", [])),
         reviewers=list(pr_config.get("reviewers", [])),
@@ -700,7 +710,7 @@ def publish_if_requested(
         draft=pr.draft if pr.draft is not None else bool(pr_config.get("draft", False)),
         auto_merge=pr.auto_merge if pr.auto_merge is not None else bool(pr_config.get("auto_merge", False)),
     )
-    provenance = Provenance.from_env(environ).merged(
+    provenance = (provenance or Provenance.from_env(environ)).merged(
         source_repo=pr.source_repo,
         commit=pr.source_commit,
         run_url=pr.run_url,
@@ -723,5 +733,6 @@ def publish_if_requested(
             history=list(history or []),
             rerun=pr.forge_args(),
             mask=MaskRules.from_config(config.forge.get("mask_keys")),
+            left_out=list(left_out or []),
         )
     )

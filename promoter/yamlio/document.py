@@ -17,7 +17,15 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError, YAMLFutureWarning, YAM
 
 from promoter.model.errors import UsageError
 from promoter.yamlio.files import read_regular
-from promoter.yamlio.limits import AliasBudgetExceeded, check_data, check_nodes, may_alias
+from promoter.yamlio.limits import (
+    AliasBudgetExceeded,
+    NestingTooDeep,
+    check_data,
+    check_depth,
+    check_nodes,
+    may_alias,
+    may_nest_deep,
+)
 from promoter.yamlio.marked import Anchors, MarkedError, MarkedMap, MarkedSeq, Unusual, owner
 
 BOM = "\ufeff"
@@ -144,6 +152,8 @@ class YamlDoc:
             raise YamlParseError(path, line + 1, col + 1, exc.problem) from None
         except (yaml.YAMLError, Unusual, RecursionError, ValueError):
             return cls.from_text(text, path)
+        if may_nest_deep(body):
+            _refuse_deep(docs, path)
         if anchors:
             # Aliases share subtrees: measure what walking them would cost before anything walks them.
             for root in docs:
@@ -184,6 +194,8 @@ class YamlDoc:
             raise YamlParseError(path, None, None, "YAML nests too deep to read (hundreds of levels)") from None
         except Exception as exc:  # ruamel raises plain errors on some malformed inputs
             raise YamlParseError(path, None, None, f"YAML does not parse: {exc}") from None
+        if may_nest_deep(text):
+            _refuse_deep(docs, path)
         return cls(path=path, text=text, bom=bom, docs=docs)
 
     @classmethod
@@ -346,3 +358,12 @@ def format_path(path: tuple[Any, ...] | list[Any]) -> str:
             s = str(p)
             out += ("." if out else "") + (s if s and all(c.isalnum() or c in "-_/" for c in s) else f'"{s}"')
     return out
+
+
+def _refuse_deep(docs: list[Any], path: str) -> None:
+    """Nesting that every walker would overflow on is refused where it is read, naming the file."""
+    try:
+        for root in docs:
+            check_depth(root)
+    except NestingTooDeep as exc:
+        raise YamlParseError(path, None, None, exc.problem) from None

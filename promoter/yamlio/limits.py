@@ -170,3 +170,39 @@ def may_alias(text: Any) -> bool:
     if isinstance(text, (bytes, bytearray)):
         return b"*" in text and _ALIAS_BYTES.search(text) is not None
     return True  # a stream: cannot tell without reading it
+
+
+# Nesting: promoter's readers and walkers recurse once or twice a level, so hundreds of levels
+# exhaust Python's stack (about 1,000 frames). Real manifests and values nest a few dozen deep.
+MAX_DEPTH = 200
+_DEEP_INDENT = re.compile(rf"^[ \t-]{{{MAX_DEPTH}}}", re.MULTILINE)
+
+
+class NestingTooDeep(Exception):
+    """A document nesting more than MAX_DEPTH levels."""
+
+    problem = f"YAML nests too deep to read (more than {MAX_DEPTH} levels)"
+
+
+def may_nest_deep(text: str) -> bool:
+    """False when `text` cannot nest MAX_DEPTH levels: deep block nesting needs that much indentation
+    (or `- ` per level), deep flow nesting that many brackets. Two scans in C for the common case."""
+    return text.count("[") + text.count("{") > MAX_DEPTH or _DEEP_INDENT.search(text) is not None
+
+
+def check_depth(root: Any) -> None:
+    """Raise NestingTooDeep when constructed data (dicts and lists) nests more than MAX_DEPTH levels.
+
+    Iterative, and each container is entered once (aliases share objects), so it cannot itself
+    exhaust the stack or loop."""
+    seen: set[int] = set()
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, (dict, list)) or id(node) in seen:
+            continue
+        if depth > MAX_DEPTH:
+            raise NestingTooDeep(NestingTooDeep.problem)
+        seen.add(id(node))
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))

@@ -187,7 +187,7 @@ CONFIGS = [
         "template-attribute",
         BUMP_API,
         2,
-        (".promoter.yaml:34", "defaults.path", "{app.__class__}", "only {app} and {env}"),
+        (".promoter.yaml:39", "defaults.path", "{app.__class__}", "only {app} and {env}"),
         replace(CONFIG, "path: apps/{app}/overlays/{env}", "path: apps/{app.__class__}/{env}"),
     ),
     Case(

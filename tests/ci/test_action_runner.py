@@ -10,13 +10,14 @@ import json
 import os
 import shutil
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from tests.ci.ghrunner import JobResult, Runner
 from tests.ci.toolbox import ROOT, bare_path, build_wheel, python_for
-from tests.conftest import git, registry_gate_off
+from tests.conftest import git, invoke, registry_gate_off
 from tests.fakeforge import FakeForge
 
 EXAMPLES = ROOT / "examples"
@@ -270,6 +271,64 @@ def test_promote_carries_dev_to_stage_through_a_pull_request(machine, fake: Fake
     assert_clean(job, TOKEN)
 
 
+def test_promote_next_after_a_merge_opens_the_next_pull_request(machine, fake: FakeForge, tmp_path: Path) -> None:
+    origin = origin_with_pr(tmp_path)
+    repo = fake.create_repo("acme/next", source=origin)
+    # The dev promotion, opened and merged two days ago (stage's soak is 1h).
+    author = tmp_path / "author-clone"
+    git(tmp_path, "clone", "-q", str(origin), str(author))
+    opened = invoke(
+        "bump",
+        *("--repo", str(author), "--app", "checkout-api", "--env", "dev", "--image", NEW_IMAGE, "--pr"),
+        *("--forge", "github", "--forge-url", fake.github_url, "--forge-repo", "acme/next"),
+        env={"GITHUB_TOKEN": TOKEN},
+    )
+    assert opened.exit_code == 0, opened.stderr
+    fake.now = datetime.fromisoformat(TWO_DAYS_AGO)
+    merged = fake.merge_pull("acme/next", 1, "squash")
+    fake.now = None
+    ws = checkout(repo.store.path, tmp_path / "ws", "main", depth=None)
+    job = run(
+        machine,
+        ws,
+        {"command": "promote", "next": "true", "pr": "true", "forge-repository": "acme/next", "token": TOKEN},
+        job_env={"GITHUB_API_URL": fake.github_url},
+    )
+    assert job.success, job.log
+    assert "promoter promote --repo . --next --pr --forge github --forge-repo acme/next" in job.log
+    out = job.outputs
+    assert out["operation"] == "created" and out["branch"] == "promoter/stage/checkout-api"
+    assert out["image"] == NEW_IMAGE and out["left-out"] == "[]" and out["changed"] == "true"
+    assert [p["number"] for p in json.loads(out["pull-requests"])] == [2]
+    assert "After [#1]" in job.summary and "| checkout-api | dev | stage |" in job.summary
+    assert NEW_IMAGE.split("@")[1] in git(
+        repo.store.path, "show", "promoter/stage/checkout-api:apps/checkout-api/overlays/stage/kustomization.yaml"
+    )
+    assert merged == git(ws, "rev-parse", "HEAD").strip()
+    assert_clean(job, TOKEN)
+
+
+@pytest.mark.parametrize(
+    ("with_", "argv"),
+    [
+        ({"next": "true"}, ["--next"]),
+        ({"next": "true", "merged-sha": "abc123", "wait": "true"}, ["--next", "--merged-sha", "abc123", "--wait"]),
+        ({"all": "true", "from": "dev"}, ["--all", "--from", "dev"]),
+        (
+            {"all": "true", "from": "stage", "to": "prod", "ref": "main"},
+            ["--all", "--from", "stage", "--to", "prod", "--ref", "main"],
+        ),
+        ({"app": "api", "from": "dev"}, ["--app", "api", "--from", "dev"]),
+    ],
+)
+def test_promote_inputs_become_its_flags(with_: dict[str, str], argv: list[str]) -> None:
+    driver = _driver()
+    inputs = {"command": "promote", **with_}
+    assert driver.validate(inputs) == "promote"
+    plan = driver.plan("promote", inputs, {}, ROOT, ROOT)
+    assert plan.argv == ["promote", "--repo", ".", *argv, "--output", "json"]
+
+
 def test_rollback_status_and_images_run_with_their_outputs(machine, tmp_path: Path) -> None:
     origin = origin_with_pr(tmp_path)
     ws = checkout(origin, tmp_path / "ws", "main", depth=None)
@@ -313,6 +372,19 @@ def _driver():
         ),
         ({"command": "check", "image": NEW_IMAGE}, "check does not take the input(s) image"),
         ({"command": "promote", "app": "a", "from": "dev", "tag": "1.0"}, "promote does not take the input(s) tag"),
+        (
+            {"command": "promote", "next": "true", "from": "dev"},
+            "reads apps and environments from the merge; it takes no from",
+        ),
+        (
+            {"command": "promote", "app": "a", "from": "dev", "merged-sha": "abc"},
+            "merged-sha only matters with next: true",
+        ),
+        ({"command": "promote", "all": "true", "app": "a", "from": "dev"}, "give app or all: true, not both"),
+        ({"command": "promote", "all": "true"}, "promote needs the input(s) from"),
+        ({"command": "promote", "from": "dev"}, "promote needs app (one app), all: true"),
+        ({"command": "promote", "next": "yes"}, "input next: 'yes' is not true or false"),
+        ({"command": "status", "wait": "true"}, "status does not take the input(s) wait"),
         (
             {"command": "bump", "app": "a", "env": "dev", "image": NEW_IMAGE, "pr": "yes"},
             "input pr: 'yes' is not true or false",

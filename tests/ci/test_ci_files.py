@@ -86,8 +86,19 @@ def test_workflows_pass_the_github_workflows_schema(workflow: Path) -> None:
 
 def test_there_are_example_workflows_for_every_command_a_user_pastes() -> None:
     names = {p.name for p in WORKFLOWS}
-    assert {"release.yml", "github-check.yml", "github-promote.yml", "github-sharded.yml"} <= names, names
-    assert {p.name for p in GITLAB_EXAMPLES} >= {"gitlab-gitops.yml", "gitlab-sharded.yml", "gitlab-sharded-jobs.yml"}
+    assert {
+        "release.yml",
+        "github-check.yml",
+        "github-promote.yml",
+        "github-pipeline.yml",
+        "github-sharded.yml",
+    } <= names
+    assert {p.name for p in GITLAB_EXAMPLES} >= {
+        "gitlab-gitops.yml",
+        "gitlab-pipeline.yml",
+        "gitlab-sharded.yml",
+        "gitlab-sharded-jobs.yml",
+    }
 
 
 SHARDED = [
@@ -148,6 +159,35 @@ def test_the_generated_matrices_pass_the_platforms_schemas(tmp_path: Path) -> No
     jobs = yaml.safe_load(child.read_text())
     assert jobs["promoter-check"]["parallel"]["matrix"] == [{"PROMOTER_SHARD": ["1/3", "2/3", "3/3"]}]
     assert jobs["promoter-check"]["extends"] in jobs and jobs["promoter-merge"]["extends"] in jobs
+
+
+def test_the_pipeline_examples_use_inputs_and_modes_that_exist() -> None:
+    """build → bump dev (github-promote.yml); merge → next; schedule → next again and status; a train by hand."""
+    inputs = set(yaml.safe_load((ROOT / "action.yml").read_text())["inputs"])
+    workflow = yaml.safe_load((ROOT / "docs/examples/github-pipeline.yml").read_text())
+    steps = {
+        name: [s for s in job["steps"] if s.get("uses", "").startswith("acme/promoter@")]
+        for name, job in workflow["jobs"].items()
+    }
+    for used in steps.values():
+        for step in used:
+            assert set(step["with"]) <= inputs, step["with"]
+    assert steps["next"][0]["with"]["next"] is True and steps["next"][0]["with"]["pr"] is True
+    assert steps["train"][0]["with"]["all"] is True and steps["status"][0]["with"]["command"] == "status"
+    assert set(workflow[True]) == {"push", "schedule", "workflow_dispatch"}  # YAML reads `on:` as True
+    assert workflow["permissions"]["statuses"] == "read" and workflow["permissions"]["checks"] == "read"
+    gitlab = yaml.safe_load((ROOT / "docs/examples/gitlab-pipeline.yml").read_text())
+    template = yaml.safe_load(TEMPLATE.read_text())
+    for name, job in gitlab.items():
+        if isinstance(job, dict) and "extends" in job:
+            assert job["extends"] in template, name
+    modes = {
+        j["variables"]["PROMOTER_MODE"]
+        for j in gitlab.values()
+        if isinstance(j, dict) and "PROMOTER_MODE" in j.get("variables", {})
+    }
+    assert modes == {"next", "all"}
+    assert [r["if"] for r in gitlab["promote-next"]["rules"]][1] == '$CI_PIPELINE_SOURCE == "schedule"'
 
 
 def test_action_runs_no_input_through_a_shell() -> None:
@@ -229,7 +269,12 @@ def test_gitlab_jobs_call_options_that_exist_and_have_rules() -> None:
                         assert re.search(rf"{re.escape(w.split('=')[0])}\b", help_text), (
                             f"{name}: promoter {words[1]} has no option {w}"
                         )
-    assert seen == 3
+    assert seen == 5  # check, bump, and promote's three forms (app, all, next)
+    promote = doc[".promoter-promote"]["script"][0]
+    for mode, flags in (("next", "--next --merged-sha"), ("all", "--all --from"), ("app", "--app")):
+        block = promote[promote.index(f"{mode})") :]
+        assert block.index(flags) < block.index(";;"), mode
+    assert doc[".promoter-promote"]["variables"]["PROMOTER_MODE"] == "app"
     assert doc[".promoter-check"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}]
     assert doc[".promoter-check"]["variables"]["GIT_DEPTH"] == "0"
     publish = doc[".promoter-publish"]

@@ -251,3 +251,59 @@ def test_bump_job_opens_a_merge_request_and_writes_the_dotenv(setup, forge: Fake
     assert env["PROMOTION_MR_URL"].endswith(f"/merge_requests/{mr.number}")
     assert len(env["PROMOTION_HEAD_SHA"]) == 40
     assert TOKEN not in log
+
+
+def test_promote_next_job_opens_the_next_merge_request(setup, forge: FakeForge, tmp_path: Path) -> None:
+    """After a dev promotion merged (squashed), the template's promote job in mode next opens stage's MR."""
+    from datetime import datetime
+
+    from tests.conftest import invoke
+
+    origin = gitops_origin(tmp_path, setup["wheel"], None)
+    repo = forge.create_repo("acme/gitops", source=origin)
+    forge.now = datetime.fromisoformat(LONG_AGO)
+    ci = {
+        "stages": ["deploy"],
+        "include": [{"local": "ci/promoter.yml"}],
+        "variables": {"PROMOTER_SOURCE": str(setup["wheel"])},
+        "promote-next": {
+            "extends": ".promoter-promote",
+            "variables": {"PROMOTER_MODE": "next", "PROMOTER_FORGE_REPO": "acme/gitops"},
+        },
+    }
+    forge.push_commit("acme/gitops", "main", {".gitlab-ci.yml": yaml.safe_dump(ci, sort_keys=False)}, "ci: next")
+    author = tmp_path / "author-clone"
+    git(tmp_path, "clone", "-q", f"file://{repo.store.path}", str(author))
+    flags = ("--forge", "gitlab", "--forge-url", forge.gitlab_url, "--forge-repo", "acme/gitops")
+    opened = invoke(
+        "bump", "--repo", str(author), "--app", "checkout-api", "--env", "dev", "--image", NEW_IMAGE, "--pr", *flags,
+        env={"GITLAB_TOKEN": TOKEN},
+    )  # fmt: skip
+    assert opened.exit_code == 0, opened.stderr
+    merged = forge.merge_pull("acme/gitops", 1, "squash", gitlab=True)  # two days and more ago: stage's soak is 1h
+    forge.now = None
+    ws = tmp_path / "ws"
+    git(tmp_path, "clone", "-q", f"file://{repo.store.path}", str(ws))  # GIT_DEPTH: "0"
+    proc, builds = pipeline(
+        setup,
+        ws,
+        {
+            "CI_PIPELINE_SOURCE": "push",
+            "CI_COMMIT_BRANCH": "main",
+            "CI_DEFAULT_BRANCH": "main",
+            "CI_COMMIT_SHA": merged,
+            "CI_SERVER_URL": forge.gitlab_url,
+            "GITLAB_TOKEN": TOKEN,
+        },
+    )
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log
+    assert "PASS  promote-next" in log
+    mr = repo.pulls[2]
+    assert mr.head == "promoter/stage/checkout-api" and mr.title.startswith("promote checkout-api to stage: 1.5.0")
+    env = dict(line.split("=", 1) for line in (builds / "promote-next" / "promotion.env").read_text().splitlines())
+    assert env["PROMOTION_MR_IID"] == "2" and env["PROMOTION_OPERATION"] == "created"
+    assert (
+        env["PROMOTION_IMAGE"] == NEW_IMAGE and env["PROMOTION_LEFT_OUT"] == "" and env["PROMOTION_CHANGED"] == "true"
+    )
+    assert TOKEN not in log

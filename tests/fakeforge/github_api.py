@@ -53,10 +53,17 @@ def _no_write(token: Token) -> None:
 
 class GitHubApi:
     def __init__(self, forge: FakeForge) -> None:
+        from .checks import CheckRuns
+
         self.forge = forge
+        checks = CheckRuns(self)
         r = _REPO
         self.routes = Routes(
             [
+                ("POST", r + r"/check-runs", checks.create),
+                ("PATCH", r + r"/check-runs/(?P<rid>\d+)", checks.update),
+                ("GET", r + r"/commits/(?P<ref>[^/]+)/check-runs", checks.list_for_ref),
+                ("GET", r + r"/commits/(?P<ref>[^/]+)/pulls", checks.pulls_of_commit),
                 ("GET", r"/api/v3/user", self.get_user),
                 ("GET", r, self.get_repo),
                 ("GET", r + r"/branches/(?P<b>.+)", self.get_branch),
@@ -167,6 +174,7 @@ class GitHubApi:
             "html_url": f"{self.forge.url}/{repo.full_name}/pull/{pr.number}",
             "state": "open" if pr.state == "open" else "closed",
             "merged": pr.state == "merged",
+            "merged_at": pr.merged_at,
             "merge_commit_sha": pr.merge_commit,
             "title": pr.title,
             "body": pr.body,
@@ -566,7 +574,7 @@ class GitHubApi:
             pr.base = str(body["base"])
         return 200, self.pull_json(repo, pr)
 
-    def merge_pull(self, *, repo: Repo, n: str, token: Token, **_: Any) -> tuple[int, Any]:
+    def merge_pull(self, *, repo: Repo, n: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
         _no_write(token)
         pr = self._pull(repo, n)
         if pr.state != "open":
@@ -576,7 +584,7 @@ class GitHubApi:
             raise HttpError(405, "Pull Request is still a draft")
         if state != "clean":
             raise HttpError(405, "Required status check is expected.")
-        sha = self.forge._merge(repo, pr)
+        sha = self.forge._merge(repo, pr, str(body.get("merge_method") or "merge"))
         return 200, {
             "sha": sha,
             "merged": True,

@@ -57,6 +57,7 @@ class GitLabApi:
                 ("DELETE", p + r"/repository/branches/(?P<b>[^/]+)", self.delete_branch),
                 ("GET", p + r"/repository/files/(?P<path>[^/]+)", self.get_file),
                 ("GET", p + r"/repository/commits/(?P<sha>[^/]+)/statuses", self.list_statuses),
+                ("GET", p + r"/repository/commits/(?P<sha>[^/]+)/merge_requests", self.commit_mrs),
                 ("GET", p + r"/repository/compare", self.compare),
                 ("GET", p + r"/repository/commits/(?P<sha>[^/]+)", self.get_commit),
                 ("POST", p + r"/repository/commits", self.create_commit),
@@ -132,6 +133,8 @@ class GitLabApi:
             "target_branch": mr.base,
             "sha": sha,
             "merge_commit_sha": mr.merge_commit,
+            "squash_commit_sha": mr.squash_commit,
+            "merged_at": mr.merged_at,
             "web_url": f"{self.forge.url}/{repo.full_name}/-/merge_requests/{mr.number}",
             "author": {"username": mr.author},
             "labels": list(mr.labels),
@@ -313,11 +316,25 @@ class GitLabApi:
         statuses.insert(0, {"state": github_state.get(state, state), "context": name, **status})
         return 201, {"id": len(statuses), "sha": sha, **status}
 
-    def list_statuses(self, *, repo: Repo, sha: str, **_: Any) -> tuple[int, Any]:
+    def list_statuses(self, *, repo: Repo, sha: str, query: dict[str, str], **_: Any) -> tuple[int, Any]:
         resolved = self._resolve(repo, sha) or sha
-        return 200, [
-            {k: v for k, v in s.items() if k not in ("state", "context")} for s in repo.statuses.get(resolved, [])
-        ]
+        stored = repo.statuses.get(resolved, [])  # newest first
+        out, seen = [], set()
+        for i, s in enumerate(stored):
+            # Without all=true GitLab lists only the newest status of each name.
+            if s["context"] in seen and not _bool(query.get("all")):
+                continue
+            seen.add(s["context"])
+            out.append({"id": len(stored) - i, **{k: v for k, v in s.items() if k not in ("state", "context")}})
+        return 200, out
+
+    def commit_mrs(self, *, repo: Repo, sha: str, **_: Any) -> tuple[int, Any]:
+        from .merging import related
+
+        resolved = self._resolve(repo, sha)
+        if resolved is None:
+            raise HttpError(404, "404 Commit Not Found")
+        return 200, [self.mr_json(repo, mr) for mr in related(repo, resolved, gitlab=True)]
 
     # ---- compare -----------------------------------------------------------------------------
     def compare(self, *, repo: Repo, query: dict[str, str], **_: Any) -> tuple[int, Any]:
@@ -486,5 +503,5 @@ class GitLabApi:
                 return 200, self.mr_json(repo, mr)
         elif self.forge.mergeable_state(repo, mr) != "clean":
             raise HttpError(405, "405 Method Not Allowed")
-        self.forge._merge(repo, mr)
+        self.forge._merge(repo, mr, "squash" if _bool(body.get("squash")) else "merge", gitlab=True)
         return 200, self.mr_json(repo, mr)

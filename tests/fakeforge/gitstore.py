@@ -6,8 +6,9 @@ import os
 import subprocess
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 IDENTITY = {
@@ -39,6 +40,9 @@ class GitStore:
         self.path = path
         self.lock = threading.RLock()
         self._commits: dict[str, CommitInfo] = {}
+        # The forge's clock: commits it writes (merges above all, which soak measures from) carry
+        # this time when set, so a test decides how long ago a promotion landed.
+        self.clock: Callable[[], datetime | None] = lambda: None
         if not (path / "HEAD").exists():
             path.mkdir(parents=True, exist_ok=True)
             self.git("init", "-q", "--bare", "-b", "main")
@@ -183,6 +187,13 @@ class GitStore:
 
     def merge(self, base: str, head: str, message: str) -> str | None:
         """A merge commit of head into base, or None when they conflict."""
+        tree = self.merge_tree(base, head)
+        if tree is None:
+            return None
+        return self.commit_tree(tree, [base, head], message)
+
+    def merge_tree(self, base: str, head: str) -> str | None:
+        """The tree of merging head into base (three-way, from their merge base), or None when they conflict."""
         proc = subprocess.run(
             ["git", "merge-tree", "--write-tree", base, head],
             cwd=self.path,
@@ -191,8 +202,7 @@ class GitStore:
         )
         if proc.returncode != 0:
             return None
-        tree = proc.stdout.decode().splitlines()[0].strip()
-        return self.git("commit-tree", tree, "-p", base, "-p", head, "-m", message).strip()
+        return proc.stdout.decode().splitlines()[0].strip()
 
     def seed(self, source: Path, branch: str = "main") -> str:
         """Push a local repository's branch here so both share commit ids."""
@@ -235,6 +245,9 @@ class GitStore:
         author: tuple[str, str] | None = None,
     ) -> str:
         env = {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]} if author else {}
+        now = self.clock()
+        if now is not None:
+            env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = now.isoformat()
         args = ["commit-tree", tree]
         for p in parents:
             args += ["-p", p]

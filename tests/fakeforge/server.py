@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,13 @@ class PullRequest:
     auto_merge: bool = False
     head_sha: str = ""  # last known head, kept when the branch goes away
     merge_commit: str | None = None
+    # How it was merged (fakeforge/merging.py): the squashed commit (GitLab), the PR's own
+    # commits and the commits the merge put on the base branch, and when.
+    squash_commit: str | None = None
+    merge_method: str | None = None
+    source_commits: list[str] = field(default_factory=list)
+    landed: list[str] = field(default_factory=list)
+    merged_at: str | None = None
     remove_source_branch: bool = False  # GitLab: delete the branch once merged
     reviews: list[dict[str, Any]] = field(default_factory=list)  # {login, state, commit}, oldest first
     comments: list[dict[str, Any]] = field(default_factory=list)  # {author, body}
@@ -89,6 +97,7 @@ class Repo:
     required_contexts: list[str] = field(default_factory=list)
     drafts_supported: bool = True  # False: a private repository on GitHub Free/Pro
     statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # GitHub check runs by commit
     # Branch protection requiring signed commits: only commits GitHub made (and so signed)
     # through createCommitOnBranch may land on these branches.
     signed_only: list[str] = field(default_factory=list)
@@ -179,6 +188,7 @@ class FakeForge:
         self.faults: list[Fault] = []
         self.hooks: list[Hook] = []
         self.echo_token_in_errors = False  # a misbehaving server, to prove redaction
+        self.now: datetime | None = None  # when set, the time of every commit the forge writes
         self.lock = threading.RLock()
         self._count = 0
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -232,6 +242,7 @@ class FakeForge:
         with self.lock:
             store = GitStore(self.root / f"{full_name.replace('/', '__')}.git")
             repo = Repo(full_name, len(self.repos) + 1, store, default_branch=branch)
+            store.clock = lambda: self.now
             if source is not None:
                 store.seed(source, branch)
             elif files is not None:
@@ -267,32 +278,17 @@ class FakeForge:
             r.store.update_ref(branch, sha)
             return sha
 
-    def merge_pull(self, repo: str, number: int) -> str:
+    def merge_pull(self, repo: str, number: int, method: str = "merge", *, gitlab: bool = False) -> str:
+        """Merge as a person clicking the button would: `method` merge | squash | rebase (GitHub),
+        merge | squash (`gitlab`: a merge commit either way). Returns the base branch's new head."""
         with self.lock:
-            return self._merge(self.repos[repo], self.repos[repo].pulls[number])
+            r = self.repos[repo]
+            return self._merge(r, r.pulls[number], method, gitlab=gitlab)
 
-    def _merge(self, repo: Repo, pr: PullRequest) -> str:
-        store = repo.store
-        head = store.branch_sha(pr.head) or pr.head_sha
-        base = store.branch_sha(pr.base)
-        if base is None or head is None:
-            raise HttpError(405, "Pull Request is not mergeable")
-        if store.is_ancestor(base, head):
-            sha = store.commit_tree(
-                store.commit_info(head).tree,
-                [base, head],
-                f"Merge pull request #{pr.number} from {pr.head}",
-            )
-        else:
-            merged = store.merge(base, head, f"Merge pull request #{pr.number} from {pr.head}")
-            if merged is None:
-                raise HttpError(405, "Pull Request is not mergeable")
-            sha = merged
-        store.update_ref(pr.base, sha, base)
-        pr.state, pr.merge_commit, pr.head_sha = "merged", sha, head
-        if pr.remove_source_branch and store.branch_sha(pr.head) == head:
-            store.delete_ref(pr.head)
-        return sha
+    def _merge(self, repo: Repo, pr: PullRequest, method: str = "merge", *, gitlab: bool = False) -> str:
+        from .merging import merge
+
+        return merge(self, repo, pr, method, gitlab=gitlab)
 
     def approve(self, repo: str, number: int, login: str, state: str = "APPROVED") -> None:
         """A reviewer approves (or requests changes on) the PR/MR at its current head."""

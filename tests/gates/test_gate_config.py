@@ -94,7 +94,35 @@ def test_impossible_gate_values_name_file_line_and_key(tmp_path, gates, expected
     assert expected in config_error(tmp_path, gates)
 
 
-@pytest.mark.parametrize("gate", ["promotion_order: true", "soak: 1h"])
+@pytest.mark.parametrize(
+    "gates, expected",
+    [
+        (
+            "      healthy: {contexts: ['argocd/{application}']}\n",
+            ".promoter.yaml:7: environments[2].gates.healthy.contexts[0]: 'argocd/{application}': unknown placeholder "
+            "{application} (known: {app}, {env}, {previous_env})",
+        ),
+        (
+            "      healthy:\n        contexts: [argocd/api]\n        timeout: 7h\n",
+            ".promoter.yaml:9: environments[2].gates.healthy.timeout: '7h' is longer than 6h",
+        ),
+        (
+            "      healthy:\n        contexts: [argocd/api]\n        interval: 0s\n",
+            ".promoter.yaml:9: environments[2].gates.healthy.interval: '0s' is zero: give a positive time",
+        ),
+    ],
+)
+def test_healthy_settings_that_cannot_work_name_file_line_and_key(tmp_path, gates, expected):
+    assert expected in config_error(tmp_path, gates)
+
+
+def test_healthy_needs_contexts_by_the_schema(tmp_path):
+    repo = write_config(tmp_path, "      healthy: {contexts: []}\n")
+    with pytest.raises(ConfigError, match=r"environments\[2\]\.gates\.healthy\.contexts"):
+        load_config(repo)
+
+
+@pytest.mark.parametrize("gate", ["promotion_order: true", "soak: 1h", "healthy: {contexts: [argocd/x]}"])
 def test_order_and_soak_on_the_first_environment_are_refused(tmp_path, gate):
     head = "environments:\n  - name: dev\n    gates:\n      " + gate + "\n  - name: prod\n"
     message = config_error(tmp_path, "", head)

@@ -430,7 +430,16 @@ def test_the_bundled_example_blocks_dev_to_prod_and_passes_stage_to_prod(tmp_pat
     tuesday = later + timedelta(days=(1 - later.weekday()) % 7)
     tuesday = tuesday.replace(hour=12, minute=0)
     blocked = evaluate_gates(repo, config, "checkout-api", "prod", dev, now=tuesday)
-    assert {f.rule for f in blocked.findings} == {"gate-promotion-order", "gate-soak"}
+    assert {f.rule for f in blocked.findings} == {"gate-promotion-order", "gate-soak", "gate-healthy"}
+    # prod's healthy gate reads Argo CD's statuses from the forge; given none, it fails closed
+    # (judged against the fake forge in tests/forge/test_forge_health.py).
+    health = next(f for f in blocked.findings if f.rule == "gate-healthy")
+    assert "has not run in stage" in health.message
+    stayed = evaluate_gates(repo, config, "checkout-api", "prod", stage, now=tuesday)
+    assert [f.rule for f in stayed.findings] == ["gate-healthy"]
+    assert "cannot read the commit statuses" in stayed.findings[0].message
+    assert "no forge access was given to the gates" in stayed.findings[0].message
+    del config.env("prod").gates["healthy"]
     assert not evaluate_gates(repo, config, "checkout-api", "prod", stage, now=tuesday).failed
     friday = tuesday + timedelta(days=3, hours=5)  # Friday 17:00 UTC: 18:00 or 19:00 in Berlin
     assert [f.rule for f in evaluate_gates(repo, config, "checkout-api", "prod", stage, now=friday).findings] == [

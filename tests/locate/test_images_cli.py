@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import EXAMPLES, invoke
 
 FIELDS = {"file", "line", "column", "yaml_path", "style", "repository", "tag", "digest"}
@@ -182,3 +184,21 @@ def test_an_untagged_image_key_with_a_registry_is_listed_and_bumped(tmp_path: Pa
     r = invoke("bump", "--repo", str(tmp_path), "--path", ".", "--image", "ghcr.io/acme/helper:1.2.0")
     assert r.exit_code == 0, r.stderr
     assert values.read_text() == "sidecarImage: ghcr.io/acme/helper:1.2.0  # pinned later\nflagImage: plain-word\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "image:\n" + "".join("  " * i + "a:\n" for i in range(1, 400)),  # block mappings
+        "image: " + "[" * 400 + "]" * 400 + "\n",  # flow sequences: no indentation at all
+        "image:\n" + "".join("  " * i + "- \n" for i in range(1, 400)),  # block sequences
+    ],
+    ids=["block-maps", "flow", "block-seqs"],
+)
+def test_yaml_nesting_hundreds_deep_is_refused_in_one_line_not_a_crash(tmp_path: Path, text: str):
+    (tmp_path / "values.yaml").write_text(text)
+    r = invoke("images", str(tmp_path), "--repo", str(tmp_path))
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    assert "values.yaml: YAML nests too deep to read" in r.stderr
+    r = invoke("bump", "--repo", str(tmp_path), "--path", ".", "--image", "nginx:2")
+    assert r.exit_code == 2 and "internal error" not in r.stderr, r.stderr

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 from urllib.parse import quote
 
+from promoter.gates.statuses import CommitCheck
 from promoter.model.errors import ForgeError
 
 WriteMode = Literal["create", "reset", "append"]
@@ -44,6 +45,8 @@ class PullInfo:
     head_sha: str
     node_id: str | None = None
     draft: bool = False
+    merged: bool = False
+    merge_sha: str | None = None  # the commit the merge put on the base branch (merge, squash or rebase tip)
 
 
 @dataclass
@@ -144,6 +147,15 @@ class Forge(Protocol):
         ...
 
     def find_pull(self, branch: str, base: str) -> PullInfo | None: ...
+
+    def merged_pull(self, sha: str, base: str) -> PullInfo | None:
+        """The pull/merge request whose merge into `base` made commit `sha` (a merge commit, the
+        squashed commit or the tip of a rebase), or None when no merged one did."""
+        ...
+
+    def commit_checks(self, sha: str) -> list[CommitCheck]:
+        """The newest commit status of every context (and, on GitHub, every check run) on `sha`."""
+        ...
 
     def write_branch(
         self,

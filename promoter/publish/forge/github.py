@@ -10,6 +10,7 @@ from urllib.parse import quote
 import requests
 from github import Auth, Github, GithubException
 
+from promoter.gates.statuses import CheckState, CommitCheck
 from promoter.model.errors import ForgeError
 from promoter.publish.forge.base import (
     STATUS_CONTEXT,
@@ -192,6 +193,68 @@ class GitHubForge(ForgeClient):
             if pr["head"]["ref"] == branch and pr["base"]["ref"] == base and pr["state"] == "open":
                 return self._info(pr)
         return None
+
+    def merged_pull(self, sha: str, base: str) -> PullInfo | None:
+        # "The merged pull request that introduced the commit": for a merge commit, a squashed
+        # commit or the tip of a rebase, merge_commit_sha is the commit the base branch moved to.
+        data = self._unless_missing(
+            f"looking for the pull request merged as {sha[:12]}",
+            lambda: self._req.requestJsonAndCheck(
+                "GET", f"{self._path}/commits/{sha}/pulls", parameters={"per_page": 30}
+            )[1],
+        )
+        for pr in data or []:
+            if pr.get("merged_at") and pr["base"]["ref"] == base and pr.get("merge_commit_sha") == sha:
+                info = self._info(pr)
+                info.merged, info.merge_sha = True, sha
+                return info
+        return None
+
+    def commit_checks(self, sha: str) -> list[CommitCheck]:
+        doing = f"reading the statuses and check runs of {sha[:12]}"
+        with self._calling(doing):
+            # The combined status holds the newest status of each context.
+            _, combined = self._req.requestJsonAndCheck(
+                "GET", f"{self._path}/commits/{sha}/status", parameters={"per_page": 100}
+            )
+            _, runs = self._req.requestJsonAndCheck(
+                "GET", f"{self._path}/commits/{sha}/check-runs", parameters={"per_page": 100, "filter": "latest"}
+            )
+        out = [
+            CommitCheck(
+                name=str(st.get("context") or ""),
+                state=_STATUS_STATE.get(str(st.get("state")), "failure"),
+                kind="status",
+                raw=str(st.get("state")),
+                description=st.get("description"),
+                url=st.get("target_url"),
+            )
+            for st in (combined or {}).get("statuses") or []
+        ]
+        newest: dict[str, dict[str, Any]] = {}
+        for run in (runs or {}).get("check_runs") or []:
+            name = str(run.get("name") or "")
+            if name not in newest or int(run.get("id") or 0) > int(newest[name].get("id") or 0):
+                newest[name] = run
+        for name, run in newest.items():
+            status, conclusion = str(run.get("status") or ""), run.get("conclusion")
+            state: CheckState
+            if status != "completed":
+                state, raw = "pending", status
+            else:
+                # Only success is healthy: neutral, skipped, cancelled, timed_out … are not.
+                state, raw = ("success" if conclusion == "success" else "failure"), str(conclusion)
+            out.append(
+                CommitCheck(
+                    name=name,
+                    state=state,
+                    kind="check run",
+                    raw=raw,
+                    description=(run.get("output") or {}).get("title"),
+                    url=run.get("html_url") or run.get("details_url"),
+                )
+            )
+        return out
 
     @staticmethod
     def _info(pr: dict[str, Any]) -> PullInfo:
@@ -544,6 +607,14 @@ class GitHubForge(ForgeClient):
     def close(self) -> None:
         with contextlib.suppress(OSError):  # closing a pool never decides anything
             self._gh.close()
+
+
+_STATUS_STATE: dict[str, CheckState] = {
+    "success": "success",
+    "pending": "pending",
+    "failure": "failure",
+    "error": "failure",
+}
 
 
 def _web_root(api: str) -> str:

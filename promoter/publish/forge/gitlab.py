@@ -11,6 +11,7 @@ import requests
 from gitlab.exceptions import GitlabError
 from requests.adapters import HTTPAdapter
 
+from promoter.gates.statuses import CheckState, CommitCheck
 from promoter.model.errors import ForgeError
 from promoter.publish.forge.base import (
     STATUS_CONTEXT,
@@ -35,6 +36,13 @@ from promoter.publish.redact import Redactor
 # Issuable::DESCRIPTION_LENGTH_MAX = 1.megabyte, validated with `bytesize` (UTF-8 bytes).
 BODY_LIMIT = TextLimit(1_048_576, "bytes", margin=48_576)
 _STATE = {"success": "success", "failure": "failed", "pending": "pending"}
+# Commit status words: only success is healthy; a job waiting for a click (manual) has not run yet.
+_CHECK_STATE: dict[str, CheckState] = {
+    "success": "success",
+    "failed": "failure",
+    "canceled": "failure",
+    "skipped": "failure",
+}
 _PERMISSION_HINT = (
     "the token needs the api scope and at least the Developer role on {repo} (a project or group access token "
     "kept in a masked CI/CD variable; CI_JOB_TOKEN can only read merge requests)"
@@ -144,6 +152,59 @@ class GitLabForge(ForgeClient):
             if mr.source_branch == branch and mr.state == "opened":
                 return self._info(mr.attributes)
         return None
+
+    def merged_pull(self, sha: str, base: str) -> PullInfo | None:
+        doing = f"looking for the merge request merged as {sha[:12]}"
+        # "The merge request that originally introduced a commit": its own commits and the
+        # squashed one, not always the merge commit GitLab wrote. Recently merged merge requests
+        # of the branch are the second place to look.
+        related: Any = self._unless_missing(
+            doing, lambda: self._gl.http_get(f"{self._path}/repository/commits/{sha}/merge_requests")
+        )
+        found = _merged_as(related or [], sha, base)
+        if found is None:
+            with self._calling(doing):
+                recent: Any = self._gl.http_get(
+                    f"{self._path}/merge_requests",
+                    query_data={
+                        "state": "merged",
+                        "target_branch": base,
+                        "order_by": "updated_at",
+                        "sort": "desc",
+                        "per_page": 20,
+                    },
+                )
+            found = _merged_as(recent or [], sha, base)
+        if found is None:
+            return None
+        info = self._info(found)
+        info.merged, info.merge_sha = True, sha
+        return info
+
+    def commit_checks(self, sha: str) -> list[CommitCheck]:
+        with self._calling(f"reading the commit statuses of {sha[:12]}"):
+            data: Any = self._gl.http_get(
+                f"{self._path}/repository/commits/{sha}/statuses", query_data={"per_page": 100}
+            )
+        newest: dict[str, dict[str, Any]] = {}
+        for st in data or []:
+            name = str(st.get("name") or "")
+            # GitLab lists only the newest of each name without all=true; should it list more,
+            # the highest id is the newest.
+            cur = newest.get(name)
+            if cur is None or (st.get("id") is not None and cur.get("id") is not None and st["id"] > cur["id"]):
+                newest[name] = st
+        return [
+            CommitCheck(
+                name=name,
+                state=_CHECK_STATE.get(str(st.get("status")), "pending"),
+                kind="status",
+                raw=str(st.get("status")),
+                description=st.get("description"),
+                url=st.get("target_url"),
+            )
+            for name, st in newest.items()
+        ]
 
     @staticmethod
     def _info(mr: dict[str, Any]) -> PullInfo:
@@ -355,3 +416,16 @@ class GitLabForge(ForgeClient):
     def close(self) -> None:
         with contextlib.suppress(OSError):  # closing a pool never decides anything
             self._gl.session.close()
+
+
+def _merged_as(mrs: list[dict[str, Any]], sha: str, base: str) -> dict[str, Any] | None:
+    """The merged MR into `base` whose merge made `sha`: its merge commit, its squashed commit, or
+    (a fast-forward merge) its head."""
+    for mr in mrs:
+        if mr.get("state") != "merged" or mr.get("target_branch") != base:
+            continue
+        if sha in (mr.get("merge_commit_sha"), mr.get("squash_commit_sha")):
+            return mr
+        if not mr.get("merge_commit_sha") and mr.get("sha") == sha:
+            return mr
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from promoter.model.errors import ConfigError, UsageError
@@ -104,6 +104,18 @@ def resolve_settings(
         max_retries=int(config.get("max_retries", 5)),
         max_wait_seconds=float(config.get("max_wait_seconds", 60.0)),
     )
+
+
+def grouped(settings: ForgeSettings, group: str | None, configured_template: str | None) -> ForgeSettings:
+    """The settings for an environment whose `pull_request.group` says how its PRs are cut:
+    `environment` (one release train for every app) or `app` (one PR each); None keeps forge.mode."""
+    if group is None:
+        return settings
+    mode = "train" if group == "environment" else "per-app"
+    if mode == settings.mode:
+        return settings
+    template = configured_template or (DEFAULT_TRAIN_TEMPLATE if mode == "train" else DEFAULT_BRANCH_TEMPLATE)
+    return replace(settings, mode=mode, branch_template=template)
 
 
 def _detect(environ: Mapping[str, str]) -> str | None:
