@@ -90,14 +90,14 @@ def command(
     plan = make_plan(
         repo, config, base=base, all_=all_, env=env, shards=shards, costs=costs, promotions=work == "promote"
     )
-    for name, file in specs:
+    for name, dest in specs:
         if name == "json":
             text = json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n"
         elif name == "github-matrix":
             text = json.dumps(github_matrix(plan, work), separators=(",", ":")) + "\n"
         else:
             text = gitlab_pipeline(plan, work, jobs_text, gitlab_jobs)
-        write_text(text, file, what=f"the {name} output")
+        write_text(text, dest, what=f"the {name} output")
     return EXIT_OK
 
 
