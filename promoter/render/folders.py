@@ -16,14 +16,15 @@ import multiprocessing
 import os
 import pickle
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from promoter.model.finding import Finding, Location, Status
 from promoter.model.resource import Resource
+from promoter.render.graph import Target
 
-if TYPE_CHECKING:
-    from promoter.render.graph import Target
-    from promoter.render.renderer import Rendered
+# What the renderer's read of one folder returns (render/renderer.py's Rendered: not imported, the
+# renderer imports this module): its subject, findings and resources are what is read here.
+Rendered = Any
 
 # Below this many files forking (about 10 ms a process) costs more than it saves.
 MIN_PARALLEL_FILES = 64

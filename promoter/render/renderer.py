@@ -341,7 +341,7 @@ class Renderer:
             name=target.release or posixpath.basename(target.path) or "release",
             namespace=target.namespace,
         )
-        self._use(self.helm)
+        self.used.add("helm")  # a helm binary's version is asked for after (with the Helm SDK: nothing to ask)
         try:
             templates = render_chart(self.helm, release)
         except HelmFailure as exc:
