@@ -19,7 +19,20 @@ from promoter.model.finding import CheckResult, Severity
 )
 @click.option("--all", "all_", is_flag=True, help="Check every overlay, chart and manifest folder.")
 @click.option("--env", metavar="ENV", help="Only targets of this environment.")
-@click.option("--shard", metavar="K/N", help="Only the K-th of N deterministic parts (one per CI job).")
+@click.option(
+    "--shard",
+    metavar="K/N",
+    help="Only the K-th of N parts of about equal cost (one per CI job): the plan's with --plan, else cut the same "
+    "way on every job.",
+)
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="A plan from `promoter plan --output json=FILE`: --shard takes the targets it gives that shard; the plan's "
+    "--base/--all and --env apply unless given.",
+)
 @click.option(
     "--validator",
     type=click.Choice(["builtin", "kubeconform", "auto"]),
@@ -86,6 +99,13 @@ from promoter.model.finding import CheckResult, Severity
     "adds; existing ones are reported, marked) or any (default with --all); and error (default), warning "
     "(errors and warnings) or never (report only).",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Processes for parsing manifest folders and evaluating policies (default: the CPUs available).",
+)
 def command(
     repo: Path,
     config_file: Path | None,
@@ -104,6 +124,8 @@ def command(
     outputs: tuple[str, ...],
     path_prefix: str | None,
     fail_on: tuple[str, ...],
+    jobs: int | None,
+    plan_file: Path | None,
 ) -> int:
     """Render what the change affects (or everything), validate it offline, run the policies and,
     with --base, the promotion gates of every environment whose image moves.
@@ -124,6 +146,22 @@ def command(
     )
     from promoter.validate import ValidateOptions
 
+    plan = None
+    if plan_file is not None:
+        from promoter.render.shards import read_plan
+
+        plan = read_plan(plan_file)
+        if not shard:
+            raise UsageError(f"--plan {plan_file}: give --shard K/{plan.shards} too (which part of the plan to check)")
+        if not all_ and base is None:  # the plan says what it covers
+            all_, base = plan.mode == "all", plan.base
+        elif (plan.mode == "all") != all_ or (base is not None and base != plan.base):
+            made = "--all" if plan.mode == "all" else f"--base {plan.base}"
+            raise UsageError(f"--plan {plan_file} was made with {made}: give the same, or neither")
+        if env is None:
+            env = plan.env
+        elif plan.env is not None and env != plan.env:
+            raise UsageError(f"--plan {plan_file} was made with --env {plan.env}: give the same, or none")
     if all_ == (base is not None):
         raise UsageError("give exactly one of --base REF or --all")
     scope, level = parse_fail_on(fail_on)
@@ -197,6 +235,8 @@ def command(
         validate_options=options,
         policy_dirs=[d.resolve() for d in policy_dirs],
         fail_on=scope,
+        jobs=jobs,
+        plan=plan,
     )
     write_reports(with_path_prefix(result, prefix), specs, title="promoter check", redact=environ_redactor(os.environ))
     failed = fails(result, level)

@@ -58,7 +58,21 @@ def load_config(repo: Path, explicit: Path | None = None) -> Config:
     return _build(data, rel, root)
 
 
+_FAST: list[Any] = []  # the compiled schema, built once per process
+
+
 def _validate(data: dict[str, Any], root: Any, rel: str) -> None:
+    # jsonschema-rs (the schema validator's engine, already loaded) answers "valid?" in microseconds;
+    # python-jsonschema, whose errors the messages below are written from, is imported only for an invalid config.
+    try:
+        if not _FAST:
+            import jsonschema_rs
+
+            _FAST.append(jsonschema_rs.Draft7Validator(config_schema()))
+        if _FAST[0].is_valid(data):
+            return
+    except Exception:  # noqa: BLE001 - any trouble with the fast path: the careful one decides
+        pass
     from jsonschema import Draft7Validator
 
     validator = Draft7Validator(config_schema())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 import re
 import time
@@ -19,6 +18,7 @@ from promoter.model.resource import Resource
 from promoter.render.graph import KUSTOMIZATION_NAMES, Graph, Target, build_graph, matches_env
 from promoter.render.renderer import Rendered, Renderer
 from promoter.render.settings import RenderSettings
+from promoter.render.shards import Plan, assign, hashed_shard
 from promoter.render.sources import field_location, image_entry_location, is_image_pointer, values_entry_location
 
 if TYPE_CHECKING:
@@ -48,9 +48,8 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def shard_of(target: Target, total: int) -> int:
-    """The 1-based shard a target belongs to: a stable hash of its id, the same on every CI job."""
-    digest = hashlib.sha256(target.id.encode()).digest()
-    return int.from_bytes(digest[:8], "big") % total + 1
+    """The 1-based shard of a target no plan or cost knows: a stable hash of its id, the same on every CI job."""
+    return hashed_shard(target.id, total)
 
 
 def select_targets(
@@ -61,8 +60,12 @@ def select_targets(
     all_: bool,
     env: str | None = None,
     shard: tuple[int, int] | None = None,
+    plan: Plan | None = None,
 ) -> Selection:
-    """The targets to check: affected by the diff against `base` (or all), filtered by env and shard."""
+    """The targets to check: affected by the diff against `base` (or all), filtered by env and shard.
+
+    A shard is the plan's cut when a plan is given (`promoter plan`), else a cut of the selected targets
+    into parts of about equal cost (render/shards.py), the same on every CI job."""
     if all_ == (base is not None):
         raise UsageError("give exactly one of --base REF or --all")
     if env is not None and config.environments:
@@ -82,7 +85,10 @@ def select_targets(
         targets = [t for t in targets if matches_env(t, env)]
     if shard is not None:
         k, n = shard
-        targets = [t for t in targets if shard_of(t, n) == k]
+        if plan is not None and plan.shards != n:
+            raise UsageError(f"--shard {k}/{n}: the plan cuts the work into {plan.shards} shards, not {n}")
+        cut = assign(repo, targets, n, plan)
+        targets = [t for t in targets if cut[t.id] == k]
     return Selection(
         graph=graph,
         targets=sorted(targets, key=lambda t: t.id),
@@ -109,6 +115,8 @@ def run_check(
     workers: int | None = None,
     now: datetime | None = None,
     fail_on: str | None = None,
+    jobs: int | None = None,
+    plan: Plan | None = None,
 ) -> CheckResult:
     """Render what the change affects (or everything), validate it offline, evaluate policies and,
     with a base, the promotion gates of every environment whose image the change moves: one result.
@@ -116,7 +124,52 @@ def run_check(
     With a base, the affected targets are checked at the base as well and every finding is marked
     `new` or `existing` by its identity (rule, object, field path); `fail_on` "new" (the default with
     a base) fails only on new blocking findings, "any" (the default with --all) on every one.
-    `now` (an aware datetime) fixes the clock the gates read (freeze windows, soak), for tests."""
+    `now` (an aware datetime) fixes the clock the gates read (freeze windows, soak), for tests.
+    `jobs`: processes for parsing manifest folders and for policies (default: the CPUs available)."""
+    import gc
+
+    # A check builds millions of acyclic objects (parsed manifests, subjects, findings); the cyclic
+    # collector would walk them again and again (a third of the time on a big repository).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_check(
+            repo,
+            config,
+            base,
+            all_,
+            env,
+            shard,
+            validate_options,
+            policy_dirs,
+            renderer,
+            workers,
+            now,
+            fail_on,
+            jobs,
+            plan,
+        )
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _run_check(
+    repo: Path,
+    config: Config,
+    base: str | None,
+    all_: bool,
+    env: str | None,
+    shard: tuple[int, int] | None,
+    validate_options: ValidateOptions | None,
+    policy_dirs: list[Path] | None,
+    renderer: Renderer | None,
+    workers: int | None,
+    now: datetime | None,
+    fail_on: str | None,
+    jobs: int | None,
+    plan: Plan | None,
+) -> CheckResult:
     start = time.perf_counter()
     repo = repo.resolve()
     fail_on = fail_on or ("new" if base is not None else "any")
@@ -124,7 +177,7 @@ def run_check(
         raise UsageError(f"--fail-on {fail_on}: expected one of {', '.join(FAIL_ON)}")
     if fail_on == "new" and base is None:
         raise UsageError("--fail-on new needs --base REF: without a base there is nothing to be new against")
-    selection = select_targets(repo, config, base=base, all_=all_, env=env, shard=shard)
+    selection = select_targets(repo, config, base=base, all_=all_, env=env, shard=shard, plan=plan)
     settings = RenderSettings.from_config(config)
     if validate_options is None:
         from promoter.validate import ValidateOptions
@@ -141,6 +194,7 @@ def run_check(
         env=env,
         renderer=renderer,
         workers=workers,
+        jobs=jobs,
     )
     if all_ and not selection.graph.targets:
         # Fail closed: a check of everything that found nothing to check has checked nothing.
@@ -163,7 +217,7 @@ def run_check(
     base_seconds = 0.0
     if selection.base is not None:
         t0 = time.perf_counter()
-        known = _baseline(repo, config, selection, settings, validate_options, policy_dirs or [], env, workers)
+        known = _baseline(repo, config, selection, settings, validate_options, policy_dirs or [], env, workers, jobs)
         for f in result.findings:
             # Gates judge the change itself: whatever they say is new.
             f.baseline = "existing" if f.source != "gate" and _baseline_key(f) in known else "new"
@@ -202,6 +256,7 @@ def run_check(
         result.stats["existing"] = sum(1 for f in result.findings if f.baseline == "existing")
     if shard is not None:
         result.stats["shard"] = f"{shard[0]}/{shard[1]}"
+    result.stats["environments"] = order  # promotion order: `report merge` orders merged findings' environments by it
     if env is not None:
         result.stats["env"] = env
     return result
@@ -229,6 +284,7 @@ def check_targets(
     env: str | None,
     renderer: Renderer | None = None,
     workers: int | None = None,
+    jobs: int | None = None,
 ) -> tuple[CheckResult, Outcome]:
     """Render `targets` of the tree at `repo`, validate the objects and their Helm values, run the
     policies, and point each finding at the line that set it: the one pipeline that `check` runs at
@@ -238,11 +294,29 @@ def check_targets(
     renderer = renderer or Renderer(repo, settings, charts=charts)
     if not renderer.charts:
         renderer.charts = charts
-    tops = renderer.render_all(targets, workers=workers)
-    render_seconds = time.perf_counter() - start
-    result = judge(
-        tops, targets, config, tree=repo, repo=repo, validate_options=validate_options, policy_dirs=policy_dirs, env=env
-    )
+    if renderer.repo == graph.repo.resolve():
+        renderer.preread = graph.read  # the manifests discovery read: parsed without a second read
+    from promoter.policy import prestart_policies
+    from promoter.policy.sandbox import discard
+
+    try:
+        # The policy workers load the engine and the pack while the targets render.
+        prestart_policies(config, [env] if env else [t.env for t in targets], repo, policy_dirs, inputs=len(targets))
+        tops = renderer.render_all(targets, workers=workers, jobs=jobs)
+        render_seconds = time.perf_counter() - start
+        result = judge(
+            tops,
+            targets,
+            config,
+            tree=repo,
+            repo=repo,
+            validate_options=validate_options,
+            policy_dirs=policy_dirs,
+            env=env,
+            jobs=jobs,
+        )
+    finally:
+        discard()  # workers started for inputs that never came
     rendered = [n for r in tops for n in r.walk()]
     resources = sum(len(r.resources) for r in rendered)
     return result, Outcome(rendered, resources, renderer.tools(), render_seconds)
@@ -258,6 +332,7 @@ def judge(
     validate_options: ValidateOptions,
     policy_dirs: list[Path],
     env: str | None,
+    jobs: int | None = None,
 ) -> CheckResult:
     """Everything check says about rendered targets: their render findings, schemas, Helm values,
     policies, each finding at the line that set it and with its environment. `tree` holds the files
@@ -274,7 +349,7 @@ def judge(
             result.subjects.append(r.subject)
         resources.extend(r.resources)
     result.extend(_validate(resources, rendered, validate_options, tree))
-    result.extend(_policies(resources, config, env, repo, policy_dirs))
+    result.extend(_policies(resources, config, env, repo, policy_dirs, jobs))
     _drop_values_failures(result)
     _point_at_fields(result, rendered, tree)
     for f in result.findings:
@@ -296,6 +371,7 @@ def _baseline(
     policy_dirs: list[Path],
     env: str | None,
     workers: int | None,
+    jobs: int | None = None,
 ) -> set[tuple[tuple[str, str, str], str]]:
     """The identities of what the same targets gave at the merge base: exported from git into a
     temporary folder and checked by the same pipeline, with the base's own configuration (so a change
@@ -333,6 +409,7 @@ def _baseline(
             policy_dirs=[_in_tree(d, repo, tree) for d in policy_dirs],
             env=env,
             workers=workers,
+            jobs=jobs,
         )
         result.findings.extend(graph.problems_for(selection.changed))
     return {_baseline_key(f) for f in result.findings}
@@ -499,7 +576,7 @@ def _point_at_fields(result: CheckResult, rendered: list[Rendered], repo: Path) 
             if loc is not None:
                 f.location = loc
                 continue
-        locs = r.origins.get(res.id)
+        locs = r.sources_of(res)
         if locs:
             loc = field_location(repo, locs, pointer, parsed)
             if loc is not None:
@@ -564,7 +641,7 @@ def _image_source(repo: Path, r: Rendered, res: Resource, pointer: str) -> Any:
 
 
 def _policies(
-    resources: list[Resource], config: Config, env: str | None, repo: Path, extra_dirs: list[Path]
+    resources: list[Resource], config: Config, env: str | None, repo: Path, extra_dirs: list[Path], jobs: int | None
 ) -> CheckResult:
     """Policies and their per-environment severities."""
     if not resources:
@@ -572,4 +649,4 @@ def _policies(
     from promoter.policy import evaluate_policies
 
     # env None: each resource is judged under its own environment (set from its target).
-    return evaluate_policies(resources, config, env, repo, extra_dirs)
+    return evaluate_policies(resources, config, env, repo, extra_dirs, jobs=jobs)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from promoter.config.loader import load_config
 from promoter.config.model import Config
-from promoter.gates.engine import validate_gate_config
 from promoter.model.errors import UsageError
 from promoter.yamlio.limits import Limits, configure
 
@@ -16,8 +15,12 @@ def open_workspace(repo: Path, config_file: Path | None) -> tuple[Path, Config]:
     if not repo.is_dir():
         raise UsageError(f"--repo {repo} is not a folder")
     config = open_config(repo, config_file)
-    # Values the schema cannot judge (time zones, date order, a soak on the first env).
-    validate_gate_config(config, repo)
+    # Values the schema cannot judge (time zones, date order, a soak on the first env). The gates
+    # (and the history reading they import) are loaded only when some environment has gates.
+    if any(e.gates for e in config.environments):
+        from promoter.gates.engine import validate_gate_config
+
+        validate_gate_config(config, repo)
     return repo, config
 
 

@@ -47,8 +47,9 @@ def fingerprint() -> str | None:
     version); None when that code cannot be read, and then nothing is cached."""
     if not _fingerprint:
         import ruamel.yaml
+        import yaml
 
-        h = hashlib.sha256(f"{FORMAT}\0{ruamel.yaml.__version__}\0".encode())
+        h = hashlib.sha256(f"{FORMAT}\0{ruamel.yaml.__version__}\0{yaml.__version__}\0".encode())
         package = Path(__file__).resolve().parents[2]
         try:
             for place in _READERS:

@@ -129,7 +129,9 @@ def pins_in(scope: Scope, rel: str, text: str, defaults: Any = None, *, strict: 
     if not keys and not MAY_HOLD_IMAGE.search(text):
         return []
     try:
-        doc = YamlDoc.from_text(text, rel)
+        # libyaml's marks (as the working tree is read by locate): a version in a fraction of a millisecond;
+        # what libyaml refuses still goes to the round-trip reader, whose verdict stands.
+        doc = YamlDoc.read(text, rel)
         refs = extract(doc, defaults)
         if keys:
             from promoter.locate.targets import target_reference

@@ -39,6 +39,39 @@ class Location:
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "column": self.column, "end_line": self.end_line}
 
+    @classmethod
+    def from_dict(cls, d: Any) -> Location | None:
+        """The inverse of to_dict (None stays None); ValueError on anything else."""
+        if d is None:
+            return None
+        if not isinstance(d, dict) or not isinstance(d.get("file"), str):
+            raise ValueError("a location needs a file")
+        return cls(d["file"], _int(d.get("line")), _int(d.get("column")), _int(d.get("end_line")))
+
+
+def _int(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{value!r} is not a line or column number")
+    return value
+
+
+def _str(value: Any, what: str, *, optional: bool = True) -> Any:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be a string, not {value!r}")
+    return value
+
+
+def _strs(value: Any, what: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise ValueError(f"{what} must be a list of strings")
+    return list(value)
+
 
 def repo_relative(path: Path, repo: Path | None) -> str:
     """`path` as reports and messages show it: relative to the repository (POSIX), else as given."""
@@ -137,6 +170,34 @@ class Finding:
             "fingerprint": self.fingerprint(),
         }
 
+    @classmethod
+    def from_dict(cls, d: Any) -> Finding:
+        """A finding as the JSON report wrote it (its fingerprint is computed again, not read)."""
+        if not isinstance(d, dict):
+            raise ValueError("a finding must be an object")
+        evidence = d.get("evidence") or {}
+        if not isinstance(evidence, dict):
+            raise ValueError("a finding's evidence must be an object")
+        baseline = d.get("baseline")
+        if baseline not in (None, "new", "existing"):
+            raise ValueError(f"baseline {baseline!r} is not new or existing")
+        return cls(
+            rule=_str(d.get("rule"), "rule", optional=False),
+            severity=Severity(d.get("severity")),
+            message=_str(d.get("message"), "message", optional=False),
+            location=Location.from_dict(d.get("location")),
+            source=_str(d.get("source"), "source") or "",
+            subject=_str(d.get("subject"), "subject"),
+            target=_str(d.get("target"), "target"),
+            help=_str(d.get("help"), "help"),
+            waived=bool(d.get("waived", False)),
+            waiver_reason=_str(d.get("waiver_reason"), "waiver_reason"),
+            evidence=evidence,
+            baseline=baseline,
+            envs=_strs(d.get("envs"), "envs"),
+            targets=_strs(d.get("targets"), "targets"),
+        )
+
 
 class Status(str, enum.Enum):
     PASSED = "passed"
@@ -171,6 +232,23 @@ class Subject:
             "reason": self.reason,
             "details": self.details,
         }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Subject:
+        if not isinstance(d, dict):
+            raise ValueError("a subject must be an object")
+        details = d.get("details") or {}
+        if not isinstance(details, dict):
+            raise ValueError("a subject's details must be an object")
+        return cls(
+            id=_str(d.get("id"), "id", optional=False),
+            kind=_str(d.get("kind"), "kind", optional=False),
+            target=_str(d.get("target"), "target"),
+            location=Location.from_dict(d.get("location")),
+            status=Status(d.get("status", "passed")),
+            reason=_str(d.get("reason"), "reason"),
+            details=details,
+        )
 
 
 @dataclass
@@ -236,4 +314,30 @@ class CheckResult:
             "findings": [f.to_dict() for f in self.ranked()],
             "subjects": [s.to_dict() for s in self.subjects],
             "stats": self.stats,
+            "target_envs": self.target_envs,
         }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> CheckResult:
+        """A result as the JSON report wrote it; ValueError naming what is wrong otherwise."""
+        if (
+            not isinstance(d, dict)
+            or not isinstance(d.get("findings"), list)
+            or not isinstance(d.get("subjects"), list)
+        ):
+            raise ValueError("not a promoter JSON report (no findings and subjects lists)")
+        fail_on = d.get("fail_on", "any")
+        if fail_on not in ("any", "new"):
+            raise ValueError(f"fail_on {fail_on!r} is not any or new")
+        stats = d.get("stats") or {}
+        envs = d.get("target_envs") or {}
+        if not isinstance(stats, dict) or not isinstance(envs, dict):
+            raise ValueError("stats and target_envs must be objects")
+        return cls(
+            findings=[Finding.from_dict(f) for f in d["findings"]],
+            subjects=[Subject.from_dict(s) for s in d["subjects"]],
+            targets=_strs(d.get("targets"), "targets"),
+            stats=stats,
+            fail_on=fail_on,
+            target_envs={str(k): (None if v is None else str(v)) for k, v in envs.items()},
+        )

@@ -37,7 +37,7 @@ from promoter.policy.waivers import (
     apply_waivers,
 )
 
-__all__ = ["BUILTIN", "apply_waivers", "evaluate_policies", "policy_data", "policy_sets"]
+__all__ = ["BUILTIN", "apply_waivers", "evaluate_policies", "policy_data", "policy_sets", "prestart_policies"]
 
 BUILTIN = "builtin"
 POLICY_ERROR = "policy-error"
@@ -230,6 +230,8 @@ def evaluate_policies(
     start = time.perf_counter()
     check_severity_config(config)
     sets = policy_sets(config, repo, extra_dirs)
+    if not sets:  # policies.builtin false and no folder: nothing evaluates, nothing to say
+        return CheckResult(stats={"policy_resources": 0, "policy_sets": [], "policy_seconds": 0.0})
     combine = combine or bool(config.policies.get("combine", False))
     jobs = _default_jobs() if jobs is None else jobs
     result = CheckResult()
@@ -237,12 +239,7 @@ def evaluate_policies(
     for r in resources:
         groups.setdefault(env if env is not None else r.env, []).append(r)
     envs = sorted(groups, key=lambda e: e or "")
-    extra = read_data([Path(p) for p in config.policies.get("data_paths") or []])
-    if "promoter" in extra:
-        raise ConfigError(
-            "--data: data.promoter is promoter's own document (from .promoter.yaml); put your data under another key"
-        )
-    datas = [{**extra, **policy_data(config, e)} for e in envs]
+    datas = _datas(config, envs)
     counts = {"policy_successes": 0, "policy_exceptions": 0}
     cache = VerdictCache()
     try:
@@ -286,6 +283,43 @@ def evaluate_policies(
         }
     )
     return result
+
+
+def _datas(config: Config, envs: list[str | None]) -> list[dict[str, Any]]:
+    """The data document of each environment, in the order of `envs` (sorted)."""
+    extra = read_data([Path(p) for p in config.policies.get("data_paths") or []])
+    if "promoter" in extra:
+        raise ConfigError(
+            "--data: data.promoter is promoter's own document (from .promoter.yaml); put your data under another key"
+        )
+    return [{**extra, **policy_data(config, e)} for e in envs]
+
+
+def prestart_policies(
+    config: Config,
+    envs: Iterable[str | None],
+    repo: Path,
+    extra_dirs: Sequence[Path] = (),
+    *,
+    inputs: int,
+) -> None:
+    """Start the policy workers that evaluating about `inputs` resources of `envs` will take, now,
+    so that loading the engine and the policies overlaps rendering. Nothing is evaluated; a problem
+    (a policy that does not load) is left for `evaluate_policies` to report."""
+    if inputs <= 0:
+        return
+    from promoter.policy.sandbox import prestart
+
+    try:
+        check_severity_config(config)
+        sets = policy_sets(config, repo, extra_dirs)
+        datas = _datas(config, sorted(set(envs), key=lambda e: e or ""))
+    except (ConfigError, OSError):
+        return
+    # One worker a set: the renders (parsing in as many processes as there are CPUs) need the CPUs
+    # more than further workers need a head start; those start when the inputs are there.
+    for s in sets:
+        prestart(s, datas, 1)
 
 
 def _file_of(r: Resource) -> str | None:

@@ -14,6 +14,8 @@ The engine itself offers no network, files or environment (regorus: `opa.runtime
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import gc
 import json
 import mmap
@@ -109,11 +111,15 @@ def _package_root() -> str:
 
 
 class _Worker:
-    """One child process with the policy set loaded."""
+    """One child process with the policy set loaded. It starts loading at once; `ready` waits for it."""
 
-    def __init__(
-        self, policy_set: PolicySet, data: Sequence[dict[str, Any]], limits: Limits, progress_path: str
-    ) -> None:
+    def __init__(self, policy_set: PolicySet, data: Sequence[dict[str, Any]], limits: Limits) -> None:
+        self.policy_set = policy_set
+        # Where the worker writes which (input, rule) it is at: read when it dies.
+        fd, self.progress_path = tempfile.mkstemp(prefix="promoter-policy-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(b"\0" * _PROGRESS.size)
+        self._ready = False
         env = {"PATH": os.defpath, "LANG": "C.UTF-8", "PYTHONPATH": _package_root(), "PYTHONDONTWRITEBYTECODE": "1"}
         self.proc = subprocess.Popen(
             [sys.executable, "-s", "-m", "promoter.policy.sandbox"],
@@ -124,28 +130,37 @@ class _Worker:
             cwd=tempfile.gettempdir(),
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        _send(
-            self.proc.stdin,
-            {
-                "name": policy_set.name,
-                "modules": [[m.file, m.source] for m in policy_set.modules],
-                "namespaces": policy_set.namespaces,
-                "kinds": {k: sorted(v) for k, v in policy_set.kinds.items()},
-                "trusted": policy_set.trusted,
-                "verify": policy_set.verify,
-                "data": list(data),
-                "seconds": limits.seconds,
-                "memory_mb": limits.memory_mb,
-                "progress": progress_path,
-            },
-        )
+        with contextlib.suppress(OSError):  # it died at once: `ready` says why
+            _send(
+                self.proc.stdin,
+                {
+                    "name": policy_set.name,
+                    "modules": [[m.file, m.source] for m in policy_set.modules],
+                    "namespaces": policy_set.namespaces,
+                    "kinds": {k: sorted(v) for k, v in policy_set.kinds.items()},
+                    "trusted": policy_set.trusted,
+                    "verify": policy_set.verify,
+                    "data": list(data),
+                    "seconds": limits.seconds,
+                    "memory_mb": limits.memory_mb,
+                    "progress": self.progress_path,
+                },
+            )
+
+    def ready(self) -> None:
+        """Wait until the policy set is loaded; ConfigError (it does not load) or ToolError (it died)."""
+        if self._ready:
+            return
+        assert self.proc.stdout is not None
         ready = _receive(self.proc.stdout)
         if not isinstance(ready, dict) or not ready.get("ready"):
             message = ready.get("error") if isinstance(ready, dict) else None
+            detail = "" if message else self._stderr()
             self.close()
             if message:
                 raise ConfigError(message)
-            raise ToolError(f"{policy_set.name}: the policy worker did not start: {self._stderr()}")
+            raise ToolError(f"{self.policy_set.name}: the policy worker did not start: {detail}")
+        self._ready = True
 
     def _stderr(self) -> str:
         """The worker's last words (Rust's "note: run with RUST_BACKTRACE" line left out)."""
@@ -159,6 +174,7 @@ class _Worker:
 
     def evaluate(self, items: Sequence[Item], skip: set[str]) -> list[dict[str, Any]] | None:
         """Verdicts (as JSON) in order, or None when the worker died on the way."""
+        self.ready()
         assert self.proc.stdin is not None and self.proc.stdout is not None
         # One line of options, then per input a line of [file, null, data, kind] and its JSON text:
         # the worker hands that text to the engine as it is, never building Python objects of it.
@@ -198,6 +214,51 @@ class _Worker:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+        with contextlib.suppress(OSError):
+            os.unlink(self.progress_path)
+
+
+# Workers started ahead of their first input (while the caller still renders): taken by `evaluate`
+# when it needs a worker for the same policy set, data and limits; the rest are closed by `discard`.
+_STARTED: dict[tuple[str, str, Limits], list[_Worker]] = {}
+_STARTED_LOCK = threading.Lock()
+
+
+def _started_key(policy_set: PolicySet, data: Sequence[dict[str, Any]], limits: Limits) -> tuple[str, str, Limits]:
+    return (policy_set.digest, json.dumps(list(data), sort_keys=True, default=str), limits)
+
+
+def prestart(
+    policy_set: PolicySet, data: Sequence[dict[str, Any]], workers: int = 1, limits: Limits | None = None
+) -> None:
+    """Start `workers` workers for this set and data now, so that loading the engine and the policies
+    overlaps whatever the caller does before it has inputs (rendering)."""
+    limits = limits or Limits.from_environ()
+    key = _started_key(policy_set, data, limits)
+    with _STARTED_LOCK:
+        waiting = _STARTED.setdefault(key, [])
+        while len(waiting) < workers:
+            waiting.append(_Worker(policy_set, data, limits))
+
+
+def discard() -> None:
+    """Close every worker started ahead and not taken."""
+    with _STARTED_LOCK:
+        workers = [w for ws in _STARTED.values() for w in ws]
+        _STARTED.clear()
+    for w in workers:
+        w.close()
+
+
+atexit.register(discard)
+
+
+def _take(policy_set: PolicySet, data: Sequence[dict[str, Any]], limits: Limits) -> _Worker:
+    with _STARTED_LOCK:
+        waiting = _STARTED.get(_started_key(policy_set, data, limits))
+        if waiting:
+            return waiting.pop()
+    return _Worker(policy_set, data, limits)
 
 
 def evaluate(
@@ -253,50 +314,46 @@ def _run_range(
     lock: threading.Lock,
     out: list[Verdict | None],
 ) -> None:
-    with tempfile.TemporaryDirectory(prefix="promoter-policy-") as tmp:
-        progress_path = os.path.join(tmp, "progress")
-        with open(progress_path, "wb") as fh:
-            fh.write(b"\0" * _PROGRESS.size)
-        worker: _Worker | None = None
-        pos = start
-        pending: dict[int, list[PolicyError]] = {}
-        try:
-            while pos < stop:
-                if worker is None:
-                    worker = _Worker(policy_set, data, limits, progress_path)
-                end = min(pos + CHUNK, stop)
-                with lock:
-                    skip = set(disabled)
-                answer = worker.evaluate(items[pos:end], skip)
-                if answer is not None:
-                    for k, doc in enumerate(answer):
-                        verdict = Verdict.from_json(doc)
-                        verdict.errors = pending.pop(pos + k, []) + verdict.errors
-                        out[pos + k] = verdict
-                    pos = end
-                    continue
-                what, detail = worker.death()
-                worker.close()
-                worker = None
-                with open(progress_path, "rb") as fh:
-                    index, rule_index = _PROGRESS.unpack(fh.read(_PROGRESS.size))
-                failed = pos + index
-                # Answers come per message: the inputs before the failed one are evaluated again.
-                rules = policy_set.rules_for(items[failed].kind)
-                rule = rules[rule_index] if 0 <= rule_index < len(rules) else None
-                error = _limit_error(policy_set, rule, what, detail, limits)
-                with lock:
-                    if rule is not None:
-                        disabled.setdefault(rule.name, error)
-                if rule is None:
-                    # Not inside a rule (loading the input, or the worker itself): this input only.
-                    out[failed] = Verdict(errors=[error])
-                    pos = failed + 1
-                    continue
-                pending.setdefault(failed, []).append(error)
-        finally:
-            if worker is not None:
-                worker.close()
+    worker: _Worker | None = None
+    pos = start
+    pending: dict[int, list[PolicyError]] = {}
+    try:
+        while pos < stop:
+            if worker is None:
+                worker = _take(policy_set, data, limits)
+            end = min(pos + CHUNK, stop)
+            with lock:
+                skip = set(disabled)
+            answer = worker.evaluate(items[pos:end], skip)
+            if answer is not None:
+                for k, doc in enumerate(answer):
+                    verdict = Verdict.from_json(doc)
+                    verdict.errors = pending.pop(pos + k, []) + verdict.errors
+                    out[pos + k] = verdict
+                pos = end
+                continue
+            what, detail = worker.death()
+            with open(worker.progress_path, "rb") as fh:
+                index, rule_index = _PROGRESS.unpack(fh.read(_PROGRESS.size))
+            worker.close()
+            worker = None
+            failed = pos + index
+            # Answers come per message: the inputs before the failed one are evaluated again.
+            rules = policy_set.rules_for(items[failed].kind)
+            rule = rules[rule_index] if 0 <= rule_index < len(rules) else None
+            error = _limit_error(policy_set, rule, what, detail, limits)
+            with lock:
+                if rule is not None:
+                    disabled.setdefault(rule.name, error)
+            if rule is None:
+                # Not inside a rule (loading the input, or the worker itself): this input only.
+                out[failed] = Verdict(errors=[error])
+                pos = failed + 1
+                continue
+            pending.setdefault(failed, []).append(error)
+    finally:
+        if worker is not None:
+            worker.close()
 
 
 def _limit_error(policy_set: PolicySet, rule: Any, what: str, detail: str, limits: Limits) -> PolicyError:

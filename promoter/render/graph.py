@@ -134,6 +134,9 @@ class Graph:
     )  # a change here affects everything (config, schemas, policies)
     # Paths no target reads that cannot be read at all (a link leaving the repository, a FIFO): errors of their own.
     problems: list[Finding] = field(default_factory=list)
+    # The bytes of manifest files discovery read to tell a manifest folder (path -> bytes): the renderer
+    # parses them without reading the files a second time.
+    read: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     def problems_for(self, changed: Iterable[str] | None) -> list[Finding]:
         """The repository's own problems a check reports: all of them (changed None, `--all`), else those at or
@@ -198,7 +201,8 @@ def build_graph(repo: Path, config: Config | None = None, settings: RenderSettin
     claimed: set[str] = set()
     for t in targets:
         claimed.update(t.files)
-    targets.extend(_plain_targets(repo, walker, charts, claimed, settings))
+    read: dict[str, bytes] = {}
+    targets.extend(_plain_targets(repo, walker, charts, claimed, settings, read))
     _declared_chart_deps(repo, targets, set(charts), charts_read)
 
     envs = _EnvIndex(config)
@@ -212,7 +216,7 @@ def build_graph(repo: Path, config: Config | None = None, settings: RenderSettin
     globals_ += [str(p).strip("/") for p in config.validation.get("schema_dirs", [])]
     globals_ += [str(p).strip("/") for p in config.policies.get("paths", [])]
     globals_ += [str(p).strip("/") for p in (config.raw.get("render") or {}).get("exclude") or [] if "*" not in str(p)]
-    return Graph(repo=repo, targets=targets, global_paths=[g for g in globals_ if g], problems=problems)
+    return Graph(repo=repo, targets=targets, global_paths=[g for g in globals_ if g], problems=problems, read=read)
 
 
 def _place_problems(walker: _Walk, targets: list[Target], settings: RenderSettings) -> list[Finding]:
@@ -801,12 +805,15 @@ def _docs_with_lines(raw: bytes) -> list[tuple[int, Any]]:
 _BOM = b"\xef\xbb\xbf"
 
 
-def _is_manifest(repo: Path, file: str) -> bool:
-    """A top-level apiVersion and kind in some document (values files and CI configs have neither at column 0)."""
+def _is_manifest(repo: Path, file: str, read: dict[str, bytes] | None = None) -> bool:
+    """A top-level apiVersion and kind in some document (values files and CI configs have neither at column 0).
+    The bytes read are kept in `read` for the renderer."""
     try:
         raw = read_bytes(repo, file)
     except (OSError, FileProblem):
         return False
+    if read is not None:
+        read[file] = raw
     if raw.startswith((_BOM, b"\xff\xfe", b"\xfe\xff")):
         try:
             raw = decode(raw).encode("utf-8")
@@ -816,7 +823,12 @@ def _is_manifest(repo: Path, file: str) -> bool:
 
 
 def _plain_targets(
-    repo: Path, walker: _Walk, charts: list[str], claimed: set[str], settings: RenderSettings
+    repo: Path,
+    walker: _Walk,
+    charts: list[str],
+    claimed: set[str],
+    settings: RenderSettings,
+    read: dict[str, bytes] | None = None,
 ) -> list[Target]:
     """Folders of manifests that no kustomization or chart uses: validated as they are.
 
@@ -837,7 +849,7 @@ def _plain_targets(
     return [
         Target(id=d or ".", kind="plain", path=d or ".", files=set(fs), manifests=sorted(fs), origin=Location(d or "."))
         for d, fs in sorted(by_dir.items())
-        if any(_is_manifest(repo, f) for f in fs)
+        if any(_is_manifest(repo, f, read) for f in fs)
     ]
 
 

@@ -47,11 +47,19 @@ class Rendered:
     subject: Subject | None = None
     seconds: float = 0.0
     # Resource id -> the source documents that wrote it: its manifest first, then the patches touching it.
+    # Empty for plain folders: each object's own location is its one source (see `sources_of`).
     origins: dict[str, list[Location]] = field(default_factory=dict)
     # In-repository charts that this target's HelmReleases / Applications render, each rendered with
     # the values of the rendered object (so an overlay's values patch is honoured).
     nested: list[Rendered] = field(default_factory=list)
     tool: str | None = None  # "kustomize" | "helm" when one ran
+
+    def sources_of(self, res: Resource) -> list[Location]:
+        """The documents that wrote `res`: its origins, else (a plain manifest) its own location."""
+        found = self.origins.get(res.id)
+        if found:
+            return found
+        return [res.location] if res.location is not None and self.target.kind == "plain" else []
 
     def walk(self) -> list[Rendered]:
         """This render and the chart renders nested in it."""
@@ -87,25 +95,77 @@ class Renderer:
         self._sources: dict[tuple[str, int, int], list[Resource]] = {}
         self._lock = threading.Lock()
         self.used: set[str] = set()  # the tools that ran, for the result's record
+        self._probes: dict[str, threading.Thread] = {}  # version queries running beside the renders
+        # Bytes of plain manifests already read (by discovery: Graph.read), taken instead of reading again.
+        self.preread: dict[str, bytes] = {}
 
     def tools(self) -> dict[str, str]:
         """Each tool that ran, with its version: what the result records."""
+        for probe in list(self._probes.values()):
+            probe.join()
         return {t.name: t.describe() for t in (self.kustomize, self.helm) if t.name in self.used}
+
+    def _use(self, tool: Tool) -> None:
+        """Record that `tool` runs; a binary's version is asked for meanwhile, not after the renders."""
+        self.used.add(tool.name)
+        if tool.in_process or not tool.available:
+            return
+        with self._lock:
+            if tool.name in self._probes:
+                return
+            probe = self._probes[tool.name] = threading.Thread(target=tool.describe, daemon=True)
+        probe.start()
 
     def _severity(self, rule: str, target: Target) -> Severity:
         return self.settings.severity_of(rule, target.env)
 
     # -- entry points ---------------------------------------------------------------------------
 
-    def render_all(self, targets: list[Target], workers: int | None = None) -> list[Rendered]:
-        """Render every target, in parallel (each is a subprocess), results in the order given."""
+    def render_all(self, targets: list[Target], workers: int | None = None, jobs: int | None = None) -> list[Rendered]:
+        """Render every target, results in the order given: overlays and charts from a thread pool
+        (each kustomize is a subprocess), plain folders in `jobs` forked processes when there are
+        many files (parsing holds the GIL), both at once."""
         if not targets:
             return []
+        from promoter.render.folders import default_jobs, read_parallel, worth_forking
+
         workers = workers or min(32, 2 * (os.cpu_count() or 1))
-        if workers == 1 or len(targets) == 1:
-            return [self.render(t) for t in targets]
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(self.render, targets))
+        jobs = jobs or default_jobs()
+        out: list[Rendered | None] = [None] * len(targets)
+        folders = [i for i, t in enumerate(targets) if t.kind == "plain"]
+        plain = [targets[i] for i in folders]
+        forked = None
+        if worth_forking(plain, jobs):
+            # Forked before any render thread starts: a fork copies only the thread that calls it.
+            forked = read_parallel(plain, self._plain, jobs)  # its processes start here, before any thread
+            rest = [i for i, t in enumerate(targets) if t.kind != "plain"]
+        else:
+            rest = list(range(len(targets)))
+        others = [targets[i] for i in rest]
+        if workers == 1 or len(others) <= 1:
+            done: Any = map(self.render, others)
+            pool = None
+        else:
+            pool = ThreadPoolExecutor(max_workers=workers)
+            done = pool.map(self.render, others)
+        try:
+            if forked is not None:
+                for k, status, findings, resources in forked:
+                    t = plain[k]
+                    r = Rendered(
+                        t,
+                        resources,
+                        findings,
+                        self._subject(t, Status(status)),
+                    )
+                    out[folders[k]] = self._finish(r, 0.0)
+            for i, r in zip(rest, done, strict=True):
+                out[i] = r
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+        assert all(r is not None for r in out)
+        return out  # type: ignore[return-value]
 
     def render(self, target: Target) -> Rendered:
         start = time.perf_counter()
@@ -115,10 +175,15 @@ class Renderer:
             out = self._helm(target)
         else:
             out = self._plain(target)
-        if out.subject is not None and out.subject.status is Status.PASSED and target.kind != "helm":
+        return self._finish(out, start)
+
+    def _finish(self, out: Rendered, start: float) -> Rendered:
+        """What follows any render that worked: remote charts said, in-repository charts rendered."""
+        if out.subject is not None and out.subject.status is Status.PASSED and out.target.kind != "helm":
             out.findings.extend(self._remote_charts(out))
             out.nested = self._declared_charts(out)
-        out.seconds = time.perf_counter() - start
+        if start:
+            out.seconds = time.perf_counter() - start
         return out
 
     # -- kustomize ------------------------------------------------------------------------------
@@ -153,8 +218,8 @@ class Renderer:
                     "render.helm to a helm binary's path (or `path`)",
                 )
             args += ["--enable-helm", "--helm-command", self.helm.argv[0]]
-            self.used.add("helm")
-        self.used.add("kustomize")
+            self._use(self.helm)
+        self._use(self.kustomize)
         proc = self._run(args)
         if isinstance(proc, str) or proc.returncode != 0:
             message = (
@@ -276,7 +341,7 @@ class Renderer:
             name=target.release or posixpath.basename(target.path) or "release",
             namespace=target.namespace,
         )
-        self.used.add("helm")
+        self.used.add("helm")  # a helm binary's version is asked for after (with the Helm SDK: nothing to ask)
         try:
             templates = render_chart(self.helm, release)
         except HelmFailure as exc:
@@ -463,7 +528,8 @@ class Renderer:
             if f in unread:
                 continue
             try:
-                text = decode(read_bytes(self.repo, f))
+                raw = self.preread.get(f)
+                text = decode(raw if raw is not None else read_bytes(self.repo, f))
             except FileNotFoundError:
                 continue  # deleted in this change: nothing left to check
             except FileProblem as problem:
@@ -486,8 +552,7 @@ class Renderer:
             resources.extend(rs)
             findings.extend(self._lowered(_with_target(x, target), target) for x in fs)
         status = Status.FAILED if any(f.severity is Severity.ERROR for f in findings) else Status.PASSED
-        origins = {r.id: [r.location] for r in resources if r.location is not None}
-        return Rendered(target, resources, findings, self._subject(target, status), origins=origins)
+        return Rendered(target, resources, findings, self._subject(target, status))
 
     # -- shared ---------------------------------------------------------------------------------
 

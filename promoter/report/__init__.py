@@ -35,6 +35,7 @@ __all__ = [
     "use_color",
     "with_path_prefix",
     "write_reports",
+    "write_text",
 ]
 
 
@@ -159,6 +160,16 @@ def write_reports(
                     fh.write(redact(extra.text))
             except OSError as exc:
                 raise ToolError(f"cannot append the {extra.what} to {extra.path}: {exc.strerror or exc}") from None
+
+
+def write_text(body: str, path: str | None, *, what: str, stdout: TextIO | None = None) -> None:
+    """Text to stdout (path None) or to a file replaced atomically, as reports are written."""
+    if path is None:
+        stream = stdout if stdout is not None else sys.stdout
+        stream.write(body)
+        stream.flush()
+        return
+    _write_report(Path(path), body, f"{what} to {path}")
 
 
 def _write_report(target: Path, body: str, what: str) -> None:

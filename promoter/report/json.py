@@ -14,6 +14,7 @@ Top-level keys (from promoter.finding.CheckResult.to_dict):
 from __future__ import annotations
 
 import json
+from typing import Any as Object
 
 from promoter.model.finding import CheckResult
 
@@ -21,5 +22,23 @@ NAME = "json"
 
 
 def render(result: CheckResult, *, title: str, color: bool = False) -> str:
+    return dumps(result.to_dict())
+
+
+def _one(value: object) -> str:
     # default=str: evidence may hold paths or other plain objects; a report never fails on them.
-    return json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def dumps(doc: dict[str, Object]) -> str:
+    """`doc` as JSON laid out for reading and diffing: one top-level key a line, one finding or
+    subject a line. Python's json module writes indented JSON in pure Python (about 20x slower than
+    its C encoder, over a second for 10,000 subjects); each line here is written by the C encoder."""
+    lines = []
+    for k, v in doc.items():
+        if isinstance(v, list) and v:
+            body = ",\n".join("    " + _one(x) for x in v)
+            lines.append(f"  {_one(k)}: [\n{body}\n  ]")
+        else:
+            lines.append(f"  {_one(k)}: {_one(v)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"

@@ -86,8 +86,79 @@ def test_workflows_pass_the_github_workflows_schema(workflow: Path) -> None:
 
 def test_there_are_example_workflows_for_every_command_a_user_pastes() -> None:
     names = {p.name for p in WORKFLOWS}
-    assert {"release.yml", "github-check.yml", "github-promote.yml", "github-pipeline.yml"} <= names, names
-    assert {p.name for p in GITLAB_EXAMPLES} >= {"gitlab-gitops.yml", "gitlab-pipeline.yml"}
+    assert {
+        "release.yml",
+        "github-check.yml",
+        "github-promote.yml",
+        "github-pipeline.yml",
+        "github-sharded.yml",
+    } <= names
+    assert {p.name for p in GITLAB_EXAMPLES} >= {
+        "gitlab-gitops.yml",
+        "gitlab-pipeline.yml",
+        "gitlab-sharded.yml",
+        "gitlab-sharded-jobs.yml",
+    }
+
+
+SHARDED = [
+    ROOT / "docs" / "examples" / n for n in ("github-sharded.yml", "gitlab-sharded.yml", "gitlab-sharded-jobs.yml")
+]
+
+
+@pytest.mark.parametrize("example", SHARDED, ids=lambda p: p.name)
+def test_sharded_examples_call_options_that_exist(example: Path) -> None:
+    """Every `promoter …` line of the fan-out examples names options its command has."""
+    doc = yaml.safe_load(example.read_text())
+    scripts: list[str] = []
+    for job in (doc.get("jobs") or doc).values():
+        if not isinstance(job, dict):
+            continue
+        for step in job.get("steps") or []:
+            scripts.append(step.get("run", ""))
+        scripts.extend(s for s in job.get("script") or [] if isinstance(s, str))
+    seen = 0
+    for script in scripts:
+        for words in _commands(script):
+            seen += 1
+            sub = words[1:3] if words[1] == "report" else words[1:2]
+            help_text = invoke(*sub, "--help").stdout
+            for w in words[len(sub) + 1 :]:
+                if w.startswith("--"):
+                    assert re.search(rf"{re.escape(w.split('=')[0])}\b", help_text), f"promoter {sub} has no option {w}"
+    assert seen >= 1
+
+
+def test_the_generated_matrices_pass_the_platforms_schemas(tmp_path: Path) -> None:
+    """What `promoter plan` prints goes into the CI files: a GitHub matrix in the sharded workflow, a
+    GitLab child pipeline (with the example's hidden jobs copied in) valid against GitLab's schema."""
+    import json
+
+    repo = tmp_path / "gitops"
+    (repo / ".gitlab").mkdir(parents=True)
+    (repo / ".gitlab" / "promoter-shards.yml").write_text((SHARDED[2]).read_text())
+    app = repo / "apps" / "web" / "dev"
+    app.mkdir(parents=True)
+    (app / "deploy.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n")
+    res = invoke("plan", "--repo", str(repo), "--all", "--shards", "3", "--output", "github-matrix")
+    assert res.exit_code == 0, res.stderr
+    matrix = json.loads(res.stdout)
+    assert [e["shard"] for e in matrix["include"]] == ["1/3", "2/3", "3/3"]
+    workflow = yaml.safe_load(SHARDED[0].read_text())
+    workflow["on"] = workflow.pop(True)  # YAML 1.1 reads the key `on` as true
+    workflow["jobs"]["check"]["strategy"]["matrix"] = matrix
+    gh = tmp_path / "wf.yml"
+    gh.write_text(yaml.safe_dump(workflow))
+    proc = check_jsonschema("vendor.github-workflows", gh)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    child = tmp_path / "child.yml"
+    res = invoke("plan", "--repo", str(repo), "--all", "--shards", "3", "--output", f"gitlab-parallel={child}")
+    assert res.exit_code == 0, res.stderr
+    proc = check_jsonschema("vendor.gitlab-ci", child)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    jobs = yaml.safe_load(child.read_text())
+    assert jobs["promoter-check"]["parallel"]["matrix"] == [{"PROMOTER_SHARD": ["1/3", "2/3", "3/3"]}]
+    assert jobs["promoter-check"]["extends"] in jobs and jobs["promoter-merge"]["extends"] in jobs
 
 
 def test_the_pipeline_examples_use_inputs_and_modes_that_exist() -> None:
@@ -152,7 +223,9 @@ def test_every_template_pins_the_released_version() -> None:
     # the README's snippets and the docs' examples name the same release
     for doc in (ROOT / "README.md", *WORKFLOWS, *GITLAB_EXAMPLES):
         for pinned in re.findall(
-            r"(?:promoter@v|ref: v|promoter-[a-z]+@|PROMOTER_SOURCE: \"?|source: \"?)(\d+\.\d+\.\d+)", doc.read_text()
+            r"(?:promoter@v|ref: v|promoter-[a-z]+@|PROMOTER_SOURCE: \"?|source: \"?|gitops-promoter==|PROMOTER_VERSION: \"?)"
+            r"(\d+\.\d+\.\d+)",
+            doc.read_text(),
         ):
             assert pinned == __version__, (doc.name, pinned)
 

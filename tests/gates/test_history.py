@@ -226,13 +226,13 @@ def test_gates_parse_only_the_versions_they_need(tmp_path, monkeypatch):
         repo.set_image("stage", f"1.{i + 1}.0", d, T2.replace(day=1 + i))
     config = repo.config(prod={"promotion_order": True, "soak": "1h", "no_downgrade": True})
     parsed: list[str] = []
-    real = yamldoc.YamlDoc.from_text.__func__
+    real = yamldoc.YamlDoc.read.__func__
 
     def spy(cls, text, path):
         parsed.append(path)
         return real(cls, text, path)
 
-    monkeypatch.setattr(yamldoc.YamlDoc, "from_text", classmethod(spy))
+    monkeypatch.setattr(yamldoc.YamlDoc, "read", classmethod(spy))
     result = evaluate_gates(
         repo.path,
         config,

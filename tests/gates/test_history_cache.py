@@ -18,16 +18,16 @@ from .conftest import D1, D4, T6_MERGE, kustomization
 
 @pytest.fixture
 def parsed(monkeypatch) -> list[str]:
-    """The paths of every round-trip parse of the GitOps files from now on (not of .promoter.yaml)."""
+    """The paths of every parse of the GitOps files from now on (not of .promoter.yaml)."""
     seen: list[str] = []
-    real = yamldoc.YamlDoc.from_text.__func__
+    real = yamldoc.YamlDoc.read.__func__
 
     def spy(cls, text, path):
         if path != ".promoter.yaml":
             seen.append(path)
         return real(cls, text, path)
 
-    monkeypatch.setattr(yamldoc.YamlDoc, "from_text", classmethod(spy))
+    monkeypatch.setattr(yamldoc.YamlDoc, "read", classmethod(spy))
     return seen
 
 

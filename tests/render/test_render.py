@@ -444,9 +444,9 @@ def test_a_file_is_parsed_once_for_all_the_fields_looked_up_in_it(tree, monkeypa
     out = render_one(repo, "dev")
     (deploy,) = [r for r in out.resources if r.kind == "Deployment"]
     loads: list[str] = []
-    real = yamldoc.YamlDoc.load.__func__
+    real = yamldoc.YamlDoc.read_file.__func__
     monkeypatch.setattr(
-        yamldoc.YamlDoc, "load", classmethod(lambda cls, f, rel: loads.append(rel) or real(cls, f, rel))
+        yamldoc.YamlDoc, "read_file", classmethod(lambda cls, f, rel: loads.append(rel) or real(cls, f, rel))
     )
     parsed: dict = {}
     pointers = ["/spec/replicas", "/spec/template/spec/containers/0/image", "/metadata/namespace"]

@@ -1,0 +1,120 @@
+"""Folders: plain manifest folders read and parsed in forked processes when there are many files.
+
+Parsing YAML is most of what checking plain folders costs (PyYAML builds a Python object per
+libyaml event), and it holds the GIL: threads do not help, processes do. Children are forked so
+they share the renderer's settings without pickling; each reads a share of the folders and sends
+back what it found. The objects travel as one `marshal` blob per share (plain dicts, lists,
+strings and numbers: several times cheaper than pickling Resource objects), the few findings
+pickled. Results come back in the order shares finish, so the caller starts on the first while
+later ones are still being read.
+"""
+
+from __future__ import annotations
+
+import marshal
+import multiprocessing
+import os
+import pickle
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from promoter.model.finding import Finding, Location, Status
+from promoter.model.resource import Resource
+from promoter.render.graph import Target
+
+# What the renderer's read of one folder returns (render/renderer.py's Rendered: not imported, the
+# renderer imports this module): its subject, findings and resources are what is read here.
+Rendered = Any
+
+# Below this many files forking (about 10 ms a process) costs more than it saves.
+MIN_PARALLEL_FILES = 64
+# Shares per process: small enough that the caller starts early and processes finish together.
+SHARES_PER_JOB = 4
+
+_READ: Callable[[Target], Rendered] | None = None  # set before forking; children inherit it
+_TARGETS: list[Target] = []
+
+Packed = tuple[list[tuple[int, str, list[Finding]]], bytes]
+
+
+def worth_forking(targets: list[Target], jobs: int) -> bool:
+    return (
+        jobs > 1
+        and sum(len(t.manifests) for t in targets) >= MIN_PARALLEL_FILES
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
+
+
+def _read_share(indexes: list[int]) -> Packed:
+    """In a child: read these folders; (index, status, findings) each, and every object as one blob."""
+    assert _READ is not None
+    heads: list[tuple[int, str, list[Finding]]] = []
+    objects: list[tuple[int, Any, str | None, int | None, str | None]] = []
+    for i in indexes:
+        r = _READ(_TARGETS[i])
+        status = r.subject.status.value if r.subject is not None else Status.ERROR.value
+        heads.append((i, status, r.findings))
+        for res in r.resources:
+            loc = res.location
+            objects.append((i, res.obj, loc.file if loc else None, loc.line if loc else None, res.env))
+    try:
+        blob = b"m" + marshal.dumps(objects)
+    except ValueError:  # a value marshal does not know (none the manifest loader makes): pickle it
+        blob = b"p" + pickle.dumps(objects, protocol=pickle.HIGHEST_PROTOCOL)
+    return heads, blob
+
+
+def read_parallel(
+    targets: list[Target], read: Callable[[Target], Rendered], jobs: int
+) -> Iterator[tuple[int, str, list[Finding], list[Resource]]]:
+    """(index into `targets`, status, findings, resources) of every folder, read by `read` in `jobs`
+    forked processes, in the order their shares finish. The processes start now (before the caller
+    starts any thread: a fork copies only the thread that calls it); the results are read as the
+    caller iterates. Without processes to be had, the folders are read here, as the caller iterates."""
+    global _READ, _TARGETS
+    order = sorted(range(len(targets)), key=lambda i: -len(targets[i].manifests))
+    count = max(1, min(len(order), jobs * SHARES_PER_JOB))
+    shares = [order[k::count] for k in range(count)]  # dealt like cards: each share gets big and small folders
+    _READ, _TARGETS = read, targets
+    try:
+        pool = multiprocessing.get_context("fork").Pool(jobs)
+    except OSError:  # no processes to be had (limits, a sandbox): the same work, in this one
+        _READ, _TARGETS = None, []
+        return _read_here(targets, order, read)
+    results = pool.imap_unordered(_read_share, shares)
+    return _collect(targets, pool, results)
+
+
+def _read_here(
+    targets: list[Target], order: list[int], read: Callable[[Target], Rendered]
+) -> Iterator[tuple[int, str, list[Finding], list[Resource]]]:
+    for i in order:
+        r = read(targets[i])
+        yield i, r.subject.status.value if r.subject is not None else Status.ERROR.value, r.findings, r.resources
+
+
+def _collect(
+    targets: list[Target], pool: Any, results: Iterator[Packed]
+) -> Iterator[tuple[int, str, list[Finding], list[Resource]]]:
+    global _READ, _TARGETS
+    try:
+        for heads, blob in results:
+            objects = marshal.loads(blob[1:]) if blob[:1] == b"m" else pickle.loads(blob[1:])  # noqa: S301 - our child's
+            by_target: dict[int, list[Resource]] = {}
+            for i, obj, file, line, env in objects:
+                loc = Location(file, line) if file is not None else None
+                by_target.setdefault(i, []).append(Resource(obj, targets[i].id, loc, env))
+            for i, status, findings in heads:
+                yield i, status, findings, by_target.get(i, [])
+    finally:
+        pool.terminate()
+        pool.join()
+        _READ, _TARGETS = None, []
+
+
+def default_jobs() -> int:
+    """Processes for CPU-bound work: the CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
