@@ -18,7 +18,7 @@ from fakeforge import FakeForge  # noqa: E402
 from forgeworld import REPO, TOKEN  # noqa: E402
 
 from tests.badinput.test_catalogue import snapshot  # noqa: E402
-from tests.conftest import EXAMPLES, invoke, make_repo  # noqa: E402
+from tests.conftest import EXAMPLES, assert_registry_gate_off, invoke, make_repo  # noqa: E402
 
 READ_ONLY = "ghp_READONLYtoken0123456789abcdefABCD01"
 BASE_READ = r"GET .*/branches/main$"
@@ -130,11 +130,10 @@ FORGE_CASES = [
 @pytest.fixture(scope="module")
 def files() -> dict[str, str]:
     out = {p.relative_to(EXAMPLES).as_posix(): p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}
-    # Registry gate off (the example's images are fictional); one retry, so failures come fast.
-    out[".promoter.yaml"] = (
-        out[".promoter.yaml"]
-        .replace("  - name: dev\n", "  - name: dev\n    gates: {image_exists: false}\n")
-        .replace("  base_branch: main\n", "  base_branch: main\n  max_retries: 1\n")
+    # The example switches the registry gate off (its images are made up); one retry, so failures come fast.
+    assert_registry_gate_off(out[".promoter.yaml"])
+    out[".promoter.yaml"] = out[".promoter.yaml"].replace(
+        "  base_branch: main\n", "  base_branch: main\n  max_retries: 1\n"
     )
     return out
 
