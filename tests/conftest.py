@@ -67,6 +67,14 @@ def registry_gate_off(config_text: str) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
+def assert_registry_gate_off(config_text: str) -> None:
+    """The config (the bundled example's, used as written) switches image_exists off everywhere."""
+    import yaml
+
+    for env in yaml.safe_load(config_text)["environments"]:
+        assert (env.get("gates") or {}).get("image_exists") is False, env
+
+
 _LOOPBACK = ("localhost", "127.", "::1")
 _outside_lookups: list[str] = []
 _real_getaddrinfo = socket.getaddrinfo

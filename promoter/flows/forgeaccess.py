@@ -75,7 +75,13 @@ class ForgeAccess:
 
     # StatusReader, for the gates
     def commit_checks(self, sha: str) -> list[CommitCheck]:
-        return self.forge().commit_checks(sha)
+        forge = self.forge()
+        # Each read is its own forge work: forge.timeout_seconds bounds one poll of the healthy
+        # gate, its own --wait timeout bounds the polling (hours of polls would pass any deadline).
+        budget = getattr(forge, "budget", None)
+        if budget is not None:
+            budget.renew()
+        return forge.commit_checks(sha)
 
     def close(self) -> None:
         if self._forge is not None:

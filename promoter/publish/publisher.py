@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import random
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ from promoter.publish.pullrequest import (
 from promoter.publish.redact import Redactor
 
 ReadFile = Callable[[str], "str | None"]
+_SETTLE_LOOKS = 3  # looks at a branch another run wrote but has not described yet, before writing over it
+_PAUSE_MAX = 4.0  # seconds: the longest pause before starting over
 
 
 @dataclass
@@ -107,7 +110,7 @@ class PromotionRequest:
     rerun: list[str] = field(default_factory=list)  # forge flags a pasted rollback command needs
     mask: MaskRules = field(default_factory=MaskRules)
     left_out: list[LeftOut] = field(default_factory=list)  # a train's apps its gates kept out, listed in the body
-    max_attempts: int = 3
+    max_attempts: int = 6
     forge: Forge | None = None  # an open forge (tests); else opened from settings
 
 
@@ -147,9 +150,9 @@ class PromotionResult:
     def to_text(self) -> str:
         word, sign = WORDS.get(self.forge, WORDS["github"])
         kind = f"{word} {sign}"
-        if self.operation == "none":
+        if self.operation in ("none", "superseded"):
             where = f" ({kind}{self.number}: {self.url})" if self.url else ""
-            return f"operation: none: {self.reason}{where}"
+            return f"operation: {self.operation}: {self.reason}{where}"
         head = (self.head_sha or "")[:12]
         out = f"operation: {self.operation} {kind}{self.number}: {self.url} (branch {self.branch}, head {head})"
         if self.draft:
@@ -197,6 +200,8 @@ class _Publisher:
         self.train = req.settings.mode == "train"
         self.notes: list[str] = []
         self.word = WORDS.get(forge.kind, WORDS["github"])[0]
+        self.written: set[str] = set()  # heads this run wrote
+        self._random = random.Random()
 
     def result(
         self,
@@ -238,7 +243,13 @@ class _Publisher:
     def run(self) -> PromotionResult:
         req, forge = self.req, self.forge
         local = req.local_commit or _local_commit(req.repo, list(req.changeset.files))
-        for attempt in range(1, req.max_attempts + 1):
+        first: str | None = None  # the open PR's head at the first look
+        settles = 0
+        attempt = 0
+        while attempt < req.max_attempts:
+            attempt += 1
+            if attempt > 1:
+                self.pause(attempt + settles)
             base_sha = forge.base_head(self.base)
             plan = req.changeset if base_sha == local else req.replan(self.reader(base_sha))
             pull = forge.find_pull(self.branch, self.base)
@@ -255,6 +266,21 @@ class _Publisher:
                 return self.result(
                     "none", pull, pull.head_sha, attempt, f"the open {self.word} already promotes this image"
                 )
+            if attempt == 1:
+                first = pull.head_sha if pull else None
+            elif pull is not None and marker is not None:
+                # Starting over because a parallel run wrote the branch: see what it left.
+                moved = pull.head_sha != first and pull.head_sha not in self.written
+                if moved and not ours_at_head and marker.get("head") not in self.written and settles < _SETTLE_LOOKS:
+                    # Written since our first look but not yet described: give that run the moment
+                    # it needs to describe its write, then look again.
+                    settles += 1
+                    attempt -= 1
+                    continue
+                if moved and ours_at_head:
+                    superseded = self.superseded(pull, in_pull, wanted, attempt)
+                    if superseded is not None:
+                        return superseded
             if plan.empty:
                 if pull is not None:
                     self.notes.append(f"open {self.word} {pull.url} promotes another image; close it if it is stale")
@@ -297,6 +323,7 @@ class _Publisher:
                         mode=mode,
                         expected_head=expected,
                     )
+                    self.written.add(head)
                 else:  # the branch already holds the change: only the description is behind
                     assert pull is not None
                     head = pull.head_sha
@@ -305,6 +332,7 @@ class _Publisher:
                 if head_or_none is None:
                     continue
                 head, adopted = head_or_none, True
+                self.written.add(head)
             except StaleHeadError:
                 self.notes.append(f"attempt {attempt}: {self.branch} moved while writing; re-read and retried")
                 continue
@@ -320,6 +348,36 @@ class _Publisher:
         raise ForgeError(
             f"gave up after {req.max_attempts} attempts: {self.branch} kept moving while promoter wrote it "
             "(another pipeline promoting the same target?); run again"
+        )
+
+    def pause(self, attempt: int) -> None:
+        """A random wait before starting over (full jitter): parallel runs that collided spread out, so
+        one of them finishes its write and description before the others look again."""
+        budget = getattr(self.forge, "budget", None)
+        if budget is None:
+            return
+        ceiling = min(_PAUSE_MAX, self.req.settings.backoff * 2 ** (attempt - 1))
+        budget.take(self._random.uniform(0, ceiling))  # a pause that does not fit is skipped
+
+    def superseded(
+        self, pull: PullInfo, in_pull: list[PromotedApp], wanted: list[PromotedApp], attempt: int
+    ) -> PromotionResult | None:
+        """The open PR, described and consistent, carries another image of every app this run promotes,
+        written by a parallel run after this one began: that run's promotion stands, and this run
+        does not overwrite it. A train's other apps are no such thing: they are appended to."""
+        theirs = {p.app: p for p in in_pull}
+        if not all(w.app in theirs and not w.same_image(theirs[w.app]) for w in wanted):
+            return None
+        images = ", ".join(f"{w.app} {theirs[w.app].image}" for w in wanted)
+        ours = ", ".join(w.image for w in wanted)
+        sign = WORDS.get(self.forge.kind, WORDS["github"])[1]
+        return self.result(
+            "superseded",
+            pull,
+            pull.head_sha,
+            attempt,
+            f"a parallel run promoted {images} on {self.branch} while this run was writing it; "
+            f"{self.word} {sign}{pull.number} holds that image, not {ours}: run again to promote this one",
         )
 
     def conflict(self, pull: PullInfo, wanted: list[PromotedApp], exc: PromoterError) -> NoReturn:
@@ -435,16 +493,17 @@ class _Publisher:
             return self.result("updated", updated, head, attempt, draft=draft, status=status)
         try:
             created = self.forge.create_pull(self.branch, self.base, title, body, options)
+        except StaleHeadError:
+            return None  # a parallel run moved the branch back onto the base ("No commits between")
         except PullExistsError:
             # A parallel run (or a lost answer to our own request) opened it: adopt, never duplicate.
             existing = self.forge.find_pull(self.branch, self.base)
             if existing is None:
-                raise ForgeError(
-                    f"the forge reports an open {self.word} from {self.branch} but lists none; run again"
-                ) from None
+                return None  # closed again meanwhile, or not listed yet: start over
             existing_marker = parse_marker(existing.body)
             if existing_marker and existing_marker.get("head") == head:
                 # Our own create went through but its answer was lost: it is the PR we just opened.
+                existing.head_sha = head  # decorate merges (auto-merge) only what we described
                 self.notes.extend(self.forge.decorate(existing, options))
                 self.set_status(head, checks)
                 return self.result("created", existing, head, attempt, draft=existing.draft, status=status)

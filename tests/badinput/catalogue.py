@@ -23,6 +23,10 @@ DEV_KUST = f"{DEV_OVERLAY}/kustomization.yaml"
 DEV_VALUES = "apps/web/env/values-dev.yaml"
 CONFIG = ".promoter.yaml"
 
+_EXAMPLE_CONFIG = (Path(__file__).resolve().parents[2] / "examples" / CONFIG).read_text().splitlines()
+# Line of the example config's default path template (the cases below spoil it and expect it named).
+PATH_LINE = 1 + next(i for i, ln in enumerate(_EXAMPLE_CONFIG) if "path: apps/{app}/overlays/{env}" in ln)
+
 BUMP_API = ["bump", "--app", "checkout-api", "--env", "dev", "--image", f"{API}:1.5.0"]
 BUMP_WEB = ["bump", "--app", "web", "--env", "dev", "--image", f"{WEB}:3.0.0"]
 
@@ -187,7 +191,7 @@ CONFIGS = [
         "template-attribute",
         BUMP_API,
         2,
-        (".promoter.yaml:39", "defaults.path", "{app.__class__}", "only {app} and {env}"),
+        (f".promoter.yaml:{PATH_LINE}", "defaults.path", "{app.__class__}", "only {app} and {env}"),
         replace(CONFIG, "path: apps/{app}/overlays/{env}", "path: apps/{app.__class__}/{env}"),
     ),
     Case(
@@ -217,6 +221,13 @@ CONFIGS = [
         2,
         ("forge.branch_template", "bad branch template", "{env.__init__}"),
         replace(CONFIG, "  base_branch: main", "  base_branch: main\n  branch_template: p/{env.__init__}"),
+    ),
+    Case(
+        "forge-deadline-zero",
+        BUMP_API,
+        2,
+        ("forge.timeout_seconds", "0"),
+        replace(CONFIG, "  base_branch: main", "  base_branch: main\n  timeout_seconds: 0"),
     ),
     Case(
         "config-image-with-tag",

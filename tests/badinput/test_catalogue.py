@@ -13,24 +13,14 @@ from pathlib import Path
 import pytest
 
 from tests.badinput.catalogue import CASES, CONFIG, DEV_KUST, Case
-from tests.conftest import EXAMPLES, ROOT, invoke, make_repo, registry_gate_off
+from tests.conftest import EXAMPLES, ROOT, assert_registry_gate_off, invoke, make_repo
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     files = {p.relative_to(EXAMPLES).as_posix(): p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}
-    files[CONFIG] = registry_gate_off(files[CONFIG])
-    # registry_gate_off re-dumps the YAML: keep the original text (comments, line numbers) and add the switch.
-    files[CONFIG] = (
-        (EXAMPLES / CONFIG)
-        .read_text()
-        .replace("  - name: dev\n", "  - name: dev\n    gates: {image_exists: false}\n")
-        .replace(
-            "    gates:\n      promotion_order: true\n      soak: 1h\n",
-            "    gates:\n      image_exists: false\n      promotion_order: true\n      soak: 1h\n",
-        )
-        .replace("    gates:\n      # image_exists", "    gates:\n      image_exists: false\n      # image_exists")
-    )
+    # The example's own text (comments, line numbers kept): it switches the registry gate off already.
+    assert_registry_gate_off(files[CONFIG])
     return make_repo(tmp_path_factory.mktemp("catalogue") / "gitops", files)
 
 

@@ -18,7 +18,7 @@ from fakeforge import FakeForge  # noqa: E402
 from forgeworld import REPO, TOKEN  # noqa: E402
 
 from tests.badinput.test_catalogue import snapshot  # noqa: E402
-from tests.conftest import EXAMPLES, invoke, make_repo  # noqa: E402
+from tests.conftest import EXAMPLES, assert_registry_gate_off, invoke, make_repo  # noqa: E402
 
 READ_ONLY = "ghp_READONLYtoken0123456789abcdefABCD01"
 BASE_READ = r"GET .*/branches/main$"
@@ -33,6 +33,16 @@ class ForgeCase:
     arrange: Callable[[FakeForge], None] = lambda fake: None
     flags: tuple[str, ...] = ()
     token: str | None = TOKEN
+    config: tuple[str, ...] = ()  # more lines of the `forge:` section
+    # What differs on GitLab (its own fault, its own words), when anything does.
+    gitlab: Callable[[FakeForge], None] | None = None
+    gitlab_says: tuple[str, ...] | None = None
+
+
+HTML = "<!DOCTYPE html><html><head><title>Sign in · Corporate SSO</title></head><body></body></html>"
+JSON = "application/json; charset=utf-8"
+GRAPHQL = r"POST /api/graphql$"
+GITLAB_COMMIT = r"POST .*/repository/commits$"
 
 
 FORGE_CASES = [
@@ -61,17 +71,69 @@ FORGE_CASES = [
         lambda fake: fake.rate_limit_next(BASE_READ, kind="secondary", status=429, retry_after=3600),
     ),
     ForgeCase("no-token", 2, ("token",), token=None),
+    # issue 15: bounded time, answers promoter cannot read, limits that name no wait
+    ForgeCase(
+        "forge-never-answers",
+        1,
+        ("timed out after", "while reading branch main", "forge.timeout_seconds = 2"),
+        lambda fake: fake.hang_next(BASE_READ, times=50),
+        config=("timeout_seconds: 2",),
+    ),
+    ForgeCase(
+        "html-instead-of-json",
+        1,
+        ("unexpected answer from", "while reading branch main", "an HTML page: 'Sign in · Corporate SSO'", "forge.url"),
+        lambda fake: fake.answer_next(BASE_READ, HTML),
+    ),
+    ForgeCase(
+        "json-of-another-shape",
+        1,
+        ("unexpected answer from", "while reading branch main", "JSON without the field 'commit'"),
+        lambda fake: fake.answer_next(BASE_READ, {"name": "main"}, content_type=JSON),
+    ),
+    ForgeCase(
+        "commit-id-that-is-a-path",
+        1,
+        ("unexpected answer from", "a commit id that is none", "../../x"),
+        lambda fake: fake.answer_next(
+            BASE_READ, {"commit": {"sha": "../../x", "commit": {"tree": {"sha": "t"}}}}, content_type=JSON
+        ),
+        gitlab=lambda fake: fake.answer_next(BASE_READ, {"commit": {"id": "../../x"}}, content_type=JSON),
+    ),
+    ForgeCase(
+        "proxy-error-pages",
+        1,
+        ("kept failing while reading branch main", "502", "an HTML page: '502 Bad Gateway'"),
+        lambda fake: fake.answer_next(
+            BASE_READ, "<html><head><title>502 Bad Gateway</title></head></html>", status=502, times=50
+        ),
+    ),
+    ForgeCase(
+        "secondary-limit-beyond-deadline",
+        1,
+        ("rate limit while reading branch main", "asks to wait 60 s", "forge.timeout_seconds = 30", "run again after"),
+        lambda fake: fake.rate_limit_next(BASE_READ, kind="secondary", retry_after=None),
+        config=("timeout_seconds: 30",),
+        gitlab=lambda fake: fake.fail_next(BASE_READ, status=429, message="Retry later"),
+    ),
+    ForgeCase(
+        "rate-limit-on-the-commit-beyond-deadline",
+        1,
+        ("rate limit while committing to promoter/dev/checkout-api", "asks to wait 60 s", "run again after"),
+        lambda fake: fake.rate_limit_next(GRAPHQL, kind="graphql", retry_after=None),
+        config=("timeout_seconds: 30",),
+        gitlab=lambda fake: fake.fail_next(GITLAB_COMMIT, status=429, message="Retry later"),
+    ),
 ]
 
 
 @pytest.fixture(scope="module")
 def files() -> dict[str, str]:
     out = {p.relative_to(EXAMPLES).as_posix(): p.read_text() for p in EXAMPLES.rglob("*") if p.is_file()}
-    # Registry gate off (the example's images are fictional); one retry, so failures come fast.
-    out[".promoter.yaml"] = (
-        out[".promoter.yaml"]
-        .replace("  - name: dev\n", "  - name: dev\n    gates: {image_exists: false}\n")
-        .replace("  base_branch: main\n", "  base_branch: main\n  max_retries: 1\n")
+    # The example switches the registry gate off (its images are made up); one retry, so failures come fast.
+    assert_registry_gate_off(out[".promoter.yaml"])
+    out[".promoter.yaml"] = out[".promoter.yaml"].replace(
+        "  base_branch: main\n", "  base_branch: main\n  max_retries: 1\n"
     )
     return out
 
@@ -86,12 +148,21 @@ def test_forge_answer(case: ForgeCase, kind: str, files: dict[str, str], tmp_pat
             ("rate limit", "3600 s"),
             lambda fake: fake.rate_limit_next(BASE_READ, kind="gitlab", retry_after=3600),
         )
+    arrange = case.gitlab if kind == "gitlab" and case.gitlab else case.arrange
+    says = case.gitlab_says if kind == "gitlab" and case.gitlab_says else case.says
+    if case.config:
+        files = {
+            **files,
+            ".promoter.yaml": files[".promoter.yaml"].replace(
+                "  max_retries: 1\n", "  max_retries: 1\n" + "".join(f"  {line}\n" for line in case.config)
+            ),
+        }
     fake = FakeForge(tmp_path / "forge")
     try:
         fake.add_token(TOKEN, "promoter-bot")
         local = make_repo(tmp_path / "local", files)
         fake.create_repo(REPO, source=local)
-        case.arrange(fake)
+        arrange(fake)
         url = fake.github_url if kind == "github" else fake.gitlab_url
         env = {"GITHUB_TOKEN": None, "GITLAB_TOKEN": None, "CI_JOB_TOKEN": None}
         if case.token is not None:
@@ -124,7 +195,7 @@ def test_forge_answer(case: ForgeCase, kind: str, files: dict[str, str], tmp_pat
         assert r.exit_code == case.code, r.stderr
         errors = [line for line in lines if line.startswith("promoter: error: ")]
         assert len(errors) == 1, r.stderr
-        for fragment in case.says:
+        for fragment in says:
             assert fragment in errors[0], errors[0]
         for secret in (TOKEN, READ_ONLY):
             assert secret not in r.stderr + r.stdout

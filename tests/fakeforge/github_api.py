@@ -18,6 +18,7 @@ BODY_MAX = 65_536  # characters, as GitHub's refusal words it
 STATUS_DESCRIPTION_MAX = 140
 COMPARE_FILES_MAX = 300
 COMPARE_COMMITS_MAX = 250
+_MERGEABLE = ("clean", "unstable", "has_hooks")  # mergeable states GitHub merges (and will not auto-merge)
 _STATUS_NAMES = {"A": "added", "M": "modified", "D": "removed", "R": "renamed", "T": "changed", "C": "copied"}
 
 
@@ -36,6 +37,20 @@ def _too_long(resource: str, field: str, maximum: int) -> HttpError:
                 }
             ],
             "documentation_url": "https://docs.github.com/rest",
+            "status": "422",
+        },
+    )
+
+
+def _invalid(error: dict[str, Any]) -> HttpError:
+    """422 Validation Failed with one entry in `errors`, as GitHub words its refusals of a pull request."""
+    return HttpError(
+        422,
+        "Validation Failed",
+        body={
+            "message": "Validation Failed",
+            "errors": [{"resource": "PullRequest", **error}],
+            "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
             "status": "422",
         },
     )
@@ -165,7 +180,7 @@ class GitHubApi:
         store = repo.store
         head_sha = store.branch_sha(pr.head) or pr.head_sha
         base_sha = store.branch_sha(pr.base) or ""
-        state = self.forge.mergeable_state(repo, pr) if pr.state == "open" else "unknown"
+        state = self.mergeable_state(repo, pr) if pr.state == "open" else "unknown"
         return {
             "id": repo.id * 100000 + pr.number,
             "node_id": f"PR_{repo.id}_{pr.number}",
@@ -196,10 +211,25 @@ class GitHubApi:
             "requested_reviewers": [{"login": n} for n in pr.reviewers],
             "requested_teams": [{"slug": n} for n in pr.team_reviewers],
             "assignees": [{"login": n} for n in pr.assignees],
-            "mergeable": state == "clean",
+            "mergeable": state in _MERGEABLE,
             "mergeable_state": state,
             "auto_merge": {"merge_method": "merge"} if pr.auto_merge else None,
         }
+
+    def mergeable_state(self, repo: Repo, pr: PullRequest) -> str:
+        """GitHub's mergeable_state: the shared one (clean | blocked | draft), told apart further as
+        GitHub does: `unstable` when a status that is not required is failing or pending, `has_hooks`
+        when the repository runs pre-receive hooks (GitHub Enterprise Server)."""
+        state = self.forge.mergeable_state(repo, pr)
+        if state != "clean":
+            return state
+        head = repo.store.branch_sha(pr.head) or pr.head_sha
+        latest: dict[str, str] = {}
+        for s in repo.statuses.get(head, []):  # newest first
+            latest.setdefault(s["context"], s["state"])
+        if any(v != "success" for v in latest.values()):
+            return "unstable"
+        return "has_hooks" if repo.pre_receive_hooks else "clean"
 
     # ---- repository, branches, refs ----------------------------------------------------------
     def get_user(self, *, repo: None, token: Token, **_: Any) -> tuple[int, Any]:
@@ -526,18 +556,18 @@ class GitHubApi:
         if not body.get("title"):
             raise HttpError(422, "Validation Failed: title is missing")
         _check_body(body.get("body"))
-        if repo.store.branch_sha(base) is None or repo.store.branch_sha(head) is None:
-            raise HttpError(422, "Validation Failed: head or base is invalid")
+        if repo.store.branch_sha(base) is None:
+            raise _invalid({"field": "base", "code": "invalid"})
+        if repo.store.branch_sha(head) is None:
+            raise _invalid({"field": "head", "code": "invalid"})
         for pr in repo.pulls.values():
             if pr.state == "open" and pr.head == head and pr.base == base:
-                raise HttpError(
-                    422,
-                    f"Validation Failed: A pull request already exists for {repo.owner}:{head}.",
-                )
+                raise _invalid({"code": "custom", "message": f"A pull request already exists for {repo.owner}:{head}."})
         if body.get("draft") and not repo.drafts_supported:
             raise HttpError(422, "Draft pull requests are not supported in this repository.")
         if not repo.store.changed_paths(repo.store.branch_sha(base) or "", repo.store.branch_sha(head) or ""):
-            raise HttpError(422, f"Validation Failed: No commits between {base} and {head}")
+            # What a parallel run that just moved the branch back onto its base leaves for a moment.
+            raise _invalid({"code": "custom", "message": f"No commits between {base} and {head}"})
         pr = PullRequest(
             number=repo.next_number(),
             title=str(body["title"]),
@@ -579,11 +609,15 @@ class GitHubApi:
         pr = self._pull(repo, n)
         if pr.state != "open":
             raise HttpError(405, "Pull Request is not mergeable")
-        state = self.forge.mergeable_state(repo, pr)
+        state = self.mergeable_state(repo, pr)
         if state == "draft":
             raise HttpError(405, "Pull Request is still a draft")
-        if state != "clean":
+        if state not in _MERGEABLE:
             raise HttpError(405, "Required status check is expected.")
+        head = repo.store.branch_sha(pr.head) or pr.head_sha
+        if body.get("sha") and body["sha"] != head:
+            # "sha: SHA that pull request head must match to allow merge."
+            raise HttpError(409, "Head branch was modified. Review and try the merge again.")
         sha = self.forge._merge(repo, pr, str(body.get("merge_method") or "merge"))
         return 200, {
             "sha": sha,
@@ -765,8 +799,11 @@ class GitHubApi:
         repo, pr = self._node(inp, token)
         if not repo.allow_auto_merge:
             raise _GraphQLError("UNPROCESSABLE", "Auto merge is not allowed for this repository")
-        if self.forge.mergeable_state(repo, pr) == "clean":
-            raise _GraphQLError("UNPROCESSABLE", "Pull request is in clean status")
+        state = self.mergeable_state(repo, pr)
+        if state in _MERGEABLE:
+            # Mergeable already (clean; unstable: a check that is not required fails or is pending;
+            # has_hooks: and pre-receive hooks run): GitHub has nothing to wait for, and refuses.
+            raise _GraphQLError("UNPROCESSABLE", f"Pull request is in {state} status")
         pr.auto_merge = True
         return {"actor": {"login": token.login}, "clientMutationId": None}
 

@@ -50,6 +50,7 @@ class GitLabApi:
         p = _P
         self.routes = Routes(
             [
+                ("GET", r"/api/v4/version", self.get_version),
                 ("GET", r"/api/v4/user", self.get_user),
                 ("GET", r"/api/v4/users", self.list_users),
                 ("GET", p, self.get_project),
@@ -120,6 +121,8 @@ class GitLabApi:
         sha = repo.store.branch_sha(mr.head) or mr.head_sha
         state = {"open": "opened", "closed": "closed", "merged": "merged"}[mr.state]
         mergeable = self.forge.mergeable_state(repo, mr) if mr.state == "open" else "not_open"
+        if mergeable == "blocked" and self.pipeline(repo, sha) == "running":
+            mergeable = "running"
         return {
             "id": repo.id * 100000 + mr.number,
             "iid": mr.number,
@@ -141,12 +144,19 @@ class GitLabApi:
             "assignees": [{"id": self.forge.users.get(a), "username": a} for a in mr.assignees],
             "reviewers": [{"id": self.forge.users.get(a), "username": a} for a in mr.reviewers],
             "merge_when_pipeline_succeeds": mr.auto_merge,
-            "detailed_merge_status": {"clean": "mergeable", "blocked": "ci_must_pass", "draft": "draft_status"}.get(
-                mergeable, mergeable
-            ),
+            "detailed_merge_status": {
+                "clean": "mergeable",
+                "blocked": "ci_must_pass",
+                "running": "ci_still_running",
+                "draft": "draft_status",
+            }.get(mergeable, mergeable),
         }
 
     # ---- users, project, branches ------------------------------------------------------------
+    def get_version(self, **_: Any) -> tuple[int, Any]:
+        major, minor = self.forge.gitlab_version
+        return 200, {"version": f"{major}.{minor}.0-ee", "revision": "fake"}
+
     def get_user(self, *, token: Token, **_: Any) -> tuple[int, Any]:
         return 200, {"id": token.user_id, "username": token.login}
 
@@ -278,6 +288,11 @@ class GitLabApi:
             ),
         )
         store.update_ref(branch, sha, existing or "0" * 40)
+        if repo.ci_on_push and branch != repo.default_branch:
+            # The push starts the project's pipeline: its status is `running` until something finishes it.
+            repo.statuses.setdefault(sha, []).insert(
+                0, {"state": "pending", "context": "ci", "status": "running", "name": "ci"}
+            )
         return 201, self.commit_json(repo, sha)
 
     # ---- statuses ----------------------------------------------------------------------------
@@ -492,16 +507,45 @@ class GitLabApi:
         mr.comments.append({"author": token.login, "body": str(text)})
         return 201, {"id": len(mr.comments), "body": str(text), "author": {"username": token.login}, "system": False}
 
+    def pipeline(self, repo: Repo, sha: str) -> str | None:
+        """The head pipeline of a commit, from its statuses (GitLab keeps external statuses in a
+        pipeline): None without any, `running` while one is pending or running, else success or failed."""
+        latest: dict[str, str] = {}
+        for st in repo.statuses.get(sha, []):  # newest first
+            latest.setdefault(st["context"], st["state"])
+        if not latest:
+            return None
+        if any(v == "pending" for v in latest.values()):
+            return "running"
+        return "success" if all(v == "success" for v in latest.values()) else "failed"
+
     def merge_mr(self, *, repo: Repo, iid: str, body: dict[str, Any], token: Token, **_: Any) -> tuple[int, Any]:
+        """PUT …/merge as lib/api/merge_requests.rb answers it.
+
+        Auto-merge is asked with `auto_merge` (since 17.11; an older server ignores it, as Grape
+        ignores every parameter it does not declare) or `merge_when_pipeline_succeeds`. It is set only
+        while the head pipeline runs; with no pipeline to wait for GitLab answers 405 (since 12.10).
+        Without it, or once the pipeline passed, a mergeable merge request is merged at once. `sha`
+        must be the source branch's head, else 409.
+        """
         _no_write(token)
         mr = self._mr(repo, iid)
         if mr.state != "open":
             raise HttpError(405, "405 Method Not Allowed")
-        if _bool(body.get("auto_merge")) or _bool(body.get("merge_when_pipeline_succeeds")):
-            if self.forge.mergeable_state(repo, mr) != "clean":
-                mr.auto_merge = True
-                return 200, self.mr_json(repo, mr)
-        elif self.forge.mergeable_state(repo, mr) != "clean":
+        head = repo.store.branch_sha(mr.head) or mr.head_sha
+        auto = _bool(body.get("merge_when_pipeline_succeeds")) or (
+            self.forge.gitlab_version >= (17, 11) and _bool(body.get("auto_merge"))
+        )
+        pipeline = self.pipeline(repo, head)
+        state = self.forge.mergeable_state(repo, mr)
+        automatically = auto and state != "draft" and pipeline == "running"
+        immediately = state == "clean" and (pipeline == "success" if auto else True)
+        if not automatically and not immediately:
             raise HttpError(405, "405 Method Not Allowed")
+        if body.get("sha") and body["sha"] != head:
+            raise HttpError(409, f"SHA does not match HEAD of source branch: {head}")
+        if automatically and not immediately:
+            mr.auto_merge = True
+            return 200, self.mr_json(repo, mr)
         self.forge._merge(repo, mr, "squash" if _bool(body.get("squash")) else "merge", gitlab=True)
         return 200, self.mr_json(repo, mr)

@@ -96,6 +96,10 @@ class Repo:
     # must be success (GitHub "Require status checks to pass", GitLab external status checks).
     required_contexts: list[str] = field(default_factory=list)
     drafts_supported: bool = True  # False: a private repository on GitHub Free/Pro
+    pre_receive_hooks: bool = False  # GitHub Enterprise Server hooks: a mergeable PR is "has_hooks"
+    # GitLab: every commit the API writes to a branch other than the default starts a pipeline
+    # (its status `ci`, running until a test finishes it), as a project with a .gitlab-ci.yml does.
+    ci_on_push: bool = False
     statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # GitHub check runs by commit
     # Branch protection requiring signed commits: only commits GitHub made (and so signed)
@@ -123,7 +127,7 @@ class Repo:
 @dataclass
 class Fault:
     pattern: re.Pattern[str]
-    kind: str  # status | drop | slow
+    kind: str  # status | drop | slow | hang | answer
     times: int
     status: int = 502
     headers: dict[str, str] = field(default_factory=dict)
@@ -131,6 +135,8 @@ class Fault:
     delay: float = 0.0
     after: bool = False  # drop the connection after doing the work (the answer is lost)
     hits: int = 0
+    body: Any = None  # kind "answer": the body as sent (bytes or str), or JSON-able data
+    content_type: str | None = None  # kind "answer" (and a status fault with a body): its Content-Type
 
 
 @dataclass
@@ -188,6 +194,9 @@ class FakeForge:
         self.faults: list[Fault] = []
         self.hooks: list[Hook] = []
         self.echo_token_in_errors = False  # a misbehaving server, to prove redaction
+        # GitLab's version: `auto_merge` on the merge API exists since 17.11 (older servers ignore it).
+        self.gitlab_version: tuple[int, int] = (18, 0)
+        self._closing = threading.Event()  # wakes requests that hang, so closing never waits on them
         self.now: datetime | None = None  # when set, the time of every commit the forge writes
         self.lock = threading.RLock()
         self._count = 0
@@ -219,6 +228,7 @@ class FakeForge:
         return self.url
 
     def close(self) -> None:
+        self._closing.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -358,29 +368,84 @@ class FakeForge:
         retry_after: int | None = 1,
         reset_in: int = 1,
         times: int = 1,
+        remaining: int = 4987,
     ) -> Fault:
-        """Rate-limit answers as the services send them (see FORGES.md)."""
+        """Rate-limit answers with the bodies and headers the services document (see FORGES.md).
+
+        kind: `primary` (GitHub: X-RateLimit-Remaining 0 and a reset), `secondary` (GitHub: 403 or
+        429, requests left, Retry-After only when `retry_after` is given), `gitlab` (Rack::Attack:
+        429, text/plain "Retry later", Retry-After and RateLimit-*), `graphql` (GitHub GraphQL: HTTP
+        200 with an error of type RATE_LIMITED) or `graphql-code` (lately: type RATE_LIMIT, code
+        graphql_rate_limit); the GraphQL kinds keep `remaining` requests in their headers, as GitHub
+        sometimes does, and name no Retry-After unless given.
+        """
+        reset = str(int(time.time()) + reset_in)
         headers: dict[str, str] = {}
+        body: Any = None
+        content_type: str | None = None
         if kind == "primary":
-            headers = {
-                "X-RateLimit-Limit": "5000",
-                "X-RateLimit-Remaining": "0",
-                "X-RateLimit-Reset": str(int(time.time()) + reset_in),
-            }
+            headers = _github_limit_headers(0, reset)
             message = "API rate limit exceeded for installation ID 1."
+            body = {
+                "message": message,
+                "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+                "status": str(status),
+            }
         elif kind == "gitlab":
             headers = {
+                "RateLimit-Name": "throttle_authenticated_api",
                 "RateLimit-Limit": "600",
+                "RateLimit-Observed": "601",
                 "RateLimit-Remaining": "0",
-                "RateLimit-Reset": str(int(time.time()) + reset_in),
+                "RateLimit-Reset": reset,
+                "RateLimit-ResetTime": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(int(reset))),
             }
-            message = "Retry later"
-            status = 429
+            message, status, body, content_type = "Retry later", 429, "Retry later\n", "text/plain"
+        elif kind in ("graphql", "graphql-code"):
+            headers = _github_limit_headers(remaining, reset, resource="graphql")
+            error: dict[str, Any] = (
+                {"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1."}
+                if kind == "graphql"
+                else {
+                    "type": "RATE_LIMIT",
+                    "code": "graphql_rate_limit",
+                    "message": "API rate limit already exceeded for user ID 1.",
+                }
+            )
+            message, status, body = error["message"], 200, {"errors": [error]}
         else:
-            message = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+            headers = _github_limit_headers(remaining, reset)
+            message = (
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+                "If you reach out to GitHub Support for help, please include the request ID 0403:4D2E:1F0B0:3A2E1:6790A1B2."
+            )
+            body = {
+                "message": message,
+                "documentation_url": "https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+                "status": str(status),
+            }
         if retry_after is not None:
             headers["Retry-After"] = str(retry_after)
-        return self._add(Fault(re.compile(pattern), "status", times, status, headers, message))
+        return self._add(
+            Fault(re.compile(pattern), "status", times, status, headers, message, body=body, content_type=content_type)
+        )
+
+    def answer_next(
+        self,
+        pattern: str,
+        body: Any,
+        *,
+        status: int = 200,
+        content_type: str = "text/html; charset=utf-8",
+        times: int = 1,
+    ) -> Fault:
+        """Answer the next matching requests with `body` as given, without doing their work: a proxy's
+        HTML login page, a truncated body, JSON of another shape (pass data and a JSON content type)."""
+        return self._add(Fault(re.compile(pattern), "answer", times, status, body=body, content_type=content_type))
+
+    def hang_next(self, pattern: str, *, times: int = 1) -> Fault:
+        """Accept the next matching requests and never answer them (until the forge is closed)."""
+        return self._add(Fault(re.compile(pattern), "hang", times))
 
     def slow_next(self, pattern: str, *, delay: float, times: int = 1) -> Fault:
         return self._add(Fault(re.compile(pattern), "slow", times, delay=delay))
@@ -462,18 +527,19 @@ class FakeForge:
             k.fn(self)
         fault = self._take_fault(key)
         if fault and fault.kind == "slow":
-            time.sleep(fault.delay)
+            self._closing.wait(fault.delay)
+        if fault and fault.kind == "hang":
+            self._closing.wait()
+            self._drop(h)
+            return
         if fault and fault.kind == "drop" and not fault.after:
             self._drop(h)
             return
-        if fault and fault.kind == "status":
+        if fault and fault.kind in ("status", "answer"):
             entry.status = fault.status
-            self._send(
-                h,
-                fault.status,
-                self._error_body(api, fault.status, fault.message),
-                fault.headers,
-            )
+            body = fault.body if fault.body is not None else self._error_body(api, fault.status, fault.message)
+            with contextlib.suppress(OSError):
+                self._send(h, fault.status, body, fault.headers, fault.content_type)
             return
         status, payload, headers = self._dispatch(h, api, path, query, body)
         if fault and fault.kind == "drop":
@@ -524,10 +590,13 @@ class FakeForge:
         }
 
     @staticmethod
-    def _send(h: _Handler, status: int, payload: Any, headers: dict[str, str]) -> None:
-        data = b"" if payload is None else json.dumps(payload).encode()
+    def _send(h: _Handler, status: int, payload: Any, headers: dict[str, str], content_type: str | None = None) -> None:
+        if isinstance(payload, bytes | str) and content_type is not None:
+            data = payload.encode() if isinstance(payload, str) else payload
+        else:
+            data = b"" if payload is None else json.dumps(payload).encode()
         h.send_response(status)
-        h.send_header("Content-Type", "application/json; charset=utf-8")
+        h.send_header("Content-Type", content_type or "application/json; charset=utf-8")
         h.send_header("Content-Length", str(len(data)))
         for k, v in headers.items():
             h.send_header(k, v)
@@ -539,3 +608,14 @@ class FakeForge:
         h.close_connection = True
         with contextlib.suppress(OSError):
             h.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _github_limit_headers(remaining: int, reset: str, resource: str = "core") -> dict[str, str]:
+    limit = 5000
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": reset,
+        "X-RateLimit-Used": str(limit - remaining),
+        "X-RateLimit-Resource": resource,
+    }

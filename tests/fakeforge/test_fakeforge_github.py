@@ -430,3 +430,78 @@ def test_limits_github_documents(fake: FakeForge) -> None:
         api(fake, f"/statuses/{sha}"), json={"state": "success", "description": "d" * 141}, headers=H
     )
     assert status.status_code == 422 and "maximum is 140 characters" in status.text
+
+
+def test_rate_limits_come_with_the_documented_bodies_and_headers(fake: FakeForge) -> None:
+    url = api(fake, "/branches/main")
+    # Secondary: 403 (or 429), requests left, no Retry-After: GitHub's docs say wait at least a minute.
+    fake.rate_limit_next(r"/branches/main$", kind="secondary", retry_after=None)
+    r = requests.get(url, headers=H)
+    assert r.status_code == 403 and "Retry-After" not in r.headers
+    assert int(r.headers["X-RateLimit-Remaining"]) > 0 and r.headers["X-RateLimit-Resource"] == "core"
+    assert r.json()["message"].startswith("You have exceeded a secondary rate limit")
+    assert r.json()["documentation_url"].endswith("#about-secondary-rate-limits")
+    # GraphQL: HTTP 200 with an error, remaining requests not always 0.
+    query = {"query": "mutation { createCommitOnBranch(input: {}) { commit { oid } } }"}
+    for kind, type_, code in (("graphql", "RATE_LIMITED", None), ("graphql-code", "RATE_LIMIT", "graphql_rate_limit")):
+        fake.rate_limit_next(r"POST /api/graphql$", kind=kind, retry_after=None)
+        r = requests.post(f"{fake.url}/api/graphql", json=query, headers=H)
+        (error,) = r.json()["errors"]
+        assert r.status_code == 200 and error["type"] == type_ and error.get("code") == code
+        assert "rate limit" in error["message"] and r.headers["X-RateLimit-Remaining"] != "0"
+
+
+def test_answers_that_are_no_json_and_requests_never_answered(fake: FakeForge) -> None:
+    url = api(fake, "/branches/main")
+    fake.answer_next(r"/branches/main$", "<!DOCTYPE html><html><title>Sign in</title></html>")
+    r = requests.get(url, headers=H)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html") and "Sign in" in r.text
+    fake.answer_next(r"/branches/main$", {"name": "main"}, content_type="application/json")
+    assert requests.get(url, headers=H).json() == {"name": "main"}  # JSON without the commit
+    fake.hang_next(r"/branches/main$")
+    with pytest.raises(requests.Timeout):
+        requests.get(url, headers=H, timeout=0.5)
+    assert requests.get(url, headers=H).json()["commit"]["sha"]  # only the next one hung
+
+
+def test_pull_request_refusals_are_worded_as_validation_errors(fake: FakeForge) -> None:
+    branch(fake, "one", {"a.yaml": "a: 2\n"})
+    assert open_pr(fake, "one").status_code == 201
+    again = open_pr(fake, "one")
+    assert again.status_code == 422 and again.json()["message"] == "Validation Failed"
+    assert again.json()["errors"][0]["message"] == "A pull request already exists for acme:one."
+    main = fake.repo("acme/gitops").store.branch_sha("main")
+    fake.push_commit("acme/gitops", "two", {}, start="main")  # a branch with nothing above main
+    fake.repo("acme/gitops").store.update_ref("two", main)
+    empty = open_pr(fake, "two")
+    assert empty.status_code == 422 and empty.json()["errors"][0]["message"] == "No commits between main and two"
+    missing = open_pr(fake, "nowhere")
+    assert missing.status_code == 422 and missing.json()["errors"][0] == {
+        "resource": "PullRequest",
+        "field": "head",
+        "code": "invalid",
+    }
+
+
+def test_merge_with_a_stale_sha_is_refused_and_auto_merge_refusals_name_the_state(fake: FakeForge) -> None:
+    head = branch(fake, "one", {"a.yaml": "a: 2\n"})
+    pr = open_pr(fake, "one").json()
+    enable = {
+        "query": "mutation M($input: EnablePullRequestAutoMergeInput!) { enablePullRequestAutoMerge(input: $input) { clientMutationId } }",
+        "variables": {"input": {"pullRequestId": pr["node_id"]}},
+    }
+    repo = fake.repo("acme/gitops")
+    requests.post(api(fake, f"/statuses/{head}"), json={"state": "pending", "context": "lint"}, headers=H)
+    assert requests.get(api(fake, "/pulls/1"), headers=H).json()["mergeable_state"] == "unstable"
+    refused = requests.post(f"{fake.url}/api/graphql", json=enable, headers=H).json()
+    assert refused["errors"][0]["message"] == "Pull request is in unstable status"
+    requests.post(api(fake, f"/statuses/{head}"), json={"state": "success", "context": "lint"}, headers=H)
+    repo.pre_receive_hooks = True
+    refused = requests.post(f"{fake.url}/api/graphql", json=enable, headers=H).json()
+    assert refused["errors"][0]["message"] == "Pull request is in has_hooks status"
+    fake.push_commit("acme/gitops", "one", {"b.yaml": "b: 9\n"}, "pushed after the review")
+    stale = requests.put(api(fake, "/pulls/1/merge"), json={"sha": head}, headers=H)
+    assert stale.status_code == 409 and stale.json()["message"].startswith("Head branch was modified")
+    assert repo.pulls[1].state == "open"
+    now = repo.store.branch_sha("one")
+    assert requests.put(api(fake, "/pulls/1/merge"), json={"sha": now}, headers=H).status_code == 200

@@ -126,16 +126,48 @@ def test_second_open_mr_for_a_source_branch_answers_409(fake: FakeForge, project
 
 
 def test_auto_merge_waits_for_checks_or_merges_now(fake: FakeForge, project) -> None:
+    import gitlab
+
     sha = commit(project, "feature", "a: 2\n", start_branch="main").id
     mr = project.mergerequests.create({"source_branch": "feature", "target_branch": "main", "title": "t"})
     fake.repo("acme/gitops").require_checks = True
+    # No pipeline to wait for: recent GitLab refuses auto-merge (405), as it refuses a merge now.
+    with pytest.raises(gitlab.GitlabMRClosedError) as err:
+        mr.merge(auto_merge=True)
+    assert err.value.response_code == 405
+    project.commits.get(sha).statuses.create({"state": "running", "name": "ci"})
     mr.merge(auto_merge=True)
     assert fake.repo("acme/gitops").pulls[1].auto_merge and fake.repo("acme/gitops").pulls[1].state == "open"
     project.commits.get(sha).statuses.create({"state": "success", "name": "ci"})
     assert [s.status for s in project.commits.get(sha).statuses.list()] == ["success"]
-    mr.merge()
+    with pytest.raises(gitlab.GitlabMRClosedError) as err:
+        mr.merge(sha="0" * 40)  # the head moved since it was read: 409, nothing merged
+    assert err.value.response_code == 409 and "SHA does not match HEAD of source branch" in str(err.value)
+    mr.merge(sha=sha)
     assert fake.repo("acme/gitops").pulls[1].state == "merged"
     assert fake.repo("acme/gitops").store.read_file("main", "a.yaml") == b"a: 2\n"
+
+
+@pytest.mark.parametrize(("version", "waits"), [((17, 10), False), ((17, 11), True)])
+def test_auto_merge_parameter_exists_since_17_11(fake: FakeForge, project, version, waits) -> None:
+    """Before 17.11 `auto_merge` is an unknown parameter, ignored: the call is a plain merge, at once."""
+    fake.gitlab_version = version
+    sha = commit(project, "feature", "a: 2\n", start_branch="main").id
+    project.commits.get(sha).statuses.create({"state": "running", "name": "ci"})
+    mr = project.mergerequests.create({"source_branch": "feature", "target_branch": "main", "title": "t"})
+    mr.merge(auto_merge=True)
+    pr = fake.repo("acme/gitops").pulls[1]
+    assert (pr.state, pr.auto_merge) == (("open", True) if waits else ("merged", False))
+    assert project.manager.gitlab.version()[0].startswith(f"{version[0]}.{version[1]}.")
+
+
+def test_merge_when_pipeline_succeeds_waits_on_every_version(fake: FakeForge, project) -> None:
+    fake.gitlab_version = (16, 0)
+    sha = commit(project, "feature", "a: 2\n", start_branch="main").id
+    project.commits.get(sha).statuses.create({"state": "pending", "name": "ci"})
+    mr = project.mergerequests.create({"source_branch": "feature", "target_branch": "main", "title": "t"})
+    mr.merge(merge_when_pipeline_succeeds=True, auto_merge=True)
+    assert fake.repo("acme/gitops").pulls[1].auto_merge and fake.repo("acme/gitops").pulls[1].state == "open"
 
 
 def test_unknown_project_readonly_token_and_protected_branch(fake: FakeForge, project) -> None:

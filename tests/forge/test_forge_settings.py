@@ -76,13 +76,30 @@ def test_token_env_train_mode_and_limits_from_config() -> None:
         "mode": "train",
         "max_retries": 2,
         "max_wait_seconds": 5,
+        "timeout_seconds": 45,
     }
     s = resolve_settings(config, {"PROMOTER_TOKEN": "secret", "GITLAB_TOKEN": "other"})
     assert (
         s.token == "secret"
         and s.branch("prod", ["a", "b"]) == "promoter/prod"
-        and (s.max_retries, s.max_wait_seconds) == (2, 5.0)
+        and (s.max_retries, s.max_wait_seconds, s.timeout_seconds) == (2, 5.0, 45.0)
     )
+    default = resolve_settings({"type": "gitlab", "repository": "g/p"}, {"GITLAB_TOKEN": "t"})
+    assert default.timeout_seconds == 120.0 and default.timeout == 30.0
+
+
+def test_the_deadline_setting_is_checked_by_the_schema() -> None:
+    import json
+    from importlib import resources
+
+    import jsonschema
+
+    schema = json.loads(resources.files("promoter.config").joinpath("promoter-config.schema.json").read_text())
+    forge = schema["properties"]["forge"]
+    jsonschema.validate({"timeout_seconds": 90}, forge)
+    for bad in (0, -5, "2m", 7200):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"timeout_seconds": bad}, forge)
 
 
 @pytest.mark.parametrize(

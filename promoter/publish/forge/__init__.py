@@ -21,9 +21,17 @@ __all__ = [
     "PullInfo",
     "PullOptions",
     "Redactor",
+    "budget_for",
     "open_forge",
     "resolve_settings",
 ]
+
+
+def budget_for(settings: ForgeSettings) -> WaitBudget:
+    """The waits and the deadline of one run's forge work, as the settings say (its clock starts now)."""
+    from promoter.publish.forge.retry import WaitBudget
+
+    return WaitBudget(max_total=settings.max_wait_seconds, sleep=settings.sleep, deadline=settings.timeout_seconds)
 
 
 def open_forge(
@@ -31,10 +39,8 @@ def open_forge(
     redact: Redactor | None = None,
     budget: WaitBudget | None = None,
 ) -> Forge:
-    from promoter.publish.forge.retry import WaitBudget
-
     redact = redact or Redactor(settings.token)
-    budget = budget or WaitBudget(max_total=settings.max_wait_seconds, sleep=settings.sleep)
+    budget = budget or budget_for(settings)
     if settings.type == "github":
         from promoter.publish.forge.github import GitHubForge
 

@@ -8,7 +8,8 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from github import Auth, Github, GithubException
+from github import Auth, Github, GithubException, UnknownObjectException
+from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass
 
 from promoter.gates.statuses import CheckState, CommitCheck
 from promoter.model.errors import ForgeError
@@ -27,9 +28,18 @@ from promoter.publish.forge.base import (
     WebLinks,
     WriteMode,
 )
-from promoter.publish.forge.client import ForgeClient, Refusal
-from promoter.publish.forge.retry import RetryPolicy, WaitBudget
+from promoter.publish.forge.client import (
+    ForgeClient,
+    Refusal,
+    UnexpectedAnswer,
+    commit_sha,
+    describe_answer,
+    header,
+    secondary_wait,
+)
+from promoter.publish.forge.retry import RetryPolicy, WaitBudget, rate_limit_wait
 from promoter.publish.forge.settings import ForgeSettings
+from promoter.publish.forge.transport import DeadlineAdapter
 from promoter.publish.redact import Redactor
 
 # GitHub refuses a longer body with "body is too long (maximum is 65536 characters)" and documents
@@ -52,12 +62,38 @@ _PERMISSION_HINT = (
 _PROTECTED_REMEDY = "allow the token to push to it (Settings → Branches / Rules) or change forge.branch_template"
 
 
+_MOVED = "moved while promoter was writing it"
+_UNSTABLE_NOTE = (
+    "auto-merge not enabled: GitHub refuses it while a check that is not required is failing or pending "
+    "(mergeable state 'unstable'); merge by hand once the checks pass, or make them required"
+)
+
+
+def _connection(base: type) -> type:
+    """PyGithub's connection class with the DeadlineAdapter mounted (its own HTTPAdapter knows no deadline)."""
+
+    class Connection(base):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            if isinstance(self.retry, RetryPolicy):
+                self.adapter = DeadlineAdapter(self.retry, pool_connections=self.pool_size, pool_maxsize=self.pool_size)
+                self.session.mount(f"{self.protocol}://", self.adapter)
+
+    Connection.__name__ = f"Deadline{base.__name__}"
+    return Connection
+
+
+_HTTP = _connection(HTTPRequestsConnectionClass)
+_HTTPS = _connection(HTTPSRequestsConnectionClass)
+
+
 class GitHubForge(ForgeClient):
     kind = "github"
     body_limit = BODY_LIMIT
     name = "GitHub"
     token_vars = "GITHUB_TOKEN or GH_TOKEN"
     permission_hint = _PERMISSION_HINT
+    url_hint = "forge.url / --forge-url must be GitHub's API address (https://api.github.com, or https://HOST/api/v3)"
     library_error = GithubException
 
     def __init__(self, settings: ForgeSettings, redact: Redactor, budget: WaitBudget) -> None:
@@ -75,6 +111,11 @@ class GitHubForge(ForgeClient):
             lazy=True,
         )
         self._req = self._gh.requester
+        # The requester opens its connection on the first request, from this class: the only
+        # place to reach the HTTP session PyGithub makes (tests/forge/test_forge_limits.py proves it is used).
+        attr = "_Requester__connectionClass"
+        if hasattr(self._req, attr):
+            setattr(self._req, attr, _HTTPS if settings.url.startswith("https:") else _HTTP)
         self._path = f"/repos/{settings.repository}"
         self._owner = settings.repository.split("/", 1)[0]
         self._trees: dict[str, str] = {}  # commit sha -> tree sha, learned for free from branch answers
@@ -91,25 +132,94 @@ class GitHubForge(ForgeClient):
             for err in data.get("errors") or []:
                 if isinstance(err, dict) and err.get("message"):
                     parts.append(str(err["message"]))
+                elif isinstance(err, dict) and err.get("field"):
+                    # {"resource": "PullRequest", "field": "head", "code": "invalid"}
+                    parts.append(f"{err['field']} {err.get('code') or 'invalid'}")
                 elif isinstance(err, str):
                     parts.append(err)
+            if not parts and isinstance(data.get("data"), str):  # not JSON: PyGithub keeps the text
+                parts.append(describe_answer(header(exc.headers, "content-type"), data["data"]))
         elif data:
             parts.append(str(data))
         return "; ".join(parts) or f"HTTP {exc.status}"
 
+    @staticmethod
+    def _graphql_limited(exc: GithubException) -> bool:
+        """GraphQL answers a rate limit with HTTP 200 and an error: type RATE_LIMITED (since 2018) or,
+        lately, RATE_LIMIT with code graphql_rate_limit; x-ratelimit-remaining is not always 0 then."""
+        data = exc.data if isinstance(exc.data, dict) else {}
+        for err in data.get("errors") or []:
+            if isinstance(err, dict) and (
+                err.get("type") in ("RATE_LIMITED", "RATE_LIMIT") or err.get("code") == "graphql_rate_limit"
+            ):
+                return True
+        return False
+
     def _refusal(self, exc: GithubException) -> Refusal:
         text = self._text(exc)
         headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-        # GitHub answers a rate limit with 403 as often as with 429: the headers tell them apart.
+        # GitHub answers a rate limit with 403 as often as with 429: the headers or the text tell them apart.
         limited = (
             "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0" or "rate limit" in text.lower()
         )
         return Refusal(
-            status=exc.status,
+            status=exc.status or 0,
             text=text,
-            rate_limited=exc.status in (403, 429) and limited,
+            rate_limited=(exc.status in (403, 429) and limited) or self._graphql_limited(exc),
             forbidden=exc.status == 403 or "Resource not accessible" in text,
         )
+
+    def _limit_wait(self, exc: GithubException, attempt: int) -> float | None:
+        named = rate_limit_wait(exc.status, exc.headers or {}, self._budget.clock())
+        if self._graphql_limited(exc):
+            # An HTTP 200: the transport never saw a limit, so whatever the headers name is ours to wait.
+            return named if named is not None else secondary_wait(attempt)
+        if exc.status not in (403, 429) or named is not None:
+            return None  # no limit, or one the transport timed (and, having handed it back, refused)
+        text = self._text(exc).lower()
+        if exc.status == 429 or "rate limit" in text or "abuse" in text:
+            return secondary_wait(attempt)
+        return None
+
+    # ---- requests ----------------------------------------------------------------------------
+    def _rest(self, verb: str, path: str, *, parameters: Any = None, input: Any = None) -> Any:
+        """One REST request's JSON (None for an empty answer), rate limits without a named wait waited out."""
+        return self._limited(lambda: self._json(verb, path, parameters, input)[1])
+
+    def _json(self, verb: str, path: str, parameters: Any, input: Any) -> tuple[Any, Any]:
+        headers, data = self._req.requestJsonAndCheck(verb, path, parameters=parameters, input=input)
+        kind = header(headers, "content-type") or ""
+        if data is not None and "json" not in kind.lower():
+            # PyGithub keeps a body that is not JSON as {"data": text} (GET adds "url").
+            body = data.get("data") if isinstance(data, dict) else data
+            raise UnexpectedAnswer(describe_answer(kind, str(body)), not_json=True)
+        return headers, data
+
+    def _graphql(self, mutation: str, inp: dict[str, Any], output: str) -> Any:
+        """A named mutation's data. GraphQL answers errors, rate limits among them, with HTTP 200: they
+        are raised as PyGithub raises them (404 for NOT_FOUND, else 400), inside `_limited` so a rate
+        limit is waited out like a REST one."""
+        name = mutation[0].upper() + mutation[1:] + "Input"
+        query = f"mutation Mutation($input: {name}!) {{ {mutation}(input: $input) {{ {output} }} }}"
+
+        def once() -> Any:
+            headers, data = self._json(
+                "POST", self._req.graphql_url, None, {"query": query, "variables": {"input": inp}}
+            )
+            if not isinstance(data, dict):
+                raise UnexpectedAnswer(f"GraphQL answered {type(data).__name__}, not an object")
+            errors = data.get("errors")
+            if errors:
+                single = errors[0] if isinstance(errors, list) and len(errors) == 1 else None
+                if isinstance(single, dict) and single.get("type") == "NOT_FOUND":
+                    raise UnknownObjectException(404, data, headers, single.get("message"))
+                raise GithubException(400, data, headers)
+            result = (data.get("data") or {}).get(mutation)
+            if not isinstance(result, dict):
+                raise UnexpectedAnswer(f"GraphQL {mutation} answered {type(result).__name__}, not an object")
+            return result
+
+        return self._limited(once)
 
     def _eventually(self, doing: str, fn: Any) -> Any:
         """Right after a PR is created GitHub may not resolve it yet: retry that answer a few times."""
@@ -128,7 +238,8 @@ class GitHubForge(ForgeClient):
 
     # ---- reading -----------------------------------------------------------------------------
     def base_head(self, branch: str) -> str:
-        data = self._unless_missing(f"reading branch {branch}", lambda: self._branch(branch))
+        doing = f"reading branch {branch}"
+        data = self._unless_missing(doing, lambda: self._branch(branch))
         if data is None:
             if not self._repo_visible():
                 raise ForgeError(
@@ -138,46 +249,49 @@ class GitHubForge(ForgeClient):
                     )
                 )
             raise self._no_base_branch(branch)
-        sha = data["commit"]["sha"]
-        self._trees[sha] = data["commit"]["commit"]["tree"]["sha"]
-        return str(sha)
+        with self._calling(doing):
+            sha = commit_sha(data["commit"]["sha"])
+            self._trees[sha] = str(data["commit"]["commit"]["tree"]["sha"])
+        return sha
 
     def _branch(self, branch: str) -> Any:
-        return self._req.requestJsonAndCheck("GET", f"{self._path}/branches/{quote(branch)}")[1]
+        return self._rest("GET", f"{self._path}/branches/{quote(branch)}")
 
     def _repo_visible(self) -> bool:
         try:
-            self._req.requestJsonAndCheck("GET", self._path)
+            self._rest("GET", self._path)
             return True
-        except GithubException:
+        except (GithubException, UnexpectedAnswer):
             return False
 
     def branch_info(self, branch: str) -> BranchInfo | None:
-        data = self._unless_missing(f"reading branch {branch}", lambda: self._branch(branch))
+        doing = f"reading branch {branch}"
+        data = self._unless_missing(doing, lambda: self._branch(branch))
         if data is None:
             return None
-        commit = data["commit"]
-        return BranchInfo(
-            commit["sha"],
-            commit["commit"]["message"],
-            commit["commit"]["author"]["name"],
-        )
+        with self._calling(doing):
+            commit = data["commit"]
+            return BranchInfo(
+                commit_sha(commit["sha"]),
+                str(commit["commit"]["message"]),
+                str(commit["commit"]["author"]["name"]),
+            )
 
     def read_file(self, ref: str, path: str) -> str | None:
+        doing = f"reading {path} at {ref[:12]}"
         data = self._unless_missing(
-            f"reading {path} at {ref[:12]}",
-            lambda: self._req.requestJsonAndCheck(
-                "GET", f"{self._path}/contents/{quote(path)}", parameters={"ref": ref}
-            )[1],
+            doing, lambda: self._rest("GET", f"{self._path}/contents/{quote(path)}", parameters={"ref": ref})
         )
-        if not isinstance(data, dict) or data.get("type") != "file":
-            return None
-        if data.get("content") or not data.get("size"):
-            return base64.b64decode(data.get("content") or "").decode("utf-8")
-        # Files over 1 MB come without content: fetch the blob.
-        with self._calling(f"reading {path} at {ref[:12]}"):
-            _, blob = self._req.requestJsonAndCheck("GET", f"{self._path}/git/blobs/{data['sha']}")
-        return base64.b64decode(blob["content"]).decode("utf-8")
+        with self._calling(doing):
+            if not isinstance(data, dict) or data.get("type") != "file":
+                return None
+            if data.get("content") or not data.get("size"):
+                raw = base64.b64decode(data.get("content") or "")
+            else:
+                # Files over 1 MB come without content: fetch the blob.
+                blob = self._rest("GET", f"{self._path}/git/blobs/{commit_sha(data['sha'])}")
+                raw = base64.b64decode(blob["content"])
+        return raw.decode("utf-8")  # not UTF-8: the caller names the file binary
 
     def find_pull(self, branch: str, base: str) -> PullInfo | None:
         # The owner prefix is required: without it GitHub ignores the filter (PyGithub issue 1566).
@@ -188,38 +302,40 @@ class GitHubForge(ForgeClient):
             "per_page": 10,
         }
         with self._calling(f"looking for an open pull request from {branch}"):
-            _, data = self._req.requestJsonAndCheck("GET", f"{self._path}/pulls", parameters=params)
-        for pr in data or []:
-            if pr["head"]["ref"] == branch and pr["base"]["ref"] == base and pr["state"] == "open":
-                return self._info(pr)
+            data = self._rest("GET", f"{self._path}/pulls", parameters=params)
+            for pr in data or []:
+                if pr["head"]["ref"] == branch and pr["base"]["ref"] == base and pr["state"] == "open":
+                    return self._info(pr)
         return None
 
     def merged_pull(self, sha: str, base: str) -> PullInfo | None:
         # "The merged pull request that introduced the commit": for a merge commit, a squashed
         # commit or the tip of a rebase, merge_commit_sha is the commit the base branch moved to.
+        doing = f"looking for the pull request merged as {sha[:12]}"
         data = self._unless_missing(
-            f"looking for the pull request merged as {sha[:12]}",
-            lambda: self._req.requestJsonAndCheck(
-                "GET", f"{self._path}/commits/{sha}/pulls", parameters={"per_page": 30}
-            )[1],
+            doing, lambda: self._rest("GET", f"{self._path}/commits/{sha}/pulls", parameters={"per_page": 30})
         )
-        for pr in data or []:
-            if pr.get("merged_at") and pr["base"]["ref"] == base and pr.get("merge_commit_sha") == sha:
-                info = self._info(pr)
-                info.merged, info.merge_sha = True, sha
-                return info
+        with self._calling(doing):
+            for pr in data or []:
+                if pr.get("merged_at") and pr["base"]["ref"] == base and pr.get("merge_commit_sha") == sha:
+                    info = self._info(pr)
+                    info.merged, info.merge_sha = True, sha
+                    return info
         return None
 
     def commit_checks(self, sha: str) -> list[CommitCheck]:
         doing = f"reading the statuses and check runs of {sha[:12]}"
         with self._calling(doing):
             # The combined status holds the newest status of each context.
-            _, combined = self._req.requestJsonAndCheck(
-                "GET", f"{self._path}/commits/{sha}/status", parameters={"per_page": 100}
-            )
-            _, runs = self._req.requestJsonAndCheck(
+            combined = self._rest("GET", f"{self._path}/commits/{sha}/status", parameters={"per_page": 100})
+            runs = self._rest(
                 "GET", f"{self._path}/commits/{sha}/check-runs", parameters={"per_page": 100, "filter": "latest"}
             )
+            return self._checks(combined, runs)
+
+    @staticmethod
+    def _checks(combined: Any, runs: Any) -> list[CommitCheck]:
+        """Commit statuses (combined: the newest of each context) and check runs (the newest of each name)."""
         out = [
             CommitCheck(
                 name=str(st.get("context") or ""),
@@ -264,7 +380,7 @@ class GitHubForge(ForgeClient):
             title=str(pr.get("title") or ""),
             body=str(pr.get("body") or ""),
             branch=str(pr["head"]["ref"]),
-            head_sha=str(pr["head"]["sha"]),
+            head_sha=commit_sha(pr["head"]["sha"]),
             node_id=pr.get("node_id"),
             draft=bool(pr.get("draft")),
         )
@@ -302,7 +418,10 @@ class GitHubForge(ForgeClient):
         if exc.status == 422 and "Reference already exists" in text:
             return self._branch_exists(branch)
         if exc.status == 422 and "not a fast forward" in text:
-            return StaleHeadError(f"branch {branch} moved while promoter was writing it")
+            return StaleHeadError(f"branch {branch} {_MOVED}")
+        if exc.status == 422 and "Reference does not exist" in text:
+            # Deleted meanwhile (a parallel run cleaning up, or the PR merged): start over.
+            return StaleHeadError(f"branch {branch} was deleted while promoter was writing it")
         if "signature" in text:
             return ForgeError(
                 self._redact(
@@ -318,11 +437,7 @@ class GitHubForge(ForgeClient):
         doing = f"creating branch {branch}"
         with self._calling(doing):
             try:
-                self._req.requestJsonAndCheck(
-                    "POST",
-                    f"{self._path}/git/refs",
-                    input={"ref": f"refs/heads/{branch}", "sha": sha},
-                )
+                self._rest("POST", f"{self._path}/git/refs", input={"ref": f"refs/heads/{branch}", "sha": sha})
             except GithubException as exc:
                 raise self._ref_error(exc, branch, doing) from None
 
@@ -330,11 +445,7 @@ class GitHubForge(ForgeClient):
         doing = f"updating branch {branch}"
         with self._calling(doing):
             try:
-                self._req.requestJsonAndCheck(
-                    "PATCH",
-                    f"{self._path}/git/refs/heads/{quote(branch)}",
-                    input={"sha": sha, "force": force},
-                )
+                self._rest("PATCH", f"{self._path}/git/refs/heads/{quote(branch)}", input={"sha": sha, "force": force})
             except GithubException as exc:
                 raise self._ref_error(exc, branch, doing) from None
 
@@ -361,13 +472,15 @@ class GitHubForge(ForgeClient):
         }
         with self._calling(f"committing to {branch}"):
             try:
-                _, data = self._req.graphql_named_mutation("createCommitOnBranch", mutation_input, "commit { oid url }")
+                data = self._graphql("createCommitOnBranch", mutation_input, "commit { oid url }")
             except GithubException as exc:
                 text = self._text(exc)
                 errors = exc.data.get("errors", []) if isinstance(exc.data, dict) else []
                 types = {e.get("type") for e in errors if isinstance(e, dict)}
                 if "STALE_DATA" in types or "Expected branch to point to" in text:
-                    raise StaleHeadError(f"branch {branch} moved while promoter was writing it") from None
+                    raise StaleHeadError(f"branch {branch} {_MOVED}") from None
+                if "Could not resolve to a Ref" in text:
+                    raise StaleHeadError(f"branch {branch} was deleted while promoter was writing it") from None
                 if "Protected branch" in text or "rejected" in text:
                     raise self._protected(branch, text.strip(), _PROTECTED_REMEDY) from None
                 if "FORBIDDEN" in types or "Resource not accessible" in text:
@@ -378,7 +491,7 @@ class GitHubForge(ForgeClient):
                         + _PERMISSION_HINT.format(repo=self.repository)
                     ) from None
                 raise
-        return str(data["commit"]["oid"])
+            return commit_sha(data["commit"]["oid"])
 
     def _write_git_data(
         self,
@@ -396,20 +509,16 @@ class GitHubForge(ForgeClient):
         with self._calling(f"committing to {branch}"):
             base_tree = self._trees.get(start)
             if base_tree is None:
-                _, c = self._req.requestJsonAndCheck("GET", f"{self._path}/git/commits/{start}")
-                base_tree = c["tree"]["sha"]
+                c = self._rest("GET", f"{self._path}/git/commits/{start}")
+                base_tree = str(c["tree"]["sha"])
             entries = [{"path": p, "mode": "100644", "type": "blob", "content": t} for p, t in sorted(files.items())]
-            _, tree = self._req.requestJsonAndCheck(
-                "POST",
-                f"{self._path}/git/trees",
-                input={"base_tree": base_tree, "tree": entries},
-            )
-            _, commit = self._req.requestJsonAndCheck(
+            tree = self._rest("POST", f"{self._path}/git/trees", input={"base_tree": base_tree, "tree": entries})
+            commit = self._rest(
                 "POST",
                 f"{self._path}/git/commits",
-                input={"message": message, "tree": tree["sha"], "parents": [start]},
+                input={"message": message, "tree": str(tree["sha"]), "parents": [start]},
             )
-        sha = str(commit["sha"])
+            sha = commit_sha(commit["sha"])
         if mode == "create":
             self._create_ref(branch, sha)
         else:
@@ -418,8 +527,8 @@ class GitHubForge(ForgeClient):
         return sha
 
     def _delete_quietly(self, branch: str) -> None:
-        with contextlib.suppress(GithubException, requests.exceptions.RequestException):
-            self._req.requestJsonAndCheck("DELETE", f"{self._path}/git/refs/heads/{quote(branch)}")
+        with contextlib.suppress(GithubException, requests.exceptions.RequestException, UnexpectedAnswer):
+            self._rest("DELETE", f"{self._path}/git/refs/heads/{quote(branch)}")
 
     # ---- pull requests -----------------------------------------------------------------------
     def create_pull(self, branch: str, base: str, title: str, body: str, options: PullOptions) -> PullInfo:
@@ -432,37 +541,39 @@ class GitHubForge(ForgeClient):
         }
         with self._calling(f"opening a pull request from {branch}"):
             try:
-                _, data = self._req.requestJsonAndCheck("POST", f"{self._path}/pulls", input=payload)
+                data = self._rest("POST", f"{self._path}/pulls", input=payload)
             except GithubException as exc:
-                if exc.status == 422 and "A pull request already exists for" in self._text(exc):
+                text = self._text(exc)
+                if exc.status == 422 and "A pull request already exists for" in text:
                     raise PullExistsError(f"a pull request from {branch} already exists") from None
-                if exc.status == 422 and _NO_DRAFTS in self._text(exc) and options.draft:
+                if exc.status == 422 and ("No commits between" in text or "head invalid" in text):
+                    # A parallel run moved the branch back onto the base (or deleted it) between our
+                    # commit and this request: the branch is not what we wrote; start over.
+                    raise StaleHeadError(f"branch {branch} {_MOVED} ({text})") from None
+                if exc.status == 422 and _NO_DRAFTS in text and options.draft:
                     # Private repositories on GitHub Free/Pro have no drafts: open it ready, say so;
                     # the failing promoter/check status still blocks a merge where it is required.
                     self._notes.append(_NO_DRAFTS_NOTE)
-                    _, data = self._req.requestJsonAndCheck(
-                        "POST", f"{self._path}/pulls", input={**payload, "draft": False}
-                    )
+                    data = self._rest("POST", f"{self._path}/pulls", input={**payload, "draft": False})
                 else:
                     raise
-        return self._info(data)
+            return self._info(data)
 
     def update_pull(self, pull: PullInfo, title: str, body: str, *, draft: bool | None = None) -> PullInfo:
         def call() -> Any:
-            return self._req.requestJsonAndCheck(
-                "PATCH",
-                f"{self._path}/pulls/{pull.number}",
-                input={"title": title, "body": body},
-            )[1]
+            return self._rest("PATCH", f"{self._path}/pulls/{pull.number}", input={"title": title, "body": body})
 
-        info = self._info(self._eventually(f"updating pull request #{pull.number}", call))
+        doing = f"updating pull request #{pull.number}"
+        data = self._eventually(doing, call)
+        with self._calling(doing):
+            info = self._info(data)
         if draft is not None and draft != info.draft:
             # REST cannot change the draft state; GraphQL can, in either direction.
             mutation = "convertPullRequestToDraft" if draft else "markPullRequestReadyForReview"
             try:
                 self._eventually(
                     f"{'marking' if draft else 'readying'} pull request #{pull.number}",
-                    lambda: self._req.graphql_named_mutation(
+                    lambda: self._graphql(
                         mutation, {"pullRequestId": info.node_id or pull.node_id}, "pullRequest { isDraft }"
                     ),
                 )
@@ -479,30 +590,33 @@ class GitHubForge(ForgeClient):
     # ---- the branch as it is, statuses, reviews, comments --------------------------------------
     def compare(self, base: str, head: str) -> BranchCompare:
         with self._calling(f"comparing {head[:12]} with {base[:12]}"):
-            _, data = self._req.requestJsonAndCheck("GET", f"{self._path}/compare/{base}...{head}")
-        commits = [
-            BranchCommit(
-                str(c["sha"]),
-                str(
-                    (c.get("commit") or {}).get("author", {}).get("name") or (c.get("author") or {}).get("login") or ""
-                ),
-                str((c.get("commit") or {}).get("message") or ""),
-            )
-            for c in data.get("commits") or []
-        ]
-        files = [
-            ChangedFile(
-                path=str(f["filename"]),
-                status=str(f.get("status") or "modified"),
-                previous_path=f.get("previous_filename"),
-                patch=f.get("patch"),
-                blob_sha=f.get("sha"),
-            )
-            for f in data.get("files") or []
-        ]
-        total = int(data.get("total_commits") or len(commits))
+            data = self._rest("GET", f"{self._path}/compare/{base}...{head}")
+            commits = [
+                BranchCommit(
+                    commit_sha(c["sha"]),
+                    str(
+                        (c.get("commit") or {}).get("author", {}).get("name")
+                        or (c.get("author") or {}).get("login")
+                        or ""
+                    ),
+                    str((c.get("commit") or {}).get("message") or ""),
+                )
+                for c in data.get("commits") or []
+            ]
+            files = [
+                ChangedFile(
+                    path=str(f["filename"]),
+                    status=str(f.get("status") or "modified"),
+                    previous_path=f.get("previous_filename"),
+                    patch=f.get("patch"),
+                    blob_sha=f.get("sha"),
+                )
+                for f in data.get("files") or []
+            ]
+            total = int(data.get("total_commits") or len(commits))
+            merge_base = (data.get("merge_base_commit") or {}).get("sha")
         return BranchCompare(
-            merge_base=(data.get("merge_base_commit") or {}).get("sha"),
+            merge_base=merge_base,
             commits=commits,
             files=files,
             truncated=total > len(commits) or len(files) >= COMPARE_FILES_MAX,
@@ -517,23 +631,21 @@ class GitHubForge(ForgeClient):
         if target_url:
             payload["target_url"] = target_url
         with self._calling(f"setting the {STATUS_CONTEXT} status on {sha[:12]}"):
-            self._req.requestJsonAndCheck("POST", f"{self._path}/statuses/{sha}", input=payload)
+            self._rest("POST", f"{self._path}/statuses/{sha}", input=payload)
 
     def approvers(self, pull: PullInfo) -> list[str]:
         with self._calling(f"reading the reviews of pull request #{pull.number}"):
-            _, data = self._req.requestJsonAndCheck(
-                "GET", f"{self._path}/pulls/{pull.number}/reviews", parameters={"per_page": 100}
-            )
-        latest: dict[str, str] = {}
-        for review in data or []:  # oldest first: a later review of the same person wins
-            login = (review.get("user") or {}).get("login")
-            if login and review.get("state") in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
-                latest[str(login)] = str(review["state"])
+            data = self._rest("GET", f"{self._path}/pulls/{pull.number}/reviews", parameters={"per_page": 100})
+            latest: dict[str, str] = {}
+            for review in data or []:  # oldest first: a later review of the same person wins
+                login = (review.get("user") or {}).get("login")
+                if login and review.get("state") in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+                    latest[str(login)] = str(review["state"])
         return [login for login, state in latest.items() if state == "APPROVED"]
 
     def comment(self, pull: PullInfo, body: str) -> None:
         with self._calling(f"commenting on pull request #{pull.number}"):
-            self._req.requestJsonAndCheck("POST", f"{self._path}/issues/{pull.number}/comments", input={"body": body})
+            self._rest("POST", f"{self._path}/issues/{pull.number}/comments", input={"body": body})
 
     def decorate(self, pull: PullInfo, options: PullOptions) -> list[str]:
         # The PR exists by now: a setting GitHub refuses (a reviewer who is no collaborator, a
@@ -549,7 +661,7 @@ class GitHubForge(ForgeClient):
             try:
                 self._eventually(
                     f"labelling pull request #{n}",
-                    lambda: self._req.requestJsonAndCheck("PATCH", f"{self._path}/issues/{n}", input=issue),
+                    lambda: self._rest("PATCH", f"{self._path}/issues/{n}", input=issue),
                 )
             except ForgeError as exc:
                 notes.append(f"labels/assignees not set: {exc}")
@@ -561,11 +673,7 @@ class GitHubForge(ForgeClient):
             try:
                 self._eventually(
                     f"requesting reviewers on pull request #{n}",
-                    lambda: self._req.requestJsonAndCheck(
-                        "POST",
-                        f"{self._path}/pulls/{n}/requested_reviewers",
-                        input=review,
-                    ),
+                    lambda: self._rest("POST", f"{self._path}/pulls/{n}/requested_reviewers", input=review),
                 )
             except ForgeError as exc:
                 notes.append(f"reviewers not requested: {exc}")
@@ -580,7 +688,7 @@ class GitHubForge(ForgeClient):
         try:
             self._eventually(
                 f"enabling auto-merge on pull request #{pull.number}",
-                lambda: self._req.graphql_named_mutation(
+                lambda: self._graphql(
                     "enablePullRequestAutoMerge",
                     {"pullRequestId": pull.node_id, "mergeMethod": "MERGE"},
                     "clientMutationId",
@@ -589,20 +697,38 @@ class GitHubForge(ForgeClient):
             return ["auto-merge enabled"]
         except ForgeError as exc:
             text = str(exc)
-            if "clean status" in text:
-                # Already mergeable: GitHub will not queue it, so merge now.
-                with self._calling(f"merging pull request #{pull.number}"):
-                    self._req.requestJsonAndCheck(
-                        "PUT",
-                        f"{self._path}/pulls/{pull.number}/merge",
-                        input={"merge_method": "merge"},
-                    )
-                return ["merged: the pull request was already mergeable"]
+            if "clean status" in text or "has_hooks status" in text:
+                # Mergeable now, nothing to wait for (has_hooks: and GitHub Enterprise runs
+                # pre-receive hooks on the merge): GitHub will not queue it, so merge it now.
+                return [self._merge_now(pull)]
+            if "unstable status" in text:
+                return [_UNSTABLE_NOTE]
             if "not allowed" in text:
                 return [
                     "auto-merge not enabled: turn on 'Allow auto-merge' in the repository settings (Settings → General)"
                 ]
             raise
+
+    def _merge_now(self, pull: PullInfo) -> str:
+        """Merge the head promoter wrote and described, and only that: `sha` makes GitHub refuse (409)
+        when a commit was pushed in between, which would otherwise be merged unreviewed."""
+        n = pull.number
+        with self._calling(f"merging pull request #{n}"):
+            try:
+                self._rest(
+                    "PUT", f"{self._path}/pulls/{n}/merge", input={"merge_method": "merge", "sha": pull.head_sha}
+                )
+            except GithubException as exc:
+                text = self._text(exc)
+                if exc.status == 409:
+                    return (
+                        f"not merged: pull request #{n} moved after promoter's commit {pull.head_sha[:12]} ({text}); "
+                        "review the new commit and merge it by hand"
+                    )
+                if exc.status in (405, 422):
+                    return f"not merged: GitHub refuses to merge pull request #{n} now ({exc.status} {text})"
+                raise
+        return "merged: the pull request was already mergeable"
 
     def close(self) -> None:
         with contextlib.suppress(OSError):  # closing a pool never decides anything

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any
 from urllib.parse import quote
 
 import gitlab
 import requests
-from gitlab.exceptions import GitlabError
-from requests.adapters import HTTPAdapter
+from gitlab.exceptions import GitlabError, GitlabParsingError
 
 from promoter.gates.statuses import CheckState, CommitCheck
 from promoter.model.errors import ForgeError
@@ -28,9 +28,17 @@ from promoter.publish.forge.base import (
     WebLinks,
     WriteMode,
 )
-from promoter.publish.forge.client import ForgeClient, Refusal
-from promoter.publish.forge.retry import RetryPolicy, WaitBudget
+from promoter.publish.forge.client import (
+    ForgeClient,
+    Refusal,
+    UnexpectedAnswer,
+    commit_sha,
+    describe_answer,
+    secondary_wait,
+)
+from promoter.publish.forge.retry import RetryPolicy, WaitBudget, rate_limit_wait
 from promoter.publish.forge.settings import ForgeSettings
+from promoter.publish.forge.transport import DeadlineAdapter
 from promoter.publish.redact import Redactor
 
 # Issuable::DESCRIPTION_LENGTH_MAX = 1.megabyte, validated with `bytesize` (UTF-8 bytes).
@@ -50,13 +58,28 @@ _PERMISSION_HINT = (
 
 
 class _Gitlab(gitlab.Gitlab):
-    """python-gitlab with its own retries off: the session's RetryPolicy is the one place that retries."""
+    """python-gitlab with its own retries off: the session's RetryPolicy is the one place that retries.
+
+    Every request passes here: a rate limit the transport could not time is waited out by `limited`
+    (GitLabForge._limited), and a success that is not JSON (a proxy's HTML page) is refused before
+    python-gitlab hands it back as a raw response where a mapping is expected.
+    """
+
+    limited: Any = None
 
     def http_request(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["obey_rate_limit"] = False
         kwargs["retry_transient_errors"] = False
         kwargs["max_retries"] = 0
-        return super().http_request(*args, **kwargs)
+
+        def call() -> Any:
+            return gitlab.Gitlab.http_request(self, *args, **kwargs)
+
+        response = self.limited(call) if self.limited is not None else call()
+        kind = response.headers.get("Content-Type") or ""
+        if response.content and "json" not in kind.lower():
+            raise UnexpectedAnswer(describe_answer(kind, response.content), not_json=True)
+        return response
 
 
 class GitLabForge(ForgeClient):
@@ -65,22 +88,24 @@ class GitLabForge(ForgeClient):
     name = "GitLab"
     token_vars = "GITLAB_TOKEN"
     permission_hint = _PERMISSION_HINT
+    url_hint = "forge.url / --forge-url must be the GitLab server's address (https://HOST, without /api/v4)"
     library_error = GitlabError
 
     def __init__(self, settings: ForgeSettings, redact: Redactor, budget: WaitBudget) -> None:
         super().__init__(settings, redact, budget)
         session = requests.Session()
-        adapter = HTTPAdapter(
-            max_retries=RetryPolicy(total=settings.max_retries, budget=budget, backoff=settings.backoff)
+        self._adapter = DeadlineAdapter(
+            RetryPolicy(total=settings.max_retries, budget=budget, backoff=settings.backoff)
         )
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
+        session.mount("http://", self._adapter)
+        session.mount("https://", self._adapter)
         self._gl = _Gitlab(
             settings.url,
             private_token=settings.token,
             session=session,
             timeout=settings.timeout,
         )
+        self._gl.limited = self._limited
         self._project = self._gl.projects.get(settings.repository, lazy=True)  # no request
         self._path = f"/projects/{quote(str(settings.repository), safe='')}"
         # (ref, path) -> last_commit_id learned from file reads
@@ -94,10 +119,23 @@ class GitLabForge(ForgeClient):
 
     # ---- errors ----------------------------------------------------------------------------
     def _refusal(self, exc: GitlabError) -> Refusal:
-        status, text = exc.response_code or 0, str(exc.error_message)
+        if isinstance(exc, GitlabParsingError):
+            # python-gitlab could not read the answer as JSON (or as the object it expected).
+            return Refusal(status=0, text=" ".join(str(exc.error_message).split()), rate_limited=False, forbidden=False)
+        status, text = exc.response_code or 0, " ".join(str(exc.error_message).split())
+        if "<" in text and re.search(r"<(!doctype|html|head|body|title)", text, re.IGNORECASE):
+            text = describe_answer(None, exc.response_body or text)  # a proxy's HTML error page
         if text.startswith(str(status)):  # GitLab repeats the code
             text = text[len(str(status)) :].strip()
         return Refusal(status=status, text=text, rate_limited=status == 429, forbidden=status == 403)
+
+    def _limit_wait(self, exc: GitlabError, attempt: int) -> float | None:
+        if exc.response_code != 429:
+            return None
+        if rate_limit_wait(429, self._adapter.last_headers or {}, self._budget.clock()) is not None:
+            return None  # the transport waited what it named (and handed it back: more than the budget)
+        # GitLab names its wait (Retry-After); one that does not is waited like GitHub's secondary limits.
+        return secondary_wait(attempt)
 
     # ---- reading -----------------------------------------------------------------------------
     def base_head(self, branch: str) -> str:
@@ -116,28 +154,30 @@ class GitLabForge(ForgeClient):
                         )
                     ) from None
                 raise self._no_base_branch(branch) from None
-        return str(data["commit"]["id"])
+            return commit_sha(data["commit"]["id"])
 
     def _branch(self, branch: str) -> Any:
         return self._gl.http_get(f"{self._path}/repository/branches/{quote(branch, safe='')}")
 
     def branch_info(self, branch: str) -> BranchInfo | None:
-        data = self._unless_missing(f"reading branch {branch}", lambda: self._branch(branch))
+        doing = f"reading branch {branch}"
+        data = self._unless_missing(doing, lambda: self._branch(branch))
         if data is None:
             return None
-        c = data["commit"]
-        return BranchInfo(str(c["id"]), str(c.get("message") or ""), str(c.get("author_name") or ""))
+        with self._calling(doing):
+            c = data["commit"]
+            return BranchInfo(commit_sha(c["id"]), str(c.get("message") or ""), str(c.get("author_name") or ""))
 
     def read_file(self, ref: str, path: str) -> str | None:
-        f: Any = self._unless_missing(
-            f"reading {path} at {ref[:12]}",
-            lambda: self._project.files.get(file_path=path, ref=ref),
-        )
+        doing = f"reading {path} at {ref[:12]}"
+        f: Any = self._unless_missing(doing, lambda: self._project.files.get(file_path=path, ref=ref))
         if f is None:
             return None
-        if getattr(f, "last_commit_id", None):
-            self._last_commit[(ref, path)] = str(f.last_commit_id)
-        return f.decode().decode("utf-8")
+        with self._calling(doing):
+            if getattr(f, "last_commit_id", None):
+                self._last_commit[(ref, path)] = commit_sha(f.last_commit_id)
+            raw = f.decode()
+        return bytes(raw).decode("utf-8")  # not UTF-8: the caller names the file binary
 
     def find_pull(self, branch: str, base: str) -> PullInfo | None:
         with self._calling(f"looking for an open merge request from {branch}"):
@@ -148,9 +188,9 @@ class GitLabForge(ForgeClient):
                 get_all=False,
                 per_page=10,
             )
-        for mr in mrs:
-            if mr.source_branch == branch and mr.state == "opened":
-                return self._info(mr.attributes)
+            for mr in mrs:
+                if mr.source_branch == branch and mr.state == "opened":
+                    return self._info(mr.attributes)
         return None
 
     def merged_pull(self, sha: str, base: str) -> PullInfo | None:
@@ -161,9 +201,9 @@ class GitLabForge(ForgeClient):
         related: Any = self._unless_missing(
             doing, lambda: self._gl.http_get(f"{self._path}/repository/commits/{sha}/merge_requests")
         )
-        found = _merged_as(related or [], sha, base)
-        if found is None:
-            with self._calling(doing):
+        with self._calling(doing):
+            found = _merged_as(related or [], sha, base)
+            if found is None:
                 recent: Any = self._gl.http_get(
                     f"{self._path}/merge_requests",
                     query_data={
@@ -174,10 +214,10 @@ class GitLabForge(ForgeClient):
                         "per_page": 20,
                     },
                 )
-            found = _merged_as(recent or [], sha, base)
-        if found is None:
-            return None
-        info = self._info(found)
+                found = _merged_as(recent or [], sha, base)
+            if found is None:
+                return None
+            info = self._info(found)
         info.merged, info.merge_sha = True, sha
         return info
 
@@ -186,14 +226,14 @@ class GitLabForge(ForgeClient):
             data: Any = self._gl.http_get(
                 f"{self._path}/repository/commits/{sha}/statuses", query_data={"per_page": 100}
             )
-        newest: dict[str, dict[str, Any]] = {}
-        for st in data or []:
-            name = str(st.get("name") or "")
-            # GitLab lists only the newest of each name without all=true; should it list more,
-            # the highest id is the newest.
-            cur = newest.get(name)
-            if cur is None or (st.get("id") is not None and cur.get("id") is not None and st["id"] > cur["id"]):
-                newest[name] = st
+            newest: dict[str, dict[str, Any]] = {}
+            for st in data or []:
+                name = str(st.get("name") or "")
+                # GitLab lists only the newest of each name without all=true; should it list more,
+                # the highest id is the newest.
+                cur = newest.get(name)
+                if cur is None or (st.get("id") is not None and cur.get("id") is not None and st["id"] > cur["id"]):
+                    newest[name] = st
         return [
             CommitCheck(
                 name=name,
@@ -214,7 +254,7 @@ class GitLabForge(ForgeClient):
             title=str(mr.get("title") or ""),
             body=str(mr.get("description") or ""),
             branch=str(mr["source_branch"]),
-            head_sha=str(mr.get("sha") or ""),
+            head_sha=commit_sha(mr["sha"]) if mr.get("sha") else "",
             draft=bool(mr.get("draft")),
         )
 
@@ -268,7 +308,7 @@ class GitLabForge(ForgeClient):
                         "allow the token's role to push (Settings → Repository → Protected branches) or change forge.branch_template",
                     ) from None
                 raise
-        return str(commit.id)
+            return commit_sha(commit.id)
 
     # ---- merge requests ----------------------------------------------------------------------
     def _user_ids(self, names: list[str], role: str) -> list[int]:
@@ -280,7 +320,8 @@ class GitLabForge(ForgeClient):
                 # The branch is written already: a typo in a reviewer's name is a note, not a failure.
                 self._notes.append(f"GitLab user {name!r} not found: not added as {role} (environments[].pull_request)")
                 continue
-            ids.append(int(found[0]["id"]))
+            with self._calling(f"looking up GitLab user {name}"):
+                ids.append(int(found[0]["id"]))
         return ids
 
     def create_pull(self, branch: str, base: str, title: str, body: str, options: PullOptions) -> PullInfo:
@@ -305,7 +346,7 @@ class GitLabForge(ForgeClient):
                 if exc.response_code == 409:
                     raise PullExistsError(f"a merge request from {branch} already exists") from None
                 raise
-        return self._info(mr)
+            return self._info(mr)
 
     def update_pull(self, pull: PullInfo, title: str, body: str, *, draft: bool | None = None) -> PullInfo:
         # GitLab keeps the draft state in the title.
@@ -315,7 +356,7 @@ class GitLabForge(ForgeClient):
                 f"{self._path}/merge_requests/{pull.number}",
                 post_data={"title": shown, "description": body},
             )
-        return self._info(mr)
+            return self._info(mr)
 
     # ---- the branch as it is, statuses, approvals, notes ---------------------------------------
     def compare(self, base: str, head: str) -> BranchCompare:
@@ -323,42 +364,42 @@ class GitLabForge(ForgeClient):
             data: Any = self._gl.http_get(
                 f"{self._path}/repository/compare", query_data={"from": base, "to": head, "straight": "false"}
             )
-        raw = data.get("commits") or []
-        commits = [
-            BranchCommit(str(c["id"]), str(c.get("author_name") or ""), str(c.get("message") or "")) for c in raw
-        ]
-        shas = {c.sha for c in commits}
-        # GitLab does not name the merge base: it is the parent of the branch's first commit
-        # that lies outside the listed commits (promoter's branches are linear).
-        merge_base = next(
-            (p for c in raw for p in c.get("parent_ids") or [] if p not in shas),
-            head if not raw else None,
-        )
-        files = []
-        for d in data.get("diffs") or []:
-            status = (
-                "added"
-                if d.get("new_file")
-                else "removed"
-                if d.get("deleted_file")
-                else "renamed"
-                if d.get("renamed_file")
-                else "modified"
+            raw = data.get("commits") or []
+            commits = [
+                BranchCommit(commit_sha(c["id"]), str(c.get("author_name") or ""), str(c.get("message") or ""))
+                for c in raw
+            ]
+            shas = {c.sha for c in commits}
+            # GitLab does not name the merge base: it is the parent of the branch's first commit
+            # that lies outside the listed commits (promoter's branches are linear).
+            merge_base = next(
+                (p for c in raw for p in c.get("parent_ids") or [] if p not in shas),
+                head if not raw else None,
             )
-            patch = d.get("diff") or None
-            if d.get("too_large") or d.get("collapsed"):
-                patch = None  # GitLab left the hunks out: the text is read instead
-            files.append(
-                ChangedFile(
-                    path=str(d["new_path"]),
-                    status=status,
-                    previous_path=d.get("old_path") if status == "renamed" else None,
-                    patch=patch,
+            files = []
+            for d in data.get("diffs") or []:
+                status = (
+                    "added"
+                    if d.get("new_file")
+                    else "removed"
+                    if d.get("deleted_file")
+                    else "renamed"
+                    if d.get("renamed_file")
+                    else "modified"
                 )
-            )
-        return BranchCompare(
-            merge_base=merge_base, commits=commits, files=files, truncated=bool(data.get("compare_timeout"))
-        )
+                patch = d.get("diff") or None
+                if d.get("too_large") or d.get("collapsed"):
+                    patch = None  # GitLab left the hunks out: the text is read instead
+                files.append(
+                    ChangedFile(
+                        path=str(d["new_path"]),
+                        status=status,
+                        previous_path=d.get("old_path") if status == "renamed" else None,
+                        patch=patch,
+                    )
+                )
+            truncated = bool(data.get("compare_timeout"))
+        return BranchCompare(merge_base=merge_base, commits=commits, files=files, truncated=truncated)
 
     def set_status(self, sha: str, state: StatusState, description: str, target_url: str | None = None) -> None:
         data: dict[str, Any] = {"state": _STATE[state], "name": STATUS_CONTEXT, "description": description[:255]}
@@ -377,11 +418,11 @@ class GitLabForge(ForgeClient):
     def approvers(self, pull: PullInfo) -> list[str]:
         with self._calling(f"reading the approvals of merge request !{pull.number}"):
             data: Any = self._gl.http_get(f"{self._path}/merge_requests/{pull.number}/approvals")
-        return [
-            str(a["user"]["username"])
-            for a in (data.get("approved_by") or [])
-            if isinstance(a, dict) and (a.get("user") or {}).get("username")
-        ]
+            return [
+                str(a["user"]["username"])
+                for a in (data.get("approved_by") or [])
+                if isinstance(a, dict) and (a.get("user") or {}).get("username")
+            ]
 
     def comment(self, pull: PullInfo, body: str) -> None:
         with self._calling(f"commenting on merge request !{pull.number}"):
@@ -397,21 +438,60 @@ class GitLabForge(ForgeClient):
             notes.append("team_reviewers are a GitHub setting; GitLab ignores them")
         if options.auto_merge:
             try:
-                merged: Any = self._gl.http_put(
-                    f"{self._path}/merge_requests/{pull.number}/merge",
-                    post_data={"auto_merge": True},
-                )
-            except GitlabError as exc:
-                notes.append(self._redact(f"auto-merge not set: {exc.response_code} {exc.error_message}"))
-            except requests.exceptions.RequestException as exc:
-                raise self._error(exc, f"setting auto-merge on !{pull.number}") from None
-            else:
-                notes.append(
-                    "merged: the merge request was already mergeable"
-                    if merged.get("state") == "merged"
-                    else "auto-merge enabled"
-                )
+                notes.append(self._auto_merge(pull))
+            except ForgeError as exc:
+                notes.append(f"auto-merge not set: {exc}")
         return notes
+
+    def _auto_merge(self, pull: PullInfo) -> str:
+        """Auto-merge, on every GitLab: `auto_merge` since 17.11, `merge_when_pipeline_succeeds` before
+        (an older server ignores the parameter it does not know, and would merge at once where it may).
+        `sha` is the head promoter wrote and described: a commit pushed since is never merged with it."""
+        n = pull.number
+        doing = f"setting auto-merge on merge request !{n}"
+        data: dict[str, Any] = {"auto_merge": True, "merge_when_pipeline_succeeds": True}
+        if pull.head_sha:
+            data["sha"] = pull.head_sha
+        with self._calling(doing):
+            try:
+                merged: Any = self._gl.http_put(f"{self._path}/merge_requests/{n}/merge", post_data=data)
+            except GitlabError as exc:
+                if exc.response_code == 405:
+                    # Nothing to wait for: recent GitLab refuses auto-merge on a merge request without a
+                    # running pipeline (and refuses any merge of one that is not mergeable).
+                    return self._merge_now(pull)
+                return self._merge_refused(pull, exc)
+            if merged.get("state") == "merged":
+                return "merged: the merge request was already mergeable (its pipeline had passed)"
+            return "auto-merge enabled"
+
+    def _merge_now(self, pull: PullInfo) -> str:
+        n = pull.number
+        mr: Any = self._gl.http_get(f"{self._path}/merge_requests/{n}")
+        status = str(mr.get("detailed_merge_status") or mr.get("merge_status") or "unknown")
+        if status not in ("mergeable", "can_be_merged"):
+            return (
+                f"auto-merge not set: GitLab has no pipeline to wait for on !{n} and cannot merge it now "
+                f"(detailed_merge_status: {status}); merge it by hand once it is mergeable"
+            )
+        data: dict[str, Any] = {"sha": pull.head_sha} if pull.head_sha else {}
+        try:
+            self._gl.http_put(f"{self._path}/merge_requests/{n}/merge", post_data=data)
+        except GitlabError as exc:
+            return self._merge_refused(pull, exc)
+        return "merged: the merge request was already mergeable (no pipeline to wait for)"
+
+    def _merge_refused(self, pull: PullInfo, exc: GitlabError) -> str:
+        r = self._refusal(exc)
+        n = pull.number
+        if r.status == 409:
+            return (
+                f"not merged: merge request !{n} moved after promoter's commit {pull.head_sha[:12]} ({r.text}); "
+                "review the new commit and merge it by hand"
+            )
+        if r.status in (401, 403) or r.rate_limited or r.status >= 500 or r.status == 0:
+            raise exc  # worded by _calling like any other failure, then made a note by decorate
+        return self._redact(f"auto-merge not set: GitLab refuses to merge !{n} ({r.status} {r.text})")
 
     def close(self) -> None:
         with contextlib.suppress(OSError):  # closing a pool never decides anything

@@ -13,6 +13,7 @@ GITHUB_API = "https://api.github.com"
 GITLAB_URL = "https://gitlab.com"
 DEFAULT_BRANCH_TEMPLATE = "promoter/{env}/{app}"
 DEFAULT_TRAIN_TEMPLATE = "promoter/{env}"
+DEFAULT_TIMEOUT_SECONDS = 120.0
 
 
 @dataclass
@@ -27,7 +28,10 @@ class ForgeSettings:
     commit_method: str = "graphql"  # GitHub only: graphql | git-data
     max_retries: int = 5
     max_wait_seconds: float = 60.0
-    timeout: float = 30.0
+    # All forge work of one run (requests, their time-outs, retries, waits): a forge that accepts
+    # and never answers is given up on after this, whatever max_retries and timeout allow.
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    timeout: float = 30.0  # one request (connect, and each read)
     backoff: float = 0.5
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
@@ -103,6 +107,7 @@ def resolve_settings(
         commit_method=str(config.get("commit_method", "graphql")),
         max_retries=int(config.get("max_retries", 5)),
         max_wait_seconds=float(config.get("max_wait_seconds", 60.0)),
+        timeout_seconds=float(config.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)),
     )
 
 

@@ -1,0 +1,100 @@
+"""Auto-merge as the forges really answer it: GitHub's refusals (clean, unstable, has_hooks), GitLab before and
+after 17.11 and its 405 without a pipeline, and the immediate merge that merges only the reviewed head."""
+
+from __future__ import annotations
+
+import pytest
+from forgeworld import REPO, World, image
+
+from promoter.publish.forge.base import PullOptions
+from promoter.publish.publisher import publish_promotion
+
+MERGE = {"github": r"PUT .*/pulls/\d+/merge$", "gitlab": r"PUT .*/merge_requests/\d+/merge$"}
+AUTO = PullOptions(auto_merge=True)
+
+
+def merges(world: World) -> list:
+    return world.fake.requests(MERGE[world.kind])
+
+
+def test_a_mergeable_pr_is_merged_at_once_at_the_head_promoter_wrote(world: World) -> None:
+    res = publish_promotion(world.request(options=AUTO))
+    pr = world.fake.repo(REPO).pulls[res.number]
+    assert pr.state == "merged"
+    assert any(n.startswith("merged:") for n in res.notes), res.notes
+    (merge,) = [m for m in merges(world) if m.status == 200]
+    assert merge.body["sha"] == res.head_sha  # only the reviewed head may be merged
+
+
+def test_a_commit_pushed_before_the_merge_is_not_merged_unreviewed(world: World) -> None:
+    branch = "promoter/dev/checkout-api"
+    pushed: list[str] = []
+    world.fake.on_request(
+        lambda fake: pushed.append(fake.push_commit(REPO, branch, {"README.md": "sneaky\n"}, "pushed meanwhile")),
+        pattern=MERGE[world.kind],
+    )
+    res = publish_promotion(world.request(options=AUTO))
+    pr = world.fake.repo(REPO).pulls[res.number]
+    assert pr.state == "open", "merged a commit nobody reviewed"
+    assert world.store.read_file("main", "README.md") == b"# gitops\n"
+    note = next(n for n in res.notes if n.startswith("not merged"))
+    assert "moved after promoter's commit" in note and res.head_sha[:12] in note  # type: ignore[index]
+    assert pushed and world.store.branch_sha(branch) == pushed[0]
+
+
+@pytest.mark.parametrize("world", ["github"], indirect=True)
+def test_github_unstable_is_a_note_not_a_merge(world: World) -> None:
+    # A check that is not required is pending: GitHub calls the PR "unstable" and refuses auto-merge.
+    def ci_pending(fake) -> None:
+        head = fake.repo(REPO).store.branch_sha("promoter/dev/checkout-api")
+        fake.repo(REPO).statuses.setdefault(head, []).insert(0, {"state": "pending", "context": "lint"})
+
+    world.fake.on_request(ci_pending, pattern=r"POST /api/graphql$", times=2)
+    res = publish_promotion(world.request(options=AUTO))
+    pr = world.fake.repo(REPO).pulls[res.number]
+    assert pr.state == "open" and not pr.auto_merge
+    assert any("'unstable'" in n and "not required" in n for n in res.notes), res.notes
+    assert merges(world) == []
+
+
+@pytest.mark.parametrize("world", ["github"], indirect=True)
+def test_github_has_hooks_is_merged_like_clean(world: World) -> None:
+    world.fake.repo(REPO).pre_receive_hooks = True
+    res = publish_promotion(world.request(options=AUTO))
+    assert world.fake.repo(REPO).pulls[res.number].state == "merged"
+    assert merges(world)[0].body["sha"] == res.head_sha
+
+
+@pytest.mark.parametrize("world", ["gitlab"], indirect=True)
+@pytest.mark.parametrize("version", [(16, 11), (17, 10), (17, 11), (18, 2)])
+def test_gitlab_auto_merge_waits_for_the_pipeline_on_every_version(world: World, version: tuple[int, int]) -> None:
+    """auto_merge exists since 17.11; older servers ignore it, and would merge at once where they may:
+    merge_when_pipeline_succeeds is sent too."""
+    world.fake.gitlab_version = version
+    world.fake.repo(REPO).ci_on_push = True  # the push starts a pipeline
+    res = publish_promotion(world.request(options=AUTO))
+    mr = world.fake.repo(REPO).pulls[res.number]
+    assert (mr.state, mr.auto_merge) == ("open", True)
+    assert "auto-merge enabled" in res.notes
+    body = merges(world)[0].body
+    assert body["auto_merge"] in (True, "true") and body["merge_when_pipeline_succeeds"] in (True, "true")
+    assert body["sha"] == res.head_sha
+
+
+@pytest.mark.parametrize("world", ["gitlab"], indirect=True)
+def test_gitlab_without_a_pipeline_answers_405_and_a_mergeable_mr_is_merged_now(world: World) -> None:
+    res = publish_promotion(world.request(options=AUTO))
+    assert world.fake.repo(REPO).pulls[res.number].state == "merged"
+    assert [m.status for m in merges(world)] == [405, 200]
+    assert any("no pipeline to wait for" in n for n in res.notes), res.notes
+
+
+@pytest.mark.parametrize("world", ["gitlab"], indirect=True)
+def test_gitlab_without_a_pipeline_and_not_mergeable_is_a_note(world: World) -> None:
+    world.fake.repo(REPO).require_checks = True
+    res = publish_promotion(world.request(image(), options=AUTO))
+    mr = world.fake.repo(REPO).pulls[res.number]
+    assert mr.state == "open" and not mr.auto_merge
+    note = next(n for n in res.notes if n.startswith("auto-merge not set"))
+    assert "no pipeline to wait for" in note and "ci_must_pass" in note
+    assert [m.status for m in merges(world)] == [405]
