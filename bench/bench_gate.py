@@ -121,7 +121,9 @@ def main() -> int:
     source = SchemaSource(version=resolve_version(args.kubernetes_version), strict=True)
     template, _ = write_kubeconform_folder(tmp / "schemas", source, KINDS)
 
-    env = {**os.environ, "PROMOTER_CACHE_DIR": "off", "NO_COLOR": "1"}
+    # Without PYTHONDONTWRITEBYTECODE: an installed promoter has its bytecode; the parity run below writes it.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update({"PROMOTER_CACHE_DIR": "off", "NO_COLOR": "1"})
     kc_cmd = [kc, "-strict", "-summary", "-kubernetes-version", source.version.version]
     kc_cmd += ["-schema-location", template, "-n", str(args.jobs), "apps"]
     check = [*promoter_cmd(), "check", "--all", "--jobs", str(args.jobs), "--kubernetes-version"]
