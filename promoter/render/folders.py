@@ -16,8 +16,11 @@ import multiprocessing
 import os
 import pickle
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from promoter.model.errors import ToolError
 from promoter.model.finding import Finding, Location, Status
 from promoter.model.resource import Resource
 from promoter.render.graph import Target
@@ -70,19 +73,25 @@ def read_parallel(
     """(index into `targets`, status, findings, resources) of every folder, read by `read` in `jobs`
     forked processes, in the order their shares finish. The processes start now (before the caller
     starts any thread: a fork copies only the thread that calls it); the results are read as the
-    caller iterates. Without processes to be had, the folders are read here, as the caller iterates."""
+    caller iterates. Without processes to be had, the folders are read here, as the caller iterates.
+
+    A process that dies (the kernel's out-of-memory killer, a signal) is a ToolError, not a wait
+    forever: `concurrent.futures` notices a dead worker, where `multiprocessing.Pool` would replace
+    it and wait for the lost share without end."""
     global _READ, _TARGETS
     order = sorted(range(len(targets)), key=lambda i: -len(targets[i].manifests))
     count = max(1, min(len(order), jobs * SHARES_PER_JOB))
     shares = [order[k::count] for k in range(count)]  # dealt like cards: each share gets big and small folders
     _READ, _TARGETS = read, targets
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
     try:
-        pool = multiprocessing.get_context("fork").Pool(jobs)
+        # With fork, the first submit starts every process, then the executor's own thread.
+        futures = [pool.submit(_read_share, share) for share in shares]
     except OSError:  # no processes to be had (limits, a sandbox): the same work, in this one
+        pool.shutdown(wait=False, cancel_futures=True)
         _READ, _TARGETS = None, []
         return _read_here(targets, order, read)
-    results = pool.imap_unordered(_read_share, shares)
-    return _collect(targets, pool, results)
+    return _collect(targets, pool, futures)
 
 
 def _read_here(
@@ -94,11 +103,19 @@ def _read_here(
 
 
 def _collect(
-    targets: list[Target], pool: Any, results: Iterator[Packed]
+    targets: list[Target], pool: ProcessPoolExecutor, futures: list[Future[Packed]]
 ) -> Iterator[tuple[int, str, list[Finding], list[Resource]]]:
     global _READ, _TARGETS
     try:
-        for heads, blob in results:
+        for future in as_completed(futures):
+            try:
+                heads, blob = future.result()
+            except BrokenProcessPool:
+                raise ToolError(
+                    "a process reading plain manifest folders died before it finished (killed by a signal, "
+                    "perhaps the out-of-memory killer); nothing was checked",
+                    hint="run again; on a small runner give it more memory, or pass --jobs 1",
+                ) from None
             objects = marshal.loads(blob[1:]) if blob[:1] == b"m" else pickle.loads(blob[1:])  # noqa: S301 - our child's
             by_target: dict[int, list[Resource]] = {}
             for i, obj, file, line, env in objects:
@@ -107,8 +124,9 @@ def _collect(
             for i, status, findings in heads:
                 yield i, status, findings, by_target.get(i, [])
     finally:
-        pool.terminate()
-        pool.join()
+        # Stopped early (an error above or in the caller): shares not started are dropped, and the
+        # processes are not waited for; each exits when its current share is done.
+        pool.shutdown(wait=False, cancel_futures=True)
         _READ, _TARGETS = None, []
 
 

@@ -1,0 +1,73 @@
+"""Plain folders read in forked processes: results as the one-process read gives them, and a process
+that dies (out-of-memory killer, a signal) is a one-line error within moments, never a wait forever."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from types import SimpleNamespace
+
+import pytest
+
+from promoter.model.errors import ToolError
+from promoter.model.finding import Status
+from promoter.model.resource import Resource
+from promoter.render.folders import read_parallel
+from promoter.render.graph import Target
+
+
+def _targets(n: int) -> list[Target]:
+    return [Target(id=f"apps/a{i}", kind="plain", path=f"apps/a{i}", manifests=[f"apps/a{i}/x.yaml"]) for i in range(n)]
+
+
+def _read(target: Target) -> SimpleNamespace:
+    obj = {"kind": "ConfigMap", "metadata": {"name": target.id.rsplit("/", 1)[1]}}
+    subject = SimpleNamespace(status=Status.PASSED)
+    return SimpleNamespace(subject=subject, findings=[], resources=[Resource(obj, target.id, None, None)])
+
+
+def test_forked_reads_return_every_folder_once() -> None:
+    targets = _targets(40)
+    got = {
+        i: (status, [r.obj["metadata"]["name"] for r in res]) for i, status, _, res in read_parallel(targets, _read, 2)
+    }
+    assert got == {i: (Status.PASSED.value, [f"a{i}"]) for i in range(40)}
+
+
+def test_an_exception_in_a_process_reaches_the_caller() -> None:
+    def boom(target: Target) -> SimpleNamespace:
+        if target.id == "apps/a3":
+            raise ToolError("read failed in the child")
+        return _read(target)
+
+    with pytest.raises(ToolError, match="read failed in the child"):
+        list(read_parallel(_targets(20), boom, 2))
+
+
+def test_a_killed_process_is_an_error_not_a_hang() -> None:
+    # In a subprocess with a time-out: before the fix this waited forever for the lost share.
+    script = textwrap.dedent(
+        """
+        import os, signal, sys
+        from tests.render.test_folders_parallel import _read, _targets
+        from promoter.model.errors import ToolError
+        from promoter.render.folders import read_parallel
+
+        def killer(target):
+            if target.id == "apps/a5":
+                os.kill(os.getpid(), signal.SIGKILL)  # what the out-of-memory killer does
+            return _read(target)
+
+        try:
+            list(read_parallel(_targets(30), killer, 2))
+        except ToolError as exc:
+            print(exc)
+            sys.exit(7)
+        sys.exit(0)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 7, out.stderr
+    assert "a process reading plain manifest folders died" in out.stdout
+    assert "--jobs 1" in out.stdout
