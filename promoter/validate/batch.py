@@ -5,9 +5,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
+from promoter.model.errors import ToolError
 from promoter.model.finding import (
     CheckResult,
     Finding,
@@ -88,14 +91,23 @@ def _validate_items(items: Sequence[tuple[str | Path, str, str | None]], jobs: i
             return _run(0, n)
         bounds = [(n * k // jobs, n * (k + 1) // jobs) for k in range(jobs)]
         # Children are forked so they share the items and warm schema caches; the parent takes a share too.
-        ctx = multiprocessing.get_context("fork")
+        # concurrent.futures, not multiprocessing.Pool: a child that dies (out-of-memory killer) is an
+        # error at once; Pool would wait for its lost share forever.
+        pool = ProcessPoolExecutor(jobs - 1, mp_context=multiprocessing.get_context("fork"))
         try:
-            pool = ctx.Pool(jobs - 1)
-        except OSError:  # no processes to be had (limits, sandbox): the same work, in this one
-            return _run(0, n)
-        with pool:
-            pending = [pool.apply_async(_run, b) for b in bounds[1:]]
-            parts = [_run(*bounds[0])] + [p.get() for p in pending]
+            try:
+                pending = [pool.submit(_run, *b) for b in bounds[1:]]
+            except OSError:  # no processes to be had (limits, sandbox): the same work, in this one
+                return _run(0, n)
+            parts = [_run(*bounds[0])] + [p.result() for p in pending]
+        except BrokenProcessPool:
+            raise ToolError(
+                "a process validating manifests died before it finished (killed by a signal, perhaps the "
+                "out-of-memory killer); nothing was checked",
+                hint="run again with more memory, or with one job",
+            ) from None
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
         out = CheckResult()
         for part in parts:
             out.extend(part)

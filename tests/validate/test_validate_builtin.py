@@ -333,3 +333,38 @@ def test_fast_loader_round_trips_dumped_data(data):
     # careful loader must agree on every value and type.
     text = pyyaml.safe_dump({"root": data}, default_flow_style=False)
     assert repr([obj for _, obj in _fast_documents(text)]) == repr(list(pyyaml.load_all(text, Loader=ManifestLoader)))
+
+
+def test_a_killed_validating_process_is_an_error_not_a_hang() -> None:
+    """A forked child killed mid-share (what the out-of-memory killer does) ends the batch with one
+    ToolError at once; run in a subprocess with a time-out because the old pool waited forever."""
+    import subprocess
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import os, signal, sys
+        from promoter.model.errors import ToolError
+        from promoter.validate import batch
+        from promoter.validate.schemas import SchemaSource, resolve_version
+
+        parent, run = os.getpid(), batch._run
+
+        def killer(start, stop):
+            if os.getpid() != parent:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return run(start, stop)
+
+        batch._run = killer
+        items = [("apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: c%d}\\n" % i, "t%d" % i, None) for i in range(64)]
+        try:
+            batch.validate_items(items, SchemaSource(resolve_version("1.32.0")), jobs=2)
+        except ToolError as exc:
+            print(exc)
+            sys.exit(7)
+        sys.exit(0)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 7, out.stderr
+    assert "a process validating manifests died" in out.stdout
