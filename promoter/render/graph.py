@@ -16,7 +16,7 @@ import yaml
 from promoter.config.model import CONFIG_NAMES, Config
 from promoter.model.finding import Finding, Location, Severity
 from promoter.render.settings import RenderSettings
-from promoter.yamlio.files import FileProblem, check_path, read_bytes
+from promoter.yamlio.files import FileProblem, check_path, read_bytes, read_walked
 from promoter.yamlio.manifests import decode
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -247,6 +247,7 @@ class _Walk:
     yaml_files: list[str] = field(default_factory=list)
     dirs: set[str] = field(default_factory=set)
     problems: dict[str, FileProblem] = field(default_factory=dict)  # repo-relative path -> why it is not read
+    real_files: dict[str, str] = field(default_factory=dict)  # regular non-link file -> its real path
 
     @classmethod
     def scan(cls, repo: Path) -> _Walk:
@@ -306,6 +307,10 @@ class _Walk:
                     continue
                 except FileNotFoundError:
                     continue
+            else:
+                # A regular file, not a link, in a folder whose real path is known: read later without
+                # resolving its path again (realpath of every file was half of discovery's time).
+                self.real_files[path] = os.path.join(real, e.name)
             names.add(e.name)
         for name in KUSTOMIZATION_NAMES:
             if name in names:
@@ -805,13 +810,15 @@ def _docs_with_lines(raw: bytes) -> list[tuple[int, Any]]:
 _BOM = b"\xef\xbb\xbf"
 
 
-def _is_manifest(repo: Path, file: str, read: dict[str, bytes] | None = None) -> bool:
+def _is_manifest(repo: Path, file: str, read: dict[str, bytes] | None = None, real: str | None = None) -> bool:
     """A top-level apiVersion and kind in some document (values files and CI configs have neither at column 0).
-    The bytes read are kept in `read` for the renderer."""
-    try:
-        raw = read_bytes(repo, file)
-    except (OSError, FileProblem):
-        return False
+    The bytes read are kept in `read` for the renderer. `real`: the file's real path, as the walk found it."""
+    raw = read_walked(real) if real is not None else None
+    if raw is None:
+        try:
+            raw = read_bytes(repo, file)
+        except (OSError, FileProblem):
+            return False
     if read is not None:
         read[file] = raw
     if raw.startswith((_BOM, b"\xff\xfe", b"\xfe\xff")):
@@ -849,7 +856,7 @@ def _plain_targets(
     return [
         Target(id=d or ".", kind="plain", path=d or ".", files=set(fs), manifests=sorted(fs), origin=Location(d or "."))
         for d, fs in sorted(by_dir.items())
-        if any(_is_manifest(repo, f, read) for f in fs)
+        if any(_is_manifest(repo, f, read, walker.real_files.get(f)) for f in fs)
     ]
 
 

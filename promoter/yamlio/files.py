@@ -116,6 +116,29 @@ def read_bytes(root: Path, rel: str) -> bytes:
         return fh.read(MAX_BYTES + 1)
 
 
+def read_walked(real: str) -> bytes | None:
+    """The bytes of a file a walk of the repository found regular, by the real path the walk built
+    (its folders resolved inside the repository); None when it is no longer a regular file of at most
+    MAX_BYTES, so the caller reads it the checked way (read_bytes) and reports what it is. The last
+    step is opened without following a link and without blocking, so a swap in between is refused."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(real, flags)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BYTES:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(MAX_BYTES + 1)
+        return data if len(data) <= MAX_BYTES else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 # ---- reading any path (the configuration, a file named on the command line, a scanned file) ----
 class FileRefused(UsageError):
     """A FileProblem as the error a command exits with (2): one line naming the file; `rule` says which
