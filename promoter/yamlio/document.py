@@ -26,7 +26,7 @@ from promoter.yamlio.limits import (
     may_alias,
     may_nest_deep,
 )
-from promoter.yamlio.marked import Anchors, MarkedError, MarkedMap, MarkedSeq, Unusual, owner
+from promoter.yamlio.marked import Anchors, MarkedError, MarkedMap, MarkedSeq, Unusual, built_from_events, owner
 
 BOM = "\ufeff"
 
@@ -150,9 +150,13 @@ class YamlDoc:
 
             line, col = Lines(body).pos(exc.offset)
             raise YamlParseError(path, line + 1, col + 1, exc.problem) from None
+        except NestingTooDeep as exc:
+            raise YamlParseError(path, None, None, exc.problem) from None
         except (yaml.YAMLError, Unusual, RecursionError, ValueError):
             return cls.from_text(text, path)
-        if may_nest_deep(body):
+        # The event reader measured the nesting as it built; aliases can still deepen what walkers
+        # see (a deep anchor repeated deep down), and the composed reader measured nothing.
+        if may_nest_deep(body) and (anchors or not built_from_events(body)):
             _refuse_deep(docs, path)
         if anchors:
             # Aliases share subtrees: measure what walking them would cost before anything walks them.

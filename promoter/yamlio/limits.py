@@ -191,18 +191,31 @@ def may_nest_deep(text: str) -> bool:
 
 
 def check_depth(root: Any) -> None:
-    """Raise NestingTooDeep when constructed data (dicts and lists) nests more than MAX_DEPTH levels.
+    """Raise NestingTooDeep when constructed data (dicts and lists) nests more than MAX_DEPTH levels
+    along any path a walker can take.
 
-    Iterative, and each container is entered once (aliases share objects), so it cannot itself
-    exhaust the stack or loop."""
-    seen: set[int] = set()
-    stack: list[tuple[Any, int]] = [(root, 1)]
+    Aliases share containers, so one container may sit at several depths: what counts is the deepest
+    path through it. Each container's height (the levels below it, itself included) is computed once,
+    bottom up, without recursion, so the check is linear, cannot exhaust the stack, and its verdict
+    does not depend on which path reached a shared container first."""
+    height: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
     while stack:
-        node, depth = stack.pop()
-        if not isinstance(node, (dict, list)) or id(node) in seen:
-            continue
-        if depth > MAX_DEPTH:
-            raise NestingTooDeep(NestingTooDeep.problem)
-        seen.add(id(node))
+        node, done = stack.pop()
+        key = id(node)
         children = node.values() if isinstance(node, dict) else node
-        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+        if done:
+            h = 1 + max((height[id(c)] for c in children if isinstance(c, (dict, list))), default=0)
+            if h > MAX_DEPTH:
+                raise NestingTooDeep(NestingTooDeep.problem)
+            height[key] = h
+            on_path.discard(key)
+            continue
+        if not isinstance(node, (dict, list)) or key in height:
+            continue
+        if key in on_path:  # a container inside itself: endless for any walker
+            raise NestingTooDeep(NestingTooDeep.problem)
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if isinstance(c, (dict, list)) and id(c) not in height)

@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from promoter.yamlio.limits import MAX_DEPTH, NestingTooDeep
+
 CParser: Any
 try:
     from yaml._yaml import CParser
@@ -293,7 +295,7 @@ def read(text: str) -> tuple[list[Any], Anchors]:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        if len(text) > COMPOSE_LIMIT or "*" in text or "<<" in text:
+        if built_from_events(text):
             return read_events(text)
         return read_composed(text)
     finally:
@@ -301,6 +303,12 @@ def read(text: str) -> tuple[list[Any], Anchors]:
             gc.freeze()  # a big tree lives as long as the command: later collections need not walk it
         if enabled:
             gc.enable()
+
+
+def built_from_events(text: str) -> bool:
+    """Whether `read` builds `text` from libyaml's events (big, or aliases or merge keys may be in it)
+    rather than from libyaml's composed nodes."""
+    return len(text) > COMPOSE_LIMIT or "*" in text or "<<" in text
 
 
 def read_events(text: str) -> tuple[list[Any], Anchors]:
@@ -494,6 +502,8 @@ def _read(parser: Any, lines: Lines) -> tuple[list[Any], Anchors]:
                 cur.merges.append(v)  # a mapping or a list of them; checked when the mapping ends
                 if new:
                     stack.append((cur, _MERGE_KEY))
+                    if len(stack) > MAX_DEPTH:
+                        raise NestingTooDeep(NestingTooDeep.problem)
                     cur = v
                 key = _NOKEY
                 continue
@@ -508,6 +518,8 @@ def _read(parser: Any, lines: Lines) -> tuple[list[Any], Anchors]:
             _anchor(anchors, by_name, anchor_name, index, cur, at, _path(stack, cur, at), start, v)
         if new:
             stack.append((cur, at))
+            if len(stack) > MAX_DEPTH:  # measured here, so the caller need not walk the tree again
+                raise NestingTooDeep(NestingTooDeep.problem)
             cur, key = v, _NOKEY
         elif cur is not None and cur.__class__ is MAP:
             key = _NOKEY

@@ -192,8 +192,19 @@ def test_an_untagged_image_key_with_a_registry_is_listed_and_bumped(tmp_path: Pa
         "image:\n" + "".join("  " * i + "a:\n" for i in range(1, 400)),  # block mappings
         "image: " + "[" * 400 + "]" * 400 + "\n",  # flow sequences: no indentation at all
         "image:\n" + "".join("  " * i + "- \n" for i in range(1, 400)),  # block sequences
+        # A `*` anywhere sends the file to the event reader, which measures nesting as it builds.
+        "# a * in a comment\nimage:\n" + "".join("  " * i + "a:\n" for i in range(1, 400)),
+        # No part is deep in the text; an alias puts a 150-level anchor 100 levels down: 250 for any
+        # walker. A later, shallow alias of the same anchor made the old check see only 151.
+        "base: &b\n"
+        + "".join("  " * i + "a:\n" for i in range(1, 150))
+        + "  " * 150
+        + "x: 1\nuse:\n"
+        + "".join("  " * i + "b:\n" for i in range(1, 100))
+        + "  " * 100
+        + "c: *b\nshallow: *b\nimage: nginx:1\n",
     ],
-    ids=["block-maps", "flow", "block-seqs"],
+    ids=["block-maps", "flow", "block-seqs", "event-reader", "alias-deepened"],
 )
 def test_yaml_nesting_hundreds_deep_is_refused_in_one_line_not_a_crash(tmp_path: Path, text: str):
     (tmp_path / "values.yaml").write_text(text)
