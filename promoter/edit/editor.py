@@ -23,6 +23,7 @@ from promoter.yamlio.document import (
     value_span,
 )
 from promoter.yamlio.loader import load as _load_11
+from promoter.yamlio.marked import MarkedMap, MarkedSeq
 from promoter.yamlio.scalar import LineIndex, Span, format_scalar, scalar_span
 
 _DELETE = object()
@@ -50,7 +51,10 @@ class FileEdit:
     adds: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.index = LineIndex(self.doc.text)
+        # The marked reader's line index of this very text, when it has one: a 50 MB file's is 0.25 s.
+        lines = next((getattr(d, "lines", None) for d in self.doc.docs if isinstance(d, (MarkedMap, MarkedSeq))), None)
+        shared = lines.starts() if lines is not None and lines.text is self.doc.text else None
+        self.index = LineIndex(self.doc.text, shared)
 
     # ---- primitives ----------------------------------------------------------------------
     def span(self, s: Slot) -> Span:

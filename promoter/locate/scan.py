@@ -13,7 +13,7 @@ from promoter.locate.anchors import mark_aliases
 from promoter.locate.chartvalues import discovered_defaults
 from promoter.locate.paths import rel_to, resolved
 from promoter.locate.styles import STYLES
-from promoter.locate.styles.base import DEFAULT_SIBLINGS, Document, Siblings
+from promoter.locate.styles.base import DEFAULT_SIBLINGS, Document, Siblings, prunable
 from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 from promoter.model.reference import Reference
@@ -120,8 +120,18 @@ def extract(
     marks = markers(doc.text)
     refs: list[Reference] = []
     want = only.repository if only is not None else None
+    prune = doc.text if want is not None and prunable(doc.text, doc.reader, bool(doc.anchors)) else None
     for i, root in enumerate(doc.docs):
-        d = Document(file=doc.path, index=i, root=root, markers=marks, defaults=defaults, only=want, siblings=siblings)
+        d = Document(
+            file=doc.path,
+            index=i,
+            root=root,
+            markers=marks,
+            defaults=defaults,
+            only=want,
+            siblings=siblings,
+            prune_text=prune,
+        )
         for style in STYLES:
             refs.extend(style.extract(d))
     mark_aliases(doc, refs)

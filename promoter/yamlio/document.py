@@ -156,7 +156,7 @@ class YamlDoc:
             return cls.from_text(text, path)
         # The event reader measured the nesting as it built; aliases can still deepen what walkers
         # see (a deep anchor repeated deep down), and the composed reader measured nothing.
-        if may_nest_deep(body) and (anchors or not built_from_events(body)):
+        if (anchors or not built_from_events(body)) and may_nest_deep(body):
             _refuse_deep(docs, path)
         if anchors:
             # Aliases share subtrees: measure what walking them would cost before anything walks them.

@@ -62,19 +62,24 @@ class Lines:
         self._starts: list[int] | None = None
 
     def pos(self, offset: int) -> tuple[int, int]:
+        if self._starts is None and len(self.text) < 32_768:  # a small file: counting is cheaper than an index
+            return self.text.count("\n", 0, offset), offset - self.text.rfind("\n", 0, offset) - 1
+        starts = self.starts()
+        line = bisect.bisect_right(starts, offset) - 1
+        return line, offset - starts[line]
+
+    def starts(self) -> list[int]:
+        """The offset of every line's start (built once; an editor of the same text shares it)."""
         if self._starts is None:
-            if len(self.text) < 32_768:  # a small file: counting is cheaper than an index
-                return self.text.count("\n", 0, offset), offset - self.text.rfind("\n", 0, offset) - 1
             self._starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
-        line = bisect.bisect_right(self._starts, offset) - 1
-        return line, offset - self._starts[line]
+        return self._starts
 
 
 class MarkedMap(dict):  # type: ignore[type-arg,unused-ignore]
     """A mapping. `marks[key]` = (key start, value start, value end) for each key written here; keys a
     merge (`<<: *base`) brings in have no marks here: `merges` holds the mappings they come from."""
 
-    __slots__ = ("marks", "start", "flow", "lines", "merges")
+    __slots__ = ("marks", "start", "flow", "lines", "merges")  # _read sets them without __init__: keep in step
 
     def __init__(self, start: int, flow: bool, lines: Lines) -> None:
         super().__init__()
@@ -86,7 +91,7 @@ class MarkedMap(dict):  # type: ignore[type-arg,unused-ignore]
 class MarkedSeq(list):  # type: ignore[type-arg,unused-ignore]
     """A sequence. `marks[i]` = (value start, value end) of item i."""
 
-    __slots__ = ("marks", "start", "flow", "lines")
+    __slots__ = ("marks", "start", "flow", "lines")  # _read sets them without __init__: keep in step
 
     def __init__(self, start: int, flow: bool, lines: Lines) -> None:
         super().__init__()
@@ -421,6 +426,8 @@ def _read(parser: Any, lines: Lines) -> tuple[list[Any], Anchors]:
     index = 0
     first = FIRST
     MAP, SEQ = MarkedMap, MarkedSeq
+    known, nokey = _values.get, _NOKEY  # plain scalars already resolved (the cache `plain` fills)
+    new_map, new_seq = dict.__new__, list.__new__
     while True:
         e = get()
         c = e.__class__
@@ -431,7 +438,8 @@ def _read(parser: Any, lines: Lines) -> tuple[list[Any], Anchors]:
             else:
                 v = e.value
                 if v[:1] in first or not v:
-                    v = plain(v)
+                    r = known(v, nokey)
+                    v = plain(v) if r is nokey else r
             anchor_name = e.anchor
             if anchor_name is None and cur.__class__ is MAP:  # the hot path: a plain key or value
                 if key is _NOKEY:
@@ -447,7 +455,14 @@ def _read(parser: Any, lines: Lines) -> tuple[list[Any], Anchors]:
             start, end = e.start_mark.index, e.end_mark.index
         elif c is MS or c is SS:
             start, end = e.start_mark.index, -1
-            v = MAP(start, bool(e.flow_style), lines) if c is MS else SEQ(start, bool(e.flow_style), lines)
+            # Built without a Python __init__ call (a million mappings in a 50 MB file): what it would set.
+            if c is MS:
+                v = new_map(MAP)
+                v.marks, v.merges = {}, None
+            else:
+                v = new_seq(SEQ)
+                v.marks = []
+            v.start, v.flow, v.lines = start, bool(e.flow_style), lines
             anchor_name = e.anchor
             new = True
         elif c is A:

@@ -23,9 +23,9 @@ class Span:
 class LineIndex:
     """Maps (0-based line, column) to offsets; line endings (LF or CRLF) stay part of the text."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, starts: list[int] | None = None) -> None:
         self.text = text
-        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.starts = starts if starts is not None else [0] + [m.end() for m in re.finditer("\n", text)]
 
     def offset(self, line: int, column: int) -> int:
         return self.starts[line] + column

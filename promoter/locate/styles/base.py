@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ class Document:
     # `global.imageRegistry` / `global.image.registry` of this values tree (or of the chart's values
     # it layers over): the registry of image blocks that name none.
     global_registry: str | None = None
+    # The file's text when a walk for `only` may skip what cannot name it (see `prunable`).
+    prune_text: str | None = None
 
     @property
     def only_tail(self) -> str | None:
@@ -177,6 +180,44 @@ def string_ref(
 # Aliases share subtrees, so a walk may meet one mapping at many paths; a file that multiplies them
 # past this (the "billion laughs" shape) is refused rather than walked for ever.
 MAX_WALK = 5_000_000
+
+
+# A bump of a big values file walks only what can name its image (a 50 MB file holds a million
+# mappings); below this size the whole walk costs milliseconds and stays the one way.
+PRUNE_MIN_BYTES = 1_000_000
+
+
+def prunable(text: str, reader: str, aliased: bool) -> bool:
+    """Whether a walk for one repository may skip the subtrees whose text does not name it.
+
+    Sound only where every reference's repository is written, whole, inside its own subtree: read
+    by the marked reader (offsets), no anchors or aliases (an alias brings text from elsewhere), no
+    backslash (a double-quoted escape or line continuation can spell a name the text does not hold
+    whole). Chart defaults supplying a repository are checked by the walk itself."""
+    return len(text) >= PRUNE_MIN_BYTES and reader == "c" and not aliased and "\\" not in text
+
+
+def walk_maps_naming(node: Any, path: tuple[Any, ...], text: str, name: str) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """walk_maps(node, path), less the subtrees under node's keys whose text span (from the key to the
+    next key of node, the last one to the end of the text) does not contain `name`: node itself is
+    always there (its own keys may pin an image). `node` must be a marked mapping without merges."""
+    hits: list[int] = []
+    i = text.find(name)
+    while i >= 0:
+        hits.append(i)
+        i = text.find(name, i + 1)
+    starts = sorted((mark[0], n) for n, (key, mark) in enumerate(node.marks.items()))
+    keys = list(node.marks)
+    out: list[tuple[tuple[Any, ...], Any]] = [(path, node)]
+    for n, (start, k) in enumerate(starts):
+        end = starts[n + 1][0] if n + 1 < len(starts) else len(text)
+        j = bisect.bisect_left(hits, start)
+        if j < len(hits) and hits[j] < end:
+            key = keys[k]
+            value = node[key]
+            if isinstance(value, (dict, list)):
+                _collect(value, path + (key,), out)
+    return iter(out)
 
 
 def walk_maps(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:

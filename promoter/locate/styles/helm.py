@@ -15,9 +15,11 @@ from promoter.locate.styles.base import (
     string_ref,
     text,
     walk_maps,
+    walk_maps_naming,
 )
 from promoter.model.image import _TAG_RE, split_registry
 from promoter.model.reference import Reference
+from promoter.yamlio.marked import MarkedMap
 
 STYLE = "helm-values"
 NAMES = (STYLE,)  # the style names this module reports
@@ -48,7 +50,18 @@ def values_refs(doc: Document, root: Any, base: tuple[Any, ...], style: str, def
     out: list[Reference] = []
     if doc.global_registry is None:
         doc.global_registry = global_registry(root) or global_registry(defaults)
-    for path, node in walk_maps(root, base):
+    # A bump's scan of a big file (doc.prune_text set: see base.prunable) walks only what can name
+    # its repository; chart defaults can supply the name from elsewhere, so they keep the whole walk.
+    pruned = (
+        doc.prune_text is not None
+        and doc.only_tail
+        and defaults is None
+        and isinstance(root, MarkedMap)
+        and not root.merges
+        and len(root.marks) == len(root)
+    )
+    maps = walk_maps_naming(root, base, doc.prune_text, doc.only_tail) if pruned else walk_maps(root, base)  # type: ignore[arg-type]
+    for path, node in maps:
         block = block_reference(doc, node, path, style, _at(defaults, path[len(base) :]))
         if block is not None:
             out.append(block)
