@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, overload
 
 import requests
 
@@ -262,6 +262,10 @@ def commit_sha(value: Any) -> str:
     return value
 
 
+@overload
+def answer_text(value: Any, field: str, *, required: Literal[True]) -> str: ...
+@overload
+def answer_text(value: Any, field: str, *, required: bool = False) -> str | None: ...
 def answer_text(value: Any, field: str, *, required: bool = False) -> str | None:
     """A text field of an answer (a path, a patch): a string, or None when absent and not `required`.
     Anything else means the answer is not what it claims: it must not reach code that slices text."""
