@@ -129,7 +129,7 @@ def test_describe_answer_reads_only_the_top_of_an_answer() -> None:
     assert describe_answer("text/html", late.encode()) == described
     early = "<html><title>Sign in</title>" + "<title>" * DESCRIBED_BYTES
     assert describe_answer("text/html; charset=utf-8", early) == "an HTML page: 'Sign in'"
-    assert describe_answer(None, "<TITLE lang=en>502 Bad Gateway</TITLE>") == "an HTML page: '502 Bad Gateway'"
+    assert describe_answer("text/html", "<TITLE lang=en>502 Bad Gateway</TITLE>") == "an HTML page: '502 Bad Gateway'"
 
 
 HANG_GUARD = """
