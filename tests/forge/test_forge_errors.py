@@ -7,7 +7,7 @@ import logging
 import pytest
 from forgeworld import REPO, TOKEN, World
 
-from promoter.model.errors import EXIT_TOOL, ForgeError
+from promoter.model.errors import EXIT_TOOL, ForgeError, one_line
 from promoter.publish.publisher import publish_promotion
 from promoter.publish.pullrequest import Provenance
 
@@ -100,3 +100,42 @@ def test_signed_commits_rule_accepts_graphql_and_refuses_git_data(world: World) 
     assert "accepts only signed commits" in message and "commit_method: graphql" in message
     res = publish_promotion(world.request())
     assert res.operation == "created" and res.head_sha in world.fake.repo(REPO).signed
+
+
+# Forge text with line breaks (a proxy's or a server's multi-line message): still one line. Before: GitHub's
+# refusal text and GitLab's commit refusal were put into the message as sent, a second line and all.
+MULTILINE = [
+    ("github", r"GET .*/pulls$", 422, "Validation Failed\n  line two\r\nthird", "422 Validation Failed line two third"),
+    (
+        "github",
+        r"POST .*/pulls$",
+        422,
+        "Validation Failed\n  line two\r\nthird",
+        "422 Validation Failed line two third",
+    ),
+    (
+        "gitlab",
+        r"POST .*/repository/commits$",
+        403,
+        "You are not allowed to push into this branch.\n\nAsk a maintainer",
+        "(You are not allowed to push into this branch. Ask a maintainer)",
+    ),
+    ("gitlab", r"POST .*/merge_requests$", 422, "Validation Failed\n  line two\r\nthird", "Validation Failed line two"),
+]
+
+
+@pytest.mark.parametrize(("world", "pattern", "status", "text", "says"), MULTILINE, indirect=["world"], ids=str)
+def test_forge_text_with_line_breaks_is_one_line(world: World, pattern: str, status: int, text: str, says: str) -> None:
+    world.fake.fail_next(pattern, status=status, message=text)
+    with pytest.raises(ForgeError) as err:
+        publish_promotion(world.request())
+    message = str(err.value)
+    assert "\n" not in message and "\r" not in message, repr(message)
+    assert says in message, message
+
+
+def test_one_line_is_the_cli_safety_net() -> None:
+    """Whatever a message holds, the CLI prints one line (PromoterError goes through one_line)."""
+    assert one_line("a\nb\r\n  c\u2028d\x85e\n") == "a b c d e"
+    assert one_line("kept  as  is") == "kept  as  is"
+    assert "\n" not in one_line("x\n" * 5000) and len(one_line("x\n" * 5000)) <= 2000
