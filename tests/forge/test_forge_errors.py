@@ -139,3 +139,13 @@ def test_one_line_is_the_cli_safety_net() -> None:
     assert one_line("a\nb\r\n  c\u2028d\x85e\n") == "a b c d e"
     assert one_line("kept  as  is") == "kept  as  is"
     assert "\n" not in one_line("x\n" * 5000) and len(one_line("x\n" * 5000)) <= 2000
+
+
+def test_a_forge_url_carrying_a_token_as_its_user_is_never_shown(world: World) -> None:
+    """forge.url = https://TOKEN@host (git's way to pass a GitHub token) names the URL in "cannot reach":
+    before, only user:password was hidden, and a bare user printed as it was."""
+    secret = "s3cretUserToken0123456789"
+    url = f"http://{secret}@127.0.0.1:1" + ("/api/v3" if world.kind == "github" else "")  # port 1: refused
+    message = fails(world, settings=world.settings(url=url, max_retries=0))
+    assert "cannot reach" in message and "http://***@127.0.0.1:1" in message, message
+    assert secret not in message
