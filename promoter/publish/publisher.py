@@ -170,6 +170,12 @@ def publish_promotion(request: PromotionRequest) -> PromotionResult:
             forge = open_forge(request.settings, redact)
         try:
             return _Publisher(request, forge, redact).run()
+        except PromoterError as exc:
+            # Messages quote forge text (a PR's URL, a commit's author): whatever a forge echoes, the
+            # token is never printed. The clients redact their own wording; this covers the rest.
+            exc.message, exc.hint = redact(exc.message), (None if exc.hint is None else redact(exc.hint))
+            exc.args = (exc.message,)
+            raise
         finally:
             if request.forge is None:
                 forge.close()

@@ -149,3 +149,24 @@ def test_a_forge_url_carrying_a_token_as_its_user_is_never_shown(world: World) -
     message = fails(world, settings=world.settings(url=url, max_retries=0))
     assert "cannot reach" in message and "http://***@127.0.0.1:1" in message, message
     assert secret not in message
+
+
+def test_forge_text_quoted_in_a_message_never_shows_the_token(world: World) -> None:
+    """A branch left with someone's commit: the refusal quotes its author as the forge names it. A forge that
+    echoes the token there (a misbehaving server, a commit made with it) must not get it printed."""
+    branch = "promoter/dev/checkout-api"
+    world.fake.push_commit(REPO, branch, {"README.md": "theirs\n"}, "not promoter's", start="main")
+
+    def author_is_the_token(data: dict) -> dict:
+        commit = data["commit"]
+        if world.kind == "github":
+            inner = {**commit["commit"], "author": {**commit["commit"]["author"], "name": TOKEN}}
+            return {**data, "commit": {**commit, "commit": inner}}
+        return {**data, "commit": {**commit, "author_name": TOKEN}}
+
+    world.fake.edit_next(r"GET .*/branches/promoter", author_is_the_token, times=5)
+    with pytest.raises(ForgeError) as err:
+        publish_promotion(world.request())
+    message = str(err.value)
+    assert "commits promoter did not make" in message and "by ***" in message, message
+    assert TOKEN not in message
