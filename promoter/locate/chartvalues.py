@@ -5,6 +5,7 @@ One reader for every caller: bump and images read it from disk, history from Git
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,7 @@ def chart_folder(repo: Path, rel: str) -> str | None:
     folder = rel.rpartition("/")[0] or "."
     if not rel.rpartition("/")[2].startswith("values"):
         return None
-    return folder if (repo / folder / "Chart.yaml").is_file() else None
+    return folder if os.path.isfile(os.path.join(repo, folder, "Chart.yaml")) else None
 
 
 def chart_defaults(repo: Path, chart: str, *, own: bool) -> Any:

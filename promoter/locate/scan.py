@@ -53,6 +53,11 @@ def yaml_files(repo: Path, roots: list[Path]) -> list[Path]:
     """YAML files under the given files/folders, sorted, skipping chart templates (Go templates, not YAML).
 
     A symlinked file is read only when it resolves inside the repository; symlinked folders are not entered."""
+    return [Path(p) for p in yaml_paths(repo, roots)]
+
+
+def yaml_paths(repo: Path, roots: list[Path]) -> list[str]:
+    """yaml_files as strings: a scan of thousands of files needs no Path object for each."""
     out: set[str] = set()
     root_resolved = str(repo.resolve())
     for root in roots:
@@ -61,7 +66,7 @@ def yaml_files(repo: Path, roots: list[Path]) -> list[Path]:
                 out.add(str(root))
             continue
         _walk(str(root), root_resolved, out, repo)
-    return [Path(p) for p in sorted(out, key=lambda p: p.split(os.sep))]
+    return sorted(out, key=lambda p: p.split(os.sep))
 
 
 def _walk(folder: str, inside: str, out: set[str], repo: Path) -> None:
@@ -98,12 +103,12 @@ def markers(text: str) -> dict[int, str]:
 
 
 def parse_file(
-    repo: Path, file: Path, defaults: Any = None, rel: str | None = None, siblings: Siblings = DEFAULT_SIBLINGS
+    repo: Path, file: Path | str, defaults: Any = None, rel: str | None = None, siblings: Siblings = DEFAULT_SIBLINGS
 ) -> ParsedFile | None:
     """Read one file and extract its references; None when it cannot hold any.
 
     `defaults`: the chart values.yaml this file layers over (an environment's values file)."""
-    rel = rel if rel is not None else rel_to(repo, file)
+    rel = rel if rel is not None else rel_to(repo, Path(file))
     raw = read_checked(file, rel)  # a regular file within the size limit, or one UsageError naming it
     if not MAY_HOLD_IMAGE_BYTES.search(raw):
         return None
@@ -226,16 +231,15 @@ def _scan(
     errors: list[UsageError] = []
     charts: dict[str, Any] = {}
     top = str(repo).rstrip(os.sep) + os.sep
-    for f in yaml_files(repo, roots):
-        name = str(f)
+    for name in yaml_paths(repo, roots):
         # Files are walked under the repository's own path: their name inside it needs no disk access.
-        rel = name[len(top) :].replace(os.sep, "/") if name.startswith(top) else rel_to(repo, f)
+        rel = name[len(top) :].replace(os.sep, "/") if name.startswith(top) else rel_to(repo, Path(name))
         scanned.append(rel)
         try:
             layered = (defaults or {}).get(rel)
             if layered is None:
                 layered = discovered_defaults(repo, rel, charts)
-            parsed = parse_file(repo, f, layered, rel, siblings)
+            parsed = parse_file(repo, name, layered, rel, siblings)
         except UsageError as exc:
             if not keep_going:
                 raise

@@ -222,7 +222,7 @@ def _decode(raw: bytes, rel: str) -> str:
         raise UsageError(f"{rel}: not UTF-8 text (byte {exc.start})") from None
 
 
-def read_checked(file: Path, rel: str) -> bytes:
+def read_checked(file: Path | str, rel: str) -> bytes:
     """The bytes of a file promoter reads: a regular file, within the size limit; else one UsageError naming `rel`."""
     try:
         return read_regular(file, rel)

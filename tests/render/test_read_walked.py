@@ -39,3 +39,17 @@ def test_too_big_and_gone_are_left_to_the_checked_reader(tmp_path: Path, monkeyp
     monkeypatch.setattr(files, "MAX_BYTES", 50)
     assert read_walked(str(f)) is None
     assert read_walked(str(tmp_path / "gone.yaml")) is None
+
+
+def test_a_file_that_grew_since_its_stat_is_read_up_to_the_cap(tmp_path: Path) -> None:
+    """read_capped reads the size fstat gave, then on: what was appended meanwhile is not lost, and the
+    cap still holds (one byte over it is how callers see 'too large')."""
+    from io import BytesIO
+
+    from promoter.yamlio.files import read_capped
+
+    assert read_capped(BytesIO(b"abcdef"), 3, 100) == b"abcdef"  # grew from 3 to 6 bytes
+    assert read_capped(BytesIO(b"abcdef"), 6, 100) == b"abcdef"
+    assert read_capped(BytesIO(b"abcdef"), 6, 4) == b"abcde"  # cap 4: 5 bytes say "too large"
+    assert read_capped(BytesIO(b"abcdef"), 2, 4) == b"abcde"
+    assert read_capped(BytesIO(b""), 0, 4) == b""
