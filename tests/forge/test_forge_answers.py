@@ -105,7 +105,9 @@ COMPARES = [
 ]
 
 
-@pytest.mark.parametrize(("world", "pattern", "edit", "says"), COMPARES, indirect=["world"], ids=str)
+@pytest.mark.parametrize(
+    ("world", "pattern", "edit", "says"), COMPARES, indirect=["world"], ids=lambda v: getattr(v, "__name__", str(v))
+)
 def test_a_compare_answer_of_another_shape(world: World, pattern: str, edit: Callable, says: str) -> None:
     name = "GitHub" if world.kind == "github" else "GitLab"
     publish_promotion(world.request(image(), checks=CheckResult()))
