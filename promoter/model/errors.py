@@ -12,6 +12,8 @@ EXIT_FINDINGS = 3  # the check ran and found error-severity findings
 # or YAML value is echoed by its start and its length, and no message line grows without end.
 MAX_SHOWN = 200
 MAX_MESSAGE = 2000
+# What str.splitlines breaks at: any of them would start a second line on a terminal or in a log.
+_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 
 
 def shorten(value: object, limit: int = MAX_SHOWN) -> str:
@@ -23,7 +25,10 @@ def shorten(value: object, limit: int = MAX_SHOWN) -> str:
 
 
 def one_line(message: str, limit: int = MAX_MESSAGE) -> str:
-    """A message as printed: at most `limit` characters, cut in the middle when longer."""
+    """A message as printed: one line (text from outside, a forge's refusal say, may hold line breaks:
+    each run of them becomes one space), at most `limit` characters, cut in the middle when longer."""
+    if any(c in message for c in _BREAKS):
+        message = " ".join(part.strip() for part in message.splitlines() if part.strip())
     if len(message) <= limit:
         return message
     keep = (limit - 40) // 2

@@ -170,6 +170,12 @@ def publish_promotion(request: PromotionRequest) -> PromotionResult:
             forge = open_forge(request.settings, redact)
         try:
             return _Publisher(request, forge, redact).run()
+        except PromoterError as exc:
+            # Messages quote forge text (a PR's URL, a commit's author): whatever a forge echoes, the
+            # token is never printed. The clients redact their own wording; this covers the rest.
+            exc.message, exc.hint = redact(exc.message), (None if exc.hint is None else redact(exc.hint))
+            exc.args = (exc.message,)
+            raise
         finally:
             if request.forge is None:
                 forge.close()
@@ -500,22 +506,29 @@ class _Publisher:
             existing = self.forge.find_pull(self.branch, self.base)
             if existing is None:
                 return None  # closed again meanwhile, or not listed yet: start over
+            if existing.head_sha != head:
+                # The branch moved after we wrote it (a parallel run, or someone's push): whichever
+                # PR this is, describing its head with our marker, or reporting ours as opened at
+                # our head, would lie. Start over from what is there now.
+                return None
             existing_marker = parse_marker(existing.body)
             if existing_marker and existing_marker.get("head") == head:
                 # Our own create went through but its answer was lost: it is the PR we just opened.
-                existing.head_sha = head  # decorate merges (auto-merge) only what we described
                 self.notes.extend(self.forge.decorate(existing, options))
                 self.set_status(head, checks)
                 return self.result("created", existing, head, attempt, draft=existing.draft, status=status)
-            if existing.head_sha != head:
-                # A parallel run wrote the branch after us: describing its commit with our
-                # marker would lie. Start over from what is there now.
-                return None
             updated = self.forge.update_pull(existing, title, body, draft=draft if existing.draft != draft else None)
+            self.notes.extend(self.forge.take_notes())
+            if updated.head_sha and updated.head_sha != head:
+                return None  # moved while we described it: as on the update path above
             self.set_status(head, checks)
             return self.result("updated", updated, head, attempt, draft=draft, status=status)
         if created.head_sha and created.head_sha != head:
             return None  # the branch moved before the PR was opened: describe what is there
+        if not created.head_sha:
+            # GitLab may answer a new merge request before it knows its head (`sha` null): decorate
+            # merges (auto-merge) only the head promoter wrote and described, never "whatever is there".
+            created.head_sha = head
         self.set_status(head, checks)
         self.notes.extend(self.forge.decorate(created, options))
         return self.result("created", created, head, attempt, draft=created.draft, status=status)

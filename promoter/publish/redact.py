@@ -17,9 +17,10 @@ from contextlib import contextmanager
 
 MASK = "***"
 # Token shapes worth hiding even when we were not told the value (a URL with credentials, a pasted token).
+# A URL's userinfo is hidden whole, with or without a colon: https://TOKEN@host carries a token too.
 _KNOWN_SHAPES = re.compile(
     r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{16,})"
-    r"|(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"
+    r"|(?<=://)[^/\s@]+(?=@)"
 )
 # Environment variables that hold forge or CI credentials (also any *_TOKEN set by the user).
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN", "CI_JOB_TOKEN", "PROMOTER_FORGE_TOKEN")

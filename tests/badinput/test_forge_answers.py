@@ -64,6 +64,23 @@ FORGE_CASES = [
     ForgeCase("dropped-connections", 1, ("cannot reach",), lambda fake: fake.drop_next(BASE_READ, times=50)),
     ForgeCase("refused-404", 1, ("404",), lambda fake: fake.fail_next(FIND, status=404, message="Not Found")),
     ForgeCase("refused-422", 1, ("422",), lambda fake: fake.fail_next(FIND, status=422, message="Validation Failed")),
+    # issue 15 review: forge text on several lines is one line; the repository check fails as every call does
+    ForgeCase(
+        "refusal-text-on-several-lines",
+        1,
+        ("422 Validation Failed line two",),
+        lambda fake: fake.fail_next(FIND, status=422, message="Validation Failed\r\n  line two\n"),
+    ),
+    ForgeCase(
+        "repository-check-unreachable",
+        1,
+        ("cannot reach GitHub", "while reading repository acme/gitops", "(after 1 retries)"),
+        lambda fake: fake.drop_next(r"GET /api/v3/repos/acme/gitops$", times=50),
+        flags=("--base-branch", "release"),
+        # GitLab names the missing one in its 404: no second request to drop; its branch read instead.
+        gitlab=lambda fake: fake.drop_next(r"GET .*/branches/release$", times=50),
+        gitlab_says=("cannot reach GitLab", "while reading branch release"),
+    ),
     ForgeCase(
         "rate-limit-beyond-budget",
         1,

@@ -127,7 +127,7 @@ class Repo:
 @dataclass
 class Fault:
     pattern: re.Pattern[str]
-    kind: str  # status | drop | slow | hang | answer
+    kind: str  # status | drop | slow | hang | answer | edit
     times: int
     status: int = 502
     headers: dict[str, str] = field(default_factory=dict)
@@ -137,6 +137,7 @@ class Fault:
     hits: int = 0
     body: Any = None  # kind "answer": the body as sent (bytes or str), or JSON-able data
     content_type: str | None = None  # kind "answer" (and a status fault with a body): its Content-Type
+    edit: Callable[[Any], Any] | None = None  # kind "edit": the successful answer's data, as sent
 
 
 @dataclass
@@ -443,6 +444,11 @@ class FakeForge:
         HTML login page, a truncated body, JSON of another shape (pass data and a JSON content type)."""
         return self._add(Fault(re.compile(pattern), "answer", times, status, body=body, content_type=content_type))
 
+    def edit_next(self, pattern: str, edit: Callable[[Any], Any], *, times: int = 1) -> Fault:
+        """Do the work of the next matching requests, then send `edit(answer data)` when they succeed: a
+        server of another version, or one answering before it knows a field (GitLab's `sha: null`)."""
+        return self._add(Fault(re.compile(pattern), "edit", times, edit=edit))
+
     def hang_next(self, pattern: str, *, times: int = 1) -> Fault:
         """Accept the next matching requests and never answer them (until the forge is closed)."""
         return self._add(Fault(re.compile(pattern), "hang", times))
@@ -545,6 +551,8 @@ class FakeForge:
         if fault and fault.kind == "drop":
             self._drop(h)
             return
+        if fault and fault.kind == "edit" and fault.edit is not None and 200 <= status < 300:
+            payload = fault.edit(payload)
         entry.status = status
         with contextlib.suppress(OSError):  # the client gave up (slow answer): nothing to tell it
             self._send(h, status, payload, headers)

@@ -98,3 +98,38 @@ def test_gitlab_without_a_pipeline_and_not_mergeable_is_a_note(world: World) -> 
     note = next(n for n in res.notes if n.startswith("auto-merge not set"))
     assert "no pipeline to wait for" in note and "ci_must_pass" in note
     assert [m.status for m in merges(world)] == [405]
+
+
+@pytest.mark.parametrize("world", ["gitlab"], indirect=True)
+def test_gitlab_merges_only_the_head_promoter_wrote_when_its_answer_names_none(world: World) -> None:
+    """GitLab may answer a new merge request before it knows its head (`sha: null`). Before: promoter merged
+    without `sha`, so a commit pushed in between was merged unreviewed; now the head it wrote is passed."""
+    branch = "promoter/dev/checkout-api"
+    world.fake.edit_next(r"POST .*/merge_requests$", lambda mr: {**mr, "sha": None})
+    world.fake.on_request(
+        lambda fake: fake.push_commit(REPO, branch, {"README.md": "sneaky\n"}, "pushed meanwhile"),
+        pattern=MERGE[world.kind],
+    )
+    res = publish_promotion(world.request(options=AUTO))
+    pr = world.fake.repo(REPO).pulls[res.number]
+    assert pr.state == "open", "merged a commit nobody reviewed"
+    assert world.store.read_file("main", "README.md") == b"# gitops\n"
+    assert merges(world) and {m.body.get("sha") for m in merges(world)} == {res.head_sha}
+    assert any(n.startswith("not merged") and "moved after promoter's commit" in n for n in res.notes), res.notes
+
+
+@pytest.mark.parametrize("world", ["gitlab"], indirect=True)
+def test_gitlab_refuses_to_merge_a_merge_request_whose_head_it_does_not_know(world: World) -> None:
+    """The client's own guard: without the head promoter wrote, no merge is asked at all."""
+    from promoter.publish.forge import open_forge
+    from promoter.publish.forge.base import PullInfo
+
+    res = publish_promotion(world.request())
+    forge = open_forge(world.settings())
+    try:
+        pull = PullInfo(res.number, res.url or "", "t", "b", "promoter/dev/checkout-api", head_sha="")  # type: ignore[arg-type]
+        notes = forge.decorate(pull, AUTO)
+    finally:
+        forge.close()
+    assert notes == [f"auto-merge not set: promoter does not know the head of !{res.number} it wrote; merge it by hand"]
+    assert merges(world) == [] and world.fake.repo(REPO).pulls[res.number].state == "open"

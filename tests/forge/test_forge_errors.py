@@ -7,7 +7,7 @@ import logging
 import pytest
 from forgeworld import REPO, TOKEN, World
 
-from promoter.model.errors import EXIT_TOOL, ForgeError
+from promoter.model.errors import EXIT_TOOL, ForgeError, one_line
 from promoter.publish.publisher import publish_promotion
 from promoter.publish.pullrequest import Provenance
 
@@ -100,3 +100,73 @@ def test_signed_commits_rule_accepts_graphql_and_refuses_git_data(world: World) 
     assert "accepts only signed commits" in message and "commit_method: graphql" in message
     res = publish_promotion(world.request())
     assert res.operation == "created" and res.head_sha in world.fake.repo(REPO).signed
+
+
+# Forge text with line breaks (a proxy's or a server's multi-line message): still one line. Before: GitHub's
+# refusal text and GitLab's commit refusal were put into the message as sent, a second line and all.
+MULTILINE = [
+    ("github", r"GET .*/pulls$", 422, "Validation Failed\n  line two\r\nthird", "422 Validation Failed line two third"),
+    (
+        "github",
+        r"POST .*/pulls$",
+        422,
+        "Validation Failed\n  line two\r\nthird",
+        "422 Validation Failed line two third",
+    ),
+    (
+        "gitlab",
+        r"POST .*/repository/commits$",
+        403,
+        "You are not allowed to push into this branch.\n\nAsk a maintainer",
+        "(You are not allowed to push into this branch. Ask a maintainer)",
+    ),
+    ("gitlab", r"POST .*/merge_requests$", 422, "Validation Failed\n  line two\r\nthird", "Validation Failed line two"),
+]
+
+
+@pytest.mark.parametrize(("world", "pattern", "status", "text", "says"), MULTILINE, indirect=["world"], ids=str)
+def test_forge_text_with_line_breaks_is_one_line(world: World, pattern: str, status: int, text: str, says: str) -> None:
+    world.fake.fail_next(pattern, status=status, message=text)
+    with pytest.raises(ForgeError) as err:
+        publish_promotion(world.request())
+    message = str(err.value)
+    assert "\n" not in message and "\r" not in message, repr(message)
+    assert says in message, message
+
+
+def test_one_line_is_the_cli_safety_net() -> None:
+    """Whatever a message holds, the CLI prints one line (PromoterError goes through one_line)."""
+    assert one_line("a\nb\r\n  c\u2028d\x85e\n") == "a b c d e"
+    assert one_line("kept  as  is") == "kept  as  is"
+    assert "\n" not in one_line("x\n" * 5000) and len(one_line("x\n" * 5000)) <= 2000
+
+
+def test_a_forge_url_carrying_a_token_as_its_user_is_never_shown(world: World) -> None:
+    """forge.url = https://TOKEN@host (git's way to pass a GitHub token) names the URL in "cannot reach":
+    before, only user:password was hidden, and a bare user printed as it was."""
+    secret = "s3cretUserToken0123456789"
+    url = f"http://{secret}@127.0.0.1:1" + ("/api/v3" if world.kind == "github" else "")  # port 1: refused
+    message = fails(world, settings=world.settings(url=url, max_retries=0))
+    assert "cannot reach" in message and "http://***@127.0.0.1:1" in message, message
+    assert secret not in message
+
+
+def test_forge_text_quoted_in_a_message_never_shows_the_token(world: World) -> None:
+    """A branch left with someone's commit: the refusal quotes its author as the forge names it. A forge that
+    echoes the token there (a misbehaving server, a commit made with it) must not get it printed."""
+    branch = "promoter/dev/checkout-api"
+    world.fake.push_commit(REPO, branch, {"README.md": "theirs\n"}, "not promoter's", start="main")
+
+    def author_is_the_token(data: dict) -> dict:
+        commit = data["commit"]
+        if world.kind == "github":
+            inner = {**commit["commit"], "author": {**commit["commit"]["author"], "name": TOKEN}}
+            return {**data, "commit": {**commit, "commit": inner}}
+        return {**data, "commit": {**commit, "author_name": TOKEN}}
+
+    world.fake.edit_next(r"GET .*/branches/promoter", author_is_the_token, times=5)
+    with pytest.raises(ForgeError) as err:
+        publish_promotion(world.request())
+    message = str(err.value)
+    assert "commits promoter did not make" in message and "by ***" in message, message
+    assert TOKEN not in message

@@ -5,6 +5,8 @@ fits, refused at once in one line saying when to retry when it does not; answers
 from __future__ import annotations
 
 import re
+import socket
+import threading
 import time
 
 import pytest
@@ -196,3 +198,104 @@ def test_each_poll_of_the_healthy_gate_has_the_whole_deadline(world: World) -> N
     with ForgeAccess(config, None, environ) as access:  # type: ignore[arg-type]
         for _ in range(4):  # 4 polls × 0.3 s or more each: past one deadline of 1 s in all
             assert access.commit_checks(head or "") == []
+
+
+# ---- a forge that answers, a byte at a time ------------------------------------------------------------
+class TricklingServer:
+    """Sends a status line at once, then one header byte every 0.1 s: each socket read gets a byte, so no read
+    ever times out. It gives up after `limit` seconds (a bound for the test, not a time it measures) and
+    records whether the client cut the connection before that."""
+
+    def __init__(self, limit: float = 20.0) -> None:
+        self.limit = limit
+        self.cut_by_client: list[bool] = []
+        self._stop = threading.Event()
+        self._srv = socket.create_server(("127.0.0.1", 0))
+        self._srv.settimeout(0.1)
+        self.port = self._srv.getsockname()[1]
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._srv.accept()
+            except OSError:
+                continue
+            t = threading.Thread(target=self._trickle, args=(conn,), daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def _trickle(self, conn: socket.socket) -> None:
+        end = time.monotonic() + self.limit
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                while time.monotonic() < end and not self._stop.is_set():
+                    conn.sendall(b"a")
+                    self._stop.wait(0.1)
+                self.cut_by_client.append(False)
+                conn.sendall(b"\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+            except OSError:
+                self.cut_by_client.append(True)
+
+    def close(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=5)
+        self._srv.close()
+
+
+@pytest.mark.parametrize("kind", ["github", "gitlab"])
+def test_headers_that_trickle_in_are_given_up_on_at_the_deadline(kind: str) -> None:
+    """Before: socket time-outs bound each read only, and a server sending a header byte every 0.1 s held
+    promoter until it stopped by itself (forge.timeout_seconds = 2, the review saw 30 s). Now a watchdog
+    cuts the connection at the deadline ("timed out after N s"): the server sees it cut before its own end."""
+    from promoter.publish.forge import open_forge
+    from promoter.publish.forge.settings import ForgeSettings
+
+    server = TricklingServer()
+    try:
+        url = f"http://127.0.0.1:{server.port}" + ("/api/v3" if kind == "github" else "")
+        settings = ForgeSettings(
+            type=kind,
+            url=url,
+            repository=REPO,
+            token="ghp_FAKEtoken0123456789abcdefABCDEF0123",
+            timeout_seconds=2,
+            timeout=1.0,
+            max_retries=1,
+        )
+        forge = open_forge(settings)
+        try:
+            with pytest.raises(ForgeError) as err:
+                forge.base_head("main")
+        finally:
+            forge.close()
+        message = one_line(err)
+        assert re.search(r"timed out after \d+ s while reading branch main", message), message
+        assert "forge.timeout_seconds = 2 " in message
+        for _ in range(50):  # the server notices the cut at its next byte
+            if server.cut_by_client:
+                break
+            time.sleep(0.1)
+        assert server.cut_by_client and all(server.cut_by_client), "promoter waited for the server to stop"
+    finally:
+        server.close()
+
+
+def test_one_try_never_takes_more_than_what_is_left() -> None:
+    """Connect and read time-outs are each cut to what is left; `total` caps the two together. Before: a try
+    could take twice what was left (a slow connect, then a slow read)."""
+    from promoter.publish.forge.retry import WaitBudget
+
+    now = [0.0]
+    budget = WaitBudget(deadline=10.0, timer=lambda: now[0])
+    with budget.request():
+        now[0] = 7.0
+        timeout = transport.DeadlineTimeout(budget, 5.0, 5.0).clone()
+    assert (timeout.connect_timeout, timeout.total) == (3.0, 3.0)
+    timeout.start_connect()
+    assert timeout.read_timeout is not None and timeout.read_timeout <= 3.0
+    assert transport.DeadlineTimeout(WaitBudget(), 5.0, 6.0).clone().total is None  # no deadline: as configured

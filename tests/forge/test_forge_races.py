@@ -239,3 +239,57 @@ def test_a_run_whose_app_was_promoted_meanwhile_ends_superseded(world: World) ->
     assert str(c_img) in (b.reason or "") and "run again" in (b.reason or "")
     assert b.to_text().startswith("operation: superseded: a parallel run promoted checkout-api ")
     assert converged(world, [first, b, c]) == str(c_img)
+
+
+# ---- a PR adopted after "already exists": described only at the head its branch holds ---------------
+CREATE = {"github": r"POST .*/pulls$", "gitlab": r"POST .*/merge_requests$"}
+FIND = {"github": r"GET .*/pulls$", "gitlab": r"GET .*/merge_requests$"}
+
+
+def described_at_its_head(world: World, res: PromotionResult) -> None:
+    """What a run reports is true of the forge: the open PR's marker and the run's head are the branch's head."""
+    (pr,) = [p for p in world.fake.repo(REPO).pulls.values() if p.state == "open"]
+    marker = parse_marker(pr.body)
+    assert marker is not None
+    head = world.store.branch_sha(BRANCH)
+    assert res.operation in ("created", "updated"), res.operation
+    assert (res.head_sha, marker["head"]) == (head, head), "success reported, the PR describes a head it does not hold"
+
+
+def test_an_adopted_pr_whose_branch_moved_while_described_starts_over(world: World) -> None:
+    """Our create answers "already exists" (a parallel run's PR, listed too late for our look): promoter
+    adopts it and describes it; a commit pushed meanwhile must not be reported as described. Before: the
+    adopted PR's update skipped the head check the update path makes, and `updated` was returned."""
+    b = publish_promotion(world.request(image("1.0.0", digest(1))))
+    pr = world.fake.repo(REPO).pulls[b.number]
+    pr.state = "closed"  # not listed when A looks; open again by the time A creates
+    world.fake.reset_log()
+    world.fake.on_request(lambda fake: setattr(pr, "state", "open"), pattern=CREATE[world.kind])
+    pushed: list[str] = []
+    world.fake.on_request(
+        lambda fake: pushed.append(fake.push_commit(REPO, BRANCH, {"README.md": "c\n"}, "C's commit")),
+        pattern=DESCRIBE[world.kind],
+    )
+    a = publish_promotion(world.request(image("1.0.1", digest(2))))
+    assert pushed and [r.status for r in world.fake.requests(CREATE[world.kind])][0] in (409, 422)
+    described_at_its_head(world, a)
+    assert a.attempts >= 2, "the moved branch was not noticed"
+
+
+def test_a_lost_create_answer_is_not_adopted_when_the_branch_moved(world: World) -> None:
+    """Our create went through, its answer was lost, and a commit landed on the branch before we found the PR:
+    its marker names our head, the branch does not. Before: adopted as "created" at our head, the
+    branch's head ignored."""
+    world.fake.drop_next(CREATE[world.kind], after=True)
+    pushed: list[str] = []
+
+    def arm(fake: FakeForge) -> None:
+        fake.on_request(
+            lambda f: pushed.append(f.push_commit(REPO, BRANCH, {"README.md": "c\n"}, "C's commit")),
+            pattern=FIND[world.kind],
+        )
+
+    world.fake.on_request(arm, pattern=CREATE[world.kind])
+    a = publish_promotion(world.request(image("1.0.1", digest(2))))
+    assert pushed, "the commit was not pushed between create and find"
+    described_at_its_head(world, a)

@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, overload
 
 import requests
 
@@ -63,11 +63,20 @@ class Refusal:
     forbidden: bool
 
 
+# describe_answer reads no further than this: an answer may be up to MAX_ANSWER_BYTES, and its
+# description must cost the same whatever follows (a title is at the top of a page).
+DESCRIBED_BYTES = 64 * 1024
+# Linear: no part can run past the next "<", so no start position rescans the rest of the text
+# (`<title[^>]*>(.*?)</title>` did, for every "<title": 12 s for 140 KB of them).
+_TITLE = re.compile(r"<title[^<>]*>([^<]*)", re.IGNORECASE)
+
+
 def describe_answer(content_type: str | None, body: bytes | str | None) -> str:
     """What a non-JSON answer was, in a few words: its type and its title or first characters."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
+    head = (body or "")[:DESCRIBED_BYTES]
+    text = head.decode("utf-8", "replace") if isinstance(head, bytes) else head
     kind = (content_type or "").split(";")[0].strip() or "no content type"
-    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    title = _TITLE.search(text)
     if "html" in kind or re.match(r"\s*<(!doctype|html)", text, re.IGNORECASE):
         shown = title.group(1) if title else text
         kind = "an HTML page"
@@ -250,6 +259,20 @@ def commit_sha(value: Any) -> str:
     goes into later URLs (`statuses/{sha}`): one shaped like a path must never get there."""
     if not isinstance(value, str) or not _SHA.fullmatch(value):
         raise UnexpectedAnswer(f"a commit id that is none: {shorten(repr(value), 60)}")
+    return value
+
+
+@overload
+def answer_text(value: Any, field: str, *, required: Literal[True]) -> str: ...
+@overload
+def answer_text(value: Any, field: str, *, required: bool = False) -> str | None: ...
+def answer_text(value: Any, field: str, *, required: bool = False) -> str | None:
+    """A text field of an answer (a path, a patch): a string, or None when absent and not `required`.
+    Anything else means the answer is not what it claims: it must not reach code that slices text."""
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise UnexpectedAnswer(f"a {field} that is not text: {shorten(repr(value), 60)}")
     return value
 
 

@@ -32,6 +32,7 @@ from promoter.publish.forge.client import (
     ForgeClient,
     Refusal,
     UnexpectedAnswer,
+    answer_text,
     commit_sha,
     describe_answer,
     header,
@@ -141,7 +142,8 @@ class GitHubForge(ForgeClient):
                 parts.append(describe_answer(header(exc.headers, "content-type"), data["data"]))
         elif data:
             parts.append(str(data))
-        return "; ".join(parts) or f"HTTP {exc.status}"
+        # Forge text goes into one error line: its line breaks (and runs of blanks) become one space.
+        return " ".join("; ".join(parts).split()) or f"HTTP {exc.status}"
 
     @staticmethod
     def _graphql_limited(exc: GithubException) -> bool:
@@ -258,11 +260,14 @@ class GitHubForge(ForgeClient):
         return self._rest("GET", f"{self._path}/branches/{quote(branch)}")
 
     def _repo_visible(self) -> bool:
-        try:
-            self._rest("GET", self._path)
-            return True
-        except (GithubException, UnexpectedAnswer):
-            return False
+        # A refusal or an odd answer means "not visible"; the network and the deadline fail as every
+        # other call does ("cannot reach GitHub …", "timed out after …"), never as urllib3's text.
+        with self._calling(f"reading repository {self.repository}"):
+            try:
+                self._rest("GET", self._path)
+                return True
+            except (GithubException, UnexpectedAnswer):
+                return False
 
     def branch_info(self, branch: str) -> BranchInfo | None:
         doing = f"reading branch {branch}"
@@ -603,18 +608,22 @@ class GitHubForge(ForgeClient):
                 )
                 for c in data.get("commits") or []
             ]
+            # Every field read from the answer is checked for its type here: a patch that is not text
+            # is refused as an unexpected answer rather than skipped, since a forge that misshapes one
+            # field cannot be trusted for the others (fail closed: no promotion on a guess).
             files = [
                 ChangedFile(
-                    path=str(f["filename"]),
+                    path=answer_text(f["filename"], "filename", required=True),
                     status=str(f.get("status") or "modified"),
-                    previous_path=f.get("previous_filename"),
-                    patch=f.get("patch"),
-                    blob_sha=f.get("sha"),
+                    previous_path=answer_text(f.get("previous_filename"), "previous_filename"),
+                    patch=answer_text(f.get("patch"), "patch"),
+                    blob_sha=answer_text(f.get("sha"), "sha"),
                 )
                 for f in data.get("files") or []
             ]
             total = int(data.get("total_commits") or len(commits))
-            merge_base = (data.get("merge_base_commit") or {}).get("sha")
+            base_commit = (data.get("merge_base_commit") or {}).get("sha")
+            merge_base = None if base_commit is None else commit_sha(base_commit)
         return BranchCompare(
             merge_base=merge_base,
             commits=commits,

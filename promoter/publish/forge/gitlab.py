@@ -32,6 +32,7 @@ from promoter.publish.forge.client import (
     ForgeClient,
     Refusal,
     UnexpectedAnswer,
+    answer_text,
     commit_sha,
     describe_answer,
     secondary_wait,
@@ -296,7 +297,7 @@ class GitLabForge(ForgeClient):
             try:
                 commit = self._project.commits.create(data)
             except GitlabError as exc:
-                text = str(exc.error_message)
+                text = " ".join(str(exc.error_message).split())  # one line, whatever GitLab sent
                 if "already exists" in text and "branch" in text.lower():
                     raise self._branch_exists(branch) from None
                 if "has changed since" in text:
@@ -373,7 +374,7 @@ class GitLabForge(ForgeClient):
             # GitLab does not name the merge base: it is the parent of the branch's first commit
             # that lies outside the listed commits (promoter's branches are linear).
             merge_base = next(
-                (p for c in raw for p in c.get("parent_ids") or [] if p not in shas),
+                (commit_sha(p) for c in raw for p in c.get("parent_ids") or [] if p not in shas),
                 head if not raw else None,
             )
             files = []
@@ -387,14 +388,14 @@ class GitLabForge(ForgeClient):
                     if d.get("renamed_file")
                     else "modified"
                 )
-                patch = d.get("diff") or None
+                patch = answer_text(d.get("diff"), "diff") or None
                 if d.get("too_large") or d.get("collapsed"):
                     patch = None  # GitLab left the hunks out: the text is read instead
                 files.append(
                     ChangedFile(
-                        path=str(d["new_path"]),
+                        path=answer_text(d["new_path"], "new_path", required=True),
                         status=status,
-                        previous_path=d.get("old_path") if status == "renamed" else None,
+                        previous_path=answer_text(d.get("old_path"), "old_path") if status == "renamed" else None,
                         patch=patch,
                     )
                 )
@@ -448,10 +449,10 @@ class GitLabForge(ForgeClient):
         (an older server ignores the parameter it does not know, and would merge at once where it may).
         `sha` is the head promoter wrote and described: a commit pushed since is never merged with it."""
         n = pull.number
+        if not pull.head_sha:
+            return self._no_head(n)
         doing = f"setting auto-merge on merge request !{n}"
-        data: dict[str, Any] = {"auto_merge": True, "merge_when_pipeline_succeeds": True}
-        if pull.head_sha:
-            data["sha"] = pull.head_sha
+        data: dict[str, Any] = {"auto_merge": True, "merge_when_pipeline_succeeds": True, "sha": pull.head_sha}
         with self._calling(doing):
             try:
                 merged: Any = self._gl.http_put(f"{self._path}/merge_requests/{n}/merge", post_data=data)
@@ -474,12 +475,19 @@ class GitLabForge(ForgeClient):
                 f"auto-merge not set: GitLab has no pipeline to wait for on !{n} and cannot merge it now "
                 f"(detailed_merge_status: {status}); merge it by hand once it is mergeable"
             )
-        data: dict[str, Any] = {"sha": pull.head_sha} if pull.head_sha else {}
+        if not pull.head_sha:
+            return self._no_head(n)
+        data: dict[str, Any] = {"sha": pull.head_sha}
         try:
             self._gl.http_put(f"{self._path}/merge_requests/{n}/merge", post_data=data)
         except GitlabError as exc:
             return self._merge_refused(pull, exc)
         return "merged: the merge request was already mergeable (no pipeline to wait for)"
+
+    @staticmethod
+    def _no_head(n: int) -> str:
+        # Without `sha` GitLab merges whatever the branch holds then, reviewed or not: never.
+        return f"auto-merge not set: promoter does not know the head of !{n} it wrote; merge it by hand"
 
     def _merge_refused(self, pull: PullInfo, exc: GitlabError) -> str:
         r = self._refusal(exc)

@@ -5,14 +5,23 @@ each try urllib3 makes, so a forge that accepts and never answers is given up on
 passes rather than after (1 + retries) × the request time-out. The answer's body is read here, in
 pieces, with the deadline checked between them and its size capped: a forge answer is untrusted
 input, and an endless or enormous one must neither hang promoter nor fill its memory.
+
+Socket time-outs bound each read only: a server that sends its status line and then one header
+byte a second is never "silent" for a whole time-out. So each request also has a watchdog that
+shuts its connection's socket down once the deadline passes; the read then fails, urllib3 finds no
+time left to retry in, and the client words it "timed out after N s" as any other time-out.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 from urllib3.util import Timeout
 
@@ -22,6 +31,10 @@ from promoter.publish.forge.retry import RetryPolicy, WaitBudget
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 _PIECE = 64 * 1024
 _LEAST = 0.05  # a time-out is never cut below this: the last request before the deadline still gets a try
+_RECHECK = 0.1  # once the deadline passed, how often the watchdog shuts down the socket in use (a retry's too)
+
+# The watchdog of the request this thread is sending: the pools below tell it which connection is used.
+_WATCHED = threading.local()
 
 
 class DeadlineExceeded(requests.exceptions.Timeout):
@@ -47,7 +60,59 @@ class DeadlineTimeout(Timeout):
             left = max(_LEAST, left)
             connect = left if connect is None else min(connect, left)
             read = left if read is None else min(read, left)
+            # `total` caps connect + read together: one try never takes 2 × what was left.
+            return Timeout(connect=connect, read=read, total=left)
         return Timeout(connect=connect, read=read)
+
+
+class _Watchdog:
+    """Shuts down the socket of the request in flight once the deadline passes (and every _RECHECK
+    after, so a retry's new connection is cut too), until the request is over."""
+
+    def __init__(self, budget: WaitBudget, left: float) -> None:
+        self.budget = budget
+        self.conn: Any = None  # the connection urllib3 took for the current try
+        self.fired = False
+        self._over = threading.Event()
+        self._thread = threading.Thread(target=self._watch, args=(left,), name="promoter-forge-deadline", daemon=True)
+
+    def __enter__(self) -> _Watchdog:
+        _WATCHED.dog = self
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _WATCHED.dog = None
+        self._over.set()
+
+    def _watch(self, left: float) -> None:
+        if self._over.wait(max(left, 0.0)):
+            return
+        self.fired = self.budget.timed_out = True
+        while not self._over.is_set():
+            sock = getattr(self.conn, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):  # already closed: nothing left to cut
+                    sock.shutdown(socket.SHUT_RDWR)
+            self._over.wait(_RECHECK)
+
+
+def _watched(pool: type[HTTPConnectionPool]) -> type[HTTPConnectionPool]:
+    """`pool`, telling this thread's watchdog which connection each try uses (a new or a pooled one)."""
+
+    class Watched(pool):  # type: ignore[valid-type,misc]
+        def _get_conn(self, timeout: float | None = None) -> Any:
+            conn = super()._get_conn(timeout)
+            dog = getattr(_WATCHED, "dog", None)
+            if dog is not None:
+                dog.conn = conn
+            return conn
+
+    Watched.__name__ = Watched.__qualname__ = f"Watched{pool.__name__}"
+    return Watched
+
+
+_POOLS = {"http": _watched(HTTPConnectionPool), "https": _watched(HTTPSConnectionPool)}
 
 
 class DeadlineAdapter(HTTPAdapter):
@@ -59,6 +124,15 @@ class DeadlineAdapter(HTTPAdapter):
         self.max_bytes = MAX_ANSWER_BYTES if max_bytes is None else max_bytes
         # The last answer's headers: python-gitlab's errors drop them, and a 429 is read by them.
         self.last_headers: Any = {}
+
+    def init_poolmanager(self, *args: Any, **kw: Any) -> None:
+        super().init_poolmanager(*args, **kw)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **kw: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kw)
+        manager.pool_classes_by_scheme = _POOLS
+        return manager
 
     def send(
         self,
@@ -73,7 +147,16 @@ class DeadlineAdapter(HTTPAdapter):
             self.budget.timed_out = True
             raise DeadlineExceeded("the forge deadline has passed", request=request)
         with self.budget.request():
-            return self._send(request, stream, timeout, verify, cert, proxies)
+            left = self.budget.left()
+            if left is None:
+                return self._send(request, stream, timeout, verify, cert, proxies)
+            with _Watchdog(self.budget, left) as dog:
+                response = self._send(request, stream, timeout, verify, cert, proxies)
+                if dog.fired:
+                    # A cut socket reads as the end of the headers or body: what came is no answer.
+                    response.close()
+                    raise DeadlineExceeded("the forge deadline passed while it was answering", request=request)
+                return response
 
     def _send(
         self, request: requests.PreparedRequest, stream: bool, timeout: Any, verify: Any, cert: Any, proxies: Any
