@@ -204,6 +204,26 @@ class GitStore:
             return None
         return proc.stdout.decode().splitlines()[0].strip()
 
+    def pick_tree(self, onto: str, commit: str) -> str | None:
+        """The tree of applying `commit`'s own change (against its first parent) onto `onto`, as a
+        rebase replays it; None when it does not apply cleanly.
+
+        Not `merge_tree(onto, commit)`: that merges from the common ancestor, so a second commit
+        editing the line the first one edited conflicts with the copy of the first (and only when
+        the copy got another commit id than the original: same second, same id; a flaky test)."""
+        parents = self.commit_info(commit).parents
+        if not parents:
+            return None
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            try:
+                # A three-way merge of whole trees in a scratch index; a path changed on both sides
+                # differently stays unmerged and write-tree refuses: "can't be rebased".
+                self.git("read-tree", "-i", "-m", "--aggressive", parents[0], onto, commit, env=env)
+                return self.git("write-tree", env=env).strip()
+            except GitStoreError:
+                return None
+
     def seed(self, source: Path, branch: str = "main") -> str:
         """Push a local repository's branch here so both share commit ids."""
         self.git("fetch", "-q", str(source), f"+refs/heads/{branch}:refs/heads/{branch}")

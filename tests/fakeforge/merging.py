@@ -71,7 +71,7 @@ def merge(forge: FakeForge, repo: Repo, pr: PullRequest, method: str = "merge", 
         current, landed = base, []
         for c in own:
             info = store.commit_info(c)
-            tree = store.merge_tree(current, c)
+            tree = store.pick_tree(current, c)
             if tree is None:
                 raise HttpError(405, "This branch can't be rebased")
             current = store.commit_tree(tree, [current], info.message, (info.author_name, info.author_email))

@@ -229,6 +229,30 @@ def test_merge_is_a_real_three_way_merge(fake: FakeForge) -> None:
     assert requests.get(api(fake, "/pulls/1"), headers=H).json()["merged"] is True
 
 
+def test_rebase_replays_each_commit_on_its_own_parent(fake: FakeForge) -> None:
+    """Two commits editing the same line, main moved meanwhile (so the copies get new ids): each copy
+    applies the commit's own change, as GitHub's rebase does. Replaying by a merge from the common
+    ancestor made the second copy conflict with the first: "can't be rebased"."""
+    branch(fake, "two", {"a.yaml": "a: 2\n"}, "step 0")
+    fake.push_commit("acme/gitops", "two", {"a.yaml": "a: 3\n"}, "step 1")
+    open_pr(fake, "two")
+    fake.push_commit("acme/gitops", "main", {"b.yaml": "b: 2\n"}, "elsewhere")
+    sha = fake.merge_pull("acme/gitops", 1, "rebase")
+    store = fake.repo("acme/gitops").store
+    assert git_log(fake, sha)[:3] == ["step 1", "step 0", "elsewhere"]
+    assert store.read_file("main", "a.yaml") == b"a: 3\n" and store.read_file("main", "b.yaml") == b"b: 2\n"
+    assert len(store.commit_info(sha).parents) == 1
+
+
+def test_rebase_refuses_a_commit_that_does_not_apply(fake: FakeForge) -> None:
+    branch(fake, "clash", {"a.yaml": "a: 2\n"}, "step 0")
+    open_pr(fake, "clash")
+    fake.push_commit("acme/gitops", "main", {"a.yaml": "a: 9\n"}, "main edits the same line")
+    r = requests.put(api(fake, "/pulls/1/merge"), json={"merge_method": "rebase"}, headers=H)
+    assert r.status_code == 405 and "can't be rebased" in r.json()["message"]
+    assert fake.repo("acme/gitops").store.read_file("main", "a.yaml") == b"a: 9\n"
+
+
 def test_statuses_gate_mergeability(fake: FakeForge) -> None:
     sha = branch(fake, "one", {"a.yaml": "a: 2\n"})
     open_pr(fake, "one")
