@@ -214,6 +214,10 @@ def scan(
         return _scan(repo, roots, image, keep_going, defaults, siblings)
     finally:
         if enabled:
+            # Everything the scan made is still in the youngest generation (nothing was collected), so
+            # the first collection after it would walk all of it (0.1 s on 4,800 files, a seventh of
+            # `images`). Frozen, the trees are passed by; refcounting still frees them.
+            gc.freeze()
             gc.enable()
 
 
