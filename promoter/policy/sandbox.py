@@ -122,7 +122,14 @@ class _Worker:
         self._ready = False
         env = {"PATH": os.defpath, "LANG": "C.UTF-8", "PYTHONPATH": _package_root(), "PYTHONDONTWRITEBYTECODE": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-s", "-m", "promoter.policy.sandbox"],
+            # `-c`, not `-m promoter.policy.sandbox`: runpy warns on stderr that the package already
+            # imported the module, and that warning became the "last words" of a worker that died.
+            [
+                sys.executable,
+                "-s",
+                "-c",
+                "import sys; from promoter.policy.sandbox import worker_main; sys.exit(worker_main())",
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -202,6 +209,13 @@ class _Worker:
             return "time", detail
         if "memory allocation" in detail or "MemoryError" in detail:
             return "memory", detail
+        if rc is not None and rc < 0:  # killed from outside: the signal is the news, not its stderr
+            try:
+                name = signal.Signals(-rc).name
+            except ValueError:
+                name = f"signal {-rc}"
+            hint = ", perhaps by the out-of-memory killer" if -rc == signal.SIGKILL else ""
+            return "crash", f"the policy worker was killed by {name}{hint}"
         return "crash", detail
 
     def close(self) -> None:

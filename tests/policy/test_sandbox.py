@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,48 @@ def test_policy_verify_runs_the_pack_tests_and_reports_failures(
     assert bad.exit_code == 3
     doc = json.loads(bad.stdout)
     assert [f["subject"] for f in doc["findings"]] == ["main.test_bad"]
+
+
+def _policy_workers() -> list[int]:
+    """This process's policy workers, found in /proc (their parent is us, their command worker_main)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmd = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid() and (b"worker_main" in cmd or b"promoter.policy.sandbox" in cmd):
+            out.append(int(entry.name))
+    return out
+
+
+def test_a_worker_killed_from_outside_is_an_error_naming_the_signal(tmp_path: Path) -> None:
+    """What the out-of-memory killer does: one error naming SIGKILL, not the worker's start-up noise,
+    and the check still fails closed."""
+    import signal
+    import threading
+    import time
+
+    ps = policy(tmp_path, {"slow.rego": SLOW})
+
+    def kill_when_busy() -> None:
+        for _ in range(600):  # up to a minute for the worker to appear
+            workers = _policy_workers()
+            if workers:
+                time.sleep(0.3)  # let it start on the slow rule
+                for pid in workers:
+                    os.kill(pid, signal.SIGKILL)
+                return
+            time.sleep(0.1)
+
+    killer = threading.Thread(target=kill_when_busy)
+    killer.start()
+    verdicts = evaluate(ps, {}, items(1), limits=Limits(seconds=120, memory_mb=2048))
+    killer.join()
+    errors = [e for v in verdicts for e in v.errors]
+    assert len(errors) == 1, errors
+    assert "killed by SIGKILL" in errors[0].message and "out-of-memory" in errors[0].message
+    assert "RuntimeWarning" not in errors[0].message and errors[0].files == ["pol/slow.rego"]
