@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from promoter.render.tools import Tool
+from promoter.render.tools import Tool, exit_reason
 
 RENDER_TIMEOUT = 300  # seconds, for a helm binary
 _import_lock = threading.Lock()
@@ -116,7 +116,7 @@ def _binary(tool: Tool, release: Release) -> dict[str, str]:
     if proc.returncode != 0:
         lines = [ln.strip().removeprefix("Error: ") for ln in proc.stderr.splitlines() if ln.strip()]
         raise _failure(
-            " ".join(lines[:3]) or f"helm exited {proc.returncode}", values="values don't meet" in proc.stderr
+            " ".join(lines[:3]) or exit_reason("helm", proc.returncode), values="values don't meet" in proc.stderr
         )
     out: dict[str, str] = {}
     for chunk in _DOC_SPLIT.split(proc.stdout):

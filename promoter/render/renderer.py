@@ -28,7 +28,7 @@ from promoter.render.helm import HelmFailure, Release, merge_values
 from promoter.render.helm import render as render_chart
 from promoter.render.settings import LOWERABLE, RenderSettings
 from promoter.render.sources import _match, _matches
-from promoter.render.tools import Tool, helm_tool, kustomize_tool
+from promoter.render.tools import Tool, exit_reason, helm_tool, kustomize_tool
 from promoter.yamlio.files import FileProblem, read_bytes
 from promoter.yamlio.loader import DuplicateKey, StrictLoader
 from promoter.yamlio.manifests import decode, load_manifests
@@ -223,7 +223,10 @@ class Renderer:
         proc = self._run(args)
         if isinstance(proc, str) or proc.returncode != 0:
             message = (
-                proc if isinstance(proc, str) else kustomize_error(proc.stderr, self.repo) or f"exit {proc.returncode}"
+                proc
+                if isinstance(proc, str)
+                else kustomize_error(proc.stderr, self.repo)
+                or exit_reason(posixpath.basename(args[0]), proc.returncode)
             )
             where = locate_kustomize_error(message, self.repo, target)
             return self._failed(target, message, where)

