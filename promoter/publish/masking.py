@@ -16,6 +16,7 @@ import base64
 import binascii
 import copy
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,17 +133,20 @@ class _Site:
     literal: bool = False  # a secretGenerator literal `KEY=value`: secret whatever KEY is called
 
 
-class _Tree:
-    """The shape of a document, whatever it was parsed into."""
+class _Tree(ABC):
+    """The shape of a document, whatever it was parsed into (parsed objects or YAML nodes)."""
 
+    @abstractmethod
     def mapping(self, node: Any) -> list[tuple[str, Any, Any]] | None:  # (key, value node, handle)
-        raise NotImplementedError
+        """The entries of a mapping node; None when `node` is not a mapping."""
 
+    @abstractmethod
     def sequence(self, node: Any) -> list[tuple[Any, Any]] | None:  # (value node, handle)
-        raise NotImplementedError
+        """The items of a sequence node; None when `node` is not a sequence."""
 
+    @abstractmethod
     def scalar(self, node: Any) -> str | None:
-        raise NotImplementedError
+        """A scalar node's text; None when `node` is not a string scalar."""
 
     def ident(self, node: Any) -> int:
         return id(node)
