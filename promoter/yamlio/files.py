@@ -131,23 +131,11 @@ def read_walked(real: str) -> bytes | None:
     """The bytes of a file a walk of the repository found regular, by the real path the walk built
     (its folders resolved inside the repository); None when it is no longer a regular file of at most
     MAX_BYTES, so the caller reads it the checked way (read_bytes) and reports what it is. The last
-    step is opened without following a link and without blocking, so a swap in between is refused."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    step is not followed should a link have been swapped in."""
     try:
-        fd = os.open(real, flags)
-    except OSError:
+        return read_regular(real, real, limit=MAX_BYTES, follow_links=False)
+    except (FileRefused, OSError):
         return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BYTES:
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = read_capped(fh, st.st_size, MAX_BYTES)
-        return data if len(data) <= MAX_BYTES else None
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 # ---- reading any path (the configuration, a file named on the command line, a scanned file) ----
@@ -160,16 +148,17 @@ class FileRefused(UsageError):
         self.rule, self.path = problem.rule, problem.path
 
 
-def read_regular(path: Path | str, shown: str, *, limit: int | None = None) -> bytes:
+def read_regular(path: Path | str, shown: str, *, limit: int | None = None, follow_links: bool = True) -> bytes:
     """The bytes of `path` when it is a regular file of at most `limit` bytes (default: the configured
     `limits.file_size_mib`). A FIFO, socket or device is never opened (it could block or stream
-    forever), not even when swapped in between the check and the open. Raises FileRefused naming
-    `shown`, or FileNotFoundError when nothing is there."""
+    forever), not even when swapped in between the check and the open; without `follow_links`, a
+    symlink as the last step is refused too. Raises FileRefused naming `shown`, or FileNotFoundError
+    when nothing is there."""
     from promoter.yamlio.limits import current
 
     cap = current().file_bytes if limit is None else limit
     try:
-        st = os.stat(path)
+        st = os.stat(path) if follow_links else os.lstat(path)
     except FileNotFoundError:
         if os.path.islink(path):
             raise FileRefused(
@@ -181,7 +170,8 @@ def read_regular(path: Path | str, shown: str, *, limit: int | None = None) -> b
     _check_regular(st, shown, cap)
     try:
         # O_NONBLOCK: should a FIFO have been swapped in since the stat, open() returns instead of waiting.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags if follow_links else flags | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
         raise FileRefused(_os_problem(exc, shown)) from None
     with os.fdopen(fd, "rb") as fh:
