@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 # Exit codes shared by every command (documented in README.md).
 EXIT_OK = 0
 EXIT_TOOL = 1  # the tool itself, or a remote service, failed
@@ -22,6 +24,19 @@ def shorten(value: object, limit: int = MAX_SHOWN) -> str:
     if len(text) <= limit:
         return text
     return f"{text[: max(limit - 24, 8)]}…[{len(text)} characters]"
+
+
+def killed_by(returncode: int) -> str | None:
+    """For a child process that a signal ended (a negative return code): "killed by SIGKILL (perhaps the
+    out-of-memory killer: …)", the news a user needs on a small runner; None for an exit."""
+    if returncode >= 0:
+        return None
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = f"signal {-returncode}"
+    hint = " (perhaps the out-of-memory killer: give the job more memory)" if -returncode == signal.SIGKILL else ""
+    return f"killed by {name}{hint}"
 
 
 def one_line(message: str, limit: int = MAX_MESSAGE) -> str:

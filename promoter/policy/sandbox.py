@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from promoter.model.errors import ConfigError, ToolError
+from promoter.model.errors import ConfigError, ToolError, killed_by
 from promoter.policy.policyset import PolicyError, PolicySet, Verdict
 
 _HEADER = struct.Struct("<Q")
@@ -209,13 +209,9 @@ class _Worker:
             return "time", detail
         if "memory allocation" in detail or "MemoryError" in detail:
             return "memory", detail
-        if rc is not None and rc < 0:  # killed from outside: the signal is the news, not its stderr
-            try:
-                name = signal.Signals(-rc).name
-            except ValueError:
-                name = f"signal {-rc}"
-            hint = ", perhaps by the out-of-memory killer" if -rc == signal.SIGKILL else ""
-            return "crash", f"the policy worker was killed by {name}{hint}"
+        killed = killed_by(rc) if rc is not None else None
+        if killed:  # killed from outside: the signal is the news, not its stderr
+            return "crash", f"the policy worker was {killed}"
         return "crash", detail
 
     def close(self) -> None:

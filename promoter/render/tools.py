@@ -17,7 +17,6 @@ import json
 import os
 import posixpath
 import shutil
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -25,6 +24,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from promoter.model.errors import killed_by
 
 VERSION_TIMEOUT = 30  # seconds
 
@@ -177,13 +178,6 @@ def helm_sdk_version() -> str:
 
 
 def exit_reason(tool: str, returncode: int) -> str:
-    """How a tool's process ended, said for a user: a signal by name (SIGKILL on a small runner is
-    usually the out-of-memory killer), else the exit status."""
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        hint = " (perhaps the out-of-memory killer: give the job more memory)" if -returncode == signal.SIGKILL else ""
-        return f"{tool} was killed by {name}{hint}"
-    return f"{tool} exited {returncode}"
+    """How a tool's process ended, said for a user: the signal that killed it, else its exit status."""
+    killed = killed_by(returncode)
+    return f"{tool} was {killed}" if killed else f"{tool} exited {returncode}"
