@@ -162,10 +162,15 @@ class _Worker:
         ready = _receive(self.proc.stdout)
         if not isinstance(ready, dict) or not ready.get("ready"):
             message = ready.get("error") if isinstance(ready, dict) else None
-            detail = "" if message else self._stderr()
-            self.close()
             if message:
+                self.close()
                 raise ConfigError(message)
+            # It died while loading: wait for it, so that a signal (the out-of-memory killer on a
+            # small runner) is named instead of "exit status None".
+            self.proc.wait()
+            killed = killed_by(self.proc.returncode)
+            detail = f"it was {killed}" if killed else self._stderr()
+            self.close()
             raise ToolError(f"{self.policy_set.name}: the policy worker did not start: {detail}")
         self._ready = True
 

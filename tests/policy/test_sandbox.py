@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from promoter.model.errors import ToolError
+from promoter.policy import sandbox
 from promoter.policy.policyset import PolicySet
-from promoter.policy.sandbox import Item, Limits, evaluate
+from promoter.policy.sandbox import Item, Limits, evaluate, prestart
 
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}
 
@@ -162,22 +164,6 @@ def test_policy_verify_runs_the_pack_tests_and_reports_failures(
     assert [f["subject"] for f in doc["findings"]] == ["main.test_bad"]
 
 
-def _policy_workers() -> list[int]:
-    """This process's policy workers, found in /proc (their parent is us, their command worker_main)."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmd = (entry / "cmdline").read_bytes()
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == os.getpid() and (b"worker_main" in cmd or b"promoter.policy.sandbox" in cmd):
-            out.append(int(entry.name))
-    return out
-
-
 def test_a_worker_killed_from_outside_is_an_error_naming_the_signal(tmp_path: Path) -> None:
     """What the out-of-memory killer does: one error naming SIGKILL, not the worker's start-up noise,
     and the check still fails closed."""
@@ -186,22 +172,37 @@ def test_a_worker_killed_from_outside_is_an_error_naming_the_signal(tmp_path: Pa
     import time
 
     ps = policy(tmp_path, {"slow.rego": SLOW})
+    limits = Limits(seconds=120, memory_mb=2048)
+    # The worker is started and loaded first, so the kill lands while it evaluates (not while it
+    # loads, which is the next test): the timing no longer depends on how busy the machine is.
+    prestart(ps, [{}], 1, limits)
+    (worker,) = sandbox._STARTED[sandbox._started_key(ps, [{}], limits)]
+    worker.ready()
+    pid = worker.proc.pid
 
     def kill_when_busy() -> None:
-        for _ in range(600):  # up to a minute for the worker to appear
-            workers = _policy_workers()
-            if workers:
-                time.sleep(0.3)  # let it start on the slow rule
-                for pid in workers:
-                    os.kill(pid, signal.SIGKILL)
-                return
-            time.sleep(0.1)
+        time.sleep(0.5)  # evaluate has sent the input; the slow rule runs for seconds
+        os.kill(pid, signal.SIGKILL)
 
     killer = threading.Thread(target=kill_when_busy)
     killer.start()
-    verdicts = evaluate(ps, {}, items(1), limits=Limits(seconds=120, memory_mb=2048))
+    verdicts = evaluate(ps, {}, items(1), limits=limits)
     killer.join()
     errors = [e for v in verdicts for e in v.errors]
     assert len(errors) == 1, errors
     assert "killed by SIGKILL" in errors[0].message and "out-of-memory" in errors[0].message
     assert "RuntimeWarning" not in errors[0].message and errors[0].files == ["pol/slow.rego"]
+
+
+def test_a_worker_killed_while_loading_is_a_tool_error_naming_the_signal(tmp_path: Path) -> None:
+    """Killed before it said it is ready: no input to charge it to, so the run stops with one line
+    that names the signal (it said "exit status None")."""
+    import signal
+
+    ps = policy(tmp_path, {"slow.rego": SLOW})
+    limits = Limits(seconds=120, memory_mb=2048)
+    prestart(ps, [{}], 1, limits)
+    (worker,) = sandbox._STARTED[sandbox._started_key(ps, [{}], limits)]
+    os.kill(worker.proc.pid, signal.SIGKILL)
+    with pytest.raises(ToolError, match="did not start: it was killed by SIGKILL"):
+        evaluate(ps, {}, items(1), limits=limits)
