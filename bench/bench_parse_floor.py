@@ -27,12 +27,25 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_gate import generate  # noqa: E402
 
+from promoter.yamlio import fastyaml  # noqa: E402
 from promoter.yamlio.manifests import load_manifests  # noqa: E402
+
+
+def _libyaml_only(text: str) -> Any:
+    """load_manifests without its yaml-rs fast path (yamlio/fastyaml.py): the reader before it."""
+    documents = fastyaml.documents
+    fastyaml.documents = lambda t: None  # type: ignore[assignment]
+    try:
+        return load_manifests(text, "t", file="app.yaml")
+    finally:
+        fastyaml.documents = documents  # type: ignore[assignment]
 
 
 def parsers() -> dict[str, Callable[[str], Any]]:
     out: dict[str, Callable[[str], Any]] = {
         "promoter load_manifests": lambda t: load_manifests(t, "t", file="app.yaml"),
+        "promoter load_manifests, libyaml only": _libyaml_only,
+        "promoter fast path alone (fastyaml)": fastyaml.documents,
         "PyYAML CSafeLoader": lambda t: list(yaml.load_all(t, Loader=yaml.CSafeLoader)),
         "libyaml events only": lambda t: sum(1 for _ in yaml.parse(t, Loader=yaml.CSafeLoader)),
     }

@@ -10,6 +10,7 @@ import yaml
 
 from promoter.model.finding import Finding, Location, Severity
 from promoter.model.resource import Resource
+from promoter.yamlio import fastyaml
 from promoter.yamlio.limits import AliasBudgetExceeded, check_nodes, may_alias
 from promoter.yamlio.loader import AliasBomb, DuplicateKey, check_duplicates
 from promoter.yamlio.loader import Loader as _BaseLoader
@@ -181,6 +182,31 @@ def _documents(text: str) -> list[tuple[int, str]]:
     return out
 
 
+def _parse(
+    text: str, file: str | None, target: str, where: Location
+) -> tuple[list[tuple[int, Any]], list[Finding]]:
+    """(line, object) of every document that parses, and a finding for each one that does not."""
+    # yaml-rs when it provably reads as go-yaml v2 does (yamlio/fastyaml.py), else libyaml.
+    fast = fastyaml.documents(text)
+    if fast is not None:
+        return fast, []
+    try:
+        return _fast_documents(text), []
+    except (yaml.YAMLError, _Unusual, RecursionError):
+        pass
+    # Parse document by document: one broken document must not hide the others.
+    parsed: list[tuple[int, Any]] = []
+    findings: list[Finding] = []
+    for first_line, chunk in _documents(text):
+        if not chunk.strip():
+            continue
+        try:
+            parsed.extend(_careful_documents(chunk, first_line))
+        except (yaml.YAMLError, RecursionError) as exc:
+            findings.append(_yaml_finding(exc, chunk, first_line, file, target, where))
+    return parsed, findings
+
+
 def load_manifests(
     text: str,
     target: str,
@@ -195,23 +221,11 @@ def load_manifests(
     Otherwise (rendered output) resources get `location` (default: the target itself).
     """
     resources: list[Resource] = []
-    findings: list[Finding] = []
     text = text.removeprefix("\ufeff")  # a byte order mark decoded as text: kubectl ignores it too
     where = location or Location(file or target)
-    parsed: list[tuple[int, Any]] = []
-    try:
-        parsed = _fast_documents(text)
-    except (yaml.YAMLError, _Unusual, RecursionError):
-        # Parse document by document: one broken document must not hide the others.
-        parsed = []
-        for first_line, chunk in _documents(text):
-            if not chunk.strip():
-                continue
-            try:
-                parsed.extend(_careful_documents(chunk, first_line))
-            except (yaml.YAMLError, RecursionError) as exc:
-                findings.append(_yaml_finding(exc, chunk, first_line, file, target, where))
-    careful_json = ".inf" in text.lower() or ".nan" in text.lower()
+    parsed, findings = _parse(text, file, target, where)
+    lowered = text.lower()
+    careful_json = ".inf" in lowered or ".nan" in lowered
     for line, obj in parsed:
         if obj is None:
             continue
