@@ -69,6 +69,7 @@ _SEP = frozenset(" \n[]{},:")
 _ASCII_OK = bytes(range(0x20, 0x7F)) + b"\n"
 # In a word (white-space separated): an indicator at the start of a token, or a collection key `]:`.
 _BAD_IN_WORD = re.compile(r"^[&*!%@`?:,]|[\[\]{},:][&*!%@`?:,|>]|[\]}]:")
+_QUOTELESS_COMMENT = re.compile(r"(?:^|[ ])#[^\n\"']*$", re.MULTILINE)
 _RUNS = re.compile(r"[,\[\]{}:]")  # a word's runs: where a plain scalar could start and end
 _RISKY_START = frozenset("-+._0123456789~<")
 _RISKY_WORDS = frozenset(
@@ -76,6 +77,7 @@ _RISKY_WORDS = frozenset(
 )
 # At a line start: `...`; indentation nesting 200 block levels deep; a line of 1,000+ characters.
 _LINE_START = re.compile(r"\n(?:\.\.\.|[ ?-]{100}|[^\n]{1000})")
+_DEEP = re.compile(r"\n[ ?-]{100}")
 _LONG_KEY = re.compile(r":(?=[ \n,\[\]{}]|\Z)")
 _MARKER = re.compile(r"---(?:[ ]+(?:#[^\n]*)?)?(?:\n|\Z)")
 _HEADER = re.compile(r"[|>][-+0-9]*[ ]*(?:[ ]#[^\n]*)?(?:\n|\Z)")
@@ -133,7 +135,21 @@ def _printable(text: str) -> bool:
     return text.replace("\n", "").isprintable()
 
 
+def _tokens_fine(text: str) -> bool:
+    """Whether no token starts with an indicator but a block scalar header, and no plain scalar
+    is read differently by the two readers."""
+    if _words_fine(text) and _headers_fine(text):
+        return True
+    # English in comments ("based on", "no", `backticks`, "x > 1"): a comment that holds no quote is
+    # dropped and the rest tried again. From ` #` to the end of a line, text is a comment, or in a
+    # block scalar (then all of it is), or in a quoted scalar: that one has no closing quote on
+    # the line, so the rest of the line is in it. None of it is a plain scalar or an indicator.
+    stripped = _QUOTELESS_COMMENT.sub("", text)
+    return stripped != text and _words_fine(stripped) and _headers_fine(stripped)
+
+
 def _words_fine(text: str) -> bool:
+    """Whether no word holds an indicator where a token starts, or a plain scalar the readers disagree on."""
     new = set(text.split())
     new -= _fine_words
     for word in new:
@@ -162,8 +178,14 @@ def _positions(text: str, chars: str) -> list[int]:
 
 
 def _headers_fine(text: str) -> bool:
-    """Whether every `|` and `>` starting a token heads a block scalar on a line of its own."""
-    return all(_HEADER.match(text, i) for i in _positions(text, "|>"))
+    """Whether every `|` and `>` starting a token heads a block scalar, after a key or `- `.
+
+    A block scalar that is a whole document (its header first on its line) may hold lines at
+    column 0 for yaml-rs (YAML 1.2), not for libyaml."""
+    for i in _positions(text, "|>"):
+        if not _HEADER.match(text, i) or not text[text.rfind("\n", 0, i) + 1 : i].strip(" "):
+            return False
+    return True
 
 
 def _flows_flat(text: str) -> bool:
@@ -178,7 +200,7 @@ def _lines_fine(text: str) -> bool:
     """No `...`, no nesting too deep, and no implicit key libyaml finds too long (1,024 characters)."""
     scan = "\n" + text
     for m in _LINE_START.finditer(scan):
-        if scan[m.start() + 1] in ". ?-":
+        if m.group().startswith("\n...") or _DEEP.match(scan, m.start()):
             return False
         line_end = scan.find("\n", m.start() + 1)
         if _LONG_KEY.search(scan, m.start() + 1001, line_end if line_end >= 0 else len(scan)):
@@ -245,8 +267,7 @@ def documents(text: str) -> list[tuple[int, Any]] | None:
         _rs is None
         or not _printable(text)
         or not _lines_fine(text)
-        or not _words_fine(text)
-        or not _headers_fine(text)
+        or not _tokens_fine(text)
     ):
         return None
     # Chunks between `---` lines: (first line, text, line of the `---` that opened it or -1).

@@ -22,7 +22,7 @@ RISKY = [
     *"<< = - -- -x --port=80 1:30 -1:30:00 2024-01-01 2001-12-14t21:59:43.10-05:00 v1 1.4.0 10.0.0.1".split(),
     *"a#b 1#2 http://x/y a:b a,b 25% @x `x *x &x !x %x ?x |x >x .x _x".split(),
 ]
-WORDS = ["app", "name", "value", "kind", "a b", "x y z", "é", "日本", "😀", "", "k8s.io/name"]
+WORDS = ["app", "name", "value", "kind", "a b", "x w z", "é", "日本", "😀", "", "k8s.io/name"]
 ESCAPES = ["\\n", "\\t", "\\x41", "\\u00e9", "\\U0001F600", "\\0", "\\a", "\\e", "\\_", "\\N", "\\L", "\\P", '\\"', "\\\\", "\\/"]
 NOISE = list("\n \t:-?,[]{}#&*!|>'\"%@`") + ["\r", "\r\n", "\x85", "\u2028", "\u2029", "\ufeff", "\x00", "\x7f", "  ", "\n- ", ": "]
 
@@ -87,7 +87,8 @@ def flow_node(rng: random.Random, depth: int) -> str:
 def key(rng: random.Random) -> str:
     r = rng.random()
     if r < 0.6:
-        return rng.choice(WORDS[:4] + ["on", "yes", "1", "0755", "1.0", "<<", "null", "true", "8080"])
+        risky = ["on", "yes", "1", "0755", "1.0", "<<", "null", "true", "8080"]
+        return rng.choice(risky if rng.random() < getattr(rng, "risk", 0.7) else WORDS[:4])
     if r < 0.8:
         return f'"{plain(rng)}"'
     return f"'{plain(rng)}'"
@@ -129,8 +130,10 @@ def document(rng: random.Random) -> str:
 
 def stream(rng: random.Random) -> str:
     parts = [document(rng) for _ in range(rng.randint(1, 3))]
-    seps = ["\n---\n", "\n---\n\n", "\n--- # c\n", "\n---\n---\n", "\n", "\n...\n---\n", "\n--- "]
-    text = rng.choice(["", "", "---\n", "# head\n", "%YAML 1.1\n---\n"]) + parts[0]
+    seps = ["\n---\n", "\n---\n\n", "\n--- # c\n", "\n---\n---\n", "\n", "\n---\n", "\n--- "]
+    if rng.random() < 0.1:
+        seps.append("\n...\n---\n")
+    text = rng.choice(["", "", "---\n", "# head\n", "---\n", "%YAML 1.1\n---\n" if rng.random() < 0.2 else ""]) + parts[0]
     for p in parts[1:]:
         text += rng.choice(seps) + p
     return text + rng.choice(["\n", "", "\n---\n", "\n\n# end\n"])
@@ -148,9 +151,9 @@ def mutate(rng: random.Random, text: str) -> str:
 
 def case(seed: int) -> str:
     rng = random.Random(seed)
-    rng.risk = rng.choice([0.0, 0.05, 0.3, 0.7])  # type: ignore[attr-defined]
+    rng.risk = rng.choice([0.0, 0.0, 0.05, 0.3, 0.7])  # type: ignore[attr-defined]
     text = stream(rng)
-    return mutate(rng, text) if rng.random() < 0.35 else text
+    return mutate(rng, text) if rng.random() < 0.3 else text
 
 
 def reference(text: str) -> list[tuple[int, Any]] | None:
