@@ -73,7 +73,33 @@ _QUOTELESS_COMMENT = re.compile(r"(?:^|[ ])#[^\n\"']*$", re.MULTILINE)
 _RUNS = re.compile(r"[,\[\]{}:]")  # a word's runs: where a plain scalar could start and end
 _RISKY_START = frozenset("-+._0123456789~<")
 _RISKY_WORDS = frozenset(
-    "y Y n N yes Yes YES no No NO on On ON off Off OFF true True TRUE false False FALSE null Null NULL".split()
+    [
+        "y",
+        "Y",
+        "n",
+        "N",
+        "yes",
+        "Yes",
+        "YES",
+        "no",
+        "No",
+        "NO",
+        "on",
+        "On",
+        "ON",
+        "off",
+        "Off",
+        "OFF",
+        "true",
+        "True",
+        "TRUE",
+        "false",
+        "False",
+        "FALSE",
+        "null",
+        "Null",
+        "NULL",
+    ]
 )
 # At a line start: `...`; indentation nesting 200 block levels deep; a line of 1,000+ characters.
 _LINE_START = re.compile(r"\n(?:\.\.\.|[ ?-]{100}|[^\n]{1000})")
@@ -263,12 +289,7 @@ def _end_line(text: str) -> int:
 def documents(text: str) -> list[tuple[int, Any]] | None:
     """(0-based line of the root node, object) of every document, exactly as
     manifests._fast_documents gives them; None when the text is not provably read alike."""
-    if (
-        _rs is None
-        or not _printable(text)
-        or not _lines_fine(text)
-        or not _tokens_fine(text)
-    ):
+    if _rs is None or not _printable(text) or not _lines_fine(text) or not _tokens_fine(text):
         return None
     # Chunks between `---` lines: (first line, text, line of the `---` that opened it or -1).
     chunks: list[tuple[int, str, int]] = []

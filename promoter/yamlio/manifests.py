@@ -182,9 +182,7 @@ def _documents(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def _parse(
-    text: str, file: str | None, target: str, where: Location
-) -> tuple[list[tuple[int, Any]], list[Finding]]:
+def _parse(text: str, file: str | None, target: str, where: Location) -> tuple[list[tuple[int, Any]], list[Finding]]:
     """(line, object) of every document that parses, and a finding for each one that does not."""
     # yaml-rs when it provably reads as go-yaml v2 does (yamlio/fastyaml.py), else libyaml.
     fast = fastyaml.documents(text)

@@ -92,15 +92,17 @@ def test_runs_the_filter_skips_are_strings_to_both_readers() -> None:
 
 
 MINE = [
-    "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: \"true\"\n  b: '8080'\n  c: \"yes\"\n",
+    'apiVersion: v1\nkind: ConfigMap\ndata:\n  a: "true"\n  b: \'8080\'\n  c: "yes"\n',
     "a: 1\nb: 1.5\nc: .inf\nd: true\ne: ~\nf: 0x1F\ng: 0o17\nh: 1_000\ni: +12\nj: 08\nk: 18446744073709551615\n",
     "k: 2024-01-01\nl: 1:30\nm: =\nr: a#b\no: a b # c\np: http://x/y\nq: '#x'\n",
-    "args: [\"--port=8080\", --log, x]\nempty: {}\nnone: []\nflow: {a: 1, b: [c, {d: e}]}\n",
+    'args: ["--port=8080", --log, x]\nempty: {}\nnone: []\nflow: {a: 1, b: [c, {d: e}]}\n',
     "a: |\n  x\n  # not a comment\n\nb: >-\n  folded\n  text\n\nc: |+\n  kept\n\nd: 1\n",
     "a: \"esc\\t\\u00e9\\x41\\N\"\nb: 'it''s'\nc: \"multi\n  line\"\nd: plain\n  continued\n",
     "# comment on yes\n---\n# x\na: 1\n---\n---\n- 1\n- [2]\n---\nscalar\n--- # c\n",
     "2: int key\nnull: none key\ntrue: bool key\n",
     "kind: List\napiVersion: v1\nitems:\n- - - deep\n- key: value\n  other: value\n",
+    # as deep as the guards let through: 100 block levels, then 200 flow levels
+    "".join(" " * i + f"k{i}:\n" for i in range(99)) + " " * 99 + "v: " + "[" * 200 + "]" * 200 + "\n",
 ]
 NOT_MINE = {
     "plain yes": "a: yes\n",
@@ -169,9 +171,9 @@ def test_document_lines_are_libyamls() -> None:
         "a: " + "[" * 100_000 + "]" * 100_000 + "\n",
         "[" * 100_000,
         "{a: " * 50_000 + "1" + "}" * 50_000,
-        "".join(" " * i + f"k{i}:\n" for i in range(30_000)) + " " * 30_000 + "v\n",
+        "".join(" " * i + f"k{i}:\n" for i in range(3000)) + " " * 3000 + "v\n",
         "- " * 100_000 + "x\n",
-        "".join(" " * i + "-\n" for i in range(30_000)),
+        "".join(" " * i + "-\n" for i in range(3000)),
     ],
     ids=["flow", "unclosed flow", "flow mappings", "indented mappings", "compact sequences", "indented sequences"],
 )

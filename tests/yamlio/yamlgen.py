@@ -12,19 +12,126 @@ from promoter.yamlio import manifests
 
 # Plain scalars go-yaml v2 and YAML 1.2 read differently (or alike, by a hair).
 RISKY = [
-    *"y Y n N yes Yes YES no No NO on On ON off Off OFF oN yEs".split(),
-    *"true True TRUE tRue false False FALSE null Null NULL nULL ~".split(),
-    *"0 -0 +0 00 01 07 08 09 010 0755 -0755 +0755 0o17 0O17 0o8 0x1F 0X1F +0x1F -0x1F 0x 0b101 0B101 0b2".split(),
-    *"1_000 _1 +_1 1__0 0x_1 1_ 12e3 1e3 1E3 1e+3 1e400 -1e400 1.0 1. 0. .5 +.5 -.5e-3 0.0 -0.0 1.5 3.25".split(),
-    *".inf -.Inf +.INF .iNf .nan .NaN .NAN nan inf Infinity +inf".split(),
-    *"9223372036854775807 9223372036854775808 -9223372036854775808 -9223372036854775809".split(),
-    *"18446744073709551615 18446744073709551616 99999999999999999999 1e20".split(),
-    *"<< = - -- -x --port=80 1:30 -1:30:00 2024-01-01 2001-12-14t21:59:43.10-05:00 v1 1.4.0 10.0.0.1".split(),
-    *"a#b 1#2 http://x/y a:b a,b 25% @x `x *x &x !x %x ?x |x >x .x _x".split(),
+    *["y", "Y", "n", "N", "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "oN", "yEs"],
+    *["true", "True", "TRUE", "tRue", "false", "False", "FALSE", "null", "Null", "NULL", "nULL", "~"],
+    *[
+        "0",
+        "-0",
+        "+0",
+        "00",
+        "01",
+        "07",
+        "08",
+        "09",
+        "010",
+        "0755",
+        "-0755",
+        "+0755",
+        "0o17",
+        "0O17",
+        "0o8",
+        "0x1F",
+        "0X1F",
+        "+0x1F",
+        "-0x1F",
+        "0x",
+        "0b101",
+        "0B101",
+        "0b2",
+    ],
+    *[
+        "1_000",
+        "_1",
+        "+_1",
+        "1__0",
+        "0x_1",
+        "1_",
+        "12e3",
+        "1e3",
+        "1E3",
+        "1e+3",
+        "1e400",
+        "-1e400",
+        "1.0",
+        "1.",
+        "0.",
+        ".5",
+        "+.5",
+        "-.5e-3",
+        "0.0",
+        "-0.0",
+        "1.5",
+        "3.25",
+    ],
+    *[".inf", "-.Inf", "+.INF", ".iNf", ".nan", ".NaN", ".NAN", "nan", "inf", "Infinity", "+inf"],
+    *["9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809"],
+    *["18446744073709551615", "18446744073709551616", "99999999999999999999", "1e20"],
+    *[
+        "<<",
+        "=",
+        "-",
+        "--",
+        "-x",
+        "--port=80",
+        "1:30",
+        "-1:30:00",
+        "2024-01-01",
+        "2001-12-14t21:59:43.10-05:00",
+        "v1",
+        "1.4.0",
+        "10.0.0.1",
+    ],
+    *[
+        "a#b",
+        "1#2",
+        "http://x/y",
+        "a:b",
+        "a,b",
+        "25%",
+        "@x",
+        "`x",
+        "*x",
+        "&x",
+        "!x",
+        "%x",
+        "?x",
+        "|x",
+        ">x",
+        ".x",
+        "_x",
+    ],
 ]
 WORDS = ["app", "name", "value", "kind", "a b", "x w z", "é", "日本", "😀", "", "k8s.io/name"]
-ESCAPES = ["\\n", "\\t", "\\x41", "\\u00e9", "\\U0001F600", "\\0", "\\a", "\\e", "\\_", "\\N", "\\L", "\\P", '\\"', "\\\\", "\\/"]
-NOISE = list("\n \t:-?,[]{}#&*!|>'\"%@`") + ["\r", "\r\n", "\x85", "\u2028", "\u2029", "\ufeff", "\x00", "\x7f", "  ", "\n- ", ": "]
+ESCAPES = [
+    "\\n",
+    "\\t",
+    "\\x41",
+    "\\u00e9",
+    "\\U0001F600",
+    "\\0",
+    "\\a",
+    "\\e",
+    "\\_",
+    "\\N",
+    "\\L",
+    "\\P",
+    '\\"',
+    "\\\\",
+    "\\/",
+]
+NOISE = list("\n \t:-?,[]{}#&*!|>'\"%@`") + [
+    "\r",
+    "\r\n",
+    "\x85",
+    "\u2028",
+    "\u2029",
+    "\ufeff",
+    "\x00",
+    "\x7f",
+    "  ",
+    "\n- ",
+    ": ",
+]
 
 
 def plain(rng: random.Random) -> str:
@@ -53,7 +160,9 @@ def scalar(rng: random.Random, indent: int, flow: bool) -> str:
         return f'"{body}"'
     head = rng.choice(["|", ">", "|-", ">-", "|+", ">+", "|2", ">1-"]) + rng.choice(["", " # c"])
     pad = " " * (indent + 2)
-    lines = [rng.choice(["", "  ", plain(rng), f"{plain(rng)} {plain(rng)}", "   more"]) for _ in range(rng.randint(1, 4))]
+    lines = [
+        rng.choice(["", "  ", plain(rng), f"{plain(rng)} {plain(rng)}", "   more"]) for _ in range(rng.randint(1, 4))
+    ]
     return head + "".join("\n" + (pad + ln if ln.strip() else ln) for ln in lines) + rng.choice(["", "\n", "\n\n"])
 
 
@@ -133,7 +242,9 @@ def stream(rng: random.Random) -> str:
     seps = ["\n---\n", "\n---\n\n", "\n--- # c\n", "\n---\n---\n", "\n", "\n---\n", "\n--- "]
     if rng.random() < 0.1:
         seps.append("\n...\n---\n")
-    text = rng.choice(["", "", "---\n", "# head\n", "---\n", "%YAML 1.1\n---\n" if rng.random() < 0.2 else ""]) + parts[0]
+    text = (
+        rng.choice(["", "", "---\n", "# head\n", "---\n", "%YAML 1.1\n---\n" if rng.random() < 0.2 else ""]) + parts[0]
+    )
     for p in parts[1:]:
         text += rng.choice(seps) + p
     return text + rng.choice(["\n", "", "\n---\n", "\n\n# end\n"])
@@ -142,10 +253,8 @@ def stream(rng: random.Random) -> str:
 def mutate(rng: random.Random, text: str) -> str:
     for _ in range(rng.randint(1, 3)):
         i = rng.randrange(len(text) + 1)
-        if rng.random() < 0.6 or not text:
-            text = text[:i] + rng.choice(NOISE) + text[i:]
-        else:
-            text = text[:i] + text[i + 1 :]
+        insert = rng.random() < 0.6 or not text
+        text = text[:i] + rng.choice(NOISE) + text[i:] if insert else text[:i] + text[i + 1 :]
     return text
 
 
@@ -175,13 +284,25 @@ def reference(text: str) -> list[tuple[int, Any]] | None:
 
 
 def same(a: Any, b: Any) -> bool:
-    """Equal and of the same types all the way down (True is not 1, 1 is not 1.0), dict keys in the same order."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return same(list(a), list(b)) and same(list(a.values()), list(b.values()))
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if isinstance(a, float):
-        return repr(a) == repr(b)  # nan, -0.0
-    return bool(a == b)
+    """Equal and of the same types all the way down (True is not 1, 1 is not 1.0), dict keys in the
+    same order; iterative, for deep documents."""
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if type(x) is not type(y):
+            return False
+        if isinstance(x, dict):
+            if len(x) != len(y):
+                return False
+            stack.extend(zip(x, y, strict=True))
+            stack.extend(zip(x.values(), y.values(), strict=True))
+        elif isinstance(x, (list, tuple)):
+            if len(x) != len(y):
+                return False
+            stack.extend(zip(x, y, strict=True))
+        elif isinstance(x, float):
+            if repr(x) != repr(y):  # nan, -0.0
+                return False
+        elif x != y:
+            return False
+    return True
