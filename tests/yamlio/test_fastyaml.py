@@ -20,7 +20,7 @@ import yaml_rs
 from promoter.yamlio import fastyaml
 from promoter.yamlio.manifests import decode, load_manifests
 from promoter.yamlio.resolve import STR, resolve
-from tests.yamlio.yamlgen import case, reference, same
+from tests.yamlio.yamlgen import case, edit, reference, same
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -66,6 +66,20 @@ def test_generated_snippets_read_alike_or_are_not_mine() -> None:
         assert verdict is not False, (seed, text)
         mine += verdict is True
     assert mine > 300  # the generator must keep exercising the fast path, not only its guards
+
+
+def test_edited_manifests_read_alike_or_are_not_mine() -> None:
+    """Realistic structure broken in realistic ways: lines copied, shifted, dropped, or edited with
+    YAML's significant characters and risky scalars."""
+    bases = [app_yaml(i, broken=i % 7 == 0) for i in range(10)] + MINE
+    mine = 0
+    for seed in range(3000):
+        rng = random.Random(seed)
+        text = edit(rng, rng.choice(bases))
+        verdict = agrees(text)
+        assert verdict is not False, (seed, text)
+        mine += verdict is True
+    assert mine > 300
 
 
 def test_runs_the_filter_skips_are_strings_to_both_readers() -> None:

@@ -258,6 +258,30 @@ def mutate(rng: random.Random, text: str) -> str:
     return text
 
 
+EDITS = [*NOISE, "'", '"', "yes", "1.0", "0755", "on", "{", "}", "[", "]", ",", "|", ">", "|-", "\n  ", "- ", "? "]
+EDITS += ["#", " #", "---\n", "\n---\n", "\\", "\\\n", "y", "~", "<<: ", "&a ", "*a", "!!str "]
+
+
+def edit(rng: random.Random, text: str) -> str:
+    """A real manifest with a few lines copied, indented, dedented, dropped or edited."""
+    lines = text.split("\n")
+    for _ in range(rng.randint(1, 4)):
+        r = rng.random()
+        i = rng.randrange(len(lines))
+        if r < 0.2:
+            lines.insert(i, lines[rng.randrange(len(lines))])
+        elif r < 0.3:
+            lines[i] = " " + lines[i]
+        elif r < 0.4 and lines[i].startswith(" "):
+            lines[i] = lines[i][1:]
+        elif r < 0.5 and len(lines) > 1:
+            del lines[i]
+        else:
+            j = rng.randrange(len(lines[i]) + 1)
+            lines[i] = lines[i][:j] + rng.choice(EDITS) + lines[i][j + (rng.random() < 0.3) :]
+    return "\n".join(lines)
+
+
 def case(seed: int) -> str:
     rng = random.Random(seed)
     rng.risk = rng.choice([0.0, 0.0, 0.05, 0.3, 0.7])  # type: ignore[attr-defined]
