@@ -30,7 +30,8 @@ def _read(target: Target) -> SimpleNamespace:
 def test_forked_reads_return_every_folder_once() -> None:
     targets = _targets(40)
     got = {
-        i: (status, [r.obj["metadata"]["name"] for r in res]) for i, status, _, res, _, _ in read_parallel(targets, _read, 2)
+        i: (status, [r.obj["metadata"]["name"] for r in res])
+        for i, status, _, res, _, _ in read_parallel(targets, _read, 2)
     }
     assert got == {i: (Status.PASSED.value, [f"a{i}"]) for i in range(40)}
 
