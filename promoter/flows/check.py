@@ -296,8 +296,7 @@ def check_targets(
         renderer.charts = charts
     if renderer.repo == graph.repo.resolve():
         renderer.preread = graph.read  # the manifests discovery read: parsed without a second read
-    from promoter.policy import prestart_policies
-    from promoter.policy.sandbox import discard
+    from promoter.policy import discard_started, prestart_policies
 
     try:
         # The policy workers load the engine and the pack while the targets render.
@@ -317,7 +316,7 @@ def check_targets(
             jobs=jobs,
         )
     finally:
-        discard()  # workers started for inputs that never came
+        discard_started()  # workers started for inputs that never came
     rendered = [n for r in tops for n in r.walk()]
     resources = sum(r.count for r in rendered)
     return result, Outcome(rendered, resources, renderer.tools(), render_seconds)

@@ -22,6 +22,7 @@ from typing import Any
 
 from promoter.model.errors import ToolError
 from promoter.model.finding import CheckResult, Finding, Location, Status
+from promoter.model.pool import stop_pool
 from promoter.model.resource import Resource
 from promoter.render.graph import CHART_KINDS, Target
 
@@ -135,6 +136,7 @@ def _read_here(
 
 def _collect(targets: list[Target], pool: ProcessPoolExecutor, futures: list[Future[Packed]]) -> Iterator[Read]:
     global _READ, _TARGETS, _JUDGE
+    finished = False
     try:
         for future in as_completed(futures):
             try:
@@ -152,10 +154,11 @@ def _collect(targets: list[Target], pool: ProcessPoolExecutor, futures: list[Fut
                 by_target.setdefault(i, []).append(Resource(obj, targets[i].id, loc, env))
             for i, status, findings, judged, count in heads:
                 yield i, status, findings, by_target.get(i, []), judged, count
+        finished = True
     finally:
         # Stopped early (an error above or in the caller): shares not started are dropped, and the
-        # processes are not waited for; each exits when its current share is done.
-        pool.shutdown(wait=False, cancel_futures=True)
+        # processes are ended, not waited for.
+        stop_pool(pool, finished=finished)
         _READ, _TARGETS, _JUDGE = None, [], None
 
 

@@ -102,3 +102,28 @@ def test_a_killed_process_is_an_error_not_a_hang() -> None:
     assert out.returncode == 7, out.stderr
     assert "a process reading plain manifest folders died" in out.stdout
     assert "--jobs 1" in out.stdout
+
+
+def _manager_threads() -> list[object]:
+    import threading
+    from concurrent.futures import process
+
+    # The pool's manager thread (a private class of concurrent.futures): alive at exit, Python 3.11's exit
+    # handler may race it and print "OSError: [Errno 9] Bad file descriptor" after the report.
+    return [t for t in threading.enumerate() if isinstance(t, process._ExecutorManagerThread)]
+
+
+def test_no_pool_thread_is_left_for_the_exit_to_race() -> None:
+    assert len(list(read_parallel(_targets(40), _read, 2))) == 40
+    assert _manager_threads() == []
+
+
+def test_a_pool_abandoned_on_an_error_is_ended_too() -> None:
+    def boom(target: Target) -> SimpleNamespace:
+        if target.id == "apps/a0":
+            raise ToolError("read failed in the child")
+        return _read(target)
+
+    with pytest.raises(ToolError):
+        list(read_parallel(_targets(40), boom, 2))
+    assert _manager_threads() == []
