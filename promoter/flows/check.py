@@ -296,13 +296,13 @@ def check_targets(
         renderer.charts = charts
     if renderer.repo == graph.repo.resolve():
         renderer.preread = graph.read  # the manifests discovery read: parsed without a second read
-    from promoter.policy import prestart_policies
-    from promoter.policy.sandbox import discard
+    from promoter.policy import discard_started, prestart_policies
 
     try:
         # The policy workers load the engine and the pack while the targets render.
         prestart_policies(config, [env] if env else [t.env for t in targets], repo, policy_dirs, inputs=len(targets))
-        tops = renderer.render_all(targets, workers=workers, jobs=jobs)
+        judge_folder = _folder_judge(config, repo, validate_options, policy_dirs)
+        tops = renderer.render_all(targets, workers=workers, jobs=jobs, judge=judge_folder)
         render_seconds = time.perf_counter() - start
         result = judge(
             tops,
@@ -316,10 +316,57 @@ def check_targets(
             jobs=jobs,
         )
     finally:
-        discard()  # workers started for inputs that never came
+        discard_started()  # workers started for inputs that never came
     rendered = [n for r in tops for n in r.walk()]
-    resources = sum(len(r.resources) for r in rendered)
+    resources = sum(r.count for r in rendered)
     return result, Outcome(rendered, resources, renderer.tools(), render_seconds)
+
+
+def _folder_judge(
+    config: Config, repo: Path, options: ValidateOptions, policy_dirs: list[Path]
+) -> Callable[[Rendered], CheckResult | None] | None:
+    """What validates a plain folder in the process that read it, or None when its objects are needed here.
+
+    The objects of a folder are needed here when policies will read them, when kubeconform validates
+    (one batch), and when one of them is not a built-in Kubernetes kind: a CustomResourceDefinition
+    (it adds schemas for every target) or a custom resource (its schema may come from a CRD elsewhere
+    in the repository). Built-in kinds are looked up before any CRD (validate/schemas.py), so judging
+    them apart gives the same verdicts as judging everything together."""
+    from promoter.model.errors import ConfigError
+    from promoter.policy import policy_sets
+    from promoter.validate import choose_validator
+
+    try:
+        if policy_sets(config, repo, policy_dirs):
+            return None
+    except (ConfigError, UsageError, OSError):  # said once, where policies are evaluated
+        return None
+    if choose_validator(options) != "builtin":
+        return None
+    from promoter.validate.builtin import validate_resources
+    from promoter.validate.schemas import SchemaSource, is_crd, resolve_version
+
+    try:
+        source = SchemaSource(
+            version=resolve_version(options.kubernetes_version),
+            strict=options.strict,
+            schema_dirs=list(options.schema_dirs),
+            repo=options.repo,
+        )
+    except (ConfigError, UsageError):  # said where everything is validated together
+        return None
+
+    def judge_folder(r: Rendered) -> CheckResult | None:
+        for res in r.resources:
+            if is_crd(res.obj) or not source.is_builtin(res.api_version, res.kind):
+                return None
+        result = validate_resources(
+            r.resources, source, strict_missing=options.strict_missing, skip_kinds=options.skip_kinds
+        )
+        _point_at_fields(result, [r], repo)  # the tree being checked (the base's, for the baseline)
+        return result
+
+    return judge_folder
 
 
 def judge(
@@ -348,8 +395,10 @@ def judge(
         if r.subject is not None:
             result.subjects.append(r.subject)
         resources.extend(r.resources)
-    result.extend(_validate(resources, rendered, validate_options, tree))
-    result.extend(_policies(resources, config, env, repo, policy_dirs, jobs))
+    judged = [r.judged for r in rendered if r.judged is not None]
+    result.extend(_validate(resources, rendered, validate_options, tree, judged))
+    if resources or judged:
+        result.extend(_policies(resources, config, env, repo, policy_dirs, jobs))
     _drop_values_failures(result)
     _point_at_fields(result, rendered, tree)
     for f in result.findings:
@@ -499,10 +548,26 @@ def _drop_values_failures(result: CheckResult) -> None:
     ]
 
 
-def _validate(resources: list[Resource], rendered: list[Rendered], options: ValidateOptions, repo: Path) -> CheckResult:
+def _validate(
+    resources: list[Resource],
+    rendered: list[Rendered],
+    options: ValidateOptions,
+    repo: Path,
+    judged: list[CheckResult] | None = None,
+) -> CheckResult:
     from promoter.validate import validate, validate_values
 
-    result = validate(resources, options) if resources else CheckResult()
+    result = validate(resources, options) if resources or judged else CheckResult()
+    if judged:
+        # Folders validated where they were read: in with the rest, in the order of the targets, as
+        # if they had been validated here together (reports list subjects in that order).
+        for part in judged:
+            result.extend(part)
+        rank: dict[str | None, int] = {}
+        for r in rendered:
+            rank.setdefault(r.target.id, len(rank))
+        result.subjects.sort(key=lambda x: rank.get(x.target, -1))
+        result.findings.sort(key=lambda x: rank.get(x.target, -1))
     # Values are checked against values.schema.json whether or not helm could render the chart.
     seen: set[tuple[str, tuple[str, ...]]] = set()
     for r in rendered:
@@ -644,8 +709,6 @@ def _policies(
     resources: list[Resource], config: Config, env: str | None, repo: Path, extra_dirs: list[Path], jobs: int | None
 ) -> CheckResult:
     """Policies and their per-environment severities."""
-    if not resources:
-        return CheckResult()
     from promoter.policy import evaluate_policies
 
     # env None: each resource is judged under its own environment (set from its target).

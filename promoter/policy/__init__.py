@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promoter.config.model import Config
 from promoter.model.errors import ConfigError
@@ -22,13 +23,8 @@ from promoter.model.finding import (
     repo_relative,
 )
 from promoter.model.resource import Resource
-from promoter.policy.cache import VerdictCache
-from promoter.policy.cache import key as verdict_key
 from promoter.policy.inputs import read_data
 from promoter.policy.pack import pack_data, pack_dir, pack_kinds, rule_id
-from promoter.policy.policyset import PolicySet, Verdict
-from promoter.policy.runner import write_prints
-from promoter.policy.sandbox import Item, evaluate
 from promoter.policy.severity import check_severity_config, rule_severity
 from promoter.policy.source import read_modules, rego_files
 from promoter.policy.waivers import (
@@ -37,7 +33,23 @@ from promoter.policy.waivers import (
     apply_waivers,
 )
 
-__all__ = ["BUILTIN", "apply_waivers", "evaluate_policies", "policy_data", "policy_sets", "prestart_policies"]
+if TYPE_CHECKING:
+    from promoter.policy.cache import VerdictCache
+    from promoter.policy.policyset import PolicySet, Verdict
+    from promoter.policy.sandbox import Item
+
+# The engine, the verdict cache and the sandbox are imported where policies are evaluated: a check
+# with policies off (and `--help`) does not pay for them.
+
+__all__ = [
+    "BUILTIN",
+    "apply_waivers",
+    "discard_started",
+    "evaluate_policies",
+    "policy_data",
+    "policy_sets",
+    "prestart_policies",
+]
 
 BUILTIN = "builtin"
 POLICY_ERROR = "policy-error"
@@ -64,6 +76,8 @@ def builtin_set() -> PolicySet:
     key = (str(path), BUILTIN, _stamp(path))
     cached = _SET_CACHE.get(key)
     if cached is None:
+        from promoter.policy.policyset import PolicySet
+
         modules = read_modules(path, BUILTIN)
         cached = _SET_CACHE[key] = PolicySet(BUILTIN, modules, ("main",), trusted=True, kinds=pack_kinds(modules))
     return cached
@@ -74,6 +88,8 @@ def _load_cached(path: Path, name: str, namespaces: Sequence[str]) -> PolicySet:
     key = (str(path), name, tuple(namespaces), _stamp(path))
     cached = _SET_CACHE.get(key)
     if cached is None:
+        from promoter.policy.policyset import PolicySet
+
         cached = _SET_CACHE[key] = PolicySet.load([(path, name)], namespaces, name=name)
     return cached
 
@@ -190,6 +206,10 @@ def _verdicts(
     policy_set: PolicySet, datas: list[dict[str, Any]], items: list[Item], jobs: int, cache: VerdictCache
 ) -> list[Verdict]:
     """Each item's verdict: from the cache when the set, data and input are unchanged, else evaluated."""
+    from promoter.policy.cache import key as verdict_key
+    from promoter.policy.policyset import Verdict
+    from promoter.policy.sandbox import evaluate
+
     data_texts = [json.dumps(d, sort_keys=True, default=str) for d in datas]
     keys: list[str | None] = [None] * len(items)
     if policy_set.cacheable:
@@ -232,6 +252,10 @@ def evaluate_policies(
     sets = policy_sets(config, repo, extra_dirs)
     if not sets:  # policies.builtin false and no folder: nothing evaluates, nothing to say
         return CheckResult(stats={"policy_resources": 0, "policy_sets": [], "policy_seconds": 0.0})
+    from promoter.policy.cache import VerdictCache
+    from promoter.policy.runner import write_prints
+    from promoter.policy.sandbox import Item
+
     combine = combine or bool(config.policies.get("combine", False))
     jobs = _default_jobs() if jobs is None else jobs
     result = CheckResult()
@@ -308,14 +332,16 @@ def prestart_policies(
     (a policy that does not load) is left for `evaluate_policies` to report."""
     if inputs <= 0:
         return
-    from promoter.policy.sandbox import prestart
-
     try:
         check_severity_config(config)
         sets = policy_sets(config, repo, extra_dirs)
         datas = _datas(config, sorted(set(envs), key=lambda e: e or ""))
     except (ConfigError, OSError):
         return
+    if not sets:
+        return
+    from promoter.policy.sandbox import prestart
+
     # One worker a set: the renders (parsing in as many processes as there are CPUs) need the CPUs
     # more than further workers need a head start; those start when the inputs are there.
     for s in sets:
@@ -331,3 +357,10 @@ def _set_statuses(result: CheckResult) -> None:
     for s in result.subjects:
         if (s.id, s.target) in blocking:
             s.status = Status.FAILED
+
+
+def discard_started() -> None:
+    """Close the policy workers started ahead and not taken (none when no policy was loaded)."""
+    sandbox = sys.modules.get("promoter.policy.sandbox")
+    if sandbox is not None:
+        sandbox.discard()

@@ -21,9 +21,10 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from promoter.model.errors import ToolError
-from promoter.model.finding import Finding, Location, Status
+from promoter.model.finding import CheckResult, Finding, Location, Status
+from promoter.model.pool import stop_pool
 from promoter.model.resource import Resource
-from promoter.render.graph import Target
+from promoter.render.graph import CHART_KINDS, Target
 
 # What the renderer's read of one folder returns (render/renderer.py's Rendered: not imported, the
 # renderer imports this module): its subject, findings and resources are what is read here.
@@ -35,9 +36,13 @@ MIN_PARALLEL_FILES = 64
 SHARES_PER_JOB = 4
 
 _READ: Callable[[Target], Rendered] | None = None  # set before forking; children inherit it
+_JUDGE: Callable[[Rendered], CheckResult | None] | None = None
 _TARGETS: list[Target] = []
 
-Packed = tuple[list[tuple[int, str, list[Finding]]], bytes]
+# Per folder: (index, status, findings, what judging it where it was read found or None, objects judged).
+Head = tuple[int, str, list[Finding], CheckResult | None, int]
+Packed = tuple[list[Head], bytes]
+Read = tuple[int, str, list[Finding], list[Resource], CheckResult | None, int]
 
 
 def worth_forking(targets: list[Target], jobs: int) -> bool:
@@ -48,15 +53,26 @@ def worth_forking(targets: list[Target], jobs: int) -> bool:
     )
 
 
+def _judged(r: Rendered, judge: Callable[[Rendered], CheckResult | None] | None) -> CheckResult | None:
+    """What `judge` says of a folder read here; None (carry its objects) when the renderer reads them further."""
+    if judge is None or any(res.kind in CHART_KINDS for res in r.resources):
+        return None
+    return judge(r)
+
+
 def _read_share(indexes: list[int]) -> Packed:
-    """In a child: read these folders; (index, status, findings) each, and every object as one blob."""
+    """In a child: read these folders; (index, status, findings, judged, count) each, and the objects
+    that were not judged here as one blob."""
     assert _READ is not None
-    heads: list[tuple[int, str, list[Finding]]] = []
+    heads: list[Head] = []
     objects: list[tuple[int, Any, str | None, int | None, str | None]] = []
     for i in indexes:
         r = _READ(_TARGETS[i])
         status = r.subject.status.value if r.subject is not None else Status.ERROR.value
-        heads.append((i, status, r.findings))
+        judged = _judged(r, _JUDGE)
+        heads.append((i, status, r.findings, judged, len(r.resources) if judged is not None else 0))
+        if judged is not None:
+            continue
         for res in r.resources:
             loc = res.location
             objects.append((i, res.obj, loc.file if loc else None, loc.line if loc else None, res.env))
@@ -68,44 +84,59 @@ def _read_share(indexes: list[int]) -> Packed:
 
 
 def read_parallel(
-    targets: list[Target], read: Callable[[Target], Rendered], jobs: int
-) -> Iterator[tuple[int, str, list[Finding], list[Resource]]]:
-    """(index into `targets`, status, findings, resources) of every folder, read by `read` in `jobs`
-    forked processes, in the order their shares finish. The processes start now (before the caller
-    starts any thread: a fork copies only the thread that calls it); the results are read as the
-    caller iterates. Without processes to be had, the folders are read here, as the caller iterates.
+    targets: list[Target],
+    read: Callable[[Target], Rendered],
+    jobs: int,
+    judge: Callable[[Rendered], CheckResult | None] | None = None,
+) -> Iterator[Read]:
+    """(index into `targets`, status, findings, resources, judged, judged count) of every folder, read
+    by `read` in `jobs` forked processes, in the order their shares finish. The processes start now
+    (before the caller starts any thread: a fork copies only the thread that calls it); the results
+    are read as the caller iterates. Without processes to be had, the folders are read here, as the
+    caller iterates.
+
+    `judge` runs on each folder where it was read; a folder it judges (a result, not None) comes back
+    as that result and a count, without its objects: unpacking ten thousand objects in this process
+    cost as much as reading them in two.
 
     A process that dies (the kernel's out-of-memory killer, a signal) is a ToolError, not a wait
     forever: `concurrent.futures` notices a dead worker, where `multiprocessing.Pool` would replace
     it and wait for the lost share without end."""
-    global _READ, _TARGETS
+    global _READ, _TARGETS, _JUDGE
     order = sorted(range(len(targets)), key=lambda i: -len(targets[i].manifests))
     count = max(1, min(len(order), jobs * SHARES_PER_JOB))
     shares = [order[k::count] for k in range(count)]  # dealt like cards: each share gets big and small folders
-    _READ, _TARGETS = read, targets
+    _READ, _TARGETS, _JUDGE = read, targets, judge
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
     try:
         # With fork, the first submit starts every process, then the executor's own thread.
         futures = [pool.submit(_read_share, share) for share in shares]
     except OSError:  # no processes to be had (limits, a sandbox): the same work, in this one
         pool.shutdown(wait=False, cancel_futures=True)
-        _READ, _TARGETS = None, []
-        return _read_here(targets, order, read)
+        _READ, _TARGETS, _JUDGE = None, [], None
+        return _read_here(targets, order, read, judge)
     return _collect(targets, pool, futures)
 
 
 def _read_here(
-    targets: list[Target], order: list[int], read: Callable[[Target], Rendered]
-) -> Iterator[tuple[int, str, list[Finding], list[Resource]]]:
+    targets: list[Target],
+    order: list[int],
+    read: Callable[[Target], Rendered],
+    judge: Callable[[Rendered], CheckResult | None] | None,
+) -> Iterator[Read]:
     for i in order:
         r = read(targets[i])
-        yield i, r.subject.status.value if r.subject is not None else Status.ERROR.value, r.findings, r.resources
+        status = r.subject.status.value if r.subject is not None else Status.ERROR.value
+        judged = _judged(r, judge)
+        if judged is None:
+            yield i, status, r.findings, r.resources, None, 0
+        else:
+            yield i, status, r.findings, [], judged, len(r.resources)
 
 
-def _collect(
-    targets: list[Target], pool: ProcessPoolExecutor, futures: list[Future[Packed]]
-) -> Iterator[tuple[int, str, list[Finding], list[Resource]]]:
-    global _READ, _TARGETS
+def _collect(targets: list[Target], pool: ProcessPoolExecutor, futures: list[Future[Packed]]) -> Iterator[Read]:
+    global _READ, _TARGETS, _JUDGE
+    finished = False
     try:
         for future in as_completed(futures):
             try:
@@ -121,13 +152,14 @@ def _collect(
             for i, obj, file, line, env in objects:
                 loc = Location(file, line) if file is not None else None
                 by_target.setdefault(i, []).append(Resource(obj, targets[i].id, loc, env))
-            for i, status, findings in heads:
-                yield i, status, findings, by_target.get(i, [])
+            for i, status, findings, judged, count in heads:
+                yield i, status, findings, by_target.get(i, []), judged, count
+        finished = True
     finally:
         # Stopped early (an error above or in the caller): shares not started are dropped, and the
-        # processes are not waited for; each exits when its current share is done.
-        pool.shutdown(wait=False, cancel_futures=True)
-        _READ, _TARGETS = None, []
+        # processes are ended, not waited for.
+        stop_pool(pool, finished=finished)
+        _READ, _TARGETS, _JUDGE = None, [], None
 
 
 def default_jobs() -> int:

@@ -21,6 +21,8 @@ from promoter.yamlio.manifests import decode
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 YAML_SUFFIXES = (".yaml", ".yml")
+# Objects that render an in-repository chart (Flux HelmRelease, Argo CD Application): the renderer reads them further.
+CHART_KINDS = frozenset(("HelmRelease", "Application"))
 from promoter.yamlio.loader import DuplicateKey, StrictLoader  # noqa: E402
 from promoter.yamlio.loader import Loader as _Loader  # noqa: E402
 
@@ -264,7 +266,7 @@ class _Walk:
             self.problems[rel or "."] = FileProblem("unreadable", rel or ".", f"cannot be listed: {exc.strerror}")
             return
         names: set[str] = set()
-        subdirs: list[tuple[str, str]] = []
+        subdirs: list[tuple[str, str, bool]] = []  # (name, path, whether it is reached through a link)
         for e in entries:
             path = f"{rel}/{e.name}" if rel else e.name
             try:
@@ -274,7 +276,7 @@ class _Walk:
                 continue
             if is_dir:
                 if e.name not in _SKIP_DIRS and not e.name.startswith("."):
-                    subdirs.append((e.name, os.path.join(real, e.name)))
+                    subdirs.append((e.name, os.path.join(real, e.name), False))
                 continue
             if link:
                 if e.name.startswith(".") or e.name in _SKIP_DIRS:
@@ -291,7 +293,7 @@ class _Walk:
                 except FileNotFoundError:
                     continue
                 else:
-                    subdirs.append((e.name, str(target)))
+                    subdirs.append((e.name, str(target), True))
                     continue
             if not e.name.endswith(YAML_SUFFIXES) and e.name not in KUSTOMIZATION_NAMES:
                 continue
@@ -321,9 +323,12 @@ class _Walk:
         for name in sorted(names):
             if name.endswith(YAML_SUFFIXES):
                 self.yaml_files.append(f"{rel}/{name}" if rel else name)
-        for name, sub_real in subdirs:
+        for name, sub_real, linked in subdirs:
             path = f"{rel}/{name}" if rel else name
-            sub_real = os.path.realpath(sub_real)
+            if linked:
+                # A folder that is no link, in a folder whose real path is known, is its own real path:
+                # only links are resolved (realpath of every folder was a third of discovery's time).
+                sub_real = os.path.realpath(sub_real)
             if sub_real in ancestors:
                 self.problems[path] = FileProblem(
                     "symlink-loop",

@@ -9,6 +9,7 @@ import re
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,14 +17,22 @@ from typing import Any
 
 import yaml
 
-from promoter.model.finding import Finding, Location, Severity, Status, Subject
+from promoter.model.finding import CheckResult, Finding, Location, Severity, Status, Subject
 from promoter.model.resource import Resource
 from promoter.render.diagnostics import (
     _line_of,
     kustomize_error,
     locate_kustomize_error,
 )
-from promoter.render.graph import KUSTOMIZATION_NAMES, Remote, Target, declared_chart, file_problem, yaml_problem
+from promoter.render.graph import (
+    CHART_KINDS,
+    KUSTOMIZATION_NAMES,
+    Remote,
+    Target,
+    declared_chart,
+    file_problem,
+    yaml_problem,
+)
 from promoter.render.helm import HelmFailure, Release, merge_values
 from promoter.render.helm import render as render_chart
 from promoter.render.settings import LOWERABLE, RenderSettings
@@ -53,6 +62,15 @@ class Rendered:
     # the values of the rendered object (so an overlay's values patch is honoured).
     nested: list[Rendered] = field(default_factory=list)
     tool: str | None = None  # "kustomize" | "helm" when one ran
+    # Judged where the folder was read (render/folders.py): what validating its objects found, and how
+    # many objects that was; `resources` is then empty (they stayed in the process that read them).
+    judged: CheckResult | None = None
+    judged_count: int = 0
+
+    @property
+    def count(self) -> int:
+        """How many objects this render gave, judged where they were read or carried here."""
+        return len(self.resources) + self.judged_count
 
     def sources_of(self, res: Resource) -> list[Location]:
         """The documents that wrote `res`: its origins, else (a plain manifest) its own location."""
@@ -121,10 +139,21 @@ class Renderer:
 
     # -- entry points ---------------------------------------------------------------------------
 
-    def render_all(self, targets: list[Target], workers: int | None = None, jobs: int | None = None) -> list[Rendered]:
+    def render_all(
+        self,
+        targets: list[Target],
+        workers: int | None = None,
+        jobs: int | None = None,
+        judge: Callable[[Rendered], CheckResult | None] | None = None,
+    ) -> list[Rendered]:
         """Render every target, results in the order given: overlays and charts from a thread pool
         (each kustomize is a subprocess), plain folders in `jobs` forked processes when there are
-        many files (parsing holds the GIL), both at once."""
+        many files (parsing holds the GIL), both at once.
+
+        `judge`, when given, is run on each plain folder in the process that read it: what it returns
+        is kept as the render's `judged` result and its objects are not carried back (the costly half
+        of reading in processes); None keeps the objects. Folders holding what the renderer itself
+        reads further (HelmReleases, Applications) always keep them."""
         if not targets:
             return []
         from promoter.render.folders import default_jobs, read_parallel, worth_forking
@@ -137,7 +166,7 @@ class Renderer:
         forked = None
         if worth_forking(plain, jobs):
             # Forked before any render thread starts: a fork copies only the thread that calls it.
-            forked = read_parallel(plain, self._plain, jobs)  # its processes start here, before any thread
+            forked = read_parallel(plain, self._plain, jobs, judge)  # its processes start here, before any thread
             rest = [i for i, t in enumerate(targets) if t.kind != "plain"]
         else:
             rest = list(range(len(targets)))
@@ -150,13 +179,15 @@ class Renderer:
             done = pool.map(self.render, others)
         try:
             if forked is not None:
-                for k, status, findings, resources in forked:
+                for k, status, findings, resources, judged, count in forked:
                     t = plain[k]
                     r = Rendered(
                         t,
                         resources,
                         findings,
                         self._subject(t, Status(status)),
+                        judged=judged,
+                        judged_count=count,
                     )
                     out[folders[k]] = self._finish(r, 0.0)
             for i, r in zip(rest, done, strict=True):
@@ -560,10 +591,11 @@ class Renderer:
     # -- shared ---------------------------------------------------------------------------------
 
     def _declared_charts(self, out: Rendered) -> list[Rendered]:
+        # Reads CHART_KINDS objects: render/folders.py carries a folder holding one back whole.
         """Render the in-repository chart of each HelmRelease / Application among the objects, as part of this target."""
         nested = []
         for r in out.resources:
-            if r.kind not in ("HelmRelease", "Application"):
+            if r.kind not in CHART_KINDS:
                 continue
             chart = declared_chart(r.obj, self.charts, r.location or out.target.location)
             if chart is None:
@@ -585,7 +617,7 @@ class Renderer:
         """HelmReleases and Applications whose chart is outside the repository: said, not fetched."""
         findings = []
         for r in out.resources:
-            if r.kind not in ("HelmRelease", "Application") or not isinstance(r.obj.get("spec"), dict):
+            if r.kind not in CHART_KINDS or not isinstance(r.obj.get("spec"), dict):
                 continue
             if declared_chart(r.obj, self.charts, r.location or out.target.location) is not None:
                 continue

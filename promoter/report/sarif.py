@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from importlib import metadata
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +19,8 @@ _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "
 
 def information_uri() -> str | None:
     """The project's home page from its package metadata ([project.urls]); none is better than a made-up one."""
+    from importlib import metadata  # 10 ms: only for a SARIF report
+
     try:
         from promoter import __distribution__
 

@@ -18,6 +18,7 @@ from promoter.model.finding import (
     Severity,
     repo_relative,
 )
+from promoter.model.pool import stop_pool
 from promoter.validate.builtin import gc_paused, validate_resources
 from promoter.validate.schemas import SchemaSource
 from promoter.yamlio.manifests import load_manifests
@@ -94,12 +95,14 @@ def _validate_items(items: Sequence[tuple[str | Path, str, str | None]], jobs: i
         # concurrent.futures, not multiprocessing.Pool: a child that dies (out-of-memory killer) is an
         # error at once; Pool would wait for its lost share forever.
         pool = ProcessPoolExecutor(jobs - 1, mp_context=multiprocessing.get_context("fork"))
+        finished = False
         try:
             try:
                 pending = [pool.submit(_run, *b) for b in bounds[1:]]
             except OSError:  # no processes to be had (limits, sandbox): the same work, in this one
                 return _run(0, n)
             parts = [_run(*bounds[0])] + [p.result() for p in pending]
+            finished = True
         except BrokenProcessPool:
             raise ToolError(
                 "a process validating manifests died before it finished (killed by a signal, perhaps the "
@@ -107,7 +110,7 @@ def _validate_items(items: Sequence[tuple[str | Path, str, str | None]], jobs: i
                 hint="run again with more memory, or with one job",
             ) from None
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            stop_pool(pool, finished=finished)
         out = CheckResult()
         for part in parts:
             out.extend(part)
