@@ -67,48 +67,27 @@ except ImportError:  # pragma: no cover - a platform without the wheel
 # and the line break get this far), flow indicators, and `:` (JSON-like `{"a":1}`).
 _SEP = frozenset(" \n[]{},:")
 _ASCII_OK = bytes(range(0x20, 0x7F)) + b"\n"
-# In a word (white-space separated): an indicator at the start of a token, or a collection key `]:`.
-_BAD_IN_WORD = re.compile(r"^[&*!%@`?:,]|[\[\]{},:][&*!%@`?:,|>]|[\]}]:")
+# In a word (white-space separated): an indicator at the start of a token; a collection key `]:`;
+# a `:` right before `]`, `}` or `,` (yaml-rs reads `[a:]` as a key "a", libyaml refuses it).
+_BAD_IN_WORD = re.compile(r"^[&*!%@`?:,]|[\[\]{},:][&*!%@`?:,|>]|[\]}]:|:[\]},]")
 _QUOTELESS_COMMENT = re.compile(r"(?:^|[ ])#[^\n\"']*$", re.MULTILINE)
 _RUNS = re.compile(r"[,\[\]{}:]")  # a word's runs: where a plain scalar could start and end
 _RISKY_START = frozenset("-+._0123456789~<")
+# go-yaml v2's booleans and nulls in their three spellings (yaml-rs resolves some of them too)
 _RISKY_WORDS = frozenset(
-    [
-        "y",
-        "Y",
-        "n",
-        "N",
-        "yes",
-        "Yes",
-        "YES",
-        "no",
-        "No",
-        "NO",
-        "on",
-        "On",
-        "ON",
-        "off",
-        "Off",
-        "OFF",
-        "true",
-        "True",
-        "TRUE",
-        "false",
-        "False",
-        "FALSE",
-        "null",
-        "Null",
-        "NULL",
-    ]
+    spelling
+    for word in ("y", "n", "yes", "no", "on", "off", "true", "false", "null")
+    for spelling in (word, word.capitalize(), word.upper())
 )
 # At a line start: `...`; indentation nesting 200 block levels deep; a line of 1,000+ characters.
 _LINE_START = re.compile(r"\n(?:\.\.\.|[ ?-]{100}|[^\n]{1000})")
 _DEEP = re.compile(r"\n[ ?-]{100}")
 _LONG_KEY = re.compile(r":(?=[ \n,\[\]{}]|\Z)")
 _MARKER = re.compile(r"---(?:[ ]+(?:#[^\n]*)?)?(?:\n|\Z)")
-_HEADER = re.compile(r"[|>][-+0-9]*[ ]*(?:[ ]#[^\n]*)?(?:\n|\Z)")
+_INDICATORS = r"(?:[1-9][-+]?|[-+][1-9]?)?"  # a block scalar's indentation and chomping
+_HEADER = re.compile(rf"[|>]{_INDICATORS}[ ]*(?:[ ]#[^\n]*)?(?:\n|\Z)")
 # A block scalar heading the last line of a document (no content): yaml-rs reads "\n", libyaml "".
-_HEADER_AT_END = re.compile(r"(?:^|[ \[\]{},:])[|>][-+0-9]*[ ]*(?:[ ]#.*)?\Z")
+_HEADER_AT_END = re.compile(rf"(?:^|[ \[\]{{}},:])[|>]{_INDICATORS}[ ]*(?:[ ]#.*)?\Z")
 # A flat flow collection closed on its own line: plain or simply quoted scalars (no escapes).
 _SCALAR = r"""[ ]*(?:"[^"\\\n]*"|'[^'\n]*'|[^\s,\[\]{}:#"'&*!|>%@`?-][^,\[\]{}\n#:]*?)[ ]*"""
 _FLAT_FLOW = re.compile(

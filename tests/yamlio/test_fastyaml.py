@@ -20,7 +20,7 @@ import yaml_rs
 from promoter.yamlio import fastyaml
 from promoter.yamlio.manifests import decode, load_manifests
 from promoter.yamlio.resolve import STR, resolve
-from tests.yamlio.yamlgen import case, edit, reference, same
+from tests.yamlio.yamlgen import block_case, case, edit, flow_case, plain_case, quoted_case, reference, same
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -66,6 +66,20 @@ def test_generated_snippets_read_alike_or_are_not_mine() -> None:
         assert verdict is not False, (seed, text)
         mine += verdict is True
     assert mine > 300  # the generator must keep exercising the fast path, not only its guards
+
+
+@pytest.mark.parametrize("make", [block_case, quoted_case, flow_case, plain_case], ids=lambda f: f.__name__)
+def test_focused_snippets_read_alike_or_are_not_mine(make) -> None:  # type: ignore[no-untyped-def]
+    """Block scalars (indicators, indentation, blank and comment lines, the document's end),
+    quoted scalars (escapes valid or not, folding), flow collections (adjacent `:`, empty entries,
+    line breaks anywhere), plain scalars continued over lines."""
+    mine = 0
+    for seed in range(2500):
+        text = make(seed)
+        verdict = agrees(text)
+        assert verdict is not False, (seed, text)
+        mine += verdict is True
+    assert mine > 500
 
 
 def test_edited_manifests_read_alike_or_are_not_mine() -> None:
@@ -152,6 +166,8 @@ NOT_MINE = {
     "indicator as plain start in a flow": "{>x: 1}\n",
     "pipe as plain start in a flow": "[|x]\n",
     "space before colon": "a : b\n",
+    "colon before a flow end": "- [a:]\n- {k: '',a:}\n",
+    "colon before a comma": "k: {a:, b: 1}\n",
     "Helm template": "metadata:\n  name: {{ .Values.name }}\n",
     "list as key": "[a, b]: c\n",
     "multi-line key in a flow": '{"a\n  b": c}\n',

@@ -289,6 +289,97 @@ def case(seed: int) -> str:
     return mutate(rng, text) if rng.random() < 0.3 else text
 
 
+# Focused generators: one kind of scalar or collection, in its contexts, with its edge cases.
+ESCAPES_ALL = [*ESCAPES, "\\x4", "\\u12", "\\U00110000", "\\ud800", "\\b", "\\f", "\\v", "\\r", "\\ ", "\\q", "\\'"]
+ESCAPES_ALL += ["\\\n", "\\x7f", "\\x85", "\\u2028", "\\ufeff"]
+PIECES = ["a", "b c", " ", "  ", "#", " #x", ":", ": ", ",", "]", "}", "'", "''", '"', "é", "-", "--- ", "..."]
+
+
+def block_case(seed: int) -> str:
+    rng = random.Random(seed)
+    head = rng.choice("|>") + rng.choice(["", "-", "+", "1", "2", "3", "1-", "2+", "-1", "+2"])
+    head += rng.choice(["", " ", " # c"])
+    base = rng.choice([0, 2, 4])
+    lines = []
+    for _ in range(rng.randint(0, 6)):
+        r = rng.random()
+        if r < 0.25:
+            lines.append(" " * rng.randint(0, base + 5))
+        elif r < 0.3:
+            lines.append(" " * rng.randint(0, base + 3) + "# x")
+        else:
+            indent = " " * (base + rng.choice([0, 1, 2, 2, 2, 3, 4]))
+            lines.append(indent + rng.choice(["a", "b c", "  d", "e:", "- f", "'g'", "h\\"]))
+    pad = " " * max(base - 2, 0)
+    pre = rng.choice(["k: ", "- ", "k:\n" + pad + "  - "]) if base else "k: "
+    tail = rng.choice(["", "\n" + pad + "z: 1", "\n---\nq: 1", "\n" + pad + "# end", "\n"])
+    text = (pad if base else "") + pre + head + ("\n" + "\n".join(lines) if lines else "") + tail
+    text += rng.choice(["", "\n"])
+    return "root:\n" + text if base and not pre.startswith("k:\n") else text
+
+
+def quoted_case(seed: int) -> str:
+    rng = random.Random(seed)
+    q = rng.choice(['"', "'", ""])
+    body = ""
+    for _ in range(rng.randint(0, 6)):
+        r = rng.random()
+        if r < 0.3 and q == '"':
+            body += rng.choice(ESCAPES_ALL)
+        elif r < 0.5:
+            body += "\n" + " " * rng.randint(0, 5) + rng.choice(["", "", "x", " y "])
+        else:
+            body += rng.choice(PIECES)
+    if q == "'" and rng.random() < 0.8:
+        body = body.replace("'", "''")
+    if q == '"' and rng.random() < 0.8 and '\\"' not in body:
+        body = body.replace('"', '\\"')
+    ctx = rng.choice(["k: {}\n", "- {}\n", "k:\n  {}\n", "[{}]\n", "{{k: {}}}\n", "k: {} # c\nz: 1\n", "{}: v\n"])
+    return ctx.format(q + body + q)
+
+
+ATOMS = ["a", "b c", '"q"', "'s'", '"k"', "1", "x-y", "http://h", "a:b", "é", "", "-x", "--", "a#b", "c #d\n", "~"]
+
+
+def _flow(rng: random.Random, depth: int) -> str:
+    is_map = rng.random() < 0.5
+    items = []
+    for _ in range(rng.randint(0, 4)):
+        v = _flow(rng, depth + 1) if depth < 3 and rng.random() < 0.3 else rng.choice(ATOMS)
+        if is_map or rng.random() < 0.15:
+            k = _flow(rng, depth + 1) if rng.random() < 0.05 else rng.choice(ATOMS)
+            colon = rng.choice([": ", ":", " : ", ":\n ", "\n: ", ": \n  "])
+            items.append(k + (colon + v if rng.random() < 0.85 else ""))
+        else:
+            items.append(v)
+    body = ""
+    for i, item in enumerate(items):
+        last = i == len(items) - 1
+        body += item + rng.choice(["", ",", " ", "\n"] if last else [",", ", ", " ,", ",\n ", "\n,", ",,", ""])
+    opening, closing = ("{", "}") if is_map else ("[", "]")
+    return opening + rng.choice(["", " ", "\n  "]) + body + closing
+
+
+def flow_case(seed: int) -> str:
+    rng = random.Random(seed)
+    return rng.choice(["k: {}\n", "- {}\n", "{}\n", "k:\n  {}\nz: 1\n", "k: {} # c\n"]).format(_flow(rng, 0))
+
+
+CONTINUATIONS = ["x", "y z", "a: b", "a:b", "- c", "# c", "#c", "d #e", "'q'", '"q"', "[a]", "{b}", "e,f", "--- "]
+CONTINUATIONS += ["---", "k:", "é"]
+
+
+def plain_case(seed: int) -> str:
+    """A plain scalar, then lines that may continue it (or end it, or break the document)."""
+    rng = random.Random(seed)
+    base = rng.choice([0, 2])
+    lines = [" " * base + rng.choice(["k: ", "- ", "k: - ", ""]) + rng.choice(["a", "b c", "-a", "a:b"])]
+    for _ in range(rng.randint(1, 5)):
+        blank = rng.random() < 0.2
+        lines.append(" " * rng.randint(0, 3) if blank else " " * rng.randint(0, base + 4) + rng.choice(CONTINUATIONS))
+    return ("root:\n" if base else "") + "\n".join(lines) + rng.choice(["", "\n", "\nz: 1\n"])
+
+
 def reference(text: str) -> list[tuple[int, Any]] | None:
     """What load_manifests parses from `text` (its fast path, else the careful loader document by
     document); None when any document is a finding (a parse error, a duplicate key, too deep)."""
