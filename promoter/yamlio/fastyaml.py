@@ -16,13 +16,18 @@ libyaml and resolve.py):
   (the quote is no separator), so the common `"true"` and `"8080"` cost nothing.
 - anchors, aliases, tags, directives, reserved indicators, explicit keys (`?`), a `:` or `,`
   with nothing before it, `...`, `--- content`: not mine (alias budget, merge keys, custom tags;
-  and rare in manifests).
+  and rare in manifests). Text after ` #` with no quote after it on its line is a comment, or
+  in a block or quoted scalar: when words there fail these checks (English: "based on"), they
+  are made again without it.
 - characters outside Python's printable set (so outside YAML's too), tabs, carriage returns,
   NEL/LS/PS (line breaks in YAML 1.1 only), byte order marks, white space other than the space:
   not mine (the readers disagree on some; all are rare).
 - `|` or `>` at the start of a token that does not head a block scalar (yaml-rs reads `{>x: 1}`
-  as a plain `>x`, libyaml refuses it); a block scalar with no content at the end of a document,
-  or at the end of text with no final line break (the readers end it differently).
+  as a plain `>x`, libyaml refuses it), or heads one first on its line (a whole document may
+  hold lines at column 0 for yaml-rs, not for libyaml); a block scalar with no content at the
+  end of a document, or at the end of text with no final line break (the readers end it
+  differently).
+- a `:` right before `]`, `}` or `,` (yaml-rs reads `[a:]` as a key, libyaml refuses it).
 - a line of 1,000+ characters with a `: ` late in it: libyaml refuses implicit keys over 1,024
   characters, yaml-rs does not.
 - nesting: yaml-rs recurses on the C stack, and block nesting ~20,000 deep kills the process
@@ -96,7 +101,10 @@ _FLAT_FLOW = re.compile(
 )
 _CONTENT = re.compile(r"^[ ]*[^ \n#]", re.MULTILINE)
 
+# Caches hold at most 100,000 entries of at most 200 characters (~30 MB): untrusted text must not
+# make them grow with the size of the repository.
 _CACHE_LIMIT = 100_000
+_CACHED_LEN = 200
 _agree: dict[str, bool] = {}
 # Words already found harmless: manifests repeat the same keys and values, so most files add few.
 _fine_words: set[str] = set()
@@ -115,8 +123,8 @@ def _agrees(run: str) -> bool:
     known = _agree.get(run)
     if known is not None:
         return known
-    tag, go = resolve(run)
     try:
+        tag, go = resolve(run)
         rs = _rs.loads(f"[{run}]", parse_datetime=False)
     except Exception:  # noqa: BLE001 - whatever yaml-rs makes of it, it is no agreement
         ok = False
@@ -127,9 +135,10 @@ def _agrees(run: str) -> bool:
             and len(rs) == 1
             and (_same(run, rs[0]) if tag == STR else _same(go, rs[0]))
         )
-    if len(_agree) > _CACHE_LIMIT:
-        _agree.clear()
-    _agree[run] = ok
+    if len(run) <= _CACHED_LEN:
+        if len(_agree) > _CACHE_LIMIT:
+            _agree.clear()
+        _agree[run] = ok
     return ok
 
 
@@ -157,6 +166,7 @@ def _words_fine(text: str) -> bool:
     """Whether no word holds an indicator where a token starts, or a plain scalar the readers disagree on."""
     new = set(text.split())
     new -= _fine_words
+    keep = []
     for word in new:
         if _BAD_IN_WORD.search(word):
             return False
@@ -164,9 +174,11 @@ def _words_fine(text: str) -> bool:
             # (a lone `-` is a sequence entry, or a plain "-" in both readers)
             if run and (run[0] in _RISKY_START or run in _RISKY_WORDS) and run != "-" and not _agrees(run):
                 return False
+        if len(word) <= _CACHED_LEN:
+            keep.append(word)
     if len(_fine_words) > _CACHE_LIMIT:
         _fine_words.clear()
-    _fine_words.update(new)
+    _fine_words.update(keep)
     return True
 
 

@@ -60,7 +60,10 @@ def _go_int(plain: str) -> int | None:
         return None
     sign, digits = m.groups()
     legacy_octal = len(digits) > 1 and digits[0] == "0" and digits[1] in "01234567"  # Go reads 0755 as octal
-    value = int(digits, 8) if legacy_octal else int(digits, 0)
+    try:
+        value = int(digits, 8) if legacy_octal else int(digits, 0)
+    except ValueError:  # over 4,300 decimal digits (Python's limit): far out of Go's range too
+        return None
     value = -value if sign == "-" else value
     if _INT64[0] <= value <= _INT64[1]:
         return value

@@ -243,6 +243,18 @@ def test_load_manifests_falls_back_for_duplicate_keys() -> None:
     assert resources == [] and [f.rule for f in findings] == ["duplicate-key"]
 
 
+def test_huge_numbers_are_strings_as_in_go_and_no_crash() -> None:
+    """Go's ParseInt and ParseFloat refuse them (go-yaml keeps the string); Python's int() raised
+    ValueError over 4,300 digits, out of both readers."""
+    for digits in ("1" * 5000, "0x" + "f" * 5000, "1" * 400):
+        text = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\ndata:\n  num: {digits}\n"
+        assert fastyaml.documents(text) is None  # neither 1e400 nor a 5,000-digit int agrees with yaml-rs
+        resources, findings = load_manifests(text, "t", file="m.yaml")
+        assert findings == [] and resources[0].obj["data"]["num"] == digits
+    assert resolve("1" * 70) == ("tag:yaml.org,2002:float", int(float("1" * 70)))  # finite: a float in Go too
+    assert resolve("1" * 21) == ("tag:yaml.org,2002:float", int(float("1" * 21)))  # beyond uint64: a float
+
+
 def test_without_yaml_rs_nothing_is_mine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fastyaml, "_rs", None)
     assert fastyaml.documents("a: 1\n") is None
