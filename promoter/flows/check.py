@@ -621,6 +621,8 @@ def _point_at_fields(result: CheckResult, rendered: list[Rendered], repo: Path) 
     """Move findings about one field from the object's first line to the line that set it: the last
     patch that writes it, else the manifest's key; for an image, the overlay's `images:` entry (or, for
     Helm output, the values entry) that produced it."""
+    if not result.findings:
+        return  # most folders judged where they were read: no id of any object is needed
     by_resource: dict[tuple[str, str], tuple[Rendered, Resource]] = {}
     for r in rendered:
         for res in r.resources:
