@@ -107,8 +107,11 @@ class Renderer:
     ) -> None:
         self.repo = repo.resolve()
         self.settings = settings or RenderSettings()
-        self.kustomize = kustomize or kustomize_tool(self.settings.kustomize)
-        self.helm = helm or helm_tool(self.settings.helm)
+        # Looked up when a target first needs one (`kustomize`, `helm`): finding the packaged kubectl
+        # reads the wheel's file list, a cost a check of plain folders has no reason to pay.
+        self._kustomize_tool = kustomize
+        self._helm_tool = helm
+        self._tools_lock = threading.Lock()
         self.charts = charts or set()  # in-repo chart folders, to tell remote charts from local ones
         self._sources: dict[tuple[str, int, int], list[Resource]] = {}
         self._lock = threading.Lock()
@@ -117,11 +120,28 @@ class Renderer:
         # Bytes of plain manifests already read (by discovery: Graph.read), taken instead of reading again.
         self.preread: dict[str, bytes] = {}
 
+    @property
+    def kustomize(self) -> Tool:
+        if self._kustomize_tool is None:
+            with self._tools_lock:
+                if self._kustomize_tool is None:
+                    self._kustomize_tool = kustomize_tool(self.settings.kustomize)
+        return self._kustomize_tool
+
+    @property
+    def helm(self) -> Tool:
+        if self._helm_tool is None:
+            with self._tools_lock:
+                if self._helm_tool is None:
+                    self._helm_tool = helm_tool(self.settings.helm)
+        return self._helm_tool
+
     def tools(self) -> dict[str, str]:
         """Each tool that ran, with its version: what the result records."""
         for probe in list(self._probes.values()):
             probe.join()
-        return {t.name: t.describe() for t in (self.kustomize, self.helm) if t.name in self.used}
+        looked_up = [t for t in (self._kustomize_tool, self._helm_tool) if t is not None]
+        return {t.name: t.describe() for t in looked_up if t.name in self.used}
 
     def _use(self, tool: Tool) -> None:
         """Record that `tool` runs; a binary's version is asked for meanwhile, not after the renders."""
