@@ -155,7 +155,14 @@ def _run(argv: list[str] | None) -> int:
 
 
 def main() -> None:
-    sys.exit(run())
+    code = run()
+    # Everything the command built is garbage now; the interpreter's last collection would walk all
+    # of it (a check of 10,000 objects: 30 ms of a 0.7 s run) only to free it when the process ends.
+    # Frozen objects are skipped by that walk; nothing else changes (exit handlers still run).
+    import gc
+
+    gc.freeze()
+    sys.exit(code)
 
 
 if __name__ == "__main__":
