@@ -21,7 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from promoter.model.errors import ToolError
-from promoter.model.finding import CheckResult, Finding, Location, Status
+from promoter.model.finding import CheckResult, Finding, Location, Status, Subject
 from promoter.model.pool import stop_pool
 from promoter.model.resource import Resource
 from promoter.render.graph import CHART_KINDS, Target
@@ -66,21 +66,37 @@ def _read_share(indexes: list[int]) -> Packed:
     assert _READ is not None
     heads: list[Head] = []
     objects: list[tuple[int, Any, str | None, int | None, str | None]] = []
+    subjects: list[tuple[Any, ...]] = []  # (head index, the subject's fields): judged folders' subjects
     for i in indexes:
         r = _READ(_TARGETS[i])
         status = r.subject.status.value if r.subject is not None else Status.ERROR.value
         judged = _judged(r, _JUDGE)
         heads.append((i, status, r.findings, judged, len(r.resources) if judged is not None else 0))
         if judged is not None:
+            # One subject per object: as plain tuples in the blob, rebuilt by the caller (pickling
+            # ten thousand dataclasses cost twice as much on each side).
+            subjects.extend((len(heads) - 1, *_subject_row(x)) for x in judged.subjects)
+            judged.subjects = []
             continue
         for res in r.resources:
             loc = res.location
             objects.append((i, res.obj, loc.file if loc else None, loc.line if loc else None, res.env))
     try:
-        blob = b"m" + marshal.dumps(objects)
+        blob = b"m" + marshal.dumps((objects, subjects))
     except ValueError:  # a value marshal does not know (none the manifest loader makes): pickle it
-        blob = b"p" + pickle.dumps(objects, protocol=pickle.HIGHEST_PROTOCOL)
+        blob = b"p" + pickle.dumps((objects, subjects), protocol=pickle.HIGHEST_PROTOCOL)
     return heads, blob
+
+
+def _subject_row(s: Subject) -> tuple[Any, ...]:
+    loc = s.location
+    where = (loc.file, loc.line, loc.column, loc.end_line) if loc is not None else None
+    return (s.id, s.kind, s.target, where, s.status.value, s.reason, s.details or None)
+
+
+def _subject(row: tuple[Any, ...]) -> Subject:
+    sid, kind, target, where, status, reason, details = row
+    return Subject(sid, kind, target, Location(*where) if where else None, Status(status), reason, details or {})
 
 
 def read_parallel(
@@ -147,7 +163,11 @@ def _collect(targets: list[Target], pool: ProcessPoolExecutor, futures: list[Fut
                     "perhaps the out-of-memory killer); nothing was checked",
                     hint="run again; on a small runner give it more memory, or pass --jobs 1",
                 ) from None
-            objects = marshal.loads(blob[1:]) if blob[:1] == b"m" else pickle.loads(blob[1:])  # noqa: S301 - our child's
+            objects, subjects = marshal.loads(blob[1:]) if blob[:1] == b"m" else pickle.loads(blob[1:])  # noqa: S301 - our child's
+            for head, *row in subjects:
+                judged = heads[head][3]
+                assert judged is not None  # rows come only from judged folders
+                judged.subjects.append(_subject(tuple(row)))
             by_target: dict[int, list[Resource]] = {}
             for i, obj, file, line, env in objects:
                 loc = Location(file, line) if file is not None else None
