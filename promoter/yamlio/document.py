@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import warnings
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError, YAMLFutureWarning, YAMLWarning
 
 from promoter.model.errors import UsageError
 from promoter.yamlio.files import read_regular
@@ -22,68 +17,12 @@ from promoter.yamlio.limits import (
     NestingTooDeep,
     check_data,
     check_depth,
-    check_nodes,
     may_alias,
     may_nest_deep,
 )
 from promoter.yamlio.marked import Anchors, MarkedError, MarkedMap, MarkedSeq, Unusual, built_from_events, owner
 
 BOM = "\ufeff"
-
-# ruamel tells about what it reads (a reused anchor, legal YAML; a YAML 1.1 float spelling) by
-# Python warnings: several lines on stderr, from input the user may not even own. What matters is
-# an error, and those are raised; these notes are silenced (a filter, not catch_warnings: thread-safe).
-warnings.filterwarnings("ignore", category=YAMLWarning)
-warnings.filterwarnings("ignore", category=YAMLFutureWarning)
-
-
-class _LenientConstructor(RoundTripConstructor):
-    """ruamel's round-trip constructor, total on valid YAML: plain scalars its resolver takes for
-    numbers or dates but cannot build (`0x_`, `0b_`, valid image tags; `2024-13-01`) stay strings,
-    as every other reader has them, instead of an IndexError that would call the file broken."""
-
-    def construct_yaml_int(self, node: Any) -> Any:
-        try:
-            return super().construct_yaml_int(node)
-        except (ValueError, IndexError):
-            return self.construct_yaml_str(node)
-
-    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
-        try:
-            return super().construct_yaml_timestamp(node, values)
-        except (ValueError, IndexError):
-            return self.construct_yaml_str(node)
-
-
-for _tag, _method in (
-    ("tag:yaml.org,2002:int", "construct_yaml_int"),
-    ("tag:yaml.org,2002:timestamp", "construct_yaml_timestamp"),
-):
-    _LenientConstructor.add_constructor(_tag, getattr(_LenientConstructor, _method))
-
-
-class AliasBomb(MarkedYAMLError):
-    """A document whose aliases expand past the budget (yamlio/limits.py)."""
-
-    plain = True  # the problem is the whole message: not "YAML does not parse"
-
-
-class _BudgetedConstructor(_LenientConstructor):
-    """Each document measured (yamlio/limits.py) before it is constructed: for texts that hold a `*`."""
-
-    def construct_document(self, node: Any) -> Any:
-        try:
-            check_nodes(node)
-        except AliasBudgetExceeded as exc:
-            raise AliasBomb(problem=exc.problem, problem_mark=getattr(exc.at, "start_mark", None)) from None
-        return super().construct_document(node)
-
-
-def _yaml(aliases: bool = True) -> YAML:
-    y = YAML(typ="rt")
-    y.Constructor = _BudgetedConstructor if aliases else _LenientConstructor
-    y.allow_duplicate_keys = False
-    return y
 
 
 class YamlParseError(UsageError):
@@ -110,11 +49,16 @@ def parse_error(file: str, exc: Exception, text: str | None = None) -> YamlParse
             ]
             if content:
                 line, col = content[-1], 1
+    rt: Any = None
+    if type(exc).__module__.startswith("ruamel"):  # ruamel is loaded already: naming its errors costs nothing
+        from promoter.yamlio import roundtrip
+
+        rt = roundtrip
     if getattr(exc, "plain", False):
         problem = str(getattr(exc, "problem", exc))
-    elif isinstance(exc, DuplicateKeyError):
+    elif rt is not None and isinstance(exc, rt.DuplicateKeyError):
         problem = "duplicate key " + (str(exc.problem).split('"')[1] if '"' in str(exc.problem) else str(exc.problem))
-    elif isinstance(exc, MarkedYAMLError):
+    elif rt is not None and isinstance(exc, rt.MarkedYAMLError):
         problem = "YAML does not parse: " + " ".join(str(x) for x in (exc.context, exc.problem) if x)
     else:
         problem = "YAML does not parse: " + str(exc).splitlines()[0]
@@ -190,9 +134,11 @@ class YamlDoc:
         bom = text.startswith(BOM)
         if bom:
             text = text[1:]
+        from promoter.yamlio import roundtrip
+
         try:
-            docs = list(_yaml(may_alias(text)).load_all(io.StringIO(text)))
-        except (YAMLError, DuplicateKeyError) as exc:
+            docs = roundtrip.load_all(text, may_alias(text))
+        except (roundtrip.YAMLError, roundtrip.DuplicateKeyError) as exc:
             raise parse_error(path, exc, text) from None
         except RecursionError:
             raise YamlParseError(path, None, None, "YAML nests too deep to read (hundreds of levels)") from None
@@ -249,11 +195,14 @@ def _position(node: Any, key: Any, *, of_value: bool) -> tuple[int, int] | None:
         if isinstance(key, int) and 0 <= key < len(node.marks):
             return node.lines.pos(node.marks[key][0])
         return None
+    rt = sys.modules.get("promoter.yamlio.roundtrip")  # a round-trip node exists only once it is loaded
+    if rt is None:
+        return None
     try:
-        if isinstance(node, CommentedMap):
+        if isinstance(node, rt.CommentedMap):
             line, col = node.lc.value(key) if of_value else node.lc.key(key)
             return line, col
-        if isinstance(node, CommentedSeq):
+        if isinstance(node, rt.CommentedSeq):
             line, col = node.lc.item(key)
             return line, col
     except (KeyError, IndexError, TypeError):

@@ -185,12 +185,50 @@ _CACHE_LIMIT = 100_000
 _TS = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
-def _resolvers() -> dict[str, list[tuple[str, Any]]]:
-    """The round-trip loader's YAML 1.2 implicit resolvers, by first character."""
-    from ruamel.yaml.resolver import VersionedResolver
+# The round-trip loader's YAML 1.2 implicit resolvers (ruamel.yaml's VersionedResolver for 1.2), written
+# out: importing ruamel to read them cost every command ~14 ms before it did anything. Each: the tag,
+# the pattern, its flags, and the first characters it is tried for, in ruamel's order.
+# tests/yamlio/test_marked_resolvers.py checks that this is ruamel's table, entry for entry.
+_X = re.X | re.U
+RESOLVERS: tuple[tuple[str, str, int, str], ...] = (
+    ("tag:yaml.org,2002:bool", "^(?:true|True|TRUE|false|False|FALSE)$", _X, "tTfF"),
+    (
+        "tag:yaml.org,2002:float",
+        "^(?:\n         [-+]?(?:[0-9][0-9_]*)\\.[0-9_]*(?:[eE][-+]?[0-9]+)?\n        |[-+]?(?:[0-9][0-9_]*)"
+        "(?:[eE][-+]?[0-9]+)\n        |[-+]?\\.[0-9_]+(?:[eE][-+][0-9]+)?\n        |[-+]?\\.(?:inf|Inf|INF)"
+        "\n        |\\.(?:nan|NaN|NAN))$",
+        _X,
+        "-+0123456789.",
+    ),
+    (
+        "tag:yaml.org,2002:int",
+        "^(?:[-+]?0b[0-1_]+\n        |[-+]?0o?[0-7_]+\n        |[-+]?[0-9_]+\n        |[-+]?0x[0-9a-fA-F_]+)$",
+        _X,
+        "-+0123456789",
+    ),
+    (
+        "tag:yaml.org,2002:timestamp",
+        "^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]\n        |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?"
+        "\n        (?:[Tt]|[ \\t]+)[0-9][0-9]?\n        :[0-9][0-9] :[0-9][0-9] (?:\\.[0-9]*)?"
+        "\n        (?:[ \\t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$",
+        _X,
+        "0123456789",
+    ),
+    ("tag:yaml.org,2002:merge", "^(?:<<)$", re.U, "<"),
+    ("tag:yaml.org,2002:null", "^(?: ~\n        |null|Null|NULL\n        | )$", _X, "~nN" + "\0"),
+    ("tag:yaml.org,2002:value", "^(?:=)$", re.U, "="),
+    ("tag:yaml.org,2002:yaml", "^(?:!|&|\\*)$", re.U, "!&*"),
+)
 
-    table = VersionedResolver(version=(1, 2)).versioned_resolver
-    return {k: [(str(tag), rx) for tag, rx in v] for k, v in table.items() if k is not None}
+
+def _resolvers() -> dict[str, list[tuple[str, Any]]]:
+    """RESOLVERS by first character ("" for the empty scalar, written "\\0" above)."""
+    table: dict[str, list[tuple[str, Any]]] = {}
+    for tag, pattern, flags, firsts in RESOLVERS:
+        rx = re.compile(pattern, flags)
+        for c in firsts:
+            table.setdefault("" if c == "\0" else c, []).append((tag, rx))
+    return table
 
 
 _TABLE = _resolvers()
