@@ -75,7 +75,6 @@ _ASCII_OK = bytes(range(0x20, 0x7F)) + b"\n"
 # In a word (white-space separated): an indicator at the start of a token; a collection key `]:`;
 # a `:` right before `]`, `}` or `,` (yaml-rs reads `[a:]` as a key "a", libyaml refuses it).
 _BAD_IN_WORD = re.compile(r"^[&*!%@`?:,]|[\[\]{},:][&*!%@`?:,|>]|[\]}]:|:[\]},]")
-_QUOTELESS_COMMENT = re.compile(r"(?:^|[ ])#[^\n\"']*$", re.MULTILINE)
 _RUNS = re.compile(r"[,\[\]{}:]")  # a word's runs: where a plain scalar could start and end
 _RISKY_START = frozenset("-+._0123456789~<")
 # go-yaml v2's booleans and nulls in their three spellings (yaml-rs resolves some of them too)
@@ -94,7 +93,9 @@ _HEADER = re.compile(rf"[|>]{_INDICATORS}[ ]*(?:[ ]#[^\n]*)?(?:\n|\Z)")
 # A block scalar heading the last line of a document (no content): yaml-rs reads "\n", libyaml "".
 _HEADER_AT_END = re.compile(rf"(?:^|[ \[\]{{}},:])[|>]{_INDICATORS}[ ]*(?:[ ]#.*)?\Z")
 # A flat flow collection closed on its own line: plain or simply quoted scalars (no escapes).
-_SCALAR = r"""[ ]*(?:"[^"\\\n]*"|'[^'\n]*'|[^\s,\[\]{}:#"'&*!|>%@`?-][^,\[\]{}\n#:]*?)[ ]*"""
+# (the plain branch written so that a run of spaces can be read one way only: `x*?[ ]*` tried every
+# split of the spaces inside a scalar, quadratic in a long line)
+_SCALAR = r"""[ ]*(?:"[^"\\\n]*"|'[^'\n]*'|[^\s,\[\]{}:#"'&*!|>%@`?-](?:[ ]*[^ ,\[\]{}\n#:])*)[ ]*"""
 _FLAT_FLOW = re.compile(
     rf"(?:\[(?:{_SCALAR},)*(?:{_SCALAR},?)?\]|\{{(?:{_SCALAR}:[ ]{_SCALAR},)*(?:{_SCALAR}:[ ]{_SCALAR},?)?\}})"
     r"[ ]*(?:[ ]#[^\n]*)?(?:\n|\Z)"
@@ -158,8 +159,20 @@ def _tokens_fine(text: str) -> bool:
     # dropped and the rest tried again. From ` #` to the end of a line, text is a comment, or in a
     # block scalar (then all of it is), or in a quoted scalar: that one has no closing quote on
     # the line, so the rest of the line is in it. None of it is a plain scalar or an indicator.
-    stripped = _QUOTELESS_COMMENT.sub("", text)
+    stripped = _strip_quoteless_comments(text)
     return stripped != text and _words_fine(stripped) and _headers_fine(stripped)
+
+
+def _strip_quoteless_comments(text: str) -> str:
+    """Each line without what follows its first ` #` (or `#` at its start) that no quote follows:
+    line by line, linear (the regex `(?:^|[ ])#[^\\n"']*$` rescanned the line from every `#`)."""
+    out = []
+    for line in text.split("\n"):
+        i = line.find("#", max(line.rfind('"'), line.rfind("'")) + 1)
+        while i > 0 and line[i - 1] != " ":
+            i = line.find("#", i + 1)
+        out.append(line if i < 0 else line[: i - 1] if i > 0 else "")  # the space before ` #` goes too
+    return "\n".join(out)
 
 
 def _words_fine(text: str) -> bool:
