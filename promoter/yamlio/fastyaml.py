@@ -260,13 +260,12 @@ def _odd_key(obj: Any) -> bool:
 
 def _ends_in_header(chunk: str) -> bool:
     """Whether the last line with content (not a comment) of `chunk` heads a block scalar."""
-    end = len(chunk.rstrip())
-    while end > 0:
-        start = chunk.rfind("\n", 0, end) + 1
-        line = chunk[start:end]
-        if not line.lstrip().startswith("#"):
+    # Line by line from the end (slicing and stripping what is left at each comment line was
+    # quadratic in a chunk ending in many comment lines).
+    for line in reversed(chunk.split("\n")):
+        line = line.rstrip()
+        if line and not line.lstrip().startswith("#"):
             return _HEADER_AT_END.search(line) is not None
-        end = len(chunk[:start].rstrip())
     return False
 
 
