@@ -110,6 +110,10 @@ def _package_root() -> str:
     return str(Path(__file__).resolve().parents[2])
 
 
+# How long a worker that did not say "ready" is given to end before it is stopped.
+_DEATH_WAIT = 10.0
+
+
 class _Worker:
     """One child process with the policy set loaded. It starts loading at once; `ready` waits for it."""
 
@@ -166,8 +170,15 @@ class _Worker:
                 self.close()
                 raise ConfigError(message)
             # It died while loading: wait for it, so that a signal (the out-of-memory killer on a
-            # small runner) is named instead of "exit status None".
-            self.proc.wait()
+            # small runner) is named instead of "exit status None". One that still runs after saying
+            # something else than "ready" is not waited for without end: it is stopped.
+            try:
+                self.proc.wait(timeout=_DEATH_WAIT)
+            except subprocess.TimeoutExpired:
+                self.close()
+                raise ToolError(
+                    f"{self.policy_set.name}: the policy worker did not start: it answered something else than ready"
+                ) from None
             killed = killed_by(self.proc.returncode)
             detail = f"it was {killed}" if killed else self._stderr()
             self.close()

@@ -140,3 +140,33 @@ def test_folders_of_built_in_kinds_are_judged_where_read(tmp_path: Path, jobs: i
     # Objects needed here come back: a CRD, a custom resource, a HelmRelease the renderer reads further.
     assert {"crds", "apps/a10", "apps/a11"} <= carried and not judged & carried
     assert outcome.resources == 80 * 2 + 5
+
+
+def test_with_a_base_new_and_existing_are_the_same_as_in_one_process(run_cli, tmp_path: Path) -> None:
+    """`check --base`: the base is checked by the same pipeline; every finding's new/existing mark, and
+    the whole report, are the same whether folders are judged where read or in one process."""
+    from tests.conftest import git, make_repo
+
+    repo = _repo(make_repo(tmp_path / "repo"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    # The change: one more broken Deployment, one fixed, a whole changed folder of 80 files' worth.
+    for i in range(80):
+        deploy = repo / f"apps/a{i:02d}/deploy.yaml"
+        text = deploy.read_text()
+        deploy.write_text(text.replace("replicas: 1", 'replicas: "one"') if i == 4 else text + "# touched\n")
+    (repo / "apps/a03/deploy.yaml").write_text((repo / "apps/a03/deploy.yaml").read_text().replace('"three"', "3"))
+
+    def report(jobs: str) -> dict:
+        res = run_cli("check", "--repo", str(repo), "--base", "main", "--jobs", jobs, "--output", "json")
+        assert res.stdout.strip(), res.stderr
+        data = json.loads(res.stdout)
+        for key in [k for k in data["stats"] if "seconds" in k]:
+            del data["stats"][key]
+        return data
+
+    one, two = report("1"), report("2")
+    assert two == one
+    marks = {(f["location"]["file"], f.get("baseline")) for f in one["findings"] if f["rule"] == "schema"}
+    assert ("apps/a04/deploy.yaml", "new") in marks and ("apps/a20/deploy.yaml", "existing") in marks
+    assert not any(file == "apps/a03/deploy.yaml" for file, _ in marks)  # fixed by the change

@@ -206,3 +206,29 @@ def test_a_worker_killed_while_loading_is_a_tool_error_naming_the_signal(tmp_pat
     os.kill(worker.proc.pid, signal.SIGKILL)
     with pytest.raises(ToolError, match="did not start: it was killed by SIGKILL"):
         evaluate(ps, {}, items(1), limits=limits)
+
+
+def test_a_worker_that_answers_something_else_is_stopped_not_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker whose first answer is not "ready" and that keeps running: one error, not a wait without end."""
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(sandbox, "_DEATH_WAIT", 0.5)
+    ps = policy(tmp_path, {"fine.rego": FINE})
+    worker = sandbox._Worker(ps, [{}], Limits(seconds=120, memory_mb=2048))
+    worker.close()
+    script = (
+        "import json, struct, sys, time\n"
+        f"body = json.dumps({{'something': 'else'}}).encode()\n"
+        f"sys.stdout.buffer.write(struct.pack({sandbox._HEADER.format!r}, len(body)) + body)\n"
+        "sys.stdout.flush()\n"
+        "time.sleep(60)\n"
+    )
+    worker.proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    with pytest.raises(ToolError, match="answered something else than ready"):
+        worker.ready()
+    assert worker.proc.poll() is not None  # stopped, not left running
