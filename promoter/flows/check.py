@@ -343,16 +343,13 @@ def _folder_judge(
         return None
     if choose_validator(options) != "builtin":
         return None
+    from promoter.validate import schema_source
     from promoter.validate.builtin import validate_resources
-    from promoter.validate.schemas import SchemaSource, is_crd, resolve_version
+    from promoter.validate.schemas import is_crd
 
     try:
-        source = SchemaSource(
-            version=resolve_version(options.kubernetes_version),
-            strict=options.strict,
-            schema_dirs=list(options.schema_dirs),
-            repo=options.repo,
-        )
+        # No objects yet: no CRDs and no repository scan, which only custom kinds need.
+        source, _ = schema_source([], options)
     except (ConfigError, UsageError):  # said where everything is validated together
         return None
 

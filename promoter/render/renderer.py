@@ -122,19 +122,22 @@ class Renderer:
 
     @property
     def kustomize(self) -> Tool:
-        if self._kustomize_tool is None:
-            with self._tools_lock:
-                if self._kustomize_tool is None:
-                    self._kustomize_tool = kustomize_tool(self.settings.kustomize)
-        return self._kustomize_tool
+        return self._tool("_kustomize_tool", kustomize_tool, self.settings.kustomize)
 
     @property
     def helm(self) -> Tool:
-        if self._helm_tool is None:
+        return self._tool("_helm_tool", helm_tool, self.settings.helm)
+
+    def _tool(self, attr: str, find: Callable[[str], Tool], setting: str) -> Tool:
+        """The tool kept in `attr`, found for `setting` the first time a render thread asks (once)."""
+        tool: Tool | None = getattr(self, attr)
+        if tool is None:
             with self._tools_lock:
-                if self._helm_tool is None:
-                    self._helm_tool = helm_tool(self.settings.helm)
-        return self._helm_tool
+                tool = getattr(self, attr)
+                if tool is None:
+                    tool = find(setting)
+                    setattr(self, attr, tool)
+        return tool
 
     def tools(self) -> dict[str, str]:
         """Each tool that ran, with its version: what the result records."""

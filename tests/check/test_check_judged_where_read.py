@@ -92,8 +92,8 @@ def _repo(root: Path) -> Path:
     return root
 
 
-def _report(run_cli, repo: Path, jobs: str) -> dict:
-    res = run_cli("check", "--repo", str(repo), "--all", "--jobs", jobs, "--output", "json")
+def _report(run_cli, repo: Path, jobs: str, *scope: str) -> dict:
+    res = run_cli("check", "--repo", str(repo), *(scope or ("--all",)), "--jobs", jobs, "--output", "json")
     assert res.stdout.strip(), res.stderr
     data = json.loads(res.stdout)
     for key in [k for k in data["stats"] if "seconds" in k]:
@@ -157,15 +157,7 @@ def test_with_a_base_new_and_existing_are_the_same_as_in_one_process(run_cli, tm
         deploy.write_text(text.replace("replicas: 1", 'replicas: "one"') if i == 4 else text + "# touched\n")
     (repo / "apps/a03/deploy.yaml").write_text((repo / "apps/a03/deploy.yaml").read_text().replace('"three"', "3"))
 
-    def report(jobs: str) -> dict:
-        res = run_cli("check", "--repo", str(repo), "--base", "main", "--jobs", jobs, "--output", "json")
-        assert res.stdout.strip(), res.stderr
-        data = json.loads(res.stdout)
-        for key in [k for k in data["stats"] if "seconds" in k]:
-            del data["stats"][key]
-        return data
-
-    one, two = report("1"), report("2")
+    one, two = _report(run_cli, repo, "1", "--base", "main"), _report(run_cli, repo, "2", "--base", "main")
     assert two == one
     marks = {(f["location"]["file"], f.get("baseline")) for f in one["findings"] if f["rule"] == "schema"}
     assert ("apps/a04/deploy.yaml", "new") in marks and ("apps/a20/deploy.yaml", "existing") in marks
