@@ -170,9 +170,16 @@ def pipeline(setup: dict, ws: Path, variables: dict[str, str]) -> tuple[subproce
     ]
     for k, v in variables.items():
         args += ["--variable", f"{k}={v}"]
-    env = {"PATH": str(setup["path"]), "HOME": str(ws.parent / "home"), "LANG": "C.UTF-8"}
+    # A temp folder of the test's own, as a shell runner's /tmp: what the jobs leave in it stays visible.
+    temp = ws.parent / "runner-tmp"
+    temp.mkdir(exist_ok=True)
+    env = {"PATH": str(setup["path"]), "HOME": str(ws.parent / "home"), "LANG": "C.UTF-8", "TMPDIR": str(temp)}
     (ws.parent / "home").mkdir(exist_ok=True)
     proc = subprocess.run(args, cwd=ws, env=env, capture_output=True, text=True, timeout=540, check=False)
+    # Each job installed promoter (~500 MB) in the temp folder and removes it at its end, passed or failed.
+    # A shell runner keeps /tmp from job to job: the ones left behind once filled this machine's disk.
+    left = sorted(p.name for p in temp.glob("promoter-venv-*"))
+    assert not left, f"jobs left their virtual environments behind: {left}"
     return proc, state / "builds"
 
 
@@ -207,10 +214,12 @@ def test_check_job_fails_a_merge_request_with_a_bad_manifest(setup, tmp_path: Pa
 def test_check_job_passes_a_good_merge_request(setup, tmp_path: Path) -> None:
     origin = gitops_origin(tmp_path, setup["wheel"], (DEV, 'newTag: "1.4.2"', 'newTag: "1.4.3"'))
     ws = runner_clone(origin, tmp_path / "ws", "feature")
-    proc, builds = pipeline(setup, ws, MR)
+    own = tmp_path / "own-venv"  # a folder the user names is theirs: kept (e.g. cached between jobs)
+    proc, builds = pipeline(setup, ws, {**MR, "PROMOTER_VENV": str(own)})
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log
     assert "PASS  promoter-check" in log and "promote-dev" not in log
+    assert (own / "pyvenv.cfg").is_file() and (own / "bin" / "promoter").is_file()
     assert "neither kustomize nor kubectl" not in log  # kubectl came with promoter, not with the image
     junit = ET.parse(builds / "promoter-check" / "promoter-junit.xml").getroot()
     assert junit.get("failures") == "0" and int(junit.get("tests")) > 0
