@@ -12,6 +12,8 @@ Prints the median of --repeat runs of each and checks the verdicts.
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -104,6 +106,8 @@ def main() -> None:
     ap.add_argument("--dir", type=Path)
     args = ap.parse_args()
     root = args.dir or Path(tempfile.mkdtemp(prefix="bench-gates-"))
+    if not args.dir:
+        atexit.register(shutil.rmtree, root, True)  # a generated repository kept only where --dir names
     repo = generate(root, args.promotions)
     config = load_config(repo)
     n = args.promotions

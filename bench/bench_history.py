@@ -22,6 +22,7 @@ the machine's load average; exit 1 when the two trees disagree.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import resource
@@ -182,6 +183,7 @@ def main() -> None:
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-history-"))
+    atexit.register(shutil.rmtree, tmp, True)  # a generated repository kept only where --dir names
     repo = args.dir or tmp / "gitops"
     if not (repo / ".git").exists():
         t0 = time.perf_counter()

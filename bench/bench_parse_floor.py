@@ -14,6 +14,7 @@ keep `check` fail-closed; the others are shown as the bound a faster binding cou
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -70,10 +71,15 @@ def main() -> int:
     ap.add_argument("--dir", type=Path)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    repo = args.dir or Path(tempfile.mkdtemp(prefix="bench-parse-")) / "gitops"
-    if not (repo / "apps").is_dir():
-        generate(repo, args.files)
-    texts = [p.read_text() for p in sorted(repo.glob("apps/*/*/*.yaml"))]
+    tmp = None if args.dir else Path(tempfile.mkdtemp(prefix="bench-parse-"))
+    repo = args.dir or tmp / "gitops"
+    try:
+        if not (repo / "apps").is_dir():
+            generate(repo, args.files)
+        texts = [p.read_text() for p in sorted(repo.glob("apps/*/*/*.yaml"))]
+    finally:
+        if tmp is not None:  # the texts are read: the generated files are not needed any more
+            shutil.rmtree(tmp, ignore_errors=True)
     size = sum(len(t) for t in texts)
     print(f"{len(texts)} files, {size / 1e6:.1f} MB, one process, median of {args.repeat}")
     base = None

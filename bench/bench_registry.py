@@ -12,8 +12,10 @@ Loopback only: a real registry adds its network round trip (tens of ms) to each 
 from __future__ import annotations
 
 import argparse
+import atexit
 import base64
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -105,6 +107,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=20)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-registry-"))
+    atexit.register(shutil.rmtree, tmp, True)  # registry storage of every run: gone at exit
     signer = SigningKey.make()
     (tmp / "signer.pem").write_bytes(signer.cert_pem)
     tokens = TokenServer(signer, {USER: PASSWORD}).start()
