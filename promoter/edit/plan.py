@@ -10,7 +10,7 @@ from promoter.config.model import Config
 from promoter.edit.editor import FileEdit
 from promoter.edit.rules import plan_reference
 from promoter.locate.anchors import check_shared
-from promoter.locate.chartvalues import chart_values, discovered_defaults
+from promoter.locate.chartvalues import chart_values, discovered_defaults, env_values_apps
 from promoter.locate.scan import ParsedFile, extract
 from promoter.locate.scope import Scope, resolve_scope
 from promoter.locate.styles.base import DEFAULT_SIBLINGS, Siblings
@@ -42,15 +42,25 @@ def plan_bump(
     """
     scope = resolve_scope(repo, config, image, app, env, paths or [])
     defaults = chart_values(repo, config, app)
+    if defaults is None and app is None:
+        # By path, an environment's values file still layers over its app's configured chart, as
+        # `images` and `status` read it: else `bump --path` would not know the chart's registry.
+        owners = env_values_apps(config)
+        charts = {
+            name: chart_values(repo, config, name) for name in {owners[f] for f in scope.files(repo) if f in owners}
+        }
+        layers = {f: charts[name] for f, name in owners.items() if charts.get(name) is not None}
+    else:
+        layers = {}
     siblings = Siblings.from_config(config.raw)
     skipped: list[str] = []
-    parsed = _parse_scope(repo, scope, read_file, defaults, image, siblings, skipped)
+    parsed = _parse_scope(repo, scope, read_file, defaults, image, siblings, skipped, layers)
     try:
         refs = _select(parsed, scope, image)
     except UsageError:
         # Say what else is there (every reference, not only this image's) and where the image is pinned instead.
-        for pf in parsed.values():
-            pf.references = extract(pf.doc, defaults, siblings=siblings)
+        for rel, pf in parsed.items():
+            pf.references = extract(pf.doc, layers.get(rel, defaults), siblings=siblings)
         try:
             refs = _select(parsed, scope, image)
         except NotFound as again:
@@ -81,6 +91,7 @@ def _parse_scope(
     image: ImageRef | None = None,
     siblings: Siblings = DEFAULT_SIBLINGS,
     skipped: list[str] | None = None,
+    layers: dict[str, Any] | None = None,
 ) -> dict[str, ParsedFile]:
     out: dict[str, ParsedFile] = {}
     charts: dict[str, Any] = {}
@@ -96,7 +107,9 @@ def _parse_scope(
             skipped.append(f"skipped {exc}")
             continue
         if doc is not None:
-            layered = defaults if defaults is not None else discovered_defaults(repo, rel, charts)
+            layered = defaults if defaults is not None else (layers or {}).get(rel)
+            if layered is None:
+                layered = discovered_defaults(repo, rel, charts)
             out[rel] = ParsedFile(doc=doc, references=extract(doc, layered, image, siblings=siblings))
     return out
 

@@ -44,20 +44,23 @@ def chart_values(repo: Path, config: Config, app: str | None) -> Any:
     return chart_defaults(repo, chart, own=True)
 
 
-def env_values_defaults(repo: Path, config: Config) -> dict[str, Any]:
-    """Each configured environment values file → its app's chart values.yaml data (see chart_values)."""
-    out: dict[str, Any] = {}
+def env_values_apps(config: Config) -> dict[str, str]:
+    """Each configured environment values file → its app (apps with a chart), nothing read."""
+    out: dict[str, str] = {}
     for name, app in config.apps.items():
         if not app.chart:
-            continue
-        data = chart_values(repo, config, name)
-        if data is None:
             continue
         for env in config.environments:
             where = app.location(env.name, config.default_path)
             if where and where.endswith((".yaml", ".yml")):
-                out[where] = data
+                out.setdefault(where, name)
     return out
+
+
+def env_values_defaults(repo: Path, config: Config) -> dict[str, Any]:
+    """Each configured environment values file → its app's chart values.yaml data (see chart_values)."""
+    data = {name: chart_values(repo, config, name) for name in set(env_values_apps(config).values())}
+    return {where: data[name] for where, name in env_values_apps(config).items() if data[name] is not None}
 
 
 # ---- charts found from the files themselves (no configuration needed) --------------------------

@@ -10,7 +10,7 @@ import pytest
 
 from promoter.locate.paths import resolve_arg
 from promoter.model.errors import UsageError
-from tests.conftest import invoke, make_repo
+from tests.conftest import git, invoke, make_repo
 
 VALUES = "image:\n  repository: ghcr.io/acme/web\n  tag: '1'\n"
 
@@ -89,3 +89,25 @@ def test_images_without_repo_resolves_from_the_current_folder(repo: Path, monkey
     assert r.exit_code == 0, r.stderr
     # Without --repo the repository is the current folder: files are named from it.
     assert [x["file"] for x in json.loads(r.stdout)] == ["web/values.yaml"]
+
+
+@pytest.mark.parametrize("path", ["apps/web/env/values-dev.yaml", "apps/web/env", "ABS"])
+def test_bump_by_path_reads_an_env_values_file_over_its_configured_chart(example_repo: Path, path: str):
+    """The bundled web app's env values say `repository: acme/web`; the chart's values.yaml (configured as
+    apps.web.chart) says `registry: ghcr.io`. By --path, as by --app/--env and `images`, that is ghcr.io/acme/web:
+    the real image is found, and an image of another registry is refused, not written over it."""
+    target = str(example_repo / "apps/web/env/values-dev.yaml") if path == "ABS" else path
+    seen = invoke("images", "--repo", str(example_repo), "apps/web/env/values-dev.yaml", "--output", "json")
+    assert [x["image"] for x in json.loads(seen.stdout)] == ["ghcr.io/acme/web:2.8.0"], seen.stderr
+    flags = ("--repo", str(example_repo), "--path", target, "--dry-run")
+    right = invoke("bump", "--image", "ghcr.io/acme/web:2.9.0", *flags)
+    if path == "apps/web/env":  # three files, three values: the one-value rule still holds
+        assert right.exit_code == 2 and "ambiguous: 3 references to ghcr.io/acme/web" in right.stderr, right.stderr
+    else:
+        assert right.exit_code == 0, right.stderr
+        assert '+  tag: "2.9.0"' in right.stdout
+    wrong = invoke("bump", "--image", "docker.io/acme/web:2.9.0", *flags)
+    assert wrong.exit_code == 2, wrong.stdout
+    assert "no reference to docker.io/acme/web" in wrong.stderr and "ghcr.io/acme/web" in wrong.stderr
+    before = git(example_repo, "status", "--porcelain")
+    assert before == "", before  # dry runs: nothing written
