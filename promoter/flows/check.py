@@ -601,7 +601,7 @@ def _gates(repo: Path, config: Config, selection: Selection, env: str | None, no
 
     # The healthy gate reads commit statuses: from the forge CI's variables and the config name
     # (opened only if a configured gate asks; without a token it blocks, saying so).
-    with ForgeAccess(config) as access:
+    with ForgeAccess(config, checkout=repo) as access:
         result = gates_for_diff(
             repo,
             config,

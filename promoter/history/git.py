@@ -56,6 +56,15 @@ def _first_line(text: str) -> str:
     return ""
 
 
+def origin_url(path: Path) -> str | None:
+    """The URL of the `origin` remote of the work tree holding `path`; None without one (or without git)."""
+    try:
+        proc = run_git(path, "remote", "get-url", "origin", check=False)
+    except GitError:
+        return None
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
 @dataclass(frozen=True)
 class GitRepo:
     """A folder inside a git work tree. Every path this returns is relative to `path`, not to git's root."""
