@@ -115,12 +115,12 @@ def _shards(paths: list[Path], parts: list[CheckResult]) -> tuple[list[str], int
     the reports are not shards of one cut (one unsharded, different N, different cuts, one given twice)."""
     labels = [r.stats.get("shard") for r in parts]
     parsed = [_shard_label(s) for s in labels]
-    unsharded = [str(p) for p, kn in zip(paths, parsed) if kn is None]
+    unsharded = [str(p) for p, kn in zip(paths, parsed, strict=True) if kn is None]
     if unsharded:
         if len(parts) == 1:
             return [], 0, []  # one unsharded report: the whole check, nothing to join
         raise UsageError(
-            f"report merge: {', '.join(unsharded)} is not a shard's report (its check ran without --shard K/N): "
+            f"report merge: {', '.join(unsharded)} is not a shard's report (its check was not sharded): "
             "merge the reports of `promoter check --shard K/N`, one per shard"
         )
     totals = sorted({kn[1] for kn in parsed if kn})
