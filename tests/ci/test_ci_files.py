@@ -280,7 +280,17 @@ def test_gitlab_jobs_call_options_that_exist_and_have_rules() -> None:
     publish = doc[".promoter-publish"]
     assert "$CI_DEFAULT_BRANCH" in publish["rules"][0]["if"] and "merge_request_event" in publish["rules"][0]["if"]
     assert doc[".promoter-bump"]["resource_group"] == "promoter-$PROMOTER_ENV"
-    assert doc[".promoter-promote"]["resource_group"] == "promoter-$PROMOTER_TO"
+    # A promotion into an environment shares its bump jobs' lock when the target is known; otherwise
+    # (mode next, no PROMOTER_TO) one fixed group, never `promoter-` (one lock for every environment).
+    promote = doc[".promoter-promote"]
+    assert promote["resource_group"] == "$PROMOTER_RESOURCE_GROUP"
+    assert promote["variables"]["PROMOTER_RESOURCE_GROUP"] == "promoter-promote"
+    known, other = promote["rules"]
+    assert known["variables"] == {"PROMOTER_RESOURCE_GROUP": "promoter-$PROMOTER_TO"}
+    assert known["if"] == publish["rules"][0]["if"] + ' && $PROMOTER_MODE != "next" && $PROMOTER_TO'
+    assert other == publish["rules"][0]
+    bump_group = doc[".promoter-bump"]["resource_group"].replace("$PROMOTER_ENV", "stage")
+    assert known["variables"]["PROMOTER_RESOURCE_GROUP"].replace("$PROMOTER_TO", "stage") == bump_group
     assert publish["artifacts"]["reports"] == {"dotenv": "promotion.env"}
     assert doc[".promoter-check"]["artifacts"]["reports"] == {
         "junit": "promoter-junit.xml",
