@@ -127,6 +127,11 @@ class CheckRule:
         return f"data.{self.namespace}.{self.name}"
 
 
+def rule_key(rule: CheckRule) -> str:
+    """How a check rule is named in an evaluation's `skip` set: its package and name."""
+    return f"{rule.namespace}.{rule.name}"
+
+
 def engine_builtins() -> set[str]:
     """The builtins the engine implements (asked once per process)."""
     global _BUILTINS
@@ -327,8 +332,8 @@ class Evaluator:
                 verdict.errors.append(PolicyError(ns, "exception", str(exc), ps.analysis.files_of(ns, "exception")))
                 exempt[ns] = {}
         for index, rule in enumerate(rules):
-            if rule.name in skip:
-                continue
+            if skip and rule_key(rule) in skip:
+                continue  # stopped by a limit on another input: the sandbox reports it on this one
             if self.on_rule is not None:
                 self.on_rule(index)
             if ps.verify:

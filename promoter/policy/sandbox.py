@@ -6,7 +6,9 @@ whatever the engine offers), that limits its own address space (RLIMIT_AS) befor
 engine and arms a timer (SIGALRM, default action: the kernel ends the process) around each
 evaluation. Before each rule it writes (input, rule) into a small shared file, so when a worker
 dies the parent knows which rule of which file did it: that is one error finding on that input,
-the rule is not evaluated again in this run, and a new worker carries on with the rest.
+the rule is not evaluated again in this run, and a new worker carries on with the rest. Every later
+input that rule applies to gets its own error saying it was not evaluated and why (never a silent
+pass), so one bad rule costs a run one limit, not one per input, and still fails closed.
 
 The engine itself offers no network, files or environment (regorus: `opa.runtime()` has no
 `env`, `http.send` is refused at load), so the limits are what this module adds.
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from promoter.model.errors import ConfigError, ToolError, killed_by
-from promoter.policy.policyset import PolicyError, PolicySet, Verdict
+from promoter.policy.policyset import PolicyError, PolicySet, Verdict, rule_key
 
 _HEADER = struct.Struct("<Q")
 _PROGRESS = struct.Struct("<qq")  # (input index, rule index) the worker is evaluating
@@ -302,7 +304,10 @@ def evaluate(
         return []
     limits = limits or Limits.from_environ()
     jobs = max(1, min(jobs, len(items)))
-    disabled: dict[str, PolicyError] = {}  # rule -> the error that disabled it (shared by workers)
+    # A rule stopped by a limit is not evaluated again in this run (so one slow or hungry rule costs
+    # the run one limit, not one per input): rule key -> why, shared by the workers. Every later
+    # input it applies to gets its own error saying so: never a silent pass.
+    disabled: dict[str, str] = {}
     lock = threading.Lock()
     out: list[Verdict | None] = [None] * len(items)
     failures: list[BaseException] = []
@@ -336,7 +341,7 @@ def _run_range(
     start: int,
     stop: int,
     limits: Limits,
-    disabled: dict[str, PolicyError],
+    disabled: dict[str, str],
     lock: threading.Lock,
     out: list[Verdict | None],
 ) -> None:
@@ -350,11 +355,13 @@ def _run_range(
             end = min(pos + CHUNK, stop)
             with lock:
                 skip = set(disabled)
+                notes = dict(disabled)
             answer = worker.evaluate(items[pos:end], skip)
             if answer is not None:
                 for k, doc in enumerate(answer):
                     verdict = Verdict.from_json(doc)
-                    verdict.errors = pending.pop(pos + k, []) + verdict.errors
+                    own = pending.pop(pos + k, [])
+                    verdict.errors = own + _not_evaluated(policy_set, items[pos + k], skip, own, notes) + verdict.errors
                     out[pos + k] = verdict
                 pos = end
                 continue
@@ -370,7 +377,7 @@ def _run_range(
             error = _limit_error(policy_set, rule, what, detail, limits)
             with lock:
                 if rule is not None:
-                    disabled.setdefault(rule.name, error)
+                    disabled.setdefault(rule_key(rule), _stopped_note(rule, what, limits, items[failed].file))
             if rule is None:
                 # Not inside a rule (loading the input, or the worker itself): this input only.
                 out[failed] = Verdict(errors=[error])
@@ -382,16 +389,52 @@ def _run_range(
             worker.close()
 
 
+def _stopped_note(rule: Any, what: str, limits: Limits, file: str | None) -> str:
+    """Why a rule is not evaluated on the inputs after the one that broke a limit."""
+    on = f"on {file}" if file else "on another input"
+    if what == "time":
+        cause, fix = (
+            f"it took longer than {limits.seconds:g} s {on}",
+            "raise PROMOTER_POLICY_TIMEOUT or make the rule faster",
+        )
+    elif what == "memory":
+        cause, fix = (
+            f"it needed more than {limits.memory_mb} MB {on}",
+            "raise PROMOTER_POLICY_MEMORY_MB or make the rule leaner",
+        )
+    else:
+        cause, fix = f"it crashed the policy engine {on}", "fix the rule"
+    return (
+        f"rule {rule.namespace}.{rule.name} ({', '.join(rule.files[:3])}) was not evaluated on this input: {cause} earlier "
+        f"in this run and was stopped there (a rule costs a run at most one limit); this input counts as failed until "
+        f"the rule runs: {fix}"
+    )
+
+
+def _not_evaluated(
+    policy_set: PolicySet, item: Item, skip: set[str], own: list[PolicyError], notes: dict[str, str]
+) -> list[PolicyError]:
+    """An error per rule that applies to this input and was skipped (stopped by a limit on another input)."""
+    if not skip:
+        return []
+    reported = {(e.namespace, e.rule) for e in own}
+    return [
+        PolicyError(r.namespace, r.name, notes[rule_key(r)], list(r.files))
+        for r in policy_set.rules_for(item.kind)
+        if rule_key(r) in skip and (r.namespace, r.name) not in reported
+    ]
+
+
 def _limit_error(policy_set: PolicySet, rule: Any, what: str, detail: str, limits: Limits) -> PolicyError:
     files = list(rule.files) if rule is not None else [m.file for m in policy_set.modules]
     where = ", ".join(files[:3]) + (" ..." if len(files) > 3 else "")
     name = f"{rule.namespace}.{rule.name}" if rule is not None else policy_set.name
     if what == "time":
-        text = f"rule {name} ({where}) took longer than {limits.seconds:g} s on this input; it was stopped and is not evaluated again in this run"
+        text = f"rule {name} ({where}) took longer than {limits.seconds:g} s on this input; it was stopped and is not evaluated again in this run (every other input it applies to reports so): raise PROMOTER_POLICY_TIMEOUT or make the rule faster"
     elif what == "memory":
-        text = f"rule {name} ({where}) needed more than {limits.memory_mb} MB; it was stopped and is not evaluated again in this run"
+        text = f"rule {name} ({where}) needed more than {limits.memory_mb} MB; it was stopped and is not evaluated again in this run (every other input it applies to reports so): raise PROMOTER_POLICY_MEMORY_MB or make the rule leaner"
     else:
-        text = f"rule {name} ({where}) crashed the policy engine ({detail}); it is not evaluated again in this run"
+        text = f"rule {name} ({where}) crashed the policy engine ({detail}); it is not evaluated again in this run (every other input it applies to reports so)"
     return PolicyError(rule.namespace if rule is not None else "", rule.name if rule is not None else None, text, files)
 
 
