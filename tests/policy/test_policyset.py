@@ -353,6 +353,63 @@ def test_safe_heads_load(tmp_path: Path, head: str) -> None:
     load(write(tmp_path / "ok", {"p.rego": f"package main\n\nimport rego.v1\n\n{head}\n"}), "ok")
 
 
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (
+            "imgs[c.image] := true if some c in input.containers",
+            "`imgs[c.image] := true` computes the object's key in the rule head from c: ",
+        ),
+        (
+            "byname[c.name] := c.image if {\n\tsome c in input.containers\n}",
+            "`byname[c.name] := c.image` computes the object's key and value in the rule head from c: ",
+        ),
+        (
+            "byname[n] := c.image if { some c in input.containers; n := c.name }",
+            "`byname[n] := c.image` computes the object's value in the rule head from c: ",
+        ),
+        ('y[k] := input.z[k] if some k in ["q", "r"]', "`y[k] := input.z[k]` computes the object's value"),
+    ],
+)
+def test_the_partial_object_silent_pass_shape_is_refused_with_the_fix(tmp_path: Path, head: str, expected: str) -> None:
+    folder = write(tmp_path / "o", {"p.rego": f"package main\n\nimport rego.v1\n\n{head}\n"})
+    with pytest.raises(ConfigError) as err:
+        load(folder, "o")
+    text = str(err.value)
+    assert text.startswith(f"o/p.rego:5:1: {expected}"), text
+    assert "returns an empty object" in text and "would pass silently; build it in the body" in text
+    assert err.value.exit_code == 2
+
+
+def test_the_partial_object_silent_pass_is_real_without_the_check() -> None:
+    """What that check guards against: one element without the field empties the whole object."""
+    from promoter.policy.engine import Engine
+
+    e = Engine()
+    e.add_module(
+        "p.rego",
+        "package main\nimport rego.v1\nbyname[c.name] := c.image if some c in input.containers\n"
+        "deny contains k if some k, _ in byname\n",
+    )
+    e.set_input({"containers": [{"name": "a", "image": "x"}, {"name": "b"}]})
+    assert e.eval_rule("data.main.byname") == {}  # OPA: {"a": "x"}
+    assert e.eval_rule("data.main.deny") == []  # OPA: ["a"]
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "byname[k] := v if { some c in input.containers; k := c.name; v := c.image }",
+        'x["a"] := 1',
+        "y[k] := true if some k in input.names",
+        "z[input.kind] := input.metadata.name if true",
+        'w[k] := sprintf("%s", [k]) if some k in input.names',
+    ],
+)
+def test_safe_partial_object_heads_load(tmp_path: Path, head: str) -> None:
+    load(write(tmp_path / "ok", {"p.rego": f"package main\n\nimport rego.v1\n\n{head}\n"}), "ok")
+
+
 def test_the_pack_never_uses_the_silent_pass_head_shape() -> None:
     # Loading runs the check over every module; and no rule head of the pack computes anything.
     modules = read_modules(pack_dir(), "builtin")
