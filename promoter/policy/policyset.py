@@ -30,6 +30,10 @@ from promoter.policy.engine import ENGINE_NAME, UNDEFINED, Engine, EngineError
 from promoter.policy.source import TEST_RULE, Analysis, RegoModule, analyse, compile_error, read_modules, rule_kind
 
 ALL_NAMESPACES = "*"
+# Part of every set's digest, so the verdict cache: raised when a verdict for the same set and input
+# changes meaning. 2: a rule stopped by a limit is an error on every later input (before, those
+# inputs' verdicts silently lacked the rule and were cached so).
+VERDICT_FORMAT = 2
 EMPTY_MESSAGE = "rule {rule} fired with an empty message (conftest would count it as a success; promoter fails it): give the rule a message"
 
 
@@ -202,6 +206,7 @@ class PolicySet:
                 [
                     ENGINE_NAME,
                     _engine_version(),
+                    VERDICT_FORMAT,
                     self.verify,
                     list(namespaces),
                     sorted((k, sorted(v)) for k, v in self.kinds.items()),

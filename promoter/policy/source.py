@@ -4,6 +4,10 @@ A policy folder from the GitOps repository is untrusted input. What it may not d
 here, before anything is evaluated, as a ConfigError naming `file:line:col` and the fix (exit 2):
 - a syntax error, or a call to a function that exists neither in the folder nor in the engine;
 - recursion (OPA refuses it at compile time; the engine would overflow its stack at run time);
+- what else OPA refuses at compile time and regorus only when a rule runs (so a rule no input
+  reaches would pass): an unsafe variable (`x == 1`, `x` bound nowhere), found by regorus' own
+  analysis of every module before any rule is evaluated, and one rule defined as two kinds
+  (`deny contains "a" if true` and `deny := 5`);
 - a network builtin (`http.send`, `net.lookup_ip_addr`): repository policies run sandboxed;
 - `deny[msg] if {...}`: in Rego v1 that is an object, which conftest counts as a success, so the
   rule can never fail;
@@ -271,6 +275,7 @@ def analyse(modules: Sequence[RegoModule], builtins: set[str]) -> Analysis:
     out = Analysis()
     functions: set[tuple[str, str]] = set()
     rule_names: dict[str, set[str]] = {}
+    kinds: list[str | None] = []  # per entry of out.rules: what kind of definition it is
     for mod in parsed:
         out.packages[mod.file] = mod.package
         for rule in mod.rules:
@@ -283,6 +288,7 @@ def analyse(modules: Sequence[RegoModule], builtins: set[str]) -> Analysis:
                 continue
             line, col = _span(payload)
             out.rules.append(RuleInfo(mod.package, name, mod.file, line, col, function=kind == "Func"))
+            kinds.append(_definition_kind(kind, payload))
             rule_names.setdefault(mod.package, set()).add(name)
             if kind == "Func":
                 functions.add((mod.package, name))
@@ -340,6 +346,11 @@ def analyse(modules: Sequence[RegoModule], builtins: set[str]) -> Analysis:
                     if target is not None:
                         edges.setdefault(me, set()).add(target)
     _check_cycles(edges, places)
+    _check_conflicts(out.rules, kinds)
+    try:
+        engine.check()  # unsafe variables: what OPA refuses at compile time, before any input
+    except EngineError as exc:
+        raise compile_error(exc, modules[0].file if modules else "policy") from None
     return out
 
 
@@ -482,6 +493,47 @@ def _check_object_head(
         f"an empty object, so rules reading {name} would pass silently; build it in the body: "
         f"`{fixed} if {{ ...; {'; '.join(steps)} }}`"
     )
+
+
+_KIND_NAMES = {
+    "complete": "a complete rule (`name := value` or `name if`)",
+    "set": "a partial set (`name contains ...`)",
+    "object": "a partial object (`name[key] := value`)",
+    "function": "a function (`name(x) := ...`)",
+}
+
+
+def _definition_kind(kind: str, payload: dict[str, Any]) -> str | None:
+    """complete, set, object or function; None for a head this check leaves alone (`a.b.c := 1`)."""
+    refr = _node(payload.get("refr"))
+    if refr is None:
+        return None
+    if kind == "Func":
+        return "function"
+    if refr[0] == "Var":
+        return {"Set": "set", "Compr": "complete", "Default": "complete"}.get(kind)
+    if kind == "Compr" and refr[0] == "RefBrack" and _node(refr[1].get("refr")) is not None:
+        inner = _node(refr[1]["refr"])
+        return "object" if inner is not None and inner[0] == "Var" else None
+    return None
+
+
+def _check_conflicts(rules: list[RuleInfo], kinds: list[str | None]) -> None:
+    """One rule defined as two kinds (`deny contains ...` and `deny := 5`): OPA refuses it at compile
+    time (conflicting rules); regorus only when the rule is evaluated, so without an input reaching
+    it the check would pass."""
+    first: dict[tuple[str, str], tuple[str, RuleInfo]] = {}
+    for rule, kind in zip(rules, kinds, strict=True):
+        if kind is None:
+            continue
+        seen = first.setdefault((rule.package, rule.name), (kind, rule))
+        if seen[0] != kind:
+            other = seen[1]
+            raise ConfigError(
+                f"{rule.file}:{rule.line}:{rule.col}: Rego error: conflicting rules {rule.package}.{rule.name}: "
+                f"defined here as {_KIND_NAMES[kind]} and at {other.file}:{other.line}:{other.col} as "
+                f"{_KIND_NAMES[seen[0]]}: give one of them another name"
+            )
 
 
 def _check_cycles(

@@ -457,6 +457,84 @@ def test_recursion_is_refused_at_load(tmp_path: Path, source: str, expected: str
     assert err.value.exit_code == EXIT_USAGE
 
 
+HEAD = "package main\n\nimport rego.v1\n\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        # Unsafe variables: OPA refuses them at compile time (rego_unsafe_var_error).
+        (
+            {"p.rego": HEAD + 'deny contains msg if {\n\tx == 1\n\tmsg := "a"\n}\n'},
+            r"^k/p\.rego:6:\d+: Rego error: .*`x` is unsafe",
+        ),
+        (
+            {"p.rego": HEAD + 'warn contains "ok" if true\n\nf(a) := b if {\n\tb := a + y\n}\n'},
+            r"^k/p\.rego:8:\d+: Rego error: .*`y` is unsafe",
+        ),
+        # In a library package no check rule reads, for a kind no input has: still refused.
+        (
+            {
+                "p.rego": HEAD + 'warn contains "ok" if true\n',
+                "lib.rego": "package lib\n\nimport rego.v1\n\nnames contains n if {\n\tsome n in input.a\n\tz > 1\n}\n",
+            },
+            r"^k/lib\.rego:7:\d+: Rego error: .*`z` is unsafe",
+        ),
+        # One rule defined as two kinds: OPA's conflicting rules (rego_type_error).
+        (
+            {"p.rego": HEAD + 'deny contains "a" if true\n\ndeny := 5\n'},
+            r"^k/p\.rego:7:1: Rego error: conflicting rules main\.deny: defined here as a complete rule .* and at "
+            r"k/p\.rego:5:1 as a partial set",
+        ),
+        (
+            {"a.rego": HEAD + 'deny contains "a" if true\n', "b.rego": HEAD + 'deny[k] := 1 if some k in ["x"]\n'},
+            r"^k/b\.rego:5:1: Rego error: conflicting rules main\.deny: defined here as a partial object .* at k/a\.rego:5:1",
+        ),
+        (
+            {"p.rego": HEAD + 'helper := 1\n\nhelper(x) := x\n\nwarn contains "ok" if true\n'},
+            r"^k/p\.rego:7:1: Rego error: conflicting rules main\.helper: defined here as a function",
+        ),
+    ],
+)
+def test_compile_time_faults_are_refused_at_load_not_at_run_time(
+    tmp_path: Path, files: dict[str, str], expected: str
+) -> None:
+    """OPA refuses these when compiling; regorus only when an input reaches the rule (a policy-error,
+    exit 3; none at all, so a pass, when no input does)."""
+    with pytest.raises(ConfigError, match=expected) as err:
+        load(write(tmp_path / "k", files), "k")
+    assert err.value.exit_code == EXIT_USAGE
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'default allow := false\n\nallow if input.kind == "Pod"\n\ndeny contains "x" if not allow\n',
+        'deny contains "a" if true\n\ndeny contains msg if {\n\tsome c in input.containers\n\tmsg := c.name\n}\n',
+        'labels[k] := v if some k, v in input.metadata.labels\n\nlabels["x"] := "y"\n\nwarn contains k if labels[k]\n',
+        'f(x) := 1 if x > 1\n\nf(x) := 2 if x <= 1\n\ndeny contains sprintf("%d", [f(input.n)]) if input.n\n',
+        'deny contains msg if {\n\tsome i\n\tinput.a[i] == 1\n\tmsg := sprintf("%d", [i])\n}\n',
+    ],
+)
+def test_valid_rule_shapes_still_load(tmp_path: Path, source: str) -> None:
+    load(write(tmp_path / "ok", {"p.rego": HEAD + source}), "ok")
+
+
+def test_policy_test_refuses_compile_time_faults_with_one_line_and_exit_2(
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "u", {"p.rego": 'package main\nimport rego.v1\ndeny contains msg if { x == 1; msg := "a" }\n'})
+    write(tmp_path / "c", {"p.rego": 'package main\nimport rego.v1\ndeny contains "a" if true\ndeny := 5\n'})
+    (tmp_path / "in.yaml").write_text("x: 1\n")
+    for folder, line in (("u", "promoter: error: u/p.rego:3:24: "), ("c", "promoter: error: c/p.rego:4:1: ")):
+        out = run_cli("policy", "test", "-p", folder, "in.yaml")
+        assert out.exit_code == 2, out.stdout + out.stderr
+        assert out.stderr.startswith(line) and out.stderr.count("\n") == 1, out.stderr
+        assert out.stdout == ""
+
+
 @pytest.mark.parametrize(
     "call", ['http.send({"method": "get", "url": "http://127.0.0.1:9/"})', 'net.lookup_ip_addr("example.com")']
 )
