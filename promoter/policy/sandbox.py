@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import gc
 import json
 import mmap
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,23 +48,33 @@ CHUNK = 256  # inputs per message: bounds what is redone when a worker dies, and
 class Limits:
     seconds: float = 10.0  # per evaluation: one input against one policy set
     memory_mb: int = 2048  # the worker's address space, engine and Python included
+    # Per policy set and run, all inputs together: the time limit bounds one evaluation, this bounds
+    # their sum, so that a rule just under the limit on every input cannot stretch a run without end.
+    # Inputs it leaves unevaluated are errors. Generous: the pack takes ~3 s CPU on 10,000 resources.
+    budget: float = 900.0
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Limits:
         env = os.environ if environ is None else environ
         out = cls()
         seconds, memory = env.get("PROMOTER_POLICY_TIMEOUT"), env.get("PROMOTER_POLICY_MEMORY_MB")
+        budget = env.get("PROMOTER_POLICY_BUDGET")
         try:
             if seconds:
-                out = cls(float(seconds), out.memory_mb)
+                out = dataclasses.replace(out, seconds=float(seconds))
             if memory:
-                out = cls(out.seconds, int(memory))
+                out = dataclasses.replace(out, memory_mb=int(memory))
+            if budget:
+                out = dataclasses.replace(out, budget=float(budget))
         except ValueError:
             raise ConfigError(
-                f"PROMOTER_POLICY_TIMEOUT={seconds!r} / PROMOTER_POLICY_MEMORY_MB={memory!r}: not a number"
+                f"PROMOTER_POLICY_TIMEOUT={seconds!r} / PROMOTER_POLICY_MEMORY_MB={memory!r} / "
+                f"PROMOTER_POLICY_BUDGET={budget!r}: not a number"
             ) from None
-        if out.seconds <= 0 or out.memory_mb < 256:
-            raise ConfigError("PROMOTER_POLICY_TIMEOUT must be > 0 and PROMOTER_POLICY_MEMORY_MB at least 256")
+        if out.seconds <= 0 or out.memory_mb < 256 or out.budget <= 0:
+            raise ConfigError(
+                "PROMOTER_POLICY_TIMEOUT and PROMOTER_POLICY_BUDGET must be > 0 and PROMOTER_POLICY_MEMORY_MB at least 256"
+            )
         return out
 
 
@@ -156,6 +168,7 @@ class _Worker:
                     "data": list(data),
                     "seconds": limits.seconds,
                     "memory_mb": limits.memory_mb,
+                    "budget": limits.budget,
                     "progress": self.progress_path,
                 },
             )
@@ -197,13 +210,14 @@ class _Worker:
         alloc = [ln for ln in lines if "memory allocation" in ln or "MemoryError" in ln]
         return (alloc or lines or [f"exit status {self.proc.returncode}"])[-1]
 
-    def evaluate(self, items: Sequence[Item], skip: set[str]) -> list[dict[str, Any]] | None:
-        """Verdicts (as JSON) in order, or None when the worker died on the way."""
+    def evaluate(self, items: Sequence[Item], skip: set[str], deadline: float) -> list[dict[str, Any]] | None:
+        """Verdicts (as JSON) in order, or None when the worker died on the way; inputs reached
+        after `deadline` (time.monotonic, the same clock in every process) are not evaluated."""
         self.ready()
         assert self.proc.stdin is not None and self.proc.stdout is not None
         # One line of options, then per input a line of [file, null, data, kind] and its JSON text:
         # the worker hands that text to the engine as it is, never building Python objects of it.
-        parts = [json.dumps({"skip": sorted(skip), "count": len(items)}).encode()]
+        parts = [json.dumps({"skip": sorted(skip), "count": len(items), "deadline": deadline}).encode()]
         for it in items:
             parts.append(json.dumps([it.file, it.null, it.data, it.kind]).encode())
             parts.append(it.text.encode())
@@ -304,6 +318,7 @@ def evaluate(
         return []
     limits = limits or Limits.from_environ()
     jobs = max(1, min(jobs, len(items)))
+    deadline = time.monotonic() + limits.budget
     # A rule stopped by a limit is not evaluated again in this run (so one slow or hungry rule costs
     # the run one limit, not one per input): rule key -> why, shared by the workers. Every later
     # input it applies to gets its own error saying so: never a silent pass.
@@ -315,7 +330,7 @@ def evaluate(
 
     def run(start: int, stop: int) -> None:
         try:
-            _run_range(policy_set, datas, items, start, stop, limits, disabled, lock, out)
+            _run_range(policy_set, datas, items, start, stop, limits, deadline, disabled, lock, out)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             failures.append(exc)
 
@@ -341,6 +356,7 @@ def _run_range(
     start: int,
     stop: int,
     limits: Limits,
+    deadline: float,
     disabled: dict[str, str],
     lock: threading.Lock,
     out: list[Verdict | None],
@@ -356,7 +372,7 @@ def _run_range(
             with lock:
                 skip = set(disabled)
                 notes = dict(disabled)
-            answer = worker.evaluate(items[pos:end], skip)
+            answer = worker.evaluate(items[pos:end], skip, deadline)
             if answer is not None:
                 for k, doc in enumerate(answer):
                     verdict = Verdict.from_json(doc)
@@ -387,6 +403,14 @@ def _run_range(
     finally:
         if worker is not None:
             worker.close()
+
+
+def budget_note(budget: float) -> str:
+    """Why an input was not evaluated at all: the set's time for the whole run was spent."""
+    return (
+        f"not evaluated: the policies used up this run's time budget ({budget:g} s for all inputs together) "
+        "before this input; it counts as failed: raise PROMOTER_POLICY_BUDGET or make the rules faster"
+    )
 
 
 def _stopped_note(rule: Any, what: str, limits: Limits, file: str | None) -> str:
@@ -475,6 +499,7 @@ def worker_main() -> int:
         _send(stdout, {"error": str(exc)})
         return 2
     seconds = float(spec["seconds"])
+    budget_seconds = float(spec["budget"])
     with open(spec["progress"], "r+b") as fh:
         progress = mmap.mmap(fh.fileno(), _PROGRESS.size)
     current = [0]
@@ -495,9 +520,13 @@ def worker_main() -> int:
         lines = message.split(b"\n")
         options = json.loads(lines[0])
         skip = frozenset(options["skip"])
+        deadline = float(options["deadline"])
         answers = []
         for index in range(options["count"]):
             file, null, data, kind = json.loads(lines[1 + 2 * index])
+            if time.monotonic() > deadline:
+                answers.append(Verdict(errors=[PolicyError("", None, budget_note(budget_seconds))]).to_json())
+                continue
             current[0] = index
             _PROGRESS.pack_into(progress, 0, index, -1)
             signal.setitimer(signal.ITIMER_REAL, seconds)

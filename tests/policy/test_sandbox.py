@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from promoter.model.errors import ToolError
+from promoter.model.errors import ConfigError, ToolError
 from promoter.policy import sandbox
 from promoter.policy.policyset import PolicySet
 from promoter.policy.sandbox import Item, Limits, evaluate, prestart
@@ -73,6 +73,30 @@ def test_a_rule_stopped_on_one_input_is_not_skipped_on_inputs_it_does_not_apply_
     svc = Item(json.dumps({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}), "s.yaml", kind="Service")
     verdicts = evaluate(ps, {}, [*items(2), svc], limits=Limits(seconds=1, memory_mb=2048))
     assert [len(v.errors) for v in verdicts] == [1, 1, 0]
+
+
+def test_inputs_left_when_the_time_budget_is_spent_are_errors_not_passes(tmp_path: Path) -> None:
+    """The per-evaluation limit bounds one input; the budget bounds them all together. A budget
+    spent before the worker even started (1 ms) leaves every input unevaluated: each is an error."""
+    ps = policy(tmp_path, {"fine.rego": FINE})
+    verdicts = evaluate(ps, {}, items(3), limits=Limits(seconds=10, memory_mb=2048, budget=0.001))
+    for v in verdicts:
+        (e,) = v.errors
+        assert "used up this run's time budget (0.001 s" in e.message and "PROMOTER_POLICY_BUDGET" in e.message
+        assert v.messages == [] and v.successes == 0
+    # With the default budget the same set judges them.
+    assert [m.message for v in evaluate(ps, {}, items(3)) for m in v.warnings] == ["seen p0", "seen p1", "seen p2"]
+
+
+def test_limits_read_from_the_environment() -> None:
+    limits = Limits.from_environ(
+        {"PROMOTER_POLICY_TIMEOUT": "2", "PROMOTER_POLICY_MEMORY_MB": "512", "PROMOTER_POLICY_BUDGET": "60"}
+    )
+    assert limits == Limits(seconds=2, memory_mb=512, budget=60)
+    assert Limits.from_environ({}) == Limits()
+    for bad in ({"PROMOTER_POLICY_BUDGET": "soon"}, {"PROMOTER_POLICY_BUDGET": "0"}):
+        with pytest.raises(ConfigError, match="PROMOTER_POLICY_BUDGET"):
+            Limits.from_environ(bad)
 
 
 def test_a_limit_error_fails_the_check(tmp_path: Path) -> None:
