@@ -218,9 +218,13 @@ def _run_check(
     if selection.base is not None:
         t0 = time.perf_counter()
         known = _baseline(repo, config, selection, settings, validate_options, policy_dirs or [], env, workers, jobs)
+        # What could not be checked at HEAD (not rendered, not read) blocks whatever the base had: the
+        # change to it is unseen, so "the base failed the same way" says nothing about the change.
+        unchecked = {s.id for s in result.subjects if s.status is Status.ERROR}
         for f in result.findings:
             # Gates judge the change itself: whatever they say is new.
-            f.baseline = "existing" if f.source != "gate" and _baseline_key(f) in known else "new"
+            blind = f.blocking and f.subject is not None and f.subject in unchecked
+            f.baseline = "existing" if f.source != "gate" and not blind and _baseline_key(f) in known else "new"
         base_seconds = time.perf_counter() - t0
     order = [e.name for e in config.environments]
     result.findings = merge_findings(result.findings, order)

@@ -294,6 +294,8 @@ def test_dockerfile_installs_promoter_with_git_and_no_cache() -> None:
     text = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.\d+-slim", text, re.M)
     assert "git" in text and "--no-cache-dir" in text and "ENTRYPOINT" in text and "constraints.txt" in text
+    # root in the container on a checkout the host user owns: git must not refuse it as dubious ownership
+    assert "git config --system --add safe.directory" in text
 
 
 def test_readme_snippets_pass_their_schemas(tmp_path: Path) -> None:
