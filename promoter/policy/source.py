@@ -45,6 +45,7 @@ VOLATILE_BUILTINS = {
     "time.date",
     "time.weekday",
 }
+_UNSAFE = re.compile(r"\bis unsafe\b")  # regorus' word for OPA's rego_unsafe_var_error
 _OPERATOR_CALLS = {"print"}  # parsed as calls, not listed among the engine's builtins
 
 
@@ -350,7 +351,11 @@ def analyse(modules: Sequence[RegoModule], builtins: set[str]) -> Analysis:
     try:
         engine.check()  # unsafe variables: what OPA refuses at compile time, before any input
     except EngineError as exc:
-        raise compile_error(exc, modules[0].file if modules else "policy") from None
+        # Only what OPA refuses too. regorus' analysis also refuses shapes OPA accepts (a comprehension
+        # using a variable defined after it, which OPA reorders: case cx-combine-users); those stay
+        # a policy-error on each input the rule runs on, as before, not a refusal of the whole set.
+        if _UNSAFE.search(exc.message):
+            raise compile_error(exc, modules[0].file if modules else "policy") from None
     return out
 
 

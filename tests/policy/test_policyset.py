@@ -521,6 +521,20 @@ def test_valid_rule_shapes_still_load(tmp_path: Path, source: str) -> None:
     load(write(tmp_path / "ok", {"p.rego": HEAD + source}), "ok")
 
 
+def test_what_only_regorus_refuses_is_not_refused_at_load(tmp_path: Path) -> None:
+    """A comprehension using a variable defined after it (conformance case cx-combine-users): OPA
+    reorders it, regorus' analysis refuses it. That is regorus' limit, not a fault of the policy:
+    the set loads and the rule stays a policy-error on each input it runs on, as before."""
+    source = (
+        HEAD + "deny contains msg if {\n\tname := input[_].name\n"
+        "\tseen := [name | some i; input[i].name == name; name := input[i].id]\n"
+        '\tcount(seen) > 1\n\tmsg := sprintf("duplicate %s", [name])\n}\n'
+    )
+    ps = load(write(tmp_path / "r", {"p.rego": source}), "r")
+    (error,) = ps.evaluator({}).evaluate([{"name": "a", "id": "a"}]).errors
+    assert "used before definition" in error.message
+
+
 def test_policy_test_refuses_compile_time_faults_with_one_line_and_exit_2(
     tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
