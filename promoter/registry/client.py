@@ -1,10 +1,13 @@
 """RegistryClient: the OCI distribution API calls promoter makes, bounded in time and size, never leaking a login.
 
-Every call shares one Deadline: requests time out within it, and a 429 (or a 503 with
-`Retry-After`) is waited out only when the wait fits in what is left; otherwise the call fails
-at once with RateLimited, naming the wait the registry asked for. Connection failures and 5xx
-are retried briefly, then reported as Unreachable naming the registry. Bodies are read up to a
-cap and checked against the digest they were asked for.
+Every call shares one Deadline (the gate's `timeout_seconds`): requests time out within it, and a
+429 (or a 503 with `Retry-After`) is waited out only when the wait fits in what is left; otherwise
+the call fails at once with RateLimited, naming the wait the registry asked for. The deadline
+bounds the whole conversation, not each read: a registry, token service or blob storage that
+drips its headers or body is cut off when it passes (transport.Watchdog) and reported as
+Unreachable, naming the registry and what was asked. Connection failures and 5xx are retried
+briefly, then reported as Unreachable naming the registry. Bodies are read in pieces up to a cap
+and checked against the digest they were asked for.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from promoter.registry.credentials import Lookup
 from promoter.registry.endpoint import Endpoint
 from promoter.registry.errors import Denied, RateLimited, RegistryError, Unauthorized, Unreachable, Unreadable
 from promoter.registry.manifest import ACCEPT, Manifest
+from promoter.registry.transport import AnswerTooLarge, DeadlinePassed, Watchdog, read_body, watch_session
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 20.0
@@ -105,7 +109,10 @@ class RegistryClient:
         self.endpoint = endpoint
         self.lookup = lookup
         self.deadline = deadline
-        self.session = session or requests.Session()
+        # Every request of this client (the registry's, the token service's, a blob's redirects)
+        # goes through one watchdog that cuts its sockets when the gate's deadline passes.
+        self.watchdog = Watchdog(deadline.remaining)
+        self.session = watch_session(session or requests.Session(), self.watchdog)
         self.session.max_redirects = MAX_REDIRECTS
         self.session.trust_env = True  # HTTPS_PROXY / NO_PROXY as users set them
         self.authorization: str | None = None
@@ -115,6 +122,7 @@ class RegistryClient:
             self._secrets.append(basic_header(lookup.credentials).split(" ", 1)[1])
 
     def close(self) -> None:
+        self.watchdog.close()
         self.session.close()
 
     # ---- the calls ---------------------------------------------------------------------------
@@ -143,7 +151,7 @@ class RegistryClient:
             resp.close()
             return None
         self._expect_ok(resp, f"GET manifest {reference}")
-        body = self._read(resp, MAX_MANIFEST_BYTES, f"manifest {reference}")
+        body = self._read(resp, MAX_MANIFEST_BYTES, f"GET manifest {reference}")
         digest = self._digest_of(body, reference, resp.headers.get("Docker-Content-Digest"), f"manifest {reference}")
         try:
             return Manifest.parse(
@@ -159,7 +167,7 @@ class RegistryClient:
             resp.close()
             return None
         self._expect_ok(resp, f"GET blob {digest}")
-        body = self._read(resp, MAX_BLOB_BYTES, f"blob {digest}")
+        body = self._read(resp, MAX_BLOB_BYTES, f"GET blob {digest}")
         self._digest_of(body, digest, None, f"blob {digest}")
         return body
 
@@ -182,20 +190,30 @@ class RegistryClient:
             + (f" ({code})" if code else ""),
         )
 
-    def _read(self, resp: requests.Response, cap: int, what: str) -> bytes:
+    def _read(self, resp: requests.Response, cap: int, what: str, who: str | None = None) -> bytes:
         try:
-            body = resp.raw.read(cap + 1, decode_content=True)
-        except (requests.RequestException, OSError) as exc:
+            return read_body(resp, cap, self.watchdog)
+        except AnswerTooLarge:
             raise self._fail(
-                Unreachable, f"{self.endpoint.registry} stopped answering while sending {what}: {type(exc).__name__}"
+                Unreadable, f"{who or self.endpoint.registry} sent more than {cap // 1024} KiB for {what}: not read"
+            ) from None
+        except DeadlinePassed:
+            raise self._late(what, who) from None
+        except requests.RequestException as exc:
+            raise self._fail(
+                Unreachable,
+                f"{who or self.endpoint.registry} stopped answering while sending {what}: {type(exc).__name__}",
             ) from None
         finally:
             resp.close()
-        if len(body) > cap:
-            raise self._fail(
-                Unreadable, f"{self.endpoint.registry} sent more than {cap // 1024} KiB for {what}: not read"
-            )
-        return body
+
+    def _late(self, what: str, who: str | None = None) -> RegistryError:
+        """The gate's deadline passed before `who` (the registry by default) finished answering `what`."""
+        return self._fail(
+            Unreachable,
+            f"{who or 'registry ' + self.endpoint.registry} did not answer {what} ({self.endpoint.repository}) "
+            f"within the gate's {self.deadline.seconds:g}s (timeout_seconds bounds all its requests, waits included)",
+        )
 
     def _digest_of(self, body: bytes, reference: str, header: str | None, what: str) -> str:
         """The body's digest; when `reference` is a digest, the body must hash to it."""
@@ -220,11 +238,10 @@ class RegistryClient:
         """One logical request: authenticate on 401, wait out 429 within the deadline, retry 5xx and dropped connections."""
         tried_auth = False
         failures = 0
+        call = f"{method} {what}"
         while True:
-            if self.deadline.remaining() <= 0:
-                raise self._fail(
-                    Unreachable, f"{self.endpoint.registry} did not answer {what} within {self.deadline.seconds:g}s"
-                )
+            if self.watchdog.expired:
+                raise self._late(call)
             sent = dict(headers, **{"User-Agent": USER_AGENT})
             if self.authorization:
                 sent["Authorization"] = self.authorization
@@ -234,10 +251,18 @@ class RegistryClient:
                     method, url, headers=sent, timeout=self.deadline.timeout(), allow_redirects=redirects, stream=True
                 )
             except requests.Timeout:
+                if self.watchdog.expired:
+                    raise self._late(call) from None
                 raise self._fail(
-                    Unreachable, f"{self.endpoint.registry} did not answer {what} in time ({self.endpoint.base_url})"
+                    Unreachable, f"{self.endpoint.registry} did not answer {call} in time ({self.endpoint.base_url})"
+                ) from None
+            except AnswerTooLarge:
+                raise self._fail(
+                    Unreadable, f"{self.endpoint.registry} redirected {call} with an answer too large to read"
                 ) from None
             except requests.ConnectionError as exc:
+                if self.watchdog.expired:  # the watchdog cut the connection: the deadline, not the network
+                    raise self._late(call) from None
                 failures += 1
                 if failures < 2 and self.deadline.wait(0.5):
                     continue
@@ -246,6 +271,8 @@ class RegistryClient:
                     f"cannot reach registry {self.endpoint.registry} at {self.endpoint.base_url}: {_reason(exc)}",
                 ) from None
             except requests.RequestException as exc:
+                if self.watchdog.expired:
+                    raise self._late(call) from None
                 raise self._fail(
                     Unreachable, f"cannot talk to registry {self.endpoint.registry}: {type(exc).__name__}"
                 ) from None
@@ -339,6 +366,7 @@ class RegistryClient:
         if challenge.params.get("service"):
             params["service"] = challenge.params["service"]
         headers = {"User-Agent": USER_AGENT}
+        service = f"the token service of {self.endpoint.registry} ({realm.split('?')[0]})"
         creds = self.lookup.credentials
         if creds is not None:
             if not may_send_credentials(realm):
@@ -358,6 +386,8 @@ class RegistryClient:
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
+            if self.watchdog.expired:
+                raise self._late(f"a token for {what}", service) from None
             raise self._fail(
                 Unreachable,
                 f"cannot reach the token service of {self.endpoint.registry} ({realm.split('?')[0]}): {_reason(exc)}",
@@ -376,7 +406,7 @@ class RegistryClient:
                 Unreachable if resp.status_code >= 500 else Unreadable,
                 f"the token service of {self.endpoint.registry} answered HTTP {resp.status_code}",
             )
-        body = self._read(resp, MAX_TOKEN_BYTES, "a token")
+        body = self._read(resp, MAX_TOKEN_BYTES, f"a token for {what}", service)
         try:
             data = json.loads(body)
             token = data.get("token") or data.get("access_token")
