@@ -257,7 +257,7 @@ class TestLoader:
         resources, problems = load_manifests(
             "kind: ConfigMap\nmetadata:\n  name: {{ .Values.name }}\n", "t", file="t.yaml"
         )
-        assert resources == [] and "unhashable key" in problems[0].message and problems[0].location.file == "t.yaml"
+        assert resources == [] and "invalid map key" in problems[0].message and problems[0].location.file == "t.yaml"
 
     def test_non_mapping_document(self):
         resources, problems = load_manifests("- a\n- b\n", "t", file="x.yaml")
