@@ -157,6 +157,14 @@ def go_float32_text(value: float) -> str:
     return f"{sign}{figures[:point]}.{figures[point:]}"
 
 
+def _float(text: str, value: Any) -> float:
+    # resolve.py makes a float without a fraction an int (3.0 is JSON's 3), which loses -0.0 ("-0" as a key).
+    try:
+        return float(text.replace("_", ""))
+    except ValueError:  # `.inf`, or `!!float 0x1F`
+        return float(value)
+
+
 def _is_merge(node: Any) -> bool:
     return node.__class__ is yaml.ScalarNode and node.tag == MERGE and node.value == "<<"
 
@@ -227,7 +235,7 @@ class _Builder:
         if tag == INT and _INT64[0] <= value <= _INT64[1]:
             return str(value)
         if tag == FLOAT:
-            return go_float32_text(float(value))
+            return go_float32_text(_float(node.value, value))
         what = "a null key" if tag == NULL else f"the key {node.value} (beyond a 64-bit integer)"
         raise Unreadable(problem=f"{what} has no JSON form (unsupported map key)", problem_mark=node.start_mark)
 
