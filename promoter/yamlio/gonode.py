@@ -70,9 +70,7 @@ def _binary(node: yaml.ScalarNode) -> str:
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise Unreadable(
-            problem="!!binary value contains invalid base64 data", problem_mark=node.start_mark
-        ) from None
+        raise Unreadable(problem="!!binary value contains invalid base64 data", problem_mark=node.start_mark) from None
     return data.decode("utf-8", "promoter-go-utf8")
 
 

@@ -11,8 +11,8 @@ import yaml
 from promoter.model.finding import Finding, Location, Severity
 from promoter.model.resource import Resource
 from promoter.yamlio import fastyaml
-from promoter.yamlio.limits import AliasBudgetExceeded, check_nodes, may_alias
 from promoter.yamlio.gonode import Unreadable, build
+from promoter.yamlio.limits import AliasBudgetExceeded, check_nodes, may_alias
 from promoter.yamlio.loader import AliasBomb, DuplicateKey
 from promoter.yamlio.loader import Loader as _BaseLoader
 from promoter.yamlio.resolve import BOOL, FLOAT, INT, NULL, non_finite, resolve, tag_of
@@ -301,6 +301,9 @@ def _yaml_finding(
     line = first_line + offset + 1
     if isinstance(exc, RecursionError):
         problem = "nesting too deep"
+    elif "duplicate anchor" in str(getattr(exc, "context", "")):
+        # go-yaml (kubectl, kubeconform) takes the last definition; libyaml refuses the document.
+        problem = "an anchor (&name) is defined twice: rename one"
     else:
         problem = " ".join(str(x) for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x) or str(
             exc
@@ -309,7 +312,7 @@ def _yaml_finding(
     duplicate = isinstance(exc, DuplicateKey)
     unreadable = isinstance(exc, Unreadable)
     of = "" if in_file else " of the rendered output"
-    if duplicate:
+    if isinstance(exc, DuplicateKey):
         message = f"duplicate key {exc.key!r} at line {line} (first set at line {exc.first_line})"
     elif unreadable:
         message = f"Kubernetes cannot read this object: {problem} (line {line}{of})"

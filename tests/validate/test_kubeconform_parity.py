@@ -29,10 +29,12 @@ FOLDER = "manifests"
 
 # file -> why promoter's verdict differs from kubeconform's on purpose (also in docs/kubeconform.md)
 DIFFERENCES: dict[str, str] = {
-    "101-keys-with-one-json-text.yaml": "`1:` and `\"1\":` are one JSON key: kubeconform (and kubectl) keep "
+    "101-keys-with-one-json-text.yaml": '`1:` and `"1":` are one JSON key: kubeconform (and kubectl) keep '
     "either value at random (Go map order); promoter reports a duplicate key",
     "102-anchor-defined-twice.yaml": "an anchor defined twice: go-yaml uses the last definition; libyaml's "
     "composer (PyYAML) refuses the document, and promoter reports it rather than guess",
+    "104-non-specific-tag.yaml": '`! true` (the non-specific tag): go-yaml reads the string "true", libyaml '
+    "resolves it as if untagged (the boolean) and tells PyYAML no difference; so promoter reads a boolean",
 }
 
 
