@@ -28,7 +28,6 @@ from __future__ import annotations
 import base64
 import binascii
 import calendar
-import codecs
 import math
 import re
 import struct
@@ -36,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from promoter.yamlio.loader import DuplicateKey
+from promoter.yamlio.loader import GO_UTF8, DuplicateKey
 from promoter.yamlio.resolve import BOOL, FLOAT, INT, MERGE, NULL, STR, resolve
 
 BINARY = "tag:yaml.org,2002:binary"
@@ -51,15 +50,6 @@ class Unreadable(yaml.MarkedYAMLError):
     plain = True  # the problem is the whole message: not "YAML does not parse"
 
 
-def _go_replace(exc: UnicodeError) -> tuple[str, int]:
-    # Go's JSON encoder replaces each byte that starts no valid UTF-8 sequence with U+FFFD.
-    assert isinstance(exc, UnicodeDecodeError)
-    return "\ufffd", exc.start + 1
-
-
-codecs.register_error("promoter-go-utf8", _go_replace)
-
-
 def _short(tag: str) -> str:
     return tag.replace("tag:yaml.org,2002:", "!!")
 
@@ -71,7 +61,7 @@ def _binary(node: yaml.ScalarNode) -> str:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise Unreadable(problem="!!binary value contains invalid base64 data", problem_mark=node.start_mark) from None
-    return data.decode("utf-8", "promoter-go-utf8")
+    return data.decode("utf-8", GO_UTF8)
 
 
 _DATE = r"(\d{4})-(\d\d?)-(\d\d?)"
