@@ -441,7 +441,9 @@ def summary(d: Description) -> Part:
     removed = sum(f.removed for f in d.files)
     n = len(d.files)
     lines = ["### Summary", ""]
-    line = f"**{n} file{'s' if n != 1 else ''}** changed (+{added} −{removed})"
+    # A forge that listed only part of the branch's files: the count is a floor, and says so.
+    least = "at least " if d.compare_truncated else ""
+    line = f"**{least}{n} file{'s' if n != 1 else ''}** changed ({least}+{added} −{removed})"
     objects = sum(d.review.objects.values())
     if d.review.objects:
         kinds = ", ".join(
