@@ -226,3 +226,14 @@ def test_a_merge_whose_answers_are_all_lost_is_reported_merged_when_it_happened(
     pr = world.fake.repo(REPO).pulls[res.number]
     assert pr.state == "merged"
     assert any(n.startswith("merged") for n in res.notes), res.notes
+
+
+@pytest.mark.parametrize("world", ["gitlab"], indirect=True)
+def test_gitlab_merge_answered_200_with_a_merge_error_names_it(world: World) -> None:
+    """GitLab answers a merge that failed inside (a pre-merge hook) with 200, the MR still opened and `merge_error`."""
+    answer = {"state": "opened", "merge_when_pipeline_succeeds": False, "merge_error": "Pre-merge hooks failed"}
+    world.fake.answer_next(MERGE["gitlab"], answer, content_type="application/json")
+    res = publish_promotion(world.request(options=AUTO))
+    assert world.fake.repo(REPO).pulls[res.number].state == "open"
+    note = next(n for n in res.notes if n.startswith("auto-merge not set"))
+    assert "merge_error: Pre-merge hooks failed" in note and "merge it by hand" in note

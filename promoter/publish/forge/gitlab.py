@@ -478,13 +478,16 @@ class GitLabForge(ForgeClient):
             raise UnexpectedAnswer(
                 "a merge answer that says neither merged nor auto-merge (no merge_when_pipeline_succeeds)"
             )
-        said = [f"state: {state}", *(f"{k}: {str(v).lower()}" for k, v in flags.items())]
+        said = [f"state: {_clip(state, 40)}", *(f"{k}: {str(v).lower()}" for k, v in flags.items())]
         detail = answer.get("detailed_merge_status") or answer.get("merge_status")
         if isinstance(detail, str) and detail:
             said.append(f"detailed_merge_status: {_clip(detail, 60)}")
+        error = answer.get("merge_error")  # GitLab's reason when its merge failed (a hook, a conflict)
+        if isinstance(error, str) and error:
+            said.append(f"merge_error: {_clip(error, 200)}")
         return self._redact(
             f"auto-merge not set: GitLab answered the merge of !{n} without merging it or setting auto-merge "
-            f"({', '.join(_clip(x, 80) for x in said)}); merge it by hand once it is mergeable"
+            f"({', '.join(said)}); merge it by hand once it is mergeable"
         )
 
     def _auto_merge(self, pull: PullInfo) -> str:
