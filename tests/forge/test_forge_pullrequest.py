@@ -295,3 +295,13 @@ def test_provenance_from_github_and_gitlab_ci() -> None:
     assert gl.commit_url() == "https://gl.acme.io/g/api/-/commit/def4567"
     assert gh.merged(actor="release-bot").actor == "release-bot"
     assert Provenance.from_env({}) == Provenance()
+
+
+def test_a_partial_file_list_is_counted_as_a_floor() -> None:
+    """GitHub's compare lists at most 300 files: the summary must not state that count as the branch's."""
+    files = [FileStat(f"f{i}.yaml", "modified", 1, 1) for i in range(300)]
+    full = compose(describe(files=files))
+    assert "**300 files** changed (+300 −300)" in full and "at least" not in full
+    part = compose(describe(files=files, compare_truncated=True))
+    assert "**at least 300 files** changed (at least +300 −300)" in part
+    assert "listed only part of this branch's changes" in part
