@@ -23,7 +23,7 @@ from promoter.publish.pullrequest import (
     PromotedApp,
     Provenance,
     commit_message,
-    is_promoter_commit,
+    has_trailer,
     parse_marker,
     pull_title,
     render_marker,
@@ -264,7 +264,7 @@ def test_a_cut_through_fixed_parts_still_closes_fences_and_details() -> None:
 def test_commit_message_carries_the_trailer_promoter_recognises() -> None:
     message = commit_message("dev", [APP])
     assert message.startswith("promote checkout-api to dev: 1.4.2 (sha256:3f2a9c…)\n")
-    assert is_promoter_commit(message) and not is_promoter_commit("fix typo")
+    assert has_trailer(message) and not has_trailer("fix typo")
 
 
 def test_provenance_from_github_and_gitlab_ci() -> None:
