@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -39,6 +40,10 @@ def load_config(repo: Path, explicit: Path | None = None) -> Config:
     if not path.exists() and not path.is_symlink():
         raise ConfigError(f"config file {path} does not exist")
     rel = repo_relative(path, repo)
+    if rel == str(path) and not path.is_absolute():
+        # Outside the repository: named absolutely, since hints repeat `--config` next to `--repo`
+        # and a path relative to the current folder would be read as relative to the repository.
+        rel = os.path.abspath(path)
     try:
         doc = YamlDoc.read_file(path, rel)  # libyaml's marks: a 600-app config in milliseconds
     except ConfigError:

@@ -64,6 +64,18 @@ _EMBEDDED = re.compile(
     r"""(?m)^(?P<pre>[ \t]*(?:export[ \t]+)?["']?)(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>["']?[ \t]*[:=][ \t]*)"""
     r"""(?P<value>[^\r\n]*?)(?P<post>[ \t]*,?[ \t]*\r?)$"""
 )
+# `--db-password=value`, `PGPASSWORD=value` inside a command line or argument string (not at a line's
+# start: those are _EMBEDDED's). A value already hidden is not matched again.
+_INLINE = re.compile(
+    r"""(?:(?<=[\s"'(\[,])|(?<=^))(?P<pre>-{0,2})(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>=)"""
+    r"""(?P<value>(?!\(value hidden\)|changed \(value hidden\))[^\s"',;&)\]]+)"""
+)
+# With the default words, credential words run together in one key (`dbpassword`, `accesstoken`,
+# `privatekey`, `htpasswd`, `clientsecret`) count too: a key is often written without separators.
+_GLUED = re.compile(
+    r"password|passwd|passphrase|secret|token|credential|apikey|"
+    r"(?:private|access|secret|api|signing|encryption|master|ssh|client|account|service|auth)key"
+)
 # Credentials inside a URL (`postgres://user:pw@host`): hidden wherever they appear.
 _URL_CREDENTIALS = re.compile(r"(?<=://)(?P<user>[^/\s:@]+):(?P<value>[^/\s@]+)(?=@)")
 _STRUCTURED = (".yaml", ".yml", ".json")  # parsed and masked by structure, whatever the file is called
@@ -101,7 +113,10 @@ class MaskRules:
         if found is None:
             words = _words(text)
             reference = bool(_REFERENCE.search(words))
-            found = (bool(words) and not reference and any(p.search(words) for p in self._compiled), reference)
+            named = any(p.search(words) for p in self._compiled)
+            if not named and self.patterns == DEFAULT_KEYS:
+                named = bool(_GLUED.search(words.replace("_", "")))
+            found = (bool(words) and not reference and named, reference)
             if len(memo) < 100_000:
                 memo[text] = found
         return found
@@ -248,8 +263,9 @@ class _Walk:
                 self.visit(value, child, (*path, i), generator=generator)
             return
         text = t.scalar(node)
-        if text is not None and handle is not None and (_EMBEDDED.search(text) or _URL_CREDENTIALS.search(text)):
+        if text is not None and handle is not None and ("=" in text or ":" in text):
             masked = [m for m in _EMBEDDED.finditer(text) if self.rules.sensitive(m.group("key")) and m["value"]]
+            masked += [m for m in _INLINE.finditer(text) if self.rules.sensitive(m.group("key"))]
             if masked or _URL_CREDENTIALS.search(text):
                 self.sites.append(_Site(path, handle if isinstance(handle, tuple) else node, text, whole=False))
 
@@ -345,7 +361,13 @@ class Masker:
             if site.whole:
                 spans[start] = (end, _same_lines(raw, self._hide(site, before)))
             else:
-                spans[start] = (end, self._embedded(raw, site.path, before, literal=site.literal))
+                # A quoted scalar's quotes stay where they are: only what is between them is masked
+                # (else `"PW=x"` would lose its closing quote to the value).
+                q = getattr(node, "style", None)
+                inner = q in ('"', "'") and len(raw) >= 2 and raw[0] == raw[-1] == q
+                body = raw[1:-1] if inner else raw
+                masked = self._embedded(body, site.path, before, literal=site.literal)
+                spans[start] = (end, f"{q}{masked}{q}" if inner else masked)
         out, pos = [], 0
         for start in sorted(spans):
             end, new = spans[start]
@@ -386,6 +408,18 @@ class Masker:
             return f"{m['pre']}{m['key']}{m['sep']}{CHANGED if changed else HIDDEN}{m['post']}"
 
         out = _EMBEDDED.sub(line, text)
+        old_inline = (
+            {m["key"]: m["value"] for m in _INLINE.finditer(before.get(path, ""))} if before is not None else {}
+        )
+
+        def inline(m: re.Match[str]) -> str:
+            if not self.rules.sensitive(m["key"]):
+                return m.group(0)
+            self._remember(m["value"])
+            changed = before is not None and m["key"] in old_inline and old_inline[m["key"]] != m["value"]
+            return f"{m['pre']}{m['key']}{m['sep']}{CHANGED if changed else HIDDEN}"
+
+        out = _INLINE.sub(inline, out)
         return _URL_CREDENTIALS.sub(lambda m: f"{m['user']}:{self._url(m['value'])}", out)
 
     def _url(self, value: str) -> str:

@@ -192,3 +192,26 @@ def test_a_config_outside_the_repository_is_repeated_in_hints(repo: Path, tmp_pa
     )
     assert r.exit_code == 3
     assert f"--repo {repo} --config {config}" in only_hint(r.stderr, "bump")
+
+
+@pytest.mark.parametrize(
+    ("cwd", "repo_arg", "config_arg"),
+    [
+        (".", "gitops", "elsewhere.yaml"),
+        ("gitops", ".", "../elsewhere.yaml"),
+        (".", "gitops", "./gitops/../elsewhere.yaml"),
+    ],
+)
+def test_a_relative_config_outside_the_repository_works_when_its_hint_is_pasted(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cwd: str, repo_arg: str, config_arg: str
+) -> None:
+    """`--config` is read from the current folder: a hint must not put it under `--repo` (it said
+    `--repo gitops --config gitops/elsewhere.yaml`, a file that does not exist)."""
+    (tmp_path / "elsewhere.yaml").write_text(CONFIG)
+    monkeypatch.chdir(tmp_path / cwd)
+    args = ["--app", "api", "--env", "prod", "--image", f"{API}:1.2.0@{D2}"]
+    r = invoke("bump", "--repo", repo_arg, "--config", config_arg, *args)
+    assert r.exit_code == 3, r.stderr
+    hint = only_hint(r.stderr, "bump")
+    code, err = run_printed(hint)
+    assert code == 0 and "does not exist" not in err, (hint, err)  # it promotes to stage, as it says

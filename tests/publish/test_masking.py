@@ -82,6 +82,50 @@ def test_credential_shapes_anywhere_in_yaml(text: str, hidden: str, shown: str) 
     assert new is not None and hidden not in new and shown in new
 
 
+@pytest.mark.parametrize(
+    ("key", "secret"),
+    [
+        ("dbpassword", True),
+        ("accesstoken", True),
+        ("privatekey", True),
+        ("htpasswd", True),
+        ("clientsecret", True),
+        ("PGPASSWORD", True),
+        ("awsSecretAccessKey", True),
+        ("monkey", False),
+        ("secretName", False),
+        ("existingSecret", False),
+        ("imagePullSecrets", False),
+        ("publickey", False),
+        ("replicas", False),
+    ],
+)
+def test_credential_words_run_together_count(key: str, secret: bool) -> None:
+    """Keys are often written without separators: `dbpassword` is as secret as `db_password`."""
+    assert MaskRules().sensitive(key) is secret
+    text = f"data:\n  {key}: glued-canary-1\n"
+    _, new = Masker().texts("values.yaml", text, text.replace("canary-1", "canary-2"))
+    assert new is not None and ("glued-canary" not in new) is secret
+
+
+def test_credentials_inside_argument_and_command_strings() -> None:
+    """`--db-password=…` in an argument list and `PGPASSWORD=…` inside a quoted command: the value goes,
+    the rest of the string (and its quotes) stays."""
+    base = 'extraArgs: ["--db-password=arg-canary-1", "--verbose=true"]\ncmd: "PGPASSWORD=cmd-canary-1 psql -h db"\n'
+    head = base.replace("canary-1", "canary-2")
+    m = Masker()
+    old, new = m.texts("values.yaml", base, head)
+    assert old is not None and new is not None
+    for text in (old, new):
+        assert "arg-canary" not in text and "cmd-canary" not in text
+        assert '"--verbose=true"]' in text and text.count('"') == base.count('"')
+    assert f'"--db-password={CHANGED}"' in new
+    assert {"arg-canary-1", "arg-canary-2"} <= m.values  # remembered for the final scrub
+    rendered = {"kind": "Deployment", "spec": {"args": ["--api-token=obj-canary", "--port=80"]}}
+    _, masked = Masker().objects(rendered, rendered)
+    assert masked["spec"]["args"] == [f"--api-token={HIDDEN}", "--port=80"]
+
+
 def test_files_that_are_not_yaml_are_masked_by_line_and_credential_files_whole() -> None:
     env = 'DB_PASSWORD=env-file-canary\nCOLOR=red\nexport API_TOKEN="tok-canary"\n'
     _, new = Masker().texts("app.env", env, env)
