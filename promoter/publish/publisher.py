@@ -307,7 +307,8 @@ class _Publisher:
             described = marker.get("head") if marker is not None and marker.get("pure") is True else None
             if pull is not None and not (ours_at_head and marker is not None and marker.get("pure") is True):
                 before = forge.compare(base_sha, pull.head_sha)
-                pure = not _foreign(before.commits, _writer(before.commits, described))
+                # A list the forge cut short cannot show that every commit is promoter's.
+                pure = not before.truncated and not _foreign(before.commits, _writer(before.commits, described))
 
             mode: WriteMode
             expected: str | None
