@@ -602,18 +602,7 @@ class GitHubForge(ForgeClient):
     def compare(self, base: str, head: str) -> BranchCompare:
         with self._calling(f"comparing {head[:12]} with {base[:12]}"):
             data = self._rest("GET", f"{self._path}/compare/{base}...{head}")
-            commits = [
-                BranchCommit(
-                    commit_sha(c["sha"]),
-                    str(
-                        (c.get("commit") or {}).get("author", {}).get("name")
-                        or (c.get("author") or {}).get("login")
-                        or ""
-                    ),
-                    str((c.get("commit") or {}).get("message") or ""),
-                )
-                for c in data.get("commits") or []
-            ]
+            commits = [_branch_commit(c) for c in data.get("commits") or []]
             # Every field read from the answer is checked for its type here: a patch that is not text
             # is refused as an unexpected answer rather than skipped, since a forge that misshapes one
             # field cannot be trusted for the others (fail closed: no promotion on a guess).
@@ -798,3 +787,20 @@ def _web_root(api: str) -> str:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _branch_commit(c: Any) -> BranchCommit:
+    """A commit of a compare answer: the git identities in `commit`, the account's login as the
+    author's name only when git recorded none."""
+    git_commit = c.get("commit") or {}
+    author = git_commit.get("author") or {}
+    committer = git_commit.get("committer") or {}
+    return BranchCommit(
+        commit_sha(c["sha"]),
+        str(author.get("name") or (c.get("author") or {}).get("login") or ""),
+        str(git_commit.get("message") or ""),
+        author_email=str(author.get("email") or ""),
+        committer=str(committer.get("name") or ""),
+        committer_email=str(committer.get("email") or ""),
+        verified=(git_commit.get("verification") or {}).get("verified") is True,
+    )

@@ -368,7 +368,14 @@ class GitLabForge(ForgeClient):
             )
             raw = data.get("commits") or []
             commits = [
-                BranchCommit(commit_sha(c["id"]), str(c.get("author_name") or ""), str(c.get("message") or ""))
+                BranchCommit(
+                    commit_sha(c["id"]),
+                    str(c.get("author_name") or ""),
+                    str(c.get("message") or ""),
+                    author_email=str(c.get("author_email") or ""),
+                    committer=str(c.get("committer_name") or ""),
+                    committer_email=str(c.get("committer_email") or ""),
+                )
                 for c in raw
             ]
             shas = {c.sha for c in commits}
