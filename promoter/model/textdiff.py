@@ -122,10 +122,24 @@ def _anchors(a: list[str], alo: int, ahi: int, b: list[str], blo: int, bhi: int)
 
 
 def _grouped(codes: list[Opcode], n: int) -> Iterator[list[Opcode]]:
-    """SequenceMatcher.get_grouped_opcodes over these opcodes."""
-    matcher = difflib.SequenceMatcher(None, [], [])
-    matcher.opcodes = codes  # type: ignore[assignment]  # get_opcodes() returns a set list as is
-    return matcher.get_grouped_opcodes(n)
+    """Hunks as SequenceMatcher.get_grouped_opcodes(n) makes them: changes with up to `n` equal lines around."""
+    codes = list(codes)
+    if codes[0][0] == "equal":
+        tag, i1, i2, j1, j2 = codes[0]
+        codes[0] = (tag, max(i1, i2 - n), i2, max(j1, j2 - n), j2)
+    if codes[-1][0] == "equal":
+        tag, i1, i2, j1, j2 = codes[-1]
+        codes[-1] = (tag, i1, min(i2, i1 + n), j1, min(j2, j1 + n))
+    group: list[Opcode] = []
+    for tag, i1, i2, j1, j2 in codes:
+        if tag == "equal" and i2 - i1 > 2 * n:  # a long equal run ends one hunk and starts the next
+            group.append((tag, i1, min(i2, i1 + n), j1, min(j2, j1 + n)))
+            yield group
+            group = []
+            i1, j1 = max(i1, i2 - n), max(j1, j2 - n)
+        group.append((tag, i1, i2, j1, j2))
+    if group and not (len(group) == 1 and group[0][0] == "equal"):
+        yield group
 
 
 def _range(start: int, stop: int) -> str:
