@@ -20,6 +20,10 @@ RUN python -m pip install --no-cache-dir --disable-pip-version-check --constrain
  && promoter --version \
  && git --version
 
+# The image runs as root on a checkout mounted from the host (owned by the user): git would refuse it
+# as "dubious ownership". The image is the job's own tool; the folder it is given is the one to read.
+RUN git config --system --add safe.directory '*'
+
 WORKDIR /work
 ENTRYPOINT ["promoter"]
 CMD ["--help"]

@@ -44,6 +44,43 @@ REPORT_FILES = {
     "markdown": "promoter.md",
     "text": "promoter.txt",
 }
+# promoter's options that an input sets: in `args` they are refused, naming the input, so `args`
+# cannot side-step the checks above (`--pr` without pr: true, `--all` with base, a second --repo).
+OPTION_INPUTS = {
+    "--repo": "repo",
+    "--path-prefix": "repo",  # the action derives it from repo
+    "--config": "config",
+    "--base": "base",
+    "--all": "all",
+    "--env": "env",
+    "--shard": "shard",
+    "--policy": "policy",
+    "--kubernetes-version": "kubernetes-version",
+    "--validator": "validator",
+    "--fail-on": "fail-on",
+    "--output": "reports",
+    "-o": "reports",
+    "--image": "image",
+    "--tag": "tag",
+    "--path": "path",
+    "--app": "app",
+    "--from": "from",
+    "--to": "to",
+    "--ref": "ref",
+    "--next": "next",
+    "--merged-sha": "merged-sha",
+    "--dry-run": "dry-run",
+    "--override-freeze": "override-freeze",
+    "--wait": "wait",
+    "--pr": "pr",
+    "--forge": "pr",  # pr: true sets --forge github
+    "--forge-repo": "forge-repository",
+    "--forge-url": "forge-url",
+    "--base-branch": "base-branch",
+    "--draft": "draft",
+    "--auto-merge": "auto-merge",
+    "--no-auto-merge": "auto-merge",
+}
 SUMMARY_DIFF_LIMIT = 60_000  # characters of diff in the job summary (the summary holds 1 MiB)
 
 
@@ -103,6 +140,7 @@ def validate(inputs: dict[str, str]) -> str:
             raise Refused(f"{', '.join(pr_only)} only matter(s) with pr: true")
         if command == "bump" and _true(inputs, "pr") and inputs.get("path", "").strip():
             raise Refused("bump: pr: true needs app and env (a promotion target), not path")
+    _validate_args(inputs.get("args", ""))
     if command == "promote":
         _validate_promote(inputs, given)
     required = {"bump": ("image",), "rollback": ("app", "env", "image")}.get(command, ())
@@ -116,6 +154,21 @@ def validate(inputs: dict[str, str]) -> str:
     ):
         raise Refused("bump needs app and env (or path)")
     return command
+
+
+def _validate_args(args: str) -> None:
+    """`args` carries only options no input stands for: an option an input sets is refused, naming it."""
+    try:
+        words = _words(args)
+    except ValueError as exc:
+        raise Refused(f"input args: {exc}") from None
+    for word in words:
+        if word == "--":
+            break  # what follows is positional
+        option = word.split("=", 1)[0] if word.startswith("--") else word[:2]
+        name = OPTION_INPUTS.get(option)
+        if name is not None:
+            raise Refused(f"input args: {option} has its own input; use `{name}:` instead of args")
 
 
 def _validate_promote(inputs: Mapping[str, str], given: set[str]) -> None:
@@ -190,8 +243,8 @@ def plan(command: str, inputs: Mapping[str, str], environ: Mapping[str, str], wo
     elif command == "images":
         if get("image"):
             p.argv += ["--image", get("image")]
-        # images takes paths as arguments, relative to the current folder: the repository's.
-        p.argv += [str(Path(repo) / w) for w in _words(get("path"))]
+        # images takes paths as arguments, relative to --repo as on the command line (as bump's path input).
+        p.argv += _words(get("path"))
         p.argv += ["--output", "json"]
         p.json_stdout = True
     p.argv += _words(inputs.get("args", ""))

@@ -51,7 +51,7 @@ DESCRIBE = {
     "PROMOTER_TO": "The environment to promote into (default: the one after from).",
 }
 OPTIONS = {"PROMOTER_FAIL_ON": ["error", "warning", "never"], "PROMOTER_MODE": ["app", "all", "next"]}
-NOT_INPUTS = {"PROMOTER_VENV"}  # internal
+NOT_INPUTS = {"PROMOTER_VENV", "PROMOTER_RESOURCE_GROUP"}  # internal
 
 
 def merge(base: Any, override: Any) -> Any:

@@ -32,10 +32,17 @@ def command() -> None:
     show_default=True,
     help="Which findings of the merged result exit 3 (new ones only when the shards ran with --base).",
 )
-def merge(reports: tuple[Path, ...], outputs: tuple[str, ...], fail_on: str) -> int:
+@click.option(
+    "--allow-missing",
+    is_flag=True,
+    help="Merge the shards given even when some of 1/N..N/N are missing (by default that is exit 2: the "
+    "missing shards' findings would go unreported).",
+)
+def merge(reports: tuple[Path, ...], outputs: tuple[str, ...], fail_on: str, allow_missing: bool) -> int:
     """Merge REPORTS (the JSON reports of `promoter check --shard K/N --output json=FILE`, one per shard)
     into one result: every finding once, with every target and environment that reached it, as one
-    unsharded check reports it.
+    unsharded check reports it. The reports must be every shard of one plan (one cut, one commit):
+    a missing shard, a shard of another plan or a shard given twice is refused.
 
     Exit 0, 3 when the merged result has a blocking finding (see --fail-on), 2 on bad input.
     """
@@ -46,6 +53,9 @@ def merge(reports: tuple[Path, ...], outputs: tuple[str, ...], fail_on: str) -> 
 
     specs = [parse_output_spec(o) for o in outputs] or [("text", None)]
     check_report_paths(specs, reads=[(f"the report {r}", r) for r in reports])
-    result = merge_reports(list(reports))
+    result = merge_reports(list(reports), allow_missing=allow_missing)
+    missing = result.stats.get("shards_missing")
+    if missing:
+        click.echo(f"promoter: note: merged without shards {', '.join(map(str, missing))} (--allow-missing)", err=True)
     write_reports(result, specs, title="promoter check", redact=environ_redactor(os.environ))
     return EXIT_FINDINGS if fails(result, fail_on) else EXIT_OK

@@ -168,7 +168,7 @@ def run(
         raise UsageError("--pr needs --app and --env (a promotion target), not --path")
     from promoter.flows.forgeaccess import ForgeAccess
 
-    with ForgeAccess(config, pr) as access:
+    with ForgeAccess(config, pr, checkout=repo) as access:
         reader = statuses or access
         result = bump(
             repo,

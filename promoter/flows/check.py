@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import posixpath
 import re
 import time
@@ -34,6 +36,7 @@ class Selection:
     changed: list[str] = field(default_factory=list)  # repo-relative paths (old and new of renames); empty with --all
     base: str | None = None  # the merge-base commit compared with the working tree
     ref: str | None = None  # the --base ref as given (history is read on it)
+    cut: str | None = None  # with a shard: a digest of which shard every selected target went to (see cut_digest)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -83,11 +86,13 @@ def select_targets(
     targets = graph.targets if all_ else graph.affected(changed)
     if env is not None:
         targets = [t for t in targets if matches_env(t, env)]
+    cut_id = None
     if shard is not None:
         k, n = shard
         if plan is not None and plan.shards != n:
             raise UsageError(f"--shard {k}/{n}: the plan cuts the work into {plan.shards} shards, not {n}")
         cut = assign(repo, targets, n, plan)
+        cut_id = cut_digest(cut, n)
         targets = [t for t in targets if cut[t.id] == k]
     return Selection(
         graph=graph,
@@ -95,7 +100,15 @@ def select_targets(
         changed=sorted(set(changed)),
         base=merge_base,
         ref=base,
+        cut=cut_id,
     )
+
+
+def cut_digest(cut: dict[str, int], shards: int) -> str:
+    """The identity of a cut: every shard job of one plan (or one repository state) computes the same,
+    so `report merge` refuses shards whose digests differ (they checked parts of different wholes)."""
+    text = json.dumps({"shards": shards, "cut": sorted(cut.items())}, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 FAIL_ON = ("new", "any")
@@ -218,9 +231,13 @@ def _run_check(
     if selection.base is not None:
         t0 = time.perf_counter()
         known = _baseline(repo, config, selection, settings, validate_options, policy_dirs or [], env, workers, jobs)
+        # What could not be checked at HEAD (not rendered, not read) blocks whatever the base had: the
+        # change to it is unseen, so "the base failed the same way" says nothing about the change.
+        unchecked = {s.id for s in result.subjects if s.status is Status.ERROR}
         for f in result.findings:
             # Gates judge the change itself: whatever they say is new.
-            f.baseline = "existing" if f.source != "gate" and _baseline_key(f) in known else "new"
+            blind = f.blocking and f.subject is not None and f.subject in unchecked
+            f.baseline = "existing" if f.source != "gate" and not blind and _baseline_key(f) in known else "new"
         base_seconds = time.perf_counter() - t0
     order = [e.name for e in config.environments]
     result.findings = merge_findings(result.findings, order)
@@ -256,6 +273,7 @@ def _run_check(
         result.stats["existing"] = sum(1 for f in result.findings if f.baseline == "existing")
     if shard is not None:
         result.stats["shard"] = f"{shard[0]}/{shard[1]}"
+        result.stats["cut"] = selection.cut
     result.stats["environments"] = order  # promotion order: `report merge` orders merged findings' environments by it
     if env is not None:
         result.stats["env"] = env
@@ -597,7 +615,7 @@ def _gates(repo: Path, config: Config, selection: Selection, env: str | None, no
 
     # The healthy gate reads commit statuses: from the forge CI's variables and the config name
     # (opened only if a configured gate asks; without a token it blocks, saying so).
-    with ForgeAccess(config) as access:
+    with ForgeAccess(config, checkout=repo) as access:
         result = gates_for_diff(
             repo,
             config,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,14 @@ if TYPE_CHECKING:
 
 
 class ForgeAccess:
-    def __init__(self, config: Config, pr: PrFlags | None = None, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        pr: PrFlags | None = None,
+        environ: Mapping[str, str] | None = None,
+        checkout: Path | None = None,
+    ) -> None:
+        from promoter.history.git import origin_url
         from promoter.publish.forge.settings import resolve_settings
 
         pr = pr or PrFlags()
@@ -39,6 +47,7 @@ class ForgeAccess:
                 url=pr.forge_url,
                 repository=pr.forge_repo,
                 base_branch=pr.base_branch,
+                origin=origin_url(checkout) if checkout is not None and pr.forge_repo is None else None,
             )
         except UsageError as exc:
             self.problem = str(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,7 +87,12 @@ def _same_version(ref: Reference, want: ImageRef | None) -> bool:
 def _default_root(paths: list[Path]) -> Path:
     """Without --repo: the current folder when every path is inside it; otherwise the git work
     tree holding the first path, or that folder itself (`promoter images ../shared/corpus`)."""
-    cwd = Path.cwd().resolve()
+    here = Path(os.path.abspath(os.curdir))
+    # Written inside the current folder, it is the repository: a symlink there that leads out is then
+    # refused by the one path rule, as bump refuses it, not taken as a wish to list another tree.
+    if all(Path(os.path.normpath(here / p)).is_relative_to(here) for p in paths):
+        return here.resolve()
+    cwd = here.resolve()
     full = [(p if p.is_absolute() else cwd / p).resolve() for p in paths]
     if all(f == cwd or f.is_relative_to(cwd) for f in full):
         return cwd

@@ -98,7 +98,7 @@ def promote_next(
 
     g = GitRepo.open(repo)
     sha = _commit(g, merged_sha or "HEAD")
-    with ForgeAccess(config, pr) as access:
+    with ForgeAccess(config, pr, checkout=repo) as access:
         merge = find_merge(repo, config, g, sha, access)
         word = _words(access.kind)[0]
         if not merge.promotions:

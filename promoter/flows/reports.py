@@ -43,9 +43,13 @@ def read_report(path: Path) -> CheckResult:
         ) from None
 
 
-def merge_reports(paths: list[Path]) -> CheckResult:
+def merge_reports(paths: list[Path], *, allow_missing: bool = False) -> CheckResult:
     """One result from the shards' results: every finding and subject once, a finding several shards
-    reached through targets sharing a base merged into one (as a single run merges it)."""
+    reached through targets sharing a base merged into one (as a single run merges it).
+
+    Fails closed: the reports must be the shards of one cut, every one of them (a shard that crashed
+    before writing its report would otherwise drop its findings and the merge pass); `allow_missing`
+    merges an incomplete set on purpose, and the result's stats name what is missing."""
     if not paths:
         raise UsageError("report merge: give the JSON reports to merge")
     parts = [read_report(p) for p in paths]
@@ -55,11 +59,12 @@ def merge_reports(paths: list[Path]) -> CheckResult:
             "report merge: the reports come from different checks (--base/--all, --env or --fail-on differ): "
             "merge the shards of one check"
         )
-    shards = [r.stats.get("shard") for r in parts]
-    labelled = [s for s in shards if isinstance(s, str)]
-    if len(set(labelled)) != len(labelled):
-        twice = sorted({s for s in labelled if labelled.count(s) > 1})
-        raise UsageError(f"report merge: shard {', '.join(twice)} is given twice")
+    labelled, total, missing = _shards(paths, parts)
+    if missing and not allow_missing:
+        raise UsageError(
+            f"report merge: shard{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing: a shard that "
+            "failed before writing its report; rerun it (or give --allow-missing to merge an incomplete check)"
+        )
     out = CheckResult(fail_on=parts[0].fail_on)
     order: list[str] = []
     for r in parts:
@@ -76,7 +81,7 @@ def merge_reports(paths: list[Path]) -> CheckResult:
     stats: dict[str, object] = {}
     for r in parts:
         for k, v in r.stats.items():
-            if k == "shard":
+            if k in ("shard", "cut"):
                 continue
             if k in _SUMMED and isinstance(v, (int, float)) and not isinstance(v, bool):
                 prev = stats.get(k, 0)
@@ -87,6 +92,53 @@ def merge_reports(paths: list[Path]) -> CheckResult:
             else:
                 stats.setdefault(k, v)
     stats["merged"] = len(parts)
-    stats["shards"] = sorted(labelled)
+    stats["shards"] = sorted(labelled, key=lambda s: int(s.split("/")[0]))
+    if total:
+        stats["shards_total"] = total
+    if missing:
+        stats["shards_missing"] = missing
     out.stats = stats
     return out
+
+
+def _shard_label(text: object) -> tuple[int, int] | None:
+    if not isinstance(text, str):
+        return None
+    k, _, n = text.partition("/")
+    if not (k.isdigit() and n.isdigit()) or not 1 <= int(k) <= int(n):
+        return None
+    return int(k), int(n)
+
+
+def _shards(paths: list[Path], parts: list[CheckResult]) -> tuple[list[str], int, list[str]]:
+    """The shard labels given, the N they share and the labels missing of 1/N..N/N; a UsageError when
+    the reports are not shards of one cut (one unsharded, different N, different cuts, one given twice)."""
+    labels = [r.stats.get("shard") for r in parts]
+    parsed = [_shard_label(s) for s in labels]
+    unsharded = [str(p) for p, kn in zip(paths, parsed, strict=True) if kn is None]
+    if unsharded:
+        if len(parts) == 1:
+            return [], 0, []  # one unsharded report: the whole check, nothing to join
+        raise UsageError(
+            f"report merge: {', '.join(unsharded)} is not a shard's report (its check was not sharded): "
+            "merge the reports of `promoter check --shard K/N`, one per shard"
+        )
+    totals = sorted({kn[1] for kn in parsed if kn})
+    if len(totals) > 1:
+        raise UsageError(
+            f"report merge: the shards come from different plans (cut into {' and '.join(map(str, totals))} "
+            "shards): merge the shards of one plan"
+        )
+    cuts = {r.stats.get("cut") for r in parts}
+    if len(cuts) > 1:
+        raise UsageError(
+            "report merge: the shards come from different plans (they cut the targets differently: another "
+            "plan, or another commit): merge the shards of one plan, checked on one commit"
+        )
+    labelled = [str(s) for s in labels]
+    if len(set(labelled)) != len(labelled):
+        twice = sorted({s for s in labelled if labelled.count(s) > 1})
+        raise UsageError(f"report merge: shard {', '.join(twice)} is given twice")
+    n = totals[0]
+    have = {kn[0] for kn in parsed if kn}
+    return labelled, n, [f"{k}/{n}" for k in range(1, n + 1) if k not in have]

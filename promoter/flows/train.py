@@ -151,7 +151,7 @@ def promote_many(
     from promoter.flows.forgeaccess import ForgeAccess
 
     out = TrainResult(dry_run=dry_run, publish_requested=pr.enabled)
-    with ForgeAccess(config, pr) as access:
+    with ForgeAccess(config, pr, checkout=repo) as access:
         reader = statuses or access
         waiting = Waiting(enabled=wait)
         for c in candidates:

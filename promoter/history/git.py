@@ -56,6 +56,15 @@ def _first_line(text: str) -> str:
     return ""
 
 
+def origin_url(path: Path) -> str | None:
+    """The URL of the `origin` remote of the work tree holding `path`; None without one (or without git)."""
+    try:
+        proc = run_git(path, "remote", "get-url", "origin", check=False)
+    except GitError:
+        return None
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
 @dataclass(frozen=True)
 class GitRepo:
     """A folder inside a git work tree. Every path this returns is relative to `path`, not to git's root."""
@@ -69,6 +78,15 @@ class GitRepo:
         repo = cls(path.resolve())
         proc = run_git(repo.path, "rev-parse", "--show-toplevel", check=False)
         if proc.returncode != 0:
+            if "dubious ownership" in proc.stderr:
+                # A checkout owned by another user (a container running as root on a mounted folder):
+                # git refuses it since 2.35.2; "not a repository" would send the user looking elsewhere.
+                raise UsageError(
+                    f"{path}: git refuses this repository: it is owned by another user than the one running "
+                    f"promoter (git's safe.directory check)",
+                    hint=f"if you trust it: `git config --global --add safe.directory {repo.path}`, "
+                    "or run as the folder's owner",
+                )
             raise UsageError(f"{path}: not inside a git repository")
         return repo
 

@@ -78,7 +78,9 @@ def status(
             git = GitRepo.open(repo)
         except UsageError as exc:
             reads = command(["status", "--ref", "-"], workspace_options(repo, config.file))
-            raise UsageError(f"{exc.message}: status reads history from Git; {reads} reads the working tree") from None
+            raise UsageError(
+                f"{exc.message}: status reads history from Git; {reads} reads the working tree", hint=exc.hint
+            ) from None
         git.resolve(ref, what="--ref")
     states = _states(repo, config, names, ref)
     rows: list[EnvStatus] = []

@@ -139,6 +139,16 @@ class Engine:
             return UNDEFINED
         return results[0]["expressions"][0]["value"]
 
+    def check(self) -> None:
+        """Compile every module as evaluating would, without evaluating any rule; EngineError at the
+        first fault. regorus analyses all modules before its first query (scheduling each body, and
+        refusing an unsafe variable such as `x == 1` with `x` bound nowhere); a constant query
+        triggers that and nothing else."""
+        try:
+            self._engine.eval_query_as_json("true")
+        except RuntimeError as exc:
+            raise engine_error(exc) from None
+
     def prints(self) -> list[str]:
         """print() lines gathered since the last call, each `file:line: text`."""
         return list(self._engine.take_prints())

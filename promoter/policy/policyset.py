@@ -30,6 +30,10 @@ from promoter.policy.engine import ENGINE_NAME, UNDEFINED, Engine, EngineError
 from promoter.policy.source import TEST_RULE, Analysis, RegoModule, analyse, compile_error, read_modules, rule_kind
 
 ALL_NAMESPACES = "*"
+# Part of every set's digest, so the verdict cache: raised when a verdict for the same set and input
+# changes meaning. 2: a rule stopped by a limit is an error on every later input (before, those
+# inputs' verdicts silently lacked the rule and were cached so).
+VERDICT_FORMAT = 2
 EMPTY_MESSAGE = "rule {rule} fired with an empty message (conftest would count it as a success; promoter fails it): give the rule a message"
 
 
@@ -127,6 +131,11 @@ class CheckRule:
         return f"data.{self.namespace}.{self.name}"
 
 
+def rule_key(rule: CheckRule) -> str:
+    """How a check rule is named in an evaluation's `skip` set: its package and name."""
+    return f"{rule.namespace}.{rule.name}"
+
+
 def engine_builtins() -> set[str]:
     """The builtins the engine implements (asked once per process)."""
     global _BUILTINS
@@ -197,6 +206,7 @@ class PolicySet:
                 [
                     ENGINE_NAME,
                     _engine_version(),
+                    VERDICT_FORMAT,
                     self.verify,
                     list(namespaces),
                     sorted((k, sorted(v)) for k, v in self.kinds.items()),
@@ -327,8 +337,8 @@ class Evaluator:
                 verdict.errors.append(PolicyError(ns, "exception", str(exc), ps.analysis.files_of(ns, "exception")))
                 exempt[ns] = {}
         for index, rule in enumerate(rules):
-            if rule.name in skip:
-                continue
+            if skip and rule_key(rule) in skip:
+                continue  # stopped by a limit on another input: the sandbox reports it on this one
             if self.on_rule is not None:
                 self.on_rule(index)
             if ps.verify:

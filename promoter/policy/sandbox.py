@@ -6,7 +6,9 @@ whatever the engine offers), that limits its own address space (RLIMIT_AS) befor
 engine and arms a timer (SIGALRM, default action: the kernel ends the process) around each
 evaluation. Before each rule it writes (input, rule) into a small shared file, so when a worker
 dies the parent knows which rule of which file did it: that is one error finding on that input,
-the rule is not evaluated again in this run, and a new worker carries on with the rest.
+the rule is not evaluated again in this run, and a new worker carries on with the rest. Every later
+input that rule applies to gets its own error saying it was not evaluated and why (never a silent
+pass), so one bad rule costs a run one limit, not one per input, and still fails closed.
 
 The engine itself offers no network, files or environment (regorus: `opa.runtime()` has no
 `env`, `http.send` is refused at load), so the limits are what this module adds.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import gc
 import json
 import mmap
@@ -27,13 +30,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from promoter.model.errors import ConfigError, ToolError, killed_by
-from promoter.policy.policyset import PolicyError, PolicySet, Verdict
+from promoter.policy.policyset import PolicyError, PolicySet, Verdict, rule_key
 
 _HEADER = struct.Struct("<Q")
 _PROGRESS = struct.Struct("<qq")  # (input index, rule index) the worker is evaluating
@@ -44,23 +48,33 @@ CHUNK = 256  # inputs per message: bounds what is redone when a worker dies, and
 class Limits:
     seconds: float = 10.0  # per evaluation: one input against one policy set
     memory_mb: int = 2048  # the worker's address space, engine and Python included
+    # Per policy set and run, all inputs together: the time limit bounds one evaluation, this bounds
+    # their sum, so that a rule just under the limit on every input cannot stretch a run without end.
+    # Inputs it leaves unevaluated are errors. Generous: the pack takes ~3 s CPU on 10,000 resources.
+    budget: float = 900.0
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Limits:
         env = os.environ if environ is None else environ
         out = cls()
         seconds, memory = env.get("PROMOTER_POLICY_TIMEOUT"), env.get("PROMOTER_POLICY_MEMORY_MB")
+        budget = env.get("PROMOTER_POLICY_BUDGET")
         try:
             if seconds:
-                out = cls(float(seconds), out.memory_mb)
+                out = dataclasses.replace(out, seconds=float(seconds))
             if memory:
-                out = cls(out.seconds, int(memory))
+                out = dataclasses.replace(out, memory_mb=int(memory))
+            if budget:
+                out = dataclasses.replace(out, budget=float(budget))
         except ValueError:
             raise ConfigError(
-                f"PROMOTER_POLICY_TIMEOUT={seconds!r} / PROMOTER_POLICY_MEMORY_MB={memory!r}: not a number"
+                f"PROMOTER_POLICY_TIMEOUT={seconds!r} / PROMOTER_POLICY_MEMORY_MB={memory!r} / "
+                f"PROMOTER_POLICY_BUDGET={budget!r}: not a number"
             ) from None
-        if out.seconds <= 0 or out.memory_mb < 256:
-            raise ConfigError("PROMOTER_POLICY_TIMEOUT must be > 0 and PROMOTER_POLICY_MEMORY_MB at least 256")
+        if out.seconds <= 0 or out.memory_mb < 256 or out.budget <= 0:
+            raise ConfigError(
+                "PROMOTER_POLICY_TIMEOUT and PROMOTER_POLICY_BUDGET must be > 0 and PROMOTER_POLICY_MEMORY_MB at least 256"
+            )
         return out
 
 
@@ -154,6 +168,7 @@ class _Worker:
                     "data": list(data),
                     "seconds": limits.seconds,
                     "memory_mb": limits.memory_mb,
+                    "budget": limits.budget,
                     "progress": self.progress_path,
                 },
             )
@@ -195,13 +210,14 @@ class _Worker:
         alloc = [ln for ln in lines if "memory allocation" in ln or "MemoryError" in ln]
         return (alloc or lines or [f"exit status {self.proc.returncode}"])[-1]
 
-    def evaluate(self, items: Sequence[Item], skip: set[str]) -> list[dict[str, Any]] | None:
-        """Verdicts (as JSON) in order, or None when the worker died on the way."""
+    def evaluate(self, items: Sequence[Item], skip: set[str], deadline: float) -> list[dict[str, Any]] | None:
+        """Verdicts (as JSON) in order, or None when the worker died on the way; inputs reached
+        after `deadline` (time.monotonic, the same clock in every process) are not evaluated."""
         self.ready()
         assert self.proc.stdin is not None and self.proc.stdout is not None
         # One line of options, then per input a line of [file, null, data, kind] and its JSON text:
         # the worker hands that text to the engine as it is, never building Python objects of it.
-        parts = [json.dumps({"skip": sorted(skip), "count": len(items)}).encode()]
+        parts = [json.dumps({"skip": sorted(skip), "count": len(items), "deadline": deadline}).encode()]
         for it in items:
             parts.append(json.dumps([it.file, it.null, it.data, it.kind]).encode())
             parts.append(it.text.encode())
@@ -302,7 +318,11 @@ def evaluate(
         return []
     limits = limits or Limits.from_environ()
     jobs = max(1, min(jobs, len(items)))
-    disabled: dict[str, PolicyError] = {}  # rule -> the error that disabled it (shared by workers)
+    deadline = time.monotonic() + limits.budget
+    # A rule stopped by a limit is not evaluated again in this run (so one slow or hungry rule costs
+    # the run one limit, not one per input): rule key -> why, shared by the workers. Every later
+    # input it applies to gets its own error saying so: never a silent pass.
+    disabled: dict[str, str] = {}
     lock = threading.Lock()
     out: list[Verdict | None] = [None] * len(items)
     failures: list[BaseException] = []
@@ -310,7 +330,7 @@ def evaluate(
 
     def run(start: int, stop: int) -> None:
         try:
-            _run_range(policy_set, datas, items, start, stop, limits, disabled, lock, out)
+            _run_range(policy_set, datas, items, start, stop, limits, deadline, disabled, lock, out)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             failures.append(exc)
 
@@ -336,7 +356,8 @@ def _run_range(
     start: int,
     stop: int,
     limits: Limits,
-    disabled: dict[str, PolicyError],
+    deadline: float,
+    disabled: dict[str, str],
     lock: threading.Lock,
     out: list[Verdict | None],
 ) -> None:
@@ -350,11 +371,13 @@ def _run_range(
             end = min(pos + CHUNK, stop)
             with lock:
                 skip = set(disabled)
-            answer = worker.evaluate(items[pos:end], skip)
+                notes = dict(disabled)
+            answer = worker.evaluate(items[pos:end], skip, deadline)
             if answer is not None:
                 for k, doc in enumerate(answer):
                     verdict = Verdict.from_json(doc)
-                    verdict.errors = pending.pop(pos + k, []) + verdict.errors
+                    own = pending.pop(pos + k, [])
+                    verdict.errors = own + _not_evaluated(policy_set, items[pos + k], skip, own, notes) + verdict.errors
                     out[pos + k] = verdict
                 pos = end
                 continue
@@ -370,7 +393,7 @@ def _run_range(
             error = _limit_error(policy_set, rule, what, detail, limits)
             with lock:
                 if rule is not None:
-                    disabled.setdefault(rule.name, error)
+                    disabled.setdefault(rule_key(rule), _stopped_note(rule, what, limits, items[failed].file))
             if rule is None:
                 # Not inside a rule (loading the input, or the worker itself): this input only.
                 out[failed] = Verdict(errors=[error])
@@ -382,16 +405,60 @@ def _run_range(
             worker.close()
 
 
+def budget_note(budget: float) -> str:
+    """Why an input was not evaluated at all: the set's time for the whole run was spent."""
+    return (
+        f"not evaluated: the policies used up this run's time budget ({budget:g} s for all inputs together) "
+        "before this input; it counts as failed: raise PROMOTER_POLICY_BUDGET or make the rules faster"
+    )
+
+
+def _stopped_note(rule: Any, what: str, limits: Limits, file: str | None) -> str:
+    """Why a rule is not evaluated on the inputs after the one that broke a limit."""
+    on = f"on {file}" if file else "on another input"
+    if what == "time":
+        cause, fix = (
+            f"it took longer than {limits.seconds:g} s {on}",
+            "raise PROMOTER_POLICY_TIMEOUT or make the rule faster",
+        )
+    elif what == "memory":
+        cause, fix = (
+            f"it needed more than {limits.memory_mb} MB {on}",
+            "raise PROMOTER_POLICY_MEMORY_MB or make the rule leaner",
+        )
+    else:
+        cause, fix = f"it crashed the policy engine {on}", "fix the rule"
+    return (
+        f"rule {rule.namespace}.{rule.name} ({', '.join(rule.files[:3])}) was not evaluated on this input: {cause} earlier "
+        f"in this run and was stopped there (a rule costs a run at most one limit); this input counts as failed until "
+        f"the rule runs: {fix}"
+    )
+
+
+def _not_evaluated(
+    policy_set: PolicySet, item: Item, skip: set[str], own: list[PolicyError], notes: dict[str, str]
+) -> list[PolicyError]:
+    """An error per rule that applies to this input and was skipped (stopped by a limit on another input)."""
+    if not skip:
+        return []
+    reported = {(e.namespace, e.rule) for e in own}
+    return [
+        PolicyError(r.namespace, r.name, notes[rule_key(r)], list(r.files))
+        for r in policy_set.rules_for(item.kind)
+        if rule_key(r) in skip and (r.namespace, r.name) not in reported
+    ]
+
+
 def _limit_error(policy_set: PolicySet, rule: Any, what: str, detail: str, limits: Limits) -> PolicyError:
     files = list(rule.files) if rule is not None else [m.file for m in policy_set.modules]
     where = ", ".join(files[:3]) + (" ..." if len(files) > 3 else "")
     name = f"{rule.namespace}.{rule.name}" if rule is not None else policy_set.name
     if what == "time":
-        text = f"rule {name} ({where}) took longer than {limits.seconds:g} s on this input; it was stopped and is not evaluated again in this run"
+        text = f"rule {name} ({where}) took longer than {limits.seconds:g} s on this input; it was stopped and is not evaluated again in this run (every other input it applies to reports so): raise PROMOTER_POLICY_TIMEOUT or make the rule faster"
     elif what == "memory":
-        text = f"rule {name} ({where}) needed more than {limits.memory_mb} MB; it was stopped and is not evaluated again in this run"
+        text = f"rule {name} ({where}) needed more than {limits.memory_mb} MB; it was stopped and is not evaluated again in this run (every other input it applies to reports so): raise PROMOTER_POLICY_MEMORY_MB or make the rule leaner"
     else:
-        text = f"rule {name} ({where}) crashed the policy engine ({detail}); it is not evaluated again in this run"
+        text = f"rule {name} ({where}) crashed the policy engine ({detail}); it is not evaluated again in this run (every other input it applies to reports so)"
     return PolicyError(rule.namespace if rule is not None else "", rule.name if rule is not None else None, text, files)
 
 
@@ -432,6 +499,7 @@ def worker_main() -> int:
         _send(stdout, {"error": str(exc)})
         return 2
     seconds = float(spec["seconds"])
+    budget_seconds = float(spec["budget"])
     with open(spec["progress"], "r+b") as fh:
         progress = mmap.mmap(fh.fileno(), _PROGRESS.size)
     current = [0]
@@ -452,9 +520,13 @@ def worker_main() -> int:
         lines = message.split(b"\n")
         options = json.loads(lines[0])
         skip = frozenset(options["skip"])
+        deadline = float(options["deadline"])
         answers = []
         for index in range(options["count"]):
             file, null, data, kind = json.loads(lines[1 + 2 * index])
+            if time.monotonic() > deadline:
+                answers.append(Verdict(errors=[PolicyError("", None, budget_note(budget_seconds))]).to_json())
+                continue
             current[0] = index
             _PROGRESS.pack_into(progress, 0, index, -1)
             signal.setitimer(signal.ITIMER_REAL, seconds)

@@ -4,12 +4,17 @@ A policy folder from the GitOps repository is untrusted input. What it may not d
 here, before anything is evaluated, as a ConfigError naming `file:line:col` and the fix (exit 2):
 - a syntax error, or a call to a function that exists neither in the folder nor in the engine;
 - recursion (OPA refuses it at compile time; the engine would overflow its stack at run time);
+- what else OPA refuses at compile time and regorus only when a rule runs (so a rule no input
+  reaches would pass): an unsafe variable (`x == 1`, `x` bound nowhere), found by regorus' own
+  analysis of every module before any rule is evaluated, and one rule defined as two kinds
+  (`deny contains "a" if true` and `deny := 5`);
 - a network builtin (`http.send`, `net.lookup_ip_addr`): repository policies run sandboxed;
 - `deny[msg] if {...}`: in Rego v1 that is an object, which conftest counts as a success, so the
   rule can never fail;
 - a partial-set head computed from a body variable (`deny contains sprintf("%s", [c.name]) if
   some c in ...`): when the expression is undefined for one element, regorus returns an empty
-  set instead of the other elements, a silent pass (OPA returns the others).
+  set instead of the other elements, a silent pass (OPA returns the others); the same for a
+  partial-object key or value (`imgs[c.image] := true if some c in ...`): an empty object.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ VOLATILE_BUILTINS = {
     "time.date",
     "time.weekday",
 }
+_UNSAFE = re.compile(r"\bis unsafe\b")  # regorus' word for OPA's rego_unsafe_var_error
 _OPERATOR_CALLS = {"print"}  # parsed as calls, not listed among the engine's builtins
 
 
@@ -270,6 +276,7 @@ def analyse(modules: Sequence[RegoModule], builtins: set[str]) -> Analysis:
     out = Analysis()
     functions: set[tuple[str, str]] = set()
     rule_names: dict[str, set[str]] = {}
+    kinds: list[str | None] = []  # per entry of out.rules: what kind of definition it is
     for mod in parsed:
         out.packages[mod.file] = mod.package
         for rule in mod.rules:
@@ -282,6 +289,7 @@ def analyse(modules: Sequence[RegoModule], builtins: set[str]) -> Analysis:
                 continue
             line, col = _span(payload)
             out.rules.append(RuleInfo(mod.package, name, mod.file, line, col, function=kind == "Func"))
+            kinds.append(_definition_kind(kind, payload))
             rule_names.setdefault(mod.package, set()).add(name)
             if kind == "Func":
                 functions.add((mod.package, name))
@@ -339,6 +347,15 @@ def analyse(modules: Sequence[RegoModule], builtins: set[str]) -> Analysis:
                     if target is not None:
                         edges.setdefault(me, set()).add(target)
     _check_cycles(edges, places)
+    _check_conflicts(out.rules, kinds)
+    try:
+        engine.check()  # unsafe variables: what OPA refuses at compile time, before any input
+    except EngineError as exc:
+        # Only what OPA refuses too. regorus' analysis also refuses shapes OPA accepts (a comprehension
+        # using a variable defined after it, which OPA reorders: case cx-combine-users); those stay
+        # a policy-error on each input the rule runs on, as before, not a refusal of the whole set.
+        if _UNSAFE.search(exc.message):
+            raise compile_error(exc, modules[0].file if modules else "policy") from None
     return out
 
 
@@ -402,12 +419,32 @@ def _check_head(
                 f"{where}: `{name}[{index}] if` defines an object in Rego v1 (conftest counts it as a success, so the rule "
                 f"can never fail): write `{name} contains {index} if`"
             )
-    if kind != "Set" or not bodies:
+    if not bodies:
+        return
+    globals_ = {"input", "data"} | rules | set(mod.aliases)
+    if kind == "Compr" and isinstance(payload.get("assign"), dict) and _node(payload.get("refr")) is not None:
+        _check_object_head(mod, where, name, payload, globals_, functions, packages)
+        return
+    if kind != "Set":
         return
     key = payload.get("key")
-    globals_ = {"input", "data"} | rules | set(mod.aliases)
+    local = _head_locals(mod, key, globals_, functions, packages)
+    if not local:
+        return
+    shown = _shown(mod, key)
+    raise ConfigError(
+        f"{where}: `{name} contains {shown or '<expression>'}` computes the value in the rule head from {', '.join(sorted(local))}: "
+        "when that is undefined for one element the engine (regorus) returns no element at all, so the rule would pass "
+        f"silently; build it in the body: `{name} contains msg if {{ ...; msg := {shown or '<expression>'} }}`"
+    )
+
+
+def _head_locals(
+    mod: _Module, expr: Any, globals_: set[str], functions: set[tuple[str, str]], packages: list[str]
+) -> set[str]:
+    """The body variables a head expression reads through something that can be undefined."""
     local: set[str] = set()
-    for node_kind, node in _walk(key, skip_fcn=True):
+    for node_kind, node in _walk(expr, skip_fcn=True):
         # Only what can be undefined while the body succeeds: a reference through a body variable
         # (`c.name`, `input.items[i].x`) or a call to a policy function with one. Builtins on
         # bound variables are total (a value or an error), so `sprintf("%s", [n])` is fine.
@@ -415,21 +452,93 @@ def _check_head(
             local |= {p["value"] for k, p in _walk({node_kind: node}, skip_fcn=True) if k == "Var"} - globals_
         elif node_kind == "Call" and _resolve_call(mod, _path(node["fcn"]), functions, packages) is not None:
             local |= {p["value"] for k, p in _walk(node.get("params"), skip_fcn=True) if k == "Var"} - globals_
-    if not local:
-        return
-    key_node = _node(key)
-    text = _text(mod.raw, key)
-    if key_node is not None and key_node[0] == "Call":
+    return local
+
+
+def _shown(mod: _Module, expr: Any) -> str:
+    """A head expression's source text, shortened for a message."""
+    typed = _node(expr)
+    text = _text(mod.raw, expr)
+    if typed is not None and typed[0] == "Call":
         # A call's span starts at its opening parenthesis; take the function name too.
-        fcn = _node(key_node[1]["fcn"])
-        if fcn is not None and "span" in fcn[1] and "span" in key_node[1]:
-            text = mod.raw[fcn[1]["span"]["start"] : key_node[1]["span"]["end"]].decode(errors="replace")
-    shown = text if len(text) <= 60 else text[:57] + "..."
+        fcn = _node(typed[1]["fcn"])
+        if fcn is not None and "span" in fcn[1] and "span" in typed[1]:
+            text = mod.raw[fcn[1]["span"]["start"] : typed[1]["span"]["end"]].decode(errors="replace")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_object_head(
+    mod: _Module,
+    where: str,
+    name: str,
+    payload: dict[str, Any],
+    globals_: set[str],
+    functions: set[tuple[str, str]],
+    packages: list[str],
+) -> None:
+    """The partial-object form of the silent-pass shape: `imgs[c.image] := true if some c in ...`,
+    `byname[c.name] := c.image if ...`. When the key or the value is undefined for one element,
+    regorus returns an empty object (OPA: the other elements), so every rule reading it passes."""
+    refr = _node(payload["refr"])
+    if refr is None or refr[0] != "RefBrack":
+        return  # a complete rule (`x := v if`), or a deeper reference head
+    key, value = refr[1].get("index"), payload["assign"].get("value")
+    in_key = _head_locals(mod, key, globals_, functions, packages)
+    in_value = _head_locals(mod, value, globals_, functions, packages)
+    if not in_key and not in_value:
+        return
+    key_text, value_text = _shown(mod, key) or "<key>", _shown(mod, value) or "<value>"
+    # The fix moves only what is computed into the body.
+    steps = ([f"k := {key_text}"] if in_key else []) + ([f"v := {value_text}"] if in_value else [])
+    fixed = f"{name}[{'k' if in_key else key_text}] := {'v' if in_value else value_text}"
     raise ConfigError(
-        f"{where}: `{name} contains {shown or '<expression>'}` computes the value in the rule head from {', '.join(sorted(local))}: "
-        "when that is undefined for one element the engine (regorus) returns no element at all, so the rule would pass "
-        f"silently; build it in the body: `{name} contains msg if {{ ...; msg := {shown or '<expression>'} }}`"
+        f"{where}: `{name}[{key_text}] := {value_text}` computes the object's "
+        f"{'key' if in_key and not in_value else 'value' if not in_key else 'key and value'} in the rule head from "
+        f"{', '.join(sorted(in_key | in_value))}: when that is undefined for one element the engine (regorus) returns "
+        f"an empty object, so rules reading {name} would pass silently; build it in the body: "
+        f"`{fixed} if {{ ...; {'; '.join(steps)} }}`"
     )
+
+
+_KIND_NAMES = {
+    "complete": "a complete rule (`name := value` or `name if`)",
+    "set": "a partial set (`name contains ...`)",
+    "object": "a partial object (`name[key] := value`)",
+    "function": "a function (`name(x) := ...`)",
+}
+
+
+def _definition_kind(kind: str, payload: dict[str, Any]) -> str | None:
+    """complete, set, object or function; None for a head this check leaves alone (`a.b.c := 1`)."""
+    refr = _node(payload.get("refr"))
+    if refr is None:
+        return None
+    if kind == "Func":
+        return "function"
+    if refr[0] == "Var":
+        return {"Set": "set", "Compr": "complete", "Default": "complete"}.get(kind)
+    if kind == "Compr" and refr[0] == "RefBrack" and _node(refr[1].get("refr")) is not None:
+        inner = _node(refr[1]["refr"])
+        return "object" if inner is not None and inner[0] == "Var" else None
+    return None
+
+
+def _check_conflicts(rules: list[RuleInfo], kinds: list[str | None]) -> None:
+    """One rule defined as two kinds (`deny contains ...` and `deny := 5`): OPA refuses it at compile
+    time (conflicting rules); regorus only when the rule is evaluated, so without an input reaching
+    it the check would pass."""
+    first: dict[tuple[str, str], tuple[str, RuleInfo]] = {}
+    for rule, kind in zip(rules, kinds, strict=True):
+        if kind is None:
+            continue
+        seen = first.setdefault((rule.package, rule.name), (kind, rule))
+        if seen[0] != kind:
+            other = seen[1]
+            raise ConfigError(
+                f"{rule.file}:{rule.line}:{rule.col}: Rego error: conflicting rules {rule.package}.{rule.name}: "
+                f"defined here as {_KIND_NAMES[kind]} and at {other.file}:{other.line}:{other.col} as "
+                f"{_KIND_NAMES[seen[0]]}: give one of them another name"
+            )
 
 
 def _check_cycles(

@@ -16,6 +16,11 @@ from promoter.model.resource import Resource
 WAIVE_ANNOTATION = "promoter.dev/waive"
 WAIVE_REASON_ANNOTATION = "promoter.dev/waive-reason"
 EXPIRED_RULE = "waiver-expired"
+# What promoter says about its own evaluation (a rule that errored, broke the sandbox's time or
+# memory limit, or was not evaluated because of one): a resource cannot waive that for itself, or
+# a pull request could turn a trusted policy off by making it slow on one resource and waiving the
+# error there. A `.promoter.yaml` waiver (the platform team's) still can.
+NOT_WAIVABLE_BY_ANNOTATION = frozenset({"policy-error"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,7 +167,7 @@ def apply_waivers(
             continue
         resource = _resource_of(f, by_key, by_id)
         reason = None
-        if resource is not None:
+        if resource is not None and f.rule not in NOT_WAIVABLE_BY_ANNOTATION:
             rules, why = annotation_waivers(resource)
             if any(fnmatchcase(f.rule, r) for r in rules):
                 reason = why or f"waived by the {WAIVE_ANNOTATION} annotation on {resource.display}"

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
+from promoter.history.git import origin_url
 from promoter.model.changeset import ChangeSet
 from promoter.model.errors import ForgeError, PromoterError, UsageError
 from promoter.model.finding import CheckResult
@@ -767,6 +768,7 @@ def publish_if_requested(
         url=pr.forge_url,
         repository=pr.forge_repo,
         base_branch=pr.base_branch,
+        origin=origin_url(repo) if repo is not None and pr.forge_repo is None else None,
     )
     try:
         pr_config = dict(config.env(env).pull_request)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from promoter.model.finding import CheckResult, Finding, Status, Subject
+from promoter.model.finding import CheckResult, Finding, Location, Status, Subject
 from promoter.report.base import View
 
 NAME = "junit"
@@ -118,10 +118,11 @@ def _owners(view: View, subjects: list[Subject]) -> dict[int, list[Finding]]:
 
 def _subject_case(view: View, subject: Subject, findings: list[Finding]) -> tuple[ET.Element, str]:
     case = ET.Element("testcase", classname=_clean(subject.target or _NO_TARGET))
-    if subject.location is not None:
-        case.set("file", _clean(subject.location.file))
-        if subject.location.line:
-            case.set("line", str(subject.location.line))
+    where = _findings_place(view, findings) or subject.location
+    if where is not None:
+        case.set("file", _clean(where.file))
+        if where.line:
+            case.set("line", str(where.line))
     if subject.status is Status.SKIPPED:
         ET.SubElement(case, "skipped", message=_clean(subject.reason or "skipped"))
         _system_out(case, view, findings)
@@ -135,6 +136,17 @@ def _subject_case(view: View, subject: Subject, findings: list[Finding]) -> tupl
         ET.SubElement(case, "failure", message=_clean(subject.reason or "failed"))
         outcome = "failures"
     return case, outcome
+
+
+def _findings_place(view: View, findings: list[Finding]) -> Location | None:
+    """Where the case's findings are, when they are all in one file: a rendered object's location is
+    where it starts (an overlay's base), but a finding of a patch is in the overlay's patch file, and
+    a CI tool annotates the case's file/line. Several lines of one file: the first of them."""
+    places = [loc for loc in (view.location(f) for f in findings) if loc is not None]
+    if not places or len(places) != len(findings) or len({p.file for p in places}) != 1:
+        return None
+    lines = sorted(p.line for p in places if p.line)
+    return Location(places[0].file, lines[0] if lines else None)
 
 
 def _attach(case: ET.Element, view: View, findings: list[Finding]) -> str:

@@ -159,3 +159,57 @@ def test_an_image_finding_in_helm_output_points_at_the_values_entry(run_cli, exa
     # not the template's image: line, but the values entry that set the tag
     assert (f["location"]["file"], f["location"]["line"]) == ("apps/web/env/values-dev.yaml", line)
     assert f["envs"] == ["dev"]
+
+
+CHART = "apiVersion: v2\nname: web\nversion: 0.1.0\n"
+CHART_DEPLOY = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: {{ .Values.replicaCount }}
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+"""
+
+
+def test_a_target_not_checked_at_head_blocks_though_the_base_failed_the_same_way(run_cli, new_repo, git_cmd) -> None:
+    """The base's "not rendered" (a remote base check does not fetch; a values file with a duplicate key) is
+    no excuse for the change: what the change does to that target is unseen, so it blocks (fail closed)."""
+    files = {
+        ".promoter.yaml": CONFIG,
+        "base/kustomization.yaml": K + "resources: [deployment.yaml]\n",
+        "base/deployment.yaml": DEPLOY,
+        "envs/dev/kustomization.yaml": K
+        + "resources:\n  - ../../base\n  - https://github.com/acme/shared//monitoring?ref=v1\n",
+        "charts/web/Chart.yaml": CHART,
+        "charts/web/templates/deployment.yaml": CHART_DEPLOY,
+        "charts/web/values.yaml": "replicaCount: 1\nimage:\n  repository: ghcr.io/acme/web\n  tag: '1.0'\n",
+        "charts/web/values-dev.yaml": "replicaCount: 1\nreplicaCount: 2\n",  # duplicate key: not rendered on main
+    }
+    repo = new_repo(files)
+    code, data = check(run_cli, repo, "--all")
+    assert code == EXIT_FINDINGS and data["stats"]["not_rendered"] >= 2, data["findings"]
+    git_cmd(repo, "checkout", "-q", "-b", "change")
+    (repo / "envs/dev/kustomization.yaml").write_text(
+        files["envs/dev/kustomization.yaml"]
+        + "patches:\n  - target: {kind: Deployment}\n    patch: |-\n      - op: add\n"
+        + "        path: /spec/template/spec/hostNetwork\n        value: true\n"
+    )
+    (repo / "charts/web/values-dev.yaml").write_text("replicaCount: 1\nreplicaCount: -5\nimage: {tag: latest}\n")
+    git_cmd(repo, "commit", "-qam", "a change nobody checked")
+    code, data = check(run_cli, repo, "--base", "main")
+    assert code == EXIT_FINDINGS and data["passed"] is False, data["findings"]
+    unseen = {"envs/dev/kustomization.yaml", "charts/web/values-dev.yaml"}
+    blind = [f for f in data["findings"] if f["severity"] == "error" and f["location"]["file"] in unseen]
+    assert {f["location"]["file"] for f in blind} == unseen and all(f["baseline"] == "new" for f in blind), blind
+    # What was checked keeps its mark: the chart's default render failed the same way on main.
+    assert any(f["baseline"] == "existing" for f in data["findings"] if f["location"]["file"] not in unseen)

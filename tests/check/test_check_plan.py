@@ -202,3 +202,66 @@ def test_merge_refuses_what_is_not_a_shard_report(run_cli, tmp_path: Path) -> No
     bad.write_text('{"hello": 1}')
     res = run_cli("report", "merge", str(bad))
     assert res.exit_code == EXIT_USAGE and "not a promoter JSON report" in res.stderr
+
+
+def _shards(run_cli, repo: Path, plan: Path, total: int, out: Path, tag: str = "s") -> list[Path]:
+    reports = []
+    for k in range(1, total + 1):
+        report = out / f"{tag}{k}.json"
+        res = run_cli(
+            "check", "--repo", str(repo), "--plan", str(plan), "--shard", f"{k}/{total}", "-o", f"json={report}"
+        )
+        assert res.exit_code in (EXIT_OK, EXIT_FINDINGS), res.stderr
+        reports.append(report)
+    return reports
+
+
+def test_merge_fails_closed_on_a_missing_shard_or_shards_of_another_plan(
+    run_cli, busy_repo: Path, tmp_path: Path
+) -> None:
+    """A shard that crashed before writing its report must not vanish from the merge (the merge job
+    runs `if: always()`), and shards of two plans do not add up to one check."""
+    plan = tmp_path / "plan.json"
+    assert run_cli("plan", "--repo", str(busy_repo), "--all", "--shards", "3", "-o", f"json={plan}").exit_code == 0
+    s = _shards(run_cli, busy_repo, plan, 3, tmp_path)
+    blocking = [r for r in s if json.loads(r.read_text())["counts"]["error"]]
+    assert blocking, "the repository's findings fall in some shard"
+    rest = [str(r) for r in s if r != blocking[0]]
+    k = s.index(blocking[0]) + 1
+
+    res = run_cli("report", "merge", *rest, "-o", f"json={tmp_path / 'm.json'}")
+    assert res.exit_code == EXIT_USAGE, res.stdout
+    assert f"shard {k}/3 missing: a shard that failed before writing its report; rerun it" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "m.json").exists()
+
+    # Asked for: the incomplete set merges, and says what it lacks.
+    res = run_cli("report", "merge", "--allow-missing", *rest, "-o", f"json={tmp_path / 'm.json'}")
+    assert res.exit_code in (EXIT_OK, EXIT_FINDINGS) and f"without shards {k}/3" in res.stderr
+    assert json.loads((tmp_path / "m.json").read_text())["stats"]["shards_missing"] == [f"{k}/3"]
+
+    # Another N: another plan.
+    plan2 = tmp_path / "plan2.json"
+    assert run_cli("plan", "--repo", str(busy_repo), "--all", "--shards", "2", "-o", f"json={plan2}").exit_code == 0
+    t = _shards(run_cli, busy_repo, plan2, 2, tmp_path, tag="t")
+    res = run_cli("report", "merge", str(s[0]), str(t[1]))
+    assert (
+        res.exit_code == EXIT_USAGE and "the shards come from different plans (cut into 2 and 3 shards)" in res.stderr
+    )
+
+    # The same N, another cut (a plan that gives a target to another shard): refused, even complete.
+    edited = json.loads(plan.read_text())
+    moved = next(x for x in edited["targets"] if x["shard"] == 1)
+    moved["shard"] = 2
+    plan3 = tmp_path / "plan3.json"
+    plan3.write_text(json.dumps(edited))
+    u = _shards(run_cli, busy_repo, plan3, 3, tmp_path, tag="u")
+    res = run_cli("report", "merge", str(s[0]), str(u[1]), str(s[2]))
+    assert res.exit_code == EXIT_USAGE and "they cut the targets differently" in res.stderr, res.stderr
+    # Each set alone is whole.
+    assert run_cli("report", "merge", *map(str, u)).exit_code == EXIT_FINDINGS
+
+    # An unsharded report among shards.
+    whole = tmp_path / "all.json"
+    run_cli("check", "--repo", str(busy_repo), "--all", "-o", f"json={whole}")
+    res = run_cli("report", "merge", *map(str, s), str(whole))
+    assert res.exit_code == EXIT_USAGE and f"{whole} is not a shard's report" in res.stderr

@@ -394,6 +394,20 @@ def _driver():
         ({"command": "rollback", "app": "a", "env": "dev"}, "rollback needs the input(s) image"),
         ({"command": "check", "fail-on": "sometimes"}, "input fail-on: 'sometimes' is not error, warning or never"),
         ({"command": "deploy"}, "input command: 'deploy' is not one of"),
+        # args cannot carry what an input stands for: the input's own checks would be side-stepped.
+        (
+            {"command": "bump", "app": "a", "env": "dev", "image": NEW_IMAGE, "args": "--pr"},
+            "input args: --pr has its own input; use `pr:` instead of args",
+        ),
+        (
+            {"command": "bump", "app": "a", "env": "dev", "image": NEW_IMAGE, "args": "--draft --forge-repo=acme/x"},
+            "input args: --draft has its own input; use `draft:`",
+        ),
+        ({"command": "check", "base": "main", "args": "--all"}, "input args: --all has its own input; use `all:`"),
+        ({"command": "check", "args": "-o sarif=x.sarif"}, "input args: -o has its own input; use `reports:`"),
+        ({"command": "images", "args": "--repo=elsewhere"}, "input args: --repo has its own input; use `repo:`"),
+        ({"command": "check", "args": "--path-prefix x"}, "input args: --path-prefix has its own input; use `repo:`"),
+        ({"command": "check", "args": "--jobs 'two"}, "input args: No closing quotation"),
     ],
 )
 def test_unknown_or_contradictory_inputs_are_refused(with_: dict[str, str], says: str) -> None:
@@ -404,6 +418,66 @@ def test_unknown_or_contradictory_inputs_are_refused(with_: dict[str, str], says
     with pytest.raises(driver.Refused) as err:
         driver.validate(driver.read_inputs({"PROMOTER_ACTION_INPUTS": json.dumps(inputs)}))
     assert says in str(err.value)
+
+
+def test_args_without_an_input_of_their_own_pass_through() -> None:
+    driver = _driver()
+    inputs = {"command": "check", "all": "true", "args": "--jobs 2 --schema-dir schemas -- --pr"}
+    assert driver.validate(inputs) == "check"
+    assert driver.plan("check", inputs, {}, ROOT, ROOT).argv[-6:] == [
+        "--jobs",
+        "2",
+        "--schema-dir",
+        "schemas",
+        "--",
+        "--pr",
+    ]
+
+
+def test_every_option_an_input_stands_for_is_a_real_option() -> None:
+    """OPTION_INPUTS names promoter's options and the Action's inputs as they are spelled."""
+    driver = _driver()
+    assert set(driver.OPTION_INPUTS.values()) <= driver.KNOWN
+    helps = " ".join(invoke(c, "--help").stdout for c in driver.COMMANDS)
+    for option in driver.OPTION_INPUTS:
+        assert option in helps, option
+
+
+@pytest.mark.parametrize("command", ["images", "bump"])
+def test_paths_are_relative_to_repo_as_on_the_command_line(command: str) -> None:
+    driver = _driver()
+    inputs = {"command": command, "repo": "deploy", "path": "apps/web\napps/checkout-api", "image": NEW_IMAGE}
+    assert driver.validate(inputs) == command
+    argv = driver.plan(command, inputs, {}, ROOT, ROOT).argv
+    assert argv[:3] == [command, "--repo", "deploy"]
+    assert "deploy/apps/web" not in argv and "apps/web" in argv and "apps/checkout-api" in argv
+
+
+def test_images_of_a_subfolder_repository(machine, tmp_path: Path) -> None:
+    origin = origin_with_pr(tmp_path, subfolder="deploy")
+    ws = checkout(origin, tmp_path / "ws", "main", depth=None)
+    job = run(machine, ws, {"command": "images", "repo": "deploy", "path": "apps/checkout-api apps/web"})
+    assert job.success and "image reference(s)" in job.summary, job.log
+    assert "promoter images --repo deploy apps/checkout-api apps/web --output json" in job.log
+    log = job.steps[-1].stdout
+    listed = json.loads(log[log.index("\n[") + 1 :])
+    files = {r["file"] for r in listed}
+    assert "apps/checkout-api/overlays/dev/kustomization.yaml" in files
+    assert any(f.startswith("apps/web/") for f in files), files
+    # bump's path input means the same: relative to repo.
+    job = run(
+        machine,
+        ws,
+        {
+            "command": "bump",
+            "repo": "deploy",
+            "path": "apps/checkout-api/overlays/dev",
+            "image": NEW_IMAGE,
+            "dry-run": "true",
+        },
+    )
+    assert job.success and job.outputs["changed"] == "true", job.log
+    assert json.loads(job.outputs["changed-files"]) == [f"deploy/{DEV}"] and git(ws, "status", "--porcelain") == ""
 
 
 def test_the_driver_knows_exactly_the_declared_inputs() -> None:

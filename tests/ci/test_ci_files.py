@@ -280,7 +280,17 @@ def test_gitlab_jobs_call_options_that_exist_and_have_rules() -> None:
     publish = doc[".promoter-publish"]
     assert "$CI_DEFAULT_BRANCH" in publish["rules"][0]["if"] and "merge_request_event" in publish["rules"][0]["if"]
     assert doc[".promoter-bump"]["resource_group"] == "promoter-$PROMOTER_ENV"
-    assert doc[".promoter-promote"]["resource_group"] == "promoter-$PROMOTER_TO"
+    # A promotion into an environment shares its bump jobs' lock when the target is known; otherwise
+    # (mode next, no PROMOTER_TO) one fixed group, never `promoter-` (one lock for every environment).
+    promote = doc[".promoter-promote"]
+    assert promote["resource_group"] == "$PROMOTER_RESOURCE_GROUP"
+    assert promote["variables"]["PROMOTER_RESOURCE_GROUP"] == "promoter-promote"
+    known, other = promote["rules"]
+    assert known["variables"] == {"PROMOTER_RESOURCE_GROUP": "promoter-$PROMOTER_TO"}
+    assert known["if"] == publish["rules"][0]["if"] + ' && $PROMOTER_MODE != "next" && $PROMOTER_TO'
+    assert other == publish["rules"][0]
+    bump_group = doc[".promoter-bump"]["resource_group"].replace("$PROMOTER_ENV", "stage")
+    assert known["variables"]["PROMOTER_RESOURCE_GROUP"].replace("$PROMOTER_TO", "stage") == bump_group
     assert publish["artifacts"]["reports"] == {"dotenv": "promotion.env"}
     assert doc[".promoter-check"]["artifacts"]["reports"] == {
         "junit": "promoter-junit.xml",
@@ -294,6 +304,8 @@ def test_dockerfile_installs_promoter_with_git_and_no_cache() -> None:
     text = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.\d+-slim", text, re.M)
     assert "git" in text and "--no-cache-dir" in text and "ENTRYPOINT" in text and "constraints.txt" in text
+    # root in the container on a checkout the host user owns: git must not refuse it as dubious ownership
+    assert "git config --system --add safe.directory" in text
 
 
 def test_readme_snippets_pass_their_schemas(tmp_path: Path) -> None:

@@ -112,3 +112,31 @@ def test_bump_pr_errors_are_one_line_without_the_token(cli_world) -> None:
     assert len(lines) == 1 and lines[0].startswith("promoter: error: the token cannot write")
     assert "ghp_readonlyCLItoken0123456789abcdef" not in res.stderr + res.stdout
     assert fake.repo(REPO).store.branches() == ["main"]
+
+
+def test_without_a_repository_named_the_checkouts_origin_remote_is_the_target(cli_world) -> None:
+    """A config from `promoter init` names no forge.repository, and the README's quick start passes none:
+    the GitOps checkout's own origin remote names it (credentials in its URL stay out of every output).
+    GITHUB_REPOSITORY / CI_PROJECT_PATH are not used: they name the repository running CI, often an app's."""
+    fake, local, env, flags = cli_world
+    kind, url = flags[2], flags[4]
+    host = url.split("://", 1)[1].split("/", 1)[0]
+    config = local / ".promoter.yaml"
+    text = config.read_text()
+    assert "  repository: acme/gitops\n" in text
+    config.write_text(text.replace("  repository: acme/gitops\n", ""))  # as `promoter init` writes it: none
+    git(local, "commit", "-qam", "no forge.repository")
+    secret = "glpat-InTheCloneUrl0123456789"
+    git(local, "remote", "add", "origin", f"http://ci-token:{secret}@{host}/{REPO}.git")
+    no_repo = flags[:-2]  # without --forge-repo
+    env = {**env, "GITHUB_REPOSITORY": "acme/app-repo", "CI_PROJECT_PATH": "acme/app-repo"}
+    r = bump(local, IMAGE_1, no_repo, env, "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["pull_request"]["operation"] == "created"
+    assert len(fake.repo(REPO).pulls) == 1 and secret not in r.stdout + r.stderr
+    # An origin on another host is not this forge's repository: one line, both hosts named, no guess.
+    git(local, "remote", "set-url", "origin", f"https://{secret}@elsewhere.example.com/acme/gitops.git")
+    r = bump(local, IMAGE_2, no_repo, env)
+    assert r.exit_code == 2 and "no target repository" in r.stderr, (r.stdout, r.stderr)
+    assert "elsewhere.example.com" in r.stderr and host.split(":")[0] in r.stderr and secret not in r.stderr
+    assert kind in ("github", "gitlab")

@@ -243,3 +243,42 @@ def test_the_pr_options_declare_without_the_publishing_machinery() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+@pytest.mark.parametrize(
+    ("remote", "kind", "api", "want"),
+    [
+        ("https://github.com/acme/gitops.git", "github", "https://api.github.com", "acme/gitops"),
+        ("https://x-access-token:ghs_secret@github.com/acme/gitops", "github", "https://api.github.com", "acme/gitops"),
+        ("git@github.com:acme/gitops.git", "github", "https://api.github.com", "acme/gitops"),
+        ("ssh://git@github.com/acme/gitops", "github", "https://api.github.com", "acme/gitops"),
+        ("https://ghe.example.com/acme/gitops.git", "github", "https://ghe.example.com/api/v3", "acme/gitops"),
+        ("https://github.com/acme/gitops/tree", "github", "https://api.github.com", None),
+        ("https://gitlab.com/acme/gitops.git", "github", "https://api.github.com", None),
+        (
+            "https://gitlab-ci-token:tok@gl.example.com/grp/sub/gitops.git",
+            "gitlab",
+            "https://gl.example.com",
+            "grp/sub/gitops",
+        ),
+        ("https://gl.example.com/gitlab/grp/gitops.git", "gitlab", "https://gl.example.com/gitlab", "grp/gitops"),
+        ("https://gl.example.com/gitops.git", "gitlab", "https://gl.example.com", None),
+        ("/srv/git/gitops.git", "github", "https://api.github.com", None),
+        ("https://github.com/acme/../gitops", "github", "https://api.github.com", None),
+    ],
+)
+def test_the_origin_remote_names_the_repository_on_this_forge_only(remote: str, kind: str, api: str, want) -> None:
+    from promoter.publish.forge.settings import origin_repository
+
+    assert origin_repository(remote, kind, api, {}) == want
+    token = {"GITHUB_TOKEN": "t"} if kind == "github" else {"GITLAB_TOKEN": "t"}
+    if want is not None:
+        assert resolve_settings({"type": kind, "url": api}, token, origin=remote).repository == want
+        # a repository named in the config or by a flag wins over the remote
+        assert (
+            resolve_settings({"type": kind, "url": api, "repository": "a/b"}, token, origin=remote).repository == "a/b"
+        )
+    else:
+        with pytest.raises(UsageError) as err:
+            resolve_settings({"type": kind, "url": api}, token, origin=remote)
+        assert "no target repository" in str(err.value) and "secret" not in str(err.value)

@@ -111,3 +111,20 @@ def test_bump_by_path_reads_an_env_values_file_over_its_configured_chart(example
     assert "no reference to docker.io/acme/web" in wrong.stderr and "ghcr.io/acme/web" in wrong.stderr
     before = git(example_repo, "status", "--porcelain")
     assert before == "", before  # dry runs: nothing written
+
+
+def test_a_symlink_leading_out_is_refused_by_images_as_by_bump(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """One rule, symlinks included: `out` written inside the current folder is a path of this repository,
+    and its link to a folder outside is refused (it was listed as if the user had asked for that tree)."""
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o/values.yaml").write_text(VALUES)
+    repo = make_repo(tmp_path / "r", {"apps/web/values.yaml": VALUES})
+    (repo / "out").symlink_to("../o")
+    monkeypatch.chdir(repo)
+    for args in (("images", "out"), ("images", "--repo", ".", "out")):
+        r = invoke(*args)
+        assert r.exit_code == 2 and "'out' resolves outside the repository" in r.stderr, (args, r.stderr)
+    r = invoke("bump", "--path", "out", "--image", "ghcr.io/acme/web:2", "--dry-run")
+    assert r.exit_code == 2 and "resolves outside the repository" in r.stderr, r.stderr
+    listed = invoke("images", "../o", "--output", "json")  # a tree outside, asked for by name: listed
+    assert listed.exit_code == 0 and [x["file"] for x in json.loads(listed.stdout)] == ["values.yaml"], listed.stderr

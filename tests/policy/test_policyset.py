@@ -353,6 +353,63 @@ def test_safe_heads_load(tmp_path: Path, head: str) -> None:
     load(write(tmp_path / "ok", {"p.rego": f"package main\n\nimport rego.v1\n\n{head}\n"}), "ok")
 
 
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (
+            "imgs[c.image] := true if some c in input.containers",
+            "`imgs[c.image] := true` computes the object's key in the rule head from c: ",
+        ),
+        (
+            "byname[c.name] := c.image if {\n\tsome c in input.containers\n}",
+            "`byname[c.name] := c.image` computes the object's key and value in the rule head from c: ",
+        ),
+        (
+            "byname[n] := c.image if { some c in input.containers; n := c.name }",
+            "`byname[n] := c.image` computes the object's value in the rule head from c: ",
+        ),
+        ('y[k] := input.z[k] if some k in ["q", "r"]', "`y[k] := input.z[k]` computes the object's value"),
+    ],
+)
+def test_the_partial_object_silent_pass_shape_is_refused_with_the_fix(tmp_path: Path, head: str, expected: str) -> None:
+    folder = write(tmp_path / "o", {"p.rego": f"package main\n\nimport rego.v1\n\n{head}\n"})
+    with pytest.raises(ConfigError) as err:
+        load(folder, "o")
+    text = str(err.value)
+    assert text.startswith(f"o/p.rego:5:1: {expected}"), text
+    assert "returns an empty object" in text and "would pass silently; build it in the body" in text
+    assert err.value.exit_code == 2
+
+
+def test_the_partial_object_silent_pass_is_real_without_the_check() -> None:
+    """What that check guards against: one element without the field empties the whole object."""
+    from promoter.policy.engine import Engine
+
+    e = Engine()
+    e.add_module(
+        "p.rego",
+        "package main\nimport rego.v1\nbyname[c.name] := c.image if some c in input.containers\n"
+        "deny contains k if some k, _ in byname\n",
+    )
+    e.set_input({"containers": [{"name": "a", "image": "x"}, {"name": "b"}]})
+    assert e.eval_rule("data.main.byname") == {}  # OPA: {"a": "x"}
+    assert e.eval_rule("data.main.deny") == []  # OPA: ["a"]
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "byname[k] := v if { some c in input.containers; k := c.name; v := c.image }",
+        'x["a"] := 1',
+        "y[k] := true if some k in input.names",
+        "z[input.kind] := input.metadata.name if true",
+        'w[k] := sprintf("%s", [k]) if some k in input.names',
+    ],
+)
+def test_safe_partial_object_heads_load(tmp_path: Path, head: str) -> None:
+    load(write(tmp_path / "ok", {"p.rego": f"package main\n\nimport rego.v1\n\n{head}\n"}), "ok")
+
+
 def test_the_pack_never_uses_the_silent_pass_head_shape() -> None:
     # Loading runs the check over every module; and no rule head of the pack computes anything.
     modules = read_modules(pack_dir(), "builtin")
@@ -398,6 +455,98 @@ def test_recursion_is_refused_at_load(tmp_path: Path, source: str, expected: str
     with pytest.raises(ConfigError, match=expected) as err:
         load(write(tmp_path / "r", {"p.rego": source}), "r")
     assert err.value.exit_code == EXIT_USAGE
+
+
+HEAD = "package main\n\nimport rego.v1\n\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        # Unsafe variables: OPA refuses them at compile time (rego_unsafe_var_error).
+        (
+            {"p.rego": HEAD + 'deny contains msg if {\n\tx == 1\n\tmsg := "a"\n}\n'},
+            r"^k/p\.rego:6:\d+: Rego error: .*`x` is unsafe",
+        ),
+        (
+            {"p.rego": HEAD + 'warn contains "ok" if true\n\nf(a) := b if {\n\tb := a + y\n}\n'},
+            r"^k/p\.rego:8:\d+: Rego error: .*`y` is unsafe",
+        ),
+        # In a library package no check rule reads, for a kind no input has: still refused.
+        (
+            {
+                "p.rego": HEAD + 'warn contains "ok" if true\n',
+                "lib.rego": "package lib\n\nimport rego.v1\n\nnames contains n if {\n\tsome n in input.a\n\tz > 1\n}\n",
+            },
+            r"^k/lib\.rego:7:\d+: Rego error: .*`z` is unsafe",
+        ),
+        # One rule defined as two kinds: OPA's conflicting rules (rego_type_error).
+        (
+            {"p.rego": HEAD + 'deny contains "a" if true\n\ndeny := 5\n'},
+            r"^k/p\.rego:7:1: Rego error: conflicting rules main\.deny: defined here as a complete rule .* and at "
+            r"k/p\.rego:5:1 as a partial set",
+        ),
+        (
+            {"a.rego": HEAD + 'deny contains "a" if true\n', "b.rego": HEAD + 'deny[k] := 1 if some k in ["x"]\n'},
+            r"^k/b\.rego:5:1: Rego error: conflicting rules main\.deny: defined here as a partial object .* at k/a\.rego:5:1",
+        ),
+        (
+            {"p.rego": HEAD + 'helper := 1\n\nhelper(x) := x\n\nwarn contains "ok" if true\n'},
+            r"^k/p\.rego:7:1: Rego error: conflicting rules main\.helper: defined here as a function",
+        ),
+    ],
+)
+def test_compile_time_faults_are_refused_at_load_not_at_run_time(
+    tmp_path: Path, files: dict[str, str], expected: str
+) -> None:
+    """OPA refuses these when compiling; regorus only when an input reaches the rule (a policy-error,
+    exit 3; none at all, so a pass, when no input does)."""
+    with pytest.raises(ConfigError, match=expected) as err:
+        load(write(tmp_path / "k", files), "k")
+    assert err.value.exit_code == EXIT_USAGE
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'default allow := false\n\nallow if input.kind == "Pod"\n\ndeny contains "x" if not allow\n',
+        'deny contains "a" if true\n\ndeny contains msg if {\n\tsome c in input.containers\n\tmsg := c.name\n}\n',
+        'labels[k] := v if some k, v in input.metadata.labels\n\nlabels["x"] := "y"\n\nwarn contains k if labels[k]\n',
+        'f(x) := 1 if x > 1\n\nf(x) := 2 if x <= 1\n\ndeny contains sprintf("%d", [f(input.n)]) if input.n\n',
+        'deny contains msg if {\n\tsome i\n\tinput.a[i] == 1\n\tmsg := sprintf("%d", [i])\n}\n',
+    ],
+)
+def test_valid_rule_shapes_still_load(tmp_path: Path, source: str) -> None:
+    load(write(tmp_path / "ok", {"p.rego": HEAD + source}), "ok")
+
+
+def test_what_only_regorus_refuses_is_not_refused_at_load(tmp_path: Path) -> None:
+    """A comprehension using a variable defined after it (conformance case cx-combine-users): OPA
+    reorders it, regorus' analysis refuses it. That is regorus' limit, not a fault of the policy:
+    the set loads and the rule stays a policy-error on each input it runs on, as before."""
+    source = (
+        HEAD + "deny contains msg if {\n\tname := input[_].name\n"
+        "\tseen := [name | some i; input[i].name == name; name := input[i].id]\n"
+        '\tcount(seen) > 1\n\tmsg := sprintf("duplicate %s", [name])\n}\n'
+    )
+    ps = load(write(tmp_path / "r", {"p.rego": source}), "r")
+    (error,) = ps.evaluator({}).evaluate([{"name": "a", "id": "a"}]).errors
+    assert "used before definition" in error.message
+
+
+def test_policy_test_refuses_compile_time_faults_with_one_line_and_exit_2(
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "u", {"p.rego": 'package main\nimport rego.v1\ndeny contains msg if { x == 1; msg := "a" }\n'})
+    write(tmp_path / "c", {"p.rego": 'package main\nimport rego.v1\ndeny contains "a" if true\ndeny := 5\n'})
+    (tmp_path / "in.yaml").write_text("x: 1\n")
+    for folder, line in (("u", "promoter: error: u/p.rego:3:24: "), ("c", "promoter: error: c/p.rego:4:1: ")):
+        out = run_cli("policy", "test", "-p", folder, "in.yaml")
+        assert out.exit_code == 2, out.stdout + out.stderr
+        assert out.stderr.startswith(line) and out.stderr.count("\n") == 1, out.stderr
+        assert out.stdout == ""
 
 
 @pytest.mark.parametrize(

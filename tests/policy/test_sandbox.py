@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from promoter.model.errors import ToolError
+from promoter.model.errors import ConfigError, ToolError
 from promoter.policy import sandbox
 from promoter.policy.policyset import PolicySet
 from promoter.policy.sandbox import Item, Limits, evaluate, prestart
@@ -36,23 +36,67 @@ FINE = (
 )
 
 
-def test_time_limit_is_one_error_naming_the_file_and_the_rest_still_runs(tmp_path: Path) -> None:
+def test_time_limit_stops_the_rule_once_and_every_other_input_reports_it_not_evaluated(tmp_path: Path) -> None:
     ps = policy(tmp_path, {"slow.rego": SLOW, "fine.rego": FINE})
     verdicts = evaluate(ps, {}, items(3), limits=Limits(seconds=1, memory_mb=2048))
-    errors = [e for v in verdicts for e in v.errors]
-    assert len(errors) == 1, errors  # the rule is stopped once, then not evaluated again
-    assert errors[0].rule == "deny" and errors[0].files == ["pol/slow.rego"]
-    assert "took longer than 1 s" in errors[0].message and "pol/slow.rego" in errors[0].message
+    errors = [[e for e in v.errors] for v in verdicts]
+    assert [len(e) for e in errors] == [1, 1, 1], errors  # stopped once, and never a silent pass elsewhere
+    first, *rest = [e[0] for e in errors]
+    assert first.rule == "deny" and first.files == ["pol/slow.rego"]
+    assert "took longer than 1 s on this input" in first.message and "PROMOTER_POLICY_TIMEOUT" in first.message
+    for e in rest:
+        assert e.rule == "deny" and e.files == ["pol/slow.rego"]
+        assert "was not evaluated on this input: it took longer than 1 s on f0.yaml" in e.message, e.message
+        assert "PROMOTER_POLICY_TIMEOUT" in e.message
+    assert [v.successes for v in verdicts] == [0, 0, 0]  # the stopped rule is counted as no success anywhere
     assert [m.message for v in verdicts for m in v.warnings] == ["seen p0", "seen p1", "seen p2"]
 
 
-def test_memory_limit_is_one_error_naming_the_file(tmp_path: Path) -> None:
+def test_memory_limit_stops_the_rule_once_and_every_other_input_reports_it(tmp_path: Path) -> None:
     ps = policy(tmp_path, {"hungry.rego": HUNGRY, "fine.rego": FINE})
     verdicts = evaluate(ps, {}, items(2), limits=Limits(seconds=60, memory_mb=512))
     errors = [e for v in verdicts for e in v.errors]
-    assert len(errors) == 1, errors
-    assert errors[0].files == ["pol/hungry.rego"] and "more than 512 MB" in errors[0].message
+    assert len(errors) == 2, errors
+    assert all(e.files == ["pol/hungry.rego"] for e in errors)
+    assert "more than 512 MB" in errors[0].message
+    assert "was not evaluated on this input: it needed more than 512 MB on f0.yaml" in errors[1].message
     assert [m.message for v in verdicts for m in v.warnings] == ["seen p0", "seen p1"]
+
+
+def test_a_rule_stopped_on_one_input_is_not_skipped_on_inputs_it_does_not_apply_to(tmp_path: Path) -> None:
+    """Only the inputs the stopped rule applies to (its kinds) report it."""
+    folder = tmp_path / "pol"
+    folder.mkdir()
+    (folder / "slow.rego").write_text(SLOW.replace("deny contains", "deny_slow contains"))
+    (folder / "fine.rego").write_text(FINE)
+    ps = PolicySet.load([(folder, "pol")], kinds={"deny_slow": frozenset({"Pod"})})
+    svc = Item(json.dumps({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}), "s.yaml", kind="Service")
+    verdicts = evaluate(ps, {}, [*items(2), svc], limits=Limits(seconds=1, memory_mb=2048))
+    assert [len(v.errors) for v in verdicts] == [1, 1, 0]
+
+
+def test_inputs_left_when_the_time_budget_is_spent_are_errors_not_passes(tmp_path: Path) -> None:
+    """The per-evaluation limit bounds one input; the budget bounds them all together. A budget
+    spent before the worker even started (1 ms) leaves every input unevaluated: each is an error."""
+    ps = policy(tmp_path, {"fine.rego": FINE})
+    verdicts = evaluate(ps, {}, items(3), limits=Limits(seconds=10, memory_mb=2048, budget=0.001))
+    for v in verdicts:
+        (e,) = v.errors
+        assert "used up this run's time budget (0.001 s" in e.message and "PROMOTER_POLICY_BUDGET" in e.message
+        assert v.messages == [] and v.successes == 0
+    # With the default budget the same set judges them.
+    assert [m.message for v in evaluate(ps, {}, items(3)) for m in v.warnings] == ["seen p0", "seen p1", "seen p2"]
+
+
+def test_limits_read_from_the_environment() -> None:
+    limits = Limits.from_environ(
+        {"PROMOTER_POLICY_TIMEOUT": "2", "PROMOTER_POLICY_MEMORY_MB": "512", "PROMOTER_POLICY_BUDGET": "60"}
+    )
+    assert limits == Limits(seconds=2, memory_mb=512, budget=60)
+    assert Limits.from_environ({}) == Limits()
+    for bad in ({"PROMOTER_POLICY_BUDGET": "soon"}, {"PROMOTER_POLICY_BUDGET": "0"}):
+        with pytest.raises(ConfigError, match="PROMOTER_POLICY_BUDGET"):
+            Limits.from_environ(bad)
 
 
 def test_a_limit_error_fails_the_check(tmp_path: Path) -> None:
@@ -232,3 +276,85 @@ def test_a_worker_that_answers_something_else_is_stopped_not_waited_for(
     with pytest.raises(ToolError, match="answered something else than ready"):
         worker.ready()
     assert worker.proc.poll() is not None  # stopped, not left running
+
+
+SLOW_ON_CONFIGMAPS = """package main
+
+import rego.v1
+
+deny contains msg if {
+\tsome c in input.spec.template.spec.containers
+\tendswith(c.image, ":latest")
+\tmsg := sprintf("%s uses latest", [c.name])
+}
+
+deny contains "slow" if {
+\tinput.kind == "ConfigMap"
+\tcount([x | some x in numbers.range(1, 20000000); x % 7 == 0]) > 1
+}
+"""
+
+
+def test_a_resource_cannot_turn_a_policy_off_by_timing_it_out_and_waiving_the_error(tmp_path: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    """The audit's repro: the slow resource waived `policy-error` for itself, and every later
+    resource then passed the stopped rule unseen. Now the waiver does not hold for promoter's own
+    evaluation errors and the later resource reports the rule not evaluated: exit 3."""
+    from tests.conftest import make_repo
+
+    configmap = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations:\n"
+        '    promoter.dev/waive: "policy-error,*"\n    promoter.dev/waive-reason: "flaky"\ndata: {k: v}\n'
+    )
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b}\nspec:\n  selector: {matchLabels: {a: b}}\n"
+        "  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers:\n"
+        '      - {name: web, image: "nginx:latest"}\n'
+    )
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            ".promoter.yaml": "version: 1\nenvironments:\n  - name: dev\napps: {}\npolicies:\n  builtin: false\n",
+            "org/p.rego": SLOW_ON_CONFIGMAPS,
+            "apps/x/a.yaml": configmap,
+            "apps/x/b.yaml": deployment,
+        },
+    )
+    res = run_cli(
+        "check",
+        "--repo",
+        str(repo),
+        "--all",
+        "--policy",
+        str(repo / "org"),
+        "-o",
+        "json",
+        env={"PROMOTER_POLICY_TIMEOUT": "1"},
+    )
+    assert res.exit_code == 3, res.stdout + res.stderr
+    findings = {f["location"]["file"]: f for f in json.loads(res.stdout)["findings"]}
+    assert set(findings) == {"apps/x/a.yaml", "apps/x/b.yaml"}, res.stdout
+    a, b = findings["apps/x/a.yaml"], findings["apps/x/b.yaml"]
+    assert a["rule"] == "policy-error" and not a["waived"]  # its own annotation does not waive promoter's error
+    assert "took longer than 1 s on this input" in a["message"]
+    assert not b["waived"] and b["severity"] == "error"
+    # b is judged before a (the rule runs: its own failure) or after it (the rule is reported not run).
+    if b["rule"] == "policy-error":
+        assert "was not evaluated on this input: it took longer than 1 s on apps/x/a.yaml" in b["message"]
+    else:
+        assert (b["rule"], b["message"]) == ("deny", "web uses latest"), b
+
+
+def test_policy_test_reports_the_rule_not_evaluated_on_later_files(tmp_path: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "slow").mkdir()
+    (tmp_path / "slow" / "p.rego").write_text(SLOW)
+    (tmp_path / "in.yaml").write_text("x: 1\n")
+    (tmp_path / "in2.yaml").write_text("x: 2\n")
+    res = run_cli(
+        "policy", "test", "-p", str(tmp_path / "slow"), str(tmp_path / "in.yaml"), str(tmp_path / "in2.yaml"),
+        "-o", "json", env={"PROMOTER_POLICY_TIMEOUT": "1"},
+    )  # fmt: skip
+    assert res.exit_code == 3, res.stdout + res.stderr
+    doc = json.loads(res.stdout)
+    assert [s["status"] for s in doc["subjects"]] == ["failed", "failed"]
+    messages = [f["message"] for f in doc["findings"]]
+    assert len(messages) == 2 and "was not evaluated on this input" in messages[1], messages

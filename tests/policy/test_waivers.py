@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -145,3 +146,27 @@ def test_bad_expiry_date_is_a_config_error(tmp_path: Path) -> None:
     repo = repo_with(tmp_path, 'waivers:\n  - rule: x\n    reason: r\n    expires: "2026-02-30"\n')
     with pytest.raises(ConfigError, match=r"waivers\[0\]\.expires: '2026-02-30' is not a date"):
         apply_waivers(CheckResult(), [], load_config(repo), TODAY)
+
+
+def test_a_resource_cannot_waive_promoters_own_evaluation_errors_but_the_config_can(tmp_path: Path) -> None:
+    """A `policy-error` (a rule that errored or broke a sandbox limit) on a resource is not waived by
+    that resource's annotation, globs included; a `.promoter.yaml` waiver (the platform team's) is."""
+    error = Finding(
+        rule="policy-error",
+        severity=Severity.ERROR,
+        message="policy rule main.deny in org failed while evaluating: took longer than 10 s",
+        source="policy",
+        subject="",
+    )
+    for rules in ("policy-error", "*", "policy-*"):
+        res = resource(annotated(LATEST, rules, "flaky"), env="dev")
+        f = dataclasses.replace(error, subject=res.id, target=res.target)
+        out = apply_waivers(CheckResult(findings=[f]), [res], load_config(repo_with(tmp_path / rules)), TODAY)
+        assert [(x.waived, x.blocking) for x in out.findings] == [(False, True)], rules
+    repo = repo_with(
+        tmp_path / "cfg", "waivers:\n  - rule: policy-error\n    match: {kind: Deployment}\n    reason: known slow\n"
+    )
+    res = resource(LATEST, env="dev")
+    f = dataclasses.replace(error, subject=res.id, target=res.target)
+    (out,) = apply_waivers(CheckResult(findings=[f]), [res], load_config(repo), TODAY).findings
+    assert out.waived and out.waiver_reason == "known slow"

@@ -186,3 +186,56 @@ def test_names_never_collide_within_a_suite() -> None:
     names = [c.get("name") for c in _xml(result).iter("testcase")]
     assert names == [SERVICE + " [schema]", SERVICE + " [schema] #2"]
     assert len(set(names)) == len(names)
+
+
+def test_a_case_is_placed_where_its_findings_are_not_where_the_object_starts() -> None:
+    """An overlay's patch fails the object: the case's file/line is the patch's, as its failure text says
+    (CI tools annotate the case's file/line); a passing case keeps the object's own place."""
+    base = Location("apps/checkout-api/base/deployment.yaml", 1)
+    patch = "apps/checkout-api/overlays/prod/replicas.yaml"
+    result = CheckResult(
+        findings=[
+            Finding(
+                "schema",
+                Severity.ERROR,
+                'spec.replicas: "lots" is not an integer',
+                Location(patch, 7),
+                source="schema",
+                subject=DEPLOY,
+                target=PROD,
+            ),
+            Finding("latest", Severity.ERROR, "moving tag", Location(patch, 9), source="policy", subject=DEPLOY),
+            Finding("root", Severity.WARNING, "runs as root", base, source="policy", subject=DEPLOY, target=PROD),
+        ],
+        subjects=[
+            Subject(DEPLOY, "resource", PROD, base, Status.FAILED),
+            Subject(DEPLOY, "policy", PROD, base, Status.FAILED),
+            Subject(SERVICE, "resource", PROD, Location("apps/checkout-api/base/service.yaml", 1), Status.PASSED),
+        ],
+        targets=[PROD],
+    )
+    root = _xml(result)
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    schema = cases[DEPLOY + " [schema]"]
+    assert (schema.get("file"), schema.get("line")) == (patch, "7")
+    assert f"{patch}:7:" in schema.find("failure").text
+    # Findings in two files: no one place stands for them all; the object's own place stays.
+    policy = cases[DEPLOY + " [policy]"]
+    assert (policy.get("file"), policy.get("line")) == (base.file, "1")
+    service = cases[SERVICE + " [schema]"]
+    assert (service.get("file"), service.get("line")) == ("apps/checkout-api/base/service.yaml", "1")
+    assert len(cases) == 3 and root.get("tests") == "3" and root.get("failures") == "2"
+
+
+def test_findings_on_several_lines_of_one_file_place_the_case_on_the_first() -> None:
+    patch = "apps/checkout-api/overlays/prod/patch.yaml"
+    result = CheckResult(
+        findings=[
+            Finding("a", Severity.ERROR, "later", Location(patch, 12), source="schema", subject=DEPLOY, target=PROD),
+            Finding("b", Severity.ERROR, "earlier", Location(patch, 4), source="schema", subject=DEPLOY, target=PROD),
+        ],
+        subjects=[Subject(DEPLOY, "resource", PROD, Location("apps/checkout-api/base/deployment.yaml", 1))],
+        targets=[PROD],
+    )
+    case = next(_xml(result).iter("testcase"))
+    assert (case.get("file"), case.get("line")) == (patch, "4")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -54,29 +55,15 @@ def resolve_settings(
     url: str | None = None,
     repository: str | None = None,
     base_branch: str | None = None,
+    origin: str | None = None,
 ) -> ForgeSettings:
-    """Flags win over `.promoter.yaml` `forge:`, which wins over the CI environment."""
+    """Flags win over `.promoter.yaml` `forge:`, which wins over the CI environment.
+
+    `origin` is the URL of the checkout's `origin` remote: without a repository named, the one it
+    names on this forge's host is the target."""
     kind = forge or config.get("type") or _detect(environ)
     if kind not in ("github", "gitlab"):
         raise UsageError("no forge chosen: set forge.type in .promoter.yaml or pass --forge github|gitlab")
-    repo = repository or config.get("repository")
-    if repo in (None, ""):
-        # GITHUB_REPOSITORY / CI_PROJECT_PATH name the repository running CI, which is often not
-        # the GitOps repository: guessing would open the PR in the wrong place.
-        raise UsageError(
-            "no target repository: set forge.repository in .promoter.yaml or pass --forge-repo "
-            + ("OWNER/NAME" if kind == "github" else "GROUP/PROJECT or a project id")
-        )
-    token_env = config.get("token_env")
-    names = [token_env] if token_env else (["GITHUB_TOKEN", "GH_TOKEN"] if kind == "github" else ["GITLAB_TOKEN"])
-    token = next((environ[n] for n in names if environ.get(n)), None)
-    if not token:
-        hint = (
-            "a token with contents: write and pull-requests: write"
-            if kind == "github"
-            else "a project or group access token with the api scope (CI_JOB_TOKEN cannot open merge requests)"
-        )
-        raise UsageError(f"no forge token: set {' or '.join(names)} to {hint}")
     if kind == "github":
         api = url or config.get("url") or environ.get("GITHUB_API_URL") or GITHUB_API
     else:
@@ -88,6 +75,29 @@ def resolve_settings(
             or GITLAB_URL
         )
         api = _strip_api(api) or api
+    repo = repository or config.get("repository")
+    if repo in (None, ""):
+        # Not GITHUB_REPOSITORY / CI_PROJECT_PATH: they name the repository running CI, often an app's,
+        # not the GitOps repository. The checkout promoter edits is the GitOps repository: its origin
+        # remote names it, when that remote is on this forge.
+        repo = origin_repository(origin, kind, str(api), environ)
+    if repo in (None, ""):
+        seen = f" (the checkout's origin remote is {_host_of(origin)}, not {_forge_host(kind, str(api), environ)})"
+        raise UsageError(
+            "no target repository: set forge.repository in .promoter.yaml or pass --forge-repo "
+            + ("OWNER/NAME" if kind == "github" else "GROUP/PROJECT or a project id")
+            + (seen if origin and _host_of(origin) else "")
+        )
+    token_env = config.get("token_env")
+    names = [token_env] if token_env else (["GITHUB_TOKEN", "GH_TOKEN"] if kind == "github" else ["GITLAB_TOKEN"])
+    token = next((environ[n] for n in names if environ.get(n)), None)
+    if not token:
+        hint = (
+            "a token with contents: write and pull-requests: write"
+            if kind == "github"
+            else "a project or group access token with the api scope (CI_JOB_TOKEN cannot open merge requests)"
+        )
+        raise UsageError(f"no forge token: set {' or '.join(names)} to {hint}")
     mode = str(config.get("mode", "per-app"))
     template = config.get("branch_template") or (DEFAULT_TRAIN_TEMPLATE if mode == "train" else DEFAULT_BRANCH_TEMPLATE)
     branch = (
@@ -121,6 +131,57 @@ def grouped(settings: ForgeSettings, group: str | None, configured_template: str
         return settings
     template = configured_template or (DEFAULT_TRAIN_TEMPLATE if mode == "train" else DEFAULT_BRANCH_TEMPLATE)
     return replace(settings, mode=mode, branch_template=template)
+
+
+# `https://[user[:pw]@]host[:port]/path[.git]`, `ssh://git@host[:port]/path`, `git@host:path`.
+_URL_REMOTE = re.compile(r"^(?:https?|ssh|git)://(?:[^@/]*@)?(?P<host>[^/:@]+)(?::\d+)?/(?P<path>.+)$")
+_SCP_REMOTE = re.compile(r"^(?:[^@/:]+@)?(?P<host>[^/:@]+):(?P<path>[^/].*)$")
+
+
+def _remote_parts(remote: str | None) -> tuple[str, str] | None:
+    """(host, path) of a remote URL, credentials dropped (a GitLab runner's clone URL holds the job token)."""
+    if not remote:
+        return None
+    m = _URL_REMOTE.match(remote.strip()) or _SCP_REMOTE.match(remote.strip())
+    if m is None:
+        return None
+    path = m["path"].strip("/").removesuffix(".git").strip("/")
+    return m["host"].lower(), path
+
+
+def _host_of(remote: str | None) -> str:
+    parts = _remote_parts(remote)
+    return parts[0] if parts else ""
+
+
+def _forge_host(kind: str, api: str, environ: Mapping[str, str]) -> str:
+    """The host a checkout of this forge is cloned from: github.com for api.github.com, else the API's."""
+    if (
+        kind == "github"
+        and environ.get("GITHUB_SERVER_URL")
+        and api.rstrip("/") == environ.get("GITHUB_API_URL", "").rstrip("/")
+    ):
+        api = environ["GITHUB_SERVER_URL"]
+    m = re.match(r"^[a-z]+://(?:[^@/]*@)?(?P<host>[^/:]+)", api)
+    host = m["host"].lower() if m else ""
+    return "github.com" if host == "api.github.com" else host
+
+
+def origin_repository(remote: str | None, kind: str, api: str, environ: Mapping[str, str]) -> str | None:
+    """The repository a checkout's origin remote names on this forge (OWNER/NAME, or GitLab's
+    GROUP/…/PROJECT); None when the remote is elsewhere or not a repository URL."""
+    parts = _remote_parts(remote)
+    if parts is None or parts[0] != _forge_host(kind, api, environ):
+        return None
+    segments = parts[1].split("/")
+    if any(not s or s in (".", "..") for s in segments):
+        return None
+    if kind == "github":
+        return parts[1] if len(segments) == 2 else None
+    # GitLab under a relative URL root (https://host/gitlab/group/project): the root is not the group.
+    root = re.sub(r"^[a-z]+://[^/]+", "", api).strip("/")
+    path = parts[1].removeprefix(root + "/") if root else parts[1]
+    return path if len(path.split("/")) >= 2 else None
 
 
 def _detect(environ: Mapping[str, str]) -> str | None:
