@@ -11,7 +11,8 @@ the exact command users run, in a child process:
 
     promoter bump --path values.yaml --image ghcr.io/acme/target:v2
 
-and its wall time and peak memory (the child's maximum resident set) are printed per size. The simple repeated
+and its wall time, CPU time (user + system: other users' load inflates wall time) and peak memory (the
+child's maximum resident set) are printed per size, with the load average. The simple repeated
 block of `bench_locate.py --big-mb` holds far fewer anchors, block scalars and long lists than real charts do.
 """
 
@@ -68,8 +69,8 @@ def make_repo(repo: Path, megabytes: float, corpus: Path) -> int:
     return n
 
 
-def bump(repo: Path) -> tuple[float, float, int, str]:
-    """Wall seconds, peak MB of the child, exit code, last line of its output."""
+def bump(repo: Path) -> tuple[float, float, float, int, str]:
+    """Wall seconds, CPU seconds (user + system), peak MB of the child, exit code, last line of its output."""
     # `python -m promoter` is the `promoter` script; PYTHONPATH may name another checkout's code to compare.
     cmd = [sys.executable, "-m", "promoter", "bump", "--path", "values.yaml", "--image", "ghcr.io/acme/target:v2"]
     t = time.perf_counter()
@@ -83,7 +84,7 @@ def bump(repo: Path) -> tuple[float, float, int, str]:
         output = log.read()
     peak = usage.ru_maxrss / 1024
     lines = output.strip().splitlines()
-    return took, peak, child.returncode, lines[-1] if lines else ""
+    return took, usage.ru_utime + usage.ru_stime, peak, child.returncode, lines[-1] if lines else ""
 
 
 def main() -> None:
@@ -100,8 +101,12 @@ def main() -> None:
             repo = base / f"values-{mb:g}mb"
             n = make_repo(repo, mb, args.corpus)
             size = (repo / "values.yaml").stat().st_size / 1e6
-            took, peak, code, last = bump(repo)
-            print(f"{size:.1f} MB ({n:,} chart blocks): bump {took:.2f} s, peak {peak:.0f} MB, exit {code}: {last}")
+            took, cpu, peak, code, last = bump(repo)
+            load = os.getloadavg()[0]
+            print(
+                f"{size:.1f} MB ({n:,} chart blocks): bump {took:.2f} s wall, {cpu:.2f} s CPU, peak {peak:.0f} MB, "
+                f"exit {code}: {last} (load {load:.1f})"
+            )
             sys.stdout.flush()
     finally:
         if args.keep is None:
