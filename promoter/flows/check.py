@@ -556,10 +556,23 @@ def _drop_values_failures(result: CheckResult) -> None:
     """Helm refusing values that do not meet values.schema.json is said, at the values line, by the
     values-schema findings of the same target: keep those, drop Helm's one-line summary."""
     told = {f.target for f in result.findings if f.rule == "values-schema"}
+    # A values file that does not parse (a duplicate key) stops the render, which says so at its line:
+    # the values-schema check reading the same file must not say it a second time.
+    unreadable = {
+        (f.location.file, f.location.line)
+        for f in result.findings
+        if f.source == "render" and f.rule in ("duplicate-key", "yaml") and f.location is not None
+    }
     result.findings = [
         f
         for f in result.findings
         if not (f.rule == "render-failed" and f.evidence.get("cause") == "values-schema" and f.target in told)
+        and not (
+            f.source == "values-schema"
+            and f.rule == "yaml"
+            and f.location is not None
+            and (f.location.file, f.location.line) in unreadable
+        )
     ]
 
 

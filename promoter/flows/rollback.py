@@ -13,6 +13,7 @@ from promoter.model.image import DIGEST_ALGORITHMS, ImageRef, try_parse
 from promoter.publish.description import HistoryEntry
 from promoter.publish.flags import PrFlags
 
+_DIGEST_ALGORITHM = re.compile(rf"^(?:{'|'.join(DIGEST_ALGORITHMS)}):")
 _BARE_DIGEST = re.compile(rf"^(?:{'|'.join(DIGEST_ALGORITHMS)}):[0-9a-f]+$")
 _HISTORY_MAX = 20  # the last images an environment ran, listed in a rollback pull request
 
@@ -97,7 +98,9 @@ def _full(given: str, repository: str) -> str:
     """`1.4.1@sha256:…`, `@sha256:…` or `sha256:…` name the app's own repository; a full reference stays as it is."""
     if given.startswith("@"):
         return repository + given
-    if _BARE_DIGEST.match(given):  # the digest without its `@`, as `docker inspect` prints it
+    if _BARE_DIGEST.match(given) or _DIGEST_ALGORITHM.match(given):
+        # The digest without its `@`, as `docker inspect` prints it; a malformed one is judged as a
+        # digest ("64 hex"), not as a tag named after the algorithm.
         return f"{repository}@{given}"
     ref = try_parse(given)
     if ref is not None and "/" in given:

@@ -18,6 +18,7 @@ from promoter.model.errors import UsageError
 from promoter.model.image import ImageRef
 from promoter.model.reference import Reference
 from promoter.yamlio.document import YamlDoc, owner_of, read_checked
+from promoter.yamlio.files import FileProblem, FileRefused
 
 YAML_SUFFIXES = (".yaml", ".yml")
 # Cheap pre-filter: a file none of these words appear in cannot hold a reference, so it is
@@ -56,8 +57,9 @@ def yaml_files(repo: Path, roots: list[Path]) -> list[Path]:
     return [Path(p) for p in yaml_paths(repo, roots)]
 
 
-def yaml_paths(repo: Path, roots: list[Path]) -> list[str]:
-    """yaml_files as strings: a scan of thousands of files needs no Path object for each."""
+def yaml_paths(repo: Path, roots: list[Path], outside: list[str] | None = None) -> list[str]:
+    """yaml_files as strings: a scan of thousands of files needs no Path object for each. `outside`
+    collects the YAML-named symlinks that lead out of the repository (never read; a caller says so)."""
     out: set[str] = set()
     root_resolved = str(repo.resolve())
     for root in roots:
@@ -65,11 +67,11 @@ def yaml_paths(repo: Path, roots: list[Path]) -> list[str]:
             if root.exists() or root.is_symlink():  # a file; anything else is refused when read, naming it
                 out.add(str(root))
             continue
-        _walk(str(root), root_resolved, out, repo)
+        _walk(str(root), root_resolved, out, repo, outside)
     return sorted(out, key=lambda p: p.split(os.sep))
 
 
-def _walk(folder: str, inside: str, out: set[str], repo: Path) -> None:
+def _walk(folder: str, inside: str, out: set[str], repo: Path, outside: list[str] | None = None) -> None:
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -83,10 +85,12 @@ def _walk(folder: str, inside: str, out: set[str], repo: Path) -> None:
                 # Symlinked files that point out of the repository are never read.
                 if full == inside or full.startswith(inside + os.sep):
                     out.add(e.path)
+                elif outside is not None:
+                    outside.append(e.path)
             continue
         if e.is_dir():
             if not skipped_dir(e.name) and not chart_templates(has_chart, e.name):
-                _walk(e.path, inside, out, repo)
+                _walk(e.path, inside, out, repo, outside)
         elif yaml_name(e.name):
             out.add(e.path)
 
@@ -235,7 +239,16 @@ def _scan(
     errors: list[UsageError] = []
     charts: dict[str, Any] = {}
     top = str(repo).rstrip(os.sep) + os.sep
-    for name in yaml_paths(repo, roots):
+    outside: list[str] = []
+    names = yaml_paths(repo, roots, outside)
+    for name in outside:
+        # Never read, and said: a listing that silently leaves a file out looks complete.
+        rel = name[len(top) :].replace(os.sep, "/") if name.startswith(top) else name
+        problem = FileProblem("outside-repository", rel, "a symlink to a path outside the repository; not read")
+        if not keep_going:
+            continue  # a caller that stops at the first problem has its own rule for links (bump: scope)
+        errors.append(FileRefused(problem))
+    for name in names:
         # Files are walked under the repository's own path: their name inside it needs no disk access.
         rel = name[len(top) :].replace(os.sep, "/") if name.startswith(top) else rel_to(repo, Path(name))
         scanned.append(rel)

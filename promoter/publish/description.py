@@ -341,12 +341,13 @@ def left_out(d: Description) -> Part | None:
     rows = ["| App | Image | Blocked by | To proceed |", "| --- | --- | --- | --- |"]
     for x in d.left_out:
         why = "<br>".join(escape(r[:600]) for r in x.reasons) or "—"
-        how = "<br>".join(escape(h[:400]) for h in x.help if h) or "—"
+        # A reviewer runs these from the repository's root: the CI runner's checkout path means nothing there.
+        how = "<br>".join(escape(_RUNNER_REPO.sub("", h)[:400]) for h in x.help if h) or "—"
         rows.append(f"| {escape(x.app)} | {code(_label(x.image))} | {why} | {how} |")
     n = len(d.left_out)
     return Part(
         f"### Left out of this train ({n})\n\n"
-        f"{'These apps run' if n != 1 else 'This app runs'} a newer image in the environment before "
+        f"{'These apps run' if n != 1 else 'This app runs'} another image in the environment before "
         f"{code(d.env)}, but a gate blocks {'them' if n != 1 else 'it'}: {'they are' if n != 1 else 'it is'} not on "
         f"this branch. The next run of the train adds {'them' if n != 1 else 'it'} once the gates pass.\n\n"
         + "\n".join(rows)
@@ -354,6 +355,7 @@ def left_out(d: Description) -> Part | None:
     )
 
 
+_RUNNER_REPO = re.compile(r" --repo (?:'[^']*'|[^\s`]+)(?=[\s`]|$)")
 _SAFE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[A-Za-z0-9._~%/+-]*)?$")
 _REVISION = re.compile(r"^[0-9a-f]{7,64}$")
 _PR_LABELS = 20
@@ -439,7 +441,9 @@ def summary(d: Description) -> Part:
     removed = sum(f.removed for f in d.files)
     n = len(d.files)
     lines = ["### Summary", ""]
-    line = f"**{n} file{'s' if n != 1 else ''}** changed (+{added} −{removed})"
+    # A forge that listed only part of the branch's files: the count is a floor, and says so.
+    least = "at least " if d.compare_truncated else ""
+    line = f"**{least}{n} file{'s' if n != 1 else ''}** changed ({least}+{added} −{removed})"
     objects = sum(d.review.objects.values())
     if d.review.objects:
         kinds = ", ".join(

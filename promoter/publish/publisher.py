@@ -61,6 +61,8 @@ from promoter.publish.pullrequest import (
     PromotedApp,
     Provenance,
     commit_message,
+    commit_writer,
+    has_trailer,
     is_promoter_commit,
     marker_apps,
     parse_marker,
@@ -298,9 +300,15 @@ class _Publisher:
             # it); any other head, or a branch that ever held someone else's commit, is looked at.
             before: BranchCompare | None = None
             pure = True
+            # A commit counts as promoter's only when it is the one promoter wrote: its trailer, in one
+            # piece, by the identity of the head promoter last described on a branch that was all its
+            # own. A reviewer's amend or rebase keeps the trailer but not the committer; one with
+            # --reset-author keeps neither identity. Without such a head nothing is verifiably ours.
+            described = marker.get("head") if marker is not None and marker.get("pure") is True else None
             if pull is not None and not (ours_at_head and marker is not None and marker.get("pure") is True):
                 before = forge.compare(base_sha, pull.head_sha)
-                pure = not _foreign(before.commits)
+                # A list the forge cut short cannot show that every commit is promoter's.
+                pure = not before.truncated and not _foreign(before.commits, _writer(before.commits, described))
 
             mode: WriteMode
             expected: str | None
@@ -345,7 +353,10 @@ class _Publisher:
                 continue
             if mode == "append" and not adopted:
                 after = before if (before is not None and head == pull.head_sha) else forge.compare(base_sha, head)  # type: ignore[union-attr]
-                written = self.from_compare(after, head, base_sha)
+                # Our own head names the identity promoter writes as; a head only described (the
+                # branch held the change already) is the marker's, when it was all promoter's.
+                writer = _writer(after.commits, head if head in self.written else described)
+                written = self.from_compare(after, head, base_sha, writer)
             else:
                 written = _Written(head, _plan_files(plan), base_sha, [])
             result = self.open_or_update(pull, apps, head, written, attempt, marker)
@@ -407,11 +418,26 @@ class _Publisher:
         info = self.forge.branch_info(self.branch)
         if info is None:
             return None  # deleted meanwhile: start over
-        if not (is_promoter_commit(info.message) or info.sha == base_sha):
-            raise ForgeError(
-                f"branch {self.branch} already exists in {self.forge.repository} with commits promoter did not make "
-                f"(head {info.sha[:12]} by {info.author}): delete that branch or change forge.branch_template"
-            )
+        if info.sha != base_sha:
+            # Every commit between the base and the head, not the head alone: promoter may have
+            # appended on top of a reviewer's commit before that PR was closed. No marker names
+            # the identity promoter wrote as here; the head's does, and every commit must share it.
+            cmp = self.forge.compare(base_sha, info.sha)
+            foreign = _foreign(cmp.commits, _writer(cmp.commits, info.sha)) if cmp.commits else []
+            if foreign or cmp.truncated:  # none listed: the branch is behind the base, nothing above it
+                first = foreign[0] if foreign else None
+                which = (
+                    f"commit {first.sha[:12]} by {first.author or 'an unknown author'}"
+                    + (f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else "")
+                    if first is not None
+                    else f"more commits than {self.forge.kind} lists (head {info.sha[:12]} by {info.author})"
+                )
+                raise ForgeError(
+                    f"branch {self.branch} already exists in {self.forge.repository} without an open {self.word} "
+                    f"and holds {which} that promoter did not make; promoter left it as it is: open a {self.word} "
+                    "for that branch to keep the work, or delete that branch or change forge.branch_template, "
+                    "then run again"
+                )
         files = {fc.path: fc.new_text for fc in plan.changed_files}
         try:
             head = self.forge.write_branch(
@@ -427,7 +453,7 @@ class _Publisher:
         return head
 
     # ---- the branch as it is ---------------------------------------------------------------------
-    def from_compare(self, cmp: BranchCompare, head: str, base_sha: str) -> _Written:
+    def from_compare(self, cmp: BranchCompare, head: str, base_sha: str, writer: tuple[str, str] | None) -> _Written:
         """Every file the branch changes, with its texts at the merge base and at the head."""
         mb = cmp.merge_base or base_sha
         old_read = self.base_reader(mb, [f.previous_path or f.path for f in cmp.files if f.status != "added"])
@@ -446,7 +472,7 @@ class _Publisher:
                 out.append(BranchFile(f.path, f.status, None, None, f.previous_path, binary=True))
                 continue
             out.append(BranchFile(f.path, f.status, old, new, f.previous_path))
-        return _Written(head, out, mb, _foreign(cmp.commits), cmp.truncated)
+        return _Written(head, out, mb, _foreign(cmp.commits, writer), cmp.truncated)
 
     def base_reader(self, sha: str, paths: list[str]) -> ReadFile:
         """Texts at `sha` from the local clone when it has that commit (no request), else from the forge."""
@@ -643,8 +669,17 @@ class _Publisher:
         return sorted([p for p in in_pull if p.app not in names] + wanted, key=lambda a: a.app)
 
 
-def _foreign(commits: list[BranchCommit]) -> list[BranchCommit]:
-    return [c for c in commits if not is_promoter_commit(c.message)]
+def _writer(commits: list[BranchCommit], sha: str | None) -> tuple[str, str] | None:
+    """The identity promoter writes as, read off `sha`, a commit promoter verifiably wrote, when the
+    branch holds it (with its trailer, in one piece); None when it does not."""
+    commit = next((c for c in commits if c.sha == sha), None)
+    if commit is None or not has_trailer(commit.message):
+        return None
+    return commit_writer(commit)
+
+
+def _foreign(commits: list[BranchCommit], writer: tuple[str, str] | None) -> list[BranchCommit]:
+    return [c for c in commits if not is_promoter_commit(c, writer)]
 
 
 def _plan_files(plan: ChangeSet) -> list[BranchFile]:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from promoter.publish.forge.base import BranchCommit
+
 MARKER_PREFIX = "<!-- promoter:"
 _MARKER_RE = re.compile(r"<!-- promoter:(\{.*?\}) -->", re.DOTALL)
 COMMIT_TRAILER = "Promoted-by: promoter"
@@ -265,5 +267,38 @@ def commit_message(env: str, apps: list[PromotedApp]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def is_promoter_commit(message: str) -> bool:
+# The committer GitHub records on the commits it makes itself (createCommitOnBranch, the web
+# editor, merges) and signs: promoter's default GitHub write path commits as the token's account
+# with this committer.
+GITHUB_WEB_COMMITTER = ("github", "noreply@github.com")
+
+
+def has_trailer(message: str) -> bool:
     return COMMIT_TRAILER in message
+
+
+def commit_writer(commit: BranchCommit) -> tuple[str, str] | None:
+    """Who made this commit as one piece, or None when someone else rewrote it.
+
+    The forge APIs promoter writes through record the token's account as both author and committer
+    (GitHub Git Data API, GitLab commits API), or the account as author and GitHub itself as the
+    signing committer (GitHub createCommitOnBranch). A person who amends, rebases or cherry-picks a
+    commit becomes its committer while git keeps the author and the message: such a commit has
+    another writer than the one promoter made, and is no longer promoter's.
+    """
+    author = (commit.author.strip(), commit.author_email.strip().casefold())
+    committer = (commit.committer.strip(), commit.committer_email.strip().casefold())
+    if not all(author) or not all(committer):
+        return None  # an identity the forge did not tell: not verifiable
+    if committer == author:
+        return author
+    if (committer[0].casefold(), committer[1]) == GITHUB_WEB_COMMITTER and commit.verified:
+        return author
+    return None
+
+
+def is_promoter_commit(commit: BranchCommit, writer: tuple[str, str] | None) -> bool:
+    """A commit promoter wrote: its trailer, made in one piece (`commit_writer`) by `writer`, the
+    identity of a commit promoter verifiably wrote (its own write, or the head its marker describes).
+    With no such identity nothing is verifiably promoter's."""
+    return writer is not None and has_trailer(commit.message) and commit_writer(commit) == writer

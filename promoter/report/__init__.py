@@ -207,6 +207,8 @@ def check_report_paths(
     """Refuse, before any work (exit 2), a report file that is another report's file, one of the
     files or folders the command reads (`reads`: (what, path), e.g. the config, --policy, --data),
     or a file the repository's Git tracks: the report would overwrite the input it judged."""
+    from promoter.locate.scan import yaml_name  # the names a scan reads; imported only when a report is asked for
+
     seen: dict[Path, str] = {}
     inputs = [(what, _real(p)) for what, p in reads]
     for fmt, path in outputs:
@@ -227,12 +229,27 @@ def check_report_paths(
                     f"--output {fmt}={shorten(path)}: that is {what}, which this command reads; "
                     "write the report somewhere else"
                 )
-        if repo is not None and target.is_file():
+        if repo is not None:
             root = _real(repo)
-            if root in target.parents and _tracked(root, target.relative_to(root).as_posix()):
+            if root not in target.parents:
+                continue
+            rel = target.relative_to(root).as_posix()
+            if ".git" in target.relative_to(root).parts or _in_git_dir(root, target):
                 raise UsageError(
-                    f"--output {fmt}={shorten(path)}: {target.relative_to(root).as_posix()} is a file of the "
+                    f"--output {fmt}={shorten(path)}: {rel} is inside the repository's Git folder; "
+                    "write the report somewhere else"
+                )
+            if target.is_file() and _tracked(root, rel):
+                raise UsageError(
+                    f"--output {fmt}={shorten(path)}: {rel} is a file of the "
                     "repository (Git tracks it); write the report somewhere else"
+                )
+            if yaml_name(target.name):
+                # Whether it exists or not: a YAML file in the repository is read as a manifest (or as
+                # the configuration) by this run or the next one.
+                raise UsageError(
+                    f"--output {fmt}={shorten(path)}: {rel} is a YAML file in the repository, which check "
+                    "reads as a manifest or configuration; write the report somewhere else"
                 )
 
 
@@ -241,6 +258,20 @@ def _real(path: Path) -> Path:
         return path.resolve()
     except (RuntimeError, OSError):  # a symlink loop: compared as written
         return path.absolute()
+
+
+def _in_git_dir(repo: Path, target: Path) -> bool:
+    """Whether `target` lies in the Git folder of `repo` (a worktree's or submodule's lives elsewhere)."""
+    from promoter.history.git import run_git
+
+    try:
+        proc = run_git(repo, "rev-parse", "--absolute-git-dir", check=False)
+    except Exception:  # no git: no Git folder but `.git` itself, checked by name
+        return False
+    if proc.returncode != 0 or not proc.stdout.strip():
+        return False
+    git_dir = _real(Path(proc.stdout.strip()))
+    return target == git_dir or git_dir in target.parents
 
 
 def _tracked(repo: Path, rel: str) -> bool:

@@ -50,7 +50,13 @@ def _jsonable(node: Any) -> Any:
         return node.isoformat()
     if isinstance(node, bytes):
         return node.decode("utf-8", "replace")
-    return node
+    if isinstance(node, (set, frozenset)):  # a `!!set`: go-yaml reads the mapping of nulls it is
+        return {str(k): None for k in node}
+    if isinstance(node, tuple):
+        return [_jsonable(v) for v in node]
+    if node is None or isinstance(node, (str, int, float, bool)):
+        return node
+    return str(node)  # nothing JSON can carry: its text, never a crash
 
 
 def _errors(validator: Any, obj: dict[str, Any]) -> list[tuple[str, str, str]]:

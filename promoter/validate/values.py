@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from promoter.model.finding import (
     repo_relative,
 )
 from promoter.yamlio.document import YamlDoc, format_path, key_pos
+from promoter.yamlio.loader import GO_UTF8
 
 Path_ = tuple[Any, ...]
 Origin = tuple[str, int | None]  # (repo-relative file, 1-based line)
@@ -25,7 +27,14 @@ RULE = "values-schema"
 
 
 def _plain(node: Any) -> Any:
-    """Round-trip YAML → plain JSON-like data (what Helm's values are)."""
+    """Round-trip YAML → plain JSON-like data (what Helm's values are: go-yaml ignores a collection's
+    tag, so a `!!set` is a mapping of nulls, an `!!omap` a list of mappings, `!!binary` its text)."""
+    if type(node).__name__ == "CommentedOrderedMap":  # !!omap
+        return [{str(k): _plain(v)} for k, v in node.items()]
+    if isinstance(node, AbstractSet):  # !!set
+        return {str(k): None for k in node}
+    if isinstance(node, bytes):
+        return node.decode("utf-8", GO_UTF8)
     if isinstance(node, dict):
         return {str(k): _plain(v) for k, v in node.items()}
     if isinstance(node, list):

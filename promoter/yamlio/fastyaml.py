@@ -38,6 +38,8 @@ libyaml and resolve.py):
   frozenset key, the careful reader an error; and in a flow collection written over several
   lines, yaml-rs accepts a key written over lines, libyaml does not. Text with any flow
   collection beyond a flat one-line `[a, "b"]` or `{k: v}` has its result's keys checked.
+- a plain key go-yaml reads as anything but a string (`1:`, `~:`, `true:`): not mine (the
+  careful reader makes such keys JSON's strings as sigs.k8s.io/yaml does, or errors).
 - duplicate keys and anything yaml-rs cannot parse: yaml-rs raises (it compares keys as Python
   does, like the careful reader), and the careful reader makes the finding.
 
@@ -101,6 +103,8 @@ _FLAT_FLOW = re.compile(
     r"[ ]*(?:[ ]#[^\n]*)?(?:\n|\Z)"
 )
 _CONTENT = re.compile(r"^[ ]*[^ \n#]", re.MULTILINE)
+# In a word, a plain scalar before a `:` that ends the word or comes before a flow indicator: a key.
+_KEY_RUN = re.compile(r"(?:^|(?<=[\[\]{},]))([^\[\]{},]+?):(?=$|[\[\]{},])")
 
 # Caches hold at most 100,000 entries of at most 200 characters (~30 MB): untrusted text must not
 # make them grow with the size of the repository.
@@ -187,11 +191,27 @@ def _words_fine(text: str) -> bool:
             # (a lone `-` is a sequence entry, or a plain "-" in both readers)
             if run and (run[0] in _RISKY_START or run in _RISKY_WORDS) and run != "-" and not _agrees(run):
                 return False
+        if ":" in word and not _string_keys(word):
+            return False
         if len(word) <= _CACHED_LEN:
             keep.append(word)
     if len(_fine_words) > _CACHE_LIMIT:
         _fine_words.clear()
     _fine_words.update(keep)
+    return True
+
+
+def _string_keys(word: str) -> bool:
+    """Whether every plain scalar before a `:` in `word` is a string to go-yaml (so to yaml-rs, which
+    `_agrees` on it). A key `1:`, `~:` or `true:` is the careful reader's: it makes JSON's string key
+    as sigs.k8s.io/yaml does (`1e3` is "1000"), or an error (a null key). A `:` inside a word (`1:30`)
+    is part of the scalar. A key written `1 :` is not seen here, but a word starting with `:` is not
+    mine already; a key with no `:` (`{1, a: b}`) is in a flow that is not flat, whose keys
+    `_odd_key` checks."""
+    for m in _KEY_RUN.finditer(word):
+        run = m.group(1)
+        if (run[0] in _RISKY_START or run in _RISKY_WORDS) and resolve(run)[0] != STR:
+            return False
     return True
 
 
@@ -239,8 +259,8 @@ def _lines_fine(text: str) -> bool:
 
 
 def _odd_key(obj: Any) -> bool:
-    """Whether `obj` holds a key that is a collection (the careful reader: "unhashable key"), or a
-    string key with white space: one written over lines in a flow, which libyaml refuses, may have
+    """Whether `obj` holds a key that is not a string (a collection: "invalid map key"; a number,
+    boolean or null: the careful reader's, see _string_keys), or a string key with white space: one written over lines in a flow, which libyaml refuses, may have
     been joined with a space or a line break."""
     stack = [obj]
     while stack:
@@ -250,7 +270,7 @@ def _odd_key(obj: Any) -> bool:
                 if isinstance(k, str):
                     if not k.isprintable() or " " in k:
                         return True
-                elif not isinstance(k, (int, float, bool)) and k is not None:
+                else:  # a collection, or a key without `:` in a flow (`{.nan, a: b}`) go-yaml reads as no string
                     return True
                 stack.append(v)
         elif isinstance(node, list):

@@ -8,6 +8,7 @@ malformed-looking ConfigMap value must not crash a check.
 
 from __future__ import annotations
 
+import codecs
 from typing import Any
 
 import yaml
@@ -56,6 +57,37 @@ def _lenient(construct: Any) -> Any:
 
 Loader.add_constructor("tag:yaml.org,2002:int", _lenient(SafeConstructor.construct_yaml_int))
 Loader.add_constructor("tag:yaml.org,2002:timestamp", _lenient(SafeConstructor.construct_yaml_timestamp))
+
+
+def _go_replace(exc: UnicodeError) -> tuple[str, int]:
+    # Go's JSON encoder replaces each byte that starts no valid UTF-8 sequence with U+FFFD.
+    assert isinstance(exc, UnicodeDecodeError)
+    return "\ufffd", exc.start + 1
+
+
+GO_UTF8 = "promoter-go-utf8"  # bytes.decode("utf-8", GO_UTF8): text as Go's JSON encoder writes it
+codecs.register_error(GO_UTF8, _go_replace)
+
+
+# Collections whose PyYAML values are no JSON data: go-yaml (Helm's values, kustomize) ignores the
+# tag of a collection, so a `!!set` is a mapping of nulls and `!!omap`/`!!pairs` are lists; and
+# `!!binary` is its decoded text. JSON Schema (values.schema.json) then sees what Helm sees.
+def _go_set(loader: Any, node: yaml.MappingNode) -> Any:
+    return loader.construct_mapping(node, deep=True)
+
+
+def _go_list(loader: Any, node: yaml.SequenceNode) -> Any:
+    return loader.construct_sequence(node, deep=True)
+
+
+def _go_binary(loader: Any, node: yaml.ScalarNode) -> Any:
+    return SafeConstructor.construct_yaml_binary(loader, node).decode("utf-8", GO_UTF8)
+
+
+Loader.add_constructor("tag:yaml.org,2002:set", _go_set)
+Loader.add_constructor("tag:yaml.org,2002:omap", _go_list)
+Loader.add_constructor("tag:yaml.org,2002:pairs", _go_list)
+Loader.add_constructor("tag:yaml.org,2002:binary", _go_binary)
 
 
 class DuplicateKey(yaml.constructor.ConstructorError):

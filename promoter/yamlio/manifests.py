@@ -11,38 +11,29 @@ import yaml
 from promoter.model.finding import Finding, Location, Severity
 from promoter.model.resource import Resource
 from promoter.yamlio import fastyaml
+from promoter.yamlio.gonode import Unreadable, build
 from promoter.yamlio.limits import AliasBudgetExceeded, check_nodes, may_alias
-from promoter.yamlio.loader import AliasBomb, DuplicateKey, check_duplicates
+from promoter.yamlio.loader import AliasBomb, DuplicateKey
 from promoter.yamlio.loader import Loader as _BaseLoader
-from promoter.yamlio.resolve import BOOL, FLOAT, INT, MERGE, NULL, construct, non_finite, tag_of
+from promoter.yamlio.resolve import BOOL, FLOAT, INT, NULL, non_finite, resolve, tag_of
 
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
 class ManifestLoader(_BaseLoader):
     """PyYAML's C loader reading as kubectl does: plain scalars resolved like go-yaml v2 (see
-    yamlio/resolve.py; timestamps stay strings), and a duplicate key is an error, not a silent overwrite."""
+    yamlio/resolve.py), and each document built into the JSON value Kubernetes reads (yamlio/gonode.py:
+    tags, keys, merges and duplicate keys as go-yaml v2 and sigs.k8s.io/yaml treat them)."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is yaml.ScalarNode and implicit[0]:
             return tag_of(value)
         return super().resolve(kind, value, implicit)
 
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        check_duplicates(self, node, deep)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _go_scalar(loader: Any, node: Any) -> Any:
-    return construct(node.value)
-
-
-for _tag in (INT, FLOAT, BOOL, NULL):
-    ManifestLoader.add_constructor(_tag, _go_scalar)
-ManifestLoader.add_constructor(_TIMESTAMP, yaml.constructor.SafeConstructor.construct_yaml_str)
-# A plain `=` is YAML 1.1's "value" tag, which PyYAML cannot construct; Kubernetes reads a string.
-ManifestLoader.add_constructor("tag:yaml.org,2002:value", yaml.constructor.SafeConstructor.construct_yaml_str)
+    def construct_document(self, node: Any) -> Any:
+        if self._may_alias:  # gonode.build copies what an alias repeats: measure first (yamlio/limits.py)
+            _budget(node)
+        return build(node)
 
 
 class _Unusual(Exception):
@@ -99,7 +90,9 @@ def _build(node: Any) -> Any:
             pass
         if tag not in _GO_TAGS:
             raise _Unusual(tag)
-        value = construct(node.value)
+        resolved, value = resolve(node.value)
+        if resolved != tag and not (tag == FLOAT and resolved == INT):
+            raise _Unusual(tag)  # an explicit `!!int abc`: gonode.build names the problem
         if len(_values) > _CACHE_LIMIT:
             _values.clear()
         _values[key] = value
@@ -109,9 +102,9 @@ def _build(node: Any) -> Any:
             raise _Unusual(node.tag)
         out = {}
         for k, v in node.value:
-            # Merge keys, and mappings or lists used as keys (Helm's `{{ }}` left in a file), are left
-            # to PyYAML's own constructor, which merges or reports them.
-            if k.tag != _STR and (k.tag == MERGE or k.__class__ is not yaml.ScalarNode):
+            # Keys that are not strings (`1:`, `~:`, merges, Helm's `{{ }}` left in a file) are left to
+            # gonode.build, which turns them into JSON's string keys, merges or reports them.
+            if k.tag != _STR:
                 raise _Unusual(k.tag)
             key = _build(k)
             if key in out:
@@ -308,18 +301,27 @@ def _yaml_finding(
     line = first_line + offset + 1
     if isinstance(exc, RecursionError):
         problem = "nesting too deep"
+    elif "duplicate anchor" in str(getattr(exc, "context", "")):
+        # go-yaml (kubectl, kubeconform) takes the last definition; libyaml refuses the document.
+        problem = "an anchor (&name) is defined twice: rename one"
     else:
         problem = " ".join(str(x) for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x) or str(
             exc
         )
     in_file = file is not None
     duplicate = isinstance(exc, DuplicateKey)
+    unreadable = isinstance(exc, Unreadable)
+    of = "" if in_file else " of the rendered output"
+    if isinstance(exc, DuplicateKey):
+        message = f"duplicate key {exc.key!r} at line {line} (first set at line {exc.first_line})"
+    elif unreadable:
+        message = f"Kubernetes cannot read this object: {problem} (line {line}{of})"
+    else:
+        message = f"YAML does not parse: {problem} (line {line}{of})"
     return Finding(
         rule="duplicate-key" if duplicate else "yaml",
         severity=Severity.ERROR,
-        message=f"duplicate key {exc.key!r} at line {line} (first set at line {exc.first_line})"
-        if isinstance(exc, DuplicateKey)
-        else f"YAML does not parse: {problem} (line {line}{'' if in_file else ' of the rendered output'})",
+        message=message,
         location=Location(file, line) if file is not None else where,
         source="schema",
         target=target,
@@ -327,5 +329,8 @@ def _yaml_finding(
         help="keep one of the keys: kubectl and kubeconform reject the object, kustomize keeps the last value and "
         "promoter's edits would change the first"
         if duplicate
+        else "kubectl and kubeconform read YAML with go-yaml and send it as JSON: write plain JSON data here "
+        "(string keys, no tags go-yaml refuses)"
+        if unreadable
         else None,
     )

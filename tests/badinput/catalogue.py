@@ -148,6 +148,18 @@ ARGUMENTS = [
     Case("check-same-file", ["check", "--all", "-o", "json=r.out", "-o", "sarif=r.out"], 2, ("already",)),
     Case("check-report-is-config", ["check", "--all", "-o", "json={repo}/.promoter.yaml"], 2, ("the configuration",)),
     Case("check-report-tracked", ["check", "--all", "-o", "json={repo}/" + DEV_KUST], 2, (DEV_KUST, "Git tracks it")),
+    # Untracked inputs and Git's own files: a report there destroyed the repository (`.git/HEAD`) or the
+    # manifest just checked; a YAML report would be read as a manifest (or the configuration) next time.
+    Case("check-report-git-head", ["check", "--all", "-o", "json={repo}/.git/HEAD"], 2, (".git/HEAD", "Git folder")),
+    Case("check-report-git-config", ["check", "--all", "-o", "sarif={repo}/.git/config"], 2, ("Git folder",)),
+    Case(
+        "check-report-untracked-manifest",
+        ["check", "--all", "-o", "json={repo}/apps/new.yaml"],
+        2,
+        ("apps/new.yaml", "YAML file in the repository"),
+        setup=write("apps/new.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: n}\n"),
+    ),
+    Case("check-report-new-yaml", ["check", "--all", "-o", "junit={repo}/report.yml"], 2, ("report.yml", "YAML")),
     Case("check-base-and-all", ["check", "--all", "--base", "main"], 2, ("exactly one of --base",)),
     Case("check-bad-shard", ["check", "--all", "--shard", "3/2"], 2, ("--shard",)),
     Case("check-bad-k8s", ["check", "--all", "--kubernetes-version", "9.99"], 2, ("9.99",)),

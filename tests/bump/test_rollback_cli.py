@@ -106,10 +106,21 @@ def test_a_digest_without_its_at_sign_is_the_apps_digest(repo: Path) -> None:
     assert (repo / KUST).read_text() == kustomization("1.4.1", D_OLD)
 
 
-def test_a_bad_image_is_named_as_the_user_typed_it(repo: Path) -> None:
-    r = invoke("rollback", "--repo", str(repo), "--app", "api", "--env", "prod", "--image", "sha256:abc")
+@pytest.mark.parametrize(
+    ("given", "why"),
+    [
+        ("sha256:abc", "64 hex"),
+        ("sha256:zz", "non-hex"),  # was: "repository path component 'api:sha256' is malformed"
+        ("sha256:", "64 hex"),
+        ("@sha256:zz", "non-hex"),
+        ("sha512:abc", "128 hex"),
+    ],
+)
+def test_a_bad_image_is_named_as_the_user_typed_it(repo: Path, given: str, why: str) -> None:
+    r = invoke("rollback", "--repo", str(repo), "--app", "api", "--env", "prod", "--image", given)
     assert r.exit_code == 2 and r.stderr.count("\n") == 1
-    assert "--image 'sha256:abc'" in r.stderr and "ghcr.io/acme/api" not in r.stderr
+    assert f"--image {given!r}" in r.stderr and why in r.stderr, r.stderr
+    assert "ghcr.io/acme/api" not in r.stderr and "api:sha" not in r.stderr
 
 
 def test_a_blocked_rollback_hints_the_rollback_command_with_image(repo: Path) -> None:

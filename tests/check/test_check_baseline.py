@@ -213,3 +213,14 @@ def test_a_target_not_checked_at_head_blocks_though_the_base_failed_the_same_way
     assert {f["location"]["file"] for f in blind} == unseen and all(f["baseline"] == "new" for f in blind), blind
     # What was checked keeps its mark: the chart's default render failed the same way on main.
     assert any(f["baseline"] == "existing" for f in data["findings"] if f["location"]["file"] not in unseen)
+
+
+def test_a_values_file_that_does_not_parse_is_reported_once(run_cli, example_repo: Path) -> None:
+    """The render and the values.schema.json check both read the env values file: one problem, one finding."""
+    values = example_repo / "apps/web/env/values-dev.yaml"
+    values.write_text(values.read_text() + "replicaCount: 1\nreplicaCount: 2\n")
+    code, data = check(run_cli, example_repo, "--all", "--env", "dev")
+    assert code == EXIT_FINDINGS
+    dup = [f for f in data["findings"] if "duplicate key" in f["message"]]
+    assert len(dup) == 1 and dup[0]["rule"] == "duplicate-key", dup
+    assert dup[0]["location"]["file"] == "apps/web/env/values-dev.yaml"

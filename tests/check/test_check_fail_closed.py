@@ -295,3 +295,38 @@ def test_a_renderer_killed_by_a_signal_is_an_error_saying_so(run_cli, tree, tmp_
     (f,) = errors(data)
     assert "killed by SIGKILL" in f["message"] and "out-of-memory" in f["message"], f
     assert f["location"]["file"].startswith("dev/")
+
+
+# YAML values that are no JSON (issue 9 audit: a `!!set` crashed check with "internal error: ValueError").
+# Each is the JSON value kubeconform sees, or an error finding at its line; verdicts as kubeconform's
+# (tests/validate/parity/ compares them with the real binary).
+NOT_JSON = {
+    "set.yaml": ("data: !!set {a, b}\n", None),
+    "binary.yaml": ("data: {a: !!binary /w==}\n", None),
+    "stamp.yaml": ("data: {a: !!timestamp 2024-01-02T03:04:05Z}\n", None),
+    "keys.yaml": ("data: {1: x, true: y2, 1.5: z}\n", None),
+    "custom.yaml": ("data: {a: !foo x, b: !!python/str y}\n", None),
+    "omap.yaml": ("data: !!omap [{a: x}]\n", 5),
+    "tuple.yaml": ("data:\n  a: !!python/tuple [x]\n", 6),
+    "bigint.yaml": ("data:\n  a: !!int 99999999999999999999\n", 6),
+    "nan.yaml": ("data:\n  a: .nan\n", 1),  # (at the object: the pointer names the value)
+    "nullkey.yaml": ("data:\n  ~: x\n", 6),
+    "merge.yaml": ('data:\n  a: "1"\n  <<: {a: "2"}\n', 7),
+    "mergelist.yaml": ('data:\n  <<: [{a: "1"}, {a: "2"}]\n', 6),
+}
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_yaml_values_that_are_not_json_are_read_or_errors_never_a_crash(run_cli, tree, jobs: str) -> None:
+    files = {
+        f"m/{name}": f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x{i}\n{body}"
+        for i, (name, (body, _)) in enumerate(NOT_JSON.items())
+    }
+    # enough files that --jobs 2 reads the folder in forked processes (render/folders.py)
+    files |= {f"m/fill-{i:02d}.yaml": CM.format(name=f"f{i}") for i in range(64)}
+    code, data, text = check(run_cli, tree(files), "--jobs", jobs)
+    assert code == EXIT_FINDINGS, text
+    assert "internal error" not in text
+    got = {(f["location"]["file"], f["location"]["line"]) for f in errors(data)}
+    assert got == {(f"m/{name}", line) for name, (_, line) in NOT_JSON.items() if line is not None}, text
+    assert len(data["subjects"]) >= 64 + 5  # the rest of the report is intact

@@ -18,6 +18,7 @@ BODY_MAX = 65_536  # characters, as GitHub's refusal words it
 STATUS_DESCRIPTION_MAX = 140
 COMPARE_FILES_MAX = 300
 COMPARE_COMMITS_MAX = 250
+GITHUB_COMMITTER = ("GitHub", "noreply@github.com")  # the committer of what GitHub commits itself (web-flow)
 _MERGEABLE = ("clean", "unstable", "has_hooks")  # mergeable states GitHub merges (and will not auto-merge)
 _STATUS_NAMES = {"A": "added", "M": "modified", "D": "removed", "R": "renamed", "T": "changed", "C": "copied"}
 
@@ -167,11 +168,12 @@ class GitHubApi:
                     "date": "2026-01-01T00:00:00Z",
                 },
                 "committer": {
-                    "name": "GitHub",
-                    "email": "noreply@github.com",
+                    "name": info.committer_name,
+                    "email": info.committer_email,
                     "date": "2026-01-01T00:00:00Z",
                 },
                 "url": f"{self._api(repo)}/git/commits/{sha}",
+                "verification": self._verification(repo, sha),
             },
             "parents": [{"sha": p, "url": f"{self._api(repo)}/commits/{p}"} for p in info.parents],
         }
@@ -408,7 +410,18 @@ class GitHubApi:
                 "email": info.author_email,
                 "date": "2026-01-01T00:00:00Z",
             },
+            "committer": {
+                "name": info.committer_name,
+                "email": info.committer_email,
+                "date": "2026-01-01T00:00:00Z",
+            },
+            "verification": self._verification(repo, sha),
         }
+
+    @staticmethod
+    def _verification(repo: Repo, sha: str) -> dict[str, Any]:
+        signed = sha in repo.signed
+        return {"verified": signed, "reason": "valid" if signed else "unsigned", "signature": None, "payload": None}
 
     def get_commit(self, *, repo: Repo, ref: str, **_: Any) -> tuple[int, Any]:
         sha = repo.store.rev_parse(ref) if _SHA.match(ref) else repo.store.branch_sha(ref)
@@ -762,6 +775,7 @@ class GitHubApi:
             files,
             message,
             author=(token.login, f"{token.login}@users.noreply.fake"),
+            committer=GITHUB_COMMITTER,  # GitHub commits these itself (web-flow) and signs them
         )
         repo.signed.add(sha)  # GitHub signs what it commits itself
         repo.store.update_ref(branch, sha, head)

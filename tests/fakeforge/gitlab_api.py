@@ -113,6 +113,8 @@ class GitLabApi:
             "message": info.message,
             "author_name": info.author_name,
             "author_email": info.author_email,
+            "committer_name": info.committer_name,
+            "committer_email": info.committer_email,
             "parent_ids": info.parents,
             "web_url": f"{self.forge.url}/{repo.full_name}/-/commit/{sha}",
         }
@@ -284,8 +286,10 @@ class GitLabApi:
             str(body["commit_message"]),
             author=(
                 body.get("author_name") or token.login,
-                f"{token.login}@users.noreply.fake",
+                body.get("author_email") or f"{token.login}@users.noreply.fake",
             ),
+            # GitLab commits as the token's user whoever the named author is.
+            committer=(token.login, f"{token.login}@users.noreply.fake"),
         )
         store.update_ref(branch, sha, existing or "0" * 40)
         if repo.ci_on_push and branch != repo.default_branch:

@@ -31,6 +31,8 @@ class CommitInfo:
     message: str
     author_name: str
     author_email: str
+    committer_name: str = ""
+    committer_email: str = ""
 
 
 class GitStore:
@@ -107,9 +109,9 @@ class GitStore:
     def commit_info(self, sha: str) -> CommitInfo:
         cached = self._commits.get(sha)
         if cached is None:
-            raw = self.git("show", "-s", "--format=%H%n%T%n%P%n%an%n%ae%n%B", sha)
-            sha_, tree, parents, name, email, message = raw.split("\n", 5)
-            cached = CommitInfo(sha_, tree, parents.split(), message.rstrip("\n"), name, email)
+            raw = self.git("show", "-s", "--format=%H%n%T%n%P%n%an%n%ae%n%cn%n%ce%n%B", sha)
+            sha_, tree, parents, name, email, cname, cemail, message = raw.split("\n", 7)
+            cached = CommitInfo(sha_, tree, parents.split(), message.rstrip("\n"), name, email, cname, cemail)
             self._commits[sha] = self._commits[sha_] = cached  # commits never change
         return cached
 
@@ -170,10 +172,11 @@ class GitStore:
         message: str,
         *,
         author: tuple[str, str] | None = None,
+        committer: tuple[str, str] | None = None,
     ) -> str:
         """A new commit on `parent` with `files` written (None deletes); refs are not touched."""
         tree = self.write_tree(parent, files)
-        return self.commit_tree(tree, [parent] if parent else [], message, author)
+        return self.commit_tree(tree, [parent] if parent else [], message, author, committer)
 
     def update_ref(self, branch: str, sha: str, old: str | None = None) -> None:
         # The old value makes git itself refuse a ref that moved under us.
@@ -263,8 +266,15 @@ class GitStore:
         parents: list[str],
         message: str,
         author: tuple[str, str] | None = None,
+        committer: tuple[str, str] | None = None,
     ) -> str:
+        """A commit object. The committer is the author unless named, as when an account commits through
+        an API or a person commits with git; the forge's own commits (merges) name no author and carry
+        the forge's identity as both."""
         env = {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]} if author else {}
+        who = committer or author
+        if who:
+            env |= {"GIT_COMMITTER_NAME": who[0], "GIT_COMMITTER_EMAIL": who[1]}
         now = self.clock()
         if now is not None:
             env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = now.isoformat()

@@ -14,7 +14,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from .gitstore import IDENTITY
 from .server import HttpError, PullRequest, Repo
+
+# The forge's own commits (merges, squashes, a rebase's copies) carry the forge as committer.
+FORGE = (IDENTITY["GIT_COMMITTER_NAME"], IDENTITY["GIT_COMMITTER_EMAIL"])
 
 if TYPE_CHECKING:
     from .server import FakeForge
@@ -40,7 +44,7 @@ def merge(forge: FakeForge, repo: Repo, pr: PullRequest, method: str = "merge", 
         source = head
         if method == "squash":
             tree = store.commit_info(head).tree
-            squash = store.commit_tree(tree, [mb], pr.title, (pr.author, f"{pr.author}@users.noreply.fake"))
+            squash = store.commit_tree(tree, [mb], pr.title, (pr.author, f"{pr.author}@users.noreply.fake"), FORGE)
             source = squash
         tree = store.merge_tree(base, source)
         if tree is None:
@@ -64,7 +68,7 @@ def merge(forge: FakeForge, repo: Repo, pr: PullRequest, method: str = "merge", 
             raise HttpError(405, "Pull Request is not mergeable")
         body = "\n".join(f"* {store.commit_info(c).message.splitlines()[0]}" for c in own)
         sha = store.commit_tree(
-            tree, [base], f"{pr.title} (#{pr.number})\n\n{body}", (pr.author, f"{pr.author}@users.noreply.fake")
+            tree, [base], f"{pr.title} (#{pr.number})\n\n{body}", (pr.author, f"{pr.author}@users.noreply.fake"), FORGE
         )
         landed = [sha]
     else:  # rebase: replay each commit; GitHub refuses what does not apply cleanly
@@ -74,7 +78,7 @@ def merge(forge: FakeForge, repo: Repo, pr: PullRequest, method: str = "merge", 
             tree = store.pick_tree(current, c)
             if tree is None:
                 raise HttpError(405, "This branch can't be rebased")
-            current = store.commit_tree(tree, [current], info.message, (info.author_name, info.author_email))
+            current = store.commit_tree(tree, [current], info.message, (info.author_name, info.author_email), FORGE)
             landed.append(current)
         if not landed:
             raise HttpError(422, "No commits to rebase")

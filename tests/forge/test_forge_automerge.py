@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from forgeworld import REPO, World, image
 
+from promoter.model.errors import ForgeError
 from promoter.publish.forge.base import PullOptions
 from promoter.publish.publisher import publish_promotion
 
@@ -133,3 +134,106 @@ def test_gitlab_refuses_to_merge_a_merge_request_whose_head_it_does_not_know(wor
         forge.close()
     assert notes == [f"auto-merge not set: promoter does not know the head of !{res.number} it wrote; merge it by hand"]
     assert merges(world) == [] and world.fake.repo(REPO).pulls[res.number].state == "open"
+
+
+# ---- the merge answer is read, not its status ------------------------------------------------------------------
+# A 200 whose body says the merge did not happen (GitHub `merged: false`; GitLab still `opened` without auto-merge),
+# the answer of a merge that happened but was lost, and an answer promoter cannot read at all.
+NOT_MERGED = {
+    "merged": False,
+    "message": "Pull Request is not mergeable",
+    "state": "opened",
+    "merge_when_pipeline_succeeds": False,
+}
+
+
+def test_a_merge_answered_200_but_not_merged_is_reported_not_merged(world: World) -> None:
+    world.fake.answer_next(MERGE[world.kind], NOT_MERGED, content_type="application/json")
+    res = publish_promotion(world.request(options=AUTO))
+    pr = world.fake.repo(REPO).pulls[res.number]
+    assert pr.state == "open" and not pr.auto_merge
+    assert not any(n.startswith("merged") or n == "auto-merge enabled" for n in res.notes), res.notes
+    if world.kind == "github":
+        note = next(n for n in res.notes if n.startswith("not merged"))
+        assert "Pull Request is not mergeable" in note and f"#{res.number}" in note
+    else:
+        note = next(n for n in res.notes if n.startswith("auto-merge not set"))
+        assert "state: opened" in note and "merge_when_pipeline_succeeds: false" in note
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"merged": "maybe"},
+        {"merged": None, "state": None},
+        ["merged"],
+        {"state": "opened", "merge_when_pipeline_succeeds": "yes"},
+    ],
+    ids=["merged-maybe", "nulls", "a-list", "mwps-text"],
+)
+def test_a_merge_answer_of_another_shape_is_an_unexpected_answer_naming_the_open_request(
+    world: World, body: object
+) -> None:
+    world.fake.answer_next(MERGE[world.kind], body, content_type="application/json")
+    with pytest.raises(ForgeError) as err:
+        publish_promotion(world.request(options=AUTO))
+    message = str(err.value)
+    (pr,) = world.fake.repo(REPO).pulls.values()
+    assert pr.state == "open" and not pr.auto_merge
+    assert message.startswith(f"unexpected answer from {'GitHub' if world.kind == 'github' else 'GitLab'} while ")
+    assert "merg" in message and "\n" not in message
+    word = "pull request" if world.kind == "github" else "merge request"
+    assert f"the {word} is open at {world.fake.url}" in message and f"/{pr.number}" in message
+    assert "not merged" in message
+
+
+def test_an_html_answer_to_the_merge_fails_like_on_every_other_endpoint(world: World) -> None:
+    page = "<!DOCTYPE html><html><head><title>Sign in · Proxy</title></head><body>login</body></html>"
+    world.fake.answer_next(MERGE[world.kind], page)
+    with pytest.raises(ForgeError) as err:
+        publish_promotion(world.request(options=AUTO))
+    message = str(err.value)
+    (pr,) = world.fake.repo(REPO).pulls.values()
+    assert pr.state == "open"
+    assert "unexpected answer from" in message and "an HTML page: 'Sign in · Proxy'" in message
+    assert "is open at" in message and "not merged" in message
+
+
+def test_a_merge_whose_answer_is_lost_is_reported_merged(world: World) -> None:
+    if world.kind == "gitlab":
+        # Without a pipeline the auto-merge call is refused (405) and the merge follows at once: its answer is lost.
+        world.fake.on_request(
+            lambda fake: fake.drop_next(MERGE["gitlab"], after=True), pattern=r"GET .*/merge_requests/\d+$"
+        )
+    else:
+        world.fake.drop_next(MERGE[world.kind], after=True)
+    res = publish_promotion(world.request(options=AUTO))
+    assert world.fake.repo(REPO).pulls[res.number].state == "merged"
+    assert any(n.startswith("merged") for n in res.notes), res.notes
+    assert not any(n.startswith(("not merged", "auto-merge not")) for n in res.notes), res.notes
+    assert [m.status for m in merges(world)][-1] == 405  # the retry was refused: it had been merged
+
+
+def test_a_merge_whose_answers_are_all_lost_is_reported_merged_when_it_happened(world: World) -> None:
+    """No answer at all, retries included: promoter cannot tell from the call, so it reads the request."""
+    if world.kind == "gitlab":  # the merge at once, after the 405 to auto-merge without a pipeline
+        world.fake.on_request(
+            lambda fake: fake.drop_next(MERGE["gitlab"], after=True, times=50), pattern=r"GET .*/merge_requests/\d+$"
+        )
+    else:
+        world.fake.drop_next(MERGE[world.kind], after=True, times=50)
+    res = publish_promotion(world.request(options=AUTO))
+    pr = world.fake.repo(REPO).pulls[res.number]
+    assert pr.state == "merged"
+    assert any(n.startswith("merged") for n in res.notes), res.notes
+
+
+@pytest.mark.parametrize("world", ["gitlab"], indirect=True)
+def test_gitlab_merge_answered_200_with_a_merge_error_names_it(world: World) -> None:
+    """GitLab answers a merge that failed inside (a pre-merge hook) with 200, the MR still opened and `merge_error`."""
+    answer = {"state": "opened", "merge_when_pipeline_succeeds": False, "merge_error": "Pre-merge hooks failed"}
+    world.fake.answer_next(MERGE["gitlab"], answer, content_type="application/json")
+    res = publish_promotion(world.request(options=AUTO))
+    assert world.fake.repo(REPO).pulls[res.number].state == "open"
+    note = next(n for n in res.notes if n.startswith("auto-merge not set"))
+    assert "merge_error: Pre-merge hooks failed" in note and "merge it by hand" in note

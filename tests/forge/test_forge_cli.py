@@ -140,3 +140,31 @@ def test_without_a_repository_named_the_checkouts_origin_remote_is_the_target(cl
     assert r.exit_code == 2 and "no target repository" in r.stderr, (r.stdout, r.stderr)
     assert "elsewhere.example.com" in r.stderr and host.split(":")[0] in r.stderr and secret not in r.stderr
     assert kind in ("github", "gitlab")
+
+
+MERGE = r"PUT .*/(pulls|merge_requests)/\d+/merge$"
+
+
+def test_bump_pr_auto_merge_not_done_is_a_note_saying_so(cli_world) -> None:
+    """A 200 to the merge whose body says it did not merge: the forge's documented refusal, a note (exit 0)."""
+    fake, local, env, flags = cli_world
+    body = {"merged": False, "message": "Pull Request is not mergeable", "state": "opened"}
+    fake.answer_next(MERGE, {**body, "merge_when_pipeline_succeeds": False}, content_type="application/json")
+    res = bump(local, IMAGE_1, flags, env, "--auto-merge")
+    assert res.exit_code == 0, res.stderr
+    (pr,) = fake.repo(REPO).pulls.values()
+    assert pr.state == "open" and not pr.auto_merge
+    assert "note: merged" not in res.stdout and "note: auto-merge enabled" not in res.stdout
+    assert ("note: not merged" if "github" in flags else "note: auto-merge not set") in res.stdout, res.stdout
+
+
+def test_bump_pr_auto_merge_unexpected_answer_is_exit_1_naming_the_open_request(cli_world) -> None:
+    fake, local, env, flags = cli_world
+    fake.answer_next(MERGE, "<html><head><title>Sign in</title></head><body>proxy</body></html>")
+    res = bump(local, IMAGE_1, flags, env, "--auto-merge")
+    assert res.exit_code == 1
+    (line,) = res.stderr.strip().splitlines()
+    (pr,) = fake.repo(REPO).pulls.values()
+    assert line.startswith("promoter: error: unexpected answer from Git") and "an HTML page: 'Sign in'" in line
+    assert " is open at http" in line and f"/{pr.number}, not merged by promoter" in line
+    assert pr.state == "open"

@@ -158,15 +158,20 @@ def test_forge_text_quoted_in_a_message_never_shows_the_token(world: World) -> N
     world.fake.push_commit(REPO, branch, {"README.md": "theirs\n"}, "not promoter's", start="main")
 
     def author_is_the_token(data: dict) -> dict:
-        commit = data["commit"]
-        if world.kind == "github":
-            inner = {**commit["commit"], "author": {**commit["commit"]["author"], "name": TOKEN}}
-            return {**data, "commit": {**commit, "commit": inner}}
-        return {**data, "commit": {**commit, "author_name": TOKEN}}
+        # The refusal names the foreign commit the compare answer lists (every commit above the base).
+        def renamed(commit: dict) -> dict:
+            if world.kind == "github":
+                return {
+                    **commit,
+                    "commit": {**commit["commit"], "author": {**commit["commit"]["author"], "name": TOKEN}},
+                }
+            return {**commit, "author_name": TOKEN}
 
-    world.fake.edit_next(r"GET .*/branches/promoter", author_is_the_token, times=5)
+        return {**data, "commits": [renamed(c) for c in data["commits"]]}
+
+    world.fake.edit_next(r"GET .*/compare", author_is_the_token, times=5)
     with pytest.raises(ForgeError) as err:
         publish_promotion(world.request())
     message = str(err.value)
-    assert "commits promoter did not make" in message and "by ***" in message, message
+    assert "that promoter did not make" in message and "by ***" in message, message
     assert TOKEN not in message

@@ -23,6 +23,8 @@ from promoter.publish.pullrequest import (
     PromotedApp,
     Provenance,
     commit_message,
+    commit_writer,
+    has_trailer,
     is_promoter_commit,
     parse_marker,
     pull_title,
@@ -264,7 +266,27 @@ def test_a_cut_through_fixed_parts_still_closes_fences_and_details() -> None:
 def test_commit_message_carries_the_trailer_promoter_recognises() -> None:
     message = commit_message("dev", [APP])
     assert message.startswith("promote checkout-api to dev: 1.4.2 (sha256:3f2a9c…)\n")
-    assert is_promoter_commit(message) and not is_promoter_commit("fix typo")
+    assert has_trailer(message) and not has_trailer("fix typo")
+
+
+def test_a_commit_is_promoters_only_as_promoter_wrote_it() -> None:
+    msg = commit_message("dev", [APP])
+    bot = ("promoter-bot", "bot@example.com")
+
+    def commit(author: tuple[str, str], committer: tuple[str, str], *, verified: bool = False) -> BranchCommit:
+        return BranchCommit("a" * 40, author[0], msg, author[1], committer[0], committer[1], verified)
+
+    api = commit(bot, bot)  # GitHub Git Data API, GitLab commits API: the account commits itself
+    graphql = commit(bot, ("GitHub", "noreply@github.com"), verified=True)  # GitHub commits and signs it
+    assert commit_writer(api) == commit_writer(graphql) == ("promoter-bot", "bot@example.com")
+    assert is_promoter_commit(api, commit_writer(api)) and is_promoter_commit(graphql, commit_writer(api))
+    rita = ("Rita Reviewer", "rita@example.com")
+    assert commit_writer(commit(bot, rita)) is None  # amended or rebased by someone
+    assert commit_writer(commit(bot, ("GitHub", "noreply@github.com"))) is None  # not signed by GitHub
+    assert commit_writer(commit(bot, ("", ""))) is None  # the forge did not say: not verifiable
+    reset = commit(rita, rita)  # amend --reset-author: one identity, but not promoter's
+    assert not is_promoter_commit(reset, commit_writer(api)) and not is_promoter_commit(api, None)
+    assert not is_promoter_commit(BranchCommit("b" * 40, *bot[:1], "fix typo", bot[1], *bot), commit_writer(api))
 
 
 def test_provenance_from_github_and_gitlab_ci() -> None:
@@ -295,3 +317,13 @@ def test_provenance_from_github_and_gitlab_ci() -> None:
     assert gl.commit_url() == "https://gl.acme.io/g/api/-/commit/def4567"
     assert gh.merged(actor="release-bot").actor == "release-bot"
     assert Provenance.from_env({}) == Provenance()
+
+
+def test_a_partial_file_list_is_counted_as_a_floor() -> None:
+    """GitHub's compare lists at most 300 files: the summary must not state that count as the branch's."""
+    files = [FileStat(f"f{i}.yaml", "modified", 1, 1) for i in range(300)]
+    full = compose(describe(files=files))
+    assert "**300 files** changed (+300 −300)" in full and "at least" not in full
+    part = compose(describe(files=files, compare_truncated=True))
+    assert "**at least 300 files** changed (at least +300 −300)" in part
+    assert "listed only part of this branch's changes" in part

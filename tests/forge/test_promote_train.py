@@ -44,6 +44,8 @@ def test_a_train_of_three_carries_two_and_lists_the_blocked_one(
     left = section(pr.body, "Left out of this train (1)")
     assert "| web |" in left and "3.1.0@sha256:e3e3e3e3e3e3" in left
     assert "has run in dev for 20m" in left and "wait until 2026-03-03 10:50 UTC" in left
+    # The way forward is a command for a reviewer at the repository's root: no CI runner's checkout path.
+    assert "promoter " in left and "--repo" not in left and str(tmp_path) not in left, left
     marker = p.marker(1)
     assert marker["env"] == "stage" and sorted(a["app"] for a in marker["apps"]) == ["api", "cart"]
     for app in ("api", "cart"):

@@ -213,3 +213,23 @@ def test_yaml_nesting_hundreds_deep_is_refused_in_one_line_not_a_crash(tmp_path:
     assert "values.yaml: YAML nests too deep to read" in r.stderr
     r = invoke("bump", "--repo", str(tmp_path), "--path", ".", "--image", "nginx:2")
     assert r.exit_code == 2 and "internal error" not in r.stderr, r.stderr
+
+
+def test_symlinks_leading_out_are_named_as_skipped_not_left_out_silently(tmp_path, monkeypatch) -> None:
+    """`/dev/zero`, `/proc/self/environ` or another checkout behind a YAML-named link: never read, and said
+    (a listing that silently leaves a file out looks complete)."""
+    from tests.conftest import invoke, make_repo
+
+    repo = make_repo(
+        tmp_path / "r",
+        {"apps/api/dev/values.yaml": "api:\n  image:\n    repository: ghcr.io/acme/api\n    tag: '1.0.0'\n"},
+    )
+    (tmp_path / "other.yaml").write_text("image: ghcr.io/acme/other:1\n")
+    (repo / "apps/api/dev/zero.yaml").symlink_to("/dev/zero")
+    (repo / "apps/api/dev/other.yaml").symlink_to(tmp_path / "other.yaml")
+    monkeypatch.chdir(repo)
+    r = invoke("images")
+    assert r.exit_code == 0, r.stderr
+    assert "ghcr.io/acme/api:1.0.0" in r.stdout and "acme/other" not in r.stdout
+    for name in ("apps/api/dev/zero.yaml", "apps/api/dev/other.yaml"):
+        assert f"warning: skipped {name}: a symlink to a path outside the repository" in r.stderr, r.stderr

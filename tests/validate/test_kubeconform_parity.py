@@ -10,6 +10,7 @@ really differ, so a list that went stale fails too.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,12 +22,20 @@ from promoter.render.graph import build_graph
 from promoter.render.renderer import Renderer
 from promoter.validate import ValidateOptions, validate
 from promoter.validate.schemas import SchemaSource, resolve_version, write_kubeconform_folder
+from promoter.yamlio.manifests import load_manifests
 
 PARITY = Path(__file__).resolve().parent / "parity"
 FOLDER = "manifests"
 
 # file -> why promoter's verdict differs from kubeconform's on purpose (also in docs/kubeconform.md)
-DIFFERENCES: dict[str, str] = {}
+DIFFERENCES: dict[str, str] = {
+    "101-keys-with-one-json-text.yaml": '`1:` and `"1":` are one JSON key: kubeconform (and kubectl) keep '
+    "either value at random (Go map order); promoter reports a duplicate key",
+    "102-anchor-defined-twice.yaml": "an anchor defined twice: go-yaml uses the last definition; libyaml's "
+    "composer (PyYAML) refuses the document, and promoter reports it rather than guess",
+    "104-non-specific-tag.yaml": '`! true` (the non-specific tag): go-yaml reads the string "true", libyaml '
+    "resolves it as if untagged (the boolean) and tells PyYAML no difference; so promoter reads a boolean",
+}
 
 
 def test_the_crafted_set_is_big_enough() -> None:
@@ -39,6 +48,13 @@ def test_the_crafted_set_is_big_enough() -> None:
 
 
 def kubeconform_verdicts(binary: Path, repo: Path, strict_missing: bool, kinds: set[tuple[str, str]]) -> dict[str, str]:
+    return {f: verdict for f, (verdict, _) in kubeconform_results(binary, repo, strict_missing, kinds).items()}
+
+
+def kubeconform_results(
+    binary: Path, repo: Path, strict_missing: bool, kinds: set[tuple[str, str]]
+) -> dict[str, tuple[str, str]]:
+    """(verdict, messages) of each file."""
     source = SchemaSource(version=resolve_version("1.32"), strict=True, schema_dirs=[], repo=repo)
     template, _ = write_kubeconform_folder(repo.parent / "schemas", source, kinds)
     files = sorted(p.name for p in (repo / FOLDER).glob("*.yaml"))
@@ -48,11 +64,12 @@ def kubeconform_verdicts(binary: Path, repo: Path, strict_missing: bool, kinds: 
         args.append("-ignore-missing-schemas")
     proc = subprocess.run([*args, *files], cwd=repo / FOLDER, capture_output=True, text=True, timeout=300)
     assert proc.returncode in (0, 1), proc.stderr
-    verdicts = dict.fromkeys(files, "pass")
+    results = dict.fromkeys(files, ("pass", ""))
     for rec in json.loads(proc.stdout)["resources"] or []:
         if rec["status"] in ("statusInvalid", "statusError"):
-            verdicts[Path(rec["filename"]).name] = "fail"
-    return verdicts
+            name = Path(rec["filename"]).name
+            results[name] = ("fail", (results[name][1] + "\n" + rec["msg"]).strip())
+    return results
 
 
 def promoter_verdicts(repo: Path, strict_missing: bool) -> tuple[dict[str, str], set[tuple[str, str]]]:
@@ -103,3 +120,62 @@ def test_kubeconform_and_promoter_read_yaml_1_1_numbers_alike(kubeconform_binary
     }
     got = {name.split("-", 1)[1].removesuffix(".yaml"): v for name, v in ours.items()}
     assert {k: got[k] for k in expected} == expected
+
+
+def test_tags_and_keys_read_as_kubeconform_reads_them(kubeconform_binary: Path, tmp_path: Path) -> None:
+    # YAML values that are no JSON (issue 9 audit): a `!!set` crashed check; null keys and keys a merge
+    # set again passed. Each is now the JSON value kubeconform sees, or an error at the line it names.
+    repo = tmp_path / "repo"
+    shutil.copytree(PARITY, repo / FOLDER)
+    ours, kinds = promoter_verdicts(repo, False)
+    theirs = kubeconform_results(kubeconform_binary, repo, False, kinds)
+    expected = {
+        "null-key": "fail",
+        "merge-sets-a-key-again": "fail",
+        "merge-list-sets-a-key-twice": "fail",
+        "merge-override-of-an-anchor": "fail",
+        "set-tag": "pass",
+        "omap-tag": "fail",
+        "python-tuple-tag": "fail",
+        "custom-tags-are-text": "pass",
+        "binary-not-base64": "fail",
+        "binary-not-utf8": "pass",
+        "timestamp-tag-date": "pass",
+        "timestamp-tag-not-a-date": "fail",
+        "int-tag-on-text": "fail",
+        "int-tag-beyond-int64": "fail",
+        "number-and-boolean-keys": "pass",
+        "key-beyond-int64": "fail",
+        "list-as-key": "fail",
+        "anchor-contains-itself": "fail",
+    }
+    got = {name.split("-", 1)[1].removesuffix(".yaml"): v for name, v in ours.items()}
+    kc = {name.split("-", 1)[1].removesuffix(".yaml"): v for name, (v, _) in theirs.items()}
+    assert {k: got[k] for k in expected} == expected == {k: kc[k] for k in expected}
+    # A key set again through a merge: the line kubeconform names ("line 7: key "a" already set in map").
+    graph = build_graph(repo)
+    (target,) = graph.targets
+    out = Renderer(repo).render(target)
+    lines = {Path(f.location.file).name: f.location.line for f in out.findings if f.location is not None}
+    for name in ("79-merge-sets-a-key-again.yaml", "80-merge-list-sets-a-key-twice.yaml"):
+        (line,) = re.findall(r"line (\d+): key \"a\" already set in map", theirs[name][1])
+        assert lines[name] == int(line), name
+    assert "unsupported map key" in theirs["78-null-key.yaml"][1] and lines["78-null-key.yaml"] == 6
+
+
+def test_float_keys_are_spelled_as_kubeconform_spells_them(kubeconform_binary: Path, tmp_path: Path) -> None:
+    # sigs.k8s.io/yaml writes a float key as Go formats a float32; strict validation names unknown keys.
+    keys = ["1e20", "1.23456789", "0.1", "1e-5", "1234567.0", ".5", "3.0", "-0.0", "1e3", "123456.7", "0.0001"]
+    repo = tmp_path / "repo"
+    (repo / FOLDER).mkdir(parents=True)
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: f}\n" + "".join(f"{k}: x\n" for k in keys)
+    (repo / FOLDER / "keys.yaml").write_text(text)
+    ours, kinds = promoter_verdicts(repo, False)
+    theirs = kubeconform_results(kubeconform_binary, repo, False, kinds)
+    (message,) = re.findall(r"additional properties (.*) not allowed", theirs["keys.yaml"][1])
+    (resource,), _ = load_manifests(text, FOLDER, file="keys.yaml")
+    assert sorted(re.findall(r"'([^']*)'", message)) == sorted(k for k in resource.obj if k not in KNOWN)
+    assert ours == {"keys.yaml": "fail"}
+
+
+KNOWN = {"apiVersion", "kind", "metadata"}

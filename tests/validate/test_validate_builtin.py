@@ -257,7 +257,7 @@ class TestLoader:
         resources, problems = load_manifests(
             "kind: ConfigMap\nmetadata:\n  name: {{ .Values.name }}\n", "t", file="t.yaml"
         )
-        assert resources == [] and "unhashable key" in problems[0].message and problems[0].location.file == "t.yaml"
+        assert resources == [] and "invalid map key" in problems[0].message and problems[0].location.file == "t.yaml"
 
     def test_non_mapping_document(self):
         resources, problems = load_manifests("- a\n- b\n", "t", file="x.yaml")
@@ -333,12 +333,27 @@ def test_fast_loader_reads_plain_scalars_like_pyyaml(tokens, layout):
 def test_fast_loader_round_trips_dumped_data(data):
     import yaml as pyyaml
 
-    from promoter.yamlio.manifests import ManifestLoader, _fast_documents
+    from promoter.yamlio.manifests import ManifestLoader, _fast_documents, _Unusual
 
     # Dumped by PyYAML, read as kubectl reads it (`0O0` is an integer there): the fast path and the
     # careful loader must agree on every value and type.
     text = pyyaml.safe_dump({"root": data}, default_flow_style=False)
-    assert repr([obj for _, obj in _fast_documents(text)]) == repr(list(pyyaml.load_all(text, Loader=ManifestLoader)))
+    careful = list(pyyaml.load_all(text, Loader=ManifestLoader))
+    try:
+        fast = [obj for _, obj in _fast_documents(text)]
+    except _Unusual:
+        # A key go-yaml reads as no string (`0E0:` is the float 0) is the careful reader's alone: it
+        # makes it JSON's string key.
+        stack: list = list(careful)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                assert all(isinstance(k, str) for k in node), node
+                stack.extend(node.values())
+            elif isinstance(node, list):
+                stack.extend(node)
+        return
+    assert repr(fast) == repr(careful)
 
 
 def test_a_killed_validating_process_is_an_error_not_a_hang() -> None:

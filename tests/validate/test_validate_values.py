@@ -190,3 +190,17 @@ def test_anchored_booleans_stay_booleans(tmp_path):
     schema = {"type": "object", "properties": {"a": {"type": "boolean"}, "b": {"type": "boolean"}}}
     repo = chart_repo(tmp_path, {"env/prod.yaml": "a: &on true\nb: *on\n"}, schema=schema)
     assert validate_values(repo / "chart", [repo / "env/prod.yaml"], repo).findings == []
+
+
+def test_tagged_collections_are_what_helm_reads(tmp_path):
+    # go-yaml ignores a collection's tag: a `!!set` is a mapping of nulls (it read as a Python set, "not
+    # of type 'object'"), an `!!omap` a list of mappings, `!!binary` its decoded text.
+    schema = {
+        "type": "object",
+        "properties": {"s": {"type": "object"}, "o": {"type": "array"}, "b": {"type": "string", "const": "hi"}},
+    }
+    repo = chart_repo(tmp_path, {"env/prod.yaml": "s: !!set {x, y}\no: !!omap [{x: 1}]\nb: !!binary aGk=\n"}, schema)
+    assert validate_values(repo / "chart", [repo / "env/prod.yaml"], repo).findings == []
+    repo = chart_repo(tmp_path / "2", {"env/prod.yaml": "o: !!set {x}\n"}, schema)
+    (f,) = validate_values(repo / "chart", [repo / "env/prod.yaml"], repo).findings
+    assert str(f.location) == "env/prod.yaml:1" and "not of type 'array'" in f.message

@@ -127,7 +127,6 @@ MINE = [
     "a: |\n  x\n  # not a comment\n\nb: >-\n  folded\n  text\n\nc: |+\n  kept\n\nd: 1\n",
     "a: \"esc\\t\\u00e9\\x41\\N\"\nb: 'it''s'\nc: \"multi\n  line\"\nd: plain\n  continued\n",
     "# comment on yes\n---\n# x\na: 1\n---\n---\n- 1\n- [2]\n---\nscalar\n--- # c\n",
-    "2: int key\nnull: none key\ntrue: bool key\n",
     "kind: List\napiVersion: v1\nitems:\n- - - deep\n- key: value\n  other: value\n",
     # as deep as the guards let through: 100 block levels, then 200 flow levels
     "".join(" " * i + f"k{i}:\n" for i in range(99)) + " " * 99 + "v: " + "[" * 200 + "]" * 200 + "\n",
@@ -176,6 +175,13 @@ NOT_MINE = {
     "block scalar at the end without a line break": "a: |\n  x",
     "long key": "k" * 1100 + ": v\n",
     "deep indentation": "a:\n" + " " * 120 + "b: 1\n",
+    # keys go-yaml reads as no string: sigs.k8s.io/yaml makes them strings ("1e+20") or refuses them
+    "keys that are not strings": "2: int key\nnull: none key\ntrue: bool key\n",
+    "null key": "~: x\n",
+    "float key": "1e20: x\n",
+    "integer key in a flat flow": "k: {1: x}\n",
+    "key without a colon in a flow": "{.nan, a: b}\n",
+    "key in a flow after a comma": "k: [{a: b,1: c}]\n",
 }
 
 

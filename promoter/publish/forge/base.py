@@ -58,9 +58,19 @@ class BranchInfo:
 
 @dataclass
 class BranchCommit:
+    """One commit a branch holds above its base, with both identities git records on it.
+
+    Author and committer differ once a person rewrites a commit (amend, rebase): git keeps the
+    author and records the person as committer, which is how promoter tells its own commits apart.
+    """
+
     sha: str
     author: str
     message: str
+    author_email: str = ""
+    committer: str = ""
+    committer_email: str = ""
+    verified: bool = False  # signed, and the forge verified the signature
 
 
 @dataclass

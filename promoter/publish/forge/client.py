@@ -53,6 +53,11 @@ class UnexpectedAnswer(Exception):
         self.not_json = not_json
 
 
+class UnexpectedAnswerError(ForgeError):
+    """A ForgeError for an answer promoter could not read: where a refusal may be a note (auto-merge),
+    this never is, since what the forge did is unknown."""
+
+
 @dataclass(frozen=True)
 class Refusal:
     """An HTTP error answer as the client library reported it, read the same way for every forge."""
@@ -187,7 +192,13 @@ class ForgeClient(ABC):
 
     def _unexpected(self, doing: str, what: str, *, not_json: bool = False) -> ForgeError:
         hint = f": {self.url_hint} (forge.url is {self.settings.url})" if not_json else ""
-        return ForgeError(self._redact(f"unexpected answer from {self.name} while {doing} ({what}){hint}"))
+        return UnexpectedAnswerError(self._redact(f"unexpected answer from {self.name} while {doing} ({what}){hint}"))
+
+    def _merge_unknown(self, exc: UnexpectedAnswerError, word: str, url: str) -> UnexpectedAnswerError:
+        """An unreadable answer to a merge call: exit 1 (fail closed), though the request itself was opened."""
+        return UnexpectedAnswerError(
+            self._redact(f"{exc}; the {word} is open at {url}, not merged by promoter: look at it and merge it by hand")
+        )
 
     # ---- calling -------------------------------------------------------------------------------
     @contextmanager

@@ -32,6 +32,7 @@ from promoter.publish.forge.client import (
     ForgeClient,
     Refusal,
     UnexpectedAnswer,
+    UnexpectedAnswerError,
     answer_text,
     commit_sha,
     describe_answer,
@@ -67,6 +68,11 @@ _MOVED = "moved while promoter was writing it"
 _UNSTABLE_NOTE = (
     "auto-merge not enabled: GitHub refuses it while a check that is not required is failing or pending "
     "(mergeable state 'unstable'); merge by hand once the checks pass, or make them required"
+)
+
+
+_MERGED_READ_BACK = (
+    "merged: pull request #{n} is merged (read back: the answer to promoter's merge was lost or unclear)"
 )
 
 
@@ -596,18 +602,7 @@ class GitHubForge(ForgeClient):
     def compare(self, base: str, head: str) -> BranchCompare:
         with self._calling(f"comparing {head[:12]} with {base[:12]}"):
             data = self._rest("GET", f"{self._path}/compare/{base}...{head}")
-            commits = [
-                BranchCommit(
-                    commit_sha(c["sha"]),
-                    str(
-                        (c.get("commit") or {}).get("author", {}).get("name")
-                        or (c.get("author") or {}).get("login")
-                        or ""
-                    ),
-                    str((c.get("commit") or {}).get("message") or ""),
-                )
-                for c in data.get("commits") or []
-            ]
+            commits = [_branch_commit(c) for c in data.get("commits") or []]
             # Every field read from the answer is checked for its type here: a patch that is not text
             # is refused as an unexpected answer rather than skipped, since a forge that misshapes one
             # field cannot be trusted for the others (fail closed: no promotion on a guess).
@@ -690,8 +685,24 @@ class GitHubForge(ForgeClient):
             try:
                 notes.extend(self._auto_merge(pull))
             except ForgeError as exc:
-                notes.append(f"auto-merge not enabled: {exc}")
+                # In doubt (a lost answer, retries refused because the first try merged, an answer
+                # promoter cannot read), what GitHub did is read back from the pull request.
+                if self._merged(pull):
+                    notes.append(_MERGED_READ_BACK.format(n=n))
+                elif isinstance(exc, UnexpectedAnswerError):
+                    raise self._merge_unknown(exc, "pull request", pull.url) from None
+                else:
+                    notes.append(f"auto-merge not enabled: {exc}")
         return notes
+
+    def _merged(self, pull: PullInfo) -> bool:
+        """Whether the pull request is merged now, read back; False when that cannot be read either."""
+        try:
+            with self._calling(f"reading pull request #{pull.number}"):
+                data = self._rest("GET", f"{self._path}/pulls/{pull.number}")
+                return isinstance(data, dict) and data.get("merged") is True
+        except ForgeError:
+            return False
 
     def _auto_merge(self, pull: PullInfo) -> list[str]:
         try:
@@ -724,7 +735,7 @@ class GitHubForge(ForgeClient):
         n = pull.number
         with self._calling(f"merging pull request #{n}"):
             try:
-                self._rest(
+                data = self._rest(
                     "PUT", f"{self._path}/pulls/{n}/merge", input={"merge_method": "merge", "sha": pull.head_sha}
                 )
             except GithubException as exc:
@@ -735,8 +746,22 @@ class GitHubForge(ForgeClient):
                         "review the new commit and merge it by hand"
                     )
                 if exc.status in (405, 422):
+                    # A retry of a merge whose answer was lost is refused: the first try merged it.
+                    if self._merged(pull):
+                        return _MERGED_READ_BACK.format(n=n)
                     return f"not merged: GitHub refuses to merge pull request #{n} now ({exc.status} {text})"
                 raise
+            # The status alone says nothing: GitHub's answer names the outcome in `merged`.
+            merged = data.get("merged") if isinstance(data, dict) else None
+            if not isinstance(merged, bool):
+                raise UnexpectedAnswer(f"a merge answer without a true or false 'merged': {_clip(repr(data), 80)}")
+            if not merged:
+                message = data.get("message")
+                reason = _clip(message, 200) if isinstance(message, str) and message else "no reason given"
+                return self._redact(
+                    f"not merged: GitHub answered that pull request #{n} was not merged ({reason}); "
+                    "merge it by hand once it is mergeable"
+                )
         return "merged: the pull request was already mergeable"
 
     def close(self) -> None:
@@ -762,3 +787,20 @@ def _web_root(api: str) -> str:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _branch_commit(c: Any) -> BranchCommit:
+    """A commit of a compare answer: the git identities in `commit`, the account's login as the
+    author's name only when git recorded none."""
+    git_commit = c.get("commit") or {}
+    author = git_commit.get("author") or {}
+    committer = git_commit.get("committer") or {}
+    return BranchCommit(
+        commit_sha(c["sha"]),
+        str(author.get("name") or (c.get("author") or {}).get("login") or ""),
+        str(git_commit.get("message") or ""),
+        author_email=str(author.get("email") or ""),
+        committer=str(committer.get("name") or ""),
+        committer_email=str(committer.get("email") or ""),
+        verified=(git_commit.get("verification") or {}).get("verified") is True,
+    )

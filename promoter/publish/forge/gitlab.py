@@ -32,6 +32,7 @@ from promoter.publish.forge.client import (
     ForgeClient,
     Refusal,
     UnexpectedAnswer,
+    UnexpectedAnswerError,
     answer_text,
     commit_sha,
     describe_answer,
@@ -367,7 +368,14 @@ class GitLabForge(ForgeClient):
             )
             raw = data.get("commits") or []
             commits = [
-                BranchCommit(commit_sha(c["id"]), str(c.get("author_name") or ""), str(c.get("message") or ""))
+                BranchCommit(
+                    commit_sha(c["id"]),
+                    str(c.get("author_name") or ""),
+                    str(c.get("message") or ""),
+                    author_email=str(c.get("author_email") or ""),
+                    committer=str(c.get("committer_name") or ""),
+                    committer_email=str(c.get("committer_email") or ""),
+                )
                 for c in raw
             ]
             shas = {c.sha for c in commits}
@@ -441,8 +449,53 @@ class GitLabForge(ForgeClient):
             try:
                 notes.append(self._auto_merge(pull))
             except ForgeError as exc:
-                notes.append(f"auto-merge not set: {exc}")
+                # In doubt (a lost answer, an answer promoter cannot read), what GitLab did is read back.
+                if self._merged(pull.number):
+                    notes.append(_MERGED_READ_BACK.format(n=pull.number))
+                elif isinstance(exc, UnexpectedAnswerError):
+                    raise self._merge_unknown(exc, "merge request", pull.url) from None
+                else:
+                    notes.append(f"auto-merge not set: {exc}")
         return notes
+
+    def _merged(self, n: int) -> bool:
+        """Whether merge request !n is merged now, read back; False when that cannot be read either."""
+        try:
+            with self._calling(f"reading merge request !{n}"):
+                mr: Any = self._gl.http_get(f"{self._path}/merge_requests/{n}")
+                return isinstance(mr, dict) and mr.get("state") == "merged"
+        except ForgeError:
+            return False
+
+    def _merge_answer(self, n: int, answer: Any, *, now: str) -> str:
+        """What a 200 to `PUT …/merge` says happened: its status alone says nothing (GitLab answers 200 with
+        the merge request, merged, set to auto-merge, or neither). `now`: the note for a merge done at once."""
+        if not isinstance(answer, dict):
+            raise UnexpectedAnswer(f"a merge answer that is {type(answer).__name__}, not a merge request")
+        state = answer.get("state")
+        flags = {k: answer[k] for k in ("auto_merge", "merge_when_pipeline_succeeds") if k in answer}
+        if not isinstance(state, str) or not all(isinstance(v, bool) for v in flags.values()):
+            shown = _clip(repr({"state": state, **flags}), 120)
+            raise UnexpectedAnswer(f"a merge answer without a state and true or false auto-merge fields: {shown}")
+        if state == "merged":
+            return now
+        if state == "opened" and any(flags.values()):
+            return "auto-merge enabled"
+        if state == "opened" and not flags:
+            raise UnexpectedAnswer(
+                "a merge answer that says neither merged nor auto-merge (no merge_when_pipeline_succeeds)"
+            )
+        said = [f"state: {_clip(state, 40)}", *(f"{k}: {str(v).lower()}" for k, v in flags.items())]
+        detail = answer.get("detailed_merge_status") or answer.get("merge_status")
+        if isinstance(detail, str) and detail:
+            said.append(f"detailed_merge_status: {_clip(detail, 60)}")
+        error = answer.get("merge_error")  # GitLab's reason when its merge failed (a hook, a conflict)
+        if isinstance(error, str) and error:
+            said.append(f"merge_error: {_clip(error, 200)}")
+        return self._redact(
+            f"auto-merge not set: GitLab answered the merge of !{n} without merging it or setting auto-merge "
+            f"({', '.join(said)}); merge it by hand once it is mergeable"
+        )
 
     def _auto_merge(self, pull: PullInfo) -> str:
         """Auto-merge, on every GitLab: `auto_merge` since 17.11, `merge_when_pipeline_succeeds` before
@@ -462,13 +515,15 @@ class GitLabForge(ForgeClient):
                     # running pipeline (and refuses any merge of one that is not mergeable).
                     return self._merge_now(pull)
                 return self._merge_refused(pull, exc)
-            if merged.get("state") == "merged":
-                return "merged: the merge request was already mergeable (its pipeline had passed)"
-            return "auto-merge enabled"
+            return self._merge_answer(
+                n, merged, now="merged: the merge request was already mergeable (its pipeline had passed)"
+            )
 
     def _merge_now(self, pull: PullInfo) -> str:
         n = pull.number
         mr: Any = self._gl.http_get(f"{self._path}/merge_requests/{n}")
+        if mr.get("state") == "merged":  # a retry refused (405) because the first try merged it
+            return _MERGED_READ_BACK.format(n=n)
         status = str(mr.get("detailed_merge_status") or mr.get("merge_status") or "unknown")
         if status not in ("mergeable", "can_be_merged"):
             return (
@@ -479,10 +534,12 @@ class GitLabForge(ForgeClient):
             return self._no_head(n)
         data: dict[str, Any] = {"sha": pull.head_sha}
         try:
-            self._gl.http_put(f"{self._path}/merge_requests/{n}/merge", post_data=data)
+            answer: Any = self._gl.http_put(f"{self._path}/merge_requests/{n}/merge", post_data=data)
         except GitlabError as exc:
             return self._merge_refused(pull, exc)
-        return "merged: the merge request was already mergeable (no pipeline to wait for)"
+        return self._merge_answer(
+            n, answer, now="merged: the merge request was already mergeable (no pipeline to wait for)"
+        )
 
     @staticmethod
     def _no_head(n: int) -> str:
@@ -499,11 +556,22 @@ class GitLabForge(ForgeClient):
             )
         if r.status in (401, 403) or r.rate_limited or r.status >= 500 or r.status == 0:
             raise exc  # worded by _calling like any other failure, then made a note by decorate
+        if self._merged(n):  # a retry refused because the first try, whose answer was lost, merged it
+            return _MERGED_READ_BACK.format(n=n)
         return self._redact(f"auto-merge not set: GitLab refuses to merge !{n} ({r.status} {r.text})")
 
     def close(self) -> None:
         with contextlib.suppress(OSError):  # closing a pool never decides anything
             self._gl.session.close()
+
+
+_MERGED_READ_BACK = (
+    "merged: merge request !{n} is merged (read back: the answer to promoter's merge was lost or unclear)"
+)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _merged_as(mrs: list[dict[str, Any]], sha: str, base: str) -> dict[str, Any] | None:
