@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.model.errors import PromoterError, ToolError
+from promoter.model.textdiff import unified_diff
 
 
 @dataclass
@@ -44,14 +44,7 @@ class FileChange:
     new_text: str
 
     def diff(self) -> str:
-        return "".join(
-            difflib.unified_diff(
-                self.old_text.splitlines(keepends=True),
-                self.new_text.splitlines(keepends=True),
-                fromfile=f"a/{self.path}",
-                tofile=f"b/{self.path}",
-            )
-        )
+        return unified_diff(self.old_text, self.new_text, f"a/{self.path}", f"b/{self.path}")
 
 
 @dataclass
