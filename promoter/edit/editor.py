@@ -153,11 +153,17 @@ class FileEdit:
         self.changes.append(Change(self.doc.path, line + 1, _slot_path(ref, s), ref.style, _show(shown), new, note))
 
     def anchored(self, s: Slot) -> Slot:
-        """The slot where an alias's value is written: its anchor's (marked reader), else `s` itself."""
+        """The slot where an alias's value is written: its anchor's (marked reader), else `s` itself.
+
+        A key a merge key brings in from an anchored mapping (`<<: *d`) is written in that mapping:
+        the plan checked (check_shared) that every other place sharing it is in the same bump."""
         anchors = self.doc.anchors
         if not anchors:
             return s
-        a = anchors.alias_at.get((id(owner_of(s.parent, s.key)), s.key))
+        owner = owner_of(s.parent, s.key)
+        a = anchors.alias_at.get((id(owner), s.key))
+        if a is None and owner is not s.parent and any(b.value is owner for b in anchors.all):
+            return Slot(parent=owner, key=s.key, flow=is_flow(owner))
         if a is None or a.place[0] is None:
             return s
         container, key = a.place

@@ -9,7 +9,7 @@ from typing import Any
 from promoter.config.model import Config
 from promoter.edit.editor import FileEdit
 from promoter.edit.rules import plan_reference
-from promoter.locate.anchors import check_shared
+from promoter.locate.anchors import SharedValue, check_shared
 from promoter.locate.chartvalues import chart_values, discovered_defaults, env_values_apps
 from promoter.locate.scan import ParsedFile, extract
 from promoter.locate.scope import Scope, resolve_scope
@@ -67,7 +67,10 @@ def plan_bump(
             raise UsageError(f"{again.message}{_pinned_elsewhere(repo, config, scope, image)}") from None
     if not scope.targets and not all_matches:
         _one_current_value(refs, image, scope)
-    cs = _apply(parsed, refs, image)
+    try:
+        cs = _apply(parsed, refs, image)
+    except SharedValue as exc:
+        raise exc.with_ways(_bump_both_ways(scope, all_matches)) from None
     cs.warnings[:0] = skipped
     return cs
 
@@ -183,6 +186,17 @@ def _refs_in(repo: Path, rel: str) -> list[Reference]:
         return []
 
 
+def _bump_both_ways(scope: Scope, all_matches: bool) -> list[str]:
+    """What selects, in one run, a reference to the image the bump left out of one file: only an explicit
+    target scope leaves any out (a scope of paths or of an environment's folder takes them all)."""
+    if not scope.targets:
+        return []
+    path = "--path to the file instead of --app/--env (it bumps every reference to the image there" + (
+        ")" if all_matches else "; with --all-matches when they pin different values)"
+    )
+    return [f"an explicit target for each in apps.{scope.app}.targets.{scope.env}", path]
+
+
 def _one_current_value(refs: list[Reference], image: ImageRef, scope: Scope) -> None:
     """References to one repository that pin different values (a chart's list of supported versions,
     `nats:2.10.x` beside `nats:2.9.x`) are not one image to move: refuse rather than set them all alike."""
@@ -201,11 +215,19 @@ def _one_current_value(refs: list[Reference], image: ImageRef, scope: Scope) -> 
     listed = "; ".join(
         f"{r.file}:{r.line} {r.yaml_path or 'top level'} = {r.current}" for rs in pins.values() for r in rs[:3]
     )
+    if scope.app is not None:
+        ways = [
+            f"an explicit target in .promoter.yaml (apps.{scope.app}.targets.{scope.env}: [{{file: ..., key: ...}}])"
+        ]
+    else:  # a scope of paths: the configuration's targets are an environment's (--app/--env)
+        ways = ["an explicit target in .promoter.yaml (apps.APP.targets.ENV: [{file: ..., key: ...}]) with --app/--env"]
+    if len({r.file for r in refs}) > 1:
+        # In one file already (whether --path named it or the environment holds only it), --path narrows nothing.
+        ways.append("--path to the one file")
+    ways.append(f"--all-matches to set every one of them to {image}")
     raise UsageError(
         f"ambiguous: {len(refs)} references to {image.repository} in {scope.description} pin {len(pins)} different "
-        f"values ({listed}). Choose: an explicit target in .promoter.yaml (apps.APP.targets.ENV: "
-        "[{file: ..., key: ...}]), --path to the one file, or --all-matches to set every one of them to "
-        f"{image}"
+        f"values ({listed}). Choose: {', or '.join(ways)}"
     )
 
 
@@ -216,7 +238,8 @@ def _apply(parsed: dict[str, ParsedFile], refs: list[Reference], image: ImageRef
         by_file.setdefault(r.file, []).append(r)
     for rel, rs in sorted(by_file.items()):
         doc = parsed[rel].doc
-        check_shared(doc, rs)
+        others = [r for r in parsed[rel].references if r.matches(image) and all(r is not x for x in rs)]
+        check_shared(doc, rs, others)
         fe = FileEdit(doc)
         for r in rs:
             plan_reference(fe, r, image)

@@ -165,6 +165,9 @@ class Anchor:
     start: int  # offset of the `&name` property
     value: Any = None
     aliases: list[tuple[Place, tuple[Any, ...], int, int]] = field(default_factory=list)  # place, path, start, end
+    # Mappings that take keys from this one through a merge key (`<<: *name`): the mapping, its place,
+    # its YAML path and the offset of the `*name`. They share every key they do not write themselves.
+    merges: list[tuple[Any, Place, tuple[Any, ...], int]] = field(default_factory=list)
 
 
 @dataclass
@@ -512,7 +515,11 @@ def _read(parser: Any, lines: Lines) -> tuple[list[Any], Anchors]:
             if v is cur or any(v is parent for parent, _ in stack):
                 raise Unusual("a recursive alias")
             anchor_name = None
-            if not (cur.__class__ is MAP and (key is _NOKEY or key is _MERGE_KEY)):
+            if cur.__class__ is MAP and key is _MERGE_KEY:
+                _merged(a, stack, cur, index, start)
+            elif cur.__class__ is SEQ and stack and stack[-1][1] is _MERGE_KEY:  # `<<: [*a, *b]`
+                _merged(a, stack[:-1], stack[-1][0], index, start)
+            elif not (cur.__class__ is MAP and key is _NOKEY):
                 place = (cur, key if cur.__class__ is MAP else len(cur)) if cur is not None else (None, index)
                 a.aliases.append((place, _path(stack, cur, place[1]), start, end))
                 anchors.alias_at[(id(place[0]), place[1])] = a
@@ -593,6 +600,13 @@ def _anchor(
     by_name[name] = a
     anchors.all.append(a)
     anchors.at[(id(container), at)] = a
+
+
+def _merged(a: Anchor, stack: list[tuple[Any, Any]], mapping: Any, index: int, start: int) -> None:
+    """Record that `mapping` (open at the top of `stack`) merges the anchored mapping of `a`."""
+    place = stack[-1] if stack else (None, index)
+    path = tuple(k for parent, k in stack if parent is not None)
+    a.merges.append((mapping, place, path, start))
 
 
 def _path(stack: list[tuple[Any, Any]], cur: Any, at: Any) -> tuple[Any, ...]:
