@@ -90,6 +90,15 @@ def mark_aliases(doc: YamlDoc, refs: list[Reference]) -> None:
                 if a is not None:
                     r.alias_of = anchor_place(doc, a)
                     break
+            # A block whose repository also comes from a merge is placed at the merge that brings it
+            # (`img: {<<: [*registry, *release]}`): its own place, not the anchored mapping's.
+            for name in ("repository", "name", "newName"):
+                s = r.slots.get(name)
+                source = _merged_from(anchors, s.parent, s.key) if s is not None else None
+                if source is not None:
+                    line, col = doc_pos(doc, source[1])
+                    r.line, r.column = line + 1, col + 1
+                    break
 
 
 @dataclass
@@ -186,15 +195,23 @@ def check_shared(doc: YamlDoc, refs: list[Reference], others: list[Reference] | 
                 fix = "Give each its own value: copy the anchored value into the references the bump edits"
                 if id(a) in merged:
                     fix = f"{fix} rather than taking it from the merge key <<: *{a.name}"
-            where = (
-                f"is itself at {doc.path}:{line + 1} ({format_path(path)})"
-                if how == "anchor"
-                else f"is also used at {doc.path}:{line + 1} ({format_path(path)}"
-                + (f", through <<: *{a.name})" if how == "merge" else ")")
-            )
+            if how == "anchor":
+                through = f"the merge key <<: *{a.name}" if id(a) in merged else f"the alias *{a.name}"
+                text = (
+                    f"{doc.path}:{here['line']}: this bump reaches the value anchored there (&{a.name}, "
+                    f"{here['yaml_path']}) only through {through}, and does not cover {here['yaml_path']} itself "
+                    "(a chart or another app may read it as written): changing one would change both"
+                )
+            else:
+                text = (
+                    f"{doc.path}:{here['line']}: the value anchored there (&{a.name}, {here['yaml_path']}) is also "
+                    f"used at {doc.path}:{line + 1} ({format_path(path)}"
+                    + (f", through <<: *{a.name}" if how == "merge" else "")
+                    + "), which this bump does not cover (another app, image or environment): changing one would "
+                    "change both"
+                )
             raise SharedValue(
-                f"{doc.path}:{here['line']}: the value anchored there (&{a.name}, {here['yaml_path']}) {where}, "
-                "which this bump does not cover (another app, image or environment): changing one would change both",
+                text,
                 fix,
                 (id(place[0]), place[1]) in selectable,
             )
