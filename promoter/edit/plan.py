@@ -70,7 +70,7 @@ def plan_bump(
     try:
         cs = _apply(parsed, refs, image)
     except SharedValue as exc:
-        raise exc.with_ways(_bump_both_ways(scope, all_matches)) from None
+        raise exc.with_ways(_bump_both_ways(scope, exc.file, all_matches)) from None
     cs.warnings[:0] = skipped
     return cs
 
@@ -186,15 +186,15 @@ def _refs_in(repo: Path, rel: str) -> list[Reference]:
         return []
 
 
-def _bump_both_ways(scope: Scope, all_matches: bool) -> list[str]:
-    """What selects, in one run, a reference to the image the bump left out of one file: only an explicit
+def _bump_both_ways(scope: Scope, file: str, all_matches: bool) -> list[str]:
+    """What selects, in one run, a reference to the image the bump left out of `file`: only an explicit
     target scope leaves any out (a scope of paths or of an environment's folder takes them all)."""
     if not scope.targets:
         return []
-    path = "--path to the file instead of --app/--env (it bumps every reference to the image there" + (
-        ")" if all_matches else "; with --all-matches when they pin different values)"
-    )
-    return [f"an explicit target for each in apps.{scope.app}.targets.{scope.env}", path]
+    path = f"--path {file} instead of --app/--env bumps every reference to the image in it"
+    if not all_matches:
+        path += " (with --all-matches when they pin different values)"
+    return [f"add an explicit target for each to apps.{scope.app}.targets.{scope.env}", path]
 
 
 def _one_current_value(refs: list[Reference], image: ImageRef, scope: Scope) -> None:

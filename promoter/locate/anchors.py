@@ -113,16 +113,16 @@ class SharedValue(UsageError):
     `selectable`: that place is a reference to the same image the bump left out (an explicit target
     scope), so bumping both in one run is a way out; otherwise only the file can change."""
 
-    def __init__(self, text: str, fix: str, selectable: bool) -> None:
+    def __init__(self, file: str, text: str, fix: str, selectable: bool) -> None:
         super().__init__(f"{text}. {fix}")
-        self.text, self.fix, self.selectable = text, fix, selectable
+        self.file, self.text, self.fix, self.selectable = file, text, fix, selectable
 
     def with_ways(self, ways: list[str]) -> SharedValue:
         """The same refusal suggesting only `ways` (the options the user has not tried) to bump both."""
         if not self.selectable or not ways:
-            return SharedValue(self.text, self.fix, False)
-        fix = f"Bump both in one run ({', or '.join(ways)}), or: {self.fix[0].lower()}{self.fix[1:]}"
-        return SharedValue(self.text, fix, True)
+            return SharedValue(self.file, self.text, self.fix, False)
+        fix = f"Bump both in one run: {'; or '.join(ways)}. Or {self.fix[0].lower()}{self.fix[1:]}"
+        return SharedValue(self.file, self.text, fix, True)
 
 
 def check_shared(doc: YamlDoc, refs: list[Reference], others: list[Reference] | None = None) -> None:
@@ -211,6 +211,7 @@ def check_shared(doc: YamlDoc, refs: list[Reference], others: list[Reference] | 
                     "change both"
                 )
             raise SharedValue(
+                doc.path,
                 text,
                 fix,
                 (id(place[0]), place[1]) in selectable,

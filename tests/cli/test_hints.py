@@ -215,3 +215,97 @@ def test_a_relative_config_outside_the_repository_works_when_its_hint_is_pasted(
     hint = only_hint(r.stderr, "bump")
     code, err = run_printed(hint)
     assert code == 0 and "does not exist" not in err, (hint, err)  # it promotes to stage, as it says
+
+
+# ---- refusals suggest only what the user has not already tried ------------------------------------
+SHARED_TAG = """api:
+  image:
+    repository: ghcr.io/acme/api
+    tag: &release 1.4.0
+worker:
+  image:
+    repository: ghcr.io/acme/worker
+    tag: *release
+"""
+VERSIONS = "versions:\n  - image: nats:2.11.1-alpine\n  - image: nats:2.10.26-alpine\n"
+
+
+def way_out(err: str) -> str:
+    """The part of a refusal after its problem: what it suggests."""
+    assert "changing one would change both. " in err or "Choose: " in err, err
+    return err.split("changing one would change both. ")[-1].split("Choose: ")[-1]
+
+
+@pytest.mark.parametrize("extra", [(), ("--all-matches",)])
+def test_an_anchor_shared_with_another_image_suggests_changing_the_file_not_flags_already_given(
+    tmp_path: Path, extra: tuple[str, ...]
+) -> None:
+    """Every reference to the image in the file is in the bump already: no option selects the other image's
+    place, so the hint is what to change in the file (it suggested `--path` and `--all-matches`, both given)."""
+    repo = make_repo(tmp_path / "r", {"values.yaml": SHARED_TAG})
+    r = invoke("bump", "--repo", str(repo), "--path", "values.yaml", "--image", "ghcr.io/acme/api:1.5.0", *extra)
+    assert r.exit_code == 2 and "values.yaml:8 (worker.image.tag)" in r.stderr, r.stderr
+    hint = way_out(r.stderr)
+    assert hint.startswith(
+        "Give each its own value: replace the alias with a copy of the value (*release at values.yaml:8)"
+    )
+    assert "--path" not in hint and "--all-matches" not in hint and "explicit target" not in hint
+
+
+def test_an_alias_left_out_of_an_explicit_target_suggests_the_ways_to_take_it_in(tmp_path: Path) -> None:
+    text = 'dev: &base\n  image:\n    repository: ghcr.io/acme/api\n    tag: "1"\nprod: *base\n'
+    config = (
+        "environments: [{name: dev, gates: {image_exists: false}}, {name: prod}]\n"
+        "apps:\n  api:\n    image: ghcr.io/acme/api\n"
+        "    targets: {dev: [{file: values.yaml, key: dev.image}], prod: [{file: values.yaml, key: prod.image}]}\n"
+    )
+    repo = make_repo(tmp_path / "r", {"values.yaml": text, ".promoter.yaml": config})
+    r = invoke("bump", "--repo", str(repo), "--app", "api", "--env", "dev", "--image", "ghcr.io/acme/api:2")
+    assert r.exit_code == 2 and "values.yaml:5 (prod)" in r.stderr, r.stderr
+    hint = way_out(r.stderr)
+    assert hint.startswith("Bump both in one run: add an explicit target for each to apps.api.targets.dev; or ")
+    assert "--path values.yaml instead of --app/--env" in hint and "with --all-matches" in hint
+    assert hint.endswith(
+        "Or give each its own value: replace the alias with a copy of the value (*base at values.yaml:5)\n"
+    )
+    # The suggestion works as said.
+    r = invoke("bump", "--repo", str(repo), "--path", "values.yaml", "--image", "ghcr.io/acme/api:2")
+    assert r.exit_code == 0, r.stderr
+    assert (repo / "values.yaml").read_text() == text.replace('"1"', '"2"')
+
+
+def test_a_versioned_list_in_the_file_given_by_path_does_not_suggest_path(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "r", {"values.yaml": VERSIONS})
+    r = invoke("bump", "--repo", str(repo), "--path", "values.yaml", "--image", "nats:2.11.3-alpine")
+    assert r.exit_code == 2 and "pin 2 different values" in r.stderr, r.stderr
+    assert way_out(r.stderr) == (
+        "an explicit target in .promoter.yaml (apps.APP.targets.ENV: [{file: ..., key: ...}]) with --app/--env, "
+        "or --all-matches to set every one of them to nats:2.11.3-alpine\n"
+    )
+
+
+def test_a_versioned_list_over_two_files_suggests_path_to_one_of_them(tmp_path: Path) -> None:
+    config = (
+        "environments: [{name: dev, gates: {image_exists: false}}]\n"
+        "apps:\n  nats:\n    image: nats\n    path: deploy/{env}\n"
+    )
+    files = {
+        ".promoter.yaml": config,
+        "deploy/dev/values-a.yaml": "versions:\n  - image: nats:2.11.1-alpine\n",
+        "deploy/dev/values-b.yaml": "versions:\n  - image: nats:2.10.26-alpine\n",
+    }
+    repo = make_repo(tmp_path / "r", files)
+    r = invoke("bump", "--repo", str(repo), "--app", "nats", "--env", "dev", "--image", "nats:2.11.3-alpine")
+    assert r.exit_code == 2 and "pin 2 different values" in r.stderr, r.stderr
+    assert way_out(r.stderr) == (
+        "an explicit target in .promoter.yaml (apps.nats.targets.dev: [{file: ..., key: ...}]), "
+        "or --path to the one file, or --all-matches to set every one of them to nats:2.11.3-alpine\n"
+    )
+    # In one file, --path (given or not) narrows nothing: not suggested.
+    r = invoke("bump", "--repo", str(repo), "--path", "deploy/dev", "--image", "nats:2.11.3-alpine")
+    assert r.exit_code == 2 and "--path to the one file" in r.stderr, r.stderr
+    (repo / "deploy/dev/values-b.yaml").write_text("other: 1\n")
+    (repo / "deploy/dev/values-a.yaml").write_text(VERSIONS)
+    r = invoke("bump", "--repo", str(repo), "--app", "nats", "--env", "dev", "--image", "nats:2.11.3-alpine")
+    assert r.exit_code == 2 and "pin 2 different values" in r.stderr, r.stderr
+    assert "--path" not in way_out(r.stderr)
