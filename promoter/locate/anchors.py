@@ -93,8 +93,8 @@ def mark_aliases(doc: YamlDoc, refs: list[Reference]) -> None:
             # A block whose repository also comes from a merge is placed at the merge that brings it
             # (`img: {<<: [*registry, *release]}`): its own place, not the anchored mapping's.
             for name in ("repository", "name", "newName"):
-                s = r.slots.get(name)
-                source = _merged_from(anchors, s.parent, s.key) if s is not None else None
+                naming = r.slots.get(name)
+                source = _merged_from(anchors, naming.parent, naming.key) if naming is not None else None
                 if source is not None:
                     line, col = doc_pos(doc, source[1])
                     r.line, r.column = line + 1, col + 1
