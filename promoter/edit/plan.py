@@ -238,8 +238,9 @@ def _apply(parsed: dict[str, ParsedFile], refs: list[Reference], image: ImageRef
         by_file.setdefault(r.file, []).append(r)
     for rel, rs in sorted(by_file.items()):
         doc = parsed[rel].doc
-        others = [r for r in parsed[rel].references if r.matches(image) and all(r is not x for x in rs)]
-        check_shared(doc, rs, others)
+        if doc.anchors:
+            chosen = {id(r) for r in rs}
+            check_shared(doc, rs, [r for r in parsed[rel].references if r.matches(image) and id(r) not in chosen])
         fe = FileEdit(doc)
         for r in rs:
             plan_reference(fe, r, image)

@@ -47,11 +47,10 @@ def _merged_from(anchors: Anchors, container: Any, key: Any) -> tuple[Anchor, in
     that `*name`; None when the key is written in `container` or merged from a mapping without anchor."""
     if not isinstance(container, dict) or owns(container, key):
         return None
-    for a in anchors.all:
-        for mapping, _, _, start in a.merges:
-            # Among a mapping's merge sources the earlier wins: the first anchor (in file order) holding the key.
-            if mapping is container and isinstance(a.value, dict) and key in a.value:
-                return a, start
+    for a, start in anchors.merged_into.get(id(container), ()):
+        # Among a mapping's merge sources the earlier wins (merged keys are in each source's own dict).
+        if isinstance(a.value, dict) and key in a.value:
+            return a, start
     return None
 
 

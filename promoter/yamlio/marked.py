@@ -177,6 +177,8 @@ class Anchors:
     all: list[Anchor] = field(default_factory=list)
     at: dict[tuple[int, Any], Anchor] = field(default_factory=dict)  # (id(container), key) of the anchored value
     alias_at: dict[tuple[int, Any], Anchor] = field(default_factory=dict)  # (id(container), key) of an alias
+    # id(mapping) -> the anchors it merges (`<<: *a` or `<<: [*a, *b]`, in order) and the offset of each `*name`.
+    merged_into: dict[int, list[tuple[Anchor, int]]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.all)
@@ -516,9 +518,9 @@ def _read(parser: Any, lines: Lines) -> tuple[list[Any], Anchors]:
                 raise Unusual("a recursive alias")
             anchor_name = None
             if cur.__class__ is MAP and key is _MERGE_KEY:
-                _merged(a, stack, cur, index, start)
+                _merged(anchors, a, stack, cur, index, start)
             elif cur.__class__ is SEQ and stack and stack[-1][1] is _MERGE_KEY:  # `<<: [*a, *b]`
-                _merged(a, stack[:-1], stack[-1][0], index, start)
+                _merged(anchors, a, stack[:-1], stack[-1][0], index, start)
             elif not (cur.__class__ is MAP and key is _NOKEY):
                 place = (cur, key if cur.__class__ is MAP else len(cur)) if cur is not None else (None, index)
                 a.aliases.append((place, _path(stack, cur, place[1]), start, end))
@@ -602,11 +604,12 @@ def _anchor(
     anchors.at[(id(container), at)] = a
 
 
-def _merged(a: Anchor, stack: list[tuple[Any, Any]], mapping: Any, index: int, start: int) -> None:
+def _merged(anchors: Anchors, a: Anchor, stack: list[tuple[Any, Any]], mapping: Any, index: int, start: int) -> None:
     """Record that `mapping` (open at the top of `stack`) merges the anchored mapping of `a`."""
     place = stack[-1] if stack else (None, index)
     path = tuple(k for parent, k in stack if parent is not None)
     a.merges.append((mapping, place, path, start))
+    anchors.merged_into.setdefault(id(mapping), []).append((a, start))
 
 
 def _path(stack: list[tuple[Any, Any]], cur: Any, at: Any) -> tuple[Any, ...]:
