@@ -170,3 +170,258 @@ def values_entry_location(repo: Path, values_files: list[str], image: str) -> Lo
             elif isinstance(node, list):
                 stack.extend(v for v in node if isinstance(v, (dict, list)))
     return None
+
+
+# ---- inline patches: the kustomization line of the op (or patch key) that set a field ----------------
+
+_KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def _kfile(repo: Path, d: str) -> str | None:
+    for name in _KUSTOMIZATION_NAMES:
+        f = f"{d}/{name}" if d not in ("", ".") else name
+        if (repo / f).is_file():
+            return f
+    return None
+
+
+def _rel(base: str, ref: str) -> str | None:
+    import posixpath
+
+    joined = posixpath.normpath(posixpath.join(base, ref)) if base not in ("", ".") else posixpath.normpath(ref)
+    if joined == ".." or joined.startswith("../") or posixpath.isabs(joined):
+        return None
+    return joined
+
+
+def _read_kustomization(repo: Path, file: str, cache: dict[str, Any]) -> Any:
+    """(text, root) of a kustomization read with marks; None when it cannot be read."""
+    from promoter.yamlio.document import YamlDoc
+
+    if file not in cache:
+        try:
+            doc = YamlDoc.read_file(repo / file, file)
+            root = doc.docs[0] if doc.docs else None
+            cache[file] = (doc.text, root) if isinstance(root, dict) and doc.reader == "c" else None
+        except UsageError:
+            cache[file] = None
+    return cache[file]
+
+
+def _writers(repo: Path, own: str, cache: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
+    """Every patch of `own` and the kustomizations it pulls in, in the order kustomize applies them
+    (bases before the overlay): ("file", path, None, None) or ("inline", kustomization, container, key),
+    where container[key] is the patch text."""
+    import posixpath
+
+    out: list[tuple[str, str, Any, Any]] = []
+    seen: set[str] = set()
+
+    def visit(file: str, depth: int) -> None:
+        if file in seen or depth > 50:
+            return
+        seen.add(file)
+        read = _read_kustomization(repo, file, cache)
+        if read is None:
+            return
+        _, root = read
+        d = posixpath.dirname(file)
+        for key in ("resources", "bases", "components"):
+            refs = root.get(key)
+            for ref in refs if isinstance(refs, list) else []:
+                p = _rel(d, ref.strip()) if isinstance(ref, str) and "\n" not in ref else None
+                if p is not None and (repo / p).is_dir() and (sub := _kfile(repo, p)) is not None:
+                    visit(sub, depth + 1)
+        smp = root.get("patchesStrategicMerge")
+        for i, item in enumerate(smp if isinstance(smp, list) else []):
+            if isinstance(item, str) and "\n" in item:
+                out.append(("inline", file, smp, i))
+            elif isinstance(item, str) and (p := _rel(d, item.strip())) is not None:
+                out.append(("file", p, None, None))
+        for key in ("patches", "patchesJson6902"):
+            items = root.get(key)
+            for item in items if isinstance(items, list) else []:
+                if not isinstance(item, dict):
+                    continue
+                if isinstance(item.get("patch"), str):
+                    out.append(("inline", file, item, "patch"))
+                elif isinstance(item.get("path"), str) and (p := _rel(d, item["path"].strip())) is not None:
+                    out.append(("file", p, None, None))
+
+    visit(own, 0)
+    return out
+
+
+def _selects(target: Any, obj: dict[str, Any]) -> bool:
+    """Whether a patch's `target:` selects the rendered object; unsure (a selector this does not
+    evaluate) counts as no: a finding keeps its location rather than point at a patch that may not apply."""
+    if target is None:
+        return True
+    if not isinstance(target, dict):
+        return False
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    assert isinstance(meta, dict)
+    api = str(obj.get("apiVersion") or "")
+    group, _, version = api.rpartition("/")
+    checks = {
+        "kind": str(obj.get("kind") or ""),
+        "group": group,
+        "version": version,
+        "namespace": str(meta.get("namespace") or ""),
+    }
+    for key, have in checks.items():
+        want = target.get(key)
+        if want is not None and str(want) != have and not _regex_match(str(want), have):
+            if key == "namespace" and not have:
+                continue  # the overlay may set the namespace after patching
+            return False
+    name = target.get("name")
+    if name is not None:
+        have = str(meta.get("name") or "")
+        # kustomize matches the name before a prefix/suffix of an outer overlay: the source name inside it.
+        if str(name) != have and str(name) not in have and not _regex_match(str(name), have):
+            return False
+    for key, field_ in (("labelSelector", "labels"), ("annotationSelector", "annotations")):
+        sel = target.get(key)
+        if sel is None:
+            continue
+        have_map = meta.get(field_) if isinstance(meta.get(field_), dict) else {}
+        assert isinstance(have_map, dict)
+        for term in str(sel).split(","):
+            k, eq, v = term.strip().partition("=")
+            if not eq or any(c in k + v for c in "!()<> ") or not k:
+                return False  # not a plain k=v selector: unsure
+            if str(have_map.get(k.strip())) != v.lstrip("="):
+                return False
+    return True
+
+
+def _regex_match(pattern: str, text: str) -> bool:
+    if not any(c in pattern for c in "*.[]()+?|^$\\"):
+        return False
+    try:
+        return re.fullmatch(pattern, text) is not None
+    except re.error:
+        return False
+
+
+def _parts(pointer: str) -> list[str]:
+    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]] if pointer else []
+
+
+def _resolve_dash(op_parts: list[str], parts: list[str], obj: Any) -> list[str] | None:
+    """An op path with `-` (append) as the pointer's index when it appended the last item; else None."""
+    out: list[str] = []
+    node = obj
+    for i, p in enumerate(op_parts):
+        if p == "-":
+            if not isinstance(node, list) or i >= len(parts) or parts[i] != str(len(node) - 1):
+                return None
+            p = parts[i]
+        out.append(p)
+        if isinstance(node, list) and p.isdigit() and int(p) < len(node):
+            node = node[int(p)]
+        elif isinstance(node, dict):
+            node = node.get(p)
+        else:
+            node = None
+    return out
+
+
+def _inline_line(text: str, container: Any, key: Any, offset: int | None) -> int:
+    """The file line of line `offset` inside the patch text container[key]: a literal block's (`|`) lines
+    are the file's lines from the one after its indicator; any other style, the line of its key (item)."""
+    from promoter.yamlio.document import key_pos, value_span
+
+    kpos = key_pos(container, key)
+    base = kpos[0] + 1 if kpos is not None else 1
+    span = value_span(container, key)
+    if offset is None or span is None:
+        return base
+    start = span[0]
+    if text[start : start + 1] == "|":
+        return text.count("\n", 0, start) + 2 + offset
+    return base
+
+
+def _inline_sets(
+    patch: str, obj: dict[str, Any], parts: list[str], *, file: str, own_target: Any
+) -> tuple[bool, int | None]:
+    """(sets the field, its 0-based line inside the patch text) for one inline patch."""
+    from promoter.yamlio.document import YamlDoc, key_pos
+
+    try:
+        docs = YamlDoc.read(patch, file).docs
+    except UsageError:
+        return False, None
+    if len(docs) == 1 and isinstance(docs[0], list):  # JSON6902 ops
+        if not _selects(own_target, obj) or own_target is None:
+            return False, None
+        ops = docs[0]
+        for i in reversed(range(len(ops))):
+            op = ops[i]
+            if not isinstance(op, dict) or op.get("op") not in ("add", "replace", "copy", "move"):
+                continue
+            path = op.get("path")
+            if not isinstance(path, str):
+                continue
+            op_parts = _resolve_dash(_parts(path), parts, obj)
+            if op_parts is None or parts[: len(op_parts)] != op_parts:
+                continue
+            rest = parts[len(op_parts) :]
+            value = op.get("value")
+            if rest and op.get("op") in ("add", "replace"):
+                # an ancestor: it set the field only if its value holds the rest of the path
+                inner = _line_of_pointer(value, rest, full=True) if isinstance(value, (dict, list)) else None
+                if inner is None:
+                    continue
+                return True, inner - 1
+            if not rest and op.get("op") in ("add", "replace") and (pos := key_pos(op, "value")) is not None:
+                return True, pos[0]
+            pos = key_pos(ops, i)
+            return True, pos[0] if pos is not None else None
+        return False, None
+    for doc in reversed(docs):  # strategic merge: the object(s) it names, or its target's
+        if not isinstance(doc, dict):
+            continue
+        if own_target is not None:
+            if not _selects(own_target, obj):
+                continue
+        else:
+            meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+            name = str(meta.get("name") or "") if isinstance(meta, dict) else ""
+            have = str((obj.get("metadata") or {}).get("name") or "")
+            if doc.get("kind") != obj.get("kind") or not name or name not in have:
+                continue
+        line = _line_of_pointer(doc, parts, full=True)
+        if line is not None:
+            return True, line - 1
+    return False, None
+
+
+def inline_patch_location(
+    repo: Path, own: str, obj: dict[str, Any], pointer: str, found: Location | None, cache: dict[str, Any]
+) -> Location | None:
+    """The kustomization line of the inline patch (JSON6902 op, or strategic-merge patch written in the
+    kustomization) that last set the field at `pointer` of the rendered `obj`, when no patch file applied
+    after it set the field too (`found`: what `field_location` gave from manifests and patch files).
+    None when no inline patch sets it: the caller keeps `found`."""
+    parts = _parts(pointer)
+    if not parts:
+        return None
+    writers = _writers(repo, own, cache)
+    for idx in reversed(range(len(writers))):
+        kind, file, container, key = writers[idx]
+        if kind == "file":
+            if found is not None and found.file == file:
+                return None  # a patch file applied later set it: field_location's answer stands
+            continue
+        patch = container[key]
+        target = container.get("target") if isinstance(container, dict) else None
+        sets, offset = _inline_sets(patch, obj, parts, file=file, own_target=target)
+        if sets:
+            read = _read_kustomization(repo, file, cache)
+            if read is None:
+                return None
+            return Location(file, _inline_line(read[0], container, key, offset))
+    return None
