@@ -27,6 +27,7 @@ from promoter.render.sources import (
     inline_patch_location,
     is_image_pointer,
     values_entry_location,
+    values_field_location,
 )
 
 if TYPE_CHECKING:
@@ -678,6 +679,20 @@ def _point_at_fields(result: CheckResult, rendered: list[Rendered], repo: Path) 
             if loc is not None:
                 f.location = loc
                 continue
+        if r.target.kind == "helm":
+            t = r.target
+            loc = values_field_location(
+                repo,
+                list(t.values),
+                res.obj,
+                pointer,
+                parameters=t.set_values,
+                origin=t.origin,
+                unknown=_unlocated_values(t),
+            )
+            if loc is not None:
+                f.location = loc
+                continue
         locs = r.sources_of(res)
         if locs:
             loc = field_location(repo, locs, pointer, parsed)
@@ -687,6 +702,27 @@ def _point_at_fields(result: CheckResult, rendered: list[Rendered], repo: Path) 
                 loc = inline_patch_location(repo, r.target.origin.file, res.obj, pointer, loc, kdocs) or loc
             if loc is not None:
                 f.location = loc
+
+
+def _unlocated_values(t: Target) -> Any:
+    """Values of a Helm target this cannot point into (inline values; anything at all for Flux valuesFrom
+    and Argo fileParameters, whose keys are unknown here): a values entry they may override is not claimed."""
+    if t.values_from or t.file_values:
+        return _ANYTHING
+    return t.inline_values or None
+
+
+class _Anything(dict[str, Any]):
+    """A mapping holding every key: each values path may be set by it."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __getitem__(self, key: str) -> Any:
+        return self
+
+
+_ANYTHING = _Anything()
 
 
 _CONTAINER = re.compile(r'container "([^"]+)"')

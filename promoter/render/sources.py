@@ -425,3 +425,182 @@ def inline_patch_location(
                 return None
             return Location(file, _inline_line(read[0], container, key, offset))
     return None
+
+
+# ---- Helm values: the values entry (or Argo parameter) that set a rendered field or a values path -------
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as Helm writes them: a bool as true/false, a number or string by its text."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, (dict, list)) or isinstance(b, (dict, list)) or a is None or b is None:
+        return False
+
+    def text(x: Any) -> str:
+        return str(x).lower() if isinstance(x, bool) else str(x)
+
+    return text(a) == text(b)
+
+
+def _param_path(name: str) -> list[str] | None:
+    """An Argo parameter's name as a values path; None for names with escapes or list indices."""
+    if not name or "\\" in name or "[" in name:
+        return None
+    return name.split(".")
+
+
+def _get(node: Any, path: list[str]) -> tuple[bool, Any]:
+    for p in path:
+        if isinstance(node, dict) and p in node:
+            node = node[p]
+        else:
+            return False, None
+    return True, node
+
+
+def _entries(node: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    """Every (key path, value) of a values mapping, mappings only (Helm values paths)."""
+    out: list[tuple[tuple[str, ...], Any]] = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            p = (*path, str(k))
+            out.append((p, v))
+            out.extend(_entries(v, p))
+    return out
+
+
+def _parameter_line(repo: Path, origin: Location, name: str) -> Location | None:
+    """The line of the `value` of the Argo Application parameter `name` (the Application at `origin`)."""
+    from promoter.yamlio.document import YamlDoc, key_pos
+
+    try:
+        docs = YamlDoc.read_file(repo / origin.file, origin.file).docs
+    except UsageError:
+        return None
+    root = _document_at(repo, origin, {origin.file: docs})
+    spec = root.get("spec") if isinstance(root, dict) else None
+    if not isinstance(spec, dict):
+        return None
+    sources = [spec["source"]] if isinstance(spec.get("source"), dict) else list(spec.get("sources") or [])
+    for src in sources:
+        helm = src.get("helm") if isinstance(src, dict) else None
+        params = helm.get("parameters") if isinstance(helm, dict) else None
+        for i, p in enumerate(params if isinstance(params, list) else []):
+            if isinstance(p, dict) and str(p.get("name")) == name:
+                pos = key_pos(p, "value") if "value" in p else key_pos(params, i)
+                if pos is not None:
+                    return Location(origin.file, pos[0] + 1)
+    return None
+
+
+def _values_docs(repo: Path, files: list[str]) -> list[tuple[str, Any]]:
+    """(file, root mapping read with marks) of each values file that reads, in Helm's order."""
+    from promoter.yamlio.document import YamlDoc
+
+    out: list[tuple[str, Any]] = []
+    for file in files:
+        try:
+            docs = YamlDoc.read_file(repo / file, file).docs
+        except UsageError:
+            continue
+        if docs and isinstance(docs[0], dict):
+            out.append((file, docs[0]))
+    return out
+
+
+def values_path_location(
+    repo: Path,
+    files: list[str],
+    path: list[str],
+    *,
+    parameters: list[tuple[str, str, bool]],
+    origin: Location | None,
+    unknown: bool,
+) -> Location | None:
+    """Where the values path (`image.pullPolicy` as ["image", "pullPolicy"]) was last set: an Argo
+    parameter's line, else the last values file that sets it. `unknown`: values this cannot locate
+    (inline values, Flux valuesFrom) come later in Helm's order: then only a parameter is claimed."""
+    if not path:
+        return None
+    for name, _, _ in reversed(parameters):
+        if _param_path(name) == path:
+            return _parameter_line(repo, origin, name) if origin is not None else None
+    if unknown:
+        return None
+    for file, root in reversed(_values_docs(repo, files)):
+        line = _line_of_pointer(root, path, full=True)
+        if line is not None:
+            return Location(file, line)
+    return None
+
+
+def values_field_location(
+    repo: Path,
+    files: list[str],
+    obj: dict[str, Any],
+    pointer: str,
+    *,
+    parameters: list[tuple[str, str, bool]],
+    origin: Location | None,
+    unknown: Any,
+) -> Location | None:
+    """The values entry a rendered field's value came from, as far as it can be told from outside the
+    templates: an entry whose key path ends the field's path (`resources.limits.memory` for
+    `…/resources/limits/memory`, at least the field's own name) holding the value the field has, set by
+    no later source to anything else. The longest such key path wins, then the latest source. `unknown`:
+    values this cannot read (inline values, Flux valuesFrom); an entry they may override is not claimed."""
+    parts = _parts(pointer)
+    found, value = _get_any(obj, parts)
+    if not parts or not found:
+        return None
+    # Sources in Helm's order, each as (plain values, locate(path) -> Location | None).
+    sources: list[tuple[dict[str, Any], Any]] = []
+    for file, root in _values_docs(repo, files):
+        sources.append((root, lambda p, file=file, root=root: _at(file, root, p)))
+    for name, text, _ in parameters:
+        p = _param_path(name)
+        if p is None:
+            continue
+        entry: dict[str, Any] = {}
+        node = entry
+        for seg in p[:-1]:
+            node = node.setdefault(seg, {})
+        node[p[-1]] = text
+        sources.append((entry, lambda q, name=name: _parameter_line(repo, origin, name) if origin else None))
+    best: tuple[int, int, tuple[str, ...]] | None = None
+    for rank, (data, _) in enumerate(sources):
+        for key_path, v in _entries(data):
+            n = len(key_path)
+            if n > len(parts) or list(key_path) != parts[-n:] or not _same(v, value):
+                continue
+            if unknown and _get(unknown, list(key_path))[0]:
+                continue
+            later = [_get(d, list(key_path)) for d, _ in sources[rank + 1 :]]
+            if any(ok and not _same(x, v) for ok, x in later):
+                continue  # overridden by a later source
+            if best is None or (n, rank) > best[:2]:
+                best = (n, rank, key_path)
+    if best is None:
+        return None
+    _, rank, key_path = best
+    loc: Location | None = sources[rank][1](list(key_path))
+    return loc
+
+
+def _get_any(node: Any, parts: list[str]) -> tuple[bool, Any]:
+    for p in parts:
+        if isinstance(node, list) and p.isdigit() and int(p) < len(node):
+            node = node[int(p)]
+        elif isinstance(node, dict) and p in node:
+            node = node[p]
+        else:
+            return False, None
+    return True, node
+
+
+def _at(file: str, root: Any, path: list[str]) -> Location | None:
+    line = _line_of_pointer(root, path, full=True)
+    return Location(file, line) if line is not None else None

@@ -126,3 +126,57 @@ def test_an_inline_op_on_another_object_does_not_claim_the_finding(run_cli, tree
     repo = repo_with(tree, overlay, {"app/base/deploy.yaml": base})
     # the base sets it (and the policy finding now names its line); the op targets another Deployment
     assert located(run_cli, repo)["privileged"] == ("app/base/deploy.yaml", line_of(base, "privileged: true"))
+
+
+# ---- Helm: the values entry or Argo parameter that set the field ---------------------------------------
+
+APP = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: web-dev
+spec:
+  source:
+    path: apps/web/chart
+    helm:
+      valueFiles: [../env/values-dev.yaml]
+      parameters:
+        - name: image.pullPolicy
+          value: Sometimes
+  destination: {namespace: web}
+"""
+
+
+def findings(run_cli, repo: Path, *args: str) -> list[dict]:
+    res = run_cli("check", "--repo", str(repo), "--all", *args, "-o", "json")
+    assert res.exit_code == EXIT_FINDINGS, res.stdout + res.stderr
+    return json.loads(res.stdout)["findings"]
+
+
+def test_a_rendered_field_a_values_entry_set_points_at_the_entry(run_cli, example_repo: Path) -> None:
+    values = example_repo / "apps/web/env/values-dev.yaml"
+    values.write_text(values.read_text() + "resources:\n  limits:\n    memory: [1, 2]\n")
+    (f,) = [f for f in findings(run_cli, example_repo, "--env", "dev") if f["rule"] == "schema"]
+    # not the template (which has no line for it): the values entry
+    assert (f["location"]["file"], f["location"]["line"]) == (
+        "apps/web/env/values-dev.yaml",
+        line_of(values.read_text(), "memory: [1, 2]"),
+    )
+
+
+def test_a_values_schema_refusal_points_at_the_argo_parameter_or_values_entry(run_cli, example_repo: Path) -> None:
+    (example_repo / "apps/web/app.yaml").write_text(APP)
+    (f,) = [f for f in findings(run_cli, example_repo) if f["rule"] == "render-failed"]
+    assert "/image/pullPolicy" in f["message"]
+    assert (f["location"]["file"], f["location"]["line"]) == ("apps/web/app.yaml", line_of(APP, "value: Sometimes"))
+    # without the parameter, set in the values file: that line
+    app = APP.replace("      parameters:\n        - name: image.pullPolicy\n          value: Sometimes\n", "")
+    (example_repo / "apps/web/app.yaml").write_text(app)
+    values = example_repo / "apps/web/env/values-dev.yaml"
+    text = values.read_text().replace('  digest: ""', '  digest: ""\n  pullPolicy: Sometimes')
+    values.write_text(text)
+    failed = [f for f in findings(run_cli, example_repo) if f["rule"] == "render-failed"]
+    assert failed and all(
+        (f["location"]["file"], f["location"]["line"]) == ("apps/web/env/values-dev.yaml", line_of(text, "pullPolicy"))
+        for f in failed
+    ), failed
