@@ -180,3 +180,12 @@ def test_a_values_schema_refusal_points_at_the_argo_parameter_or_values_entry(ru
         (f["location"]["file"], f["location"]["line"]) == ("apps/web/env/values-dev.yaml", line_of(text, "pullPolicy"))
         for f in failed
     ), failed
+
+
+def test_a_legacy_inline_patches_strategic_merge_entry_is_the_line_of_its_finding(run_cli, tree) -> None:
+    overlay = K + (
+        "resources: [../../base]\npatchesStrategicMerge:\n  - |-\n    apiVersion: apps/v1\n    kind: Deployment\n"
+        "    metadata:\n      name: api\n    spec:\n      replicas: three\n"
+    )
+    where = located(run_cli, repo_with(tree, overlay))
+    assert where["schema"] == ("app/overlays/dev/kustomization.yaml", line_of(overlay, "replicas: three"))
