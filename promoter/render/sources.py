@@ -549,7 +549,7 @@ def values_field_location(
 ) -> Location | None:
     """The values entry a rendered field's value came from, as far as it can be told from outside the
     templates: an entry whose key path ends the field's path (`resources.limits.memory` for
-    `…/resources/limits/memory`, at least the field's own name) holding the value the field has, set by
+    `…/resources/limits/memory`, at least the field and its parent) holding the value the field has, set by
     no later source to anything else. The longest such key path wins, then the latest source. `unknown`:
     values this cannot read (inline values, Flux valuesFrom); an entry they may override is not claimed."""
     parts = _parts(pointer)
@@ -574,7 +574,9 @@ def values_field_location(
     for rank, (data, _) in enumerate(sources):
         for key_path, v in _entries(data):
             n = len(key_path)
-            if n > len(parts) or list(key_path) != parts[-n:] or not _same(v, value):
+            # Two segments at least (`limits.memory`, `image.pullPolicy`): a lone `port: 8080` equal to a
+            # literal the template writes would claim a line that did not set the field.
+            if n < min(2, len(parts)) or n > len(parts) or list(key_path) != parts[-n:] or not _same(v, value):
                 continue
             if unknown and _get(unknown, list(key_path))[0]:
                 continue
