@@ -21,7 +21,14 @@ from promoter.render.graph import KUSTOMIZATION_NAMES, Graph, Target, build_grap
 from promoter.render.renderer import Rendered, Renderer
 from promoter.render.settings import RenderSettings
 from promoter.render.shards import Plan, assign, hashed_shard
-from promoter.render.sources import field_location, image_entry_location, is_image_pointer, values_entry_location
+from promoter.render.sources import (
+    field_location,
+    image_entry_location,
+    inline_patch_location,
+    is_image_pointer,
+    values_entry_location,
+    values_field_location,
+)
 
 if TYPE_CHECKING:
     from promoter.validate import ValidateOptions
@@ -656,6 +663,7 @@ def _point_at_fields(result: CheckResult, rendered: list[Rendered], repo: Path) 
         for res in r.resources:
             by_resource.setdefault((res.target or r.target.id, res.id), (r, res))
     parsed: dict[str, list[Any]] = {}  # each source file parsed once for all its findings
+    kdocs: dict[str, Any] = {}  # each kustomization too, for its inline patches
     for f in result.findings:
         hit = by_resource.get((f.target or "", f.subject or ""))
         if hit is None:
@@ -663,7 +671,7 @@ def _point_at_fields(result: CheckResult, rendered: list[Rendered], repo: Path) 
         r, res = hit
         pointer = str(f.evidence.get("pointer") or "") if f.evidence else ""
         if not pointer:
-            pointer = _image_pointer(f, res) or ""
+            pointer = _image_pointer(f, res) or _container_field_pointer(f, res) or ""
             if not pointer:
                 continue
         if is_image_pointer(pointer):
@@ -671,11 +679,50 @@ def _point_at_fields(result: CheckResult, rendered: list[Rendered], repo: Path) 
             if loc is not None:
                 f.location = loc
                 continue
+        if r.target.kind == "helm":
+            t = r.target
+            loc = values_field_location(
+                repo,
+                list(t.values),
+                res.obj,
+                pointer,
+                parameters=t.set_values,
+                origin=t.origin,
+                unknown=_unlocated_values(t),
+            )
+            if loc is not None:
+                f.location = loc
+                continue
         locs = r.sources_of(res)
         if locs:
             loc = field_location(repo, locs, pointer, parsed)
+            if r.target.kind == "kustomize" and r.target.origin is not None:
+                # A patch written inside a kustomization (JSON6902 ops, inline strategic merge) is no
+                # source document: its op's line, when it set the field after any patch file did.
+                loc = inline_patch_location(repo, r.target.origin.file, res.obj, pointer, loc, kdocs) or loc
             if loc is not None:
                 f.location = loc
+
+
+def _unlocated_values(t: Target) -> Any:
+    """Values of a Helm target this cannot point into (inline values; anything at all for Flux valuesFrom
+    and Argo fileParameters, whose keys are unknown here): a values entry they may override is not claimed."""
+    if t.values_from or t.file_values:
+        return _ANYTHING
+    return t.inline_values or None
+
+
+class _Anything(dict[str, Any]):
+    """A mapping holding every key: each values path may be set by it."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __getitem__(self, key: str) -> Any:
+        return self
+
+
+_ANYTHING = _Anything()
 
 
 _CONTAINER = re.compile(r'container "([^"]+)"')
@@ -693,6 +740,33 @@ def _image_pointer(f: Finding, res: Resource) -> str | None:
             for i, c in enumerate(spec.get(key) or []):
                 if isinstance(c, dict) and c.get("name") == m.group(1):
                     return f"{prefix}/{key}/{i}/image"
+    return None
+
+
+_FIELD = re.compile(r"\((?P<field>[A-Za-z]\w*(?:\.[A-Za-z]\w*)*): ")
+
+
+def _container_field_pointer(f: Finding, res: Resource) -> str | None:
+    """A policy finding about a container field set in the object (`container "api" runs privileged
+    (securityContext.privileged: true)`): that field's pointer. None when the object does not hold the
+    field (a finding about a missing field has no line that set it)."""
+    if f.source != "policy":
+        return None
+    m, fm = _CONTAINER.search(f.message), _FIELD.search(f.message)
+    if m is None or fm is None:
+        return None
+    path = fm.group("field").split(".")
+    for prefix, spec in _pod_specs(res.obj):
+        for key in ("containers", "initContainers", "ephemeralContainers"):
+            for i, c in enumerate(spec.get(key) or []):
+                if not isinstance(c, dict) or c.get("name") != m.group(1):
+                    continue
+                node: Any = c
+                for part in path:
+                    if not isinstance(node, dict) or part not in node:
+                        return None
+                    node = node[part]
+                return f"{prefix}/{key}/{i}/" + "/".join(path)
     return None
 
 

@@ -36,7 +36,7 @@ from promoter.render.graph import (
 from promoter.render.helm import HelmFailure, Release, merge_values
 from promoter.render.helm import render as render_chart
 from promoter.render.settings import LOWERABLE, RenderSettings
-from promoter.render.sources import _match, _matches
+from promoter.render.sources import _match, _matches, values_path_location
 from promoter.render.tools import Tool, exit_reason, helm_tool, kustomize_tool
 from promoter.yamlio.files import FileProblem, read_bytes
 from promoter.yamlio.loader import DuplicateKey, StrictLoader
@@ -435,8 +435,22 @@ class Renderer:
     def _helm_location(self, target: Target, exc: HelmFailure) -> Location:
         if exc.template:
             return Location(self._template_file(target, exc.template), exc.line)
-        if exc.values and target.values:
-            return Location(target.values[-1])
+        if exc.values:
+            # Helm names the values path it refused (`at '/image/pullPolicy'`): the entry that set it last.
+            for m in re.finditer(r"at '(/[^']*)'", exc.message):
+                parts = [p.replace("~1", "/").replace("~0", "~") for p in m.group(1).split("/")[1:]]
+                loc = values_path_location(
+                    self.repo,
+                    list(target.values),
+                    parts,
+                    parameters=target.set_values,
+                    origin=target.origin,
+                    unknown=bool(target.inline_values or target.values_from or target.file_values),
+                )
+                if loc is not None:
+                    return loc
+            if target.values:
+                return Location(target.values[-1])
         return target.location
 
     def _values(self, target: Target, objects: list[Resource]) -> tuple[dict[str, Any], list[Finding]]:
