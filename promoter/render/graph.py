@@ -14,12 +14,12 @@ from typing import Any
 import yaml
 
 from promoter.config.model import CONFIG_NAMES, Config
+from promoter.locate.bases import KUSTOMIZATION_NAMES
 from promoter.model.finding import Finding, Location, Severity
 from promoter.render.settings import RenderSettings
 from promoter.yamlio.files import FileProblem, check_path, read_bytes, read_walked
 from promoter.yamlio.manifests import decode
 
-KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 YAML_SUFFIXES = (".yaml", ".yml")
 # Objects that render an in-repository chart (Flux HelmRelease, Argo CD Application): the renderer reads them further.
 CHART_KINDS = frozenset(("HelmRelease", "Application"))

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from promoter.locate.bases import kustomization_file
 from promoter.model.errors import UsageError
 from promoter.model.finding import Location
 from promoter.model.resource import Resource
@@ -174,16 +175,6 @@ def values_entry_location(repo: Path, values_files: list[str], image: str) -> Lo
 
 # ---- inline patches: the kustomization line of the op (or patch key) that set a field ----------------
 
-_KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-
-
-def _kfile(repo: Path, d: str) -> str | None:
-    for name in _KUSTOMIZATION_NAMES:
-        f = f"{d}/{name}" if d not in ("", ".") else name
-        if (repo / f).is_file():
-            return f
-    return None
-
 
 def _rel(base: str, ref: str) -> str | None:
     import posixpath
@@ -230,7 +221,7 @@ def _writers(repo: Path, own: str, cache: dict[str, Any]) -> list[tuple[str, str
             refs = root.get(key)
             for ref in refs if isinstance(refs, list) else []:
                 p = _rel(d, ref.strip()) if isinstance(ref, str) and "\n" not in ref else None
-                if p is not None and (repo / p).is_dir() and (sub := _kfile(repo, p)) is not None:
+                if p is not None and (repo / p).is_dir() and (sub := kustomization_file(repo, p)) is not None:
                     visit(sub, depth + 1)
         smp = root.get("patchesStrategicMerge")
         for i, item in enumerate(smp if isinstance(smp, list) else []):

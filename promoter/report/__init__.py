@@ -231,14 +231,16 @@ def check_report_paths(
                 )
         if repo is not None:
             root = _real(repo)
-            if root not in target.parents:
-                continue
-            rel = target.relative_to(root).as_posix()
-            if ".git" in target.relative_to(root).parts or _in_git_dir(root, target):
+            inside = root in target.parents
+            # A worktree's or submodule's Git folder lies outside its work tree: looked for either way.
+            if (inside and ".git" in target.relative_to(root).parts) or _in_git_dir(root, target):
                 raise UsageError(
-                    f"--output {fmt}={shorten(path)}: {rel} is inside the repository's Git folder; "
+                    f"--output {fmt}={shorten(path)}: that is inside the repository's Git folder; "
                     "write the report somewhere else"
                 )
+            if not inside:
+                continue
+            rel = target.relative_to(root).as_posix()
             if target.is_file() and _tracked(root, rel):
                 raise UsageError(
                     f"--output {fmt}={shorten(path)}: {rel} is a file of the "
@@ -262,16 +264,13 @@ def _real(path: Path) -> Path:
 
 def _in_git_dir(repo: Path, target: Path) -> bool:
     """Whether `target` lies in the Git folder of `repo` (a worktree's or submodule's lives elsewhere)."""
-    from promoter.history.git import run_git
+    from promoter.model.lock import git_dir  # the folder found as the repository lock finds it: no git call
 
-    try:
-        proc = run_git(repo, "rev-parse", "--absolute-git-dir", check=False)
-    except Exception:  # no git: no Git folder but `.git` itself, checked by name
+    found = git_dir(repo)
+    if found is None:
         return False
-    if proc.returncode != 0 or not proc.stdout.strip():
-        return False
-    git_dir = _real(Path(proc.stdout.strip()))
-    return target == git_dir or git_dir in target.parents
+    real = _real(found)
+    return target == real or real in target.parents
 
 
 def _tracked(repo: Path, rel: str) -> bool:
