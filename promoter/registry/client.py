@@ -4,7 +4,7 @@ Every call shares one Deadline (the gate's `timeout_seconds`): requests time out
 429 (or a 503 with `Retry-After`) is waited out only when the wait fits in what is left; otherwise
 the call fails at once with RateLimited, naming the wait the registry asked for. The deadline
 bounds the whole conversation, not each read: a registry, token service or blob storage that
-drips its headers or body is cut off when it passes (transport.Watchdog) and reported as
+drips its headers or body is cut off when it passes (model.watchdog.Watchdog) and reported as
 Unreachable, naming the registry and what was asked. Connection failures and 5xx are retried
 briefly, then reported as Unreachable naming the registry. Bodies are read in pieces up to a cap
 and checked against the digest they were asked for.
@@ -111,7 +111,7 @@ class RegistryClient:
         self.deadline = deadline
         # Every request of this client (the registry's, the token service's, a blob's redirects)
         # goes through one watchdog that cuts its sockets when the gate's deadline passes.
-        self.watchdog = Watchdog(deadline.remaining)
+        self.watchdog = Watchdog(deadline.remaining, "promoter-registry-deadline")
         self.session = watch_session(session or requests.Session(), self.watchdog)
         self.session.max_redirects = MAX_REDIRECTS
         self.session.trust_env = True  # HTTPS_PROXY / NO_PROXY as users set them

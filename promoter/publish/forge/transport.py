@@ -14,9 +14,8 @@ time left to retry in, and the client words it "timed out after N s" as any othe
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
+import time
 from typing import Any
 
 import requests
@@ -25,13 +24,13 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 from urllib3.util import Timeout
 
+from promoter.model.watchdog import Watchdog, watched_pool
 from promoter.publish.forge.retry import RetryPolicy, WaitBudget
 
 # The largest answer read: a 32 MiB file (limits.file_size_mib's default) in base64 inside JSON.
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 _PIECE = 64 * 1024
 _LEAST = 0.05  # a time-out is never cut below this: the last request before the deadline still gets a try
-_RECHECK = 0.1  # once the deadline passed, how often the watchdog shuts down the socket in use (a retry's too)
 
 # The watchdog of the request this thread is sending: the pools below tell it which connection is used.
 _WATCHED = threading.local()
@@ -65,54 +64,10 @@ class DeadlineTimeout(Timeout):
         return Timeout(connect=connect, read=read)
 
 
-class _Watchdog:
-    """Shuts down the socket of the request in flight once the deadline passes (and every _RECHECK
-    after, so a retry's new connection is cut too), until the request is over."""
-
-    def __init__(self, budget: WaitBudget, left: float) -> None:
-        self.budget = budget
-        self.conn: Any = None  # the connection urllib3 took for the current try
-        self.fired = False
-        self._over = threading.Event()
-        self._thread = threading.Thread(target=self._watch, args=(left,), name="promoter-forge-deadline", daemon=True)
-
-    def __enter__(self) -> _Watchdog:
-        _WATCHED.dog = self
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _WATCHED.dog = None
-        self._over.set()
-
-    def _watch(self, left: float) -> None:
-        if self._over.wait(max(left, 0.0)):
-            return
-        self.fired = self.budget.timed_out = True
-        while not self._over.is_set():
-            sock = getattr(self.conn, "sock", None)
-            if sock is not None:
-                with contextlib.suppress(OSError):  # already closed: nothing left to cut
-                    sock.shutdown(socket.SHUT_RDWR)
-            self._over.wait(_RECHECK)
-
-
-def _watched(pool: type[HTTPConnectionPool]) -> type[HTTPConnectionPool]:
-    """`pool`, telling this thread's watchdog which connection each try uses (a new or a pooled one)."""
-
-    class Watched(pool):  # type: ignore[valid-type,misc]
-        def _get_conn(self, timeout: float | None = None) -> Any:
-            conn = super()._get_conn(timeout)
-            dog = getattr(_WATCHED, "dog", None)
-            if dog is not None:
-                dog.conn = conn
-            return conn
-
-    Watched.__name__ = Watched.__qualname__ = f"Watched{pool.__name__}"
-    return Watched
-
-
-_POOLS = {"http": _watched(HTTPConnectionPool), "https": _watched(HTTPSConnectionPool)}
+_POOLS = {
+    "http": watched_pool(HTTPConnectionPool, lambda: getattr(_WATCHED, "dog", None)),
+    "https": watched_pool(HTTPSConnectionPool, lambda: getattr(_WATCHED, "dog", None)),
+}
 
 
 class DeadlineAdapter(HTTPAdapter):
@@ -150,13 +105,21 @@ class DeadlineAdapter(HTTPAdapter):
             left = self.budget.left()
             if left is None:
                 return self._send(request, stream, timeout, verify, cert, proxies)
-            with _Watchdog(self.budget, left) as dog:
+            end = time.monotonic() + left
+            dog = Watchdog(lambda: end - time.monotonic(), "promoter-forge-deadline")
+            _WATCHED.dog = dog
+            try:
                 response = self._send(request, stream, timeout, verify, cert, proxies)
-                if dog.fired:
-                    # A cut socket reads as the end of the headers or body: what came is no answer.
-                    response.close()
-                    raise DeadlineExceeded("the forge deadline passed while it was answering", request=request)
-                return response
+            finally:
+                _WATCHED.dog = None
+                dog.close()
+                if dog.fired:  # the client words a cut socket as the time-out it is
+                    self.budget.timed_out = True
+            if dog.fired:
+                # A cut socket reads as the end of the headers or body: what came is no answer.
+                response.close()
+                raise DeadlineExceeded("the forge deadline passed while it was answering", request=request)
+            return response
 
     def _send(
         self, request: requests.PreparedRequest, stream: bool, timeout: Any, verify: Any, cert: Any, proxies: Any
