@@ -42,25 +42,19 @@ def plan_bump(
     """
     scope = resolve_scope(repo, config, image, app, env, paths or [])
     defaults = chart_values(repo, config, app)
-    if defaults is None and app is None:
-        # By path, an environment's values file still layers over its app's configured chart, as
-        # `images` and `status` read it: else `bump --path` would not know the chart's registry.
-        owners = env_values_apps(config)
-        charts = {
-            name: chart_values(repo, config, name) for name in {owners[f] for f in scope.files(repo) if f in owners}
-        }
-        layers = {f: charts[name] for f, name in owners.items() if charts.get(name) is not None}
-    else:
-        layers = {}
+    # By path, an environment's values file still layers over its app's configured chart, as `images`
+    # and `status` read it: else `bump --path` would not know the chart's registry.
+    layer = _configured_layers(repo, config) if defaults is None and app is None else None
     siblings = Siblings.from_config(config.raw)
     skipped: list[str] = []
-    parsed = _parse_scope(repo, scope, read_file, defaults, image, siblings, skipped, layers)
+    parsed = _parse_scope(repo, scope, read_file, defaults, image, siblings, skipped, layer)
     try:
         refs = _select(parsed, scope, image)
     except UsageError:
         # Say what else is there (every reference, not only this image's) and where the image is pinned instead.
         for rel, pf in parsed.items():
-            pf.references = extract(pf.doc, layers.get(rel, defaults), siblings=siblings)
+            configured = layer(rel) if layer is not None else None
+            pf.references = extract(pf.doc, defaults if configured is None else configured, siblings=siblings)
         try:
             refs = _select(parsed, scope, image)
         except NotFound as again:
@@ -73,6 +67,23 @@ def plan_bump(
         raise exc.with_ways(_bump_both_ways(scope, exc.file, all_matches)) from None
     cs.warnings[:0] = skipped
     return cs
+
+
+def _configured_layers(repo: Path, config: Config) -> Callable[[str], Any]:
+    """rel -> the configured chart values its environment values file layers over (None: not one);
+    each chart read once, and only when a file in scope needs it."""
+    owners = env_values_apps(config)
+    charts: dict[str, Any] = {}
+
+    def layer(rel: str) -> Any:
+        name = owners.get(rel)
+        if name is None:
+            return None
+        if name not in charts:
+            charts[name] = chart_values(repo, config, name)
+        return charts[name]
+
+    return layer
 
 
 class NotFound(UsageError):
@@ -94,7 +105,7 @@ def _parse_scope(
     image: ImageRef | None = None,
     siblings: Siblings = DEFAULT_SIBLINGS,
     skipped: list[str] | None = None,
-    layers: dict[str, Any] | None = None,
+    layer: Callable[[str], Any] | None = None,
 ) -> dict[str, ParsedFile]:
     out: dict[str, ParsedFile] = {}
     charts: dict[str, Any] = {}
@@ -110,7 +121,7 @@ def _parse_scope(
             skipped.append(f"skipped {exc}")
             continue
         if doc is not None:
-            layered = defaults if defaults is not None else (layers or {}).get(rel)
+            layered = defaults if defaults is not None else layer(rel) if layer is not None else None
             if layered is None:
                 layered = discovered_defaults(repo, rel, charts)
             out[rel] = ParsedFile(doc=doc, references=extract(doc, layered, image, siblings=siblings))
