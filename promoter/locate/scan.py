@@ -239,14 +239,13 @@ def _scan(
     errors: list[UsageError] = []
     charts: dict[str, Any] = {}
     top = str(repo).rstrip(os.sep) + os.sep
-    outside: list[str] = []
+    # Never read, and said to a caller that lists (keep_going): a listing that silently leaves a file
+    # out looks complete. One that stops at the first problem has its own rule for links (bump: scope).
+    outside: list[str] | None = [] if keep_going else None
     names = yaml_paths(repo, roots, outside)
-    for name in outside:
-        # Never read, and said: a listing that silently leaves a file out looks complete.
+    for name in outside or []:
         rel = name[len(top) :].replace(os.sep, "/") if name.startswith(top) else name
         problem = FileProblem("outside-repository", rel, "a symlink to a path outside the repository; not read")
-        if not keep_going:
-            continue  # a caller that stops at the first problem has its own rule for links (bump: scope)
         errors.append(FileRefused(problem))
     for name in names:
         # Files are walked under the repository's own path: their name inside it needs no disk access.
